@@ -1,0 +1,318 @@
+"""The adapter interface: one class per provider channel, found by entry point.
+
+An adapter knows one provider's API for one channel: what it can carry (``Capabilities``), how to
+send (``send``), how to check and read what the provider posts to our webhooks (``verify``,
+``parse``, ``dedupe_key``) and, where the provider allows it, how to look a sent message up again
+(``lookup``, used to reconcile the outbox after a crash). Adapters raise only the errors of
+``core.channels.errors``.
+
+Adapters are registered under the entry-point group ``coccinelle.providers`` with the name given by
+their ``name`` class attribute (``twilio_sms``, ``twilio_whatsapp``, ``meta_whatsapp``,
+``sendgrid``, ``telegram``, ``vapi``); ``core.channels.registry`` loads them lazily.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+from core.domain.enums import Channel, MessageStatus, Provider
+
+# --------------------------------------------------------------------------------------------
+# What an adapter can do
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel carries through this provider, and what it costs.
+
+    ``cost_per_unit`` is in EUR per ``cost_unit`` (segment, message, minute); prices here are the
+    seed's and can be overridden in the tenant's price table.
+    """
+
+    max_length: int | None
+    media: bool = False
+    documents: bool = False
+    location: bool = False
+    templates: bool = False
+    read_receipts: bool = False
+    html: bool = False
+    buttons: bool = False
+    cost_per_unit: Decimal = Decimal("0")
+    cost_unit: Literal["segment", "message", "minute", "free"] = "message"
+    typical_delivery_seconds: float = 30.0
+    rate_per_second: float = 1.0
+    rate_per_recipient_per_second: float | None = None
+    lookup: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# Outgoing
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to send: by public URL (``url``) or by content (``content``)."""
+
+    filename: str
+    content_type: str
+    url: str | None = None
+    content: bytes | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place to share (the agency, a property)."""
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRef:
+    """An approved provider template: Meta name + language, or Twilio ``ContentSid``.
+
+    ``parameters`` are positional ({{1}}, {{2}}…) already mapped from named variables.
+    """
+
+    name: str
+    language: str = "fr"
+    parameters: tuple[str, ...] = ()
+    content_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A quick-reply button (WhatsApp interactive, Telegram inline keyboard)."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to send, already rendered.
+
+    ``to`` is the channel identifier (E.164, email address, chat id). ``reference`` is our own id
+    for the send (the outbox idempotency key); adapters pass it to the provider where it can be
+    echoed back (SendGrid ``custom_args``, …) so events can be matched.
+    """
+
+    channel: Channel
+    to: str
+    text: str = ""
+    subject: str | None = None
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    location: Location | None = None
+    template: TemplateRef | None = None
+    buttons: tuple[Button, ...] = ()
+    reference: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    reply_to: str | None = None
+    sender_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the provider said when it accepted a message."""
+
+    provider_message_id: str
+    status: MessageStatus = MessageStatus.SENT
+    segments: int | None = None
+    cost: Decimal | None = None
+    currency: str = "EUR"
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Incoming
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A request a provider made to the relay, as received.
+
+    ``url`` is the public URL the provider used (signatures are computed over it). Header names
+    are lower-cased.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+    path_params: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str, default: str = "") -> str:
+        """A header by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A prospect wrote, sent media, shared a place, tapped a button."""
+
+    provider: Provider
+    channel: Channel
+    provider_message_id: str
+    sender: str
+    recipient: str | None = None
+    text: str = ""
+    subject: str | None = None
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    location: Location | None = None
+    sender_name: str | None = None
+    occurred_at: datetime | None = None
+    in_reply_to: str | None = None
+    button_payload: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """A provider reports what became of a message we sent.
+
+    ``provider_message_id`` may be a prefix match for SendGrid (see ``prefix_match``).
+    """
+
+    provider: Provider
+    channel: Channel
+    provider_message_id: str
+    status: MessageStatus
+    occurred_at: datetime | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    cost: Decimal | None = None
+    reference: str | None = None
+    prefix_match: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementEvent:
+    """An email was opened or a link clicked, or the recipient unsubscribed / reported spam."""
+
+    provider: Provider
+    channel: Channel
+    provider_message_id: str
+    kind: Literal["open", "click", "unsubscribe", "spamreport"]
+    occurred_at: datetime | None = None
+    url: str | None = None
+    reference: str | None = None
+    prefix_match: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallReport:
+    """A voice call's state or its end-of-call report."""
+
+    provider: Provider
+    provider_call_id: str
+    phone: str | None
+    status: str
+    direction: Literal["inbound", "outbound"] = "inbound"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: float | None = None
+    ended_reason: str | None = None
+    transcript: str | None = None
+    summary: str | None = None
+    recording_url: str | None = None
+    cost: Decimal | None = None
+    final: bool = False
+
+
+NormalizedEvent = InboundMessage | StatusUpdate | EngagementEvent | CallReport
+
+
+# --------------------------------------------------------------------------------------------
+# The adapter
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterConfig:
+    """What an adapter is built with.
+
+    ``credentials`` come from the keyring (never the database); ``options`` from the channel's
+    configuration (sender number, from address, phone-number id…); ``base_url`` points the SDK at
+    the real API or at the sandbox; ``callback_url`` is the relay's public base URL.
+    """
+
+    base_url: str
+    credentials: Mapping[str, str]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    callback_url: str | None = None
+    timeout: float = 15.0
+
+
+class ChannelAdapter(ABC):
+    """One provider for one channel."""
+
+    name: ClassVar[str]
+    provider: ClassVar[Provider]
+    channel: ClassVar[Channel]
+    capabilities: ClassVar[Capabilities]
+    #: Credential names the adapter needs from the keyring, e.g. ("account_sid", "auth_token").
+    credential_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: AdapterConfig) -> None:
+        self.config = config
+
+    @abstractmethod
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Hand ``message`` to the provider.
+
+        Raises:
+            PermanentProviderError: retrying will not help.
+            TransientProviderError: retrying later may (``retry_after`` when the provider said).
+        """
+
+    @abstractmethod
+    def verify(self, request: WebhookRequest) -> None:
+        """Check that ``request`` really comes from the provider.
+
+        Raises:
+            SignatureError: it does not.
+        """
+
+    @abstractmethod
+    def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
+        """Read a verified webhook into normalized events (unknown fields are ignored).
+
+        Raises:
+            MalformedWebhook: a required field is missing or the body cannot be read.
+        """
+
+    @abstractmethod
+    def dedupe_keys(self, request: WebhookRequest) -> list[str]:
+        """Keys identifying the events of ``request``, the same when the provider retries it.
+
+        The relay stores a request once per key set (MessageSid + status, sg_event_id, update_id…).
+        """
+
+    async def lookup(self, reference: str) -> SendResult | None:
+        """Find a message we may have sent under ``reference`` (for crash reconciliation).
+
+        Adapters whose provider has no such look-up keep this default and say
+        ``capabilities.lookup = False``.
+        """
+        return None
+
+    async def check_connection(self) -> None:
+        """Make one cheap authenticated call ("test connection" in settings).
+
+        Raises:
+            ProviderError: the credentials or the endpoint do not work.
+        """
+
+    async def close(self) -> None:
+        """Release network resources."""

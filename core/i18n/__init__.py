@@ -1,0 +1,141 @@
+"""The one translation layer: every user-visible string goes through ``t``.
+
+Catalogs are TOML files, ``locales/<language>/<area>.toml``; a key is ``<area>.<name>`` (nested
+tables give dotted names). Placeholders use ``str.format`` syntax: ``t("inbox.count", n=3)``.
+Dates, times, numbers and amounts are formatted for the active locale with Babel.
+
+The active language is process state, like gettext's: set it once at start with ``set_language``
+(from the setting, else the system locale).
+"""
+
+from __future__ import annotations
+
+import locale as _system_locale
+import os
+import tomllib
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_datetime as _babel_datetime
+from babel.dates import format_timedelta
+from babel.numbers import format_currency, format_decimal
+
+LANGUAGES = ("fr", "en")
+_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+_CATALOGS = Path(__file__).with_name("locales")
+_active = "en"
+
+
+def detect_language() -> str:
+    """The system's language if we speak it, else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "fr" if value.lower().startswith("fr") else "en"
+    code = (_system_locale.getlocale()[0] or "").lower()
+    return "fr" if code.startswith("fr") else "en"
+
+
+def set_language(language: str | None) -> str:
+    """Make ``language`` (``fr`` or ``en``; None for the system's) the active one; return it."""
+    global _active
+    chosen = language or detect_language()
+    if chosen not in LANGUAGES:
+        raise ValueError(f"unsupported language {chosen!r}; expected one of {', '.join(LANGUAGES)}")
+    _active = chosen
+    return chosen
+
+
+def language() -> str:
+    """The active language code."""
+    return _active
+
+
+def babel_locale() -> str:
+    """The Babel locale of the active language."""
+    return _LOCALES[_active]
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    """Every message of ``lang``, flattened to dotted keys."""
+    messages: dict[str, str] = {}
+    for path in sorted((_CATALOGS / lang).glob("*.toml")):
+        with path.open("rb") as handle:
+            _flatten(path.stem, tomllib.load(handle), messages)
+    return messages
+
+
+def _flatten(prefix: str, table: dict[str, Any], into: dict[str, str]) -> None:
+    for key, value in table.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, dict):
+            _flatten(name, value, into)
+        else:
+            into[name] = str(value)
+
+
+def t(key: str, /, **params: Any) -> str:
+    """The message ``key`` in the active language, with ``params`` filled in.
+
+    A key missing from the active catalog falls back to English, then to the key itself, so that
+    a forgotten translation shows up as a readable key rather than a crash.
+    """
+    text = catalog(_active).get(key) or catalog("en").get(key) or key
+    if not params:
+        return text
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
+def format_datetime(value: datetime, tz: str | None = None, fmt: str = "medium") -> str:
+    """A date and time for people, in ``tz`` (the local zone if None)."""
+    moment = value.astimezone(_zone(tz))
+    return _babel_datetime(moment, format=fmt, tzinfo=moment.tzinfo, locale=babel_locale())
+
+
+def format_time(value: datetime, tz: str | None = None) -> str:
+    """Hours and minutes, as the locale writes them."""
+    return format_datetime(value, tz, fmt="short").split(" ")[-1]
+
+
+def format_relative(value: datetime, now: datetime) -> str:
+    """How long ago (or ahead) ``value`` is, shortly: "5 min", "il y a 2 h"."""
+    delta: timedelta = value - now
+    return format_timedelta(
+        delta,
+        granularity="minute",
+        threshold=1.0,
+        add_direction=True,
+        format="short",
+        locale=babel_locale(),
+    )
+
+
+def format_money(amount: Decimal | float, currency: str = "EUR") -> str:
+    """An amount with its currency, as the locale writes it (0,05 € / €0.05)."""
+    return format_currency(amount, currency, locale=babel_locale(), decimal_quantization=False)
+
+
+def format_number(value: float | int | Decimal, digits: int = 0) -> str:
+    """A number with the locale's separators."""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=babel_locale())
+
+
+def format_percent(ratio: float) -> str:
+    """A ratio (0–1) as a percentage with one decimal."""
+    return format_number(ratio * 100, 1) + (" %" if _active == "fr" else "%")
+
+
+def _zone(tz: str | None) -> Any:
+    if tz is None:
+        return datetime.now().astimezone().tzinfo
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(tz)

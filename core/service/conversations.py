@@ -1,0 +1,383 @@
+"""Reading and triaging conversations: the inbox list, counts, threads, status, labels…
+
+The list is read from the denormalised conversation rows only, one keyset page at a time, so it
+stays fast with hundreds of thousands of conversations.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain import models as m
+from core.domain.enums import Channel, ConversationStatus, Direction, MessageKind, Priority
+from core.errors import InvalidInput, NotFound
+from core.events import ConversationChanged
+from core.service.context import ServiceContext
+from core.storage import convert
+from core.storage import tables as t
+from core.storage.search import search_conversation_ids
+
+C = t.ConversationRow
+THREAD_LIMIT = 500
+MAX_LABELS = 20
+
+
+class Sort(StrEnum):
+    """Orders of the inbox list."""
+
+    NEWEST = "newest"
+    PRIORITY = "priority"
+    WAITING = "waiting"  # longest waiting first; only conversations awaiting an answer
+
+
+class View(StrEnum):
+    """The sidebar's saved views."""
+
+    ALL = "all"  # open and pending
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the inbox list shows; every part is optional and they combine."""
+
+    view: View = View.ALL
+    channel: Channel | None = None
+    statuses: frozenset[ConversationStatus] = frozenset()
+    label: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None
+    sort: Sort = Sort.NEWEST
+    agent_id: int | None = field(default=None, compare=False)
+
+
+class Conversations:
+    """The inbox and the conversation screen's reads and triage actions."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def page(
+        self, flt: InboxFilter = InboxFilter(), cursor: str | None = None, limit: int = 50
+    ) -> m.Page[m.ConversationSummary]:
+        """One page of the inbox list; pass ``next_cursor`` back for the next page."""
+        if not 1 <= limit <= 500:
+            raise InvalidInput("limit", limit, "a page size between 1 and 500")
+        async with self.ctx.db.session() as session:
+            query = await self._filtered(session, flt)
+            if query is None:
+                return m.Page[m.ConversationSummary](items=())
+            query = _order(query, flt.sort, _decode_cursor(cursor))
+            rows = (await session.execute(query.limit(limit + 1))).scalars().all()
+            items = await self._summaries(session, rows[:limit])
+        next_cursor = _encode_cursor(rows[limit - 1], flt.sort) if len(rows) > limit else None
+        return m.Page[m.ConversationSummary](items=tuple(items), next_cursor=next_cursor)
+
+    async def _filtered(self, session: AsyncSession, flt: InboxFilter) -> Select[Any] | None:
+        query = select(C).where(C.tenant_id == self.ctx.tenant_id)
+        query = _apply_view(query, flt.view, flt.agent_id or self.ctx.agent_id)
+        if flt.channel:
+            query = query.where(C.channel_type == flt.channel)
+        if flt.statuses:
+            query = query.where(C.status.in_([s.value for s in flt.statuses]))
+        if flt.label:
+            labelled = select(t.ConversationLabelRow.conversation_id).where(
+                t.ConversationLabelRow.label == flt.label
+            )
+            query = query.where(C.id.in_(labelled))
+        if flt.since:
+            query = query.where(C.last_message_at >= flt.since)
+        if flt.until:
+            query = query.where(C.last_message_at < flt.until)
+        if flt.search and flt.search.strip():
+            ids = await search_conversation_ids(session, self.ctx.tenant_id, flt.search)
+            if not ids:
+                return None
+            query = query.where(C.id.in_(ids))
+        return query
+
+    async def _summaries(
+        self, session: AsyncSession, rows: list[t.ConversationRow]
+    ) -> list[m.ConversationSummary]:
+        labels = await _labels_of(session, [r.id for r in rows])
+        names = await _agent_names(session, {r.assignee_id for r in rows if r.assignee_id})
+        return [
+            convert.conversation_summary(r, labels.get(r.id, ()), names.get(r.assignee_id))
+            for r in rows
+        ]
+
+    async def counts(self) -> dict[str, tuple[int, int]]:
+        """Per channel (and "all"): (unread conversations, conversations) among open and pending."""
+        query = (
+            select(
+                C.channel_type,
+                func.count(),
+                func.sum(func.coalesce((C.unread_count > 0).cast(t.Integer), 0)),
+            )
+            .where(C.tenant_id == self.ctx.tenant_id)
+            .where(C.status.in_([ConversationStatus.OPEN, ConversationStatus.PENDING]))
+            .group_by(C.channel_type)
+        )
+        async with self.ctx.db.session() as session:
+            rows = (await session.execute(query)).all()
+        result = {str(ch): (int(unread or 0), int(total)) for ch, total, unread in rows}
+        result["all"] = (
+            sum(u for u, _ in result.values()),
+            sum(n for _, n in result.values()),
+        )
+        return result
+
+    async def get(self, conversation_id: int) -> m.Conversation:
+        """One conversation with its labels, assignee and links."""
+        async with self.ctx.db.session() as session:
+            row = await self._row(session, conversation_id)
+            return await _full(session, row)
+
+    async def thread(self, conversation_id: int, limit: int = THREAD_LIMIT) -> m.Thread:
+        """The conversation, its prospect and the prospect's timeline across all channels."""
+        async with self.ctx.db.session() as session:
+            row = await self._row(session, conversation_id)
+            conversation = await _full(session, row)
+            prospect = await session.get(t.ProspectRow, row.prospect_id)
+            assert prospect is not None
+            query = (
+                select(t.MessageRow)
+                .where(t.MessageRow.prospect_id == row.prospect_id)
+                .order_by(t.MessageRow.created_at.desc(), t.MessageRow.id.desc())
+                .limit(limit)
+            )
+            messages = (await session.execute(query)).scalars().all()
+            related_rows = (
+                (
+                    await session.execute(
+                        select(C).where(C.prospect_id == row.prospect_id, C.id != row.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            related = await self._summaries(session, list(related_rows))
+        return m.Thread(
+            conversation=conversation,
+            prospect=convert.prospect(prospect),
+            messages=tuple(convert.message(r) for r in reversed(messages)),
+            related=tuple(related),
+        )
+
+    async def _row(self, session: AsyncSession, conversation_id: int) -> t.ConversationRow:
+        row = await session.get(C, conversation_id)
+        if row is None or row.tenant_id != self.ctx.tenant_id:
+            raise NotFound("conversation", conversation_id)
+        return row
+
+    async def _change(self, conversation_id: int, **values: Any) -> None:
+        async with self.ctx.write() as (session, events):
+            row = await self._row(session, conversation_id)
+            for name, value in values.items():
+                setattr(row, name, value)
+            events.append(ConversationChanged(conversation_id))
+
+    async def mark_read(self, conversation_id: int) -> None:
+        """Nothing unread in the conversation any more."""
+        await self._change(conversation_id, unread_count=0)
+
+    async def set_status(self, conversation_id: int, status: ConversationStatus) -> None:
+        """Close, reopen or set pending."""
+        status = ConversationStatus(status)
+        closed_at = self.ctx.now() if status == ConversationStatus.CLOSED else None
+        await self._change(conversation_id, status=status, closed_at=closed_at, snoozed_until=None)
+
+    async def snooze(self, conversation_id: int, until: datetime | None) -> None:
+        """Hide the conversation until ``until`` (None: until the prospect writes again)."""
+        if until is not None and until <= self.ctx.now():
+            raise InvalidInput("snooze until", until, "a moment in the future")
+        await self._change(conversation_id, status=ConversationStatus.SNOOZED, snoozed_until=until)
+
+    async def wake_snoozed(self) -> int:
+        """Reopen every conversation whose snooze has ended; returns how many."""
+        async with self.ctx.write() as (session, events):
+            due = (
+                (
+                    await session.execute(
+                        select(C.id).where(
+                            C.tenant_id == self.ctx.tenant_id,
+                            C.status == ConversationStatus.SNOOZED,
+                            C.snoozed_until <= self.ctx.now(),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if due:
+                await session.execute(
+                    update(C)
+                    .where(C.id.in_(due))
+                    .values(status=ConversationStatus.OPEN, snoozed_until=None)
+                )
+            events.extend(ConversationChanged(i) for i in due)
+        return len(due)
+
+    async def set_priority(self, conversation_id: int, priority: Priority) -> None:
+        """Urgent, high, medium or low."""
+        await self._change(conversation_id, priority=Priority(priority).rank)
+
+    async def assign(self, conversation_id: int, agent_id: int | None) -> None:
+        """Give the conversation to an agent (None: back to the unassigned queue)."""
+        async with self.ctx.write() as (session, events):
+            row = await self._row(session, conversation_id)
+            if agent_id is not None:
+                agent = await session.get(t.AgentRow, agent_id)
+                if agent is None or agent.tenant_id != self.ctx.tenant_id:
+                    raise NotFound("agent", agent_id)
+            row.assignee_id = agent_id
+            events.append(ConversationChanged(conversation_id))
+
+    async def set_labels(self, conversation_id: int, labels: list[str]) -> None:
+        """Replace the conversation's labels."""
+        clean = sorted({_label(x) for x in labels})
+        if len(clean) > MAX_LABELS:
+            raise InvalidInput("labels", labels, f"at most {MAX_LABELS} labels")
+        async with self.ctx.write() as (session, events):
+            await self._row(session, conversation_id)
+            await session.execute(
+                delete(t.ConversationLabelRow).where(
+                    t.ConversationLabelRow.conversation_id == conversation_id
+                )
+            )
+            session.add_all(
+                t.ConversationLabelRow(conversation_id=conversation_id, label=x) for x in clean
+            )
+            events.append(ConversationChanged(conversation_id))
+
+    async def labels(self) -> list[str]:
+        """Every label in use, for the filter picker."""
+        query = (
+            select(t.ConversationLabelRow.label)
+            .join(C, C.id == t.ConversationLabelRow.conversation_id)
+            .where(C.tenant_id == self.ctx.tenant_id)
+            .distinct()
+            .order_by(t.ConversationLabelRow.label)
+        )
+        async with self.ctx.db.session() as session:
+            return list((await session.execute(query)).scalars().all())
+
+
+def _label(raw: str) -> str:
+    text = " ".join(str(raw).split()).lower()
+    if not 1 <= len(text) <= 64 or any(not (ch.isalnum() or ch in " -_") for ch in text):
+        raise InvalidInput("label", raw, "1 to 64 letters, digits, spaces, - or _")
+    return text
+
+
+def _apply_view(query: Select[Any], view: View, agent_id: int | None) -> Select[Any]:
+    active = C.status.in_([ConversationStatus.OPEN, ConversationStatus.PENDING])
+    match View(view):
+        case View.ALL:
+            return query.where(active)
+        case View.MINE:
+            return query.where(active, C.assignee_id == agent_id)
+        case View.UNASSIGNED:
+            return query.where(active, C.assignee_id.is_(None))
+        case View.SNOOZED:
+            return query.where(C.status == ConversationStatus.SNOOZED)
+        case View.CLOSED:
+            return query.where(C.status == ConversationStatus.CLOSED)
+
+
+def _order(query: Select[Any], sort: Sort, after: list[Any] | None) -> Select[Any]:
+    if sort == Sort.PRIORITY:
+        keys = (C.priority, C.last_message_at, C.id)
+        query = query.where(C.last_message_at.is_not(None))
+        if after:
+            p, at, i = after[0], datetime.fromisoformat(after[1]), after[2]
+            query = query.where(
+                or_(
+                    C.priority > p,
+                    and_(
+                        C.priority == p,
+                        or_(C.last_message_at < at, and_(C.last_message_at == at, C.id < i)),
+                    ),
+                )
+            )
+        return query.order_by(keys[0].asc(), keys[1].desc(), keys[2].desc())
+    if sort == Sort.WAITING:
+        query = query.where(C.waiting_since.is_not(None))
+        if after:
+            at, i = datetime.fromisoformat(after[0]), after[1]
+            query = query.where(or_(C.waiting_since > at, and_(C.waiting_since == at, C.id > i)))
+        return query.order_by(C.waiting_since.asc(), C.id.asc())
+    query = query.where(C.last_message_at.is_not(None))
+    if after:
+        at, i = datetime.fromisoformat(after[0]), after[1]
+        query = query.where(or_(C.last_message_at < at, and_(C.last_message_at == at, C.id < i)))
+    return query.order_by(C.last_message_at.desc(), C.id.desc())
+
+
+def _encode_cursor(row: t.ConversationRow, sort: Sort) -> str:
+    if sort == Sort.PRIORITY:
+        key: list[Any] = [row.priority, row.last_message_at.isoformat(), row.id]
+    elif sort == Sort.WAITING:
+        key = [row.waiting_since.isoformat(), row.id]
+    else:
+        key = [row.last_message_at.isoformat(), row.id]
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("cursor", cursor, "a cursor returned by a previous page") from exc
+    if not isinstance(value, list):
+        raise InvalidInput("cursor", cursor, "a cursor returned by a previous page")
+    return value
+
+
+async def _labels_of(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    if not ids:
+        return {}
+    query = select(t.ConversationLabelRow).where(t.ConversationLabelRow.conversation_id.in_(ids))
+    found: dict[int, list[str]] = {}
+    for row in (await session.execute(query)).scalars():
+        found.setdefault(row.conversation_id, []).append(row.label)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+async def _agent_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(t.AgentRow.id, t.AgentRow.name).where(t.AgentRow.id.in_(ids))
+    )
+    return {agent_id: name for agent_id, name in rows.all()}
+
+
+async def _full(session: AsyncSession, row: t.ConversationRow) -> m.Conversation:
+    labels = await _labels_of(session, [row.id])
+    names = await _agent_names(session, {row.assignee_id} if row.assignee_id else set())
+    switched_to = (
+        (await session.execute(select(C.id).where(C.switched_from_id == row.id).order_by(C.id)))
+        .scalars()
+        .all()
+    )
+    return convert.conversation(
+        row, labels.get(row.id, ()), names.get(row.assignee_id), tuple(switched_to)
+    )
+
+
+__all__ = ["Conversations", "Direction", "InboxFilter", "MessageKind", "Sort", "View"]

@@ -1,0 +1,147 @@
+"""Prospects: create, update, find by any channel identifier, merge."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain import models as m
+from core.domain.contact import normalize_email, normalize_phone
+from core.domain.enums import Channel
+from core.errors import InvalidInput, NotFound
+from core.events import ConversationChanged, ProspectChanged
+from core.service.context import ServiceContext
+from core.storage import convert
+from core.storage import tables as t
+
+P = t.ProspectRow
+
+
+class Prospects:
+    """The people the agency talks with."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def create(self, draft: m.ProspectDraft) -> m.Prospect:
+        """Add a prospect."""
+        async with self.ctx.write() as (session, events):
+            row = P(tenant_id=self.ctx.tenant_id, **_columns(draft))
+            session.add(row)
+            await session.flush()
+            events.append(ProspectChanged(row.id))
+            return convert.prospect(row)
+
+    async def update(self, prospect_id: int, draft: m.ProspectDraft) -> m.Prospect:
+        """Replace a prospect's details (the name is copied to their conversations)."""
+        async with self.ctx.write() as (session, events):
+            row = await self._row(session, prospect_id)
+            for name, value in _columns(draft).items():
+                setattr(row, name, value)
+            await session.execute(
+                update(t.ConversationRow)
+                .where(t.ConversationRow.prospect_id == prospect_id)
+                .values(prospect_name=draft.display_name)
+            )
+            events.append(ProspectChanged(prospect_id))
+            return convert.prospect(row)
+
+    async def get(self, prospect_id: int) -> m.Prospect:
+        """One prospect."""
+        async with self.ctx.db.session() as session:
+            return convert.prospect(await self._row(session, prospect_id))
+
+    async def find(self, channel: Channel, identifier: str) -> m.Prospect | None:
+        """The prospect reachable at ``identifier`` on ``channel``, if known."""
+        async with self.ctx.db.session() as session:
+            row = await find_row(session, self.ctx.tenant_id, channel, identifier)
+            return convert.prospect(row) if row else None
+
+    async def set_opt_out(self, prospect_id: int, channel: Channel, opted_out: bool) -> None:
+        """Record that the prospect refuses (or accepts again) messages on ``channel``."""
+        async with self.ctx.write() as (session, events):
+            row = await self._row(session, prospect_id)
+            current = set(row.opted_out_channels or ())
+            current = current | {channel} if opted_out else current - {channel}
+            row.opted_out_channels = sorted(current)
+            events.append(ProspectChanged(prospect_id))
+
+    async def merge(self, keep_id: int, other_id: int) -> m.Prospect:
+        """Fold ``other`` into ``keep``: identifiers, conversations and messages move over.
+
+        Identifiers ``keep`` already has win; ``other`` stays as a record pointing at ``keep``.
+        """
+        if keep_id == other_id:
+            raise InvalidInput("merge", other_id, "two different prospects")
+        async with self.ctx.write() as (session, events):
+            keep = await self._row(session, keep_id)
+            other = await self._row(session, other_id)
+            for name in ("phone", "email", "whatsapp", "telegram_chat_id", "timezone", "language"):
+                if getattr(keep, name) is None:
+                    setattr(keep, name, getattr(other, name))
+                    setattr(other, name, None)
+            keep.opted_out_channels = sorted(
+                set(keep.opted_out_channels or ()) | set(other.opted_out_channels or ())
+            )
+            moved = await _move_conversations(session, other_id, keep)
+            other.merged_into_id = keep_id
+            events.extend([ProspectChanged(keep_id), ProspectChanged(other_id)])
+            events.extend(ConversationChanged(i) for i in moved)
+            return convert.prospect(keep)
+
+    async def _row(self, session: AsyncSession, prospect_id: int) -> P:
+        row = await session.get(P, prospect_id)
+        if row is None or row.tenant_id != self.ctx.tenant_id:
+            raise NotFound("prospect", prospect_id)
+        return row
+
+
+def _columns(draft: m.ProspectDraft) -> dict[str, object]:
+    values = draft.model_dump()
+    values["opted_out_channels"] = sorted(str(c) for c in draft.opted_out_channels)
+    return values
+
+
+async def _move_conversations(session: AsyncSession, old_id: int, keep: P) -> list[int]:
+    ids = (
+        (
+            await session.execute(
+                select(t.ConversationRow.id).where(t.ConversationRow.prospect_id == old_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    await session.execute(
+        update(t.ConversationRow)
+        .where(t.ConversationRow.prospect_id == old_id)
+        .values(prospect_id=keep.id, prospect_name=keep.display_name)
+    )
+    await session.execute(
+        update(t.MessageRow).where(t.MessageRow.prospect_id == old_id).values(prospect_id=keep.id)
+    )
+    await session.execute(
+        update(t.AppointmentRow)
+        .where(t.AppointmentRow.prospect_id == old_id)
+        .values(prospect_id=keep.id)
+    )
+    return list(ids)
+
+
+async def find_row(
+    session: AsyncSession, tenant_id: int, channel: Channel, identifier: str
+) -> P | None:
+    """The (unmerged) prospect row reachable at ``identifier`` on ``channel``.
+
+    SMS, WhatsApp and voice share the phone number: the same E.164 number is one prospect.
+    """
+    query = select(P).where(P.tenant_id == tenant_id, P.merged_into_id.is_(None))
+    match Channel(channel):
+        case Channel.SMS | Channel.VOICE | Channel.WHATSAPP:
+            phone = normalize_phone(identifier)
+            query = query.where((P.phone == phone) | (P.whatsapp == phone))
+        case Channel.EMAIL:
+            query = query.where(P.email == normalize_email(identifier))
+        case Channel.TELEGRAM:
+            query = query.where(P.telegram_chat_id == int(identifier))
+    return (await session.execute(query.order_by(P.id).limit(1))).scalar_one_or_none()

@@ -1,0 +1,98 @@
+"""Tenant settings and channel set-up, read and saved as a whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from core.domain import models as m
+from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
+from core.domain.settings import TenantSettings
+from core.errors import InvalidInput, NotFound
+from core.service.context import ServiceContext
+from core.storage import convert
+from core.storage import tables as t
+
+
+class TenantSettingsStore:
+    """The Settings screen's reads and writes."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def get(self) -> TenantSettings:
+        """The tenant's settings, defaults filled in."""
+        async with self.ctx.db.session() as session:
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+            if tenant is None:
+                raise NotFound("tenant", self.ctx.tenant_id)
+            return TenantSettings.model_validate(tenant.settings or {})
+
+    async def save(self, settings: TenantSettings | dict[str, Any]) -> TenantSettings:
+        """Validate then store every setting at once; nothing is saved if anything is wrong.
+
+        Raises:
+            InvalidInput: names the first wrong setting and why.
+        """
+        try:
+            valid = TenantSettings.model_validate(
+                settings.model_dump() if isinstance(settings, TenantSettings) else settings
+            )
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            raise InvalidInput(
+                where,
+                error.get("input"),
+                error["msg"].removeprefix("Value error, ").removeprefix("expected "),
+            ) from None
+        async with self.ctx.write() as (session, _):
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+            assert tenant is not None
+            tenant.settings = valid.model_dump(mode="json")
+        return valid
+
+    async def channels(self) -> list[m.ChannelConfig]:
+        """Every channel the tenant has set up."""
+        query = select(t.ChannelRow).where(t.ChannelRow.tenant_id == self.ctx.tenant_id)
+        async with self.ctx.db.session() as session:
+            rows = (await session.execute(query.order_by(t.ChannelRow.id))).scalars().all()
+        return [convert.channel_config(r) for r in rows]
+
+    async def save_channel(
+        self,
+        channel: Channel,
+        *,
+        enabled: bool | None = None,
+        provider: Provider | None = None,
+        config: dict[str, Any] | None = None,
+        credentials_ref: str | None = None,
+    ) -> m.ChannelConfig:
+        """Create or change a channel's set-up (never its secrets: those go to the keyring)."""
+        channel = Channel(channel)
+        async with self.ctx.write() as (session, _):
+            query = select(t.ChannelRow).where(
+                t.ChannelRow.tenant_id == self.ctx.tenant_id, t.ChannelRow.channel_type == channel
+            )
+            row = (await session.execute(query)).scalar_one_or_none()
+            if row is None:
+                row = t.ChannelRow(
+                    tenant_id=self.ctx.tenant_id,
+                    channel_type=channel,
+                    provider=provider or DEFAULT_PROVIDER[channel],
+                    enabled=True,
+                    config={},
+                )
+                session.add(row)
+            if enabled is not None:
+                row.enabled = enabled
+            if provider is not None:
+                row.provider = Provider(provider)
+            if config is not None:
+                row.config = config
+            if credentials_ref is not None:
+                row.credentials_ref = credentials_ref
+            await session.flush()
+            return convert.channel_config(row)

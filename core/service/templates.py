@@ -1,0 +1,117 @@
+"""Message templates: list, create, update, delete."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.domain import models as m
+from core.domain.enums import ApprovalStatus, Channel, TemplateCategory
+from core.errors import InvalidInput, NotFound
+from core.service.context import ServiceContext
+from core.storage import convert
+from core.storage import tables as t
+
+T = t.MessageTemplateRow
+
+
+class TemplateDraft(BaseModel):
+    """A template as written in the editor."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    language: str = Field("fr", pattern=r"^[a-z]{2}$")
+    template_type: str | None = Field(None, max_length=50)
+    subject: str | None = Field(None, max_length=255)
+    content: str = Field(min_length=1)
+    html: str | None = None
+    variables: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    whatsapp_name: str | None = None
+    whatsapp_category: TemplateCategory | None = None
+    approval_status: ApprovalStatus | None = None
+    content_sid: str | None = None
+
+    def columns(self) -> dict[str, object]:
+        """The row's columns."""
+        values = self.model_dump()
+        values["channel_type"] = values.pop("channel")
+        values["template_name"] = values.pop("name")
+        return values
+
+
+class Templates:
+    """The tenant's templates."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def list(
+        self, channel: Channel | None = None, language: str | None = None
+    ) -> list[m.MessageTemplate]:
+        """Templates, by channel then name."""
+        query = select(T).where(T.tenant_id == self.ctx.tenant_id)
+        if channel:
+            query = query.where(T.channel_type == channel)
+        if language:
+            query = query.where(T.language == language)
+        async with self.ctx.db.session() as session:
+            rows = (
+                await session.execute(query.order_by(T.channel_type, T.template_name))
+            ).scalars()
+            return [convert.template(r) for r in rows]
+
+    async def get(self, template_id: int) -> m.MessageTemplate:
+        """One template."""
+        async with self.ctx.db.session() as session:
+            return convert.template(await self._row(session, template_id))
+
+    async def by_name(self, channel: Channel, name: str, language: str = "fr") -> m.MessageTemplate:
+        """A template by channel, name and language."""
+        query = select(T).where(
+            T.tenant_id == self.ctx.tenant_id,
+            T.channel_type == channel,
+            T.template_name == name,
+            T.language == language,
+        )
+        async with self.ctx.db.session() as session:
+            row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            raise NotFound("template", f"{channel}/{name}/{language}")
+        return convert.template(row)
+
+    async def save(self, draft: TemplateDraft, template_id: int | None = None) -> m.MessageTemplate:
+        """Create (no id) or replace a template.
+
+        Raises:
+            InvalidInput: another template of the channel already has that name and language.
+        """
+        try:
+            async with self.ctx.write() as (session, _):
+                if template_id is None:
+                    row = T(tenant_id=self.ctx.tenant_id, **draft.columns())
+                    session.add(row)
+                else:
+                    row = await self._row(session, template_id)
+                    for name, value in draft.columns().items():
+                        setattr(row, name, value)
+                await session.flush()
+                return convert.template(row)
+        except IntegrityError as exc:
+            raise InvalidInput(
+                "name", draft.name, "a name not yet used for this channel and language"
+            ) from exc
+
+    async def delete(self, template_id: int) -> None:
+        """Remove a template."""
+        async with self.ctx.write() as (session, _):
+            await session.delete(await self._row(session, template_id))
+
+    async def _row(self, session, template_id: int) -> T:
+        row = await session.get(T, template_id)
+        if row is None or row.tenant_id != self.ctx.tenant_id:
+            raise NotFound("template", template_id)
+        return row

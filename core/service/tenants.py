@@ -1,0 +1,65 @@
+"""Tenants and agents."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.domain import models as m
+from core.errors import InvalidInput
+from core.storage import convert
+from core.storage import tables as t
+from core.storage.database import Database
+
+
+async def ensure_tenant(db: Database, slug: str, name: str | None = None) -> int:
+    """The id of the tenant ``slug``, created (with default settings) if missing."""
+    async with db.session() as session:
+        query = select(t.TenantRow.id).where(t.TenantRow.slug == slug)
+        found = (await session.execute(query)).scalar_one_or_none()
+        if found is not None:
+            return found
+        row = t.TenantRow(slug=slug, name=name or slug, settings={})
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
+class Agents:
+    """The agents of a tenant."""
+
+    def __init__(self, db: Database, tenant_id: int) -> None:
+        self.db = db
+        self.tenant_id = tenant_id
+
+    async def list(self) -> list[m.Agent]:
+        """Every agent, by name."""
+        query = select(t.AgentRow).where(t.AgentRow.tenant_id == self.tenant_id)
+        async with self.db.session() as session:
+            rows = (await session.execute(query.order_by(t.AgentRow.name))).scalars().all()
+        return [convert.agent(r) for r in rows]
+
+    async def add(self, name: str, email: str | None = None) -> m.Agent:
+        """Create an agent."""
+        clean = " ".join((name or "").split())
+        if not 1 <= len(clean) <= 200:
+            raise InvalidInput("agent name", name, "1 to 200 characters")
+        async with self.db.session() as session:
+            row = t.AgentRow(tenant_id=self.tenant_id, name=clean, email=email, active=True)
+            session.add(row)
+            await session.flush()
+            return convert.agent(row)
+
+    async def by_name(self, name: str) -> m.Agent | None:
+        """The agent called ``name`` (case-insensitive), if any."""
+        async with self.db.session() as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(t.AgentRow).where(t.AgentRow.tenant_id == self.tenant_id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        found = [r for r in rows if r.name.casefold() == name.casefold()]
+        return convert.agent(found[0]) if found else None

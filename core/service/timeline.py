@@ -1,0 +1,211 @@
+"""The write path of threads, shared by the facade, ingest, the outbox and the demo seeder.
+
+Every message goes in through ``append_message``, which keeps the conversation row's
+denormalised columns (last message, unread count, waiting-since, counts) in step in the same
+transaction. Statuses move through ``apply_status``, which only lets them move forward.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain.enums import (
+    STATUS_RANK,
+    Channel,
+    ConversationStatus,
+    Direction,
+    MessageKind,
+    MessageStatus,
+    Provider,
+    SenderType,
+)
+from core.storage import tables as t
+from core.storage.convert import to_micros
+from core.storage.types import utcnow
+
+PREVIEW_LENGTH = 120
+
+
+def preview_of(text: str) -> str:
+    """The first line of ``text``, white space collapsed, cut to fit a list row."""
+    line = " ".join((text or "").split())
+    return line if len(line) <= PREVIEW_LENGTH else line[: PREVIEW_LENGTH - 1] + "…"
+
+
+async def find_conversation(
+    session: AsyncSession, prospect_id: int, channel: Channel
+) -> t.ConversationRow | None:
+    """The prospect's most recent conversation on ``channel``, if any."""
+    query = (
+        select(t.ConversationRow)
+        .where(t.ConversationRow.prospect_id == prospect_id)
+        .where(t.ConversationRow.channel_type == channel)
+        .order_by(t.ConversationRow.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def open_conversation(
+    session: AsyncSession,
+    prospect: t.ProspectRow,
+    channel: Channel,
+    *,
+    identifier: str | None = None,
+    subject: str | None = None,
+    switched_from_id: int | None = None,
+    context: dict[str, Any] | None = None,
+    created_at: datetime | None = None,
+) -> t.ConversationRow:
+    """Create a conversation for ``prospect`` on ``channel``."""
+    row = t.ConversationRow(
+        tenant_id=prospect.tenant_id,
+        prospect_id=prospect.id,
+        channel_type=channel,
+        channel_identifier=identifier,
+        subject=subject,
+        switched_from_id=switched_from_id,
+        context=context or {},
+        prospect_name=prospect.display_name,
+        status=ConversationStatus.OPEN,
+        priority=2,
+        unread_count=0,
+        message_count=0,
+        created_at=created_at or utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def conversation_for(
+    session: AsyncSession, prospect: t.ProspectRow, channel: Channel, identifier: str | None
+) -> t.ConversationRow:
+    """The prospect's current conversation on ``channel``, created if there is none."""
+    existing = await find_conversation(session, prospect.id, channel)
+    if existing is not None:
+        return existing
+    return await open_conversation(session, prospect, channel, identifier=identifier)
+
+
+async def append_message(
+    session: AsyncSession,
+    conversation: t.ConversationRow,
+    *,
+    direction: Direction,
+    sender_type: SenderType,
+    content: str,
+    status: MessageStatus,
+    kind: MessageKind = MessageKind.MESSAGE,
+    channel: Channel | None = None,
+    subject: str | None = None,
+    meta: dict[str, Any] | None = None,
+    provider: Provider | None = None,
+    provider_message_id: str | None = None,
+    sender_id: int | None = None,
+    segments: int | None = None,
+    cost: Decimal | None = None,
+    created_at: datetime | None = None,
+) -> t.MessageRow:
+    """Add a thread item to ``conversation`` and update the conversation row with it."""
+    row = t.MessageRow(
+        tenant_id=conversation.tenant_id,
+        conversation_id=conversation.id,
+        prospect_id=conversation.prospect_id,
+        direction=direction,
+        channel_type=channel or conversation.channel_type,
+        kind=kind,
+        sender_type=sender_type,
+        sender_id=sender_id,
+        content=content,
+        subject=subject,
+        meta=meta or {},
+        status=status,
+        provider=provider,
+        provider_message_id=provider_message_id,
+        segments=segments,
+        cost_micros=to_micros(cost),
+        currency="EUR" if cost is not None else None,
+        created_at=created_at or utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    touch_conversation(conversation, row)
+    return row
+
+
+def touch_conversation(conversation: t.ConversationRow, message: t.MessageRow) -> None:
+    """Fold a new thread item into the conversation's denormalised columns.
+
+    Private notes and events do not count as activity the prospect sees: they neither change
+    the preview nor the waiting time.
+    """
+    if message.kind in (MessageKind.NOTE, MessageKind.EVENT):
+        return
+    at = message.created_at
+    conversation.message_count = (conversation.message_count or 0) + 1
+    if conversation.last_message_at is None or at >= conversation.last_message_at:
+        conversation.last_message_at = at
+        conversation.last_message_preview = preview_of(message.subject or message.content)
+        conversation.last_message_direction = message.direction
+    if message.direction == Direction.INBOUND:
+        conversation.unread_count = (conversation.unread_count or 0) + 1
+        if conversation.waiting_since is None:
+            conversation.waiting_since = at
+        if conversation.status in (ConversationStatus.CLOSED, ConversationStatus.SNOOZED):
+            conversation.status = ConversationStatus.OPEN
+            conversation.closed_at = None
+            conversation.snoozed_until = None
+    elif message.sender_type in (SenderType.AGENT, SenderType.SARA):
+        conversation.waiting_since = None
+
+
+_STATUS_TIME_COLUMN = {
+    MessageStatus.SENT: "sent_at",
+    MessageStatus.DELIVERED: "delivered_at",
+    MessageStatus.READ: "read_at",
+    MessageStatus.FAILED: "failed_at",
+    MessageStatus.UNDELIVERED: "failed_at",
+}
+
+
+def apply_status(
+    message: t.MessageRow,
+    status: MessageStatus,
+    *,
+    at: datetime | None = None,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> bool:
+    """Move ``message`` to ``status`` unless that would move it backwards.
+
+    Timestamps and error details are recorded even for an update that does not change the
+    current status (a "delivered" arriving after "read" still tells when it was delivered).
+    Returns whether anything changed.
+    """
+    moment = at or utcnow()
+    changed = False
+    column = _STATUS_TIME_COLUMN.get(status)
+    if column and getattr(message, column) is None:
+        setattr(message, column, moment)
+        changed = True
+    if error_code and message.error_code != error_code:
+        message.error_code, message.error_message = error_code, error_message
+        changed = True
+    current = MessageStatus(message.status)
+    if STATUS_RANK[status] > STATUS_RANK[current] or (
+        STATUS_RANK[status] == STATUS_RANK[current] and status != current and _may_replace(current)
+    ):
+        message.status = status
+        changed = True
+    return changed
+
+
+def _may_replace(current: MessageStatus) -> bool:
+    # Between equals, only a non-final state gives way (held ↔ scheduled).
+    return current in (MessageStatus.HELD, MessageStatus.SCHEDULED)

@@ -1,0 +1,1 @@
+"""Storage: ORM tables, the database handle, migrations and full-text search."""

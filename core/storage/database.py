@@ -1,0 +1,125 @@
+"""The database handle: engine, sessions, SQLite pragmas and schema upgrades.
+
+Nothing here is global: ``Database.open`` is called at start and the handle is passed down.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from core.errors import NotADatabase, StorageError
+from core.storage import migrate
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of an SQLite file."""
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Database:
+    """An open database: an async engine and a session factory.
+
+    Use ``await Database.open(url)``; ``await db.close()`` when done.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @property
+    def location(self) -> str:
+        """What to name in a message: the file, or host and database (never a password)."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite":
+            return url.database or ":memory:"
+        return f"{url.host}:{url.port or 5432}/{url.database}"
+
+    @classmethod
+    async def open(cls, url: str, *, upgrade: bool = True, **engine_options: Any) -> Database:
+        """Connect to ``url`` and (by default) bring its schema up to date.
+
+        Raises:
+            NotADatabase: an SQLite file that is not a database.
+            SchemaTooNew: a schema written by a newer version.
+            StorageError: the server cannot be reached or refuses us.
+        """
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **engine_options)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        db = cls(engine)
+        try:
+            await db.check()
+            if upgrade:
+                await db.upgrade()
+        except BaseException:
+            await engine.dispose()
+            raise
+        return db
+
+    async def check(self) -> None:
+        """Make sure the database answers; turn driver errors into clear ones."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                if self.dialect == "sqlite":
+                    await conn.execute(text("SELECT count(*) FROM sqlite_master"))
+        except (DatabaseError, DBAPIError, OSError) as exc:
+            raise self._explain(exc) from None
+
+    def _explain(self, exc: BaseException) -> StorageError:
+        original = getattr(exc, "orig", exc)
+        damaged = "not a database" in str(original) or "malformed" in str(original)
+        if isinstance(original, sqlite3.DatabaseError) and damaged:
+            return NotADatabase(
+                f"{self.location} is not a Coccinelle database (or it is damaged). "
+                "Nothing was changed. Move it aside, or point --database-url at another file."
+            )
+        if isinstance(exc, OperationalError) or isinstance(original, OSError):
+            return StorageError(f"cannot open the database at {self.location}: {original}")
+        return StorageError(f"the database at {self.location} failed: {original}")
+
+    async def upgrade(self) -> None:
+        """Apply every migration not yet applied (``coccinelle db upgrade``)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(migrate.upgrade)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        """Release every connection."""
+        await self.engine.dispose()

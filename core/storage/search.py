@@ -1,0 +1,96 @@
+"""Full-text search behind one function per question, on SQLite (FTS5) and PostgreSQL (tsvector).
+
+The user's text is never passed to the engine's query language: it is split into folded words
+here, and each word becomes a quoted prefix term, all of which must match. Results come newest
+first (by id), which both engines answer from the index without ranking every match.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.storage.text import tokens
+
+#: How many matching messages a conversation search looks at (newest first).
+MESSAGE_MATCH_LIMIT = 2000
+MAX_TERMS = 8
+
+
+def _terms(query: str) -> list[str]:
+    return tokens(query)[:MAX_TERMS]
+
+
+def fts5_query(query: str) -> str:
+    """An FTS5 MATCH expression: every word, quoted, as a prefix."""
+    return " ".join(f'"{word}"*' for word in _terms(query))
+
+
+def tsquery(query: str) -> str:
+    """A PostgreSQL to_tsquery expression: every word as a prefix, all required."""
+    return " & ".join(f"{word}:*" for word in _terms(query))
+
+
+async def search_message_ids(
+    session: AsyncSession, tenant_id: int, query: str, limit: int = 50, before_id: int | None = None
+) -> list[tuple[int, int]]:
+    """(message id, conversation id) of messages matching ``query``, newest first."""
+    if not _terms(query):
+        return []
+    bound = before_id if before_id is not None else 2**62
+    if session.bind.dialect.name == "sqlite":
+        sql = text(
+            "SELECT m.id, m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
+            "WHERE messages_fts MATCH :q AND f.rowid < :bound AND m.tenant_id = :tenant "
+            "ORDER BY f.rowid DESC LIMIT :limit"
+        )
+        params = {"q": fts5_query(query), "bound": bound, "tenant": tenant_id, "limit": limit}
+    else:
+        sql = text(
+            "SELECT id, conversation_id FROM messages "
+            "WHERE search_vector @@ to_tsquery('simple', :q) AND id < :bound "
+            "AND tenant_id = :tenant "
+            "ORDER BY id DESC LIMIT :limit"
+        )
+        params = {"q": tsquery(query), "bound": bound, "tenant": tenant_id, "limit": limit}
+    rows = await session.execute(sql, params)
+    return [(int(a), int(b)) for a, b in rows.all()]
+
+
+async def search_prospect_ids(
+    session: AsyncSession, tenant_id: int, query: str, limit: int = 200
+) -> list[int]:
+    """Prospects whose name or email matches ``query``."""
+    if not _terms(query):
+        return []
+    if session.bind.dialect.name == "sqlite":
+        sql = text(
+            "SELECT p.id FROM prospects_fts f JOIN prospects p ON p.id = f.rowid "
+            "WHERE prospects_fts MATCH :q AND p.tenant_id = :tenant ORDER BY f.rowid DESC "
+            "LIMIT :limit"
+        )
+        params = {"q": fts5_query(query), "tenant": tenant_id, "limit": limit}
+    else:
+        sql = text(
+            "SELECT id FROM prospects WHERE search_vector @@ to_tsquery('simple', :q) "
+            "AND tenant_id = :tenant ORDER BY id DESC LIMIT :limit"
+        )
+        params = {"q": tsquery(query), "tenant": tenant_id, "limit": limit}
+    return [int(r) for r in (await session.execute(sql, params)).scalars().all()]
+
+
+async def search_conversation_ids(session: AsyncSession, tenant_id: int, query: str) -> set[int]:
+    """Conversations with a matching message, or of a prospect whose name matches."""
+    found = {
+        conv for _, conv in await search_message_ids(session, tenant_id, query, MESSAGE_MATCH_LIMIT)
+    }
+    prospects = await search_prospect_ids(session, tenant_id, query)
+    if prospects:
+        rows = await session.execute(
+            text("SELECT id FROM conversations WHERE prospect_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": prospects},
+        )
+        found.update(int(r) for r in rows.scalars().all())
+    return found

@@ -1,0 +1,408 @@
+"""ORM rows (SQLAlchemy 2). Start from the seed's schema and add what the product needs.
+
+Conventions: integer keys; every tenant-owned row carries ``tenant_id``; timestamps are UTC;
+money is stored as integer micro-units of ``currency`` (``cost_micros``), never as floats;
+the conversation row is denormalised (last message, unread count, waiting-since) and updated in the
+same transaction as the message, so that the inbox list never aggregates messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.storage.types import ID, Json, UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json, list[Any]: Json}
+
+
+def _pk() -> Mapped[int]:
+    return mapped_column(ID, primary_key=True, autoincrement=True)
+
+
+def _tenant() -> Mapped[int]:
+    return mapped_column(ID, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(default=utcnow)
+
+
+def _updated() -> Mapped[datetime]:
+    return mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TenantRow(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Tenant settings (quiet hours, limits, company info…) as a ``TenantSettings`` document.
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class ProspectRow(Base):
+    __tablename__ = "prospects"
+    __table_args__ = (
+        Index("ix_prospects_phone", "tenant_id", "phone"),
+        Index("ix_prospects_email", "tenant_id", "email"),
+        Index("ix_prospects_whatsapp", "tenant_id", "whatsapp"),
+        Index("ix_prospects_telegram", "tenant_id", "telegram_chat_id"),
+    )
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    display_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    whatsapp: Mapped[str | None] = mapped_column(String(20))
+    telegram_chat_id: Mapped[int | None] = mapped_column(ID)
+    preferred_channel: Mapped[str | None] = mapped_column(String(20))
+    opted_out_channels: Mapped[list[Any]] = mapped_column(default=list)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    merged_into_id: Mapped[int | None] = mapped_column(ID, ForeignKey("prospects.id"))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class ChannelRow(Base):
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("tenant_id", "channel_type"),)
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    channel_type: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The keyring service name under which the secrets live; never a secret itself.
+    credentials_ref: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conv_recent", "tenant_id", "last_message_at", "id"),
+        Index("ix_conv_status_recent", "tenant_id", "status", "last_message_at", "id"),
+        Index("ix_conv_channel_recent", "tenant_id", "channel_type", "last_message_at", "id"),
+        Index("ix_conv_waiting", "tenant_id", "waiting_since", "id"),
+        Index("ix_conv_priority", "tenant_id", "priority", "last_message_at", "id"),
+        Index("ix_conv_assignee", "tenant_id", "assignee_id", "last_message_at", "id"),
+        Index("ix_conv_prospect", "prospect_id", "channel_type"),
+    )
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    prospect_id: Mapped[int] = mapped_column(ID, ForeignKey("prospects.id"))
+    channel_type: Mapped[str] = mapped_column(String(20))
+    channel_identifier: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    #: 0 urgent, 1 high, 2 medium, 3 low (see ``Priority.rank``).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=2)
+    assignee_id: Mapped[int | None] = mapped_column(ID, ForeignKey("agents.id"))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    switched_from_id: Mapped[int | None] = mapped_column(ID, ForeignKey("conversations.id"))
+    snoozed_until: Mapped[datetime | None] = mapped_column()
+    # Denormalised from the messages, kept in step in the same transaction.
+    prospect_name: Mapped[str] = mapped_column(String(200), default="")
+    last_message_at: Mapped[datetime | None] = mapped_column()
+    last_message_preview: Mapped[str] = mapped_column(String(200), default="")
+    last_message_direction: Mapped[str | None] = mapped_column(String(10))
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    waiting_since: Mapped[datetime | None] = mapped_column()
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConversationLabelRow(Base):
+    __tablename__ = "conversation_labels"
+    __table_args__ = (Index("ix_labels_label", "label", "conversation_id"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", name="uq_messages_provider_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_prospect", "prospect_id", "id"),
+        Index("ix_messages_channel_created", "tenant_id", "channel_type", "created_at"),
+    )
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    conversation_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    prospect_id: Mapped[int] = mapped_column(ID, ForeignKey("prospects.id"))
+    direction: Mapped[str] = mapped_column(String(10))
+    channel_type: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10), default="message")
+    sender_type: Mapped[str] = mapped_column(String(10))
+    sender_id: Mapped[int | None] = mapped_column(ID)
+    content: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str | None] = mapped_column(String(500))
+    #: Media, attachments, location, template, call details, the orchestrator's decision…
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    status: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str | None] = mapped_column(String(20))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(String(500))
+    segments: Mapped[int | None] = mapped_column(Integer)
+    cost_micros: Mapped[int | None] = mapped_column(ID)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[datetime] = _created()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    read_at: Mapped[datetime | None] = mapped_column()
+    failed_at: Mapped[datetime | None] = mapped_column()
+
+
+class MessageTemplateRow(Base):
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "channel_type", "template_name", "language"),)
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    channel_type: Mapped[str] = mapped_column(String(20))
+    template_name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    template_type: Mapped[str | None] = mapped_column(String(50))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    variables: Mapped[list[Any]] = mapped_column(default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    whatsapp_name: Mapped[str | None] = mapped_column(String(100))
+    whatsapp_category: Mapped[str | None] = mapped_column(String(20))
+    approval_status: Mapped[str | None] = mapped_column(String(20))
+    content_sid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class AppointmentRow(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("ix_appointments_agent_time", "agent_id", "starts_at"),
+        Index("ix_appointments_prospect", "prospect_id", "starts_at"),
+    )
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    prospect_id: Mapped[int] = mapped_column(ID, ForeignKey("prospects.id"))
+    agent_id: Mapped[int | None] = mapped_column(ID, ForeignKey("agents.id"))
+    kind: Mapped[str] = mapped_column(String(30), default="visit")
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    location: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class OutboxRow(Base):
+    """One outgoing send. Committed before the provider is called; a worker leases and sends it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before", "id"),
+        Index("ix_outbox_appointment", "appointment_id"),
+        Index("ix_outbox_broadcast", "broadcast_id", "status"),
+    )
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    message_id: Mapped[int | None] = mapped_column(ID, ForeignKey("messages.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ID, ForeignKey("conversations.id"))
+    prospect_id: Mapped[int | None] = mapped_column(ID, ForeignKey("prospects.id"))
+    appointment_id: Mapped[int | None] = mapped_column(ID, ForeignKey("appointments.id"))
+    campaign_enrolment_id: Mapped[int | None] = mapped_column(ID)
+    broadcast_id: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(30), default="reply")
+    channel_type: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decision: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Channels still to try, in order, when this one fails for good.
+    fallback_chain: Mapped[list[Any]] = mapped_column(default=list)
+    attempts_log: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    fallback_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime | None] = mapped_column()
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class InboundEventRow(Base):
+    """The relay's durable log of raw provider events, stored before the provider gets its 2xx."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "dedupe_key", name="uq_inbound_events_dedupe"),
+        Index("ix_inbound_pending", "status", "id"),
+    )
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int | None] = mapped_column(ID, ForeignKey("tenants.id"))
+    provider: Mapped[str] = mapped_column(String(20))
+    endpoint: Mapped[str] = mapped_column(String(100))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    #: Headers the parser needs (signature headers excluded once verified).
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    acked: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = _created()
+    processed_at: Mapped[datetime | None] = mapped_column()
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class CampaignStepRow(Base):
+    __tablename__ = "campaign_steps"
+    __table_args__ = (UniqueConstraint("campaign_id", "position"),)
+
+    id: Mapped[int] = _pk()
+    campaign_id: Mapped[int] = mapped_column(ID, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    channel_type: Mapped[str] = mapped_column(String(20), default="auto")
+    delay_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    template_id: Mapped[int | None] = mapped_column(ID, ForeignKey("message_templates.id"))
+    condition: Mapped[str | None] = mapped_column(String(40))
+
+
+class CampaignEnrolmentRow(Base):
+    __tablename__ = "campaign_enrolments"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "prospect_id"),
+        Index("ix_enrolments_due", "status", "next_run_at"),
+    )
+
+    id: Mapped[int] = _pk()
+    campaign_id: Mapped[int] = mapped_column(ID, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    prospect_id: Mapped[int] = mapped_column(ID, ForeignKey("prospects.id"))
+    current_step: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    next_run_at: Mapped[datetime | None] = mapped_column()
+    left_reason: Mapped[str | None] = mapped_column(String(100))
+    enrolled_at: Mapped[datetime] = _created()
+
+
+class ABTestRow(Base):
+    __tablename__ = "ab_tests"
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    name: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(40))
+    groups: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    seed: Mapped[int] = mapped_column(ID, default=0)
+    duration_days: Mapped[int] = mapped_column(Integer, default=7)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    started_at: Mapped[datetime] = _created()
+    ends_at: Mapped[datetime | None] = mapped_column()
+
+
+class ABAssignmentRow(Base):
+    __tablename__ = "ab_assignments"
+    __table_args__ = (UniqueConstraint("test_id", "prospect_id"),)
+
+    id: Mapped[int] = _pk()
+    test_id: Mapped[int] = mapped_column(ID, ForeignKey("ab_tests.id", ondelete="CASCADE"))
+    prospect_id: Mapped[int] = mapped_column(ID, ForeignKey("prospects.id"))
+    group_name: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[int | None] = mapped_column(ID, ForeignKey("messages.id"))
+    converted: Mapped[bool] = mapped_column(Boolean, default=False)
+    assigned_at: Mapped[datetime] = _created()
+
+
+class ChannelAnalyticsRow(Base):
+    """The seed's metric rows: rollups per channel and day, written by the analytics module."""
+
+    __tablename__ = "channel_analytics"
+    __table_args__ = (Index("ix_analytics_lookup", "tenant_id", "channel_type", "recorded_at"),)
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    channel_type: Mapped[str] = mapped_column(String(20))
+    metric_type: Mapped[str] = mapped_column(String(50))
+    metric_value: Mapped[float] = mapped_column(default=0.0)
+    recorded_at: Mapped[datetime] = _created()
+
+
+class AuditLogRow(Base):
+    """Who did what: assignments, closes, channel switches, template and settings edits."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_tenant_time", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    agent_id: Mapped[int | None] = mapped_column(ID, ForeignKey("agents.id"))
+    action: Mapped[str] = mapped_column(String(50))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int | None] = mapped_column(ID)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _created()

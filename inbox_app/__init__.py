@@ -1,0 +1,1 @@
+"""Coccinelle Inbox: the Textual app and the ``coccinelle`` command line."""

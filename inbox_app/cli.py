@@ -1,0 +1,83 @@
+"""The ``coccinelle`` command: the inbox by default, sub-commands for what is not interactive.
+
+No traceback reaches the terminal: the core's errors are printed as one clear message, and
+anything unexpected is summarised with a pointer to the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from core import i18n
+from core.config.settings import Settings, load_settings
+from core.errors import CoccinelleError
+from core.i18n import t
+from inbox_app import commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="coccinelle", description=t("cli.description"))
+    parser.add_argument("--database-url", help=t("cli.database_url_help"))
+    parser.add_argument("--language", choices=i18n.LANGUAGES, help=t("cli.language_help"))
+    parser.add_argument("--tenant", help=t("cli.tenant_help"))
+    parser.add_argument("--agent", help=t("cli.agent_help"))
+    parser.add_argument(
+        "--mode", choices=["demo", "local", "remote", "team"], help=t("cli.mode_help")
+    )
+    parser.set_defaults(handler=None)
+    subparsers = parser.add_subparsers(title=t("cli.commands"), metavar="COMMAND")
+    for module in commands.modules():
+        module.register(subparsers)  # type: ignore[attr-defined]
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        database_url=args.database_url,
+        language=args.language,
+        tenant=args.tenant,
+        agent=args.agent,
+        mode=args.mode,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``coccinelle`` console script."""
+    i18n.set_language(_language_hint(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+        i18n.set_language(settings.language)
+        if args.handler is None:
+            from inbox_app.launch import run_app
+
+            return run_app(settings)
+        return int(args.handler(args, settings) or 0)
+    except CoccinelleError as exc:
+        print(t("cli.error", message=str(exc)), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _language_hint(argv: Sequence[str] | None) -> str | None:
+    """The --language flag, read early so that --help itself is translated."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    for index, word in enumerate(words):
+        if word == "--language" and index + 1 < len(words) and words[index + 1] in i18n.LANGUAGES:
+            return words[index + 1]
+        if word.startswith("--language="):
+            value = word.split("=", 1)[1]
+            return value if value in i18n.LANGUAGES else None
+    import os
+
+    env = os.environ.get("COCCINELLE_LANGUAGE")
+    return env if env in i18n.LANGUAGES else None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

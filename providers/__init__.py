@@ -1,0 +1,1 @@
+"""Provider adapters (one subpackage per provider) and the sandbox that emulates them."""

@@ -1,0 +1,138 @@
+"""Shared fixtures: a migrated database on SQLite (always) and PostgreSQL (when available).
+
+``COCCINELLE_TEST_PG_URL`` names a PostgreSQL database; each test gets a fresh schema in it,
+dropped afterwards. Without the variable the PostgreSQL variants are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from core.service import InboxService
+from core.storage.database import Database, sqlite_url
+
+PG_URL = os.environ.get("COCCINELLE_TEST_PG_URL")
+needs_pg = pytest.mark.skipif(not PG_URL, reason="COCCINELLE_TEST_PG_URL is not set")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read the developer's own config file, data dir or keyring."""
+    monkeypatch.setenv("COCCINELLE_CONFIG_FILE", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("COCCINELLE_DATA_DIR", str(tmp_path / "data"))
+    for name in list(os.environ):
+        if name.startswith("ORCHESTRATOR_") or (
+            name.startswith("COCCINELLE_")
+            and name not in ("COCCINELLE_TEST_PG_URL",)
+            and name not in ("COCCINELLE_CONFIG_FILE", "COCCINELLE_DATA_DIR")
+        ):
+            monkeypatch.delenv(name, raising=False)
+
+
+async def open_sqlite(tmp_path: Path) -> Database:
+    """A fresh, migrated SQLite database in ``tmp_path``."""
+    return await Database.open(sqlite_url(tmp_path / "test.db"))
+
+
+class PgSchema:
+    """A throw-away PostgreSQL schema; ``url`` and ``engine_options`` open it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.name = f"t_{uuid.uuid4().hex[:12]}"
+        self.engine_options = {"connect_args": {"server_settings": {"search_path": self.name}}}
+
+    async def create(self) -> None:
+        engine = create_async_engine(self.base_url)
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{self.name}"'))
+        await engine.dispose()
+
+    async def drop(self) -> None:
+        engine = create_async_engine(self.base_url)
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'))
+        await engine.dispose()
+
+    async def open(self) -> Database:
+        return await Database.open(self.base_url, **self.engine_options)
+
+
+@pytest.fixture
+async def pg_schema() -> AsyncIterator[PgSchema]:
+    """A fresh PostgreSQL schema (skips without COCCINELLE_TEST_PG_URL)."""
+    if not PG_URL:
+        pytest.skip("COCCINELLE_TEST_PG_URL is not set")
+    schema = PgSchema(PG_URL)
+    await schema.create()
+    try:
+        yield schema
+    finally:
+        await schema.drop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        database = await open_sqlite(tmp_path)
+        try:
+            yield database
+        finally:
+            await database.close()
+        return
+    if not PG_URL:
+        pytest.skip("COCCINELLE_TEST_PG_URL is not set")
+    schema = PgSchema(PG_URL)
+    await schema.create()
+    database = await schema.open()
+    try:
+        yield database
+    finally:
+        await database.close()
+        await schema.drop()
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite database only."""
+    database = await open_sqlite(tmp_path)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock starting on Tuesday 10 March 2026, 10:00 UTC."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def service(db: Database, clock: FakeClock) -> InboxService:
+    """The facade on a fresh database (both engines), with the fake clock."""
+    return await InboxService.connect(db, "acme", clock=clock)

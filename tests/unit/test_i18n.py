@@ -1,0 +1,52 @@
+"""One translation layer: both catalogs complete, placeholders matching, locale formatting."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from core import i18n
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_french_and_english_catalogs_have_the_same_keys_and_placeholders() -> None:
+    fr, en = i18n.catalog("fr"), i18n.catalog("en")
+    assert set(fr) == set(en), set(fr) ^ set(en)
+    for key in en:
+        assert placeholders(fr[key]) == placeholders(en[key]), key
+
+
+@pytest.fixture
+def french():
+    previous = i18n.language()
+    i18n.set_language("fr")
+    yield
+    i18n.set_language(previous)
+
+
+def test_french_formats(french) -> None:
+    now = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    assert i18n.t("common.channel.email") == "E-mail"
+    assert i18n.format_money(Decimal("0.05")) == "0,05\xa0€"
+    assert i18n.format_relative(now - timedelta(minutes=5), now) == "il y a 5\xa0min"
+    assert i18n.format_datetime(now, "Europe/Paris", "short") == "10/03/2026 11:00"
+
+
+def test_missing_keys_fall_back_to_the_key_not_a_crash() -> None:
+    assert i18n.t("no.such.key") == "no.such.key"
+    assert i18n.t("cli.error") == "error: {message}"
+
+
+def test_language_detection_follows_the_system(monkeypatch) -> None:
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    assert i18n.detect_language() == "fr"
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert i18n.detect_language() == "en"

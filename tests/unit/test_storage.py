@@ -1,0 +1,148 @@
+"""The database: migrations, full-text search, uniqueness, clear errors on bad files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from core.errors import NotADatabase, SchemaTooNew
+from core.storage import migrate
+from core.storage.database import Database, sqlite_url
+from core.storage.search import fts5_query, search_message_ids, search_prospect_ids, tsquery
+from tests.factories import add_message, add_prospect
+
+EXPECTED_TABLES = {
+    "tenants",
+    "agents",
+    "prospects",
+    "channels",
+    "conversations",
+    "conversation_labels",
+    "messages",
+    "message_templates",
+    "appointments",
+    "outbox",
+    "inbound_events",
+    "campaigns",
+    "campaign_steps",
+    "campaign_enrolments",
+    "ab_tests",
+    "ab_assignments",
+    "channel_analytics",
+    "audit_log",
+}
+
+
+async def test_migrations_create_every_table_from_empty(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+        revision = await conn.run_sync(migrate.current_revision)
+    assert tables >= EXPECTED_TABLES
+    assert revision == migrate.head_revision()
+
+
+async def test_upgrade_twice_is_harmless(db: Database) -> None:
+    await db.upgrade()
+    await db.upgrade()
+
+
+@pytest.mark.parametrize(
+    ("stored", "query"),
+    [
+        ("Votre Rendez-Vous est confirmé", "rendez-vous"),
+        ("Une élève a appelé", "eleve"),
+        ("Une élève a appelé", "ÉLÈVE"),
+        ("Estimation gratuite de votre appartement", "estim"),
+    ],
+)
+async def test_search_ignores_case_accents_and_finds_prefixes(service, stored, query) -> None:
+    prospect = await add_prospect(service, "Paul Martin", phone="0612345678")
+    _, message_id = await add_message(service, prospect, stored)
+    async with service.db.session() as session:
+        found = await search_message_ids(session, service.ctx.tenant_id, query)
+    assert [m for m, _ in found] == [message_id]
+
+
+async def test_search_does_not_match_other_words(service) -> None:
+    prospect = await add_prospect(service, "Paul Martin", phone="0612345678")
+    await add_message(service, prospect, "Bonjour, je souhaite un RDV")
+    async with service.db.session() as session:
+        assert await search_message_ids(session, service.ctx.tenant_id, "appartement") == []
+        assert await search_message_ids(session, service.ctx.tenant_id, "  ,;  ") == []
+
+
+async def test_search_is_newest_first_and_tenant_scoped(service, clock) -> None:
+    prospect = await add_prospect(service, "Paul Martin", phone="0612345678")
+    ids = []
+    for i in range(3):
+        clock.advance(minutes=1)
+        ids.append((await add_message(service, prospect, f"visite numéro {i}"))[1])
+    async with service.db.session() as session:
+        found = await search_message_ids(session, service.ctx.tenant_id, "visite")
+        other = await search_message_ids(session, service.ctx.tenant_id + 999, "visite")
+    assert [m for m, _ in found] == list(reversed(ids))
+    assert other == []
+
+
+async def test_search_finds_prospects_by_name_without_accents(service) -> None:
+    prospect = await add_prospect(service, "Hélène Lefèvre", email="helene@example.fr")
+    async with service.db.session() as session:
+        assert await search_prospect_ids(session, service.ctx.tenant_id, "helene lefe") == [
+            prospect
+        ]
+
+
+def test_user_text_never_reaches_the_query_language() -> None:
+    assert fts5_query('a" OR b NEAR(c') == '"a"* "or"* "b"* "near"* "c"*'
+    assert tsquery("x & !y | z:*") == "x:* & y:* & z:*"
+
+
+async def test_provider_message_id_is_unique_per_provider(service) -> None:
+    prospect = await add_prospect(service, phone="0612345678")
+    await add_message(service, prospect, "un", provider_message_id="SM123")
+    with pytest.raises(IntegrityError):
+        await add_message(service, prospect, "deux", provider_message_id="SM123")
+
+
+async def test_a_file_that_is_not_a_database_is_named_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database" * 50)
+    before = path.read_bytes()
+    with pytest.raises(NotADatabase) as caught:
+        await Database.open(sqlite_url(path))
+    assert str(path) in str(caught.value)
+    assert path.read_bytes() == before
+
+
+async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    db = await Database.open(sqlite_url(path))
+    async with db.session() as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    await db.close()
+    with pytest.raises(SchemaTooNew) as caught:
+        await Database.open(sqlite_url(path))
+    assert "newer version" in str(caught.value)
+    db = await Database.open(sqlite_url(path), upgrade=False)
+    async with db.session() as session:
+        version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    await db.close()
+    assert version == "9999_future"
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db: Database) -> None:
+    async with sqlite_db.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_timestamps_come_back_aware_in_utc(service, clock) -> None:
+    prospect = await add_prospect(service, phone="0612345678")
+    conversation_id, _ = await add_message(service, prospect, "bonjour")
+    conversation = await service.conversations.get(conversation_id)
+    assert conversation.last_message_at == clock.now
+    assert conversation.last_message_at.utcoffset() == timedelta(0)
