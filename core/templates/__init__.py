@@ -1,0 +1,1 @@
+"""Message templates: the seed's ``{{variable}}`` syntax rendered in a locked-down engine."""
