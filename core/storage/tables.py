@@ -122,6 +122,9 @@ class ConversationRow(Base):
         Index("ix_conv_priority", "tenant_id", "priority", "last_message_at", "id"),
         Index("ix_conv_assignee", "tenant_id", "assignee_id", "last_message_at", "id"),
         Index("ix_conv_prospect", "prospect_id", "channel_type"),
+        Index("ix_conv_switched_from", "switched_from_id"),
+        # Covers the sidebar counts so they never read the table itself.
+        Index("ix_conv_counts", "tenant_id", "channel_type", "status", "unread_count"),
     )
 
     id: Mapped[int] = _pk()
@@ -165,7 +168,7 @@ class MessageRow(Base):
     __table_args__ = (
         UniqueConstraint("provider", "provider_message_id", name="uq_messages_provider_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
-        Index("ix_messages_prospect", "prospect_id", "id"),
+        Index("ix_messages_prospect_time", "prospect_id", "created_at", "id"),
         Index("ix_messages_channel_created", "tenant_id", "channel_type", "created_at"),
     )
 
