@@ -70,9 +70,20 @@ class InboxService:
 
     @classmethod
     async def open(cls, settings: Settings) -> InboxService:
-        """Open the configured database (migrating it) and return the service."""
+        """Open the configured database (migrating it) and return the service.
+
+        In demo mode, a database with no tenant yet is first filled with the demo agency.
+        """
         db = await Database.open(settings.effective_database_url)
-        return await cls.connect(db, settings.tenant, settings=settings)
+        try:
+            if settings.mode == "demo":
+                from core.demo import seed_if_empty
+
+                await seed_if_empty(db, settings.tenant)
+            return await cls.connect(db, settings.tenant, settings=settings)
+        except BaseException:
+            await db.close()
+            raise
 
     async def close(self) -> None:
         """Close the database."""
