@@ -25,6 +25,7 @@ from core.appointments.availability import AppointmentType
 from core.appointments.display import BothTimes, both_times, kind_label
 from core.appointments.errors import BookingRefused, SlotTaken
 from core.appointments.ics import CalendarEvent, google_calendar_link, to_ics
+from core.appointments.parse_when import When, parse_when
 from core.appointments.slots import Busy, Calendar, Refusal, Slot, check_slot, free_slots
 from core.domain import models as m
 from core.domain.enums import (
@@ -36,7 +37,7 @@ from core.domain.enums import (
     SenderType,
 )
 from core.domain.settings import TenantSettings
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.events import Alert, AppointmentChanged, ConversationChanged, MessageChanged
 from core.i18n import format_datetime, t
 from core.service.context import ServiceContext
@@ -116,6 +117,8 @@ class Booking:
             count: how many slots.
             ignoring: an appointment to leave out (the one being moved).
         """
+        if not 1 <= count <= 100:
+            raise InvalidInput("count", count, "1 to 100 slots")
         settings = await self._settings()
         calendar = _calendar(settings)
         item = _type(calendar, kind)
@@ -188,15 +191,52 @@ class Booking:
         await self._notify(change)
         return change.appointment
 
-    async def book_slot(self, prospect_id: int, slot: Slot, **options: object) -> m.Appointment:
-        """Book a slot ``propose_slots`` gave (its agent, start and kind)."""
+    async def book_slot(
+        self,
+        prospect_id: int,
+        slot: Slot,
+        *,
+        location: str | None = None,
+        confirmed: bool = False,
+        by: SenderType = SenderType.AGENT,
+        conversation_id: int | None = None,
+    ) -> m.Appointment:
+        """Book a slot ``propose_slots`` gave (its agent, start and kind); see ``book``."""
         return await self.book(
             prospect_id,
             slot.start,
             kind=slot.kind,
             agent_id=slot.agent_id,
-            **options,  # type: ignore[arg-type]
+            location=location,
+            confirmed=confirmed,
+            by=by,
+            conversation_id=conversation_id,
         )
+
+    async def read_answer(self, text: str) -> When | None:
+        """What time or window a prospect's answer names ("demain 15h", "mardi matin").
+
+        None when it is not clear: then nothing is booked and the agent decides. An exact time
+        can go to ``book``; a window to ``propose_slots(after=when.start, before=when.end)``.
+        """
+        settings = await self._settings()
+        return parse_when(text, self.ctx.now(), settings.timezone)
+
+    async def upcoming(self, prospect_id: int) -> list[m.Appointment]:
+        """The prospect's appointments still to come and not cancelled (``/rdv``, ``/annuler``)."""
+        query = (
+            select(A)
+            .where(
+                A.tenant_id == self.ctx.tenant_id,
+                A.prospect_id == prospect_id,
+                A.status.in_([s.value for s in LIVE]),
+                A.ends_at > self.ctx.now(),
+            )
+            .order_by(A.starts_at)
+        )
+        async with self.ctx.db.session() as session:
+            rows = (await session.execute(query)).scalars().all()
+        return [convert.appointment(r) for r in rows]
 
     async def move(
         self,
@@ -361,6 +401,8 @@ class Booking:
             row = await self._row(session, appointment_id)
             previous = convert.appointment(row)
             _must_be_live(previous)
+            if kind == ChangeKind.CONFIRMED and previous.status == AppointmentStatus.CONFIRMED:
+                return previous  # a second OUI changes nothing
             if kind in (ChangeKind.DONE, ChangeKind.NO_SHOW) and self.ctx.now() < row.starts_at:
                 raise BookingRefused("not_started", "status", kind.value)
             row.status = AppointmentStatus(kind.value)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from core.appointments.errors import BookingRefused, SlotTaken
 from core.domain.enums import AppointmentStatus, MessageKind, SenderType
+from core.errors import InvalidInput
 from core.events import Alert, AppointmentChanged
 from core.service import booking as booking_module
 from core.service.booking import AppointmentChange, ChangeKind
@@ -291,3 +292,67 @@ async def test_two_concurrent_any_agent_bookings_get_two_agents(
         service.booking.book(prospect, start), service.booking.book(prospect, start)
     )
     assert sorted(r.agent_id for r in results) == sorted(agents)
+
+
+async def test_an_answer_books_only_when_it_is_clear(service, agents, prospect, changes) -> None:
+    when = await service.booking.read_answer("Demain à 15h, parfait")
+    assert when is not None and when.exact
+    appointment = await service.booking.book(
+        prospect, when.start, by=SenderType.PROSPECT, confirmed=True
+    )
+    assert appointment.starts_at == paris(2026, 3, 11, 15, 0)
+    [event] = await events_of(service, prospect)
+    assert event.sender_type == SenderType.SARA and event.meta["by"] == "prospect"
+    assert await service.booking.read_answer("pas demain, peut-être jeudi") is None
+    window = await service.booking.read_answer("jeudi matin")
+    slots = await service.booking.propose_slots(after=window.start, before=window.end, count=10)
+    assert [s.start.astimezone(PARIS).strftime("%H:%M") for s in slots] == [
+        "09:00", "09:30", "10:00", "10:30", "11:00",
+    ]  # fmt: skip
+    assert {s.start.astimezone(PARIS).day for s in slots} == {12}
+
+
+async def test_upcoming_and_a_second_confirmation(service, agents, prospect, clock) -> None:
+    first = await service.booking.book(prospect, paris(2026, 3, 11, 10, 0))
+    second = await service.booking.book(prospect, paris(2026, 3, 12, 10, 0))
+    third = await service.booking.book(prospect, paris(2026, 3, 13, 10, 0))
+    await service.booking.cancel(third.id)
+    assert [a.id for a in await service.booking.upcoming(prospect)] == [first.id, second.id]
+    await service.booking.confirm(first.id)
+    again = await service.booking.confirm(first.id)
+    assert again.status == AppointmentStatus.CONFIRMED
+    confirmations = [
+        e for e in await events_of(service, prospect) if e.meta["event"] == "appointment.confirmed"
+    ]
+    assert len(confirmations) == 1
+    clock.advance(days=1, hours=2)
+    assert [a.id for a in await service.booking.upcoming(prospect)] == [second.id]
+
+
+async def test_events_do_not_touch_the_inbox_row(service, agents, prospect) -> None:
+    conversation_id, _ = await add_message(service, prospect, "Bonjour")
+    before = await service.conversations.thread(conversation_id)
+    await service.booking.book(prospect, paris(2026, 3, 11, 10, 0))
+    after = await service.conversations.thread(conversation_id)
+    assert after.conversation.unread_count == before.conversation.unread_count
+    assert after.conversation.last_message_preview == "Bonjour"
+    assert after.messages[-1].kind == MessageKind.EVENT
+
+
+async def test_booking_settings_live_in_the_tenant_settings(service, agents, prospect) -> None:
+    settings = await service.tenant_settings.get()
+    hours = {"mon": [], "tue": [], "wed": [{"start": "08:00", "end": "10:00"}], "thu": [],
+             "fri": [], "sat": [], "sun": []}  # fmt: skip
+    data = settings.model_dump(mode="json")
+    data["booking"]["agent_hours"] = {str(agents[1]): hours}
+    await service.tenant_settings.save(data)
+    slots = await service.booking.propose_slots("call", agent_id=agents[1], count=3)
+    assert [s.start.astimezone(PARIS).strftime("%a %H:%M") for s in slots] == [
+        "Wed 08:00", "Wed 08:30", "Wed 09:00",
+    ]  # fmt: skip
+    data["booking"]["agent_hours"] = {str(agents[1]): {**hours, "wed": [
+        {"start": "08:00", "end": "10:00"}, {"start": "09:00", "end": "11:00"}]}}  # fmt: skip
+    with pytest.raises(InvalidInput, match="overlap"):
+        await service.tenant_settings.save(data)
+    with pytest.raises(InvalidInput):
+        await service.booking.propose_slots(count=0)
