@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
+from core.appointments.slots import Calendar, Refusal
 from core.errors import InvalidInput
-from core.i18n import t
+from core.i18n import format_datetime, t
+
+A = TypeVar("A")
 
 
 class BookingRefused(InvalidInput):
@@ -29,3 +33,29 @@ class SlotTaken(BookingRefused):
 
     def __init__(self, value: Any, **params: Any) -> None:
         super().__init__("taken", "starts_at", value, **params)
+
+
+#: Which reason to give when every agent refuses, most telling first.
+_SPECIFIC_FIRST = ("past", "holiday", "closed_day", "taken", "outside_hours", "day_off")
+
+
+def most_telling(refusals: list[tuple[A, Refusal]]) -> tuple[A, Refusal]:
+    """Of (agent, refusal) pairs, the one whose reason tells most (a holiday before a day off)."""
+    return min(refusals, key=lambda pair: _SPECIFIC_FIRST.index(pair[1].reason))
+
+
+def refusal_error(
+    calendar: Calendar, start: datetime, agent_id: int, agent_name: str, refusal: Refusal
+) -> BookingRefused:
+    """The error to raise for ``refusal``, naming the agent, the holiday or the hours."""
+    when = format_datetime(start, calendar.timezone, "short")
+    params: dict[str, object] = {"agent": agent_name}
+    if refusal.reason == "holiday":
+        params["holiday"] = t(f"appointments.holiday.{refusal.params['holiday']}")
+    if refusal.reason == "outside_hours":
+        local = start.astimezone(calendar.zone)
+        periods = calendar.booking.hours_of(agent_id).on(local.weekday())
+        params["hours"] = ", ".join(f"{p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
+    if refusal.reason == "taken":
+        return SlotTaken(when, **params)
+    return BookingRefused(refusal.reason, "starts_at", when, **params)

@@ -61,13 +61,22 @@ _FIXED: dict[str, tuple[tuple[int, int, str], ...]] = {
 _FROM_EASTER = ((1, "easter_monday"), (39, "ascension"), (50, "whit_monday"))
 
 
-@cache
 def public_holidays(country: str, year: int) -> dict[date, str]:
-    """The public holidays of ``country`` (ISO code) in ``year``: date → name key.
+    """The public holidays of ``country`` (ISO code) in ``year``: date → name key, by date.
 
     Name keys are translated with ``t("appointments.holiday.<key>")``.
     """
-    fixed = _FIXED.get(country.upper())
+    return dict(_holidays(country.upper(), year))
+
+
+def holiday_on(country: str, day: date) -> str | None:
+    """The name key of the public holiday on ``day`` in ``country``, or None."""
+    return _holidays(country.upper(), day.year).get(day)
+
+
+@cache
+def _holidays(country: str, year: int) -> dict[date, str]:
+    fixed = _FIXED.get(country)
     if fixed is None:
         return {}
     days = {date(year, month, day): name for month, day, name in fixed}
@@ -75,8 +84,3 @@ def public_holidays(country: str, year: int) -> dict[date, str]:
     for offset, name in _FROM_EASTER:
         days[easter + timedelta(days=offset)] = name
     return dict(sorted(days.items()))
-
-
-def holiday_on(country: str, day: date) -> str | None:
-    """The name key of the public holiday on ``day`` in ``country``, or None."""
-    return public_holidays(country, day.year).get(day)

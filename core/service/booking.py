@@ -13,17 +13,22 @@ row on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite, whose single writer then waits
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.appointments.availability import AppointmentType
+from core.appointments.changes import (
+    AppointmentChange,
+    ChangeKind,
+    OnChange,
+    event_meta,
+    event_text,
+)
 from core.appointments.display import BothTimes, both_times, kind_label
-from core.appointments.errors import BookingRefused, SlotTaken
+from core.appointments.errors import BookingRefused, most_telling, refusal_error
 from core.appointments.ics import CalendarEvent, google_calendar_link, to_ics
 from core.appointments.parse_when import When, parse_when
 from core.appointments.slots import Busy, Calendar, Refusal, Slot, check_slot, free_slots
@@ -39,7 +44,7 @@ from core.domain.enums import (
 from core.domain.settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import Alert, AppointmentChanged, ConversationChanged, MessageChanged
-from core.i18n import format_datetime, t
+from core.i18n import t
 from core.service.context import ServiceContext
 from core.service.timeline import append_message, open_conversation
 from core.storage import convert
@@ -51,38 +56,6 @@ A = t_.AppointmentRow
 
 #: States an appointment can still leave; the others are final.
 LIVE = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
-
-
-class ChangeKind(StrEnum):
-    """What happened to an appointment."""
-
-    BOOKED = "booked"
-    MOVED = "moved"
-    CONFIRMED = "confirmed"
-    CANCELLED = "cancelled"
-    DONE = "done"
-    NO_SHOW = "no_show"
-
-
-@dataclass(frozen=True, slots=True)
-class AppointmentChange:
-    """A committed change, handed to every ``on_change`` hook.
-
-    ``previous`` is the appointment before the change (None for a booking); ``by`` says who made
-    it (the agent from the app, Sara or the prospect from a channel); ``conversation_id`` is the
-    thread the change was recorded in.
-    """
-
-    kind: ChangeKind
-    appointment: m.Appointment
-    previous: m.Appointment | None
-    by: SenderType
-    conversation_id: int
-    reason: str | None = None
-
-
-#: A hook: reminders, confirmation messages, the survey… registered by whoever wires the core.
-OnChange = Callable[[AppointmentChange], Awaitable[None]]
 
 
 class Booking:
@@ -385,7 +358,8 @@ class Booking:
             if refusal is None:
                 return agent
             refusals.append((agent, refusal))
-        raise _refused(calendar, start, *_most_telling(refusals))
+        agent, refusal = most_telling(refusals)
+        raise refusal_error(calendar, start, agent.id, agent.name, refusal)
 
     async def _set(
         self,
@@ -436,9 +410,16 @@ class Booking:
             sender_type=by if by != SenderType.PROSPECT else SenderType.SARA,
             sender_id=self.ctx.agent_id if by == SenderType.AGENT else None,
             kind=MessageKind.EVENT,
-            content=_event_text(calendar, kind, appointment, previous, reason),
+            content=event_text(
+                kind,
+                appointment,
+                previous,
+                reason,
+                timezone=calendar.timezone,
+                booking=calendar.booking,
+            ),
             status=MessageStatus.SENT,
-            meta=_event_meta(kind, appointment, previous, by, reason),
+            meta=event_meta(kind, appointment, previous, by, reason),
             created_at=self.ctx.now(),
         )
         events.extend(
@@ -589,64 +570,4 @@ def _location(settings: TenantSettings, item: AppointmentType, given: str | None
     return settings.company.address if item.where == "agency" else None
 
 
-_SPECIFIC_FIRST = ("past", "holiday", "closed_day", "taken", "outside_hours", "day_off")
-
-
-def _most_telling(refusals: list[tuple[m.Agent, Refusal]]) -> tuple[m.Agent, Refusal]:
-    """With several agents refusing, the reason that tells most (a holiday before a day off)."""
-    return min(refusals, key=lambda pair: _SPECIFIC_FIRST.index(pair[1].reason))
-
-
-def _refused(calendar: Calendar, start: datetime, agent: m.Agent, refusal: Refusal) -> Exception:
-    when = format_datetime(start, calendar.timezone, "short")
-    params: dict[str, object] = {"agent": agent.name}
-    if refusal.reason == "holiday":
-        params["holiday"] = t(f"appointments.holiday.{refusal.params['holiday']}")
-    if refusal.reason == "outside_hours":
-        local = start.astimezone(calendar.zone)
-        periods = calendar.booking.hours_of(agent.id).on(local.weekday())
-        params["hours"] = ", ".join(f"{p.start:%H:%M}–{p.end:%H:%M}" for p in periods)
-    if refusal.reason == "taken":
-        return SlotTaken(when, **params)
-    return BookingRefused(refusal.reason, "starts_at", when, **params)
-
-
-def _event_text(
-    calendar: Calendar,
-    kind: ChangeKind,
-    appointment: m.Appointment,
-    previous: m.Appointment | None,
-    reason: str | None,
-) -> str:
-    def when(moment: datetime) -> str:
-        return str(both_times(moment, calendar.timezone, None))
-
-    params = {
-        "kind": kind_label(appointment.kind, calendar.booking),
-        "when": when(appointment.starts_at),
-        "previous": when(previous.starts_at) if previous else "",
-        "reason": reason or "",
-    }
-    key = "cancelled_because" if kind == ChangeKind.CANCELLED and reason else kind.value
-    return t(f"appointments.event.{key}", **params)
-
-
-def _event_meta(
-    kind: ChangeKind,
-    appointment: m.Appointment,
-    previous: m.Appointment | None,
-    by: SenderType,
-    reason: str | None,
-) -> dict[str, object]:
-    meta: dict[str, object] = {
-        "event": f"appointment.{kind.value}",
-        "appointment_id": appointment.id,
-        "starts_at": appointment.starts_at.isoformat(),
-        "agent_id": appointment.agent_id,
-        "by": by.value,
-    }
-    if previous is not None and previous.starts_at != appointment.starts_at:
-        meta["previous_starts_at"] = previous.starts_at.isoformat()
-    if reason:
-        meta["reason"] = reason
-    return meta
+__all__ = ["AppointmentChange", "Booking", "ChangeKind", "OnChange"]
