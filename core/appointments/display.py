@@ -60,6 +60,11 @@ def _format(moment: datetime, zone: str, fmt: str) -> str:
     return format_datetime(moment, zone, fmt)
 
 
+def slot_label(moment: datetime, zone: str) -> str:
+    """A slot as a short button label in the active language: "mer. 11 mars 14:00"."""
+    return format_datetime(moment, zone, "EEE d MMM HH:mm")
+
+
 def kind_label(kind: str, booking: BookingSettings | None = None) -> str:
     """The name of an appointment type, as the agency called it or translated."""
     item = booking.type_of(kind) if booking else None

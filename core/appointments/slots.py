@@ -12,6 +12,7 @@ not overlap the next appointment, but may run past the end of the period.
 from __future__ import annotations
 
 import heapq
+import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,28 @@ class Slot:
     end: datetime
     agent_id: int
     kind: str
+
+
+_TOKEN = re.compile(r"^([a-z0-9_]{1,30})\.(\d{1,12})\.(\d{9,11})$")
+
+
+def slot_token(slot: Slot) -> str:
+    """A short text naming ``slot`` (kind, agent, start), e.g. for a Telegram button's data.
+
+    At most 56 characters (Telegram allows 64). It is only a request: booking it checks the
+    slot again, so a stale or forged token can never double-book.
+    """
+    return f"{slot.kind}.{slot.agent_id}.{int(slot.start.timestamp())}"
+
+
+def parse_slot_token(token: str, calendar: Calendar) -> Slot | None:
+    """The slot a ``slot_token`` names, or None if it is malformed or names an unknown kind."""
+    match = _TOKEN.match(token or "")
+    item = calendar.booking.type_of(match[1]) if match else None
+    if match is None or item is None:
+        return None
+    start = datetime.fromtimestamp(int(match[3]), UTC)
+    return Slot(start, start + timedelta(minutes=item.minutes), int(match[2]), item.key)
 
 
 @dataclass(frozen=True, slots=True)

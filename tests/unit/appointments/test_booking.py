@@ -356,3 +356,39 @@ async def test_booking_settings_live_in_the_tenant_settings(service, agents, pro
         await service.tenant_settings.save(data)
     with pytest.raises(InvalidInput):
         await service.booking.propose_slots(count=0)
+
+
+@pytest.fixture
+def french():
+    from core import i18n
+
+    previous = i18n.language()
+    i18n.set_language("fr")
+    yield
+    i18n.set_language(previous)
+
+
+async def test_refusals_and_thread_lines_in_french(service, agents, prospect, french) -> None:
+    with pytest.raises(
+        BookingRefused, match="l'agence est fermée ce jour-là \\(lundi de Pâques\\)"
+    ):
+        await service.booking.book(prospect, paris(2026, 4, 6, 10, 0))
+    appointment = await service.booking.book(prospect, paris(2026, 3, 11, 10, 0), kind="valuation")
+    await service.booking.move(appointment.id, paris(2026, 3, 11, 14, 0))
+    lines = [e.content for e in await events_of(service, prospect)]
+    assert lines == [
+        "Rendez-vous pris : estimation le mercredi 11 mars 2026 à 10:00",
+        "Rendez-vous déplacé : estimation désormais le mercredi 11 mars 2026 à 14:00 "
+        "(au lieu du mercredi 11 mars 2026 à 10:00)",
+    ]
+
+
+async def test_a_telegram_button_books_through_its_token(service, agents, prospect) -> None:
+    from core.appointments.slots import parse_slot_token, slot_token
+
+    [slot] = await service.booking.propose_slots("visit", count=1)
+    chosen = parse_slot_token(slot_token(slot), await service.booking.calendar())
+    appointment = await service.booking.book_slot(prospect, chosen, by=SenderType.PROSPECT)
+    assert (appointment.starts_at, appointment.agent_id) == (slot.start, slot.agent_id)
+    with pytest.raises(SlotTaken):  # the same button pressed twice
+        await service.booking.book_slot(prospect, chosen, by=SenderType.PROSPECT)

@@ -234,3 +234,20 @@ def test_check_slot_accepts_a_free_time_and_another_agent(calendar) -> None:
     busy = [Busy(1, paris(2026, 3, 11, 14, 0), paris(2026, 3, 11, 15, 0), 42)]
     assert check_slot(calendar, visit(calendar), 1, paris(2026, 3, 11, 15, 0), busy, NOW) is None
     assert check_slot(calendar, visit(calendar), 2, paris(2026, 3, 11, 14, 0), busy, NOW) is None
+
+
+def test_slot_tokens_round_trip_and_refuse_junk(calendar) -> None:
+    from core.appointments.slots import parse_slot_token, slot_token
+
+    [slot] = free_slots(calendar, calendar.booking.type_of("valuation"), [12345], [], NOW, count=1)
+    token = slot_token(slot)
+    assert len(token.encode()) <= 64
+    assert parse_slot_token(token, calendar) == slot
+    for junk in (
+        "",
+        "visit.1",
+        "picnic.1.1773151200",
+        "visit.x.1773151200",
+        "visit.1.17731512000000",
+    ):
+        assert parse_slot_token(junk, calendar) is None
