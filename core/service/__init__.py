@@ -15,6 +15,7 @@ from datetime import datetime
 from core.config.settings import Settings
 from core.events import EventBus
 from core.service.appointments import Appointments
+from core.service.booking import Booking
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.messages import Messages
@@ -36,6 +37,7 @@ class InboxService:
         self.prospects = Prospects(ctx)
         self.messages = Messages(ctx)
         self.appointments = Appointments(ctx)
+        self.booking = Booking(ctx)
         self.templates = Templates(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
         self.agents = Agents(ctx.db, ctx.tenant_id)
