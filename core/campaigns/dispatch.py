@@ -1,4 +1,4 @@
-"""Putting one campaign step in the outbox: the single place a campaign sends from.
+"""Putting a rendered template in the outbox: the single place campaigns and A/B tests send from.
 
 The step becomes a QUEUED message in the prospect's thread (through ``timeline.append_message``)
 and a pending outbox row in the same transaction; the outbox worker sends pending rows. The
@@ -10,6 +10,7 @@ When the orchestrator's ``service.outbound`` is merged, this is the one function
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,8 +39,40 @@ async def enqueue_step(
     events: list[Event],
 ) -> t.OutboxRow:
     """Queue ``rendered`` to ``prospect`` on ``channel`` as step ``step`` of an enrolment."""
+    return await enqueue_rendered(
+        session,
+        prospect=prospect,
+        channel=channel,
+        to=to,
+        rendered=rendered,
+        purpose="campaign",
+        key=idempotency_key(enrolment_id, step),
+        now=now,
+        events=events,
+        campaign_enrolment_id=enrolment_id,
+        context={"campaign": {"enrolment_id": enrolment_id, "step": step}},
+    )
+
+
+async def enqueue_rendered(
+    session: AsyncSession,
+    *,
+    prospect: t.ProspectRow,
+    channel: Channel,
+    to: str,
+    rendered: RenderedMessage,
+    purpose: str,
+    key: str,
+    now: datetime,
+    events: list[Event],
+    campaign_enrolment_id: int | None = None,
+    context: dict[str, Any] | None = None,
+) -> t.OutboxRow:
+    """Queue a rendered template: a QUEUED thread message and a pending outbox row.
+
+    ``context`` is stored in the message's metadata and the outbox payload (what sent it).
+    """
     conversation = await conversation_for(session, prospect, channel, to)
-    campaign_meta = {"enrolment_id": enrolment_id, "step": step}
     message = await append_message(
         session,
         conversation,
@@ -49,21 +82,23 @@ async def enqueue_step(
         subject=rendered.subject,
         status=MessageStatus.QUEUED,
         channel=channel,
-        meta={"campaign": campaign_meta, "template": rendered.template_name},
+        meta={**(context or {}), "template": rendered.template_name},
         segments=rendered.segments.segments if rendered.segments else None,
         created_at=now,
     )
-    payload = rendered.payload() | {"to": to, "campaign_enrolment_id": enrolment_id, "step": step}
+    payload = rendered.payload() | {"to": to, **(context or {})}
+    if campaign_enrolment_id is not None:
+        payload["campaign_enrolment_id"] = campaign_enrolment_id
     row = t.OutboxRow(
         tenant_id=prospect.tenant_id,
         message_id=message.id,
         conversation_id=conversation.id,
         prospect_id=prospect.id,
-        campaign_enrolment_id=enrolment_id,
-        purpose="campaign",
+        campaign_enrolment_id=campaign_enrolment_id,
+        purpose=purpose,
         channel_type=channel,
         provider=DEFAULT_PROVIDER[channel],
-        idempotency_key=idempotency_key(enrolment_id, step),
+        idempotency_key=key,
         payload=payload,
         status="pending",
         not_before=now,

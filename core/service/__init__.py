@@ -14,6 +14,7 @@ from datetime import datetime
 
 from core.config.settings import Settings
 from core.events import EventBus
+from core.service.abtests import ABTests
 from core.service.appointments import Appointments
 from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
@@ -41,6 +42,7 @@ class InboxService:
         self.tenant_settings = TenantSettingsStore(ctx)
         self.agents = Agents(ctx.db, ctx.tenant_id)
         self.campaigns = Campaigns(ctx)
+        self.abtests = ABTests(ctx)
 
     @property
     def db(self) -> Database:
