@@ -10,8 +10,8 @@ from sqlalchemy import select
 from core.abtests.model import Metric
 from core.domain.enums import AppointmentStatus, MessageStatus
 from core.errors import InvalidInput
-from core.service.appointments import AppointmentDraft
 from core.service.abtests import assign
+from core.service.appointments import AppointmentDraft
 from core.service.timeline import apply_status
 from core.storage import tables as t
 from core.templates.library import seed_templates
