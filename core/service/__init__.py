@@ -14,8 +14,10 @@ from datetime import datetime
 
 from core.config.settings import Settings
 from core.events import EventBus
+from core.service.abtests import ABTests
 from core.service.appointments import Appointments
 from core.service.booking import Booking
+from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.messages import Messages
@@ -41,6 +43,8 @@ class InboxService:
         self.templates = Templates(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
         self.agents = Agents(ctx.db, ctx.tenant_id)
+        self.campaigns = Campaigns(ctx)
+        self.abtests = ABTests(ctx)
 
     @property
     def db(self) -> Database:

@@ -170,6 +170,7 @@ class MessageRow(Base):
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_prospect_time", "prospect_id", "created_at", "id"),
         Index("ix_messages_channel_created", "tenant_id", "channel_type", "created_at"),
+        Index("ix_messages_tenant_created", "tenant_id", "created_at"),
     )
 
     id: Mapped[int] = _pk()
@@ -319,6 +320,8 @@ class CampaignRow(Base):
     tenant_id: Mapped[int] = _tenant()
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="draft")
+    #: Template values shared by every prospect of the campaign (property address, price…).
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
