@@ -24,6 +24,8 @@ from core.service.templates import Templates
 from core.service.tenants import Agents, ensure_tenant
 from core.storage.database import Database
 from core.storage.types import utcnow
+from core.team.audit import AuditTrail
+from core.team.live import Team, unknown_agent
 
 
 class InboxService:
@@ -39,6 +41,8 @@ class InboxService:
         self.templates = Templates(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
         self.agents = Agents(ctx.db, ctx.tenant_id)
+        self.audit = AuditTrail(ctx)
+        self.team = Team(ctx)
 
     @property
     def db(self) -> Database:
@@ -65,17 +69,26 @@ class InboxService:
         service = cls(ctx, settings)
         if settings is not None and settings.agent:
             agent = await service.agents.by_name(settings.agent)
-            ctx.agent_id = agent.id if agent else None
+            if agent is None:
+                raise await unknown_agent(service.agents, settings.agent)
+            ctx.agent_id = agent.id
         return service
 
     @classmethod
     async def open(cls, settings: Settings) -> InboxService:
-        """Open the configured database (migrating it) and return the service."""
+        """Open the configured database (migrating it), start the live link, return the service."""
         db = await Database.open(settings.effective_database_url)
-        return await cls.connect(db, settings.tenant, settings=settings)
+        try:
+            service = await cls.connect(db, settings.tenant, settings=settings)
+            await service.team.start()
+        except BaseException:
+            await db.close()
+            raise
+        return service
 
     async def close(self) -> None:
-        """Close the database."""
+        """Stop the live link and close the database."""
+        await self.team.close()
         await self.ctx.db.close()
 
 
