@@ -3,7 +3,7 @@
 The ingest calls ``assign_new_conversation`` in the transaction that created the conversation.
 Active agents take turns in the order of their ids; the turn is the agent after the one named by
 the tenant's latest ``auto_assign`` audit entry, so the rotation survives restarts and is shared
-by every relay. The tenant's row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL), so two
+by every relay. The tenant's row is locked first (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL), so two
 relays assigning at once take turns instead of both picking the same agent.
 """
 
@@ -78,7 +78,10 @@ async def next_agent(session: AsyncSession, tenant_id: int) -> int | None:
 
 
 async def _lock_tenant(session: AsyncSession, tenant_id: int) -> t.TenantRow:
-    query = select(t.TenantRow).where(t.TenantRow.id == tenant_id).with_for_update()
+    # FOR NO KEY UPDATE, not FOR UPDATE: inserting the conversation already holds a KEY SHARE
+    # lock on the tenant row (its foreign key), which FOR UPDATE would wait on: two relays would
+    # deadlock. NO KEY UPDATE still excludes the other relay's same lock.
+    query = select(t.TenantRow).where(t.TenantRow.id == tenant_id).with_for_update(key_share=True)
     return (await session.execute(query)).scalar_one()
 
 
