@@ -3,8 +3,8 @@
 The ingest calls ``assign_new_conversation`` in the transaction that created the conversation.
 Active agents take turns in the order of their ids; the turn is the agent after the one named by
 the tenant's latest ``auto_assign`` audit entry, so the rotation survives restarts and is shared
-by every relay. The tenant's row is locked first (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL), so two
-relays assigning at once take turns instead of both picking the same agent.
+by every relay. The tenant's row is locked first (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL),
+so two relays assigning at once take turns instead of both picking the same agent.
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ async def test_two_relays_at_once_share_the_work_fairly(pg_schema) -> None:
             service = relays[index]
             return [await _new_conversation(service, index * 50 + n) for n in range(10)]
 
-        picks = [*sum(await asyncio.gather(relay(0), relay(1)), [])]
+        first, second = await asyncio.gather(relay(0), relay(1))
+        picks = first + second
         assert Counter(picks) == {agent.id: 5 for agent in agents}
         entries = await relays[0].audit.recent(limit=100)
         turns = [e.details["to"] for e in reversed(entries) if e.action == "auto_assign"]
