@@ -32,7 +32,6 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from core.events import (
     AppointmentChanged,
@@ -223,7 +222,7 @@ class NotifyBridge:
                 batch.append(self._outbox.get_nowait())
             try:
                 await self._notify(self._payloads(batch))
-            except (SQLAlchemyError, DBAPIError, *_CONNECT_ERRORS) as exc:
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive any failure
                 # Others miss these events; they reload everything when their link comes back.
                 log.warning("live update not sent to other processes: %s", type(exc).__name__)
             finally:
@@ -257,7 +256,7 @@ class NotifyBridge:
             lost = asyncio.Event()
             try:
                 await self._connect(lost)
-            except _CONNECT_ERRORS as exc:
+            except Exception as exc:  # noqa: BLE001 - keep retrying whatever the cause
                 log.warning("live updates: cannot listen (%s), retrying", type(exc).__name__)
                 self._set_online(False)
                 self._ready.set()
