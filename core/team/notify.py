@@ -222,7 +222,7 @@ class NotifyBridge:
                 batch.append(self._outbox.get_nowait())
             try:
                 await self._notify(self._payloads(batch))
-            except Exception as exc:  # noqa: BLE001 - the loop must outlive any failure
+            except Exception as exc:  # the loop must outlive any failure
                 # Others miss these events; they reload everything when their link comes back.
                 log.warning("live update not sent to other processes: %s", type(exc).__name__)
             finally:
@@ -256,7 +256,7 @@ class NotifyBridge:
             lost = asyncio.Event()
             try:
                 await self._connect(lost)
-            except Exception as exc:  # noqa: BLE001 - keep retrying whatever the cause
+            except Exception as exc:  # keep retrying whatever the cause
                 log.warning("live updates: cannot listen (%s), retrying", type(exc).__name__)
                 self._set_online(False)
                 self._ready.set()
