@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import textwrap
 
@@ -132,3 +133,20 @@ async def test_a_write_from_another_process_reaches_the_app(cores, pg_schema) ->
         assert process.returncode == 0
         note_id = int(out.decode().split()[-1])
         await next_event(events, lambda e: e == MessageChanged(note_id, conversation))
+
+
+async def test_pooled_connections_killed_by_a_restart_are_replaced(cores) -> None:
+    claire, marc, conversation = cores
+    pooled = []
+    async with contextlib.AsyncExitStack() as stack:  # hold every pooled connection at once
+        for _ in range(max(1, claire.db.engine.pool.checkedin())):
+            conn = await stack.enter_async_context(claire.db.engine.connect())
+            pooled.append((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+    async with marc.db.engine.connect() as conn:
+        for pid in pooled:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await conn.commit()
+        await asyncio.sleep(0.2)  # as after a real restart, the sockets are closed by now
+    # Every pooled connection is dead; each use checks first and takes a fresh one.
+    note = await claire.messages.add_note(conversation, "Après le redémarrage")
+    assert (await marc.messages.get(note.id)).content == "Après le redémarrage"
