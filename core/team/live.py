@@ -18,8 +18,14 @@ if TYPE_CHECKING:
 class Team:
     """The live link and presence of this process; both do nothing on SQLite.
 
-    ``start`` is called by ``InboxService.open``; a process that builds its own ``ServiceContext``
-    (a relay, a worker) creates a ``Team(ctx)`` and starts it so that its writes reach the apps.
+    ``start`` is called by ``InboxService.open``. A process that builds its service with
+    ``InboxService.connect`` or its own ``ServiceContext`` (a relay, a worker) starts it itself,
+    so that what it commits reaches every open app::
+
+        team = Team(ctx)          # or service.team
+        await team.start()
+        ...
+        await team.close()
     """
 
     def __init__(self, ctx: ServiceContext, *, on_state: StateCallback | None = None) -> None:
