@@ -25,7 +25,7 @@ from core.service.tenants import Agents, ensure_tenant
 from core.storage.database import Database
 from core.storage.types import utcnow
 from core.team.audit import AuditTrail
-from core.team.live import Team, unknown_agent
+from core.team.live import Team, check_team_settings, unknown_agent
 
 
 class InboxService:
@@ -77,6 +77,7 @@ class InboxService:
     @classmethod
     async def open(cls, settings: Settings) -> InboxService:
         """Open the configured database (migrating it), start the live link, return the service."""
+        check_team_settings(settings)
         db = await Database.open(settings.effective_database_url)
         try:
             service = await cls.connect(db, settings.tenant, settings=settings)

@@ -11,6 +11,7 @@ from core.team.notify import NotifyBridge, StateCallback
 from core.team.presence import Presence
 
 if TYPE_CHECKING:
+    from core.config.settings import Settings
     from core.service.context import ServiceContext
     from core.service.tenants import Agents
 
@@ -63,3 +64,14 @@ async def unknown_agent(agents: Agents, name: str) -> ConfigurationError:
     """The error for ``--agent NAME`` naming nobody: who exists, and how to add someone."""
     known = ", ".join(agent.name for agent in await agents.list()) or tr("team.no_agents")
     return ConfigurationError(tr("team.unknown_agent", name=name, known=known))
+
+
+def check_team_settings(settings: Settings) -> None:
+    """Refuse team mode on anything but PostgreSQL (SQLite cannot be shared between machines).
+
+    Raises:
+        ConfigurationError: names the setting and what to give.
+    """
+    url = settings.effective_database_url
+    if settings.mode == "team" and not url.startswith("postgresql"):
+        raise ConfigurationError(tr("team.needs_postgres"))

@@ -64,3 +64,9 @@ async def test_an_unknown_agent_stops_the_app_with_how_to_create_it(url) -> None
     service = await InboxService.open(load_settings(database_url=url, agent="claire"))
     assert service.ctx.agent_id is not None
     await service.close()
+
+
+def test_team_mode_on_sqlite_is_refused_with_what_to_set(url, capsys) -> None:
+    assert main(["--mode", "team", "--database-url", url, "agent", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "postgresql+asyncpg://" in err and "--database-url" in err
