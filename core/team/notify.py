@@ -55,7 +55,6 @@ SHARED_EVENTS: dict[str, type] = {
 #: PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 MAX_PAYLOAD = 7900
 _FIELD_TYPES = {"int": int, "str": str, "bool": bool}
-_CONNECT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 #: Called with ``(origin, data)`` for a message of a registered kind from another process.
 Handler = Callable[[str, dict[str, Any]], None]
@@ -294,7 +293,7 @@ class NotifyBridge:
                 return
             try:
                 await asyncio.wait_for(conn.execute("SELECT 1"), 5)
-            except _CONNECT_ERRORS:
+            except Exception:  # whatever the cause, this connection is no longer usable
                 return
 
     async def _drop_connection(self) -> None:

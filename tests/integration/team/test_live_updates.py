@@ -150,3 +150,25 @@ async def test_pooled_connections_killed_by_a_restart_are_replaced(cores) -> Non
     # Every pooled connection is dead; each use checks first and takes a fresh one.
     note = await claire.messages.add_note(conversation, "Après le redémarrage")
     assert (await marc.messages.get(note.id)).content == "Après le redémarrage"
+
+
+async def test_a_link_that_cannot_start_keeps_trying(pg_schema, monkeypatch) -> None:
+    from core.team import notify
+
+    real = notify.listener_params
+    reachable = [False]
+
+    def params(db):
+        found = real(db)
+        return found if reachable[0] else {**found, "port": 1}
+
+    monkeypatch.setattr(notify, "listener_params", params)
+    service = await open_core(pg_schema)
+    try:
+        assert service.team.online is False  # started anyway; the app works without live updates
+        async with service.bus.subscribe() as events:
+            reachable[0] = True
+            await next_event(events, lambda e: e == ConnectionState(True))
+            await next_event(events, lambda e: isinstance(e, Resync))
+    finally:
+        await service.close()
