@@ -27,6 +27,8 @@ from core.service.templates import Templates
 from core.service.tenants import Agents, ensure_tenant
 from core.storage.database import Database
 from core.storage.types import utcnow
+from core.team.audit import AuditTrail
+from core.team.live import Team, check_team_settings, unknown_agent
 
 
 class InboxService:
@@ -45,6 +47,8 @@ class InboxService:
         self.agents = Agents(ctx.db, ctx.tenant_id)
         self.campaigns = Campaigns(ctx)
         self.abtests = ABTests(ctx)
+        self.audit = AuditTrail(ctx)
+        self.team = Team(ctx)
 
     @property
     def db(self) -> Database:
@@ -71,28 +75,34 @@ class InboxService:
         service = cls(ctx, settings)
         if settings is not None and settings.agent:
             agent = await service.agents.by_name(settings.agent)
-            ctx.agent_id = agent.id if agent else None
+            if agent is None:
+                raise await unknown_agent(service.agents, settings.agent)
+            ctx.agent_id = agent.id
         return service
 
     @classmethod
     async def open(cls, settings: Settings) -> InboxService:
-        """Open the configured database (migrating it) and return the service.
+        """Open the configured database (migrating it), start the live link, return the service.
 
         In demo mode, a database with no tenant yet is first filled with the demo agency.
         """
+        check_team_settings(settings)
         db = await Database.open(settings.effective_database_url)
         try:
             if settings.mode == "demo":
                 from core.demo import seed_if_empty
 
                 await seed_if_empty(db, settings.tenant)
-            return await cls.connect(db, settings.tenant, settings=settings)
+            service = await cls.connect(db, settings.tenant, settings=settings)
+            await service.team.start()
         except BaseException:
             await db.close()
             raise
+        return service
 
     async def close(self) -> None:
-        """Close the database."""
+        """Stop the live link and close the database."""
+        await self.team.close()
         await self.ctx.db.close()
 
 
