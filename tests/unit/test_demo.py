@@ -261,14 +261,15 @@ async def test_reset_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> No
 
 
 async def test_the_first_start_in_demo_mode_seeds_and_later_starts_do_not(tmp_path) -> None:
-    url = sqlite_url(tmp_path / "first.db")
-    service = await InboxService.open(load_settings(database_url=url))
+    settings = load_settings()  # nothing configured: demo mode, database in the data dir
+    assert settings.mode == "demo"
+    service = await InboxService.open(settings)
     try:
         first = len((await service.conversations.page(limit=500)).items)
         assert first > 30
     finally:
         await service.close()
-    service = await InboxService.open(load_settings(database_url=url))
+    service = await InboxService.open(settings)
     try:
         assert len(await rows(service.db, t.TenantRow)) == 1
     finally:
