@@ -28,9 +28,8 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from sqlalchemy import text
 
 from core.events import (
@@ -44,6 +43,9 @@ from core.events import (
     Resync,
 )
 from core.storage.database import Database
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +276,8 @@ class NotifyBridge:
             self._set_online(False)
 
     async def _connect(self, lost: asyncio.Event) -> None:
+        import asyncpg  # only team mode needs it; the SQLite app starts without it
+
         conn = await asyncpg.connect(**listener_params(self.db), timeout=10)
         try:
             conn.add_termination_listener(lambda _conn: lost.set())
