@@ -198,6 +198,19 @@ class SendGridEmulator:
             f"Message-ID: {message_id}\r\n"
             + (f"In-Reply-To: {thread.split()[-1]}\r\nReferences: {thread}\r\n" if thread else "")
         )
+        fields = {
+            "headers": headers_block,
+            "from": f"{name} <{sender}>",
+            "to": to,
+            "subject": subject,
+            "text": text,
+            "html": f"<p>{text}</p>",
+            "sender_ip": "127.0.0.1",
+            "envelope": json.dumps({"to": [to], "from": sender}),
+            "charsets": json.dumps({k: charset for k in ("to", "from", "subject", "text", "html")}),
+            "SPF": "pass",
+            "attachments": str(len(attachments)),
+        }
         parts: list[tuple[str, bytes, str | None, str | None]] = []
         for key, value in fields.items():
             encoded = value.encode(

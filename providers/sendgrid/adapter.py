@@ -159,7 +159,12 @@ class SendGridAdapter(ChannelAdapter):
         from core.channels.adapter import OutgoingMessage as Outgoing
 
         body = self.build_body(
-            Outgoing(channel=Channel.EMAIL, to=self.config.options["from_email"], text="test")
+            Outgoing(
+                channel=Channel.EMAIL,
+                to=self.config.options["from_email"],
+                subject="test",
+                text="test",
+            )
         )
         body["mail_settings"] = {"sandbox_mode": {"enable": True}}
         try:
