@@ -56,6 +56,9 @@ class TelegramEmulator:
         else:
             data = {}
         data.update(request.query)
+        for key, value in list(data.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                data[key] = data.pop(value.removeprefix("attach://"), value)
         for key in ("reply_markup", "commands", "allowed_updates", "entities"):
             if isinstance(data.get(key), str):
                 data[key] = json.loads(data[key])
