@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def errors_body(status: int, message: str, field: str | None = None) -> web.Response:
     """SendGrid's ``{"errors": [...]}`` answer."""
-    error = {"message": message, "field": field, "help": None}
+    error = {"message": message, "field": field}
     headers = {"Retry-After": "3"} if status == 429 else None
     return json_response({"errors": [error]}, status=status, headers=headers)
 
@@ -62,7 +62,6 @@ class SendGridEmulator:
                         {
                             "message": "The provided authorization grant is invalid, expired, or revoked",
                             "field": None,
-                            "help": None,
                         }
                     ]
                 },
@@ -83,7 +82,11 @@ class SendGridEmulator:
             return web.Response(status=200)
         message_id = new_id("", 22).replace("-", "")
         self.mails[message_id] = body
-        self._events(message_id, to, body.get("custom_args") or {}, bounce=failure == "bounce")
+        custom = {
+            **(body.get("custom_args") or {}),
+            **(body["personalizations"][0].get("custom_args") or {}),
+        }
+        self._events(message_id, to, custom, bounce=failure == "bounce")
         persona = persona_for(to)
         if persona and failure is None and persona.reply:
             self.enqueue_inbound(persona.email, persona.name, body, persona.reply)

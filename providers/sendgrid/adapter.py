@@ -112,7 +112,8 @@ class SendGridAdapter(ChannelAdapter):
         if headers:
             body["headers"] = headers
         if message.reference:
-            body["custom_args"] = {"reference": message.reference}
+            # per personalization: the spec types it as an object there (the top level says string)
+            body["personalizations"][0]["custom_args"] = {"reference": message.reference}
         if message.attachments:
             body["attachments"] = [self._attachment(a) for a in message.attachments]
         return body

@@ -52,7 +52,7 @@ async def test_send_html_attachments_threading_and_events(sandbox, relay, email)
         "In-Reply-To": "<a1@prospects.test>",
         "References": "<a0@prospects.test> <a1@prospects.test>",
     }
-    assert body["custom_args"] == {"reference": "out-42"}
+    assert body["personalizations"][0]["custom_args"] == {"reference": "out-42"}
     assert sandbox.requests("sendgrid")[-1].headers["authorization"] == "Bearer SG.sandbox.key"
     assert result.provider_message_id in sandbox.sendgrid.mails
 
