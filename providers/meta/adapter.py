@@ -17,9 +17,9 @@ from core.channels.adapter import (
 )
 from core.channels.errors import PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
+from providers._common import read_json
 from providers._httpx import map_httpx_error
 from providers.meta.parse import dedupe_keys, parse_payload
-from providers._common import read_json
 
 PROVIDER = "meta"
 DEFAULT_VERSION = "v23.0"

@@ -1,4 +1,4 @@
-"""Meta's Graph ``messages`` endpoint on loopback, and signed ``whatsapp_business_account`` webhooks."""
+"""Meta's Graph ``messages`` endpoint on loopback, and its signed webhooks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ from providers.sandbox.personas import persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
+
+WINDOW_CLOSED = (
+    "Message failed to send because more than 24 hours have passed since the customer last "
+    "replied to this number."
+)
 
 
 def graph_error(status: int, code: int, message: str, kind: str = "OAuthException") -> web.Response:
@@ -148,9 +153,7 @@ class MetaEmulator:
                     "code": 131047,
                     "title": "Re-engagement message",
                     "message": "Re-engagement message",
-                    "error_data": {
-                        "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."
-                    },
+                    "error_data": {"details": WINDOW_CLOSED},
                 }
             ]
         self._enqueue({**self._value(), "statuses": [item]})

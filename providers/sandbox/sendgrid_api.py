@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
 
 
+BAD_KEY = "The provided authorization grant is invalid, expired, or revoked"
+
+
 def errors_body(status: int, message: str, field: str | None = None) -> web.Response:
     """SendGrid's ``{"errors": [...]}`` answer."""
     error = {"message": message, "field": field}
@@ -60,7 +63,7 @@ class SendGridEmulator:
                 {
                     "errors": [
                         {
-                            "message": "The provided authorization grant is invalid, expired, or revoked",
+                            "message": BAD_KEY,
                             "field": None,
                         }
                     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,12 @@ from providers.sandbox.personas import persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
+
+
+CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 
 
 def fail(code: int, description: str, **parameters: Any) -> web.Response:
@@ -177,17 +184,15 @@ class TelegramEmulator:
         if self.webhook_url:
             return fail(
                 409,
-                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+                CONFLICT,
             )
         offset = int(params.get("offset") or 0)
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         timeout = float(params.get("timeout") or 0)
         if not self.updates and timeout > 0:
             self._new_update.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), timeout)
-            except TimeoutError:
-                pass
         limit = int(params.get("limit") or 100)
         return self.updates[:limit]
 

@@ -18,6 +18,10 @@ from providers.sandbox.personas import persona_for
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
 
+WINDOW_CLOSED = (
+    "Message failed to send because more than 24 hours have passed since the customer last "
+    "replied to this number."
+)
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 ERRORS = {
     "invalid_number": (400, 21211, "The 'To' number {to} is not a valid phone number."),
@@ -192,9 +196,7 @@ class TwilioEmulator:
             message["status"] = status  # the final state is what fetch shows afterwards
             if code:
                 message["error_code"] = int(code)
-                message["error_message"] = (
-                    "Message failed to send because more than 24 hours have passed since the customer last replied to this number."
-                )
+                message["error_message"] = WINDOW_CLOSED
             if callback:
                 self.enqueue_status(callback, message, status, code)
         persona = persona_for(message["to"])

@@ -57,7 +57,7 @@ class VapiEmulator:
         if not self._authorized(request):
             return nest_error(
                 401,
-                "Invalid Key. Hot tip, you may be using the private key instead of the public key, or vice versa.",
+                "Invalid Key. Hot tip, you may be using the private key instead of the public key.",
                 "Unauthorized",
             )
         number = ((body or {}).get("customer") or {}).get("number")
@@ -137,7 +137,11 @@ class VapiEmulator:
                     **extra,
                 }
             )
-        transcript = f"AI: Bonjour {name}, ici l'agence Coccinelle.\nUser: Bonjour, oui je confirme le rendez-vous de jeudi.\nAI: Parfait, à jeudi !"
+        transcript = (
+            f"AI: Bonjour {name}, ici l'agence Coccinelle.\n"
+            "User: Bonjour, oui je confirme le rendez-vous de jeudi.\n"
+            "AI: Parfait, à jeudi !"
+        )
         call.update(
             status="ended",
             startedAt=started.isoformat().replace("+00:00", "Z"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from core.channels.adapter import Attachment, InboundMessage, Location, NormalizedEvent
-from core.channels.errors import MalformedWebhook
 from core.domain.enums import Channel, Provider
 from providers._common import from_unix, mapping, require
 

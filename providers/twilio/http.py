@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
 from typing import Any
 
-from base64 import b64encode
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 
 
@@ -25,7 +25,9 @@ class RecordingHttpClient(AsyncTwilioHttpClient):
         auth = kwargs.pop("auth", None)
         if auth is not None:
             headers = dict(kwargs.get("headers") or {})
-            headers["Authorization"] = "Basic " + b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            headers["Authorization"] = (
+                "Basic " + b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            )
             kwargs["headers"] = headers
         response = await super().request(method, url, *args, **kwargs)
         self.last_headers = dict(response.headers or {})

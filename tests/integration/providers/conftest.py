@@ -57,7 +57,9 @@ async def sandbox(relay: Relay) -> AsyncIterator[Sandbox]:
     await box.stop()
 
 
-def config_for(sandbox: Sandbox, relay: Relay, adapter: str, provider: str, **kw: Any) -> AdapterConfig:
+def config_for(
+    sandbox: Sandbox, relay: Relay, adapter: str, provider: str, **kw: Any
+) -> AdapterConfig:
     """An adapter configuration pointing at the sandbox."""
     return AdapterConfig(
         base_url=sandbox.base_urls[provider],

@@ -58,15 +58,27 @@ async def test_meta_send_kinds(sandbox, meta):
         "type": "text",
         "text": {"body": "Bonjour", "preview_url": False},
     }
-    await meta.send(wa(template=TemplateRef(name="rdv_rappel", language="fr", parameters=("Hugo",))))
+    await meta.send(
+        wa(template=TemplateRef(name="rdv_rappel", language="fr", parameters=("Hugo",)))
+    )
     assert sandbox.requests("meta", "/messages")[-1].body["template"] == {
         "name": "rdv_rappel",
         "language": {"code": "fr"},
         "components": [{"type": "body", "parameters": [{"type": "text", "text": "Hugo"}]}],
     }
-    await meta.send(wa(text="Le plan", attachments=(Attachment("p.jpg", "image/jpeg", url="https://cdn.test/p.jpg"),)))
-    assert sandbox.requests("meta", "/messages")[-1].body["image"] == {"link": "https://cdn.test/p.jpg", "caption": "Le plan"}
-    await meta.send(wa(attachments=(Attachment("bail.pdf", "application/pdf", url="https://cdn.test/b.pdf"),)))
+    await meta.send(
+        wa(
+            text="Le plan",
+            attachments=(Attachment("p.jpg", "image/jpeg", url="https://cdn.test/p.jpg"),),
+        )
+    )
+    assert sandbox.requests("meta", "/messages")[-1].body["image"] == {
+        "link": "https://cdn.test/p.jpg",
+        "caption": "Le plan",
+    }
+    await meta.send(
+        wa(attachments=(Attachment("bail.pdf", "application/pdf", url="https://cdn.test/b.pdf"),))
+    )
     assert sandbox.requests("meta", "/messages")[-1].body["document"]["filename"] == "bail.pdf"
     await meta.send(wa(location=Location(48.8, 2.3, name="Agence", address="1 rue X")))
     assert sandbox.requests("meta", "/messages")[-1].body["location"]["name"] == "Agence"
@@ -79,10 +91,15 @@ async def test_meta_send_kinds(sandbox, meta):
 async def test_meta_buttons_statuses_and_signature(sandbox, relay, meta):
     result = await meta.send(
         OutgoingMessage(
-            channel=Channel.WHATSAPP, to=CONFIRMS.phone, text="On confirme ?", buttons=(Button("yes", "Oui"), Button("no", "Non"))
+            channel=Channel.WHATSAPP,
+            to=CONFIRMS.phone,
+            text="On confirme ?",
+            buttons=(Button("yes", "Oui"), Button("no", "Non")),
         )
     )
-    assert sandbox.requests("meta", "/messages")[-1].body["interactive"]["action"]["buttons"][1] == {
+    assert sandbox.requests("meta", "/messages")[-1].body["interactive"]["action"]["buttons"][
+        1
+    ] == {
         "type": "reply",
         "reply": {"id": "no", "title": "Non"},
     }
@@ -94,14 +111,29 @@ async def test_meta_buttons_statuses_and_signature(sandbox, relay, meta):
     statuses = [e.status for e in events if not isinstance(e, InboundMessage)]
     assert statuses == [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ]
     (reply,) = [e for e in events if isinstance(e, InboundMessage)]
-    assert reply.button_payload == "yes" and reply.sender == CONFIRMS.phone and reply.in_reply_to == result.provider_message_id
+    assert (
+        reply.button_payload == "yes"
+        and reply.sender == CONFIRMS.phone
+        and reply.in_reply_to == result.provider_message_id
+    )
     request = relay.at("/webhooks/meta")[0]
     tampered = dataclasses.replace(request, body=request.body.replace(b"sent", b"read"))
     with pytest.raises(SignatureError):
         meta.verify(tampered)
-    assert meta.verify_challenge({"hub.mode": "subscribe", "hub.verify_token": "sandbox-verify-token", "hub.challenge": "42"}) == "42"
+    assert (
+        meta.verify_challenge(
+            {
+                "hub.mode": "subscribe",
+                "hub.verify_token": "sandbox-verify-token",
+                "hub.challenge": "42",
+            }
+        )
+        == "42"
+    )
     with pytest.raises(SignatureError):
-        meta.verify_challenge({"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "42"})
+        meta.verify_challenge(
+            {"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "42"}
+        )
 
 
 async def test_meta_errors(sandbox, relay, meta):
@@ -112,10 +144,17 @@ async def test_meta_errors(sandbox, relay, meta):
     sandbox.inject("meta", "outside_window")
     await meta.send(wa(text="x"))
     await sandbox.flush()
-    failed = [e for r in relay.at("/webhooks/meta") for e in meta.parse(r) if e.status is MessageStatus.FAILED]
+    failed = [
+        e
+        for r in relay.at("/webhooks/meta")
+        for e in meta.parse(r)
+        if e.status is MessageStatus.FAILED
+    ]
     assert failed[0].error_code == "131047"
     config = config_for(sandbox, relay, "meta_whatsapp", "meta")
-    bad = MetaWhatsAppAdapter(dataclasses.replace(config, credentials={**config.credentials, "access_token": "no"}))
+    bad = MetaWhatsAppAdapter(
+        dataclasses.replace(config, credentials={**config.credentials, "access_token": "no"})
+    )
     try:
         with pytest.raises(PermanentProviderError) as caught:
             await bad.send(wa(text="x"))

@@ -121,7 +121,9 @@ async def test_inbound_in_latin1_is_decoded_with_attachment(sandbox, relay, emai
     assert inbound.text == "Ça me va très bien, à jeudi."
     assert inbound.subject == "Re: Visite à Évry"
     assert inbound.sender_name == "Léa Pétit"
-    assert inbound.attachments[0].filename == "plan.txt" and inbound.attachments[0].content == b"rdc"
+    assert (
+        inbound.attachments[0].filename == "plan.txt" and inbound.attachments[0].content == b"rdc"
+    )
 
 
 async def test_inbound_wrong_basic_auth_is_refused(sandbox, relay, email):
@@ -129,10 +131,16 @@ async def test_inbound_wrong_basic_auth_is_refused(sandbox, relay, email):
     await sandbox.flush()
     (request,) = relay.at("/webhooks/sendgrid/inbound")
     forged = dataclasses.replace(
-        request, headers={**request.headers, "authorization": "Basic " + base64.b64encode(b"inbound:guess").decode()}
+        request,
+        headers={
+            **request.headers,
+            "authorization": "Basic " + base64.b64encode(b"inbound:guess").decode(),
+        },
     )
     with pytest.raises(SignatureError):
         email.verify(forged)
-    unsigned = dataclasses.replace(request, headers={k: v for k, v in request.headers.items() if k != "authorization"})
+    unsigned = dataclasses.replace(
+        request, headers={k: v for k, v in request.headers.items() if k != "authorization"}
+    )
     with pytest.raises(SignatureError, match="Authorization"):
         email.verify(unsigned)

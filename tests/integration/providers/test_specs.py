@@ -33,7 +33,9 @@ def resolve(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
         for part in node["$ref"].removeprefix("#/").split("/"):
             target = target[part]
         return resolve(target, root, depth + 1)
-    out = {k: resolve(v, root, depth + 1) for k, v in node.items() if k not in ("example", "examples")}
+    out = {
+        k: resolve(v, root, depth + 1) for k, v in node.items() if k not in ("example", "examples")
+    }
     if out.pop("nullable", False) and "type" in out:
         out["type"] = [out["type"], "null"]
     if out.get("format") in ("date-time-rfc-2822", "phone-number", "uri-map", "currency", "uri"):
@@ -56,19 +58,28 @@ def twilio_messages_path():
 async def test_twilio_create_fetch_list_match_spec(sandbox):
     creds = sandbox.credentials["twilio"]
     base = f"{sandbox.base_urls['twilio']}/2010-04-01/Accounts/{creds['account_sid']}"
-    message = validator("twilio_api_v2010.json", "components", "schemas", "api.v2010.account.message")
+    message = validator(
+        "twilio_api_v2010.json", "components", "schemas", "api.v2010.account.message"
+    )
     async with httpx.AsyncClient(auth=(creds["account_sid"], creds["auth_token"])) as client:
-        created = await client.post(f"{base}/Messages.json", data={"To": "+33612000003", "From": "+33700000001", "Body": "Bonjour"})
+        created = await client.post(
+            f"{base}/Messages.json",
+            data={"To": "+33612000003", "From": "+33700000001", "Body": "Bonjour"},
+        )
         assert created.status_code == 201
         message.validate(created.json())
         fetched = await client.get(f"{base}/Messages/{created.json()['sid']}.json")
         message.validate(fetched.json())
         listed = await client.get(f"{base}/Messages.json", params={"To": "+33612000003"})
         page = json.loads((SPECS / "twilio_api_v2010.json").read_text())
-        schema = page["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        schema = page["paths"]["/2010-04-01/Accounts/{AccountSid}/Messages.json"]["get"][
+            "responses"
+        ]["200"]["content"]["application/json"]["schema"]
         Draft202012Validator(resolve(schema, page)).validate(listed.json())
         assert [m["sid"] for m in listed.json()["messages"]] == [created.json()["sid"]]
-        invalid = await client.post(f"{base}/Messages.json", data={"To": "12", "From": "+33700000001", "Body": "x"})
+        invalid = await client.post(
+            f"{base}/Messages.json", data={"To": "12", "From": "+33700000001", "Body": "x"}
+        )
         assert invalid.status_code == 400
         assert invalid.json() == {
             "code": 21211,
@@ -83,14 +94,25 @@ async def test_twilio_create_fetch_list_match_spec(sandbox):
 
 async def test_sendgrid_request_and_responses_match_spec(sandbox, relay):
     root = json.loads((SPECS / "sendgrid_tsg_mail_v3.json").read_text())
-    request_schema = resolve(root["components"]["requestBodies"]["PostMailSend"]["content"]["application/json"]["schema"], root)
+    request_schema = resolve(
+        root["components"]["requestBodies"]["PostMailSend"]["content"]["application/json"][
+            "schema"
+        ],
+        root,
+    )
     error_schema = resolve(root["components"]["schemas"]["ErrorResponse"], root)
     adapter = SendGridAdapter(config_for(sandbox, relay, "sendgrid", "sendgrid"))
     body = adapter.build_body(
         OutgoingMessage(
-            channel=Channel.EMAIL, to="lea@prospects.test", subject="Visite", text="t", html="<p>h</p>",
-            attachments=(Attachment("a.txt", "text/plain", content=b"a"),), reply_to="r@coccinelle.test",
-            in_reply_to="<m1@x>", reference="ref-1",
+            channel=Channel.EMAIL,
+            to="lea@prospects.test",
+            subject="Visite",
+            text="t",
+            html="<p>h</p>",
+            attachments=(Attachment("a.txt", "text/plain", content=b"a"),),
+            reply_to="r@coccinelle.test",
+            in_reply_to="<m1@x>",
+            reference="ref-1",
         )
     )
     Draft202012Validator(request_schema).validate(body)

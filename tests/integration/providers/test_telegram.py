@@ -31,24 +31,42 @@ def tg(to, **kw):
 async def test_send_kinds_and_commands(sandbox, telegram):
     await telegram.check_connection()
     text = await telegram.send(
-        tg(ASKS.chat_id, text="Quand êtes-vous disponible ?", buttons=(Button("slot-1", "Jeudi 10h"),))
+        tg(
+            ASKS.chat_id,
+            text="Quand êtes-vous disponible ?",
+            buttons=(Button("slot-1", "Jeudi 10h"),),
+        )
     )
     assert text.provider_message_id.startswith(f"{ASKS.chat_id}:")
     sent = sandbox.requests("telegram", "/sendMessage")[-1].body
     assert sent["chat_id"] == str(ASKS.chat_id) and sent["text"] == "Quand êtes-vous disponible ?"
-    assert sent["reply_markup"] == {"inline_keyboard": [[{"text": "Jeudi 10h", "callback_data": "slot-1"}]]}
+    assert sent["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Jeudi 10h", "callback_data": "slot-1"}]]
+    }
 
     await telegram.send(
-        tg(ASKS.chat_id, text="Le plan", attachments=(Attachment("plan.jpg", "image/jpeg", content=b"\xff\xd8jpeg"),))
+        tg(
+            ASKS.chat_id,
+            text="Le plan",
+            attachments=(Attachment("plan.jpg", "image/jpeg", content=b"\xff\xd8jpeg"),),
+        )
     )
     photo = sandbox.requests("telegram", "/sendPhoto")[-1]
     assert photo.headers.get("transfer-encoding") == "chunked"
     assert photo.body["photo"]["filename"] == "plan.jpg" and photo.body["caption"] == "Le plan"
 
     await telegram.send(
-        tg(ASKS.chat_id, attachments=(Attachment("bail.pdf", "application/pdf", url="https://cdn.test/bail.pdf"),))
+        tg(
+            ASKS.chat_id,
+            attachments=(
+                Attachment("bail.pdf", "application/pdf", url="https://cdn.test/bail.pdf"),
+            ),
+        )
     )
-    assert sandbox.requests("telegram", "/sendDocument")[-1].body["document"] == "https://cdn.test/bail.pdf"
+    assert (
+        sandbox.requests("telegram", "/sendDocument")[-1].body["document"]
+        == "https://cdn.test/bail.pdf"
+    )
 
     await telegram.send(tg(ASKS.chat_id, location=Location(48.85, 2.35)))
     location = sandbox.requests("telegram", "/sendLocation")[-1].body
@@ -64,7 +82,13 @@ async def test_send_kinds_and_commands(sandbox, telegram):
 async def test_webhook_with_secret_and_button_reply(sandbox, relay, telegram):
     await telegram.set_webhook(relay.url + "/webhooks/telegram")
     assert sandbox.telegram.webhook_secret == sandbox.credentials["telegram"]["webhook_secret"]
-    await telegram.send(tg(CONFIRMS.chat_id, text="On confirme ?", buttons=(Button("yes", "Oui"), Button("no", "Non"))))
+    await telegram.send(
+        tg(
+            CONFIRMS.chat_id,
+            text="On confirme ?",
+            buttons=(Button("yes", "Oui"), Button("no", "Non")),
+        )
+    )
     await telegram.send(tg(PHOTO.chat_id, text="Une photo ?"))
     await sandbox.flush()
     tap, photo = relay.at("/webhooks/telegram")
@@ -76,7 +100,9 @@ async def test_webhook_with_secret_and_button_reply(sandbox, relay, telegram):
     assert picture.attachments[0].content_type == "image/jpeg" and picture.text == PHOTO.reply
     assert telegram.dedupe_keys(tap) != telegram.dedupe_keys(photo)
 
-    wrong = dataclasses.replace(tap, headers={**tap.headers, "x-telegram-bot-api-secret-token": "guess"})
+    wrong = dataclasses.replace(
+        tap, headers={**tap.headers, "x-telegram-bot-api-secret-token": "guess"}
+    )
     with pytest.raises(SignatureError):
         telegram.verify(wrong)
     with pytest.raises(PermanentProviderError) as caught:
@@ -114,7 +140,9 @@ async def test_errors(sandbox, relay, telegram):
         await telegram.send(tg(ASKS.chat_id, text="x"))
     assert caught.value.retry_after == 5.0
     config = config_for(sandbox, relay, "telegram", "telegram")
-    bad = TelegramAdapter(dataclasses.replace(config, credentials={**config.credentials, "bot_token": "1:wrong"}))
+    bad = TelegramAdapter(
+        dataclasses.replace(config, credentials={**config.credentials, "bot_token": "1:wrong"})
+    )
     try:
         with pytest.raises(PermanentProviderError) as caught:
             await bad.check_connection()

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from core.channels.adapter import Attachment, Location, OutgoingMessage, TemplateRef
-from core.channels.segments import count_segments
 from core.channels.errors import PermanentProviderError, TransientProviderError
+from core.channels.segments import count_segments
 from core.domain.enums import Channel, MessageStatus
 from providers.sandbox.personas import PERSONAS
 from providers.twilio.sms import TwilioSmsAdapter
@@ -29,7 +29,9 @@ async def sms(sandbox, relay):
 
 @pytest.fixture
 async def whatsapp(sandbox, relay):
-    adapter = TwilioWhatsAppAdapter(config_for(sandbox, relay, "twilio_whatsapp", "twilio", timeout=2.0))
+    adapter = TwilioWhatsAppAdapter(
+        config_for(sandbox, relay, "twilio_whatsapp", "twilio", timeout=2.0)
+    )
     yield adapter
     await adapter.close()
 
@@ -65,7 +67,11 @@ async def test_sms_send_with_media_and_status_callbacks(sandbox, relay, sms):
     for request in statuses:
         sms.verify(request)
         events.extend(sms.parse(request))
-    assert [e.status for e in events] == [MessageStatus.QUEUED, MessageStatus.SENT, MessageStatus.DELIVERED]
+    assert [e.status for e in events] == [
+        MessageStatus.QUEUED,
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+    ]
     assert {e.reference for e in events} == {"out-1"}
     assert sms.dedupe_keys(statuses[2]) == [f"twilio:{result.provider_message_id}:delivered"]
 
@@ -78,7 +84,9 @@ async def test_sms_send_with_media_and_status_callbacks(sandbox, relay, sms):
     looked_up = await sms.lookup(result.provider_message_id)
     assert looked_up is not None and looked_up.status is MessageStatus.DELIVERED
     assert await sms.lookup("SM" + "0" * 32) is None
-    assert [r.provider_message_id for r in await sms.recent(CONFIRMS.phone)] == [result.provider_message_id]
+    assert [r.provider_message_id for r in await sms.recent(CONFIRMS.phone)] == [
+        result.provider_message_id
+    ]
 
 
 @pytest.mark.parametrize(
@@ -118,7 +126,9 @@ async def test_malformed_number_is_21211(sms):
 
 async def test_wrong_credentials_get_twilio_401(sandbox, relay):
     config = config_for(sandbox, relay, "twilio_sms", "twilio")
-    bad = TwilioSmsAdapter(dataclasses.replace(config, credentials={**config.credentials, "auth_token": "nope"}))
+    bad = TwilioSmsAdapter(
+        dataclasses.replace(config, credentials={**config.credentials, "auth_token": "nope"})
+    )
     try:
         with pytest.raises(PermanentProviderError) as caught:
             await bad.check_connection()
@@ -128,14 +138,20 @@ async def test_wrong_credentials_get_twilio_401(sandbox, relay):
 
 
 async def test_whatsapp_text_location_template_and_read(sandbox, relay, whatsapp):
-    result = await whatsapp.send(OutgoingMessage(channel=Channel.WHATSAPP, to=CONFIRMS.phone, text="Bonjour"))
+    result = await whatsapp.send(
+        OutgoingMessage(channel=Channel.WHATSAPP, to=CONFIRMS.phone, text="Bonjour")
+    )
     create = sandbox.requests("twilio", "Messages.json")[-1].body
     assert create["To"] == [f"whatsapp:{CONFIRMS.phone}"]
     assert create["From"] == ["whatsapp:" + sandbox.options["twilio_whatsapp"]["from_number"]]
     assert result.cost == Decimal("0.01")
 
     await whatsapp.send(
-        OutgoingMessage(channel=Channel.WHATSAPP, to=CONFIRMS.phone, location=Location(48.85, 2.35, name="Agence"))
+        OutgoingMessage(
+            channel=Channel.WHATSAPP,
+            to=CONFIRMS.phone,
+            location=Location(48.85, 2.35, name="Agence"),
+        )
     )
     create = sandbox.requests("twilio", "Messages.json")[-1].body
     assert create["PersistentAction"] == ["geo:48.85,2.35|Agence"]
@@ -144,7 +160,9 @@ async def test_whatsapp_text_location_template_and_read(sandbox, relay, whatsapp
         OutgoingMessage(
             channel=Channel.WHATSAPP,
             to=CONFIRMS.phone,
-            template=TemplateRef(name="rdv", parameters=("Ana", "jeudi"), content_sid="HX" + "1" * 32),
+            template=TemplateRef(
+                name="rdv", parameters=("Ana", "jeudi"), content_sid="HX" + "1" * 32
+            ),
         )
     )
     create = sandbox.requests("twilio", "Messages.json")[-1].body
@@ -163,7 +181,9 @@ async def test_whatsapp_text_location_template_and_read(sandbox, relay, whatsapp
 
 async def test_whatsapp_outside_window_fails_asynchronously(sandbox, relay, whatsapp):
     sandbox.inject("twilio", "outside_window")
-    result = await whatsapp.send(OutgoingMessage(channel=Channel.WHATSAPP, to=CONFIRMS.phone, text="hello"))
+    result = await whatsapp.send(
+        OutgoingMessage(channel=Channel.WHATSAPP, to=CONFIRMS.phone, text="hello")
+    )
     await sandbox.flush()
     events = [e for r in relay.at("/webhooks/twilio/status") for e in whatsapp.parse(r)]
     assert events[-1].provider_message_id == result.provider_message_id
@@ -172,7 +192,11 @@ async def test_whatsapp_outside_window_fails_asynchronously(sandbox, relay, what
 
 async def test_whatsapp_inbound_media_location_profile(sandbox, relay, whatsapp):
     sandbox.twilio.enqueue_inbound(
-        "+33612000004", "+33700000002", "Voici", whatsapp=True, profile_name="Nina",
+        "+33612000004",
+        "+33700000002",
+        "Voici",
+        whatsapp=True,
+        profile_name="Nina",
         media=["https://api.twilio.test/m/ME1"],
     )
     sandbox.twilio.enqueue_inbound(
@@ -185,5 +209,9 @@ async def test_whatsapp_inbound_media_location_profile(sandbox, relay, whatsapp)
         whatsapp.verify(request)
     assert photo.attachments[0].url == "https://api.twilio.test/m/ME1"
     assert photo.attachments[0].content_type == "image/jpeg" and photo.sender_name == "Nina"
-    assert place.location is not None and place.location.latitude == 48.1 and place.location.name == "Maison"
+    assert (
+        place.location is not None
+        and place.location.latitude == 48.1
+        and place.location.name == "Maison"
+    )
     assert stop.channel is Channel.SMS and stop.extra["OptOutType"] == "STOP"

@@ -20,7 +20,9 @@ from providers.vapi.adapter import VapiAdapter
 from .helpers import config, request
 
 SAMPLES = Path("/work/shared/specs/webhook-samples/whatsapp")
-needs_samples = pytest.mark.skipif(not SAMPLES.exists(), reason="shared webhook samples not present")
+needs_samples = pytest.mark.skipif(
+    not SAMPLES.exists(), reason="shared webhook samples not present"
+)
 
 
 def meta() -> MetaWhatsAppAdapter:
@@ -41,7 +43,9 @@ def test_meta_official_examples():
     assert image.attachments[0].content_type.startswith("image/") and image.extra["media_id"]
     (place,) = meta().parse(request(json.dumps(examples["Location Message"]).encode()))
     assert place.location is not None and place.location.latitude
-    (tap,) = meta().parse(request(json.dumps(examples["Interactive Button Reply Message"]).encode()))
+    (tap,) = meta().parse(
+        request(json.dumps(examples["Interactive Button Reply Message"]).encode())
+    )
     assert tap.button_payload and tap.text
     (button,) = meta().parse(request(json.dumps(examples["Button Message"]).encode()))
     assert button.button_payload
@@ -53,12 +57,18 @@ def test_meta_official_examples():
 @needs_samples
 def test_meta_status_samples():
     statuses = sample("pywa/message_status.json")
-    for name, expected in [("sent", MessageStatus.SENT), ("delivered", MessageStatus.DELIVERED), ("read", MessageStatus.READ)]:
+    for name, expected in [
+        ("sent", MessageStatus.SENT),
+        ("delivered", MessageStatus.DELIVERED),
+        ("read", MessageStatus.READ),
+    ]:
         (event,) = meta().parse(request(json.dumps(statuses[name]).encode()))
         assert isinstance(event, StatusUpdate) and event.status is expected
     (failed,) = meta().parse(request(json.dumps(statuses["failed"]).encode()))
     assert failed.status is MessageStatus.FAILED and failed.error_code == "130472"
-    assert meta().dedupe_keys(request(json.dumps(statuses["failed"]).encode())) == ["meta:wamid.xyzxyz:failed"]
+    assert meta().dedupe_keys(request(json.dumps(statuses["failed"]).encode())) == [
+        "meta:wamid.xyzxyz:failed"
+    ]
 
 
 @needs_samples
@@ -69,7 +79,19 @@ def test_meta_pywa_messages_all_read():
 
 
 def test_meta_missing_sender_is_named():
-    body = {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"messages": [{"id": "wamid.1", "type": "text"}]}}]}]}
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {"messages": [{"id": "wamid.1", "type": "text"}]},
+                    }
+                ]
+            }
+        ],
+    }
     with pytest.raises(MalformedWebhook, match=r"messages\[0\]\.from"):
         meta().parse(request(json.dumps(body).encode()))
 
@@ -81,9 +103,17 @@ def twilio_form(**fields: str) -> bytes:
 def test_twilio_whatsapp_inbound_fields_and_unknown_ignored():
     adapter = TwilioWhatsAppAdapter(config(account_sid="AC1", auth_token="t"))
     body = twilio_form(
-        MessageSid="SM1", From="whatsapp:+33612000001", To="whatsapp:+33700000002", Body="Oui",
-        ProfileName="Camille", WaId="33612000001", ButtonPayload="confirm", ButtonText="Oui",
-        NumMedia="1", MediaUrl0="https://api.twilio.com/x/Media/ME1", MediaContentType0="image/png",
+        MessageSid="SM1",
+        From="whatsapp:+33612000001",
+        To="whatsapp:+33700000002",
+        Body="Oui",
+        ProfileName="Camille",
+        WaId="33612000001",
+        ButtonPayload="confirm",
+        ButtonText="Oui",
+        NumMedia="1",
+        MediaUrl0="https://api.twilio.com/x/Media/ME1",
+        MediaContentType0="image/png",
         SomethingNew="ignored",
     )
     (event,) = adapter.parse(request(body))
@@ -107,9 +137,19 @@ def test_twilio_missing_fields_are_named():
 
 def test_twilio_status_with_error_code():
     adapter = TwilioWhatsAppAdapter(config(account_sid="AC1", auth_token="t"))
-    body = twilio_form(MessageSid="SM2", MessageStatus="undelivered", ErrorCode="30003", To="+33612000001", From="+33700000001")
+    body = twilio_form(
+        MessageSid="SM2",
+        MessageStatus="undelivered",
+        ErrorCode="30003",
+        To="+33612000001",
+        From="+33700000001",
+    )
     (event,) = adapter.parse(request(body))
-    assert event.status is MessageStatus.UNDELIVERED and event.error_code == "30003" and event.channel is Channel.SMS
+    assert (
+        event.status is MessageStatus.UNDELIVERED
+        and event.error_code == "30003"
+        and event.channel is Channel.SMS
+    )
 
 
 def test_sendgrid_events_bad_input():
@@ -121,7 +161,9 @@ def test_sendgrid_events_bad_input():
     with pytest.raises(MalformedWebhook, match="JSON"):
         adapter.parse(request(b"[{"))
     events = adapter.parse(
-        request(b'[{"event":"group_resubscribe","sg_message_id":"m"},{"event":"click","sg_message_id":"m.1","url":"https://x","new":1,"category":"a"}]')
+        request(
+            b'[{"event":"group_resubscribe","sg_message_id":"m"},{"event":"click","sg_message_id":"m.1","url":"https://x","new":1,"category":"a"}]'
+        )
     )
     assert len(events) == 1 and events[0].kind == "click" and events[0].url == "https://x"
 
@@ -141,17 +183,46 @@ def test_telegram_bad_and_unknown_updates():
         adapter.parse(request(b'{"update_id": 1, "message": {"message_id": 1}}'))
     assert adapter.parse(request(b'{"update_id": 2, "my_chat_member": {}}')) == []
     assert adapter.dedupe_keys(request(b'{"update_id": 2}')) == ["telegram:42:2"]
-    doc = {"update_id": 3, "message": {"message_id": 7, "chat": {"id": 9, "type": "private"}, "date": 1, "document": {"file_id": "F", "file_unique_id": "U", "file_name": "a.pdf", "mime_type": "application/pdf"}, "location": {"latitude": 1.5, "longitude": 2.5}}}
+    doc = {
+        "update_id": 3,
+        "message": {
+            "message_id": 7,
+            "chat": {"id": 9, "type": "private"},
+            "date": 1,
+            "document": {
+                "file_id": "F",
+                "file_unique_id": "U",
+                "file_name": "a.pdf",
+                "mime_type": "application/pdf",
+            },
+            "location": {"latitude": 1.5, "longitude": 2.5},
+        },
+    }
     (event,) = adapter.parse(request(json.dumps(doc).encode()))
     assert event.attachments[0].filename == "a.pdf" and event.location.longitude == 2.5
 
 
 def test_vapi_legacy_placement_and_bad_input():
     adapter = VapiAdapter(config(api_key="k", webhook_secret="s"))
-    legacy = {"message": {"type": "end-of-call-report", "call": {"id": "c1"}, "transcript": "AI: hi", "summary": "ok", "recordingUrl": "https://r", "endedReason": "voicemail"}}
+    legacy = {
+        "message": {
+            "type": "end-of-call-report",
+            "call": {"id": "c1"},
+            "transcript": "AI: hi",
+            "summary": "ok",
+            "recordingUrl": "https://r",
+            "endedReason": "voicemail",
+        }
+    }
     (report,) = adapter.parse(request(json.dumps(legacy).encode()))
-    assert report.transcript == "AI: hi" and report.summary == "ok" and report.recording_url == "https://r"
-    assert adapter.parse(request(b'{"message": {"type": "transcript", "call": {"id": "c1"}}}')) == []
+    assert (
+        report.transcript == "AI: hi"
+        and report.summary == "ok"
+        and report.recording_url == "https://r"
+    )
+    assert (
+        adapter.parse(request(b'{"message": {"type": "transcript", "call": {"id": "c1"}}}')) == []
+    )
     with pytest.raises(MalformedWebhook, match=r"message\.call\.id"):
         adapter.parse(request(b'{"message": {"type": "status-update", "call": {}}}'))
     with pytest.raises(MalformedWebhook, match="message"):

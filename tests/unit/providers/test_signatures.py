@@ -39,12 +39,16 @@ def twilio() -> TwilioSmsAdapter:
 
 
 def test_twilio_known_vector_passes():
-    twilio().verify(request(urlencode(TWILIO_PARAMS).encode(), TWILIO_URL, x_twilio_signature=TWILIO_SIGNATURE))
+    twilio().verify(
+        request(urlencode(TWILIO_PARAMS).encode(), TWILIO_URL, x_twilio_signature=TWILIO_SIGNATURE)
+    )
 
 
 def test_twilio_port_is_forgiven():
     url = TWILIO_URL.replace("mycompany.com", "mycompany.com:443")
-    twilio().verify(request(urlencode(TWILIO_PARAMS).encode(), url, x_twilio_signature=TWILIO_SIGNATURE))
+    twilio().verify(
+        request(urlencode(TWILIO_PARAMS).encode(), url, x_twilio_signature=TWILIO_SIGNATURE)
+    )
 
 
 @pytest.mark.parametrize(
@@ -69,13 +73,20 @@ def test_twilio_missing_header_is_named():
 # SendGrid: ECDSA P-256 / SHA-256 over timestamp + raw body, key as base64 DER.
 KEY = ec.derive_private_key(0x5EED, ec.SECP256R1())
 PUBLIC = base64.b64encode(
-    KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    KEY.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 ).decode()
-EVENTS = b'[{"email":"a@b.c","event":"delivered","sg_event_id":"e1","sg_message_id":"m1.x","timestamp":1}]\r\n'
+EVENTS = (
+    b'[{"email":"a@b.c","event":"delivered","sg_event_id":"e1",'
+    b'"sg_message_id":"m1.x","timestamp":1}]\r\n'
+)
 
 
 def sendgrid_signed(body: bytes, stamp: str) -> tuple[SendGridAdapter, object]:
-    signature = base64.b64encode(KEY.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))).decode()
+    signature = base64.b64encode(
+        KEY.sign(stamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    ).decode()
     adapter = SendGridAdapter(config(api_key="k", options={"event_public_key": PUBLIC}))
     return adapter, request(
         EVENTS,
@@ -106,8 +117,12 @@ def test_sendgrid_stale_timestamp_fails_even_if_signed():
 def test_sendgrid_other_key_fails():
     adapter, signed = sendgrid_signed(EVENTS, str(int(time.time())))
     other = ec.generate_private_key(ec.SECP256R1()).public_key()
-    der = other.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    adapter = SendGridAdapter(config(api_key="k", options={"event_public_key": base64.b64encode(der).decode()}))
+    der = other.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    adapter = SendGridAdapter(
+        config(api_key="k", options={"event_public_key": base64.b64encode(der).decode()})
+    )
     with pytest.raises(SignatureError):
         adapter.verify(signed)
 
@@ -115,7 +130,9 @@ def test_sendgrid_other_key_fails():
 def test_meta_hub_signature():
     body = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
     good = "sha256=" + hmac.new(b"app-secret", body, hashlib.sha256).hexdigest()
-    adapter = MetaWhatsAppAdapter(config(access_token="t", app_secret="app-secret", verify_token="v"))
+    adapter = MetaWhatsAppAdapter(
+        config(access_token="t", app_secret="app-secret", verify_token="v")
+    )
     adapter.verify(request(body, x_hub_signature_256=good))
     with pytest.raises(SignatureError):
         adapter.verify(request(body + b" ", x_hub_signature_256=good))
