@@ -99,6 +99,8 @@ class MetaEmulator:
         for status in statuses:
             self.enqueue_status(wamid, to, status, failed=status == "failed")
         persona = persona_for("+" + to)
+        if persona and persona.calls and failure is None:
+            self.sandbox.vapi.inbound_call(persona.phone)
         if persona and failure is None and persona.reply:
             self.enqueue_inbound(
                 persona.phone, persona.name, persona.reply, reply_to=wamid, button=body

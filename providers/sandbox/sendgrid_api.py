@@ -91,6 +91,8 @@ class SendGridEmulator:
         }
         self._events(message_id, to, custom, bounce=failure == "bounce")
         persona = persona_for(to)
+        if persona and persona.calls and failure is None:
+            self.sandbox.vapi.inbound_call(persona.phone)
         if persona and failure is None and persona.reply:
             self.enqueue_inbound(persona.email, persona.name, body, persona.reply)
         return web.Response(status=202, headers={"X-Message-Id": message_id})

@@ -225,7 +225,10 @@ class TelegramEmulator:
                 }
             )
             return
-        if persona.calls or not (persona.reply or persona.photo):
+        if persona.calls:
+            self.sandbox.vapi.inbound_call(persona.phone)
+            return
+        if not (persona.reply or persona.photo):
             return
         message: dict[str, Any] = {
             "message_id": self._next_message,

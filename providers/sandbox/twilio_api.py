@@ -22,6 +22,10 @@ WINDOW_CLOSED = (
     "Message failed to send because more than 24 hours have passed since the customer last "
     "replied to this number."
 )
+#: A 1×1 PNG: what the photo persona sends.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 ERRORS = {
     "invalid_number": (400, 21211, "The 'To' number {to} is not a valid phone number."),
@@ -72,6 +76,7 @@ class TwilioEmulator:
             web.post(base + ".json", self.create),
             web.get(base + ".json", self.list),
             web.get(base + "/{sid}.json", self.fetch),
+            web.get(base + "/{sid}/Media/{media}", self.media),
         ]
 
     # ---------------------------------------------------------------- API
@@ -180,6 +185,21 @@ class TwilioEmulator:
             }
         )
 
+    async def media(self, request: web.Request) -> web.Response:
+        """A prospect's photo (inbound ``MediaUrlN`` points here; Basic auth as for the API)."""
+        self.sandbox.log("twilio", request, None)
+        if not self._authorized(request):
+            return error_body(*ERRORS["unauthorized"])
+        return web.Response(body=TINY_PNG, content_type="image/png")
+
+    def media_url(self, message_sid: str) -> str:
+        """Where the photo of an inbound message can be fetched."""
+        account = self.sandbox.credentials["twilio"]["account_sid"]
+        return (
+            f"{self.sandbox.base_urls['twilio']}/2010-04-01/Accounts/{account}/Messages/"
+            f"{message_sid}/Media/{new_id('ME')}"
+        )
+
     # ---------------------------------------------------------------- webhooks
 
     def _lifecycle(
@@ -200,6 +220,8 @@ class TwilioEmulator:
             if callback:
                 self.enqueue_status(callback, message, status, code)
         persona = persona_for(message["to"])
+        if persona and persona.calls and failure is None:
+            self.sandbox.vapi.inbound_call(persona.phone)
         if persona and failure is None and (persona.reply or persona.photo):
             self.enqueue_inbound(
                 persona.phone,
@@ -207,7 +229,7 @@ class TwilioEmulator:
                 persona.reply or "",
                 whatsapp=whatsapp,
                 profile_name=persona.name,
-                media=["https://sandbox.invalid/media/photo.jpg"] if persona.photo else (),
+                media=[self.media_url(message["sid"])] if persona.photo else (),
                 opt_out="STOP" if persona.opt_out else None,
             )
 
@@ -280,7 +302,7 @@ class TwilioEmulator:
         }
         for n, url in enumerate(media):
             params[f"MediaUrl{n}"] = url
-            params[f"MediaContentType{n}"] = "image/jpeg"
+            params[f"MediaContentType{n}"] = "image/png"
         if whatsapp:
             params["ProfileName"] = profile_name or ""
             params["WaId"] = sender.lstrip("+").removeprefix("whatsapp:")

@@ -108,13 +108,26 @@ class TelegramAdapter(ChannelAdapter):
         elif message.attachments:
             sent = await self._send_file(bot, chat, message, markup)
         else:
-            sent = await self._call(bot.send_message(chat, message.text, reply_markup=markup))
+            sent = await self._send_text(bot, chat, message.text, markup)
         return SendResult(
             provider_message_id=f"{sent.chat.id}:{sent.message_id}",
             status=MessageStatus.SENT,
             cost=Decimal("0"),
             raw={"message_id": sent.message_id, "chat_id": sent.chat.id},
         )
+
+    async def _send_text(self, bot: Any, chat: int | str, text: str, markup: Any) -> Any:
+        """sendMessage, in parts of at most 4096 characters; the buttons go with the last."""
+        size = self.capabilities.max_length or 4096
+        parts = [text[i : i + size] for i in range(0, len(text), size)] or [text]
+        first = None
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            sent = await self._call(
+                bot.send_message(chat, part, reply_markup=markup if last else None)
+            )
+            first = first or sent
+        return first
 
     async def _send_file(
         self, bot: Any, chat: int | str, message: OutgoingMessage, markup: Any

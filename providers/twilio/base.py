@@ -25,7 +25,7 @@ from core.channels.adapter import (
 )
 from core.channels.errors import MalformedWebhook, PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
-from providers._common import FormData, read_form, require
+from providers._common import FormData, read_form
 from providers.twilio.errors import PROVIDER, map_error
 
 #: Where the relay receives status callbacks (appended to ``AdapterConfig.callback_url``).
@@ -265,7 +265,9 @@ class TwilioAdapter(ChannelAdapter):
         sid = form.first("MessageSid") or form.first("SmsSid")
         if not sid:
             raise MalformedWebhook("missing required field MessageSid")
-        sender = require(form, "From")
+        sender = form.first("From")
+        if not sender:
+            raise MalformedWebhook("missing required field From")
         attachments = []
         try:
             count = int(form.first("NumMedia") or 0)
@@ -303,7 +305,7 @@ class TwilioAdapter(ChannelAdapter):
             provider=Provider.TWILIO,
             channel=self._channel(form),
             provider_message_id=sid,
-            sender=_strip(sender[0]) or "",
+            sender=_strip(sender) or "",
             recipient=_strip(form.first("To")),
             text=form.first("Body") or "",
             attachments=tuple(attachments),

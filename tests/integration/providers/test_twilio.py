@@ -208,7 +208,7 @@ async def test_whatsapp_inbound_media_location_profile(sandbox, relay, whatsapp)
     for request in relay.at("/webhooks/twilio/inbound"):
         whatsapp.verify(request)
     assert photo.attachments[0].url == "https://api.twilio.test/m/ME1"
-    assert photo.attachments[0].content_type == "image/jpeg" and photo.sender_name == "Nina"
+    assert photo.attachments[0].content_type == "image/png" and photo.sender_name == "Nina"
     assert (
         place.location is not None
         and place.location.latitude == 48.1
