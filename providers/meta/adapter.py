@@ -96,6 +96,8 @@ class MetaWhatsAppAdapter(ChannelAdapter):
         }
         if message.in_reply_to:
             body["context"] = {"message_id": message.in_reply_to}
+        if message.reference:
+            body["biz_opaque_callback_data"] = message.reference
         if message.template is not None:
             template: dict[str, Any] = {
                 "name": message.template.name,

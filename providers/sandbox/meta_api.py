@@ -97,7 +97,13 @@ class MetaEmulator:
             ["sent", "failed"] if failure == "outside_window" else ["sent", "delivered", "read"]
         )
         for status in statuses:
-            self.enqueue_status(wamid, to, status, failed=status == "failed")
+            self.enqueue_status(
+                wamid,
+                to,
+                status,
+                failed=status == "failed",
+                reference=body.get("biz_opaque_callback_data"),
+            )
         persona = persona_for("+" + to)
         if persona and persona.calls and failure is None:
             self.sandbox.vapi.inbound_call(persona.phone)
@@ -141,7 +147,9 @@ class MetaEmulator:
             )
         )
 
-    def enqueue_status(self, wamid: str, to: str, status: str, failed: bool = False) -> None:
+    def enqueue_status(
+        self, wamid: str, to: str, status: str, failed: bool = False, reference: str | None = None
+    ) -> None:
         """A delivery status webhook."""
         item: dict[str, Any] = {
             "id": wamid,
@@ -149,6 +157,8 @@ class MetaEmulator:
             "timestamp": str(int(time.time())),
             "recipient_id": to,
         }
+        if reference:
+            item["biz_opaque_callback_data"] = reference
         if failed:
             item["errors"] = [
                 {

@@ -40,6 +40,7 @@ class TelegramEmulator:
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.commands: list[dict[str, str]] = []
+        self.answered: list[str] = []
         self.updates: list[dict[str, Any]] = []
         self._next_update = 100000
         self._next_message = 1
@@ -115,7 +116,7 @@ class TelegramEmulator:
             "from": self._user(),
             "chat": {
                 "id": chat_id,
-                "type": "private",
+                "type": "private" if chat_id > 0 else "group",
                 "first_name": persona.name if persona else "Prospect",
             },
             "date": int(time.time()),
@@ -166,6 +167,15 @@ class TelegramEmulator:
     async def m_sendlocation(self, params: dict[str, Any]) -> Any:
         location = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
         return self._unwrap(self._message(params, location=location))
+
+    async def m_answercallbackquery(self, params: dict[str, Any]) -> Any:
+        if not params.get("callback_query_id"):
+            return fail(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        self.answered.append(params["callback_query_id"])
+        return True
 
     async def m_setmycommands(self, params: dict[str, Any]) -> Any:
         self.commands = list(params.get("commands") or [])

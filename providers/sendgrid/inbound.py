@@ -66,6 +66,8 @@ def parse_inbound(request: WebhookRequest) -> InboundMessage:
             return None
         return _decode(fields[name], declared.get(name) or charsets.get(name))
 
+    if "email" in fields and "text" not in fields:  # "POST the raw, full MIME message" mode
+        return parse_raw(fields["email"], text("from"))
     sender_field = text("from")
     if not sender_field:
         raise MalformedWebhook("missing required field from")
@@ -108,6 +110,48 @@ def parse_inbound(request: WebhookRequest) -> InboundMessage:
             "references": references,
             "envelope_to": recipients,
             "spf": text("SPF"),
+        },
+    )
+
+
+def parse_raw(raw: bytes, sender_field: str | None) -> InboundMessage:
+    """An ``InboundMessage`` from the whole MIME message (Inbound Parse raw mode)."""
+    from email import policy
+
+    message = message_from_bytes(raw, policy=policy.default)
+    message_id = str(message.get("Message-ID") or "").strip()
+    if not message_id:
+        raise MalformedWebhook("missing required field email Message-ID")
+    sender_name, sender = parseaddr(str(message.get("From") or sender_field or ""))
+    if not sender:
+        raise MalformedWebhook("missing required field from")
+    plain = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    attachments = tuple(
+        Attachment(
+            filename=part.get_filename() or "attachment",
+            content_type=part.get_content_type(),
+            content=part.get_payload(decode=True) or b"",
+        )
+        for part in message.iter_attachments()
+    )
+    recipients = [parseaddr(str(message.get("To") or ""))[1]]
+    return InboundMessage(
+        provider=Provider.SENDGRID,
+        channel=Channel.EMAIL,
+        provider_message_id=message_id,
+        sender=sender.lower(),
+        recipient=recipients[0] or None,
+        text=plain.get_content() if plain is not None else "",
+        subject=str(message.get("Subject") or "") or None,
+        html=html.get_content() if html is not None else None,
+        attachments=attachments,
+        sender_name=sender_name or None,
+        in_reply_to=str(message.get("In-Reply-To") or "").strip() or None,
+        extra={
+            "message_id": message_id,
+            "references": str(message.get("References") or "").split(),
+            "envelope_to": recipients,
         },
     )
 

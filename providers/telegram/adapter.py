@@ -149,6 +149,10 @@ class TelegramAdapter(ChannelAdapter):
             await self._call(bot.send_document(chat, more, caption=extra.caption))
         return sent
 
+    async def answer_button(self, callback_query_id: str, text: str | None = None) -> None:
+        """Acknowledge a button tap (``extra["callback_query_id"]`` of the inbound event)."""
+        await self._call(self._aiogram().answer_callback_query(callback_query_id, text=text))
+
     async def set_commands(self, commands: list[tuple[str, str]]) -> None:
         """The bot's command menu (setMyCommands): ``[(command, description), …]``."""
         from aiogram.types import BotCommand

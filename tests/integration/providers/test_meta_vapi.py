@@ -95,6 +95,7 @@ async def test_meta_buttons_statuses_and_signature(sandbox, relay, meta):
             to=CONFIRMS.phone,
             text="On confirme ?",
             buttons=(Button("yes", "Oui"), Button("no", "Non")),
+            reference="out-7",
         )
     )
     assert sandbox.requests("meta", "/messages")[-1].body["interactive"]["action"]["buttons"][
@@ -110,6 +111,7 @@ async def test_meta_buttons_statuses_and_signature(sandbox, relay, meta):
         events.extend(meta.parse(request))
     statuses = [e.status for e in events if not isinstance(e, InboundMessage)]
     assert statuses == [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ]
+    assert {e.reference for e in events if not isinstance(e, InboundMessage)} == {"out-7"}
     (reply,) = [e for e in events if isinstance(e, InboundMessage)]
     assert (
         reply.button_payload == "yes"

@@ -96,6 +96,8 @@ async def test_webhook_with_secret_and_button_reply(sandbox, relay, telegram):
         telegram.verify(request)
     (event,) = telegram.parse(tap)
     assert event.button_payload == "yes" and event.sender == str(CONFIRMS.chat_id)
+    await telegram.answer_button(event.extra["callback_query_id"])
+    assert sandbox.telegram.answered == [event.extra["callback_query_id"]]
     (picture,) = telegram.parse(photo)
     assert picture.attachments[0].content_type == "image/jpeg" and picture.text == PHOTO.reply
     assert telegram.dedupe_keys(tap) != telegram.dedupe_keys(photo)

@@ -227,3 +227,27 @@ def test_vapi_legacy_placement_and_bad_input():
         adapter.parse(request(b'{"message": {"type": "status-update", "call": {}}}'))
     with pytest.raises(MalformedWebhook, match="message"):
         adapter.parse(request(b'{"other": 1}'))
+
+
+def test_sendgrid_inbound_raw_mode_in_latin1():
+    from email.message import EmailMessage
+
+    mime = EmailMessage()
+    mime["From"] = "Zoé <zoe@prospects.test>"
+    mime["To"] = "agence@coccinelle.test"
+    mime["Subject"] = "Re: Visite"
+    mime["Message-ID"] = "<z1@prospects.test>"
+    mime["In-Reply-To"] = "<a1@coccinelle.test>"
+    mime.set_content("Très bien, merci.", charset="iso-8859-1")
+    mime.add_attachment(b"rdc", maintype="text", subtype="plain", filename="plan.txt")
+    raw = mime.as_bytes()
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="from"\r\n\r\nzoe@prospects.test\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\n' + raw + b"\r\n--b--\r\n"
+    )
+    adapter = SendGridAdapter(config(api_key="k", inbound_secret="s"))
+    (event,) = adapter.parse(request(body, content_type="multipart/form-data; boundary=b"))
+    assert event.text.strip() == "Très bien, merci."
+    assert event.sender == "zoe@prospects.test" and event.sender_name == "Zoé"
+    assert event.in_reply_to == "<a1@coccinelle.test>"
+    assert event.attachments[0].filename == "plan.txt" and event.attachments[0].content == b"rdc"
