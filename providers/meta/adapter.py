@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from core.channels.adapter import (
+    AdapterConfig,
     Capabilities,
     ChannelAdapter,
     NormalizedEvent,
@@ -53,7 +54,7 @@ class MetaWhatsAppAdapter(ChannelAdapter):
     )
     MAX_BUTTONS: ClassVar[int] = 3
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: AdapterConfig) -> None:
         super().__init__(config)
         self._http: Any = None
 

@@ -44,7 +44,11 @@ WEBHOOK_PATHS: dict[str, str] = {
 
 @dataclass(slots=True)
 class ReceivedRequest:
-    """One API request the sandbox answered."""
+    """One API request the sandbox answered.
+
+    ``body`` is parsed: form bodies as ``{name: [values]}`` (Twilio), JSON as decoded, Telegram
+    parameters as one flat dict (uploaded files as ``{"filename", "size"}``).
+    """
 
     provider: str
     method: str
@@ -125,7 +129,7 @@ class Sandbox:
         await sandbox._runner.setup()
         site = web.TCPSite(sandbox._runner, host, port)
         await site.start()
-        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        bound = sandbox._runner.addresses[0][1]
         root = f"http://{host}:{bound}"
         sandbox.base_urls = {name: f"{root}/{name}" for name in sandbox._emulators}
         if auto_flush:

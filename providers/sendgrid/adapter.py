@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from core.channels.adapter import (
+    AdapterConfig,
     Capabilities,
     ChannelAdapter,
     EngagementEvent,
@@ -69,7 +70,7 @@ class SendGridAdapter(ChannelAdapter):
     #: How old a signed event batch may be, in seconds (replays beyond it are refused).
     timestamp_tolerance: ClassVar[float] = 600.0
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: AdapterConfig) -> None:
         super().__init__(config)
         self._client: Any = None
 

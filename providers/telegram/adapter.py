@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from core.channels.adapter import (
+    AdapterConfig,
     Capabilities,
     ChannelAdapter,
     NormalizedEvent,
@@ -50,7 +51,7 @@ class TelegramAdapter(ChannelAdapter):
         rate_per_recipient_per_second=1.0,
     )
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: AdapterConfig) -> None:
         super().__init__(config)
         self._bot: Any = None
 

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from core.channels.adapter import (
+    AdapterConfig,
     CallReport,
     Capabilities,
     ChannelAdapter,
@@ -45,7 +46,7 @@ class VapiAdapter(ChannelAdapter):
         rate_per_second=1.0,
     )
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: AdapterConfig) -> None:
         super().__init__(config)
         self._http: Any = None
 

@@ -45,7 +45,7 @@ async def relay() -> AsyncIterator[Relay]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    capture.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    capture.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     yield capture
     await runner.cleanup()
 
