@@ -48,7 +48,7 @@ class MetaWhatsAppAdapter(ChannelAdapter):
         buttons=True,
         cost_per_unit=Decimal("0.01"),
         cost_unit="message",
-        typical_delivery_seconds=5.0,
+        typical_delivery_seconds=30.0,
         rate_per_second=80.0,
         rate_per_recipient_per_second=1.0,
     )

@@ -64,7 +64,7 @@ class SendGridAdapter(ChannelAdapter):
         html=True,
         cost_per_unit=Decimal("0.0006"),
         cost_unit="message",
-        typical_delivery_seconds=60.0,
+        typical_delivery_seconds=65.0,
         rate_per_second=10.0,
     )
     #: How old a signed event batch may be, in seconds (replays beyond it are refused).

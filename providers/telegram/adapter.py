@@ -46,7 +46,7 @@ class TelegramAdapter(ChannelAdapter):
         buttons=True,
         cost_per_unit=Decimal("0"),
         cost_unit="free",
-        typical_delivery_seconds=1.0,
+        typical_delivery_seconds=5.0,
         rate_per_second=30.0,
         rate_per_recipient_per_second=1.0,
     )

@@ -31,7 +31,7 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
         read_receipts=True,
         cost_per_unit=Decimal("0.01"),
         cost_unit="message",
-        typical_delivery_seconds=5.0,
+        typical_delivery_seconds=30.0,
         rate_per_second=20.0,
         lookup=True,
     )
