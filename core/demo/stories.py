@@ -878,6 +878,265 @@ def voice_agent_call(k: Kit) -> Story:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Longer exchanges
+
+
+def sms_offer(k: Kit) -> Story:
+    return Story(
+        Channel.SMS,
+        (
+            Beat(
+                PROSPECT,
+                f"Bonjour, suite à la visite du {k.what}, nous souhaitons faire une offre.",
+            ),
+            Beat(
+                AGENT,
+                f"Bonjour {k.first_name}, excellente nouvelle ! À quel montant pensez-vous ?",
+                after=12,
+            ),
+            Beat(
+                PROSPECT,
+                "Nous pensions à 5 % sous le prix affiché, travaux de cuisine à prévoir",
+                after=25,
+            ),
+            Beat(
+                AGENT,
+                "Je transmets au vendeur ce soir. Avez-vous une attestation de "
+                "financement ou un accord de principe ?",
+                after=8,
+            ),
+            Beat(
+                PROSPECT,
+                "Oui, accord de principe de la banque reçu lundi, je vous l'envoie",
+                after=40,
+            ),
+            Beat(
+                AGENT,
+                "Parfait, je reviens vers vous dès que j'ai la réponse du vendeur.",
+                after=5,
+                status=MessageStatus.READ,
+            ),
+        ),
+        labels=("achat", "vip"),
+        priority=Priority.URGENT,
+        note="Offre orale à -5 %. Vendeur pressé (mutation) : bonne chance d'acceptation.",
+    )
+
+
+def email_mandate(k: Kit) -> Story:
+    subject = f"Mandat de vente – {k.address.split(',')[0]}"
+    return Story(
+        Channel.EMAIL,
+        (
+            Beat(
+                AGENT,
+                f"Bonjour {k.first_name},\n\nComme convenu lors de l'estimation, vous "
+                f"trouverez ci-joint le mandat de vente pour votre {k.what}, au prix de "
+                f"{k.price}. Nos honoraires sont de 4 % TTC, à la charge de l'acquéreur."
+                "\n\nClaire Martin",
+                subject=subject,
+                status=MessageStatus.READ,
+                meta={
+                    "media": [
+                        {
+                            "filename": "mandat_vente.pdf",
+                            "content_type": "application/pdf",
+                            "size": 311_540,
+                            "url": k.url("mandat_vente.pdf"),
+                        }
+                    ]
+                },
+            ),
+            Beat(
+                PROSPECT,
+                "Bonjour,\n\nMerci. Le mandat est-il exclusif ? Et quelle est sa "
+                "durée ?\n\nCordialement",
+                after=300,
+                subject="Re: " + subject,
+            ),
+            Beat(
+                AGENT,
+                "Bonjour,\n\nC'est un mandat simple de 3 mois, renouvelable. En "
+                "exclusivité, nous ajoutons une visite virtuelle et une diffusion premium."
+                "\n\nClaire Martin",
+                after=35,
+                subject="Re: " + subject,
+                status=MessageStatus.READ,
+            ),
+            Beat(
+                PROSPECT,
+                "Va pour l'exclusivité. Je vous renvoie le mandat signé.",
+                after=800,
+                subject="Re: " + subject,
+                meta={
+                    "media": [
+                        {
+                            "filename": "mandat_vente_signe.pdf",
+                            "content_type": "application/pdf",
+                            "size": 402_118,
+                            "url": k.url("mandat_vente_signe.pdf"),
+                        }
+                    ]
+                },
+            ),
+        ),
+        subject=subject,
+        labels=("vente", "vip"),
+        priority=Priority.HIGH,
+    )
+
+
+def whatsapp_feedback(k: Kit) -> Story:
+    return Story(
+        Channel.WHATSAPP,
+        (
+            Beat(
+                AGENT,
+                f"Bonjour {k.first_name}, qu'avez-vous pensé de la visite du {k.what} ?",
+                status=MessageStatus.READ,
+            ),
+            Beat(
+                PROSPECT,
+                "On a adoré la lumière et la cuisine, mais la rue est un peu bruyante",
+                after=65,
+            ),
+            Beat(PROSPECT, "La chambre donne sur cour ?", after=1),
+            Beat(
+                AGENT,
+                "Oui, les deux chambres donnent sur cour, c'est très calme. Double "
+                "vitrage côté rue.",
+                after=9,
+                status=MessageStatus.READ,
+            ),
+            Beat(
+                PROSPECT,
+                "Ah super. On peut revisiter en fin de journée pour voir le bruit ?",
+                after=14,
+            ),
+        ),
+        labels=("achat",),
+        priority=Priority.HIGH,
+        booking=Booking(AppointmentStatus.PROPOSED, 2),
+    )
+
+
+def telegram_cancel(k: Kit) -> Story:
+    return Story(
+        Channel.TELEGRAM,
+        (
+            Beat(PROSPECT, "/rdv"),
+            Beat(
+                SARA,
+                f"Vos rendez-vous :\n• Visite — {k.address}, {k.when()}",
+                after=0.1,
+                status=MessageStatus.SENT,
+            ),
+            Beat(PROSPECT, "/annuler", after=2),
+            Beat(
+                SARA,
+                f"Votre visite du {k.when()} est annulée. Tapez /nouveau_rdv pour en "
+                "choisir une autre.",
+                after=0.1,
+                status=MessageStatus.SENT,
+            ),
+        ),
+        labels=("achat",),
+        booking=Booking(AppointmentStatus.CANCELLED, 1),
+    )
+
+
+def voice_inbound_rental(k: Kit) -> Story:
+    summary = (
+        f"{k.first_name} cherche une location meublée (2 pièces, budget 1 400 € CC) pour "
+        "le mois prochain. Dossier prêt, garant familial. Envoyer des annonces par SMS."
+    )
+    meta = _call(
+        summary,
+        [
+            (SARA, "Agence Immobilière Demo, bonjour, je suis Sara. Que puis-je faire pour vous ?"),
+            (PROSPECT, "Je cherche un deux pièces meublé à louer, vers Oberkampf ou Bastille."),
+            (SARA, "Quel est votre budget, charges comprises ?"),
+            (PROSPECT, "Autour de 1 400 euros."),
+            (
+                SARA,
+                "C'est noté. Je vous envoie nos annonces par SMS et un conseiller vous rappelle.",
+            ),
+        ],
+        142,
+        "assistant-ended-call",
+        k,
+        "0.17",
+    )
+    return Story(
+        Channel.VOICE,
+        (Beat(PROSPECT, summary, kind=MessageKind.CALL, meta=meta),),
+        labels=("location",),
+    )
+
+
+def email_energy_rating(k: Kit) -> Story:
+    subject = f"Question DPE – {k.what}"
+    return Story(
+        Channel.EMAIL,
+        (
+            Beat(
+                PROSPECT,
+                f"Bonjour,\n\nQuel est le DPE du {k.what} au {k.address} ? Des "
+                "travaux d'isolation sont-ils prévus par la copropriété ?\n\nMerci",
+                subject=subject,
+            ),
+            Beat(
+                SARA,
+                "Bonjour,\n\nLe bien est classé D (245 kWh/m²/an). Le diagnostic "
+                "complet est joint ; un conseiller vous répond pour la copropriété.",
+                after=1,
+                subject="Re: " + subject,
+                status=MessageStatus.DELIVERED,
+                meta={
+                    "media": [
+                        {
+                            "filename": "DPE.pdf",
+                            "content_type": "application/pdf",
+                            "size": 128_004,
+                            "url": k.url("DPE.pdf"),
+                        }
+                    ]
+                },
+            ),
+            Beat(
+                PROSPECT,
+                "Merci, et le montant du fonds travaux ?",
+                after=160,
+                subject="Re: " + subject,
+            ),
+        ),
+        subject=subject,
+        labels=("achat",),
+    )
+
+
+def sms_keys(k: Kit) -> Story:
+    return Story(
+        Channel.SMS,
+        (
+            Beat(
+                AGENT,
+                f"Bonjour {k.first_name}, l'état des lieux d'entrée est fixé {k.when()} "
+                f"au {k.address}. Pensez à l'attestation d'assurance habitation.",
+                status=MessageStatus.DELIVERED,
+            ),
+            Beat(
+                PROSPECT, "C'est noté, j'aurai l'attestation. Combien de jeux de clés ?", after=33
+            ),
+            Beat(AGENT, "Deux jeux de clés et un badge pour le parking.", after=6),
+            Beat(PROSPECT, "Merci beaucoup, à bientôt !", after=3),
+        ),
+        labels=("location",),
+        booking=Booking(AppointmentStatus.CONFIRMED, 3, "etat_des_lieux"),
+    )
+
+
 #: Stories in the order prospects are given them; the seeder cycles through them.
 FRENCH_STORIES: tuple[StoryBuilder, ...] = (
     sms_visit_confirmed,
@@ -905,11 +1164,21 @@ FRENCH_STORIES: tuple[StoryBuilder, ...] = (
     voice_agent_call,
     sms_queued,
     sms_visit_cancelled,
+    sms_offer,
+    email_mandate,
+    whatsapp_feedback,
+    telegram_cancel,
+    voice_inbound_rental,
+    email_energy_rating,
+    sms_keys,
 )
 ENGLISH_STORIES: tuple[StoryBuilder, ...] = (email_english_rental, whatsapp_english)
+#: Stories told only once: a second "I'm at the door" in the same hour would look staged.
+ONCE = frozenset({"sms_queued", "sms_invalid_number", "voice_missed_then_sms"})
 
 
 def visit_time(rng: random.Random, around: datetime) -> datetime:
     """A plausible visit slot (a round half hour between 9:00 and 18:30) near ``around``."""
     slot = around.replace(minute=0, second=0, microsecond=0)
-    return slot.replace(hour=9 + rng.randrange(10)) + timedelta(minutes=30 * rng.randrange(2))
+    slot = slot.replace(hour=8 + rng.randrange(10)) + timedelta(minutes=30 * rng.randrange(2))
+    return slot + timedelta(days=1) if slot.weekday() == 6 else slot  # no visits on Sunday
