@@ -838,7 +838,7 @@ def voice_voicemail(k: Kit) -> Story:
 
 
 def voice_agent_call(k: Kit) -> Story:
-    summary = f"Point sur le financement : accord de principe de la banque pour {k.price}."
+    summary = "Point sur le financement : accord de principe de la banque reçu ce matin."
     callback = "Appel entrant : demande à être rappelé par Julien au sujet du financement."
     meta = _call(
         summary,
