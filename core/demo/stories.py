@@ -54,7 +54,7 @@ class Beat:
     #: Final status of an outbound item (the seeder walks it through the statuses before it).
     status: MessageStatus | None = None
     error: str | None = None
-    #: Channel of this beat when it differs from the story's (none in practice but notes).
+    #: A reminder of the story's appointment: its id and purpose go into the metadata.
     reminder: bool = False
 
 
@@ -123,6 +123,7 @@ StoryBuilder = Callable[[Kit], Story]
 
 
 def sms_visit_confirmed(k: Kit) -> Story:
+    """Sara's visit reminder by SMS, confirmed with OUI."""
     return Story(
         Channel.SMS,
         (
@@ -143,6 +144,7 @@ def sms_visit_confirmed(k: Kit) -> Story:
 
 
 def sms_visit_cancelled(k: Kit) -> Story:
+    """A visit reminder answered ANNULER, then a new slot asked for."""
     return Story(
         Channel.SMS,
         (
@@ -168,6 +170,7 @@ def sms_visit_cancelled(k: Kit) -> Story:
 
 
 def sms_price_question(k: Kit) -> Story:
+    """A buyer asks about price and availability; the agent offers a visit."""
     return Story(
         Channel.SMS,
         (
@@ -190,6 +193,7 @@ def sms_price_question(k: Kit) -> Story:
 
 
 def sms_invalid_number(k: Kit) -> Story:
+    """An agent's SMS refused by Twilio (21211), with a note to check the number."""
     return Story(
         Channel.SMS,
         (
@@ -208,6 +212,7 @@ def sms_invalid_number(k: Kit) -> Story:
 
 
 def sms_unreachable(k: Kit) -> Story:
+    """A landlord's question; the answer is undelivered (30003)."""
     return Story(
         Channel.SMS,
         (
@@ -230,6 +235,7 @@ def sms_unreachable(k: Kit) -> Story:
 
 
 def sms_stop(k: Kit) -> Story:
+    """A marketing SMS answered STOP: the prospect opts out of SMS."""
     return Story(
         Channel.SMS,
         (
@@ -247,6 +253,7 @@ def sms_stop(k: Kit) -> Story:
 
 
 def sms_rating(k: Kit) -> Story:
+    """A post-visit rating (5) followed by an offer."""
     return Story(
         Channel.SMS,
         (
@@ -270,6 +277,7 @@ def sms_rating(k: Kit) -> Story:
 
 
 def sms_queued(k: Kit) -> Story:
+    """A prospect at the door minutes ago; the agent's answer is still queued."""
     return Story(
         Channel.SMS,
         (
@@ -306,6 +314,7 @@ def sms_queued(k: Kit) -> Story:
 
 
 def email_estimation(k: Kit) -> Story:
+    """A valuation request by email, with documents attached."""
     subject = f"Demande d'estimation – {k.what}"
     return Story(
         Channel.EMAIL,
@@ -358,6 +367,7 @@ def email_estimation(k: Kit) -> Story:
 
 
 def email_rental_file(k: Kit) -> Story:
+    """A tenant's application file, with payslips and tax notice attached."""
     subject = f"Dossier de location – {k.address.split(',')[0]}"
     return Story(
         Channel.EMAIL,
@@ -401,6 +411,7 @@ def email_rental_file(k: Kit) -> Story:
 
 
 def email_newsletter_bounce(k: Kit) -> Story:
+    """Sara's weekly newsletter, bounced."""
     subject = "Nos nouveaux biens de la semaine"
     return Story(
         Channel.EMAIL,
@@ -421,6 +432,7 @@ def email_newsletter_bounce(k: Kit) -> Story:
 
 
 def email_compromis(k: Kit) -> Story:
+    """An accepted offer: documents for the preliminary sale contract."""
     subject = "Compromis de vente – pièces à fournir"
     return Story(
         Channel.EMAIL,
@@ -457,6 +469,7 @@ def email_compromis(k: Kit) -> Story:
 
 
 def email_english_rental(k: Kit) -> Story:
+    """An English-speaking expat looking for a furnished flat."""
     subject = "Furnished flat for a one-year assignment in Paris"
     return Story(
         Channel.EMAIL,
@@ -496,6 +509,7 @@ def email_english_rental(k: Kit) -> Story:
 
 
 def whatsapp_photos(k: Kit) -> Story:
+    """Photos of a flat sent for a valuation."""
     photos = [
         {
             "filename": f"photo_{name}.jpg",
@@ -529,6 +543,7 @@ def whatsapp_photos(k: Kit) -> Story:
 
 
 def whatsapp_location(k: Kit) -> Story:
+    """The agency's location shared before a lease signing."""
     name, address, lat, lon = AGENCY
     return Story(
         Channel.WHATSAPP,
@@ -556,6 +571,7 @@ def whatsapp_location(k: Kit) -> Story:
 
 
 def whatsapp_questions(k: Kit) -> Story:
+    """Questions about parking and charges, answered first by Sara."""
     return Story(
         Channel.WHATSAPP,
         (
@@ -579,6 +595,7 @@ def whatsapp_questions(k: Kit) -> Story:
 
 
 def whatsapp_unknown(k: Kit) -> Story:
+    """An agent's answer whose delivery status never came back (unknown)."""
     return Story(
         Channel.WHATSAPP,
         (
@@ -596,6 +613,7 @@ def whatsapp_unknown(k: Kit) -> Story:
 
 
 def whatsapp_reminder(k: Kit) -> Story:
+    """A visit reminder from a WhatsApp template, confirmed."""
     return Story(
         Channel.WHATSAPP,
         (
@@ -615,6 +633,7 @@ def whatsapp_reminder(k: Kit) -> Story:
 
 
 def whatsapp_english(k: Kit) -> Story:
+    """An English-speaking buyer books a viewing."""
     return Story(
         Channel.WHATSAPP,
         (
@@ -642,6 +661,7 @@ def whatsapp_english(k: Kit) -> Story:
 
 
 def telegram_start(k: Kit) -> Story:
+    """The bot's /start and a rental search."""
     return Story(
         Channel.TELEGRAM,
         (
@@ -663,6 +683,7 @@ def telegram_start(k: Kit) -> Story:
 
 
 def telegram_booking(k: Kit) -> Story:
+    """A visit booked through /nouveau_rdv."""
     return Story(
         Channel.TELEGRAM,
         (
@@ -689,6 +710,7 @@ def telegram_booking(k: Kit) -> Story:
 
 
 def telegram_info(k: Kit) -> Story:
+    """The agency's details through /info."""
     name, address, _, _ = AGENCY
     return Story(
         Channel.TELEGRAM,
@@ -725,6 +747,7 @@ def _call(
 
 
 def voice_inbound_estimation(k: Kit) -> Story:
+    """An inbound call answered by Sara: a valuation request."""
     summary = (
         f"{k.first_name} souhaite faire estimer son {k.what} ({k.address}) avant une "
         "mise en vente au printemps. Rappel demandé par un conseiller."
@@ -752,6 +775,7 @@ def voice_inbound_estimation(k: Kit) -> Story:
 
 
 def voice_reminder_call(k: Kit) -> Story:
+    """Sara's outbound reminder call, confirmed."""
     summary = f"Rappel de la visite {k.when()} ; {k.first_name} confirme sa présence."
     meta = _call(
         summary,
@@ -787,6 +811,7 @@ def voice_reminder_call(k: Kit) -> Story:
 
 
 def voice_missed_then_sms(k: Kit) -> Story:
+    """A missed call followed up by SMS (a switched conversation)."""
     summary = "Appel sans réponse."
     meta = _call(summary, [], 0, "customer-did-not-answer", k, "0.01")
     follow = Story(
@@ -814,6 +839,7 @@ def voice_missed_then_sms(k: Kit) -> Story:
 
 
 def voice_voicemail(k: Kit) -> Story:
+    """A voicemail left after a no-show."""
     summary = "Messagerie : message laissé pour proposer une nouvelle date de visite."
     meta = _call(
         summary,
@@ -838,6 +864,7 @@ def voice_voicemail(k: Kit) -> Story:
 
 
 def voice_agent_call(k: Kit) -> Story:
+    """A call-back request, then the agent's call about financing."""
     summary = "Point sur le financement : accord de principe de la banque reçu ce matin."
     callback = "Appel entrant : demande à être rappelé par Julien au sujet du financement."
     meta = _call(
@@ -883,6 +910,7 @@ def voice_agent_call(k: Kit) -> Story:
 
 
 def sms_offer(k: Kit) -> Story:
+    """An offer negotiated by SMS, with a private note."""
     return Story(
         Channel.SMS,
         (
@@ -925,6 +953,7 @@ def sms_offer(k: Kit) -> Story:
 
 
 def email_mandate(k: Kit) -> Story:
+    """A sales mandate sent, discussed and returned signed."""
     subject = f"Mandat de vente – {k.address.split(',')[0]}"
     return Story(
         Channel.EMAIL,
@@ -988,6 +1017,7 @@ def email_mandate(k: Kit) -> Story:
 
 
 def whatsapp_feedback(k: Kit) -> Story:
+    """Feedback after a visit and a second visit asked for."""
     return Story(
         Channel.WHATSAPP,
         (
@@ -1022,6 +1052,7 @@ def whatsapp_feedback(k: Kit) -> Story:
 
 
 def telegram_cancel(k: Kit) -> Story:
+    """Appointments listed with /rdv and one cancelled with /annuler."""
     return Story(
         Channel.TELEGRAM,
         (
@@ -1047,6 +1078,7 @@ def telegram_cancel(k: Kit) -> Story:
 
 
 def voice_inbound_rental(k: Kit) -> Story:
+    """An inbound call answered by Sara: a furnished rental search."""
     summary = (
         f"{k.first_name} cherche une location meublée (2 pièces, budget 1 400 € CC) pour "
         "le mois prochain. Dossier prêt, garant familial. Envoyer des annonces par SMS."
@@ -1076,6 +1108,7 @@ def voice_inbound_rental(k: Kit) -> Story:
 
 
 def email_energy_rating(k: Kit) -> Story:
+    """A question about the energy rating (DPE), answered by Sara."""
     subject = f"Question DPE – {k.what}"
     return Story(
         Channel.EMAIL,
@@ -1117,6 +1150,7 @@ def email_energy_rating(k: Kit) -> Story:
 
 
 def sms_keys(k: Kit) -> Story:
+    """The move-in inspection and keys, arranged by SMS."""
     return Story(
         Channel.SMS,
         (
