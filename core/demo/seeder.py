@@ -10,10 +10,12 @@ data, which is what tests and screenshots pin.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -48,6 +50,7 @@ DEMO_COMPANY = "Agence Immobilière Demo"
 #: The audit-log action that marks a tenant as demo data (``demo reset`` only erases those).
 DEMO_MARKER = "demo.seeded"
 HISTORY_DAYS = 30
+PARIS = ZoneInfo("Europe/Paris")
 
 #: What each channel is set up with in the demo (sender addresses, never secrets).
 DEMO_CHANNELS: dict[Channel, dict[str, Any]] = {
@@ -141,22 +144,24 @@ async def _channels(service: InboxService, tenant: str) -> None:
 def _place(rng: random.Random, people: list[DemoPerson], now: datetime) -> list[_Placed]:
     """Give every person a story on a channel they can be reached on, some a second one."""
     placed: list[_Placed] = []
-    french = iter(_cycle(stories.FRENCH_STORIES))
-    english = iter(_cycle(stories.ENGLISH_STORIES))
+    french = _cycle(stories.FRENCH_STORIES, stories.ONCE)
+    english = _cycle(stories.ENGLISH_STORIES, stories.ONCE)
     for index, person in enumerate(people):
         pool = english if person.english else french
         builds = [_next_reachable(pool, person)]
-        if index % 5 == 0 and not person.english:
+        if index % 3 == 0 and not person.english:
             builds.append(_next_reachable(french, person, exclude=_channel_of(builds[0])))
         for build in builds:
-            age = _age(rng, len(placed))
-            placed.append(_Placed(person, None, build, rng.getrandbits(64), now - age))
+            end = _daytime(now - _age(rng, len(placed)), now)
+            placed.append(_Placed(person, None, build, rng.getrandbits(64), end))
     return placed
 
 
-def _cycle(builders: tuple[stories.StoryBuilder, ...]):
+def _cycle(builders: tuple[stories.StoryBuilder, ...], once: frozenset[str]) -> Iterator[Any]:
+    """The builders over and over, those named in ``once`` only the first time round."""
+    yield from builders
     while True:
-        yield from builders
+        yield from (b for b in builders if b.__name__ not in once)
 
 
 def _channel_of(build: stories.StoryBuilder) -> Channel:
@@ -185,6 +190,18 @@ def _next_reachable(pool, person: DemoPerson, exclude: Channel | None = None):
         if channel != exclude and _reachable(person, channel):
             return build
     raise RuntimeError("no story fits this prospect")  # pragma: no cover
+
+
+def _daytime(moment: datetime, now: datetime) -> datetime:
+    """``moment`` moved back into the agency's day (8:00–21:00, Paris) unless within the hour."""
+    if now - moment < timedelta(hours=1):
+        return moment
+    local = moment.astimezone(PARIS)
+    if 8 <= local.hour < 21:
+        return moment
+    hour = 9 + (local.hour * 7 + local.minute) % 11  # spread over the day, not all at 20:00
+    moved = local.replace(hour=hour).astimezone(moment.tzinfo)
+    return moved if moved < now - timedelta(hours=1) else moved - timedelta(days=1)
 
 
 def _age(rng: random.Random, index: int) -> timedelta:

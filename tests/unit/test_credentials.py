@@ -6,6 +6,9 @@ import keyring
 import pytest
 from keyring.backends import fail
 
+from core.channels import runtime
+from core.channels.adapter import Capabilities, ChannelAdapter
+from core.config.settings import ProviderEndpoints
 from core.credentials import (
     INDEX_NAME,
     CredentialStore,
@@ -15,7 +18,7 @@ from core.credentials import (
 )
 from core.domain.enums import Channel, Provider
 from core.domain.models import ChannelConfig
-from core.errors import CredentialStoreUnavailable, InvalidInput
+from core.errors import ConfigurationError, CredentialStoreUnavailable, InvalidInput
 from tests.memory_keyring import MemoryKeyring
 
 TOKEN = "f3c1b2a9d8e7c6b5a4f3e2d1c0b9a1b2"
@@ -143,3 +146,39 @@ async def test_secrets_never_reach_the_database(service, memory_keyring) -> None
         for table in ("channels", "tenants", "audit_log"):
             rows = (await session.execute(text(f"SELECT * FROM {table}"))).all()
             assert TOKEN not in repr(rows)
+
+
+class RecordingAdapter(ChannelAdapter):
+    """An SMS adapter that only keeps what it was built with."""
+
+    name = "recording_sms"
+    provider = Provider.TWILIO
+    channel = Channel.SMS
+    capabilities = Capabilities(max_length=1600)
+    credential_names = ("account_sid", "auth_token")
+
+    async def send(self, message):  # pragma: no cover - never sent here
+        raise NotImplementedError
+
+    def verify(self, request) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def parse(self, request):  # pragma: no cover
+        return []
+
+    def dedupe_keys(self, request):  # pragma: no cover
+        return []
+
+
+def test_the_runtime_builds_adapters_from_the_store(monkeypatch, memory_keyring) -> None:
+    monkeypatch.setattr(runtime, "load_adapter", lambda name: RecordingAdapter)
+    store = CredentialStore("demo")
+    config = sms_config("coccinelle:demo:sms")
+    channels = runtime.ChannelRuntime([config], store.secrets_for, ProviderEndpoints())
+    with pytest.raises(ConfigurationError, match="coccinelle credentials set sms account_sid"):
+        channels.adapter(Channel.SMS)
+    store.set(Channel.SMS, "account_sid", "AC" + "1" * 32)
+    store.set(Channel.SMS, "auth_token", TOKEN)
+    adapter = channels.adapter(Channel.SMS)
+    assert dict(adapter.config.credentials) == {"account_sid": "AC" + "1" * 32, "auth_token": TOKEN}
+    assert adapter.config.base_url == "https://api.twilio.com"
