@@ -15,6 +15,7 @@ from datetime import datetime
 from core.config.settings import Settings
 from core.events import EventBus
 from core.service.abtests import ABTests
+from core.service.analytics import Analytics
 from core.service.appointments import Appointments
 from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
@@ -43,6 +44,7 @@ class InboxService:
         self.agents = Agents(ctx.db, ctx.tenant_id)
         self.campaigns = Campaigns(ctx)
         self.abtests = ABTests(ctx)
+        self.analytics = Analytics(ctx)
 
     @property
     def db(self) -> Database:
