@@ -197,7 +197,7 @@ async def test_settled_days_are_rolled_up_once_and_rebuilt_on_demand(service, da
 
 
 async def test_daily_series_and_observed_preferences(service, dataset):
-    p1, p2, p3 = dataset
+    p1, _, p3 = dataset
     points = await service.analytics.daily(Period(DAY - timedelta(days=1), DAY + timedelta(days=1)))
     assert [(p.day, p.channel, p.sent, p.received) for p in points] == [
         (DAY.date(), "email", 2, 1),
