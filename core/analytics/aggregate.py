@@ -24,13 +24,14 @@ Everything is counted on the day the outbound message was created (inbound: rece
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.enums import AppointmentStatus, Direction, MessageKind, MessageStatus, MessageType
@@ -56,6 +57,7 @@ _TEMPLATE_TYPES = {
     "follow_up": MessageType.MARKETING,
     "welcome": MessageType.NOTIFICATION,
 }
+_MESSAGE_TYPES = frozenset(MessageType)
 _COUNTERS = (
     "sent",
     "delivered",
@@ -158,13 +160,38 @@ def sms_segments_for(length: int) -> int:
 def message_type(meta: dict[str, Any] | None) -> str:
     """The message type of an outbound message, from its metadata."""
     meta = meta or {}
-    if meta.get("message_type") in set(MessageType):
-        return str(meta["message_type"])
-    template = str(meta.get("template") or "")
+    return _message_type(meta.get("message_type"), meta.get("template"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _message_type(declared: Any, template: Any) -> str:
+    if declared in _MESSAGE_TYPES:
+        return str(declared)
+    name = str(template or "")
     for prefix, kind in _TEMPLATE_TYPES.items():
-        if template.startswith(prefix):
+        if name.startswith(prefix):
             return kind
     return MessageType.CONVERSATION
+
+
+#: Seconds between the Julian day epoch and the Unix epoch (SQLite's julianday()).
+_JULIAN_UNIX = 2440587.5
+
+
+def epoch(dialect: str, column: Any) -> Any:
+    """A timestamp column as Unix seconds (float), computed by the database."""
+    if dialect == "sqlite":  # julianday() is a double: keep milliseconds, drop the noise
+        return func.round((func.julianday(column) - _JULIAN_UNIX) * 86400.0, 3)
+    return cast(func.extract("epoch", column), Float)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_of(day_number: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day_number)
+
+
+def _day(seconds: float) -> date:
+    return _day_of(int(seconds // 86400))
 
 
 @dataclass
@@ -182,7 +209,7 @@ class _Out:
     day: date
     channel: str
     kind: str
-    at: datetime
+    at: float
     counted: bool
     answered: bool = False
 
@@ -203,7 +230,9 @@ async def aggregate(
     With ``prospects``, also fills in what each prospect was sent and how fast they answered.
     """
     M = t.MessageRow
+    dialect = session.get_bind().dialect.name
     fetch_end = min(end + RESPONSE_WINDOW, max(now, end))
+    end_epoch = end.timestamp()
     query = (
         select(
             M.id,
@@ -212,12 +241,15 @@ async def aggregate(
             M.direction,
             M.channel_type,
             M.status,
-            M.created_at,
-            M.sent_at,
-            M.delivered_at,
-            M.read_at,
+            epoch(dialect, M.created_at).label("created"),
+            epoch(dialect, M.sent_at).label("sent"),
+            (epoch(dialect, M.delivered_at) - epoch(dialect, M.sent_at)).label("delivery"),
+            M.delivered_at.is_not(None).label("has_delivered"),
+            M.read_at.is_not(None).label("has_read"),
             M.cost_micros,
-            M.meta,
+            M.meta["clicked_at"].as_string().label("clicked_at"),
+            M.meta["message_type"].as_string().label("message_type"),
+            M.meta["template"].as_string().label("template"),
             func.length(M.content).label("length"),
             M.segments,
         )
@@ -228,15 +260,16 @@ async def aggregate(
     result: dict[Key, Counters] = {}
     pending: dict[int, _Out] = {}
     by_prospect: dict[int, list[_Out]] = {}
-    for row in (await session.execute(query)).all():
-        in_range = row.created_at < end
-        day = row.created_at.astimezone(UTC).date()
+    connection = await session.connection()
+    for row in (await connection.execute(query)).all():
+        in_range = row.created < end_epoch
+        day = _day(row.created)
         if row.direction == Direction.INBOUND:
             if in_range:
                 _counters(result, day, row.channel_type).received += 1
             answered = pending.pop(row.conversation_id, None)
             if answered is not None and answered.counted:
-                _credit_response(result, answered, row.created_at, prospects)
+                _credit_response(result, answered, row.created, prospects)
             continue
         if row.status not in SENT:
             continue
@@ -245,8 +278,8 @@ async def aggregate(
             row.prospect_id,
             day,
             row.channel_type,
-            message_type(row.meta),
-            row.sent_at or row.created_at,
+            _message_type(row.message_type, row.template),
+            row.sent if row.sent is not None else row.created,
             in_range,
         )
         pending[row.conversation_id] = out
@@ -268,12 +301,12 @@ def _counters(result: dict[Key, Counters], day: date, channel: str) -> Counters:
 
 def _count_outbound(counters: Counters, row: Any, kind: str) -> None:
     counters.sent += 1
-    status = MessageStatus(row.status)
-    delivered = row.delivered_at is not None or row.read_at is not None
+    status = row.status
+    delivered = bool(row.has_delivered or row.has_read)
     delivered |= status in (MessageStatus.DELIVERED, MessageStatus.READ)
     counters.delivered += delivered
-    counters.opened += row.read_at is not None or status == MessageStatus.READ
-    counters.clicked += bool((row.meta or {}).get("clicked_at"))
+    counters.opened += bool(row.has_read) or status == MessageStatus.READ
+    counters.clicked += bool(row.clicked_at)
     counters.failed += status in FAILED
     counters.cost_micros += row.cost_micros or 0
     segments = row.segments or sms_segments_for(row.length or 0)
@@ -281,8 +314,8 @@ def _count_outbound(counters: Counters, row: Any, kind: str) -> None:
     if row.cost_micros is None:
         counters.unpriced += 1
         counters.unpriced_segments += segments
-    if row.delivered_at is not None and row.sent_at is not None:
-        counters.delivery_seconds += max(0.0, (row.delivered_at - row.sent_at).total_seconds())
+    if row.delivery is not None:
+        counters.delivery_seconds += max(0.0, float(row.delivery))
         counters.delivery_count += 1
     counters.by_type.setdefault(kind, [0, 0])[0] += 1
 
@@ -290,10 +323,10 @@ def _count_outbound(counters: Counters, row: Any, kind: str) -> None:
 def _credit_response(
     result: dict[Key, Counters],
     out: _Out,
-    replied_at: datetime,
+    replied_at: float,
     prospects: ProspectChannels | None,
 ) -> None:
-    seconds = (replied_at - out.at).total_seconds()
+    seconds = replied_at - out.at
     if 0 <= seconds <= RESPONSE_WINDOW.total_seconds():
         out.answered = True
         _counters(result, out.day, out.channel).add_response(seconds)
@@ -325,7 +358,7 @@ async def _conversions(
             continue
         sent.sort(key=lambda out: out.at)
         times = [out.at for out in sent]
-        index = bisect.bisect_right(times, confirmed_at) - 1
+        index = bisect.bisect_right(times, confirmed_at.timestamp()) - 1
         if index < 0:
             continue
         out = sent[index]

@@ -98,19 +98,32 @@ def _nth(c: Counters, index: int) -> float:
     raise AssertionError("the histogram holds every answer")  # pragma: no cover
 
 
+#: Settled days already read, per day then channel; settled days do not change (see rollups).
+RollupCache = dict[date, dict[str, Counters]]
+
+
 async def daily_counters(
-    db: Database, tenant_id: int, period: Period, now: datetime
+    db: Database,
+    tenant_id: int,
+    period: Period,
+    now: datetime,
+    cache: RollupCache | None = None,
 ) -> dict[Key, Counters]:
-    """Counters per (day, channel) over ``period``: rollups where settled, messages elsewhere."""
+    """Counters per (day, channel) over ``period``: rollups where settled, messages elsewhere.
+
+    ``cache`` keeps the settled days read so far (one per tenant); the counters it holds are
+    shared, so callers must not change them.
+    """
+    cache = {} if cache is None else cache
     whole = [d for d in period.whole_days() if rollups.settled(d, now)]
     result: dict[Key, Counters] = {}
     async with db.session() as session:
         if whole:
+            await _fill_cache(session, tenant_id, [d for d in whole if d not in cache], now, cache)
+            for day in whole:
+                for channel, counters in cache[day].items():
+                    result[(day, channel)] = counters
             first, last = whole[0], whole[-1]
-            stored, days = await rollups.load(session, tenant_id, first, last)
-            result.update(stored)
-            for run_first, run_last in _missing_runs(whole, days):
-                result.update(await rollups.build(session, tenant_id, run_first, run_last, now))
             live = [
                 (period.start, day_start(first)),
                 (day_start(last + timedelta(days=1)), period.end),
@@ -121,6 +134,19 @@ async def daily_counters(
             if start < end:
                 _merge_into(result, await aggregate(session, tenant_id, start, end, now))
     return result
+
+
+async def _fill_cache(session, tenant_id: int, days: list[date], now: datetime, cache) -> None:
+    if not days:
+        return
+    stored, present = await rollups.load(session, tenant_id, days[0], days[-1])
+    for run_first, run_last in _missing_runs(days, present):
+        stored.update(await rollups.build(session, tenant_id, run_first, run_last, now))
+    for day in days:
+        cache[day] = {}
+    for (day, channel), counters in stored.items():
+        if day in cache:
+            cache[day][channel] = counters
 
 
 def _missing_runs(days: list[date], stored: set[date]) -> list[tuple[date, date]]:
@@ -154,9 +180,13 @@ def per_channel(counters: dict[Key, Counters]) -> dict[str, Counters]:
 
 
 async def channel_stats(
-    db: Database, tenant_id: int, period: Period, now: datetime
+    db: Database,
+    tenant_id: int,
+    period: Period,
+    now: datetime,
+    cache: RollupCache | None = None,
 ) -> list[ChannelStats]:
     """Per channel with any activity in ``period``, most messages sent first."""
-    totals = per_channel(await daily_counters(db, tenant_id, period, now))
+    totals = per_channel(await daily_counters(db, tenant_id, period, now, cache))
     stats = [ChannelStats.from_counters(channel, c) for channel, c in totals.items()]
     return sorted(stats, key=lambda s: (-s.sent, -s.received, s.channel))

@@ -19,7 +19,13 @@ from core.analytics.insights import (
     faster_elsewhere_insight,
 )
 from core.analytics.period import Period
-from core.analytics.stats import ChannelStats, channel_stats, daily_counters, per_channel
+from core.analytics.stats import (
+    ChannelStats,
+    RollupCache,
+    channel_stats,
+    daily_counters,
+    per_channel,
+)
 from core.domain.enums import Channel, Direction, MessageKind
 from core.domain.settings import TenantSettings
 from core.service.context import ServiceContext
@@ -50,6 +56,7 @@ class Analytics:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._settled: RollupCache = {}
 
     def _period(self, period: Period | None) -> Period:
         return period or Period.last_days(30, self.ctx.now())
@@ -57,13 +64,13 @@ class Analytics:
     async def channel_stats(self, period: Period | None = None) -> list[ChannelStats]:
         """Per channel over ``period`` (default: the last 30 days)."""
         return await channel_stats(
-            self.ctx.db, self.ctx.tenant_id, self._period(period), self.ctx.now()
+            self.ctx.db, self.ctx.tenant_id, self._period(period), self.ctx.now(), self._settled
         )
 
     async def daily(self, period: Period | None = None) -> list[DailyPoint]:
         """Per day and channel, oldest first, for charts."""
         counters = await daily_counters(
-            self.ctx.db, self.ctx.tenant_id, self._period(period), self.ctx.now()
+            self.ctx.db, self.ctx.tenant_id, self._period(period), self.ctx.now(), self._settled
         )
         return [
             DailyPoint(
@@ -109,7 +116,9 @@ class Analytics:
         """Plain-language findings for ``period``, in the active language."""
         period = self._period(period)
         now = self.ctx.now()
-        totals = per_channel(await daily_counters(self.ctx.db, self.ctx.tenant_id, period, now))
+        totals = per_channel(
+            await daily_counters(self.ctx.db, self.ctx.tenant_id, period, now, self._settled)
+        )
         found = best_channel_per_type(totals)
         slower = await self._faster_elsewhere(period, now)
         if slower is not None:
@@ -122,6 +131,7 @@ class Analytics:
 
     async def rebuild(self, period: Period) -> int:
         """Drop the stored daily rollups of ``period`` (recomputed on the next read)."""
+        self._settled.clear()
         async with self.ctx.db.session() as session:
             return await rollups.rebuild(session, self.ctx.tenant_id, period.start, period.end)
 
