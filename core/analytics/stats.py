@@ -10,7 +10,7 @@ from the messages, and read from a log-scale histogram (±4.5 %) when rollups to
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -98,8 +98,35 @@ def _nth(c: Counters, index: int) -> float:
     raise AssertionError("the histogram holds every answer")  # pragma: no cover
 
 
-#: Settled days already read, per day then channel; settled days do not change (see rollups).
-RollupCache = dict[date, dict[str, Counters]]
+@dataclass
+class RollupCache:
+    """Settled days already read (per day, then channel) and their sums per range of days.
+
+    Settled days do not change (see ``rollups``), so one cache per tenant and process holds;
+    ``rollups.rebuild`` callers clear it.
+    """
+
+    days: dict[date, dict[str, Counters]] = field(default_factory=dict)
+    totals: dict[tuple[date, date], dict[str, Counters]] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self.days.clear()
+        self.totals.clear()
+
+    def totals_of(self, first: date, last: date) -> dict[str, Counters]:
+        """The per-channel sums of the cached days [first, last]."""
+        key = (first, last)
+        if key not in self.totals:
+            self.totals[key] = per_channel(
+                {
+                    (day, channel): counters
+                    for day, channels in self.days.items()
+                    if first <= day <= last
+                    for channel, counters in channels.items()
+                }
+            )
+        return self.totals[key]
 
 
 async def daily_counters(
@@ -114,14 +141,15 @@ async def daily_counters(
     ``cache`` keeps the settled days read so far (one per tenant); the counters it holds are
     shared, so callers must not change them.
     """
-    cache = {} if cache is None else cache
+    cache = RollupCache() if cache is None else cache
     whole = [d for d in period.whole_days() if rollups.settled(d, now)]
     result: dict[Key, Counters] = {}
     async with db.session() as session:
         if whole:
-            await _fill_cache(session, tenant_id, [d for d in whole if d not in cache], now, cache)
+            missing = [d for d in whole if d not in cache.days]
+            await _fill_cache(session, tenant_id, missing, now, cache.days)
             for day in whole:
-                for channel, counters in cache[day].items():
+                for channel, counters in cache.days[day].items():
                     result[(day, channel)] = counters
             first, last = whole[0], whole[-1]
             live = [
@@ -187,6 +215,16 @@ async def channel_stats(
     cache: RollupCache | None = None,
 ) -> list[ChannelStats]:
     """Per channel with any activity in ``period``, most messages sent first."""
-    totals = per_channel(await daily_counters(db, tenant_id, period, now, cache))
+    cache = RollupCache() if cache is None else cache
+    counters = await daily_counters(db, tenant_id, period, now, cache)
+    whole = [d for d in period.whole_days() if rollups.settled(d, now)]
+    if whole:
+        first, last = whole[0], whole[-1]
+        live = {key: c for key, c in counters.items() if not first <= key[0] <= last}
+        totals = per_channel(live)
+        for channel, settled in cache.totals_of(first, last).items():
+            totals.setdefault(channel, Counters()).merge(settled)
+    else:
+        totals = per_channel(counters)
     stats = [ChannelStats.from_counters(channel, c) for channel, c in totals.items()]
     return sorted(stats, key=lambda s: (-s.sent, -s.received, s.channel))

@@ -56,7 +56,7 @@ class Analytics:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self._settled: RollupCache = {}
+        self._settled = RollupCache()
 
     def _period(self, period: Period | None) -> Period:
         return period or Period.last_days(30, self.ctx.now())
