@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.campaigns import dispatch
@@ -73,8 +74,12 @@ class CampaignRunner:
         now = now or self.ctx.now()
         report = RunReport()
         for enrolment_id in await self._due_ids(now):
-            async with self.ctx.write() as (session, events):
-                await self._advance(session, events, enrolment_id, now, report)
+            try:
+                async with self.ctx.write() as (session, events):
+                    await self._advance(session, events, enrolment_id, now, report)
+            except IntegrityError:
+                continue  # another runner queued this step meanwhile; nothing to redo
+
         return report
 
     async def _due_ids(self, now: datetime) -> list[int]:
@@ -97,17 +102,18 @@ class CampaignRunner:
         now: datetime,
         report: RunReport,
     ) -> None:
-        query = select(E).where(E.id == enrolment_id)
-        if self.ctx.db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        enrolment = (await session.execute(query)).scalar_one_or_none()
-        if enrolment is None or enrolment.status != EnrolmentStatus.ACTIVE:
+        # Claim the enrolment first: the write locks it (the row on PostgreSQL, the database on
+        # SQLite), so a second runner waits, then finds nothing due and leaves it alone.
+        claim = (
+            update(E)
+            .where(E.id == enrolment_id, E.status == EnrolmentStatus.ACTIVE, E.next_run_at <= now)
+            .where(E.campaign_id.in_(select(C.id).where(C.status == CampaignStatus.RUNNING)))
+            .values(next_run_at=None)
+        )
+        if (await session.execute(claim)).rowcount != 1:
             return
-        if enrolment.next_run_at is None or enrolment.next_run_at > now:
-            return  # another runner got there first
+        enrolment = (await session.execute(select(E).where(E.id == enrolment_id))).scalar_one()
         campaign = await session.get(C, enrolment.campaign_id)
-        if campaign is None or campaign.status != CampaignStatus.RUNNING:
-            return
         steps = await _steps(session, campaign.id)
         step = steps[enrolment.current_step]
         try:

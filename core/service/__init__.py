@@ -15,6 +15,7 @@ from datetime import datetime
 from core.config.settings import Settings
 from core.events import EventBus
 from core.service.abtests import ABTests
+from core.service.analytics import Analytics
 from core.service.appointments import Appointments
 from core.service.booking import Booking
 from core.service.campaigns import Campaigns
@@ -49,6 +50,7 @@ class InboxService:
         self.abtests = ABTests(ctx)
         self.audit = AuditTrail(ctx)
         self.team = Team(ctx)
+        self.analytics = Analytics(ctx)
 
     @property
     def db(self) -> Database:

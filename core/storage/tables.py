@@ -395,6 +395,8 @@ class ChannelAnalyticsRow(Base):
     channel_type: Mapped[str] = mapped_column(String(20))
     metric_type: Mapped[str] = mapped_column(String(50))
     metric_value: Mapped[float] = mapped_column(default=0.0)
+    #: A daily rollup's counters (``core.analytics.aggregate.Counters.to_json``).
+    details: Mapped[dict[str, Any] | None] = mapped_column(Json)
     recorded_at: Mapped[datetime] = _created()
 
 

@@ -27,7 +27,7 @@ from core.channels.segments import SegmentInfo, count_segments
 from core.domain.enums import ApprovalStatus, Channel, TemplateCategory
 from core.domain.models import MessageTemplate
 from core.templates.html_text import html_to_text
-from core.templates.render import TemplateRenderError, placeholders, render_text
+from core.templates.render import Rendered, TemplateRenderError, placeholders, render_text
 
 _POSITIONAL = re.compile(r"{{\s*(\d+)\s*}}")
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
@@ -131,7 +131,7 @@ def _text(template: MessageTemplate, values: Mapping[str, Any]) -> RenderedMessa
         language=template.language,
         text=rendered.text,
         segments=count_segments(rendered.text) if template.channel == Channel.SMS else None,
-        warnings=rendered.unknown,
+        warnings=_undeclared(template, rendered),
     )
 
 
@@ -149,7 +149,7 @@ def _whatsapp(template: MessageTemplate, values: Mapping[str, Any]) -> RenderedM
         warnings: tuple[str, ...] = ()
     else:
         rendered = render_text(template.content, values, template.variables)
-        text, warnings = rendered.text, rendered.unknown
+        text, warnings = rendered.text, _undeclared(template, rendered)
     ref = TemplateRef(
         name=template.whatsapp_name or template.name,
         language=template.language,
@@ -172,17 +172,17 @@ def _email(
     template: MessageTemplate, values: Mapping[str, Any], signature: str | None
 ) -> RenderedMessage:
     subject = render_text(template.subject or "", values, template.variables)
-    warnings = set(subject.unknown)
+    warnings = set(_undeclared(template, subject))
     html: str | None = None
     if template.html:
         escaped = {name: htmlmod.escape(str(value)) for name, value in values.items()}
         rendered_html = render_text(template.html, escaped, template.variables)
-        warnings.update(rendered_html.unknown)
+        warnings.update(_undeclared(template, rendered_html))
         html = _sign_html(rendered_html.text, signature)
         text = html_to_text(rendered_html.text)
     else:
         body = render_text(template.content, values, template.variables)
-        warnings.update(body.unknown)
+        warnings.update(_undeclared(template, body))
         text = body.text.strip()
     if signature:
         text = f"{text}\n\n-- \n{signature.strip()}"
@@ -195,6 +195,10 @@ def _email(
         html=html,
         warnings=tuple(name for name in placeholders_in(template) if name in warnings),
     )
+
+
+def _undeclared(template: MessageTemplate, rendered: Rendered) -> tuple[str, ...]:
+    return tuple(name for name in rendered.used if name not in template.variables)
 
 
 def placeholders_in(template: MessageTemplate) -> list[str]:

@@ -120,3 +120,28 @@ async def test_bad_inputs_are_refused(service) -> None:
         )
     with pytest.raises(InvalidInput):
         await service.abtests.run_ab_test(GROUPS, "open_rate", 0, prospect_ids=ids)
+
+
+async def test_cost_per_conversion_from_the_messages(service, clock) -> None:
+    await seed_templates(service)
+    ids = await prospects(service, 4)
+    test = await service.abtests.run_ab_test(
+        GROUPS, "cost_per_conversion", 7, prospect_ids=ids, template="welcome", seed=11
+    )
+    async with service.db.session() as session:
+        for assignment in (await session.execute(select(t.ABAssignmentRow))).scalars():
+            message = await session.get(t.MessageRow, assignment.message_id)
+            message.cost_micros = 600 if assignment.group_name == "A" else 50_000
+    for prospect_id in test.assignments["A"] + test.assignments["B"][:1]:
+        start = clock.now + timedelta(days=1)
+        rdv = await service.appointments.create(
+            AppointmentDraft(
+                prospect_id=prospect_id, starts_at=start, ends_at=start + timedelta(hours=1)
+            )
+        )
+        await service.appointments.set_status(rdv.id, AppointmentStatus.CONFIRMED)
+    result = await service.abtests.results(test.id)
+    a, b = result.groups
+    # A: 2 × 0.0006 € for 2 confirmations; B: 2 × 0.05 € for 1 confirmation.
+    assert a.value == pytest.approx(0.0006) and b.value == pytest.approx(0.1)
+    assert result.comparisons["B"].difference == pytest.approx(0.1 - 0.0006)

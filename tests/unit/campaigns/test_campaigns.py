@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -271,3 +272,25 @@ async def test_bad_campaigns_and_enrolments_are_refused_whole(service, clock):
         StepDraft(channel="pigeon", template="welcome")
     with pytest.raises(ValueError):
         StepDraft(template="welcome", condition="email_read")
+
+
+async def test_two_runners_at_once_send_each_step_once(service, db, clock):
+    campaign_id = await started(service, SEED_CAMPAIGN)
+    ids = [
+        await prospect_with_rdv(service, f"P{i}", clock, email=f"p{i}@example.fr") for i in range(4)
+    ]
+    await service.campaigns.enrol(campaign_id, ids)
+    other = await InboxService.connect(db, "acme", clock=clock)
+    reports = await asyncio.gather(service.campaigns.run_due(), other.campaigns.run_due())
+    assert sum(r.sent for r in reports) == 4
+    rows = await outbox(service)
+    assert len(rows) == len({r.idempotency_key for r in rows}) == 4
+
+
+async def test_a_prospect_without_any_address_leaves_as_unreachable(service, clock):
+    campaign_id = await started(service, [StepDraft(channel="auto", template="welcome")])
+    prospect_id = await add_prospect(service, "Anonyme")
+    await service.campaigns.enrol(campaign_id, [prospect_id])
+    assert (await service.campaigns.run_due()).left == 1
+    (enrolment,) = await service.campaigns.enrolments(campaign_id)
+    assert enrolment.left_reason == "unreachable"

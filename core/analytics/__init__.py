@@ -1,0 +1,1 @@
+"""Per-channel analytics: statistics, daily series, observed preferences and insights."""

@@ -1,0 +1,367 @@
+"""One pass over a stretch of messages → additive counters per (UTC day, channel).
+
+Definitions (they hold whatever order the status events arrived in, because they read the
+message's current status and the timestamps ``apply_status`` keeps):
+
+- sent: outbound messages (or calls) handed to the provider: status sent, delivered, read,
+  failed, undelivered or unknown. Queued, held, cancelled or expired ones are not sent.
+- delivered: a ``delivered_at`` or ``read_at`` timestamp, or status delivered/read.
+- opened: ``read_at`` or status read (an email open is recorded as READ by ingest).
+- clicked: ``meta["clicked_at"]`` (set by ingest on a provider click event).
+- failed: current status failed or undelivered (a later "read" wins over an early failure).
+- received: inbound messages and calls.
+- answered / first-response time: an outbound message is answered by the first inbound message
+  of the same conversation after it and before the next outbound one, within
+  ``RESPONSE_WINDOW``; the time runs from its ``sent_at`` (else its creation).
+- delivery time: ``delivered_at`` − ``sent_at`` for delivered messages with both.
+- conversion: an appointment confirmed (or done) is credited to the last outbound message the
+  prospect received before it was confirmed (``appointments.updated_at``).
+- message type: ``meta["message_type"]`` (the orchestrator's), else from the template name.
+
+Everything is counted on the day the outbound message was created (inbound: received).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Float, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain.enums import AppointmentStatus, Direction, MessageKind, MessageStatus, MessageType
+from core.storage import tables as t
+
+RESPONSE_WINDOW = timedelta(days=3)
+SENT = frozenset(
+    {
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.READ,
+        MessageStatus.FAILED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.UNKNOWN,
+    }
+)
+FAILED = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED})
+_COUNTED_KINDS = (MessageKind.MESSAGE, MessageKind.CALL)
+_TEMPLATE_TYPES = {
+    "rdv_": MessageType.APPOINTMENT,
+    "satisfaction": MessageType.SURVEY,
+    "new_property": MessageType.MARKETING,
+    "follow_up": MessageType.MARKETING,
+    "welcome": MessageType.NOTIFICATION,
+}
+_MESSAGE_TYPES = frozenset(MessageType)
+_COUNTERS = (
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "failed",
+    "received",
+    "answered",
+    "response_seconds",
+    "delivery_seconds",
+    "delivery_count",
+    "cost_micros",
+    "conversions",
+    "sms_segments",
+    "unpriced",
+    "unpriced_segments",
+)
+
+
+def histogram_bucket(seconds: float) -> int:
+    """The log-scale bucket of a duration (eight per doubling, about ±4.5 %)."""
+    return int(math.log2(1 + max(0.0, seconds)) * 8)
+
+
+def bucket_value(bucket: int) -> float:
+    """The duration a bucket stands for (its geometric middle)."""
+    return 2 ** ((bucket + 0.5) / 8) - 1
+
+
+@dataclass
+class Counters:
+    """Additive numbers of one channel over some days; ``response_times`` only when exact."""
+
+    sent: int = 0
+    delivered: int = 0
+    opened: int = 0
+    clicked: int = 0
+    failed: int = 0
+    received: int = 0
+    answered: int = 0
+    response_seconds: float = 0.0
+    delivery_seconds: float = 0.0
+    delivery_count: int = 0
+    cost_micros: int = 0
+    conversions: int = 0
+    #: the segments these messages would have taken as SMS (GSM-7 estimate from their length)
+    sms_segments: int = 0
+    #: sent messages without a recorded cost, and their SMS segments
+    unpriced: int = 0
+    unpriced_segments: int = 0
+    response_histogram: Counter[int] = field(default_factory=Counter)
+    #: per message type: [sent, conversions]
+    by_type: dict[str, list[int]] = field(default_factory=dict)
+    response_times: list[float] | None = field(default_factory=list)
+
+    def merge(self, other: Counters) -> None:
+        """Add ``other`` in; exact response times survive only if both sides have them."""
+        for name in _COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.response_histogram.update(other.response_histogram)
+        for kind, (sent, conversions) in other.by_type.items():
+            mine = self.by_type.setdefault(kind, [0, 0])
+            mine[0] += sent
+            mine[1] += conversions
+        if self.response_times is None or other.response_times is None:
+            self.response_times = None
+        else:
+            self.response_times.extend(other.response_times)
+
+    def add_response(self, seconds: float) -> None:
+        """Count an answered message and how long the answer took."""
+        self.answered += 1
+        self.response_seconds += seconds
+        self.response_histogram[histogram_bucket(seconds)] += 1
+        if self.response_times is not None:
+            self.response_times.append(seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        """What a daily rollup stores (no exact times: the histogram stands for them)."""
+        data: dict[str, Any] = {name: getattr(self, name) for name in _COUNTERS}
+        data["histogram"] = {str(k): v for k, v in self.response_histogram.items()}
+        data["by_type"] = self.by_type
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Counters:
+        """A stored rollup back (approximate response times only)."""
+        counters = cls(**{name: data.get(name, 0) for name in _COUNTERS})
+        counters.response_histogram = Counter({int(k): v for k, v in data["histogram"].items()})
+        counters.by_type = {k: list(v) for k, v in data.get("by_type", {}).items()}
+        counters.response_times = None
+        return counters
+
+
+def sms_segments_for(length: int) -> int:
+    """Segments a text of ``length`` characters takes as GSM-7 SMS (160, then 153 per part)."""
+    return 1 if length <= 160 else math.ceil(length / 153)
+
+
+def message_type(meta: dict[str, Any] | None) -> str:
+    """The message type of an outbound message, from its metadata."""
+    meta = meta or {}
+    return _message_type(meta.get("message_type"), meta.get("template"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _message_type(declared: Any, template: Any) -> str:
+    if declared in _MESSAGE_TYPES:
+        return str(declared)
+    name = str(template or "")
+    for prefix, kind in _TEMPLATE_TYPES.items():
+        if name.startswith(prefix):
+            return kind
+    return MessageType.CONVERSATION
+
+
+#: Seconds between the Julian day epoch and the Unix epoch (SQLite's julianday()).
+_JULIAN_UNIX = 2440587.5
+
+
+def epoch(dialect: str, column: Any) -> Any:
+    """A timestamp column as Unix seconds (float), computed by the database."""
+    if dialect == "sqlite":  # julianday() is a double: keep milliseconds, drop the noise
+        return func.round((func.julianday(column) - _JULIAN_UNIX) * 86400.0, 3)
+    return cast(func.extract("epoch", column), Float)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_of(day_number: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day_number)
+
+
+def _day(seconds: float) -> date:
+    return _day_of(int(seconds // 86400))
+
+
+@dataclass
+class ProspectChannels:
+    """Per prospect and channel: messages sent and answer times (for insights)."""
+
+    sent: Counter[tuple[int, str]] = field(default_factory=Counter)
+    response_times: dict[tuple[int, str], list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class _Out:
+    id: int
+    prospect_id: int
+    day: date
+    channel: str
+    kind: str
+    at: float
+    counted: bool
+    answered: bool = False
+
+
+Key = tuple[date, str]
+
+
+async def aggregate(
+    session: AsyncSession,
+    tenant_id: int,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    prospects: ProspectChannels | None = None,
+) -> dict[Key, Counters]:
+    """Counters per (UTC day, channel) for messages created in [start, end).
+
+    With ``prospects``, also fills in what each prospect was sent and how fast they answered.
+    """
+    M = t.MessageRow
+    dialect = session.get_bind().dialect.name
+    fetch_end = min(end + RESPONSE_WINDOW, max(now, end))
+    end_epoch = end.timestamp()
+    query = (
+        select(
+            M.id,
+            M.conversation_id,
+            M.prospect_id,
+            M.direction,
+            M.channel_type,
+            M.status,
+            epoch(dialect, M.created_at).label("created"),
+            epoch(dialect, M.sent_at).label("sent"),
+            (epoch(dialect, M.delivered_at) - epoch(dialect, M.sent_at)).label("delivery"),
+            M.delivered_at.is_not(None).label("has_delivered"),
+            M.read_at.is_not(None).label("has_read"),
+            M.cost_micros,
+            M.meta["clicked_at"].as_string().label("clicked_at"),
+            M.meta["message_type"].as_string().label("message_type"),
+            M.meta["template"].as_string().label("template"),
+            func.length(M.content).label("length"),
+            M.segments,
+        )
+        .where(M.tenant_id == tenant_id, M.created_at >= start, M.created_at < fetch_end)
+        .where(M.kind.in_(_COUNTED_KINDS))
+        .order_by(M.conversation_id, M.created_at, M.id)
+    )
+    result: dict[Key, Counters] = {}
+    pending: dict[int, _Out] = {}
+    by_prospect: dict[int, list[_Out]] = {}
+    connection = await session.connection()
+    for row in (await connection.execute(query)).all():
+        in_range = row.created < end_epoch
+        day = _day(row.created)
+        if row.direction == Direction.INBOUND:
+            if in_range:
+                _counters(result, day, row.channel_type).received += 1
+            answered = pending.pop(row.conversation_id, None)
+            if answered is not None and answered.counted:
+                _credit_response(result, answered, row.created, prospects)
+            continue
+        if row.status not in SENT:
+            continue
+        out = _Out(
+            row.id,
+            row.prospect_id,
+            day,
+            row.channel_type,
+            _message_type(row.message_type, row.template),
+            row.sent if row.sent is not None else row.created,
+            in_range,
+        )
+        pending[row.conversation_id] = out
+        if in_range:
+            _count_outbound(_counters(result, day, row.channel_type), row, out.kind)
+            by_prospect.setdefault(row.prospect_id, []).append(out)
+            if prospects is not None:
+                prospects.sent[(row.prospect_id, row.channel_type)] += 1
+    await _conversions(session, tenant_id, start, fetch_end, by_prospect, result)
+    return result
+
+
+def _counters(result: dict[Key, Counters], day: date, channel: str) -> Counters:
+    key = (day, channel)
+    if key not in result:
+        result[key] = Counters()
+    return result[key]
+
+
+def _count_outbound(counters: Counters, row: Any, kind: str) -> None:
+    counters.sent += 1
+    status = row.status
+    delivered = bool(row.has_delivered or row.has_read)
+    delivered |= status in (MessageStatus.DELIVERED, MessageStatus.READ)
+    counters.delivered += delivered
+    counters.opened += bool(row.has_read) or status == MessageStatus.READ
+    counters.clicked += bool(row.clicked_at)
+    counters.failed += status in FAILED
+    counters.cost_micros += row.cost_micros or 0
+    segments = row.segments or sms_segments_for(row.length or 0)
+    counters.sms_segments += segments
+    if row.cost_micros is None:
+        counters.unpriced += 1
+        counters.unpriced_segments += segments
+    if row.delivery is not None:
+        counters.delivery_seconds += max(0.0, float(row.delivery))
+        counters.delivery_count += 1
+    counters.by_type.setdefault(kind, [0, 0])[0] += 1
+
+
+def _credit_response(
+    result: dict[Key, Counters],
+    out: _Out,
+    replied_at: float,
+    prospects: ProspectChannels | None,
+) -> None:
+    seconds = replied_at - out.at
+    if 0 <= seconds <= RESPONSE_WINDOW.total_seconds():
+        out.answered = True
+        _counters(result, out.day, out.channel).add_response(seconds)
+        if prospects is not None:
+            key = (out.prospect_id, out.channel)
+            prospects.response_times.setdefault(key, []).append(seconds)
+
+
+async def _conversions(
+    session: AsyncSession,
+    tenant_id: int,
+    start: datetime,
+    end: datetime,
+    by_prospect: dict[int, list[_Out]],
+    result: dict[Key, Counters],
+) -> None:
+    if not by_prospect:
+        return
+    A = t.AppointmentRow
+    query = select(A.prospect_id, A.updated_at).where(
+        A.tenant_id == tenant_id,
+        A.status.in_([AppointmentStatus.CONFIRMED, AppointmentStatus.DONE]),
+        A.updated_at >= start,
+        A.updated_at < end,
+    )
+    for prospect_id, confirmed_at in (await session.execute(query)).all():
+        sent = by_prospect.get(prospect_id)
+        if not sent:
+            continue
+        sent.sort(key=lambda out: out.at)
+        times = [out.at for out in sent]
+        index = bisect.bisect_right(times, confirmed_at.timestamp()) - 1
+        if index < 0:
+            continue
+        out = sent[index]
+        counters = _counters(result, out.day, out.channel)
+        counters.conversions += 1
+        counters.by_type.setdefault(out.kind, [0, 0])[1] += 1
