@@ -37,6 +37,7 @@ from core.domain.enums import (
 from core.domain.models import Prospect
 from core.domain.settings import DEFAULT_PRICES
 from core.service import InboxService
+from core.templates.library import seed_templates
 from core.service.appointments import AppointmentDraft
 from core.service.tenants import ensure_tenant
 from core.service.timeline import append_message, apply_status, open_conversation
@@ -114,6 +115,7 @@ async def seed_demo(
     await ensure_tenant(db, tenant, DEMO_COMPANY)
     service = await InboxService.connect(db, tenant, clock=lambda: moment)
     await _channels(service, tenant)
+    await seed_templates(service)
     agents = [(await service.agents.add(name, email)).id for name, email in AGENTS]
     placed = _place(rng, demo_people(rng), moment)
     created: dict[int, Prospect] = {}

@@ -55,6 +55,10 @@ async def test_the_agency_has_prospects_agents_and_channels(demo_db) -> None:
         c.enabled and c.credentials_ref == f"coccinelle:demo:{c.channel_type}" for c in channels
     )
     assert all(c.config["credential_names"] for c in channels)
+    templates = await rows(demo_db, t.MessageTemplateRow)
+    names = {(x.channel_type, x.template_name, x.language) for x in templates}
+    assert {("sms", "rdv_reminder_24h", "fr"), ("sms", "rdv_reminder_24h", "en")} <= names
+    assert "rdv_confirmation_fr" in {x.whatsapp_name for x in templates}
 
 
 async def test_conversations_cover_every_channel_status_and_triage(demo_db) -> None:
