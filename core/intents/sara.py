@@ -133,12 +133,14 @@ async def opt_out(
     await record_event(step, conversation, text, {"action": "opt_out", "channel": channel})
 
 
-async def next_appointment(step: IngestStep, prospect_id: int) -> A | None:
-    """The prospect's next appointment still to come (proposed or confirmed)."""
+async def next_appointment(
+    step: IngestStep, prospect_id: int, statuses: tuple[AppointmentStatus, ...] = UPCOMING
+) -> A | None:
+    """The prospect's next appointment still to come, in one of ``statuses``."""
     query = (
         select(A)
-        .where(A.prospect_id == prospect_id, A.status.in_(UPCOMING), A.starts_at >= step.now)
-        .order_by(A.starts_at)
+        .where(A.prospect_id == prospect_id, A.status.in_(statuses), A.starts_at >= step.now)
+        .order_by(A.starts_at, A.id)
         .limit(1)
     )
     return (await step.session.execute(query)).scalar_one_or_none()
@@ -165,7 +167,11 @@ async def answer_appointment(
     recognized: Recognized,
 ) -> bool:
     """Confirm, decline or cancel the next appointment; False when there is none to change."""
-    appointment = await next_appointment(step, prospect.id)
+    # A yes or no answers the next proposal; a cancellation takes the next appointment.
+    appointment = None
+    if recognized.intent != Intent.CANCEL:
+        appointment = await next_appointment(step, prospect.id, (AppointmentStatus.PROPOSED,))
+    appointment = appointment or await next_appointment(step, prospect.id)
     rule = _APPOINTMENT_RULES[recognized.intent]
     if appointment is None or appointment.status not in rule[0]:
         return False
@@ -267,7 +273,7 @@ async def notify_groups(
     if not (new_conversation or urgent) or not step.settings.telegram_notify_chat_ids:
         return
     key = "notify_urgent" if urgent else "notify_new"
-    text = t(
+    text = i18n.t(
         f"sara.{key}",
         channel=conversation.channel_type,
         name=prospect.display_name,
