@@ -1,10 +1,10 @@
 """Queuing Sara's messages for sending, in the ingest transaction.
 
 The shared contract with the outbox worker: a pending ``OutboxRow`` (purpose ``sara``,
-``notify`` or ``forward``) whose ``payload`` holds ``text`` (and ``to`` when the recipient is not
-the conversation's prospect); the worker sends any pending row. Replies to the prospect also get a
-thread item (status QUEUED, sender ``sara``) that the worker moves along. Keeping it in this one
-function lets it be swapped for the orchestrator's API later.
+``notify`` or ``forward``) whose ``payload`` holds ``text``, ``subject``, the recipient as ``to``
+and as ``contacts[channel]`` (the outbox's own payload shape); the worker sends any pending row.
+Replies to the prospect also get a thread item (status QUEUED, sender ``sara``) that the worker
+moves along. Keeping it in this one module lets it be swapped for the orchestrator's API later.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ async def queue_reply(
             channel_type=channel,
             provider=step.provider_for(channel),
             idempotency_key=f"sara:{step.event_id}:{kind}",
-            payload={"text": text, "to": conversation.channel_identifier},
+            payload=_payload(channel, conversation.channel_identifier, text),
             status=OutboxStatus.PENDING,
             created_at=step.now,
         )
@@ -72,9 +72,7 @@ def queue_notice(
     conversation_id: int | None = None,
 ) -> None:
     """Queue a message to someone other than the prospect (a Telegram group, a forward address)."""
-    payload: dict[str, Any] = {"text": text, "to": to}
-    if subject is not None:
-        payload["subject"] = subject
+    payload = _payload(channel, to, text, subject)
     step.session.add(
         t.OutboxRow(
             tenant_id=step.tenant_id,
@@ -88,3 +86,14 @@ def queue_notice(
             created_at=step.now,
         )
     )
+
+
+def _payload(
+    channel: Channel, to: str | None, text: str, subject: str | None = None
+) -> dict[str, Any]:
+    return {
+        "text": text,
+        "subject": subject,
+        "to": to,
+        "contacts": {str(channel): to} if to else {},
+    }
