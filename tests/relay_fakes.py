@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from core.channels.adapter import (
     AdapterConfig,
@@ -131,7 +132,10 @@ class FakeAdapter(ChannelAdapter):
 
 def _events(body: bytes) -> list[dict[str, Any]]:
     try:
-        document = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        if text.startswith("events="):  # the form a polled Twilio message list gives
+            text = '{"events": ' + dict(parse_qsl(text))["events"] + "}"
+        document = json.loads(text)
         events = document["events"]
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedWebhook(f"body is not JSON: {type(exc).__name__}") from None

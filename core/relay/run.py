@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
+from core.channels.adapter import ChannelAdapter
 from core.ingest.worker import IngestWorker
+from core.relay.feeders import pollers_for
 from core.relay.server import AdapterLookup, Relay, RelayConfig
 from core.service import InboxService
 
@@ -31,9 +33,14 @@ async def serve(
     port: int,
     stop: asyncio.Event,
     ingest: bool = True,
+    poll: Sequence[ChannelAdapter] = (),
     on_ready: Callable[[str, int], None] | None = None,
 ) -> None:
-    """Serve until ``stop`` is set; ``on_ready`` gets the address actually bound."""
+    """Serve until ``stop`` is set; ``on_ready`` gets the address actually bound.
+
+    ``poll`` lists adapters to poll (Telegram long polling, Twilio message list) besides
+    the webhooks.
+    """
     relay = Relay(service.db, adapters, config)
     worker = IngestWorker(service.ctx, adapters) if ingest else None
     if worker is not None:
@@ -43,17 +50,19 @@ async def serve(
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = _bound_port(runner, port)
-    task = asyncio.create_task(worker.run(stop)) if worker is not None else None
+    tasks = [asyncio.create_task(worker.run(stop))] if worker is not None else []
+    for poller in pollers_for(relay.writer, list(poll), config.tenant_id):
+        tasks.append(asyncio.create_task(poller.run(stop)))
     if on_ready is not None:
         on_ready(host, bound)
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await runner.cleanup()
 
 
 def _bound_port(runner: web.AppRunner, default: int) -> int:

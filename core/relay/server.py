@@ -10,6 +10,7 @@ a provider retry of an event already stored is answered 200 and stored once.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -182,11 +183,18 @@ class Relay:
         adapter = self.adapters(Channel.WHATSAPP)
         if adapter is None or str(adapter.provider) != "meta":
             return _plain(404, "no such webhook is configured")
-        expected = meta_verify_token(adapter)
-        given = request.query.get("hub.verify_token", "")
-        if request.query.get("hub.mode") != "subscribe" or not expected or given != expected:
+        query = dict(request.query)
+        check = getattr(adapter, "verify_challenge", None)
+        if check is not None:
+            try:
+                return _plain(200, check(query))
+            except WebhookError:
+                return _plain(403, "verify token does not match")
+        expected = meta_verify_token(adapter) or ""
+        given = query.get("hub.verify_token", "")
+        if query.get("hub.mode") != "subscribe" or not expected or not _same(given, expected):
             return _plain(403, "verify token does not match")
-        return _plain(200, request.query.get("hub.challenge", ""))
+        return _plain(200, query.get("hub.challenge", ""))
 
     async def healthz(self, _request: web.Request) -> web.StreamResponse:
         """200 when the database answers."""
@@ -198,7 +206,10 @@ class Relay:
 
 
 def telegram_bot_id(adapter: ChannelAdapter) -> str | None:
-    """The bot's id: configured, or the numeric part of its token."""
+    """The bot's id: the adapter's own, configured, or the numeric part of its token."""
+    own = getattr(adapter, "bot_id", None)
+    if isinstance(own, str | int):
+        return str(own)
     configured = adapter.config.options.get("bot_id")
     if configured:
         return str(configured)
@@ -221,6 +232,10 @@ def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, objec
         "path_params": dict(webhook.path_params),
         "headers": {k: v for k, v in webhook.headers.items() if k not in SECRET_HEADERS},
     }
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _plain(status: int, text: str) -> web.Response:

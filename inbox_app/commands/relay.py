@@ -18,6 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, help=t("relay.port_help"))
     parser.add_argument("--public-url", help=t("relay.public_url_help"))
     parser.add_argument("--no-ingest", action="store_true", help=t("relay.no_ingest_help"))
+    parser.add_argument(
+        "--poll",
+        action="append",
+        choices=["telegram", "sms", "whatsapp"],
+        default=[],
+        help=t("relay.poll_help"),
+    )
     parser.set_defaults(handler=relay_command)
 
 
@@ -34,13 +41,14 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
             if v is not None
         }
     )
-    asyncio.run(_main(settings, relay, ingest=not args.no_ingest))
+    asyncio.run(_main(settings, relay, ingest=not args.no_ingest, poll=args.poll))
     print(t("relay.stopped"), flush=True)
     return 0
 
 
-async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool) -> None:
+async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool, poll: list[str]) -> None:
     from core.channels.runtime import ChannelRuntime
+    from core.domain.enums import Channel
     from core.relay.run import serve
     from core.relay.secrets import env_or_keyring, pull_tokens
     from core.relay.server import RelayConfig, runtime_lookup
@@ -81,6 +89,7 @@ async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool) -> No
             port=relay.port,
             stop=stop,
             ingest=ingest,
+            poll=[runtime.adapter(Channel(name)) for name in poll],
             on_ready=ready,
         )
     finally:
