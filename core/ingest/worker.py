@@ -160,5 +160,6 @@ def stored_request(row: E) -> WebhookRequest:
         url=str(saved.get("url", "")),
         headers=dict(saved.get("headers") or {}),
         body=row.body,
+        query=dict(saved.get("query") or {}),
         path_params=dict(saved.get("path_params") or {}),
     )

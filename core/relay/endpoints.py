@@ -45,7 +45,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("telegram", "/webhooks/telegram/{bot_id}", Provider.TELEGRAM, Channel.TELEGRAM),
     Endpoint("meta/whatsapp", "/webhooks/meta/whatsapp", Provider.META, Channel.WHATSAPP),
     Endpoint("vapi", "/webhooks/vapi", Provider.VAPI, Channel.VOICE),
+    # Aliases some set-ups use: one Twilio inbound URL for SMS and WhatsApp, Meta without suffix.
+    Endpoint(
+        "twilio/inbound", "/webhooks/twilio/inbound", Provider.TWILIO, Channel.SMS, twiml=True
+    ),
+    Endpoint("meta", "/webhooks/meta", Provider.META, Channel.WHATSAPP),
 )
+
+#: Endpoints whose channel is read from the Twilio form (SMS or WhatsApp).
+TWILIO_EITHER = frozenset({"twilio/status", "twilio/inbound"})
 
 BY_NAME = {e.name: e for e in ENDPOINTS}
 

@@ -25,6 +25,7 @@ from core.relay.body import BodyTooLarge, read_bounded
 from core.relay.endpoints import (
     ENDPOINTS,
     SECRET_HEADERS,
+    TWILIO_EITHER,
     TWIML_EMPTY,
     Endpoint,
     status_channel,
@@ -90,6 +91,7 @@ class Relay:
         for endpoint in ENDPOINTS:
             app.router.add_post(endpoint.path, self._handler(endpoint))
         app.router.add_get("/webhooks/meta/whatsapp", self.meta_challenge)
+        app.router.add_get("/webhooks/meta", self.meta_challenge)
         app.router.add_get("/healthz", self.healthz)
         pull.PullApi(self).install(app)
         app.on_startup.append(self._start)
@@ -115,7 +117,7 @@ class Relay:
             body = await read_bounded(request, limit)
         except BodyTooLarge:
             return _plain(413, "request body too large")
-        channel = status_channel(body) if endpoint.name == "twilio/status" else endpoint.channel
+        channel = status_channel(body) if endpoint.name in TWILIO_EITHER else endpoint.channel
         adapter = self._adapter(endpoint, channel, request)
         if adapter is None:
             return _plain(404, "no such webhook is configured")
@@ -151,7 +153,7 @@ class Relay:
         self, endpoint: Endpoint, channel: Channel, request: web.Request
     ) -> ChannelAdapter | None:
         adapter = self.adapters(channel)
-        if adapter is None and endpoint.name == "twilio/status":
+        if adapter is None and endpoint.name in TWILIO_EITHER:
             other = Channel.SMS if channel == Channel.WHATSAPP else Channel.WHATSAPP
             adapter = self.adapters(other)
         if adapter is None or adapter.provider != endpoint.provider:
@@ -229,9 +231,15 @@ def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, objec
     return {
         "channel": str(channel),
         "url": webhook.url.split("?", 1)[0],
+        "query": {k: v for k, v in webhook.query.items() if not _secret_name(k)},
         "path_params": dict(webhook.path_params),
         "headers": {k: v for k, v in webhook.headers.items() if k not in SECRET_HEADERS},
     }
+
+
+def _secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in ("secret", "token", "key", "password", "signature"))
 
 
 def _same(given: str, expected: str) -> bool:

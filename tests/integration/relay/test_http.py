@@ -141,6 +141,15 @@ async def test_secret_headers_are_never_stored(service: InboxService) -> None:
         assert row.headers["path_params"] == {"bot_id": "777"}
 
 
+async def test_query_is_kept_for_ingest_but_not_secrets(service: InboxService) -> None:
+    async with running_relay(service) as relay:
+        path = "/webhooks/twilio/status?ref=out:42&secret=abc&api_key=k"
+        assert (await relay.post(path, body(status("SM1", "sent"))))[0] == 200
+        [row] = await relay.stored()
+        assert row.headers["query"] == {"ref": "out:42"}
+        assert "abc" not in str(row.headers)
+
+
 async def test_twilio_status_for_whatsapp_goes_to_the_whatsapp_adapter(
     service: InboxService,
 ) -> None:
