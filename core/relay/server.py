@@ -21,7 +21,7 @@ from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import MalformedWebhook, WebhookError
 from core.domain.enums import Channel
 from core.errors import ConfigurationError
-from core.relay.body import BodyTooLarge, read_bounded
+from core.relay.body import BodyTooLarge, check_multipart_complete, read_bounded
 from core.relay.endpoints import (
     ENDPOINTS,
     SECRET_HEADERS,
@@ -124,6 +124,7 @@ class Relay:
         webhook = self.webhook_request(request, body)
         try:
             adapter.verify(webhook)
+            check_multipart_complete(request.headers.get("Content-Type"), body)
             adapter.parse(webhook)
             keys = adapter.dedupe_keys(webhook)
         except WebhookError as exc:
@@ -175,10 +176,13 @@ class Relay:
         )
 
     def public_url(self, request: web.Request) -> str:
-        """The URL the provider called: ``public_url`` + path and query, behind a proxy too."""
-        if not self.config.public_url:
-            return str(request.url)
-        return self.config.public_url.rstrip("/") + request.rel_url.path_qs
+        """The URL the provider called: ``public_url`` + path and query, behind a proxy too.
+
+        The path and query are taken as sent (``raw_path``): signatures are computed over the
+        exact bytes, and re-encoding ``%3A`` as ``:`` would break them.
+        """
+        base = self.config.public_url or f"{request.scheme}://{request.host}"
+        return base.rstrip("/") + request.raw_path
 
     async def meta_challenge(self, request: web.Request) -> web.StreamResponse:
         """Meta's subscription check: echo ``hub.challenge`` when the verify token matches."""

@@ -246,3 +246,25 @@ async def test_pull_api_token_reads_its_own_tenant_only(service: InboxService) -
         async with relay.http.get(relay.url("/events"), headers=auth) as response:
             assert (await response.json())["events"] == []
         assert await relay.count(t.InboundEventRow) == 1
+
+
+async def test_truncated_multipart_gets_400(service: InboxService) -> None:
+    boundary = "xYzZY"
+    complete = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nBonjour\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    async with running_relay(service) as relay:
+        cut = await relay.post("/webhooks/sendgrid/inbound", complete[:-12], headers=headers)
+        assert cut[0] == 400
+        no_boundary = {"Content-Type": "multipart/form-data"}
+        assert (await relay.post("/webhooks/sendgrid/inbound", complete, headers=no_boundary))[
+            0
+        ] == 400
+        email = relay.adapters.by_channel[Channel.EMAIL]
+        assert email.parsed == []  # refused before the adapter read it
+        # a complete body gets past the check (this fake adapter then wants JSON: 400 from it)
+        assert (await relay.post("/webhooks/sendgrid/inbound", complete, headers=headers))[0] == 400
+        assert len(email.parsed) == 1
+        assert await relay.stored() == []
