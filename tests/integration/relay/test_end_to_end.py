@@ -270,3 +270,31 @@ async def test_meta_whatsapp_challenge_inbound_and_status(meta_world: World) -> 
     assert message.channel_type == "whatsapp" and message.content == "Bonjour"
     [prospect] = await meta_world.rows(t.ProspectRow)
     assert prospect.whatsapp == PHONE
+
+
+async def test_sara_answers_real_webhooks(world: World) -> None:
+    from datetime import timedelta
+
+    from core.domain.enums import AppointmentStatus
+    from core.service.appointments import AppointmentDraft
+
+    service, box = world.service, world.sandbox
+    prospect = await add_prospect(service, "Lucie Bernard", phone=PHONE, telegram_chat_id=4242)
+    start = service.ctx.now() + timedelta(days=3)
+    appointment = await service.appointments.create(
+        AppointmentDraft(prospect_id=prospect, starts_at=start, ends_at=start + timedelta(hours=1))
+    )
+    bot = world.runtime.adapter(Channel.TELEGRAM)
+    await bot.set_webhook(f"{world.relay_url}/webhooks/telegram/{box.telegram.bot_id}")
+    box.telegram.push(telegram_update(4242, "/rdv"))
+    box.twilio.enqueue_inbound(PHONE, box.twilio.sms_number, "OUI !")
+    box.twilio.enqueue_inbound(PHONE, box.twilio.sms_number, "STOP")
+    await world.flush()
+
+    assert (await service.appointments.get(appointment.id)).status == AppointmentStatus.CONFIRMED
+    assert Channel.SMS in (await service.prospects.get(prospect)).opted_out_channels
+    replies = await world.rows(t.OutboxRow)
+    by_channel = {(o.channel_type, o.idempotency_key.split(":")[-1]) for o in replies}
+    assert {("telegram", "cmd_rdv"), ("sms", "confirm_ack"), ("sms", "opt_out_ack")} <= by_channel
+    events = await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert {e.meta["action"] for e in events} >= {"confirm", "opt_out"}

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core.domain.enums import Channel, ConversationStatus, MessageKind, MessageStatus, Provider
 from core.events import MessageChanged, ProspectChanged
 from core.ingest.worker import IngestWorker
-from core.service import InboxService
+from core.service import InboxFilter, InboxService
 from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
 from tests.factories import add_prospect
@@ -115,6 +115,8 @@ async def test_new_inbound_reopens_a_closed_conversation(service: InboxService) 
     assert conversation.status == ConversationStatus.OPEN
     assert conversation.unread_count == 2
     assert conversation.last_message_preview == "Encore moi"
+    found = await service.conversations.page(InboxFilter(search="encore"))
+    assert [c.id for c in found.items] == [conversation.id]
 
 
 async def test_statuses_only_move_forward_and_keep_times_and_errors(service: InboxService) -> None:
