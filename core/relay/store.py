@@ -22,10 +22,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.enums import InboundEventStatus
 from core.storage import tables as t
 from core.storage.database import Database
+from core.storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -133,31 +135,48 @@ class EventWriter:
                 callback()
 
     async def _write(self, events: list[RawEvent]) -> list[Stored]:
-        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-        results = []
+        # Three statements per batch, whatever its size: which keys exist, insert the others,
+        # read back every id. ON CONFLICT covers another relay inserting the same key meanwhile.
+        keys = {(e.provider, e.dedupe_key) for e in events}
         async with self.db.session() as session:
+            existing = await _ids(session, keys)
+            fresh: dict[tuple[str, str], RawEvent] = {}
             for event in events:
-                statement = (
-                    insert(E)
-                    .values(
-                        tenant_id=event.tenant_id,
-                        provider=event.provider,
-                        endpoint=event.endpoint,
-                        dedupe_key=event.dedupe_key,
-                        content_type=(event.content_type or "")[:200] or None,
-                        headers=event.headers,
-                        body=event.body,
-                        status=InboundEventStatus.PENDING,
-                    )
-                    .on_conflict_do_nothing(index_elements=["provider", "dedupe_key"])
-                    .returning(E.id)
+                key = (event.provider, event.dedupe_key)
+                if key not in existing:
+                    fresh.setdefault(key, event)
+            if fresh:
+                insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+                statement = insert(E).on_conflict_do_nothing(
+                    index_elements=["provider", "dedupe_key"]
                 )
-                new_id = (await session.execute(statement)).scalar_one_or_none()
-                if new_id is not None:
-                    results.append(Stored(new_id, duplicate=False))
-                    continue
-                existing = select(E.id).where(
-                    E.provider == event.provider, E.dedupe_key == event.dedupe_key
-                )
-                results.append(Stored((await session.execute(existing)).scalar_one(), True))
+                await session.execute(statement, [_values(e) for e in fresh.values()])
+            ids = await _ids(session, keys)
+        results, seen = [], set(existing)
+        for event in events:
+            key = (event.provider, event.dedupe_key)
+            results.append(Stored(ids[key], duplicate=key in seen))
+            seen.add(key)
         return results
+
+
+def _values(event: RawEvent) -> dict[str, Any]:
+    return {
+        "tenant_id": event.tenant_id,
+        "provider": event.provider,
+        "endpoint": event.endpoint,
+        "dedupe_key": event.dedupe_key,
+        "content_type": (event.content_type or "")[:200] or None,
+        "headers": event.headers,
+        "body": event.body,
+        "status": InboundEventStatus.PENDING,
+        "received_at": utcnow(),
+    }
+
+
+async def _ids(session: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    query = select(E.provider, E.dedupe_key, E.id).where(
+        E.dedupe_key.in_({key for _, key in keys}), E.provider.in_({p for p, _ in keys})
+    )
+    rows = (await session.execute(query)).all()
+    return {(p, k): i for p, k, i in rows if (p, k) in keys}

@@ -8,6 +8,7 @@ Prints ``PORT <n>`` once listening; runs until killed.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 from core.relay.run import serve
@@ -30,6 +31,7 @@ async def main(url: str, schema: str | None) -> None:
         host="127.0.0.1",
         port=0,
         stop=asyncio.Event(),
+        ingest=os.environ.get("RELAY_NO_INGEST") is None,
         on_ready=lambda _host, port: print(f"PORT {port}", flush=True),
     )
 
