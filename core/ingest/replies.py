@@ -51,7 +51,11 @@ async def queue_reply(
             channel_type=channel,
             provider=step.provider_for(channel),
             idempotency_key=f"sara:{step.event_id}:{kind}",
-            payload=_payload(channel, conversation.channel_identifier, text),
+            payload={
+                **_payload(channel, conversation.channel_identifier, text),
+                # the one message allowed on a channel the prospect has just left
+                **({"opt_out_ack": True} if kind == "opt_out_ack" else {}),
+            },
             status=OutboxStatus.PENDING,
             created_at=step.now,
         )
