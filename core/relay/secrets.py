@@ -43,6 +43,11 @@ def _keyring(service: str, name: str) -> str | None:
 
 
 def pull_tokens(tenant_id: int) -> dict[str, int]:
-    """The pull API's bearer token (``COCCINELLE_RELAY_TOKEN``), for this relay's tenant."""
+    """The pull API's bearer token, for this relay's tenant.
+
+    ``COCCINELLE_RELAY_TOKEN``, else the keyring's ``coccinelle/relay`` ``pull_token``.
+    """
     token = os.environ.get("COCCINELLE_RELAY_TOKEN", "").strip()
+    if not token:
+        token = (_keyring("coccinelle/relay", "pull_token") or "").strip()
     return {token: tenant_id} if token else {}
