@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -94,6 +95,7 @@ class FakeAdapter(ChannelAdapter):
                 text=item.get("text", ""),
                 subject=item.get("subject"),
                 sender_name=item.get("name"),
+                occurred_at=datetime.fromisoformat(item["at"]) if "at" in item else None,
             )
         if kind == "status":
             return StatusUpdate(

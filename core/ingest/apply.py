@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import literal, select
@@ -88,11 +89,18 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
         meta=inbound_meta(event),
         provider=event.provider,
         provider_message_id=event.provider_message_id,
-        created_at=step.now,
+        created_at=moment(step, event.occurred_at),
     )
     step.changed(message)
     await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
     return message
+
+
+def moment(step: IngestStep, occurred_at: datetime | None) -> datetime:
+    """When it happened, as the provider says, but never later than now (clocks drift)."""
+    if occurred_at is None or occurred_at.tzinfo is None:
+        return step.now
+    return min(occurred_at, step.now)
 
 
 def inbound_meta(event: InboundMessage) -> dict[str, Any]:
@@ -199,7 +207,7 @@ async def apply_call(step: IngestStep, event: CallReport) -> None:
             meta={},
             provider=event.provider,
             provider_message_id=event.provider_call_id,
-            created_at=event.started_at or step.now,
+            created_at=moment(step, event.started_at),
         )
     message.meta = {**(message.meta or {}), **call_meta(event)}
     if event.summary:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from core.domain.enums import Channel, ConversationStatus, MessageKind, MessageStatus, Provider
@@ -215,3 +217,19 @@ async def test_changes_are_published_after_commit(service: InboxService) -> None
     assert any(isinstance(e, ProspectChanged) for e in published)
     [row] = await rows(service, t.MessageRow)
     assert MessageChanged(row.id, row.conversation_id) in published
+
+
+async def test_messages_keep_the_provider_time_unless_it_is_in_the_future(
+    service: InboxService,
+) -> None:
+    now = service.ctx.now()
+    earlier = (now - timedelta(minutes=30)).isoformat()
+    later = (now + timedelta(days=1)).isoformat()
+    async with running_relay(service) as relay:
+        await deliver(
+            relay, "/webhooks/twilio/sms", message("SM1", "+33612345678", "a", at=earlier)
+        )
+        await deliver(relay, "/webhooks/twilio/sms", message("SM2", "+33612345678", "b", at=later))
+    first, second = await rows(service, t.MessageRow)
+    assert first.created_at == now - timedelta(minutes=30)
+    assert second.created_at == now
