@@ -13,6 +13,17 @@ from core.events import ConversationChanged, Event, MessageChanged
 from core.storage import tables as t
 
 
+@dataclass(frozen=True, slots=True)
+class AppointmentNotice:
+    """Sara changed an appointment (told to hooks after the commit, e.g. to drop reminders)."""
+
+    appointment_id: int
+    status: str
+    previous: str
+    reason: str | None
+    conversation_id: int
+
+
 @dataclass
 class IngestStep:
     """One stored event being turned into domain changes, inside one transaction.
@@ -27,6 +38,7 @@ class IngestStep:
     settings: TenantSettings
     providers: dict[Channel, Provider] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    appointment_changes: list[AppointmentNotice] = field(default_factory=list)
 
     def provider_for(self, channel: Channel) -> Provider:
         """The provider the tenant set up for ``channel`` (the default one otherwise)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select, update
 
@@ -22,7 +23,7 @@ from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.settings import TenantSettings
 from core.errors import CoccinelleError
 from core.ingest.apply import Ignored, apply_event
-from core.ingest.context import IngestStep
+from core.ingest.context import AppointmentNotice, IngestStep
 from core.relay.server import AdapterLookup
 from core.service.context import ServiceContext
 from core.storage import tables as t
@@ -30,15 +31,24 @@ from core.storage import tables as t
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
 POLL_SECONDS = 1.0
+AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
 
 class IngestWorker:
     """Processes the tenant's pending inbound events."""
 
-    def __init__(self, ctx: ServiceContext, adapters: AdapterLookup, batch: int = 100) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        adapters: AdapterLookup,
+        batch: int = 100,
+        appointment_hooks: list[AppointmentHook] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.adapters = adapters
         self.batch = batch
+        #: Called after the commit for each appointment Sara changed (e.g. to drop reminders).
+        self.appointment_hooks = list(appointment_hooks or ())
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -119,6 +129,15 @@ class IngestWorker:
             await self._fail(event_id, exc)
             return
         self.ctx.bus.publish_all(step.events)
+        await self._tell_hooks(step.appointment_changes)
+
+    async def _tell_hooks(self, changes: list[AppointmentNotice]) -> None:
+        for change in changes:
+            for hook in self.appointment_hooks:
+                try:
+                    await hook(change)
+                except Exception:  # the change is committed; a hook failing must not undo it
+                    log.exception("appointment hook failed for %s", change.appointment_id)
 
     async def _apply(self, step: IngestStep, row: E) -> list[str]:
         channel = Channel(row.headers.get("channel") or "sms")

@@ -26,7 +26,7 @@ from core.domain.enums import (
     SenderType,
 )
 from core.events import AppointmentChanged, ProspectChanged
-from core.ingest.context import IngestStep
+from core.ingest.context import AppointmentNotice, IngestStep
 from core.ingest.replies import queue_notice, queue_reply
 from core.intents import commands
 from core.intents.recognize import Intent, Recognized, normalize, recognize
@@ -196,10 +196,13 @@ async def change_appointment(
     appointment.status = new_status
     appointment.updated_at = step.now
     step.events.append(AppointmentChanged(appointment.id))
+    said = preview_of(message.content) if message is not None else f"/{recognized.value}"
+    step.appointment_changes.append(
+        AppointmentNotice(appointment.id, str(new_status), str(previous), said, conversation.id)
+    )
     moment = when(appointment.starts_at, language, step.settings.timezone)
     await queue_reply(step, conversation, say(language, reply_key, when=moment), kind=reply_key)
     agent_moment = when(appointment.starts_at, _agent_language(), step.settings.timezone)
-    said = preview_of(message.content) if message is not None else f"/{recognized.value}"
     await record_event(
         step,
         conversation,

@@ -287,3 +287,23 @@ async def test_replayed_event_never_answers_twice(service: InboxService) -> None
         await say(relay, "oui", "SM1")
         await say(relay, "oui", "SM1")
     assert len(await outbox(service)) == 1
+
+
+async def test_appointment_hooks_hear_of_sara_changes_after_commit(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE)
+    appointment = await book(service, prospect)
+    heard = []
+
+    async def hook(change) -> None:
+        async with service.db.session() as session:  # already committed when told
+            row = await session.get(t.AppointmentRow, change.appointment_id)
+            heard.append((change.status, change.previous, change.reason, row.status))
+
+    async def broken(change) -> None:
+        raise RuntimeError("a hook failing must not undo the change")
+
+    async with running_relay(service) as relay:
+        relay.worker.appointment_hooks = [broken, hook]
+        await say(relay, "Annuler", "SM1")
+    assert heard == [("cancelled", "proposed", "Annuler", "cancelled")]
+    assert (await service.appointments.get(appointment)).status == AppointmentStatus.CANCELLED
