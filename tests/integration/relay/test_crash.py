@@ -10,12 +10,15 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from core.channels.registry import adapter_names
 from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
 from tests.conftest import PG_URL, PgSchema
@@ -26,22 +29,33 @@ ROOT = Path(__file__).resolve().parents[3]
 PATH = "/webhooks/twilio/sms"
 
 
-async def start_relay(url: str, schema: str | None) -> tuple[asyncio.subprocess.Process, int]:
-    args = [sys.executable, "-m", "tests.integration.relay.crash_relay", url]
-    if schema:
-        args.append(schema)
-    process = await asyncio.create_subprocess_exec(
-        *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-    )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), 60)
-    assert line.startswith(b"PORT "), line
-    return process, int(line.split()[1])
+Start = Callable[[], Awaitable[tuple[asyncio.subprocess.Process, int]]]
+Signed = Callable[[str], tuple[bytes, dict[str, str]]]
 
 
-async def send(http: aiohttp.ClientSession, port: int, key: str) -> int | None:
+def fake_start(url: str, schema: str | None) -> Start:
+    async def start() -> tuple[asyncio.subprocess.Process, int]:
+        args = [sys.executable, "-m", "tests.integration.relay.crash_relay", url]
+        if schema:
+            args.append(schema)
+        process = await asyncio.create_subprocess_exec(
+            *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        assert line.startswith(b"PORT "), line
+        return process, int(line.split()[1])
+
+    return start
+
+
+def fake_signed(key: str) -> tuple[bytes, dict[str, str]]:
     payload = body(message(key, "+33612345678", f"message {key}"))
-    headers = {"X-Fake-Signature": sign(PUBLIC_URL + PATH, payload)}
+    return payload, {"X-Fake-Signature": sign(PUBLIC_URL + PATH, payload)}
+
+
+async def send(http: aiohttp.ClientSession, port: int, key: str, signed: Signed) -> int | None:
+    payload, headers = signed(key)
     try:
         async with http.post(f"http://127.0.0.1:{port}{PATH}", data=payload, headers=headers) as r:
             await r.read()
@@ -64,16 +78,16 @@ async def wait_until_ingested(db: Database) -> None:
     raise AssertionError("events still pending after the restart")
 
 
-async def crash_and_recover(db: Database, url: str, schema: str | None) -> None:
+async def crash_and_recover(db: Database, start: Start, signed: Signed = fake_signed) -> None:
     answered: set[str] = set()
-    process, port = await start_relay(url, schema)
+    process, port = await start()
     async with aiohttp.ClientSession() as http:
         keys = iter(f"SM{i:05d}" for i in range(100_000))
 
         async def client() -> None:
             while True:
                 key = next(keys)
-                code = await send(http, port, key)
+                code = await send(http, port, key, signed)
                 if code is None:
                     return
                 if code == 200:
@@ -86,11 +100,11 @@ async def crash_and_recover(db: Database, url: str, schema: str | None) -> None:
         await process.wait()
         await asyncio.gather(*clients)
 
-        process, port = await start_relay(url, schema)
+        process, port = await start()
         try:
             await wait_until_ingested(db)
             retried = sorted(answered)[:20]  # providers retry some after the outage
-            assert [await send(http, port, key) for key in retried] == [200] * 20
+            assert [await send(http, port, key, signed) for key in retried] == [200] * 20
             await wait_until_ingested(db)
         finally:
             process.send_signal(signal.SIGTERM)
@@ -115,7 +129,7 @@ async def test_sigkill_loses_nothing_answered_on_sqlite(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "crash.db")
     db = await Database.open(url)
     try:
-        await crash_and_recover(db, url, None)
+        await crash_and_recover(db, fake_start(url, None))
     finally:
         await db.close()
 
@@ -126,6 +140,63 @@ async def test_sigkill_loses_nothing_answered_on_postgresql(pg_schema: PgSchema)
     assert PG_URL
     db = await pg_schema.open()
     try:
-        await crash_and_recover(db, PG_URL, pg_schema.name)
+        await crash_and_recover(db, fake_start(PG_URL, pg_schema.name))
+    finally:
+        await db.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("twilio_sms" not in adapter_names(), reason="provider adapters not installed")
+async def test_sigkill_of_coccinelle_relay_with_the_twilio_adapter(tmp_path: Path) -> None:
+    from twilio.request_validator import RequestValidator
+
+    from core.domain.enums import Channel, Provider
+    from core.service import InboxService
+
+    url = sqlite_url(tmp_path / "cli.db")
+    db = await Database.open(url)
+    service = await InboxService.connect(db, "demo")
+    await service.tenant_settings.save_channel(
+        Channel.SMS, provider=Provider.TWILIO, config={"from_number": "+33700000000"}
+    )
+    token = "crash-test-auth-token"
+    env = {
+        **os.environ,
+        "COCCINELLE_DATABASE_URL": url,
+        "COCCINELLE_SECRET_SMS_ACCOUNT_SID": "AC" + "0" * 32,
+        "COCCINELLE_SECRET_SMS_AUTH_TOKEN": token,
+        "COCCINELLE_LANGUAGE": "en",
+    }
+
+    async def start() -> tuple[asyncio.subprocess.Process, int]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "inbox_app.cli", "relay", "--port", "0",
+            "--public-url", PUBLIC_URL,
+            cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        return process, int(line.split("127.0.0.1:")[1].split()[0])
+
+    validator = RequestValidator(token)
+
+    def signed(key: str) -> tuple[bytes, dict[str, str]]:
+        form = {
+            "MessageSid": key,
+            "AccountSid": "AC" + "0" * 32,
+            "From": "+33612345678",
+            "To": "+33700000000",
+            "Body": f"message {key}",
+            "NumMedia": "0",
+        }
+        signature = validator.compute_signature(PUBLIC_URL + PATH, form)
+        return urlencode(form).encode(), {
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+
+    try:
+        await crash_and_recover(db, start, signed)
     finally:
         await db.close()
