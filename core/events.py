@@ -7,7 +7,7 @@ bounded and, when full, it is told to reload everything with ``Resync``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -54,7 +54,33 @@ class Resync:
     """The subscriber fell behind: reload everything."""
 
 
-Event = ConversationChanged | MessageChanged | ProspectChanged | AppointmentChanged | Alert | Resync
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    """Team mode: the live link to the shared database was lost (``online`` False) or is back."""
+
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """Team mode: the agents viewing this conversation changed."""
+
+    conversation_id: int
+
+
+Event = (
+    ConversationChanged
+    | MessageChanged
+    | ProspectChanged
+    | AppointmentChanged
+    | Alert
+    | Resync
+    | ConnectionState
+    | PresenceChanged
+)
+
+#: Receives every event published with ``forward=True`` (team mode sends them to other processes).
+Forwarder = Callable[[Event], None]
 
 
 class EventBus:
@@ -63,20 +89,29 @@ class EventBus:
     def __init__(self, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
         self._subscribers: set[asyncio.Queue[Event]] = set()
+        self.forwarder: Forwarder | None = None
+        """Also handed every event published with ``forward=True`` (see ``core.team.notify``)."""
 
-    def publish(self, event: Event) -> None:
-        """Deliver ``event`` to every subscriber without waiting."""
+    def publish(self, event: Event, *, forward: bool = True) -> None:
+        """Deliver ``event`` to every subscriber without waiting.
+
+        Args:
+            event: what changed.
+            forward: also hand it to the forwarder; False for events that came from elsewhere.
+        """
         for queue in list(self._subscribers):
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
                 _drain(queue)
                 queue.put_nowait(Resync())
+        if forward and self.forwarder is not None:
+            self.forwarder(event)
 
-    def publish_all(self, events: list[Event]) -> None:
+    def publish_all(self, events: list[Event], *, forward: bool = True) -> None:
         """Publish several events, each once, in order."""
         for event in dict.fromkeys(events):
-            self.publish(event)
+            self.publish(event, forward=forward)
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[Event]]:

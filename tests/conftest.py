@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import keyring
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.service import InboxService
 from core.storage.database import Database, sqlite_url
+from tests.memory_keyring import MemoryKeyring
 
 PG_URL = os.environ.get("COCCINELLE_TEST_PG_URL")
 needs_pg = pytest.mark.skipif(not PG_URL, reason="COCCINELLE_TEST_PG_URL is not set")
@@ -35,6 +37,17 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             and name not in ("COCCINELLE_CONFIG_FILE", "COCCINELLE_DATA_DIR")
         ):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """An in-memory keyring for this process; sub-processes get keyring's "fail" backend."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 async def open_sqlite(tmp_path: Path) -> Database:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -115,7 +115,9 @@ class Settings(BaseSettings):
     )
 
     mode: Literal["demo", "local", "remote", "team"] = "demo"
-    """demo (sandbox and demo data), local, remote relay, or team (PostgreSQL)."""
+    """demo (sandbox and demo data), local, remote relay, or team (PostgreSQL).
+
+    Defaults to demo with no database URL, to local with one."""
     database_url: str | None = None
     """SQLAlchemy URL; an SQLite file in the user data directory if unset."""
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
@@ -133,6 +135,14 @@ class Settings(BaseSettings):
     orchestrator: OrchestratorSettings = Field(default_factory=OrchestratorSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     endpoints: ProviderEndpoints = Field(default_factory=ProviderEndpoints)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_follows_database(cls, data: Any) -> Any:
+        """Demo is the default only when nothing is configured: a database URL means real data."""
+        if isinstance(data, dict) and data.get("database_url") and not data.get("mode"):
+            return {**data, "mode": "local"}
+        return data
 
     @property
     def effective_database_url(self) -> str:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.appointments.availability import BookingSettings
 from core.config.settings import Clock
 from core.domain.contact import normalize_email
 from core.domain.enums import Channel
@@ -127,6 +128,7 @@ class TenantSettings(SettingsModel):
     telegram_commands: list[TelegramCommand] = Field(default_factory=_default_commands)
     telegram_notify_chat_ids: list[int] = Field(default_factory=list)
     auto_assign: bool = False
+    booking: BookingSettings = Field(default_factory=BookingSettings)
 
     @field_validator("timezone")
     @classmethod

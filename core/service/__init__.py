@@ -14,7 +14,10 @@ from datetime import datetime
 
 from core.config.settings import Settings
 from core.events import EventBus
+from core.service.abtests import ABTests
 from core.service.appointments import Appointments
+from core.service.booking import Booking
+from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.messages import Messages
@@ -24,6 +27,8 @@ from core.service.templates import Templates
 from core.service.tenants import Agents, ensure_tenant
 from core.storage.database import Database
 from core.storage.types import utcnow
+from core.team.audit import AuditTrail
+from core.team.live import Team, check_team_settings, unknown_agent
 
 
 class InboxService:
@@ -36,9 +41,14 @@ class InboxService:
         self.prospects = Prospects(ctx)
         self.messages = Messages(ctx)
         self.appointments = Appointments(ctx)
+        self.booking = Booking(ctx)
         self.templates = Templates(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
         self.agents = Agents(ctx.db, ctx.tenant_id)
+        self.campaigns = Campaigns(ctx)
+        self.abtests = ABTests(ctx)
+        self.audit = AuditTrail(ctx)
+        self.team = Team(ctx)
 
     @property
     def db(self) -> Database:
@@ -65,17 +75,34 @@ class InboxService:
         service = cls(ctx, settings)
         if settings is not None and settings.agent:
             agent = await service.agents.by_name(settings.agent)
-            ctx.agent_id = agent.id if agent else None
+            if agent is None:
+                raise await unknown_agent(service.agents, settings.agent)
+            ctx.agent_id = agent.id
         return service
 
     @classmethod
     async def open(cls, settings: Settings) -> InboxService:
-        """Open the configured database (migrating it) and return the service."""
+        """Open the configured database (migrating it), start the live link, return the service.
+
+        In demo mode, a database with no tenant yet is first filled with the demo agency.
+        """
+        check_team_settings(settings)
         db = await Database.open(settings.effective_database_url)
-        return await cls.connect(db, settings.tenant, settings=settings)
+        try:
+            if settings.mode == "demo":
+                from core.demo import seed_if_empty
+
+                await seed_if_empty(db, settings.tenant)
+            service = await cls.connect(db, settings.tenant, settings=settings)
+            await service.team.start()
+        except BaseException:
+            await db.close()
+            raise
+        return service
 
     async def close(self) -> None:
-        """Close the database."""
+        """Stop the live link and close the database."""
+        await self.team.close()
         await self.ctx.db.close()
 
 

@@ -48,7 +48,10 @@ class Appointments:
         self.ctx = ctx
 
     async def create(self, draft: AppointmentDraft) -> m.Appointment:
-        """Book an appointment."""
+        """Store an appointment as given, without checking hours, holidays or other bookings.
+
+        For imports and demo data; to book for a prospect, use ``service.booking.book``.
+        """
         async with self.ctx.write() as (session, events):
             prospect = await session.get(t.ProspectRow, draft.prospect_id)
             if prospect is None or prospect.tenant_id != self.ctx.tenant_id:
@@ -62,7 +65,7 @@ class Appointments:
     async def move(
         self, appointment_id: int, starts_at: datetime, ends_at: datetime
     ) -> m.Appointment:
-        """Change an appointment's time."""
+        """Change an appointment's time as given (unchecked; see ``service.booking.move``)."""
         AppointmentDraft(prospect_id=0, starts_at=starts_at, ends_at=ends_at)
         return await self._change(appointment_id, starts_at=starts_at, ends_at=ends_at)
 

@@ -24,6 +24,7 @@ from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.search import search_conversation_ids
+from core.team import audit
 
 C = t.ConversationRow
 THREAD_LIMIT = 500
@@ -182,11 +183,23 @@ class Conversations:
             raise NotFound("conversation", conversation_id)
         return row
 
-    async def _change(self, conversation_id: int, **values: Any) -> None:
+    async def _change(
+        self, conversation_id: int, audited: str | None = None, **values: Any
+    ) -> None:
         async with self.ctx.write() as (session, events):
             row = await self._row(session, conversation_id)
+            before = {name: getattr(row, name) for name in values}
             for name, value in values.items():
                 setattr(row, name, value)
+            if audited is not None:
+                await audit.record(
+                    session,
+                    self.ctx,
+                    audited,
+                    "conversation",
+                    conversation_id,
+                    **{k: [before[k], v] for k, v in values.items() if before[k] != v},
+                )
             events.append(ConversationChanged(conversation_id))
 
     async def mark_read(self, conversation_id: int) -> None:
@@ -197,13 +210,21 @@ class Conversations:
         """Close, reopen or set pending."""
         status = ConversationStatus(status)
         closed_at = self.ctx.now() if status == ConversationStatus.CLOSED else None
-        await self._change(conversation_id, status=status, closed_at=closed_at, snoozed_until=None)
+        await self._change(
+            conversation_id,
+            "set_status",
+            status=status,
+            closed_at=closed_at,
+            snoozed_until=None,
+        )
 
     async def snooze(self, conversation_id: int, until: datetime | None) -> None:
         """Hide the conversation until ``until`` (None: until the prospect writes again)."""
         if until is not None and until <= self.ctx.now():
             raise InvalidInput("snooze until", until, "a moment in the future")
-        await self._change(conversation_id, status=ConversationStatus.SNOOZED, snoozed_until=until)
+        await self._change(
+            conversation_id, "snooze", status=ConversationStatus.SNOOZED, snoozed_until=until
+        )
 
     async def wake_snoozed(self) -> int:
         """Reopen every conversation whose snooze has ended; returns how many."""
@@ -232,7 +253,7 @@ class Conversations:
 
     async def set_priority(self, conversation_id: int, priority: Priority) -> None:
         """Urgent, high, medium or low."""
-        await self._change(conversation_id, priority=Priority(priority).rank)
+        await self._change(conversation_id, "set_priority", priority=Priority(priority).rank)
 
     async def assign(self, conversation_id: int, agent_id: int | None) -> None:
         """Give the conversation to an agent (None: back to the unassigned queue)."""
@@ -242,7 +263,15 @@ class Conversations:
                 agent = await session.get(t.AgentRow, agent_id)
                 if agent is None or agent.tenant_id != self.ctx.tenant_id:
                     raise NotFound("agent", agent_id)
-            row.assignee_id = agent_id
+            previous, row.assignee_id = row.assignee_id, agent_id
+            await audit.record(
+                session,
+                self.ctx,
+                "assign",
+                "conversation",
+                conversation_id,
+                **{"from": previous, "to": agent_id},
+            )
             events.append(ConversationChanged(conversation_id))
 
     async def set_labels(self, conversation_id: int, labels: list[str]) -> None:
@@ -252,6 +281,15 @@ class Conversations:
             raise InvalidInput("labels", labels, f"at most {MAX_LABELS} labels")
         async with self.ctx.write() as (session, events):
             await self._row(session, conversation_id)
+            before = await _labels_of(session, [conversation_id])
+            await audit.record(
+                session,
+                self.ctx,
+                "set_labels",
+                "conversation",
+                conversation_id,
+                labels=[list(before.get(conversation_id, ())), clean],
+            )
             await session.execute(
                 delete(t.ConversationLabelRow).where(
                     t.ConversationLabelRow.conversation_id == conversation_id

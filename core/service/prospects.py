@@ -13,6 +13,7 @@ from core.events import ConversationChanged, ProspectChanged
 from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.team import audit
 
 P = t.ProspectRow
 
@@ -85,6 +86,9 @@ class Prospects:
             )
             moved = await _move_conversations(session, other_id, keep)
             other.merged_into_id = keep_id
+            await audit.record(
+                session, self.ctx, "merge", "prospect", keep_id, merged=other_id, moved=moved
+            )
             events.extend([ProspectChanged(keep_id), ProspectChanged(other_id)])
             events.extend(ConversationChanged(i) for i in moved)
             return convert.prospect(keep)

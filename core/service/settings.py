@@ -14,6 +14,7 @@ from core.errors import InvalidInput, NotFound
 from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.team import audit
 
 
 class TenantSettingsStore:
@@ -51,7 +52,13 @@ class TenantSettingsStore:
         async with self.ctx.write() as (session, _):
             tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
             assert tenant is not None
-            tenant.settings = valid.model_dump(mode="json")
+            new = valid.model_dump(mode="json")
+            old = TenantSettings.model_validate(tenant.settings or {}).model_dump(mode="json")
+            tenant.settings = new
+            changed = sorted(k for k in new if new[k] != old.get(k))
+            await audit.record(
+                session, self.ctx, "settings_save", "settings", None, changed=changed
+            )
         return valid
 
     async def channels(self) -> list[m.ChannelConfig]:
@@ -95,4 +102,16 @@ class TenantSettingsStore:
             if credentials_ref is not None:
                 row.credentials_ref = credentials_ref
             await session.flush()
+            await audit.record(
+                session,
+                self.ctx,
+                "channel_setup",
+                "channel",
+                row.id,
+                channel=channel,
+                enabled=row.enabled,
+                provider=row.provider,
+                config_keys=sorted(config) if config is not None else None,
+                keyring_ref_changed=credentials_ref is not None,
+            )
             return convert.channel_config(row)

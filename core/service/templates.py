@@ -12,6 +12,7 @@ from core.errors import InvalidInput, NotFound
 from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.team import audit
 
 T = t.MessageTemplateRow
 
@@ -99,6 +100,17 @@ class Templates:
                     for name, value in draft.columns().items():
                         setattr(row, name, value)
                 await session.flush()
+                await audit.record(
+                    session,
+                    self.ctx,
+                    "template_save",
+                    "template",
+                    row.id,
+                    channel=draft.channel,
+                    name=draft.name,
+                    language=draft.language,
+                    created=template_id is None,
+                )
                 return convert.template(row)
         except IntegrityError as exc:
             raise InvalidInput(
@@ -108,7 +120,18 @@ class Templates:
     async def delete(self, template_id: int) -> None:
         """Remove a template."""
         async with self.ctx.write() as (session, _):
-            await session.delete(await self._row(session, template_id))
+            row = await self._row(session, template_id)
+            await audit.record(
+                session,
+                self.ctx,
+                "template_delete",
+                "template",
+                template_id,
+                channel=row.channel_type,
+                name=row.template_name,
+                language=row.language,
+            )
+            await session.delete(row)
 
     async def _row(self, session, template_id: int) -> T:
         row = await session.get(T, template_id)

@@ -5,6 +5,8 @@ Nothing here is global: ``Database.open`` is called at start and the handle is p
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +39,54 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _postgres_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Team mode defaults: check pooled connections before use (a restarted server leaves
+    stale ones), and give up connecting after a while instead of hanging."""
+    options = dict(options)
+    options.setdefault("pool_pre_ping", True)
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("timeout", 10)
+    options["connect_args"] = connect_args
+    return options
+
+
+def _explain_postgres(url: Any, exc: BaseException) -> StorageError:
+    """A message naming the server and the database, and what to do, for a failed connection."""
+    from core.i18n import t
+
+    where = {
+        "host": url.host or "localhost",
+        "port": url.port or 5432,
+        "database": url.database or "",
+        "user": url.username or "",
+    }
+    original = getattr(exc, "orig", None) or exc
+    cause = getattr(original, "__cause__", None) or original
+    state = getattr(cause, "sqlstate", None)
+    if isinstance(cause, socket.gaierror):
+        key = "unknown_host"
+    elif isinstance(cause, asyncio.TimeoutError | TimeoutError):
+        key = "timeout"
+    elif isinstance(cause, OSError):
+        key = "unreachable"
+    elif state == "3D000":
+        key = "unknown_database"
+    elif state == "28P01":
+        key = "wrong_password"
+    elif state in ("28000", "42501"):
+        key = "refused"
+    elif state == "57P03":
+        key = "starting"
+    else:
+        return StorageError(t("team.db.failed", reason=_first_line(cause), **where))
+    return StorageError(t(f"team.db.{key}", **where))
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(exc).strip().splitlines()
+    return text_[0] if text_ else type(exc).__name__
 
 
 class Database:
@@ -74,6 +124,8 @@ class Database:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.get_backend_name() == "postgresql":
+            engine_options = _postgres_options(engine_options)
         engine = create_async_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
@@ -94,10 +146,12 @@ class Database:
                 await conn.execute(text("SELECT 1"))
                 if self.dialect == "sqlite":
                     await conn.execute(text("SELECT count(*) FROM sqlite_master"))
-        except (DatabaseError, DBAPIError, OSError) as exc:
+        except (TimeoutError, DatabaseError, DBAPIError, OSError) as exc:
             raise self._explain(exc) from None
 
     def _explain(self, exc: BaseException) -> StorageError:
+        if self.dialect == "postgresql":
+            return _explain_postgres(self.engine.url, exc)
         original = getattr(exc, "orig", exc)
         damaged = "not a database" in str(original) or "malformed" in str(original)
         if isinstance(original, sqlite3.DatabaseError) and damaged:

@@ -122,6 +122,9 @@ class ConversationRow(Base):
         Index("ix_conv_priority", "tenant_id", "priority", "last_message_at", "id"),
         Index("ix_conv_assignee", "tenant_id", "assignee_id", "last_message_at", "id"),
         Index("ix_conv_prospect", "prospect_id", "channel_type"),
+        Index("ix_conv_switched_from", "switched_from_id"),
+        # Covers the sidebar counts so they never read the table itself.
+        Index("ix_conv_counts", "tenant_id", "channel_type", "status", "unread_count"),
     )
 
     id: Mapped[int] = _pk()
@@ -165,8 +168,9 @@ class MessageRow(Base):
     __table_args__ = (
         UniqueConstraint("provider", "provider_message_id", name="uq_messages_provider_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
-        Index("ix_messages_prospect", "prospect_id", "id"),
+        Index("ix_messages_prospect_time", "prospect_id", "created_at", "id"),
         Index("ix_messages_channel_created", "tenant_id", "channel_type", "created_at"),
+        Index("ix_messages_tenant_created", "tenant_id", "created_at"),
     )
 
     id: Mapped[int] = _pk()
@@ -316,6 +320,8 @@ class CampaignRow(Base):
     tenant_id: Mapped[int] = _tenant()
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="draft")
+    #: Template values shared by every prospect of the campaign (property address, price…).
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 

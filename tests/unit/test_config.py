@@ -71,3 +71,10 @@ def test_unknown_settings_in_the_file_are_refused(tmp_path, monkeypatch) -> None
     write_config(tmp_path, monkeypatch, "colour = 'red'\n")
     with pytest.raises(ConfigurationError, match="colour"):
         load_settings()
+
+
+def test_a_configured_database_is_not_a_demo(monkeypatch) -> None:
+    assert load_settings(database_url="sqlite+aiosqlite:////tmp/x.db").mode == "local"
+    monkeypatch.setenv("COCCINELLE_DATABASE_URL", "sqlite+aiosqlite:////tmp/x.db")
+    assert load_settings().mode == "local"
+    assert load_settings(mode="demo").mode == "demo"

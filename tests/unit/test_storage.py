@@ -146,3 +146,18 @@ async def test_timestamps_come_back_aware_in_utc(service, clock) -> None:
     conversation = await service.conversations.get(conversation_id)
     assert conversation.last_message_at == clock.now
     assert conversation.last_message_at.utcoffset() == timedelta(0)
+
+
+async def test_migrations_and_models_never_drift_apart(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from core.storage.tables import Base
+
+    def diff(conn):
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        changes = compare_metadata(context, Base.metadata)
+        return [c for c in changes if "_fts" not in str(c) and "search_vector" not in str(c)]
+
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(diff) == []

@@ -350,6 +350,12 @@ def upgrade() -> None:
             "ix_conv_priority", ["tenant_id", "priority", "last_message_at", "id"], unique=False
         )
         batch_op.create_index("ix_conv_prospect", ["prospect_id", "channel_type"], unique=False)
+        batch_op.create_index("ix_conv_switched_from", ["switched_from_id"], unique=False)
+        batch_op.create_index(
+            "ix_conv_counts",
+            ["tenant_id", "channel_type", "status", "unread_count"],
+            unique=False,
+        )
         batch_op.create_index(
             "ix_conv_recent", ["tenant_id", "last_message_at", "id"], unique=False
         )
@@ -410,7 +416,9 @@ def upgrade() -> None:
             "ix_messages_channel_created", ["tenant_id", "channel_type", "created_at"], unique=False
         )
         batch_op.create_index("ix_messages_conversation", ["conversation_id", "id"], unique=False)
-        batch_op.create_index("ix_messages_prospect", ["prospect_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_messages_prospect_time", ["prospect_id", "created_at", "id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_messages_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
@@ -504,7 +512,7 @@ def downgrade() -> None:
     op.drop_table("ab_assignments")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_messages_tenant_id"))
-        batch_op.drop_index("ix_messages_prospect")
+        batch_op.drop_index("ix_messages_prospect_time")
         batch_op.drop_index("ix_messages_conversation")
         batch_op.drop_index("ix_messages_channel_created")
 
@@ -519,6 +527,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_conv_status_recent")
         batch_op.drop_index("ix_conv_recent")
         batch_op.drop_index("ix_conv_prospect")
+        batch_op.drop_index("ix_conv_counts")
+        batch_op.drop_index("ix_conv_switched_from")
         batch_op.drop_index("ix_conv_priority")
         batch_op.drop_index("ix_conv_channel_recent")
         batch_op.drop_index("ix_conv_assignee")

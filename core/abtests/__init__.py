@@ -1,0 +1,1 @@
+"""A/B tests: seeded assignment of prospects to groups, metrics from the DB, significance."""

@@ -1,0 +1,1 @@
+"""Benchmarks: a realistic data generator and the measurements of ``coccinelle bench``."""

@@ -1,0 +1,1 @@
+"""Multi-step campaigns: steps with a channel, a delay, a template and a condition."""

@@ -1,0 +1,74 @@
+"""Reading, from the messages and appointments, whether a step's condition holds.
+
+Engagement is read from the campaign's own messages (found through their outbox rows):
+"opened" is a ``read_at`` timestamp (ingest records an email open as the READ status) and
+"clicked" is ``meta["clicked_at"]`` (set by ingest on a click event). A reply is any inbound
+message from the prospect, on any channel, after the enrolment.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.campaigns.model import Condition
+from core.domain.enums import AppointmentStatus, Channel, Direction, MessageKind
+from core.storage import tables as t
+
+M, Ob = t.MessageRow, t.OutboxRow
+
+
+async def replied(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> bool:
+    """Whether the prospect wrote (or called) since they were enrolled."""
+    query = select(
+        exists().where(
+            M.prospect_id == enrolment.prospect_id,
+            M.direction == Direction.INBOUND,
+            M.kind.in_([MessageKind.MESSAGE, MessageKind.CALL]),
+            M.created_at >= enrolment.enrolled_at,
+        )
+    )
+    return bool(await session.scalar(query))
+
+
+async def _campaign_messages(
+    session: AsyncSession, enrolment: t.CampaignEnrolmentRow, channel: Channel | None = None
+) -> list[t.MessageRow]:
+    query = (
+        select(M).join(Ob, Ob.message_id == M.id).where(Ob.campaign_enrolment_id == enrolment.id)
+    )
+    if channel is not None:
+        query = query.where(M.channel_type == channel)
+    return list((await session.execute(query)).scalars())
+
+
+async def condition_met(
+    session: AsyncSession, enrolment: t.CampaignEnrolmentRow, condition: Condition | None
+) -> bool:
+    """Whether ``condition`` holds for ``enrolment`` now (no condition always holds)."""
+    match condition:
+        case None:
+            return True
+        case Condition.EMAIL_OPENED:
+            emails = await _campaign_messages(session, enrolment, Channel.EMAIL)
+            return any(m.read_at is not None for m in emails)
+        case Condition.LINK_CLICKED:
+            sent = await _campaign_messages(session, enrolment)
+            return any((m.meta or {}).get("clicked_at") for m in sent)
+        case Condition.REPLIED:
+            return await replied(session, enrolment)
+        case Condition.NO_REPLY:
+            return not await replied(session, enrolment)
+        case Condition.APPOINTMENT_CONFIRMED:
+            return await _appointment_confirmed(session, enrolment)
+    raise AssertionError(condition)  # pragma: no cover - the enum is closed
+
+
+async def _appointment_confirmed(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> bool:
+    A = t.AppointmentRow
+    query = select(func.count()).where(
+        A.prospect_id == enrolment.prospect_id,
+        A.status.in_([AppointmentStatus.CONFIRMED, AppointmentStatus.DONE]),
+        A.ends_at >= enrolment.enrolled_at,
+    )
+    return bool(await session.scalar(query))

@@ -1,0 +1,483 @@
+"""Writing the demo agency into a database, through the same write path as the product.
+
+Prospects, agents, appointments, labels, priorities, assignments and statuses go through the
+facade; thread items through ``core.service.timeline`` (``append_message`` then ``apply_status``),
+so every denormalised column is what real traffic would have left. Everything is drawn from
+``random.Random(seed)`` and placed relative to ``now``: the same seed and ``now`` give the same
+data, which is what tests and screenshots pin.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from core.channels.segments import count_segments
+from core.credentials import credentials_ref
+from core.demo import stories
+from core.demo.people import AGENTS, DemoPerson, demo_people
+from core.demo.stories import AGENT, PROSPECT, SARA, Beat, Kit, Story
+from core.domain.enums import (
+    DEFAULT_PROVIDER,
+    Channel,
+    ConversationStatus,
+    Direction,
+    MessageKind,
+    MessageStatus,
+    Provider,
+    SenderType,
+)
+from core.domain.models import Prospect
+from core.domain.settings import DEFAULT_PRICES
+from core.service import InboxService
+from core.service.appointments import AppointmentDraft
+from core.service.tenants import ensure_tenant
+from core.service.timeline import append_message, apply_status, open_conversation
+from core.storage import tables as t
+from core.storage.database import Database
+from core.storage.types import utcnow
+
+DEFAULT_SEED = 20260310
+DEMO_TENANT = "demo"
+DEMO_COMPANY = "Agence Immobilière Demo"
+#: The audit-log action that marks a tenant as demo data (``demo reset`` only erases those).
+DEMO_MARKER = "demo.seeded"
+HISTORY_DAYS = 30
+
+#: What each channel is set up with in the demo (sender addresses, never secrets).
+DEMO_CHANNELS: dict[Channel, dict[str, Any]] = {
+    Channel.SMS: {"from_number": "+33757000101", "credential_names": ["account_sid", "auth_token"]},
+    Channel.WHATSAPP: {
+        "from_number": "+33757000102",
+        "credential_names": ["account_sid", "auth_token"],
+    },
+    Channel.EMAIL: {
+        "from_email": "contact@agence-demo.fr",
+        "from_name": DEMO_COMPANY,
+        "credential_names": ["api_key"],
+    },
+    Channel.TELEGRAM: {"bot_username": "AgenceDemoSaraBot", "credential_names": ["bot_token"]},
+    Channel.VOICE: {
+        "phone_number_id": "pn-demo-0001",
+        "assistant_id": "asst-sara-demo",
+        "credential_names": ["api_key"],
+    },
+}
+_DEFAULT_FINAL = {
+    Channel.SMS: MessageStatus.DELIVERED,
+    Channel.WHATSAPP: MessageStatus.READ,
+    Channel.EMAIL: MessageStatus.DELIVERED,
+    Channel.TELEGRAM: MessageStatus.SENT,
+    Channel.VOICE: MessageStatus.DELIVERED,
+}
+_SENDER = {PROSPECT: SenderType.PROSPECT, AGENT: SenderType.AGENT, SARA: SenderType.SARA}
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What the seeder wrote."""
+
+    prospects: int
+    conversations: int
+    messages: int
+
+
+@dataclass
+class _Placed:
+    """A story given to a prospect, with its sub-seed and when its last beat happens."""
+
+    person: DemoPerson
+    prospect: Prospect | None
+    build: stories.StoryBuilder
+    seed: int
+    end: datetime
+
+
+async def seed_demo(
+    db: Database,
+    *,
+    tenant: str = DEMO_TENANT,
+    now: datetime | None = None,
+    seed: int = DEFAULT_SEED,
+) -> DemoSummary:
+    """Write the demo agency into ``db`` (expected empty for ``tenant``) and mark it as demo."""
+    moment = now or utcnow()
+    rng = random.Random(seed)
+    await ensure_tenant(db, tenant, DEMO_COMPANY)
+    service = await InboxService.connect(db, tenant, clock=lambda: moment)
+    await _channels(service, tenant)
+    agents = [(await service.agents.add(name, email)).id for name, email in AGENTS]
+    placed = _place(rng, demo_people(rng), moment)
+    created: dict[int, Prospect] = {}
+    for item in placed:
+        key = id(item.person)
+        if key not in created:
+            preferred = _story(item, moment).channel
+            draft = item.person.draft.model_copy(update={"preferred_channel": preferred})
+            created[key] = await service.prospects.create(draft)
+        item.prospect = created[key]
+    for index, item in enumerate(placed):
+        await _write_story(service, item, index, agents, rng, moment)
+    await _mark(db, service.ctx.tenant_id, seed, moment)
+    return await summary(db, service.ctx.tenant_id)
+
+
+async def _channels(service: InboxService, tenant: str) -> None:
+    for channel, config in DEMO_CHANNELS.items():
+        await service.tenant_settings.save_channel(
+            channel,
+            enabled=True,
+            provider=DEFAULT_PROVIDER[channel],
+            config=dict(config),
+            credentials_ref=credentials_ref(tenant, channel),
+        )
+
+
+def _place(rng: random.Random, people: list[DemoPerson], now: datetime) -> list[_Placed]:
+    """Give every person a story on a channel they can be reached on, some a second one."""
+    placed: list[_Placed] = []
+    french = iter(_cycle(stories.FRENCH_STORIES))
+    english = iter(_cycle(stories.ENGLISH_STORIES))
+    for index, person in enumerate(people):
+        pool = english if person.english else french
+        builds = [_next_reachable(pool, person)]
+        if index % 5 == 0 and not person.english:
+            builds.append(_next_reachable(french, person, exclude=_channel_of(builds[0])))
+        for build in builds:
+            age = _age(rng, len(placed))
+            placed.append(_Placed(person, None, build, rng.getrandbits(64), now - age))
+    return placed
+
+
+def _cycle(builders: tuple[stories.StoryBuilder, ...]):
+    while True:
+        yield from builders
+
+
+def _channel_of(build: stories.StoryBuilder) -> Channel:
+    return build(_probe_kit()).channel
+
+
+def _probe_kit() -> Kit:
+    return Kit(random.Random(0), "x", False, stories.PLACES[0], datetime(2026, 1, 1))
+
+
+def _reachable(person: DemoPerson, channel: Channel) -> bool:
+    draft = person.draft
+    return {
+        Channel.SMS: bool(draft.phone),
+        Channel.VOICE: bool(draft.phone),
+        Channel.WHATSAPP: bool(draft.whatsapp),
+        Channel.EMAIL: bool(draft.email) and Channel.EMAIL not in draft.opted_out_channels,
+        Channel.TELEGRAM: draft.telegram_chat_id is not None,
+    }[channel]
+
+
+def _next_reachable(pool, person: DemoPerson, exclude: Channel | None = None):
+    for _ in range(50):
+        build = next(pool)
+        channel = _channel_of(build)
+        if channel != exclude and _reachable(person, channel):
+            return build
+    raise RuntimeError("no story fits this prospect")  # pragma: no cover
+
+
+def _age(rng: random.Random, index: int) -> timedelta:
+    """How long ago a conversation's last beat was: a few within the hour, most over 30 days."""
+    if index % 19 == 3:
+        return timedelta(minutes=rng.uniform(4, 55))
+    # Skewed towards recent days, as a real inbox is.
+    return timedelta(hours=1 + (HISTORY_DAYS * 24 - 1) * rng.random() ** 1.6)
+
+
+def _kit(item: _Placed, visit_at: datetime) -> Kit:
+    rng = random.Random(item.seed)
+    place = stories.PLACES[rng.randrange(len(stories.PLACES))]
+    return Kit(rng, item.person.first_name, item.person.english, place, visit_at)
+
+
+def _story(item: _Placed, now: datetime) -> Story:
+    """Build the story twice: once to learn when its appointment is, once with that moment."""
+    first = item.build(_kit(item, item.end))
+    days = first.booking.days if first.booking else 1
+    visit = stories.visit_time(random.Random(item.seed), item.end + timedelta(days=days))
+    story = item.build(_kit(item, visit))
+    if any(b.status == MessageStatus.QUEUED for b in story.beats):
+        item.end = now - timedelta(minutes=2 + item.seed % 40)
+    return story
+
+
+def _duration(story: Story) -> timedelta:
+    return timedelta(minutes=sum(b.after for b in story.beats[1:]))
+
+
+async def _write_story(
+    service: InboxService,
+    item: _Placed,
+    index: int,
+    agents: list[int],
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    story = _story(item, now)
+    assert item.prospect is not None
+    has_agent = any(b.who == AGENT for b in story.beats + (story.follow_up or story).beats)
+    assignee = rng.choice(agents) if has_agent or rng.random() < 0.4 else None
+    appointment = await _book(service, item, story, assignee)
+    end = item.end
+    if story.follow_up:
+        end -= _duration(story.follow_up) + timedelta(minutes=story.follow_up.beats[0].after)
+    start = end - _duration(story)
+    first = await _write_thread(service, item.prospect.id, story, start, assignee, appointment)
+    await _triage(service, first, story, index, assignee, rng, now)
+    if story.follow_up:
+        follow_start = end + timedelta(minutes=story.follow_up.beats[0].after)
+        follow = await _write_thread(
+            service, item.prospect.id, story.follow_up, follow_start, assignee, None, first
+        )
+        await _triage(service, follow, story.follow_up, index, assignee, rng, now)
+    if story.opt_out:
+        await service.prospects.set_opt_out(item.prospect.id, story.channel, True)
+
+
+async def _book(
+    service: InboxService, item: _Placed, story: Story, agent_id: int | None
+) -> int | None:
+    if story.booking is None:
+        return None
+    kit = _kit(item, item.end)
+    visit = stories.visit_time(
+        random.Random(item.seed), item.end + timedelta(days=story.booking.days)
+    )
+    long = story.booking.kind in ("estimation", "signature")
+    location = stories.AGENCY[1] if story.booking.kind == "signature" else kit.address
+    assert item.prospect is not None
+    booked = await service.appointments.create(
+        AppointmentDraft(
+            prospect_id=item.prospect.id,
+            starts_at=visit,
+            ends_at=visit + timedelta(minutes=60 if long else 45),
+            agent_id=agent_id,
+            kind=story.booking.kind,
+            location=location,
+            status=story.booking.status,
+            notes=f"{kit.what} — {kit.price}" if story.booking.kind == "visit" else None,
+        )
+    )
+    return booked.id
+
+
+async def _write_thread(
+    service: InboxService,
+    prospect_id: int,
+    story: Story,
+    start: datetime,
+    assignee: int | None,
+    appointment_id: int | None,
+    switched_from: int | None = None,
+) -> int:
+    """Open the conversation and write every beat; returns the conversation id."""
+    async with service.ctx.write() as (session, _events):
+        prospect = await session.get(t.ProspectRow, prospect_id)
+        assert prospect is not None
+        prospect.created_at = min(prospect.created_at, start - timedelta(days=2))
+        conversation = await open_conversation(
+            session,
+            prospect,
+            story.channel,
+            identifier=_identifier(prospect, story.channel),
+            subject=story.subject,
+            switched_from_id=switched_from,
+            created_at=start,
+        )
+        at = start
+        for position, beat in enumerate(story.beats):
+            if position:
+                at += timedelta(minutes=beat.after)
+            await _write_beat(session, conversation, story, beat, at, assignee, appointment_id)
+        if story.note:
+            await append_message(
+                session,
+                conversation,
+                direction=Direction.OUTBOUND,
+                sender_type=SenderType.AGENT,
+                sender_id=assignee,
+                kind=MessageKind.NOTE,
+                content=story.note,
+                status=MessageStatus.SENT,
+                created_at=at + timedelta(minutes=2),
+            )
+        return conversation.id
+
+
+def _identifier(prospect: t.ProspectRow, channel: Channel) -> str | None:
+    match channel:
+        case Channel.EMAIL:
+            return prospect.email
+        case Channel.TELEGRAM:
+            return str(prospect.telegram_chat_id)
+        case Channel.WHATSAPP:
+            return prospect.whatsapp
+        case _:
+            return prospect.phone
+
+
+async def _write_beat(
+    session: Any,
+    conversation: t.ConversationRow,
+    story: Story,
+    beat: Beat,
+    at: datetime,
+    assignee: int | None,
+    appointment_id: int | None,
+) -> None:
+    channel = story.channel
+    inbound = beat.who == PROSPECT
+    if beat.who == AGENT:
+        conversation.unread_count = 0  # an agent answering has read the thread
+    provider = DEFAULT_PROVIDER[channel]
+    meta = dict(beat.meta)
+    if appointment_id is not None and beat.reminder:
+        meta.update(appointment_id=appointment_id, purpose="reminder")
+    segments = count_segments(beat.text).segments if channel == Channel.SMS else None
+    row = await append_message(
+        session,
+        conversation,
+        direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
+        sender_type=_SENDER[beat.who],
+        sender_id=assignee if beat.who == AGENT else None,
+        kind=beat.kind,
+        content=beat.text,
+        subject=beat.subject,
+        meta=meta,
+        status=MessageStatus.RECEIVED if inbound else MessageStatus.QUEUED,
+        provider=provider,
+        provider_message_id=_provider_id(provider, conversation, at),
+        segments=segments,
+        cost=_cost(channel, beat, segments, inbound),
+        created_at=at,
+    )
+    if not inbound:
+        _deliver(row, beat.status or _DEFAULT_FINAL[channel], beat.error, at, channel)
+
+
+def _provider_id(provider: Provider, conversation: t.ConversationRow, at: datetime) -> str:
+    # Deterministic and unique: the conversation, the moment and a running number.
+    count = conversation.message_count or 0
+    key = f"{conversation.id:05d}{count:03d}{int(at.timestamp()) % 10**8:08d}"
+    match provider:
+        case Provider.TWILIO:
+            return "SM" + key.ljust(32, "0")
+        case Provider.SENDGRID:
+            return f"sg{key}.filter0001"
+        case Provider.VAPI:
+            return f"call-{key}"
+        case _:
+            return f"tg-{key}"
+
+
+def _cost(channel: Channel, beat: Beat, segments: int | None, inbound: bool) -> Decimal | None:
+    if beat.kind == MessageKind.CALL:
+        return Decimal(beat.meta.get("cost", "0"))
+    if inbound:
+        return None
+    return DEFAULT_PRICES[channel] * (segments or 1)
+
+
+def _deliver(
+    row: t.MessageRow,
+    final: MessageStatus,
+    error: str | None,
+    at: datetime,
+    channel: Channel,
+) -> None:
+    """Walk an outbound item through the statuses a provider would report, up to ``final``."""
+    if final == MessageStatus.QUEUED:
+        return
+    if final == MessageStatus.UNKNOWN:
+        apply_status(row, MessageStatus.SENDING, at=at)
+        apply_status(row, MessageStatus.UNKNOWN, at=at + timedelta(seconds=1))
+        return
+    if final == MessageStatus.FAILED and channel == Channel.EMAIL and error is None:
+        apply_status(
+            row,
+            MessageStatus.FAILED,
+            at=at + timedelta(seconds=20),
+            error_code="bounce",
+            error_message="550 5.1.1 The email account that you tried to reach does not exist",
+        )
+        return
+    apply_status(row, MessageStatus.SENT, at=at + timedelta(seconds=2))
+    if final in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
+        code = error or "30005"
+        apply_status(
+            row,
+            final,
+            at=at + timedelta(seconds=9),
+            error_code=code,
+            error_message=stories.ERRORS.get(code),
+        )
+        return
+    if final in (MessageStatus.DELIVERED, MessageStatus.READ):
+        apply_status(row, MessageStatus.DELIVERED, at=at + timedelta(seconds=8))
+    if final == MessageStatus.READ:
+        apply_status(row, MessageStatus.READ, at=at + timedelta(minutes=1))
+
+
+async def _triage(
+    service: InboxService,
+    conversation_id: int,
+    story: Story,
+    index: int,
+    assignee: int | None,
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    """Labels, priority, assignee and where the conversation stands, through the facade."""
+    conversations = service.conversations
+    if story.labels:
+        await conversations.set_labels(conversation_id, list(story.labels))
+    await conversations.set_priority(conversation_id, story.priority)
+    if assignee is not None:
+        await conversations.assign(conversation_id, assignee)
+    answered = story.beats[-1].who != PROSPECT
+    if story.opt_out or story.priority.rank == 3 or (index % 9 == 4 and answered):
+        await conversations.set_status(conversation_id, ConversationStatus.CLOSED)
+    elif index % 11 == 6:
+        await conversations.snooze(conversation_id, now + timedelta(hours=rng.randrange(6, 72)))
+    elif index % 7 == 2 and answered:
+        await conversations.set_status(conversation_id, ConversationStatus.PENDING)
+
+
+async def _mark(db: Database, tenant_id: int, seed: int, now: datetime) -> None:
+    async with db.session() as session:
+        session.add(
+            t.AuditLogRow(
+                tenant_id=tenant_id,
+                action=DEMO_MARKER,
+                subject_type="tenant",
+                subject_id=tenant_id,
+                details={"seed": seed, "now": now.isoformat()},
+                created_at=now,
+            )
+        )
+
+
+async def summary(db: Database, tenant_id: int) -> DemoSummary:
+    """How many prospects, conversations and thread items the tenant has."""
+    async with db.session() as session:
+
+        async def count(table: Any) -> int:
+            query = select(func.count()).select_from(table).where(table.tenant_id == tenant_id)
+            return int((await session.execute(query)).scalar_one())
+
+        return DemoSummary(
+            prospects=await count(t.ProspectRow),
+            conversations=await count(t.ConversationRow),
+            messages=await count(t.MessageRow),
+        )

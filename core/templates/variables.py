@@ -1,0 +1,75 @@
+"""The values every template can use, read from the prospect, the company and the next RDV."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain.enums import AppointmentStatus
+from core.domain.settings import TenantSettings
+from core.storage import tables as t
+
+_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+
+
+async def standard_values(
+    session: AsyncSession,
+    prospect: t.ProspectRow,
+    settings: TenantSettings,
+    *,
+    language: str,
+    now: datetime,
+) -> dict[str, str]:
+    """prospect_name, company_*, and rdv_date / rdv_time / location / agent_name of the
+    prospect's next proposed or confirmed appointment (in the prospect's time zone)."""
+    values = {
+        "prospect_name": prospect.display_name,
+        "company_name": settings.company.name,
+        "company_phone": settings.company.phone,
+        "company_address": settings.company.address,
+        "company_website": settings.company.website,
+    }
+    appointment = await _next_appointment(session, prospect.id, now)
+    if appointment is not None:
+        values.update(await _appointment_values(session, appointment, prospect, settings, language))
+    return values
+
+
+async def _next_appointment(
+    session: AsyncSession, prospect_id: int, now: datetime
+) -> t.AppointmentRow | None:
+    A = t.AppointmentRow
+    query = (
+        select(A)
+        .where(A.prospect_id == prospect_id, A.starts_at >= now)
+        .where(A.status.in_([AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED]))
+        .order_by(A.starts_at)
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _appointment_values(
+    session: AsyncSession,
+    appointment: t.AppointmentRow,
+    prospect: t.ProspectRow,
+    settings: TenantSettings,
+    language: str,
+) -> dict[str, str]:
+    zone = ZoneInfo(prospect.timezone or settings.timezone)
+    local = appointment.starts_at.astimezone(zone)
+    locale = _LOCALES.get(language, "fr_FR")
+    values = {
+        "rdv_date": format_date(local.date(), format="full", locale=locale),
+        "rdv_time": format_time(local.time(), format="short", locale=locale),
+        "location": appointment.location or settings.company.address,
+    }
+    if appointment.agent_id is not None:
+        agent = await session.get(t.AgentRow, appointment.agent_id)
+        if agent is not None:
+            values["agent_name"] = agent.name
+    return values

@@ -1,0 +1,67 @@
+"""``coccinelle agent add NAME [--email]`` and ``coccinelle agent list``: the company's agents."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from core.config.settings import Settings
+from core.i18n import t
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``agent`` and its sub-commands."""
+    parser = subparsers.add_parser("agent", help=t("team.agent_help"))
+    actions = parser.add_subparsers(dest="agent_action", required=True)
+    add = actions.add_parser("add", help=t("team.agent_add_help"))
+    add.add_argument("name", help=t("team.agent_name_help"))
+    add.add_argument("--email", help=t("team.agent_email_help"))
+    add.set_defaults(handler=add_command)
+    listing = actions.add_parser("list", help=t("team.agent_list_help"))
+    listing.set_defaults(handler=list_command)
+
+
+def _without_agent(settings: Settings) -> Settings:
+    # Managing agents must work before the agent named by --agent or the config exists.
+    return settings.model_copy(update={"agent": None})
+
+
+def add_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an agent; refuses a name already taken and a malformed e-mail address."""
+    from core.domain.contact import normalize_email
+    from core.errors import InvalidInput
+    from core.service import InboxService
+    from inbox_app.commands.common import run_with_service
+
+    email = normalize_email(args.email) if args.email else None
+
+    async def work(service: InboxService) -> str:
+        if await service.agents.by_name(args.name) is not None:
+            raise InvalidInput("agent name", args.name, t("team.agent_name_free"))
+        agent = await service.agents.add(args.name, email)
+        return t("team.agent_added", name=agent.name, id=agent.id, quoted=shlex.quote(agent.name))
+
+    print(run_with_service(_without_agent(settings), work))
+    return 0
+
+
+def list_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Print every agent of the tenant."""
+    from core.service import InboxService
+    from inbox_app.commands.common import run_with_service
+
+    async def work(service: InboxService) -> list[str]:
+        return [
+            t(
+                "team.agent_line",
+                id=agent.id,
+                name=agent.name,
+                email=agent.email or "-",
+                state=t("team.agent_active" if agent.active else "team.agent_inactive"),
+            )
+            for agent in await service.agents.list()
+        ]
+
+    lines = run_with_service(_without_agent(settings), work)
+    print("\n".join(lines) if lines else t("team.agent_none"))
+    return 0

@@ -1,0 +1,106 @@
+"""Small helpers shared by the adapters: reading webhook bodies and provider times."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from core.channels.adapter import WebhookRequest
+from core.channels.errors import MalformedWebhook
+
+
+class FormData(dict[str, list[str]]):
+    """A decoded form: every key maps to its list of values (what Twilio's validator reads)."""
+
+    def getlist(self, key: str) -> list[str]:
+        """All values of ``key`` (empty when absent)."""
+        return self.get(key, [])
+
+    def first(self, key: str, default: str | None = None) -> str | None:
+        """The first value of ``key``, or ``default``."""
+        values = self.get(key)
+        return values[0] if values else default
+
+
+def read_form(request: WebhookRequest) -> FormData:
+    """The URL-encoded body of ``request``.
+
+    Raises:
+        MalformedWebhook: the body is not UTF-8 form data.
+    """
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedWebhook("body: not UTF-8 form data") from None
+    return FormData(parse_qs(text, keep_blank_values=True))
+
+
+def read_json(request: WebhookRequest) -> Any:
+    """The JSON body of ``request``.
+
+    Raises:
+        MalformedWebhook: the body is not JSON.
+    """
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedWebhook("body: not valid JSON") from None
+
+
+def require(data: Mapping[str, Any], key: str, where: str = "") -> Any:
+    """``data[key]``, or a ``MalformedWebhook`` naming the missing field."""
+    value = data.get(key) if isinstance(data, Mapping) else None
+    if value is None or value == "" or value == []:
+        raise MalformedWebhook(f"missing required field {where + key}")
+    return value
+
+
+def mapping(data: Any, where: str) -> Mapping[str, Any]:
+    """``data`` when it is a JSON object, else a ``MalformedWebhook`` naming ``where``."""
+    if not isinstance(data, Mapping):
+        raise MalformedWebhook(f"{where or 'body'}: expected an object")
+    return data
+
+
+def from_unix(value: Any) -> datetime | None:
+    """A UTC datetime from unix seconds (int or numeric string); None if unreadable."""
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def from_iso(value: Any) -> datetime | None:
+    """A UTC datetime from an ISO-8601 string (``Z`` accepted); None if unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def from_rfc2822(value: Any) -> datetime | None:
+    """A UTC datetime from an RFC 2822 date (Twilio's JSON dates); None if unreadable."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(str(value)).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def retry_after(value: Any) -> float | None:
+    """Seconds from a ``Retry-After`` header or a ``retry_after`` field; None if absent."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(seconds, 0.0)

@@ -1,0 +1,260 @@
+"""SendGrid Mail Send v3 on loopback, ECDSA-signed Event Webhook and Inbound Parse posts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from email.utils import make_msgid
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from providers.sandbox.core import WEBHOOK_PATHS, Webhook, json_response, new_id
+from providers.sandbox.personas import persona_for
+
+if TYPE_CHECKING:
+    from providers.sandbox.core import Sandbox
+
+
+BAD_KEY = "The provided authorization grant is invalid, expired, or revoked"
+
+
+def errors_body(status: int, message: str, field: str | None = None) -> web.Response:
+    """SendGrid's ``{"errors": [...]}`` answer."""
+    error = {"message": message, "field": field}
+    headers = {"Retry-After": "3"} if status == 429 else None
+    return json_response({"errors": [error]}, status=status, headers=headers)
+
+
+class SendGridEmulator:
+    """Mail Send and the two webhooks; signs events with a P-256 key made at start."""
+
+    from_email = "agence@coccinelle.test"
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.sandbox = sandbox
+        self.mails: dict[str, dict[str, Any]] = {}
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        der = self._key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        #: The Event Webhook verification key, as SendGrid shows it (base64 DER, no armour).
+        self.public_key_b64 = base64.b64encode(der).decode()
+
+    def routes(self, prefix: str) -> list[web.RouteDef]:
+        """``POST /v3/mail/send`` under ``prefix``."""
+        return [web.post(prefix + "/v3/mail/send", self.send)]
+
+    async def send(self, request: web.Request) -> web.Response:
+        """Validate like SendGrid, answer 202 with an empty body and ``X-Message-Id``."""
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        self.sandbox.log("sendgrid", request, body)
+        api_key = self.sandbox.credentials["sendgrid"]["api_key"]
+        if request.headers.get("Authorization") != f"Bearer {api_key}":
+            return json_response(
+                {
+                    "errors": [
+                        {
+                            "message": BAD_KEY,
+                            "field": None,
+                        }
+                    ]
+                },
+                status=401,
+            )
+        problem = self._validate(body)
+        if problem:
+            return errors_body(400, *problem)
+        to = body["personalizations"][0]["to"][0]["email"]
+        failure = self.sandbox.take_failure("sendgrid", to)
+        if failure == "timeout":
+            await self.sandbox.hang()
+        if failure == "rate_limit":
+            return errors_body(429, "too many requests")
+        if failure == "server_error":
+            return errors_body(500, "internal error")
+        if (body.get("mail_settings") or {}).get("sandbox_mode", {}).get("enable"):
+            return web.Response(status=200)
+        message_id = new_id("", 22).replace("-", "")
+        self.mails[message_id] = body
+        custom = {
+            **(body.get("custom_args") or {}),
+            **(body["personalizations"][0].get("custom_args") or {}),
+        }
+        self._events(message_id, to, custom, bounce=failure == "bounce")
+        persona = persona_for(to)
+        if persona and persona.calls and failure is None:
+            self.sandbox.vapi.inbound_call(persona.phone)
+        if persona and failure is None and persona.reply:
+            self.enqueue_inbound(persona.email, persona.name, body, persona.reply)
+        return web.Response(status=202, headers={"X-Message-Id": message_id})
+
+    @staticmethod
+    def _validate(body: Any) -> tuple[str, str] | None:
+        if not isinstance(body, dict):
+            return "Bad Request", "body"
+        personalizations = body.get("personalizations")
+        if not personalizations or not isinstance(personalizations, list):
+            return "The personalizations field is required.", "personalizations"
+        if not personalizations[0].get("to"):
+            return (
+                "The to array is required for all personalization objects.",
+                "personalizations.0.to",
+            )
+        if not (body.get("from") or {}).get("email"):
+            return "The from object must be provided for every email send.", "from.email"
+        if not body.get("subject") and not any(p.get("subject") for p in personalizations):
+            return "The subject is required.", "subject"
+        content = body.get("content") or []
+        if not content and not body.get("template_id"):
+            return (
+                "Unless a valid template_id is provided, the content parameter is required.",
+                "content",
+            )
+        types = [c.get("type") for c in content]
+        if (
+            "text/html" in types
+            and "text/plain" in types
+            and types.index("text/plain") > types.index("text/html")
+        ):
+            return "text/plain must come before text/html", "content"
+        for i, attachment in enumerate(body.get("attachments") or []):
+            try:
+                base64.b64decode(attachment.get("content", ""), validate=True)
+            except ValueError:
+                return "The attachment content must be base64 encoded.", f"attachments.{i}.content"
+        return None
+
+    # ---------------------------------------------------------------- webhooks
+
+    def sign(self, timestamp: str, body: bytes) -> str:
+        """The base64 DER ECDSA (P-256, SHA-256) signature of ``timestamp + body``."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        return base64.b64encode(
+            self._key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+        ).decode()
+
+    def _events(self, message_id: str, to: str, custom: dict[str, Any], bounce: bool) -> None:
+        kinds = ["processed", "bounce"] if bounce else ["processed", "delivered", "open", "click"]
+        events = []
+        now = int(time.time())
+        for kind in kinds:
+            event = {
+                "email": to,
+                "timestamp": now,
+                "event": kind,
+                "sg_event_id": new_id("", 22),
+                "sg_message_id": f"{message_id}.recvd-sandbox-1-{new_id('', 8)}.0",
+                "smtp-id": f"<{message_id}@sandbox.sendgrid.test>",
+                "category": ["inbox"],
+                **custom,
+            }
+            if kind == "bounce":
+                event.update(
+                    type="bounce",
+                    status="5.1.1",
+                    reason="550 5.1.1 The email account does not exist.",
+                    bounce_classification="Invalid Address",
+                )
+            if kind == "delivered":
+                event.update(response="250 OK", ip="127.0.0.1", tls=1)
+            if kind == "click":
+                event["url"] = "https://coccinelle.test/rdv"
+            events.append(event)
+        self.enqueue_events(events)
+
+    def enqueue_events(self, events: list[dict[str, Any]], timestamp: str | None = None) -> None:
+        """A signed Event Webhook batch to the relay."""
+        body = json.dumps(events).encode() + b"\r\n"
+        stamp = timestamp or str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "SendGrid Event API",
+            "X-Twilio-Email-Event-Webhook-Signature": self.sign(stamp, body),
+            "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
+        }
+        url = self.sandbox.relay(WEBHOOK_PATHS["sendgrid_events"]) or ""
+        self.sandbox.enqueue(Webhook("sendgrid", "events", url, headers, body))
+
+    def enqueue_inbound(
+        self,
+        sender: str,
+        name: str,
+        original: dict[str, Any],
+        text: str,
+        *,
+        charset: str = "utf-8",
+        attachments: tuple[tuple[str, str, bytes], ...] = (),
+    ) -> str:
+        """A reply through Inbound Parse (multipart, texts encoded in ``charset``)."""
+        message_id = make_msgid(domain="prospects.test")
+        thread = (original.get("headers") or {}).get("References", "")
+        subject = "Re: " + (original.get("subject") or "")
+        to = original["from"]["email"]
+        headers_block = (
+            f"From: {name} <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Message-ID: {message_id}\r\n"
+            + (f"In-Reply-To: {thread.split()[-1]}\r\nReferences: {thread}\r\n" if thread else "")
+        )
+        fields = {
+            "headers": headers_block,
+            "from": f"{name} <{sender}>",
+            "to": to,
+            "subject": subject,
+            "text": text,
+            "html": f"<p>{text}</p>",
+            "sender_ip": "127.0.0.1",
+            "envelope": json.dumps({"to": [to], "from": sender}),
+            "charsets": json.dumps({k: charset for k in ("to", "from", "subject", "text", "html")}),
+            "SPF": "pass",
+            "attachments": str(len(attachments)),
+        }
+        parts: list[tuple[str, bytes, str | None, str | None]] = []
+        for key, value in fields.items():
+            encoded = value.encode(
+                charset if key in ("from", "subject", "text", "html") else "utf-8"
+            )
+            parts.append((key, encoded, None, None))
+        info = {}
+        for n, (filename, kind, content) in enumerate(attachments, start=1):
+            parts.append((f"attachment{n}", content, filename, kind))
+            info[f"attachment{n}"] = {"filename": filename, "name": filename, "type": kind}
+        if info:
+            parts.append(("attachment-info", json.dumps(info).encode(), None, None))
+        boundary = "xYzZY"
+        body = multipart(boundary, parts)
+        secret = self.sandbox.credentials["sendgrid"]["inbound_secret"]
+        auth = base64.b64encode(f"inbound:{secret}".encode()).decode()
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Authorization": f"Basic {auth}",
+        }
+        url = self.sandbox.relay(WEBHOOK_PATHS["sendgrid_inbound"]) or ""
+        self.sandbox.enqueue(Webhook("sendgrid", "inbound", url, headers, body))
+        return message_id
+
+
+def multipart(boundary: str, parts: list[tuple[str, bytes, str | None, str | None]]) -> bytes:
+    """A ``multipart/form-data`` body: (name, bytes, filename, content type) per part."""
+    out = bytearray()
+    for name, value, filename, kind in parts:
+        out += f"--{boundary}\r\n".encode()
+        disposition = f'form-data; name="{name}"'
+        if filename:
+            disposition += f'; filename="{filename}"'
+        out += f"Content-Disposition: {disposition}\r\n".encode()
+        if kind:
+            out += f"Content-Type: {kind}\r\n".encode()
+        out += b"\r\n" + value + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out)

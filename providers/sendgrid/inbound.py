@@ -1,0 +1,166 @@
+"""Inbound Parse: SendGrid's multipart POST of a received email, decoded by declared charset."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes
+from email.message import Message
+from email.utils import parseaddr
+from typing import Any
+
+from core.channels.adapter import Attachment, InboundMessage, WebhookRequest
+from core.channels.errors import MalformedWebhook
+from core.domain.enums import Channel, Provider
+
+TEXT_FIELDS = ("from", "to", "cc", "subject", "text", "html", "headers", "envelope", "charsets")
+
+
+def read_parts(request: WebhookRequest) -> list[Message]:
+    """The parts of a ``multipart/form-data`` body, as email messages (raw bytes kept)."""
+    content_type = request.header("content-type")
+    if "multipart/form-data" not in content_type.lower():
+        raise MalformedWebhook("content-type: expected multipart/form-data")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = message_from_bytes(head + request.body)
+    if not message.is_multipart():
+        raise MalformedWebhook("body: not a multipart form")
+    return list(message.get_payload())  # type: ignore[arg-type]
+
+
+def _decode(raw: bytes, charset: str | None) -> str:
+    try:
+        return raw.decode(charset or "utf-8")
+    except (LookupError, UnicodeDecodeError):
+        return raw.decode("utf-8", errors="replace")
+
+
+def parse_inbound(request: WebhookRequest) -> InboundMessage:
+    """An ``InboundMessage`` from an Inbound Parse POST (default, not raw, mode).
+
+    Text fields are decoded from their raw bytes with the charset SendGrid declares for them in
+    ``charsets``; a part's own ``charset`` parameter wins over it.
+    """
+    fields: dict[str, bytes] = {}
+    declared: dict[str, str | None] = {}
+    files: dict[str, tuple[str, str, bytes]] = {}
+    for part in read_parts(request):
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, part.get_content_type(), payload)
+        else:
+            fields[name] = payload
+            declared[name] = part.get_content_charset()
+    charsets: dict[str, Any] = {}
+    if "charsets" in fields:
+        try:
+            charsets = json.loads(fields["charsets"])
+        except ValueError:
+            raise MalformedWebhook("charsets: not valid JSON") from None
+
+    def text(name: str) -> str | None:
+        if name not in fields:
+            return None
+        return _decode(fields[name], declared.get(name) or charsets.get(name))
+
+    if "email" in fields and "text" not in fields:  # "POST the raw, full MIME message" mode
+        return parse_raw(fields["email"], text("from"))
+    sender_field = text("from")
+    if not sender_field:
+        raise MalformedWebhook("missing required field from")
+    sender_name, sender = parseaddr(sender_field)
+    envelope: dict[str, Any] = {}
+    if text("envelope"):
+        try:
+            envelope = json.loads(text("envelope") or "{}")
+        except ValueError:
+            raise MalformedWebhook("envelope: not valid JSON") from None
+    headers = message_from_bytes((text("headers") or "").encode("utf-8", "replace"))
+    message_id = (headers.get("Message-ID") or "").strip() or None
+    if not message_id:
+        raise MalformedWebhook("missing required field headers Message-ID")
+    recipients = envelope.get("to") or [parseaddr(text("to") or "")[1]]
+    info = _attachment_info(text("attachment-info"))
+    attachments = tuple(
+        Attachment(
+            filename=info.get(key, {}).get("filename") or filename,
+            content_type=info.get(key, {}).get("type") or kind,
+            content=payload,
+        )
+        for key, (filename, kind, payload) in sorted(files.items())
+    )
+    references = (headers.get("References") or "").split()
+    return InboundMessage(
+        provider=Provider.SENDGRID,
+        channel=Channel.EMAIL,
+        provider_message_id=message_id,
+        sender=sender.lower(),
+        recipient=recipients[0] if recipients else None,
+        text=text("text") or "",
+        subject=text("subject"),
+        html=text("html"),
+        attachments=attachments,
+        sender_name=sender_name or None,
+        in_reply_to=(headers.get("In-Reply-To") or "").strip() or None,
+        extra={
+            "message_id": message_id,
+            "references": references,
+            "envelope_to": recipients,
+            "spf": text("SPF"),
+        },
+    )
+
+
+def parse_raw(raw: bytes, sender_field: str | None) -> InboundMessage:
+    """An ``InboundMessage`` from the whole MIME message (Inbound Parse raw mode)."""
+    from email import policy
+
+    message = message_from_bytes(raw, policy=policy.default)
+    message_id = str(message.get("Message-ID") or "").strip()
+    if not message_id:
+        raise MalformedWebhook("missing required field email Message-ID")
+    sender_name, sender = parseaddr(str(message.get("From") or sender_field or ""))
+    if not sender:
+        raise MalformedWebhook("missing required field from")
+    plain = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    attachments = tuple(
+        Attachment(
+            filename=part.get_filename() or "attachment",
+            content_type=part.get_content_type(),
+            content=part.get_payload(decode=True) or b"",
+        )
+        for part in message.iter_attachments()
+    )
+    recipients = [parseaddr(str(message.get("To") or ""))[1]]
+    return InboundMessage(
+        provider=Provider.SENDGRID,
+        channel=Channel.EMAIL,
+        provider_message_id=message_id,
+        sender=sender.lower(),
+        recipient=recipients[0] or None,
+        text=plain.get_content() if plain is not None else "",
+        subject=str(message.get("Subject") or "") or None,
+        html=html.get_content() if html is not None else None,
+        attachments=attachments,
+        sender_name=sender_name or None,
+        in_reply_to=str(message.get("In-Reply-To") or "").strip() or None,
+        extra={
+            "message_id": message_id,
+            "references": str(message.get("References") or "").split(),
+            "envelope_to": recipients,
+        },
+    )
+
+
+def _attachment_info(raw: str | None) -> dict[str, dict[str, Any]]:
+    if not raw:
+        return {}
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        raise MalformedWebhook("attachment-info: not valid JSON") from None
+    return info if isinstance(info, dict) else {}

@@ -1,0 +1,1 @@
+"""Twilio Programmable Messaging: SMS (``twilio_sms``) and WhatsApp (``twilio_whatsapp``)."""

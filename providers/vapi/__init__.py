@@ -1,0 +1,1 @@
+"""Voice calls through VAPI, with httpx."""

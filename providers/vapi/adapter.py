@@ -1,0 +1,186 @@
+"""Voice through VAPI: outbound calls (``POST /call``) and server messages."""
+
+from __future__ import annotations
+
+import hmac
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from core.channels.adapter import (
+    AdapterConfig,
+    CallReport,
+    Capabilities,
+    ChannelAdapter,
+    NormalizedEvent,
+    OutgoingMessage,
+    SendResult,
+    WebhookRequest,
+)
+from core.channels.errors import MalformedWebhook, PermanentProviderError, SignatureError
+from core.domain.enums import Channel, MessageStatus, Provider
+from providers._common import from_iso, mapping, read_json, require
+from providers._httpx import map_httpx_error
+
+PROVIDER = "vapi"
+#: Server message types that become call reports; the others (transcript, tool-calls…) are ignored.
+REPORTED = ("status-update", "end-of-call-report")
+
+
+class VapiAdapter(ChannelAdapter):
+    """Voice through VAPI.
+
+    Options: ``assistant_id``, ``phone_number_id`` (the VAPI number calls are made from).
+    Credentials: ``api_key`` (private key, Bearer), ``webhook_secret`` (checked against
+    ``X-Vapi-Secret`` or ``Authorization: Bearer …``, whichever the server sends).
+    """
+
+    name = "vapi"
+    provider = Provider.VAPI
+    channel = Channel.VOICE
+    credential_names: ClassVar[tuple[str, ...]] = ("api_key", "webhook_secret")
+    capabilities = Capabilities(
+        max_length=None,
+        cost_per_unit=Decimal("0.10"),
+        cost_unit="minute",
+        typical_delivery_seconds=30.0,
+        rate_per_second=1.0,
+    )
+
+    def __init__(self, config: AdapterConfig) -> None:
+        super().__init__(config)
+        self._http: Any = None
+
+    def _client(self) -> Any:
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(
+                base_url=self.config.base_url.rstrip("/"),
+                timeout=self.config.timeout,
+                headers={"Authorization": f"Bearer {self.config.credentials['api_key']}"},
+            )
+        return self._http
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._client().request(method, path, **kwargs)
+            response.raise_for_status()
+            return response.json()
+        except Exception as exc:
+            raise map_httpx_error(exc, PROVIDER) from exc
+
+    async def start_call(self, to: str, name: str | None = None) -> str:
+        """Call ``to`` (E.164) with the configured assistant; the VAPI call id."""
+        options = self.config.options
+        if not options.get("assistant_id") or not options.get("phone_number_id"):
+            raise PermanentProviderError(
+                "no assistant_id / phone_number_id configured", provider=PROVIDER
+            )
+        customer = {"number": to, **({"name": name} if name else {})}
+        body = {
+            "assistantId": options["assistant_id"],
+            "phoneNumberId": options["phone_number_id"],
+            "customer": customer,
+        }
+        call = await self._request("POST", "/call", json=body)
+        try:
+            return str(call["id"])
+        except (KeyError, TypeError):
+            raise PermanentProviderError(
+                "VAPI answered without a call id", provider=PROVIDER
+            ) from None
+
+    async def get_call(self, call_id: str) -> dict[str, Any]:
+        """``GET /call/{id}``."""
+        return await self._request("GET", f"/call/{call_id}")
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Start a call to ``message.to`` (the text is not spoken; the assistant leads)."""
+        call_id = await self.start_call(message.to, message.sender_name)
+        return SendResult(provider_message_id=call_id, status=MessageStatus.QUEUED)
+
+    async def check_connection(self) -> None:
+        """List one call."""
+        await self._request("GET", "/call", params={"limit": 1})
+
+    async def close(self) -> None:
+        """Close the httpx client."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # ---------------------------------------------------------------- webhooks
+
+    def verify(self, request: WebhookRequest) -> None:
+        """The shared secret in ``X-Vapi-Secret``, or as ``Authorization: Bearer <secret>``."""
+        expected = self.config.credentials.get("webhook_secret", "")
+        given = request.header("x-vapi-secret")
+        if not given:
+            auth = request.header("authorization")
+            given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not given:
+            raise SignatureError("missing header X-Vapi-Secret or Authorization")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise SignatureError("VAPI webhook secret does not match")
+
+    @staticmethod
+    def _message(request: WebhookRequest) -> dict[str, Any]:
+        body = mapping(read_json(request), "body")
+        return dict(mapping(require(body, "message"), "message"))
+
+    def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
+        """``status-update`` and ``end-of-call-report`` → ``CallReport``; others → nothing."""
+        message = self._message(request)
+        kind = require(message, "type", "message.")
+        if kind not in REPORTED:
+            return []
+        call = mapping(require(message, "call", "message."), "message.call")
+        call_id = str(require(call, "id", "message.call."))
+        customer = message.get("customer") or call.get("customer") or {}
+        artifact = message.get("artifact") or {}
+        analysis = message.get("analysis") or {}
+        final = kind == "end-of-call-report"
+        started = from_iso(message.get("startedAt") or call.get("startedAt"))
+        ended = from_iso(message.get("endedAt") or call.get("endedAt"))
+        duration = message.get("durationSeconds")
+        if duration is None and started and ended:
+            duration = (ended - started).total_seconds()
+        return [
+            CallReport(
+                provider=Provider.VAPI,
+                provider_call_id=call_id,
+                phone=customer.get("number"),
+                status="ended" if final else str(message.get("status") or "unknown"),
+                direction="inbound" if call.get("type") == "inboundPhoneCall" else "outbound",
+                started_at=started,
+                ended_at=ended,
+                duration_seconds=float(duration) if duration is not None else None,
+                ended_reason=message.get("endedReason"),
+                transcript=artifact.get("transcript") or message.get("transcript"),
+                summary=analysis.get("summary") or message.get("summary"),
+                recording_url=artifact.get("recordingUrl") or message.get("recordingUrl"),
+                cost=_decimal(message.get("cost")),
+                final=final,
+            )
+        ]
+
+    def dedupe_keys(self, request: WebhookRequest) -> list[str]:
+        """``vapi:<call id>:<type>[:<status>]``."""
+        message = self._message(request)
+        kind = require(message, "type", "message.")
+        call_id = (message.get("call") or {}).get("id")
+        if not call_id:
+            raise MalformedWebhook("missing required field message.call.id")
+        suffix = (
+            f":{message['status']}" if kind == "status-update" and message.get("status") else ""
+        )
+        return [f"vapi:{call_id}:{kind}{suffix}"]
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None

@@ -1,0 +1,122 @@
+"""A/B tests on the database: reproducible assignment, sending, metrics, winner."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.abtests.model import Metric
+from core.domain.enums import AppointmentStatus, MessageStatus
+from core.errors import InvalidInput
+from core.service.abtests import assign
+from core.service.appointments import AppointmentDraft
+from core.service.timeline import apply_status
+from core.storage import tables as t
+from core.templates.library import seed_templates
+from tests.factories import add_message, add_prospect
+
+GROUPS = {"A": {"channel": "email"}, "B": {"channel": "sms"}}
+
+
+def test_assignment_is_seeded_reproducible_and_balanced() -> None:
+    ids = list(range(1, 101))
+    first = assign(ids, ["A", "B"], seed=42)
+    assert first == assign(list(reversed(ids)), ["A", "B"], seed=42)
+    assert first != assign(ids, ["A", "B"], seed=43)
+    assert sum(g == "A" for g in first.values()) == 50
+
+
+async def prospects(service, count: int) -> list[int]:
+    return [
+        await add_prospect(service, f"P{i}", phone=f"+336{i:08d}", email=f"p{i}@example.fr")
+        for i in range(count)
+    ]
+
+
+async def test_run_ab_test_sends_each_group_on_its_channel(service, clock) -> None:
+    await seed_templates(service)
+    ids = await prospects(service, 6)
+    test = await service.abtests.run_ab_test(
+        GROUPS, "open_rate", 7, prospect_ids=ids, template="welcome", seed=7
+    )
+    expected = assign(ids, ["A", "B"], 7)
+    assert set(test.assignments["A"]) == {p for p, g in expected.items() if g == "A"}
+    assert test.ends_at == clock.now + timedelta(days=7)
+    async with service.db.session() as session:
+        rows = (await session.execute(select(t.OutboxRow))).scalars().all()
+    by_prospect = {r.prospect_id: r.channel_type for r in rows}
+    assert by_prospect == {p: GROUPS[g]["channel"] for p, g in expected.items()}
+    assert {r.purpose for r in rows} == {"ab_test"}
+
+
+async def test_confirmation_rate_results_and_winner(service, clock) -> None:
+    ids = await prospects(service, 40)
+    test = await service.abtests.run_ab_test(
+        GROUPS, Metric.CONFIRMATION_RATE, 7, prospect_ids=ids, seed=1
+    )
+    group_a, group_b = test.assignments["A"], test.assignments["B"]
+    # A: 2 of 20 confirm, B: 12 of 20 confirm.
+    for prospect_id in group_a[:2] + group_b[:12]:
+        start = clock.now + timedelta(days=3)
+        rdv = await service.appointments.create(
+            AppointmentDraft(
+                prospect_id=prospect_id, starts_at=start, ends_at=start + timedelta(hours=1)
+            )
+        )
+        await service.appointments.set_status(rdv.id, AppointmentStatus.CONFIRMED)
+    clock.advance(days=2)
+    result = await service.abtests.results(test.id)
+    a, b = result.groups
+    assert (a.size, a.successes, a.value) == (20, 2, 0.1)
+    assert (b.size, b.successes, b.value) == (20, 12, 0.6)
+    comparison = result.comparisons["B"]
+    # pooled 14/40 = 0.35; SE = sqrt(0.35*0.65*0.1) = 0.150831; z = 0.5/0.150831 = 3.31497
+    assert comparison.z == pytest.approx(3.31497, abs=1e-5)
+    assert comparison.significant and result.winner == "B"
+    assert not result.finished
+
+
+async def test_response_rate_without_significance_has_no_winner(service, clock) -> None:
+    ids = await prospects(service, 10)
+    test = await service.abtests.run_ab_test(GROUPS, "response_rate", 3, prospect_ids=ids, seed=5)
+    clock.advance(hours=1)
+    await add_message(service, test.assignments["A"][0], "Bonjour")
+    await add_message(service, test.assignments["B"][0], "Oui")
+    await add_message(service, test.assignments["B"][1], "Oui")
+    clock.advance(days=4)
+    late = test.assignments["A"][1]
+    await add_message(service, late, "trop tard")  # after the end: not counted
+    result = await service.abtests.results(test.id)
+    assert [g.successes for g in result.groups] == [1, 2]
+    assert result.winner is None and result.finished
+
+
+async def test_open_rate_reads_the_test_messages(service, clock) -> None:
+    await seed_templates(service)
+    ids = await prospects(service, 4)
+    test = await service.abtests.run_ab_test(
+        GROUPS, "open_rate", 7, prospect_ids=ids, template="welcome", seed=3
+    )
+    async with service.db.session() as session:
+        assignments = (await session.execute(select(t.ABAssignmentRow))).scalars().all()
+        opened = next(a for a in assignments if a.group_name == "A")
+        message = await session.get(t.MessageRow, opened.message_id)
+        apply_status(message, MessageStatus.READ, at=clock.now)
+    result = await service.abtests.results(test.id)
+    assert [(g.name, g.successes, g.size) for g in result.groups] == [("A", 1, 2), ("B", 0, 2)]
+
+
+async def test_bad_inputs_are_refused(service) -> None:
+    ids = await prospects(service, 3)
+    with pytest.raises(InvalidInput):
+        await service.abtests.run_ab_test({"A": {}}, "open_rate", prospect_ids=ids)
+    with pytest.raises(InvalidInput):
+        await service.abtests.run_ab_test(GROUPS, "happiness", prospect_ids=ids)
+    with pytest.raises(InvalidInput):
+        await service.abtests.run_ab_test(
+            {"A": {"channel": "fax"}, "B": {}}, "open_rate", prospect_ids=ids
+        )
+    with pytest.raises(InvalidInput):
+        await service.abtests.run_ab_test(GROUPS, "open_rate", 0, prospect_ids=ids)
