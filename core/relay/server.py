@@ -13,12 +13,13 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
 from core.channels.adapter import ChannelAdapter, WebhookRequest
-from core.channels.errors import MalformedWebhook, WebhookError
+from core.channels.errors import MalformedWebhook, SignatureError, WebhookError
 from core.domain.enums import Channel
 from core.errors import ConfigurationError
 from core.relay.body import BodyTooLarge, check_multipart_complete, read_bounded
@@ -123,7 +124,7 @@ class Relay:
             return _plain(404, "no such webhook is configured")
         webhook = self.webhook_request(request, body)
         try:
-            adapter.verify(webhook)
+            webhook = verified(adapter, webhook)
             check_multipart_complete(request.headers.get("Content-Type"), body)
             adapter.parse(webhook)
             keys = adapter.dedupe_keys(webhook)
@@ -209,6 +210,29 @@ class Relay:
         except Exception:
             return web.json_response({"status": "database unavailable"}, status=503)
         return web.json_response({"status": "ok"})
+
+
+def verified(adapter: ChannelAdapter, webhook: WebhookRequest) -> WebhookRequest:
+    """``webhook`` once its signature checks, over the URL as received or as first encoded.
+
+    A provider signs the callback URL it was given (``?ref=a%3Ab``); an HTTP client or proxy
+    on the way may normalise it (``?ref=a:b``). The same secret signs both, so the relay also
+    tries the query percent-encoded again before refusing.
+
+    Raises:
+        SignatureError: neither form of the URL carries a valid signature.
+    """
+    try:
+        adapter.verify(webhook)
+        return webhook
+    except SignatureError:
+        base, sep, query = webhook.url.partition("?")
+        requoted = base + sep + urlencode(parse_qsl(query, keep_blank_values=True))
+        if not sep or requoted == webhook.url:
+            raise
+        other = replace(webhook, url=requoted)
+        adapter.verify(other)
+        return other
 
 
 def telegram_bot_id(adapter: ChannelAdapter) -> str | None:

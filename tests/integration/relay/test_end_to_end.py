@@ -176,7 +176,9 @@ async def sent(world: World, channel: Channel, provider_message_id: str, provide
 async def test_status_callbacks_move_sent_messages_forward(world: World) -> None:
     await add_prospect(world.service, "Marie", phone="+33698765432", email="marie@example.fr")
     sms = await world.runtime.adapter(Channel.SMS).send(
-        OutgoingMessage(channel=Channel.SMS, to="+33698765432", text="Votre RDV", reference="out-1")
+        OutgoingMessage(
+            channel=Channel.SMS, to="+33698765432", text="Votre RDV", reference="sara:1:confirm"
+        )
     )
     sms_id = await sent(world, Channel.SMS, sms.provider_message_id, Provider.TWILIO)
     mail = await world.runtime.adapter(Channel.EMAIL).send(
@@ -185,7 +187,7 @@ async def test_status_callbacks_move_sent_messages_forward(world: World) -> None
             to="marie@example.fr",
             subject="RDV",
             text="Votre RDV",
-            reference="out-2",
+            reference="sara:2:confirm",
         )
     )
     mail_id = await sent(world, Channel.EMAIL, mail.provider_message_id, Provider.SENDGRID)

@@ -268,3 +268,23 @@ async def test_truncated_multipart_gets_400(service: InboxService) -> None:
         assert (await relay.post("/webhooks/sendgrid/inbound", complete, headers=headers))[0] == 400
         assert len(email.parsed) == 1
         assert await relay.stored() == []
+
+
+async def test_signature_over_the_encoded_callback_url_survives_normalisation(
+    service: InboxService,
+) -> None:
+    from tests.relay_fakes import sign
+
+    payload = body(status("SM1", "sent"))
+    signed_url = "https://relay.example.fr/webhooks/twilio/status?ref=sara%3A12%3Aconfirm"
+    headers = {"X-Fake-Signature": sign(signed_url, payload)}
+    async with running_relay(service) as relay:
+        # the client sends ?ref=sara:12:confirm (yarl normalises the query)
+        url = relay.url("/webhooks/twilio/status?ref=sara%3A12%3Aconfirm")
+        async with relay.http.post(url, data=payload, headers=headers) as response:
+            assert response.status == 200
+        [row] = await relay.stored()
+        assert row.headers["query"] == {"ref": "sara:12:confirm"}
+        forged = {"X-Fake-Signature": sign(signed_url, payload, "other-secret")}
+        async with relay.http.post(url, data=payload, headers=forged) as response:
+            assert response.status == 401
