@@ -18,6 +18,7 @@ from core.service.appointments import Appointments
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.messages import Messages
+from core.service.outbound import Outbound
 from core.service.prospects import Prospects
 from core.service.settings import TenantSettingsStore
 from core.service.templates import Templates
@@ -39,6 +40,7 @@ class InboxService:
         self.templates = Templates(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
         self.agents = Agents(ctx.db, ctx.tenant_id)
+        self.outbound = Outbound(ctx, settings.orchestrator if settings else None)
 
     @property
     def db(self) -> Database:
