@@ -15,7 +15,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -284,7 +284,9 @@ class OutboxWorker:
             if (
                 appointment is None
                 or appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
-                or (planned_for and appointment.starts_at.isoformat() != planned_for)
+                or (
+                    planned_for and appointment.starts_at.astimezone(UTC).isoformat() != planned_for
+                )
             ):
                 return OutboxStatus.CANCELLED
         return None

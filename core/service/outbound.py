@@ -43,6 +43,7 @@ from core.outbox.drafts import Prepared, check_length, prepare
 from core.outbox.enqueue import enqueue, new_key
 from core.outbox.payload import build_payload
 from core.outbox.worker import AdapterSource, OutboxWorker
+from core.reminders.service import Reminders
 from core.service.context import ServiceContext
 from core.service.timeline import append_message, conversation_for, open_conversation
 from core.storage import convert
@@ -116,6 +117,7 @@ class Outbound:
         self.ctx = ctx
         self.settings = settings or OrchestratorSettings()
         self.runtime = runtime
+        self.reminders = Reminders(ctx, self.settings)
 
     def attach_runtime(self, runtime: AdapterSource) -> None:
         """Give the adapters ``route_message`` sends with."""

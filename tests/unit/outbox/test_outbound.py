@@ -63,9 +63,7 @@ def _draft_with_whatsapp(prospect):
 async def test_unknown_template_is_refused_before_anything_is_queued(scene: Scene) -> None:
     before = await count(scene, t.MessageRow)
     with pytest.raises(InvalidInput, match="template: '999'.*existing template"):
-        await scene.service.outbound.send_reply(
-            scene.conversation_id, ReplyDraft(template_id=999)
-        )
+        await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(template_id=999))
     assert await count(scene, t.MessageRow) == before
     assert await count(scene, t.OutboxRow) == 0
 
