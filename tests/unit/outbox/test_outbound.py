@@ -62,7 +62,7 @@ def _draft_with_whatsapp(prospect):
 
 async def test_unknown_template_is_refused_before_anything_is_queued(scene: Scene) -> None:
     before = await count(scene, t.MessageRow)
-    with pytest.raises(InvalidInput, match="template: '999'.*existing template"):
+    with pytest.raises(InvalidInput, match=r"template: '999'.*existing template"):
         await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(template_id=999))
     assert await count(scene, t.MessageRow) == before
     assert await count(scene, t.OutboxRow) == 0
@@ -109,7 +109,7 @@ async def test_no_reachable_channel_is_a_clear_error_not_a_crash(scene: Scene) -
     conversation_id, _ = await add_message(scene.service, lonely, "x", channel=Channel.VOICE)
     decision = await scene.service.outbound.decide(conversation_id, ReplyDraft(text="Bonjour"))
     assert decision.channel is None and decision.blocked
-    with pytest.raises(InvalidInput, match="No channel can reach|No SMS contact"):
+    with pytest.raises(InvalidInput, match=r"No channel can reach|No SMS contact"):
         await scene.service.outbound.send_reply(conversation_id, ReplyDraft(text="Bonjour"))
 
 
