@@ -64,6 +64,14 @@ def reference_of(row: t.OutboxRow) -> str:
     return row.idempotency_key
 
 
+class _Budget:
+    """The month's budget and spending, as this worker's round knows it."""
+
+    def __init__(self, amount: Decimal, spent: Decimal) -> None:
+        self.amount = amount
+        self.spent = spent
+
+
 class _Failure:
     """What went wrong with one attempt."""
 
@@ -128,12 +136,14 @@ class OutboxWorker:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         self.limiters = limiters or RateLimiters()
+        self._budget: _Budget | None = None
 
     # ----------------------------------------------------------------------------------------
     # Loop
 
     async def run_once(self) -> int:
         """Reconcile interrupted rows, then claim and send the due ones; returns rows handled."""
+        self._budget = None  # re-read each round: other workers and the month move it
         handled = await self.reconcile()
         for outbox_id, channel in await self._claim():
             await self._process(outbox_id, Channel(channel))
@@ -347,8 +357,8 @@ class OutboxWorker:
         if cost is not None:
             message.cost_micros, message.currency = to_micros(cost), result.currency
         _log_on_message(message, entry)
-        await session.flush()
         if cost:
+            await session.flush()
             await self._budget_alert(session, cost, now, events)
 
     def _cost(self, row: t.OutboxRow, result: SendResult) -> Decimal | None:
@@ -471,16 +481,25 @@ class OutboxWorker:
     async def _budget_alert(
         self, session: AsyncSession, cost: Decimal, now: datetime, events: list[Event]
     ) -> None:
-        tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
-        settings = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
-        budget = settings.monthly_budget
-        if not budget:
+        """Publish an alert when this send makes the month's spending cross the threshold."""
+        if self._budget is None:
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+            settings = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
+            spent = await month_spending(session, self.ctx.tenant_id, settings.timezone, now)
+            self._budget = _Budget(settings.monthly_budget, spent - cost)
+        budget = self._budget
+        before, budget.spent = budget.spent, budget.spent + cost
+        if not budget.amount:
             return
-        after = await month_spending(session, self.ctx.tenant_id, settings.timezone, now)
-        limit = budget * Decimal(str(self.settings.budget_alert_threshold))
-        if after - cost < limit <= after:
-            percent = round(float(after / budget) * 100)
-            text = tr("orchestrator.alert.budget", percent=percent, budget=budget, spent=after)
+        limit = budget.amount * Decimal(str(self.settings.budget_alert_threshold))
+        if before < limit <= budget.spent:
+            percent = round(float(budget.spent / budget.amount) * 100)
+            text = tr(
+                "orchestrator.alert.budget",
+                percent=percent,
+                budget=budget.amount,
+                spent=budget.spent,
+            )
             events.append(Alert("budget", text))
 
     # ----------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,12 +42,14 @@ from core.orchestrator.loader import TenantInputs, load_context, load_tenant_inp
 from core.outbox.drafts import Prepared, check_length, prepare
 from core.outbox.enqueue import enqueue, new_key
 from core.outbox.payload import build_payload
-from core.outbox.worker import AdapterSource, OutboxWorker
 from core.reminders.service import Reminders
 from core.service.context import ServiceContext
 from core.service.timeline import append_message, conversation_for, open_conversation
 from core.storage import convert
 from core.storage import tables as t
+
+if TYPE_CHECKING:
+    from core.outbox.worker import AdapterSource
 
 Out = t.OutboxRow
 BROADCAST_CHUNK = 200
@@ -375,6 +377,9 @@ class Outbound:
             ]
             outbox_id, message_id = row.id, message.id
         if self.runtime is not None and decision.held_until is None:
+            # Imported here: the worker imports the service package, which imports this module.
+            from core.outbox.worker import OutboxWorker
+
             worker = OutboxWorker(self.ctx, self.runtime, self.settings)
             for _ in range(self.settings.max_fallback_attempts + 1):
                 await worker.process_now(outbox_id)
