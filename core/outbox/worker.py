@@ -299,6 +299,13 @@ class OutboxWorker:
                 )
             ):
                 return OutboxStatus.CANCELLED
+        unless_read = (row.payload or {}).get("unless_read_message_id")
+        if unless_read is not None:
+            first = await session.get(t.MessageRow, unless_read)
+            if first is not None and (
+                first.read_at is not None or first.status == MessageStatus.READ
+            ):
+                return OutboxStatus.CANCELLED
         return None
 
     async def _finish(

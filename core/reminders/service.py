@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from core.config.settings import OrchestratorSettings
 from core.domain.decision import ReplyDraft
-from core.domain.enums import AppointmentStatus, MessageStatus, OutboxStatus, SenderType
+from core.domain.enums import (
+    AppointmentStatus,
+    Channel,
+    MessageStatus,
+    OutboxStatus,
+    SenderType,
+)
 from core.events import AppointmentChanged, ConversationChanged, MessageChanged
 from core.i18n import format_time
 from core.i18n import t as tr
@@ -25,6 +31,8 @@ from core.storage import tables as t
 
 log = logging.getLogger(__name__)
 Out = t.OutboxRow
+#: The seed: "Fallback: SMS si email non ouvert après 6h".
+FOLLOW_UP_AFTER = timedelta(hours=6)
 _OPEN = (OutboxStatus.PENDING, OutboxStatus.HELD)
 _TEXT = {
     ReminderKind.H24: "orchestrator.reminder.h24",
@@ -109,7 +117,7 @@ class Reminders:
                     allowed=reminder.allowed,
                     preferred=reminder.preferred,
                 )
-                decision = decide(context, draft)
+                decision = _by_preference(context, draft, reminder)
                 if decision.channel is None:
                     log.info(
                         "appointment %s: no channel for the %s reminder",
@@ -141,7 +149,61 @@ class Reminders:
                     ConversationChanged(conversation.id),
                 ]
                 queued += 1
+                if reminder.kind == ReminderKind.H24 and decision.channel == Channel.EMAIL:
+                    queued += await self._unless_opened(
+                        session, inputs, prospect, reminder, draft, message, current, appointment_id
+                    )
         return queued
+
+    async def _unless_opened(
+        self,
+        session,
+        inputs,
+        prospect: t.ProspectRow,
+        reminder: PlannedReminder,
+        draft: ReplyDraft,
+        email: t.MessageRow,
+        current: str,
+        appointment_id: int,
+    ) -> int:
+        """The seed's "SMS if the email is not opened after 6 h": an SMS queued for then, which
+        the worker cancels if the email was read by that time."""
+        send_at = reminder.send_at + FOLLOW_UP_AFTER
+        if send_at >= reminder.expires_at:
+            return 0
+        context = await load_context(
+            session,
+            inputs,
+            prospect,
+            send_at,
+            message_type=reminder.message_type,
+            urgency=reminder.urgency,
+            allowed=frozenset({Channel.SMS}),
+        )
+        decision = decide(context, draft)
+        if decision.channel is None:
+            return 0
+        conversation = await conversation_for(
+            session, prospect, decision.channel, context.contacts.get(decision.channel)
+        )
+        payload = build_payload(draft, dict(context.contacts))
+        payload["appointment_starts_at"] = current
+        payload["unless_read_message_id"] = email.id
+        await enqueue(
+            session,
+            conversation,
+            decision,
+            payload,
+            self.ctx.now(),
+            send_at=send_at,
+            expires_at=reminder.expires_at,
+            sender_type=SenderType.SARA,
+            key=f"rem:{appointment_id}:h24-unread:{current}",
+            purpose="reminder_h24_unread",
+            appointment_id=appointment_id,
+            meta={"reminder": "h24_unread", "appointment_id": appointment_id},
+        )
+        return 1
 
     def _draft(
         self,
@@ -188,6 +250,17 @@ class Reminders:
                         await self.sync(event.appointment_id)
                     except Exception:
                         log.exception("reminders of appointment %s", event.appointment_id)
+
+
+def _by_preference(context, draft: ReplyDraft, reminder: PlannedReminder):
+    """The 24 h reminder goes "by preference": the prospect's preferred channel when it is one
+    of the reminder's and can be used; otherwise (and for the others) the orchestrator decides."""
+    preferred = context.preferred_channel
+    if reminder.kind == ReminderKind.H24 and preferred in reminder.allowed:
+        decision = decide(context, draft, preferred)
+        if decision.channel is not None:
+            return decision
+    return decide(context, draft)
 
 
 async def _cancel(session, row: t.OutboxRow, now: datetime) -> None:

@@ -134,3 +134,74 @@ async def test_a_2h_reminder_held_past_its_moment_expires(scene: Scene, clock: F
     async with scene.service.db.session() as session:
         message = await session.get(t.MessageRow, h2.message_id)
         assert message.status == MessageStatus.EXPIRED
+
+
+async def _prefer_email(scene: Scene) -> None:
+    from core.domain.models import ProspectDraft
+
+    prospect = await scene.service.prospects.get(scene.prospect_id)
+    await scene.service.prospects.update(
+        scene.prospect_id,
+        ProspectDraft(
+            display_name=prospect.display_name,
+            phone=prospect.phone,
+            email=prospect.email,
+            preferred_channel=Channel.EMAIL,
+        ),
+    )
+
+
+async def test_email_reminder_not_opened_after_6h_is_followed_by_sms(
+    scene: Scene, clock: FakeClock
+) -> None:
+    await _prefer_email(scene)
+    appointment_id = await book(scene)
+    assert await scene.service.outbound.reminders.sync(appointment_id) == 5
+    queued = await rows(scene)
+    assert queued["reminder_h24"].channel_type == Channel.EMAIL
+    assert queued["reminder_h24_unread"].channel_type == Channel.SMS
+    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, email))
+    clock.now = START - timedelta(hours=24)
+    await worker.drain()
+    assert len(email.sent) == 1 and not sms.sent
+    clock.now = START - timedelta(hours=18)
+    await worker.drain()
+    assert len(sms.sent) == 1  # the email was not opened
+
+
+async def test_opened_email_reminder_cancels_the_sms_follow_up(
+    scene: Scene, clock: FakeClock
+) -> None:
+    await _prefer_email(scene)
+    appointment_id = await book(scene)
+    await scene.service.outbound.reminders.sync(appointment_id)
+    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, email))
+    clock.now = START - timedelta(hours=24)
+    await worker.drain()
+    h24 = (await rows(scene))["reminder_h24"]
+    async with scene.service.db.session() as session:
+        message = await session.get(t.MessageRow, h24.message_id)
+        message.read_at = clock.now + timedelta(hours=1)
+        message.status = MessageStatus.READ
+    clock.now = START - timedelta(hours=18)
+    await worker.drain()
+    assert not sms.sent
+    assert (await rows(scene))["reminder_h24_unread:cancelled"].status == OutboxStatus.CANCELLED
+
+
+async def test_follow_listens_to_appointment_changes(scene: Scene) -> None:
+    import asyncio
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(scene.service.outbound.reminders.follow(stop))
+    await asyncio.sleep(0.05)
+    appointment_id = await book(scene)
+    for _ in range(100):
+        if len(await rows(scene)) == 4:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert {r.appointment_id for r in (await rows(scene)).values()} == {appointment_id}
