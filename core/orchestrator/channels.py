@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from core.channels.segments import count_segments
 from core.domain.enums import Channel
 
 #: Typical seconds from hand-over to the phone (the seed's comparison table).
@@ -51,14 +48,3 @@ TIE_ORDER: dict[Channel, int] = {
     Channel.TELEGRAM: 3,
     Channel.VOICE: 4,
 }
-
-
-def estimated_cost(channel: Channel, text: str, price: Decimal) -> tuple[Decimal, int]:
-    """Cost of sending ``text`` on ``channel`` at ``price`` per unit, and the units counted.
-
-    SMS is priced per segment (GSM-7 or UCS-2 parts); a call is estimated at one minute.
-    """
-    if channel == Channel.SMS:
-        units = max(1, count_segments(text).segments)
-        return price * units, units
-    return price, 1

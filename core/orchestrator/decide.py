@@ -162,7 +162,8 @@ def decide(
     if chosen is None:
         return _no_channel(context, scored, channel)
     others = [s for s in eligible if s is not chosen][:2]
-    return Decision(
+    # Built from values valid by construction: skip re-validation, decide must stay fast.
+    return Decision.model_construct(
         channel=chosen.channel,
         confidence=_confidence(chosen, best),
         reasons=_built(chosen.reasons),
@@ -282,7 +283,7 @@ def _length(s: _Scored, facts: _Facts, weight: float, name: str) -> None:
 
 def _cost(s: _Scored, context: RoutingContext, facts: _Facts, weight: float, name: str) -> None:
     price = context.prices.get(s.channel, Decimal("0"))
-    s.cost, _ = ch.estimated_cost(s.channel, facts.text, price)
+    s.cost = price * max(1, facts.segments.segments) if s.channel == Channel.SMS else price
     cap = context.settings.max_cost_per_message
     if s.cost > cap:
         s.block("blocked.too_expensive", channel=name, cost=str(s.cost), cap=str(cap))

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from core.domain.settings import QuietHours
 from core.orchestrator.holidays import is_french_public_holiday
 
 #: French rules on commercial SMS: 08:00–20:00, Monday to Saturday, not on public holidays.
@@ -93,3 +94,30 @@ def _at(day: date, moment: time, tz: object) -> datetime:
     naive = datetime.combine(day, moment)
     local = naive.replace(tzinfo=tz)  # type: ignore[arg-type]
     return local.astimezone(tz)  # type: ignore[arg-type]
+
+
+def quiet_release(
+    moment: datetime,
+    timezone: str,
+    quiet: QuietHours,
+    *,
+    intrusive: bool,
+    urgent: bool,
+    commercial_sms: bool,
+) -> datetime | None:
+    """When a send planned for ``moment`` may go out, if the quiet rules hold it; else None.
+
+    Used by the outbox for retries and fallbacks, which the decision did not plan: the same
+    rules as ``decide`` (quiet hours for intrusive channels unless urgent may pass; the French
+    commercial-SMS preset, which urgency does not lift).
+    """
+    local = moment.astimezone(zone(timezone))
+    release: datetime | None = None
+    if intrusive and quiet.enabled and not (urgent and quiet.urgent_may_pass):
+        window = DailyWindow(quiet.start, quiet.end)
+        if in_window(local, window):
+            release = end_of_window(local, window)
+    if commercial_sms and quiet.french_commercial_preset and not commercial_allowed(local):
+        later = next_commercial(local)
+        release = later if release is None or later > release else release
+    return release.astimezone(moment.tzinfo) if release is not None else None

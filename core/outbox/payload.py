@@ -19,9 +19,15 @@ def build_payload(
     template: dict[str, Any] | None = None,
     location: dict[str, Any] | None = None,
     sender_name: str | None = None,
+    policy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON payload of a send: rendered content and every address it may fall back to."""
+    """The JSON payload of a send: rendered content and every address it may fall back to.
+
+    ``policy`` (``hold_policy``) lets the worker keep retries and fallbacks out of the prospect's
+    quiet hours too.
+    """
     return {
+        "policy": policy,
         "text": draft.text,
         "subject": draft.subject,
         "html": draft.html,
@@ -31,6 +37,11 @@ def build_payload(
         "contacts": {str(c): v for c, v in contacts.items()},
         "sender_name": sender_name,
     }
+
+
+def hold_policy(timezone: str, urgency: str, message_type: str) -> dict[str, Any]:
+    """What the worker needs to apply the quiet rules to a retry or a fallback."""
+    return {"timezone": timezone, "urgency": str(urgency), "message_type": str(message_type)}
 
 
 def _attachment(path: Path) -> dict[str, Any]:

@@ -31,12 +31,16 @@ from core.domain.enums import (
     AppointmentStatus,
     Channel,
     MessageStatus,
+    MessageType,
     OutboxStatus,
+    Urgency,
 )
 from core.domain.settings import TenantSettings
 from core.errors import CoccinelleError
 from core.events import Alert, ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
+from core.orchestrator.channels import INTRUSIVE
+from core.orchestrator.hours import quiet_release
 from core.orchestrator.loader import month_spending
 from core.outbox.payload import outgoing
 from core.outbox.ratelimit import RateLimiters
@@ -137,6 +141,7 @@ class OutboxWorker:
         self.poll_seconds = poll_seconds
         self.limiters = limiters or RateLimiters()
         self._budget: _Budget | None = None
+        self._tenant_settings: TenantSettings | None = None
 
     # ----------------------------------------------------------------------------------------
     # Loop
@@ -144,6 +149,7 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Reconcile interrupted rows, then claim and send the due ones; returns rows handled."""
         self._budget = None  # re-read each round: other workers and the month move it
+        self._tenant_settings = None
         handled = await self.reconcile()
         for outbox_id, channel in await self._claim():
             await self._process(outbox_id, Channel(channel))
@@ -400,21 +406,20 @@ class OutboxWorker:
         row.updated_at = now
         if message is not None:
             _log_on_message(message, entry)
+        settings = await self._settings(session)
         delays = self.settings.retry_delays
         attempts = row.attempts or 0
         if not failure.permanent and 0 < attempts <= len(delays):
             wait = max(float(delays[attempts - 1]), float(failure.retry_after or 0))
-            retry_at = now + timedelta(seconds=wait)
-            if row.expires_at is not None and retry_at >= row.expires_at:
+            when = self._outside_quiet(row, now + timedelta(seconds=wait), settings)
+            if row.expires_at is not None and when[0] >= row.expires_at:
                 self._close(row, message, OutboxStatus.EXPIRED, now, [])
                 return
-            row.status = OutboxStatus.PENDING
-            row.not_before = retry_at
+            self._schedule(row, message, when)
             if message is not None:
-                message.status = MessageStatus.QUEUED
-                _merge_meta(message, retry_at=retry_at.isoformat())
+                _merge_meta(message, retry_at=row.not_before.isoformat())
             return
-        if not self._fall_back(row, message, now):
+        if not self._fall_back(row, message, now, settings):
             row.status = OutboxStatus.FAILED
             if message is not None:
                 apply_status(
@@ -425,7 +430,13 @@ class OutboxWorker:
                     error_message=failure.message,
                 )
 
-    def _fall_back(self, row: t.OutboxRow, message: t.MessageRow | None, now: datetime) -> bool:
+    def _fall_back(
+        self,
+        row: t.OutboxRow,
+        message: t.MessageRow | None,
+        now: datetime,
+        settings: TenantSettings,
+    ) -> bool:
         """Move ``row`` to the next usable channel of its chain; False when there is none."""
         if not self.settings.enable_fallback:
             return False
@@ -443,13 +454,12 @@ class OutboxWorker:
             row.channel_type, row.provider = channel, adapter.provider
             row.attempts = 0
             row.fallback_attempts += 1
-            row.status = OutboxStatus.PENDING
-            row.not_before = max(hold, now) if hold else now
             entry = _entry(now, channel, 0, "fallback", origin=str(origin))
             row.attempts_log = [*(row.attempts_log or []), entry]
+            moment = max(hold, now) if hold else now
+            self._schedule(row, message, self._outside_quiet(row, moment, settings))
             if message is not None:
                 message.channel_type, message.provider = channel, adapter.provider
-                message.status = MessageStatus.QUEUED
                 text = message.content or ""
                 message.segments = count_segments(text).segments if channel == Channel.SMS else None
                 _log_on_message(message, entry)
@@ -462,6 +472,42 @@ class OutboxWorker:
             return True
         row.fallback_chain = chain
         return False
+
+    def _outside_quiet(
+        self, row: t.OutboxRow, moment: datetime, settings: TenantSettings
+    ) -> tuple[datetime, bool]:
+        """``moment``, or the end of the quiet rules holding it; and whether it was held."""
+        policy = (row.payload or {}).get("policy")
+        if not policy:
+            return moment, False
+        channel = Channel(row.channel_type)
+        release = quiet_release(
+            moment,
+            policy.get("timezone") or settings.timezone,
+            settings.quiet_hours,
+            intrusive=channel in INTRUSIVE,
+            urgent=policy.get("urgency") == Urgency.URGENT,
+            commercial_sms=channel == Channel.SMS
+            and policy.get("message_type") == MessageType.MARKETING,
+        )
+        return (release, True) if release is not None else (moment, False)
+
+    @staticmethod
+    def _schedule(
+        row: t.OutboxRow, message: t.MessageRow | None, when: tuple[datetime, bool]
+    ) -> None:
+        moment, held = when
+        row.status = OutboxStatus.HELD if held else OutboxStatus.PENDING
+        row.not_before = moment
+        if message is not None:
+            message.status = MessageStatus.HELD if held else MessageStatus.QUEUED
+
+    async def _settings(self, session: AsyncSession) -> TenantSettings:
+        if self._tenant_settings is None:
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+            raw = (tenant.settings if tenant else None) or {}
+            self._tenant_settings = TenantSettings.model_validate(raw)
+        return self._tenant_settings
 
     def _close(
         self,
@@ -490,8 +536,7 @@ class OutboxWorker:
     ) -> None:
         """Publish an alert when this send makes the month's spending cross the threshold."""
         if self._budget is None:
-            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
-            settings = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
+            settings = await self._settings(session)
             spent = await month_spending(session, self.ctx.tenant_id, settings.timezone, now)
             self._budget = _Budget(settings.monthly_budget, spent - cost)
         budget = self._budget

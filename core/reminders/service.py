@@ -23,7 +23,7 @@ from core.i18n import t as tr
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
 from core.outbox.enqueue import enqueue
-from core.outbox.payload import build_payload
+from core.outbox.payload import build_payload, hold_policy
 from core.reminders.plan import PlannedReminder, ReminderKind, plan
 from core.service.context import ServiceContext
 from core.service.timeline import apply_status, conversation_for
@@ -128,7 +128,11 @@ class Reminders:
                 conversation = await conversation_for(
                     session, prospect, decision.channel, context.contacts.get(decision.channel)
                 )
-                payload = build_payload(draft, dict(context.contacts))
+                payload = build_payload(
+                    draft,
+                    dict(context.contacts),
+                    policy=hold_policy(context.timezone, context.urgency, context.message_type),
+                )
                 payload["appointment_starts_at"] = current
                 message, _ = await enqueue(
                     session,
@@ -186,7 +190,11 @@ class Reminders:
         conversation = await conversation_for(
             session, prospect, decision.channel, context.contacts.get(decision.channel)
         )
-        payload = build_payload(draft, dict(context.contacts))
+        payload = build_payload(
+            draft,
+            dict(context.contacts),
+            policy=hold_policy(context.timezone, context.urgency, context.message_type),
+        )
         payload["appointment_starts_at"] = current
         payload["unless_read_message_id"] = email.id
         await enqueue(

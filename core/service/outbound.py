@@ -41,7 +41,7 @@ from core.orchestrator.decide import decide
 from core.orchestrator.loader import TenantInputs, load_context, load_tenant_inputs, with_spending
 from core.outbox.drafts import Prepared, check_length, prepare
 from core.outbox.enqueue import enqueue, new_key
-from core.outbox.payload import build_payload
+from core.outbox.payload import build_payload, hold_policy
 from core.reminders.service import Reminders
 from core.service.context import ServiceContext
 from core.service.timeline import append_message, conversation_for, open_conversation
@@ -361,7 +361,8 @@ class Outbound:
             conversation = await conversation_for(
                 session, prospect, decision.channel, context.contacts.get(decision.channel)
             )
-            payload = build_payload(content, dict(context.contacts))
+            policy = hold_policy(context.timezone, context.urgency, context.message_type)
+            payload = build_payload(content, dict(context.contacts), policy=policy)
             message, row = await enqueue(
                 session,
                 conversation,
@@ -587,7 +588,12 @@ class Outbound:
         )
 
     def _payload(self, prepared: Prepared, context: RoutingContext) -> dict[str, Any]:
-        return build_payload(prepared.draft, dict(context.contacts), template=prepared.template)
+        return build_payload(
+            prepared.draft,
+            dict(context.contacts),
+            template=prepared.template,
+            policy=hold_policy(context.timezone, context.urgency, context.message_type),
+        )
 
     async def _conversation(
         self, session: AsyncSession, conversation_id: int

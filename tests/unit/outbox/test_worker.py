@@ -335,3 +335,35 @@ def _outgoing(row: t.OutboxRow):
     from core.outbox.worker import reference_of
 
     return outgoing(row.payload, Channel(row.channel_type), reference_of(row))
+
+
+async def test_a_retry_falling_in_quiet_hours_waits_for_the_morning(
+    scene: Scene, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 3, 10, 20, 59, 30, tzinfo=UTC)  # 21:59:30 in Paris
+    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="x"), Channel.SMS
+    )
+    await w.run_once()
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.HELD
+    assert row.not_before == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)  # 08:00 in Paris
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.HELD
+    clock.now = row.not_before
+    await w.run_once()
+    assert len(sms.sent) == 1
+
+
+async def test_an_urgent_retry_is_not_held_by_quiet_hours(scene: Scene, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 3, 10, 20, 59, 30, tzinfo=UTC)
+    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    w = worker(scene, FakeRuntime(sms))
+    await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="x", urgency=Urgency.URGENT), Channel.SMS
+    )
+    await w.run_once()
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.PENDING
+    assert row.not_before == clock.now + timedelta(seconds=60)
