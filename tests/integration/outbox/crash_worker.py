@@ -1,6 +1,6 @@
 """A worker process for the crash test: sends through a file-backed fake provider until killed.
 
-    python crash_worker.py <database url> <tenant> <sends file> <lookup 0|1>
+    python crash_worker.py <database url> <tenant> <sends file> <lookup 0|1> [<pg schema>]
 
 The fake provider appends each accepted reference to the sends file *before* answering, as a
 real provider would have the message once it accepted it: the file is the ground truth of what
@@ -52,8 +52,9 @@ def read_sends(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line]
 
 
-async def main(url: str, tenant: str, sends: Path, lookup: bool) -> None:
-    db = await Database.open(url)
+async def main(url: str, tenant: str, sends: Path, lookup: bool, schema: str | None) -> None:
+    options = {"connect_args": {"server_settings": {"search_path": schema}}} if schema else {}
+    db = await Database.open(url, **options)
     service = await InboxService.connect(db, tenant)
     runtime = FakeRuntime(FileProvider(Channel.SMS, sends, lookup))
     worker = OutboxWorker(service.ctx, runtime, batch_size=10, lease_seconds=1, poll_seconds=0.05)
@@ -61,4 +62,5 @@ async def main(url: str, tenant: str, sends: Path, lookup: bool) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4] == "1"))
+    schema = sys.argv[5] if len(sys.argv) > 5 else None
+    asyncio.run(main(sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4] == "1", schema))

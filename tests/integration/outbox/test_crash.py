@@ -22,7 +22,7 @@ from core.outbox.worker import OutboxWorker, reference_of
 from core.service import InboxService
 from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
-from tests.conftest import FakeClock
+from tests.conftest import PG_URL, FakeClock, PgSchema
 from tests.integration.outbox.crash_worker import FileProvider, read_sends
 from tests.unit.outbox.fakes import FakeRuntime
 
@@ -53,12 +53,15 @@ async def _broadcast(db: Database) -> tuple[InboxService, str]:
     return service, await service.outbound.broadcast(ids, draft)
 
 
-async def _kill_at_random(url: str, sends: Path, lookup: bool, rounds: int) -> int:
+async def _kill_at_random(
+    url: str, sends: Path, lookup: bool, rounds: int, schema: str | None
+) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [str(WORKER), url, "crash", str(sends), "1" if lookup else "0"]
     kills = 0
     for _ in range(rounds):
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(WORKER), url, "crash", str(sends), "1" if lookup else "0", env=env
+            sys.executable, *args, *([schema] if schema else []), env=env
         )
         await asyncio.sleep(random.uniform(0.8, 2.5))
         if proc.returncode is None:
@@ -70,16 +73,34 @@ async def _kill_at_random(url: str, sends: Path, lookup: bool, rounds: int) -> i
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lookup", [False, True], ids=["no-lookup", "lookup"])
+@pytest.mark.parametrize(
+    ("engine", "lookup"),
+    [
+        ("sqlite", False),
+        ("sqlite", True),
+        pytest.param("postgresql", False, marks=pytest.mark.postgres),
+    ],
+    ids=["sqlite-no-lookup", "sqlite-lookup", "postgresql-no-lookup"],
+)
 async def test_killed_worker_never_loses_nor_doubles_a_message(
-    tmp_path: Path, lookup: bool
+    tmp_path: Path, engine: str, lookup: bool
 ) -> None:
-    url = sqlite_url(tmp_path / "crash.db")
     sends = tmp_path / "sends.txt"
-    db = await Database.open(url)
+    pg: PgSchema | None = None
+    if engine == "sqlite":
+        url = sqlite_url(tmp_path / "crash.db")
+        db = await Database.open(url)
+    else:
+        if not PG_URL:
+            pytest.skip("COCCINELLE_TEST_PG_URL is not set")
+        pg = PgSchema(PG_URL)
+        await pg.create()
+        url = PG_URL
+        db = await pg.open()
     try:
         service, broadcast_id = await _broadcast(db)
-        kills = await _kill_at_random(url, sends, lookup, rounds=5)
+        schema = pg.name if pg else None
+        kills = await _kill_at_random(url, sends, lookup, rounds=5, schema=schema)
         assert kills >= 3
         # Restart for good (in-process) and let it finish, leases long expired.
         clock = FakeClock(service.ctx.now() + timedelta(hours=1))
@@ -111,3 +132,5 @@ async def test_killed_worker_never_loses_nor_doubles_a_message(
         assert progress.sent + progress.unknown == RECIPIENTS and progress.remaining == 0
     finally:
         await db.close()
+        if pg is not None:
+            await pg.drop()
