@@ -44,6 +44,7 @@ from core.orchestrator.hours import quiet_release
 from core.orchestrator.loader import month_spending
 from core.outbox.payload import outgoing
 from core.outbox.ratelimit import RateLimiters
+from core.outbox.reconcile import ProviderAnswer, ask_provider
 from core.service.context import ServiceContext
 from core.service.timeline import apply_status
 from core.storage import tables as t
@@ -579,6 +580,9 @@ class OutboxWorker:
 
     async def _reconcile_one(self, outbox_id: int, channel: Channel, now: datetime) -> bool:
         async with self.ctx.db.session() as session:
+            stale_lease = await session.scalar(
+                select(Out.lease_expires_at).where(Out.id == outbox_id)
+            )
             taken = await session.execute(
                 update(Out)
                 .where(
@@ -594,15 +598,20 @@ class OutboxWorker:
             row = await session.get(Out, outbox_id)
             assert row is not None
             reference = reference_of(row)
+            payload = row.payload or {}
+            to = (payload.get("contacts") or {}).get(str(channel))
+            # When it was marked sending (its lease started then), give or take clock skew.
+            since = (stale_lease or now) - self.lease - timedelta(minutes=5)
         adapter, _ = self._adapter(channel)
-        capable = adapter is not None and adapter.capabilities.lookup
-        found: SendResult | None = None
-        if capable:
-            assert adapter is not None
+        answer = ProviderAnswer()
+        if adapter is not None:
             try:
-                found = await adapter.lookup(reference)
+                answer = await ask_provider(
+                    adapter, reference, to, payload.get("text") or "", since
+                )
             except ProviderError:
                 return False  # the lease will expire again and we will ask again
+        found = answer.found
         async with self.ctx.write() as (session, events):
             row = await session.get(Out, outbox_id)
             if row is None or row.status != OutboxStatus.SENDING:
@@ -610,7 +619,7 @@ class OutboxWorker:
             message = await _message(session, row)
             if found is not None:
                 await self._succeeded(session, row, message, found, events)
-            elif capable:
+            elif answer.surely_absent:
                 entry = _entry(now, channel, row.attempts, "not_found_at_provider")
                 row.attempts_log = [*(row.attempts_log or []), entry]
                 row.status = OutboxStatus.PENDING

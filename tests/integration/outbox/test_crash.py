@@ -23,7 +23,7 @@ from core.service import InboxService
 from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
 from tests.conftest import PG_URL, FakeClock, PgSchema
-from tests.integration.outbox.crash_worker import FileProvider, read_sends
+from tests.integration.outbox.crash_worker import provider, read_sends
 from tests.unit.outbox.fakes import FakeRuntime
 
 RECIPIENTS = 1000
@@ -105,7 +105,7 @@ async def test_killed_worker_never_loses_nor_doubles_a_message(
         # Restart for good (in-process) and let it finish, leases long expired.
         clock = FakeClock(service.ctx.now() + timedelta(hours=1))
         service.ctx.clock = clock
-        runtime = FakeRuntime(FileProvider(Channel.SMS, sends, lookup))
+        runtime = FakeRuntime(provider(sends, lookup))
         await OutboxWorker(service.ctx, runtime, batch_size=200).drain()
 
         async with db.session() as session:

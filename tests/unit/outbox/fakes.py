@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import datetime
 
 from core.channels.adapter import Capabilities, ChannelAdapter, OutgoingMessage, SendResult
 from core.channels.errors import PermanentProviderError, TransientProviderError
 from core.domain.enums import Channel, Provider
 from core.errors import ConfigurationError
+from core.storage.types import utcnow
 
 _PROVIDERS = {
     Channel.SMS: Provider.TWILIO,
@@ -62,7 +64,9 @@ class RecordingAdapter(ChannelAdapter):
         *,
         lookup: bool = False,
         accept_on_timeout: bool = False,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.clock = clock
         self.channel = channel  # type: ignore[misc]
         self.provider = _PROVIDERS[channel]  # type: ignore[misc]
         self.name = f"fake_{channel}"  # type: ignore[misc]
@@ -87,7 +91,10 @@ class RecordingAdapter(ChannelAdapter):
 
     def _accept(self, message: OutgoingMessage) -> SendResult:
         assert message.reference
-        result = SendResult(provider_message_id=f"{self.name.upper()}{next(_IDS):08d}")
+        result = SendResult(
+            provider_message_id=f"{self.name.upper()}{next(_IDS):08d}",
+            raw={"to": message.to, "body": message.text, "date_created": self.clock()},
+        )
         self.sent.append(message)
         self.accepted[message.reference] = result
         return result
@@ -103,6 +110,14 @@ class RecordingAdapter(ChannelAdapter):
 
     def dedupe_keys(self, request):  # pragma: no cover
         raise NotImplementedError
+
+
+class ListingAdapter(RecordingAdapter):
+    """A provider that lists the latest messages to a recipient (like Twilio's message list)."""
+
+    async def recent(self, to: str, limit: int = 20) -> list[SendResult]:
+        found = [r for r in self.accepted.values() if r.raw["to"] == to]
+        return list(reversed(found))[:limit]
 
 
 class FakeRuntime:

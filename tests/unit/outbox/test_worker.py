@@ -25,6 +25,7 @@ from tests.unit.orchestrator.helpers import context
 from tests.unit.outbox.conftest import EMAIL, PHONE, Scene
 from tests.unit.outbox.fakes import (
     FakeRuntime,
+    ListingAdapter,
     RecordingAdapter,
     invalid_number,
     rate_limited,
@@ -202,14 +203,33 @@ async def test_interrupted_send_without_lookup_is_outcome_unknown_then_resent_on
     assert resent.metadata["resent"] == 1
 
 
-async def test_interrupted_send_is_reconciled_by_lookup(scene: Scene, clock: FakeClock) -> None:
-    sms = RecordingAdapter(Channel.SMS, lookup=True)
+async def test_interrupted_send_found_by_lookup_is_sent_else_unknown(
+    scene: Scene, clock: FakeClock
+) -> None:
+    sms = RecordingAdapter(Channel.SMS, lookup=True, clock=clock)
     first = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
     second = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="b"))
     rows = await outbox_rows(scene)
     # The first really reached the provider before the crash; the second did not.
     await sms.send(_outgoing(rows[0]))
     await _crash_mid_send(scene, clock)
+    await worker(scene, FakeRuntime(sms)).drain()
+    assert (await scene.service.messages.get(first.id)).status == MessageStatus.SENT
+    # A look-up that finds nothing proves nothing: shown as unknown, never sent blindly.
+    assert (await scene.service.messages.get(second.id)).status == MessageStatus.UNKNOWN
+    assert sum(sms.calls.values()) == 1
+
+
+async def test_interrupted_send_is_settled_by_the_providers_message_list(
+    scene: Scene, clock: FakeClock
+) -> None:
+    sms = ListingAdapter(Channel.SMS, clock=clock)
+    first = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
+    second = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="b"))
+    rows = await outbox_rows(scene)
+    await _crash_mid_send(scene, clock)
+    await sms.send(_outgoing(rows[0]))  # reached the provider just before the crash
+    clock.advance(seconds=121)
     await worker(scene, FakeRuntime(sms)).drain()
     assert (await scene.service.messages.get(first.id)).status == MessageStatus.SENT
     assert (await scene.service.messages.get(second.id)).status == MessageStatus.SENT
@@ -219,7 +239,9 @@ async def test_interrupted_send_is_reconciled_by_lookup(scene: Scene, clock: Fak
 async def test_ambiguous_timeout_is_looked_up_before_a_retry(
     scene: Scene, clock: FakeClock
 ) -> None:
-    sms = RecordingAdapter(Channel.SMS, [timeout()], lookup=True, accept_on_timeout=True)
+    sms = RecordingAdapter(
+        Channel.SMS, [timeout()], lookup=True, accept_on_timeout=True, clock=clock
+    )
     w = worker(scene, FakeRuntime(sms))
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await w.run_once()
