@@ -11,6 +11,9 @@ from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel
 from core.errors import InvalidInput
 
+#: Longest subject made up from a text (RFC 5322 recommends lines of at most 78 characters).
+EMAIL_SUBJECT_MAX = 78
+
 
 def build_payload(
     draft: ReplyDraft,
@@ -67,7 +70,8 @@ def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> Outgo
         channel=channel,
         to=to,
         text=payload.get("text") or "",
-        subject=payload.get("subject"),
+        subject=payload.get("subject")
+        or (_subject_of(payload) if channel == Channel.EMAIL else None),
         html=payload.get("html") if channel == Channel.EMAIL else None,
         attachments=tuple(_load(a) for a in payload.get("attachments") or ()),
         location=Location(**location) if location else None,
@@ -77,6 +81,14 @@ def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> Outgo
         reference=reference,
         sender_name=payload.get("sender_name"),
     )
+
+
+def _subject_of(payload: dict[str, Any]) -> str:
+    """A subject for an email that has none (a reply or fallback from SMS): its first line."""
+    line = " ".join(((payload.get("text") or "").strip().splitlines() or [""])[0].split())
+    if len(line) > EMAIL_SUBJECT_MAX:
+        line = line[: EMAIL_SUBJECT_MAX - 1].rstrip() + "…"
+    return line or "…"
 
 
 def _load(spec: dict[str, Any]) -> Attachment:

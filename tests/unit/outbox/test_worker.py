@@ -389,3 +389,13 @@ async def test_an_urgent_retry_is_not_held_by_quiet_hours(scene: Scene, clock: F
     (row,) = await outbox_rows(scene)
     assert row.status == OutboxStatus.PENDING
     assert row.not_before == clock.now + timedelta(seconds=60)
+
+
+async def test_an_email_without_subject_gets_its_first_line(scene: Scene) -> None:
+    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
+    email = RecordingAdapter(Channel.EMAIL)
+    text = "Votre dossier est complet.\nÀ bientôt"
+    await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text=text))
+    await worker(scene, FakeRuntime(sms, email)).drain()
+    assert email.sent[0].subject == "Votre dossier est complet."
+    assert sms.sent == [] and sms.calls
