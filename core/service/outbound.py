@@ -143,6 +143,29 @@ class Outbound:
             context = await self._context(session, inputs, prospect, prepared, conversation)
         return decide(context, prepared.draft, channel)
 
+    async def routing_context(
+        self,
+        prospect_id: int,
+        draft: ReplyDraft | None = None,
+        *,
+        preferred: Channel | None = None,
+        allowed: frozenset[Channel] | None = None,
+    ) -> RoutingContext:
+        """Everything ``decide`` needs about a prospect now (for ``route_message``)."""
+        draft = draft or ReplyDraft()
+        async with self.ctx.db.session() as session:
+            prospect = await self._prospect(session, prospect_id)
+            inputs = await self._inputs(session)
+            return await self._context(
+                session,
+                inputs,
+                prospect,
+                Prepared(draft),
+                None,
+                preferred=preferred,
+                allowed=allowed,
+            )
+
     # ----------------------------------------------------------------------------------------
     # Sending
 

@@ -195,3 +195,22 @@ async def test_resend_refuses_a_message_that_went_out(scene: Scene) -> None:
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     with pytest.raises(InvalidInput):
         await scene.service.outbound.resend(message.id)
+
+
+async def test_route_message_with_a_loaded_context_sends_now(scene: Scene) -> None:
+    sms = RecordingAdapter(Channel.SMS)
+    scene.service.outbound.attach_runtime(FakeRuntime(sms))
+    draft = ReplyDraft(text="Votre dossier est complet.", message_type=MessageType.NOTIFICATION)
+    ctx = await scene.service.outbound.routing_context(scene.prospect_id, draft)
+    assert ctx.contacts[Channel.SMS] == "+33612345678" and ctx.enabled >= {Channel.SMS}
+    result = await scene.service.outbound.route_message(ctx, draft)
+    assert (result.success, result.channel, result.status) == (True, Channel.SMS, "sent")
+    assert not result.fallback_attempted and result.fallback_channel is None
+    assert result.provider_message_id == sms.accepted[sms.sent[0].reference].provider_message_id
+
+
+async def test_route_message_without_a_channel_says_why(scene: Scene) -> None:
+    lonely = await add_prospect(scene.service, "Paul Sans Contact")
+    ctx = await scene.service.outbound.routing_context(lonely)
+    result = await scene.service.outbound.route_message(ctx, ReplyDraft(text="x"))
+    assert not result.success and result.channel is None and "No " in (result.error or "")
