@@ -31,6 +31,12 @@ from core.storage.convert import from_micros
 
 M = t.MessageRow
 
+#: Provider codes meaning "this address will not work" (Twilio invalid / not mobile / cannot
+#: route / unsubscribed, WhatsApp invalid address, Meta undeliverable): the channel is treated
+#: as unreachable for the prospect until a later send on it succeeds.
+UNREACHABLE_CODES = frozenset({"21211", "21614", "21612", "21610", "63003", "131026"})
+_RECENT_OUTBOUND = 20
+
 
 @dataclass(frozen=True)
 class TenantInputs:
@@ -137,6 +143,7 @@ async def load_context(
         urgency=urgency,
         preferred_channel=preferred or _channel(prospect.preferred_channel),
         opted_out=frozenset(Channel(c) for c in prospect.opted_out_channels or ()),
+        unreachable=await unreachable_channels(session, prospect.id),
         allowed=allowed,
         timezone=prospect.timezone or settings.timezone,
         quiet_hours=settings.quiet_hours,
@@ -151,6 +158,25 @@ async def load_context(
         monthly_budget=inputs.monthly_budget,
         spent_this_month=inputs.spent_this_month,
     )
+
+
+async def unreachable_channels(session: AsyncSession, prospect_id: int) -> frozenset[Channel]:
+    """Channels whose latest attempt to the prospect failed with an "address will not work" code."""
+    rows = await session.execute(
+        select(M.meta)
+        .where(M.prospect_id == prospect_id, M.direction == Direction.OUTBOUND)
+        .order_by(M.id.desc())
+        .limit(_RECENT_OUTBOUND)
+    )
+    verdict: dict[str, bool] = {}
+    for (meta,) in rows:
+        for attempt in reversed((meta or {}).get("attempts") or []):
+            channel = attempt.get("channel")
+            if channel in verdict or attempt.get("outcome") not in ("sent", "permanent"):
+                continue
+            verdict[channel] = attempt.get("code") in UNREACHABLE_CODES
+    known = {c.value for c in Channel}
+    return frozenset(Channel(c) for c, dead in verdict.items() if dead and c in known)
 
 
 def _channel(value: str | None) -> Channel | None:

@@ -399,3 +399,19 @@ async def test_an_email_without_subject_gets_its_first_line(scene: Scene) -> Non
     await worker(scene, FakeRuntime(sms, email)).drain()
     assert email.sent[0].subject == "Votre dossier est complet."
     assert sms.sent == [] and sms.calls
+
+
+async def test_an_invalid_number_makes_sms_unreachable_for_the_next_decisions(
+    scene: Scene,
+) -> None:
+    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
+    email = RecordingAdapter(Channel.EMAIL)
+    await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
+    await worker(scene, FakeRuntime(sms, email)).drain()
+    decision = await scene.service.outbound.decide(scene.conversation_id, ReplyDraft(text="b"))
+    assert decision.channel == Channel.EMAIL
+    blocked = await scene.service.outbound.decide(
+        scene.conversation_id, ReplyDraft(text="b"), Channel.SMS
+    )
+    assert blocked.channel is None
+    assert "orchestrator.blocked.unreachable" in [r.key for r in blocked.blocked]
