@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from core.channels.segments import count_segments
+from core.channels.segments import SegmentInfo, count_segments
 from core.domain.decision import ChannelScore, Decision, Reason, ReplyDraft
 from core.domain.enums import Channel, MessageType, Urgency
 from core.orchestrator import channels as ch
@@ -86,7 +87,22 @@ _Pending = tuple[str, float, str, dict[str, object]]
 
 
 def _built(pending: list[_Pending]) -> tuple[Reason, ...]:
-    return tuple(_reason(c, p, k, **params) for c, p, k, params in pending)
+    built = []
+    for criterion, points, key, params in pending:
+        try:
+            built.append(_shared_reason(criterion, points, key, tuple(params.items())))
+        except TypeError:  # an unhashable parameter: build this one afresh
+            built.append(_reason(criterion, points, key, **params))
+    return tuple(built)
+
+
+@lru_cache(maxsize=8192)
+def _shared_reason(
+    criterion: str, points: float, key: str, params: tuple[tuple[str, object], ...]
+) -> Reason:
+    # Reasons are frozen and repeat across decisions (same criterion, points, channel): one
+    # instance serves them all, which keeps explained decisions nearly as fast as bare scoring.
+    return _reason(criterion, points, key, **dict(params))
 
 
 class _Scored:
@@ -124,6 +140,12 @@ class _Scored:
         return sum(self.points.values())
 
 
+@lru_cache(maxsize=1024)
+def _segments(text: str) -> SegmentInfo:
+    # A broadcast or a reminder run decides the same text for many prospects.
+    return count_segments(text)
+
+
 class _Facts:
     """What every channel's scoring shares, computed once per decision."""
 
@@ -132,7 +154,7 @@ class _Facts:
     def __init__(self, context: RoutingContext, content: ReplyDraft) -> None:
         self.text = content.text or ""
         self.length = len(self.text)
-        self.segments = count_segments(self.text)
+        self.segments = _segments(self.text)
         self.rich = bool(content.attachments or content.html)
         self.local = context.now.astimezone(zone(context.timezone))
         q = context.quiet_hours
