@@ -28,7 +28,6 @@ from core.domain.enums import (
     Direction,
     MessageKind,
     MessageStatus,
-    MessageType,
     OutboxStatus,
     SenderType,
 )
@@ -44,6 +43,7 @@ from core.outbox.enqueue import enqueue, new_key
 from core.outbox.payload import build_payload, hold_policy
 from core.reminders.service import Reminders
 from core.service.context import ServiceContext
+from core.service.conversations import Conversations
 from core.service.timeline import append_message, conversation_for, open_conversation
 from core.storage import convert
 from core.storage import tables as t
@@ -328,10 +328,7 @@ class Outbound:
                 ConversationChanged(old.id),
             ]
             new_id = new.id
-        async with self.ctx.db.session() as session:
-            from core.service.conversations import _full
-
-            return await _full(session, await session.get(t.ConversationRow, new_id))
+        return await Conversations(self.ctx).get(new_id)
 
     async def send_unified(
         self, prospect_id: int, draft: ReplyDraft, preferred_channel: Channel | None = None
@@ -690,4 +687,4 @@ async def _aiter(items: Iterable[int] | AsyncIterator[int]) -> AsyncIterator[int
             yield item
 
 
-__all__ = ["BroadcastProgress", "BudgetStatus", "MessageType", "Outbound", "RouteResult"]
+__all__ = ["BroadcastProgress", "BudgetStatus", "Outbound", "RouteResult"]
