@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 Out = t.OutboxRow
 _DUE = (OutboxStatus.PENDING, OutboxStatus.HELD)
+#: How long after a send a failure reported by the provider still triggers a fallback.
+DELIVERY_FAILURE_HORIZON = timedelta(days=2)
 
 
 class AdapterSource(Protocol):
@@ -152,6 +154,7 @@ class OutboxWorker:
         self._budget = None  # re-read each round: other workers and the month move it
         self._tenant_settings = None
         handled = await self.reconcile()
+        handled += await self.fall_back_after_delivery_failures()
         for outbox_id, channel in await self._claim():
             await self._process(outbox_id, Channel(channel))
             handled += 1
@@ -554,6 +557,53 @@ class OutboxWorker:
                 spent=budget.spent,
             )
             events.append(Alert("budget", text))
+
+    # ----------------------------------------------------------------------------------------
+    # Failures reported after the send
+
+    async def fall_back_after_delivery_failures(self) -> int:
+        """Fall back for sent messages the provider later reported failed or undelivered
+        (status callbacks: WhatsApp 63016 outside the window, 30003 unreachable handset…).
+
+        Only recent sends are looked at; a row with no fallback left is closed as failed.
+        """
+        now = self.clock()
+        m = t.MessageRow
+        query = (
+            select(Out, m)
+            .join(m, m.id == Out.message_id)
+            .where(
+                Out.tenant_id == self.ctx.tenant_id,
+                Out.status == OutboxStatus.SENT,
+                Out.not_before >= now - DELIVERY_FAILURE_HORIZON,
+                m.status.in_([MessageStatus.FAILED, MessageStatus.UNDELIVERED]),
+            )
+            .limit(self.batch_size)
+        )
+        handled = 0
+        async with self.ctx.write() as (session, events):
+            settings = await self._settings(session)
+            for row, message in (await session.execute(query)).all():
+                channel = Channel(row.channel_type)
+                entry = _entry(
+                    now,
+                    channel,
+                    row.attempts,
+                    "delivery_failed",
+                    code=message.error_code,
+                    error=message.error_message,
+                )
+                row.attempts_log = [*(row.attempts_log or []), entry]
+                _log_on_message(message, entry)
+                if self._fall_back(row, message, now, settings):
+                    row.provider_message_id = None
+                    message.error_code = message.error_message = None
+                else:
+                    row.status = OutboxStatus.FAILED
+                row.updated_at = now
+                _changed(events, row)
+                handled += 1
+        return handled
 
     # ----------------------------------------------------------------------------------------
     # Reconciliation after a crash

@@ -415,3 +415,43 @@ async def test_an_invalid_number_makes_sms_unreachable_for_the_next_decisions(
     )
     assert blocked.channel is None
     assert "orchestrator.blocked.unreachable" in [r.key for r in blocked.blocked]
+
+
+async def test_a_failure_reported_after_the_send_falls_back(scene: Scene) -> None:
+    from core.service.timeline import apply_status
+
+    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    w = worker(scene, FakeRuntime(sms, email))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    async with scene.service.db.session() as session:  # the status callback, as ingest applies it
+        row = await session.get(t.MessageRow, message.id)
+        apply_status(
+            row, MessageStatus.UNDELIVERED, error_code="30003", error_message="unreachable"
+        )
+    await w.drain()
+    final = await scene.service.messages.get(message.id)
+    assert final.status == MessageStatus.SENT and final.channel == Channel.EMAIL
+    assert [a["outcome"] for a in final.metadata["attempts"]] == [
+        "sent",
+        "delivery_failed",
+        "fallback",
+        "sent",
+    ]
+    assert final.error_code is None and len(email.sent) == 1
+
+
+async def test_a_failure_reported_with_no_fallback_left_closes_the_row(scene: Scene) -> None:
+    from core.service.timeline import apply_status
+
+    sms = RecordingAdapter(Channel.SMS)
+    w = worker(scene, FakeRuntime(sms), enable_fallback=False)
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    async with scene.service.db.session() as session:
+        row = await session.get(t.MessageRow, message.id)
+        apply_status(row, MessageStatus.FAILED, error_code="30007", error_message="filtered")
+    await w.drain()
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.FAILED
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.FAILED
