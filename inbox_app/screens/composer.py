@@ -63,6 +63,7 @@ class ComposerScreen(Screen[None]):
         self.decision: Decision | None = None
         self.settings = TenantSettings()
         self.values: dict[str, str] = {}
+        self.appointments: list = []
         self.missing: list[str] = []
         self._timer: Timer | None = None
         self._template_id: int | None = None
@@ -112,6 +113,7 @@ class ComposerScreen(Screen[None]):
         except Exception as exc:
             notify_error(self.app, exc)
             appointments = []
+        self.appointments = appointments
         self.values = known_values(
             self.thread.prospect, self.settings, appointments, self.app.now()
         )
@@ -156,9 +158,9 @@ class ComposerScreen(Screen[None]):
     # -- live feedback -------------------------------------------------------------------------
 
     @on(TextArea.Changed, "#body")
-    def _typed(self, event: TextArea.Changed) -> None:
+    async def _typed(self, event: TextArea.Changed) -> None:
         if event.text_area.text == "/":
-            self.action_template()
+            await self.action_template()
         self._refresh()
         self._schedule_decision()
 
@@ -238,6 +240,13 @@ class ComposerScreen(Screen[None]):
             if key is None:
                 return
             template = by_id[key]
+            self.values = known_values(
+                self.thread.prospect,
+                self.settings,
+                self.appointments,
+                self.app.now(),
+                language=template.language,
+            )
             text, self.missing = fill(template.content, self.values)
             self._template_id = template.id
             self.query_one("#body", TextArea).text = text

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
 
 from core.domain.models import Appointment, Prospect
 from core.domain.settings import TenantSettings
-from core.i18n import format_datetime, format_time
 from core.templates.render import placeholders, render_text
 
 
@@ -16,8 +18,12 @@ def known_values(
     appointments: list[Appointment],
     now: datetime,
     agent_name: str | None = None,
+    language: str = "fr",
 ) -> dict[str, str]:
-    """Every variable we can fill for ``prospect`` (the next upcoming appointment, if any)."""
+    """Every variable we can fill for ``prospect`` (the next upcoming appointment, if any).
+
+    Dates are written in ``language``, the template's.
+    """
     first, _, last = prospect.display_name.partition(" ")
     values = {
         "prospect_name": prospect.display_name,
@@ -35,8 +41,10 @@ def known_values(
     upcoming = sorted((a for a in appointments if a.starts_at >= now), key=lambda a: a.starts_at)
     if upcoming:
         tz = prospect.timezone or settings.timezone
-        values["rdv_date"] = format_datetime(upcoming[0].starts_at, tz, "d MMMM y")
-        values["rdv_time"] = format_time(upcoming[0].starts_at, tz)
+        starts = upcoming[0].starts_at.astimezone(ZoneInfo(tz))
+        locale = "fr_FR" if language == "fr" else "en_GB"
+        values["rdv_date"] = format_date(starts.date(), "d MMMM y", locale=locale)
+        values["rdv_time"] = starts.strftime("%H:%M")
         if upcoming[0].location:
             values["location"] = upcoming[0].location
     return {k: v for k, v in values.items() if v}
