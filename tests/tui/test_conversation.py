@@ -24,7 +24,7 @@ async def test_the_timeline_spans_channels_with_statuses_notes_and_files(app, id
     async with app.run_test(size=(80, 24)) as pilot:
         await open_conversation(app, pilot, ids["marie_sms"])
         text = timeline_text(app)
-        assert "Conversation #%d · Email" % ids["marie_email"] in text
+        assert f"Conversation #{ids['marie_email']} · Email" in text
         assert "Recherche appartement" in text
         assert "Attachment: annonces-lyon.pdf" in text
         assert "failed: Unreachable destination handset" in text
