@@ -11,7 +11,7 @@ from inbox_app.widgets.settings.template_editor import TemplateEditor
 from tests.tui.helpers import settle, static_text
 
 
-async def open_settings(app, pilot) -> None:  # noqa: ANN001
+async def open_settings(app, pilot) -> None:
     await settle(pilot)
     await pilot.press("f2")
     await settle(pilot)
