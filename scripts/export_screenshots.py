@@ -33,13 +33,15 @@ SHOTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
 }
 
 
-async def _settle(app) -> None:  # noqa: ANN001
+async def _settle(app) -> None:
     busy = [w for w in app.workers if not w.is_finished]
     if busy:
         await app.workers.wait_for_complete(busy)
 
 
-async def shoot(name: str, conversation: str | None, keys: tuple[str, ...], db: Path, ids: dict[str, int]) -> Path:
+async def shoot(
+    name: str, conversation: str | None, keys: tuple[str, ...], db: Path, ids: dict[str, int]
+) -> Path:
     """Run the app, open ``conversation``, press ``keys`` and save the screen."""
     app = scenario_app(db)
     async with app.run_test(size=SIZE) as pilot:

@@ -118,6 +118,7 @@ class ComposerScreen(Screen[None]):
             self.thread.prospect, self.settings, appointments, self.app.now()
         )
         self._refresh()
+        self._schedule_decision()
 
     # -- what the agent chose ------------------------------------------------------------------
 

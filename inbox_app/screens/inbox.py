@@ -38,7 +38,9 @@ class InboxScreen(Screen[None]):
         Binding("f", "filters", t("ui.key.filters"), id="filters", tooltip=t("ui.tip.filters")),
         Binding("n", "next_unread", t("ui.key.next"), id="next", tooltip=t("ui.tip.next")),
         Binding("r", "reply", t("ui.key.reply"), id="reply", tooltip=t("ui.tip.reply")),
-        Binding("escape", "clear", t("ui.key.clear"), id="clear", tooltip=t("ui.tip.clear")),
+        Binding(
+            "escape", "clear", t("ui.key.clear"), id="clear", tooltip=t("ui.tip.clear"), show=False
+        ),
         Binding("q", "app.quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
     ]
 

@@ -143,3 +143,13 @@ async def test_enter_opens_and_n_goes_to_the_next_unread(app, ids) -> None:
         await settle(pilot)
         assert isinstance(app.screen, InboxScreen)
         assert rows(app)[0][0] == " "  # opened conversations are read now
+
+
+async def test_every_action_is_in_the_command_palette(app, ids) -> None:
+    from inbox_app.palette import ActionsProvider
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        provider = ActionsProvider(app.screen)
+        found = [hit.text for hit in [h async for h in provider.discover()]]
+        assert {"Search", "Sort", "Filters", "Reply", "Help", "Settings", "Analytics"} <= set(found)

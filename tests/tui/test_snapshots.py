@@ -12,7 +12,7 @@ from tests.tui.snapshot_app import scenario_app, seed
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
 
-async def _settle(pilot) -> None:  # noqa: ANN001
+async def _settle(pilot) -> None:
     for _ in range(4):
         await pilot.pause()
     busy = [w for w in pilot.app.workers if not w.is_finished]
@@ -21,8 +21,8 @@ async def _settle(pilot) -> None:  # noqa: ANN001
     await pilot.pause()
 
 
-def _open(conversation_key: str, then: tuple[str, ...] = ()):  # noqa: ANN202
-    async def run_before(pilot) -> None:  # noqa: ANN001
+def _open(conversation_key: str, then: tuple[str, ...] = ()):
+    async def run_before(pilot) -> None:
         await _settle(pilot)
         pilot.app.push_screen(ConversationScreen(pilot.app.snapshot_ids[conversation_key]))
         await _settle(pilot)
@@ -33,8 +33,8 @@ def _open(conversation_key: str, then: tuple[str, ...] = ()):  # noqa: ANN202
     return run_before
 
 
-def _keys(*keys: str):  # noqa: ANN202
-    async def run_before(pilot) -> None:  # noqa: ANN001
+def _keys(*keys: str):
+    async def run_before(pilot) -> None:
         await _settle(pilot)
         await pilot.press(*keys)
         await _settle(pilot)
