@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual_plotext import PlotextPlot
 
 from core.i18n import format_number, format_percent, t
 from inbox_app.errors import notify_error
@@ -49,6 +50,7 @@ class AnalyticsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         yield DataTable(id="stats", cursor_type="row")
+        yield PlotextPlot(id="chart")
         yield Static(id="budget", classes="error")
         yield Static(Text(t("ui.analytics.source_counts")), classes="hint")
         yield Footer()
@@ -80,7 +82,22 @@ class AnalyticsScreen(Screen[None]):
             for name in ("sent", "delivered", "read", "failed", "received", "cost"):
                 setattr(total, name, getattr(total, name) + getattr(entry, name))
         table.add_row(*self._cells(t("ui.analytics.total"), total), key="total")
+        self._chart(counts)
         self._show_budget(status)
+
+    def _chart(self, counts) -> None:
+        """Sent and received per channel, side by side (plain bars: readable without colour)."""
+        plt = self.query_one(PlotextPlot).plt
+        plt.clear_data()
+        plt.clear_figure()
+        names = [channel_name(c.channel) for c in counts]
+        plt.multiple_bar(
+            names,
+            [[c.sent for c in counts], [c.received for c in counts]],
+            labels=[t("ui.analytics.sent"), t("ui.analytics.received")],
+        )
+        plt.title(t("ui.analytics.chart_title"))
+        self.query_one(PlotextPlot).refresh()
 
     @staticmethod
     def _cells(name: str, entry) -> list[Text]:

@@ -221,9 +221,8 @@ class ComposerScreen(Screen[None]):
             if current in channels
             else channels[0]
         )
-        select = self.query_one("#channel", Select)
-        if any(value == str(nxt) for _, value in select._options):
-            select.value = str(nxt)
+        if nxt in self.thread.prospect.reachable_channels():
+            self.query_one("#channel", Select).value = str(nxt)
 
     async def action_template(self) -> None:
         channel = self.effective_channel() or self.thread.conversation.channel

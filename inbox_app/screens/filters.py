@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 from core.domain.enums import ConversationStatus
 from core.i18n import t
 from core.service import InboxFilter
+from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 
 
@@ -58,7 +59,11 @@ class FilterScreen(ModalScreen[InboxFilter | None]):
 
     @work
     async def load_labels(self) -> None:
-        labels = await self.app.service.conversations.labels()
+        try:
+            labels = await self.app.service.conversations.labels()
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return
         select = self.query_one("#label", Select)
         select.set_options([(one_line(x, 40), x) for x in labels])
         if self.current.label in labels:

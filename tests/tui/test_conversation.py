@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.domain.enums import ConversationStatus, MessageKind
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.help import HelpScreen
@@ -130,3 +132,41 @@ async def test_resend_and_switch_say_clearly_when_sending_is_not_available(
         await pilot.press("w", "enter")
         await settle(pilot)
         assert any("not available" in n.message for n in app._notifications)
+
+
+class _FailingOutbound:
+    """Stands in for ``service.outbound`` only to make the provider fail; records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    async def switch_channel(self, conversation_id: int, to_channel: object) -> None:
+        from core.channels.errors import TransientProviderError
+
+        self.calls.append(("switch_channel", to_channel))
+        raise TransientProviderError("[red]connection reset[/red]", provider="twilio")
+
+    async def call(self, prospect_id: int) -> None:
+        self.calls.append(("call", prospect_id))
+        raise OSError("network is unreachable")
+
+
+async def test_provider_and_network_errors_are_notifications(app, ids, service) -> None:
+    if getattr(service, "outbound", None) is not None:
+        pytest.skip("service.outbound is installed; its own tests cover its errors")
+    outbound = _FailingOutbound()
+    service.outbound = outbound  # type: ignore[attr-defined]
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_conversation(app, pilot, ids["marie_sms"])
+            await pilot.press("w", "enter")
+            await settle(pilot)
+            await pilot.press("escape", "C")
+            await settle(pilot)
+            assert isinstance(app.screen, ConversationScreen)
+            messages = [n.message for n in app._notifications]
+            assert any("[red]connection reset[/red]" in m for m in messages)
+            assert any("network is unreachable" in m for m in messages)
+    finally:
+        del service.outbound  # type: ignore[attr-defined]
+    assert [name for name, _ in outbound.calls] == ["switch_channel", "call"]

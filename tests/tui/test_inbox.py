@@ -153,3 +153,18 @@ async def test_every_action_is_in_the_command_palette(app, ids) -> None:
         provider = ActionsProvider(app.screen)
         found = [hit.text for hit in [h async for h in provider.discover()]]
         assert {"Search", "Sort", "Filters", "Reply", "Help", "Settings", "Analytics"} <= set(found)
+
+
+async def test_the_inbox_speaks_french(app, ids) -> None:
+    from core import i18n
+
+    previous = i18n.language()
+    i18n.set_language("fr")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert "plus récentes" in static_text(app, "#title")
+            assert str(app.screen.query_one(Sidebar).get_option("view:closed").prompt) == "Fermées"
+            assert rows(app)[0][3] == "il y a 4\xa0min"
+    finally:
+        i18n.set_language(previous)

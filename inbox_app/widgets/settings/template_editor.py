@@ -17,6 +17,7 @@ from core.domain.models import MessageTemplate
 from core.i18n import t
 from core.service.templates import TemplateDraft
 from core.templates.render import TemplateRenderError, placeholders, render_text
+from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name
 
@@ -94,7 +95,10 @@ class TemplateEditor(Widget):
                     yield Button(t("ui.templates.new"), id="template_new")
 
     async def on_mount(self) -> None:
-        await self.load()
+        try:
+            await self.load()
+        except Exception as exc:
+            notify_error(self.app, exc)
 
     async def load(self, select: int | None = None) -> None:
         """Read the templates again."""
