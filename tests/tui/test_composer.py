@@ -85,7 +85,8 @@ async def test_reply_with_an_explicit_channel_is_queued_in_the_thread(app, ids, 
         app.screen.query_one("#channel").value = "sms"
         await pilot.press(*"A jeudi !", "ctrl+s")
         await settle(pilot)
-        assert isinstance(app.screen, ConversationScreen)
+        notes = [n.message for n in app._notifications]
+        assert isinstance(app.screen, ConversationScreen), notes
     thread = await service.conversations.thread(ids["marie_sms"])
     last = thread.messages[-1]
     assert last.content == "A jeudi !" and last.direction == Direction.OUTBOUND
