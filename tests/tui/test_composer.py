@@ -106,3 +106,15 @@ async def test_reply_with_auto_shows_the_decision_before_sending(app, ids, servi
         await settle(pilot)
     thread = await service.conversations.thread(ids["marie_sms"])
     assert any(m.content == "Bonjour Marie" for m in thread.messages)
+
+
+async def test_an_empty_draft_asks_for_no_decision_and_shows_no_error(app, ids, service) -> None:
+    if getattr(service, "outbound", None) is None:
+        pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        await pilot.press("a", "backspace")
+        await pilot.pause(0.8)
+        await settle(pilot)
+        assert not [n for n in app._notifications if n.severity == "error"]
+        assert "Auto →" not in static_text(app, "#decision")
