@@ -18,7 +18,7 @@ from core.engine import Engine
 from core.service import InboxService
 
 
-async def wait_for(predicate, timeout: float = 30.0):  # noqa: ANN001, ANN201
+async def wait_for(predicate, timeout: float = 30.0):
     """Poll ``predicate`` (async) until it returns something truthy."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -31,7 +31,7 @@ async def wait_for(predicate, timeout: float = 30.0):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-async def demo():  # noqa: ANN201
+async def demo():
     settings = load_settings()  # nothing configured: demo mode in the test's data dir
     service = await InboxService.open(settings)
     tenant = await service.tenant_settings.get()
@@ -57,7 +57,7 @@ async def test_a_reply_is_sent_delivered_and_answered(demo) -> None:
     )
     conversation_id = None
 
-    async def delivered():  # noqa: ANN202
+    async def delivered():
         nonlocal conversation_id
         found = await service.messages.get(message.message_id)
         conversation_id = found.conversation_id
@@ -66,9 +66,10 @@ async def test_a_reply_is_sent_delivered_and_answered(demo) -> None:
     sent = await wait_for(delivered)
     assert sent.provider_message_id and sent.channel == Channel.SMS
 
-    async def answered():  # noqa: ANN202
+    async def answered():
         thread = await service.conversations.thread(conversation_id)
-        return [m for m in thread.messages if m.direction == Direction.INBOUND and m.content == "OUI"]
+        inbound = [m for m in thread.messages if m.direction == Direction.INBOUND]
+        return [m for m in inbound if m.content == "OUI"]
 
     assert await wait_for(answered)
     received = [r for r in engine.sandbox.received if r.provider == "twilio" and r.method == "POST"]
@@ -83,9 +84,10 @@ async def test_a_failed_number_falls_back_and_is_reported(demo) -> None:
         lea.id, ReplyDraft(text="Votre dossier est prêt."), preferred_channel=Channel.SMS
     )
 
-    async def settled():  # noqa: ANN202
+    async def settled():
         found = await service.messages.get(result.message_id)
-        return found.status in (MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.SENT) and found
+        done = (MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.SENT)
+        return found.status in done and found
 
     final = await wait_for(settled)
     assert final.channel != Channel.SMS
