@@ -66,17 +66,6 @@ async def test_whatsapp_outside_the_24_hour_window_is_warned(app, ids) -> None:
         assert "24 hours" in static_text(app, "#warnings")
 
 
-async def test_sending_without_the_orchestrator_says_so(app, ids, service) -> None:
-    if getattr(service, "outbound", None) is not None:
-        pytest.skip("service.outbound is installed: the sending tests below apply")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await open_composer(app, pilot, ids["marie_sms"])
-        await pilot.press(*"Bonjour", "ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, ComposerScreen)
-        assert any("not available" in n.message for n in app._notifications)
-
-
 async def test_reply_with_an_explicit_channel_is_queued_in_the_thread(app, ids, service) -> None:
     if getattr(service, "outbound", None) is None:
         pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
