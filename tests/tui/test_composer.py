@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 
-import pytest
 from textual.widgets import TextArea
 
 from core.domain.enums import Direction, MessageStatus
@@ -67,8 +66,6 @@ async def test_whatsapp_outside_the_24_hour_window_is_warned(app, ids) -> None:
 
 
 async def test_reply_with_an_explicit_channel_is_queued_in_the_thread(app, ids, service) -> None:
-    if getattr(service, "outbound", None) is None:
-        pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_composer(app, pilot, ids["marie_sms"])
         app.screen.query_one("#channel").value = "sms"
@@ -83,8 +80,6 @@ async def test_reply_with_an_explicit_channel_is_queued_in_the_thread(app, ids, 
 
 
 async def test_reply_with_auto_shows_the_decision_before_sending(app, ids, service) -> None:
-    if getattr(service, "outbound", None) is None:
-        pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_composer(app, pilot, ids["marie_sms"])
         await pilot.press(*"Bonjour Marie")
@@ -98,8 +93,6 @@ async def test_reply_with_auto_shows_the_decision_before_sending(app, ids, servi
 
 
 async def test_an_empty_draft_asks_for_no_decision_and_shows_no_error(app, ids, service) -> None:
-    if getattr(service, "outbound", None) is None:
-        pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_composer(app, pilot, ids["marie_sms"])
         await pilot.press("a", "backspace")
