@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from core.domain.enums import Channel, MessageStatus, Priority
 from babel.dates import format_timedelta
 
+from core.domain.enums import Channel, MessageStatus, Priority
 from core.i18n import babel_locale, format_datetime, format_money, format_relative, t
 
 

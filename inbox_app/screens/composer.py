@@ -197,9 +197,16 @@ class ComposerScreen(Screen[None]):
         """Ask the orchestrator which channel it would take, and why."""
         if self.outbound is None:
             return
+        draft = self.draft()
+        if not (draft.text.strip() or draft.template_id or draft.attachments):
+            # nothing written yet: the orchestrator would refuse the draft, say what to do
+            self.decision = None
+            self.query_one(DecisionPanel).show(None, self.tz, t("ui.composer.write_first"))
+            self._refresh()
+            return
         try:
             self.decision = await self.outbound.decide(
-                self.thread.conversation.id, self.draft(), self.channel()
+                self.thread.conversation.id, draft, self.channel()
             )
         except Exception as exc:
             notify_error(self.app, exc)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from inbox_app.screens.conversation import ConversationScreen
+from tests.tui.helpers import wait_for_decision
 from tests.tui.snapshot_app import scenario_app, seed
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
@@ -21,7 +22,7 @@ async def _settle(pilot) -> None:
     await pilot.pause()
 
 
-def _open(conversation_key: str, then: tuple[str, ...] = ()):
+def _open(conversation_key: str, then: tuple[str, ...] = (), decided: bool = False):
     async def run_before(pilot) -> None:
         await _settle(pilot)
         pilot.app.push_screen(ConversationScreen(pilot.app.snapshot_ids[conversation_key]))
@@ -29,6 +30,8 @@ def _open(conversation_key: str, then: tuple[str, ...] = ()):
         if then:
             await pilot.press(*then)
             await _settle(pilot)
+        if decided:  # the composer asks the orchestrator after a pause in typing
+            await wait_for_decision(pilot)
 
     return run_before
 
@@ -46,7 +49,7 @@ SCREENS = {
     "inbox": _keys(),
     "search": _keys("slash", *"visite", "enter"),
     "conversation": _open("marie_sms"),
-    "composer": _open("marie_sms", ("r", *"Bonjour Marie")),
+    "composer": _open("marie_sms", ("r", *"Bonjour Marie"), decided=True),
     "settings": _keys("f2"),
     "analytics": _keys("f3"),
     "help": _keys("question_mark"),
