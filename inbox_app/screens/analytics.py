@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rich.text import Text
@@ -27,6 +28,14 @@ METRICS = COUNTS + RATES + TIMES + COSTS
 #: the rates compared on the second chart
 CHARTED_RATES = ("delivery_rate", "open_rate", "response_rate")
 TOTAL = "total"
+#: one colour per channel on both charts (plotext's own cycle repeats red)
+COLOURS = {
+    "sms": "red",
+    "email": "cyan",
+    "whatsapp": "green",
+    "telegram": "blue",
+    "voice": "orange",
+}
 
 
 def cell(metric: str, value: Any, exact: bool = True) -> Text:
@@ -38,7 +47,7 @@ def cell(metric: str, value: Any, exact: bool = True) -> Text:
     elif metric in TIMES:
         shown = duration(value) if exact else "≈" + duration(value)
     elif metric in COSTS:
-        shown = money(value)
+        shown = money(Decimal(value).quantize(Decimal("0.0001")).normalize())
     else:
         shown = format_number(value)
     return Text(shown, justify="right")
@@ -146,6 +155,7 @@ class AnalyticsScreen(Screen[None]):
                 [x[day] for day in days],
                 [heights[day] for day in days],
                 label=channel_name(shown.stats[index].channel),
+                color=COLOURS.get(shown.stats[index].channel, "white"),
                 # plotext scales the width by the mean gap between bars: 0.8 of a day here
                 width=0.8 * (len(days) - 1) / spread if spread else 0.8,
             )
@@ -174,6 +184,7 @@ class AnalyticsScreen(Screen[None]):
                     for rate in CHARTED_RATES
                 ],
                 labels=[t(f"analytics.{rate}") for rate in CHARTED_RATES],
+                color=["magenta", "yellow", "cyan"],
             )
         plt.title(t("ui.analytics.rates_title"))
         widget.refresh()
