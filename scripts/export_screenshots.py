@@ -124,6 +124,9 @@ async def expand_last_call(app, pilot, ids) -> None:
 
 async def wait_for_decision(app, pilot, ids) -> None:
     """Let the composer ask the orchestrator after the typing pause."""
+    from textual.widgets import TextArea
+
+    app.screen.query_one(TextArea).cursor_blink = False  # the same picture on every run
     for _ in range(50):
         await pilot.pause(0.1)
         if getattr(app.screen, "decision", None) is not None:
