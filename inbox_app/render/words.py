@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from babel.dates import format_timedelta
+
 from core.domain.enums import Channel, MessageStatus, Priority
-from core.i18n import format_datetime, format_money, format_relative, t
+from core.i18n import babel_locale, format_datetime, format_money, format_relative, t
 
 
 def channel_name(channel: Channel | str | None) -> str:
@@ -47,3 +49,10 @@ def when(moment: datetime | None, tz: str | None = None) -> str:
 def money(amount: Decimal | float | None, currency: str | None = "EUR") -> str:
     """An amount, or empty."""
     return format_money(amount, currency or "EUR") if amount is not None else ""
+
+
+def duration(seconds: float | None) -> str:
+    """ "3 min", "2 h"…; empty for no value."""
+    if seconds is None:
+        return ""
+    return format_timedelta(timedelta(seconds=seconds), format="short", locale=babel_locale())

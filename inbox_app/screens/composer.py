@@ -201,8 +201,9 @@ class ComposerScreen(Screen[None]):
         if not (
             draft.text.strip() or draft.template_id or draft.attachments or draft.share_location
         ):
-            self.decision = None  # nothing to decide on yet: no error for an empty draft
-            self.query_one(DecisionPanel).show(None, self.tz)
+            # nothing written yet: the orchestrator would refuse the draft, say what to do
+            self.decision = None
+            self.query_one(DecisionPanel).show(None, self.tz, t("ui.composer.write_first"))
             self._refresh()
             return
         try:

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, ItemGrid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Static, Switch, TabbedContent, TabPane
 
@@ -17,6 +17,7 @@ from core.i18n import t
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name
+from inbox_app.widgets.settings.credentials_form import CredentialsForm
 from inbox_app.widgets.settings.rules_form import RulesForm
 from inbox_app.widgets.settings.template_editor import TemplateEditor
 
@@ -46,10 +47,14 @@ class SettingsScreen(Screen[None]):
             with TabPane(t("ui.settings.tab_templates"), id="templates"):
                 yield TemplateEditor(id="template_editor")
             with TabPane(t("ui.settings.tab_channels"), id="channels"), VerticalScroll():
-                for channel in Channel:
-                    yield Label(channel_name(channel), classes="section")
-                    yield Switch(id=f"enabled_{channel}")
-                yield Static(id="credentials", classes="hint")
+                yield Label(t("ui.settings.credentials_title"), classes="section")
+                yield CredentialsForm(id="credentials_form")
+                yield Static(Text(t("ui.settings.credentials_cli")), classes="hint")
+                with ItemGrid(min_column_width=24, id="channel_switches"):
+                    for channel in Channel:
+                        with Horizontal(classes="switch"):
+                            yield Label(channel_name(channel))
+                            yield Switch(id=f"enabled_{channel}")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -62,7 +67,7 @@ class SettingsScreen(Screen[None]):
         self.query_one(RulesForm).show(self.settings)
         for config in channels:
             self.query_one(f"#enabled_{config.channel}", Switch).value = config.enabled
-        self.query_one("#credentials", Static).update(Text(_credentials_hint()))
+        self.query_one(CredentialsForm).show(channels)
 
     @on(Button.Pressed, "#rules_save")
     async def action_save(self) -> None:
@@ -94,12 +99,3 @@ class SettingsScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-
-def _credentials_hint() -> str:
-    """Where credentials are entered: the keyring store, once ``core.credentials`` is installed."""
-    try:
-        import core.credentials  # noqa: F401
-    except ImportError:
-        return t("ui.settings.credentials_missing")
-    return t("ui.settings.credentials_cli")

@@ -32,3 +32,13 @@ async def settle(pilot, times: int = 3) -> None:
     if busy:  # an empty list would mean "every worker", the endless live listener included
         await pilot.app.workers.wait_for_complete(busy)
     await pilot.pause()
+
+
+async def wait_for_decision(pilot, tries: int = 50) -> None:
+    """Let the composer's typing pause pass and its orchestrator decision arrive."""
+    for _ in range(tries):
+        await pilot.pause(0.1)
+        await settle(pilot, 1)
+        if getattr(pilot.app.screen, "decision", None) is not None:
+            return
+    raise AssertionError("the composer never showed the orchestrator's decision")

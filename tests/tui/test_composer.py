@@ -7,10 +7,12 @@ from datetime import time
 from textual.widgets import TextArea
 
 from core.domain.enums import Direction, MessageStatus
+from core.i18n import format_percent
 from inbox_app.app import InboxApp
+from inbox_app.render.words import channel_name, money
 from inbox_app.screens.composer import ComposerScreen
 from inbox_app.screens.conversation import ConversationScreen
-from tests.tui.helpers import settle, static_text
+from tests.tui.helpers import settle, static_text, wait_for_decision
 
 
 async def open_composer(app, pilot, conversation_id: int) -> None:
@@ -82,10 +84,28 @@ async def test_reply_with_an_explicit_channel_is_queued_in_the_thread(app, ids, 
 async def test_reply_with_auto_shows_the_decision_before_sending(app, ids, service) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_composer(app, pilot, ids["marie_sms"])
-        await pilot.press(*"Bonjour Marie")
-        await pilot.pause(0.6)
+        await pilot.pause(0.6)  # past the typing pause: nothing written, no error either
         await settle(pilot)
-        assert "Auto →" in static_text(app, "#decision")
+        assert app.screen.decision is None
+        assert "Write the message" in static_text(app, "#decision")
+        assert not app._notifications
+        await pilot.press(*"Bonjour Marie")
+        await wait_for_decision(pilot)
+        shown = static_text(app, "#decision")
+        decision = app.screen.decision
+        assert decision is not None and decision.channel is not None
+        # the very decision the orchestrator gives for this draft, drawn in full
+        again = await service.outbound.decide(ids["marie_sms"], app.screen.draft(), None)
+        assert (again.channel, again.confidence) == (decision.channel, decision.confidence)
+        assert f"Auto → {channel_name(decision.channel)}" in shown
+        assert f"confidence {format_percent(decision.confidence)}" in shown
+        assert money(decision.estimated_cost) in shown
+        assert decision.reasons
+        for reason in decision.reasons:
+            assert f"{reason.points:+g}  {reason.text}" in shown
+        assert decision.alternatives
+        for number, alternative in enumerate(decision.alternatives[:2], start=1):
+            assert f"alternative {number}: {channel_name(alternative.channel)}" in shown
         await pilot.press("ctrl+s")
         await settle(pilot)
     thread = await service.conversations.thread(ids["marie_sms"])

@@ -76,17 +76,59 @@ async def test_quiet_hours_are_saved_and_a_bad_time_is_refused_whole(app, ids, s
     assert after.quiet_hours.start.hour == 21  # nothing half-saved
 
 
-async def test_analytics_counts_match_the_database(app, ids) -> None:
+def _column(table: DataTable, channel: str) -> dict[str, str]:
+    """One channel's column of the analytics table, by metric."""
+    return {str(row.value): table.get_cell(row, channel).plain for row in table.rows}
+
+
+async def test_analytics_numbers_match_the_database(app, ids, service) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, AnalyticsScreen)
         table = app.screen.query_one(DataTable)
-        sms = [c.plain for c in table.get_row(str(Channel.SMS))]
-        email = [c.plain for c in table.get_row(str(Channel.EMAIL))]
-        assert sms[1:6] == ["1", "0", "0", "1", "2"]  # one failed reply; two received
-        assert email[1:6] == ["1", "1", "0", "0", "2"]
+        sms = _column(table, str(Channel.SMS))
+        email = _column(table, str(Channel.EMAIL))
+        total = _column(table, "total")
+        # By hand from the scenario: one failed SMS reply, two SMS received (Marie, Evil Corp);
+        # one e-mail sent and delivered, never answered, two received (Marie, Jean).
+        assert [sms[m] for m in ("sent", "delivered", "failed", "received")] == ["1", "0", "1", "2"]
+        assert sms["delivery_rate"] == "0.0%" and sms["open_rate"] == "—"
+        assert [email[m] for m in ("sent", "delivered", "opened", "received")] == [
+            "1",
+            "1",
+            "0",
+            "2",
+        ]
+        assert email["delivery_rate"] == "100.0%" and email["response_rate"] == "0.0%"
+        assert email["median_first_response"] == "—"
+        assert [total[m] for m in ("sent", "delivered", "failed", "received")] == [
+            "2",
+            "1",
+            "1",
+            "6",
+        ]
+        assert total["delivery_rate"] == "50.0%"
+        # The screen shows what the service computes, channel by channel.
+        for stats in await service.analytics.channel_stats():
+            column = _column(table, stats.channel)
+            assert column["received"] == str(stats.received)
+            assert column["conversions"] == str(stats.conversions)
+        # Observed preference: Marie wrote last by SMS (tie with e-mail), Evil Corp by SMS,
+        # Jean by e-mail, Sophie on Telegram, Luc by a call.
+        preferred = static_text(app, "#preferred")
+        assert "SMS 2" in preferred and "Telegram 1" in preferred
+        assert "Email 1" in preferred
+        assert "Budget this month" in static_text(app, "#budget")
+        assert "Findings" in static_text(app, "#insights")
+        volume = app.screen.shown.volume(str(Channel.SMS))
+        assert len(volume) == 30 and volume[-1] == 3  # today: Marie, her failed reply, Evil Corp
         await pilot.press("d")
         await settle(pilot)
         assert "90" in static_text(app, "#title")
+        assert len(app.screen.shown.days) == 90
+        for _ in range(2):
+            await pilot.press("d")
+            await settle(pilot)
+        assert "7" in static_text(app, "#title")

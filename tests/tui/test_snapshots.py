@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.widgets import TabbedContent, TextArea
 
 from inbox_app.screens.conversation import ConversationScreen
+from inbox_app.widgets.settings.template_editor import TemplateEditor
+from tests.tui.helpers import wait_for_decision
 from tests.tui.snapshot_app import scenario_app, seed
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
@@ -21,7 +24,7 @@ async def _settle(pilot) -> None:
     await pilot.pause()
 
 
-def _open(conversation_key: str, then: tuple[str, ...] = ()):
+def _open(conversation_key: str, then: tuple[str, ...] = (), decided: bool = False):
     async def run_before(pilot) -> None:
         await _settle(pilot)
         pilot.app.push_screen(ConversationScreen(pilot.app.snapshot_ids[conversation_key]))
@@ -29,6 +32,10 @@ def _open(conversation_key: str, then: tuple[str, ...] = ()):
         if then:
             await pilot.press(*then)
             await _settle(pilot)
+        if decided:  # the composer asks the orchestrator after a pause in typing
+            # waiting takes real time: a blinking cursor would make the picture change
+            pilot.app.screen.query_one(TextArea).cursor_blink = False
+            await wait_for_decision(pilot)
 
     return run_before
 
@@ -42,12 +49,24 @@ def _keys(*keys: str):
     return run_before
 
 
+async def _templates(pilot) -> None:
+    await _settle(pilot)
+    await pilot.press("f2")
+    await _settle(pilot)
+    pilot.app.screen.query_one(TabbedContent).active = "templates"
+    await _settle(pilot)
+    editor = pilot.app.screen.query_one(TemplateEditor)
+    editor.edit(editor.templates[str(pilot.app.snapshot_ids["template"])])
+    await _settle(pilot)
+
+
 SCREENS = {
     "inbox": _keys(),
     "search": _keys("slash", *"visite", "enter"),
     "conversation": _open("marie_sms"),
-    "composer": _open("marie_sms", ("r", *"Bonjour Marie")),
+    "composer": _open("marie_sms", ("r", *"Bonjour Marie"), decided=True),
     "settings": _keys("f2"),
+    "templates": _templates,
     "analytics": _keys("f3"),
     "help": _keys("question_mark"),
 }

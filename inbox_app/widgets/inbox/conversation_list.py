@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
+from core.domain.enums import Priority
 from core.domain.models import ConversationSummary
 from core.i18n import t
 from inbox_app.render.safe import highlighted, inert, one_line
@@ -20,13 +21,21 @@ COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "labels",
 WIDTHS = {
     "unread": 1,
     "channel": 4,
-    "name": 16,
-    "when": 10,
+    "name": 18,
+    "when": 12,
     "preview": 40,
-    "priority": 7,
-    "labels": 16,
-    "assignee": 12,
+    "priority": 8,
+    "labels": 20,
+    "assignee": 14,
 }
+
+
+def column_width(name: str) -> int:
+    """The column's width; the priority column fits its longest word ("!!Urgent") whole."""
+    if name != "priority":
+        return WIDTHS[name]
+    words = [f"{priority_mark(p)}{priority_name(p)}" for p in Priority]
+    return max(len(t("ui.column.priority")), *(len(w) for w in words))
 
 
 class ConversationList(DataTable[Text]):
@@ -56,7 +65,7 @@ class ConversationList(DataTable[Text]):
 
     def on_mount(self) -> None:
         for name in COLUMNS:
-            self.add_column(t(f"ui.column.{name}"), key=name, width=WIDTHS[name])
+            self.add_column(t(f"ui.column.{name}"), key=name, width=column_width(name))
 
     def reset(self) -> None:
         """Forget every row."""
