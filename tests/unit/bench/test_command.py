@@ -1,0 +1,101 @@
+"""``coccinelle bench`` runs end to end on the small scale (a smoke test: no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.bench.results import Result, Summary, Target, percentile
+from core.i18n import t
+from inbox_app.cli import main
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COCCINELLE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COCCINELLE_LANGUAGE", "en")
+    return tmp_path / "data"
+
+
+def _labels(results: list[dict]) -> list[str]:
+    return [t(f"bench.name.{r['name']}") for r in results]
+
+
+def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--json", str(out)]
+    code = main([*argv, "--only", "search", "inbox", "decide"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    report = json.loads(out.read_text())
+    names = {r["name"] for r in report["results"]}
+    assert {"search.inbox", "search.messages", "inbox.first_page", "inbox.thread"} <= names
+    assert "decide.reference" in names
+    assert all(label in printed for label in _labels(report["results"]))
+    assert report["machine"]["cpus"] >= 1
+    assert report["dataset"]["conversations"] == 1_000
+    for result in report["results"]:
+        assert result["summary"]["runs"] >= 1 and result["summary"]["median"] > 0
+    searched = next(r for r in report["results"] if r["name"] == "search.inbox")
+    assert searched["ratio"] > 0 and searched["met"] in (True, False)
+
+    # The dataset is cached per scale and seed, and reused by the next run.
+    cached = data_dir / "bench" / "small-seed7.db"
+    assert cached.exists()
+    before = cached.stat().st_mtime_ns
+    assert main(["bench", "--scale", "small", "--runs", "1", "--only", "inbox"]) == 0
+    assert cached.stat().st_mtime_ns == before
+
+
+def test_startup_measures_the_app_to_its_first_painted_page(data_dir, tmp_path) -> None:
+    """In fresh processes, as users start it: the app exits by itself after its first paint."""
+    out = tmp_path / "startup.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--only", "startup", "--json", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "inbox_app.cli", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())["results"]
+    names = [r["name"] for r in results]
+    assert names == [
+        "startup.python",
+        "startup.import_textual",
+        "startup.minimal_app",
+        "startup.app",
+    ]
+    assert all(label in done.stdout for label in _labels(results))
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_input_is_refused_clearly(data_dir, tmp_path, capsys) -> None:
+    not_a_dataset = tmp_path / "notes.db"
+    not_a_dataset.write_text("my notes, not a database")
+    assert main(["bench", "--database", str(not_a_dataset), "--only", "inbox"]) == 2
+    assert "bench database" in capsys.readouterr().err
+    assert not_a_dataset.read_text() == "my notes, not a database"
+    for argv in (["--runs", "0"], ["--only", "everything"], ["--scale", "huge"]):
+        with pytest.raises(SystemExit) as exited:
+            main(["bench", *argv])
+        assert exited.value.code == 2
+
+
+def test_ratios_are_costs_relative_to_the_reference() -> None:
+    assert percentile([5, 1, 3, 2, 4], 50) == 3 and percentile(list(range(1, 101)), 95) == 95
+    fast, slow = Summary.of([1.0, 1.0]), Summary.of([4.0, 4.0])
+    latency = Result(
+        "search.inbox", "ms", slow, "median", "search.reference", fast, Target("median", 3)
+    )
+    assert latency.ratio == 4.0 and latency.met is False
+    rate = Result("decide.orchestrator", "/s", fast, "median", "decide.reference", slow)
+    assert rate.ratio == 4.0 and rate.met is None
