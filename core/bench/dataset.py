@@ -7,6 +7,7 @@ under a temporary name and renamed when complete, so an interrupted build is nev
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,10 @@ async def ensure_dataset(path: Path, scale: str, seed: int) -> BenchDataset:
         made = await generate(db, scale, seed=seed, tenant=TENANT)
     finally:
         await db.close()
-    with sqlite3.connect(partial) as con:
+    with closing(sqlite3.connect(partial)) as con:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for leftover in path.parent.glob(partial.name + "-*"):
+        leftover.unlink()
     partial.rename(path)
     return BenchDataset(path, scale, seed, made.conversations, made.messages, built=True)
 
@@ -65,7 +68,7 @@ def _existing_counts(path: Path) -> tuple[int, int] | None:
     if not path.exists():
         return None
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
             row = con.execute(
                 "SELECT (SELECT count(*) FROM conversations c WHERE c.tenant_id = t.id),"
                 " (SELECT count(*) FROM messages m WHERE m.tenant_id = t.id)"

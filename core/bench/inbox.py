@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from typing import Any
 
 from core.bench.context import BenchContext, timed, timed_sync
@@ -45,7 +46,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
         for name, call in operations.items():
             await call()
             samples[name] = [(await timed(call))[0] for _ in range(count)]
-    with sqlite3.connect(ctx.dataset.path) as con:
+    with closing(sqlite3.connect(ctx.dataset.path)) as con:
         con.execute(REFERENCE_SQL, (tenant_id,)).fetchall()
         bare = [
             timed_sync(lambda: con.execute(REFERENCE_SQL, (tenant_id,)).fetchall())[0]

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.bench import decide, inbox, search, startup
+from core.bench import decide, inbox, ingest, search, startup
 from core.bench.context import BenchContext, Unavailable
 from core.bench.results import Result
 
@@ -26,6 +26,7 @@ MEASUREMENTS: dict[str, Measurement] = {
     "search": search.measure,
     "inbox": inbox.measure,
     "decide": decide.measure,
+    "ingest": ingest.measure,
     "startup": startup.measure,
 }
 

@@ -4,6 +4,7 @@ the bare FTS5 query run with the ``sqlite3`` module (the reference)."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 
 from core.bench.context import BenchContext, timed, timed_sync
 from core.bench.results import Result, Summary, Target
@@ -56,7 +57,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
                     )
                 if round_:
                     storage.append(ms)
-    with sqlite3.connect(ctx.dataset.path) as con:
+    with closing(sqlite3.connect(ctx.dataset.path)) as con:
         for round_ in range(ctx.runs + 1):
             for query in QUERIES:
                 ms, _ = timed_sync(

@@ -38,7 +38,7 @@ def row(result: Result) -> list[str]:
     return [
         t(f"bench.name.{result.name}"),
         _stat(result.summary, "median", result.unit),
-        _stat(result.summary, tail, result.unit) + (" (p99)" if tail == "p99" else ""),
+        "" if result.unit == "/s" else _stat(result.summary, tail, result.unit) + f" ({tail})",
         reference,
         "" if result.ratio is None else f"×{result.ratio:.2f} ({result.stat})",
         _target(result),

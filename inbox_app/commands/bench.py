@@ -12,7 +12,7 @@ from core.config.settings import Settings
 from core.i18n import t
 
 SCALES = ("small", "medium", "large")
-NAMES = ("search", "inbox", "decide", "startup")
+NAMES = ("search", "inbox", "decide", "ingest", "startup")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
