@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from core.bench.load import post_load, sid_of, twilio_sms, twilio_signature
+from core.bench.load import post_load, sid_of, twilio_signature, twilio_sms
 from inbox_app.commands.bench import NAMES
 
 
