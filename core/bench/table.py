@@ -68,6 +68,10 @@ def render(report: Report) -> str:
         lines.append(
             "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
         )
+    for result in report.results:
+        if "lost" in result.details:
+            label = t(f"bench.name.{result.name}")
+            lines.append(t("bench.delivery_check", name=label, **result.details))
     for name, reason in report.skipped.items():
         lines.append(t("bench.skipped", name=name, reason=reason))
     return "\n".join(lines)
