@@ -12,7 +12,7 @@ from core.config.settings import Settings
 from core.i18n import t
 
 SCALES = ("small", "medium", "large")
-NAMES = ("search", "inbox", "decide", "ingest", "startup")
+NAMES = ("search", "inbox", "decide", "ingest", "startup", "keys")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +41,13 @@ def _positive(text: str) -> int:
     return value
 
 
+async def _keys(ctx: object) -> list[object]:
+    """Keypress to repaint (needs Textual, hence measured from the app's side)."""
+    from inbox_app.bench_keys import measure
+
+    return await measure(ctx)  # type: ignore[arg-type]
+
+
 def bench_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run the benchmark, print the table, write the JSON if asked."""
     from core.bench.context import BenchContext
@@ -56,7 +63,7 @@ def bench_command(args: argparse.Namespace, settings: Settings) -> int:
     def progress(name: str) -> None:
         print(t("bench.running", name=name), file=sys.stderr, flush=True)
 
-    report = asyncio.run(run(ctx, MEASUREMENTS, args.only, progress))
+    report = asyncio.run(run(ctx, {**MEASUREMENTS, "keys": _keys}, args.only, progress))
     print(render(report))
     if args.json:
         args.json.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
