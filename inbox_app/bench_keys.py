@@ -77,7 +77,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
     """Move in the list, switch the channel filter, open a thread: ``10 × runs`` presses each."""
     from inbox_app.app import InboxApp
 
-    count = max(20, 10 * ctx.runs)
+    count = 10 * ctx.runs
     settings = load_settings(database_url=ctx.url, tenant=ctx.dataset.tenant, mode="local")
     app = InboxApp(settings=settings)
     samples: dict[str, list[float]] = {"keys.move": [], "keys.channel": [], "keys.open": []}

@@ -7,6 +7,7 @@ that need Textual).
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import sqlite3
@@ -19,6 +20,7 @@ from core.bench import decide, inbox, ingest, search, startup
 from core.bench.context import BenchContext, Unavailable
 from core.bench.results import Result
 
+log = logging.getLogger(__name__)
 Measurement = Callable[[BenchContext], Awaitable[list[Result]]]
 
 #: The measurements ``coccinelle bench`` knows, in the order they run.
@@ -40,6 +42,7 @@ class Report:
     skipped: dict[str, str] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
     dataset: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -49,6 +52,7 @@ class Report:
             "dataset": self.dataset,
             "results": [r.as_json() for r in self.results],
             "skipped": self.skipped,
+            "failed": self.failed,
         }
 
 
@@ -90,4 +94,7 @@ async def run(
         except Unavailable as missing:
             report.results.extend(missing.results)
             report.skipped[name] = missing.reason
+        except Exception as exc:  # one broken measurement must not hide the others' results
+            log.exception("measurement %s failed", name)
+            report.failed[name] = f"{type(exc).__name__}: {exc}"
     return report

@@ -74,4 +74,6 @@ def render(report: Report) -> str:
             lines.append(t("bench.delivery_check", name=label, **result.details))
     for name, reason in report.skipped.items():
         lines.append(t("bench.skipped", name=name, reason=reason))
+    for name, reason in report.failed.items():
+        lines.append(t("bench.failed", name=name, reason=reason))
     return "\n".join(lines)

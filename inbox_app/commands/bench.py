@@ -68,4 +68,4 @@ def bench_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         args.json.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
         print(t("bench.json_written", path=args.json), file=sys.stderr)
-    return 0
+    return 1 if report.failed else 0

@@ -99,3 +99,33 @@ def test_ratios_are_costs_relative_to_the_reference() -> None:
     assert latency.ratio == 4.0 and latency.met is False
     rate = Result("decide.orchestrator", "/s", fast, "median", "decide.reference", slow)
     assert rate.ratio == 4.0 and rate.met is None
+
+
+def test_keys_are_measured_in_the_app_with_pilot(data_dir, tmp_path) -> None:
+    out = tmp_path / "keys.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--only", "keys", "--json", str(out)]
+    assert main(argv) == 0
+    results = {r["name"]: r for r in json.loads(out.read_text())["results"]}
+    assert {"keys.move", "keys.open"} <= set(results)
+    assert all(
+        r["summary"]["runs"] == 10 and r["reference"] == "keys.reference" for r in results.values()
+    )
+
+
+async def test_a_broken_measurement_is_reported_and_the_others_still_run(tmp_path) -> None:
+    from core.bench.context import BenchContext
+    from core.bench.dataset import BenchDataset
+    from core.bench.runner import run
+    from core.bench.table import render
+
+    async def broken(ctx):
+        raise RuntimeError("relay did not start")
+
+    async def fine(ctx):
+        return [Result("inbox.counts", "ms", Summary.of([1.0]))]
+
+    dataset = BenchDataset(tmp_path / "x.db", "small", 7, 1, 1)
+    report = await run(BenchContext(dataset), {"ingest": broken, "inbox": fine})
+    assert report.failed == {"ingest": "RuntimeError: relay did not start"}
+    assert [r.name for r in report.results] == ["inbox.counts"]
+    assert "relay did not start" in render(report)
