@@ -36,7 +36,7 @@ def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, cap
     report = json.loads(out.read_text())
     names = {r["name"] for r in report["results"]}
     assert {"search.inbox", "search.messages", "inbox.first_page", "inbox.thread"} <= names
-    assert "decide.reference" in names
+    assert {"decide.reference", "decide.orchestrator"} <= names
     assert all(label in printed for label in _labels(report["results"]))
     assert report["machine"]["cpus"] >= 1
     assert report["dataset"]["conversations"] == 1_000
@@ -129,3 +129,21 @@ async def test_a_broken_measurement_is_reported_and_the_others_still_run(tmp_pat
     assert report.failed == {"ingest": "RuntimeError: relay did not start"}
     assert [r.name for r in report.results] == ["inbox.counts"]
     assert "relay did not start" in render(report)
+
+
+def test_relay_ingest_under_load_loses_nothing(data_dir, tmp_path) -> None:
+    """Short load on the relay (both variants) and the bare handler: every 2xx has its row."""
+    out = tmp_path / "ingest.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--duration", "1.5"]
+    assert main([*argv, "--only", "ingest", "--json", str(out)]) == 0
+    results = {r["name"]: r for r in json.loads(out.read_text())["results"]}
+    assert set(results) == {
+        "ingest.relay_rate",
+        "ingest.relay_latency",
+        "ingest.relay_store_only_rate",
+        "ingest.relay_store_only_latency",
+    }
+    for name in ("ingest.relay_rate", "ingest.relay_store_only_rate"):
+        details = results[name]["details"]
+        assert details["answered_2xx"] > 0 and details["failed"] == 0
+        assert details["lost"] == 0 and details["stored"] == details["answered_2xx"]
