@@ -73,7 +73,10 @@ def test_startup_measures_the_app_to_its_first_painted_page(data_dir, tmp_path) 
         "startup.import_textual",
         "startup.minimal_app",
         "startup.app",
+        "startup.app_memory",
     ]
+    memory = results[-1]
+    assert memory["unit"] == "MB" and memory["summary"]["median"] > 10
     assert all(label in done.stdout for label in _labels(results))
     assert "Traceback" not in done.stderr
 
