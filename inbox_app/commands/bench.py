@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=t("bench.only_help", names=", ".join(NAMES)),
     )
     parser.add_argument("--runs", type=_positive, default=5, help=t("bench.runs_help"))
-    parser.add_argument("--duration", type=float, default=10.0, help=t("bench.duration_help"))
+    parser.add_argument("--duration", type=_seconds, default=10.0, help=t("bench.duration_help"))
     parser.add_argument("--seed", type=int, default=7, help=t("bench.seed_help"))
     parser.set_defaults(handler=bench_command)
 
@@ -38,6 +38,16 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(t("bench.not_positive", value=text))
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(t("bench.not_seconds", value=text))
     return value
 
 
@@ -66,6 +76,10 @@ def bench_command(args: argparse.Namespace, settings: Settings) -> int:
     report = asyncio.run(run(ctx, {**MEASUREMENTS, "keys": _keys}, args.only, progress))
     print(render(report))
     if args.json:
-        args.json.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+        try:
+            args.json.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+        except OSError as exc:
+            print(t("cli.error", message=f"{args.json}: {exc.strerror}"), file=sys.stderr)
+            return 2
         print(t("bench.json_written", path=args.json), file=sys.stderr)
     return 1 if report.failed else 0

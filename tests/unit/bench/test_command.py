@@ -87,10 +87,18 @@ def test_bad_input_is_refused_clearly(data_dir, tmp_path, capsys) -> None:
     assert main(["bench", "--database", str(not_a_dataset), "--only", "inbox"]) == 2
     assert "bench database" in capsys.readouterr().err
     assert not_a_dataset.read_text() == "my notes, not a database"
-    for argv in (["--runs", "0"], ["--only", "everything"], ["--scale", "huge"]):
+    bad = (["--runs", "0"], ["--only", "everything"], ["--scale", "huge"], ["--duration", "-1"])
+    for argv in (*bad, ["--duration", "soon"]):
         with pytest.raises(SystemExit) as exited:
             main(["bench", *argv])
         assert exited.value.code == 2
+
+
+def test_an_unwritable_json_file_is_a_clear_error(data_dir, tmp_path, capsys) -> None:
+    target = tmp_path / "missing-dir" / "bench.json"
+    argv = ["bench", "--runs", "1", "--only", "inbox", "--json", str(target)]
+    assert main(argv) == 2
+    assert "missing-dir" in capsys.readouterr().err
 
 
 def test_ratios_are_costs_relative_to_the_reference() -> None:
