@@ -30,13 +30,16 @@ def _labels(results: list[dict]) -> list[str]:
 def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, capsys) -> None:
     out = tmp_path / "bench.json"
     argv = ["bench", "--scale", "small", "--runs", "1", "--json", str(out)]
-    code = main([*argv, "--only", "search", "inbox", "decide"])
+    code = main([*argv, "--only", "search", "inbox", "decide", "broadcast"])
     printed = capsys.readouterr().out
     assert code == 0
     report = json.loads(out.read_text())
     names = {r["name"] for r in report["results"]}
     assert {"search.inbox", "search.messages", "inbox.first_page", "inbox.thread"} <= names
     assert {"decide.reference", "decide.orchestrator"} <= names
+    assert {"broadcast.queue_rate", "broadcast.peak_rss"} <= names
+    queued = next(r for r in report["results"] if r["name"] == "broadcast.queue_rate")
+    assert queued["details"]["progress"]["total"] == queued["details"]["prospects"] > 0
     assert all(label in printed for label in _labels(report["results"]))
     assert report["machine"]["cpus"] >= 1
     assert report["dataset"]["conversations"] == 1_000
