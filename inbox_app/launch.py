@@ -13,12 +13,17 @@ FIRST_PAINT_ENV = "COCCINELLE_EXIT_AFTER_FIRST_PAINT"
 
 def run_app(settings: Settings) -> int:
     """Open the inbox and return the exit code."""
+    from core.logs import configure_logging
     from inbox_app.app import InboxApp
 
-    app = InboxApp(settings=settings)
+    configure_logging(settings.data_dir)
     if os.environ.get(FIRST_PAINT_ENV) == "1":
+        # The engine starts after the first paint, so leaving it out changes nothing measured
+        # and keeps benchmark runs from binding the relay's port or sending anything.
+        app = InboxApp(settings=settings, engine=False)
         asyncio.run(_until_first_paint(app))
     else:
+        app = InboxApp(settings=settings, engine=True)
         app.run()
     return int(app.return_code or 0)
 
