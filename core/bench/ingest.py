@@ -23,6 +23,8 @@ from pathlib import Path
 from core.bench.context import BenchContext, Unavailable
 from core.bench.load import LoadResult, post_load, sid_of, twilio_sms
 from core.bench.results import Result, Summary, Target
+from core.credentials import env_name
+from core.domain.enums import Channel
 from core.storage.database import Database, sqlite_url
 
 PATH = "/webhooks/twilio/sms"
@@ -75,7 +77,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 
 async def _configure_sms(path: Path, tenant: str) -> None:
-    from core.domain.enums import Channel, Provider
+    from core.domain.enums import Provider
     from core.service import InboxService
 
     db = await Database.open(sqlite_url(path))
@@ -109,8 +111,8 @@ async def _relay_load(
         "COCCINELLE_TENANT": ctx.dataset.tenant,
         "COCCINELLE_MODE": "local",
         "COCCINELLE_LANGUAGE": "en",
-        "COCCINELLE_SECRET_SMS_ACCOUNT_SID": "AC" + "0" * 32,
-        "COCCINELLE_SECRET_SMS_AUTH_TOKEN": AUTH_TOKEN,
+        env_name(ctx.dataset.tenant, Channel.SMS, "account_sid"): "AC" + "0" * 32,
+        env_name(ctx.dataset.tenant, Channel.SMS, "auth_token"): AUTH_TOKEN,
     }
     argv = [sys.executable, "-m", "inbox_app.cli", "relay", "--host", "127.0.0.1"]
     argv += ["--port", "0", "--public-url", PUBLIC_URL, *options]
