@@ -97,8 +97,14 @@ async def test_search_finds_prospects_by_name_without_accents(service) -> None:
 
 
 def test_user_text_never_reaches_the_query_language() -> None:
-    assert fts5_query('a" OR b NEAR(c') == '"a"* "or"* "b"* "near"* "c"*'
-    assert tsquery("x & !y | z:*") == "x:* & y:* & z:*"
+    assert fts5_query('a" OR b NEAR(c') == '"a" "or" "b" "near"* "c"*'
+    assert tsquery("x & !y | z:*") == "x & y & z:*"
+
+
+def test_short_words_before_the_last_match_whole() -> None:
+    assert fts5_query("compromis de vente") == '"compromis"* "de" "vente"*'
+    assert fts5_query("rdv dem") == '"rdv" "dem"*'
+    assert tsquery("compromis de ven") == "compromis:* & de & ven:*"
 
 
 async def test_provider_message_id_is_unique_per_provider(service) -> None:

@@ -1,0 +1,163 @@
+"""``coccinelle bench`` runs end to end on the small scale (a smoke test: no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.bench.results import Result, Summary, Target, percentile
+from core.i18n import t
+from inbox_app.cli import main
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COCCINELLE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COCCINELLE_LANGUAGE", "en")
+    return tmp_path / "data"
+
+
+def _labels(results: list[dict]) -> list[str]:
+    return [t(f"bench.name.{r['name']}") for r in results]
+
+
+def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, capsys) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--json", str(out)]
+    code = main([*argv, "--only", "search", "inbox", "decide", "broadcast"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    report = json.loads(out.read_text())
+    names = {r["name"] for r in report["results"]}
+    assert {"search.inbox", "search.messages", "inbox.first_page", "inbox.thread"} <= names
+    assert {"decide.reference", "decide.orchestrator"} <= names
+    assert {"broadcast.queue_rate", "broadcast.peak_rss"} <= names
+    queued = next(r for r in report["results"] if r["name"] == "broadcast.queue_rate")
+    assert queued["details"]["progress"]["total"] == queued["details"]["prospects"] > 0
+    assert all(label in printed for label in _labels(report["results"]))
+    assert report["machine"]["cpus"] >= 1
+    assert report["dataset"]["conversations"] == 1_000
+    for result in report["results"]:
+        assert result["summary"]["runs"] >= 1 and result["summary"]["median"] > 0
+    searched = next(r for r in report["results"] if r["name"] == "search.inbox")
+    assert searched["ratio"] > 0 and searched["met"] in (True, False)
+
+    # The dataset is cached per scale and seed, and reused by the next run.
+    cached = data_dir / "bench" / "small-seed7.db"
+    assert cached.exists()
+    before = cached.stat().st_mtime_ns
+    assert main(["bench", "--scale", "small", "--runs", "1", "--only", "inbox"]) == 0
+    assert cached.stat().st_mtime_ns == before
+
+
+def test_startup_measures_the_app_to_its_first_painted_page(data_dir, tmp_path) -> None:
+    """In fresh processes, as users start it: the app exits by itself after its first paint."""
+    out = tmp_path / "startup.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--only", "startup", "--json", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "inbox_app.cli", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())["results"]
+    names = [r["name"] for r in results]
+    assert names == [
+        "startup.python",
+        "startup.import_textual",
+        "startup.minimal_app",
+        "startup.app",
+        "startup.app_memory",
+    ]
+    memory = results[-1]
+    assert memory["unit"] == "MB" and memory["summary"]["median"] > 10
+    assert all(label in done.stdout for label in _labels(results))
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_input_is_refused_clearly(data_dir, tmp_path, capsys) -> None:
+    not_a_dataset = tmp_path / "notes.db"
+    not_a_dataset.write_text("my notes, not a database")
+    assert main(["bench", "--database", str(not_a_dataset), "--only", "inbox"]) == 2
+    assert "bench database" in capsys.readouterr().err
+    assert not_a_dataset.read_text() == "my notes, not a database"
+    bad = (["--runs", "0"], ["--only", "everything"], ["--scale", "huge"], ["--duration", "-1"])
+    for argv in (*bad, ["--duration", "soon"]):
+        with pytest.raises(SystemExit) as exited:
+            main(["bench", *argv])
+        assert exited.value.code == 2
+
+
+def test_an_unwritable_json_file_is_a_clear_error(data_dir, tmp_path, capsys) -> None:
+    target = tmp_path / "missing-dir" / "bench.json"
+    argv = ["bench", "--runs", "1", "--only", "inbox", "--json", str(target)]
+    assert main(argv) == 2
+    assert "missing-dir" in capsys.readouterr().err
+
+
+def test_ratios_are_costs_relative_to_the_reference() -> None:
+    assert percentile([5, 1, 3, 2, 4], 50) == 3 and percentile(list(range(1, 101)), 95) == 95
+    fast, slow = Summary.of([1.0, 1.0]), Summary.of([4.0, 4.0])
+    latency = Result(
+        "search.inbox", "ms", slow, "median", "search.reference", fast, Target("median", 3)
+    )
+    assert latency.ratio == 4.0 and latency.met is False
+    rate = Result("decide.orchestrator", "/s", fast, "median", "decide.reference", slow)
+    assert rate.ratio == 4.0 and rate.met is None
+
+
+def test_keys_are_measured_in_the_app_with_pilot(data_dir, tmp_path) -> None:
+    out = tmp_path / "keys.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--only", "keys", "--json", str(out)]
+    assert main(argv) == 0
+    results = {r["name"]: r for r in json.loads(out.read_text())["results"]}
+    assert {"keys.move", "keys.open"} <= set(results)
+    assert all(
+        r["summary"]["runs"] == 10 and r["reference"] == "keys.reference" for r in results.values()
+    )
+
+
+async def test_a_broken_measurement_is_reported_and_the_others_still_run(tmp_path) -> None:
+    from core.bench.context import BenchContext
+    from core.bench.dataset import BenchDataset
+    from core.bench.runner import run
+    from core.bench.table import render
+
+    async def broken(ctx):
+        raise RuntimeError("relay did not start")
+
+    async def fine(ctx):
+        return [Result("inbox.counts", "ms", Summary.of([1.0]))]
+
+    dataset = BenchDataset(tmp_path / "x.db", "small", 7, 1, 1)
+    report = await run(BenchContext(dataset), {"ingest": broken, "inbox": fine})
+    assert report.failed == {"ingest": "RuntimeError: relay did not start"}
+    assert [r.name for r in report.results] == ["inbox.counts"]
+    assert "relay did not start" in render(report)
+
+
+def test_relay_ingest_under_load_loses_nothing(data_dir, tmp_path) -> None:
+    """Short load on the relay (both variants) and the bare handler: every 2xx has its row."""
+    out = tmp_path / "ingest.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--duration", "1.5"]
+    assert main([*argv, "--only", "ingest", "--json", str(out)]) == 0
+    results = {r["name"]: r for r in json.loads(out.read_text())["results"]}
+    assert set(results) == {
+        "ingest.relay_rate",
+        "ingest.relay_latency",
+        "ingest.relay_store_only_rate",
+        "ingest.relay_store_only_latency",
+    }
+    for name in ("ingest.relay_rate", "ingest.relay_store_only_rate"):
+        details = results[name]["details"]
+        assert details["answered_2xx"] > 0 and details["failed"] == 0
+        assert details["lost"] == 0 and details["stored"] == details["answered_2xx"]
