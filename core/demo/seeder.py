@@ -37,13 +37,13 @@ from core.domain.enums import (
 from core.domain.models import Prospect
 from core.domain.settings import DEFAULT_PRICES
 from core.service import InboxService
-from core.templates.library import seed_templates
 from core.service.appointments import AppointmentDraft
 from core.service.tenants import ensure_tenant
 from core.service.timeline import append_message, apply_status, open_conversation
 from core.storage import tables as t
 from core.storage.database import Database
 from core.storage.types import utcnow
+from core.templates.library import seed_templates
 
 DEFAULT_SEED = 20260310
 DEMO_TENANT = "demo"
