@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 #: Modules of this package that define sub-commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ("db", "demo", "credentials", "agent", "sandbox")
+COMMAND_MODULES = ("db", "demo", "credentials", "agent", "sandbox", "relay")
 
 
 def modules() -> list[object]:

@@ -1,0 +1,1 @@
+"""Ingest: stored raw provider events turned into prospects, conversations and messages."""

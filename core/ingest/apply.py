@@ -1,0 +1,289 @@
+"""Turning one normalized provider event into domain changes, inside the ingest transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import literal, select
+
+from core.channels.adapter import (
+    CallReport,
+    EngagementEvent,
+    InboundMessage,
+    NormalizedEvent,
+    StatusUpdate,
+)
+from core.domain.enums import (
+    Channel,
+    Direction,
+    MessageKind,
+    MessageStatus,
+    Provider,
+    SenderType,
+)
+from core.events import ProspectChanged
+from core.ingest.context import IngestStep
+from core.ingest.identity import canonical_identifier, resolve_prospect
+from core.intents.sara import handle_inbound
+from core.service.timeline import append_message, apply_status, find_conversation, open_conversation
+from core.storage import tables as t
+from core.storage.convert import to_micros
+
+log = logging.getLogger(__name__)
+M = t.MessageRow
+
+
+class Ignored(Exception):
+    """The event refers to nothing we know (recorded on the stored event, not an error)."""
+
+
+async def apply_event(step: IngestStep, event: NormalizedEvent) -> None:
+    """Apply one normalized event.
+
+    Raises:
+        Ignored: a status or engagement for a message we never sent.
+        InvalidInput: a sender identifier that is not one of its channel.
+    """
+    match event:
+        case InboundMessage():
+            await apply_inbound(step, event)
+        case StatusUpdate():
+            await apply_status_update(step, event)
+        case EngagementEvent():
+            await apply_engagement(step, event)
+        case CallReport():
+            await apply_call(step, event)
+
+
+async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow | None:
+    """A prospect wrote: find or create them, upsert the conversation, add the message.
+
+    A replay of a message already stored (same provider message id) changes nothing.
+    """
+    if await _message_by_id(step, event.provider, event.provider_message_id) is not None:
+        return None
+    prospect, _ = await resolve_prospect(step, event.channel, event.sender, event.sender_name)
+    identifier = canonical_identifier(event.channel, event.sender)
+    conversation = await find_conversation(step.session, prospect.id, event.channel)
+    new_conversation = conversation is None
+    if conversation is None:
+        conversation = await open_conversation(
+            step.session,
+            prospect,
+            event.channel,
+            identifier=identifier,
+            subject=event.subject,
+            created_at=step.now,
+        )
+    message = await append_message(
+        step.session,
+        conversation,
+        direction=Direction.INBOUND,
+        sender_type=SenderType.PROSPECT,
+        content=event.text or "",
+        subject=event.subject,
+        status=MessageStatus.RECEIVED,
+        meta=inbound_meta(event),
+        provider=event.provider,
+        provider_message_id=event.provider_message_id,
+        created_at=moment(step, event.occurred_at),
+    )
+    step.changed(message)
+    await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
+    return message
+
+
+def moment(step: IngestStep, occurred_at: datetime | None) -> datetime:
+    """When it happened, as the provider says, but never later than now (clocks drift)."""
+    if occurred_at is None or occurred_at.tzinfo is None:
+        return step.now
+    return min(occurred_at, step.now)
+
+
+def inbound_meta(event: InboundMessage) -> dict[str, Any]:
+    """What an inbound message carries besides its text, as JSON."""
+    meta: dict[str, Any] = {"sender": event.sender}
+    if event.sender_name:
+        meta["sender_name"] = event.sender_name
+    if event.recipient:
+        meta["recipient"] = event.recipient
+    if event.attachments:
+        meta["attachments"] = [
+            {"filename": a.filename, "content_type": a.content_type, "url": a.url}
+            for a in event.attachments
+        ]
+    if event.location is not None:
+        meta["location"] = asdict(event.location)
+    if event.html:
+        meta["html"] = event.html
+    if event.in_reply_to:
+        meta["in_reply_to"] = event.in_reply_to
+    if event.button_payload:
+        meta["button_payload"] = event.button_payload
+    if event.occurred_at:
+        meta["occurred_at"] = event.occurred_at.isoformat()
+    if event.extra:
+        meta["extra"] = _jsonable(dict(event.extra))
+    return meta
+
+
+async def apply_status_update(step: IngestStep, event: StatusUpdate) -> None:
+    """Move a sent message's status forward, with its timestamps, error and cost."""
+    message = await find_sent_message(
+        step,
+        event.provider,
+        event.provider_message_id,
+        prefix=event.prefix_match,
+        reference=event.reference,
+    )
+    if message is None:
+        raise Ignored(f"status {event.status} for unknown message {event.provider_message_id}")
+    changed = apply_status(
+        message,
+        event.status,
+        at=event.occurred_at or step.now,
+        error_code=event.error_code,
+        error_message=(event.error_message or None) and event.error_message[:500],
+    )
+    if event.cost is not None and message.cost_micros is None:
+        message.cost_micros, message.currency = to_micros(event.cost), "EUR"
+        changed = True
+    if changed:
+        step.changed(message)
+
+
+async def apply_engagement(step: IngestStep, event: EngagementEvent) -> None:
+    """Record an open or click on an email; an unsubscribe or spam report opts the prospect out."""
+    message = await find_sent_message(
+        step,
+        event.provider,
+        event.provider_message_id,
+        prefix=event.prefix_match,
+        reference=event.reference,
+    )
+    if message is None:
+        raise Ignored(f"{event.kind} for unknown message {event.provider_message_id}")
+    meta = dict(message.meta or {})
+    entry = {"at": (event.occurred_at or step.now).isoformat()}
+    if event.url:
+        entry["url"] = event.url
+    meta.setdefault("engagement", []).append({"kind": event.kind, **entry})
+    message.meta = meta
+    if event.kind == "open":
+        apply_status(message, MessageStatus.READ, at=event.occurred_at or step.now)
+    if event.kind in ("unsubscribe", "spamreport"):
+        prospect = await step.session.get(t.ProspectRow, message.prospect_id)
+        if prospect is not None and event.channel not in (prospect.opted_out_channels or []):
+            prospect.opted_out_channels = sorted({*prospect.opted_out_channels, event.channel})
+            step.events.append(ProspectChanged(prospect.id))
+    step.changed(message)
+
+
+async def apply_call(step: IngestStep, event: CallReport) -> None:
+    """A voice call: one CALL item per call id, updated as reports arrive."""
+    message = await _message_by_id(step, event.provider, event.provider_call_id)
+    if message is None:
+        if not event.phone:
+            raise Ignored(f"call {event.provider_call_id} has no phone number")
+        prospect, _ = await resolve_prospect(step, Channel.VOICE, event.phone)
+        conversation = await find_conversation(step.session, prospect.id, Channel.VOICE)
+        if conversation is None:
+            identifier = canonical_identifier(Channel.VOICE, event.phone)
+            conversation = await open_conversation(
+                step.session, prospect, Channel.VOICE, identifier=identifier, created_at=step.now
+            )
+        inbound = event.direction == "inbound"
+        message = await append_message(
+            step.session,
+            conversation,
+            direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
+            sender_type=SenderType.PROSPECT if inbound else SenderType.SARA,
+            kind=MessageKind.CALL,
+            content=event.summary or "",
+            status=MessageStatus.RECEIVED if inbound else MessageStatus.SENT,
+            meta={},
+            provider=event.provider,
+            provider_message_id=event.provider_call_id,
+            created_at=moment(step, event.started_at),
+        )
+    message.meta = {**(message.meta or {}), **call_meta(event)}
+    if event.summary:
+        message.content = event.summary
+    if event.cost is not None:
+        message.cost_micros, message.currency = to_micros(event.cost), "EUR"
+    step.changed(message)
+
+
+def call_meta(event: CallReport) -> dict[str, Any]:
+    """The call's details for the thread: state, duration, summary, transcript, recording."""
+    fields = {
+        "call_status": event.status,
+        "direction": event.direction,
+        "started_at": event.started_at.isoformat() if event.started_at else None,
+        "ended_at": event.ended_at.isoformat() if event.ended_at else None,
+        "duration_seconds": event.duration_seconds,
+        "ended_reason": event.ended_reason,
+        "summary": event.summary,
+        "transcript": event.transcript,
+        "recording_url": event.recording_url,
+        "final": event.final,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+async def find_sent_message(
+    step: IngestStep,
+    provider: Provider,
+    provider_message_id: str,
+    *,
+    prefix: bool = False,
+    reference: str | None = None,
+) -> t.MessageRow | None:
+    """The message a status is about: by id, by id prefix (SendGrid), or by our reference."""
+    message = await _message_by_id(step, provider, provider_message_id)
+    if message is None and prefix and provider_message_id:
+        base = provider_message_id.split(".", 1)[0]
+        message = await _message_by_id(step, provider, base)
+        if message is None:
+            query = (
+                select(M)
+                .where(
+                    M.provider == provider,
+                    M.tenant_id == step.tenant_id,
+                    literal(provider_message_id).like(M.provider_message_id + "%"),
+                )
+                .limit(1)
+            )
+            message = (await step.session.execute(query)).scalar_one_or_none()
+    if message is None and reference:
+        query = select(t.OutboxRow.message_id).where(t.OutboxRow.idempotency_key == reference)
+        message_id = (await step.session.execute(query)).scalar_one_or_none()
+        if message_id is not None:
+            message = await step.session.get(M, message_id)
+    return message
+
+
+async def _message_by_id(
+    step: IngestStep, provider: Provider, provider_message_id: str
+) -> t.MessageRow | None:
+    if not provider_message_id:
+        return None
+    query = select(M).where(
+        M.provider == provider,
+        M.provider_message_id == provider_message_id,
+        M.tenant_id == step.tenant_id,
+    )
+    return (await step.session.execute(query.limit(1))).scalar_one_or_none()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

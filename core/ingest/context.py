@@ -1,0 +1,50 @@
+"""What every step of ingesting one stored event shares: its transaction and its facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
+from core.domain.settings import TenantSettings
+from core.events import ConversationChanged, Event, MessageChanged
+from core.storage import tables as t
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentNotice:
+    """Sara changed an appointment (told to hooks after the commit, e.g. to drop reminders)."""
+
+    appointment_id: int
+    status: str
+    previous: str
+    reason: str | None
+    conversation_id: int
+
+
+@dataclass
+class IngestStep:
+    """One stored event being turned into domain changes, inside one transaction.
+
+    ``events`` are published on the bus once the transaction has committed.
+    """
+
+    session: AsyncSession
+    tenant_id: int
+    event_id: int
+    now: datetime
+    settings: TenantSettings
+    providers: dict[Channel, Provider] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    appointment_changes: list[AppointmentNotice] = field(default_factory=list)
+
+    def provider_for(self, channel: Channel) -> Provider:
+        """The provider the tenant set up for ``channel`` (the default one otherwise)."""
+        return self.providers.get(Channel(channel)) or DEFAULT_PROVIDER[Channel(channel)]
+
+    def changed(self, message: t.MessageRow) -> None:
+        """Note that ``message`` and its conversation changed."""
+        self.events.append(MessageChanged(message.id, message.conversation_id))
+        self.events.append(ConversationChanged(message.conversation_id))

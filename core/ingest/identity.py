@@ -1,0 +1,78 @@
+"""Identity resolution: which prospect wrote, from the channel identifier they wrote from.
+
+The same E.164 number on SMS, WhatsApp and voice is one prospect; an email address or a Telegram
+chat id links to the prospect who has it, otherwise a new prospect is created, named from the
+profile name the provider gave, else from the address.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+
+from core.domain.contact import normalize_chat_id, normalize_email, normalize_phone
+from core.domain.enums import Channel
+from core.events import ProspectChanged
+from core.ingest.context import IngestStep
+from core.service.prospects import find_row
+from core.storage import tables as t
+
+
+def canonical_identifier(channel: Channel, raw: str) -> str:
+    """``raw`` as stored for ``channel``: E.164, a normalised address, or a chat id.
+
+    Raises:
+        InvalidInput: ``raw`` is not an identifier of that channel.
+    """
+    match Channel(channel):
+        case Channel.SMS | Channel.VOICE | Channel.WHATSAPP:
+            return normalize_phone(raw)
+        case Channel.EMAIL:
+            return normalize_email(parseaddr(raw)[1] or raw)
+        case Channel.TELEGRAM:
+            return str(normalize_chat_id(raw))
+
+
+async def resolve_prospect(
+    step: IngestStep, channel: Channel, raw_identifier: str, name: str | None = None
+) -> tuple[t.ProspectRow, bool]:
+    """The prospect reachable at ``raw_identifier`` on ``channel``, created if unknown.
+
+    Returns the row and whether it was created.
+    """
+    identifier = canonical_identifier(channel, raw_identifier)
+    row = await find_row(step.session, step.tenant_id, channel, identifier)
+    if row is not None:
+        if channel == Channel.WHATSAPP and row.whatsapp is None:
+            row.whatsapp = identifier
+            step.events.append(ProspectChanged(row.id))
+        return row, False
+    row = t.ProspectRow(
+        tenant_id=step.tenant_id,
+        display_name=_display_name(channel, identifier, name, raw_identifier),
+        opted_out_channels=[],
+        created_at=step.now,
+        updated_at=step.now,
+    )
+    match Channel(channel):
+        case Channel.SMS | Channel.VOICE:
+            row.phone = identifier
+        case Channel.WHATSAPP:
+            row.phone = row.whatsapp = identifier
+        case Channel.EMAIL:
+            row.email = identifier
+        case Channel.TELEGRAM:
+            row.telegram_chat_id = int(identifier)
+    step.session.add(row)
+    await step.session.flush()
+    step.events.append(ProspectChanged(row.id))
+    return row, True
+
+
+def _display_name(channel: Channel, identifier: str, name: str | None, raw: str) -> str:
+    candidate = " ".join((name or "").split())
+    if not candidate and channel == Channel.EMAIL:
+        candidate = " ".join(parseaddr(raw)[0].split())
+        if not candidate:
+            local = identifier.split("@", 1)[0]
+            candidate = " ".join(p.capitalize() for p in local.replace("_", ".").split(".") if p)
+    return (candidate or identifier)[:200]

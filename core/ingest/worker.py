@@ -1,0 +1,184 @@
+"""The ingest worker: stored raw events become domain changes, in order, exactly once.
+
+Each event is claimed and marked processed in the same transaction as its effects, so a crash
+leaves it pending (processed on the next start) and a second worker never applies it twice.
+What changed is published on the event bus after the commit.
+
+    worker = IngestWorker(service.ctx, adapters)
+    await worker.run_once()              # everything pending now
+    task = asyncio.create_task(worker.run(stop))   # or keep going until ``stop`` is set
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select, update
+
+from core.channels.adapter import WebhookRequest
+from core.domain.enums import Channel, InboundEventStatus, Provider
+from core.domain.settings import TenantSettings
+from core.errors import CoccinelleError
+from core.ingest.apply import Ignored, apply_event
+from core.ingest.context import AppointmentNotice, IngestStep
+from core.relay.server import AdapterLookup
+from core.service.context import ServiceContext
+from core.storage import tables as t
+
+log = logging.getLogger(__name__)
+E = t.InboundEventRow
+POLL_SECONDS = 1.0
+AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
+
+
+class IngestWorker:
+    """Processes the tenant's pending inbound events."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        adapters: AdapterLookup,
+        batch: int = 100,
+        appointment_hooks: list[AppointmentHook] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.adapters = adapters
+        self.batch = batch
+        #: Called after the commit for each appointment Sara changed (e.g. to drop reminders).
+        self.appointment_hooks = list(appointment_hooks or ())
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask the worker to look for new events now (the relay calls it after a commit)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process events until ``stop`` is set, waking on ``wake`` or every second."""
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:  # the database went away: keep the relay up, try again
+                log.exception("ingest pass failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+
+    async def run_once(self) -> int:
+        """Process every event pending now, oldest first; returns how many were taken."""
+        done = 0
+        while True:
+            ids = await self._pending_ids()
+            if not ids:
+                return done
+            settings, providers = await self._tenant_setup()
+            for event_id in ids:
+                await self.process(event_id, settings, providers)
+                done += 1
+
+    async def _pending_ids(self) -> list[int]:
+        query = (
+            select(E.id)
+            .where(E.status == InboundEventStatus.PENDING, E.tenant_id == self.ctx.tenant_id)
+            .order_by(E.id)
+            .limit(self.batch)
+        )
+        async with self.ctx.db.session() as session:
+            return list((await session.execute(query)).scalars().all())
+
+    async def _tenant_setup(self) -> tuple[TenantSettings, dict[Channel, Provider]]:
+        async with self.ctx.db.session() as session:
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+            channels = (
+                await session.execute(
+                    select(t.ChannelRow).where(t.ChannelRow.tenant_id == self.ctx.tenant_id)
+                )
+            ).scalars()
+            providers = {Channel(c.channel_type): Provider(c.provider) for c in channels}
+        settings = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
+        return settings, providers
+
+    async def process(
+        self, event_id: int, settings: TenantSettings, providers: dict[Channel, Provider]
+    ) -> None:
+        """Apply one stored event and mark it processed, in one transaction."""
+        now = self.ctx.now()
+        step: IngestStep | None = None
+        try:
+            async with self.ctx.db.session() as session:
+                claimed = await session.execute(
+                    update(E)
+                    .where(E.id == event_id, E.status == InboundEventStatus.PENDING)
+                    .values(
+                        status=InboundEventStatus.PROCESSED,
+                        processed_at=now,
+                        attempts=E.attempts + 1,
+                    )
+                )
+                if claimed.rowcount == 0:
+                    return  # another worker took it
+                row = await session.get(E, event_id)
+                assert row is not None
+                step = IngestStep(session, self.ctx.tenant_id, event_id, now, settings, providers)
+                notes = await self._apply(step, row)
+                if notes:
+                    row.error = "; ".join(notes)[:500]
+        except Exception as exc:
+            await self._fail(event_id, exc)
+            return
+        self.ctx.bus.publish_all(step.events)
+        await self._tell_hooks(step.appointment_changes)
+
+    async def _tell_hooks(self, changes: list[AppointmentNotice]) -> None:
+        for change in changes:
+            for hook in self.appointment_hooks:
+                try:
+                    await hook(change)
+                except Exception:  # the change is committed; a hook failing must not undo it
+                    log.exception("appointment hook failed for %s", change.appointment_id)
+
+    async def _apply(self, step: IngestStep, row: E) -> list[str]:
+        channel = Channel(row.headers.get("channel") or "sms")
+        adapter = self.adapters(channel)
+        if adapter is None:
+            raise CoccinelleError(f"no {channel} adapter is configured to read this event")
+        notes = []
+        for event in adapter.parse(stored_request(row)):
+            try:
+                await apply_event(step, event)
+            except Ignored as exc:  # a status for a message we do not know: nothing to change
+                log.info("inbound event %s: %s", row.id, exc)
+                notes.append(f"ignored: {exc}")
+        return notes
+
+    async def _fail(self, event_id: int, exc: Exception) -> None:
+        reason = str(exc) if isinstance(exc, CoccinelleError) else type(exc).__name__
+        log.warning("inbound event %s failed: %s", event_id, reason)
+        if not isinstance(exc, CoccinelleError | ValueError):
+            log.exception("unexpected error in ingest", exc_info=exc)
+        async with self.ctx.db.session() as session:
+            await session.execute(
+                update(E)
+                .where(E.id == event_id)
+                .values(
+                    status=InboundEventStatus.FAILED,
+                    error=reason[:500],
+                    attempts=E.attempts + 1,
+                    processed_at=self.ctx.now(),
+                )
+            )
+
+
+def stored_request(row: E) -> WebhookRequest:
+    """The webhook request a stored event came from, as the adapter's ``parse`` reads it."""
+    saved = row.headers or {}
+    return WebhookRequest(
+        method="POST",
+        url=str(saved.get("url", "")),
+        headers=dict(saved.get("headers") or {}),
+        body=row.body,
+        query=dict(saved.get("query") or {}),
+        path_params=dict(saved.get("path_params") or {}),
+    )

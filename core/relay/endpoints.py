@@ -1,0 +1,85 @@
+"""The fixed webhook contract: which path belongs to which provider and channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from core.domain.enums import Channel, Provider
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One webhook path.
+
+    ``name`` is what ``inbound_events.endpoint`` records; ``email`` endpoints get the larger
+    body limit; ``twiml`` endpoints answer Twilio with an empty ``<Response/>``.
+    """
+
+    name: str
+    path: str
+    provider: Provider
+    channel: Channel
+    email: bool = False
+    twiml: bool = False
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("twilio/sms", "/webhooks/twilio/sms", Provider.TWILIO, Channel.SMS, twiml=True),
+    Endpoint(
+        "twilio/whatsapp",
+        "/webhooks/twilio/whatsapp",
+        Provider.TWILIO,
+        Channel.WHATSAPP,
+        twiml=True,
+    ),
+    Endpoint("twilio/status", "/webhooks/twilio/status", Provider.TWILIO, Channel.SMS, twiml=True),
+    Endpoint(
+        "sendgrid/inbound",
+        "/webhooks/sendgrid/inbound",
+        Provider.SENDGRID,
+        Channel.EMAIL,
+        email=True,
+    ),
+    Endpoint("sendgrid/events", "/webhooks/sendgrid/events", Provider.SENDGRID, Channel.EMAIL),
+    Endpoint("telegram", "/webhooks/telegram/{bot_id}", Provider.TELEGRAM, Channel.TELEGRAM),
+    Endpoint("meta/whatsapp", "/webhooks/meta/whatsapp", Provider.META, Channel.WHATSAPP),
+    Endpoint("vapi", "/webhooks/vapi", Provider.VAPI, Channel.VOICE),
+    # Aliases some set-ups use: one Twilio inbound URL for SMS and WhatsApp, Meta without suffix.
+    Endpoint(
+        "twilio/inbound", "/webhooks/twilio/inbound", Provider.TWILIO, Channel.SMS, twiml=True
+    ),
+    Endpoint("meta", "/webhooks/meta", Provider.META, Channel.WHATSAPP),
+)
+
+#: Endpoints whose channel is read from the Twilio form (SMS or WhatsApp).
+TWILIO_EITHER = frozenset({"twilio/status", "twilio/inbound"})
+
+BY_NAME = {e.name: e for e in ENDPOINTS}
+
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+#: Request headers that carry a secret or a signature: checked, then never stored.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "x-twilio-signature",
+        "x-telegram-bot-api-secret-token",
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "x-vapi-secret",
+        "x-vapi-signature",
+        "x-twilio-email-event-webhook-signature",
+    }
+)
+
+
+def status_channel(body: bytes) -> Channel:
+    """The channel of a Twilio status callback: WhatsApp when its numbers say so."""
+    try:
+        form = dict(parse_qsl(body.decode("utf-8", errors="replace")))
+    except ValueError:
+        return Channel.SMS
+    numbers = form.get("From", "") + form.get("To", "")
+    return Channel.WHATSAPP if "whatsapp:" in numbers else Channel.SMS

@@ -1,0 +1,128 @@
+"""The pull API: a core with no public URL fetches stored events from a remote relay.
+
+    GET  /events?after=CURSOR&wait=SECONDS   -> {"events": [...], "cursor": last id}
+    POST /events/ack  {"ids": [...]}          -> {"acked": n}
+
+The cursor is an event id. Events stay deliverable until acknowledged. Each bearer token reads
+one tenant's events only; tokens are compared in constant time and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hmac
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import select, update
+
+from core.storage import tables as t
+
+if TYPE_CHECKING:
+    from core.relay.server import Relay
+
+E = t.InboundEventRow
+PAGE_SIZE = 200
+MAX_WAIT_SECONDS = 30.0
+
+
+class PullApi:
+    """The two routes of the pull API, sharing the relay's database and writer."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self._arrived = asyncio.Event()
+        relay.writer.on_commit.append(self._wake)
+
+    def install(self, app: web.Application) -> None:
+        """Add the routes to ``app``."""
+        app.router.add_get("/events", self.events)
+        app.router.add_post("/events/ack", self.ack)
+
+    def _wake(self) -> None:
+        self._arrived.set()
+        self._arrived = asyncio.Event()
+
+    def tenant_of(self, request: web.Request) -> int | None:
+        """The tenant the request's bearer token may read, or None."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        for known, tenant_id in self.relay.config.pull_tokens.items():
+            if hmac.compare_digest(known.encode(), token.strip().encode()):
+                return tenant_id
+        return None
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """Unacknowledged events after the cursor, waiting up to ``wait`` seconds for some."""
+        tenant_id = self.tenant_of(request)
+        if tenant_id is None:
+            return _unauthorized()
+        try:
+            after = int(request.query.get("after", "0") or 0)
+            wait = min(float(request.query.get("wait", "0") or 0), MAX_WAIT_SECONDS)
+        except ValueError:
+            return web.json_response({"error": "after and wait must be numbers"}, status=400)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(wait, 0.0)
+        while True:
+            arrived = self._arrived
+            rows = await self._unacked(tenant_id, after)
+            remaining = deadline - loop.time()
+            if rows or remaining <= 0:
+                break
+            # another process may write too: look again at least every second
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), timeout=min(remaining, 1.0))
+        cursor = rows[-1].id if rows else after
+        return web.json_response({"events": [_event_json(r) for r in rows], "cursor": cursor})
+
+    async def ack(self, request: web.Request) -> web.StreamResponse:
+        """Mark events as received by the remote core; they are not delivered again."""
+        tenant_id = self.tenant_of(request)
+        if tenant_id is None:
+            return _unauthorized()
+        try:
+            document = json.loads(await request.read())
+            ids = [int(i) for i in document["ids"]]
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": 'expected {"ids": [event ids]}'}, status=400)
+        async with self.relay.db.session() as session:
+            result = await session.execute(
+                update(E).where(E.id.in_(ids), E.tenant_id == tenant_id).values(acked=True)
+            )
+        return web.json_response({"acked": result.rowcount})
+
+    async def _unacked(self, tenant_id: int, after: int) -> list[E]:
+        query = (
+            select(E)
+            .where(E.tenant_id == tenant_id, E.id > after, E.acked.is_(False))
+            .order_by(E.id)
+            .limit(PAGE_SIZE)
+        )
+        async with self.relay.db.session() as session:
+            return list((await session.execute(query)).scalars().all())
+
+
+def _event_json(row: E) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "provider": row.provider,
+        "endpoint": row.endpoint,
+        "dedupe_key": row.dedupe_key,
+        "content_type": row.content_type,
+        "headers": row.headers,
+        "body": base64.b64encode(row.body).decode("ascii"),
+        "received_at": row.received_at.isoformat(),
+    }
+
+
+def _unauthorized() -> web.Response:
+    return web.json_response(
+        {"error": "a valid bearer token is required"},
+        status=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )

@@ -1,0 +1,72 @@
+"""Running a relay process: the HTTP server, and (unless told not to) the ingest worker.
+
+    await serve(service, adapters, config, host="0.0.0.0", port=8787, stop=stop_event)
+
+Used by ``coccinelle relay`` and by the app in-process. The ingest worker is woken by each
+commit of new events, and processes on start whatever a previous run left pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from core.channels.adapter import ChannelAdapter
+from core.ingest.worker import IngestWorker
+from core.relay.feeders import pollers_for
+from core.relay.server import AdapterLookup, Relay, RelayConfig
+from core.service import InboxService
+
+log = logging.getLogger(__name__)
+
+
+async def serve(
+    service: InboxService,
+    adapters: AdapterLookup,
+    config: RelayConfig,
+    *,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    ingest: bool = True,
+    poll: Sequence[ChannelAdapter] = (),
+    on_ready: Callable[[str, int], None] | None = None,
+) -> None:
+    """Serve until ``stop`` is set; ``on_ready`` gets the address actually bound.
+
+    ``poll`` lists adapters to poll (Telegram long polling, Twilio message list) besides
+    the webhooks.
+    """
+    relay = Relay(service.db, adapters, config)
+    worker = IngestWorker(service.ctx, adapters) if ingest else None
+    if worker is not None:
+        relay.writer.on_commit.append(worker.wake)
+    runner = web.AppRunner(relay.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = _bound_port(runner, port)
+    tasks = [asyncio.create_task(worker.run(stop))] if worker is not None else []
+    for poller in pollers_for(relay.writer, list(poll), config.tenant_id):
+        tasks.append(asyncio.create_task(poller.run(stop)))
+    if on_ready is not None:
+        on_ready(host, bound)
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await runner.cleanup()
+
+
+def _bound_port(runner: web.AppRunner, default: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return default

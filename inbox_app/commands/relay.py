@@ -1,0 +1,97 @@
+"""``coccinelle relay``: the webhook relay (and its ingest worker) as a server process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from core.config.settings import RelaySettings, Settings
+from core.i18n import t
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``relay`` and its options."""
+    parser = subparsers.add_parser("relay", help=t("relay.help"))
+    parser.add_argument("--host", help=t("relay.host_help"))
+    parser.add_argument("--port", type=int, help=t("relay.port_help"))
+    parser.add_argument("--public-url", help=t("relay.public_url_help"))
+    parser.add_argument("--no-ingest", action="store_true", help=t("relay.no_ingest_help"))
+    parser.add_argument(
+        "--poll",
+        action="append",
+        choices=["telegram", "sms", "whatsapp"],
+        default=[],
+        help=t("relay.poll_help"),
+    )
+    parser.set_defaults(handler=relay_command)
+
+
+def relay_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the relay until interrupted (SIGINT/SIGTERM)."""
+    relay = settings.relay.model_copy(
+        update={
+            k: v
+            for k, v in {
+                "host": args.host,
+                "port": args.port,
+                "public_url": args.public_url,
+            }.items()
+            if v is not None
+        }
+    )
+    asyncio.run(_main(settings, relay, ingest=not args.no_ingest, poll=args.poll))
+    print(t("relay.stopped"), flush=True)
+    return 0
+
+
+async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool, poll: list[str]) -> None:
+    from core.channels.runtime import ChannelRuntime
+    from core.domain.enums import Channel
+    from core.relay.run import serve
+    from core.relay.secrets import env_or_keyring, pull_tokens
+    from core.relay.server import RelayConfig, runtime_lookup
+    from core.service import InboxService
+
+    service = await InboxService.open(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    tokens = pull_tokens(service.ctx.tenant_id)
+    if not tokens:
+        print(t("relay.pull_disabled"), file=sys.stderr, flush=True)
+    runtime = ChannelRuntime(
+        await service.tenant_settings.channels(),
+        env_or_keyring,
+        settings.endpoints,
+        callback_url=relay.public_url,
+    )
+    config = RelayConfig(
+        tenant_id=service.ctx.tenant_id,
+        public_url=relay.public_url,
+        max_body_bytes=relay.max_body_bytes,
+        max_email_bytes=relay.max_email_bytes,
+        pull_tokens=tokens,
+    )
+
+    def ready(host: str, port: int) -> None:
+        public = relay.public_url or f"http://{host}:{port}"
+        print(t("relay.listening", host=host, port=port, public_url=public), flush=True)
+
+    try:
+        await serve(
+            service,
+            runtime_lookup(runtime),
+            config,
+            host=relay.host,
+            port=relay.port,
+            stop=stop,
+            ingest=ingest,
+            poll=[runtime.adapter(Channel(name)) for name in poll],
+            on_ready=ready,
+        )
+    finally:
+        await runtime.close()
+        await service.close()

@@ -1,0 +1,309 @@
+"""Sara's automatic answers, through signed webhooks, the relay and the ingest worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from core.domain.enums import AppointmentStatus, Channel, MessageKind, MessageStatus
+from core.service import InboxService
+from core.service.appointments import AppointmentDraft
+from core.service.timeline import append_message, conversation_for
+from core.storage import tables as t
+from tests.factories import add_prospect
+from tests.relay_fakes import body, message
+from tests.relay_harness import RunningRelay, running_relay
+
+PHONE = "+33612345678"
+
+
+async def rows(service: InboxService, table, *where):
+    async with service.db.session() as session:
+        query = select(table).where(*where).order_by(table.id)
+        return list((await session.execute(query)).scalars().all())
+
+
+async def say(
+    relay: RunningRelay,
+    text: str,
+    key: str,
+    *,
+    sender: str = PHONE,
+    path: str = "/webhooks/twilio/sms",
+    **extra,
+) -> None:
+    code, _, _ = await relay.post(path, body(message(key, sender, text, **extra)))
+    assert code == 200
+    await relay.worker.run_once()
+
+
+async def book(
+    service: InboxService, prospect_id: int, *, days: int = 2, status=AppointmentStatus.PROPOSED
+) -> int:
+    start = service.ctx.now() + timedelta(days=days)
+    appointment = await service.appointments.create(
+        AppointmentDraft(
+            prospect_id=prospect_id,
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+            status=status,
+            location="12 rue des Lilas",
+        )
+    )
+    return appointment.id
+
+
+async def outbox(service: InboxService) -> list[t.OutboxRow]:
+    return await rows(service, t.OutboxRow)
+
+
+async def test_oui_confirms_the_next_appointment_and_says_why(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE)
+    appointment = await book(service, prospect)
+    later = await book(service, prospect, days=9)
+    async with running_relay(service) as relay:
+        await say(relay, "Oui !", "SM1")
+    assert (await service.appointments.get(appointment)).status == AppointmentStatus.CONFIRMED
+    assert (await service.appointments.get(later)).status == AppointmentStatus.PROPOSED
+    [reply] = await outbox(service)
+    assert (reply.purpose, reply.status, reply.channel_type) == ("sara", "pending", "sms")
+    assert reply.payload["text"].startswith("Merci ! Votre rendez-vous du jeudi 12 mars")
+    assert reply.idempotency_key.startswith("sara:") and reply.payload["to"] == PHONE
+    queued = await rows(service, t.MessageRow, t.MessageRow.id == reply.message_id)
+    assert (queued[0].sender_type, queued[0].status) == ("sara", MessageStatus.QUEUED)
+    [event] = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert event.sender_type == "sara"
+    assert "confirmé" in event.content or "confirmed" in event.content
+    assert event.meta["appointment_id"] == appointment and event.meta["reason"] == "Oui !"
+    [conversation] = await rows(service, t.ConversationRow)
+    assert conversation.unread_count == 0 and conversation.waiting_since is None
+
+
+async def test_confirmation_words_and_thumbs(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        for i, word in enumerate(["OUI", "ok", "d'accord", "yes", "👍"]):
+            appointment = await book(service, prospect, days=1)
+            await say(relay, word, f"SM{i}")
+            assert (await service.appointments.get(appointment)).status == "confirmed", word
+
+
+async def test_annuler_and_non_cancel(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE)
+    first = await book(service, prospect, status=AppointmentStatus.CONFIRMED)
+    async with running_relay(service) as relay:
+        await say(relay, "ANNULER", "SM1")
+        assert (await service.appointments.get(first)).status == AppointmentStatus.CANCELLED
+        second = await book(service, prospect)
+        await say(relay, "non.", "SM2")
+        assert (await service.appointments.get(second)).status == AppointmentStatus.CANCELLED
+        third = await book(service, prospect, status=AppointmentStatus.CONFIRMED)
+        await say(relay, "no", "SM3")  # a bare "no" does not undo a confirmed appointment
+        assert (await service.appointments.get(third)).status == AppointmentStatus.CONFIRMED
+    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert [e.meta["to"] for e in events] == ["cancelled", "cancelled"]
+    [conversation] = await rows(service, t.ConversationRow)
+    assert conversation.unread_count == 1  # the "no" Sara did not act on waits for an agent
+
+
+async def test_oui_without_an_appointment_is_left_to_an_agent(service: InboxService) -> None:
+    await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        await say(relay, "oui", "SM1")
+    assert await outbox(service) == []
+    [conversation] = await rows(service, t.ConversationRow)
+    assert conversation.unread_count == 1 and conversation.status == "open"
+
+
+async def test_stop_opts_out_and_acknowledges_once(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        await say(relay, "STOP", "SM1")
+        await say(relay, "Arrêt", "SM2")
+    assert (await service.prospects.get(prospect)).opted_out_channels == (Channel.SMS,)
+    [ack] = await outbox(service)
+    assert ack.payload["text"].startswith("C'est noté")
+    assert ack.idempotency_key.endswith(":opt_out_ack")
+    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert len(events) == 1 and events[0].meta["action"] == "opt_out"
+
+
+async def test_opt_out_words_on_other_channels(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE, email="marie@example.fr", language="en")
+    async with running_relay(service) as relay:
+        await say(
+            relay, "unsubscribe", "e1", sender="marie@example.fr", path="/webhooks/sendgrid/inbound"
+        )
+        await say(
+            relay, "Désinscrire", "w1", sender="whatsapp:" + PHONE, path="/webhooks/twilio/whatsapp"
+        )
+    opted = (await service.prospects.get(prospect)).opted_out_channels
+    assert set(opted) == {Channel.EMAIL, Channel.WHATSAPP}
+    texts = [o.payload["text"] for o in await outbox(service)]
+    assert texts == ["Noted: you will not receive any more messages from us on this channel."] * 2
+
+
+async def survey(service: InboxService, prospect_id: int) -> int:
+    async with service.db.session() as session:
+        prospect = await session.get(t.ProspectRow, prospect_id)
+        conversation = await conversation_for(session, prospect, Channel.SMS, PHONE)
+        row = await append_message(
+            session,
+            conversation,
+            direction="outbound",
+            sender_type="sara",
+            content="Notez notre service de 1 à 5",
+            status=MessageStatus.DELIVERED,
+            meta={"survey": True},
+        )
+        return row.id
+
+
+async def test_ratings_count_only_in_answer_to_a_survey(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        await say(relay, "4", "SM0")  # no survey yet: an ordinary message
+        assert await outbox(service) == []
+        survey_id = await survey(service, prospect)
+        await say(relay, "5/5", "SM1")
+        await say(relay, "3", "SM2")  # the survey is answered already
+    [survey_row] = await rows(service, t.MessageRow, t.MessageRow.id == survey_id)
+    assert survey_row.meta["rating"] == 5
+    [thanks] = await outbox(service)
+    assert thanks.payload["text"] == "Merci pour votre note de 5/5 !"
+
+
+async def test_telegram_commands_answer_from_real_data(service: InboxService) -> None:
+    prospect = await add_prospect(service, "Lucie Bernard", telegram_chat_id=4242)
+    appointment = await book(service, prospect, status=AppointmentStatus.CONFIRMED)
+    settings = await service.tenant_settings.get()
+    settings.company.name = "Agence du Port"
+    settings.company.phone = "+33491000000"
+    await service.tenant_settings.save(settings)
+    tg = {"sender": "4242", "path": "/webhooks/telegram/777"}
+    async with running_relay(service) as relay:
+        for i, command in enumerate(["/start", "/rdv", "/info", "/contact", "/help", "/annuler"]):
+            await say(relay, command, f"u{i}", **tg)
+    texts = [o.payload["text"] for o in await outbox(service)]
+    assert texts[0].startswith("Bonjour Lucie Bernard") and "Agence du Port" in texts[0]
+    assert "12 rue des Lilas" in texts[1] and "confirmé" in texts[1]
+    assert texts[2].startswith("Agence du Port")
+    assert "+33491000000" in texts[3]
+    assert "/nouveau_rdv" in texts[4]
+    assert "annulé" in texts[5]
+    assert (await service.appointments.get(appointment)).status == AppointmentStatus.CANCELLED
+    [conversation] = await rows(service, t.ConversationRow)
+    assert conversation.unread_count == 1  # /contact asks for a person
+
+
+async def test_commands_are_plain_text_off_telegram(service: InboxService) -> None:
+    await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        await say(relay, "/annuler", "SM1")
+    assert await outbox(service) == []
+
+
+async def test_out_of_hours_auto_reply_once_per_conversation_per_day(
+    service: InboxService, clock
+) -> None:
+    clock.advance(hours=11)  # Tuesday 22:00 in Paris
+    async with running_relay(service) as relay:
+        await say(relay, "Bonsoir, le T3 est dispo ?", "SM1")
+        await say(relay, "Et le parking ?", "SM2")
+        await say(relay, "Hello, is the flat free?", "SM3", sender="+33698765432")
+        clock.advance(days=1)
+        await say(relay, "Toujours là ?", "SM4")
+    replies = [o for o in await outbox(service) if o.purpose == "sara"]
+    assert [o.idempotency_key.split(":")[-1] for o in replies] == ["auto_reply"] * 3
+    conversations = await rows(service, t.ConversationRow)
+    assert all(c.unread_count >= 1 for c in conversations)
+
+
+async def test_no_auto_reply_during_opening_hours(service: InboxService) -> None:
+    async with running_relay(service) as relay:
+        await say(relay, "Bonjour", "SM1")
+    assert await outbox(service) == []
+
+
+async def test_english_prospect_gets_english_auto_reply(service: InboxService, clock) -> None:
+    await add_prospect(service, "Tom", phone=PHONE, language="en")
+    clock.advance(hours=11)
+    async with running_relay(service) as relay:
+        await say(relay, "Hello", "SM1")
+    [reply] = await outbox(service)
+    assert reply.payload["text"].startswith("Thank you for your message!")
+
+
+async def test_forwarding_rules_apply_to_inbound_email(service: InboxService) -> None:
+    settings = await service.tenant_settings.get()
+    await service.tenant_settings.save(
+        {
+            **settings.model_dump(mode="json"),
+            "forwarding_rules": [
+                {"field": "subject", "contains": "facture", "forward_to": "compta@agence.fr"},
+                {"field": "sender", "contains": "@notaire.fr", "forward_to": "juridique@agence.fr"},
+                {"field": "keyword", "contains": "urgent", "forward_to": "compta@agence.fr"},
+            ],
+        }
+    )
+    email = {"path": "/webhooks/sendgrid/inbound"}
+    async with running_relay(service) as relay:
+        await say(
+            relay, "Ci-joint", "e1", sender="maitre@notaire.fr", subject="Facture mars", **email
+        )
+        await say(relay, "Bonjour", "e2", sender="marie@example.fr", subject="Visite", **email)
+    forwards = [o for o in await outbox(service) if o.purpose == "forward"]
+    assert sorted(o.payload["to"] for o in forwards) == ["compta@agence.fr", "juridique@agence.fr"]
+    assert forwards[0].payload["subject"].endswith("Facture mars")
+    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert len(events) == 2 and all(e.sender_type == "sara" for e in events)
+
+
+async def test_telegram_groups_hear_of_new_conversations_and_urgent_messages(
+    service: InboxService,
+) -> None:
+    settings = await service.tenant_settings.get()
+    settings.telegram_notify_chat_ids = [-1001, -1002]
+    await service.tenant_settings.save(settings)
+    async with running_relay(service) as relay:
+        await say(relay, "Bonjour", "SM1")
+        await say(relay, "Rebonjour", "SM2")
+        await say(relay, "C'est URGENT, fuite d'eau", "SM3")
+    notices = [o for o in await outbox(service) if o.purpose == "notify"]
+    assert [(o.channel_type, o.payload["to"]) for o in notices] == [
+        ("telegram", "-1001"),
+        ("telegram", "-1002"),
+    ] * 2
+    assert "URGENT" in notices[2].payload["text"]
+    [conversation] = await rows(service, t.ConversationRow)
+    assert conversation.priority == 0
+
+
+async def test_replayed_event_never_answers_twice(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE)
+    await book(service, prospect)
+    async with running_relay(service) as relay:
+        await say(relay, "oui", "SM1")
+        await say(relay, "oui", "SM1")
+    assert len(await outbox(service)) == 1
+
+
+async def test_appointment_hooks_hear_of_sara_changes_after_commit(service: InboxService) -> None:
+    prospect = await add_prospect(service, phone=PHONE)
+    appointment = await book(service, prospect)
+    heard = []
+
+    async def hook(change) -> None:
+        async with service.db.session() as session:  # already committed when told
+            row = await session.get(t.AppointmentRow, change.appointment_id)
+            heard.append((change.status, change.previous, change.reason, row.status))
+
+    async def broken(change) -> None:
+        raise RuntimeError("a hook failing must not undo the change")
+
+    async with running_relay(service) as relay:
+        relay.worker.appointment_hooks = [broken, hook]
+        await say(relay, "Annuler", "SM1")
+    assert heard == [("cancelled", "proposed", "Annuler", "cancelled")]
+    assert (await service.appointments.get(appointment)).status == AppointmentStatus.CANCELLED
