@@ -1,1 +1,2 @@
-"""Per-channel analytics: statistics, daily series, observed preferences and insights."""
+"""Per-channel analytics over the message history: statistics, daily series, observed
+preferences, insights, and the engagement figures the orchestrator's criterion 8 reads."""

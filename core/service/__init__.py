@@ -22,6 +22,7 @@ from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.messages import Messages
+from core.service.outbound import Outbound
 from core.service.prospects import Prospects
 from core.service.settings import TenantSettingsStore
 from core.service.templates import Templates
@@ -51,6 +52,7 @@ class InboxService:
         self.audit = AuditTrail(ctx)
         self.team = Team(ctx)
         self.analytics = Analytics(ctx)
+        self.outbound = Outbound(ctx, settings.orchestrator if settings else None)
 
     @property
     def db(self) -> Database:

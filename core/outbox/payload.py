@@ -1,0 +1,101 @@
+"""What an outbox row carries (``payload``), and how it becomes an ``OutgoingMessage``."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from core.channels.adapter import Attachment, Location, OutgoingMessage, TemplateRef
+from core.domain.decision import ReplyDraft
+from core.domain.enums import Channel
+from core.errors import InvalidInput
+
+#: Longest subject made up from a text (RFC 5322 recommends lines of at most 78 characters).
+EMAIL_SUBJECT_MAX = 78
+
+
+def build_payload(
+    draft: ReplyDraft,
+    contacts: dict[Channel, str],
+    *,
+    template: dict[str, Any] | None = None,
+    location: dict[str, Any] | None = None,
+    sender_name: str | None = None,
+    policy: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON payload of a send: rendered content and every address it may fall back to.
+
+    ``policy`` (``hold_policy``) lets the worker keep retries and fallbacks out of the prospect's
+    quiet hours too.
+    """
+    return {
+        "policy": policy,
+        "text": draft.text,
+        "subject": draft.subject,
+        "html": draft.html,
+        "attachments": [_attachment(p) for p in draft.attachments],
+        "location": location,
+        "template": template,
+        "contacts": {str(c): v for c, v in contacts.items()},
+        "sender_name": sender_name,
+    }
+
+
+def hold_policy(timezone: str, urgency: str, message_type: str) -> dict[str, Any]:
+    """What the worker needs to apply the quiet rules to a retry or a fallback."""
+    return {"timezone": timezone, "urgency": str(urgency), "message_type": str(message_type)}
+
+
+def _attachment(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput("attachment", str(path), "an existing, readable file")
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return {"filename": path.name, "content_type": kind, "path": str(path.resolve())}
+
+
+def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> OutgoingMessage:
+    """The message to hand to ``channel``'s adapter.
+
+    Raises:
+        InvalidInput: the prospect has no address on ``channel``.
+    """
+    to = (payload.get("contacts") or {}).get(str(channel))
+    if not to:
+        raise InvalidInput("channel", str(channel), "a channel the prospect has an address on")
+    template = payload.get("template") if channel == Channel.WHATSAPP else None
+    location = payload.get("location")
+    return OutgoingMessage(
+        channel=channel,
+        to=to,
+        text=payload.get("text") or "",
+        subject=payload.get("subject")
+        or (_subject_of(payload) if channel == Channel.EMAIL else None),
+        html=payload.get("html") if channel == Channel.EMAIL else None,
+        attachments=tuple(_load(a) for a in payload.get("attachments") or ()),
+        location=Location(**location) if location else None,
+        template=TemplateRef(**{**template, "parameters": tuple(template.get("parameters", ()))})
+        if template
+        else None,
+        reference=reference,
+        sender_name=payload.get("sender_name"),
+    )
+
+
+def _subject_of(payload: dict[str, Any]) -> str:
+    """A subject for an email that has none (a reply or fallback from SMS): its first line."""
+    line = " ".join(((payload.get("text") or "").strip().splitlines() or [""])[0].split())
+    if len(line) > EMAIL_SUBJECT_MAX:
+        line = line[: EMAIL_SUBJECT_MAX - 1].rstrip() + "…"
+    return line or "…"
+
+
+def _load(spec: dict[str, Any]) -> Attachment:
+    content = Path(spec["path"]).read_bytes() if spec.get("path") else None
+    return Attachment(
+        filename=spec["filename"],
+        content_type=spec["content_type"],
+        url=spec.get("url"),
+        content=content,
+    )

@@ -1,0 +1,64 @@
+"""A token bucket per adapter: never call a provider faster than it accepts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+
+class TokenBucket:
+    """``rate`` calls per second on average, bursts of up to ``burst``.
+
+    ``monotonic`` and ``sleep`` are injectable so tests need not wait.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._tokens = self.burst
+        self._stamp = monotonic()
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = self._monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    async def acquire(self) -> float:
+        """Wait for a token; returns how long it waited (seconds)."""
+        waited = 0.0
+        async with self._lock:
+            self._refill()
+            while self._tokens < 1.0:
+                delay = (1.0 - self._tokens) / self.rate
+                await self._sleep(delay)
+                waited += delay
+                self._refill()
+            self._tokens -= 1.0
+        return waited
+
+
+class RateLimiters:
+    """One bucket per adapter name, built from its capabilities on first use."""
+
+    def __init__(self, **bucket_options: object) -> None:
+        self._buckets: dict[str, TokenBucket] = {}
+        self._options = bucket_options
+
+    def bucket(self, name: str, rate: float) -> TokenBucket:
+        """The bucket of adapter ``name`` (``rate`` calls per second)."""
+        if name not in self._buckets:
+            self._buckets[name] = TokenBucket(rate, **self._options)  # type: ignore[arg-type]
+        return self._buckets[name]

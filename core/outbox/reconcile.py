@@ -1,0 +1,61 @@
+"""Asking a provider whether a send interrupted mid-way reached it.
+
+Two ways, in order: ``adapter.lookup(reference)`` (a provider that keeps our reference, or an
+adapter that can map it), then, where the adapter offers it, ``adapter.recent(to)`` — the latest
+messages to that recipient (Twilio's message list) — matched on the text and the time. Only a
+complete listing can prove a message absent; otherwise the answer is "don't know", and the outbox
+shows the message as "outcome unknown" rather than risk sending it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from core.channels.adapter import ChannelAdapter, SendResult
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAnswer:
+    """What the provider said: the message it has, or whether it surely has none."""
+
+    found: SendResult | None = None
+    surely_absent: bool = False
+
+
+async def ask_provider(
+    adapter: ChannelAdapter, reference: str, to: str | None, text: str, since: datetime
+) -> ProviderAnswer:
+    """Look for the send of ``text`` to ``to`` made under ``reference`` after ``since``.
+
+    Raises:
+        ProviderError: the provider could not be asked (try again later).
+    """
+    if adapter.capabilities.lookup:
+        found = await adapter.lookup(reference)
+        if found is not None:
+            return ProviderAnswer(found)
+    recent = getattr(adapter, "recent", None)
+    if recent is None or not to:
+        return ProviderAnswer()
+    items: list[SendResult] = await recent(to)
+    if any("body" not in i.raw or _when(i.raw.get("date_created")) is None for i in items):
+        return ProviderAnswer()  # the listing cannot be compared: no proof either way
+    for item in items:
+        created = _when(item.raw["date_created"])
+        if item.raw["body"] == text and created is not None and created >= since:
+            return ProviderAnswer(item)
+    return ProviderAnswer(surely_absent=True)
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None

@@ -1,0 +1,720 @@
+"""The outbox worker: lease due rows, send them, record what happened.
+
+Crash safety rests on one rule: a row is marked ``sending`` (committed) before the provider is
+called, and ``sent`` after. A row found ``sending`` with an expired lease was interrupted at an
+unknown point: it is looked up at the provider when the adapter can (found: sent; not found:
+queued again), otherwise marked ``unknown`` for an agent to check and resend. It is never sent
+again blindly, so nothing is sent twice without someone asking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.channels.adapter import ChannelAdapter, SendResult
+from core.channels.errors import ProviderError
+from core.channels.segments import count_segments
+from core.config.settings import OrchestratorSettings, Settings
+from core.domain.enums import (
+    STATUS_RANK,
+    AppointmentStatus,
+    Channel,
+    MessageStatus,
+    MessageType,
+    OutboxStatus,
+    Urgency,
+)
+from core.domain.settings import TenantSettings
+from core.errors import CoccinelleError
+from core.events import Alert, ConversationChanged, Event, MessageChanged
+from core.i18n import t as tr
+from core.orchestrator.channels import INTRUSIVE
+from core.orchestrator.hours import quiet_release
+from core.orchestrator.loader import month_spending
+from core.outbox.payload import outgoing
+from core.outbox.ratelimit import RateLimiters
+from core.outbox.reconcile import ProviderAnswer, ask_provider
+from core.service.context import ServiceContext
+from core.service.timeline import apply_status
+from core.storage import tables as t
+from core.storage.convert import to_micros
+
+log = logging.getLogger(__name__)
+
+Out = t.OutboxRow
+_DUE = (OutboxStatus.PENDING, OutboxStatus.HELD)
+#: How long after a send a failure reported by the provider still triggers a fallback.
+DELIVERY_FAILURE_HORIZON = timedelta(days=2)
+
+
+class AdapterSource(Protocol):
+    """What the worker needs of ``ChannelRuntime``: the adapter of a channel."""
+
+    def adapter(self, channel: Channel) -> ChannelAdapter: ...
+
+
+def reference_of(row: t.OutboxRow) -> str:
+    """The reference sent to the provider: the key, plus the fallback step after a fallback."""
+    if row.fallback_attempts:
+        return f"{row.idempotency_key}~{row.fallback_attempts}"
+    return row.idempotency_key
+
+
+class _Budget:
+    """The month's budget and spending, as this worker's round knows it."""
+
+    def __init__(self, amount: Decimal, spent: Decimal) -> None:
+        self.amount = amount
+        self.spent = spent
+
+
+class _Failure:
+    """What went wrong with one attempt."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        code: str | None = None,
+        retry_after: float | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        self.message = message[:500]
+        self.permanent = permanent
+        self.code = code
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
+
+    @classmethod
+    def of(cls, exc: ProviderError) -> _Failure:
+        return cls(
+            str(exc),
+            permanent=exc.permanent,
+            code=exc.code,
+            retry_after=exc.retry_after,
+            ambiguous=not exc.permanent and exc.status is None,
+        )
+
+
+class OutboxWorker:
+    """Sends what the outbox holds for one tenant.
+
+    Args:
+        ctx: the service context (database, bus, tenant).
+        runtime: gives the adapter of each channel (``ChannelRuntime`` or a test double).
+        settings: the orchestrator settings (retry delays, fallback); process ``Settings`` work too.
+        clock: the time (defaults to the context's).
+        worker_id: this worker's name in leases.
+    """
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        runtime: AdapterSource,
+        settings: OrchestratorSettings | Settings | None = None,
+        clock: Callable[[], datetime] | None = None,
+        worker_id: str | None = None,
+        *,
+        batch_size: int = 20,
+        lease_seconds: float = 120.0,
+        poll_seconds: float = 1.0,
+        limiters: RateLimiters | None = None,
+    ) -> None:
+        if isinstance(settings, Settings):
+            settings = settings.orchestrator
+        self.ctx = ctx
+        self.runtime = runtime
+        self.settings = settings or OrchestratorSettings()
+        self.clock = clock or ctx.now
+        self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_seconds = poll_seconds
+        self.limiters = limiters or RateLimiters()
+        self._budget: _Budget | None = None
+        self._tenant_settings: TenantSettings | None = None
+
+    # ----------------------------------------------------------------------------------------
+    # Loop
+
+    async def run_once(self) -> int:
+        """Reconcile interrupted rows, then claim and send the due ones; returns rows handled."""
+        self._budget = None  # re-read each round: other workers and the month move it
+        self._tenant_settings = None
+        handled = await self.reconcile()
+        handled += await self.fall_back_after_delivery_failures()
+        for outbox_id, channel in await self._claim():
+            await self._process(outbox_id, Channel(channel))
+            handled += 1
+        return handled
+
+    async def run_forever(self, stop_event: asyncio.Event) -> None:
+        """Work until ``stop_event`` is set; an unexpected error is logged, never fatal."""
+        while not stop_event.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("outbox worker round failed")
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop_event.wait(), self.poll_seconds)
+
+    async def drain(self, max_rounds: int = 10_000) -> None:
+        """Run rounds until nothing is due now (tests, ``route_message``)."""
+        for _ in range(max_rounds):
+            if await self.run_once() == 0:
+                return
+
+    async def process_now(self, outbox_id: int) -> None:
+        """Claim and send one row if it is due (used to send right away)."""
+        claimed = await self._claim(only=outbox_id)
+        for row_id, channel in claimed:
+            await self._process(row_id, Channel(channel))
+
+    # ----------------------------------------------------------------------------------------
+    # Claiming
+
+    async def _claim(self, only: int | None = None) -> list[tuple[int, str]]:
+        now = self.clock()
+        free = or_(Out.lease_expires_at.is_(None), Out.lease_expires_at < now)
+        due = [
+            Out.tenant_id == self.ctx.tenant_id,
+            Out.status.in_(_DUE),
+            or_(Out.not_before.is_(None), Out.not_before <= now),
+            free,
+        ]
+        if only is not None:
+            due.append(Out.id == only)
+        async with self.ctx.db.session() as session:
+            query = (
+                select(Out.id).where(*due).order_by(Out.not_before, Out.id).limit(self.batch_size)
+            )
+            ids = list((await session.execute(query)).scalars())
+            if not ids:
+                return []
+            claimed = await session.execute(
+                update(Out)
+                .where(Out.id.in_(ids), Out.status.in_(_DUE), free)
+                .values(lease_owner=self.worker_id, lease_expires_at=now + self.lease)
+                .returning(Out.id, Out.channel_type)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted((i, c) for i, c in claimed.all())
+
+    # ----------------------------------------------------------------------------------------
+    # Sending one row
+
+    async def _process(self, outbox_id: int, channel: Channel) -> None:
+        adapter, problem = self._adapter(channel)
+        if adapter is not None:
+            caps = adapter.capabilities
+            await self.limiters.bucket(adapter.name, caps.rate_per_second).acquire()
+        prepared = await self._start(outbox_id, adapter, problem)
+        if prepared is None:
+            return
+        message, lookup_first = prepared
+        assert adapter is not None
+        if lookup_first:
+            found = await self._lookup(adapter, message.reference)
+            if found is not None:
+                await self._finish(outbox_id, result=found)
+                return
+        try:
+            result = await adapter.send(message)
+        except ProviderError as exc:
+            await self._finish(outbox_id, failure=_Failure.of(exc))
+        except Exception as exc:
+            log.exception("adapter %s raised an unexpected error", adapter.name)
+            failure = _Failure(f"{type(exc).__name__}: {exc}", permanent=False, ambiguous=True)
+            await self._finish(outbox_id, failure=failure)
+        else:
+            await self._finish(outbox_id, result=result)
+
+    def _adapter(self, channel: Channel) -> tuple[ChannelAdapter | None, str | None]:
+        try:
+            return self.runtime.adapter(channel), None
+        except CoccinelleError as exc:
+            return None, str(exc)
+
+    async def _lookup(self, adapter: ChannelAdapter, reference: str | None) -> SendResult | None:
+        if not adapter.capabilities.lookup or reference is None:
+            return None
+        try:
+            return await adapter.lookup(reference)
+        except ProviderError:
+            return None
+
+    async def _start(
+        self, outbox_id: int, adapter: ChannelAdapter | None, problem: str | None
+    ) -> tuple[Any, bool] | None:
+        """Check the row is still ours and due, then mark it sending (committed)."""
+        now = self.clock()
+        async with self.ctx.write() as (session, events):
+            row = await session.get(Out, outbox_id)
+            if row is None or row.lease_owner != self.worker_id or row.status not in _DUE:
+                return None
+            message = await _message(session, row)
+            stop = await self._stop_status(session, row, now)
+            if stop is not None:
+                self._close(row, message, stop, now, events)
+                return None
+            channel = Channel(row.channel_type)
+            if adapter is None:
+                await self._failed(session, row, message, _Failure(problem or "", permanent=True))
+                _changed(events, row)
+                return None
+            try:
+                out = outgoing(row.payload, channel, reference_of(row))
+            except (CoccinelleError, OSError) as exc:
+                await self._failed(session, row, message, _Failure(str(exc), permanent=True))
+                _changed(events, row)
+                return None
+            last = (row.attempts_log or [{}])[-1] if row.attempts_log else {}
+            lookup_first = bool(last.get("ambiguous")) and last.get("channel") == channel
+            row.status = OutboxStatus.SENDING
+            row.attempts = (row.attempts or 0) + 1
+            row.lease_expires_at = now + self.lease
+            row.updated_at = now
+            if message is not None:
+                apply_status(message, MessageStatus.SENDING, at=now)
+            _changed(events, row)
+            return out, lookup_first
+
+    async def _stop_status(
+        self, session: AsyncSession, row: t.OutboxRow, now: datetime
+    ) -> OutboxStatus | None:
+        if row.expires_at is not None and now >= row.expires_at:
+            return OutboxStatus.EXPIRED
+        if row.appointment_id is not None:
+            appointment = await session.get(t.AppointmentRow, row.appointment_id)
+            planned_for = (row.payload or {}).get("appointment_starts_at")
+            if (
+                appointment is None
+                or appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+                or (
+                    planned_for and appointment.starts_at.astimezone(UTC).isoformat() != planned_for
+                )
+            ):
+                return OutboxStatus.CANCELLED
+        unless_read = (row.payload or {}).get("unless_read_message_id")
+        if unless_read is not None:
+            first = await session.get(t.MessageRow, unless_read)
+            if first is not None and (
+                first.read_at is not None or first.status == MessageStatus.READ
+            ):
+                return OutboxStatus.CANCELLED
+        return None
+
+    async def _finish(
+        self,
+        outbox_id: int,
+        *,
+        result: SendResult | None = None,
+        failure: _Failure | None = None,
+    ) -> None:
+        async with self.ctx.write() as (session, events):
+            row = await session.get(Out, outbox_id)
+            if row is None or row.status != OutboxStatus.SENDING:
+                return
+            message = await _message(session, row)
+            if result is not None:
+                await self._succeeded(session, row, message, result, events)
+            else:
+                assert failure is not None
+                await self._failed(session, row, message, failure)
+            _changed(events, row)
+
+    # ----------------------------------------------------------------------------------------
+    # Outcomes
+
+    async def _succeeded(
+        self,
+        session: AsyncSession,
+        row: t.OutboxRow,
+        message: t.MessageRow | None,
+        result: SendResult,
+        events: list[Event],
+    ) -> None:
+        now = self.clock()
+        channel = Channel(row.channel_type)
+        row.status = OutboxStatus.SENT
+        row.provider_message_id = result.provider_message_id
+        row.lease_owner = row.lease_expires_at = None
+        row.last_error = None
+        row.updated_at = now
+        entry = _entry(now, channel, row.attempts, "sent", id=result.provider_message_id)
+        row.attempts_log = [*(row.attempts_log or []), entry]
+        if message is None:
+            return
+        message.provider_message_id = result.provider_message_id
+        message.provider = row.provider
+        message.channel_type = channel
+        reached = (
+            result.status if STATUS_RANK[result.status] > STATUS_RANK[MessageStatus.SENT] else None
+        )
+        apply_status(message, MessageStatus.SENT, at=now)
+        if reached is not None:
+            apply_status(message, reached, at=now)
+        if result.segments is not None:
+            message.segments = result.segments
+        cost = self._cost(row, result)
+        if cost is not None:
+            message.cost_micros, message.currency = to_micros(cost), result.currency
+        _log_on_message(message, entry)
+        if cost:
+            await session.flush()
+            await self._budget_alert(session, cost, now, events)
+
+    def _cost(self, row: t.OutboxRow, result: SendResult) -> Decimal | None:
+        if result.cost is not None:
+            return result.cost
+        if row.fallback_attempts == 0 and (row.decision or {}).get("estimated_cost"):
+            return Decimal(row.decision["estimated_cost"])
+        return None
+
+    async def _failed(
+        self,
+        session: AsyncSession,
+        row: t.OutboxRow,
+        message: t.MessageRow | None,
+        failure: _Failure,
+    ) -> None:
+        now = self.clock()
+        channel = Channel(row.channel_type)
+        kind = "permanent" if failure.permanent else "transient"
+        entry = _entry(
+            now,
+            channel,
+            row.attempts,
+            kind,
+            code=failure.code,
+            error=failure.message,
+            ambiguous=failure.ambiguous or None,
+        )
+        row.attempts_log = [*(row.attempts_log or []), entry]
+        row.last_error = failure.message
+        row.lease_owner = row.lease_expires_at = None
+        row.updated_at = now
+        if message is not None:
+            _log_on_message(message, entry)
+        settings = await self._settings(session)
+        delays = self.settings.retry_delays
+        attempts = row.attempts or 0
+        if not failure.permanent and 0 < attempts <= len(delays):
+            wait = max(float(delays[attempts - 1]), float(failure.retry_after or 0))
+            when = self._outside_quiet(row, now + timedelta(seconds=wait), settings)
+            if row.expires_at is not None and when[0] >= row.expires_at:
+                self._close(row, message, OutboxStatus.EXPIRED, now, [])
+                return
+            self._schedule(row, message, when)
+            if message is not None:
+                _merge_meta(message, retry_at=row.not_before.isoformat())
+            return
+        if not self._fall_back(row, message, now, settings):
+            row.status = OutboxStatus.FAILED
+            if message is not None:
+                apply_status(
+                    message,
+                    MessageStatus.FAILED,
+                    at=now,
+                    error_code=failure.code or "failed",
+                    error_message=failure.message,
+                )
+
+    def _fall_back(
+        self,
+        row: t.OutboxRow,
+        message: t.MessageRow | None,
+        now: datetime,
+        settings: TenantSettings,
+    ) -> bool:
+        """Move ``row`` to the next usable channel of its chain; False when there is none."""
+        if not self.settings.enable_fallback:
+            return False
+        chain = list(row.fallback_chain or [])
+        contacts = (row.payload or {}).get("contacts") or {}
+        origin = Channel(row.channel_type)
+        while chain and row.fallback_attempts < self.settings.max_fallback_attempts:
+            step = chain.pop(0)
+            channel = Channel(step["channel"])
+            adapter, _ = self._adapter(channel)
+            if adapter is None or not contacts.get(str(channel)):
+                continue
+            hold = datetime.fromisoformat(step["not_before"]) if step.get("not_before") else None
+            row.fallback_chain = chain
+            row.channel_type, row.provider = channel, adapter.provider
+            row.attempts = 0
+            row.fallback_attempts += 1
+            entry = _entry(now, channel, 0, "fallback", origin=str(origin))
+            row.attempts_log = [*(row.attempts_log or []), entry]
+            moment = max(hold, now) if hold else now
+            self._schedule(row, message, self._outside_quiet(row, moment, settings))
+            if message is not None:
+                message.channel_type, message.provider = channel, adapter.provider
+                text = message.content or ""
+                message.segments = count_segments(text).segments if channel == Channel.SMS else None
+                _log_on_message(message, entry)
+                _merge_meta(
+                    message,
+                    fallback_attempted=True,
+                    fallback_channel=str(channel),
+                    first_channel=(message.meta or {}).get("first_channel") or str(origin),
+                )
+            return True
+        row.fallback_chain = chain
+        return False
+
+    def _outside_quiet(
+        self, row: t.OutboxRow, moment: datetime, settings: TenantSettings
+    ) -> tuple[datetime, bool]:
+        """``moment``, or the end of the quiet rules holding it; and whether it was held."""
+        policy = (row.payload or {}).get("policy")
+        if not policy:
+            return moment, False
+        channel = Channel(row.channel_type)
+        release = quiet_release(
+            moment,
+            policy.get("timezone") or settings.timezone,
+            settings.quiet_hours,
+            intrusive=channel in INTRUSIVE,
+            urgent=policy.get("urgency") == Urgency.URGENT,
+            commercial_sms=channel == Channel.SMS
+            and policy.get("message_type") == MessageType.MARKETING,
+        )
+        return (release, True) if release is not None else (moment, False)
+
+    @staticmethod
+    def _schedule(
+        row: t.OutboxRow, message: t.MessageRow | None, when: tuple[datetime, bool]
+    ) -> None:
+        moment, held = when
+        row.status = OutboxStatus.HELD if held else OutboxStatus.PENDING
+        row.not_before = moment
+        if message is not None:
+            message.status = MessageStatus.HELD if held else MessageStatus.QUEUED
+
+    async def _settings(self, session: AsyncSession) -> TenantSettings:
+        if self._tenant_settings is None:
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+            raw = (tenant.settings if tenant else None) or {}
+            self._tenant_settings = TenantSettings.model_validate(raw)
+        return self._tenant_settings
+
+    def _close(
+        self,
+        row: t.OutboxRow,
+        message: t.MessageRow | None,
+        status: OutboxStatus,
+        now: datetime,
+        events: list[Event],
+    ) -> None:
+        """End ``row`` without sending: expired or cancelled."""
+        row.status = status
+        row.lease_owner = row.lease_expires_at = None
+        row.updated_at = now
+        entry = _entry(now, Channel(row.channel_type), row.attempts, str(status))
+        row.attempts_log = [*(row.attempts_log or []), entry]
+        if message is not None:
+            target = (
+                MessageStatus.EXPIRED if status == OutboxStatus.EXPIRED else MessageStatus.CANCELLED
+            )
+            apply_status(message, target, at=now)
+            _log_on_message(message, entry)
+        _changed(events, row)
+
+    async def _budget_alert(
+        self, session: AsyncSession, cost: Decimal, now: datetime, events: list[Event]
+    ) -> None:
+        """Publish an alert when this send makes the month's spending cross the threshold."""
+        if self._budget is None:
+            settings = await self._settings(session)
+            spent = await month_spending(session, self.ctx.tenant_id, settings.timezone, now)
+            self._budget = _Budget(settings.monthly_budget, spent - cost)
+        budget = self._budget
+        before, budget.spent = budget.spent, budget.spent + cost
+        if not budget.amount:
+            return
+        limit = budget.amount * Decimal(str(self.settings.budget_alert_threshold))
+        if before < limit <= budget.spent:
+            percent = round(float(budget.spent / budget.amount) * 100)
+            text = tr(
+                "orchestrator.alert.budget",
+                percent=percent,
+                budget=budget.amount,
+                spent=budget.spent,
+            )
+            events.append(Alert("budget", text))
+
+    # ----------------------------------------------------------------------------------------
+    # Failures reported after the send
+
+    async def fall_back_after_delivery_failures(self) -> int:
+        """Fall back for sent messages the provider later reported failed or undelivered
+        (status callbacks: WhatsApp 63016 outside the window, 30003 unreachable handset…).
+
+        Only recent sends are looked at; a row with no fallback left is closed as failed.
+        """
+        now = self.clock()
+        m = t.MessageRow
+        query = (
+            select(Out, m)
+            .join(m, m.id == Out.message_id)
+            .where(
+                Out.tenant_id == self.ctx.tenant_id,
+                Out.status == OutboxStatus.SENT,
+                Out.not_before >= now - DELIVERY_FAILURE_HORIZON,
+                m.status.in_([MessageStatus.FAILED, MessageStatus.UNDELIVERED]),
+            )
+            .limit(self.batch_size)
+        )
+        handled = 0
+        async with self.ctx.write() as (session, events):
+            settings = await self._settings(session)
+            for row, message in (await session.execute(query)).all():
+                channel = Channel(row.channel_type)
+                entry = _entry(
+                    now,
+                    channel,
+                    row.attempts,
+                    "delivery_failed",
+                    code=message.error_code,
+                    error=message.error_message,
+                )
+                row.attempts_log = [*(row.attempts_log or []), entry]
+                _log_on_message(message, entry)
+                if self._fall_back(row, message, now, settings):
+                    row.provider_message_id = None
+                    message.error_code = message.error_message = None
+                else:
+                    row.status = OutboxStatus.FAILED
+                row.updated_at = now
+                _changed(events, row)
+                handled += 1
+        return handled
+
+    # ----------------------------------------------------------------------------------------
+    # Reconciliation after a crash
+
+    async def reconcile(self) -> int:
+        """Settle rows left ``sending`` by a worker that stopped mid-send; returns how many."""
+        now = self.clock()
+        async with self.ctx.db.session() as session:
+            query = (
+                select(Out.id, Out.channel_type)
+                .where(
+                    Out.tenant_id == self.ctx.tenant_id,
+                    Out.status == OutboxStatus.SENDING,
+                    Out.lease_expires_at < now,
+                )
+                .limit(self.batch_size)
+            )
+            stale = (await session.execute(query)).all()
+        settled = 0
+        for outbox_id, channel in stale:
+            if await self._reconcile_one(outbox_id, Channel(channel), now):
+                settled += 1
+        return settled
+
+    async def _reconcile_one(self, outbox_id: int, channel: Channel, now: datetime) -> bool:
+        async with self.ctx.db.session() as session:
+            stale_lease = await session.scalar(
+                select(Out.lease_expires_at).where(Out.id == outbox_id)
+            )
+            taken = await session.execute(
+                update(Out)
+                .where(
+                    Out.id == outbox_id,
+                    Out.status == OutboxStatus.SENDING,
+                    Out.lease_expires_at < now,
+                )
+                .values(lease_owner=self.worker_id, lease_expires_at=now + self.lease)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:
+                return False
+            row = await session.get(Out, outbox_id)
+            assert row is not None
+            reference = reference_of(row)
+            payload = row.payload or {}
+            to = (payload.get("contacts") or {}).get(str(channel))
+            # When it was marked sending (its lease started then), give or take clock skew.
+            since = (stale_lease or now) - self.lease - timedelta(minutes=5)
+        adapter, _ = self._adapter(channel)
+        answer = ProviderAnswer()
+        if adapter is not None:
+            try:
+                answer = await ask_provider(
+                    adapter, reference, to, payload.get("text") or "", since
+                )
+            except ProviderError:
+                return False  # the lease will expire again and we will ask again
+        found = answer.found
+        async with self.ctx.write() as (session, events):
+            row = await session.get(Out, outbox_id)
+            if row is None or row.status != OutboxStatus.SENDING:
+                return False
+            message = await _message(session, row)
+            if found is not None:
+                await self._succeeded(session, row, message, found, events)
+            elif answer.surely_absent:
+                entry = _entry(now, channel, row.attempts, "not_found_at_provider")
+                row.attempts_log = [*(row.attempts_log or []), entry]
+                row.status = OutboxStatus.PENDING
+                row.lease_owner = row.lease_expires_at = None
+                if message is not None:
+                    message.status = MessageStatus.QUEUED
+            else:
+                entry = _entry(now, channel, row.attempts, "unknown")
+                row.attempts_log = [*(row.attempts_log or []), entry]
+                row.status = OutboxStatus.UNKNOWN
+                row.lease_owner = row.lease_expires_at = None
+                if message is not None:
+                    apply_status(message, MessageStatus.UNKNOWN, at=now)
+                    _log_on_message(message, entry)
+            _changed(events, row)
+        return True
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+async def _message(session: AsyncSession, row: t.OutboxRow) -> t.MessageRow | None:
+    return await session.get(t.MessageRow, row.message_id) if row.message_id else None
+
+
+def _entry(
+    at: datetime, channel: Channel, attempt: int | None, outcome: str, **extra: Any
+) -> dict[str, Any]:
+    entry = {"at": at.isoformat(), "channel": str(channel), "attempt": attempt, "outcome": outcome}
+    entry.update({k: v for k, v in extra.items() if v is not None})
+    return entry
+
+
+def _merge_meta(message: t.MessageRow, **values: Any) -> None:
+    # JSON columns are not mutation-tracked: assign a new dict.
+    message.meta = {**(message.meta or {}), **values}
+
+
+def _log_on_message(message: t.MessageRow, entry: dict[str, Any]) -> None:
+    attempts = list((message.meta or {}).get("attempts") or [])
+    _merge_meta(message, attempts=[*attempts, entry])
+
+
+def _changed(events: list[Event], row: t.OutboxRow) -> None:
+    if row.message_id is not None and row.conversation_id is not None:
+        events.append(MessageChanged(row.message_id, row.conversation_id))
+        events.append(ConversationChanged(row.conversation_id))

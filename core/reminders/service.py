@@ -1,0 +1,281 @@
+"""Queuing an appointment's reminders, and withdrawing them when it moves or is cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from core.config.settings import OrchestratorSettings
+from core.domain.decision import ReplyDraft
+from core.domain.enums import (
+    AppointmentStatus,
+    Channel,
+    MessageStatus,
+    OutboxStatus,
+    SenderType,
+)
+from core.events import AppointmentChanged, ConversationChanged, MessageChanged
+from core.i18n import format_time
+from core.i18n import t as tr
+from core.orchestrator.decide import decide
+from core.orchestrator.loader import load_context, load_tenant_inputs
+from core.outbox.enqueue import enqueue
+from core.outbox.payload import build_payload, hold_policy
+from core.reminders.plan import PlannedReminder, ReminderKind, plan
+from core.service.context import ServiceContext
+from core.service.timeline import apply_status, conversation_for
+from core.storage import tables as t
+
+log = logging.getLogger(__name__)
+Out = t.OutboxRow
+#: The seed: "Fallback: SMS si email non ouvert après 6h".
+FOLLOW_UP_AFTER = timedelta(hours=6)
+_OPEN = (OutboxStatus.PENDING, OutboxStatus.HELD)
+_TEXT = {
+    ReminderKind.H24: "orchestrator.reminder.h24",
+    ReminderKind.H2: "orchestrator.reminder.h2",
+    ReminderKind.M30: "orchestrator.reminder.m30",
+    ReminderKind.SURVEY: "orchestrator.reminder.survey",
+}
+
+
+def planned_for(starts_at: datetime) -> str:
+    """How a row remembers which start time it was planned for (UTC ISO)."""
+    return starts_at.astimezone(UTC).isoformat()
+
+
+def reminder_key(appointment_id: int, kind: ReminderKind, starts_at: datetime) -> str:
+    """One key per appointment, reminder and start time: syncing twice queues nothing new."""
+    return f"rem:{appointment_id}:{kind}:{planned_for(starts_at)}"
+
+
+class Reminders:
+    """The reminders of the tenant's appointments."""
+
+    def __init__(self, ctx: ServiceContext, settings: OrchestratorSettings | None = None) -> None:
+        self.ctx = ctx
+        self.settings = settings or OrchestratorSettings()
+
+    async def sync(self, appointment_id: int) -> int:
+        """Bring the appointment's queued reminders in line with it; returns how many were queued.
+
+        A cancelled (or no-show) appointment loses every reminder not yet sent; a moved one loses
+        those planned for the old time and gets new ones.
+        """
+        now = self.ctx.now()
+        queued = 0
+        async with self.ctx.write() as (session, events):
+            appointment = await session.get(t.AppointmentRow, appointment_id)
+            if appointment is None or appointment.tenant_id != self.ctx.tenant_id:
+                return 0
+            live = appointment.status not in (
+                AppointmentStatus.CANCELLED,
+                AppointmentStatus.NO_SHOW,
+            )
+            current = planned_for(appointment.starts_at)
+            rows = (
+                await session.execute(
+                    select(Out).where(Out.appointment_id == appointment_id, Out.status.in_(_OPEN))
+                )
+            ).scalars()
+            for row in rows:
+                if not live or (row.payload or {}).get("appointment_starts_at") != current:
+                    await _cancel(session, row, now)
+                    if row.message_id and row.conversation_id:
+                        events.append(MessageChanged(row.message_id, row.conversation_id))
+            if not live:
+                return 0
+            keys = {
+                r.kind: reminder_key(appointment_id, r.kind, appointment.starts_at)
+                for r in plan(appointment.starts_at, appointment.ends_at, now)
+            }
+            existing = set(
+                (
+                    await session.execute(
+                        select(Out.idempotency_key).where(Out.idempotency_key.in_(keys.values()))
+                    )
+                ).scalars()
+            )
+            inputs = await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, now)
+            prospect = await session.get(t.ProspectRow, appointment.prospect_id)
+            assert prospect is not None
+            for reminder in plan(appointment.starts_at, appointment.ends_at, now):
+                key = keys[reminder.kind]
+                if key in existing:
+                    continue
+                draft = self._draft(reminder, appointment, prospect, inputs.settings)
+                context = await load_context(
+                    session,
+                    inputs,
+                    prospect,
+                    reminder.send_at,
+                    message_type=reminder.message_type,
+                    urgency=reminder.urgency,
+                    allowed=reminder.allowed,
+                    preferred=reminder.preferred,
+                )
+                decision = _by_preference(context, draft, reminder)
+                if decision.channel is None:
+                    log.info(
+                        "appointment %s: no channel for the %s reminder",
+                        appointment_id,
+                        reminder.kind,
+                    )
+                    continue
+                conversation = await conversation_for(
+                    session, prospect, decision.channel, context.contacts.get(decision.channel)
+                )
+                payload = build_payload(
+                    draft,
+                    dict(context.contacts),
+                    policy=hold_policy(context.timezone, context.urgency, context.message_type),
+                )
+                payload["appointment_starts_at"] = current
+                message, _ = await enqueue(
+                    session,
+                    conversation,
+                    decision,
+                    payload,
+                    now,
+                    send_at=reminder.send_at,
+                    expires_at=reminder.expires_at,
+                    sender_type=SenderType.SARA,
+                    key=key,
+                    purpose=f"reminder_{reminder.kind}",
+                    appointment_id=appointment_id,
+                    meta={"reminder": str(reminder.kind), "appointment_id": appointment_id},
+                )
+                events += [
+                    MessageChanged(message.id, conversation.id),
+                    ConversationChanged(conversation.id),
+                ]
+                queued += 1
+                if reminder.kind == ReminderKind.H24 and decision.channel == Channel.EMAIL:
+                    queued += await self._unless_opened(
+                        session, inputs, prospect, reminder, draft, message, current, appointment_id
+                    )
+        return queued
+
+    async def _unless_opened(
+        self,
+        session,
+        inputs,
+        prospect: t.ProspectRow,
+        reminder: PlannedReminder,
+        draft: ReplyDraft,
+        email: t.MessageRow,
+        current: str,
+        appointment_id: int,
+    ) -> int:
+        """The seed's "SMS if the email is not opened after 6 h": an SMS queued for then, which
+        the worker cancels if the email was read by that time."""
+        send_at = reminder.send_at + FOLLOW_UP_AFTER
+        if send_at >= reminder.expires_at:
+            return 0
+        context = await load_context(
+            session,
+            inputs,
+            prospect,
+            send_at,
+            message_type=reminder.message_type,
+            urgency=reminder.urgency,
+            allowed=frozenset({Channel.SMS}),
+        )
+        decision = decide(context, draft)
+        if decision.channel is None:
+            return 0
+        conversation = await conversation_for(
+            session, prospect, decision.channel, context.contacts.get(decision.channel)
+        )
+        payload = build_payload(
+            draft,
+            dict(context.contacts),
+            policy=hold_policy(context.timezone, context.urgency, context.message_type),
+        )
+        payload["appointment_starts_at"] = current
+        payload["unless_read_message_id"] = email.id
+        await enqueue(
+            session,
+            conversation,
+            decision,
+            payload,
+            self.ctx.now(),
+            send_at=send_at,
+            expires_at=reminder.expires_at,
+            sender_type=SenderType.SARA,
+            key=f"rem:{appointment_id}:h24-unread:{current}",
+            purpose="reminder_h24_unread",
+            appointment_id=appointment_id,
+            meta={"reminder": "h24_unread", "appointment_id": appointment_id},
+        )
+        return 1
+
+    def _draft(
+        self,
+        reminder: PlannedReminder,
+        appointment: t.AppointmentRow,
+        prospect: t.ProspectRow,
+        settings,
+    ) -> ReplyDraft:
+        tz = prospect.timezone or settings.timezone
+        place = (
+            tr("orchestrator.reminder.place", location=appointment.location)
+            if appointment.location
+            else ""
+        )
+        text = tr(
+            _TEXT[reminder.kind],
+            name=(prospect.display_name or "").split(" ")[0],
+            time=format_time(appointment.starts_at, tz),
+            place=place,
+            company=settings.company.name,
+        )
+        subject_key = (
+            "orchestrator.reminder.survey_subject"
+            if reminder.kind == ReminderKind.SURVEY
+            else "orchestrator.reminder.subject"
+        )
+        return ReplyDraft(
+            text=text,
+            subject=tr(subject_key),
+            urgency=reminder.urgency,
+            message_type=reminder.message_type,
+        )
+
+    async def follow(self, stop_event: asyncio.Event) -> None:
+        """Sync reminders whenever an appointment changes, until ``stop_event`` is set."""
+        async with self.ctx.bus.subscribe() as queue:
+            while not stop_event.is_set():
+                try:
+                    event = await asyncio.wait_for(queue.get(), 0.5)
+                except TimeoutError:
+                    continue
+                if isinstance(event, AppointmentChanged):
+                    try:
+                        await self.sync(event.appointment_id)
+                    except Exception:
+                        log.exception("reminders of appointment %s", event.appointment_id)
+
+
+def _by_preference(context, draft: ReplyDraft, reminder: PlannedReminder):
+    """The 24 h reminder goes "by preference": the prospect's preferred channel when it is one
+    of the reminder's and can be used; otherwise (and for the others) the orchestrator decides."""
+    preferred = context.preferred_channel
+    if reminder.kind == ReminderKind.H24 and preferred in reminder.allowed:
+        decision = decide(context, draft, preferred)
+        if decision.channel is not None:
+            return decision
+    return decide(context, draft)
+
+
+async def _cancel(session, row: t.OutboxRow, now: datetime) -> None:
+    row.status = OutboxStatus.CANCELLED
+    row.lease_owner = row.lease_expires_at = None
+    row.attempts_log = [*(row.attempts_log or []), {"at": now.isoformat(), "outcome": "cancelled"}]
+    if row.message_id:
+        message = await session.get(t.MessageRow, row.message_id)
+        if message is not None:
+            apply_status(message, MessageStatus.CANCELLED, at=now)

@@ -1,0 +1,457 @@
+"""The outbox worker with a recording adapter: sending, retries at the configured delays,
+Retry-After, fallback chains, crash reconciliation, holds and terminal states."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from core.config.settings import OrchestratorSettings
+from core.domain.decision import ReplyDraft
+from core.domain.enums import (
+    OUTBOX_TERMINAL,
+    Channel,
+    MessageStatus,
+    MessageType,
+    OutboxStatus,
+    Urgency,
+)
+from core.events import Alert
+from core.outbox.worker import OutboxWorker
+from core.storage import tables as t
+from tests.conftest import FakeClock
+from tests.unit.orchestrator.helpers import context
+from tests.unit.outbox.conftest import EMAIL, PHONE, Scene
+from tests.unit.outbox.fakes import (
+    FakeRuntime,
+    ListingAdapter,
+    RecordingAdapter,
+    invalid_number,
+    rate_limited,
+    server_error,
+    timeout,
+)
+
+
+def worker(scene: Scene, runtime: FakeRuntime, **settings: object) -> OutboxWorker:
+    return OutboxWorker(
+        scene.service.ctx, runtime, OrchestratorSettings(**settings), worker_id="w1"
+    )
+
+
+async def outbox_rows(scene: Scene) -> list[t.OutboxRow]:
+    async with scene.service.db.session() as session:
+        return list((await session.execute(select(t.OutboxRow).order_by(t.OutboxRow.id))).scalars())
+
+
+async def test_a_reply_is_queued_then_sent_and_recorded(scene: Scene) -> None:
+    sms = RecordingAdapter(Channel.SMS)
+    message = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="Oui, visite possible samedi.")
+    )
+    assert message.status == MessageStatus.QUEUED and message.channel == Channel.SMS
+    assert not sms.sent  # queued, nothing sent yet
+    await worker(scene, FakeRuntime(sms)).run_once()
+    assert [m.to for m in sms.sent] == [PHONE]
+    sent = await scene.service.messages.get(message.id)
+    assert sent.status == MessageStatus.SENT
+    assert sent.provider_message_id == sms.accepted[sms.sent[0].reference].provider_message_id
+    assert sent.metadata["attempts"][0]["outcome"] == "sent"
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.SENT and row.provider_message_id == sent.provider_message_id
+
+
+async def test_transient_failures_retry_at_60_300_900_then_fall_back(
+    scene: Scene, clock: FakeClock
+) -> None:
+    sms = RecordingAdapter(Channel.SMS, [server_error()] * 4)
+    email = RecordingAdapter(Channel.EMAIL)
+    w = worker(scene, FakeRuntime(sms, email))
+    message = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="Bonjour"), Channel.SMS
+    )
+    await w.run_once()
+    for delay in (60, 300, 900):
+        (row,) = await outbox_rows(scene)
+        assert row.status == OutboxStatus.PENDING
+        assert row.not_before == clock.now + timedelta(seconds=delay)
+        clock.advance(seconds=delay - 1)
+        assert await w.run_once() == 0  # not due yet
+        clock.advance(seconds=1)
+        await w.run_once()
+    # Fourth failure: retries spent, fall back to email, sent on the next round.
+    await w.run_once()
+    assert sum(sms.calls.values()) == 4 and len(email.sent) == 1
+    assert email.sent[0].to == EMAIL
+    final = await scene.service.messages.get(message.id)
+    assert final.status == MessageStatus.SENT and final.channel == Channel.EMAIL
+    assert final.metadata["fallback_attempted"] is True
+    assert final.metadata["fallback_channel"] == "email"
+    outcomes = [a["outcome"] for a in final.metadata["attempts"]]
+    assert outcomes == ["transient"] * 4 + ["fallback", "sent"]
+
+
+async def test_retry_after_from_the_provider_is_honoured(scene: Scene, clock: FakeClock) -> None:
+    sms = RecordingAdapter(Channel.SMS, [rate_limited(retry_after=600), rate_limited(5)])
+    w = worker(scene, FakeRuntime(sms))
+    await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    (row,) = await outbox_rows(scene)
+    assert row.not_before == clock.now + timedelta(seconds=600)  # more than the 60 s configured
+    clock.advance(seconds=600)
+    await w.run_once()
+    (row,) = await outbox_rows(scene)
+    assert row.not_before == clock.now + timedelta(seconds=300)  # the configured delay is larger
+    clock.advance(seconds=300)
+    await w.run_once()
+    assert len(sms.sent) == 1
+
+
+async def test_configured_retry_delays_are_used(scene: Scene, clock: FakeClock) -> None:
+    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    w = worker(scene, FakeRuntime(sms), retry_delays=[7])
+    await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    (row,) = await outbox_rows(scene)
+    assert row.not_before == clock.now + timedelta(seconds=7)
+
+
+async def test_seed_example_4_invalid_number_falls_back_to_email(scene: Scene) -> None:
+    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
+    email = RecordingAdapter(Channel.EMAIL)
+    outbound = scene.service.outbound
+    outbound.attach_runtime(FakeRuntime(sms, email))
+    ctx = context(
+        now=scene.service.ctx.now(),
+        prospect_id=scene.prospect_id,
+        contacts={Channel.SMS: PHONE, Channel.EMAIL: EMAIL},
+        urgency=Urgency.URGENT,
+        message_type=MessageType.NOTIFICATION,
+    )
+    result = await outbound.route_message(ctx, ReplyDraft(text="Votre RDV est avancé à 14h."))
+    assert result.success is True
+    assert result.channel == Channel.SMS
+    assert result.status == "sent"
+    assert result.fallback_attempted is True
+    assert result.fallback_channel == Channel.EMAIL
+    assert result.provider_message_id == email.accepted[email.sent[0].reference].provider_message_id
+    message = await scene.service.messages.get(result.message_id)
+    attempts = message.metadata["attempts"]
+    assert attempts[0]["code"] == "21211" and attempts[0]["outcome"] == "permanent"
+
+
+async def test_no_fallback_left_means_failed_with_the_error(scene: Scene) -> None:
+    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
+    w = worker(scene, FakeRuntime(sms))  # email not set up in the runtime: no fallback possible
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    failed = await scene.service.messages.get(message.id)
+    assert failed.status == MessageStatus.FAILED and failed.error_code == "21211"
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.FAILED
+
+
+async def test_fallback_chain_is_bounded_by_max_fallback_attempts(scene: Scene) -> None:
+    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
+    email = RecordingAdapter(Channel.EMAIL)
+    w = worker(scene, FakeRuntime(sms, email), max_fallback_attempts=0)
+    await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.drain()
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.FAILED and not email.sent
+
+
+async def test_every_row_ends_terminal_under_mixed_failures(scene: Scene, clock: FakeClock) -> None:
+    errors = [server_error(), rate_limited(30), invalid_number(), timeout(), None] * 6
+    sms = RecordingAdapter(Channel.SMS, errors)
+    email = RecordingAdapter(Channel.EMAIL, [server_error(), invalid_number()])
+    w = worker(scene, FakeRuntime(sms, email))
+    for i in range(12):
+        await scene.service.outbound.send_reply(
+            scene.conversation_id, ReplyDraft(text=f"message {i}"), Channel.SMS
+        )
+    for _ in range(30):
+        await w.drain()
+        clock.advance(seconds=901)
+    rows = await outbox_rows(scene)
+    assert all(OutboxStatus(r.status) in OUTBOX_TERMINAL for r in rows)
+    accepted = [m.reference for m in sms.sent + email.sent]
+    assert len(accepted) == len(set(accepted))  # nothing accepted twice
+    assert all(calls <= 4 for calls in sms.calls.values())  # first try + three retries at most
+    sent = [r for r in rows if r.status == OutboxStatus.SENT]
+    assert len(sent) == len(accepted)
+    statuses = {OutboxStatus(r.status) for r in rows}
+    assert OutboxStatus.SENT in statuses and OutboxStatus.FAILED in statuses
+
+
+async def test_interrupted_send_without_lookup_is_outcome_unknown_then_resent_on_request(
+    scene: Scene, clock: FakeClock
+) -> None:
+    sms = RecordingAdapter(Channel.SMS)
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await _crash_mid_send(scene, clock)
+    w = worker(scene, FakeRuntime(sms))
+    await w.run_once()
+    unknown = await scene.service.messages.get(message.id)
+    assert unknown.status == MessageStatus.UNKNOWN
+    assert not sms.sent  # never sent blindly again
+    await scene.service.outbound.resend(message.id)
+    await w.run_once()
+    resent = await scene.service.messages.get(message.id)
+    assert resent.status == MessageStatus.SENT and len(sms.sent) == 1
+    assert resent.metadata["resent"] == 1
+
+
+async def test_interrupted_send_found_by_lookup_is_sent_else_unknown(
+    scene: Scene, clock: FakeClock
+) -> None:
+    sms = RecordingAdapter(Channel.SMS, lookup=True, clock=clock)
+    first = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
+    second = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="b"))
+    rows = await outbox_rows(scene)
+    # The first really reached the provider before the crash; the second did not.
+    await sms.send(_outgoing(rows[0]))
+    await _crash_mid_send(scene, clock)
+    await worker(scene, FakeRuntime(sms)).drain()
+    assert (await scene.service.messages.get(first.id)).status == MessageStatus.SENT
+    # A look-up that finds nothing proves nothing: shown as unknown, never sent blindly.
+    assert (await scene.service.messages.get(second.id)).status == MessageStatus.UNKNOWN
+    assert sum(sms.calls.values()) == 1
+
+
+async def test_interrupted_send_is_settled_by_the_providers_message_list(
+    scene: Scene, clock: FakeClock
+) -> None:
+    sms = ListingAdapter(Channel.SMS, clock=clock)
+    first = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
+    second = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="b"))
+    rows = await outbox_rows(scene)
+    await _crash_mid_send(scene, clock)
+    await sms.send(_outgoing(rows[0]))  # reached the provider just before the crash
+    clock.advance(seconds=121)
+    await worker(scene, FakeRuntime(sms)).drain()
+    assert (await scene.service.messages.get(first.id)).status == MessageStatus.SENT
+    assert (await scene.service.messages.get(second.id)).status == MessageStatus.SENT
+    assert set(sms.calls.values()) == {1}  # each sent exactly once
+
+
+async def test_ambiguous_timeout_is_looked_up_before_a_retry(
+    scene: Scene, clock: FakeClock
+) -> None:
+    sms = RecordingAdapter(
+        Channel.SMS, [timeout()], lookup=True, accept_on_timeout=True, clock=clock
+    )
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    clock.advance(seconds=60)
+    await w.run_once()
+    assert sum(sms.calls.values()) == 1
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.SENT
+
+
+async def test_quiet_hours_hold_then_release_at_the_end_of_the_window(
+    scene: Scene, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)  # 23:30 in Paris
+    sms = RecordingAdapter(Channel.SMS)
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="Bonne nouvelle"), Channel.SMS
+    )
+    assert message.status == MessageStatus.HELD
+    await w.run_once()
+    assert not sms.sent
+    clock.now = datetime(2026, 3, 11, 7, 0, tzinfo=UTC)  # 08:00 in Paris
+    await w.run_once()
+    assert len(sms.sent) == 1
+
+
+async def test_scheduled_send_waits_for_its_time(scene: Scene, clock: FakeClock) -> None:
+    sms = RecordingAdapter(Channel.SMS)
+    w = worker(scene, FakeRuntime(sms))
+    later = clock.now + timedelta(hours=2)
+    message = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="x"), Channel.SMS, send_at=later
+    )
+    assert message.status == MessageStatus.SCHEDULED
+    await w.run_once()
+    assert not sms.sent
+    clock.now = later
+    await w.run_once()
+    assert len(sms.sent) == 1
+
+
+async def test_expired_row_is_not_sent_late(scene: Scene, clock: FakeClock) -> None:
+    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    async with scene.service.db.session() as session:
+        await session.execute(
+            update(t.OutboxRow).values(expires_at=clock.now + timedelta(seconds=30))
+        )
+    await w.run_once()  # fails; the retry (60 s) would come after the expiry
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.EXPIRED
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.EXPIRED
+
+
+async def test_budget_alert_when_crossing_the_threshold(scene: Scene) -> None:
+    settings = await scene.service.tenant_settings.get()
+    settings.monthly_budget = settings.prices[Channel.SMS] * 2
+    await scene.service.tenant_settings.save(settings)
+    sms = RecordingAdapter(Channel.SMS)
+    w = worker(scene, FakeRuntime(sms))
+    async with scene.service.bus.subscribe() as events:
+        for text in ("a", "b"):
+            await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text=text))
+            await w.run_once()
+        alerts = []
+        while not events.empty():
+            event = events.get_nowait()
+            if isinstance(event, Alert):
+                alerts.append(event)
+    assert [a.key for a in alerts] == ["budget"]
+    status = await scene.service.outbound.budget_status()
+    assert status.alert and status.ratio == 1.0
+
+
+async def test_two_workers_never_send_the_same_row_twice(scene: Scene) -> None:
+    sms = RecordingAdapter(Channel.SMS)
+    runtime = FakeRuntime(sms)
+    for i in range(30):
+        await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text=str(i)))
+    a = OutboxWorker(scene.service.ctx, runtime, worker_id="a", batch_size=7)
+    b = OutboxWorker(scene.service.ctx, runtime, worker_id="b", batch_size=7)
+    import asyncio
+
+    await asyncio.gather(a.drain(), b.drain())
+    assert len(sms.sent) == 30 and set(sms.calls.values()) == {1}
+
+
+# --------------------------------------------------------------------------------------------
+
+
+async def _crash_mid_send(scene: Scene, clock: FakeClock) -> None:
+    """Leave every row as a worker killed between "sending" and "sent" would."""
+    async with scene.service.db.session() as session:
+        await session.execute(
+            update(t.OutboxRow).values(
+                status=OutboxStatus.SENDING,
+                lease_owner="dead",
+                lease_expires_at=clock.now + timedelta(seconds=120),
+                attempts=1,
+            )
+        )
+        await session.execute(
+            update(t.MessageRow)
+            .where(t.MessageRow.direction == "outbound")
+            .values(status=MessageStatus.SENDING)
+        )
+    clock.advance(seconds=121)
+
+
+def _outgoing(row: t.OutboxRow):
+    from core.outbox.payload import outgoing
+    from core.outbox.worker import reference_of
+
+    return outgoing(row.payload, Channel(row.channel_type), reference_of(row))
+
+
+async def test_a_retry_falling_in_quiet_hours_waits_for_the_morning(
+    scene: Scene, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 3, 10, 20, 59, 30, tzinfo=UTC)  # 21:59:30 in Paris
+    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="x"), Channel.SMS
+    )
+    await w.run_once()
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.HELD
+    assert row.not_before == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)  # 08:00 in Paris
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.HELD
+    clock.now = row.not_before
+    await w.run_once()
+    assert len(sms.sent) == 1
+
+
+async def test_an_urgent_retry_is_not_held_by_quiet_hours(scene: Scene, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 3, 10, 20, 59, 30, tzinfo=UTC)
+    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    w = worker(scene, FakeRuntime(sms))
+    await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="x", urgency=Urgency.URGENT), Channel.SMS
+    )
+    await w.run_once()
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.PENDING
+    assert row.not_before == clock.now + timedelta(seconds=60)
+
+
+async def test_an_email_without_subject_gets_its_first_line(scene: Scene) -> None:
+    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
+    email = RecordingAdapter(Channel.EMAIL)
+    text = "Votre dossier est complet.\nÀ bientôt"
+    await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text=text))
+    await worker(scene, FakeRuntime(sms, email)).drain()
+    assert email.sent[0].subject == "Votre dossier est complet."
+    assert sms.sent == [] and sms.calls
+
+
+async def test_an_invalid_number_makes_sms_unreachable_for_the_next_decisions(
+    scene: Scene,
+) -> None:
+    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
+    email = RecordingAdapter(Channel.EMAIL)
+    await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
+    await worker(scene, FakeRuntime(sms, email)).drain()
+    decision = await scene.service.outbound.decide(scene.conversation_id, ReplyDraft(text="b"))
+    assert decision.channel == Channel.EMAIL
+    blocked = await scene.service.outbound.decide(
+        scene.conversation_id, ReplyDraft(text="b"), Channel.SMS
+    )
+    assert blocked.channel is None
+    assert "orchestrator.blocked.unreachable" in [r.key for r in blocked.blocked]
+
+
+async def test_a_failure_reported_after_the_send_falls_back(scene: Scene) -> None:
+    from core.service.timeline import apply_status
+
+    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    w = worker(scene, FakeRuntime(sms, email))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    async with scene.service.db.session() as session:  # the status callback, as ingest applies it
+        row = await session.get(t.MessageRow, message.id)
+        apply_status(
+            row, MessageStatus.UNDELIVERED, error_code="30003", error_message="unreachable"
+        )
+    await w.drain()
+    final = await scene.service.messages.get(message.id)
+    assert final.status == MessageStatus.SENT and final.channel == Channel.EMAIL
+    assert [a["outcome"] for a in final.metadata["attempts"]] == [
+        "sent",
+        "delivery_failed",
+        "fallback",
+        "sent",
+    ]
+    assert final.error_code is None and len(email.sent) == 1
+
+
+async def test_a_failure_reported_with_no_fallback_left_closes_the_row(scene: Scene) -> None:
+    from core.service.timeline import apply_status
+
+    sms = RecordingAdapter(Channel.SMS)
+    w = worker(scene, FakeRuntime(sms), enable_fallback=False)
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    async with scene.service.db.session() as session:
+        row = await session.get(t.MessageRow, message.id)
+        apply_status(row, MessageStatus.FAILED, error_code="30007", error_message="filtered")
+    await w.drain()
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.FAILED
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.FAILED
