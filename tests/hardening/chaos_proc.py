@@ -17,6 +17,7 @@ import sys
 from core.channels.runtime import ChannelRuntime
 from core.config.settings import ProviderEndpoints
 from core.ingest.worker import IngestWorker
+from core.outbox.ratelimit import RateLimiters
 from core.outbox.worker import OutboxWorker
 from core.relay.run import serve
 from core.relay.server import RelayConfig, runtime_lookup
@@ -53,7 +54,12 @@ async def main(role: str) -> None:
     else:
         print("READY", flush=True)
         worker = OutboxWorker(
-            service.ctx, runtime, batch_size=5, lease_seconds=1, poll_seconds=0.05
+            service.ctx,
+            runtime,
+            batch_size=5,
+            lease_seconds=1,
+            poll_seconds=0.05,
+            limiters=RateLimiters(burst=100_000),  # the sandbox has no send rate to respect
         )
         await worker.run_forever(stop)
 

@@ -32,6 +32,7 @@ from core.config.settings import ProviderEndpoints
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageKind, MessageType, OutboxStatus, Provider
 from core.ingest.worker import IngestWorker
+from core.outbox.ratelimit import RateLimiters
 from core.outbox.worker import OutboxWorker, reference_of
 from core.relay.server import runtime_lookup
 from core.service import InboxService
@@ -151,12 +152,10 @@ async def _chaos(tmp_path: Path, rounds: int, recipients: int, inbound: int) -> 
         service, prospects = await _prepare(db, sandbox, recipients)
         for role in ROLES:
             await procs.start(role)
-        await service.outbound.broadcast(
-            prospects,
-            ReplyDraft(text="Portes ouvertes samedi", message_type=MessageType.NOTIFICATION),
-        )
         rng = random.Random()
+        draft = ReplyDraft(text="Portes ouvertes samedi", message_type=MessageType.NOTIFICATION)
         for round_no in range(rounds):
+            await service.outbound.broadcast(prospects[round_no::rounds], draft)
             _inbound_load(sandbox, round_no, inbound)
             flushing = asyncio.create_task(sandbox.flush())
             await asyncio.sleep(rng.uniform(0.05, 0.6))
@@ -195,7 +194,9 @@ async def _settle(service: InboxService, sandbox, relay_url: str) -> None:
     try:
         service.ctx.clock = FakeClock(service.ctx.now() + timedelta(hours=1))
         await IngestWorker(service.ctx, runtime_lookup(runtime)).run_once()
-        await OutboxWorker(service.ctx, runtime, batch_size=200).drain()
+        # The sandbox has no send rate to respect: no waiting between sends.
+        limiters = RateLimiters(burst=100_000)
+        await OutboxWorker(service.ctx, runtime, batch_size=200, limiters=limiters).drain()
     finally:
         await runtime.close()
 
