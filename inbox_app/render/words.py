@@ -1,0 +1,49 @@
+"""Small translated words the screens share: channel tags, statuses, times, money."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from core.domain.enums import Channel, MessageStatus, Priority
+from core.i18n import format_datetime, format_money, format_relative, t
+
+
+def channel_name(channel: Channel | str | None) -> str:
+    """ "SMS", "E-mail"… in the active language."""
+    return t(f"common.channel.{channel}") if channel else t("ui.channel.auto")
+
+
+def channel_tag(channel: Channel | str) -> str:
+    """A short fixed-width tag for list columns (readable without colour)."""
+    return t(f"ui.tag.{channel}")
+
+
+def priority_name(priority: Priority | str) -> str:
+    """ "Urgent", "High"…"""
+    return t(f"common.priority.{priority}")
+
+
+def priority_mark(priority: Priority | str) -> str:
+    """ "!!", "!" or nothing: urgent and high stand out in the list."""
+    return {Priority.URGENT: "!!", Priority.HIGH: "!"}.get(Priority(priority), "")
+
+
+def status_word(status: MessageStatus | str) -> str:
+    """A delivery status in words."""
+    return t(f"common.message_status.{status}")
+
+
+def relative(moment: datetime | None, now: datetime) -> str:
+    """ "5 min ago"; empty for no time."""
+    return format_relative(moment, now) if moment else ""
+
+
+def when(moment: datetime | None, tz: str | None = None) -> str:
+    """A short date and time in ``tz``."""
+    return format_datetime(moment, tz, "short") if moment else ""
+
+
+def money(amount: Decimal | float | None, currency: str | None = "EUR") -> str:
+    """An amount, or empty."""
+    return format_money(amount, currency or "EUR") if amount is not None else ""

@@ -1,0 +1,39 @@
+"""A small dialog to pick one of a few choices (priority, snooze, assignee…)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from core.i18n import t
+from inbox_app.render.safe import inert
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Returns the picked choice's key, or None on Escape."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
+    ]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(inert(self.title_text))
+            yield OptionList(*[Option(inert(label), id=key) for key, label in self.choices])
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

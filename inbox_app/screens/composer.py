@@ -1,0 +1,290 @@
+"""The reply composer: channel (Auto first, with the orchestrator's decision), templates,
+send later, live counter and cost, quiet-hours and WhatsApp-window warnings, attachments.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Checkbox, Footer, Input, Select, Static, TextArea
+
+from core.domain.decision import Decision, ReplyDraft
+from core.domain.enums import Channel
+from core.domain.models import Thread
+from core.domain.settings import TenantSettings
+from core.i18n import t
+from inbox_app.errors import notify_error
+from inbox_app.render.safe import inert, one_line
+from inbox_app.render.words import channel_name
+from inbox_app.screens.choice import ChoiceScreen
+from inbox_app.widgets.composer.counter import Counter
+from inbox_app.widgets.composer.decision_panel import DecisionPanel, warnings_text
+from inbox_app.widgets.composer.hints import local_warnings
+from inbox_app.widgets.composer.variables import fill, known_values
+
+AUTO = "auto"
+DECIDE_DELAY = 0.4  # seconds of quiet typing before asking the orchestrator again
+
+
+def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
+    return Binding(
+        key,
+        action,
+        t(f"ui.key.{name}"),
+        show=show,
+        id=name,
+        tooltip=t(f"ui.tip.{name}"),
+        priority=True,
+    )
+
+
+class ComposerScreen(Screen[None]):
+    """Write and send a reply in the conversation of ``thread``."""
+
+    CSS_PATH = "composer.tcss"
+    BINDINGS = [
+        _b("ctrl+s", "send", "send"),
+        _b("ctrl+t", "template", "template"),
+        _b("ctrl+o", "alternative", "alternative"),
+        _b("escape", "cancel", "cancel"),
+    ]
+
+    def __init__(self, thread: Thread) -> None:
+        super().__init__()
+        self.thread = thread
+        self.decision: Decision | None = None
+        self.settings = TenantSettings()
+        self.values: dict[str, str] = {}
+        self.appointments: list = []
+        self.missing: list[str] = []
+        self._timer: Timer | None = None
+        self._template_id: int | None = None
+
+    @property
+    def outbound(self):
+        """``service.outbound``, or None while sending is not available."""
+        return getattr(self.app.service, "outbound", None)
+
+    @property
+    def tz(self) -> str:
+        """The prospect's time zone, else the tenant's."""
+        return self.thread.prospect.timezone or self.settings.timezone
+
+    def compose(self) -> ComposeResult:
+        prospect = self.thread.prospect
+        title = inert(
+            t("ui.composer.title", name=one_line(prospect.display_name, 60)),
+            "bold",
+            single_line=True,
+        )
+        yield Static(title, id="title")
+        options = [(t("ui.channel.auto"), AUTO)] + [
+            (f"{channel_name(c)} — {one_line(prospect.identifier(c), 30)}", str(c))
+            for c in prospect.reachable_channels()
+        ]
+        with VerticalScroll(id="form"):
+            with Horizontal(classes="row"):
+                yield Select(options, value=AUTO, allow_blank=False, id="channel")
+                yield Input(placeholder=t("ui.composer.send_at"), id="send_at")
+            yield Input(placeholder=t("ui.composer.subject"), id="subject")
+            yield TextArea(id="body", soft_wrap=True, show_line_numbers=False)
+            yield Counter(id="counter")
+            yield Static(id="warnings")
+            yield DecisionPanel(id="decision")
+            with Horizontal(classes="row"):
+                yield Input(placeholder=t("ui.composer.attach"), id="attach")
+                yield Checkbox(t("ui.composer.location"), id="location")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.query_one("#body", TextArea).focus()
+        service = self.app.service
+        try:
+            self.settings = await service.tenant_settings.get()
+            appointments = await service.appointments.for_prospect(self.thread.prospect.id)
+        except Exception as exc:
+            notify_error(self.app, exc)
+            appointments = []
+        self.appointments = appointments
+        self.values = known_values(
+            self.thread.prospect, self.settings, appointments, self.app.now()
+        )
+        self._refresh()
+        self._schedule_decision()
+
+    # -- what the agent chose ------------------------------------------------------------------
+
+    def channel(self) -> Channel | None:
+        """The picked channel (None: Auto)."""
+        value = self.query_one("#channel", Select).value
+        return None if value in (AUTO, Select.BLANK) else Channel(str(value))
+
+    def effective_channel(self) -> Channel | None:
+        """The picked channel, else the one Auto decided."""
+        return self.channel() or (self.decision.channel if self.decision else None)
+
+    def draft(self) -> ReplyDraft:
+        """The reply as written."""
+        attach = self.query_one("#attach", Input).value.strip()
+        return ReplyDraft(
+            text=self.query_one("#body", TextArea).text,
+            subject=self.query_one("#subject", Input).value.strip() or None,
+            attachments=(Path(attach).expanduser(),) if attach else (),
+            share_location=self.query_one("#location", Checkbox).value,
+            template_id=self._template_id,
+            variables={k: v for k, v in self.values.items()},
+        )
+
+    def send_at(self) -> datetime | None:
+        """The "send later" moment, in the prospect's zone; ValueError if unreadable."""
+        raw = self.query_one("#send_at", Input).value.strip()
+        if not raw:
+            return None
+        try:
+            moment = datetime.strptime(raw, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(self.tz))
+        except ValueError:
+            raise ValueError(t("ui.composer.bad_send_at", value=one_line(raw, 30))) from None
+        if moment <= self.app.now():
+            raise ValueError(t("ui.composer.past_send_at"))
+        return moment
+
+    # -- live feedback -------------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#body")
+    async def _typed(self, event: TextArea.Changed) -> None:
+        if event.text_area.text == "/":
+            await self.action_template()
+        self._refresh()
+        self._schedule_decision()
+
+    @on(Select.Changed, "#channel")
+    def _channel_changed(self) -> None:
+        self.query_one("#subject", Input).display = self.channel() in (Channel.EMAIL, None)
+        self._refresh()
+        self._schedule_decision()
+
+    def _schedule_decision(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DECIDE_DELAY, self.decide)
+
+    def _refresh(self) -> None:
+        text = self.query_one("#body", TextArea).text
+        self.query_one(Counter).show(text, self.effective_channel(), self.settings.prices)
+        local = local_warnings(
+            self.thread,
+            self.effective_channel(),
+            self.app.now(),
+            self.tz,
+            self.settings.quiet_hours,
+        )
+        if self.missing:
+            local.append(t("ui.warning.missing", names=", ".join(self.missing)))
+        self.query_one("#warnings", Static).update(warnings_text(self.decision, local, self.tz))
+        if self.outbound is None:
+            self.query_one(DecisionPanel).show(None, self.tz, t("ui.composer.no_outbound"))
+
+    @work(exclusive=True, group="decide")
+    async def decide(self) -> None:
+        """Ask the orchestrator which channel it would take, and why."""
+        if self.outbound is None:
+            return
+        try:
+            self.decision = await self.outbound.decide(
+                self.thread.conversation.id, self.draft(), self.channel()
+            )
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return
+        self.query_one(DecisionPanel).show(self.decision, self.tz)
+        self._refresh()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_alternative(self) -> None:
+        """Take the decision's next alternative channel."""
+        if not self.decision or not self.decision.alternatives:
+            self.notify(t("ui.composer.no_alternative"), timeout=3)
+            return
+        current = self.effective_channel()
+        channels = [a.channel for a in self.decision.alternatives[:2]]
+        nxt = (
+            channels[(channels.index(current) + 1) % len(channels)]
+            if current in channels
+            else channels[0]
+        )
+        if nxt in self.thread.prospect.reachable_channels():
+            self.query_one("#channel", Select).value = str(nxt)
+
+    async def action_template(self) -> None:
+        channel = self.effective_channel() or self.thread.conversation.channel
+        try:
+            templates = [x for x in await self.app.service.templates.list(channel) if x.enabled]
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return
+        if not templates:
+            self.notify(t("ui.composer.no_templates", channel=channel_name(channel)), timeout=4)
+            return
+        by_id = {str(x.id): x for x in templates}
+
+        def picked(key: str | None) -> None:
+            if key is None:
+                return
+            template = by_id[key]
+            self.values = known_values(
+                self.thread.prospect,
+                self.settings,
+                self.appointments,
+                self.app.now(),
+                language=template.language,
+            )
+            text, self.missing = fill(template.content, self.values)
+            self._template_id = template.id
+            self.query_one("#body", TextArea).text = text
+            if template.subject:
+                self.query_one("#subject", Input).value = fill(template.subject, self.values)[0]
+            self._refresh()
+
+        choices = [
+            (k, f"{one_line(x.name, 30)} ({x.language}) — {one_line(x.content, 40)}")
+            for k, x in by_id.items()
+        ]
+        self.app.push_screen(ChoiceScreen(t("ui.composer.pick_template"), choices), picked)
+
+    async def action_send(self) -> None:
+        if self.outbound is None:
+            self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
+            return
+        draft = self.draft()
+        if not draft.text.strip() and not draft.attachments and not draft.share_location:
+            self.notify(t("ui.composer.empty"), severity="warning", timeout=4)
+            return
+        if any(not p.is_file() for p in draft.attachments):
+            self.notify(t("ui.composer.no_file"), severity="error", timeout=6)
+            return
+        try:
+            send_at = self.send_at()
+        except ValueError as exc:
+            self.notify(str(exc), severity="error", timeout=6, markup=False)
+            return
+        try:
+            await self.outbound.send_reply(
+                self.thread.conversation.id, draft, channel=self.channel(), send_at=send_at
+            )
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return
+        self.notify(t("ui.done.queued"), timeout=3)
+        self.dismiss()
+
+    def action_cancel(self) -> None:
+        self.dismiss()

@@ -1,0 +1,348 @@
+"""One conversation: the prospect's timeline, their panel, and every triage action."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from core.domain.enums import ConversationStatus, MessageKind, Priority
+from core.domain.models import Thread
+from core.events import ConversationChanged, Event, MessageChanged, ProspectChanged, Resync
+from core.i18n import t
+from inbox_app.errors import notify_error
+from inbox_app.render.safe import inert, one_line
+from inbox_app.render.words import channel_name, priority_name
+from inbox_app.screens.choice import ChoiceScreen
+from inbox_app.screens.prompt import PromptScreen
+from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
+from inbox_app.widgets.conversation.timeline import PROBLEM_STATUSES, Timeline
+
+WIDE = 100  # below this width the prospect panel starts hidden
+
+
+def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
+    return Binding(
+        key, action, t(f"ui.key.{name}"), show=show, id=name, tooltip=t(f"ui.tip.{name}")
+    )
+
+
+class ConversationScreen(Screen[None]):
+    """The thread of one conversation, across all of the prospect's channels."""
+
+    CSS_PATH = "conversation.tcss"
+    BINDINGS = [
+        _b("r", "reply", "reply"),
+        _b("i", "note", "note"),
+        _b("w", "switch", "switch"),
+        _b("x", "close", "close"),
+        _b("z", "snooze", "snooze"),
+        _b("p", "priority", "priority"),
+        _b("l", "labels", "labels"),
+        _b("a", "assign", "assign"),
+        _b("m", "merge", "merge", show=False),
+        _b("R", "resend", "resend", show=False),
+        _b("C", "call", "call", show=False),
+        _b("t", "toggle_panel", "panel", show=False),
+        _b("n", "next_unread", "next", show=False),
+        _b("q,escape", "back", "back"),
+    ]
+
+    def __init__(self, conversation_id: int, *, reply: bool = False) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.thread: Thread | None = None
+        self._reply_on_open = reply
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        with Horizontal(id="body"):
+            yield Timeline(id="timeline")
+            yield ProspectPanel(id="prospect")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.query_one(ProspectPanel).display = self.app.size.width >= WIDE
+        self.query_one(Timeline).focus()
+        await self.reload()
+        if self.thread is not None:
+            await self._mark_read()
+        if self._reply_on_open and self.thread is not None:
+            self.action_reply()
+
+    @property
+    def tz(self) -> str:
+        """The prospect's time zone, else the tenant's."""
+        if self.thread and self.thread.prospect.timezone:
+            return self.thread.prospect.timezone
+        return getattr(self, "_tenant_tz", "Europe/Paris")
+
+    async def reload(self) -> None:
+        """Read the thread again and redraw it."""
+        service = self.app.service
+        try:
+            self.thread = await service.conversations.thread(self.conversation_id)
+            self._tenant_tz = (await service.tenant_settings.get()).timezone
+            appointments = await service.appointments.for_prospect(self.thread.prospect.id)
+        except Exception as exc:
+            notify_error(self.app, exc)
+            if self.thread is None:
+                self.app.pop_screen()
+            return
+        self._show_title()
+        await self.query_one(Timeline).show(self.thread, self.tz)
+        self.query_one(ProspectPanel).show(self.thread.prospect, appointments, self.tz)
+
+    def _show_title(self) -> None:
+        assert self.thread is not None
+        c = self.thread.conversation
+        text = inert(c.prospect_name, "bold", single_line=True)
+        parts = [channel_name(c.channel), t(f"common.status.{c.status}"), priority_name(c.priority)]
+        if c.snoozed_until:
+            parts.append(
+                t(
+                    "ui.thread.snoozed_until",
+                    when=c.snoozed_until.astimezone(ZoneInfo(self.tz)).strftime("%Y-%m-%d %H:%M"),
+                )
+            )
+        text.append(" — " + " · ".join(parts))
+        if c.labels:
+            text.append(" · ")
+            text.append_text(inert(", ".join(c.labels), single_line=True))
+        text.append(" · ")
+        text.append_text(inert(c.assignee_name or t("ui.thread.unassigned"), single_line=True))
+        text.no_wrap, text.overflow = True, "ellipsis"
+        self.query_one("#title", Static).update(text)
+
+    async def _mark_read(self) -> None:
+        if self.thread and self.thread.conversation.unread_count:
+            try:
+                await self.app.service.conversations.mark_read(self.conversation_id)
+            except Exception as exc:
+                notify_error(self.app, exc)
+
+    async def core_event(self, event: Event) -> None:
+        """Redraw when something of this prospect changed."""
+        if self.thread is None:
+            return
+        mine = {self.conversation_id, *(c.id for c in self.thread.related)}
+        if (
+            isinstance(event, Resync)
+            or (
+                isinstance(event, ConversationChanged | MessageChanged)
+                and event.conversation_id in mine
+            )
+            or (isinstance(event, ProspectChanged) and event.prospect_id == self.thread.prospect.id)
+        ):
+            await self.reload()
+
+    # -- navigation --------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_toggle_panel(self) -> None:
+        panel = self.query_one(ProspectPanel)
+        panel.display = not panel.display
+
+    @on(Timeline.LinkOpened)
+    def _link(self, event: Timeline.LinkOpened) -> None:
+        if event.conversation_id != self.conversation_id:
+            self.app.switch_screen(ConversationScreen(event.conversation_id))
+
+    def action_next_unread(self) -> None:
+        from inbox_app.screens.inbox import InboxScreen
+
+        inbox = next((s for s in self.app.screen_stack if isinstance(s, InboxScreen)), None)
+        target = inbox.next_unread(self.conversation_id) if inbox else None
+        if target is None:
+            self.notify(t("ui.inbox.no_unread"), timeout=3)
+            return
+        self.app.switch_screen(ConversationScreen(target))
+
+    # -- actions -------------------------------------------------------------------------------
+
+    async def _do(self, done: str, call) -> bool:
+        try:
+            await call
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return False
+        self.notify(done, timeout=3, markup=False)
+        await self.reload()
+        return True
+
+    def action_reply(self) -> None:
+        from inbox_app.screens.composer import ComposerScreen
+
+        if self.thread is not None:
+            self.app.push_screen(ComposerScreen(self.thread))
+
+    def action_note(self) -> None:
+        async def save(text: str | None) -> None:
+            if text:
+                await self._do(
+                    t("ui.done.note"),
+                    self.app.service.messages.add_note(self.conversation_id, text),
+                )
+
+        self.app.push_screen(
+            PromptScreen(t("ui.ask.note"), placeholder=t("ui.ask.note_placeholder")), save
+        )
+
+    async def action_close(self) -> None:
+        if self.thread is None:
+            return
+        closed = self.thread.conversation.status == ConversationStatus.CLOSED
+        status = ConversationStatus.OPEN if closed else ConversationStatus.CLOSED
+        done = t("ui.done.reopened") if closed else t("ui.done.closed")
+        await self._do(
+            done, self.app.service.conversations.set_status(self.conversation_id, status)
+        )
+
+    def action_snooze(self) -> None:
+        choices = [(k, t(f"ui.snooze.{k}")) for k in ("reply", "tomorrow", "next_week", "date")]
+
+        async def dated(moment: datetime | None) -> None:
+            if moment is not None:
+                await self._snooze_until(moment)
+
+        async def picked(key: str | None) -> None:
+            if key == "date":
+                self.app.push_screen(
+                    PromptScreen(
+                        t("ui.snooze.ask_date"),
+                        placeholder="2026-03-12 09:00",
+                        parse=self._parse_moment,
+                    ),
+                    dated,
+                )
+            elif key is not None:
+                await self._snooze_until(self._snooze_moment(key))
+
+        self.app.push_screen(ChoiceScreen(t("ui.snooze.title"), choices), picked)
+
+    def _snooze_moment(self, key: str) -> datetime | None:
+        local = self.app.now().astimezone(ZoneInfo(self.tz))
+        if key == "tomorrow":
+            return datetime.combine(local.date() + timedelta(days=1), time(9), local.tzinfo)
+        if key == "next_week":
+            monday = local.date() + timedelta(days=7 - local.weekday())
+            return datetime.combine(monday, time(9), local.tzinfo)
+        return None
+
+    def _parse_moment(self, raw: str) -> datetime:
+        try:
+            moment = datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise ValueError(t("ui.snooze.bad_date", value=one_line(raw, 30))) from None
+        return moment.replace(tzinfo=ZoneInfo(self.tz))
+
+    async def _snooze_until(self, until: datetime | None) -> None:
+        await self._do(
+            t("ui.done.snoozed"), self.app.service.conversations.snooze(self.conversation_id, until)
+        )
+
+    def action_priority(self) -> None:
+        async def picked(key: str | None) -> None:
+            if key:
+                await self._do(
+                    t("ui.done.priority"),
+                    self.app.service.conversations.set_priority(
+                        self.conversation_id, Priority(key)
+                    ),
+                )
+
+        self.app.push_screen(
+            ChoiceScreen(t("ui.ask.priority"), [(p.value, priority_name(p)) for p in Priority]),
+            picked,
+        )
+
+    def action_labels(self) -> None:
+        current = ", ".join(self.thread.conversation.labels) if self.thread else ""
+
+        async def save(labels: list[str] | None) -> None:
+            if labels is not None:
+                await self._do(
+                    t("ui.done.labels"),
+                    self.app.service.conversations.set_labels(self.conversation_id, labels),
+                )
+
+        parse = lambda raw: [x.strip() for x in raw.split(",") if x.strip()]  # noqa: E731
+        self.app.push_screen(
+            PromptScreen(t("ui.ask.labels"), current, t("ui.ask.labels_placeholder"), parse), save
+        )
+
+    async def action_assign(self) -> None:
+        try:
+            agents = await self.app.service.agents.list()
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return
+        choices = [("none", t("ui.thread.unassigned"))] + [
+            (str(a.id), a.name) for a in agents if a.active
+        ]
+
+        async def picked(key: str | None) -> None:
+            if key:
+                agent = None if key == "none" else int(key)
+                await self._do(
+                    t("ui.done.assigned"),
+                    self.app.service.conversations.assign(self.conversation_id, agent),
+                )
+
+        self.app.push_screen(ChoiceScreen(t("ui.ask.assign"), choices), picked)
+
+    def action_merge(self) -> None:
+        async def merge(other: int | None) -> None:
+            if other is not None and self.thread is not None:
+                await self._do(
+                    t("ui.done.merged"),
+                    self.app.service.prospects.merge(self.thread.prospect.id, other),
+                )
+
+        def parse(raw: str) -> int:
+            if not raw.strip().isdigit():
+                raise ValueError(t("ui.ask.merge_bad", value=one_line(raw, 30)))
+            return int(raw.strip())
+
+        self.app.push_screen(PromptScreen(t("ui.ask.merge"), parse=parse), merge)
+
+    def action_switch(self) -> None:
+        from inbox_app.screens.switch_channel import SwitchChannelScreen
+
+        if self.thread is None:
+            return
+
+        def switched(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                self.app.switch_screen(ConversationScreen(conversation_id))
+
+        self.app.push_screen(SwitchChannelScreen(self.thread), switched)
+
+    async def action_resend(self) -> None:
+        outbound = getattr(self.app.service, "outbound", None)
+        message = self.query_one(Timeline).selected_message()
+        if (
+            message is None
+            or message.status not in PROBLEM_STATUSES
+            or message.kind != MessageKind.MESSAGE
+        ):
+            self.notify(t("ui.thread.resend_what"), severity="warning", timeout=4)
+        elif outbound is None:
+            self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
+        else:
+            await self._do(t("ui.done.resent"), outbound.resend(message.id))
+
+    async def action_call(self) -> None:
+        outbound = getattr(self.app.service, "outbound", None)
+        if outbound is None:
+            self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
+        elif self.thread is not None:
+            await self._do(t("ui.done.calling"), outbound.call(self.thread.prospect.id))

@@ -1,0 +1,268 @@
+"""The inbox: sidebar of channels and views, the conversation list, search and filters."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from core.domain.models import ConversationSummary
+from core.errors import NotFound
+from core.events import ConversationChanged, Event, MessageChanged, Resync
+from core.i18n import t
+from core.service import InboxFilter, Sort, View
+from inbox_app.errors import notify_error
+from inbox_app.notify_hook import run_hook, wanted
+from inbox_app.render.safe import one_line
+from inbox_app.render.words import channel_name
+from inbox_app.widgets.inbox.conversation_list import ConversationList
+from inbox_app.widgets.inbox.sidebar import Sidebar
+
+PAGE_SIZE = 50
+SORTS = (Sort.NEWEST, Sort.PRIORITY, Sort.WAITING)
+
+
+class InboxScreen(Screen[None]):
+    """The first screen: every conversation, newest first, filtered as the agent asks."""
+
+    CSS_PATH = "inbox.tcss"
+    BINDINGS = [
+        Binding("slash", "search", t("ui.key.search"), id="search", tooltip=t("ui.tip.search")),
+        Binding("s", "sort", t("ui.key.sort"), id="sort", tooltip=t("ui.tip.sort")),
+        Binding("f", "filters", t("ui.key.filters"), id="filters", tooltip=t("ui.tip.filters")),
+        Binding("n", "next_unread", t("ui.key.next"), id="next", tooltip=t("ui.tip.next")),
+        Binding("r", "reply", t("ui.key.reply"), id="reply", tooltip=t("ui.tip.reply")),
+        Binding(
+            "escape", "clear", t("ui.key.clear"), id="clear", tooltip=t("ui.tip.clear"), show=False
+        ),
+        Binding("q", "app.quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = InboxFilter()
+        self._cursor: str | None = None
+        self._exhausted = False
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        with Horizontal(id="body"):
+            yield Sidebar(id="sidebar")
+            with Vertical(id="main"):
+                yield Input(placeholder=t("ui.inbox.search_placeholder"), id="search")
+                yield ConversationList(id="conversations")
+        yield Footer()
+
+    @property
+    def table(self) -> ConversationList:
+        """The conversation list."""
+        return self.query_one(ConversationList)
+
+    async def on_mount(self) -> None:
+        self.query_one("#search", Input).display = False
+        self.table.focus()
+        await self.reload()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    async def reload(self) -> None:
+        """Reload counts and the first page of the current filter."""
+        self._show_title()
+        self._cursor, self._exhausted = None, False
+        keep = self.table.current_id()
+        self.table.query_text = self.filter.search
+        self.table.reset()
+        await self._load_page()
+        await self._refresh_counts()
+        if keep is not None and keep in self.table.summaries:
+            self.table.move_cursor(row=self.table.get_row_index(str(keep)))
+
+    async def _load_page(self) -> None:
+        if self._exhausted or self._loading:
+            return
+        self._loading = True
+        try:
+            page = await self.app.service.conversations.page(self.filter, self._cursor, PAGE_SIZE)
+        except Exception as exc:
+            notify_error(self.app, exc)
+            self._exhausted = True
+            return
+        finally:
+            self._loading = False
+        self._cursor = page.next_cursor
+        self._exhausted = page.next_cursor is None
+        self.table.append(page.items, self.app.now())
+        if not self.table.row_count:
+            self.notify(t("ui.inbox.empty"), timeout=3)
+
+    async def _refresh_counts(self) -> None:
+        try:
+            counts = await self.app.service.conversations.counts()
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return
+        self.query_one(Sidebar).show_counts(counts)
+
+    def _show_title(self) -> None:
+        f = self.filter
+        parts = [t(f"ui.view.{f.view}") if f.view is not View.ALL else t("ui.inbox.all")]
+        if f.channel:
+            parts.append(channel_name(f.channel))
+        parts.append(t(f"ui.sort.{f.sort}"))
+        if f.statuses:
+            parts.append(", ".join(t(f"common.status.{s}") for s in sorted(f.statuses)))
+        if f.label:
+            parts.append(t("ui.inbox.label_is", label=one_line(f.label)))
+        if f.since or f.until:
+            since = f.since.date().isoformat() if f.since else "…"
+            until = f.until.date().isoformat() if f.until else "…"
+            parts.append(t("ui.inbox.dates", since=since, until=until))
+        if f.search:
+            parts.append(t("ui.inbox.searching", query=one_line(f.search, 40)))
+        self.query_one("#title", Static).update(
+            Text(
+                t("common.app_name") + " — " + " · ".join(parts), no_wrap=True, overflow="ellipsis"
+            )
+        )
+
+    @on(ConversationList.NeedMore)
+    async def _more(self) -> None:
+        if self.table.near_end():
+            await self._load_page()
+
+    # -- choosing --------------------------------------------------------------------------
+
+    @on(Sidebar.Picked)
+    async def _picked(self, event: Sidebar.Picked) -> None:
+        self.filter = dataclasses.replace(self.filter, channel=event.channel, view=event.view)
+        await self.reload()
+        self.table.focus()
+
+    @on(ConversationList.Opened)
+    def _opened(self, event: ConversationList.Opened) -> None:
+        self.open_conversation(event.conversation_id)
+
+    def open_conversation(self, conversation_id: int, reply: bool = False) -> None:
+        """Show one conversation."""
+        from inbox_app.screens.conversation import ConversationScreen
+
+        self.app.push_screen(ConversationScreen(conversation_id, reply=reply))
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#search")
+    async def _searched(self, event: Input.Submitted) -> None:
+        query = event.value.strip() or None
+        self.filter = dataclasses.replace(self.filter, search=query)
+        if not query:
+            event.input.display = False
+        await self.reload()
+        self.table.focus()
+
+    async def action_clear(self) -> None:
+        box = self.query_one("#search", Input)
+        box.value, box.display = "", False
+        self.filter = InboxFilter(sort=self.filter.sort)
+        await self.reload()
+        self.table.focus()
+
+    async def action_sort(self) -> None:
+        position = SORTS.index(self.filter.sort)
+        self.filter = dataclasses.replace(self.filter, sort=SORTS[(position + 1) % len(SORTS)])
+        await self.reload()
+
+    def action_filters(self) -> None:
+        from inbox_app.screens.filters import FilterScreen
+
+        async def apply(result: InboxFilter | None) -> None:
+            if result is not None:
+                self.filter = result
+                await self.reload()
+
+        self.app.push_screen(FilterScreen(self.filter), apply)
+
+    def action_reply(self) -> None:
+        current = self.table.current_id()
+        if current is not None:
+            self.open_conversation(current, reply=True)
+
+    def action_next_unread(self) -> None:
+        """Open the next conversation with unread activity after the highlighted one."""
+        target = self.next_unread(self.table.current_id())
+        if target is None:
+            self.notify(t("ui.inbox.no_unread"), timeout=3)
+            return
+        self.table.move_cursor(row=self.table.get_row_index(str(target)))
+        self.open_conversation(target)
+
+    def next_unread(self, after: int | None) -> int | None:
+        """The first loaded conversation with unread messages after ``after`` (wrapping)."""
+        ids = self.table.ids()
+        start = ids.index(after) + 1 if after in ids else 0
+        for conversation_id in ids[start:] + ids[:start]:
+            if conversation_id != after and self.table.summaries[conversation_id].unread_count:
+                return conversation_id
+        return None
+
+    # -- live ------------------------------------------------------------------------------
+
+    async def core_event(self, event: Event) -> None:
+        """Refresh only what the event changed."""
+        if isinstance(event, Resync):
+            await self.reload()
+        elif isinstance(event, ConversationChanged | MessageChanged):
+            await self._conversation_changed(
+                event.conversation_id, isinstance(event, MessageChanged)
+            )
+
+    async def _conversation_changed(self, conversation_id: int, new_message: bool) -> None:
+        service = self.app.service
+        try:
+            conversation = await service.conversations.get(conversation_id)
+        except NotFound:
+            self.table.drop(conversation_id)
+            return
+        summary = ConversationSummary.model_validate(
+            conversation.model_dump(include=set(ConversationSummary.model_fields))
+        )
+        await self._refresh_counts()
+        if conversation_id in self.table.summaries:
+            if self._still_matches(summary):
+                self.table.update_item(summary, self.app.now())
+            else:
+                self.table.drop(conversation_id)
+        elif self._still_matches(summary):
+            await self.reload()
+        if new_message and summary.unread_count:
+            self._run_hook(summary)
+
+    def _still_matches(self, summary: ConversationSummary) -> bool:
+        f = self.filter
+        if f.channel and summary.channel != f.channel:
+            return False
+        if f.statuses and summary.status not in f.statuses:
+            return False
+        views = {View.SNOOZED: {"snoozed"}, View.CLOSED: {"closed"}}
+        return str(summary.status) in views.get(f.view, {"open", "pending"})
+
+    @work(group="hook")
+    async def _run_hook(self, summary: ConversationSummary) -> None:
+        settings = self.app.settings
+        if not settings.notify_command:
+            return
+        if wanted(summary, settings.notify_scope, self.app.service.ctx.agent_id):
+            await run_hook(
+                settings.notify_command,
+                t("ui.hook.title", name=one_line(summary.prospect_name, 80)),
+                summary.last_message_preview,
+            )

@@ -1,0 +1,65 @@
+"""The orchestrator's decision, as the composer shows it before sending."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from core.domain.decision import Decision
+from core.i18n import format_percent, format_time, t
+from inbox_app.render.words import channel_name, money
+
+
+def decision_text(decision: Decision, tz: str | None) -> Text:
+    """Channel, confidence, reasons with points, cost, the two alternatives, warnings."""
+    text = Text()
+    if decision.channel is None:
+        text.append(t("ui.decision.blocked") + "\n", style="bold")
+        for reason in decision.blocked:
+            text.append(f"  ✗ {reason.text}\n")
+        return text
+    text.append(
+        t(
+            "ui.decision.chosen",
+            channel=channel_name(decision.channel),
+            confidence=format_percent(decision.confidence),
+            cost=money(decision.estimated_cost),
+        )
+        + "\n",
+        style="bold",
+    )
+    for reason in decision.reasons:
+        text.append(f"  {reason.points:+g}  {reason.text}\n")
+    for number, alternative in enumerate(decision.alternatives[:2], start=1):
+        text.append(
+            t(
+                "ui.decision.alternative",
+                n=number,
+                channel=channel_name(alternative.channel),
+                confidence=format_percent(alternative.confidence),
+                cost=money(alternative.estimated_cost),
+            )
+            + "\n"
+        )
+    return text
+
+
+def warnings_text(decision: Decision | None, local: list[str], tz: str | None) -> Text:
+    """The decision's warnings (quiet hours with the leaving time…) and the composer's own."""
+    text = Text()
+    lines = list(local)
+    if decision is not None:
+        if decision.held_until is not None:
+            lines.append(t("ui.warning.held", time=format_time(decision.held_until, tz)))
+        lines += [w.text for w in decision.warnings]
+    for line in dict.fromkeys(lines):
+        text.append(f"⚠ {line}\n", style="bold")
+    return text
+
+
+class DecisionPanel(Static):
+    """Shows a decision, or why there is none."""
+
+    def show(self, decision: Decision | None, tz: str | None, note: str = "") -> None:
+        """Draw ``decision`` (None: ``note`` explains)."""
+        self.update(decision_text(decision, tz) if decision else Text(note, style="dim"))

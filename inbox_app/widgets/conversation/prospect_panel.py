@@ -1,0 +1,52 @@
+"""The prospect panel: identifiers per channel, preferred channel, opt-outs, time zone, RDVs."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from core.domain.enums import Channel
+from core.domain.models import Appointment, Prospect
+from core.i18n import t
+from inbox_app.render.safe import inert
+from inbox_app.render.words import channel_name, when
+
+
+class ProspectPanel(Static):
+    """What the agent needs to know about the prospect, at a glance."""
+
+    def show(self, prospect: Prospect, appointments: list[Appointment], tz: str | None) -> None:
+        """Draw ``prospect`` and their appointments."""
+        text = Text()
+        text.append_text(inert(prospect.display_name, "bold", single_line=True))
+        text.append("\n\n")
+        for channel in Channel:
+            identifier = prospect.identifier(channel)
+            if identifier:
+                text.append(f"{channel_name(channel)}: ", style="bold")
+                text.append_text(inert(identifier, single_line=True))
+                if channel in prospect.opted_out_channels:
+                    text.append(" " + t("ui.prospect.opted_out"), style="reverse")
+                text.append("\n")
+        preferred = (
+            channel_name(prospect.preferred_channel)
+            if prospect.preferred_channel
+            else t("common.none")
+        )
+        text.append(f"\n{t('ui.prospect.preferred')}: ", style="bold")
+        text.append(preferred + "\n")
+        text.append(f"{t('ui.prospect.timezone')}: ", style="bold")
+        text.append_text(
+            inert(prospect.timezone or t("ui.prospect.tenant_timezone"), single_line=True)
+        )
+        text.append(f"\n\n{t('ui.prospect.appointments')}\n", style="bold")
+        if not appointments:
+            text.append(t("common.none") + "\n")
+        for appointment in appointments:
+            text.append(f"• {when(appointment.starts_at, tz)} ")
+            text.append(t(f"common.appointment_status.{appointment.status}"))
+            if appointment.location:
+                text.append(" — ")
+                text.append_text(inert(appointment.location, single_line=True))
+            text.append("\n")
+        self.update(text)

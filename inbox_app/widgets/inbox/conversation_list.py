@@ -1,0 +1,132 @@
+"""The inbox list: one row per conversation, loaded one keyset page at a time as it scrolls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from core.domain.models import ConversationSummary
+from core.i18n import t
+from inbox_app.render.safe import highlighted, inert, one_line
+from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
+
+#: How close to the last loaded row the cursor or the scroll may get before the next page loads.
+PREFETCH = 15
+COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "labels", "assignee")
+WIDTHS = {
+    "unread": 1,
+    "channel": 4,
+    "name": 16,
+    "when": 10,
+    "preview": 40,
+    "priority": 7,
+    "labels": 16,
+    "assignee": 12,
+}
+
+
+class ConversationList(DataTable[Text]):
+    """Conversations of the current filter; asks for more rows when the end comes near."""
+
+    BINDINGS = [
+        Binding(
+            "j", "cursor_down", t("ui.key.down"), show=False, id="down", tooltip=t("ui.tip.down")
+        ),
+        Binding("k", "cursor_up", t("ui.key.up"), show=False, id="up", tooltip=t("ui.tip.up")),
+    ]
+
+    class Opened(Message):
+        """Enter (or a click) on a conversation."""
+
+        def __init__(self, conversation_id: int) -> None:
+            super().__init__()
+            self.conversation_id = conversation_id
+
+    class NeedMore(Message):
+        """The cursor or the scroll is near the last loaded row."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self.summaries: dict[int, ConversationSummary] = {}
+        self.query_text: str | None = None
+
+    def on_mount(self) -> None:
+        for name in COLUMNS:
+            self.add_column(t(f"ui.column.{name}"), key=name, width=WIDTHS[name])
+
+    def reset(self) -> None:
+        """Forget every row."""
+        self.clear()
+        self.summaries.clear()
+
+    def append(self, items: tuple[ConversationSummary, ...], now: datetime) -> None:
+        """Add a page of rows."""
+        for item in items:
+            if item.id in self.summaries:
+                continue
+            self.summaries[item.id] = item
+            self.add_row(*self._cells(item, now), key=str(item.id))
+
+    def update_item(self, item: ConversationSummary, now: datetime) -> None:
+        """Redraw one row in place."""
+        self.summaries[item.id] = item
+        for name, cell in zip(COLUMNS, self._cells(item, now), strict=True):
+            self.update_cell(str(item.id), name, cell)
+
+    def drop(self, conversation_id: int) -> None:
+        """Remove a row (the conversation left the current filter)."""
+        if self.summaries.pop(conversation_id, None) is not None:
+            self.remove_row(str(conversation_id))
+
+    def current_id(self) -> int | None:
+        """The highlighted conversation."""
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        return int(key.value) if key.value else None
+
+    def ids(self) -> list[int]:
+        """Loaded conversation ids in display order."""
+        return [int(row.key.value) for row in self.ordered_rows if row.key.value]
+
+    def _cells(self, item: ConversationSummary, now: datetime) -> list[Text]:
+        unread = "●" if item.unread_count else " "
+        first_line = item.last_message_preview
+        if item.subject:
+            first_line = f"{item.subject} — {first_line}"
+        mark = priority_mark(item.priority)
+        return [
+            Text(unread, style="bold"),
+            Text(channel_tag(item.channel)),
+            highlighted(item.prospect_name, self.query_text, "bold" if item.unread_count else ""),
+            Text(relative(item.last_message_at, now)),
+            highlighted(first_line, self.query_text),
+            Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
+            inert(", ".join(item.labels), single_line=True),
+            inert(one_line(item.assignee_name or ""), single_line=True),
+        ]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.post_message(self.Opened(int(event.row_key.value)))
+
+    def near_end(self) -> bool:
+        """Whether the cursor or the scroll is within ``PREFETCH`` rows of the last one."""
+        if not self.row_count:
+            return False
+        cursor_near = self.cursor_row >= self.row_count - PREFETCH
+        scroll_near = self.scroll_y + self.size.height >= self.row_count - PREFETCH
+        return cursor_near or scroll_near
+
+    def watch_cursor_coordinate(self, old: object, new: object) -> None:
+        super().watch_cursor_coordinate(old, new)  # type: ignore[arg-type]
+        self.post_message(self.NeedMore())
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.post_message(self.NeedMore())

@@ -1,0 +1,21 @@
+"""Fixtures of the app's tests: the scenario on both databases, and the app built on it."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.service import InboxService
+from inbox_app.app import InboxApp
+from tests.tui.scenario import build
+
+
+@pytest.fixture
+async def ids(service: InboxService) -> dict[str, int]:
+    """The scenario, built in the test's database; the ids by name."""
+    return await build(service)
+
+
+@pytest.fixture
+def app(service: InboxService, ids: dict[str, int]) -> InboxApp:
+    """The app on the scenario, with the service's fake clock."""
+    return InboxApp(service, clock=service.ctx.clock)

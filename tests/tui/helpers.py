@@ -1,0 +1,34 @@
+"""Small readers of what the app shows, for assertions."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.widgets import Static
+
+from inbox_app.widgets.inbox.conversation_list import ConversationList
+
+
+def rows(app: App[object]) -> list[list[str]]:
+    """The inbox list's cells, as plain text."""
+    table = app.screen.query_one(ConversationList)
+    return [[cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def names(app: App[object]) -> list[str]:
+    """The prospect names in the inbox list, in order."""
+    return [row[2] for row in rows(app)]
+
+
+def static_text(app: App[object], selector: str) -> str:
+    """The plain text of a Static on the current screen."""
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def settle(pilot, times: int = 3) -> None:
+    """Let workers and refreshes finish."""
+    for _ in range(times):
+        await pilot.pause()
+    busy = [w for w in pilot.app.workers if w.group != "live" and not w.is_finished]
+    if busy:  # an empty list would mean "every worker", the endless live listener included
+        await pilot.app.workers.wait_for_complete(busy)
+    await pilot.pause()

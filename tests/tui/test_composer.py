@@ -1,0 +1,107 @@
+"""The reply composer: templates with variables, counter, warnings, and sending."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from textual.widgets import TextArea
+
+from core.domain.enums import Direction, MessageStatus
+from inbox_app.app import InboxApp
+from inbox_app.screens.composer import ComposerScreen
+from inbox_app.screens.conversation import ConversationScreen
+from tests.tui.helpers import settle, static_text
+
+
+async def open_composer(app, pilot, conversation_id: int) -> None:
+    await settle(pilot)
+    app.push_screen(ConversationScreen(conversation_id))
+    await settle(pilot)
+    await pilot.press("r")
+    await settle(pilot)
+    assert isinstance(app.screen, ComposerScreen)
+
+
+async def test_slash_opens_templates_and_fills_the_prospects_values(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        text = app.screen.query_one(TextArea).text
+        assert text.startswith("Bonjour Marie Dupont, RDV le 12 mars 2026 à 15:00.")
+        assert "[" not in text
+        assert "1 SMS segment(s)" in static_text(app, "#counter")
+
+
+async def test_the_counter_follows_the_text(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        app.screen.query_one(TextArea).text = "œ" * 80
+        await settle(pilot)
+        assert "80 characters · 2 SMS segment(s) (UCS-2)" in static_text(app, "#counter")
+
+
+async def test_changing_quiet_hours_changes_the_warning(app, ids, service) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        assert "Quiet hours" not in static_text(app, "#warnings")
+        await pilot.press("escape")
+    settings = await service.tenant_settings.get()
+    settings.quiet_hours.start, settings.quiet_hours.end = time(10, 30), time(12, 0)
+    await service.tenant_settings.save(settings)
+    again = InboxApp(service, clock=service.ctx.clock)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await open_composer(again, pilot, ids["marie_sms"])
+        assert "it will leave at 12:00 (2026-03-10)" in static_text(again, "#warnings")
+
+
+async def test_whatsapp_outside_the_24_hour_window_is_warned(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        app.screen.query_one("#channel").value = "whatsapp"
+        await settle(pilot)
+        assert "24 hours" in static_text(app, "#warnings")
+
+
+async def test_sending_without_the_orchestrator_says_so(app, ids, service) -> None:
+    if getattr(service, "outbound", None) is not None:
+        pytest.skip("service.outbound is installed: the sending tests below apply")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        await pilot.press(*"Bonjour", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposerScreen)
+        assert any("not available" in n.message for n in app._notifications)
+
+
+async def test_reply_with_an_explicit_channel_is_queued_in_the_thread(app, ids, service) -> None:
+    if getattr(service, "outbound", None) is None:
+        pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        app.screen.query_one("#channel").value = "sms"
+        await pilot.press(*"A jeudi !", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConversationScreen)
+    thread = await service.conversations.thread(ids["marie_sms"])
+    last = thread.messages[-1]
+    assert last.content == "A jeudi !" and last.direction == Direction.OUTBOUND
+    assert last.status in (MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.SENT)
+
+
+async def test_reply_with_auto_shows_the_decision_before_sending(app, ids, service) -> None:
+    if getattr(service, "outbound", None) is None:
+        pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        await pilot.press(*"Bonjour Marie")
+        await pilot.pause(0.6)
+        await settle(pilot)
+        assert "Auto →" in static_text(app, "#decision")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    thread = await service.conversations.thread(ids["marie_sms"])
+    assert any(m.content == "Bonjour Marie" for m in thread.messages)

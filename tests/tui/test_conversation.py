@@ -1,0 +1,172 @@
+"""The conversation screen: timeline, triage actions by keys, help."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.domain.enums import ConversationStatus, MessageKind
+from inbox_app.screens.conversation import ConversationScreen
+from inbox_app.screens.help import HelpScreen
+from inbox_app.widgets.conversation.timeline import Timeline, TimelineItem
+from tests.tui.helpers import settle, static_text
+
+
+def timeline_text(app) -> str:
+    timeline = app.screen.query_one(Timeline)
+    return "\n".join(str(item.query_one("Static").render()) for item in timeline.children)
+
+
+async def open_conversation(app, pilot, conversation_id: int) -> None:
+    await settle(pilot)
+    app.push_screen(ConversationScreen(conversation_id))
+    await settle(pilot)
+
+
+async def test_the_timeline_spans_channels_with_statuses_notes_and_files(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        text = timeline_text(app)
+        assert f"Conversation #{ids['marie_email']} · Email" in text
+        assert "Recherche appartement" in text
+        assert "Attachment: annonces-lyon.pdf" in text
+        assert "failed: Unreachable destination handset" in text
+        assert "Private note" in text and "budget 350 k€" in text
+        notes = [i for i in app.screen.query(TimelineItem) if i.has_class("note")]
+        assert len(notes) == 1
+        assert "Urgent" in static_text(app, "#title")
+
+
+async def test_a_call_shows_its_summary_and_expands_its_transcript(app, ids) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_conversation(app, pilot, ids["luc_voice"])
+        assert "Call of 3 min 20 s" in timeline_text(app)
+        assert "Je souhaite vendre" not in timeline_text(app)
+        timeline = app.screen.query_one(Timeline)
+        call = next(
+            i
+            for i, item in enumerate(timeline.children)
+            if item.message and item.message.kind == MessageKind.CALL
+        )
+        timeline.index = call
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Luc: Je souhaite vendre ma maison." in timeline_text(app)
+
+
+async def test_a_location_shows_coordinates_and_address(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["sophie_telegram"])
+        assert "Location: 48.8686" in timeline_text(app)
+        assert "15 rue de la Paix, Paris" in timeline_text(app)
+
+
+async def test_triage_by_keys_labels_notes_priority_and_close(app, ids, service) -> None:
+    conversation_id = ids["jean_email"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, conversation_id)
+        await pilot.press("l")
+        await settle(pilot)
+        app.screen.query_one("Input").value = "Dossier, chaud"
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("i", *"Rappeler demain", "enter")
+        await settle(pilot)
+        await pilot.press("p", "down", "down", "down", "enter")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert "chaud, dossier" in static_text(app, "#title")
+        assert "Closed" in static_text(app, "#title")
+    conversation = await service.conversations.get(conversation_id)
+    assert conversation.labels == ("chaud", "dossier")
+    assert conversation.status == ConversationStatus.CLOSED
+    assert conversation.priority == "low"
+    thread = await service.conversations.thread(conversation_id)
+    assert [m.content for m in thread.messages if m.kind == MessageKind.NOTE] == ["Rappeler demain"]
+
+
+async def test_a_bad_label_is_refused_with_the_reason_and_nothing_changes(
+    app, ids, service
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        await pilot.press("l")
+        await settle(pilot)
+        app.screen.query_one("Input").value = "ok, <script>"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any("label" in n.message for n in app._notifications)
+    assert (await service.conversations.get(ids["marie_sms"])).labels == ("acheteur", "visite")
+
+
+async def test_snooze_until_tomorrow_morning(app, ids, service) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        await pilot.press("z", "down", "enter")
+        await settle(pilot)
+    conversation = await service.conversations.get(ids["marie_sms"])
+    assert conversation.status == ConversationStatus.SNOOZED
+    assert conversation.snoozed_until.isoformat().startswith("2026-03-11T08:00")  # 9:00 Paris
+
+
+async def test_help_lists_the_keys_of_the_screen_below(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        keys = static_text(app, "#keys")
+        assert "Reply" in keys and "Snooze" in keys and "Settings" in keys
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConversationScreen)
+
+
+async def test_resend_and_switch_say_clearly_when_sending_is_not_available(
+    app, ids, service
+) -> None:
+    if getattr(service, "outbound", None) is not None:
+        return  # covered by test_composer's sending tests
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        await pilot.press("w", "enter")
+        await settle(pilot)
+        assert any("not available" in n.message for n in app._notifications)
+
+
+class _FailingOutbound:
+    """Stands in for ``service.outbound`` only to make the provider fail; records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    async def switch_channel(self, conversation_id: int, to_channel: object) -> None:
+        from core.channels.errors import TransientProviderError
+
+        self.calls.append(("switch_channel", to_channel))
+        raise TransientProviderError("[red]connection reset[/red]", provider="twilio")
+
+    async def call(self, prospect_id: int) -> None:
+        self.calls.append(("call", prospect_id))
+        raise OSError("network is unreachable")
+
+
+async def test_provider_and_network_errors_are_notifications(app, ids, service) -> None:
+    if getattr(service, "outbound", None) is not None:
+        pytest.skip("service.outbound is installed; its own tests cover its errors")
+    outbound = _FailingOutbound()
+    service.outbound = outbound  # type: ignore[attr-defined]
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_conversation(app, pilot, ids["marie_sms"])
+            await pilot.press("w", "enter")
+            await settle(pilot)
+            await pilot.press("escape", "C")
+            await settle(pilot)
+            assert isinstance(app.screen, ConversationScreen)
+            messages = [n.message for n in app._notifications]
+            assert any("[red]connection reset[/red]" in m for m in messages)
+            assert any("network is unreachable" in m for m in messages)
+    finally:
+        del service.outbound  # type: ignore[attr-defined]
+    assert [name for name, _ in outbound.calls] == ["switch_channel", "call"]
