@@ -211,6 +211,8 @@ async def test_no_secret_anywhere_after_a_full_demo_run(
         await sandbox.flush()
         assert relay.requests, "the sandbox posted no webhook"
         await _verify_webhooks(runtime, relay.requests)
+        for shot in await _screenshots(service):
+            _assert_no_secret("a screenshot", shot)
     finally:
         if runtime is not None:
             await runtime.close()
@@ -222,6 +224,28 @@ async def test_no_secret_anywhere_after_a_full_demo_run(
     assert log_path in files and log_path.stat().st_size > 0
     for path in [*files, config_path]:
         _assert_no_secret(str(path), path.read_bytes())
+
+
+async def _screenshots(service: InboxService) -> list[str]:
+    """What the app shows: the inbox, a conversation, the settings (with the credentials hint)."""
+    from inbox_app.app import InboxApp
+    from tests.tui.helpers import settle
+
+    app = InboxApp(service, live=False)
+    shots = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        shots.append(app.export_screenshot())
+        await pilot.press("enter")
+        await settle(pilot)
+        shots.append(app.export_screenshot())
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        shots.append(app.export_screenshot())
+    assert len(set(shots)) == 3  # three different screens were drawn
+    return shots
 
 
 def service_filter():
