@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from core.config.settings import Settings
+from core.errors import CoccinelleError
+from core.events import Alert
 from core.i18n import t
 from core.service import InboxService
 from inbox_app.errors import notify_error
 from inbox_app.palette import ActionsProvider
+from inbox_app.render.safe import one_line
+
+if TYPE_CHECKING:
+    from core.engine import Engine
 
 
 class InboxApp(App[int]):
@@ -24,6 +31,8 @@ class InboxApp(App[int]):
         settings: the loaded configuration.
         clock: "now" for relative times (tests and screenshots pass a fixed one).
         live: listen to the core's events (new messages appear without a keypress).
+        engine: start the core's background work (relay, outbox, reminders; the sandbox in demo
+            mode) once the inbox is on screen. Tests drive the core themselves and leave it off.
     """
 
     CSS_PATH = "app.tcss"
@@ -50,6 +59,7 @@ class InboxApp(App[int]):
         *,
         clock: Callable[[], datetime] | None = None,
         live: bool = True,
+        engine: bool = False,
     ) -> None:
         super().__init__()
         self.service: InboxService = service  # type: ignore[assignment]  # set in on_mount
@@ -57,6 +67,8 @@ class InboxApp(App[int]):
         self._clock = clock
         self._live = live
         self._owns_service = service is None
+        self._wants_engine = engine
+        self.engine: Engine | None = None
 
     def now(self) -> datetime:
         """The app's "now"."""
@@ -64,7 +76,11 @@ class InboxApp(App[int]):
 
     async def on_mount(self) -> None:
         if self.service is None:
-            self.service = await InboxService.open(self.settings)
+            try:
+                self.service = await InboxService.open(self.settings)
+            except CoccinelleError as exc:
+                self.exit(return_code=2, message=t("cli.error", message=str(exc)))
+                return
         if self._clock is not None:
             self.service.ctx.clock = self._clock
         from inbox_app.screens.inbox import InboxScreen
@@ -72,6 +88,22 @@ class InboxApp(App[int]):
         await self.push_screen(InboxScreen())
         if self._live:
             self.listen()
+        if self._wants_engine:
+            self.start_engine()
+
+    @work(exclusive=True, group="engine")
+    async def start_engine(self) -> None:
+        """Start the background work after the first paint (provider SDKs load lazily)."""
+        from core.engine import Engine
+
+        engine = Engine(self.service, self.settings)
+        try:
+            await engine.start()
+        except Exception as exc:
+            notify_error(self, exc)
+            await engine.stop()
+            return
+        self.engine = engine
 
     @work(exclusive=True, group="live")
     async def listen(self) -> None:
@@ -79,6 +111,8 @@ class InboxApp(App[int]):
         async with self.service.bus.subscribe() as queue:
             while True:
                 event = await queue.get()
+                if isinstance(event, Alert):
+                    self.notify(one_line(event.message, 300), severity="warning", markup=False)
                 for screen in list(self.screen_stack):
                     handler = getattr(screen, "core_event", None)
                     if handler is not None:
@@ -106,5 +140,7 @@ class InboxApp(App[int]):
             self.push_screen(AnalyticsScreen())
 
     async def on_unmount(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
         if self._owns_service and self.service is not None:
             await self.service.close()

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.appointments.availability import AppointmentType, BookingSettings, TimeRange
-from core.appointments.holidays import holiday_on
+from core.holidays import holiday_on
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,8 @@ async def enqueue_rendered(
         segments=rendered.segments.segments if rendered.segments else None,
         created_at=now,
     )
-    payload = rendered.payload() | {"to": to, **(context or {})}
+    # The outbox worker reads the address from ``contacts`` (the orchestrator's payload shape).
+    payload = rendered.payload() | {"to": to, "contacts": {str(channel): to}, **(context or {})}
     if campaign_enrolment_id is not None:
         payload["campaign_enrolment_id"] = campaign_enrolment_id
     row = t.OutboxRow(

@@ -13,7 +13,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from core.domain.settings import QuietHours
-from core.orchestrator.holidays import is_french_public_holiday
+from core.holidays import holiday_on
 
 #: French rules on commercial SMS: 08:00–20:00, Monday to Saturday, not on public holidays.
 COMMERCIAL_START = time(8, 0)
@@ -70,7 +70,7 @@ def next_in_allowed(local: datetime, allowed: DailyWindow) -> datetime:
 def commercial_allowed(local: datetime) -> bool:
     """Whether a commercial SMS may be sent at ``local`` under the French rules."""
     day = local.date()
-    if day.weekday() == _SUNDAY or is_french_public_holiday(day):
+    if day.weekday() == _SUNDAY or holiday_on("FR", day):
         return False
     return COMMERCIAL_START <= local.time().replace(tzinfo=None) < COMMERCIAL_END
 
@@ -83,7 +83,7 @@ def next_commercial(local: datetime) -> datetime:
     if local.time().replace(tzinfo=None) >= COMMERCIAL_START:
         day += timedelta(days=1)
     for _ in range(_SEARCH_DAYS):
-        if day.weekday() != _SUNDAY and not is_french_public_holiday(day):
+        if day.weekday() != _SUNDAY and not holiday_on("FR", day):
             return _at(day, COMMERCIAL_START, local.tzinfo)
         day += timedelta(days=1)
     raise AssertionError("no allowed day within two weeks")  # pragma: no cover

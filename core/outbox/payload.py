@@ -75,11 +75,19 @@ def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> Outgo
         html=payload.get("html") if channel == Channel.EMAIL else None,
         attachments=tuple(_load(a) for a in payload.get("attachments") or ()),
         location=Location(**location) if location else None,
-        template=TemplateRef(**{**template, "parameters": tuple(template.get("parameters", ()))})
-        if template
-        else None,
+        template=_template_ref(template) if template else None,
         reference=reference,
         sender_name=payload.get("sender_name"),
+    )
+
+
+def _template_ref(spec: dict[str, Any]) -> TemplateRef:
+    """The provider template of a payload; extra keys (e.g. ``approved``) are not the provider's."""
+    return TemplateRef(
+        name=spec["name"],
+        language=spec.get("language", "fr"),
+        parameters=tuple(spec.get("parameters", ())),
+        content_sid=spec.get("content_sid"),
     )
 
 

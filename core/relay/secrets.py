@@ -1,32 +1,14 @@
-"""Where the relay finds provider secrets: the environment (headless servers), else the keyring.
+"""The relay's pull-API token: the environment (headless servers), else the keyring.
 
-``COCCINELLE_SECRET_<CHANNEL>_<NAME>`` (e.g. ``COCCINELLE_SECRET_SMS_AUTH_TOKEN``) wins; otherwise
-the OS keyring under the channel's ``credentials_ref`` (default ``coccinelle/<channel>``).
-Values are handed to the adapter only, never logged or stored.
+Channel secrets are read through ``core.credentials.CredentialStore`` like everywhere else.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
-
-from core.domain.models import ChannelConfig
 
 log = logging.getLogger(__name__)
-
-
-def env_or_keyring(config: ChannelConfig, names: tuple[str, ...]) -> Mapping[str, str]:
-    """The secrets ``names`` of the channel ``config`` (a ``ChannelRuntime`` secret source)."""
-    found: dict[str, str] = {}
-    service = config.credentials_ref or f"coccinelle/{config.channel}"
-    for name in names:
-        value = os.environ.get(f"COCCINELLE_SECRET_{config.channel}_{name}".upper())
-        if value is None:
-            value = _keyring(service, name)
-        if value:
-            found[name] = value
-    return found
 
 
 def _keyring(service: str, name: str) -> str | None:

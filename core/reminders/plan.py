@@ -11,7 +11,6 @@ marked expired instead of arriving late.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -86,12 +85,3 @@ def plan(starts_at: datetime, ends_at: datetime, now: datetime) -> list[PlannedR
         ),
     ]
     return [r for r in every if r.send_at > now]
-
-
-_SCORE = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?\s*[.!]?\s*$")
-
-
-def survey_score(text: str) -> int | None:
-    """The 1–5 score in a survey answer ("4", "5/5", " 3 !"), None if it is not one."""
-    found = _SCORE.match(text or "")
-    return int(found.group(1)) if found else None

@@ -146,7 +146,7 @@ class Reminders:
                     key=key,
                     purpose=f"reminder_{reminder.kind}",
                     appointment_id=appointment_id,
-                    meta={"reminder": str(reminder.kind), "appointment_id": appointment_id},
+                    meta=reminder_meta(reminder.kind, appointment_id),
                 )
                 events += [
                     MessageChanged(message.id, conversation.id),
@@ -279,3 +279,11 @@ async def _cancel(session, row: t.OutboxRow, now: datetime) -> None:
         message = await session.get(t.MessageRow, row.message_id)
         if message is not None:
             apply_status(message, MessageStatus.CANCELLED, at=now)
+
+
+def reminder_meta(kind: ReminderKind, appointment_id: int) -> dict[str, object]:
+    """What a reminder's message records; a survey is marked so Sara reads the 1–5 answer."""
+    meta: dict[str, object] = {"reminder": str(kind), "appointment_id": appointment_id}
+    if kind == ReminderKind.SURVEY:
+        meta["survey"] = True
+    return meta

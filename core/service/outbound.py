@@ -32,7 +32,7 @@ from core.domain.enums import (
     SenderType,
 )
 from core.errors import InvalidInput, NotFound
-from core.events import ConversationChanged, MessageChanged
+from core.events import ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
 from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
@@ -193,20 +193,16 @@ class Outbound:
                 check_length(prepared.draft, Channel(channel))
             context = await self._context(session, inputs, prospect, prepared, conversation)
             decision = _usable(decide(context, prepared.draft, channel), channel)
-            message, _ = await enqueue(
+            message, _ = await self._queue(
                 session,
+                events,
                 conversation,
                 decision,
                 self._payload(prepared, context),
                 now,
                 send_at=send_at,
                 sender_id=self.ctx.agent_id,
-                providers=await _providers(session, self.ctx.tenant_id),
             )
-            events += [
-                MessageChanged(message.id, conversation.id),
-                ConversationChanged(conversation.id),
-            ]
             return convert.message(message)
 
     async def resend(self, message_id: int) -> m.Message:
@@ -313,20 +309,16 @@ class Outbound:
                 meta={"switched_to_id": new.id, "channel": str(to_channel)},
                 created_at=now,
             )
-            message, _ = await enqueue(
+            await self._queue(
                 session,
+                events,
                 new,
                 decision,
                 self._payload(prepared, context),
                 now,
                 sender_id=self.ctx.agent_id,
-                providers=await _providers(session, self.ctx.tenant_id),
             )
-            events += [
-                MessageChanged(message.id, new.id),
-                ConversationChanged(new.id),
-                ConversationChanged(old.id),
-            ]
+            events.append(ConversationChanged(old.id))
             new_id = new.id
         return await Conversations(self.ctx).get(new_id)
 
@@ -349,19 +341,15 @@ class Outbound:
             conversation = await conversation_for(
                 session, prospect, decision.channel, context.contacts.get(decision.channel)
             )
-            message, _ = await enqueue(
+            message, _ = await self._queue(
                 session,
+                events,
                 conversation,
                 decision,
                 self._payload(prepared, context),
                 now,
                 sender_id=self.ctx.agent_id,
-                providers=await _providers(session, self.ctx.tenant_id),
             )
-            events += [
-                MessageChanged(message.id, conversation.id),
-                ConversationChanged(conversation.id),
-            ]
             return RouteResult(
                 True, decision.channel, message.id, message.status, decision=decision
             )
@@ -383,19 +371,15 @@ class Outbound:
             )
             policy = hold_policy(context.timezone, context.urgency, context.message_type)
             payload = build_payload(content, dict(context.contacts), policy=policy)
-            message, row = await enqueue(
+            message, row = await self._queue(
                 session,
+                events,
                 conversation,
                 decision,
                 payload,
                 now,
                 sender_type=SenderType.SARA,
-                providers=await _providers(session, self.ctx.tenant_id),
             )
-            events += [
-                MessageChanged(message.id, conversation.id),
-                ConversationChanged(conversation.id),
-            ]
             outbox_id, message_id = row.id, message.id
         if self.runtime is not None and decision.held_until is None:
             # Imported here: the worker imports the service package, which imports this module.
@@ -436,8 +420,9 @@ class Outbound:
             conversation = await conversation_for(
                 session, prospect, Channel.VOICE, context.contacts.get(Channel.VOICE)
             )
-            message, _ = await enqueue(
+            message, _ = await self._queue(
                 session,
+                events,
                 conversation,
                 decision.model_copy(update={"alternatives": ()}),
                 self._payload(prepared, context),
@@ -445,13 +430,34 @@ class Outbound:
                 sender_id=self.ctx.agent_id,
                 kind=MessageKind.CALL,
                 purpose="call",
-                providers=await _providers(session, self.ctx.tenant_id),
             )
-            events += [
-                MessageChanged(message.id, conversation.id),
-                ConversationChanged(conversation.id),
-            ]
             return convert.message(message)
+
+    async def _queue(
+        self,
+        session: AsyncSession,
+        events: list[Event],
+        conversation: t.ConversationRow,
+        decision: Decision,
+        payload: dict[str, Any],
+        now: datetime,
+        **options: Any,
+    ) -> tuple[t.MessageRow, t.OutboxRow]:
+        """Queue one send with the tenant's providers; its changes are published after commit."""
+        message, row = await enqueue(
+            session,
+            conversation,
+            decision,
+            payload,
+            now,
+            providers=await _providers(session, self.ctx.tenant_id),
+            **options,
+        )
+        events += [
+            MessageChanged(message.id, conversation.id),
+            ConversationChanged(conversation.id),
+        ]
+        return message, row
 
     # ----------------------------------------------------------------------------------------
     # Broadcast

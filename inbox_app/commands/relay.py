@@ -48,9 +48,10 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool, poll: list[str]) -> None:
     from core.channels.runtime import ChannelRuntime
+    from core.credentials import CredentialStore
     from core.domain.enums import Channel
     from core.relay.run import serve
-    from core.relay.secrets import env_or_keyring, pull_tokens
+    from core.relay.secrets import pull_tokens
     from core.relay.server import RelayConfig, runtime_lookup
     from core.service import InboxService
 
@@ -64,7 +65,7 @@ async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool, poll:
         print(t("relay.pull_disabled"), file=sys.stderr, flush=True)
     runtime = ChannelRuntime(
         await service.tenant_settings.channels(),
-        env_or_keyring,
+        CredentialStore(settings.tenant).secrets_for,
         settings.endpoints,
         callback_url=relay.public_url,
     )

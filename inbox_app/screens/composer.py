@@ -197,9 +197,17 @@ class ComposerScreen(Screen[None]):
         """Ask the orchestrator which channel it would take, and why."""
         if self.outbound is None:
             return
+        draft = self.draft()
+        if not (
+            draft.text.strip() or draft.template_id or draft.attachments or draft.share_location
+        ):
+            self.decision = None  # nothing to decide on yet: no error for an empty draft
+            self.query_one(DecisionPanel).show(None, self.tz)
+            self._refresh()
+            return
         try:
             self.decision = await self.outbound.decide(
-                self.thread.conversation.id, self.draft(), self.channel()
+                self.thread.conversation.id, draft, self.channel()
             )
         except Exception as exc:
             notify_error(self.app, exc)

@@ -154,6 +154,13 @@ class Sandbox:
             await self.flush()
 
     @property
+    def personas(self) -> tuple[Any, ...]:
+        """The simulated prospects (``personas.PERSONAS``), for the demo to know them."""
+        from providers.sandbox.personas import PERSONAS
+
+        return PERSONAS
+
+    @property
     def options(self) -> dict[str, dict[str, Any]]:
         """Adapter options that match the sandbox, per adapter name."""
         return {

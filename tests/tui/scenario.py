@@ -60,6 +60,8 @@ async def say(
 async def build(service: InboxService) -> dict[str, int]:
     """Create the scenario; returns the ids the tests need by name."""
     ids: dict[str, int] = {}
+    for channel in Channel:
+        await service.tenant_settings.save_channel(channel, enabled=True)
     marie = await add_prospect(
         service,
         "Marie Dupont",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 
-import pytest
 from textual.widgets import TextArea
 
 from core.domain.enums import Direction, MessageStatus
@@ -66,26 +65,14 @@ async def test_whatsapp_outside_the_24_hour_window_is_warned(app, ids) -> None:
         assert "24 hours" in static_text(app, "#warnings")
 
 
-async def test_sending_without_the_orchestrator_says_so(app, ids, service) -> None:
-    if getattr(service, "outbound", None) is not None:
-        pytest.skip("service.outbound is installed: the sending tests below apply")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await open_composer(app, pilot, ids["marie_sms"])
-        await pilot.press(*"Bonjour", "ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, ComposerScreen)
-        assert any("not available" in n.message for n in app._notifications)
-
-
 async def test_reply_with_an_explicit_channel_is_queued_in_the_thread(app, ids, service) -> None:
-    if getattr(service, "outbound", None) is None:
-        pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_composer(app, pilot, ids["marie_sms"])
         app.screen.query_one("#channel").value = "sms"
         await pilot.press(*"A jeudi !", "ctrl+s")
         await settle(pilot)
-        assert isinstance(app.screen, ConversationScreen)
+        notes = [n.message for n in app._notifications]
+        assert isinstance(app.screen, ConversationScreen), notes
     thread = await service.conversations.thread(ids["marie_sms"])
     last = thread.messages[-1]
     assert last.content == "A jeudi !" and last.direction == Direction.OUTBOUND
@@ -93,8 +80,6 @@ async def test_reply_with_an_explicit_channel_is_queued_in_the_thread(app, ids, 
 
 
 async def test_reply_with_auto_shows_the_decision_before_sending(app, ids, service) -> None:
-    if getattr(service, "outbound", None) is None:
-        pytest.skip("service.outbound (the orchestrator) is not merged into this branch yet")
     async with app.run_test(size=(80, 24)) as pilot:
         await open_composer(app, pilot, ids["marie_sms"])
         await pilot.press(*"Bonjour Marie")
@@ -105,3 +90,13 @@ async def test_reply_with_auto_shows_the_decision_before_sending(app, ids, servi
         await settle(pilot)
     thread = await service.conversations.thread(ids["marie_sms"])
     assert any(m.content == "Bonjour Marie" for m in thread.messages)
+
+
+async def test_an_empty_draft_asks_for_no_decision_and_shows_no_error(app, ids, service) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        await pilot.press("a", "backspace")
+        await pilot.pause(0.8)
+        await settle(pilot)
+        assert not [n for n in app._notifications if n.severity == "error"]
+        assert "Auto →" not in static_text(app, "#decision")

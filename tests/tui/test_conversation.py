@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from core.domain.enums import ConversationStatus, MessageKind
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.help import HelpScreen
@@ -152,10 +150,8 @@ class _FailingOutbound:
 
 
 async def test_provider_and_network_errors_are_notifications(app, ids, service) -> None:
-    if getattr(service, "outbound", None) is not None:
-        pytest.skip("service.outbound is installed; its own tests cover its errors")
-    outbound = _FailingOutbound()
-    service.outbound = outbound  # type: ignore[attr-defined]
+    real, outbound = service.outbound, _FailingOutbound()
+    service.outbound = outbound  # type: ignore[assignment]
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await open_conversation(app, pilot, ids["marie_sms"])
@@ -168,5 +164,5 @@ async def test_provider_and_network_errors_are_notifications(app, ids, service) 
             assert any("[red]connection reset[/red]" in m for m in messages)
             assert any("network is unreachable" in m for m in messages)
     finally:
-        del service.outbound  # type: ignore[attr-defined]
+        service.outbound = real
     assert [name for name, _ in outbound.calls] == ["switch_channel", "call"]

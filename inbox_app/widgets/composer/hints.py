@@ -47,9 +47,12 @@ def leaves_at(now: datetime, tz: str, quiet: QuietHours) -> datetime | None:
 def local_warnings(
     thread: Thread, channel: Channel | None, now: datetime, tz: str, quiet: QuietHours
 ) -> list[str]:
-    """Quiet hours (with the time it will leave) and the WhatsApp 24-hour window."""
+    """Quiet hours (with the time it will leave) and the WhatsApp 24-hour window.
+
+    Email is never held by quiet hours (it waits in the inbox), so it gets no quiet warning.
+    """
     warnings: list[str] = []
-    leave = leaves_at(now, tz, quiet)
+    leave = leaves_at(now, tz, quiet) if channel != Channel.EMAIL else None
     if leave is not None:
         warnings.append(
             t("ui.warning.quiet", time=leave.strftime("%H:%M"), day=leave.date().isoformat())

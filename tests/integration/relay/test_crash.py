@@ -163,8 +163,8 @@ async def test_sigkill_of_coccinelle_relay_with_the_twilio_adapter(tmp_path: Pat
     env = {
         **os.environ,
         "COCCINELLE_DATABASE_URL": url,
-        "COCCINELLE_SECRET_SMS_ACCOUNT_SID": "AC" + "0" * 32,
-        "COCCINELLE_SECRET_SMS_AUTH_TOKEN": token,
+        "COCCINELLE_SECRET_DEMO_SMS_ACCOUNT_SID": "AC" + "0" * 32,
+        "COCCINELLE_SECRET_DEMO_SMS_AUTH_TOKEN": token,
         "COCCINELLE_LANGUAGE": "en",
     }
 

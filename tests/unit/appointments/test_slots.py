@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.appointments.availability import BookingSettings, TimeRange, WeeklyHours
-from core.appointments.holidays import easter_sunday, public_holidays
 from core.appointments.slots import Busy, Calendar, check_slot, free_slots
 from core.domain.settings import TenantSettings
+from core.holidays import easter_sunday, public_holidays
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # Tuesday, 11:00 in Paris

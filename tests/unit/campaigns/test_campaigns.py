@@ -294,3 +294,25 @@ async def test_a_prospect_without_any_address_leaves_as_unreachable(service, clo
     assert (await service.campaigns.run_due()).left == 1
     (enrolment,) = await service.campaigns.enrolments(campaign_id)
     assert enrolment.left_reason == "unreachable"
+
+
+async def test_campaign_steps_are_sent_by_the_outbox_worker(service, clock):
+    from core.outbox.worker import OutboxWorker
+    from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter
+
+    for channel in (Channel.SMS, Channel.EMAIL, Channel.WHATSAPP):
+        await service.tenant_settings.save_channel(channel)
+    await started(service, SEED_CAMPAIGN)
+    marie = await prospect_with_rdv(service, "Marie Dupont", clock)
+    [campaign] = await service.campaigns.list()
+    await service.campaigns.enrol(campaign.id, [marie])
+    await service.campaigns.run_due()
+    email = RecordingAdapter(Channel.EMAIL, clock=clock)
+    worker = OutboxWorker(
+        service.ctx, FakeRuntime(email, RecordingAdapter(Channel.SMS, clock=clock))
+    )
+    await worker.run_once()
+    [sent] = email.sent
+    assert sent.to == "marie@example.fr" and sent.subject.startswith("Bienvenue")
+    [row] = await outbox(service)
+    assert row.status == "sent"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.domain.enums import AppointmentStatus, Channel, MessageStatus, OutboxStatus
 from core.outbox.worker import OutboxWorker
-from core.reminders.plan import ReminderKind, plan, survey_score
+from core.reminders.plan import ReminderKind, plan
 from core.service.appointments import AppointmentDraft
 from core.storage import tables as t
 from tests.conftest import FakeClock
@@ -54,9 +54,15 @@ def test_plan_follows_the_seed_strategy() -> None:
     assert [r.kind for r in late] == [ReminderKind.M30, ReminderKind.SURVEY]
 
 
-def test_survey_answers_are_read_as_scores() -> None:
-    assert survey_score("4") == 4 and survey_score(" 5/5 !") == 5
-    assert survey_score("6") is None and survey_score("pas mal") is None
+def test_the_survey_is_marked_so_that_sara_reads_the_answer() -> None:
+    from core.reminders.service import reminder_meta
+
+    assert reminder_meta(ReminderKind.SURVEY, 7) == {
+        "reminder": "survey",
+        "appointment_id": 7,
+        "survey": True,
+    }
+    assert "survey" not in reminder_meta(ReminderKind.H24, 7)
 
 
 async def test_reminders_are_queued_and_sent_at_their_moments(

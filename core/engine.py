@@ -1,0 +1,239 @@
+"""The machinery behind an open inbox: relay and ingest, outbox, reminders, campaigns, snoozes.
+
+    engine = Engine(service, settings)
+    await engine.start()      # in demo mode also starts the sandbox and points the channels at it
+    ...
+    await engine.stop()
+
+In demo mode everything runs in this process on loopback: the sandbox plays the providers and
+their prospects, posts signed webhooks to the in-process relay, and the ingest and outbox workers
+move messages along exactly as with real providers. In local and team modes the relay listens on
+the configured address (the providers post to ``relay.public_url``) and secrets come from the
+keyring. In remote mode the core pulls events from a relay elsewhere instead of listening.
+
+Workers run under a ``Supervisor``: one that fails is restarted and reported on the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.channels.registry import SANDBOX_GROUP, load_plugin
+from core.channels.runtime import ChannelRuntime, adapter_name
+from core.config.settings import ProviderEndpoints, Settings
+from core.credentials import CredentialStore
+from core.domain.enums import Channel
+from core.domain.models import ChannelConfig, ProspectDraft
+from core.errors import CoccinelleError
+from core.relay.server import RelayConfig, runtime_lookup
+from core.service import InboxService
+from core.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What the engine is running, for the app's status line."""
+
+    relay_url: str | None
+    sandbox: bool
+    channels: tuple[Channel, ...]
+
+
+class Engine:
+    """Starts and stops the background work of one process for one tenant."""
+
+    def __init__(self, service: InboxService, settings: Settings) -> None:
+        self.service = service
+        self.settings = settings
+        self.supervisor = Supervisor(service.bus)
+        self.runtime: ChannelRuntime | None = None
+        self.sandbox: Any = None
+        self.relay_url: str | None = None
+        self._relay_ready = asyncio.Event()
+
+    @property
+    def status(self) -> EngineStatus:
+        """What runs now."""
+        channels = tuple(self.runtime.enabled_channels()) if self.runtime else ()
+        return EngineStatus(self.relay_url, self.sandbox is not None, channels)
+
+    async def start(self) -> EngineStatus:
+        """Start the relay (or the puller), then the sandbox in demo mode, then the workers.
+
+        Raises:
+            CoccinelleError: the relay cannot listen, or a channel cannot be set up.
+        """
+        if self.settings.mode == "remote":
+            await self._start_puller()
+        else:
+            await self._start_relay()
+        channels = await self.service.tenant_settings.channels()
+        if self.settings.mode == "demo":
+            channels = await self._start_sandbox(channels)
+            secrets = self._sandbox_secrets
+            endpoints = ProviderEndpoints(**self.sandbox.base_urls)
+        else:
+            secrets = CredentialStore(self.settings.tenant).secrets_for
+            endpoints = self.settings.endpoints
+        self.runtime = ChannelRuntime(channels, secrets, endpoints, callback_url=self.relay_url)
+        self.service.outbound.attach_runtime(self.runtime)
+        if self.sandbox is not None:
+            await self._point_telegram_at_relay()
+        self._add_workers()
+        await self.supervisor.start()
+        return self.status
+
+    async def stop(self) -> None:
+        """Stop every worker, the relay and the sandbox; close the adapters."""
+        await self.supervisor.stop()
+        if self.runtime is not None:
+            await self.runtime.close()
+        if self.sandbox is not None:
+            await self.sandbox.stop()
+            self.sandbox = None
+
+    # -- relay -----------------------------------------------------------------------------
+
+    def _lookup(self, channel: Channel) -> Any:
+        # The relay may start before the runtime exists (the sandbox needs the relay's URL).
+        return runtime_lookup(self.runtime)(channel) if self.runtime is not None else None
+
+    async def _start_relay(self) -> None:
+        from core.relay.run import serve
+
+        relay = self.settings.relay
+        demo = self.settings.mode == "demo"
+        host, port = ("127.0.0.1", 0) if demo else (relay.host, relay.port)
+
+        def ready(bound_host: str, bound_port: int) -> None:
+            self.relay_url = (
+                relay.public_url
+                if relay.public_url and not demo
+                else f"http://{bound_host}:{bound_port}"
+            )
+            self._relay_ready.set()
+
+        config = RelayConfig(
+            tenant_id=self.service.ctx.tenant_id,
+            public_url=None if demo else relay.public_url,
+            max_body_bytes=relay.max_body_bytes,
+            max_email_bytes=relay.max_email_bytes,
+        )
+
+        async def run(stop: asyncio.Event) -> None:
+            await serve(
+                self.service, self._lookup, config, host=host, port=port, stop=stop, on_ready=ready
+            )
+
+        self.supervisor.add("relay", run)
+        await self.supervisor.start()
+        await self._wait_for_relay()
+
+    async def _wait_for_relay(self, timeout: float = 10.0) -> None:
+        try:
+            await asyncio.wait_for(self._relay_ready.wait(), timeout)
+        except TimeoutError:
+            relay = self.settings.relay
+            raise CoccinelleError(
+                f"the webhook relay could not listen on {relay.host}:{relay.port}; "
+                "is another Coccinelle running? Set relay.port (COCCINELLE_RELAY__PORT)."
+            ) from None
+
+    async def _start_puller(self) -> None:
+        from core.ingest.worker import IngestWorker
+        from core.relay.puller import RemotePuller
+        from core.relay.secrets import pull_tokens
+        from core.relay.store import EventWriter
+
+        url = self.settings.relay.pull_url
+        tokens = pull_tokens(self.service.ctx.tenant_id)
+        if not url or not tokens:
+            raise CoccinelleError(
+                "remote mode needs relay.pull_url (COCCINELLE_RELAY__PULL_URL) and the relay's "
+                "token (COCCINELLE_RELAY_TOKEN, or the keyring entry coccinelle/relay pull_token)"
+            )
+        writer = EventWriter(self.service.db)
+        worker = IngestWorker(self.service.ctx, self._lookup)
+        writer.on_commit.append(worker.wake)
+        puller = RemotePuller(writer, url, next(iter(tokens)), self.service.ctx.tenant_id)
+
+        async def pull(stop: asyncio.Event) -> None:
+            await writer.start()
+            try:
+                await puller.run(stop)
+            finally:
+                await writer.close()
+
+        self.supervisor.add("puller", pull)
+        self.supervisor.add("ingest", worker.run)
+
+    # -- demo sandbox ----------------------------------------------------------------------
+
+    async def _start_sandbox(self, channels: list[ChannelConfig]) -> list[ChannelConfig]:
+        start_sandbox = load_plugin(SANDBOX_GROUP, "default")
+        self.sandbox = await start_sandbox(self.relay_url, auto_flush=1.0)
+        await self._ensure_personas()
+        pointed = []
+        for config in channels:
+            name = adapter_name(config.channel, config.provider)
+            options = {**config.config, **self.sandbox.options.get(name, {})}
+            pointed.append(config.model_copy(update={"config": options}))
+        return pointed
+
+    def _sandbox_secrets(self, config: ChannelConfig, names: tuple[str, ...]) -> Mapping[str, str]:
+        given = self.sandbox.credentials.get(str(config.provider), {})
+        return {name: given[name] for name in names if name in given}
+
+    async def _ensure_personas(self) -> None:
+        """The sandbox's simulated prospects exist in the demo, so agents can write to them."""
+        for persona in getattr(self.sandbox, "personas", ()):
+            if await self.service.prospects.find(Channel.SMS, persona.phone):
+                continue
+            await self.service.prospects.create(
+                ProspectDraft(
+                    display_name=persona.name,
+                    phone=persona.phone,
+                    whatsapp=persona.phone,
+                    email=persona.email,
+                    telegram_chat_id=persona.chat_id,
+                )
+            )
+
+    async def _point_telegram_at_relay(self) -> None:
+        assert self.runtime is not None
+        if Channel.TELEGRAM not in self.runtime.enabled_channels():
+            return
+        try:
+            adapter = self.runtime.adapter(Channel.TELEGRAM)
+            bot_id = adapter.config.options.get("bot_id")
+            await adapter.set_webhook(f"{self.relay_url}/webhooks/telegram/{bot_id}")
+        except CoccinelleError as exc:
+            log.warning("telegram webhook not set: %s", exc)
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def _add_workers(self) -> None:
+        from core.outbox.worker import OutboxWorker
+
+        assert self.runtime is not None
+        outbox = OutboxWorker(self.service.ctx, self.runtime, self.settings.orchestrator)
+        self.supervisor.add("outbox", outbox.run_forever)
+        self.supervisor.add("reminders", self.service.outbound.reminders.follow)
+        self.supervisor.add("housekeeping", self._housekeeping)
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        """Wake snoozed conversations and run due campaign steps, every half minute."""
+        while not stop.is_set():
+            await self.service.conversations.wake_snoozed()
+            await self.service.campaigns.run_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
