@@ -22,6 +22,18 @@ from core.storage.database import Database, sqlite_url
 from tests.memory_keyring import MemoryKeyring
 
 PG_URL = os.environ.get("COCCINELLE_TEST_PG_URL")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--chaos-long``: the long run of the chaos test (CI runs the short default)."""
+    parser.addoption(
+        "--chaos-long",
+        action="store_true",
+        default=False,
+        help="run the chaos test (tests/hardening/test_chaos.py) with many more rounds",
+    )
+
+
 needs_pg = pytest.mark.skipif(not PG_URL, reason="COCCINELLE_TEST_PG_URL is not set")
 
 

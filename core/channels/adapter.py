@@ -245,10 +245,11 @@ class AdapterConfig:
     ``credentials`` come from the keyring (never the database); ``options`` from the channel's
     configuration (sender number, from address, phone-number id…); ``base_url`` points the SDK at
     the real API or at the sandbox; ``callback_url`` is the relay's public base URL.
+    ``credentials`` are left out of ``repr`` so that a logged or printed config shows no secret.
     """
 
     base_url: str
-    credentials: Mapping[str, str]
+    credentials: Mapping[str, str] = field(repr=False)
     options: Mapping[str, Any] = field(default_factory=dict)
     callback_url: str | None = None
     timeout: float = 15.0

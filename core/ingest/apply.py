@@ -83,7 +83,7 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
         conversation,
         direction=Direction.INBOUND,
         sender_type=SenderType.PROSPECT,
-        content=event.text or "",
+        content=message_text(event),
         subject=event.subject,
         status=MessageStatus.RECEIVED,
         meta=inbound_meta(event),
@@ -94,6 +94,21 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
     step.changed(message)
     await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
     return message
+
+
+def message_text(event: InboundMessage) -> str:
+    """The text to keep: the text part, or (an HTML-only email) the HTML as sanitised text.
+
+    The HTML itself stays in ``meta["html"]``; it is never rendered, and what it points at
+    (remote images, tracking pixels) is never fetched.
+    """
+    if event.text and event.text.strip():
+        return event.text
+    if event.html:
+        from core.sanitize import email_html_to_text
+
+        return email_html_to_text(event.html)
+    return event.text or ""
 
 
 def moment(step: IngestStep, occurred_at: datetime | None) -> datetime:

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import hmac
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 E = t.InboundEventRow
 PAGE_SIZE = 200
 MAX_WAIT_SECONDS = 30.0
+#: Largest event id a query may name (a 64-bit integer column), and ids per acknowledgement.
+MAX_ID = 2**63 - 1
+MAX_ACK = 1000
 
 
 class PullApi:
@@ -63,7 +67,10 @@ class PullApi:
             return _unauthorized()
         try:
             after = int(request.query.get("after", "0") or 0)
-            wait = min(float(request.query.get("wait", "0") or 0), MAX_WAIT_SECONDS)
+            wait = float(request.query.get("wait", "0") or 0)
+            if abs(after) > MAX_ID or math.isnan(wait):
+                raise ValueError("out of range")
+            wait = min(wait, MAX_WAIT_SECONDS)
         except ValueError:
             return web.json_response({"error": "after and wait must be numbers"}, status=400)
         loop = asyncio.get_running_loop()
@@ -88,7 +95,9 @@ class PullApi:
         try:
             document = json.loads(await request.read())
             ids = [int(i) for i in document["ids"]]
-        except (ValueError, KeyError, TypeError):
+            if len(ids) > MAX_ACK or any(abs(i) > MAX_ID for i in ids):
+                raise ValueError("out of range")
+        except (ValueError, KeyError, TypeError, OverflowError):
             return web.json_response({"error": 'expected {"ids": [event ids]}'}, status=400)
         async with self.relay.db.session() as session:
             result = await session.execute(

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +25,19 @@ from sqlalchemy.ext.asyncio import (
 
 from core.errors import NotADatabase, StorageError
 from core.storage import migrate
+
+#: SQLite error texts → the ``storage.*`` message that explains them.
+_SQLITE_FAULTS = (
+    ("database or disk is full", "full"),
+    ("disk is full", "full"),
+    ("database is locked", "locked"),
+    ("database table is locked", "locked"),
+    ("malformed", "damaged"),
+    ("not a database", "damaged"),
+    ("disk i/o error", "io"),
+    ("readonly database", "read_only"),
+    ("unable to open database", "cannot_open"),
+)
 
 
 def sqlite_url(path: Path) -> str:
@@ -170,9 +183,39 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session in a transaction: committed on success, rolled back on error.
+
+        Raises:
+            StorageError: SQLite cannot write (disk full, locked by another program, damaged
+                file, I/O error); the transaction was rolled back, nothing of it was kept.
+        """
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        except DatabaseError as exc:
+            fault = self.fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    def fault(self, exc: BaseException) -> StorageError | None:
+        """A clear error for an SQLite file that cannot be used right now, or None.
+
+        Integrity errors and PostgreSQL errors are left alone: callers handle those.
+        """
+        if self.dialect != "sqlite" or isinstance(exc, IntegrityError):
+            return None
+        from core.i18n import t
+
+        original = getattr(exc, "orig", exc)
+        if not isinstance(original, sqlite3.DatabaseError):
+            return None
+        reason = str(original).lower()
+        for needle, key in _SQLITE_FAULTS:
+            if needle in reason:
+                error = NotADatabase if key == "damaged" else StorageError
+                return error(t(f"storage.{key}", path=self.location))
+        return StorageError(t("storage.failed", path=self.location, reason=_first_line(original)))
 
     async def close(self) -> None:
         """Release every connection."""

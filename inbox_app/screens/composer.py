@@ -283,7 +283,7 @@ class ComposerScreen(Screen[None]):
         try:
             send_at = self.send_at()
         except ValueError as exc:
-            self.notify(str(exc), severity="error", timeout=6, markup=False)
+            self.notify(one_line(exc, 300), severity="error", timeout=6, markup=False)
             return
         try:
             await self.outbound.send_reply(

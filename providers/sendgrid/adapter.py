@@ -211,7 +211,7 @@ class SendGridAdapter(ChannelAdapter):
             age = abs(now - float(timestamp))
         except ValueError:
             raise SignatureError("X-Twilio-Email-Event-Webhook-Timestamp: not a number") from None
-        if age > self.timestamp_tolerance:
+        if not age <= self.timestamp_tolerance:  # also refuses "nan" and "inf"
             raise SignatureError("X-Twilio-Email-Event-Webhook-Timestamp: too old")
         key = self.config.options.get("event_public_key")
         if not key:
