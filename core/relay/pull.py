@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy import select, update
 
+from core.relay.limits import RateLimiter
 from core.storage import tables as t
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class PullApi:
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
         self._arrived = asyncio.Event()
+        self.failed_auth = RateLimiter(*relay.config.pull_failed_auth)
+        self.per_tenant = RateLimiter(*relay.config.pull_per_tenant)
         relay.writer.on_commit.append(self._wake)
 
     def install(self, app: web.Application) -> None:
@@ -49,6 +52,19 @@ class PullApi:
     def _wake(self) -> None:
         self._arrived.set()
         self._arrived = asyncio.Event()
+
+    def admit(self, request: web.Request) -> int | web.Response:
+        """The tenant of an authorised request within its limits, else the answer to give."""
+        address = request.remote or "?"
+        wait = self.failed_auth.blocked(address)
+        if wait:
+            return _too_many(wait)
+        tenant_id = self.tenant_of(request)
+        if tenant_id is None:
+            self.failed_auth.take(address)
+            return _unauthorized()
+        wait = self.per_tenant.take(tenant_id)
+        return _too_many(wait) if wait else tenant_id
 
     def tenant_of(self, request: web.Request) -> int | None:
         """The tenant the request's bearer token may read, or None."""
@@ -62,9 +78,9 @@ class PullApi:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """Unacknowledged events after the cursor, waiting up to ``wait`` seconds for some."""
-        tenant_id = self.tenant_of(request)
-        if tenant_id is None:
-            return _unauthorized()
+        tenant_id = self.admit(request)
+        if isinstance(tenant_id, web.Response):
+            return tenant_id
         try:
             after = int(request.query.get("after", "0") or 0)
             wait = float(request.query.get("wait", "0") or 0)
@@ -89,9 +105,9 @@ class PullApi:
 
     async def ack(self, request: web.Request) -> web.StreamResponse:
         """Mark events as received by the remote core; they are not delivered again."""
-        tenant_id = self.tenant_of(request)
-        if tenant_id is None:
-            return _unauthorized()
+        tenant_id = self.admit(request)
+        if isinstance(tenant_id, web.Response):
+            return tenant_id
         try:
             document = json.loads(await request.read())
             ids = [int(i) for i in document["ids"]]
@@ -134,4 +150,10 @@ def _unauthorized() -> web.Response:
         {"error": "a valid bearer token is required"},
         status=401,
         headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _too_many(wait: float) -> web.Response:
+    return web.json_response(
+        {"error": "too many requests"}, status=429, headers={"Retry-After": str(math.ceil(wait))}
     )

@@ -66,6 +66,9 @@ class RelayConfig:
     max_body_bytes: int = 1_048_576
     max_email_bytes: int = 31_457_280
     pull_tokens: Mapping[str, int] = field(default_factory=dict)
+    #: Pull API limits as (burst, per second): wrong tokens per address, requests per tenant.
+    pull_failed_auth: tuple[float, float] = (10.0, 1 / 60)
+    pull_per_tenant: tuple[float, float] = (30.0, 10.0)
 
 
 class Relay:

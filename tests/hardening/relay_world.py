@@ -165,6 +165,10 @@ async def _setup(world: World) -> None:
             max_body_bytes=MAX_BODY,
             max_email_bytes=MAX_EMAIL,
             pull_tokens={TOKEN_A: service.ctx.tenant_id, TOKEN_B: other.ctx.tenant_id},
+            # The fuzz tests send thousands of wrong tokens on purpose: no rate limit here
+            # (tests/integration/relay/test_http.py checks the limits).
+            pull_failed_auth=(1e9, 1e9),
+            pull_per_tenant=(1e9, 1e9),
         )
         runner = web.AppRunner(Relay(db, lookup, config).app())
         await runner.setup()

@@ -52,7 +52,8 @@ async def test_a_reply_is_sent_delivered_and_answered(demo) -> None:
     camille = await service.prospects.find(Channel.SMS, "+33612000001")
     assert camille is not None, "the sandbox's personas are demo prospects"
     message = await service.outbound.send_unified(
-        camille.id, ReplyDraft(text="Bonjour Camille, votre visite jeudi 15h vous convient ?"),
+        camille.id,
+        ReplyDraft(text="Bonjour Camille, votre visite jeudi 15h vous convient ?"),
         preferred_channel=Channel.SMS,
     )
     conversation_id = None

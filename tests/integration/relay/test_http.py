@@ -288,3 +288,28 @@ async def test_signature_over_the_encoded_callback_url_survives_normalisation(
         forged = {"X-Fake-Signature": sign(signed_url, payload, "other-secret")}
         async with relay.http.post(url, data=payload, headers=forged) as response:
             assert response.status == 401
+
+
+async def test_pull_api_slows_token_guessing_and_hammering(service: InboxService) -> None:
+    good = {"Authorization": f"Bearer {PULL_TOKEN}"}
+    async with running_relay(service) as relay:
+        for _ in range(10):
+            async with relay.http.get(
+                relay.url("/events"), headers={"Authorization": "Bearer guess"}
+            ) as response:
+                assert response.status == 401
+        async with relay.http.get(relay.url("/events"), headers=good) as response:
+            assert response.status == 429  # this address guessed too often, even the right token
+            assert int(response.headers["Retry-After"]) > 0
+
+
+def test_rate_limiter_buckets_refill_with_time() -> None:
+    from core.relay.limits import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(capacity=3, per_second=1.0, clock=lambda: now[0])
+    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("a") == 1.0 and limiter.blocked("a") == 1.0
+    assert limiter.take("b") == 0.0  # keys are independent
+    now[0] += 1.0
+    assert limiter.take("a") == 0.0
