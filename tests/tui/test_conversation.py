@@ -120,16 +120,22 @@ async def test_help_lists_the_keys_of_the_screen_below(app, ids) -> None:
         assert isinstance(app.screen, ConversationScreen)
 
 
-async def test_resend_and_switch_say_clearly_when_sending_is_not_available(
-    app, ids, service
-) -> None:
-    if getattr(service, "outbound", None) is not None:
-        return  # covered by test_composer's sending tests
+async def test_switch_channel_opens_the_new_linked_thread(app, ids, service) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_conversation(app, pilot, ids["marie_sms"])
-        await pilot.press("w", "enter")
+        await pilot.press("w")
         await settle(pilot)
-        assert any("not available" in n.message for n in app._notifications)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConversationScreen)
+        new_id = app.screen.conversation_id
+    assert new_id != ids["marie_sms"]
+    new = await service.conversations.get(new_id)
+    old = await service.conversations.get(ids["marie_sms"])
+    assert new.switched_from_id == old.id and new.id in old.switched_to_ids
+    assert new.channel != old.channel
+    thread = await service.conversations.thread(new_id)
+    assert any(m.conversation_id == new_id and m.direction == "outbound" for m in thread.messages)
 
 
 class _FailingOutbound:
