@@ -179,7 +179,7 @@ class Database:
     async def upgrade(self) -> None:
         """Apply every migration not yet applied (``coccinelle db upgrade``)."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(migrate.upgrade)
+            await conn.run_sync(migrate.upgrade_if_needed)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -2,25 +2,47 @@
 
 ``upgrade(connection)`` refuses a database whose revision this version does not know: it was
 written by a newer version, and migrating it down or over it would lose data.
+
+Alembic itself is imported only when there is something to migrate: a start on an up-to-date
+database reads the revision with one query and compares it with ``HEAD_REVISION`` (a test keeps
+that constant equal to the newest migration).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from core.errors import SchemaTooNew
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: The newest revision in ``migrations/versions`` (checked by tests/unit/test_storage.py).
+HEAD_REVISION = "0002"
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """The revision recorded in the database, read without Alembic (None when there is none)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade_if_needed(connection: Connection) -> None:
+    """``upgrade`` unless the database is already at ``HEAD_REVISION``."""
+    if stored_revision(connection) != HEAD_REVISION:
+        upgrade(connection)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration pointing at our migrations, bound to ``connection`` if given."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -30,11 +52,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str:
     """The newest revision this version knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -46,6 +72,9 @@ def upgrade(connection: Connection) -> None:
     Raises:
         SchemaTooNew: the database is at a revision this version does not know.
     """
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(connection)
     revision = current_revision(connection)
     scripts = ScriptDirectory.from_config(config)
