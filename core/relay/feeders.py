@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60.0
 
 
-class Poller:
+class Poller(ABC):
     """Base: run ``poll_once`` until stopped, backing off while the provider fails."""
 
     interval = 0.0
@@ -40,9 +41,9 @@ class Poller:
         self.adapter = adapter
         self.tenant_id = tenant_id
 
+    @abstractmethod
     async def poll_once(self) -> int:
         """Fetch and store what is new; returns how many events were stored."""
-        raise NotImplementedError
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set."""

@@ -7,6 +7,7 @@ prefix), so either adapter parses either kind; the channel is read from the addr
 from __future__ import annotations
 
 import asyncio
+from abc import abstractmethod
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -103,8 +104,9 @@ class TwilioAdapter(ChannelAdapter):
 
     # ---------------------------------------------------------------- sending
 
+    @abstractmethod
     def _create_params(self, message: OutgoingMessage) -> dict[str, Any]:
-        raise NotImplementedError
+        """The ``messages.create`` parameters of ``message`` for this channel."""
 
     def _sender(self) -> dict[str, str]:
         options = self.config.options

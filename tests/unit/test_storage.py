@@ -53,6 +53,8 @@ def test_the_known_head_is_the_newest_migration() -> None:
 async def test_upgrade_twice_is_harmless(db: Database) -> None:
     await db.upgrade()
     await db.upgrade()
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(migrate.stored_revision) == migrate.HEAD_REVISION
 
 
 @pytest.mark.parametrize(
