@@ -30,6 +30,7 @@ from inbox_app.cli import main as cli_main
 from providers.sandbox import start_sandbox
 from providers.sandbox.core import Sandbox
 from providers.sandbox.personas import PERSONAS
+from tests.webhook_recorder import WebhookRecorder
 
 #: provider → credential name → a fake secret nobody could mistake for anything else.
 SECRETS: dict[str, dict[str, str]] = {
@@ -63,24 +64,7 @@ CHANNELS: dict[Channel, tuple[Provider, str]] = {
 }
 
 
-class Capture:
-    """Stands in for the relay: keeps what the sandbox posts."""
-
-    def __init__(self) -> None:
-        self.requests: list[WebhookRequest] = []
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append(
-            WebhookRequest(
-                method=request.method,
-                url=str(request.url),
-                headers={k.lower(): v for k, v in request.headers.items()},
-                body=await request.read(),
-                query=dict(request.query),
-            )
-        )
-        return web.Response(text="<Response/>", content_type="text/xml")
+Capture = WebhookRecorder
 
 
 @pytest.fixture

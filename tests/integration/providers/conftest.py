@@ -8,32 +8,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from core.channels.adapter import AdapterConfig, WebhookRequest
+from core.channels.adapter import AdapterConfig
 from providers.sandbox import start_sandbox
 from providers.sandbox.core import Sandbox
+from tests.webhook_recorder import WebhookRecorder
 
-
-class Relay:
-    """Records every webhook the sandbox posts, as the adapters will see it."""
-
-    def __init__(self) -> None:
-        self.requests: list[WebhookRequest] = []
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append(
-            WebhookRequest(
-                method=request.method,
-                url=str(request.url),
-                headers={k.lower(): v for k, v in request.headers.items()},
-                body=await request.read(),
-                query=dict(request.query),
-            )
-        )
-        return web.Response(text="<Response/>", content_type="text/xml")
-
-    def at(self, path: str) -> list[WebhookRequest]:
-        return [r for r in self.requests if r.url.split("?")[0].endswith(path)]
+Relay = WebhookRecorder
 
 
 @pytest.fixture
