@@ -37,10 +37,11 @@ from core.i18n import t as tr
 from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
-from core.orchestrator.loader import TenantInputs, load_context, load_tenant_inputs, with_spending
-from core.outbox.drafts import Prepared, check_length, prepare
+from core.orchestrator.loader import TenantInputs, load_tenant_inputs, with_spending
+from core.outbox.drafts import Prepared, check_length
 from core.outbox.enqueue import enqueue, new_key
 from core.outbox.payload import build_payload, hold_policy
+from core.outbox.routing import Routed, route, routing_context
 from core.reminders.service import Reminders
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations
@@ -138,10 +139,8 @@ class Outbound:
         """
         async with self.ctx.db.session() as session:
             conversation, prospect = await self._conversation(session, conversation_id)
-            inputs = await self._inputs(session)
-            prepared = await prepare(session, self.ctx.tenant_id, draft, prospect, inputs.settings)
-            context = await self._context(session, inputs, prospect, prepared, conversation)
-        return decide(context, prepared.draft, channel)
+            routed = await self._route(session, prospect, draft, channel, conversation)
+        return routed.decision
 
     async def routing_context(
         self,
@@ -156,12 +155,12 @@ class Outbound:
         async with self.ctx.db.session() as session:
             prospect = await self._prospect(session, prospect_id)
             inputs = await self._inputs(session)
-            return await self._context(
+            return await routing_context(
                 session,
                 inputs,
                 prospect,
                 Prepared(draft),
-                None,
+                self.ctx.now(),
                 preferred=preferred,
                 allowed=allowed,
             )
@@ -187,18 +186,16 @@ class Outbound:
         now = self.ctx.now()
         async with self.ctx.write() as (session, events):
             conversation, prospect = await self._conversation(session, conversation_id)
-            inputs = await self._inputs(session)
-            prepared = await prepare(session, self.ctx.tenant_id, draft, prospect, inputs.settings)
+            routed = await self._route(session, prospect, draft, channel, conversation)
             if channel is not None:
-                check_length(prepared.draft, Channel(channel))
-            context = await self._context(session, inputs, prospect, prepared, conversation)
-            decision = _usable(decide(context, prepared.draft, channel), channel)
+                check_length(routed.draft, Channel(channel))
+            decision = _usable(routed.decision, channel)
             message, _ = await self._queue(
                 session,
                 events,
                 conversation,
                 decision,
-                self._payload(prepared, context),
+                routed.payload(),
                 now,
                 send_at=send_at,
                 sender_id=self.ctx.agent_id,
@@ -274,12 +271,12 @@ class Outbound:
             old, prospect = await self._conversation(session, conversation_id)
             if old.channel_type == to_channel:
                 raise InvalidInput("channel", to_channel, tr("orchestrator.error.same_channel"))
-            inputs = await self._inputs(session)
             first = (prospect.display_name or "").split(" ")[0]
             text = tr("orchestrator.switch.transition", name=first, channel=NAMES[to_channel])
             prepared = Prepared(ReplyDraft(text=text))
-            context = await self._context(session, inputs, prospect, prepared, old)
-            decision = _usable(decide(context, prepared.draft, to_channel), to_channel)
+            routed = await self._route(session, prospect, prepared, to_channel, old)
+            context = routed.context
+            decision = _usable(routed.decision, to_channel)
             carried = {
                 **(old.context or {}),
                 "previous_channel": old.channel_type,
@@ -314,7 +311,7 @@ class Outbound:
                 events,
                 new,
                 decision,
-                self._payload(prepared, context),
+                routed.payload(),
                 now,
                 sender_id=self.ctx.agent_id,
             )
@@ -330,23 +327,19 @@ class Outbound:
         now = self.ctx.now()
         async with self.ctx.write() as (session, events):
             prospect = await self._prospect(session, prospect_id)
-            inputs = await self._inputs(session)
-            prepared = await prepare(session, self.ctx.tenant_id, draft, prospect, inputs.settings)
-            context = await self._context(
-                session, inputs, prospect, prepared, None, preferred=preferred_channel
-            )
-            decision = decide(context, prepared.draft)
+            routed = await self._route(session, prospect, draft, preferred=preferred_channel)
+            decision = routed.decision
             if decision.channel is None:
                 return _refused(decision)
             conversation = await conversation_for(
-                session, prospect, decision.channel, context.contacts.get(decision.channel)
+                session, prospect, decision.channel, routed.context.contacts.get(decision.channel)
             )
             message, _ = await self._queue(
                 session,
                 events,
                 conversation,
                 decision,
-                self._payload(prepared, context),
+                routed.payload(),
                 now,
                 sender_id=self.ctx.agent_id,
             )
@@ -413,19 +406,18 @@ class Outbound:
         now = self.ctx.now()
         async with self.ctx.write() as (session, events):
             prospect = await self._prospect(session, prospect_id)
-            inputs = await self._inputs(session)
             prepared = Prepared(ReplyDraft(text=tr("orchestrator.call.note")))
-            context = await self._context(session, inputs, prospect, prepared, None)
-            decision = _usable(decide(context, prepared.draft, Channel.VOICE), Channel.VOICE)
+            routed = await self._route(session, prospect, prepared, Channel.VOICE)
+            decision = _usable(routed.decision, Channel.VOICE)
             conversation = await conversation_for(
-                session, prospect, Channel.VOICE, context.contacts.get(Channel.VOICE)
+                session, prospect, Channel.VOICE, routed.context.contacts.get(Channel.VOICE)
             )
             message, _ = await self._queue(
                 session,
                 events,
                 conversation,
                 decision.model_copy(update={"alternatives": ()}),
-                self._payload(prepared, context),
+                routed.payload(),
                 now,
                 sender_id=self.ctx.agent_id,
                 kind=MessageKind.CALL,
@@ -517,11 +509,8 @@ class Outbound:
                 prospect = prospects.get(pid)
                 if prospect is None:
                     continue
-                prepared = await prepare(
-                    session, self.ctx.tenant_id, draft, prospect, inputs.settings
-                )
-                context = await self._context(session, inputs, prospect, prepared, None)
-                decision = decide(context, prepared.draft)
+                routed = await route(session, inputs, prospect, draft, now)
+                decision = routed.decision
                 if decision.channel is None:
                     session.add(
                         _refused_row(
@@ -530,13 +519,16 @@ class Outbound:
                     )
                     continue
                 conversation = await conversation_for(
-                    session, prospect, decision.channel, context.contacts.get(decision.channel)
+                    session,
+                    prospect,
+                    decision.channel,
+                    routed.context.contacts.get(decision.channel),
                 )
                 await enqueue(
                     session,
                     conversation,
                     decision,
-                    self._payload(prepared, context),
+                    routed.payload(),
                     now,
                     sender_id=self.ctx.agent_id,
                     providers=providers,
@@ -588,37 +580,27 @@ class Outbound:
     async def _inputs(self, session: AsyncSession) -> TenantInputs:
         return await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, self.ctx.now())
 
-    async def _context(
+    async def _route(
         self,
         session: AsyncSession,
-        inputs: TenantInputs,
         prospect: t.ProspectRow,
-        prepared: Prepared,
-        conversation: t.ConversationRow | None,
+        draft: ReplyDraft | Prepared,
+        channel: Channel | None = None,
+        conversation: t.ConversationRow | None = None,
         *,
         preferred: Channel | None = None,
-        allowed: frozenset[Channel] | None = None,
-    ) -> RoutingContext:
-        draft = prepared.draft
-        return await load_context(
+    ) -> Routed:
+        """Render ``draft`` and decide, with the tenant's inputs as they are now."""
+        inputs = await self._inputs(session)
+        return await route(
             session,
             inputs,
             prospect,
+            draft,
             self.ctx.now(),
-            message_type=draft.message_type,
-            urgency=draft.urgency,
+            channel=channel,
             conversation=conversation,
-            template_id=draft.template_id if prepared.template else None,
-            allowed=allowed,
             preferred=preferred,
-        )
-
-    def _payload(self, prepared: Prepared, context: RoutingContext) -> dict[str, Any]:
-        return build_payload(
-            prepared.draft,
-            dict(context.contacts),
-            template=prepared.template,
-            policy=hold_policy(context.timezone, context.urgency, context.message_type),
         )
 
     async def _conversation(
