@@ -2,8 +2,9 @@
 
 Engagement is read from the campaign's own messages (found through their outbox rows):
 "opened" is a ``read_at`` timestamp (ingest records an email open as the READ status) and
-"clicked" is ``meta["clicked_at"]`` (set by ingest on a click event). A reply is any inbound
-message from the prospect, on any channel, after the enrolment.
+"clicked" is ``meta["clicked_at"]`` or a ``click`` in ``meta["engagement"]`` (both set by ingest
+on a provider click event). A reply is any inbound message from the prospect, on any channel,
+after the enrolment; a STOP (as Sara recognised it) is an opt-out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,28 @@ from core.domain.enums import AppointmentStatus, Channel, Direction, MessageKind
 from core.storage import tables as t
 
 M, Ob = t.MessageRow, t.OutboxRow
+OPT_OUT = "opt_out"  # Sara's intent on a STOP message (``core.intents.recognize.Intent``)
+_REPLIES_LOOKED_AT = 50
+
+
+async def reply_kind(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> str | None:
+    """How the prospect answered since they were enrolled: None (not at all), "opt_out" (one of
+    their messages asked to stop, as Sara recognised it) or "reply" (they wrote or called)."""
+    query = (
+        select(M.meta)
+        .where(
+            M.prospect_id == enrolment.prospect_id,
+            M.direction == Direction.INBOUND,
+            M.kind.in_([MessageKind.MESSAGE, MessageKind.CALL]),
+            M.created_at >= enrolment.enrolled_at,
+        )
+        .order_by(M.id)
+        .limit(_REPLIES_LOOKED_AT)
+    )
+    metas = list((await session.execute(query)).scalars())
+    if not metas:
+        return None
+    return "opt_out" if any((m or {}).get("sara") == OPT_OUT for m in metas) else "reply"
 
 
 async def replied(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> bool:
@@ -29,6 +52,14 @@ async def replied(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> b
         )
     )
     return bool(await session.scalar(query))
+
+
+def clicked(message: t.MessageRow) -> bool:
+    """Whether a link of ``message`` was clicked (ingest records each click event)."""
+    meta = message.meta or {}
+    if meta.get("clicked_at"):
+        return True
+    return any(e.get("kind") == "click" for e in meta.get("engagement") or ())
 
 
 async def _campaign_messages(
@@ -54,7 +85,7 @@ async def condition_met(
             return any(m.read_at is not None for m in emails)
         case Condition.LINK_CLICKED:
             sent = await _campaign_messages(session, enrolment)
-            return any((m.meta or {}).get("clicked_at") for m in sent)
+            return any(clicked(m) for m in sent)
         case Condition.REPLIED:
             return await replied(session, enrolment)
         case Condition.NO_REPLY:

@@ -20,12 +20,15 @@ def condition(value: str | None) -> str:
 
 
 def progress_lines(progress: CampaignProgress) -> list[str]:
-    """One line per step: sent, skipped, waiting, left."""
+    """One line per step: sent, queued, deferred, failed, skipped, waiting, left."""
     return [
         i18n.t(
             "campaigns.progress_line",
             position=step.position + 1,
             sent=step.sent,
+            queued=step.queued,
+            deferred=step.deferred,
+            failed=step.failed,
             skipped=step.skipped,
             waiting=step.waiting,
             left=step.left,

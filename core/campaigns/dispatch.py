@@ -1,10 +1,14 @@
-"""Putting a rendered template in the outbox: the single place campaigns and A/B tests send from.
+"""Sending a rendered template through the orchestrator: campaign steps and A/B test sends.
 
-The step becomes a QUEUED message in the prospect's thread (through ``timeline.append_message``)
-and a pending outbox row in the same transaction; the outbox worker sends pending rows. The
-idempotency key ``campaign:<enrolment id>:<step>`` makes a step impossible to queue twice.
-When the orchestrator's ``service.outbound`` is merged, this is the one function to switch to it
-(quiet hours, limits and fallback then apply to campaign steps like to any other send).
+The orchestrator decides like for any other send (``core.outbox.routing`` loads the same
+context): among the channels the template was rendered for ("auto"), or about the step's fixed
+channel, each channel weighed with its own rendering (``core.orchestrator.per_channel``).
+Opt-outs, daily limits, the cost cap and the WhatsApp window apply; quiet hours hold the send
+until the next allowed time (the outbox row's ``not_before``) instead of dropping it; the other
+eligible channels with the template become the fallback chain, each sending its own rendering
+(``payload["variants"]``). The decision and its reasons are stored with the message.
+
+The idempotency key ``campaign:<enrolment id>:<step>`` makes a step impossible to queue twice.
 """
 
 from __future__ import annotations
@@ -14,9 +18,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain.enums import DEFAULT_PROVIDER, Channel, Direction, MessageStatus, SenderType
+from core.campaigns.render import Renderings
+from core.domain.decision import ReplyDraft
+from core.domain.enums import Channel, SenderType
 from core.events import ConversationChanged, Event, MessageChanged
-from core.service.timeline import append_message, conversation_for
+from core.orchestrator.loader import TenantInputs
+from core.orchestrator.per_channel import decide_per_channel
+from core.outbox.drafts import Prepared
+from core.outbox.enqueue import enqueue
+from core.outbox.routing import Routed, routing_context, tenant_providers
+from core.service.timeline import conversation_for
 from core.storage import tables as t
 from core.templates.message import RenderedMessage
 
@@ -26,87 +37,95 @@ def idempotency_key(enrolment_id: int, step: int) -> str:
     return f"campaign:{enrolment_id}:{step}"
 
 
-async def enqueue_step(
+async def route_rendered(
     session: AsyncSession,
-    *,
+    inputs: TenantInputs,
     prospect: t.ProspectRow,
-    channel: Channel,
-    to: str,
-    rendered: RenderedMessage,
-    enrolment_id: int,
-    step: int,
+    renderings: Renderings,
     now: datetime,
-    events: list[Event],
-) -> t.OutboxRow:
-    """Queue ``rendered`` to ``prospect`` on ``channel`` as step ``step`` of an enrolment."""
-    return await enqueue_rendered(
-        session,
-        prospect=prospect,
-        channel=channel,
-        to=to,
-        rendered=rendered,
-        purpose="campaign",
-        key=idempotency_key(enrolment_id, step),
-        now=now,
-        events=events,
-        campaign_enrolment_id=enrolment_id,
-        context={"campaign": {"enrolment_id": enrolment_id, "step": step}},
+    channel: Channel | None = None,
+) -> Routed:
+    """The orchestrator's decision for ``renderings``: ``channel``, or its choice when None.
+
+    Only the channels the template was rendered for are candidates (and fallbacks), each
+    weighed with its own rendering.
+    """
+    contents = {c: _prepared(renderings, c) for c in renderings.by_channel}
+    first = contents[channel] if channel is not None else next(iter(contents.values()))
+    context = await routing_context(
+        session, inputs, prospect, first, now, allowed=renderings.channels
     )
+    drafts = {c: prepared.draft for c, prepared in contents.items()}
+    decision = decide_per_channel(context, drafts, channel)
+    chosen = contents[decision.channel] if decision.channel is not None else first
+    return Routed(chosen, context, decision)
 
 
-async def enqueue_rendered(
+async def enqueue_routed(
     session: AsyncSession,
-    *,
+    routed: Routed,
+    renderings: Renderings,
     prospect: t.ProspectRow,
-    channel: Channel,
-    to: str,
-    rendered: RenderedMessage,
-    purpose: str,
+    *,
     key: str,
+    purpose: str,
     now: datetime,
     events: list[Event],
     campaign_enrolment_id: int | None = None,
     context: dict[str, Any] | None = None,
-) -> t.OutboxRow:
-    """Queue a rendered template: a QUEUED thread message and a pending outbox row.
+) -> tuple[t.MessageRow, t.OutboxRow]:
+    """Queue the decided channel's rendering as a Sara message and its outbox row.
 
-    ``context`` is stored in the message's metadata and the outbox payload (what sent it).
+    ``context`` (what sent it) goes into the message's metadata and the payload.
     """
-    conversation = await conversation_for(session, prospect, channel, to)
-    message = await append_message(
+    decision = routed.decision
+    assert decision.channel is not None, "only a decision with a channel can be queued"
+    chosen = renderings.by_channel[decision.channel]
+    variants = {str(c): _content(r) for c, r in renderings.by_channel.items()}
+    payload = routed.payload() | _content(chosen) | {"variants": variants, **(context or {})}
+    payload["template_name"] = chosen.template_name
+    conversation = await conversation_for(
+        session, prospect, decision.channel, routed.context.contacts.get(decision.channel)
+    )
+    message, row = await enqueue(
         session,
         conversation,
-        direction=Direction.OUTBOUND,
+        decision,
+        payload,
+        now,
         sender_type=SenderType.SARA,
-        content=rendered.text,
-        subject=rendered.subject,
-        status=MessageStatus.QUEUED,
-        channel=channel,
-        meta={**(context or {}), "template": rendered.template_name},
-        segments=rendered.segments.segments if rendered.segments else None,
-        created_at=now,
-    )
-    # The outbox worker reads the address from ``contacts`` (the orchestrator's payload shape).
-    payload = rendered.payload() | {"to": to, "contacts": {str(channel): to}, **(context or {})}
-    if campaign_enrolment_id is not None:
-        payload["campaign_enrolment_id"] = campaign_enrolment_id
-    row = t.OutboxRow(
-        tenant_id=prospect.tenant_id,
-        message_id=message.id,
-        conversation_id=conversation.id,
-        prospect_id=prospect.id,
-        campaign_enrolment_id=campaign_enrolment_id,
+        providers=await tenant_providers(session, prospect.tenant_id),
+        key=key,
         purpose=purpose,
-        channel_type=channel,
-        provider=DEFAULT_PROVIDER[channel],
-        idempotency_key=key,
-        payload=payload,
-        status="pending",
-        not_before=now,
-        created_at=now,
-        updated_at=now,
+        campaign_enrolment_id=campaign_enrolment_id,
+        meta={**(context or {}), "template": chosen.template_name},
     )
-    session.add(row)
-    await session.flush()
     events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
-    return row
+    return message, row
+
+
+def _content(rendered: RenderedMessage) -> dict[str, Any]:
+    return {"text": rendered.text, "subject": rendered.subject, "html": rendered.html}
+
+
+def _prepared(renderings: Renderings, channel: Channel) -> Prepared:
+    """The draft the orchestrator weighs, and the WhatsApp template if Meta approved it."""
+    rendered = renderings.by_channel[channel]
+    whatsapp = renderings.by_channel.get(Channel.WHATSAPP)
+    template = None
+    if whatsapp is not None and whatsapp.template is not None and whatsapp.approved:
+        ref = whatsapp.template
+        template = {
+            "name": ref.name,
+            "language": ref.language,
+            "parameters": list(ref.parameters),
+            "content_sid": ref.content_sid,
+        }
+    draft = ReplyDraft(
+        text=rendered.text,
+        subject=rendered.subject,
+        html=rendered.html,
+        message_type=renderings.message_type,
+        template_id=renderings.whatsapp_template_id if template else None,
+    )
+    return Prepared(draft, template)

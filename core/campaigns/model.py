@@ -34,6 +34,22 @@ class LeftReason(StrEnum):
     REMOVED = "removed"
 
 
+class LeaveCampaign(Exception):
+    """The prospect leaves the campaign at this step (``reason`` as stored)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PostponeStep(Exception):
+    """The step cannot be sent now (a daily limit is reached): try it again at ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(until.isoformat())
+        self.until = until
+
+
 class StepDraft(BaseModel):
     """One step: ``delay_seconds`` after the previous step ran (after enrolment for the first)."""
 
@@ -96,13 +112,22 @@ class Enrolment(BaseModel):
 
 
 class StepProgress(BaseModel):
-    """How far the prospects got with one step."""
+    """How far the prospects got with one step.
+
+    ``waiting``: the step is not due yet for them; ``queued``: in the outbox, to be sent now;
+    ``deferred``: in the outbox, held until a later time (quiet hours, allowed hours, retry);
+    ``sent``: handed to the provider; ``failed``: the outbox gave up (failed, expired, cancelled
+    or outcome unknown); ``skipped``: the condition did not hold; ``left``: left at this step.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     position: int
     waiting: int = 0
+    queued: int = 0
+    deferred: int = 0
     sent: int = 0
+    failed: int = 0
     skipped: int = 0
     left: int = 0
 

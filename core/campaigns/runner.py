@@ -6,51 +6,61 @@ step's outbox key is unique, so nothing is sent twice and nothing due is forgott
 
 For each due enrolment, in order:
 
-1. the prospect leaves if they opted out (of a channel a remaining step names, or of every
-   channel they could be reached on for an "auto" step), or if they replied since enrolling —
-   unless a remaining step is conditioned on ``replied`` (the campaign then expects replies);
+1. the prospect leaves if they opted out (of a channel a remaining step names, or by answering
+   STOP since enrolling), or if they replied since enrolling — unless a remaining step is
+   conditioned on ``replied`` (the campaign then expects replies);
 2. the step's condition is evaluated; if it does not hold the step is skipped;
-3. otherwise the channel is chosen ("auto": the prospect's preferred channel, then SMS,
-   WhatsApp, email, Telegram, among those they can be reached on and that have the template),
-   the template is rendered and the step queued through ``core.campaigns.dispatch``;
-4. the enrolment moves to the next step, due ``delay_seconds`` later, or completes.
+3. otherwise the template is rendered on every channel it exists for and the orchestrator
+   decides ("auto": its choice among them; else the step's channel), exactly as for any send:
+   the step is queued in the outbox, held until the end of quiet hours if need be, with the
+   other channels as fallbacks (``core.campaigns.dispatch``). When no channel can take it the
+   prospect leaves (opted out, unreachable), unless only a daily limit stands in the way: the
+   step is then tried again the next day;
+4. the enrolment moves to the next step, due ``delay_seconds`` after this one goes out (after
+   the end of the quiet hours for a held step), or completes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.campaigns import dispatch
-from core.campaigns.conditions import condition_met, replied
-from core.campaigns.model import AUTO, Condition, LeftReason
+from core.campaigns.conditions import condition_met, reply_kind
+from core.campaigns.model import AUTO, Condition, LeaveCampaign, LeftReason, PostponeStep
+from core.campaigns.render import Renderings, render_step
+from core.config.settings import OrchestratorSettings
+from core.domain.decision import Decision
 from core.domain.enums import CampaignStatus, Channel, EnrolmentStatus
-from core.domain.settings import TenantSettings
 from core.events import Event
+from core.orchestrator.hours import zone
+from core.orchestrator.loader import contacts_of, load_tenant_inputs
 from core.service.context import ServiceContext
-from core.storage import convert
 from core.storage import tables as t
-from core.templates.message import RenderedMessage, render_message
-from core.templates.render import TemplateRenderError
-from core.templates.variables import standard_values
 
 E, C, S = t.CampaignEnrolmentRow, t.CampaignRow, t.CampaignStepRow
-AUTO_ORDER = (Channel.SMS, Channel.WHATSAPP, Channel.EMAIL, Channel.TELEGRAM)
 BATCH = 500
+_DAILY_LIMIT = "orchestrator.blocked.daily_limit"
 
 
 @dataclass
 class RunReport:
-    """What one ``run_due`` did."""
+    """What one ``run_due`` did.
+
+    ``sent`` counts steps queued in the outbox (``held`` of them wait for the end of quiet
+    hours); ``postponed`` steps stay due the next day (a daily limit was reached).
+    """
 
     sent: int = 0
+    held: int = 0
     skipped: int = 0
     left: int = 0
     completed: int = 0
+    postponed: int = 0
 
     @property
     def processed(self) -> int:
@@ -58,16 +68,12 @@ class RunReport:
         return self.sent + self.skipped + self.left
 
 
-class _Leave(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
 class CampaignRunner:
     """Advances the tenant's due enrolments."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, settings: OrchestratorSettings | None = None) -> None:
         self.ctx = ctx
+        self.settings = settings or OrchestratorSettings()
 
     async def run_due(self, now: datetime | None = None) -> RunReport:
         """Advance every enrolment of a running campaign whose next step is due at ``now``."""
@@ -117,21 +123,26 @@ class CampaignRunner:
         steps = await _steps(session, campaign.id)
         step = steps[enrolment.current_step]
         try:
-            sent = await self._run_step(session, events, campaign, steps, enrolment, step, now)
-        except _Leave as leave:
+            sent_at = await self._run_step(session, events, campaign, steps, enrolment, step, now)
+        except LeaveCampaign as leave:
             enrolment.status, enrolment.left_reason = EnrolmentStatus.LEFT, leave.reason
             enrolment.next_run_at = None
             report.left += 1
             return
-        report.sent += sent
-        report.skipped += not sent
+        except PostponeStep as postpone:
+            enrolment.next_run_at = postpone.until
+            report.postponed += 1
+            return
+        report.sent += sent_at is not None
+        report.held += sent_at is not None and sent_at > now
+        report.skipped += sent_at is None
         enrolment.current_step += 1
         if enrolment.current_step >= len(steps):
             enrolment.status, enrolment.next_run_at = EnrolmentStatus.COMPLETED, None
             report.completed += 1
         else:
             delay = steps[enrolment.current_step].delay_seconds
-            enrolment.next_run_at = now + timedelta(seconds=delay)
+            enrolment.next_run_at = max(now, sent_at or now) + timedelta(seconds=delay)
 
     async def _run_step(
         self,
@@ -142,95 +153,69 @@ class CampaignRunner:
         enrolment: t.CampaignEnrolmentRow,
         step: t.CampaignStepRow,
         now: datetime,
-    ) -> bool:
+    ) -> datetime | None:
+        """Queue the step; returns when it goes out, or None when its condition skips it."""
         prospect = await session.get(t.ProspectRow, enrolment.prospect_id)
         if prospect is None or prospect.merged_into_id is not None:
-            raise _Leave(LeftReason.REMOVED)
+            raise LeaveCampaign(LeftReason.REMOVED)
         remaining = steps[enrolment.current_step :]
         _check_opt_out(prospect, remaining)
+        answered = await reply_kind(session, enrolment)
+        if answered == "opt_out":
+            raise LeaveCampaign(LeftReason.OPTED_OUT)
         expects_replies = any(s.condition == Condition.REPLIED for s in remaining)
-        if not expects_replies and await replied(session, enrolment):
-            raise _Leave(LeftReason.REPLIED)
+        if answered and not expects_replies:
+            raise LeaveCampaign(LeftReason.REPLIED)
         condition = Condition(step.condition) if step.condition else None
         if not await condition_met(session, enrolment, condition):
-            return False
-        template_name = await _template_name(session, step)
-        channel, to, rendered = await self._render(
-            session, prospect, step, template_name, campaign, now
+            return None
+        name = await _template_name(session, step)
+        renderings = await render_step(
+            session, prospect, name, step.channel_type, campaign.variables or {}, now
         )
-        await dispatch.enqueue_step(
+        inputs = await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, now)
+        fixed = None if step.channel_type == AUTO else Channel(step.channel_type)
+        routed = await dispatch.route_rendered(session, inputs, prospect, renderings, now, fixed)
+        if routed.decision.channel is None:
+            raise _refusal(routed.decision, prospect, renderings, inputs.settings.timezone, now)
+        _, row = await dispatch.enqueue_routed(
             session,
-            prospect=prospect,
-            channel=channel,
-            to=to,
-            rendered=rendered,
-            enrolment_id=enrolment.id,
-            step=step.position,
+            routed,
+            renderings,
+            prospect,
+            key=dispatch.idempotency_key(enrolment.id, step.position),
+            purpose="campaign",
             now=now,
             events=events,
+            campaign_enrolment_id=enrolment.id,
+            context={"campaign": {"enrolment_id": enrolment.id, "step": step.position}},
         )
-        return True
+        return row.not_before or now
 
-    async def _render(
-        self,
-        session: AsyncSession,
-        prospect: t.ProspectRow,
-        step: t.CampaignStepRow,
-        template_name: str,
-        campaign: t.CampaignRow,
-        now: datetime,
-    ) -> tuple[Channel, str, RenderedMessage]:
-        domain = convert.prospect(prospect)
-        templates = await _templates_named(session, self.ctx.tenant_id, template_name)
-        candidates = _candidate_channels(domain, step.channel_type)
-        usable = [c for c in candidates if c not in domain.opted_out_channels]
-        if not usable:
-            opted_out = bool(candidates) and _all_opted_out(domain, candidates)
-            raise _Leave(LeftReason.OPTED_OUT if opted_out else LeftReason.UNREACHABLE)
-        for channel in usable:
-            template = _pick_language(templates, channel, domain.language)
-            if template is not None:
-                break
-        else:
-            raise _Leave(LeftReason.NO_TEMPLATE)
-        settings = await _tenant_settings(session, self.ctx.tenant_id)
-        values = await standard_values(
-            session, prospect, settings, language=template.language, now=now
-        )
-        values |= {k: str(v) for k, v in (campaign.variables or {}).items()}
-        try:
-            rendered = render_message(template, values, signature=settings.email_signature)
-        except TemplateRenderError as exc:
-            raise _Leave(f"{LeftReason.MISSING_VARIABLE}:{exc.value}"[:100]) from exc
-        return channel, domain.identifier(channel) or "", rendered
+
+def _refusal(
+    decision: Decision,
+    prospect: t.ProspectRow,
+    renderings: Renderings,
+    timezone: str,
+    now: datetime,
+) -> LeaveCampaign | PostponeStep:
+    """Why no channel takes the step: a daily limit (try tomorrow), opt-outs, or no address."""
+    if any(reason.key == _DAILY_LIMIT for reason in decision.blocked):
+        local = now.astimezone(zone(timezone))
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), local.tzinfo)
+        return PostponeStep(tomorrow)
+    reachable = set(contacts_of(prospect)) & renderings.channels
+    opted_out = set(prospect.opted_out_channels or ())
+    if reachable and reachable <= opted_out:
+        return LeaveCampaign(LeftReason.OPTED_OUT)
+    return LeaveCampaign(LeftReason.UNREACHABLE)
 
 
 def _check_opt_out(prospect: t.ProspectRow, remaining: list[t.CampaignStepRow]) -> None:
     opted_out = set(prospect.opted_out_channels or ())
     if opted_out & {s.channel_type for s in remaining if s.channel_type != AUTO}:
-        raise _Leave(LeftReason.OPTED_OUT)
-
-
-def _candidate_channels(prospect, channel: str) -> list[Channel]:
-    if channel != AUTO:
-        return [Channel(channel)] if prospect.identifier(Channel(channel)) else []
-    order = list(AUTO_ORDER)
-    if prospect.preferred_channel in order:
-        order.remove(prospect.preferred_channel)
-        order.insert(0, prospect.preferred_channel)
-    return [c for c in order if prospect.identifier(c)]
-
-
-def _all_opted_out(prospect, channels: list[Channel]) -> bool:
-    return all(c in prospect.opted_out_channels for c in channels)
-
-
-def _pick_language(templates, channel: Channel, language: str | None):
-    by_language = {tpl.language: tpl for tpl in templates if tpl.channel == channel and tpl.enabled}
-    for wanted in (language, "fr", "en"):
-        if wanted in by_language:
-            return by_language[wanted]
-    return next(iter(by_language.values()), None)
+        raise LeaveCampaign(LeftReason.OPTED_OUT)
 
 
 async def _steps(session: AsyncSession, campaign_id: int) -> list[t.CampaignStepRow]:
@@ -241,16 +226,5 @@ async def _steps(session: AsyncSession, campaign_id: int) -> list[t.CampaignStep
 async def _template_name(session: AsyncSession, step: t.CampaignStepRow) -> str:
     row = await session.get(t.MessageTemplateRow, step.template_id) if step.template_id else None
     if row is None:
-        raise _Leave(LeftReason.NO_TEMPLATE)
+        raise LeaveCampaign(LeftReason.NO_TEMPLATE)
     return row.template_name
-
-
-async def _templates_named(session: AsyncSession, tenant_id: int, name: str):
-    T = t.MessageTemplateRow
-    query = select(T).where(T.tenant_id == tenant_id, T.template_name == name)
-    return [convert.template(row) for row in (await session.execute(query)).scalars()]
-
-
-async def _tenant_settings(session: AsyncSession, tenant_id: int) -> TenantSettings:
-    tenant = await session.get(t.TenantRow, tenant_id)
-    return TenantSettings.model_validate((tenant.settings if tenant else None) or {})

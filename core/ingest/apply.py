@@ -186,6 +186,8 @@ async def apply_engagement(step: IngestStep, event: EngagementEvent) -> None:
     if event.url:
         entry["url"] = event.url
     meta.setdefault("engagement", []).append({"kind": event.kind, **entry})
+    if event.kind == "click":  # the first click, as analytics, A/B tests and campaigns read it
+        meta.setdefault("clicked_at", entry["at"])
     message.meta = meta
     if event.kind == "open":
         apply_status(message, MessageStatus.READ, at=event.occurred_at or step.now)

@@ -64,6 +64,7 @@ async def enqueue(
     kind: MessageKind = MessageKind.MESSAGE,
     appointment_id: int | None = None,
     broadcast_id: str | None = None,
+    campaign_enrolment_id: int | None = None,
     meta: dict[str, Any] | None = None,
 ) -> tuple[t.MessageRow, t.OutboxRow]:
     """Append the outgoing message to ``conversation`` and queue it; nothing is sent here.
@@ -109,6 +110,7 @@ async def enqueue(
         prospect_id=conversation.prospect_id,
         appointment_id=appointment_id,
         broadcast_id=broadcast_id,
+        campaign_enrolment_id=campaign_enrolment_id,
         purpose=purpose,
         channel_type=channel,
         provider=provider,

@@ -62,6 +62,7 @@ def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> Outgo
         InvalidInput: the prospect has no address on ``channel``.
     """
     to = (payload.get("contacts") or {}).get(str(channel))
+    payload = for_channel(payload, channel)
     if not to:
         raise InvalidInput("channel", str(channel), "a channel the prospect has an address on")
     template = payload.get("template") if channel == Channel.WHATSAPP else None
@@ -79,6 +80,16 @@ def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> Outgo
         reference=reference,
         sender_name=payload.get("sender_name"),
     )
+
+
+def for_channel(payload: dict[str, Any], channel: Channel) -> dict[str, Any]:
+    """``payload`` with the content written for ``channel`` when it has one (``variants``).
+
+    A campaign step rendered from a template that exists on several channels carries each
+    channel's rendering, so that a fallback sends the template of the channel it falls back to.
+    """
+    variant = (payload.get("variants") or {}).get(str(channel))
+    return {**payload, **variant} if variant else payload
 
 
 def _template_ref(spec: dict[str, Any]) -> TemplateRef:

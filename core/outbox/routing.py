@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.decision import Decision, ReplyDraft
@@ -111,3 +112,13 @@ async def route(
         allowed=allowed,
     )
     return Routed(prepared, context, decide(context, prepared.draft, channel))
+
+
+async def tenant_providers(session: AsyncSession, tenant_id: int) -> dict[Channel, str]:
+    """The provider the tenant set up for each channel (the outbox row records it)."""
+    rows = await session.execute(
+        select(t.ChannelRow.channel_type, t.ChannelRow.provider).where(
+            t.ChannelRow.tenant_id == tenant_id
+        )
+    )
+    return {Channel(c): p for c, p in rows}

@@ -464,6 +464,9 @@ class OutboxWorker:
             self._schedule(row, message, self._outside_quiet(row, moment, settings))
             if message is not None:
                 message.channel_type, message.provider = channel, adapter.provider
+                variant = ((row.payload or {}).get("variants") or {}).get(str(channel))
+                if variant:  # the thread shows what the fallback channel is sent
+                    message.content, message.subject = variant["text"], variant.get("subject")
                 text = message.content or ""
                 message.segments = count_segments(text).segments if channel == Channel.SMS else None
                 _log_on_message(message, entry)

@@ -47,12 +47,13 @@ class InboxService:
         self.templates = Templates(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
         self.agents = Agents(ctx.db, ctx.tenant_id)
-        self.campaigns = Campaigns(ctx)
-        self.abtests = ABTests(ctx)
+        orchestrator = settings.orchestrator if settings else None
+        self.campaigns = Campaigns(ctx, orchestrator)
+        self.abtests = ABTests(ctx, orchestrator)
         self.audit = AuditTrail(ctx)
         self.team = Team(ctx)
         self.analytics = Analytics(ctx)
-        self.outbound = Outbound(ctx, settings.orchestrator if settings else None)
+        self.outbound = Outbound(ctx, orchestrator)
 
     @property
     def db(self) -> Database:

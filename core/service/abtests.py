@@ -13,10 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.abtests.measure import Outcome, outcomes
 from core.abtests.model import ABResult, ABTest, GroupResult, Metric
 from core.abtests.stats import ALPHA, Comparison, compare_cost_per_conversion, compare_proportions
-from core.campaigns.dispatch import enqueue_rendered
+from core.campaigns.dispatch import enqueue_routed, route_rendered
+from core.campaigns.render import Renderings, message_type_of
+from core.config.settings import OrchestratorSettings
 from core.domain.enums import Channel
 from core.domain.settings import TenantSettings
 from core.errors import InvalidInput, NotFound
+from core.orchestrator.loader import load_tenant_inputs
 from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
@@ -37,8 +40,9 @@ def assign(prospect_ids: list[int], groups: list[str], seed: int) -> dict[int, s
 class ABTests:
     """The tenant's A/B tests."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, settings: OrchestratorSettings | None = None) -> None:
         self.ctx = ctx
+        self.settings = settings or OrchestratorSettings()
 
     async def run_ab_test(
         self,
@@ -161,19 +165,25 @@ class ABTests:
             )
         except TemplateRenderError:
             return None
-        outbox = await enqueue_rendered(
+        # Only the group's channel: a fallback to another one would blur the comparison.
+        renderings = Renderings({channel: rendered}, message_type_of(row.template_type))
+        now = self.ctx.now()
+        inputs = await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, now)
+        routed = await route_rendered(session, inputs, prospect, renderings, now, channel)
+        if routed.decision.channel is None:
+            return None
+        message, _ = await enqueue_routed(
             session,
-            prospect=prospect,
-            channel=channel,
-            to=to,
-            rendered=rendered,
-            purpose="ab_test",
+            routed,
+            renderings,
+            prospect,
             key=f"abtest:{test.id}:{prospect.id}",
-            now=self.ctx.now(),
+            purpose="ab_test",
+            now=now,
             events=events,
             context={"ab_test": {"test_id": test.id}},
         )
-        return outbox.message_id
+        return message.id
 
     async def _all_prospects(self, session: AsyncSession) -> list[int]:
         P = t.ProspectRow

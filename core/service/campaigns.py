@@ -18,7 +18,8 @@ from core.campaigns.model import (
     StepProgress,
 )
 from core.campaigns.runner import CampaignRunner, RunReport
-from core.domain.enums import CampaignStatus, Channel, EnrolmentStatus
+from core.config.settings import OrchestratorSettings
+from core.domain.enums import CampaignStatus, Channel, EnrolmentStatus, OutboxStatus
 from core.errors import InvalidInput, NotFound
 from core.service.context import ServiceContext
 from core.storage import tables as t
@@ -29,9 +30,9 @@ C, S, E = t.CampaignRow, t.CampaignStepRow, t.CampaignEnrolmentRow
 class Campaigns:
     """The tenant's multi-step campaigns."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, settings: OrchestratorSettings | None = None) -> None:
         self.ctx = ctx
-        self.runner = CampaignRunner(ctx)
+        self.runner = CampaignRunner(ctx, settings)
 
     async def create(self, draft: CampaignDraft) -> Campaign:
         """Store a campaign (as a draft) after checking each step's template exists.
@@ -141,7 +142,11 @@ class Campaigns:
             return [Enrolment.model_validate(row) for row in rows]
 
     async def progress(self, campaign_id: int) -> CampaignProgress:
-        """Per step: waiting, sent, skipped (condition not met), left; and the totals."""
+        """Per step: waiting, queued, deferred, sent, failed, skipped, left; and the totals.
+
+        A queued step's state is its outbox row's: ``deferred`` while held (quiet hours) or due
+        later (a retry), ``sent`` once the provider took it, ``failed`` if the outbox gave up.
+        """
         async with self.ctx.db.session() as session:
             campaign = await self._row(session, campaign_id)
             steps = await self._steps(session, campaign_id)
@@ -150,8 +155,8 @@ class Campaigns:
                 .scalars()
                 .all()
             )
-            sent = await _sent_steps(session, [e.id for e in enrolments])
-        return _progress(campaign, len(steps), enrolments, sent)
+            sent = await _step_sends(session, [e.id for e in enrolments])
+        return _progress(campaign, len(steps), enrolments, sent, self.ctx.now())
 
     async def _set_status(
         self, campaign_id: int, status: CampaignStatus, allowed: set[CampaignStatus]
@@ -213,30 +218,54 @@ class Campaigns:
         )
 
 
-async def _sent_steps(session: AsyncSession, enrolment_ids: list[int]) -> set[tuple[int, int]]:
+_FAILED = (
+    OutboxStatus.FAILED,
+    OutboxStatus.EXPIRED,
+    OutboxStatus.CANCELLED,
+    OutboxStatus.UNKNOWN,
+)
+
+
+async def _step_sends(
+    session: AsyncSession, enrolment_ids: list[int]
+) -> dict[tuple[int, int], tuple[str, datetime | None]]:
+    """(enrolment, step) → the step's outbox status and ``not_before``."""
     if not enrolment_ids:
-        return set()
+        return {}
     Ob = t.OutboxRow
-    query = select(Ob.campaign_enrolment_id, Ob.idempotency_key).where(
+    query = select(Ob.campaign_enrolment_id, Ob.idempotency_key, Ob.status, Ob.not_before).where(
         Ob.campaign_enrolment_id.in_(enrolment_ids), Ob.purpose == "campaign"
     )
     return {
-        (enrolment_id, int(key.rsplit(":", 1)[1]))
-        for enrolment_id, key in (await session.execute(query)).all()
+        (enrolment_id, int(key.rsplit(":", 1)[1])): (status, not_before)
+        for enrolment_id, key, status, not_before in (await session.execute(query)).all()
     }
+
+
+def _send_state(status: str, not_before: datetime | None, now: datetime) -> str:
+    if status == OutboxStatus.SENT:
+        return "sent"
+    if status in _FAILED:
+        return "failed"
+    if status == OutboxStatus.HELD or (not_before is not None and not_before > now):
+        return "deferred"
+    return "queued"
 
 
 def _progress(
     campaign: t.CampaignRow,
     step_count: int,
     enrolments: list[t.CampaignEnrolmentRow],
-    sent: set[tuple[int, int]],
+    sends: dict[tuple[int, int], tuple[str, datetime | None]],
+    now: datetime,
 ) -> CampaignProgress:
-    steps = [StepProgress(position=i) for i in range(step_count)]
-    counts = [{"waiting": 0, "sent": 0, "skipped": 0, "left": 0} for _ in steps]
+    empty = {"waiting": 0, "queued": 0, "deferred": 0, "sent": 0, "failed": 0}
+    counts = [{**empty, "skipped": 0, "left": 0} for _ in range(step_count)]
     for enrolment in enrolments:
         for position in range(min(enrolment.current_step, step_count)):
-            counts[position]["sent" if (enrolment.id, position) in sent else "skipped"] += 1
+            send = sends.get((enrolment.id, position))
+            state = _send_state(*send, now) if send else "skipped"
+            counts[position][state] += 1
         if enrolment.current_step < step_count:
             if enrolment.status == EnrolmentStatus.ACTIVE:
                 counts[enrolment.current_step]["waiting"] += 1

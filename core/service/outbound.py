@@ -41,7 +41,7 @@ from core.orchestrator.loader import TenantInputs, load_tenant_inputs, with_spen
 from core.outbox.drafts import Prepared, check_length
 from core.outbox.enqueue import enqueue, new_key
 from core.outbox.payload import build_payload, hold_policy
-from core.outbox.routing import Routed, route, routing_context
+from core.outbox.routing import Routed, route, routing_context, tenant_providers
 from core.reminders.service import Reminders
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations
@@ -442,7 +442,7 @@ class Outbound:
             decision,
             payload,
             now,
-            providers=await _providers(session, self.ctx.tenant_id),
+            providers=await tenant_providers(session, self.ctx.tenant_id),
             **options,
         )
         events += [
@@ -492,7 +492,7 @@ class Outbound:
                 .all()
             )
             inputs = await self._inputs(session)
-            providers = await _providers(session, self.ctx.tenant_id)
+            providers = await tenant_providers(session, self.ctx.tenant_id)
             prospects = {
                 p.id: p
                 for p in (
@@ -655,15 +655,6 @@ def _refused_row(
         created_at=now,
         updated_at=now,
     )
-
-
-async def _providers(session: AsyncSession, tenant_id: int) -> dict[Channel, str]:
-    rows = await session.execute(
-        select(t.ChannelRow.channel_type, t.ChannelRow.provider).where(
-            t.ChannelRow.tenant_id == tenant_id
-        )
-    )
-    return {Channel(c): p for c, p in rows}
 
 
 async def _aiter(items: Iterable[int] | AsyncIterator[int]) -> AsyncIterator[int]:

@@ -28,6 +28,13 @@ def test_assignment_is_seeded_reproducible_and_balanced() -> None:
     assert sum(g == "A" for g in first.values()) == 50
 
 
+async def templates_and_channels(service) -> None:
+    """The library's templates, and the two channels the groups use switched on."""
+    await seed_templates(service)
+    for channel in GROUPS.values():
+        await service.tenant_settings.save_channel(channel["channel"])
+
+
 async def prospects(service, count: int) -> list[int]:
     return [
         await add_prospect(service, f"P{i}", phone=f"+336{i:08d}", email=f"p{i}@example.fr")
@@ -36,7 +43,7 @@ async def prospects(service, count: int) -> list[int]:
 
 
 async def test_run_ab_test_sends_each_group_on_its_channel(service, clock) -> None:
-    await seed_templates(service)
+    await templates_and_channels(service)
     ids = await prospects(service, 6)
     test = await service.abtests.run_ab_test(
         GROUPS, "open_rate", 7, prospect_ids=ids, template="welcome", seed=7
@@ -94,7 +101,7 @@ async def test_response_rate_without_significance_has_no_winner(service, clock) 
 
 
 async def test_open_rate_reads_the_test_messages(service, clock) -> None:
-    await seed_templates(service)
+    await templates_and_channels(service)
     ids = await prospects(service, 4)
     test = await service.abtests.run_ab_test(
         GROUPS, "open_rate", 7, prospect_ids=ids, template="welcome", seed=3
@@ -123,7 +130,7 @@ async def test_bad_inputs_are_refused(service) -> None:
 
 
 async def test_cost_per_conversion_from_the_messages(service, clock) -> None:
-    await seed_templates(service)
+    await templates_and_channels(service)
     ids = await prospects(service, 4)
     test = await service.abtests.run_ab_test(
         GROUPS, "cost_per_conversion", 7, prospect_ids=ids, template="welcome", seed=11

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from core.campaigns.model import CampaignDraft, Condition, StepDraft
 from core.domain.enums import (
     AppointmentStatus,
+    ApprovalStatus,
     Channel,
     Direction,
     EnrolmentStatus,
@@ -19,6 +20,7 @@ from core.domain.enums import (
 from core.errors import InvalidInput, NotFound
 from core.service import InboxService
 from core.service.appointments import AppointmentDraft
+from core.service.templates import TemplateDraft
 from core.service.timeline import apply_status
 from core.storage import tables as t
 from core.templates.library import seed_templates
@@ -64,7 +66,13 @@ async def mark_read(service: InboxService, message_id: int, at) -> None:
         apply_status(await session.get(t.MessageRow, message_id), MessageStatus.READ, at=at)
 
 
+async def enable_channels(service: InboxService) -> None:
+    for channel in (Channel.SMS, Channel.EMAIL, Channel.WHATSAPP, Channel.TELEGRAM):
+        await service.tenant_settings.save_channel(channel)
+
+
 async def started(service: InboxService, steps, **extra) -> int:
+    await enable_channels(service)
     await seed_templates(service)
     campaign = await service.campaigns.create(CampaignDraft(name="Bienvenue", steps=steps, **extra))
     await service.campaigns.start(campaign.id)
@@ -88,7 +96,7 @@ async def test_the_seed_campaign_sends_step_two_only_to_who_opened_the_email(ser
     enrolments = await service.campaigns.enrolments(campaign_id)
     assert rows[0].idempotency_key == f"campaign:{enrolments[0].id}:0"
     assert rows[0].payload["subject"] == "Bienvenue chez Agence Immobilière Demo"
-    assert rows[0].payload["to"] == "marie@example.fr"
+    assert rows[0].payload["contacts"]["email"] == "marie@example.fr"
     assert "-- \nL'équipe Agence Immobilière Demo" in rows[0].payload["text"]
     async with service.db.session() as session:
         message = await session.get(t.MessageRow, rows[0].message_id)
@@ -111,10 +119,11 @@ async def test_the_seed_campaign_sends_step_two_only_to_who_opened_the_email(ser
     assert (report.sent, report.completed) == (2, 2)
     progress = await service.campaigns.progress(campaign_id)
     assert (progress.enrolled, progress.completed, progress.active) == (2, 2, 0)
-    assert [(s.sent, s.skipped, s.waiting) for s in progress.steps] == [
-        (2, 0, 0),
-        (1, 1, 0),
-        (2, 0, 0),
+    # No outbox worker ran here: the steps are in the outbox, not yet handed to a provider.
+    assert [(s.queued, s.sent, s.skipped, s.waiting) for s in progress.steps] == [
+        (2, 0, 0, 0),
+        (1, 0, 1, 0),
+        (2, 0, 0, 0),
     ]
 
 
@@ -227,7 +236,7 @@ async def test_pause_resume_and_a_restart_lose_nothing(service, db, clock):
     assert len(await outbox(restarted)) == 2
 
 
-async def test_auto_picks_a_reachable_channel_with_the_template(service, clock):
+async def test_auto_lets_the_orchestrator_choose_among_the_template_channels(service, clock):
     steps = [StepDraft(channel="auto", template="rdv_confirmation")]
     link = {"calendar_link": "https://agence-demo.fr/rdv.ics"}
     campaign_id = await started(service, steps, variables=link)
@@ -239,10 +248,45 @@ async def test_auto_picks_a_reachable_channel_with_the_template(service, clock):
     await service.campaigns.run_due()
     first, second = await outbox(service)
     assert first.channel_type == "email" and first.payload["subject"].startswith("Your appointment")
-    assert second.channel_type == "whatsapp"
-    assert second.payload["template"]["name"] == "rdv_confirmation_fr"
-    assert second.payload["template"]["approved"] is False
-    assert len(second.payload["template"]["parameters"]) == 5
+    # Paul prefers WhatsApp, but the template is not approved by Meta and he never wrote there:
+    # the orchestrator blocks WhatsApp (24-hour window) and falls to SMS, with its own text.
+    assert second.channel_type == "sms"
+    assert second.payload["text"].startswith("Bonjour Paul, votre RDV est confirmé")
+    assert set(second.payload["variants"]) == {"sms", "telegram", "whatsapp", "email"}
+    async with service.db.session() as session:
+        message = await session.get(t.MessageRow, second.message_id)
+    decision = message.meta["decision"]
+    assert decision["channel"] == "sms" and decision["reasons"]
+    assert message.meta["campaign"]["step"] == 0 and message.meta["template"] == "rdv_confirmation"
+
+
+@pytest.mark.parametrize("approved", [True, False])
+async def test_a_whatsapp_step_needs_an_approved_template_outside_the_window(
+    service, clock, approved
+):
+    steps = [StepDraft(channel=Channel.WHATSAPP, template="rdv_confirmation")]
+    campaign_id = await started(service, steps, variables={"calendar_link": "https://x.fr/r"})
+    if approved:
+        template = await service.templates.by_name(Channel.WHATSAPP, "rdv_confirmation")
+        kept = set(TemplateDraft.model_fields) - {"name", "approval_status"}
+        fields = template.model_dump(include=kept)
+        draft = TemplateDraft(**fields, name=template.name, approval_status=ApprovalStatus.APPROVED)
+        await service.templates.save(draft, template.id)
+    paul = await prospect_with_rdv(service, "Paul", clock, email=None, whatsapp="+33612345678")
+    await service.campaigns.enrol(campaign_id, [paul])
+    await service.campaigns.run_due()
+    if not approved:  # Meta would refuse it: nothing is queued, Paul cannot be reached so
+        assert await outbox(service) == []
+        (enrolment,) = await service.campaigns.enrolments(campaign_id)
+        assert enrolment.left_reason == "unreachable"
+        return
+    (row,) = await outbox(service)
+    assert row.channel_type == "whatsapp"
+    assert row.payload["template"]["name"] == "rdv_confirmation_fr"
+    assert len(row.payload["template"]["parameters"]) == 5
+    # the fallbacks are the other channels Paul has and the template exists for
+    assert {step["channel"] for step in row.fallback_chain} <= {"sms", "telegram"}
+    assert row.fallback_chain
 
 
 async def test_a_missing_variable_makes_the_prospect_leave_with_its_name(service, clock):
