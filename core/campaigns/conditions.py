@@ -17,13 +17,12 @@ from core.domain.enums import AppointmentStatus, Channel, Direction, MessageKind
 from core.storage import tables as t
 
 M, Ob = t.MessageRow, t.OutboxRow
-OPT_OUT = "opt_out"  # Sara's intent on a STOP message (``core.intents.recognize.Intent``)
-_REPLIES_LOOKED_AT = 50
+_ANSWERS_LOOKED_AT = 50
 
 
-async def reply_kind(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> str | None:
-    """How the prospect answered since they were enrolled: None (not at all), "opt_out" (one of
-    their messages asked to stop, as Sara recognised it) or "reply" (they wrote or called)."""
+async def answers(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> list[str]:
+    """What the prospect sent since they were enrolled, oldest first: for each message or call,
+    the intent Sara recognised and acted on ("opt_out", "confirm", …), or "" for a plain reply."""
     query = (
         select(M.meta)
         .where(
@@ -33,12 +32,11 @@ async def reply_kind(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -
             M.created_at >= enrolment.enrolled_at,
         )
         .order_by(M.id)
-        .limit(_REPLIES_LOOKED_AT)
+        .limit(_ANSWERS_LOOKED_AT)
     )
-    metas = list((await session.execute(query)).scalars())
-    if not metas:
-        return None
-    return "opt_out" if any((m or {}).get("sara") == OPT_OUT for m in metas) else "reply"
+    return [
+        str((meta or {}).get("sara") or "") for meta in (await session.execute(query)).scalars()
+    ]
 
 
 async def replied(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> bool:

@@ -8,7 +8,8 @@ For each due enrolment, in order:
 
 1. the prospect leaves if they opted out (of a channel a remaining step names, or by answering
    STOP since enrolling), or if they replied since enrolling — unless a remaining step is
-   conditioned on ``replied`` (the campaign then expects replies);
+   conditioned on ``replied`` (the campaign then expects replies); an "OUI" that confirmed
+   their appointment (Sara) is not such a reply;
 2. the step's condition is evaluated; if it does not hold the step is skipped;
 3. otherwise the template is rendered on every channel it exists for and the orchestrator
    decides ("auto": its choice among them; else the step's channel), exactly as for any send:
@@ -30,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.campaigns import dispatch
-from core.campaigns.conditions import condition_met, reply_kind
+from core.campaigns.conditions import answers, condition_met
 from core.campaigns.model import AUTO, Condition, LeaveCampaign, LeftReason, PostponeStep
 from core.campaigns.render import Renderings, render_step
 from core.config.settings import OrchestratorSettings
@@ -45,6 +46,8 @@ from core.storage import tables as t
 E, C, S = t.CampaignEnrolmentRow, t.CampaignRow, t.CampaignStepRow
 BATCH = 500
 _DAILY_LIMIT = "orchestrator.blocked.daily_limit"
+#: Sara's intents (``core.intents.recognize.Intent``) on a STOP and on an "OUI" to a proposal.
+OPT_OUT, CONFIRM = "opt_out", "confirm"
 
 
 @dataclass
@@ -160,12 +163,7 @@ class CampaignRunner:
             raise LeaveCampaign(LeftReason.REMOVED)
         remaining = steps[enrolment.current_step :]
         _check_opt_out(prospect, remaining)
-        answered = await reply_kind(session, enrolment)
-        if answered == "opt_out":
-            raise LeaveCampaign(LeftReason.OPTED_OUT)
-        expects_replies = any(s.condition == Condition.REPLIED for s in remaining)
-        if answered and not expects_replies:
-            raise LeaveCampaign(LeftReason.REPLIED)
+        _check_answers(await answers(session, enrolment), remaining)
         condition = Condition(step.condition) if step.condition else None
         if not await condition_met(session, enrolment, condition):
             return None
@@ -210,6 +208,18 @@ def _refusal(
     if reachable and reachable <= opted_out:
         return LeaveCampaign(LeftReason.OPTED_OUT)
     return LeaveCampaign(LeftReason.UNREACHABLE)
+
+
+def _check_answers(said: list[str], remaining: list[t.CampaignStepRow]) -> None:
+    """Leave on a STOP; leave on a reply unless a remaining step is conditioned on ``replied``
+    (the campaign waits for replies). An "OUI" Sara took as the appointment's confirmation is
+    an answer to the campaign, not a conversation: it keeps the prospect in."""
+    if OPT_OUT in said:
+        raise LeaveCampaign(LeftReason.OPTED_OUT)
+    if any(intent != CONFIRM for intent in said) and not any(
+        s.condition == Condition.REPLIED for s in remaining
+    ):
+        raise LeaveCampaign(LeftReason.REPLIED)
 
 
 def _check_opt_out(prospect: t.ProspectRow, remaining: list[t.CampaignStepRow]) -> None:
