@@ -360,3 +360,32 @@ async def test_campaign_steps_are_sent_by_the_outbox_worker(service, clock):
     assert sent.to == "marie@example.fr" and sent.subject.startswith("Bienvenue")
     [row] = await outbox(service)
     assert row.status == "sent"
+
+
+async def test_a_daily_limit_postpones_the_step_to_the_next_day(service, clock):
+    from core.domain.settings import ChannelLimits
+
+    campaign_id = await started(service, [StepDraft(channel=Channel.SMS, template="welcome")])
+    settings = await service.tenant_settings.get()
+    settings.limits = {Channel.SMS: ChannelLimits(daily_limit=1)}
+    await service.tenant_settings.save(settings)
+    first = await add_prospect(service, "Marie", phone="+33611111111")
+    second = await add_prospect(service, "Jean", phone="+33622222222")
+    await service.campaigns.enrol(campaign_id, [first, second])
+    report = await service.campaigns.run_due()
+    assert (report.sent, report.postponed, report.left) == (1, 1, 0)
+    progress = await service.campaigns.progress(campaign_id)
+    assert (progress.steps[0].queued, progress.steps[0].waiting) == (1, 1)
+    postponed = next(
+        e for e in await service.campaigns.enrolments(campaign_id) if e.current_step == 0
+    )
+    midnight_in_paris = clock.now.replace(hour=23, minute=0)  # 00:00 on the 11th, UTC+1
+    assert postponed.next_run_at == midnight_in_paris
+    clock.now = midnight_in_paris
+    report = await service.campaigns.run_due()
+    # the next day has room again; at midnight the SMS waits for the end of quiet hours
+    assert (report.sent, report.held, report.completed) == (1, 1, 1)
+    rows = await outbox(service)
+    assert [r.status for r in rows] == ["pending", "held"]
+    progress = await service.campaigns.progress(campaign_id)
+    assert (progress.steps[0].queued, progress.steps[0].deferred) == (1, 1)

@@ -47,3 +47,24 @@ def test_campaign_phrases(language) -> None:
     assert left_reason("replied") == ("a répondu" if language == "fr" else "replied")
     assert condition(None) == ""
     assert condition("email_opened").startswith("si" if language == "fr" else "if")
+
+
+def test_campaign_progress_lines(language) -> None:
+    from core.campaigns.describe import progress_lines
+    from core.campaigns.model import CampaignProgress, StepProgress
+
+    progress = CampaignProgress(
+        campaign_id=1,
+        status="running",
+        enrolled=9,
+        active=4,
+        completed=3,
+        left=2,
+        left_reasons={"replied": 2},
+        steps=(StepProgress(position=0, sent=3, queued=1, deferred=2, failed=1, skipped=1),),
+    )
+    (line,) = progress_lines(progress)
+    assert line.startswith("Étape 1" if language == "fr" else "Step 1")
+    for number in ("3", "2", "1"):
+        assert number in line
+    assert ("différés" if language == "fr" else "deferred") in line
