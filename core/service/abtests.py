@@ -63,7 +63,9 @@ class ABTests:
             metric: one of ``Metric``.
             duration: days the test lasts.
             prospect_ids: who takes part (default: every prospect of the tenant).
-            template: template name sent to each prospect on their group's channel.
+            template: template name sent to each prospect on their group's channel, through
+                the orchestrator (opt-outs, limits and quiet hours apply; no fallback to another
+                channel, which would blur the comparison).
             seed: makes the assignment reproducible (default: a random one, stored).
 
         Raises:
