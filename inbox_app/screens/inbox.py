@@ -40,7 +40,14 @@ class InboxScreen(Screen[None]):
         Binding("f", "filters", t("ui.key.filters"), id="filters", tooltip=t("ui.tip.filters")),
         Binding("n", "next_unread", t("ui.key.next"), id="next", tooltip=t("ui.tip.next")),
         Binding("r", "reply", t("ui.key.reply"), id="reply", tooltip=t("ui.tip.reply")),
-        Binding("a", "assign", t("teamui.key.assign"), id="assign", tooltip=t("teamui.tip.assign")),
+        Binding(
+            "a",
+            "assign",
+            t("teamui.key.assign"),
+            id="assign",
+            tooltip=t("teamui.tip.assign"),
+            show=False,  # the footer is full at 80 columns; the help lists it
+        ),
         Binding(
             "A",
             "take",
