@@ -197,8 +197,8 @@ class ComposerScreen(Screen[None]):
     @work(exclusive=True, group="decide")
     async def decide(self) -> None:
         """Ask the orchestrator which channel it would take, and why."""
-        if self.outbound is None:
-            return
+        if self.outbound is None or not self.app.link_online:
+            return  # offline, the question would only fail: ask again after the next keypress
         draft = self.draft()
         if not (
             draft.text.strip() or draft.template_id or draft.attachments or draft.share_location

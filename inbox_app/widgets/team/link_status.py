@@ -17,6 +17,7 @@ class LinkStatus(Static):
     LinkStatus {
         display: none;
         height: 1;
+        padding: 0 1;
         background: $warning;
         color: $text;
         text-style: bold;

@@ -15,6 +15,7 @@ class PresenceLine(Static):
     PresenceLine {
         display: none;
         height: 1;
+        padding: 0 1;
         color: $accent;
         text-style: bold;
     }
