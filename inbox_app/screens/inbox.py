@@ -162,7 +162,8 @@ class InboxScreen(Screen[None]):
     async def _picked(self, event: Sidebar.Picked) -> None:
         if event.view is View.MINE and self.app.service.ctx.agent_id is None:
             # without an agent "mine" would mean "nobody's": say what is missing instead
-            self.notify(t("teamui.agent.mine_needs_agent"), severity="warning", timeout=8)
+            message = t("teamui.agent.mine_needs_agent")
+            self.notify(message, severity="warning", timeout=8, markup=False)
             return
         self.filter = dataclasses.replace(self.filter, channel=event.channel, view=event.view)
         await self.reload()
