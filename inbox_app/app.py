@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.reactive import reactive
 
 from core.config.settings import Settings
 from core.errors import CoccinelleError
-from core.events import Alert
+from core.events import Alert, ConnectionState
 from core.i18n import t
 from core.service import InboxService
 from inbox_app.errors import notify_error
 from inbox_app.palette import ActionsProvider
 from inbox_app.render.safe import one_line
+from inbox_app.team import choose_agent_at_start
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -52,6 +54,9 @@ class InboxApp(App[int]):
         ),
     ]
 
+    #: False while the live link to the shared database is lost (team mode): screens show it.
+    link_online: reactive[bool] = reactive(True)
+
     def __init__(
         self,
         service: InboxService | None = None,
@@ -69,6 +74,7 @@ class InboxApp(App[int]):
         self._owns_service = service is None
         self._wants_engine = engine
         self.engine: Engine | None = None
+        self.viewing_id: int | None = None
 
     def now(self) -> datetime:
         """The app's "now"."""
@@ -88,6 +94,7 @@ class InboxApp(App[int]):
         await self.push_screen(InboxScreen())
         if self._live:
             self.listen()
+        await choose_agent_at_start(self, self._reload_screens)
         if self._wants_engine:
             self.start_engine()
 
@@ -111,6 +118,8 @@ class InboxApp(App[int]):
         async with self.service.bus.subscribe() as queue:
             while True:
                 event = await queue.get()
+                if isinstance(event, ConnectionState):
+                    self._link_changed(event.online)
                 if isinstance(event, Alert):
                     self.notify(one_line(event.message, 300), severity="warning", markup=False)
                 for screen in list(self.screen_stack):
@@ -120,6 +129,30 @@ class InboxApp(App[int]):
                             await handler(event)
                         except Exception as exc:  # a refresh must never take the app down
                             notify_error(self, exc)
+
+    def _link_changed(self, online: bool) -> None:
+        if online and not self.link_online:
+            self.notify(t("teamui.link.back"), timeout=4, markup=False)
+        self.link_online = online
+
+    async def _reload_screens(self) -> None:
+        for screen in list(self.screen_stack):
+            reload = getattr(screen, "reload", None)
+            if reload is not None:
+                await reload()
+
+    def viewing(self, conversation_id: int | None) -> None:
+        """Tell the other agents which conversation is open here (None: none)."""
+        self.viewing_id = conversation_id
+        self._announce_viewing()
+
+    @work(exclusive=True, group="presence")
+    async def _announce_viewing(self) -> None:
+        # Reads the latest wish when it runs, so quick switches end on the right conversation.
+        try:
+            await self.service.team.presence.viewing(self.viewing_id)
+        except Exception as exc:  # presence is a courtesy: never block the screen for it
+            notify_error(self, exc)
 
     def action_help(self) -> None:
         from inbox_app.screens.help import HelpScreen

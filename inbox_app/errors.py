@@ -22,8 +22,15 @@ def describe(exc: BaseException) -> str:
     return t("ui.error.unexpected", kind=type(exc).__name__)
 
 
-def notify_error(app: App[object], exc: BaseException) -> None:
-    """Tell the agent what went wrong (details go to the log)."""
+def notify_error(app: App[object], exc: BaseException, frame: str | None = None) -> None:
+    """Tell the agent what went wrong (details go to the log).
+
+    ``frame``, a translated text with a ``{message}`` placeholder, says what it means for them
+    (e.g. "Not sent — {message} Your text is kept").
+    """
     if not isinstance(exc, CoccinelleError):
         log.error("unexpected error in the app", exc_info=exc)
-    app.notify(describe(exc), severity="error", markup=False, timeout=8)
+    message = describe(exc)
+    if frame is not None:
+        message = frame.replace("{message}", message)
+    app.notify(message, severity="error", markup=False, timeout=8)

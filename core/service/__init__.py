@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from core.config.settings import Settings
+from core.domain.models import Agent
 from core.events import EventBus
 from core.service.abtests import ABTests
 from core.service.analytics import Analytics
@@ -104,6 +105,12 @@ class InboxService:
             await db.close()
             raise
         return service
+
+    def act_as(self, agent: Agent) -> None:
+        """Be ``agent`` from now on (the app asked who you are): replies, assignments and the
+        audit trail carry their id, and other agents see their name in presence."""
+        self.ctx.agent_id = agent.id
+        self.team.presence.agent_name = agent.name
 
     async def close(self) -> None:
         """Stop the live link and close the database."""

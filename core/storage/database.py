@@ -15,7 +15,13 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -192,8 +198,8 @@ class Database:
         try:
             async with self.sessions() as session, session.begin():
                 yield session
-        except DatabaseError as exc:
-            fault = self.fault(exc)
+        except (DBAPIError, ConnectionError, socket.gaierror, TimeoutError) as exc:
+            fault = self.fault(exc) or self.server_lost(exc)
             if fault is None:
                 raise
             raise fault from exc
@@ -216,6 +222,28 @@ class Database:
                 error = NotADatabase if key == "damaged" else StorageError
                 return error(t(f"storage.{key}", path=self.location))
         return StorageError(t("storage.failed", path=self.location, reason=_first_line(original)))
+
+    def server_lost(self, exc: BaseException) -> StorageError | None:
+        """A clear error when the PostgreSQL server cannot be reached (restart, network), or None.
+
+        The pool checks connections before use, so this is what remains when the server is away:
+        connecting is refused or times out, or a connection drops mid-transaction.
+        """
+        if self.dialect != "postgresql":
+            return None
+        from core.i18n import t
+
+        original = getattr(exc, "orig", None) or exc
+        cause = getattr(original, "__cause__", None) or original
+        state = str(getattr(cause, "sqlstate", None) or "")
+        lost = (
+            getattr(exc, "connection_invalidated", False)
+            or isinstance(exc, InterfaceError)
+            or isinstance(cause, ConnectionError | socket.gaierror | TimeoutError)
+            or state.startswith("08")
+            or state in ("57P01", "57P02", "57P03")
+        )
+        return StorageError(t("storage.server_lost", path=self.location)) if lost else None
 
     async def close(self) -> None:
         """Release every connection."""

@@ -29,6 +29,7 @@ from inbox_app.widgets.composer.counter import Counter
 from inbox_app.widgets.composer.decision_panel import DecisionPanel, warnings_text
 from inbox_app.widgets.composer.hints import local_warnings
 from inbox_app.widgets.composer.variables import fill, known_values
+from inbox_app.widgets.team.link_status import LinkStatus
 
 AUTO = "auto"
 DECIDE_DELAY = 0.4  # seconds of quiet typing before asking the orchestrator again
@@ -86,6 +87,7 @@ class ComposerScreen(Screen[None]):
             single_line=True,
         )
         yield Static(title, id="title")
+        yield LinkStatus()
         options = [(t("ui.channel.auto"), AUTO)] + [
             (f"{channel_name(c)} — {one_line(prospect.identifier(c), 30)}", str(c))
             for c in prospect.reachable_channels()
@@ -195,8 +197,8 @@ class ComposerScreen(Screen[None]):
     @work(exclusive=True, group="decide")
     async def decide(self) -> None:
         """Ask the orchestrator which channel it would take, and why."""
-        if self.outbound is None:
-            return
+        if self.outbound is None or not self.app.link_online:
+            return  # offline, the question would only fail: ask again after the next keypress
         draft = self.draft()
         if not (
             draft.text.strip() or draft.template_id or draft.attachments or draft.share_location
@@ -273,6 +275,10 @@ class ComposerScreen(Screen[None]):
         if self.outbound is None:
             self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
             return
+        if not self.app.link_online:
+            # the database is away: sending would wait for it; keep everything as written
+            self.notify(t("teamui.link.not_sent"), severity="warning", timeout=8, markup=False)
+            return
         draft = self.draft()
         if not draft.text.strip() and not draft.attachments and not draft.share_location:
             self.notify(t("ui.composer.empty"), severity="warning", timeout=4)
@@ -290,7 +296,7 @@ class ComposerScreen(Screen[None]):
                 self.thread.conversation.id, draft, channel=self.channel(), send_at=send_at
             )
         except Exception as exc:
-            notify_error(self.app, exc)
+            notify_error(self.app, exc, t("teamui.link.send_failed"))
             return
         self.notify(t("ui.done.queued"), timeout=3)
         self.dismiss()

@@ -14,15 +14,25 @@ from textual.widgets import Footer, Static
 
 from core.domain.enums import ConversationStatus, MessageKind, Priority
 from core.domain.models import Thread
-from core.events import ConversationChanged, Event, MessageChanged, ProspectChanged, Resync
+from core.events import (
+    ConversationChanged,
+    Event,
+    MessageChanged,
+    PresenceChanged,
+    ProspectChanged,
+    Resync,
+)
 from core.i18n import t
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
+from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
 from inbox_app.widgets.conversation.timeline import PROBLEM_STATUSES, Timeline
+from inbox_app.widgets.team.link_status import LinkStatus
+from inbox_app.widgets.team.presence_line import PresenceLine
 
 WIDE = 100  # below this width the prospect panel starts hidden
 
@@ -46,6 +56,14 @@ class ConversationScreen(Screen[None]):
         _b("p", "priority", "priority"),
         _b("l", "labels", "labels"),
         _b("a", "assign", "assign"),
+        Binding(
+            "A",
+            "take",
+            t("teamui.key.take"),
+            show=False,
+            id="take",
+            tooltip=t("teamui.tip.take"),
+        ),
         _b("m", "merge", "merge", show=False),
         _b("R", "resend", "resend", show=False),
         _b("C", "call", "call", show=False),
@@ -62,6 +80,8 @@ class ConversationScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
+        yield LinkStatus()
+        yield PresenceLine()
         with Horizontal(id="body"):
             yield Timeline(id="timeline")
             yield ProspectPanel(id="prospect")
@@ -70,11 +90,17 @@ class ConversationScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.query_one(ProspectPanel).display = self.app.size.width >= WIDE
         self.query_one(Timeline).focus()
+        self.app.viewing(self.conversation_id)
         await self.reload()
         if self.thread is not None:
             await self._mark_read()
         if self._reply_on_open and self.thread is not None:
             self.action_reply()
+
+    def on_unmount(self) -> None:
+        # a switch to another conversation may already have announced the new one
+        if self.app.viewing_id == self.conversation_id:
+            self.app.viewing(None)
 
     @property
     def tz(self) -> str:
@@ -96,6 +122,7 @@ class ConversationScreen(Screen[None]):
                 self.app.pop_screen()
             return
         self._show_title()
+        self._show_presence()
         await self.query_one(Timeline).show(self.thread, self.tz)
         self.query_one(ProspectPanel).show(self.thread.prospect, appointments, self.tz)
 
@@ -120,6 +147,10 @@ class ConversationScreen(Screen[None]):
         text.no_wrap, text.overflow = True, "ellipsis"
         self.query_one("#title", Static).update(text)
 
+    def _show_presence(self) -> None:
+        others = self.app.service.team.presence.others_in(self.conversation_id)
+        self.query_one(PresenceLine).show(others)
+
     async def _mark_read(self) -> None:
         if self.thread and self.thread.conversation.unread_count:
             try:
@@ -130,6 +161,10 @@ class ConversationScreen(Screen[None]):
     async def core_event(self, event: Event) -> None:
         """Redraw when something of this prospect changed."""
         if self.thread is None:
+            return
+        if isinstance(event, PresenceChanged):
+            if event.conversation_id == self.conversation_id:
+                self._show_presence()
             return
         mine = {self.conversation_id, *(c.id for c in self.thread.related)}
         if (
@@ -280,24 +315,11 @@ class ConversationScreen(Screen[None]):
         )
 
     async def action_assign(self) -> None:
-        try:
-            agents = await self.app.service.agents.list()
-        except Exception as exc:
-            notify_error(self.app, exc)
-            return
-        choices = [("none", t("ui.thread.unassigned"))] + [
-            (str(a.id), a.name) for a in agents if a.active
-        ]
+        await pick_assignee(self.app, self.conversation_id, self.reload)
 
-        async def picked(key: str | None) -> None:
-            if key:
-                agent = None if key == "none" else int(key)
-                await self._do(
-                    t("ui.done.assigned"),
-                    self.app.service.conversations.assign(self.conversation_id, agent),
-                )
-
-        self.app.push_screen(ChoiceScreen(t("ui.ask.assign"), choices), picked)
+    async def action_take(self) -> None:
+        if await take(self.app, self.conversation_id):
+            await self.reload()
 
     def action_merge(self) -> None:
         async def merge(other: int | None) -> None:

@@ -21,8 +21,10 @@ from inbox_app.errors import notify_error
 from inbox_app.notify_hook import run_hook, wanted
 from inbox_app.render.safe import one_line
 from inbox_app.render.words import channel_name
+from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.inbox.conversation_list import ConversationList
 from inbox_app.widgets.inbox.sidebar import Sidebar
+from inbox_app.widgets.team.link_status import LinkStatus
 
 PAGE_SIZE = 50
 SORTS = (Sort.NEWEST, Sort.PRIORITY, Sort.WAITING)
@@ -39,6 +41,22 @@ class InboxScreen(Screen[None]):
         Binding("n", "next_unread", t("ui.key.next"), id="next", tooltip=t("ui.tip.next")),
         Binding("r", "reply", t("ui.key.reply"), id="reply", tooltip=t("ui.tip.reply")),
         Binding(
+            "a",
+            "assign",
+            t("teamui.key.assign"),
+            id="assign",
+            tooltip=t("teamui.tip.assign"),
+            show=False,  # the footer is full at 80 columns; the help lists it
+        ),
+        Binding(
+            "A",
+            "take",
+            t("teamui.key.take"),
+            id="take",
+            tooltip=t("teamui.tip.take"),
+            show=False,
+        ),
+        Binding(
             "escape", "clear", t("ui.key.clear"), id="clear", tooltip=t("ui.tip.clear"), show=False
         ),
         Binding("q", "app.quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
@@ -53,6 +71,7 @@ class InboxScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
+        yield LinkStatus()
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             with Vertical(id="main"):
@@ -141,6 +160,11 @@ class InboxScreen(Screen[None]):
 
     @on(Sidebar.Picked)
     async def _picked(self, event: Sidebar.Picked) -> None:
+        if event.view is View.MINE and self.app.service.ctx.agent_id is None:
+            # without an agent "mine" would mean "nobody's": say what is missing instead
+            message = t("teamui.agent.mine_needs_agent")
+            self.notify(message, severity="warning", timeout=8, markup=False)
+            return
         self.filter = dataclasses.replace(self.filter, channel=event.channel, view=event.view)
         await self.reload()
         self.table.focus()
@@ -195,6 +219,20 @@ class InboxScreen(Screen[None]):
         current = self.table.current_id()
         if current is not None:
             self.open_conversation(current, reply=True)
+
+    async def action_assign(self) -> None:
+        current = self.table.current_id()
+        if current is None:
+            self.notify(t("teamui.assign.nothing"), timeout=3)
+            return
+        await pick_assignee(self.app, current, lambda: self._conversation_changed(current, False))
+
+    async def action_take(self) -> None:
+        current = self.table.current_id()
+        if current is None:
+            self.notify(t("teamui.assign.nothing"), timeout=3)
+        elif await take(self.app, current):
+            await self._conversation_changed(current, False)
 
     def action_next_unread(self) -> None:
         """Open the next conversation with unread activity after the highlighted one."""
@@ -251,6 +289,10 @@ class InboxScreen(Screen[None]):
         if f.channel and summary.channel != f.channel:
             return False
         if f.statuses and summary.status not in f.statuses:
+            return False
+        if f.view is View.MINE and summary.assignee_id != self.app.service.ctx.agent_id:
+            return False
+        if f.view is View.UNASSIGNED and summary.assignee_id is not None:
             return False
         views = {View.SNOOZED: {"snoozed"}, View.CLOSED: {"closed"}}
         return str(summary.status) in views.get(f.view, {"open", "pending"})
