@@ -16,7 +16,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.channels.adapter import WebhookRequest
 from core.domain.enums import Channel, InboundEventStatus, Provider
@@ -31,6 +32,8 @@ from core.storage import tables as t
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
 POLL_SECONDS = 1.0
+#: First key of the advisory lock that lets one worker at a time apply a tenant's events.
+INGEST_LOCK_SPACE = 0x1C0C
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
 
@@ -108,6 +111,7 @@ class IngestWorker:
         step: IngestStep | None = None
         try:
             async with self.ctx.db.session() as session:
+                await self._take_turn(session)
                 claimed = await session.execute(
                     update(E)
                     .where(E.id == event_id, E.status == InboundEventStatus.PENDING)
@@ -130,6 +134,20 @@ class IngestWorker:
             return
         self.ctx.bus.publish_all(step.events)
         await self._tell_hooks(step.appointment_changes)
+
+    async def _take_turn(self, session: AsyncSession) -> None:
+        """Wait until no other worker of the tenant is applying an event (PostgreSQL).
+
+        Several relays may ingest at once; applying one tenant's events one at a time, each
+        committed before the next starts, keeps them in order (a message before its status) and
+        stops two workers from both creating the prospect who just wrote twice. The lock is
+        released by the event's commit or rollback.
+        """
+        if self.ctx.db.dialect == "postgresql":
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, :tenant)"),
+                {"space": INGEST_LOCK_SPACE, "tenant": self.ctx.tenant_id},
+            )
 
     async def _tell_hooks(self, changes: list[AppointmentNotice]) -> None:
         for change in changes:

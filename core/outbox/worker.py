@@ -199,8 +199,14 @@ class OutboxWorker:
         if only is not None:
             due.append(Out.id == only)
         async with self.ctx.db.session() as session:
+            # SKIP LOCKED: rows another worker is claiming right now are left to it instead of
+            # waited for (ignored on SQLite, where one writer at a time is the rule anyway).
             query = (
-                select(Out.id).where(*due).order_by(Out.not_before, Out.id).limit(self.batch_size)
+                select(Out.id)
+                .where(*due)
+                .order_by(Out.not_before, Out.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
             )
             ids = list((await session.execute(query)).scalars())
             if not ids:
