@@ -2,6 +2,9 @@
 
 Each event is claimed and marked processed in the same transaction as its effects, so a crash
 leaves it pending (processed on the next start) and a second worker never applies it twice.
+Several workers (one per relay in team mode) go through the pending events in id order; one
+reaching an event another has claimed waits on its row lock until that commit, then moves on,
+so a tenant's events are applied one after the other, in order.
 What changed is published on the event bus after the commit.
 
     worker = IngestWorker(service.ctx, adapters)
@@ -16,8 +19,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
 
 from core.channels.adapter import WebhookRequest
 from core.domain.enums import Channel, InboundEventStatus, Provider
@@ -32,8 +34,6 @@ from core.storage import tables as t
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
 POLL_SECONDS = 1.0
-#: First key of the advisory lock that lets one worker at a time apply a tenant's events.
-INGEST_LOCK_SPACE = 0x1C0C
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
 
@@ -111,7 +111,6 @@ class IngestWorker:
         step: IngestStep | None = None
         try:
             async with self.ctx.db.session() as session:
-                await self._take_turn(session)
                 claimed = await session.execute(
                     update(E)
                     .where(E.id == event_id, E.status == InboundEventStatus.PENDING)
@@ -134,20 +133,6 @@ class IngestWorker:
             return
         self.ctx.bus.publish_all(step.events)
         await self._tell_hooks(step.appointment_changes)
-
-    async def _take_turn(self, session: AsyncSession) -> None:
-        """Wait until no other worker of the tenant is applying an event (PostgreSQL).
-
-        Several relays may ingest at once; applying one tenant's events one at a time, each
-        committed before the next starts, keeps them in order (a message before its status) and
-        stops two workers from both creating the prospect who just wrote twice. The lock is
-        released by the event's commit or rollback.
-        """
-        if self.ctx.db.dialect == "postgresql":
-            await session.execute(
-                text("SELECT pg_advisory_xact_lock(:space, :tenant)"),
-                {"space": INGEST_LOCK_SPACE, "tenant": self.ctx.tenant_id},
-            )
 
     async def _tell_hooks(self, changes: list[AppointmentNotice]) -> None:
         for change in changes:
@@ -177,9 +162,10 @@ class IngestWorker:
         if not isinstance(exc, CoccinelleError | ValueError):
             log.exception("unexpected error in ingest", exc_info=exc)
         async with self.ctx.db.session() as session:
+            # Only if still pending: after this worker's rollback another may have applied it.
             await session.execute(
                 update(E)
-                .where(E.id == event_id)
+                .where(E.id == event_id, E.status == InboundEventStatus.PENDING)
                 .values(
                     status=InboundEventStatus.FAILED,
                     error=reason[:500],
