@@ -5,6 +5,11 @@ called, and ``sent`` after. A row found ``sending`` with an expired lease was in
 unknown point: it is looked up at the provider when the adapter can (found: sent; not found:
 queued again), otherwise marked ``unknown`` for an agent to check and resend. It is never sent
 again blindly, so nothing is sent twice without someone asking.
+
+Several workers (each agent's app and each relay, in team mode) share one queue: a worker claims
+due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (rows another worker is claiming are skipped,
+not waited for) and leases them; a worker that dies leaves leases that expire, and another takes
+the rows then.
 """
 
 from __future__ import annotations
