@@ -115,7 +115,8 @@ async def _relay_load(
         env_name(ctx.dataset.tenant, Channel.SMS, "auth_token"): AUTH_TOKEN,
     }
     argv = [sys.executable, "-m", "inbox_app.cli", "relay", "--host", "127.0.0.1"]
-    argv += ["--port", "0", "--public-url", PUBLIC_URL, *options]
+    # --no-send: the bench measures receiving; Sara's replies must not go to a real provider.
+    argv += ["--port", "0", "--public-url", PUBLIC_URL, "--no-send", *options]
     process = subprocess.Popen(
         argv, env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )

@@ -31,6 +31,7 @@ from core.intents.sara import handle_inbound
 from core.service.timeline import append_message, apply_status, find_conversation, open_conversation
 from core.storage import tables as t
 from core.storage.convert import to_micros
+from core.team.assignment import assign_new_conversation
 
 log = logging.getLogger(__name__)
 M = t.MessageRow
@@ -78,6 +79,7 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
             subject=event.subject,
             created_at=step.now,
         )
+        await assign_if_wanted(step, conversation)
     message = await append_message(
         step.session,
         conversation,
@@ -94,6 +96,17 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
     step.changed(message)
     await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
     return message
+
+
+async def assign_if_wanted(step: IngestStep, conversation: t.ConversationRow) -> None:
+    """Round-robin a conversation the prospect just opened, when the tenant turned it on.
+
+    ``step.settings`` was read at the start of the pass; ``assign_new_conversation`` reads the
+    setting again under the tenant's lock, so a pass started just before it was turned off
+    assigns nothing.
+    """
+    if step.settings.auto_assign:
+        await assign_new_conversation(step.session, conversation, at=step.now)
 
 
 def message_text(event: InboundMessage) -> str:
@@ -212,6 +225,7 @@ async def apply_call(step: IngestStep, event: CallReport) -> None:
             conversation = await open_conversation(
                 step.session, prospect, Channel.VOICE, identifier=identifier, created_at=step.now
             )
+            await assign_if_wanted(step, conversation)
         inbound = event.direction == "inbound"
         message = await append_message(
             step.session,

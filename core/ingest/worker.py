@@ -2,6 +2,9 @@
 
 Each event is claimed and marked processed in the same transaction as its effects, so a crash
 leaves it pending (processed on the next start) and a second worker never applies it twice.
+Several workers (one per relay in team mode) go through the pending events in id order; one
+reaching an event another has claimed waits on its row lock until that commit, then moves on,
+so a tenant's events are applied one after the other, in order.
 What changed is published on the event bus after the commit.
 
     worker = IngestWorker(service.ctx, adapters)
@@ -159,9 +162,10 @@ class IngestWorker:
         if not isinstance(exc, CoccinelleError | ValueError):
             log.exception("unexpected error in ingest", exc_info=exc)
         async with self.ctx.db.session() as session:
+            # Only if still pending: after this worker's rollback another may have applied it.
             await session.execute(
                 update(E)
-                .where(E.id == event_id)
+                .where(E.id == event_id, E.status == InboundEventStatus.PENDING)
                 .values(
                     status=InboundEventStatus.FAILED,
                     error=reason[:500],

@@ -5,6 +5,11 @@ called, and ``sent`` after. A row found ``sending`` with an expired lease was in
 unknown point: it is looked up at the provider when the adapter can (found: sent; not found:
 queued again), otherwise marked ``unknown`` for an agent to check and resend. It is never sent
 again blindly, so nothing is sent twice without someone asking.
+
+Several workers (each agent's app and each relay, in team mode) share one queue: a worker claims
+due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (rows another worker is claiming are skipped,
+not waited for) and leases them; a worker that dies leaves leases that expire, and another takes
+the rows then.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -117,6 +122,7 @@ class OutboxWorker:
         settings: the orchestrator settings (retry delays, fallback); process ``Settings`` work too.
         clock: the time (defaults to the context's).
         worker_id: this worker's name in leases.
+        channels: only send on these channels (None: every channel).
     """
 
     def __init__(
@@ -131,6 +137,7 @@ class OutboxWorker:
         lease_seconds: float = 120.0,
         poll_seconds: float = 1.0,
         limiters: RateLimiters | None = None,
+        channels: Collection[Channel] | None = None,
     ) -> None:
         if isinstance(settings, Settings):
             settings = settings.orchestrator
@@ -143,6 +150,9 @@ class OutboxWorker:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         self.limiters = limiters or RateLimiters()
+        #: Only rows on these channels are taken (None: all); the others are left to workers
+        #: that can send them, e.g. a relay holding some providers' secrets only.
+        self.channels = frozenset(Channel(c) for c in channels) if channels is not None else None
         self._budget: _Budget | None = None
         self._tenant_settings: TenantSettings | None = None
 
@@ -154,7 +164,8 @@ class OutboxWorker:
         self._budget = None  # re-read each round: other workers and the month move it
         self._tenant_settings = None
         handled = await self.reconcile()
-        handled += await self.fall_back_after_delivery_failures()
+        if self.channels is None:  # falling back may need any channel: left to full workers
+            handled += await self.fall_back_after_delivery_failures()
         for outbox_id, channel in await self._claim():
             await self._process(outbox_id, Channel(channel))
             handled += 1
@@ -198,9 +209,17 @@ class OutboxWorker:
         ]
         if only is not None:
             due.append(Out.id == only)
+        if self.channels is not None:
+            due.append(Out.channel_type.in_(sorted(self.channels)))
         async with self.ctx.db.session() as session:
+            # SKIP LOCKED: rows another worker is claiming right now are left to it instead of
+            # waited for (ignored on SQLite, where one writer at a time is the rule anyway).
             query = (
-                select(Out.id).where(*due).order_by(Out.not_before, Out.id).limit(self.batch_size)
+                select(Out.id)
+                .where(*due)
+                .order_by(Out.not_before, Out.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
             )
             ids = list((await session.execute(query)).scalars())
             if not ids:
@@ -624,6 +643,8 @@ class OutboxWorker:
                 )
                 .limit(self.batch_size)
             )
+            if self.channels is not None:
+                query = query.where(Out.channel_type.in_(sorted(self.channels)))
             stale = (await session.execute(query)).all()
         settled = 0
         for outbox_id, channel in stale:

@@ -48,6 +48,7 @@ from core.service.conversations import Conversations
 from core.service.timeline import append_message, conversation_for, open_conversation
 from core.storage import convert
 from core.storage import tables as t
+from core.team import audit
 
 if TYPE_CHECKING:
     from core.outbox.worker import AdapterSource
@@ -314,6 +315,16 @@ class Outbound:
                 routed.payload(),
                 now,
                 sender_id=self.ctx.agent_id,
+            )
+            await audit.record(
+                session,
+                self.ctx,
+                "switch_channel",
+                "conversation",
+                new.id,
+                source=old.id,
+                channel=str(to_channel),
+                previous=str(old.channel_type),
             )
             events.append(ConversationChanged(old.id))
             new_id = new.id

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
+    ArgumentError,
     DatabaseError,
     DBAPIError,
     IntegrityError,
@@ -58,6 +59,36 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+#: The database kinds Coccinelle runs on, and the asyncio driver each needs.
+DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}
+
+
+def parse_url(url: str) -> URL:
+    """``url`` parsed, if it names a database Coccinelle can open.
+
+    Raises:
+        StorageError: not a URL, another database, or a driver that is not installed (e.g.
+            ``postgresql://`` instead of ``postgresql+asyncpg://``); the message shows the URL
+            without its password and how to write it.
+    """
+    from core.i18n import t
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(t("storage.url.unreadable")) from None
+    backend = {"postgres": "postgresql"}.get(parsed.get_backend_name(), parsed.get_backend_name())
+    shown = parsed.render_as_string(hide_password=True)
+    if backend not in DRIVERS:
+        raise StorageError(t("storage.url.unsupported", url=shown))
+    if parsed.drivername != f"{backend}+{DRIVERS[backend]}":
+        suggested = parsed.set(drivername=f"{backend}+{DRIVERS[backend]}")
+        raise StorageError(
+            t("storage.url.driver", url=shown, suggested=suggested.render_as_string(True))
+        )
+    return parsed
 
 
 def _postgres_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +171,7 @@ class Database:
             SchemaTooNew: a schema written by a newer version.
             StorageError: the server cannot be reached or refuses us.
         """
-        parsed = make_url(url)
+        parsed = parse_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         if parsed.get_backend_name() == "postgresql":

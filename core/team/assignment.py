@@ -1,6 +1,8 @@
 """Automatic round-robin assignment of new conversations (``TenantSettings.auto_assign``).
 
-The ingest calls ``assign_new_conversation`` in the transaction that created the conversation.
+The ingest (``core.ingest.apply``) calls ``assign_new_conversation`` in the transaction that
+created the conversation, for conversations a prospect opens by writing or calling. Conversations
+the agency opens (a reply, a campaign, a channel switch) are not auto-assigned.
 Active agents take turns in the order of their ids; the turn is the agent after the one named by
 the tenant's latest ``auto_assign`` audit entry, so the rotation survives restarts and is shared
 by every relay. The tenant's row is locked first (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL),

@@ -8,10 +8,10 @@ without the other:
         await audit.record(session, ctx, "assign", "conversation", conversation_id, to=agent_id)
 
 Actions recorded by the facade: ``assign``, ``set_status``, ``snooze``, ``set_priority``,
-``set_labels`` (conversation), ``merge`` (prospect), ``template_save``, ``template_delete``,
-``settings_save``, ``channel_setup``; ``auto_assign`` by ``core.team.assignment``. Code outside
-the facade records its own the same way, e.g. the orchestrator's channel switch:
-``record(session, ctx, "switch_channel", "conversation", new_id, source=old_id, channel="email")``
+``set_labels`` (conversation), ``switch_channel`` (the new conversation, with ``source`` the old
+one), ``merge`` (prospect), ``template_save``, ``template_delete``, ``settings_save``,
+``channel_setup``; ``auto_assign`` by ``core.team.assignment`` (called by the ingest for each
+conversation a prospect opens). Code outside the facade records its own the same way
 (``record_for`` when there is no ``ServiceContext``).
 
 Details are small JSON values that say what changed; keys that look like secrets are dropped and

@@ -6,9 +6,15 @@ import argparse
 import asyncio
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from core.config.settings import RelaySettings, Settings
+from core.errors import CoccinelleError
 from core.i18n import t
+
+if TYPE_CHECKING:
+    from core.channels.runtime import ChannelRuntime
+    from core.domain.enums import Channel
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, help=t("relay.port_help"))
     parser.add_argument("--public-url", help=t("relay.public_url_help"))
     parser.add_argument("--no-ingest", action="store_true", help=t("relay.no_ingest_help"))
+    parser.add_argument("--no-send", action="store_true", help=t("relay.no_send_help"))
     parser.add_argument(
         "--poll",
         action="append",
@@ -41,15 +48,23 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
             if v is not None
         }
     )
-    asyncio.run(_main(settings, relay, ingest=not args.no_ingest, poll=args.poll))
+    ingest = not args.no_ingest
+    asyncio.run(
+        _main(settings, relay, ingest=ingest, send=ingest and not args.no_send, poll=args.poll)
+    )
     print(t("relay.stopped"), flush=True)
     return 0
 
 
-async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool, poll: list[str]) -> None:
+async def _main(
+    settings: Settings, relay: RelaySettings, *, ingest: bool, send: bool, poll: list[str]
+) -> None:
+    """Serve; with ``send``, an outbox worker also sends what is queued (Sara's replies even
+    when no agent's app is open), sharing the queue with the apps' workers."""
     from core.channels.runtime import ChannelRuntime
     from core.credentials import CredentialStore
     from core.domain.enums import Channel
+    from core.outbox.worker import OutboxWorker
     from core.relay.run import serve
     from core.relay.secrets import pull_tokens
     from core.relay.server import RelayConfig, runtime_lookup
@@ -81,6 +96,14 @@ async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool, poll:
         public = relay.public_url or f"http://{host}:{port}"
         print(t("relay.listening", host=host, port=port, public_url=public), flush=True)
 
+    sender = None
+    if send:
+        # Only the channels this relay holds the secrets of; the apps send the others.
+        sendable = [
+            channel for channel in runtime.enabled_channels() if _can_send(runtime, channel)
+        ]
+        sender = OutboxWorker(service.ctx, runtime, settings.orchestrator, channels=sendable)
+    sending = asyncio.create_task(sender.run_forever(stop)) if sender is not None else None
     try:
         await serve(
             service,
@@ -94,5 +117,16 @@ async def _main(settings: Settings, relay: RelaySettings, *, ingest: bool, poll:
             on_ready=ready,
         )
     finally:
+        stop.set()
+        if sending is not None:
+            await sending
         await runtime.close()
         await service.close()
+
+
+def _can_send(runtime: ChannelRuntime, channel: Channel) -> bool:
+    try:
+        runtime.adapter(channel)
+    except CoccinelleError:
+        return False
+    return True

@@ -7,6 +7,7 @@ prefix), so either adapter parses either kind; the channel is read from the addr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from abc import abstractmethod
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -196,11 +197,20 @@ class TwilioAdapter(ChannelAdapter):
         return self._result(instance, instance.body or "")
 
     async def recent(self, to: str, limit: int = 20) -> list[SendResult]:
-        """The latest messages sent to ``to`` (Messages list), newest first."""
+        """The latest messages sent to ``to`` (Messages list), newest first.
+
+        Each ``raw`` also carries ``body`` and ``date_created``: the outbox matches an
+        interrupted send on them (``core.outbox.reconcile``).
+        """
         items = await self._call(
             self._twilio().messages.list_async(to=self._address(to), limit=limit)
         )
-        return [self._result(item, item.body or "") for item in items]
+        listed = []
+        for item in items:
+            result = self._result(item, item.body or "")
+            raw = {**result.raw, "body": item.body or "", "date_created": item.date_created}
+            listed.append(dataclasses.replace(result, raw=raw))
+        return listed
 
     async def check_connection(self) -> None:
         """List one message: fails on bad credentials or an unreachable endpoint."""

@@ -84,9 +84,10 @@ async def test_sms_send_with_media_and_status_callbacks(sandbox, relay, sms):
     looked_up = await sms.lookup(result.provider_message_id)
     assert looked_up is not None and looked_up.status is MessageStatus.DELIVERED
     assert await sms.lookup("SM" + "0" * 32) is None
-    assert [r.provider_message_id for r in await sms.recent(CONFIRMS.phone)] == [
-        result.provider_message_id
-    ]
+    listed = await sms.recent(CONFIRMS.phone)
+    assert [r.provider_message_id for r in listed] == [result.provider_message_id]
+    # what the outbox matches an interrupted send on
+    assert listed[0].raw["body"] and listed[0].raw["date_created"].tzinfo is not None
 
 
 @pytest.mark.parametrize(

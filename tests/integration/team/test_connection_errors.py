@@ -61,3 +61,38 @@ async def test_postgres_engines_check_connections_before_use(pg_schema) -> None:
         assert db.engine.pool._pre_ping is True
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("nonsense", "is not a URL"),
+        (
+            "postgresql://claire:hunter2@db.example.fr/agence",
+            "write it postgresql+asyncpg://claire:***@db.example.fr/agence",
+        ),
+        ("postgres://claire@db.example.fr/agence", "write it postgresql+asyncpg://"),
+        ("sqlite:///tmp/coccinelle.db", "write it sqlite+aiosqlite:///tmp/coccinelle.db"),
+        ("mysql+aiomysql://claire:hunter2@db.example.fr/agence", "works with PostgreSQL"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["agent", "list"], ["relay", "--port", "0"]]
+)
+def test_a_url_that_is_no_database_url_is_one_clear_line(url, says, command, capsys) -> None:
+    assert main(["--language", "en", "--database-url", url, *command]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and "hunter2" not in err
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="COCCINELLE_TEST_PG_URL is not set")
+@pytest.mark.parametrize("command", [["agent", "add", "Claire"], ["relay", "--port", "0"]])
+def test_every_command_names_the_server_and_database_it_cannot_open(command, capsys) -> None:
+    url = make_url(_url(database="no_such_coccinelle_db", password="hunter2"))
+    argv = ["--language", "en", "--database-url", url.render_as_string(False), *command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{url.host}:{url.port or 5432}" in err and "no_such_coccinelle_db" in err
+    assert "Traceback" not in err and "hunter2" not in err

@@ -137,6 +137,9 @@ async def test_switch_channel_links_both_threads_and_queues_the_transition(scene
     assert transition[0].status == MessageStatus.QUEUED
     event = [m for m in thread.messages if m.kind == MessageKind.EVENT]
     assert event and event[0].metadata["switched_to_id"] == new.id
+    [entry] = await service.audit.recent(limit=5, subject=("conversation", new.id))
+    assert entry.action == "switch_channel"
+    assert entry.details == {"source": scene.conversation_id, "channel": "email", "previous": "sms"}
     with pytest.raises(InvalidInput):
         await service.outbound.switch_channel(new.id, Channel.EMAIL)
     with pytest.raises(InvalidInput):

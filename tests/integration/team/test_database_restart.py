@@ -1,0 +1,177 @@
+"""The database going away under a running app core: every connection of the core is killed
+(``pg_terminate_backend``, as a server restart does) twice while its outbox worker sends a
+broadcast through the sandbox, once in the middle of recording a send the provider took and once
+in the middle of starting one. The live link goes offline, comes back and asks for a resync; the
+worker keeps going; no message is lost or sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from core.channels.registry import adapter_names
+from core.channels.runtime import ChannelRuntime
+from core.config.settings import ProviderEndpoints
+from core.domain.decision import ReplyDraft
+from core.domain.enums import Channel, MessageType, OutboxStatus, Provider
+from core.events import ConnectionState, Resync
+from core.outbox import worker as worker_module
+from core.outbox.ratelimit import RateLimiters
+from core.outbox.worker import OutboxWorker
+from core.service import InboxService
+from core.storage import tables as t
+from core.storage.database import Database
+from providers.sandbox import start_sandbox
+from tests.conftest import FakeClock
+from tests.integration.team.helpers import next_event
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        "twilio_sms" not in adapter_names(), reason="the provider adapters are not installed"
+    ),
+]
+
+RECIPIENTS = 300
+LEASE_SECONDS = 60
+
+
+async def _open(schema: Any, application_name: str) -> Database:
+    """A handle on ``schema`` whose connections are named, so that only they are killed."""
+    settings = {"search_path": schema.name, "application_name": application_name}
+    return await Database.open(schema.base_url, connect_args={"server_settings": settings})
+
+
+async def _restart(admin: Database, application_name: str, listener_pid: int) -> int:
+    """Kill the core's pooled connections and its listening one; returns how many."""
+    async with admin.engine.begin() as conn:
+        killed = await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = :name OR pid = :listener"
+            ),
+            {"name": application_name, "listener": listener_pid},
+        )
+        return len(killed.all())
+
+
+async def _setup(service: InboxService, sandbox: Any) -> None:
+    options = {"base_url": sandbox.base_urls["twilio"], **sandbox.options["twilio_sms"]}
+    await service.tenant_settings.save_channel(
+        Channel.SMS, provider=Provider.TWILIO, config=options
+    )
+    settings = await service.tenant_settings.get()
+    settings.quiet_hours.enabled = False
+    await service.tenant_settings.save(settings)
+    async with service.db.session() as session:
+        session.add_all(
+            t.ProspectRow(
+                tenant_id=service.ctx.tenant_id,
+                display_name=f"Prospect {i}",
+                phone=f"+337{i:08d}",
+                opted_out_channels=[],
+            )
+            for i in range(RECIPIENTS)
+        )
+    async with service.db.session() as session:
+        ids = (await session.execute(select(t.ProspectRow.id))).scalars().all()
+    draft = ReplyDraft(text="Visite virtuelle en ligne", message_type=MessageType.NOTIFICATION)
+    await service.outbound.broadcast(ids, draft)
+
+
+def _posts(sandbox: Any) -> list[Any]:
+    return [r for r in sandbox.requests("twilio", "Messages") if r.method == "POST"]
+
+
+async def test_a_restart_while_sending_loses_nothing_and_sends_nothing_twice(
+    pg_schema, monkeypatch, caplog
+) -> None:
+    name = f"coccinelle-test-{uuid.uuid4().hex[:8]}"
+    clock = FakeClock()
+    sandbox = await start_sandbox(None)
+    admin = await pg_schema.open()
+    db = await _open(pg_schema, name)
+    service = await InboxService.connect(db, "acme", clock=clock)
+    service.team.bridge._retry_delays = (0.05, 0.2, 0.5)
+    runtime: ChannelRuntime | None = None
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    try:
+        await _setup(service, sandbox)
+        await service.team.start()
+        runtime = ChannelRuntime(
+            await service.tenant_settings.channels(),
+            lambda config, _names: sandbox.credentials[str(config.provider)],
+            ProviderEndpoints(),
+        )
+        worker = OutboxWorker(
+            service.ctx,
+            runtime,
+            lease_seconds=LEASE_SECONDS,
+            poll_seconds=0.05,
+            limiters=RateLimiters(burst=RECIPIENTS),
+        )
+        # The worker reads each row's message twice: when starting the send (odd calls) and
+        # when recording it (even calls). The server "restarts" inside those transactions.
+        restart_at = {
+            2 * (RECIPIENTS // 5): asyncio.Event(),
+            2 * (RECIPIENTS // 2) + 1: asyncio.Event(),
+        }
+        calls = [0]
+        real_message = worker_module._message
+
+        async def message_then_restart(session, row):
+            calls[0] += 1
+            if calls[0] in restart_at:
+                listener = service.team.bridge._connection
+                assert listener is not None
+                assert await _restart(admin, name, listener.get_server_pid()) >= 2
+                restart_at[calls[0]].set()
+            return await real_message(session, row)
+
+        monkeypatch.setattr(worker_module, "_message", message_then_restart)
+        async with service.bus.subscribe() as events:
+            task = asyncio.create_task(worker.run_forever(stop))
+            for restarted in restart_at.values():
+                await asyncio.wait_for(restarted.wait(), 120)
+                await next_event(events, lambda e: e == ConnectionState(False), timeout=30)
+                await next_event(events, lambda e: e == ConnectionState(True), timeout=30)
+                await next_event(events, lambda e: isinstance(e, Resync), timeout=30)
+
+            # Rows the worker held when its connections died are free again once their lease
+            # has expired; the injected clock moves past it until everything is settled.
+            async with asyncio.timeout(180):
+                while (await _statuses(admin))[OutboxStatus.SENT] < RECIPIENTS:
+                    assert not task.done(), "the worker stopped"
+                    clock.advance(seconds=LEASE_SECONDS + 1)
+                    await asyncio.sleep(0.2)
+
+        assert await _statuses(admin) == Counter({OutboxStatus.SENT: RECIPIENTS})
+        per_recipient = Counter(r.body["To"][0] for r in _posts(sandbox))
+        assert len(per_recipient) == RECIPIENTS and set(per_recipient.values()) == {1}
+        assert service.team.online is True
+        failed = [r for r in caplog.records if r.getMessage() == "outbox worker round failed"]
+        assert len(failed) == 2  # both restarts hit the worker mid-transaction
+    finally:
+        stop.set()
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 30)
+        if runtime is not None:
+            await runtime.close()
+        await service.close()
+        await admin.close()
+        await sandbox.stop()
+
+
+async def _statuses(db: Database) -> Counter[str]:
+    async with db.session() as session:
+        query = select(t.OutboxRow.status, func.count()).group_by(t.OutboxRow.status)
+        return Counter({status: n for status, n in await session.execute(query)})
