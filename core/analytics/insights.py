@@ -145,7 +145,8 @@ def cost_against_sms(totals: dict[str, Counters], prices: dict[str, Decimal]) ->
 
     ``actual`` is the sum of the statistics' costs (every channel). The all-SMS figure keeps
     the SMS and the voice calls as they were (a call has no SMS equivalent) and prices every
-    other message at its SMS segments times the measured price of a segment.
+    other message at its SMS segments times the measured price of a segment. Messages without
+    a recorded cost count for nothing on either side: like is compared with like.
     """
     segment = sms_segment_price(totals, prices)
     actual = sum((Decimal(c.cost_micros) / MICROS for c in totals.values()), Decimal(0))
@@ -154,7 +155,7 @@ def cost_against_sms(totals: dict[str, Counters], prices: dict[str, Decimal]) ->
         if channel in (Channel.SMS, Channel.VOICE):
             as_sms += Decimal(counters.cost_micros) / MICROS
         else:
-            as_sms += counters.sms_segments * segment
+            as_sms += (counters.sms_segments - counters.unpriced_segments) * segment
     if as_sms <= 0 or segment <= 0:
         return None
     saving = as_sms - actual

@@ -350,3 +350,13 @@ def test_a_period_must_end_after_it_starts() -> None:
         Period(DAY, DAY)
     with pytest.raises(ValueError):
         Period(datetime(2026, 3, 9), datetime(2026, 3, 10))
+
+
+async def test_messages_without_a_cost_do_not_make_savings_up(service, english):
+    marie = await add_prospect(service, "Marie", phone="+33611111111", email="m@x.fr")
+    await message(service, marie, Channel.SMS, OUT, at(9), [(S.SENT, at(9))], cost=Decimal("0.05"))
+    await message(service, marie, Channel.EMAIL, OUT, at(10), [(S.SENT, at(10))])  # no cost
+    insights = {i.key for i in await service.analytics.insights(PERIOD)}
+    assert "cost_vs_sms" in insights  # 0.05 against 0.05 by SMS
+    found = [i for i in await service.analytics.insights(PERIOD) if i.key == "cost_vs_sms"]
+    assert found[0].data["saving"] == 0 and found[0].data["all_sms"] == Decimal("0.05")
