@@ -47,7 +47,7 @@ from core.storage import tables as t
 LOOKBACK = timedelta(days=7)
 CONVERSION_WINDOW = LOOKBACK
 #: A day's rollup keeps its exact response times up to this many (else only the histogram).
-EXACT_TIMES = 256
+EXACT_TIMES = 64
 FAILED = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED})
 DELIVERED = frozenset({MessageStatus.DELIVERED, MessageStatus.READ})
 CONFIRMED = (AppointmentStatus.CONFIRMED, AppointmentStatus.DONE)
@@ -113,9 +113,12 @@ class Counters:
     #: per message type: [sent, conversions]
     by_type: dict[str, list[int]] = field(default_factory=dict)
     response_times: list[float] | None = field(default_factory=list)
+    #: the median response time, once computed (``stats``); any change forgets it
+    median: float | None = field(default=None, compare=False, repr=False)
 
     def merge(self, other: Counters) -> None:
         """Add ``other`` in; exact response times survive only if both sides have them."""
+        self.median = None
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.response_histogram.update(other.response_histogram)
@@ -130,6 +133,7 @@ class Counters:
 
     def add_response(self, seconds: float) -> None:
         """Count an answered message and how long the answer took."""
+        self.median = None
         self.answered += 1
         self.response_seconds += seconds
         self.response_histogram[histogram_bucket(seconds)] += 1
@@ -232,10 +236,66 @@ async def aggregate(
     of the last days. With ``prospects``, also fills in what each prospect was sent and how
     fast they answered.
     """
-    M = t.MessageRow
+    result: dict[Key, Counters] = {}
+    matcher = ReplyMatcher()
+    by_prospect: dict[int, list[_Out]] = {}
+    connection = await session.connection()
     dialect = session.get_bind().dialect.name
-    end_epoch = end.timestamp()
-    query = (
+    for row in (await connection.execute(_in_range(dialect, tenant_id, start, end))).all():
+        day = _day(row.created)
+        thread = (row.prospect_id, row.channel_type)
+        if row.direction == Direction.INBOUND:
+            _counters(result, day, row.channel_type).received += 1
+            answer = matcher.inbound(thread, row.created)
+            if answer is not None:
+                _credit_response(result, answer[0], answer[1], prospects)
+            continue
+        kind = _message_type(row.message_type, row.template)
+        out = _Out(row.prospect_id, day, row.channel_type, kind, row.created, True)
+        matcher.outbound(thread, out, row.sent if row.sent is not None else row.created)
+        by_prospect.setdefault(row.prospect_id, []).append(out)
+        _count_outbound(_counters(result, day, row.channel_type), row, kind)
+        if prospects is not None:
+            prospects.sent[thread] += 1
+    # After ``end``, a thread's first message settles it: an answer to the period's message,
+    # or a newer message that any later answer goes to. Only the first outbound message per
+    # prospect matters for confirmations (the ones after it are credited to it or later).
+    settled: set[tuple[int, str]] = set()
+    followed: set[int] = set()
+    after = _after(dialect, tenant_id, start, end)
+    for prospect_id, direction, channel, created in (await connection.execute(after)).all():
+        thread = (prospect_id, channel)
+        if thread not in settled:
+            settled.add(thread)
+            if direction == Direction.INBOUND:
+                answer = matcher.inbound(thread, created)
+                if answer is not None:
+                    _credit_response(result, answer[0], answer[1], prospects)
+        if direction == Direction.OUTBOUND and prospect_id not in followed:
+            followed.add(prospect_id)
+            out = _Out(prospect_id, _day(created), channel, "", created, False)
+            by_prospect.setdefault(prospect_id, []).append(out)
+    await _conversions(session, tenant_id, start, end + LOOKBACK, by_prospect, result)
+    return result
+
+
+M = t.MessageRow
+
+
+def _counted(tenant_id: int, start: datetime, end: datetime) -> Any:
+    """Inbound messages and the outbound ones sent, created in [start, end)."""
+    return (
+        (M.tenant_id == tenant_id)
+        & (M.created_at >= start)
+        & (M.created_at < end)
+        & M.kind.in_(COUNTED_KINDS)
+        & or_(M.direction == Direction.INBOUND, M.status.in_(SENT))
+    )
+
+
+def _in_range(dialect: str, tenant_id: int, start: datetime, end: datetime) -> Any:
+    """Everything the counters of [start, end) read, in time order."""
+    return (
         select(
             M.prospect_id,
             M.direction,
@@ -251,36 +311,29 @@ async def aggregate(
             func.length(M.content).label("length"),
             M.segments,
         )
-        .where(M.tenant_id == tenant_id, M.created_at >= start, M.created_at < end + LOOKBACK)
-        .where(M.kind.in_(COUNTED_KINDS))
-        .where(or_(M.direction == Direction.INBOUND, M.status.in_(SENT)))
+        .where(_counted(tenant_id, start, end))
         .order_by(M.created_at, M.id)
     )
-    result: dict[Key, Counters] = {}
-    matcher = ReplyMatcher()
-    by_prospect: dict[int, list[_Out]] = {}
-    connection = await session.connection()
-    for row in (await connection.execute(query)).all():
-        in_range = row.created < end_epoch
-        day = _day(row.created)
-        thread = (row.prospect_id, row.channel_type)
-        if row.direction == Direction.INBOUND:
-            if in_range:
-                _counters(result, day, row.channel_type).received += 1
-            answer = matcher.inbound(thread, row.created)
-            if answer is not None and answer[0].counted:
-                _credit_response(result, answer[0], answer[1], prospects)
-            continue
-        kind = _message_type(row.message_type, row.template)
-        out = _Out(row.prospect_id, day, row.channel_type, kind, row.created, in_range)
-        matcher.outbound(thread, out, row.sent if row.sent is not None else row.created)
-        by_prospect.setdefault(row.prospect_id, []).append(out)
-        if in_range:
-            _count_outbound(_counters(result, day, row.channel_type), row, kind)
-            if prospects is not None:
-                prospects.sent[thread] += 1
-    await _conversions(session, tenant_id, start, end + LOOKBACK, by_prospect, result)
-    return result
+
+
+def _after(dialect: str, tenant_id: int, start: datetime, end: datetime) -> Any:
+    """The ``LOOKBACK`` after ``end``: only what answers or follows the period's messages (the
+    prospects written to in it), and only what the reply matching needs."""
+    written_to = (
+        select(M.prospect_id)
+        .where(_counted(tenant_id, start, end), M.direction == Direction.OUTBOUND)
+        .distinct()
+    )
+    return (
+        select(
+            M.prospect_id,
+            M.direction,
+            M.channel_type,
+            epoch(dialect, M.created_at).label("created"),
+        )
+        .where(_counted(tenant_id, end, end + LOOKBACK), M.prospect_id.in_(written_to))
+        .order_by(M.created_at, M.id)
+    )
 
 
 def _counters(result: dict[Key, Counters], day: date, channel: str) -> Counters:

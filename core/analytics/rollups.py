@@ -45,12 +45,15 @@ class RollupCache:
     rows: dict[date, int] = field(default_factory=dict)
     last_id: int = 0
     totals: dict[tuple[date, date], dict[str, Counters]] = field(default_factory=dict)
+    #: sums of stretches of days within one month, by (first, last)
+    blocks: dict[tuple[date, date], dict[str, Counters]] = field(default_factory=dict)
 
     def clear(self) -> None:
         """Forget everything."""
         self.days.clear()
         self.rows.clear()
         self.totals.clear()
+        self.blocks.clear()
         self.last_id = 0
 
     async def sync(self, session: AsyncSession, tenant_id: int) -> None:
@@ -76,22 +79,49 @@ class RollupCache:
             if day not in fresh:
                 fresh.add(day)
                 self.days[day], self.rows[day] = {}, 0
+                month = (day.year, day.month)
+                for part in [p for p in self.blocks if (p[0].year, p[0].month) == month]:
+                    del self.blocks[part]
             self.rows[day] += 1
             if channel != NO_DATA and details:
                 self.days[day][channel] = Counters.from_json(details)
             self.last_id = max(self.last_id, row_id)
 
     def totals_of(self, first: date, last: date) -> dict[str, Counters]:
-        """The per-channel sums of the stored days [first, last] (all of them in the cache)."""
+        """The per-channel sums of the stored days [first, last] (all of them in the cache).
+
+        Summed month by month: after a day changes, only its month is added up again.
+        """
         key = (first, last)
         if key not in self.totals:
             sums: dict[str, Counters] = {}
-            for day, channels in sorted(self.days.items()):
-                if first <= day <= last:
-                    for channel, counters in channels.items():
-                        sums.setdefault(channel, Counters()).merge(counters)
+            for part in _months(first, last):
+                if part not in self.blocks:
+                    self.blocks[part] = self._sum(*part)
+                for channel, counters in self.blocks[part].items():
+                    sums.setdefault(channel, Counters()).merge(counters)
             self.totals[key] = sums
         return self.totals[key]
+
+    def _sum(self, first: date, last: date) -> dict[str, Counters]:
+        sums: dict[str, Counters] = {}
+        day = first
+        while day <= last:
+            for channel, counters in self.days.get(day, {}).items():
+                sums.setdefault(channel, Counters()).merge(counters)
+            day += timedelta(days=1)
+        return sums
+
+
+def _months(first: date, last: date) -> list[tuple[date, date]]:
+    """[first, last] cut at the months' ends."""
+    parts = []
+    while first <= last:
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        end = min(last, following - timedelta(days=1))
+        parts.append((first, end))
+        first = end + timedelta(days=1)
+    return parts
 
 
 async def _rows(session: AsyncSession, tenant_id: int, after: int) -> list:

@@ -85,10 +85,13 @@ def _ratio(part: int, whole: int) -> float | None:
 def _median(c: Counters) -> float | None:
     if not c.answered:
         return None
-    if c.response_times is not None:
-        return statistics.median(c.response_times)
-    lower, upper = (c.answered - 1) // 2, c.answered // 2
-    return (_nth(c, lower) + _nth(c, upper)) / 2
+    if c.median is None:
+        if c.response_times is not None:
+            c.median = statistics.median(c.response_times)
+        else:
+            lower, upper = (c.answered - 1) // 2, c.answered // 2
+            c.median = (_nth(c, lower) + _nth(c, upper)) / 2
+    return c.median
 
 
 def _nth(c: Counters, index: int) -> float:
@@ -166,14 +169,20 @@ def per_channel(counters: dict[Key, Counters]) -> dict[str, Counters]:
 async def channel_totals(
     db: Database, tenant_id: int, period: Period, cache: RollupCache | None = None
 ) -> dict[str, Counters]:
-    """The period's counters per channel (the sums of its stored days kept in ``cache``)."""
+    """The period's counters per channel (the sums of its stored days kept in ``cache``).
+
+    The counters may be the cache's own: callers must not change them.
+    """
     cache = RollupCache() if cache is None else cache
     counters = await daily_counters(db, tenant_id, period, cache)
     whole = period.whole_days()
     if not whole:
         return per_channel(counters)
     first, last = whole[0], whole[-1]
-    totals = per_channel({key: c for key, c in counters.items() if not first <= key[0] <= last})
+    live = {key: c for key, c in counters.items() if not first <= key[0] <= last}
+    if not live:  # the sums kept in the cache, as they are (and their medians, once computed)
+        return dict(cache.totals_of(first, last))
+    totals = per_channel(live)
     for channel, stored in cache.totals_of(first, last).items():
         totals.setdefault(channel, Counters()).merge(stored)
     return totals
