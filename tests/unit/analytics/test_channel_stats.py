@@ -357,7 +357,30 @@ async def test_messages_without_a_cost_do_not_make_savings_up(service, english):
     marie = await add_prospect(service, "Marie", phone="+33611111111", email="m@x.fr")
     await message(service, marie, Channel.SMS, OUT, at(9), [(S.SENT, at(9))], cost=Decimal("0.05"))
     await message(service, marie, Channel.EMAIL, OUT, at(10), [(S.SENT, at(10))])  # no cost
-    insights = {i.key for i in await service.analytics.insights(PERIOD)}
-    assert "cost_vs_sms" in insights  # 0.05 against 0.05 by SMS
-    found = [i for i in await service.analytics.insights(PERIOD) if i.key == "cost_vs_sms"]
-    assert found[0].data["saving"] == 0 and found[0].data["all_sms"] == Decimal("0.05")
+    (cost,) = [i for i in await service.analytics.insights(PERIOD) if i.key == "cost_vs_sms"]
+    assert cost.data["actual"] == cost.data["all_sms"] == Decimal("0.05")  # the email: unknown
+    assert cost.data["saving"] == 0
+
+
+async def stale_days(service) -> set:
+    async with service.db.session() as session:
+        marked = (await session.scalars(select(t.AnalyticsStaleRow.day))).all()
+    return {EPOCH + timedelta(days=n) for n in marked}
+
+
+async def test_the_triggers_mark_exactly_the_days_a_write_can_change(service, clock, dataset):
+    monday, wednesday = DAY.date(), DAY.date() + timedelta(days=2)
+    three_days = Period(DAY, DAY + timedelta(days=3))
+    await service.analytics.channel_stats(three_days)
+    assert await stale_days(service) == set()
+    # Jean answers on Wednesday: his day and Monday's messages to him (the answer may be theirs).
+    await message(service, dataset["jean"], Channel.EMAIL, IN, at(7, days=2))
+    assert await stale_days(service) == {monday, wednesday}
+    stats = by_channel(await service.analytics.channel_stats(three_days))
+    assert (stats["email"].answered, stats["email"].received) == (2, 2)
+    assert await stale_days(service) == set()
+    # Léa's confirmed appointment is cancelled: Monday, when her last SMS before it was sent.
+    (lea,) = await service.appointments.for_prospect(dataset["lea"])
+    await service.appointments.set_status(lea.id, AppointmentStatus.CANCELLED)
+    assert await stale_days(service) == {monday}
+    assert by_channel(await service.analytics.channel_stats(PERIOD))["sms"].conversions == 0
