@@ -6,7 +6,8 @@ Generates an SQLite database (bulk inserts through ``sqlite3``; the full-text tr
 bypassed for speed, the analytics triggers are not) with one tenant, ``conversations``
 conversations spread over 2025 and 4–16 messages each on SMS, email, WhatsApp or Telegram, with
 random statuses, timestamps, costs and clicks, inserted in time order as they would arrive, and
-an appointment confirmed for one prospect in ten. ``--db`` keeps it (and reuses it next time).
+an appointment confirmed for one prospect in five, up to five days after their last message.
+``--db`` keeps the database (and reuses it next time; each run works on a fresh copy).
 Then times ``service.analytics.channel_stats`` for the last 365 days:
 
 - cold: the first call, which computes and stores every day;
@@ -39,7 +40,7 @@ _CHANNELS = ("sms", "email", "whatsapp", "telegram")
 def _rows(conversations: int, seed: int):
     rng = random.Random(seed)
     start = datetime(2025, 1, 1)
-    prospects, convs, messages = [], [], []
+    prospects, convs, messages, appointments = [], [], [], []
     for c in range(1, conversations + 1):
         stamp = start.strftime(_FMT)
         prospects.append((c, 1, f"P{c}", "[]", stamp, stamp))
@@ -50,15 +51,13 @@ def _rows(conversations: int, seed: int):
         for _ in range(rng.randrange(4, 17)):
             moment += timedelta(seconds=rng.randrange(30, 86400))
             messages.append(_message(rng, 0, c, channel, moment))
+        if rng.random() < 0.2:  # one prospect in five confirms a visit a while later
+            confirmed = moment + timedelta(seconds=rng.randrange(60, 5 * 86400))
+            stamp, visit = confirmed.strftime(_FMT), (confirmed + timedelta(days=3)).strftime(_FMT)
+            appointments.append((1, c, "visit", visit, visit, "confirmed", stamp, stamp, stamp))
     # Messages arrive in time order in real life, so their ids (rowids) follow time.
     messages.sort(key=lambda row: row[12])
     messages = [(i, *row[1:]) for i, row in enumerate(messages, start=1)]
-    appointments = []
-    for c in range(1, conversations + 1, 10):  # one prospect in ten confirms a visit
-        moment = start + timedelta(seconds=rng.randrange(365 * 86400))
-        stamp = moment.strftime(_FMT)
-        visit = (moment + timedelta(days=3)).strftime(_FMT)
-        appointments.append((1, c, "visit", visit, visit, "confirmed", stamp, stamp, stamp))
     return prospects, convs, messages, appointments
 
 
