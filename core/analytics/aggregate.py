@@ -229,19 +229,20 @@ async def aggregate(
     start: datetime,
     end: datetime,
     prospects: ProspectChannels | None = None,
+    among: Any | None = None,
 ) -> dict[Key, Counters]:
     """Counters per (UTC day, channel) for messages created in [start, end).
 
     Reads the messages up to ``LOOKBACK`` after ``end`` too, for the answers and confirmations
     of the last days. With ``prospects``, also fills in what each prospect was sent and how
-    fast they answered.
+    fast they answered. ``among`` (a query of prospect ids) keeps only those prospects.
     """
     result: dict[Key, Counters] = {}
     matcher = ReplyMatcher()
     by_prospect: dict[int, list[_Out]] = {}
     connection = await session.connection()
     dialect = session.get_bind().dialect.name
-    for row in (await connection.execute(_in_range(dialect, tenant_id, start, end))).all():
+    for row in (await connection.execute(_in_range(dialect, tenant_id, start, end, among))).all():
         day = _day(row.created)
         thread = (row.prospect_id, row.channel_type)
         if row.direction == Direction.INBOUND:
@@ -262,7 +263,7 @@ async def aggregate(
     # prospect matters for confirmations (the ones after it are credited to it or later).
     settled: set[tuple[int, str]] = set()
     followed: set[int] = set()
-    after = _after(dialect, tenant_id, start, end)
+    after = _after(dialect, tenant_id, start, end, among)
     for prospect_id, direction, channel, created in (await connection.execute(after)).all():
         thread = (prospect_id, channel)
         if thread not in settled:
@@ -282,18 +283,29 @@ async def aggregate(
 M = t.MessageRow
 
 
-def _counted(tenant_id: int, start: datetime, end: datetime) -> Any:
+def _counted(tenant_id: int, start: datetime, end: datetime, among: Any | None = None) -> Any:
     """Inbound messages and the outbound ones sent, created in [start, end)."""
-    return (
+    condition = (
         (M.tenant_id == tenant_id)
         & (M.created_at >= start)
         & (M.created_at < end)
         & M.kind.in_(COUNTED_KINDS)
         & or_(M.direction == Direction.INBOUND, M.status.in_(SENT))
     )
+    return condition if among is None else condition & M.prospect_id.in_(among)
 
 
-def _in_range(dialect: str, tenant_id: int, start: datetime, end: datetime) -> Any:
+def several_channels(tenant_id: int, start: datetime, end: datetime) -> Any:
+    """A query of the prospects with messages on more than one channel in [start, end)."""
+    return (
+        select(M.prospect_id)
+        .where(_counted(tenant_id, start, end))
+        .group_by(M.prospect_id)
+        .having(func.count(func.distinct(M.channel_type)) > 1)
+    )
+
+
+def _in_range(dialect: str, tenant_id: int, start: datetime, end: datetime, among: Any) -> Any:
     """Everything the counters of [start, end) read, in time order."""
     return (
         select(
@@ -311,17 +323,17 @@ def _in_range(dialect: str, tenant_id: int, start: datetime, end: datetime) -> A
             func.length(M.content).label("length"),
             M.segments,
         )
-        .where(_counted(tenant_id, start, end))
+        .where(_counted(tenant_id, start, end, among))
         .order_by(M.created_at, M.id)
     )
 
 
-def _after(dialect: str, tenant_id: int, start: datetime, end: datetime) -> Any:
+def _after(dialect: str, tenant_id: int, start: datetime, end: datetime, among: Any) -> Any:
     """The ``LOOKBACK`` after ``end``: only what answers or follows the period's messages (the
     prospects written to in it), and only what the reply matching needs."""
     written_to = (
         select(M.prospect_id)
-        .where(_counted(tenant_id, start, end), M.direction == Direction.OUTBOUND)
+        .where(_counted(tenant_id, start, end, among), M.direction == Direction.OUTBOUND)
         .distinct()
     )
     return (

@@ -89,16 +89,17 @@ def faster_elsewhere(prospects: ProspectChannels) -> list[FasterElsewhere]:
     channels: dict[int, set[str]] = {}
     for prospect_id, channel in list(prospects.sent) + list(prospects.response_times):
         channels.setdefault(prospect_id, set()).add(channel)
+    medians: dict[int, dict[str, float]] = {}
+    for (prospect_id, channel), times in prospects.response_times.items():
+        medians.setdefault(prospect_id, {})[channel] = statistics.median(times)
     found = []
     for prospect_id, used_on in sorted(channels.items()):
+        if len(used_on) < 2:
+            continue
         used = max(sorted(used_on), key=lambda c: prospects.sent[(prospect_id, c)])
-        medians = {
-            c: statistics.median(times)
-            for (p, c), times in prospects.response_times.items()
-            if p == prospect_id
-        }
-        used_median = medians.get(used)
-        others = [(m, c) for c, m in medians.items() if c != used]
+        answered = medians.get(prospect_id, {})
+        used_median = answered.get(used)
+        others = [(m, c) for c, m in answered.items() if c != used]
         if not others:
             continue
         best_median, better = min(others)

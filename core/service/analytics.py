@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.analytics import rollups
-from core.analytics.aggregate import ProspectChannels, aggregate
+from core.analytics.aggregate import ProspectChannels, aggregate, several_channels
 from core.analytics.insights import (
     Insight,
     best_channel_per_type,
@@ -131,7 +131,8 @@ class Analytics:
         start = max(period.start, period.end - timedelta(days=PROSPECT_INSIGHT_DAYS))
         prospects = ProspectChannels()
         async with self.ctx.db.session() as session:
-            await aggregate(session, self.ctx.tenant_id, start, period.end, prospects)
+            among = several_channels(self.ctx.tenant_id, start, period.end)
+            await aggregate(session, self.ctx.tenant_id, start, period.end, prospects, among)
             found = faster_elsewhere(prospects)
             ids = [f.prospect_id for f in found]
             names: dict[int, str] = defaultdict(str)
