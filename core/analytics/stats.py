@@ -4,8 +4,9 @@
 days (recomputing first the days the triggers marked stale, see ``rollups``) and counters
 computed from the messages for the parts of days at its ends. A year of statistics is then a
 two-query check that nothing changed plus sums kept in memory. The median first-response time
-is exact when the whole period was computed from the messages, and read from a log-scale
-histogram (±4.5 %) when rollups took part (``median_exact`` says which).
+is exact while every stored day of the period kept its response times (days with at most
+``EXACT_TIMES`` answers per channel), and read from a log-scale histogram (±4.5 %) otherwise
+(``median_exact`` says which).
 """
 
 from __future__ import annotations
