@@ -1,26 +1,36 @@
-"""Benchmark of ``channel_stats`` over a year: ``python -m core.analytics.bench [conversations]``.
+"""Benchmark of ``channel_stats`` over a year on SQLite.
 
-Generates an SQLite database (bulk inserts through ``sqlite3``, FTS trigger bypassed for speed)
-with one tenant, ``conversations`` conversations spread over 2025 and 4–16 messages each on
-SMS, email, WhatsApp or Telegram, with random statuses, timestamps, costs and clicks, inserted
-in time order as they would arrive; then
-times ``service.analytics.channel_stats`` for the last 365 days, first cold (rollups built),
-then warm (median of fifteen).
+    python -m core.analytics.bench [--conversations 100000] [--runs 30] [--db PATH]
+
+Generates an SQLite database (bulk inserts through ``sqlite3``; the full-text trigger is
+bypassed for speed, the analytics triggers are not) with one tenant, ``conversations``
+conversations spread over 2025 and 4–16 messages each on SMS, email, WhatsApp or Telegram, with
+random statuses, timestamps, costs and clicks, inserted in time order as they would arrive, and
+an appointment confirmed for one prospect in five, up to five days after their last message.
+``--db`` keeps the database (and reuses it next time; each run works on a fresh copy).
+Then times ``service.analytics.channel_stats`` for the last 365 days:
+
+- cold: the first call, which computes and stores every day;
+- warm: nothing changed since the last call (p50 and p95 of ``runs`` calls);
+- after a write: a new message on the last day before each call (its days are recomputed).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
+import shutil
 import sqlite3
-import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import text
+
 from core.analytics.period import Period
+from core.bench.results import percentile
 from core.storage.database import Database, sqlite_url
 
 _FMT = "%Y-%m-%d %H:%M:%S.%f"
@@ -30,7 +40,7 @@ _CHANNELS = ("sms", "email", "whatsapp", "telegram")
 def _rows(conversations: int, seed: int):
     rng = random.Random(seed)
     start = datetime(2025, 1, 1)
-    prospects, convs, messages = [], [], []
+    prospects, convs, messages, appointments = [], [], [], []
     for c in range(1, conversations + 1):
         stamp = start.strftime(_FMT)
         prospects.append((c, 1, f"P{c}", "[]", stamp, stamp))
@@ -41,10 +51,14 @@ def _rows(conversations: int, seed: int):
         for _ in range(rng.randrange(4, 17)):
             moment += timedelta(seconds=rng.randrange(30, 86400))
             messages.append(_message(rng, 0, c, channel, moment))
+        if rng.random() < 0.2:  # one prospect in five confirms a visit a while later
+            confirmed = moment + timedelta(seconds=rng.randrange(60, 5 * 86400))
+            stamp, visit = confirmed.strftime(_FMT), (confirmed + timedelta(days=3)).strftime(_FMT)
+            appointments.append((1, c, "visit", visit, visit, "confirmed", stamp, stamp, stamp))
     # Messages arrive in time order in real life, so their ids (rowids) follow time.
     messages.sort(key=lambda row: row[12])
     messages = [(i, *row[1:]) for i, row in enumerate(messages, start=1)]
-    return prospects, convs, messages
+    return prospects, convs, messages, appointments
 
 
 def _message(rng: random.Random, mid: int, conv: int, channel: str, moment: datetime):
@@ -67,7 +81,7 @@ async def build(path: Path, conversations: int, seed: int = 1) -> int:
     """Create the benchmark database at ``path``; return the number of messages."""
     db = await Database.open(sqlite_url(path))
     await db.close()
-    prospects, convs, messages = _rows(conversations, seed)
+    prospects, convs, messages, appointments = _rows(conversations, seed)
     con = sqlite3.connect(path)
     with con:
         con.execute(
@@ -93,42 +107,102 @@ async def build(path: Path, conversations: int, seed: int = 1) -> int:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             messages,
         )
+        con.executemany(
+            "INSERT INTO appointments(tenant_id, prospect_id, kind, starts_at, ends_at, status,"
+            " confirmed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            appointments,
+        )
     con.close()
     return len(messages)
 
 
-async def measure(path: Path, now: datetime) -> tuple[float, list[float]]:
-    """Seconds of the cold call and of five warm calls of a 365-day ``channel_stats``."""
+async def measure(path: Path, now: datetime, runs: int) -> dict[str, list[float]]:
+    """Seconds of the cold call, of ``runs`` warm calls and of ``runs`` calls after a write."""
     from core.service import InboxService
 
     db = await Database.open(sqlite_url(path))
     try:
         service = await InboxService.connect(db, "bench", clock=lambda: now)
         period = Period.last_days(365, now)
-        began = time.perf_counter()
-        await service.analytics.channel_stats(period)
-        cold = time.perf_counter() - began
-        warm = []
-        for _ in range(15):
-            began = time.perf_counter()
-            await service.analytics.channel_stats(period)
-            warm.append(time.perf_counter() - began)
-        return cold, warm
+        timings: dict[str, list[float]] = {"cold": [], "warm": [], "after a write": []}
+        timings["cold"].append(await _timed(service.analytics.channel_stats(period)))
+        for _ in range(runs):
+            timings["warm"].append(await _timed(service.analytics.channel_stats(period)))
+        for n in range(runs):
+            await _write_one(db, now - timedelta(minutes=runs - n))
+            timings["after a write"].append(await _timed(service.analytics.channel_stats(period)))
+        return timings
     finally:
         await db.close()
 
 
-async def _main(conversations: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.db"
-        count = await build(path, conversations)
-        cold, warm = await measure(path, datetime(2025, 12, 31, 12, tzinfo=UTC))
-        print(
-            f"{conversations} conversations, {count} messages: channel_stats over 365 days "
-            f"cold {cold * 1000:.0f} ms, warm median {statistics.median(warm) * 1000:.0f} ms "
-            f"(min {min(warm) * 1000:.0f} ms)"
+async def _timed(call) -> float:
+    began = time.perf_counter()
+    await call
+    return time.perf_counter() - began
+
+
+async def _write_one(db: Database, moment: datetime) -> None:
+    """An incoming SMS from the first prospect (as ingest would store it; triggers fire)."""
+    stamp = moment.astimezone(UTC).replace(tzinfo=None).strftime(_FMT)
+    async with db.session() as session:
+        await session.execute(
+            text(
+                "INSERT INTO messages(tenant_id, conversation_id, prospect_id, direction,"
+                " channel_type, kind, sender_type, content, metadata, status, created_at)"
+                " VALUES (1, 1, 1, 'inbound', 'sms', 'message', 'prospect', 'Oui', '{}',"
+                " 'received', :stamp)"
+            ),
+            {"stamp": stamp},
         )
 
 
+def _report(conversations: int, count: int, timings: dict[str, list[float]]) -> str:
+    lines = [f"{conversations} conversations, {count} messages: channel_stats over 365 days"]
+    for name, samples in timings.items():
+        ms = [s * 1000 for s in samples]
+        if len(ms) == 1:
+            lines.append(f"  {name:<14} {ms[0]:8.0f} ms")
+        else:
+            lines.append(
+                f"  {name:<14} p50 {percentile(ms, 50):6.1f} ms   p95 {percentile(ms, 95):6.1f} ms"
+                f"   max {max(ms):6.1f} ms   ({len(ms)} runs)"
+            )
+    return "\n".join(lines)
+
+
+async def _main(conversations: int, runs: int, keep: Path | None) -> None:
+    now = datetime(2025, 12, 31, 12, tzinfo=UTC)
+    with tempfile.TemporaryDirectory() as folder:
+        path = keep or Path(folder) / "bench.db"
+        if keep is not None and keep.exists():
+            count = _count(keep)
+        else:
+            count = await build(path, conversations)
+        if keep is not None:
+            fresh = Path(folder) / "bench.db"
+            shutil.copyfile(keep, fresh)  # every run starts from the same, never-read state
+            path = fresh
+        print(_report(conversations, count, await measure(path, now, runs)))
+
+
+def _count(path: Path) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("SELECT count(*) FROM messages").fetchone()[0]
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m core.analytics.bench")
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--db", type=Path, help="keep the generated database here (reused)")
+    args = parser.parse_args(argv)
+    asyncio.run(_main(args.conversations, args.runs, args.db))
+
+
 if __name__ == "__main__":
-    asyncio.run(_main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000))
+    main()

@@ -1,22 +1,29 @@
-"""How a prospect answers on each channel: response rate and median response time.
+"""How a prospect answers on each channel: the one definition of "answered" in the analytics.
 
-An outgoing message counts as answered when the prospect writes on the same channel before our
-next outgoing message there, within ``REPLY_HORIZON``. The rate is smoothed with a Beta prior
-(``PRIOR_ALPHA`` answers in ``PRIOR_ALPHA + PRIOR_BETA`` pseudo-messages), so that one message
-does not decide: a prospect who answered their only SMS gets 0.6, not 1.0.
+A thread is a prospect on one channel. An outgoing message counts once it was handed to the
+provider (``SENT``: queued, held or cancelled ones do not). It is answered by the first incoming
+message of its thread after it and before the next outgoing one, within ``REPLY_HORIZON``; the
+delay runs from when it was sent. ``ReplyMatcher`` applies that rule to messages fed in time
+order: the orchestrator's criterion 8 (``engagement_from_history``, per prospect) and the
+channel statistics (``aggregate``, per day and channel) both go through it.
+
+For criterion 8 the rate is smoothed with a Beta prior (``PRIOR_ALPHA`` answers in
+``PRIOR_ALPHA + PRIOR_BETA`` pseudo-messages), so that one message does not decide: a prospect
+who answered their only SMS gets 0.6, not 1.0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain.enums import Channel, Direction, MessageKind
+from core.domain.enums import Channel, Direction, MessageKind, MessageStatus
 from core.orchestrator.context import ChannelEngagement
 from core.storage import tables as t
 
@@ -24,15 +31,50 @@ PRIOR_ALPHA = 2.0
 PRIOR_BETA = 2.0
 REPLY_HORIZON = timedelta(days=7)
 HISTORY_LIMIT = 500
+#: Outgoing messages handed to the provider, whatever happened to them afterwards.
+SENT = frozenset(
+    {
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.READ,
+        MessageStatus.FAILED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.UNKNOWN,
+    }
+)
+COUNTED_KINDS = (MessageKind.MESSAGE, MessageKind.CALL)
+
+
+class ReplyMatcher:
+    """Pairs outgoing messages with their answer; feed each thread's messages in time order."""
+
+    def __init__(self, horizon: timedelta = REPLY_HORIZON) -> None:
+        self.horizon = horizon.total_seconds()
+        self._waiting: dict[Hashable, tuple[Any, float]] = {}
+
+    def outbound(self, thread: Hashable, item: Any, sent_at: float) -> None:
+        """An outgoing message (``item``), sent at ``sent_at`` (Unix seconds)."""
+        self._waiting[thread] = (item, sent_at)
+
+    def inbound(self, thread: Hashable, at: float) -> tuple[Any, float] | None:
+        """An incoming message: the outgoing one it answers and the delay, if it answers one."""
+        waiting = self._waiting.pop(thread, None)
+        if waiting is None:
+            return None
+        item, sent_at = waiting
+        delay = at - sent_at
+        return (item, delay) if 0 <= delay <= self.horizon else None
 
 
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
-    """One message of the history, as engagement needs it."""
+    """One message of the history, as engagement needs it (outgoing ones already sent)."""
 
     channel: Channel
     direction: Direction
     at: datetime
+    #: When an outgoing message was sent, if it differs from ``at`` (its creation).
+    sent_at: datetime | None = None
 
 
 def engagement_from_history(
@@ -43,42 +85,29 @@ def engagement_from_history(
     horizon: timedelta = REPLY_HORIZON,
 ) -> dict[Channel, ChannelEngagement]:
     """Per-channel engagement of one prospect from their messages (any order)."""
-    by_channel: dict[Channel, list[HistoryItem]] = {}
-    for item in items:
-        by_channel.setdefault(Channel(item.channel), []).append(item)
+    matcher = ReplyMatcher(horizon)
+    sent: dict[Channel, int] = {}
+    delays: dict[Channel, list[float]] = {}
+    for item in sorted(items, key=lambda i: i.at):
+        channel = Channel(item.channel)
+        if item.direction == Direction.OUTBOUND:
+            sent[channel] = sent.get(channel, 0) + 1
+            matcher.outbound(channel, channel, (item.sent_at or item.at).timestamp())
+        elif (answer := matcher.inbound(channel, item.at.timestamp())) is not None:
+            delays.setdefault(channel, []).append(answer[1])
     prior = alpha / (alpha + beta)
     result: dict[Channel, ChannelEngagement] = {}
-    for channel, history in by_channel.items():
-        sent, delays = _answers(sorted(history, key=lambda i: i.at), horizon)
-        if not sent:
-            continue
-        replied = len(delays)
+    for channel, count in sent.items():
+        answered = delays.get(channel, [])
         result[channel] = ChannelEngagement(
             channel=channel,
-            sent=sent,
-            replied=replied,
-            response_rate=(alpha + replied) / (alpha + beta + sent),
+            sent=count,
+            replied=len(answered),
+            response_rate=(alpha + len(answered)) / (alpha + beta + count),
             prior_rate=prior,
-            median_response_seconds=median(delays) if delays else None,
+            median_response_seconds=median(answered) if answered else None,
         )
     return result
-
-
-def _answers(history: list[HistoryItem], horizon: timedelta) -> tuple[int, list[float]]:
-    """How many outgoing messages, and the delay of each one answered."""
-    sent = 0
-    delays: list[float] = []
-    waiting: datetime | None = None
-    for item in history:
-        if item.direction == Direction.OUTBOUND:
-            sent += 1
-            waiting = item.at
-        elif waiting is not None:
-            delay = item.at - waiting
-            if delay <= horizon:
-                delays.append(delay.total_seconds())
-            waiting = None
-    return sent, delays
 
 
 async def load_engagement(
@@ -87,10 +116,13 @@ async def load_engagement(
     """Engagement of a prospect from their latest ``limit`` messages (notes and events aside)."""
     m = t.MessageRow
     query = (
-        select(m.channel_type, m.direction, m.created_at)
-        .where(m.prospect_id == prospect_id, m.kind.in_([MessageKind.MESSAGE, MessageKind.CALL]))
+        select(m.channel_type, m.direction, m.created_at, m.sent_at)
+        .where(m.prospect_id == prospect_id, m.kind.in_(COUNTED_KINDS))
+        .where(or_(m.direction == Direction.INBOUND, m.status.in_(SENT)))
         .order_by(m.id.desc())
         .limit(limit)
     )
     rows = (await session.execute(query)).all()
-    return engagement_from_history(HistoryItem(Channel(c), Direction(d), at) for c, d, at in rows)
+    return engagement_from_history(
+        HistoryItem(Channel(c), Direction(d), at, sent) for c, d, at, sent in rows
+    )

@@ -3,8 +3,9 @@
 - which channel converts best for each message type (at least ``MIN_SAMPLE`` messages per
   channel compared);
 - which prospects answer faster on another channel than the one they are mostly written to;
-- what the period cost against sending every message by SMS at the tenant's prices (measured,
-  voice calls left out since they have no SMS equivalent).
+- what the period cost against sending every message by SMS, at the SMS price measured in the
+  period (the tenant's configured price when no SMS had a cost), with the same cost totals as
+  the statistics table.
 """
 
 from __future__ import annotations
@@ -88,16 +89,17 @@ def faster_elsewhere(prospects: ProspectChannels) -> list[FasterElsewhere]:
     channels: dict[int, set[str]] = {}
     for prospect_id, channel in list(prospects.sent) + list(prospects.response_times):
         channels.setdefault(prospect_id, set()).add(channel)
+    medians: dict[int, dict[str, float]] = {}
+    for (prospect_id, channel), times in prospects.response_times.items():
+        medians.setdefault(prospect_id, {})[channel] = statistics.median(times)
     found = []
     for prospect_id, used_on in sorted(channels.items()):
+        if len(used_on) < 2:
+            continue
         used = max(sorted(used_on), key=lambda c: prospects.sent[(prospect_id, c)])
-        medians = {
-            c: statistics.median(times)
-            for (p, c), times in prospects.response_times.items()
-            if p == prospect_id
-        }
-        used_median = medians.get(used)
-        others = [(m, c) for c, m in medians.items() if c != used]
+        answered = medians.get(prospect_id, {})
+        used_median = answered.get(used)
+        others = [(m, c) for c, m in answered.items() if c != used]
         if not others:
             continue
         best_median, better = min(others)
@@ -128,21 +130,34 @@ def faster_elsewhere_insight(found: list[FasterElsewhere], names: dict[int, str]
     return Insight("faster_elsewhere", text, data)
 
 
+def sms_segment_price(totals: dict[str, Counters], prices: dict[str, Decimal]) -> Decimal:
+    """What one SMS segment cost in the period (measured on the SMS sent with a recorded cost),
+    else the tenant's configured SMS price."""
+    sms = totals.get(Channel.SMS)
+    if sms is not None:
+        priced = sms.sms_segments - sms.unpriced_segments
+        if priced > 0 and sms.cost_micros > 0:
+            return Decimal(sms.cost_micros) / MICROS / priced
+    return Decimal(prices.get(Channel.SMS, Decimal("0")))
+
+
 def cost_against_sms(totals: dict[str, Counters], prices: dict[str, Decimal]) -> Insight | None:
-    """What the period cost against the same messages all sent by SMS."""
-    sms_price = Decimal(prices.get(Channel.SMS, Decimal("0")))
-    actual = Decimal(0)
+    """What the period cost against the same messages all sent by SMS.
+
+    ``actual`` is the sum of the statistics' costs (every channel). The all-SMS figure keeps
+    the SMS and the voice calls as they were (a call has no SMS equivalent) and prices every
+    other message at its SMS segments times the measured price of a segment. Messages without
+    a recorded cost count for nothing on either side: like is compared with like.
+    """
+    segment = sms_segment_price(totals, prices)
+    actual = sum((Decimal(c.cost_micros) / MICROS for c in totals.values()), Decimal(0))
     as_sms = Decimal(0)
     for channel, counters in totals.items():
-        if channel == Channel.VOICE or not counters.sent:
-            continue
-        actual += Decimal(counters.cost_micros) / MICROS
-        if channel == Channel.SMS:
-            actual += counters.unpriced_segments * sms_price
+        if channel in (Channel.SMS, Channel.VOICE):
+            as_sms += Decimal(counters.cost_micros) / MICROS
         else:
-            actual += counters.unpriced * Decimal(prices.get(channel, Decimal("0")))
-        as_sms += counters.sms_segments * sms_price
-    if as_sms <= 0:
+            as_sms += (counters.sms_segments - counters.unpriced_segments) * segment
+    if as_sms <= 0 or segment <= 0:
         return None
     saving = as_sms - actual
     ratio = float(abs(saving) / as_sms)
@@ -158,5 +173,6 @@ def cost_against_sms(totals: dict[str, Counters], prices: dict[str, Decimal]) ->
         "all_sms": as_sms,
         "saving": saving,
         "saving_ratio": float(saving / as_sms),
+        "segment_price": segment,
     }
     return Insight("cost_vs_sms", text, data)

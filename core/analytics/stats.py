@@ -1,22 +1,25 @@
 """Channel statistics over a period: the seed's fields plus responses, conversions and costs.
 
-``channel_stats(db, tenant_id, period, now)`` merges stored daily rollups (settled whole days)
-with counters computed from the messages for the rest of the period, so a year reads a few
-hundred rollup rows. The median first-response time is exact when the whole period was computed
-from the messages, and read from a log-scale histogram (±4.5 %) when rollups took part
+``channel_stats(db, tenant_id, period)`` sums the stored daily rollups of the period's whole
+days (recomputing first the days the triggers marked stale, see ``rollups``) and counters
+computed from the messages for the parts of days at its ends. A year of statistics is then a
+two-query check that nothing changed plus sums kept in memory. The median first-response time
+is exact while every stored day of the period kept its response times (days with at most
+``EXACT_TIMES`` answers per channel), and read from a log-scale histogram (±4.5 %) otherwise
 (``median_exact`` says which).
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from core.analytics import rollups
 from core.analytics.aggregate import Counters, Key, aggregate, bucket_value
 from core.analytics.period import Period, day_start
+from core.analytics.rollups import RollupCache
 from core.storage.database import Database
 
 MICROS = Decimal(1_000_000)
@@ -83,10 +86,13 @@ def _ratio(part: int, whole: int) -> float | None:
 def _median(c: Counters) -> float | None:
     if not c.answered:
         return None
-    if c.response_times is not None:
-        return statistics.median(c.response_times)
-    lower, upper = (c.answered - 1) // 2, c.answered // 2
-    return (_nth(c, lower) + _nth(c, upper)) / 2
+    if c.median is None:
+        if c.response_times is not None:
+            c.median = statistics.median(c.response_times)
+        else:
+            lower, upper = (c.answered - 1) // 2, c.answered // 2
+            c.median = (_nth(c, lower) + _nth(c, upper)) / 2
+    return c.median
 
 
 def _nth(c: Counters, index: int) -> float:
@@ -98,95 +104,49 @@ def _nth(c: Counters, index: int) -> float:
     raise AssertionError("the histogram holds every answer")  # pragma: no cover
 
 
-@dataclass
-class RollupCache:
-    """Settled days already read (per day, then channel) and their sums per range of days.
-
-    Settled days do not change (see ``rollups``), so one cache per tenant and process holds;
-    ``rollups.rebuild`` callers clear it.
-    """
-
-    days: dict[date, dict[str, Counters]] = field(default_factory=dict)
-    totals: dict[tuple[date, date], dict[str, Counters]] = field(default_factory=dict)
-
-    def clear(self) -> None:
-        """Forget everything."""
-        self.days.clear()
-        self.totals.clear()
-
-    def totals_of(self, first: date, last: date) -> dict[str, Counters]:
-        """The per-channel sums of the cached days [first, last]."""
-        key = (first, last)
-        if key not in self.totals:
-            self.totals[key] = per_channel(
-                {
-                    (day, channel): counters
-                    for day, channels in self.days.items()
-                    if first <= day <= last
-                    for channel, counters in channels.items()
-                }
-            )
-        return self.totals[key]
-
-
 async def daily_counters(
-    db: Database,
-    tenant_id: int,
-    period: Period,
-    now: datetime,
-    cache: RollupCache | None = None,
+    db: Database, tenant_id: int, period: Period, cache: RollupCache | None = None
 ) -> dict[Key, Counters]:
-    """Counters per (day, channel) over ``period``: rollups where settled, messages elsewhere.
+    """Counters per (day, channel) over ``period``: rollups for whole days, messages elsewhere.
 
-    ``cache`` keeps the settled days read so far (one per tenant); the counters it holds are
+    ``cache`` keeps the stored days read so far (one per tenant); the counters it holds are
     shared, so callers must not change them.
     """
     cache = RollupCache() if cache is None else cache
-    whole = [d for d in period.whole_days() if rollups.settled(d, now)]
+    whole = period.whole_days()
     result: dict[Key, Counters] = {}
-    async with db.session() as session:
-        if whole:
-            missing = [d for d in whole if d not in cache.days]
-            await _fill_cache(session, tenant_id, missing, now, cache.days)
-            for day in whole:
-                for channel, counters in cache.days[day].items():
-                    result[(day, channel)] = counters
-            first, last = whole[0], whole[-1]
-            live = [
-                (period.start, day_start(first)),
-                (day_start(last + timedelta(days=1)), period.end),
-            ]
-        else:
-            live = [(period.start, period.end)]
-        for start, end in live:
-            if start < end:
-                _merge_into(result, await aggregate(session, tenant_id, start, end, now))
+    if whole:
+        await _bring_up_to_date(db, tenant_id, whole, cache)
+        for day in whole:
+            for channel, counters in cache.days[day].items():
+                result[(day, channel)] = counters
+    for start, end in _edges(period, whole):
+        async with db.session() as session:
+            _merge_into(result, await aggregate(session, tenant_id, start, end))
     return result
 
 
-async def _fill_cache(session, tenant_id: int, days: list[date], now: datetime, cache) -> None:
-    if not days:
-        return
-    stored, present = await rollups.load(session, tenant_id, days[0], days[-1])
-    for run_first, run_last in _missing_runs(days, present):
-        stored.update(await rollups.build(session, tenant_id, run_first, run_last, now))
-    for day in days:
-        cache[day] = {}
-    for (day, channel), counters in stored.items():
-        if day in cache:
-            cache[day][channel] = counters
+async def _bring_up_to_date(db: Database, tenant_id: int, whole: list, cache: RollupCache) -> None:
+    """Refresh the stale and never-stored days of ``whole``; leave them all in ``cache``."""
+    async with db.session() as session:
+        stale = await rollups.stale_days(session, tenant_id, whole[0], whole[-1])
+        await cache.sync(session, tenant_id)
+    wanted = stale | {day for day in whole if day not in cache.days}
+    if wanted:
+        async with db.session() as session:
+            await rollups.refresh(session, tenant_id, wanted)
+        async with db.session() as session:
+            await cache.sync(session, tenant_id)
 
 
-def _missing_runs(days: list[date], stored: set[date]) -> list[tuple[date, date]]:
-    runs: list[tuple[date, date]] = []
-    for day in days:
-        if day in stored:
-            continue
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
+def _edges(period: Period, whole: list) -> list[tuple]:
+    if not whole:
+        return [(period.start, period.end)]
+    edges = [
+        (period.start, day_start(whole[0])),
+        (day_start(whole[-1] + timedelta(days=1)), period.end),
+    ]
+    return [(start, end) for start, end in edges if start < end]
 
 
 def _merge_into(result: dict[Key, Counters], more: dict[Key, Counters]) -> None:
@@ -207,24 +167,32 @@ def per_channel(counters: dict[Key, Counters]) -> dict[str, Counters]:
     return totals
 
 
+async def channel_totals(
+    db: Database, tenant_id: int, period: Period, cache: RollupCache | None = None
+) -> dict[str, Counters]:
+    """The period's counters per channel (the sums of its stored days kept in ``cache``).
+
+    The counters may be the cache's own: callers must not change them.
+    """
+    cache = RollupCache() if cache is None else cache
+    counters = await daily_counters(db, tenant_id, period, cache)
+    whole = period.whole_days()
+    if not whole:
+        return per_channel(counters)
+    first, last = whole[0], whole[-1]
+    live = {key: c for key, c in counters.items() if not first <= key[0] <= last}
+    if not live:  # the sums kept in the cache, as they are (and their medians, once computed)
+        return dict(cache.totals_of(first, last))
+    totals = per_channel(live)
+    for channel, stored in cache.totals_of(first, last).items():
+        totals.setdefault(channel, Counters()).merge(stored)
+    return totals
+
+
 async def channel_stats(
-    db: Database,
-    tenant_id: int,
-    period: Period,
-    now: datetime,
-    cache: RollupCache | None = None,
+    db: Database, tenant_id: int, period: Period, cache: RollupCache | None = None
 ) -> list[ChannelStats]:
     """Per channel with any activity in ``period``, most messages sent first."""
-    cache = RollupCache() if cache is None else cache
-    counters = await daily_counters(db, tenant_id, period, now, cache)
-    whole = [d for d in period.whole_days() if rollups.settled(d, now)]
-    if whole:
-        first, last = whole[0], whole[-1]
-        live = {key: c for key, c in counters.items() if not first <= key[0] <= last}
-        totals = per_channel(live)
-        for channel, settled in cache.totals_of(first, last).items():
-            totals.setdefault(channel, Counters()).merge(settled)
-    else:
-        totals = per_channel(counters)
+    totals = await channel_totals(db, tenant_id, period, cache)
     stats = [ChannelStats.from_counters(channel, c) for channel, c in totals.items()]
     return sorted(stats, key=lambda s: (-s.sent, -s.received, s.channel))

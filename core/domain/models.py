@@ -218,6 +218,8 @@ class Appointment(DomainModel):
     location: str | None = None
     status: AppointmentStatus
     notes: str | None = None
+    #: When the appointment was confirmed (None while it has not been).
+    confirmed_at: datetime | None = None
 
 
 class MessageTemplate(DomainModel):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.analytics import rollups
-from core.analytics.aggregate import ProspectChannels, aggregate
+from core.analytics.aggregate import ProspectChannels, aggregate, several_channels
 from core.analytics.insights import (
     Insight,
     best_channel_per_type,
@@ -19,13 +19,8 @@ from core.analytics.insights import (
     faster_elsewhere_insight,
 )
 from core.analytics.period import Period
-from core.analytics.stats import (
-    ChannelStats,
-    RollupCache,
-    channel_stats,
-    daily_counters,
-    per_channel,
-)
+from core.analytics.rollups import RollupCache
+from core.analytics.stats import ChannelStats, channel_stats, channel_totals, daily_counters
 from core.domain.enums import Channel, Direction, MessageKind
 from core.domain.settings import TenantSettings
 from core.service.context import ServiceContext
@@ -56,7 +51,7 @@ class Analytics:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self._settled = RollupCache()
+        self._stored = RollupCache()
 
     def _period(self, period: Period | None) -> Period:
         return period or Period.last_days(30, self.ctx.now())
@@ -64,13 +59,13 @@ class Analytics:
     async def channel_stats(self, period: Period | None = None) -> list[ChannelStats]:
         """Per channel over ``period`` (default: the last 30 days)."""
         return await channel_stats(
-            self.ctx.db, self.ctx.tenant_id, self._period(period), self.ctx.now(), self._settled
+            self.ctx.db, self.ctx.tenant_id, self._period(period), self._stored
         )
 
     async def daily(self, period: Period | None = None) -> list[DailyPoint]:
         """Per day and channel, oldest first, for charts."""
         counters = await daily_counters(
-            self.ctx.db, self.ctx.tenant_id, self._period(period), self.ctx.now(), self._settled
+            self.ctx.db, self.ctx.tenant_id, self._period(period), self._stored
         )
         return [
             DailyPoint(
@@ -115,12 +110,9 @@ class Analytics:
     async def insights(self, period: Period | None = None) -> list[Insight]:
         """Plain-language findings for ``period``, in the active language."""
         period = self._period(period)
-        now = self.ctx.now()
-        totals = per_channel(
-            await daily_counters(self.ctx.db, self.ctx.tenant_id, period, now, self._settled)
-        )
+        totals = await channel_totals(self.ctx.db, self.ctx.tenant_id, period, self._stored)
         found = best_channel_per_type(totals)
-        slower = await self._faster_elsewhere(period, now)
+        slower = await self._faster_elsewhere(period)
         if slower is not None:
             found.append(slower)
         settings = await self._settings()
@@ -131,15 +123,16 @@ class Analytics:
 
     async def rebuild(self, period: Period) -> int:
         """Drop the stored daily rollups of ``period`` (recomputed on the next read)."""
-        self._settled.clear()
+        self._stored.clear()
         async with self.ctx.db.session() as session:
-            return await rollups.rebuild(session, self.ctx.tenant_id, period.start, period.end)
+            return await rollups.drop(session, self.ctx.tenant_id, period.start, period.end)
 
-    async def _faster_elsewhere(self, period: Period, now) -> Insight | None:
+    async def _faster_elsewhere(self, period: Period) -> Insight | None:
         start = max(period.start, period.end - timedelta(days=PROSPECT_INSIGHT_DAYS))
         prospects = ProspectChannels()
         async with self.ctx.db.session() as session:
-            await aggregate(session, self.ctx.tenant_id, start, period.end, now, prospects)
+            among = several_channels(self.ctx.tenant_id, start, period.end)
+            await aggregate(session, self.ctx.tenant_id, start, period.end, prospects, among)
             found = faster_elsewhere(prospects)
             ids = [f.prospect_id for f in found]
             names: dict[int, str] = defaultdict(str)

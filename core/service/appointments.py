@@ -16,6 +16,8 @@ from core.storage import convert
 from core.storage import tables as t
 
 A = t.AppointmentRow
+#: Statuses of an appointment that was confirmed (a done one was, even if nobody said so).
+CONFIRMED = (AppointmentStatus.CONFIRMED, AppointmentStatus.DONE)
 
 
 class AppointmentDraft(BaseModel):
@@ -31,10 +33,14 @@ class AppointmentDraft(BaseModel):
     location: str | None = Field(None, max_length=300)
     notes: str | None = None
     status: AppointmentStatus = AppointmentStatus.PROPOSED
+    #: For imports: when it was confirmed (default: now, if ``status`` says it is).
+    confirmed_at: datetime | None = None
 
     @model_validator(mode="after")
     def _times(self) -> AppointmentDraft:
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("appointment times need a time zone")
+        if self.confirmed_at is not None and self.confirmed_at.tzinfo is None:
             raise ValueError("appointment times need a time zone")
         if self.ends_at <= self.starts_at:
             raise ValueError("an appointment must end after it starts")
@@ -57,6 +63,8 @@ class Appointments:
             if prospect is None or prospect.tenant_id != self.ctx.tenant_id:
                 raise NotFound("prospect", draft.prospect_id)
             row = A(tenant_id=self.ctx.tenant_id, **draft.model_dump())
+            if row.confirmed_at is None and row.status in CONFIRMED:
+                row.confirmed_at = self.ctx.now()
             session.add(row)
             await session.flush()
             events.append(AppointmentChanged(row.id))
@@ -70,7 +78,7 @@ class Appointments:
         return await self._change(appointment_id, starts_at=starts_at, ends_at=ends_at)
 
     async def set_status(self, appointment_id: int, status: AppointmentStatus) -> m.Appointment:
-        """Confirm, cancel, mark done or no-show."""
+        """Confirm, cancel, mark done or no-show (a first confirmation records its time)."""
         return await self._change(appointment_id, status=AppointmentStatus(status))
 
     async def get(self, appointment_id: int) -> m.Appointment:
@@ -99,6 +107,8 @@ class Appointments:
             row = await self._row(session, appointment_id)
             for name, value in values.items():
                 setattr(row, name, value)
+            if row.confirmed_at is None and row.status in CONFIRMED:
+                row.confirmed_at = self.ctx.now()
             events.append(AppointmentChanged(appointment_id))
             return convert.appointment(row)
 

@@ -153,6 +153,7 @@ class Booking:
                 location=place,
                 notes=notes,
                 status=AppointmentStatus.CONFIRMED if confirmed else AppointmentStatus.PROPOSED,
+                confirmed_at=self.ctx.now() if confirmed else None,
                 created_at=self.ctx.now(),
                 updated_at=self.ctx.now(),
             )
@@ -381,6 +382,8 @@ class Booking:
                 raise BookingRefused("not_started", "status", kind.value)
             row.status = AppointmentStatus(kind.value)
             row.updated_at = self.ctx.now()
+            if kind in (ChangeKind.CONFIRMED, ChangeKind.DONE) and row.confirmed_at is None:
+                row.confirmed_at = self.ctx.now()
             change = await self._record(
                 session, events, calendar, kind, row, previous, by, conversation_id, reason
             )

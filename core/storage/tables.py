@@ -243,6 +243,8 @@ class AppointmentRow(Base):
     location: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="proposed")
     notes: Mapped[str | None] = mapped_column(Text)
+    #: When it was confirmed (the service's clock); conversions are counted from it.
+    confirmed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -388,7 +390,10 @@ class ChannelAnalyticsRow(Base):
     """The seed's metric rows: rollups per channel and day, written by the analytics module."""
 
     __tablename__ = "channel_analytics"
-    __table_args__ = (Index("ix_analytics_lookup", "tenant_id", "channel_type", "recorded_at"),)
+    __table_args__ = (
+        Index("ix_analytics_lookup", "tenant_id", "channel_type", "recorded_at"),
+        Index("ix_analytics_daily", "tenant_id", "metric_type", "recorded_at"),
+    )
 
     id: Mapped[int] = _pk()
     tenant_id: Mapped[int] = _tenant()
@@ -398,6 +403,16 @@ class ChannelAnalyticsRow(Base):
     #: A daily rollup's counters (``core.analytics.aggregate.Counters.to_json``).
     details: Mapped[dict[str, Any] | None] = mapped_column(Json)
     recorded_at: Mapped[datetime] = _created()
+
+
+class AnalyticsStaleRow(Base):
+    """A day whose stored rollups are out of date (filled by triggers, see migration 0003)."""
+
+    __tablename__ = "analytics_stale"
+
+    tenant_id: Mapped[int] = mapped_column(ID, primary_key=True)
+    #: Days since 1970-01-01 (UTC).
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class AuditLogRow(Base):

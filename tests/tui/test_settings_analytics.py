@@ -110,6 +110,14 @@ async def test_analytics_numbers_match_the_database(app, ids, service) -> None:
             "6",
         ]
         assert total["delivery_rate"] == "50.0%"
+        # Every number sits on the right of its column, under a right-aligned channel name.
+        for row in table.rows:
+            for column in table.columns:
+                if column != "metric":
+                    assert table.get_cell(row, column).justify == "right"
+        sent = "".join(segment.text for segment in table.render_line(1))
+        assert sent.split() == ["Sent", "1", "1", "0", "0", "2"]
+        assert sent.index("Sent") < sent.index(" 1 ") and sent.rstrip().endswith(" 2")
         # The screen shows what the service computes, channel by channel.
         for stats in await service.analytics.channel_stats():
             column = _column(table, stats.channel)
@@ -132,3 +140,31 @@ async def test_analytics_numbers_match_the_database(app, ids, service) -> None:
             await pilot.press("d")
             await settle(pilot)
         assert "7" in static_text(app, "#title")
+
+
+def test_analytics_amounts_and_rates_follow_the_locale() -> None:
+    from decimal import Decimal
+
+    from core import i18n
+    from inbox_app.screens.analytics import cell
+
+    previous = i18n.language()
+    i18n.set_language("fr")
+    try:
+        shown = {
+            metric: cell(metric, value).plain.replace("\u202f", " ").replace("\xa0", " ")
+            for metric, value in (
+                ("total_cost", Decimal("1234.5")),
+                ("avg_cost", Decimal("0.0525")),
+                ("open_rate", 0.125),
+                ("sent", 12345),
+            )
+        }
+    finally:
+        i18n.set_language(previous)
+    assert shown == {
+        "total_cost": "1 234,50 €",
+        "avg_cost": "0,0525 €",
+        "open_rate": "12,5 %",
+        "sent": "12 345",
+    }
