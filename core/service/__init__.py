@@ -18,6 +18,7 @@ from core.service.abtests import ABTests
 from core.service.analytics import Analytics
 from core.service.appointments import Appointments
 from core.service.booking import Booking
+from core.service.booking_notices import booking_hooks
 from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View
@@ -53,6 +54,7 @@ class InboxService:
         self.team = Team(ctx)
         self.analytics = Analytics(ctx)
         self.outbound = Outbound(ctx, settings.orchestrator if settings else None)
+        booking_hooks(ctx, self.booking, self.outbound.reminders)
 
     @property
     def db(self) -> Database:
