@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
+from core.appointments.availability import BookingSettings
 from core.appointments.display import same_clock
 from core.appointments.slots import Slot, slot_token
 from core.i18n import catalog
@@ -43,6 +44,14 @@ def words(language: str, key: str, /, **params: object) -> str:
     name = f"booking.{key}"
     text = catalog(language).get(name) or catalog("en").get(name) or name
     return text.format(**params) if params else text
+
+
+def kind_in(language: str, kind: str, booking: BookingSettings | None = None) -> str:
+    """An appointment type's name for the prospect: the agency's own label, else translated."""
+    item = booking.type_of(kind) if booking else None
+    if item is not None and item.label:
+        return item.label
+    return catalog(language).get(f"appointments.kind.{kind}") or kind
 
 
 def _format(moment: datetime, zone: str, fmt: str, language: str) -> str:

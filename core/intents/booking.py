@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import select
 
 from core import i18n
-from core.appointments.display import kind_label
 from core.appointments.errors import BookingRefused
 from core.appointments.parse_when import parse_when
 from core.appointments.proposal import (
     PROPOSAL,
     booked_token,
     cancelled_id,
+    kind_in,
     proposal_buttons,
     proposal_meta,
     proposal_text,
@@ -36,13 +36,7 @@ from core.appointments.proposal import (
     words,
 )
 from core.appointments.slots import Calendar, Slot, parse_slot_token
-from core.domain.enums import (
-    AppointmentStatus,
-    Channel,
-    Direction,
-    MessageKind,
-    SenderType,
-)
+from core.domain.enums import AppointmentStatus, Channel, SenderType
 from core.ingest.context import IngestStep
 from core.ingest.replies import queue_notice, queue_reply
 from core.intents.texts import prospect_language, say
@@ -100,7 +94,7 @@ async def offer(
         slots,
         zone,
         theirs,
-        kind=kind_label(kind, step.settings.booking),
+        kind=kind_in(language, kind, step.settings.booking),
         buttons=telegram,
         intro=intro,
     )
@@ -226,7 +220,7 @@ async def cancel_menu(
             "title": words(
                 language,
                 "cancel.line",
-                kind=kind_label(row.kind, step.settings.booking),
+                kind=kind_in(language, row.kind, step.settings.booking),
                 when=slot_title(_slot(row), zone, prospect.timezone, language),
             ),
         }
@@ -311,18 +305,9 @@ async def pending_proposal(
     step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
 ) -> t.MessageRow | None:
     """The last outbound message before ``message``, if it is a proposal not yet answered."""
-    query = (
-        select(t.MessageRow)
-        .where(
-            t.MessageRow.conversation_id == conversation.id,
-            t.MessageRow.direction == Direction.OUTBOUND,
-            t.MessageRow.kind == MessageKind.MESSAGE,
-            t.MessageRow.id < message.id,
-        )
-        .order_by(t.MessageRow.id.desc())
-        .limit(1)
-    )
-    last = (await step.session.execute(query)).scalar_one_or_none()
+    from core.intents.sara import last_outbound
+
+    last = await last_outbound(step, conversation, message)
     meta = (last.meta or {}) if last is not None else {}
     if last is None or not isinstance(meta.get(PROPOSAL), dict) or "answered_by" in meta:
         return None

@@ -8,8 +8,7 @@ and /nouveau_rdv when no slot is free, are answered and also left for an agent.
 
 from __future__ import annotations
 
-from core.appointments.display import kind_label
-from core.appointments.proposal import when_of
+from core.appointments.proposal import kind_in, when_of
 from core.ingest.context import IngestStep
 from core.ingest.replies import queue_reply
 from core.intents import booking
@@ -70,7 +69,7 @@ async def _appointments(step: IngestStep, prospect: t.ProspectRow, language: str
                 language,
                 "cmd_rdv_line",
                 when=when_of(row.starts_at, step.settings.timezone, prospect.timezone, language),
-                kind=kind_label(row.kind, step.settings.booking),
+                kind=kind_in(language, row.kind, step.settings.booking),
                 status=say(language, f"status_{row.status}"),
                 location=f", {row.location}" if row.location else "",
             )

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import i18n
 from core.appointments.changes import ChangeKind
@@ -250,22 +250,41 @@ async def change_appointment(
     )
 
 
+#: Outbound messages the prospect never got: not what they are answering.
+_NOT_RECEIVED = (
+    MessageStatus.CANCELLED,
+    MessageStatus.EXPIRED,
+    MessageStatus.FAILED,
+    MessageStatus.UNDELIVERED,
+)
+
+
+async def last_outbound(
+    step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
+) -> t.MessageRow | None:
+    """The last message the prospect got in ``conversation`` before ``message`` (by the time it
+    went out: a survey brought forward goes out after messages queued later)."""
+    M = t.MessageRow
+    query = (
+        select(M)
+        .where(
+            M.conversation_id == conversation.id,
+            M.direction == Direction.OUTBOUND,
+            M.kind == MessageKind.MESSAGE,
+            M.id < message.id,
+            M.status.not_in(_NOT_RECEIVED),
+        )
+        .order_by(func.coalesce(M.sent_at, M.created_at).desc(), M.id.desc())
+        .limit(1)
+    )
+    return (await step.session.execute(query)).scalar_one_or_none()
+
+
 async def pending_survey(
     step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
 ) -> t.MessageRow | None:
     """The last outbound message before ``message``, if it is a survey not yet answered."""
-    query = (
-        select(t.MessageRow)
-        .where(
-            t.MessageRow.conversation_id == conversation.id,
-            t.MessageRow.direction == Direction.OUTBOUND,
-            t.MessageRow.kind == MessageKind.MESSAGE,
-            t.MessageRow.id < message.id,
-        )
-        .order_by(t.MessageRow.id.desc())
-        .limit(1)
-    )
-    last = (await step.session.execute(query)).scalar_one_or_none()
+    last = await last_outbound(step, conversation, message)
     if last is None or not (last.meta or {}).get("survey") or "rating" in (last.meta or {}):
         return None
     return last

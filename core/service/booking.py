@@ -624,10 +624,16 @@ class Booking:
             return row
         prospect = await session.get(t_.ProspectRow, prospect_id)
         assert prospect is not None
-        reachable = convert.prospect(prospect).reachable_channels()
-        channel = prospect.preferred_channel or (reachable[0] if reachable else Channel.SMS)
+        person = convert.prospect(prospect)
+        # a thread one can write in, not a call log
+        reachable = [c for c in person.reachable_channels() if c != Channel.VOICE]
+        channel = Channel(prospect.preferred_channel or (reachable[0] if reachable else "sms"))
         return await open_conversation(
-            session, prospect, Channel(channel), created_at=self.ctx.now()
+            session,
+            prospect,
+            channel,
+            identifier=person.identifier(channel),
+            created_at=self.ctx.now(),
         )
 
     async def _settings(self) -> TenantSettings:

@@ -24,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.appointments.changes import AppointmentChange, ChangeKind
-from core.appointments.display import kind_label
 from core.appointments.ics import google_calendar_link, to_ics
 from core.appointments.proposal import (
     day_of,
+    kind_in,
     language_of,
     proposal_buttons,
     proposal_meta,
@@ -52,7 +52,7 @@ from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
 from core.outbox.enqueue import enqueue
 from core.outbox.payload import build_payload, hold_policy, inline_attachment
-from core.reminders.service import Reminders
+from core.reminders.service import Reminders, planned_for
 from core.service.booking import Booking
 from core.service.context import ServiceContext
 from core.service.timeline import append_message, conversation_for
@@ -63,6 +63,9 @@ log = logging.getLogger(__name__)
 Out = t_.OutboxRow
 #: Changes after which the reminders must follow the appointment.
 _REPLAN = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED, ChangeKind.NO_SHOW)
+#: Messages that only make sense while the appointment stays as they describe it (the others,
+#: a cancellation notice or a re-booking offer, go out whatever becomes of it).
+_FOLLOWING = ("confirmation", "moved")
 #: Slots offered again after a no-show.
 REBOOK_SLOTS = 3
 
@@ -233,6 +236,9 @@ class AppointmentNotices:
             payload["attachments"] = list(content.attachments)
             if content.buttons:
                 payload["buttons"] = list(content.buttons)
+            follows = notice in _FOLLOWING
+            if follows:  # dropped if the appointment moves or is cancelled before it goes
+                payload["appointment_starts_at"] = planned_for(appointment.starts_at)
             message, _ = await enqueue(
                 session,
                 conversation,
@@ -243,7 +249,7 @@ class AppointmentNotices:
                 providers=await _providers(session, self.ctx.tenant_id),
                 key=key,
                 purpose=f"appointment_{notice}",
-                appointment_id=appointment.id,
+                appointment_id=appointment.id if follows else None,
                 meta={"appointment_id": appointment.id, "notice": notice, **(meta or {})},
             )
             events += [
@@ -310,7 +316,7 @@ async def _values(
     theirs = prospect.timezone
     agent = await session.get(t_.AgentRow, appointment.agent_id) if appointment.agent_id else None
     name = (prospect.display_name or "").split(" ")[0]
-    kind = kind_label(appointment.kind, settings.booking)
+    kind = kind_in(language, appointment.kind, settings.booking)
     return {
         "prospect_name": name,
         "name": name,
