@@ -319,3 +319,31 @@ async def test_done_sends_the_survey_now_and_the_rating_is_recorded(world: World
             select(t.OutboxRow).where(t.OutboxRow.purpose == "reminder_survey")
         )
         assert len(surveys.scalars().all()) == 1
+
+
+async def test_an_agent_moving_or_cancelling_tells_the_prospect_and_replans(world: World) -> None:
+    service = world.service
+    prospect = await add_prospect(service, "Marie Dupont", phone=PHONE)
+    booked = await service.booking.book(prospect, paris(2026, 3, 12, 10, 0), confirmed=True)
+    await send_all(world)
+    moved = await service.booking.move(booked.id, paris(2026, 3, 13, 15, 0))
+    await send_all(world)
+    assert sms_texts(world)[-1].startswith(
+        "Bonjour Marie, votre rendez-vous (visite) est déplacé au vendredi 13 mars à 15:00"
+    )
+    rows = await outbox(world, appointment_id=moved.id)
+    h24 = [r for r in rows if r.purpose == "reminder_h24"]
+    assert {r.status for r in h24} == {OutboxStatus.CANCELLED, OutboxStatus.PENDING}
+    assert [r.payload["appointment_starts_at"] for r in h24 if r.status == "pending"] == [
+        "2026-03-13T14:00:00+00:00"
+    ]
+
+    await service.booking.cancel(moved.id, "agent malade")
+    await send_all(world)
+    assert sms_texts(world)[-1].startswith(
+        "Bonjour Marie, votre rendez-vous (visite) du vendredi 13 mars à 15:00 est annulé"
+    )
+    left = await outbox(world, appointment_id=moved.id, status=OutboxStatus.PENDING)
+    assert left == []
+    texts = sms_texts(world)
+    assert len(texts) == 3  # confirmation, move, cancellation: each once
