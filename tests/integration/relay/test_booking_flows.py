@@ -7,6 +7,7 @@ send is read back from the sandbox's request log.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -16,7 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from core.appointments.slots import slot_token
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, OutboxStatus, Provider
+from core.ingest.worker import IngestWorker
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService
 from core.storage import tables as t
@@ -347,3 +350,41 @@ async def test_an_agent_moving_or_cancelling_tells_the_prospect_and_replans(worl
     assert left == []
     texts = sms_texts(world)
     assert len(texts) == 3  # confirmation, move, cancellation: each once
+
+
+async def test_two_prospects_tapping_the_same_slot_at_once_get_it_once(world: World) -> None:
+    service, box = world.service, world.sandbox
+    await add_prospect(service, "Lucie Bernard", telegram_chat_id=CHAT)
+    await add_prospect(service, "Paul Martin", telegram_chat_id=CHAT + 1)
+    slot = (await service.booking.propose_slots("visit", count=1))[0]
+    data = "rdv:" + slot_token(slot)
+    tap(world, data)
+    second = {"id": CHAT + 1, "is_bot": False, "first_name": "Paul"}
+    box.telegram.push(
+        {
+            "callback_query": {
+                "id": "paul-tap",
+                "from": second,
+                "chat_instance": "2",
+                "message": {"message_id": 5, "chat": {"id": CHAT + 1, "type": "private"}},
+                "data": data,
+            }
+        }
+    )
+    await box.flush()  # stored by the relay, not yet ingested
+    events = await world.rows(t.InboundEventRow)
+    assert len(events) == 2
+    first_worker, second_worker = world.worker, IngestWorker(service.ctx, world.worker.adapters)
+    settings, providers = await first_worker._tenant_setup()
+    await asyncio.gather(
+        first_worker.process(events[0].id, settings, providers),
+        second_worker.process(events[1].id, settings, providers),
+    )
+    assert [e.status for e in await world.rows(t.InboundEventRow)] == ["processed"] * 2
+    [booked] = await appointments(world)
+    assert booked.starts_at == slot.start
+    await send_all(world)
+    replies = sent_to_chat(world)
+    assert len(replies) == 2  # the winner's confirmation, the other's fresh slots
+    texts = sorted(r["text"][:30] for r in replies)
+    assert texts[0].startswith("Bonjour") and texts[1].startswith("Ce créneau n'est plus")
