@@ -388,3 +388,34 @@ async def test_two_prospects_tapping_the_same_slot_at_once_get_it_once(world: Wo
     assert len(replies) == 2  # the winner's confirmation, the other's fresh slots
     texts = sorted(r["text"][:30] for r in replies)
     assert texts[0].startswith("Bonjour") and texts[1].startswith("Ce créneau n'est plus")
+
+
+async def test_on_whatsapp_lundi_matin_books_the_first_free_slot_that_morning(
+    world: World, clock
+) -> None:
+    service, box = world.service, world.sandbox
+    prospect = await add_prospect(service, "Marie Dupont", whatsapp=PHONE)
+    missed = await service.booking.book(prospect, paris(2026, 3, 10, 14, 0))
+    clock.now = paris(2026, 3, 10, 14, 55)
+    box.twilio.enqueue_inbound(
+        PHONE, box.twilio.whatsapp_number, "Je suis en retard", whatsapp=True
+    )
+    await world.flush()
+    clock.now = paris(2026, 3, 10, 15, 0)
+    await service.booking.mark_no_show(missed.id)
+    await send_all(world)
+    [proposal] = [
+        r.body["Body"][0]
+        for r in box.requests("twilio", "/Messages.json")
+        if r.body["To"][0].startswith("whatsapp:")
+    ]
+    assert proposal.startswith("Nous vous avons attendu")
+
+    box.twilio.enqueue_inbound(PHONE, box.twilio.whatsapp_number, "lundi matin", whatsapp=True)
+    await world.flush()
+    booked = (await appointments(world))[-1]
+    assert booked.id != missed.id and booked.starts_at == paris(2026, 3, 16, 9, 0)
+    await send_all(world)
+    last = box.requests("twilio", "/Messages.json")[-1].body
+    assert last["To"][0] == f"whatsapp:{PHONE}"
+    assert "confirmé le lundi 16 mars à 09:00" in last["Body"][0]
