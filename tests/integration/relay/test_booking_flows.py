@@ -419,3 +419,32 @@ async def test_on_whatsapp_lundi_matin_books_the_first_free_slot_that_morning(
     last = box.requests("twilio", "/Messages.json")[-1].body
     assert last["To"][0] == f"whatsapp:{PHONE}"
     assert "confirmé le lundi 16 mars à 09:00" in last["Body"][0]
+
+
+async def test_the_tenants_own_confirmation_template_is_the_one_sent(world: World) -> None:
+    from core.service.templates import TemplateDraft
+    from core.templates.library import seed_templates
+
+    service, box = world.service, world.sandbox
+    await seed_templates(service)
+    stored = await service.templates.by_name(Channel.EMAIL, "rdv_confirmation", "fr")
+    html = stored.html.replace("À bientôt", "Code du portail : 1234. À bientôt")
+    draft = TemplateDraft(
+        channel=Channel.EMAIL,
+        name="rdv_confirmation",
+        language="fr",
+        template_type=stored.template_type,
+        subject="RDV du {{rdv_date}} à {{rdv_time}}",
+        content=stored.content,
+        html=html,
+        variables=list(stored.variables),
+    )
+    await service.templates.save(draft, stored.id)
+    prospect = await add_prospect(service, "<i>Zoé</i> Durand", email="zoe@example.fr")
+    await service.booking.book(prospect, paris(2026, 3, 11, 10, 0))
+    await send_all(world)
+    [request] = box.requests("sendgrid", "/v3/mail/send")
+    assert request.body["subject"] == "RDV du mercredi 11 mars à 10:00"
+    page = next(c["value"] for c in request.body["content"] if c["type"] == "text/html")
+    assert "Code du portail : 1234" in page
+    assert "Bonjour &lt;i&gt;Zoé&lt;/i&gt;," in page and "<i>" not in page  # text, not markup
