@@ -22,11 +22,12 @@ from sqlalchemy import select
 
 from core import i18n
 from core.appointments.errors import BookingRefused
-from core.appointments.parse_when import parse_when
+from core.appointments.parse_when import When, parse_when
 from core.appointments.proposal import (
     PROPOSAL,
     booked_token,
     cancelled_id,
+    day_of,
     kind_in,
     proposal_buttons,
     proposal_meta,
@@ -158,11 +159,11 @@ async def _book_tapped(
             conversation_id=conversation.id,
         )
     except BookingRefused as refused:
-        why = _why(language, refused)
+        why = _why(language, refused.reason)
         callback = _callback(query_id, words(language, "tap.gone"))
         intro = words(language, "proposal.gone", why=why)
         await offer(step, prospect, conversation, kind=slot.kind, intro=intro, callback=callback)
-        text = i18n.t("booking.event.gone", why=_why(i18n.language(), refused))
+        text = i18n.t("booking.event.gone", why=_why(i18n.language(), refused.reason))
         await _event(step, conversation, text, "booking_gone", token=token)
         return True
     step.booking_changes.append(change)
@@ -268,37 +269,59 @@ async def answer_proposal(
         return False
     kind = str(spec.get("kind") or "visit")
     agent_id = spec.get("agent_id")
-    language = prospect_language(prospect.language)
-    start = when.start
-    try:
-        if not when.exact:
-            start, agent_id = await _first_in(step, kind, agent_id, when.start, when.end)
-        change = await step.booking.book_in(
-            step.session,
-            step.events,
-            prospect.id,
-            start,
-            kind=kind,
-            agent_id=agent_id,
-            confirmed=True,
-            by=SenderType.PROSPECT,
-            conversation_id=conversation.id,
-        )
-    except BookingRefused as refused:
-        _answered(step, proposal, message)
-        moment = when_of(start, step.settings.timezone, prospect.timezone, language)
-        why = _why(language, refused)
-        intro = words(language, "proposal.unavailable", when=moment, why=why)
-        after = max(start, step.now)
-        offered = await offer(step, prospect, conversation, kind=kind, intro=intro, after=after)
-        key = "booking.event.unavailable" if offered else "booking.event.unavailable_none"
-        text = i18n.t(key, text=said, why=_why(i18n.language(), refused))
-        await _event(step, conversation, text, "unavailable")
-        return offered > 0
+    start, reason, change = when.start, None, None
+    if not when.exact:  # a window ("mardi matin"): its first free slot
+        found = await _first_in(step, kind, agent_id, when.start, when.end)
+        if found is None:
+            reason = "full"
+        else:
+            start, agent_id = found
+    if reason is None:
+        try:
+            change = await step.booking.book_in(
+                step.session,
+                step.events,
+                prospect.id,
+                start,
+                kind=kind,
+                agent_id=agent_id,
+                confirmed=True,
+                by=SenderType.PROSPECT,
+                conversation_id=conversation.id,
+            )
+        except BookingRefused as refused:
+            reason = refused.reason
     _answered(step, proposal, message)
+    if change is None:
+        return await _unavailable(step, prospect, conversation, kind, when, reason, said)
     step.booking_changes.append(change)
     await _event(step, conversation, i18n.t("booking.event.booked_by_answer", text=said), "booked")
     return True
+
+
+async def _unavailable(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    kind: str,
+    when: When,
+    reason: str | None,
+    said: str,
+) -> bool:
+    """The time asked for cannot be booked: say why and offer the next slots after it."""
+    language = prospect_language(prospect.language)
+    zone = step.settings.timezone
+    if when.exact:
+        moment = when_of(when.start, zone, prospect.timezone, language)
+    else:
+        moment = day_of(when.start, zone, language)
+    intro = words(language, "proposal.unavailable", when=moment, why=_why(language, reason))
+    after = max(when.start, step.now)
+    offered = await offer(step, prospect, conversation, kind=kind, intro=intro, after=after)
+    key = "booking.event.unavailable" if offered else "booking.event.unavailable_none"
+    text = i18n.t(key, text=said, why=_why(i18n.language(), reason))
+    await _event(step, conversation, text, "unavailable")
+    return offered > 0
 
 
 async def pending_proposal(
@@ -316,15 +339,16 @@ async def pending_proposal(
 
 async def _first_in(
     step: IngestStep, kind: str, agent_id: int | None, start: datetime, end: datetime
-) -> tuple[datetime, int | None]:
-    """The first free slot in a window ("mardi matin"); refused when there is none."""
+) -> tuple[datetime, int] | None:
+    """The first free slot in a window ("mardi matin"), or None when it is full."""
     assert step.booking is not None
-    slots = await step.booking.propose_in(
-        step.session, kind, agent_id=agent_id, after=start, before=end, count=1
-    )
-    if not slots:
-        raise BookingRefused("taken", "starts_at", start)
-    return slots[0].start, slots[0].agent_id
+    try:
+        slots = await step.booking.propose_in(
+            step.session, kind, agent_id=agent_id, after=start, before=end, count=1
+        )
+    except BookingRefused:
+        return None
+    return (slots[0].start, slots[0].agent_id) if slots else None
 
 
 def _answered(step: IngestStep, proposal: t.MessageRow, message: t.MessageRow) -> None:
@@ -336,13 +360,12 @@ def _slot(row: A) -> Slot:
     return Slot(row.starts_at, row.ends_at, row.agent_id or 0, row.kind)
 
 
-def _why(language: str, refused: BookingRefused) -> str:
+def _why(language: str, reason: str | None) -> str:
     """Why a time cannot be booked, for the prospect (never naming the agents' other clients)."""
-    reason = refused.reason if refused.reason in _REASONS else "other"
-    return words(language, f"why.{reason}")
+    return words(language, f"why.{reason if reason in _REASONS else 'other'}")
 
 
-_REASONS = ("past", "holiday", "closed_day", "day_off", "outside_hours", "taken")
+_REASONS = ("past", "holiday", "closed_day", "day_off", "outside_hours", "taken", "full")
 
 
 def _callback(query_id: str, text: str) -> dict[str, Any] | None:

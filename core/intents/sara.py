@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from core import i18n
 from core.appointments.changes import ChangeKind
+from core.appointments.proposal import when_of
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
@@ -240,7 +241,7 @@ async def change_appointment(
         step.appointment_changes.append(
             AppointmentNotice(appointment.id, str(new_status), previous, said, conversation.id)
         )
-    moment = when(appointment.starts_at, language, step.settings.timezone)
+    moment = when_of(appointment.starts_at, step.settings.timezone, prospect.timezone, language)
     await queue_reply(
         step,
         conversation,

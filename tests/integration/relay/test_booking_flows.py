@@ -239,6 +239,12 @@ async def test_unclear_or_unavailable_answers_never_book(world: World, clock) ->
     assert events[-1].meta["action"] == "unclear" and "demain 15h ou 16h" in events[-1].content
 
     await send_all(world)
+    box.twilio.enqueue_inbound(PHONE, box.twilio.sms_number, "dimanche matin")  # a full window
+    await world.flush()
+    await send_all(world)
+    assert sms_texts(world)[-1].startswith(
+        "Le dimanche 15 mars n'est pas possible (aucun créneau n'est libre à ce moment-là)"
+    )
     before = len(sms_texts(world))
     box.twilio.enqueue_inbound(PHONE, box.twilio.sms_number, "dimanche 15h")  # closed
     await world.flush()
