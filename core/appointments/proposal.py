@@ -40,8 +40,8 @@ def language_of(code: str | None) -> str:
 
 
 def words(language: str, key: str, /, **params: object) -> str:
-    """The ``booking.<key>`` text in ``language`` (English, then the key, if missing)."""
-    name = f"booking.{key}"
+    """The ``prospect_booking.<key>`` text in ``language`` (English, then the key, if missing)."""
+    name = f"prospect_booking.{key}"
     text = catalog(language).get(name) or catalog("en").get(name) or name
     return text.format(**params) if params else text
 

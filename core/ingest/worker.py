@@ -189,7 +189,7 @@ class IngestWorker:
 def default_booking(ctx: ServiceContext) -> Booking:
     """A booking service with the standard hooks, for a worker started without the app's."""
     from core.reminders.service import Reminders
-    from core.service.booking_notices import booking_hooks
+    from core.service.appointment_notices import booking_hooks
 
     return booking_hooks(ctx, Booking(ctx), Reminders(ctx))
 

@@ -108,7 +108,7 @@ async def offer(
         buttons=proposal_buttons(slots, zone, theirs, language) if telegram and slots else None,
         callback=callback,
     )
-    key = "booking.event.proposed" if slots else "booking.event.no_slots"
+    key = "prospect_booking.event.proposed" if slots else "prospect_booking.event.no_slots"
     await _event(step, conversation, i18n.t(key, count=len(slots)), "booking_offer")
     return len(slots)
 
@@ -163,13 +163,15 @@ async def _book_tapped(
         callback = _callback(query_id, words(language, "tap.gone"))
         intro = words(language, "proposal.gone", why=why)
         await offer(step, prospect, conversation, kind=slot.kind, intro=intro, callback=callback)
-        text = i18n.t("booking.event.gone", why=_why(i18n.language(), refused.reason))
+        text = i18n.t("prospect_booking.event.gone", why=_why(i18n.language(), refused.reason))
         await _event(step, conversation, text, "booking_gone", token=token)
         return True
     step.booking_changes.append(change)
     _acknowledge(step, conversation, query_id, words(language, "tap.booked"))
     title = slot_title(slot, step.settings.timezone, None, i18n.language())
-    await _event(step, conversation, i18n.t("booking.event.booked_by_tap", slot=title), "booked")
+    await _event(
+        step, conversation, i18n.t("prospect_booking.event.booked_by_tap", slot=title), "booked"
+    )
     return True
 
 
@@ -265,7 +267,9 @@ async def answer_proposal(
     said = preview_of(message.content)
     when = parse_when(message.content, step.now, step.settings.timezone)
     if when is None:
-        await _event(step, conversation, i18n.t("booking.event.unclear", text=said), "unclear")
+        await _event(
+            step, conversation, i18n.t("prospect_booking.event.unclear", text=said), "unclear"
+        )
         return False
     kind = str(spec.get("kind") or "visit")
     agent_id = spec.get("agent_id")
@@ -295,7 +299,9 @@ async def answer_proposal(
     if change is None:
         return await _unavailable(step, prospect, conversation, kind, when, reason, said)
     step.booking_changes.append(change)
-    await _event(step, conversation, i18n.t("booking.event.booked_by_answer", text=said), "booked")
+    await _event(
+        step, conversation, i18n.t("prospect_booking.event.booked_by_answer", text=said), "booked"
+    )
     return True
 
 
@@ -318,7 +324,11 @@ async def _unavailable(
     intro = words(language, "proposal.unavailable", when=moment, why=_why(language, reason))
     after = max(when.start, step.now)
     offered = await offer(step, prospect, conversation, kind=kind, intro=intro, after=after)
-    key = "booking.event.unavailable" if offered else "booking.event.unavailable_none"
+    key = (
+        "prospect_booking.event.unavailable"
+        if offered
+        else "prospect_booking.event.unavailable_none"
+    )
     text = i18n.t(key, text=said, why=_why(i18n.language(), reason))
     await _event(step, conversation, text, "unavailable")
     return offered > 0

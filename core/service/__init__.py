@@ -16,9 +16,9 @@ from core.config.settings import Settings
 from core.events import EventBus
 from core.service.abtests import ABTests
 from core.service.analytics import Analytics
+from core.service.appointment_notices import booking_hooks
 from core.service.appointments import Appointments
 from core.service.booking import Booking
-from core.service.booking_notices import booking_hooks
 from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View

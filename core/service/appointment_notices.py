@@ -271,7 +271,11 @@ class AppointmentNotices:
         conversation = await session.get(t_.ConversationRow, change.conversation_id)
         if conversation is None or conversation.prospect_id != prospect.id:
             return
-        text = t("booking.event.not_sent", what=t(f"booking.notice_kind.{notice}"), why=why)
+        text = t(
+            "prospect_booking.event.not_sent",
+            what=t(f"prospect_booking.notice_kind.{notice}"),
+            why=why,
+        )
         row = await append_message(
             session,
             conversation,
