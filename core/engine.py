@@ -162,7 +162,7 @@ class Engine:
                 "token (COCCINELLE_RELAY_TOKEN, or the keyring entry coccinelle/relay pull_token)"
             )
         writer = EventWriter(self.service.db)
-        worker = IngestWorker(self.service.ctx, self._lookup)
+        worker = IngestWorker(self.service.ctx, self._lookup, booking=self.service.booking)
         writer.on_commit.append(worker.wake)
         puller = RemotePuller(writer, url, next(iter(tokens)), self.service.ctx.tenant_id)
 

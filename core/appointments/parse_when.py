@@ -343,9 +343,12 @@ def _window(
 
 
 def _existing(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
-    """``day`` at ``clock`` in ``zone``; None for a time a daylight-saving change skips."""
+    """``day`` at ``clock`` in ``zone``; None for a time a daylight-saving change skips, or
+    one it repeats (2:30 on the last Sunday of October happens twice: which one was meant?)."""
     naive = datetime.combine(day, clock)
     aware = naive.replace(tzinfo=zone)
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        return None
+    if aware.utcoffset() != naive.replace(tzinfo=zone, fold=1).utcoffset():
         return None
     return aware

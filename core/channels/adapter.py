@@ -102,7 +102,9 @@ class OutgoingMessage:
 
     ``to`` is the channel identifier (E.164, email address, chat id). ``reference`` is our own id
     for the send (the outbox idempotency key); adapters pass it to the provider where it can be
-    echoed back (SendGrid ``custom_args``, …) so events can be matched.
+    echoed back (SendGrid ``custom_args``, …) so events can be matched. ``callback_query_id``
+    (Telegram) acknowledges the button tap this message answers, with ``callback_text`` as the
+    short notice; with no text to send, acknowledging is the whole message.
     """
 
     channel: Channel
@@ -119,6 +121,8 @@ class OutgoingMessage:
     references: tuple[str, ...] = ()
     reply_to: str | None = None
     sender_name: str | None = None
+    callback_query_id: str | None = None
+    callback_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

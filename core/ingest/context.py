@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +12,10 @@ from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
 from core.domain.settings import TenantSettings
 from core.events import ConversationChanged, Event, MessageChanged
 from core.storage import tables as t
+
+if TYPE_CHECKING:
+    from core.appointments.changes import AppointmentChange
+    from core.service.booking import Booking
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +33,9 @@ class AppointmentNotice:
 class IngestStep:
     """One stored event being turned into domain changes, inside one transaction.
 
-    ``events`` are published on the bus once the transaction has committed.
+    ``events`` are published on the bus once the transaction has committed. ``booking`` books
+    and changes appointments inside the transaction (``book_in``/``change_in``); the changes
+    noted in ``booking_changes`` go to its hooks after the commit, as the app's own do.
     """
 
     session: AsyncSession
@@ -39,6 +46,8 @@ class IngestStep:
     providers: dict[Channel, Provider] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     appointment_changes: list[AppointmentNotice] = field(default_factory=list)
+    booking: Booking | None = None
+    booking_changes: list[AppointmentChange] = field(default_factory=list)
 
     def provider_for(self, channel: Channel) -> Provider:
         """The provider the tenant set up for ``channel`` (the default one otherwise)."""

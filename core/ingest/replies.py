@@ -24,11 +24,15 @@ async def queue_reply(
     *,
     kind: str,
     meta: dict[str, Any] | None = None,
+    buttons: list[dict[str, str]] | None = None,
+    callback: dict[str, Any] | None = None,
 ) -> t.MessageRow:
     """Add Sara's reply to the thread and queue it on the conversation's channel.
 
     ``kind`` names the reply (``confirm``, ``opt_out_ack``…); with the event id it forms the
-    idempotency key, so a replayed event can never send twice.
+    idempotency key, so a replayed event can never send twice. ``buttons`` (``{"id", "title"}``)
+    become a Telegram inline keyboard; ``callback`` (``{"id", "text"}``) is the button tap the
+    reply answers.
     """
     channel = Channel(conversation.channel_type)
     message = await append_message(
@@ -38,7 +42,7 @@ async def queue_reply(
         sender_type=SenderType.SARA,
         content=text,
         status=MessageStatus.QUEUED,
-        meta={"sara": kind, **(meta or {})},
+        meta={"sara": kind, **(meta or {}), **({"buttons": buttons} if buttons else {})},
         created_at=step.now,
     )
     step.session.add(
@@ -55,6 +59,8 @@ async def queue_reply(
                 **_payload(channel, conversation.channel_identifier, text),
                 # the one message allowed on a channel the prospect has just left
                 **({"opt_out_ack": True} if kind == "opt_out_ack" else {}),
+                **({"buttons": buttons} if buttons else {}),
+                **({"callback": callback} if callback else {}),
             },
             status=OutboxStatus.PENDING,
             created_at=step.now,
@@ -74,9 +80,11 @@ def queue_notice(
     key: str,
     subject: str | None = None,
     conversation_id: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Queue a message to someone other than the prospect (a Telegram group, a forward address)."""
-    payload = _payload(channel, to, text, subject)
+    """Queue a message that is not a thread item: to someone other than the prospect (a
+    Telegram group, a forward address), or a button tap's acknowledgement (``extra``)."""
+    payload = {**_payload(channel, to, text, subject), **(extra or {})}
     step.session.add(
         t.OutboxRow(
             tenant_id=step.tenant_id,

@@ -28,6 +28,7 @@ from core.errors import CoccinelleError
 from core.ingest.apply import Ignored, apply_event
 from core.ingest.context import AppointmentNotice, IngestStep
 from core.relay.server import AdapterLookup
+from core.service.booking import Booking
 from core.service.context import ServiceContext
 from core.storage import tables as t
 
@@ -46,10 +47,14 @@ class IngestWorker:
         adapters: AdapterLookup,
         batch: int = 100,
         appointment_hooks: list[AppointmentHook] | None = None,
+        booking: Booking | None = None,
     ) -> None:
         self.ctx = ctx
         self.adapters = adapters
         self.batch = batch
+        #: How Sara books and changes appointments: pass the app's (``service.booking``) so the
+        #: same hooks run; by default one with the standard hooks (reminders, notices).
+        self.booking = booking or default_booking(ctx)
         #: Called after the commit for each appointment Sara changed (e.g. to drop reminders).
         self.appointment_hooks = list(appointment_hooks or ())
         self._wake = asyncio.Event()
@@ -124,7 +129,15 @@ class IngestWorker:
                     return  # another worker took it
                 row = await session.get(E, event_id)
                 assert row is not None
-                step = IngestStep(session, self.ctx.tenant_id, event_id, now, settings, providers)
+                step = IngestStep(
+                    session,
+                    self.ctx.tenant_id,
+                    event_id,
+                    now,
+                    settings,
+                    providers,
+                    booking=self.booking,
+                )
                 notes = await self._apply(step, row)
                 if notes:
                     row.error = "; ".join(notes)[:500]
@@ -132,6 +145,8 @@ class IngestWorker:
             await self._fail(event_id, exc)
             return
         self.ctx.bus.publish_all(step.events)
+        for change in step.booking_changes:
+            await self.booking.notify(change)
         await self._tell_hooks(step.appointment_changes)
 
     async def _tell_hooks(self, changes: list[AppointmentNotice]) -> None:
@@ -173,6 +188,14 @@ class IngestWorker:
                     processed_at=self.ctx.now(),
                 )
             )
+
+
+def default_booking(ctx: ServiceContext) -> Booking:
+    """A booking service with the standard hooks, for a worker started without the app's."""
+    from core.reminders.service import Reminders
+    from core.service.appointment_notices import booking_hooks
+
+    return booking_hooks(ctx, Booking(ctx), Reminders(ctx))
 
 
 def stored_request(row: E) -> WebhookRequest:

@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import i18n
+from core.appointments.changes import ChangeKind
+from core.appointments.proposal import when_of
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
@@ -25,10 +27,10 @@ from core.domain.enums import (
     Priority,
     SenderType,
 )
-from core.events import AppointmentChanged, ProspectChanged
+from core.events import ProspectChanged
 from core.ingest.context import AppointmentNotice, IngestStep
 from core.ingest.replies import queue_notice, queue_reply
-from core.intents import commands
+from core.intents import booking, commands
 from core.intents.recognize import Intent, Recognized, normalize, recognize
 from core.intents.texts import prospect_language, say, when
 from core.service.timeline import append_message, preview_of
@@ -55,9 +57,18 @@ async def handle_inbound(
     recognized = recognize(message.content, survey_pending=survey is not None)
     if recognized.intent == Intent.COMMAND and channel != Channel.TELEGRAM:
         recognized = Recognized(Intent.NONE)
-    handled = await _act(step, prospect, conversation, message, recognized, survey)
+    button = booking.tapped(message) if channel == Channel.TELEGRAM else None
+    if button is not None:
+        handled = await booking.tap(step, prospect, conversation, message, button)
+        label = "booking"
+    else:
+        handled = await _act(step, prospect, conversation, message, recognized, survey)
+        label = str(recognized.intent)
+    if not handled and button is None and recognized.intent == Intent.NONE:
+        handled = await booking.answer_proposal(step, prospect, conversation, message)
+        label = "booking"
     if handled:
-        message.meta = {**(message.meta or {}), "sara": str(recognized.intent)}
+        message.meta = {**(message.meta or {}), "sara": label}
         conversation.unread_count = max((conversation.unread_count or 0) - 1, 0)
         conversation.waiting_since = None
     else:
@@ -186,53 +197,95 @@ async def change_appointment(
     appointment: A,
     recognized: Recognized,
     message: t.MessageRow | None,
+    *,
+    callback: dict[str, Any] | None = None,
 ) -> None:
-    """Move ``appointment`` as the prospect asked, answer them and record why."""
+    """Change ``appointment`` as the prospect asked, answer them and record why.
+
+    The change goes through the booking service (``change_in``), so its hooks re-plan or
+    withdraw the reminders after the commit, as for a change made in the app.
+    """
     _, new_status, reply_key, event_key = _APPOINTMENT_RULES[recognized.intent]
     language = prospect_language(prospect.language)
-    previous = appointment.status
-    if previous == new_status:
-        reply_key = "already_confirmed"
-    appointment.status = new_status
-    appointment.updated_at = step.now
-    step.events.append(AppointmentChanged(appointment.id))
+    previous = str(appointment.status)
     said = preview_of(message.content) if message is not None else f"/{recognized.value}"
-    step.appointment_changes.append(
-        AppointmentNotice(appointment.id, str(new_status), str(previous), said, conversation.id)
-    )
-    moment = when(appointment.starts_at, language, step.settings.timezone)
-    await queue_reply(step, conversation, say(language, reply_key, when=moment), kind=reply_key)
     agent_moment = when(appointment.starts_at, _agent_language(), step.settings.timezone)
-    await record_event(
+    note = i18n.t(f"sara.{event_key}", when=agent_moment, text=said)
+    meta = {
+        "sara": True,
+        "action": str(recognized.intent),
+        "from": previous,
+        "to": str(new_status),
+        "reason": said,
+    }
+    kind = (
+        ChangeKind.CONFIRMED if new_status == AppointmentStatus.CONFIRMED else ChangeKind.CANCELLED
+    )
+    assert step.booking is not None, "the ingest step needs the booking service"
+    change = await step.booking.change_in(
+        step.session,
+        step.events,
+        appointment.id,
+        kind,
+        by=SenderType.PROSPECT,
+        reason=said if kind == ChangeKind.CANCELLED else None,
+        conversation_id=conversation.id,
+        note=note,
+        meta=meta,
+    )
+    if change is None:  # already confirmed: say so, nothing changes
+        reply_key = "already_confirmed"
+        await record_event(step, conversation, note, {**meta, "appointment_id": appointment.id})
+    else:
+        step.booking_changes.append(change)
+        step.appointment_changes.append(
+            AppointmentNotice(appointment.id, str(new_status), previous, said, conversation.id)
+        )
+    moment = when_of(appointment.starts_at, step.settings.timezone, prospect.timezone, language)
+    await queue_reply(
         step,
         conversation,
-        i18n.t(f"sara.{event_key}", when=agent_moment, text=said),
-        {
-            "action": str(recognized.intent),
-            "appointment_id": appointment.id,
-            "from": previous,
-            "to": str(new_status),
-            "reason": said,
-        },
+        say(language, reply_key, when=moment),
+        kind=reply_key,
+        callback=callback,
     )
+
+
+#: Outbound messages the prospect never got: not what they are answering.
+_NOT_RECEIVED = (
+    MessageStatus.CANCELLED,
+    MessageStatus.EXPIRED,
+    MessageStatus.FAILED,
+    MessageStatus.UNDELIVERED,
+)
+
+
+async def last_outbound(
+    step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
+) -> t.MessageRow | None:
+    """The last message the prospect got in ``conversation`` before ``message`` (by the time it
+    went out: a survey brought forward goes out after messages queued later)."""
+    M = t.MessageRow
+    query = (
+        select(M)
+        .where(
+            M.conversation_id == conversation.id,
+            M.direction == Direction.OUTBOUND,
+            M.kind == MessageKind.MESSAGE,
+            M.id < message.id,
+            M.status.not_in(_NOT_RECEIVED),
+        )
+        .order_by(func.coalesce(M.sent_at, M.created_at).desc(), M.id.desc())
+        .limit(1)
+    )
+    return (await step.session.execute(query)).scalar_one_or_none()
 
 
 async def pending_survey(
     step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
 ) -> t.MessageRow | None:
     """The last outbound message before ``message``, if it is a survey not yet answered."""
-    query = (
-        select(t.MessageRow)
-        .where(
-            t.MessageRow.conversation_id == conversation.id,
-            t.MessageRow.direction == Direction.OUTBOUND,
-            t.MessageRow.kind == MessageKind.MESSAGE,
-            t.MessageRow.id < message.id,
-        )
-        .order_by(t.MessageRow.id.desc())
-        .limit(1)
-    )
-    last = (await step.session.execute(query)).scalar_one_or_none()
+    last = await last_outbound(step, conversation, message)
     if last is None or not (last.meta or {}).get("survey") or "rating" in (last.meta or {}):
         return None
     return last

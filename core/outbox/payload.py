@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import mimetypes
 from pathlib import Path
 from typing import Any
 
-from core.channels.adapter import Attachment, Location, OutgoingMessage, TemplateRef
+from core.channels.adapter import Attachment, Button, Location, OutgoingMessage, TemplateRef
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel
 from core.errors import InvalidInput
@@ -67,6 +68,8 @@ def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> Outgo
         raise InvalidInput("channel", str(channel), "a channel the prospect has an address on")
     template = payload.get("template") if channel == Channel.WHATSAPP else None
     location = payload.get("location")
+    telegram = channel == Channel.TELEGRAM
+    callback = (payload.get("callback") or {}) if telegram else {}
     return OutgoingMessage(
         channel=channel,
         to=to,
@@ -79,6 +82,11 @@ def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> Outgo
         template=_template_ref(template) if template else None,
         reference=reference,
         sender_name=payload.get("sender_name"),
+        buttons=tuple(Button(b["id"], b["title"]) for b in payload.get("buttons") or ())
+        if telegram
+        else (),
+        callback_query_id=callback.get("id"),
+        callback_text=callback.get("text"),
     )
 
 
@@ -110,8 +118,16 @@ def _subject_of(payload: dict[str, Any]) -> str:
     return line or "…"
 
 
+def inline_attachment(filename: str, content_type: str, content: bytes) -> dict[str, Any]:
+    """A generated file carried in the payload itself (an appointment's ``.ics``)."""
+    encoded = base64.b64encode(content).decode("ascii")
+    return {"filename": filename, "content_type": content_type, "content_b64": encoded}
+
+
 def _load(spec: dict[str, Any]) -> Attachment:
     content = Path(spec["path"]).read_bytes() if spec.get("path") else None
+    if spec.get("content_b64"):
+        content = base64.b64decode(spec["content_b64"])
     return Attachment(
         filename=spec["filename"],
         content_type=spec["content_type"],

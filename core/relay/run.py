@@ -42,7 +42,7 @@ async def serve(
     the webhooks.
     """
     relay = Relay(service.db, adapters, config)
-    worker = IngestWorker(service.ctx, adapters) if ingest else None
+    worker = IngestWorker(service.ctx, adapters, booking=service.booking) if ingest else None
     if worker is not None:
         relay.writer.on_commit.append(worker.wake)
     runner = web.AppRunner(relay.app(), access_log=None)

@@ -14,8 +14,10 @@ from core.domain.enums import (
     AppointmentStatus,
     Channel,
     MessageStatus,
+    MessageType,
     OutboxStatus,
     SenderType,
+    Urgency,
 )
 from core.events import AppointmentChanged, ConversationChanged, MessageChanged
 from core.i18n import format_time
@@ -24,7 +26,7 @@ from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
 from core.outbox.enqueue import enqueue
 from core.outbox.payload import build_payload, hold_policy
-from core.reminders.plan import PlannedReminder, ReminderKind, plan
+from core.reminders.plan import SURVEY_VALIDITY, PlannedReminder, ReminderKind, plan
 from core.service.context import ServiceContext
 from core.service.timeline import apply_status, conversation_for
 from core.storage import tables as t
@@ -58,6 +60,8 @@ class Reminders:
     def __init__(self, ctx: ServiceContext, settings: OrchestratorSettings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings or OrchestratorSettings()
+        # ``follow`` and the booking hooks may sync the same appointment at once: one at a time.
+        self._lock = asyncio.Lock()
 
     async def sync(self, appointment_id: int) -> int:
         """Bring the appointment's queued reminders in line with it; returns how many were queued.
@@ -65,6 +69,10 @@ class Reminders:
         A cancelled (or no-show) appointment loses every reminder not yet sent; a moved one loses
         those planned for the old time and gets new ones.
         """
+        async with self._lock:
+            return await self._sync(appointment_id)
+
+    async def _sync(self, appointment_id: int) -> int:
         now = self.ctx.now()
         queued = 0
         async with self.ctx.write() as (session, events):
@@ -106,58 +114,126 @@ class Reminders:
                 key = keys[reminder.kind]
                 if key in existing:
                     continue
-                draft = self._draft(reminder, appointment, prospect, inputs.settings)
-                context = await load_context(
-                    session,
-                    inputs,
-                    prospect,
-                    reminder.send_at,
-                    message_type=reminder.message_type,
-                    urgency=reminder.urgency,
-                    allowed=reminder.allowed,
-                    preferred=reminder.preferred,
+                queued += await self._queue(
+                    session, events, inputs, appointment, prospect, reminder, key, current
                 )
-                decision = _by_preference(context, draft, reminder)
-                if decision.channel is None:
-                    log.info(
-                        "appointment %s: no channel for the %s reminder",
-                        appointment_id,
-                        reminder.kind,
-                    )
-                    continue
-                conversation = await conversation_for(
-                    session, prospect, decision.channel, context.contacts.get(decision.channel)
-                )
-                payload = build_payload(
-                    draft,
-                    dict(context.contacts),
-                    policy=hold_policy(context.timezone, context.urgency, context.message_type),
-                )
-                payload["appointment_starts_at"] = current
-                message, _ = await enqueue(
-                    session,
-                    conversation,
-                    decision,
-                    payload,
-                    now,
-                    send_at=reminder.send_at,
-                    expires_at=reminder.expires_at,
-                    sender_type=SenderType.SARA,
-                    key=key,
-                    purpose=f"reminder_{reminder.kind}",
-                    appointment_id=appointment_id,
-                    meta=reminder_meta(reminder.kind, appointment_id),
-                )
-                events += [
-                    MessageChanged(message.id, conversation.id),
-                    ConversationChanged(conversation.id),
-                ]
-                queued += 1
-                if reminder.kind == ReminderKind.H24 and decision.channel == Channel.EMAIL:
-                    queued += await self._unless_opened(
-                        session, inputs, prospect, reminder, draft, message, current, appointment_id
-                    )
         return queued
+
+    async def _queue(
+        self,
+        session,
+        events: list,
+        inputs,
+        appointment: t.AppointmentRow,
+        prospect: t.ProspectRow,
+        reminder: PlannedReminder,
+        key: str,
+        current: str,
+    ) -> int:
+        """Queue one reminder on the channel the orchestrator picks; how many rows were queued."""
+        draft = self._draft(reminder, appointment, prospect, inputs.settings)
+        context = await load_context(
+            session,
+            inputs,
+            prospect,
+            reminder.send_at,
+            message_type=reminder.message_type,
+            urgency=reminder.urgency,
+            allowed=reminder.allowed,
+            preferred=reminder.preferred,
+        )
+        decision = _by_preference(context, draft, reminder)
+        if decision.channel is None:
+            log.info(
+                "appointment %s: no channel for the %s reminder", appointment.id, reminder.kind
+            )
+            return 0
+        conversation = await conversation_for(
+            session, prospect, decision.channel, context.contacts.get(decision.channel)
+        )
+        payload = build_payload(
+            draft,
+            dict(context.contacts),
+            policy=hold_policy(context.timezone, context.urgency, context.message_type),
+        )
+        payload["appointment_starts_at"] = current
+        message, _ = await enqueue(
+            session,
+            conversation,
+            decision,
+            payload,
+            self.ctx.now(),
+            send_at=reminder.send_at,
+            expires_at=reminder.expires_at,
+            sender_type=SenderType.SARA,
+            key=key,
+            purpose=f"reminder_{reminder.kind}",
+            appointment_id=appointment.id,
+            meta=reminder_meta(reminder.kind, appointment.id),
+        )
+        events += [
+            MessageChanged(message.id, conversation.id),
+            ConversationChanged(conversation.id),
+        ]
+        queued = 1
+        if reminder.kind == ReminderKind.H24 and decision.channel == Channel.EMAIL:
+            queued += await self._unless_opened(
+                session, inputs, prospect, reminder, draft, message, current, appointment.id
+            )
+        return queued
+
+    async def survey_now(self, appointment_id: int) -> bool:
+        """The appointment took place: its satisfaction survey goes out now (not at its planned
+        time), once. Returns whether a survey is now due; False when it was already sent, or the
+        appointment is not done."""
+        async with self._lock:
+            return await self._survey_now(appointment_id)
+
+    async def _survey_now(self, appointment_id: int) -> bool:
+        now = self.ctx.now()
+        async with self.ctx.write() as (session, events):
+            appointment = await session.get(t.AppointmentRow, appointment_id)
+            if appointment is None or appointment.tenant_id != self.ctx.tenant_id:
+                return False
+            if appointment.status != AppointmentStatus.DONE:
+                return False
+            rows = list(
+                (
+                    await session.execute(
+                        select(Out).where(
+                            Out.appointment_id == appointment_id,
+                            Out.purpose == f"reminder_{ReminderKind.SURVEY}",
+                        )
+                    )
+                ).scalars()
+            )
+            waiting = [r for r in rows if r.status in _OPEN]
+            if waiting:
+                for row in waiting:
+                    await _due_now(session, row, now)
+                    if row.message_id and row.conversation_id:
+                        events.append(MessageChanged(row.message_id, row.conversation_id))
+                return True
+            if any(r.status not in (OutboxStatus.CANCELLED, OutboxStatus.EXPIRED) for r in rows):
+                return False  # already on its way or sent
+            inputs = await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, now)
+            prospect = await session.get(t.ProspectRow, appointment.prospect_id)
+            assert prospect is not None
+            reminder = PlannedReminder(
+                ReminderKind.SURVEY,
+                now,
+                now + SURVEY_VALIDITY,
+                frozenset({Channel.SMS, Channel.EMAIL}),
+                Urgency.NORMAL,
+                MessageType.SURVEY,
+                preferred=Channel.SMS,
+            )
+            key = f"rem:{appointment_id}:{ReminderKind.SURVEY}:done"
+            current = planned_for(appointment.starts_at)
+            queued = await self._queue(
+                session, events, inputs, appointment, prospect, reminder, key, current
+            )
+            return queued > 0
 
     async def _unless_opened(
         self,
@@ -269,6 +345,21 @@ def _by_preference(context, draft: ReplyDraft, reminder: PlannedReminder):
         if decision.channel is not None:
             return decision
     return decide(context, draft)
+
+
+async def _due_now(session, row: t.OutboxRow, now: datetime) -> None:
+    """A scheduled row goes out at once (and its message says queued, not scheduled)."""
+    row.not_before = now
+    row.status = OutboxStatus.PENDING
+    row.updated_at = now
+    if row.message_id:
+        message = await session.get(t.MessageRow, row.message_id)
+        if message is not None and message.status in (
+            MessageStatus.SCHEDULED,
+            MessageStatus.HELD,
+        ):
+            message.status = MessageStatus.QUEUED
+            message.meta = {**(message.meta or {}), "scheduled_for": None}
 
 
 async def _cancel(session, row: t.OutboxRow, now: datetime) -> None:

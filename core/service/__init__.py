@@ -17,6 +17,7 @@ from core.domain.models import Agent
 from core.events import EventBus
 from core.service.abtests import ABTests
 from core.service.analytics import Analytics
+from core.service.appointment_notices import booking_hooks
 from core.service.appointments import Appointments
 from core.service.booking import Booking
 from core.service.campaigns import Campaigns
@@ -55,6 +56,7 @@ class InboxService:
         self.team = Team(ctx)
         self.analytics = Analytics(ctx)
         self.outbound = Outbound(ctx, orchestrator)
+        booking_hooks(ctx, self.booking, self.outbound.reminders)
 
     @property
     def db(self) -> Database:

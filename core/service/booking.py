@@ -90,16 +90,38 @@ class Booking:
             count: how many slots.
             ignoring: an appointment to leave out (the one being moved).
         """
+        async with self.ctx.db.session() as session:
+            return await self.propose_in(
+                session,
+                kind,
+                agent_id=agent_id,
+                after=after,
+                before=before,
+                count=count,
+                ignoring=ignoring,
+            )
+
+    async def propose_in(
+        self,
+        session: AsyncSession,
+        kind: str = "visit",
+        *,
+        agent_id: int | None = None,
+        after: datetime | None = None,
+        before: datetime | None = None,
+        count: int = 5,
+        ignoring: int | None = None,
+    ) -> list[Slot]:
+        """``propose_slots`` inside the caller's transaction (Sara, during ingest)."""
         if not 1 <= count <= 100:
             raise InvalidInput("count", count, "1 to 100 slots")
-        settings = await self._settings()
+        settings = await _settings_in(session, self.ctx.tenant_id)
         calendar = _calendar(settings)
         item = _type(calendar, kind)
         now = self.ctx.now()
-        agents = await self._agents(agent_id)
+        agents = await _agents_in(session, self.ctx.tenant_id, agent_id)
         horizon = now + timedelta(days=calendar.booking.horizon_days + 1)
-        async with self.ctx.db.session() as session:
-            busy = await _busy(session, calendar, [a.id for a in agents], now, horizon, ignoring)
+        busy = await _busy(session, calendar, [a.id for a in agents], now, horizon, ignoring)
         return free_slots(
             calendar,
             item,
@@ -136,34 +158,115 @@ class Booking:
         """
         _aware(starts_at)
         settings = await self._settings()
-        calendar = _calendar(settings)
-        item = _type(calendar, kind)
+        _type(_calendar(settings), kind)
         agents = await self._agents(agent_id)
-        prospect = await self._prospect(prospect_id)
-        place = _location(settings, item, location)
+        await self._prospect(prospect_id)
         async with self.ctx.write() as (session, events):
-            agent = await self._reserve(session, calendar, item, agents, starts_at, None)
-            row = A(
-                tenant_id=self.ctx.tenant_id,
-                prospect_id=prospect.id,
-                agent_id=agent.id,
-                kind=item.key,
-                starts_at=starts_at,
-                ends_at=starts_at + timedelta(minutes=item.minutes),
-                location=place,
+            change = await self._insert(
+                session,
+                events,
+                settings,
+                agents,
+                prospect_id,
+                starts_at,
+                kind=kind,
+                location=location,
                 notes=notes,
-                status=AppointmentStatus.CONFIRMED if confirmed else AppointmentStatus.PROPOSED,
-                confirmed_at=self.ctx.now() if confirmed else None,
-                created_at=self.ctx.now(),
-                updated_at=self.ctx.now(),
-            )
-            session.add(row)
-            await session.flush()
-            change = await self._record(
-                session, events, calendar, ChangeKind.BOOKED, row, None, by, conversation_id
+                confirmed=confirmed,
+                by=by,
+                conversation_id=conversation_id,
+                begin=True,
             )
         await self._notify(change)
         return change.appointment
+
+    async def book_in(
+        self,
+        session: AsyncSession,
+        events: list,
+        prospect_id: int,
+        starts_at: datetime,
+        *,
+        kind: str = "visit",
+        agent_id: int | None = None,
+        location: str | None = None,
+        notes: str | None = None,
+        confirmed: bool = False,
+        by: SenderType = SenderType.PROSPECT,
+        conversation_id: int | None = None,
+    ) -> AppointmentChange:
+        """``book`` inside the caller's transaction, which must already be writing (the ingest
+        transaction: on SQLite it holds the write lock, on PostgreSQL the agent's row is locked).
+
+        The caller commits, publishes ``events``, then hands the change to ``notify``: hooks
+        (reminders, confirmation) run exactly as after ``book``.
+
+        Raises:
+            BookingRefused: as ``book``; nothing was written then.
+        """
+        _aware(starts_at)
+        settings = await _settings_in(session, self.ctx.tenant_id)
+        _type(_calendar(settings), kind)
+        agents = await _agents_in(session, self.ctx.tenant_id, agent_id)
+        prospect = await session.get(t_.ProspectRow, prospect_id)
+        if prospect is None or prospect.tenant_id != self.ctx.tenant_id:
+            raise NotFound("prospect", prospect_id)
+        return await self._insert(
+            session,
+            events,
+            settings,
+            agents,
+            prospect_id,
+            starts_at,
+            kind=kind,
+            location=location,
+            notes=notes,
+            confirmed=confirmed,
+            by=by,
+            conversation_id=conversation_id,
+            begin=False,
+        )
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        events: list,
+        settings: TenantSettings,
+        agents: Sequence[m.Agent],
+        prospect_id: int,
+        starts_at: datetime,
+        *,
+        kind: str,
+        location: str | None,
+        notes: str | None,
+        confirmed: bool,
+        by: SenderType,
+        conversation_id: int | None,
+        begin: bool,
+    ) -> AppointmentChange:
+        calendar = _calendar(settings)
+        item = _type(calendar, kind)
+        place = _location(settings, item, location)
+        agent = await self._reserve(session, calendar, item, agents, starts_at, None, begin=begin)
+        row = A(
+            tenant_id=self.ctx.tenant_id,
+            prospect_id=prospect_id,
+            agent_id=agent.id,
+            kind=item.key,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=item.minutes),
+            location=place,
+            notes=notes,
+            status=AppointmentStatus.CONFIRMED if confirmed else AppointmentStatus.PROPOSED,
+            confirmed_at=self.ctx.now() if confirmed else None,
+            created_at=self.ctx.now(),
+            updated_at=self.ctx.now(),
+        )
+        session.add(row)
+        await session.flush()
+        return await self._record(
+            session, events, calendar, ChangeKind.BOOKED, row, None, by, conversation_id
+        )
 
     async def book_slot(
         self,
@@ -338,9 +441,14 @@ class Booking:
         agents: Sequence[m.Agent],
         start: datetime,
         ignoring: int | None,
+        *,
+        begin: bool = True,
     ) -> m.Agent:
-        """Lock the candidate agents in id order and return the first one free at ``start``."""
-        if self.ctx.db.dialect == "sqlite":
+        """Lock the candidate agents in id order and return the first one free at ``start``.
+
+        ``begin`` takes SQLite's write lock first; a transaction that already wrote has it.
+        """
+        if begin and self.ctx.db.dialect == "sqlite":
             await session.execute(text("BEGIN IMMEDIATE"))
         refusals: list[tuple[m.Agent, Refusal]] = []
         for agent in agents:
@@ -371,24 +479,76 @@ class Booking:
         reason: str | None = None,
         conversation_id: int | None = None,
     ) -> m.Appointment:
-        calendar = await self.calendar()
         async with self.ctx.write() as (session, events):
-            row = await self._row(session, appointment_id)
-            previous = convert.appointment(row)
-            _must_be_live(previous)
-            if kind == ChangeKind.CONFIRMED and previous.status == AppointmentStatus.CONFIRMED:
-                return previous  # a second OUI changes nothing
-            if kind in (ChangeKind.DONE, ChangeKind.NO_SHOW) and self.ctx.now() < row.starts_at:
-                raise BookingRefused("not_started", "status", kind.value)
-            row.status = AppointmentStatus(kind.value)
-            row.updated_at = self.ctx.now()
-            if kind in (ChangeKind.CONFIRMED, ChangeKind.DONE) and row.confirmed_at is None:
-                row.confirmed_at = self.ctx.now()
-            change = await self._record(
-                session, events, calendar, kind, row, previous, by, conversation_id, reason
+            change = await self.change_in(
+                session,
+                events,
+                appointment_id,
+                kind,
+                by=by,
+                reason=reason,
+                conversation_id=conversation_id,
             )
+            if change is None:
+                return convert.appointment(await self._row(session, appointment_id))
         await self._notify(change)
         return change.appointment
+
+    async def change_in(
+        self,
+        session: AsyncSession,
+        events: list,
+        appointment_id: int,
+        kind: ChangeKind,
+        *,
+        by: SenderType,
+        reason: str | None = None,
+        conversation_id: int | None = None,
+        note: str | None = None,
+        meta: dict[str, object] | None = None,
+    ) -> AppointmentChange | None:
+        """Confirm, cancel, mark done or no-show inside the caller's transaction.
+
+        The same checks as ``confirm``/``cancel``/``mark_done``/``mark_no_show``; ``note`` and
+        ``meta`` replace the thread item's text and add to its meta (Sara says what the prospect
+        answered). Returns None when nothing changes (a second confirmation); otherwise the
+        caller hands the change to ``notify`` after its commit.
+
+        Raises:
+            BookingRefused: the appointment is final, or not started (done, no-show).
+            InvalidInput: ``kind`` is not a status change (use ``book_in`` or ``move``).
+        """
+        if kind in (ChangeKind.BOOKED, ChangeKind.MOVED):
+            raise InvalidInput("kind", kind, "confirmed, cancelled, done or no_show")
+        calendar = _calendar(await _settings_in(session, self.ctx.tenant_id))
+        row = await self._row(session, appointment_id)
+        previous = convert.appointment(row)
+        _must_be_live(previous)
+        if kind == ChangeKind.CONFIRMED and previous.status == AppointmentStatus.CONFIRMED:
+            return None  # a second OUI changes nothing
+        if kind in (ChangeKind.DONE, ChangeKind.NO_SHOW) and self.ctx.now() < row.starts_at:
+            raise BookingRefused("not_started", "status", kind.value)
+        row.status = AppointmentStatus(kind.value)
+        row.updated_at = self.ctx.now()
+        if kind in (ChangeKind.CONFIRMED, ChangeKind.DONE) and row.confirmed_at is None:
+            row.confirmed_at = self.ctx.now()
+        return await self._record(
+            session,
+            events,
+            calendar,
+            kind,
+            row,
+            previous,
+            by,
+            conversation_id,
+            reason,
+            note=note,
+            meta=meta,
+        )
+
+    async def notify(self, change: AppointmentChange) -> None:
+        """Run the hooks for a change made by ``book_in``/``change_in``, once committed."""
+        await self._notify(change)
 
     async def _record(
         self,
@@ -401,6 +561,9 @@ class Booking:
         by: SenderType,
         conversation_id: int | None,
         reason: str | None = None,
+        *,
+        note: str | None = None,
+        meta: dict[str, object] | None = None,
     ) -> AppointmentChange:
         """Write the change into the prospect's thread; queue the events to publish."""
         await session.flush()
@@ -413,7 +576,8 @@ class Booking:
             sender_type=by if by != SenderType.PROSPECT else SenderType.SARA,
             sender_id=self.ctx.agent_id if by == SenderType.AGENT else None,
             kind=MessageKind.EVENT,
-            content=event_text(
+            content=note
+            or event_text(
                 kind,
                 appointment,
                 previous,
@@ -422,7 +586,7 @@ class Booking:
                 booking=calendar.booking,
             ),
             status=MessageStatus.SENT,
-            meta=event_meta(kind, appointment, previous, by, reason),
+            meta={**event_meta(kind, appointment, previous, by, reason), **(meta or {})},
             created_at=self.ctx.now(),
         )
         events.extend(
@@ -463,32 +627,26 @@ class Booking:
             return row
         prospect = await session.get(t_.ProspectRow, prospect_id)
         assert prospect is not None
-        reachable = convert.prospect(prospect).reachable_channels()
-        channel = prospect.preferred_channel or (reachable[0] if reachable else Channel.SMS)
+        person = convert.prospect(prospect)
+        # a thread one can write in, not a call log
+        reachable = [c for c in person.reachable_channels() if c != Channel.VOICE]
+        channel = Channel(prospect.preferred_channel or (reachable[0] if reachable else "sms"))
         return await open_conversation(
-            session, prospect, Channel(channel), created_at=self.ctx.now()
+            session,
+            prospect,
+            channel,
+            identifier=person.identifier(channel),
+            created_at=self.ctx.now(),
         )
 
     async def _settings(self) -> TenantSettings:
         async with self.ctx.db.session() as session:
-            tenant = await session.get(t_.TenantRow, self.ctx.tenant_id)
-            if tenant is None:
-                raise NotFound("tenant", self.ctx.tenant_id)
-            return TenantSettings.model_validate(tenant.settings or {})
+            return await _settings_in(session, self.ctx.tenant_id)
 
     async def _agents(self, agent_id: int | None) -> list[m.Agent]:
         """The agent asked for (checked), or every active agent; in id order (lock order)."""
-        AG = t_.AgentRow
-        query = select(AG).where(AG.tenant_id == self.ctx.tenant_id, AG.active.is_(True))
-        if agent_id is not None:
-            query = query.where(AG.id == agent_id)
         async with self.ctx.db.session() as session:
-            rows = (await session.execute(query.order_by(AG.id))).scalars().all()
-        if agent_id is not None and not rows:
-            raise BookingRefused("agent_unavailable", "agent_id", agent_id)
-        if not rows:
-            raise BookingRefused("no_agent", "agent_id", None)
-        return [convert.agent(r) for r in rows]
+            return await _agents_in(session, self.ctx.tenant_id, agent_id)
 
     async def _agent_name(self, agent_id: int | None) -> str:
         async with self.ctx.db.session() as session:
@@ -535,6 +693,26 @@ async def _busy(
         Busy(r.agent_id, r.starts_at, calendar.occupied_until(r.kind, r.ends_at), r.id)
         for r in rows
     ]
+
+
+async def _settings_in(session: AsyncSession, tenant_id: int) -> TenantSettings:
+    tenant = await session.get(t_.TenantRow, tenant_id)
+    if tenant is None:
+        raise NotFound("tenant", tenant_id)
+    return TenantSettings.model_validate(tenant.settings or {})
+
+
+async def _agents_in(session: AsyncSession, tenant_id: int, agent_id: int | None) -> list[m.Agent]:
+    AG = t_.AgentRow
+    query = select(AG).where(AG.tenant_id == tenant_id, AG.active.is_(True))
+    if agent_id is not None:
+        query = query.where(AG.id == agent_id)
+    rows = (await session.execute(query.order_by(AG.id))).scalars().all()
+    if agent_id is not None and not rows:
+        raise BookingRefused("agent_unavailable", "agent_id", agent_id)
+    if not rows:
+        raise BookingRefused("no_agent", "agent_id", None)
+    return [convert.agent(r) for r in rows]
 
 
 def _calendar(settings: TenantSettings) -> Calendar:

@@ -41,6 +41,9 @@ class TelegramEmulator:
         self.webhook_secret: str | None = None
         self.commands: list[dict[str, str]] = []
         self.answered: list[str] = []
+        #: The notice shown with each answered tap (None: none shown).
+        self.answer_texts: dict[str, str | None] = {}
+        self._queries: set[str] = set()
         self.updates: list[dict[str, Any]] = []
         self._next_update = 100000
         self._next_message = 1
@@ -109,6 +112,8 @@ class TelegramEmulator:
     def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         if not params.get("chat_id"):
             return {"error": fail(400, "Bad Request: chat_id is empty")}
+        if not _valid_keyboard(params.get("reply_markup")):
+            return {"error": fail(400, "Bad Request: BUTTON_DATA_INVALID")}
         chat_id = int(params["chat_id"])
         persona = persona_for(chat_id)
         message = {
@@ -169,12 +174,17 @@ class TelegramEmulator:
         return self._unwrap(self._message(params, location=location))
 
     async def m_answercallbackquery(self, params: dict[str, Any]) -> Any:
-        if not params.get("callback_query_id"):
+        query_id = str(params.get("callback_query_id") or "")
+        if query_id not in self._queries:
             return fail(
                 400,
                 "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
-        self.answered.append(params["callback_query_id"])
+        text = params.get("text")
+        if text is not None and len(str(text)) > 200:
+            return fail(400, "Bad Request: MESSAGE_TOO_LONG")
+        self.answered.append(query_id)
+        self.answer_texts[query_id] = str(text) if text else None
         return True
 
     async def m_setmycommands(self, params: dict[str, Any]) -> Any:
@@ -266,6 +276,9 @@ class TelegramEmulator:
         """Make an update happen (to the webhook if set, else for getUpdates); its id."""
         update = {"update_id": self._next_update, **content}
         self._next_update += 1
+        query = content.get("callback_query")
+        if isinstance(query, dict) and query.get("id"):
+            self._queries.add(str(query["id"]))
         if self.webhook_url:
             headers = {"Content-Type": "application/json"}
             if self.webhook_secret:
@@ -279,3 +292,15 @@ class TelegramEmulator:
             self.updates.append(update)
             self._new_update.set()
         return update["update_id"]
+
+
+def _valid_keyboard(markup: Any) -> bool:
+    """An inline keyboard's buttons carry 1 to 64 bytes of ``callback_data`` (Bot API)."""
+    if not isinstance(markup, dict):
+        return True
+    for row in markup.get("inline_keyboard") or []:
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                return False
+    return True

@@ -16,7 +16,7 @@ from core.channels.adapter import (
     SendResult,
     WebhookRequest,
 )
-from core.channels.errors import SignatureError
+from core.channels.errors import ProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
 from providers._common import read_json, require
 from providers.telegram.errors import map_error
@@ -94,10 +94,23 @@ class TelegramAdapter(ChannelAdapter):
         return InlineKeyboardMarkup(inline_keyboard=rows)
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        """sendMessage, sendPhoto, sendDocument or sendLocation, by what ``message`` holds."""
+        """sendMessage, sendPhoto, sendDocument or sendLocation, by what ``message`` holds.
+
+        A message answering a button tap first acknowledges it (answerCallbackQuery); a message
+        with nothing else to send is only that acknowledgement.
+        """
         bot = self._aiogram()
         chat = self._chat(message.to)
         markup = self._keyboard(message)
+        nothing_else = not (message.text or message.attachments or message.location)
+        if message.callback_query_id:
+            await self._acknowledge(message, required=nothing_else)
+            if nothing_else:
+                return SendResult(
+                    provider_message_id=f"callback:{message.callback_query_id}",
+                    status=MessageStatus.SENT,
+                    cost=Decimal("0"),
+                )
         if message.location is not None:
             sent = await self._call(
                 bot.send_location(
@@ -149,6 +162,15 @@ class TelegramAdapter(ChannelAdapter):
             )
             await self._call(bot.send_document(chat, more, caption=extra.caption))
         return sent
+
+    async def _acknowledge(self, message: OutgoingMessage, *, required: bool) -> None:
+        """Answer the tap; a query too old to answer must not stop the reply that goes with it."""
+        assert message.callback_query_id is not None
+        try:
+            await self.answer_button(message.callback_query_id, message.callback_text)
+        except ProviderError:
+            if required:
+                raise
 
     async def answer_button(self, callback_query_id: str, text: str | None = None) -> None:
         """Acknowledge a button tap (``extra["callback_query_id"]`` of the inbound event)."""

@@ -151,3 +151,37 @@ async def test_errors(sandbox, relay, telegram):
         assert caught.value.status == 401
     finally:
         await bad.close()
+
+
+async def test_a_reply_acknowledges_the_tap_it_answers(sandbox, telegram):
+    tapped = sandbox.telegram.push(
+        {
+            "callback_query": {
+                "id": "tap-1",
+                "from": {"id": ASKS.chat_id, "is_bot": False, "first_name": "Zoé"},
+                "chat_instance": "1",
+                "data": "rdv:visit.1.1773151200",
+            }
+        }
+    )
+    assert tapped
+    only = await telegram.send(
+        tg(ASKS.chat_id, callback_query_id="tap-1", callback_text="Réservé ✓")
+    )
+    assert only.provider_message_id == "callback:tap-1"
+    assert sandbox.telegram.answer_texts == {"tap-1": "Réservé ✓"}
+    assert sandbox.requests("telegram", "/sendMessage") == []
+    # a query Telegram no longer knows: alone it fails, with a reply the reply still goes
+    with pytest.raises(PermanentProviderError):
+        await telegram.send(tg(ASKS.chat_id, callback_query_id="unknown", callback_text="x"))
+    sent = await telegram.send(
+        tg(ASKS.chat_id, text="Ce créneau est pris", callback_query_id="unknown")
+    )
+    assert sent.provider_message_id.startswith(f"{ASKS.chat_id}:")
+    assert sandbox.requests("telegram", "/sendMessage")[-1].body["text"] == "Ce créneau est pris"
+
+
+async def test_callback_data_longer_than_64_bytes_is_refused(sandbox, telegram):
+    with pytest.raises(PermanentProviderError) as caught:
+        await telegram.send(tg(ASKS.chat_id, text="?", buttons=(Button("é" * 33, "Trop long"),)))
+    assert "BUTTON_DATA_INVALID" in str(caught.value)

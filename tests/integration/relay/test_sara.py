@@ -185,14 +185,17 @@ async def test_telegram_commands_answer_from_real_data(service: InboxService) ->
     async with running_relay(service) as relay:
         for i, command in enumerate(["/start", "/rdv", "/info", "/contact", "/help", "/annuler"]):
             await say(relay, command, f"u{i}", **tg)
-    texts = [o.payload["text"] for o in await outbox(service)]
+    replies = await outbox(service)
+    texts = [o.payload["text"] for o in replies]
     assert texts[0].startswith("Bonjour Lucie Bernard") and "Agence du Port" in texts[0]
     assert "12 rue des Lilas" in texts[1] and "confirmé" in texts[1]
     assert texts[2].startswith("Agence du Port")
     assert "+33491000000" in texts[3]
     assert "/nouveau_rdv" in texts[4]
-    assert "annulé" in texts[5]
-    assert (await service.appointments.get(appointment)).status == AppointmentStatus.CANCELLED
+    # /annuler asks which one: a button per appointment; nothing is cancelled before a tap
+    assert texts[5] == "Quel rendez-vous voulez-vous annuler ?"
+    assert [b["id"] for b in replies[5].payload["buttons"]] == [f"annuler:{appointment}"]
+    assert (await service.appointments.get(appointment)).status == AppointmentStatus.CONFIRMED
     [conversation] = await rows(service, t.ConversationRow)
     assert conversation.unread_count == 1  # /contact asks for a person
 

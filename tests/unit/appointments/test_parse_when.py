@@ -135,6 +135,61 @@ def test_daylight_saving_days() -> None:
     assert night is not None and night.start.astimezone(UTC).hour == 8
 
 
+RELATIVE = [
+    ("demain 9h", "Wed 11/03 09:00"),
+    ("après-demain 14h", "Thu 12/03 14:00"),
+    ("the day after tomorrow at 2pm", "Thu 12/03 14:00"),
+    ("ce soir 18h", "Tue 10/03 18:00"),
+    ("tonight at 6pm", "Tue 10/03 18:00"),
+    ("samedi 10h", "Sat 14/03 10:00"),
+    ("saturday at 10am", "Sat 14/03 10:00"),
+    ("next monday at 9:30", "Mon 16/03 09:30"),
+    ("demain 14:15", "Wed 11/03 14:15"),
+    ("tomorrow at 14:15", "Wed 11/03 14:15"),
+    ("demain après-midi", "Wed 11/03 12:00 → Wed 11/03 18:00"),
+    ("tomorrow morning", "Wed 11/03 08:00 → Wed 11/03 12:00"),
+    ("next monday", "Mon 16/03 00:00 → Tue 17/03 00:00"),
+    ("dans 2 jours à 10h", None),  # counted offsets are left to an agent
+    ("in 2 days at 10am", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), RELATIVE)
+def test_relative_days_in_french_and_english(text: str, expected: str | None) -> None:
+    assert shown(text) == expected
+
+
+SPRING = datetime(2026, 3, 28, 10, 0, tzinfo=UTC)  # Saturday; clocks go forward on Sunday 2:00
+AUTUMN = datetime(2026, 10, 24, 10, 0, tzinfo=UTC)  # Saturday; clocks go back on Sunday 3:00
+DST = [
+    ("demain 10h", SPRING, datetime(2026, 3, 29, 8, 0, tzinfo=UTC)),
+    ("sunday 10am", SPRING, datetime(2026, 3, 29, 8, 0, tzinfo=UTC)),
+    ("tomorrow at 3am", SPRING, datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+    ("tomorrow at 2:30am", SPRING, None),  # does not exist that night
+    ("lundi 9h", SPRING, datetime(2026, 3, 30, 7, 0, tzinfo=UTC)),
+    ("demain 10h", AUTUMN, datetime(2026, 10, 25, 9, 0, tzinfo=UTC)),
+    ("tomorrow at 2:30am", AUTUMN, None),  # happens twice that night
+    ("tomorrow at 1:30am", AUTUMN, datetime(2026, 10, 24, 23, 30, tzinfo=UTC)),
+    ("lundi 9h", AUTUMN, datetime(2026, 10, 26, 8, 0, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("text", "now", "expected"), DST)
+def test_daylight_saving_change_days(text: str, now: datetime, expected: datetime | None) -> None:
+    when = parse_when(text, now)
+    assert (when.start if when else None) == expected
+    if when is not None:
+        assert when.exact and when.start.astimezone(UTC) == expected
+
+
+def test_a_morning_window_on_a_change_day_is_four_real_hours_in_local_time() -> None:
+    spring = parse_when("demain matin", SPRING)
+    autumn = parse_when("demain matin", AUTUMN)
+    assert spring is not None and autumn is not None
+    assert (spring.start.astimezone(UTC).hour, spring.end.astimezone(UTC).hour) == (6, 10)
+    assert (autumn.start.astimezone(UTC).hour, autumn.end.astimezone(UTC).hour) == (7, 11)
+
+
 def test_another_time_zone() -> None:
     when = parse_when("tomorrow 3pm", TUESDAY, "America/New_York")
     assert when is not None

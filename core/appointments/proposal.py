@@ -1,0 +1,151 @@
+"""Booking proposals and notices in the prospect's words: free slots as text and as buttons, the
+marker Sara reads an answer against, and times shown in the agency's zone and the prospect's.
+
+Pure: the caller finds the slots (``Booking.propose_slots``/``propose_in``) and queues the
+message. A proposal message carries ``meta["booking_proposal"]``; an answer to it ("demain 15h")
+is read by Sara, a tap on one of its Telegram buttons (callback data ``rdv:<slot token>``) books
+that slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from core.appointments.availability import BookingSettings
+from core.appointments.display import same_clock
+from core.appointments.slots import Slot, slot_token
+from core.i18n import catalog
+
+#: Callback data of a slot button, then the slot token.
+BOOK_PREFIX = "rdv:"
+#: Callback data of a "cancel this appointment" button, then the appointment id.
+CANCEL_PREFIX = "annuler:"
+#: The message meta key marking a proposal.
+PROPOSAL = "booking_proposal"
+
+_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+_DATE = {"fr": "EEEE d MMMM", "en": "EEEE d MMMM"}
+_SHORT = "EEE d MMM HH:mm"
+
+
+def language_of(code: str | None) -> str:
+    """``fr`` or ``en``: the prospect's language when we speak it, else French."""
+    short = (code or "").lower()[:2]
+    return short if short in _LOCALES else "fr"
+
+
+def words(language: str, key: str, /, **params: object) -> str:
+    """The ``prospect_booking.<key>`` text in ``language`` (English, then the key, if missing)."""
+    name = f"prospect_booking.{key}"
+    text = catalog(language).get(name) or catalog("en").get(name) or name
+    return text.format(**params) if params else text
+
+
+def kind_in(language: str, kind: str, booking: BookingSettings | None = None) -> str:
+    """An appointment type's name for the prospect: the agency's own label, else translated."""
+    item = booking.type_of(kind) if booking else None
+    if item is not None and item.label:
+        return item.label
+    return catalog(language).get(f"appointments.kind.{kind}") or kind
+
+
+def _format(moment: datetime, zone: str, fmt: str, language: str) -> str:
+    local = moment.astimezone(ZoneInfo(zone))
+    return format_datetime(local, fmt, tzinfo=local.tzinfo, locale=_LOCALES[language])
+
+
+def day_of(moment: datetime, zone: str, language: str) -> str:
+    """The day of ``moment`` in ``zone`` ("mercredi 11 mars")."""
+    return _format(moment, zone, _DATE[language], language)
+
+
+def time_of(moment: datetime, zone: str, prospect_zone: str | None, language: str) -> str:
+    """The time in the agency's zone, and the prospect's own when their clock differs."""
+    agency = _format(moment, zone, "HH:mm", language)
+    if not prospect_zone or same_clock(moment, zone, prospect_zone):
+        return agency
+    same_day = moment.astimezone(ZoneInfo(zone)).date() == (
+        moment.astimezone(ZoneInfo(prospect_zone)).date()
+    )
+    theirs = _format(moment, prospect_zone, "HH:mm" if same_day else _SHORT, language)
+    return words(language, "notice.time_both", agency=agency, prospect=theirs, zone=prospect_zone)
+
+
+def when_of(moment: datetime, zone: str, prospect_zone: str | None, language: str) -> str:
+    """Day and time, both times for a prospect abroad ("mercredi 11 mars à 14:00")."""
+    return words(
+        language,
+        "notice.day_time",
+        day=day_of(moment, zone, language),
+        time=time_of(moment, zone, prospect_zone, language),
+    )
+
+
+def slot_title(slot: Slot, zone: str, prospect_zone: str | None, language: str) -> str:
+    """A slot as a button or list label ("mer. 11 mars 14:00", plus the prospect's time)."""
+    label = _format(slot.start, zone, _SHORT, language)
+    if not prospect_zone or same_clock(slot.start, zone, prospect_zone):
+        return label
+    theirs = _format(slot.start, prospect_zone, "HH:mm", language)
+    return words(language, "proposal.slot_both", slot=label, prospect=theirs)
+
+
+def proposal_text(
+    language: str,
+    slots: Sequence[Slot],
+    zone: str,
+    prospect_zone: str | None,
+    *,
+    kind: str,
+    buttons: bool,
+    intro: str | None = None,
+) -> str:
+    """The proposal's text: an optional ``intro``, then the slots (listed, or "tap one"), then
+    how to answer; "no free slot" when there is none."""
+    parts = [intro] if intro else []
+    if not slots:
+        parts.append(words(language, "proposal.none"))
+        return "\n\n".join(parts)
+    parts.append(words(language, "proposal.intro", kind=kind))
+    if buttons:
+        parts.append(words(language, "proposal.tap"))
+    else:
+        lines = [f"• {slot_title(s, zone, prospect_zone, language)}" for s in slots]
+        parts.append("\n".join(lines))
+        parts.append(words(language, "proposal.answer"))
+    return "\n\n".join(parts)
+
+
+def proposal_buttons(
+    slots: Sequence[Slot], zone: str, prospect_zone: str | None, language: str
+) -> list[dict[str, str]]:
+    """One button per slot (callback data ``rdv:<token>``, at most 60 bytes)."""
+    return [
+        {"id": BOOK_PREFIX + slot_token(s), "title": slot_title(s, zone, prospect_zone, language)}
+        for s in slots
+    ]
+
+
+def proposal_meta(kind: str, slots: Sequence[Slot], agent_id: int | None = None) -> dict[str, Any]:
+    """What marks a message as a proposal (Sara reads the next answer against it)."""
+    return {PROPOSAL: {"kind": kind, "agent_id": agent_id, "slots": [slot_token(s) for s in slots]}}
+
+
+def booked_token(data: str | None) -> str | None:
+    """The slot token of a slot button's callback data, else None."""
+    if data and data.startswith(BOOK_PREFIX):
+        return data.removeprefix(BOOK_PREFIX)
+    return None
+
+
+def cancelled_id(data: str | None) -> int | None:
+    """The appointment id of a cancel button's callback data, else None."""
+    if data and data.startswith(CANCEL_PREFIX):
+        rest = data.removeprefix(CANCEL_PREFIX)
+        return int(rest) if rest.isdigit() and len(rest) <= 12 else None
+    return None

@@ -1,0 +1,412 @@
+"""What follows a committed appointment change: reminders re-planned, and the prospect told.
+
+The ``on_change`` hook of ``service.booking`` (and of the ingest worker's booking, so that a
+prospect booking from Telegram or by answering a proposal takes the same path as an agent):
+
+- booked: the reminders, and the confirmation on the channel the orchestrator picks (the
+  prospect's own channel first when they booked there). By email: the tenant's HTML
+  ``rdv_confirmation`` template with the calendar link and the ``.ics`` attached; elsewhere the
+  short text. Times are the agency's, with the prospect's own when they live in another zone.
+- moved or cancelled by an agent: reminders re-planned or withdrawn, and a notice.
+- done: the satisfaction survey now; no-show: reminders withdrawn and a re-booking proposal.
+
+Every message is queued in the outbox once (an idempotency key per appointment and change).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.appointments.changes import AppointmentChange, ChangeKind
+from core.appointments.ics import google_calendar_link, to_ics
+from core.appointments.proposal import (
+    day_of,
+    kind_in,
+    language_of,
+    proposal_buttons,
+    proposal_meta,
+    proposal_text,
+    time_of,
+    when_of,
+    words,
+)
+from core.domain.decision import Decision, ReplyDraft
+from core.domain.enums import (
+    Channel,
+    Direction,
+    MessageKind,
+    MessageStatus,
+    MessageType,
+    SenderType,
+)
+from core.domain.settings import TenantSettings
+from core.events import ConversationChanged, MessageChanged
+from core.i18n import t
+from core.orchestrator.decide import decide
+from core.orchestrator.loader import load_context, load_tenant_inputs
+from core.outbox.enqueue import enqueue
+from core.outbox.payload import build_payload, hold_policy, inline_attachment
+from core.reminders.service import Reminders, planned_for
+from core.service.booking import Booking
+from core.service.context import ServiceContext
+from core.service.timeline import append_message, conversation_for
+from core.storage import tables as t_
+from core.templates.render import render_text
+
+log = logging.getLogger(__name__)
+Out = t_.OutboxRow
+#: Changes after which the reminders must follow the appointment.
+_REPLAN = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED, ChangeKind.NO_SHOW)
+#: Messages that only make sense while the appointment stays as they describe it (the others,
+#: a cancellation notice or a re-booking offer, go out whatever becomes of it).
+_FOLLOWING = ("confirmation", "moved")
+#: Slots offered again after a no-show.
+REBOOK_SLOTS = 3
+
+
+@dataclass(frozen=True)
+class Content:
+    """One message for one channel: its text, and for email its subject, HTML and files."""
+
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    attachments: tuple[dict[str, Any], ...] = ()
+    buttons: tuple[dict[str, str], ...] = ()
+
+
+class AppointmentNotices:
+    """The booking hook: reminders and the prospect's confirmation, notices and survey."""
+
+    def __init__(self, ctx: ServiceContext, booking: Booking, reminders: Reminders) -> None:
+        self.ctx = ctx
+        self.booking = booking
+        self.reminders = reminders
+
+    async def __call__(self, change: AppointmentChange) -> None:
+        appointment_id = change.appointment.id
+        if change.kind in _REPLAN:
+            await self.reminders.sync(appointment_id)
+        match change.kind:
+            case ChangeKind.BOOKED:
+                await self.confirm(change)
+            case ChangeKind.MOVED | ChangeKind.CANCELLED if change.by == SenderType.AGENT:
+                await self.tell(change)
+            case ChangeKind.DONE:
+                await self.reminders.survey_now(appointment_id)
+            case ChangeKind.NO_SHOW:
+                await self.offer_again(change)
+
+    # -- the three messages ----------------------------------------------------------------
+
+    async def confirm(self, change: AppointmentChange) -> int | None:
+        """Queue the booking's confirmation; the message id (None: no channel reaches them)."""
+        event = await self.booking.calendar_event(change.appointment.id)
+        link = google_calendar_link(event)
+        ics = to_ics(event).encode()
+
+        async def content(session, channel, values, language) -> Content:
+            values = {**values, "calendar_link": link}
+            if channel == Channel.EMAIL:
+                subject, text, page = await _email_template(session, self.ctx.tenant_id, language)
+                return Content(
+                    text=_render(text, values),
+                    subject=_render(subject, values),
+                    html=_render(page, {k: html.escape(v) for k, v in values.items()}),
+                    attachments=(_ics_file(language, ics),),
+                )
+            source = await _text_template(session, self.ctx.tenant_id, channel, language)
+            return Content(text=_render(source, values))
+
+        return await self._send(change, "confirmation", self._key(change, "booked"), content)
+
+    async def tell(self, change: AppointmentChange) -> int | None:
+        """Queue the notice of a move or cancellation made by an agent."""
+        appointment = change.appointment
+        event = await self.booking.calendar_event(appointment.id)
+        ics = to_ics(event).encode()
+        moved = change.kind == ChangeKind.MOVED
+        key = "moved" if moved else "cancelled"
+        stamp = appointment.starts_at.isoformat() if moved else ""
+
+        async def content(session, channel, values, language) -> Content:
+            text = words(language, f"notice.{key}", **values)
+            if channel != Channel.EMAIL:
+                return Content(text=text)
+            subject = words(language, f"notice.{key}_subject", date=values["date"])
+            return Content(text=text, subject=subject, attachments=(_ics_file(language, ics),))
+
+        return await self._send(change, key, self._key(change, f"{key}:{stamp}"), content)
+
+    async def offer_again(self, change: AppointmentChange) -> int | None:
+        """After a no-show: a proposal of new slots (buttons on Telegram) the prospect answers."""
+        appointment = change.appointment
+        slots = await self.booking.propose_slots(appointment.kind, count=REBOOK_SLOTS)
+
+        async def content(session, channel, values, language) -> Content:
+            intro = words(language, "proposal.no_show", kind=values["kind"], when=values["when"])
+            telegram = channel == Channel.TELEGRAM
+            text = proposal_text(
+                language,
+                slots,
+                values["zone"],
+                values["prospect_zone"],
+                kind=values["kind"],
+                buttons=telegram,
+                intro=intro,
+            )
+            buttons = proposal_buttons(slots, values["zone"], values["prospect_zone"], language)
+            return Content(
+                text=text,
+                subject=words(language, "notice.rebook_subject"),
+                buttons=tuple(buttons) if telegram and slots else (),
+            )
+
+        meta = proposal_meta(appointment.kind, slots)
+        return await self._send(change, "rebook", self._key(change, "rebook"), content, meta=meta)
+
+    # -- queuing ---------------------------------------------------------------------------
+
+    def _key(self, change: AppointmentChange, what: str) -> str:
+        """One message per appointment and change, whoever runs the hook and how often."""
+        return f"appt:{self.ctx.tenant_id}:{change.appointment.id}:{what}"
+
+    async def _send(
+        self,
+        change: AppointmentChange,
+        notice: str,
+        key: str,
+        build,
+        *,
+        meta: dict[str, Any] | None = None,
+    ) -> int | None:
+        appointment = change.appointment
+        now = self.ctx.now()
+        async with self.ctx.write() as (session, events):
+            if await session.scalar(select(Out.id).where(Out.idempotency_key == key)):
+                return None  # told already (a hook run twice)
+            prospect = await session.get(t_.ProspectRow, appointment.prospect_id)
+            assert prospect is not None
+            inputs = await load_tenant_inputs(
+                session, self.ctx.tenant_id, self.reminders.settings, now
+            )
+            settings = inputs.settings
+            language = language_of(prospect.language)
+            values = await _values(session, appointment, prospect, settings, language)
+            draft = ReplyDraft(
+                text=words(language, "notice.day_time", day=values["date"], time=values["time"]),
+                message_type=MessageType.APPOINTMENT,
+            )
+            preferred = await self._their_channel(session, change)
+            context = await load_context(
+                session,
+                inputs,
+                prospect,
+                now,
+                message_type=MessageType.APPOINTMENT,
+                preferred=preferred,
+            )
+            decision = _decide(context, draft, preferred)
+            if decision.channel is None and not inputs.enabled:
+                log.info("appointment %s: no channel is set up for the %s", appointment.id, notice)
+                return None  # the agency does not message prospects from here
+            if decision.channel is None:
+                why = "; ".join(r.text for r in decision.blocked)
+                log.warning(
+                    "appointment %s: no channel for the %s: %s", appointment.id, notice, why
+                )
+                await self._not_sent(session, events, change, prospect, notice, why)
+                return None
+            channel = decision.channel
+            content = await build(session, channel, values, language)
+            conversation = await conversation_for(
+                session, prospect, channel, context.contacts.get(channel)
+            )
+            payload = build_payload(
+                ReplyDraft(text=content.text, subject=content.subject, html=content.html),
+                dict(context.contacts),
+                policy=hold_policy(context.timezone, context.urgency, context.message_type),
+            )
+            payload["attachments"] = list(content.attachments)
+            if content.buttons:
+                payload["buttons"] = list(content.buttons)
+            follows = notice in _FOLLOWING
+            if follows:  # dropped if the appointment moves or is cancelled before it goes
+                payload["appointment_starts_at"] = planned_for(appointment.starts_at)
+            message, _ = await enqueue(
+                session,
+                conversation,
+                decision,
+                payload,
+                now,
+                sender_type=SenderType.SARA,
+                providers=await _providers(session, self.ctx.tenant_id),
+                key=key,
+                purpose=f"appointment_{notice}",
+                appointment_id=appointment.id if follows else None,
+                meta={"appointment_id": appointment.id, "notice": notice, **(meta or {})},
+            )
+            events += [
+                MessageChanged(message.id, conversation.id),
+                ConversationChanged(conversation.id),
+            ]
+            return message.id
+
+    async def _not_sent(
+        self,
+        session: AsyncSession,
+        events: list,
+        change: AppointmentChange,
+        prospect: t_.ProspectRow,
+        notice: str,
+        why: str,
+    ) -> None:
+        """No channel reaches the prospect: the thread says so, for an agent to act."""
+        conversation = await session.get(t_.ConversationRow, change.conversation_id)
+        if conversation is None or conversation.prospect_id != prospect.id:
+            return
+        text = t(
+            "prospect_booking.event.not_sent",
+            what=t(f"prospect_booking.notice_kind.{notice}"),
+            why=why,
+        )
+        row = await append_message(
+            session,
+            conversation,
+            direction=Direction.OUTBOUND,
+            sender_type=SenderType.SARA,
+            kind=MessageKind.EVENT,
+            content=text,
+            status=MessageStatus.SENT,
+            meta={"appointment_id": change.appointment.id, "not_sent": notice},
+            created_at=self.ctx.now(),
+        )
+        events += [MessageChanged(row.id, conversation.id), ConversationChanged(conversation.id)]
+
+    async def _their_channel(
+        self, session: AsyncSession, change: AppointmentChange
+    ) -> Channel | None:
+        """The channel the prospect used to make the change (they expect the answer there)."""
+        if change.by == SenderType.AGENT:
+            return None
+        conversation = await session.get(t_.ConversationRow, change.conversation_id)
+        return Channel(conversation.channel_type) if conversation is not None else None
+
+
+def _decide(context, draft: ReplyDraft, preferred: Channel | None) -> Decision:
+    """The prospect's own channel when it can be used, else the orchestrator's choice."""
+    if preferred is not None:
+        decision = decide(context, draft, preferred)
+        if decision.channel is not None:
+            return decision
+    return decide(context, draft)
+
+
+async def _values(
+    session: AsyncSession,
+    appointment,
+    prospect: t_.ProspectRow,
+    settings: TenantSettings,
+    language: str,
+) -> dict[str, str]:
+    """The template variables of an appointment, in the prospect's language."""
+    zone = settings.timezone
+    theirs = prospect.timezone
+    agent = await session.get(t_.AgentRow, appointment.agent_id) if appointment.agent_id else None
+    name = (prospect.display_name or "").split(" ")[0]
+    kind = kind_in(language, appointment.kind, settings.booking)
+    return {
+        "prospect_name": name,
+        "name": name,
+        "rdv_date": day_of(appointment.starts_at, zone, language),
+        "date": day_of(appointment.starts_at, zone, language),
+        "rdv_time": time_of(appointment.starts_at, zone, theirs, language),
+        "time": time_of(appointment.starts_at, zone, theirs, language),
+        "when": when_of(appointment.starts_at, zone, theirs, language),
+        "agent_name": agent.name if agent else settings.company.name,
+        "location": appointment.location or words(language, "notice.no_location"),
+        "company_name": settings.company.name,
+        "company": settings.company.name,
+        "companyName": settings.company.name,
+        "firstName": name,
+        "first_name": name,
+        "kind": kind,
+        "zone": zone,
+        "prospect_zone": theirs or "",
+    }
+
+
+def _render(source: str, values: dict[str, str]) -> str:
+    return render_text(source, values).text
+
+
+def _ics_file(language: str, content: bytes) -> dict[str, Any]:
+    name = words(language, "notice.ics_name")
+    return inline_attachment(name, "text/calendar; charset=utf-8; method=PUBLISH", content)
+
+
+async def _template(
+    session: AsyncSession, tenant_id: int, channel: Channel, language: str
+) -> t_.MessageTemplateRow | None:
+    T = t_.MessageTemplateRow
+    query = select(T).where(
+        T.tenant_id == tenant_id,
+        T.channel_type == channel,
+        T.template_name == "rdv_confirmation",
+        T.language == language,
+        T.enabled.is_(True),
+    )
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
+def _library(channel: Channel, language: str):
+    from core.templates.library import library_drafts
+
+    for draft in library_drafts():
+        if (draft.name, draft.channel, draft.language) == ("rdv_confirmation", channel, language):
+            return draft
+    raise LookupError(f"no rdv_confirmation for {channel} in {language}")
+
+
+async def _email_template(
+    session: AsyncSession, tenant_id: int, language: str
+) -> tuple[str, str, str]:
+    """Subject, text and HTML of the confirmation email (the tenant's, else the seed's)."""
+    row = await _template(session, tenant_id, Channel.EMAIL, language)
+    if row is not None and row.html:
+        return row.subject or "", row.content, row.html
+    draft = _library(Channel.EMAIL, language)
+    return draft.subject or "", draft.content, draft.html or ""
+
+
+async def _text_template(
+    session: AsyncSession, tenant_id: int, channel: Channel, language: str
+) -> str:
+    """The short confirmation text for ``channel`` (WhatsApp uses the SMS one)."""
+    channel = Channel.SMS if channel not in (Channel.SMS, Channel.TELEGRAM) else channel
+    row = await _template(session, tenant_id, channel, language)
+    if row is not None:
+        return row.content
+    return _library(channel, language).content
+
+
+async def _providers(session: AsyncSession, tenant_id: int) -> dict[Channel, str]:
+    rows = await session.execute(
+        select(t_.ChannelRow.channel_type, t_.ChannelRow.provider).where(
+            t_.ChannelRow.tenant_id == tenant_id
+        )
+    )
+    return {Channel(c): p for c, p in rows}
+
+
+def booking_hooks(ctx: ServiceContext, booking: Booking, reminders: Reminders) -> Booking:
+    """Attach the notices to ``booking`` (once) and return it."""
+    if not any(isinstance(h, AppointmentNotices) for h in booking.on_change):
+        booking.on_change.append(AppointmentNotices(ctx, booking, reminders))
+    return booking
