@@ -15,9 +15,11 @@ from datetime import datetime
 from core.config.settings import Settings
 from core.events import EventBus
 from core.service.abtests import ABTests
+from core.service.agenda import Agenda
 from core.service.analytics import Analytics
 from core.service.appointments import Appointments
 from core.service.booking import Booking
+from core.service.booking_notices import BookingNotices
 from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View
@@ -53,6 +55,9 @@ class InboxService:
         self.team = Team(ctx)
         self.analytics = Analytics(ctx)
         self.outbound = Outbound(ctx, settings.orchestrator if settings else None)
+        self.agenda = Agenda(ctx)
+        self.booking_notices = BookingNotices(self.booking, self.outbound)
+        self.booking.on_change.append(self.booking_notices.on_change)
 
     @property
     def db(self) -> Database:

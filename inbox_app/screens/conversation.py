@@ -13,12 +13,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.domain.enums import ConversationStatus, MessageKind, Priority
-from core.domain.models import Thread
+from core.domain.models import Appointment, Thread
 from core.events import ConversationChanged, Event, MessageChanged, ProspectChanged, Resync
 from core.i18n import t
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name
+from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
+from inbox_app.screens.appointment_actions import key as appointment_key
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
@@ -33,7 +35,7 @@ def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
     )
 
 
-class ConversationScreen(Screen[None]):
+class ConversationScreen(AppointmentActions, Screen[None]):
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
@@ -51,6 +53,8 @@ class ConversationScreen(Screen[None]):
         _b("C", "call", "call", show=False),
         _b("t", "toggle_panel", "panel", show=False),
         _b("n", "next_unread", "next", show=False),
+        appointment_key("b", "book", "book", show=True),
+        *APPOINTMENT_BINDINGS,
         _b("q,escape", "back", "back"),
     ]
 
@@ -58,6 +62,7 @@ class ConversationScreen(Screen[None]):
         super().__init__()
         self.conversation_id = conversation_id
         self.thread: Thread | None = None
+        self.appointments: list[Appointment] = []
         self._reply_on_open = reply
 
     def compose(self) -> ComposeResult:
@@ -95,6 +100,7 @@ class ConversationScreen(Screen[None]):
             if self.thread is None:
                 self.app.pop_screen()
             return
+        self.appointments = appointments
         self._show_title()
         await self.query_one(Timeline).show(self.thread, self.tz)
         self.query_one(ProspectPanel).show(self.thread.prospect, appointments, self.tz)
@@ -346,3 +352,19 @@ class ConversationScreen(Screen[None]):
             self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
         elif self.thread is not None:
             await self._do(t("ui.done.calling"), outbound.call(self.thread.prospect.id))
+
+    # -- appointments (keys in appointment_actions) -----------------------------------------
+
+    def action_book(self) -> None:
+        if self.thread is not None:
+            self.open_booking(self.thread.prospect, self.conversation_id)
+
+    async def appointment_target(self) -> Target | None:
+        if self.thread is None:
+            return None
+        message = self.query_one(Timeline).selected_message()
+        highlighted = message.metadata.get("appointment_id") if message else None
+        return Target(self.thread.prospect, self.conversation_id, self.appointments, highlighted)
+
+    async def appointment_changed(self) -> None:
+        await self.reload()

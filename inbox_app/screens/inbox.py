@@ -39,6 +39,13 @@ class InboxScreen(Screen[None]):
         Binding("n", "next_unread", t("ui.key.next"), id="next", tooltip=t("ui.tip.next")),
         Binding("r", "reply", t("ui.key.reply"), id="reply", tooltip=t("ui.tip.reply")),
         Binding(
+            "c",
+            "calendar",
+            t("booking.key.calendar"),
+            id="calendar",
+            tooltip=t("booking.tip.calendar"),
+        ),
+        Binding(
             "escape", "clear", t("ui.key.clear"), id="clear", tooltip=t("ui.tip.clear"), show=False
         ),
         Binding("q", "app.quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
@@ -266,3 +273,9 @@ class InboxScreen(Screen[None]):
                 t("ui.hook.title", name=one_line(summary.prospect_name, 80)),
                 summary.last_message_preview,
             )
+
+    def action_calendar(self) -> None:
+        """The calendar of appointments (today; ``w`` for the week)."""
+        from inbox_app.screens.calendar import CalendarScreen
+
+        self.app.push_screen(CalendarScreen())
