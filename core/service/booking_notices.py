@@ -19,6 +19,7 @@ from core.domain import models as m
 from core.domain.decision import ReplyDraft
 from core.domain.enums import AppointmentStatus, MessageType, SenderType
 from core.errors import InvalidInput
+from core.events import Alert
 from core.i18n import t
 from core.service.booking import Booking
 from core.service.outbound import Outbound, RouteResult
@@ -41,14 +42,18 @@ class BookingNotices:
     async def on_change(self, change: AppointmentChange) -> None:
         """The ``on_change`` hook: queue the notice of an agent's booking, move or cancel.
 
-        Raises:
-            InvalidInput: no channel can reach the prospect (the booking hook turns it into an
-                alert; the change itself stays committed).
+        When no channel reaches the prospect, the change stays and the agent gets an alert
+        saying why (the prospect was not told).
         """
         if change.by != SenderType.AGENT or change.kind not in TOLD:
             return
         draft = await self.notice(change)
-        await self._send(change.appointment.prospect_id, draft)
+        try:
+            await self._send(change.appointment.prospect_id, draft)
+        except InvalidInput as exc:
+            log.info("appointment %s: prospect not told: %s", change.appointment.id, exc)
+            key = f"appointment-notice:{change.appointment.id}"
+            self.booking.ctx.bus.publish(Alert(key, exc.expected))
 
     async def notice(self, change: AppointmentChange) -> ReplyDraft:
         """The message telling the prospect about ``change`` (text and email subject)."""

@@ -203,6 +203,8 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
         except Exception as exc:
             self._problem(exc)
             found = []
+        if self.moving is not None:  # its own time is no move
+            found = [s for s in found if s.start != self.moving.starts_at]
         self.slots = found
         slots.clear_options()
         if not found:

@@ -42,6 +42,7 @@ class ConversationScreen(AppointmentActions, Screen[None]):
     BINDINGS = [
         _b("r", "reply", "reply"),
         _b("i", "note", "note"),
+        appointment_key("b", "book", "book", show=True),
         _b("w", "switch", "switch"),
         _b("x", "close", "close"),
         _b("z", "snooze", "snooze"),
@@ -53,7 +54,6 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         _b("C", "call", "call", show=False),
         _b("t", "toggle_panel", "panel", show=False),
         _b("n", "next_unread", "next", show=False),
-        appointment_key("b", "book", "book", show=True),
         *APPOINTMENT_BINDINGS,
         _b("q,escape", "back", "back"),
     ]
