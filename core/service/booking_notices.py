@@ -18,7 +18,7 @@ from core.appointments.display import both_times, kind_label, slot_label
 from core.domain import models as m
 from core.domain.decision import ReplyDraft
 from core.domain.enums import AppointmentStatus, MessageType, SenderType
-from core.errors import InvalidInput
+from core.errors import CoccinelleError, InvalidInput
 from core.events import Alert
 from core.i18n import t
 from core.service.booking import Booking
@@ -29,7 +29,13 @@ log = logging.getLogger(__name__)
 #: The changes an agent makes that the prospect must hear about.
 TOLD = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED)
 #: How many free slots a re-booking offer lists.
-OFFERED_SLOTS = 3
+OFFERED_SLOTS = 2
+#: How a notice writes a time: "samedi 21 novembre 15:00" (the year goes without saying).
+WHEN = "EEEE d MMMM HH:mm"
+
+
+class NotTold(CoccinelleError):
+    """No channel can reach the prospect now; the message says why."""
 
 
 class BookingNotices:
@@ -50,10 +56,10 @@ class BookingNotices:
         draft = await self.notice(change)
         try:
             await self._send(change.appointment.prospect_id, draft)
-        except InvalidInput as exc:
+        except NotTold as exc:
             log.info("appointment %s: prospect not told: %s", change.appointment.id, exc)
             key = f"appointment-notice:{change.appointment.id}"
-            self.booking.ctx.bus.publish(Alert(key, exc.expected))
+            self.booking.ctx.bus.publish(Alert(key, str(exc)))
 
     async def notice(self, change: AppointmentChange) -> ReplyDraft:
         """The message telling the prospect about ``change`` (text and email subject)."""
@@ -64,7 +70,9 @@ class BookingNotices:
         params = {
             "name": _first_name(prospect),
             "kind": kind_label(appointment.kind, settings.booking),
-            "when": str(both_times(appointment.starts_at, settings.timezone, prospect.timezone)),
+            "when": str(
+                both_times(appointment.starts_at, settings.timezone, prospect.timezone, WHEN)
+            ),
             "agent": agent,
             "place": t("booking.notice.place", location=appointment.location)
             if appointment.location
@@ -89,7 +97,7 @@ class BookingNotices:
         zone = prospect.timezone or settings.timezone
         kind = appointment.kind if settings.booking.type_of(appointment.kind) else "visit"
         slots = await self.booking.propose_slots(kind, count=OFFERED_SLOTS)
-        lines = "\n".join(f"• {slot_label(s.start, zone)}" for s in slots)
+        lines = ", ".join(slot_label(s.start, zone) for s in slots)
         params = {
             "name": _first_name(prospect),
             "kind": kind_label(appointment.kind, settings.booking),
@@ -107,7 +115,8 @@ class BookingNotices:
         """Send the re-booking offer of a no-show appointment to its prospect.
 
         Raises:
-            InvalidInput: the appointment is not a no-show, or no channel reaches the prospect.
+            InvalidInput: the appointment is not a no-show.
+            NotTold: no channel reaches the prospect.
         """
         draft = await self.rebooking_offer(appointment_id)
         appointment = await self.booking._get(appointment_id)
@@ -117,7 +126,7 @@ class BookingNotices:
         result = await self.outbound.send_unified(prospect_id, draft)
         if not result.success:
             reason = result.error or result.status
-            raise InvalidInput("prospect", prospect_id, t("booking.notice.unreachable", why=reason))
+            raise NotTold(t("booking.notice.unreachable", why=reason))
         return result
 
 
