@@ -3,8 +3,9 @@
     entries = await service.agenda.between(start, end, agent_id=None)
 
 One query per call, whatever the number of appointments: the appointments, their prospect and
-agent, the prospect's latest conversation (to open from the calendar) and every reminder's
-delivery state come back together and are grouped here.
+agent, the prospect's latest conversation (to open from the calendar) and every reminder with
+its delivery state (its message's: scheduled, sent, delivered, failed, cancelled…) and when it
+is due (its outbox row's) come back together and are grouped here.
 """
 
 from __future__ import annotations
@@ -12,35 +13,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from core.domain import models as m
-from core.domain.enums import MessageStatus, OutboxStatus
+from core.domain.enums import Direction, MessageStatus
 from core.errors import InvalidInput
 from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
 
 A = t.AppointmentRow
-#: The outbox ``purpose`` of a reminder starts with this (``reminder_h24``, ``reminder_survey``…).
-REMINDER_PREFIX = "reminder_"
-#: What an outbox row's state means for a reminder whose message row is missing.
-_FROM_OUTBOX = {
-    OutboxStatus.PENDING: MessageStatus.SCHEDULED,
-    OutboxStatus.HELD: MessageStatus.HELD,
-    OutboxStatus.SENDING: MessageStatus.SENDING,
-    OutboxStatus.SENT: MessageStatus.SENT,
-    OutboxStatus.FAILED: MessageStatus.FAILED,
-    OutboxStatus.UNKNOWN: MessageStatus.UNKNOWN,
-    OutboxStatus.EXPIRED: MessageStatus.EXPIRED,
-    OutboxStatus.CANCELLED: MessageStatus.CANCELLED,
-}
+#: A reminder's kind when its message does not say (reminders written by an import or the demo).
+PLAIN_REMINDER = "reminder"
 
 
 @dataclass(frozen=True, slots=True)
 class ReminderState:
     """One reminder of an appointment: which (``h24``, ``h2``, ``m30``, ``survey``,
-    ``h24_unread``), on which channel, when it is (or was) due, and its delivery state."""
+    ``h24_unread``, or ``reminder`` when its message does not say), on which channel, when it
+    is (or was) due, and its delivery state."""
 
     kind: str
     channel: str
@@ -94,6 +85,18 @@ class Agenda:
             .scalar_subquery()
             .label("conversation_id")
         )
+        # A reminder is a message of the prospect naming the appointment in its metadata
+        # (``reminder`` from the reminder worker, ``purpose`` from imports and the demo); its
+        # outbox row, when it has one, says when it is due.
+        reminder = and_(
+            M.prospect_id == A.prospect_id,
+            M.direction == Direction.OUTBOUND,
+            M.meta["appointment_id"].as_integer() == A.id,
+            or_(
+                M.meta["reminder"].as_string().is_not(None),
+                M.meta["purpose"].as_string() == PLAIN_REMINDER,
+            ),
+        )
         query = (
             select(
                 A,
@@ -101,19 +104,19 @@ class Agenda:
                 P.timezone,
                 AG.name.label("agent_name"),
                 latest,
-                OB.id.label("outbox_id"),
-                OB.purpose,
-                OB.channel_type,
-                OB.status.label("outbox_status"),
-                OB.not_before,
+                M.id.label("message_id"),
+                M.meta["reminder"].as_string().label("reminder_kind"),
+                M.channel_type,
                 M.status.label("message_status"),
+                M.created_at.label("message_created_at"),
+                OB.not_before,
             )
             .join(P, P.id == A.prospect_id)
             .outerjoin(AG, AG.id == A.agent_id)
-            .outerjoin(OB, and_(OB.appointment_id == A.id, OB.purpose.like(f"{REMINDER_PREFIX}%")))
-            .outerjoin(M, M.id == OB.message_id)
+            .outerjoin(M, reminder)
+            .outerjoin(OB, and_(OB.appointment_id == A.id, OB.message_id == M.id))
             .where(A.tenant_id == self.ctx.tenant_id, A.starts_at >= start, A.starts_at < end)
-            .order_by(A.starts_at, A.id, OB.id)
+            .order_by(A.starts_at, A.id, M.id, OB.id)
         )
         if agent_id is not None:
             query = query.where(A.agent_id == agent_id)
@@ -122,6 +125,7 @@ class Agenda:
 
 def _group(rows) -> list[AgendaEntry]:
     entries: dict[int, AgendaEntry] = {}
+    reminders: dict[tuple[int, int], ReminderState] = {}
     for row in rows:
         appointment = row[0]
         entry = entries.get(appointment.id)
@@ -134,20 +138,14 @@ def _group(rows) -> list[AgendaEntry]:
                 row.conversation_id,
             )
             entries[appointment.id] = entry
-        if row.outbox_id is not None:
-            entry.reminders.append(
-                ReminderState(
-                    kind=row.purpose.removeprefix(REMINDER_PREFIX),
-                    channel=row.channel_type,
-                    send_at=row.not_before,
-                    status=_status(row.message_status, row.outbox_status),
-                )
+        if row.message_id is not None:
+            # A resent reminder has several outbox rows: the last one says when it is due.
+            reminders[(appointment.id, row.message_id)] = ReminderState(
+                kind=row.reminder_kind or PLAIN_REMINDER,
+                channel=row.channel_type,
+                send_at=row.not_before or row.message_created_at,
+                status=MessageStatus(row.message_status),
             )
+    for (appointment_id, _), state in reminders.items():
+        entries[appointment_id].reminders.append(state)
     return list(entries.values())
-
-
-def _status(message_status: str | None, outbox_status: str) -> MessageStatus:
-    """The reminder's state: its message's (delivered, read…), else its outbox row's."""
-    if message_status:
-        return MessageStatus(message_status)
-    return _FROM_OUTBOX.get(OutboxStatus(outbox_status), MessageStatus.UNKNOWN)

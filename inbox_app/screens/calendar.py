@@ -40,6 +40,8 @@ STATE_STYLE = {
     AppointmentStatus.NO_SHOW: "red",
 }
 DAY, WEEK = "day", "week"
+#: Reminder kinds with a name in the catalog (``booking.reminder.<kind>``).
+REMINDER_KINDS = ("h24", "h2", "m30", "survey", "h24_unread", "reminder")
 
 
 class CalendarTable(DataTable[Text]):
@@ -218,8 +220,8 @@ class CalendarScreen(AppointmentActions, Screen[None]):
             line = t(
                 "booking.calendar.reminder_line",
                 kind=t(f"booking.reminder.{reminder.kind}")
-                if reminder.kind in ("h24", "h2", "m30", "survey", "h24_unread")
-                else reminder.kind,
+                if reminder.kind in REMINDER_KINDS
+                else one_line(reminder.kind, 20),
                 channel=channel_name(reminder.channel),
                 when=due if reminder.send_at else "",
                 status=status_word(reminder.status),

@@ -8,12 +8,13 @@ from datetime import timedelta
 from sqlalchemy import event
 from textual.widgets import Static
 
-from core.domain.enums import AppointmentStatus
+from core.domain.enums import AppointmentStatus, MessageStatus
 from core.i18n import language, set_language
 from inbox_app.screens.calendar import CalendarScreen, CalendarTable
 from inbox_app.screens.conversation import ConversationScreen
 from tests.tui.calendar_data import fill_calendar, paris
 from tests.tui.helpers import settle
+from tests.tui.scenario import say
 
 
 def table_rows(app) -> list[list[str]]:
@@ -154,3 +155,28 @@ async def test_one_query_per_view_whatever_the_number_of_appointments(service, i
     assert len(entries) == 8
     assert sum(len(e.reminders) for e in entries) >= 10
     assert len(statements) == 1
+
+
+async def test_reminders_written_without_the_worker_count_too(service, ids) -> None:
+    """Reminders imported (or written by the demo) have no outbox row: their message counts."""
+    made = await fill_calendar(service, ids)
+    await say(
+        service,
+        ids["luc"],
+        "Rappel : visite ce matin à 9h.",
+        outbound=True,
+        status=MessageStatus.READ,
+        meta={"appointment_id": made["done"], "purpose": "reminder"},
+    )
+    await say(service, ids["luc"], "Un autre message", outbound=True)  # not a reminder
+    start = paris(10, 0)
+    entries = {
+        e.appointment.id: e for e in await service.agenda.between(start, start + timedelta(days=1))
+    }
+    done = entries[made["done"]]
+    assert [(r.kind, r.channel, r.status) for r in done.reminders] == [
+        ("reminder", "sms", MessageStatus.READ)
+    ]
+    booked = entries[made["booked"]]
+    assert [r.kind for r in booked.reminders] == ["h2", "m30", "survey"]
+    assert booked.conversation_id is not None
