@@ -31,7 +31,7 @@ from inbox_app.render.words import channel_name, status_word
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as calendar_key
 
-COLUMNS = {"when": 18, "agent": 14, "prospect": 18, "kind": 11, "status": 9, "reminders": 28}
+COLUMNS = {"when": 18, "agent": 14, "prospect": 18, "kind": 14, "status": 9, "reminders": 28}
 STATE_STYLE = {
     AppointmentStatus.PROPOSED: "yellow",
     AppointmentStatus.CONFIRMED: "green",
