@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from core.appointments.display import BothTimes, both_times, kind_label, slot_label
 from core.appointments.errors import BookingRefused, SlotTaken
+from core.appointments.parse_when import When
 from core.appointments.slots import Slot
 from core.domain import models as m
 from core.domain.settings import TenantSettings
@@ -58,6 +59,8 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
         self.settings: TenantSettings | None = None
         self.agents: list[m.Agent] = []
         self.slots: list[Slot] = []
+        #: A window typed by the agent ("mardi matin"): slots are looked for in it only.
+        self.window: tuple[datetime, datetime] | None = None
 
     # -- building ------------------------------------------------------------------------
 
@@ -197,6 +200,8 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
             found = await self.app.service.booking.propose_slots(
                 self.kind,
                 agent_id=self.agent_id,
+                after=self.window[0] if self.window else None,
+                before=self.window[1] if self.window else None,
                 count=SLOT_COUNT,
                 ignoring=self.moving.id if self.moving else None,
             )
@@ -210,7 +215,8 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
         if not found:
             assert self.settings is not None
             days = self.settings.booking.horizon_days
-            slots.add_option(Option(t("booking.panel.no_slot", days=days), disabled=True))
+            key = "booking.panel.no_slot_then" if self.window else "booking.panel.no_slot"
+            slots.add_option(Option(t(key, days=days), disabled=True))
             return
         slots.add_options([Option(self._slot_text(s), id=str(i)) for i, s in enumerate(found)])
         slots.highlighted = 0
@@ -237,14 +243,31 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
 
     @on(Input.Submitted, "#at")
     async def _time_typed(self, event: Input.Submitted) -> None:
+        """An exact time books it; a window ("mardi matin") lists the free slots in it."""
         assert self.settings is not None
         raw = event.value.strip()
         try:
             local = datetime.strptime(raw, "%Y-%m-%d %H:%M")
         except ValueError:
-            self._problem(ValueError(t("booking.panel.bad_at", value=one_line(raw, 30))))
+            when = await self._read(raw)
+            if when is None:
+                self._problem(ValueError(t("booking.panel.bad_at", value=one_line(raw, 30))))
+            elif when.exact:
+                await self._book(when.start, self.agent_id)
+            else:
+                self._problem(None)
+                self.window = (when.start, when.end)
+                self.load_slots()
+                self.query_one("#slots", OptionList).focus()
             return
         await self._book(local.replace(tzinfo=ZoneInfo(self.settings.timezone)), self.agent_id)
+
+    async def _read(self, raw: str) -> When | None:
+        try:
+            return await self.app.service.booking.read_answer(raw[:200])
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return None
 
     async def _book(self, start: datetime, agent_id: int | None) -> None:
         booking = self.app.service.booking

@@ -94,7 +94,7 @@ async def test_refusals_show_in_the_panel_which_stays_open(app, service, ids) ->
             ("2026-04-06 10:00", "the agency is closed that day (Easter Monday)"),
             ("2026-03-11 21:00", "outside Camille's working hours"),
             ("2026-03-11 10:00", "Camille already has an appointment at that time"),
-            ("demain 15h", "is not a YYYY-MM-DD HH:MM time"),
+            ("whenever you like", "time not understood"),
         ):
             await type_time(app, pilot, typed)
             assert isinstance(app.screen, BookingScreen), typed
@@ -115,6 +115,22 @@ async def test_refusals_show_in_the_panel_which_stays_open(app, service, ids) ->
     mine = await service.booking.upcoming(ids["marie"])
     assert all(a.agent_id is None for a in mine)  # only the scenario's own appointment
     assert (await service.appointments.get(other.id)).status == AppointmentStatus.PROPOSED
+
+
+async def test_words_book_an_exact_time_or_narrow_the_slots(app, service, ids) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        await pilot.press("b")
+        await settle(pilot)
+        await type_time(app, pilot, "wednesday afternoon")
+        assert isinstance(app.screen, BookingScreen)
+        starts = [s.start for s in app.screen.slots]
+        assert starts and all(paris(11, 12) <= s < paris(11, 18) for s in starts)
+        assert slot_texts(app)[0] == "Wed 11 Mar 14:00 — Camille"
+        await type_time(app, pilot, "demain 15h")
+        assert isinstance(app.screen, ConversationScreen)
+    booked = [a for a in await service.booking.upcoming(ids["marie"]) if a.agent_id]
+    assert [a.starts_at for a in booked] == [paris(11, 15)]
 
 
 async def test_a_prospect_abroad_sees_both_times(app, service, ids) -> None:
