@@ -31,7 +31,8 @@ from inbox_app.render.words import channel_name, status_word
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as calendar_key
 
-COLUMNS = {"when": 18, "agent": 14, "prospect": 18, "kind": 14, "status": 9, "reminders": 28}
+#: Columns in the order shown: what matters most first, so 80 columns show when, state and who.
+COLUMNS = {"when": 18, "status": 0, "prospect": 18, "agent": 14, "kind": 14, "reminders": 28}
 STATE_STYLE = {
     AppointmentStatus.PROPOSED: "yellow",
     AppointmentStatus.CONFIRMED: "green",
@@ -42,6 +43,12 @@ STATE_STYLE = {
 DAY, WEEK = "day", "week"
 #: Reminder kinds with a name in the catalog (``booking.reminder.<kind>``).
 REMINDER_KINDS = ("h24", "h2", "m30", "survey", "h24_unread", "reminder")
+
+
+def _status_width() -> int:
+    """The state column fits its longest word ("confirmed", "effectué") whole."""
+    words = [t(f"common.appointment_status.{s}") for s in AppointmentStatus]
+    return max(len(t("booking.calendar.status")), *(len(w) for w in words))
 
 
 class CalendarTable(DataTable[Text]):
@@ -59,7 +66,7 @@ class CalendarTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         for name, width in COLUMNS.items():
-            self.add_column(t(f"booking.calendar.{name}"), key=name, width=width)
+            self.add_column(t(f"booking.calendar.{name}"), key=name, width=width or _status_width())
 
 
 class CalendarScreen(AppointmentActions, Screen[None]):
@@ -167,10 +174,10 @@ class CalendarScreen(AppointmentActions, Screen[None]):
         status = AppointmentStatus(a.status)
         return [
             Text(format_datetime(a.starts_at, self.tz, "EEE d MMM HH:mm")),
-            inert(entry.agent_name or t("booking.calendar.unknown_agent"), single_line=True),
-            inert(entry.prospect_name, single_line=True),
-            Text(kind_label(a.kind, self.settings.booking)),
             Text(t(f"common.appointment_status.{status}"), style=STATE_STYLE[status]),
+            inert(entry.prospect_name, single_line=True),
+            inert(entry.agent_name or t("booking.calendar.unknown_agent"), single_line=True),
+            Text(kind_label(a.kind, self.settings.booking)),
             Text(self._reminder_summary(entry)),
         ]
 

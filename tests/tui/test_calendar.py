@@ -43,13 +43,13 @@ async def test_today_shows_every_state_and_the_reminders(app, service, ids) -> N
         await open_calendar(pilot)
         assert title(app) == "Calendar — Tuesday 10 March 2026 · all agents"
         rows = table_rows(app)
-        assert [(r[0], r[2], r[4]) for r in rows] == [
+        assert [(r[0], r[2], r[1]) for r in rows] == [
             ("Tue 10 Mar 09:00", "Luc Moreau", "done"),
             ("Tue 10 Mar 10:00", "Marie Dupont", "no-show"),
             ("Tue 10 Mar 15:00", "Sophie Bernard", "proposed"),
             ("Tue 10 Mar 17:00", "Jean Martin", "cancelled"),
         ]
-        assert all(r[1] == "Camille" for r in rows)
+        assert all(r[3] == "Camille" for r in rows)
         booked = rows[2]
         assert booked[5] == "delivered ×1 · scheduled ×2"
         assert rows[0][5] == "none"
@@ -72,7 +72,7 @@ async def test_week_agents_and_moving_through_periods(app, service, ids) -> None
         assert title(app) == "Calendar — week of Mon 9 Mar to Sun 15 Mar 2026 · all agents"
         rows = table_rows(app)
         assert len(rows) == 5 and rows[-1][0] == "Thu 12 Mar 15:00"  # the scenario's own
-        assert rows[-1][1] == "—"  # no agent
+        assert rows[-1][3] == "—"  # no agent
         await pilot.press("a")
         await settle(pilot)
         assert title(app).endswith("· Camille")
@@ -113,7 +113,7 @@ async def test_enter_opens_the_conversation_and_keys_act_on_the_row(app, service
         await pilot.press("enter")  # "Yes, cancel the appointment" is the first choice
         await settle(pilot)
         assert isinstance(app.screen, CalendarScreen)
-        assert table_rows(app)[2][4] == "cancelled"
+        assert table_rows(app)[2][1] == "cancelled"
     cancelled = await service.appointments.get(made["booked"])
     assert cancelled.status == AppointmentStatus.CANCELLED
 
@@ -128,7 +128,7 @@ async def test_french_dates_and_words(app, service, ids) -> None:
             assert title(app) == "Agenda — mardi 10 mars 2026 · tous les conseillers"
             rows = table_rows(app)
             assert rows[2][0] == "mar. 10 mars 15:00"
-            assert [r[4] for r in rows] == ["effectué", "absent", "proposé", "annulé"]
+            assert [r[1] for r in rows] == ["effectué", "absent", "proposé", "annulé"]
             assert rows[2][5] == "délivré ×1 · programmé ×2"
     finally:
         set_language(previous)
