@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from core.appointments.display import BothTimes, both_times, kind_label, slot_label
+from core.appointments.display import both_times, kind_label, slot_label
 from core.appointments.errors import BookingRefused, SlotTaken
 from core.appointments.parse_when import When
 from core.appointments.slots import Slot
@@ -82,8 +82,8 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
                     yield Select([], allow_blank=True, id="location", compact=True)
             yield Label(t("booking.panel.slots"), classes="section")
             yield OptionList(id="slots")
-            yield Label(t("booking.panel.at"), classes="hint")
-            yield Input(placeholder=t("booking.panel.at_placeholder"), id="at")
+            yield Static(t("booking.panel.at"), classes="hint")
+            yield Input(placeholder=t("booking.panel.at_placeholder"), id="at", compact=True)
             yield Static(id="problem", classes="error")
             yield Label(t("booking.panel.hint"), classes="hint")
 
@@ -112,9 +112,9 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
         agent.set_options(
             [(t("booking.panel.any_agent"), ANY)] + [(a.name, str(a.id)) for a in self.agents]
         )
-        mine = self.moving.agent_id if self.moving else self.app.service.ctx.agent_id
-        ids = {a.id for a in self.agents}
-        agent.value = str(mine) if self.moving and mine in ids else ANY
+        # Moving keeps the agent unless the agent asks for another; a booking takes whoever is free.
+        current = self.moving.agent_id if self.moving else None
+        agent.value = str(current) if current in {a.id for a in self.agents} else ANY
         location = self.query_one("#location", Select)
         address = self.settings.company.address
         places = [(t("booking.panel.usual_place"), USUAL)]
@@ -307,11 +307,6 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
             problem.update(Text(str(exc)))
         else:
             problem.update(Text(describe(exc)))
-
-    def when(self, appointment: m.Appointment) -> BothTimes:
-        """An appointment's time, the agency's and (if it differs) the prospect's."""
-        assert self.settings is not None
-        return both_times(appointment.starts_at, self.settings.timezone, self.prospect.timezone)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
