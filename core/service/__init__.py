@@ -56,7 +56,7 @@ class InboxService:
         self.analytics = Analytics(ctx)
         self.outbound = Outbound(ctx, settings.orchestrator if settings else None)
         self.agenda = Agenda(ctx)
-        self.booking_notices = BookingNotices(self.booking, self.outbound)
+        self.booking_notices = BookingNotices(ctx, self.booking, self.outbound)
         self.booking.on_change.append(self.booking_notices.on_change)
 
     @property

@@ -21,8 +21,13 @@ from core.domain.enums import AppointmentStatus, MessageType, SenderType
 from core.errors import CoccinelleError, InvalidInput
 from core.events import Alert
 from core.i18n import t
+from core.service.appointments import Appointments
 from core.service.booking import Booking
+from core.service.context import ServiceContext
 from core.service.outbound import Outbound, RouteResult
+from core.service.prospects import Prospects
+from core.service.settings import TenantSettingsStore
+from core.storage.tables import AgentRow
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +46,13 @@ class NotTold(CoccinelleError):
 class BookingNotices:
     """The confirmation, change and cancellation notices, and the re-booking offer."""
 
-    def __init__(self, booking: Booking, outbound: Outbound) -> None:
+    def __init__(self, ctx: ServiceContext, booking: Booking, outbound: Outbound) -> None:
+        self.ctx = ctx
         self.booking = booking
         self.outbound = outbound
+        self.settings = TenantSettingsStore(ctx)
+        self.prospects = Prospects(ctx)
+        self.appointments = Appointments(ctx)
 
     async def on_change(self, change: AppointmentChange) -> None:
         """The ``on_change`` hook: queue the notice of an agent's booking, move or cancel.
@@ -59,14 +68,14 @@ class BookingNotices:
         except NotTold as exc:
             log.info("appointment %s: prospect not told: %s", change.appointment.id, exc)
             key = f"appointment-notice:{change.appointment.id}"
-            self.booking.ctx.bus.publish(Alert(key, str(exc)))
+            self.ctx.bus.publish(Alert(key, str(exc)))
 
     async def notice(self, change: AppointmentChange) -> ReplyDraft:
         """The message telling the prospect about ``change`` (text and email subject)."""
         appointment = change.appointment
-        settings = await self.booking._settings()
-        prospect = await self.booking._prospect(appointment.prospect_id)
-        agent = await self.booking._agent_name(appointment.agent_id)
+        settings = await self.settings.get()
+        prospect = await self.prospects.get(appointment.prospect_id)
+        agent = await self._agent_name(appointment.agent_id)
         params = {
             "name": _first_name(prospect),
             "kind": kind_label(appointment.kind, settings.booking),
@@ -89,11 +98,11 @@ class BookingNotices:
 
     async def rebooking_offer(self, appointment_id: int) -> ReplyDraft:
         """The message offering a new appointment after a no-show, with the next free slots."""
-        appointment = await self.booking._get(appointment_id)
+        appointment = await self.appointments.get(appointment_id)
         if appointment.status != AppointmentStatus.NO_SHOW:
             raise InvalidInput("appointment", appointment_id, t("booking.rebook.not_no_show"))
-        settings = await self.booking._settings()
-        prospect = await self.booking._prospect(appointment.prospect_id)
+        settings = await self.settings.get()
+        prospect = await self.prospects.get(appointment.prospect_id)
         zone = prospect.timezone or settings.timezone
         kind = appointment.kind if settings.booking.type_of(appointment.kind) else "visit"
         slots = await self.booking.propose_slots(kind, count=OFFERED_SLOTS)
@@ -119,8 +128,13 @@ class BookingNotices:
             NotTold: no channel reaches the prospect.
         """
         draft = await self.rebooking_offer(appointment_id)
-        appointment = await self.booking._get(appointment_id)
+        appointment = await self.appointments.get(appointment_id)
         return await self._send(appointment.prospect_id, draft)
+
+    async def _agent_name(self, agent_id: int | None) -> str:
+        async with self.ctx.db.session() as session:
+            row = await session.get(AgentRow, agent_id) if agent_id else None
+        return row.name if row else t("common.unknown")
 
     async def _send(self, prospect_id: int, draft: ReplyDraft) -> RouteResult:
         result = await self.outbound.send_unified(prospect_id, draft)
