@@ -13,10 +13,13 @@ from textual.widgets import Input, OptionList, Static
 from core.domain.enums import AppointmentStatus, Channel, MessageStatus
 from core.service.appointments import AppointmentDraft
 from core.storage import tables as t
+from inbox_app.app import InboxApp
 from inbox_app.screens.booking import BookingScreen
+from inbox_app.screens.calendar import CalendarScreen
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.help import HelpScreen
+from inbox_app.screens.inbox import InboxScreen
 from tests.factories import add_prospect
 from tests.tui.calendar_data import paris
 from tests.tui.helpers import settle
@@ -284,9 +287,10 @@ async def test_a_refused_change_is_explained_and_changes_nothing(app, service, i
 
 
 async def test_the_help_lists_the_appointment_keys_without_clashes(app, ids) -> None:
-    keys = [b.key for b in ConversationScreen.BINDINGS]
-    split = [k for key in keys for k in key.split(",")]
-    assert len(split) == len(set(split))
+    for screen in (InboxScreen, ConversationScreen, CalendarScreen):
+        keys = [b.key for b in [*screen.BINDINGS, *InboxApp.BINDINGS]]
+        split = [k for key in keys for k in key.split(",")]
+        assert len(split) == len(set(split)), screen
     async with app.run_test(size=(120, 60)) as pilot:
         await open_conversation(app, pilot, ids["marie_sms"])
         await pilot.press("question_mark")
