@@ -79,6 +79,7 @@ async def test_b_books_the_chosen_free_slot_and_the_prospect_is_told(app, servic
         await settle(pilot)
         assert isinstance(app.screen, ConversationScreen)
         assert "Appointment booked: visit on Tuesday 10 March 2026 at 14:30" in timeline_text(app)
+        assert "your appointment (visit) is set for Tuesday 10 March 14:30" in timeline_text(app)
     booked = [a for a in await service.booking.upcoming(ids["marie"]) if a.agent_id]
     assert [(a.starts_at, a.agent_id) for a in booked] == [(expected[1].start, ids["agent"])]
     told = await notices(service, ids["marie"], "your appointment (visit) is set for")
