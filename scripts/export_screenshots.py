@@ -3,7 +3,8 @@
 The demo data (``core.demo``) is written into a temporary SQLite file with a fixed "now" and
 seed, so the screenshots are the same on every run.
 
-Run from the repository root: ``.venv/bin/python scripts/export_screenshots.py``.
+Run from the repository root: ``.venv/bin/python scripts/export_screenshots.py`` (every
+screenshot), or name some: ``… export_screenshots.py booking calendar``.
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ SHOTS: dict[str, tuple[Step, ...]] = {
     "settings": (keys("f2"), templates_tab),
     "analytics": (keys("f3"),),
     "help": (keys("question_mark"),),
+    "booking": (open_conversation("sms"), keys("b")),
+    "calendar": (keys("c", "w"), keys("down", "down")),
 }
 
 
@@ -173,15 +176,19 @@ async def shoot(name: str, steps: tuple[Step, ...], db: Path, ids: dict[str, int
         return Path(app.save_screenshot(f"{name}.svg", str(OUT)))
 
 
-def main() -> None:
-    """Write every screenshot."""
+def main(names: list[str]) -> None:
+    """Write the screenshots named (every one when none is)."""
+    unknown = sorted(set(names) - set(SHOTS))
+    if unknown:
+        sys.exit(f"error: no screenshot named {', '.join(unknown)}; known: {', '.join(SHOTS)}")
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "demo.db"
         ids = asyncio.run(seed(db))
         for name, steps in SHOTS.items():
-            print(asyncio.run(shoot(name, steps, db, ids)).relative_to(ROOT))
+            if not names or name in names:
+                print(asyncio.run(shoot(name, steps, db, ids)).relative_to(ROOT))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

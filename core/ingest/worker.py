@@ -195,7 +195,9 @@ def default_booking(ctx: ServiceContext) -> Booking:
     from core.reminders.service import Reminders
     from core.service.appointment_notices import booking_hooks
 
-    return booking_hooks(ctx, Booking(ctx), Reminders(ctx))
+    booking = Booking(ctx)
+    booking_hooks(ctx, booking, Reminders(ctx))
+    return booking
 
 
 def stored_request(row: E) -> WebhookRequest:

@@ -100,13 +100,17 @@ class Reminders:
                 r.kind: reminder_key(appointment_id, r.kind, appointment.starts_at)
                 for r in plan(appointment.starts_at, appointment.ends_at, now)
             }
+            done_survey = survey_now_key(appointment_id)
+            wanted = [*keys.values(), done_survey]
             existing = set(
                 (
                     await session.execute(
-                        select(Out.idempotency_key).where(Out.idempotency_key.in_(keys.values()))
+                        select(Out.idempotency_key).where(Out.idempotency_key.in_(wanted))
                     )
                 ).scalars()
             )
+            if done_survey in existing:  # the survey already went out when it was marked done
+                existing.add(keys.get(ReminderKind.SURVEY, done_survey))
             inputs = await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, now)
             prospect = await session.get(t.ProspectRow, appointment.prospect_id)
             assert prospect is not None
@@ -228,7 +232,7 @@ class Reminders:
                 MessageType.SURVEY,
                 preferred=Channel.SMS,
             )
-            key = f"rem:{appointment_id}:{ReminderKind.SURVEY}:done"
+            key = survey_now_key(appointment_id)
             current = planned_for(appointment.starts_at)
             queued = await self._queue(
                 session, events, inputs, appointment, prospect, reminder, key, current
@@ -378,3 +382,8 @@ def reminder_meta(kind: ReminderKind, appointment_id: int) -> dict[str, object]:
     if kind == ReminderKind.SURVEY:
         meta["survey"] = True
     return meta
+
+
+def survey_now_key(appointment_id: int) -> str:
+    """The outbox key of the survey sent when an appointment is marked done."""
+    return f"rem:{appointment_id}:{ReminderKind.SURVEY}:done"

@@ -16,6 +16,7 @@ from core.config.settings import Settings
 from core.domain.models import Agent
 from core.events import EventBus
 from core.service.abtests import ABTests
+from core.service.agenda import Agenda
 from core.service.analytics import Analytics
 from core.service.appointment_notices import booking_hooks
 from core.service.appointments import Appointments
@@ -56,7 +57,9 @@ class InboxService:
         self.team = Team(ctx)
         self.analytics = Analytics(ctx)
         self.outbound = Outbound(ctx, orchestrator)
-        booking_hooks(ctx, self.booking, self.outbound.reminders)
+        #: The prospect's confirmations and notices, and the re-booking offer after a no-show.
+        self.booking_notices = booking_hooks(ctx, self.booking, self.outbound.reminders)
+        self.agenda = Agenda(ctx)
 
     @property
     def db(self) -> Database:

@@ -8,7 +8,12 @@ prospect booking from Telegram or by answering a proposal takes the same path as
   ``rdv_confirmation`` template with the calendar link and the ``.ics`` attached; elsewhere the
   short text. Times are the agency's, with the prospect's own when they live in another zone.
 - moved or cancelled by an agent: reminders re-planned or withdrawn, and a notice.
-- done: the satisfaction survey now; no-show: reminders withdrawn and a re-booking proposal.
+- done: the satisfaction survey now; no-show: reminders withdrawn. The re-booking proposal
+  after a no-show is the agent's call (``offer_rebooking``): a missed visit may need a phone call
+  rather than a message.
+
+When no channel reaches the prospect, the thread says so, and a change an agent made also raises
+an alert (the agent is waiting for the prospect to be told).
 
 Every message is queued in the outbox once (an idempotency key per appointment and change).
 """
@@ -38,6 +43,7 @@ from core.appointments.proposal import (
 )
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import (
+    AppointmentStatus,
     Channel,
     Direction,
     MessageKind,
@@ -46,13 +52,15 @@ from core.domain.enums import (
     SenderType,
 )
 from core.domain.settings import TenantSettings
-from core.events import ConversationChanged, MessageChanged
+from core.errors import CoccinelleError, InvalidInput
+from core.events import Alert, ConversationChanged, MessageChanged
 from core.i18n import t
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
 from core.outbox.enqueue import enqueue
 from core.outbox.payload import build_payload, hold_policy, inline_attachment
 from core.reminders.service import Reminders, planned_for
+from core.service.appointments import Appointments
 from core.service.booking import Booking
 from core.service.context import ServiceContext
 from core.service.timeline import append_message, conversation_for
@@ -68,6 +76,10 @@ _REPLAN = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED, ChangeKind
 _FOLLOWING = ("confirmation", "moved")
 #: Slots offered again after a no-show.
 REBOOK_SLOTS = 3
+
+
+class NotTold(CoccinelleError):
+    """No channel reaches the prospect now; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -100,8 +112,6 @@ class AppointmentNotices:
                 await self.tell(change)
             case ChangeKind.DONE:
                 await self.reminders.survey_now(appointment_id)
-            case ChangeKind.NO_SHOW:
-                await self.offer_again(change)
 
     # -- the three messages ----------------------------------------------------------------
 
@@ -144,8 +154,30 @@ class AppointmentNotices:
 
         return await self._send(change, key, self._key(change, f"{key}:{stamp}"), content)
 
-    async def offer_again(self, change: AppointmentChange) -> int | None:
-        """After a no-show: a proposal of new slots (buttons on Telegram) the prospect answers."""
+    async def offer_rebooking(self, appointment_id: int) -> Channel:
+        """Send the re-booking proposal of a no-show; the channel it went on.
+
+        Raises:
+            InvalidInput: the appointment is not a no-show.
+            NotTold: no channel reaches the prospect now (the message says why).
+        """
+        appointment = await Appointments(self.ctx).get(appointment_id)
+        if appointment.status != AppointmentStatus.NO_SHOW:
+            raise InvalidInput("appointment", appointment_id, t("booking.rebook.not_no_show"))
+        change = AppointmentChange(
+            ChangeKind.NO_SHOW, appointment, None, SenderType.AGENT, conversation_id=0
+        )
+        message_id = await self.offer_again(change, strict=True)
+        async with self.ctx.db.session() as session:
+            row = await session.get(t_.MessageRow, message_id)
+            assert row is not None
+            return Channel(row.channel_type)
+
+    async def offer_again(self, change: AppointmentChange, *, strict: bool = False) -> int | None:
+        """After a no-show: a proposal of new slots (buttons on Telegram) the prospect answers.
+
+        Each call is a new offer (an agent may offer again days later).
+        """
         appointment = change.appointment
         slots = await self.booking.propose_slots(appointment.kind, count=REBOOK_SLOTS)
 
@@ -169,7 +201,8 @@ class AppointmentNotices:
             )
 
         meta = proposal_meta(appointment.kind, slots)
-        return await self._send(change, "rebook", self._key(change, "rebook"), content, meta=meta)
+        key = self._key(change, f"rebook:{self.ctx.now().isoformat()}")
+        return await self._send(change, "rebook", key, content, meta=meta, strict=strict)
 
     # -- queuing ---------------------------------------------------------------------------
 
@@ -185,7 +218,12 @@ class AppointmentNotices:
         build,
         *,
         meta: dict[str, Any] | None = None,
+        strict: bool = False,
     ) -> int | None:
+        """Queue the ``notice`` built by ``build``; None when told already or not sendable.
+
+        ``strict`` raises NotTold instead of recording that no channel reaches the prospect.
+        """
         appointment = change.appointment
         now = self.ctx.now()
         async with self.ctx.write() as (session, events):
@@ -221,7 +259,12 @@ class AppointmentNotices:
                 log.warning(
                     "appointment %s: no channel for the %s: %s", appointment.id, notice, why
                 )
+                if strict:
+                    raise NotTold(t("booking.notice.unreachable", why=why))
                 await self._not_sent(session, events, change, prospect, notice, why)
+                if change.by == SenderType.AGENT:
+                    message = t("booking.notice.unreachable", why=why)
+                    events.append(Alert(f"appointment-notice:{appointment.id}", message))
                 return None
             channel = decision.channel
             content = await build(session, channel, values, language)
@@ -405,8 +448,13 @@ async def _providers(session: AsyncSession, tenant_id: int) -> dict[Channel, str
     return {Channel(c): p for c, p in rows}
 
 
-def booking_hooks(ctx: ServiceContext, booking: Booking, reminders: Reminders) -> Booking:
-    """Attach the notices to ``booking`` (once) and return it."""
-    if not any(isinstance(h, AppointmentNotices) for h in booking.on_change):
-        booking.on_change.append(AppointmentNotices(ctx, booking, reminders))
-    return booking
+def booking_hooks(
+    ctx: ServiceContext, booking: Booking, reminders: Reminders
+) -> AppointmentNotices:
+    """Attach the notices to ``booking`` (once) and return them."""
+    for hook in booking.on_change:
+        if isinstance(hook, AppointmentNotices):
+            return hook
+    notices = AppointmentNotices(ctx, booking, reminders)
+    booking.on_change.append(notices)
+    return notices

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.i18n import t
@@ -28,7 +28,7 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(inert(self.title_text))
+            yield Static(inert(self.title_text), classes="question")
             yield OptionList(*[Option(inert(label), id=key) for key, label in self.choices])
 
     @on(OptionList.OptionSelected)

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.domain.enums import ConversationStatus, MessageKind, Priority
-from core.domain.models import Thread
+from core.domain.models import Appointment, Thread
 from core.events import (
     ConversationChanged,
     Event,
@@ -26,6 +26,8 @@ from core.i18n import t
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name
+from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
+from inbox_app.screens.appointment_actions import key as appointment_key
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
 from inbox_app.team import pick_assignee, take
@@ -43,13 +45,14 @@ def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
     )
 
 
-class ConversationScreen(Screen[None]):
+class ConversationScreen(AppointmentActions, Screen[None]):
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
     BINDINGS = [
         _b("r", "reply", "reply"),
         _b("i", "note", "note"),
+        appointment_key("b", "book", "book", show=True),
         _b("w", "switch", "switch"),
         _b("x", "close", "close"),
         _b("z", "snooze", "snooze"),
@@ -69,6 +72,7 @@ class ConversationScreen(Screen[None]):
         _b("C", "call", "call", show=False),
         _b("t", "toggle_panel", "panel", show=False),
         _b("n", "next_unread", "next", show=False),
+        *APPOINTMENT_BINDINGS,
         _b("q,escape", "back", "back"),
     ]
 
@@ -76,6 +80,7 @@ class ConversationScreen(Screen[None]):
         super().__init__()
         self.conversation_id = conversation_id
         self.thread: Thread | None = None
+        self.appointments: list[Appointment] = []
         self._reply_on_open = reply
 
     def compose(self) -> ComposeResult:
@@ -121,6 +126,7 @@ class ConversationScreen(Screen[None]):
             if self.thread is None:
                 self.app.pop_screen()
             return
+        self.appointments = appointments
         self._show_title()
         self._show_presence()
         await self.query_one(Timeline).show(self.thread, self.tz)
@@ -368,3 +374,19 @@ class ConversationScreen(Screen[None]):
             self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
         elif self.thread is not None:
             await self._do(t("ui.done.calling"), outbound.call(self.thread.prospect.id))
+
+    # -- appointments (keys in appointment_actions) -----------------------------------------
+
+    def action_book(self) -> None:
+        if self.thread is not None:
+            self.open_booking(self.thread.prospect, self.conversation_id)
+
+    async def appointment_target(self) -> Target | None:
+        if self.thread is None:
+            return None
+        message = self.query_one(Timeline).selected_message()
+        highlighted = message.metadata.get("appointment_id") if message else None
+        return Target(self.thread.prospect, self.conversation_id, self.appointments, highlighted)
+
+    async def appointment_changed(self) -> None:
+        await self.reload()

@@ -57,6 +57,13 @@ class InboxScreen(Screen[None]):
             show=False,
         ),
         Binding(
+            "c",
+            "calendar",
+            t("booking.key.calendar"),
+            id="calendar",
+            tooltip=t("booking.tip.calendar"),
+        ),
+        Binding(
             "escape", "clear", t("ui.key.clear"), id="clear", tooltip=t("ui.tip.clear"), show=False
         ),
         Binding("q", "app.quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
@@ -308,3 +315,9 @@ class InboxScreen(Screen[None]):
                 t("ui.hook.title", name=one_line(summary.prospect_name, 80)),
                 summary.last_message_preview,
             )
+
+    def action_calendar(self) -> None:
+        """The calendar of appointments (today; ``w`` for the week)."""
+        from inbox_app.screens.calendar import CalendarScreen
+
+        self.app.push_screen(CalendarScreen())

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import TabbedContent, TextArea
 
+from inbox_app.screens.calendar import CalendarTable
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.widgets.settings.template_editor import TemplateEditor
+from tests.tui.calendar_data import fill_calendar
 from tests.tui.helpers import wait_for_decision
 from tests.tui.snapshot_app import scenario_app, seed
 
@@ -60,6 +62,15 @@ async def _templates(pilot) -> None:
     await _settle(pilot)
 
 
+async def _calendar(pilot) -> None:
+    await _settle(pilot)
+    await fill_calendar(pilot.app.service, pilot.app.snapshot_ids)
+    await pilot.press("c")
+    await _settle(pilot)
+    pilot.app.screen.query_one(CalendarTable).move_cursor(row=2)
+    await _settle(pilot)
+
+
 SCREENS = {
     "inbox": _keys(),
     "search": _keys("slash", *"visite", "enter"),
@@ -69,6 +80,8 @@ SCREENS = {
     "templates": _templates,
     "analytics": _keys("f3"),
     "help": _keys("question_mark"),
+    "booking": _open("marie_sms", ("b",)),
+    "calendar": _calendar,
 }
 
 

@@ -195,7 +195,7 @@ async def test_annuler_lists_appointments_as_buttons_and_a_tap_cancels_with_remi
     assert (await service.appointments.get(second.id)).status == AppointmentStatus.PROPOSED
 
 
-async def test_no_show_offers_new_slots_by_sms_and_demain_15h_books_one(
+async def test_a_no_show_rebooking_offer_by_sms_and_demain_15h_books_one(
     world: World, clock
 ) -> None:
     service, box = world.service, world.sandbox
@@ -203,6 +203,7 @@ async def test_no_show_offers_new_slots_by_sms_and_demain_15h_books_one(
     missed = await service.booking.book(prospect, paris(2026, 3, 10, 14, 0), confirmed=True)
     clock.now = paris(2026, 3, 10, 15, 0)
     await service.booking.mark_no_show(missed.id)
+    await service.booking_notices.offer_rebooking(missed.id)  # the agent says yes
     await send_all(world)
     proposal = sms_texts(world)[-1]
     assert proposal.startswith("Nous vous avons attendu pour votre visite du mardi 10 mars")
@@ -228,6 +229,7 @@ async def test_unclear_or_unavailable_answers_never_book(world: World, clock) ->
     missed = await service.booking.book(prospect, paris(2026, 3, 10, 14, 0))
     clock.now = paris(2026, 3, 10, 15, 0)
     await service.booking.mark_no_show(missed.id)
+    await service.booking_notices.offer_rebooking(missed.id)  # the agent says yes
 
     box.twilio.enqueue_inbound(PHONE, box.twilio.sms_number, "demain 15h ou 16h ?")
     await world.flush()
@@ -409,6 +411,7 @@ async def test_on_whatsapp_lundi_matin_books_the_first_free_slot_that_morning(
     await world.flush()
     clock.now = paris(2026, 3, 10, 15, 0)
     await service.booking.mark_no_show(missed.id)
+    await service.booking_notices.offer_rebooking(missed.id)  # the agent says yes
     await send_all(world)
     [proposal] = [
         r.body["Body"][0]

@@ -211,3 +211,17 @@ async def test_follow_listens_to_appointment_changes(scene: Scene) -> None:
     stop.set()
     await task
     assert {r.appointment_id for r in (await rows(scene)).values()} == {appointment_id}
+
+
+async def test_a_survey_sent_on_done_is_not_planned_again_by_a_later_sync(
+    scene: Scene, clock: FakeClock
+) -> None:
+    """Marked done before any sync (an appointment entered by hand): one survey, not two."""
+    appointment_id = await book(scene)
+    clock.now = START + timedelta(minutes=50)
+    await scene.service.appointments.set_status(appointment_id, AppointmentStatus.DONE)
+    reminders = scene.service.outbound.reminders
+    assert await reminders.survey_now(appointment_id)
+    await reminders.sync(appointment_id)  # what the engine's follower does on the change
+    surveys = [r for r in (await rows(scene)).values() if r.purpose == "reminder_survey"]
+    assert len(surveys) == 1 and surveys[0].not_before == clock.now
