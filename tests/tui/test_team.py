@@ -126,11 +126,10 @@ async def test_a_resync_reloads_the_list_and_the_open_conversation(app, ids, ser
         assert any(m.content == "Et le parking ?" for m in app.screen.thread.messages)
 
 
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # a file moved away; PG: below
 async def test_a_database_gone_mid_action_is_a_notice_and_the_screens_stay(
     app, ids, service
 ) -> None:
-    if service.db.dialect != "sqlite":
-        pytest.skip("the file is moved away; the PostgreSQL variant is below")
     path = Path(service.db.location)
     away = path.with_name("away")
     async with app.run_test(size=(100, 30)) as pilot:
