@@ -19,8 +19,7 @@ from sqlalchemy import func, select, text
 from core.channels.registry import adapter_names
 from core.channels.runtime import ChannelRuntime
 from core.config.settings import ProviderEndpoints
-from core.domain.decision import ReplyDraft
-from core.domain.enums import Channel, MessageType, OutboxStatus, Provider
+from core.domain.enums import OutboxStatus
 from core.events import ConnectionState, Resync
 from core.outbox import worker as worker_module
 from core.outbox.ratelimit import RateLimiters
@@ -30,7 +29,7 @@ from core.storage import tables as t
 from core.storage.database import Database
 from providers.sandbox import start_sandbox
 from tests.conftest import FakeClock
-from tests.integration.team.helpers import next_event
+from tests.integration.team.helpers import broadcast_sms, next_event
 
 pytestmark = [
     pytest.mark.postgres,
@@ -62,30 +61,6 @@ async def _restart(admin: Database, application_name: str, listener_pid: int) ->
         return len(killed.all())
 
 
-async def _setup(service: InboxService, sandbox: Any) -> None:
-    options = {"base_url": sandbox.base_urls["twilio"], **sandbox.options["twilio_sms"]}
-    await service.tenant_settings.save_channel(
-        Channel.SMS, provider=Provider.TWILIO, config=options
-    )
-    settings = await service.tenant_settings.get()
-    settings.quiet_hours.enabled = False
-    await service.tenant_settings.save(settings)
-    async with service.db.session() as session:
-        session.add_all(
-            t.ProspectRow(
-                tenant_id=service.ctx.tenant_id,
-                display_name=f"Prospect {i}",
-                phone=f"+337{i:08d}",
-                opted_out_channels=[],
-            )
-            for i in range(RECIPIENTS)
-        )
-    async with service.db.session() as session:
-        ids = (await session.execute(select(t.ProspectRow.id))).scalars().all()
-    draft = ReplyDraft(text="Visite virtuelle en ligne", message_type=MessageType.NOTIFICATION)
-    await service.outbound.broadcast(ids, draft)
-
-
 def _posts(sandbox: Any) -> list[Any]:
     return [r for r in sandbox.requests("twilio", "Messages") if r.method == "POST"]
 
@@ -104,7 +79,7 @@ async def test_a_restart_while_sending_loses_nothing_and_sends_nothing_twice(
     stop = asyncio.Event()
     task: asyncio.Task[None] | None = None
     try:
-        await _setup(service, sandbox)
+        await broadcast_sms(service, sandbox, RECIPIENTS, "Visite virtuelle en ligne")
         await service.team.start()
         runtime = ChannelRuntime(
             await service.tenant_settings.channels(),

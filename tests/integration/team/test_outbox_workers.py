@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 from core.channels.registry import adapter_names
 from core.channels.runtime import ChannelRuntime
 from core.config.settings import ProviderEndpoints
-from core.domain.decision import ReplyDraft
-from core.domain.enums import Channel, MessageType, OutboxStatus, Provider
+from core.domain.enums import Channel, OutboxStatus
 from core.events import EventBus
 from core.outbox.ratelimit import RateLimiters
 from core.outbox.worker import OutboxWorker
@@ -30,6 +29,7 @@ from core.service.context import ServiceContext
 from core.storage import tables as t
 from providers.sandbox import start_sandbox
 from tests.conftest import FakeClock
+from tests.integration.team.helpers import broadcast_sms
 
 pytestmark = [
     pytest.mark.postgres,
@@ -76,30 +76,6 @@ class OneChannel:
         return self.sms
 
 
-async def _broadcast(service: InboxService, sandbox: Any) -> None:
-    options = {"base_url": sandbox.base_urls["twilio"], **sandbox.options["twilio_sms"]}
-    await service.tenant_settings.save_channel(
-        Channel.SMS, provider=Provider.TWILIO, config=options
-    )
-    settings = await service.tenant_settings.get()
-    settings.quiet_hours.enabled = False
-    await service.tenant_settings.save(settings)
-    async with service.db.session() as session:
-        session.add_all(
-            t.ProspectRow(
-                tenant_id=service.ctx.tenant_id,
-                display_name=f"Prospect {i}",
-                phone=f"+336{i:08d}",
-                opted_out_channels=[],
-            )
-            for i in range(RECIPIENTS)
-        )
-    async with service.db.session() as session:
-        ids = (await session.execute(select(t.ProspectRow.id))).scalars().all()
-    draft = ReplyDraft(text="Portes ouvertes samedi", message_type=MessageType.NOTIFICATION)
-    await service.outbound.broadcast(ids, draft)
-
-
 def _runtime(channels: list, sandbox: Any) -> ChannelRuntime:
     return ChannelRuntime(
         channels,
@@ -121,7 +97,7 @@ async def test_three_workers_send_each_message_once_though_one_dies(pg_schema) -
     service = await InboxService.connect(owner_db, "acme", clock=clock)
     databases, runtimes, tasks = [owner_db], [], []
     try:
-        await _broadcast(service, sandbox)
+        await broadcast_sms(service, sandbox, RECIPIENTS, "Portes ouvertes samedi")
         assert (await _statuses(service))[OutboxStatus.PENDING] == RECIPIENTS
         channels = await service.tenant_settings.channels()
         workers = []
