@@ -12,6 +12,7 @@ not overlap the next appointment, but may run past the end of the period.
 from __future__ import annotations
 
 import heapq
+import itertools
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
@@ -167,9 +168,11 @@ def free_slots(
 ) -> list[Slot]:
     """The first ``count`` free slots from ``after`` (default: now plus the minimum notice).
 
-    With several agents, each start time is offered once, with the first agent (in the order
-    given) who is free then. Slots start no earlier than ``now`` plus the minimum notice and
-    end no later than ``before`` (default: the booking horizon).
+    With several agents, each start time is offered once, with the agent free then who has the
+    lightest load: the fewest appointments that day plus slots already offered in this list
+    (so "any agent" spreads the work instead of filling the first agent's diary), ties going
+    to the order given. Slots start no earlier than ``now`` plus the minimum notice and end no
+    later than ``before`` (default: the booking horizon).
     """
     booking = calendar.booking
     earliest = now + timedelta(minutes=booking.min_notice_minutes)
@@ -183,14 +186,27 @@ def free_slots(
         _agent_slots(calendar, item, agent, per_agent.get(agent, []), earliest, latest)
         for agent in agent_ids
     ]
+    rank = {agent: index for index, agent in enumerate(agent_ids)}
+    offered: dict[int, int] = {}
+
+    def load(slot: Slot) -> tuple[int, int]:
+        day = slot.start.astimezone(calendar.zone).date()
+        taken = sum(1 for b in per_agent.get(slot.agent_id, ()) if _local_day(b, calendar) == day)
+        return taken + offered.get(slot.agent_id, 0), rank[slot.agent_id]
+
     found: list[Slot] = []
-    for slot in heapq.merge(*streams, key=lambda s: s.start):
-        if found and found[-1].start == slot.start:
-            continue
-        found.append(slot)
+    merged = heapq.merge(*streams, key=lambda s: s.start)
+    for _, same_time in itertools.groupby(merged, key=lambda s: s.start):
+        chosen = min(same_time, key=load)
+        offered[chosen.agent_id] = offered.get(chosen.agent_id, 0) + 1
+        found.append(chosen)
         if len(found) >= count:
             break
     return found
+
+
+def _local_day(busy: Busy, calendar: Calendar) -> date:
+    return busy.start.astimezone(calendar.zone).date()
 
 
 def _by_agent(busy: Iterable[Busy]) -> dict[int, list[Busy]]:

@@ -67,7 +67,8 @@ async def test_propose_then_book_records_the_event_and_calls_the_hooks(
     conversation_id, _ = await add_message(service, prospect, "Bonjour, je voudrais visiter")
     slots = await service.booking.propose_slots("visit", count=3)
     assert [s.start.astimezone(PARIS).hour for s in slots] == [14, 14, 15]
-    assert [s.agent_id for s in slots] == [agents[0]] * 3
+    # "Any agent" spreads the offer: the second 14:xx slot goes to the other, idle agent.
+    assert [s.agent_id for s in slots] == [agents[0], agents[1], agents[0]]
     async with service.bus.subscribe() as queue:
         appointment = await service.booking.book_slot(prospect, slots[0], location="12 rue Lepic")
         published = [queue.get_nowait() for _ in range(queue.qsize())]

@@ -82,7 +82,7 @@ def test_buffers_after_existing_appointments_and_after_the_new_one(calendar) -> 
     assert wall(slots) == ["Tue 10 15:00", "Tue 10 17:00", "Tue 10 17:30"]
 
 
-def test_any_agent_offers_each_time_once_with_the_first_free_agent(calendar) -> None:
+def test_any_agent_offers_each_time_once_with_a_free_agent(calendar) -> None:
     busy = [Busy(1, paris(2026, 3, 10, 14, 0), paris(2026, 3, 10, 15, 0))]
     slots = free_slots(calendar, visit(calendar), [1, 2], busy, NOW, count=3)
     assert [(w, s.agent_id) for w, s in zip(wall(slots), slots, strict=True)] == [
@@ -90,6 +90,16 @@ def test_any_agent_offers_each_time_once_with_the_first_free_agent(calendar) -> 
         ("Tue 10 14:30", 2),
         ("Tue 10 15:00", 1),
     ]
+
+
+def test_any_agent_spreads_the_offer_towards_the_lighter_diary(calendar) -> None:
+    """Agent 1 already has two visits that day: agent 2 is offered first, then they alternate."""
+    busy = [
+        Busy(1, paris(2026, 3, 10, 9, 0), paris(2026, 3, 10, 10, 0)),
+        Busy(1, paris(2026, 3, 10, 10, 0), paris(2026, 3, 10, 11, 0)),
+    ]
+    slots = free_slots(calendar, visit(calendar), [1, 2], busy, NOW, count=5)
+    assert [s.agent_id for s in slots] == [2, 2, 1, 2, 1]
 
 
 def test_agents_own_hours() -> None:
