@@ -258,3 +258,36 @@ async def test_without_an_approved_template_whatsapp_is_not_used_outside_the_win
     assert box.requests("twilio", "/Messages.json") == []
     events = await world.rows(t.MessageRow, t.MessageRow.kind == "event")
     assert events and events[-1].meta["not_sent"] == "confirmation"
+
+
+async def test_a_whatsapp_reminder_outside_the_window_is_the_approved_reminder_template(
+    meta_world: World, clock
+) -> None:
+    """The 2 h reminder may go on WhatsApp: outside the window, as the tenant's approved
+    template of that reminder (named variables mapped to {{1}}…)."""
+    service, box = meta_world.service, meta_world.sandbox
+    await service.templates.save(
+        TemplateDraft(
+            channel=Channel.WHATSAPP,
+            name="rdv_reminder_2h",
+            language="fr",
+            template_type="rdv_reminder",
+            content="Bonjour {{1}}, votre RDV est à {{2}} ({{3}}). {{4}}",
+            variables=["prospect_name", "rdv_time", "location", "company_name"],
+            whatsapp_name="rappel_rdv_2h",
+            approval_status=ApprovalStatus.APPROVED,
+        )
+    )
+    prospect = await add_prospect(service, "Marie Dupont", whatsapp=PHONE)
+    booked = await service.booking.book(prospect, START, confirmed=True, location="12 rue Lepic")
+    [h2] = await meta_world.rows(
+        t.OutboxRow, t.OutboxRow.appointment_id == booked.id, t.OutboxRow.purpose == "reminder_h2"
+    )
+    assert h2.channel_type == Channel.WHATSAPP
+    clock.now = START - timedelta(hours=2)
+    await send_all(meta_world)
+    [request] = box.requests("meta", "/messages")
+    template = request.body["template"]
+    assert (template["name"], template["language"]) == ("rappel_rdv_2h", {"code": "fr"})
+    parameters = [p["text"] for p in template["components"][0]["parameters"]]
+    assert parameters == ["Marie", "15:00", "12 rue Lepic", "Agence Immobilière Demo"]
