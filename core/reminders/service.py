@@ -157,7 +157,7 @@ class Reminders:
         values = await appointment_values(session, appointment, prospect, settings, language)
         name = TEMPLATES[reminder.kind]
         draft = await self._draft(session, reminder, name, values, language)
-        template = await approved_whatsapp(session, self.ctx.tenant_id, name, language)
+        template = await approved_whatsapp(session, self.ctx.tenant_id, name, language, values)
         context = await load_context(
             session,
             inputs,

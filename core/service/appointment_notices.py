@@ -256,7 +256,7 @@ class AppointmentNotices:
             template = None
             if notice in _TEMPLATES:  # the approved one lets WhatsApp out of the 24 h window
                 template = await approved_whatsapp(
-                    session, self.ctx.tenant_id, _TEMPLATES[notice], language
+                    session, self.ctx.tenant_id, _TEMPLATES[notice], language, values
                 )
             context = await load_context(
                 session,

@@ -11,6 +11,7 @@ outbox hands to the provider (Meta name, language, positional parameters ``{{1}}
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +27,9 @@ from core.orchestrator.decide import WHATSAPP_WINDOW
 from core.storage import convert
 from core.storage import tables as t
 from core.templates.message import render_message
-from core.templates.render import render_text
+from core.templates.render import TemplateRenderError, render_text
 
+log = logging.getLogger(__name__)
 T = t.MessageTemplateRow
 
 
@@ -117,11 +119,18 @@ def render(source: str, values: dict[str, str]) -> str:
 
 
 async def approved_whatsapp(
-    session: AsyncSession, tenant_id: int, name: str, language: str
+    session: AsyncSession, tenant_id: int, name: str, language: str, values: dict[str, str]
 ) -> MessageTemplate | None:
-    """The tenant's WhatsApp template ``name`` in ``language`` if Meta approved it."""
+    """The tenant's WhatsApp template ``name`` in ``language`` if Meta approved it and it
+    renders with ``values`` (one asking for a value we do not have is logged and left out:
+    the message then goes on another channel rather than not at all)."""
     template = await tenant_template(session, tenant_id, Channel.WHATSAPP, name, language)
     if template is None or template.approval_status != ApprovalStatus.APPROVED:
+        return None
+    try:
+        render_message(template, values)
+    except TemplateRenderError as exc:
+        log.warning("WhatsApp template %s (%s) cannot be used: %s", name, language, exc)
         return None
     return template
 
@@ -141,7 +150,7 @@ def whatsapp_payload(
 
     Raises:
         TemplateRenderError: a variable the template declares has no value (named), or the
-            template is not approved.
+            template is not approved (``approved_whatsapp`` only returns those that render).
     """
     rendered = render_message(template, values).require_approved()
     base = {k: payload.get(k) for k in ("text", "subject", "html")}

@@ -291,3 +291,28 @@ async def test_a_whatsapp_reminder_outside_the_window_is_the_approved_reminder_t
     assert (template["name"], template["language"]) == ("rappel_rdv_2h", {"code": "fr"})
     parameters = [p["text"] for p in template["components"][0]["parameters"]]
     assert parameters == ["Marie", "15:00", "12 rue Lepic", "Agence Immobilière Demo"]
+
+
+async def test_an_approved_template_asking_for_an_unknown_value_is_not_used(
+    meta_world: World,
+) -> None:
+    """A template the confirmation cannot fill goes unused: the SMS carries it instead of a
+    crash or a template with a hole."""
+    service, box = meta_world.service, meta_world.sandbox
+    await service.templates.save(
+        TemplateDraft(
+            channel=Channel.WHATSAPP,
+            name="rdv_confirmation",
+            language="fr",
+            content="Bonjour {{1}}, bien pour {{2}} ?",
+            variables=["prospect_name", "property_address"],
+            whatsapp_name="rdv_confirmation_fr",
+            approval_status=ApprovalStatus.APPROVED,
+        )
+    )
+    prospect = await add_prospect(service, "Marie Dupont", whatsapp=PHONE, phone=PHONE)
+    await service.booking.book(prospect, START, confirmed=True, location="12 rue Lepic")
+    await send_all(meta_world)
+    assert box.requests("meta", "/messages") == []
+    [text] = sms_texts(meta_world)
+    assert text.startswith("Bonjour Marie, votre RDV est confirmé le jeudi 12 mars à 15:00")
