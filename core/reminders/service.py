@@ -1,4 +1,9 @@
-"""Queuing an appointment's reminders, and withdrawing them when it moves or is cancelled."""
+"""Queuing an appointment's reminders, and withdrawing them when it moves or is cancelled.
+
+Each reminder is its template (``TEMPLATES``: the tenant's for the channel and the prospect's
+language, else the library's), in the prospect's language; by email with the email template when
+there is one; on WhatsApp outside the 24 h window as the tenant's approved WhatsApp template.
+"""
 
 from __future__ import annotations
 

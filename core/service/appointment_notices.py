@@ -6,7 +6,10 @@ prospect booking from Telegram or by answering a proposal takes the same path as
 - booked: the reminders, and the confirmation on the channel the orchestrator picks (the
   prospect's own channel first when they booked there). By email: the tenant's HTML
   ``rdv_confirmation`` template with the calendar link and the ``.ics`` attached; elsewhere the
-  short text. Times are the agency's, with the prospect's own when they live in another zone.
+  short text; on WhatsApp outside the 24 h window, the tenant's approved WhatsApp
+  ``rdv_confirmation`` template (without one, WhatsApp is not a candidate there). Everything is
+  in the prospect's language (``core.i18n.prospect``), templates the tenant's for that language
+  else the library's; times are the agency's, with the prospect's own when they live elsewhere.
 - moved or cancelled by an agent: reminders re-planned or withdrawn, and a notice.
 - done: the satisfaction survey now; no-show: reminders withdrawn. The re-booking proposal
   after a no-show is the agent's call (``offer_rebooking``): a missed visit may need a phone call
