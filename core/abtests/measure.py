@@ -3,8 +3,9 @@
 A prospect's test messages are the message sent for the test (``ab_assignments.message_id``) or,
 when the test did not send one itself, the prospect's outbound messages during the test.
 
-- confirmation: an appointment of the prospect, starting after the test started, confirmed
-  (or done);
+- confirmation: an appointment of the prospect confirmed (or done) during the test, at or after
+  its test message was created (``confirmed_at``; a confirmation made before the message cannot
+  be its effect), as ``core.analytics.aggregate`` credits conversions;
 - response: an inbound message from the prospect during the test;
 - open: a test message with ``read_at`` (an email open is recorded as READ by ingest);
 - click: a test message with ``meta["clicked_at"]``;
@@ -20,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.abtests.model import Metric
-from core.domain.enums import AppointmentStatus, Direction, MessageKind
+from core.analytics.aggregate import CONFIRMED
+from core.domain.enums import Direction, MessageKind
 from core.storage import tables as t
 
 M, A = t.MessageRow, t.AppointmentRow
@@ -60,20 +62,29 @@ async def outcomes(
     result = {pid: Outcome() for pid in prospects}
     if not prospects:
         return result
-    await _confirmations(session, prospects, start, end, result)
+    await _confirmations(session, assignments, start, end, result)
     await _responses(session, prospects, start, end, result)
     await _engagement(session, assignments, start, end, result)
     return result
 
 
-async def _confirmations(session, prospects, start, end, result) -> None:
-    query = select(A.prospect_id).where(
-        A.prospect_id.in_(prospects),
-        A.status.in_([AppointmentStatus.CONFIRMED, AppointmentStatus.DONE]),
-        A.starts_at >= start,
+async def _confirmations(session, assignments, start, end, result) -> None:
+    since = {a.prospect_id: start for a in assignments}
+    sent = {a.message_id: a.prospect_id for a in assignments if a.message_id is not None}
+    if sent:
+        query = select(M.id, M.created_at).where(M.id.in_(list(sent)))
+        for message_id, created_at in (await session.execute(query)).all():
+            prospect_id = sent[message_id]
+            since[prospect_id] = max(since[prospect_id], created_at)
+    query = select(A.prospect_id, A.confirmed_at).where(
+        A.prospect_id.in_(list(since)),
+        A.status.in_(CONFIRMED),
+        A.confirmed_at >= start,
+        A.confirmed_at <= end,
     )
-    for (prospect_id,) in (await session.execute(query)).all():
-        result[prospect_id].confirmed = True
+    for prospect_id, confirmed_at in (await session.execute(query)).all():
+        if confirmed_at >= since[prospect_id]:
+            result[prospect_id].confirmed = True
 
 
 async def _responses(session, prospects, start, end, result) -> None:

@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-
 from core.appointments.availability import BookingSettings
 from core.appointments.display import same_clock
 from core.appointments.slots import Slot, slot_token
 from core.i18n import catalog
+from core.i18n.prospect import format_in, text_in
 
 #: Callback data of a slot button, then the slot token.
 BOOK_PREFIX = "rdv:"
@@ -28,22 +27,13 @@ CANCEL_PREFIX = "annuler:"
 #: The message meta key marking a proposal.
 PROPOSAL = "booking_proposal"
 
-_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 _DATE = {"fr": "EEEE d MMMM", "en": "EEEE d MMMM"}
 _SHORT = "EEE d MMM HH:mm"
 
 
-def language_of(code: str | None) -> str:
-    """``fr`` or ``en``: the prospect's language when we speak it, else French."""
-    short = (code or "").lower()[:2]
-    return short if short in _LOCALES else "fr"
-
-
 def words(language: str, key: str, /, **params: object) -> str:
     """The ``prospect_booking.<key>`` text in ``language`` (English, then the key, if missing)."""
-    name = f"prospect_booking.{key}"
-    text = catalog(language).get(name) or catalog("en").get(name) or name
-    return text.format(**params) if params else text
+    return text_in(language, f"prospect_booking.{key}", **params)
 
 
 def kind_in(language: str, kind: str, booking: BookingSettings | None = None) -> str:
@@ -55,8 +45,7 @@ def kind_in(language: str, kind: str, booking: BookingSettings | None = None) ->
 
 
 def _format(moment: datetime, zone: str, fmt: str, language: str) -> str:
-    local = moment.astimezone(ZoneInfo(zone))
-    return format_datetime(local, fmt, tzinfo=local.tzinfo, locale=_LOCALES[language])
+    return format_in(moment, zone, fmt, language)
 
 
 def day_of(moment: datetime, zone: str, language: str) -> str:

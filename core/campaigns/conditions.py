@@ -4,7 +4,11 @@ Engagement is read from the campaign's own messages (found through their outbox 
 "opened" is a ``read_at`` timestamp (ingest records an email open as the READ status) and
 "clicked" is ``meta["clicked_at"]`` or a ``click`` in ``meta["engagement"]`` (both set by ingest
 on a provider click event). A reply is any inbound message from the prospect, on any channel,
-after the enrolment; a STOP (as Sara recognised it) is an opt-out.
+after the enrolment; a STOP (as Sara recognised it) is an opt-out. An appointment counts as
+confirmed when it was confirmed (``confirmed_at``, still confirmed or done) at or after the
+campaign's first message to the prospect (their enrolment while none went out): a confirmation
+made before the campaign wrote cannot be its effect, as ``core.analytics.aggregate`` counts
+conversions.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.analytics.aggregate import CONFIRMED
 from core.campaigns.model import Condition
-from core.domain.enums import AppointmentStatus, Channel, Direction, MessageKind
+from core.domain.enums import Channel, Direction, MessageKind
 from core.storage import tables as t
 
 M, Ob = t.MessageRow, t.OutboxRow
@@ -95,9 +100,15 @@ async def condition_met(
 
 async def _appointment_confirmed(session: AsyncSession, enrolment: t.CampaignEnrolmentRow) -> bool:
     A = t.AppointmentRow
+    first = await session.scalar(
+        select(func.min(M.created_at))
+        .join(Ob, Ob.message_id == M.id)
+        .where(Ob.campaign_enrolment_id == enrolment.id)
+    )
+    since = max(d for d in (first, enrolment.enrolled_at) if d is not None)
     query = select(func.count()).where(
         A.prospect_id == enrolment.prospect_id,
-        A.status.in_([AppointmentStatus.CONFIRMED, AppointmentStatus.DONE]),
-        A.ends_at >= enrolment.enrolled_at,
+        A.status.in_(CONFIRMED),
+        A.confirmed_at >= since,
     )
     return bool(await session.scalar(query))

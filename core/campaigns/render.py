@@ -17,6 +17,7 @@ from core.campaigns.model import AUTO, LeaveCampaign, LeftReason
 from core.domain.enums import Channel, MessageType
 from core.domain.models import MessageTemplate
 from core.domain.settings import TenantSettings
+from core.i18n.prospect import prospect_language
 from core.storage import convert
 from core.storage import tables as t
 from core.templates.message import RenderedMessage, render_message
@@ -53,7 +54,8 @@ def message_type_of(template_type: str | None) -> MessageType:
 def pick_language(
     templates: list[MessageTemplate], channel: Channel, language: str | None
 ) -> MessageTemplate | None:
-    """The enabled template of ``channel`` in the prospect's language, else French, else English."""
+    """The enabled template of ``channel`` in ``language`` (the prospect's, ``prospect_language``),
+    else French, else English."""
     by_language = {tpl.language: tpl for tpl in templates if tpl.channel == channel and tpl.enabled}
     for wanted in (language, "fr", "en"):
         if wanted in by_language:
@@ -77,12 +79,12 @@ async def render_step(
         LeaveCampaign: no template for the step's channel, or a value missing for it (named).
     """
     templates = await templates_named(session, prospect.tenant_id, template_name)
-    language = prospect.language
+    settings = await tenant_settings(session, prospect.tenant_id)
+    language = prospect_language(prospect.language, settings.language)
     chosen = {c: tpl for c in Channel if (tpl := pick_language(templates, c, language))}
     needed = set(chosen) if step_channel == AUTO else {Channel(step_channel)}
     if not needed & set(chosen):
         raise LeaveCampaign(LeftReason.NO_TEMPLATE)
-    settings = await tenant_settings(session, prospect.tenant_id)
     rendered: dict[Channel, RenderedMessage] = {}
     missing: str | None = None
     for channel, template in chosen.items():

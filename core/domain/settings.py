@@ -113,6 +113,8 @@ class TenantSettings(SettingsModel):
     """Every setting of a tenant."""
 
     timezone: str = "Europe/Paris"
+    #: The language prospects are written to when their own is unknown or not one we speak.
+    language: Literal["fr", "en"] = "fr"
     country: str = Field("FR", pattern=r"^[A-Z]{2}$")
     company: Company = Field(default_factory=Company)
     quiet_hours: QuietHours = Field(default_factory=QuietHours)

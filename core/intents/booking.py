@@ -38,9 +38,10 @@ from core.appointments.proposal import (
 )
 from core.appointments.slots import Calendar, Slot, parse_slot_token
 from core.domain.enums import AppointmentStatus, Channel, SenderType
+from core.i18n.prospect import prospect_language
 from core.ingest.context import IngestStep
 from core.ingest.replies import queue_notice, queue_reply
-from core.intents.texts import prospect_language, say
+from core.intents.texts import say
 from core.service.timeline import preview_of
 from core.storage import tables as t
 
@@ -73,7 +74,7 @@ async def offer(
 ) -> int:
     """Queue a proposal of the next free slots (from ``after``); returns how many were offered."""
     assert step.booking is not None, "the ingest step needs the booking service"
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     try:
         slots = await step.booking.propose_in(step.session, kind, after=after, count=OFFERED)
     except BookingRefused:  # no agent can take appointments: an agent must answer
@@ -138,7 +139,7 @@ async def _book_tapped(
     query_id: str,
 ) -> bool:
     assert step.booking is not None
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     calendar = Calendar(step.settings.booking, step.settings.timezone, step.settings.country)
     slot = parse_slot_token(token, calendar)
     if slot is None:  # a button of an older version, or forged: offer what is free now
@@ -186,7 +187,7 @@ async def _cancel_tapped(
     from core.intents.recognize import Intent, Recognized
     from core.intents.sara import change_appointment
 
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     row = await step.session.get(A, appointment_id)
     live = (
         row is not None
@@ -211,7 +212,7 @@ async def cancel_menu(
     step: IngestStep, prospect: t.ProspectRow, conversation: t.ConversationRow
 ) -> bool:
     """``/annuler``: the prospect's upcoming appointments as buttons, one tap cancels one."""
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     rows = await upcoming(step, prospect.id)
     if not rows:
         await queue_reply(step, conversation, say(language, "no_appointment"), kind="cmd_annuler")
@@ -315,7 +316,7 @@ async def _unavailable(
     said: str,
 ) -> bool:
     """The time asked for cannot be booked: say why and offer the next slots after it."""
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     zone = step.settings.timezone
     if when.exact:
         moment = when_of(when.start, zone, prospect.timezone, language)

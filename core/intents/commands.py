@@ -9,10 +9,11 @@ and /nouveau_rdv when no slot is free, are answered and also left for an agent.
 from __future__ import annotations
 
 from core.appointments.proposal import kind_in, when_of
+from core.i18n.prospect import prospect_language
 from core.ingest.context import IngestStep
 from core.ingest.replies import queue_reply
 from core.intents import booking
-from core.intents.texts import prospect_language, say
+from core.intents.texts import say
 from core.storage import tables as t
 
 #: Commands that want a person: answered, but the message stays unread for the agents.
@@ -23,7 +24,7 @@ async def answer(
     step: IngestStep, prospect: t.ProspectRow, conversation: t.ConversationRow, command: str
 ) -> bool:
     """Answer ``command``; returns whether Sara fully handled it."""
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     if command == "annuler":
         return await booking.cancel_menu(step, prospect, conversation)
     if command == "nouveau_rdv":

@@ -28,11 +28,12 @@ from core.domain.enums import (
     SenderType,
 )
 from core.events import ProspectChanged
+from core.i18n.prospect import prospect_language
 from core.ingest.context import AppointmentNotice, IngestStep
 from core.ingest.replies import queue_notice, queue_reply
 from core.intents import booking, commands
 from core.intents.recognize import Intent, Recognized, normalize, recognize
-from core.intents.texts import prospect_language, say, when
+from core.intents.texts import say, when
 from core.service.timeline import append_message, preview_of
 from core.storage import tables as t
 
@@ -134,7 +135,7 @@ async def opt_out(
     await queue_reply(
         step,
         conversation,
-        say(prospect_language(prospect.language), "opt_out_ack"),
+        say(prospect_language(prospect.language, step.settings.language), "opt_out_ack"),
         kind="opt_out_ack",
         meta={"opt_out_ack": True},
     )
@@ -206,7 +207,7 @@ async def change_appointment(
     withdraw the reminders after the commit, as for a change made in the app.
     """
     _, new_status, reply_key, event_key = _APPOINTMENT_RULES[recognized.intent]
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     previous = str(appointment.status)
     said = preview_of(message.content) if message is not None else f"/{recognized.value}"
     agent_moment = when(appointment.starts_at, _agent_language(), step.settings.timezone)
@@ -304,7 +305,7 @@ async def record_rating(
     survey.meta = {**(survey.meta or {}), "rating": rating}
     message.meta = {**(message.meta or {}), "rating": rating, "survey_message_id": survey.id}
     step.changed(survey)
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     thanks = say(language, "rating_thanks", rating=rating)
     await queue_reply(step, conversation, thanks, kind="rating")
     text = i18n.t("sara.event_rating", rating=rating)
@@ -370,7 +371,7 @@ async def auto_reply_if_closed(
         return
     context["sara_auto_reply_day"] = today
     conversation.context = context
-    language = prospect_language(prospect.language)
+    language = prospect_language(prospect.language, step.settings.language)
     default_text = type(step.settings).model_fields["auto_reply_text"].default
     custom = step.settings.auto_reply_text
     text = custom if custom != default_text or language == "fr" else say(language, "auto_reply")

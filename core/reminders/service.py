@@ -1,8 +1,14 @@
-"""Queuing an appointment's reminders, and withdrawing them when it moves or is cancelled."""
+"""Queuing an appointment's reminders, and withdrawing them when it moves or is cancelled.
+
+Each reminder is its template (``TEMPLATES``: the tenant's for the channel and the prospect's
+language, else the library's), in the prospect's language; by email with the email template when
+there is one; on WhatsApp outside the 24 h window as the tenant's approved WhatsApp template.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -20,13 +26,20 @@ from core.domain.enums import (
     Urgency,
 )
 from core.events import AppointmentChanged, ConversationChanged, MessageChanged
-from core.i18n import format_time
-from core.i18n import t as tr
+from core.i18n.prospect import prospect_language, text_in
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
 from core.outbox.enqueue import enqueue
 from core.outbox.payload import build_payload, hold_policy
 from core.reminders.plan import SURVEY_VALIDITY, PlannedReminder, ReminderKind, plan
+from core.service.appointment_texts import (
+    appointment_values,
+    approved_whatsapp,
+    render,
+    template_source,
+    whatsapp_payload,
+    window_open,
+)
 from core.service.context import ServiceContext
 from core.service.timeline import apply_status, conversation_for
 from core.storage import tables as t
@@ -36,11 +49,16 @@ Out = t.OutboxRow
 #: The seed: "Fallback: SMS si email non ouvert après 6h".
 FOLLOW_UP_AFTER = timedelta(hours=6)
 _OPEN = (OutboxStatus.PENDING, OutboxStatus.HELD)
-_TEXT = {
-    ReminderKind.H24: "orchestrator.reminder.h24",
-    ReminderKind.H2: "orchestrator.reminder.h2",
-    ReminderKind.M30: "orchestrator.reminder.m30",
-    ReminderKind.SURVEY: "orchestrator.reminder.survey",
+_SUBJECTS = {
+    False: "orchestrator.reminder.subject",
+    True: "orchestrator.reminder.survey_subject",
+}
+#: The template of each reminder (``core.templates.library``; the tenant may edit its own).
+TEMPLATES = {
+    ReminderKind.H24: "rdv_reminder_24h",
+    ReminderKind.H2: "rdv_reminder_2h",
+    ReminderKind.M30: "rdv_reminder_30min",
+    ReminderKind.SURVEY: "satisfaction_survey",
 }
 
 
@@ -134,8 +152,17 @@ class Reminders:
         key: str,
         current: str,
     ) -> int:
-        """Queue one reminder on the channel the orchestrator picks; how many rows were queued."""
-        draft = self._draft(reminder, appointment, prospect, inputs.settings)
+        """Queue one reminder on the channel the orchestrator picks; how many rows were queued.
+
+        Written in the prospect's language; on WhatsApp outside the 24 h window, as the tenant's
+        approved template (without one, WhatsApp is not a candidate there).
+        """
+        settings = inputs.settings
+        language = prospect_language(prospect.language, settings.language)
+        values = await appointment_values(session, appointment, prospect, settings, language)
+        name = TEMPLATES[reminder.kind]
+        draft = await self._draft(session, reminder, name, values, language)
+        template = await approved_whatsapp(session, self.ctx.tenant_id, name, language, values)
         context = await load_context(
             session,
             inputs,
@@ -145,6 +172,7 @@ class Reminders:
             urgency=reminder.urgency,
             allowed=reminder.allowed,
             preferred=reminder.preferred,
+            template_id=template.id if template is not None else None,
         )
         decision = _by_preference(context, draft, reminder)
         if decision.channel is None:
@@ -160,6 +188,10 @@ class Reminders:
             dict(context.contacts),
             policy=hold_policy(context.timezone, context.urgency, context.message_type),
         )
+        if decision.channel == Channel.EMAIL:
+            payload |= await self._email(session, name, values, language)
+        elif decision.channel == Channel.WHATSAPP and template and not window_open(context):
+            payload = whatsapp_payload(template, values, payload)
         payload["appointment_starts_at"] = current
         message, _ = await enqueue(
             session,
@@ -293,37 +325,33 @@ class Reminders:
         )
         return 1
 
-    def _draft(
-        self,
-        reminder: PlannedReminder,
-        appointment: t.AppointmentRow,
-        prospect: t.ProspectRow,
-        settings,
+    async def _draft(
+        self, session, reminder: PlannedReminder, name: str, values: dict[str, str], language: str
     ) -> ReplyDraft:
-        tz = prospect.timezone or settings.timezone
-        place = (
-            tr("orchestrator.reminder.place", location=appointment.location)
-            if appointment.location
-            else ""
-        )
-        text = tr(
-            _TEXT[reminder.kind],
-            name=(prospect.display_name or "").split(" ")[0],
-            time=format_time(appointment.starts_at, tz),
-            place=place,
-            company=settings.company.name,
-        )
-        subject_key = (
-            "orchestrator.reminder.survey_subject"
-            if reminder.kind == ReminderKind.SURVEY
-            else "orchestrator.reminder.subject"
-        )
+        """The reminder's short text (the SMS template) in ``language``."""
+        source = await template_source(session, self.ctx.tenant_id, Channel.SMS, name, language)
+        assert source is not None, f"the library has {name} in {language}"
         return ReplyDraft(
-            text=text,
-            subject=tr(subject_key),
+            text=render(source.text, values),
+            subject=text_in(language, _SUBJECTS[reminder.kind == ReminderKind.SURVEY]),
             urgency=reminder.urgency,
             message_type=reminder.message_type,
         )
+
+    async def _email(
+        self, session, name: str, values: dict[str, str], language: str
+    ) -> dict[str, str]:
+        """The email template's subject, text and HTML when there is one, else nothing."""
+        source = await template_source(session, self.ctx.tenant_id, Channel.EMAIL, name, language)
+        if source is None:
+            return {}
+        escaped = {k: html.escape(v) for k, v in values.items()}
+        content = {"text": render(source.text, values)}
+        if source.subject:
+            content["subject"] = render(source.subject, values)
+        if source.html:
+            content["html"] = render(source.html, escaped)
+        return content
 
     async def follow(self, stop_event: asyncio.Event) -> None:
         """Sync reminders whenever an appointment changes, until ``stop_event`` is set."""

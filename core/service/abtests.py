@@ -19,6 +19,7 @@ from core.config.settings import OrchestratorSettings
 from core.domain.enums import Channel
 from core.domain.settings import TenantSettings
 from core.errors import InvalidInput, NotFound
+from core.i18n.prospect import prospect_language
 from core.orchestrator.loader import load_tenant_inputs
 from core.service.context import ServiceContext
 from core.storage import convert
@@ -154,7 +155,8 @@ class ABTests:
             T.channel_type == channel,
         )
         candidates = {r.language: r for r in (await session.execute(query)).scalars()}
-        row = candidates.get(domain.language or "fr") or next(iter(candidates.values()), None)
+        language = prospect_language(domain.language, settings.language)
+        row = candidates.get(language) or next(iter(candidates.values()), None)
         if row is None:
             raise InvalidInput("template", template, f"a template that exists for {channel}")
         values = await standard_values(

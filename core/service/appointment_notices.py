@@ -6,7 +6,10 @@ prospect booking from Telegram or by answering a proposal takes the same path as
 - booked: the reminders, and the confirmation on the channel the orchestrator picks (the
   prospect's own channel first when they booked there). By email: the tenant's HTML
   ``rdv_confirmation`` template with the calendar link and the ``.ics`` attached; elsewhere the
-  short text. Times are the agency's, with the prospect's own when they live in another zone.
+  short text; on WhatsApp outside the 24 h window, the tenant's approved WhatsApp
+  ``rdv_confirmation`` template (without one, WhatsApp is not a candidate there). Everything is
+  in the prospect's language (``core.i18n.prospect``), templates the tenant's for that language
+  else the library's; times are the agency's, with the prospect's own when they live elsewhere.
 - moved or cancelled by an agent: reminders re-planned or withdrawn, and a notice.
 - done: the satisfaction survey now; no-show: reminders withdrawn. The re-booking proposal
   after a no-show is the agent's call (``offer_rebooking``): a missed visit may need a phone call
@@ -30,17 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.appointments.changes import AppointmentChange, ChangeKind
 from core.appointments.ics import google_calendar_link, to_ics
-from core.appointments.proposal import (
-    day_of,
-    kind_in,
-    language_of,
-    proposal_buttons,
-    proposal_meta,
-    proposal_text,
-    time_of,
-    when_of,
-    words,
-)
+from core.appointments.proposal import proposal_buttons, proposal_meta, proposal_text, words
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import (
     AppointmentStatus,
@@ -51,21 +44,28 @@ from core.domain.enums import (
     MessageType,
     SenderType,
 )
-from core.domain.settings import TenantSettings
 from core.errors import CoccinelleError, InvalidInput
 from core.events import Alert, ConversationChanged, MessageChanged
 from core.i18n import t
+from core.i18n.prospect import prospect_language
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
 from core.outbox.enqueue import enqueue
 from core.outbox.payload import build_payload, hold_policy, inline_attachment
 from core.reminders.service import Reminders, planned_for
+from core.service.appointment_texts import (
+    appointment_values,
+    approved_whatsapp,
+    render,
+    template_source,
+    whatsapp_payload,
+    window_open,
+)
 from core.service.appointments import Appointments
 from core.service.booking import Booking
 from core.service.context import ServiceContext
 from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t_
-from core.templates.render import render_text
 
 log = logging.getLogger(__name__)
 Out = t_.OutboxRow
@@ -74,6 +74,8 @@ _REPLAN = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED, ChangeKind
 #: Messages that only make sense while the appointment stays as they describe it (the others,
 #: a cancellation notice or a re-booking offer, go out whatever becomes of it).
 _FOLLOWING = ("confirmation", "moved")
+#: The template of each notice that has one (the others are catalog texts).
+_TEMPLATES = {"confirmation": "rdv_confirmation"}
 #: Slots offered again after a no-show.
 REBOOK_SLOTS = 3
 
@@ -117,30 +119,41 @@ class AppointmentNotices:
 
     async def confirm(self, change: AppointmentChange) -> int | None:
         """Queue the booking's confirmation; the message id (None: no channel reaches them)."""
-        event = await self.booking.calendar_event(change.appointment.id)
-        link = google_calendar_link(event)
-        ics = to_ics(event).encode()
+        events: dict[str, tuple[str, bytes]] = {}
+
+        async def calendar(language: str) -> tuple[str, bytes]:
+            if language not in events:  # the .ics and link in the prospect's language
+                event = await self.booking.calendar_event(change.appointment.id, language)
+                events[language] = (google_calendar_link(event), to_ics(event).encode())
+            return events[language]
 
         async def content(session, channel, values, language) -> Content:
+            link, ics = await calendar(language)
             values = {**values, "calendar_link": link}
+            tenant = self.ctx.tenant_id
             if channel == Channel.EMAIL:
-                subject, text, page = await _email_template(session, self.ctx.tenant_id, language)
+                source = await template_source(
+                    session, tenant, channel, "rdv_confirmation", language
+                )
+                assert source is not None, "the library has an email confirmation per language"
                 return Content(
-                    text=_render(text, values),
-                    subject=_render(subject, values),
-                    html=_render(page, {k: html.escape(v) for k, v in values.items()}),
+                    text=render(source.text, values),
+                    subject=render(source.subject or "", values),
+                    html=render(source.html or "", {k: html.escape(v) for k, v in values.items()}),
                     attachments=(_ics_file(language, ics),),
                 )
-            source = await _text_template(session, self.ctx.tenant_id, channel, language)
-            return Content(text=_render(source, values))
+            text_channel = channel if channel == Channel.TELEGRAM else Channel.SMS
+            source = await template_source(
+                session, tenant, text_channel, "rdv_confirmation", language
+            )
+            assert source is not None, "the library has a text confirmation per language"
+            return Content(text=render(source.text, values))
 
         return await self._send(change, "confirmation", self._key(change, "booked"), content)
 
     async def tell(self, change: AppointmentChange) -> int | None:
         """Queue the notice of a move or cancellation made by an agent."""
         appointment = change.appointment
-        event = await self.booking.calendar_event(appointment.id)
-        ics = to_ics(event).encode()
         moved = change.kind == ChangeKind.MOVED
         key = "moved" if moved else "cancelled"
         stamp = appointment.starts_at.isoformat() if moved else ""
@@ -150,6 +163,7 @@ class AppointmentNotices:
             if channel != Channel.EMAIL:
                 return Content(text=text)
             subject = words(language, f"notice.{key}_subject", date=values["date"])
+            ics = to_ics(await self.booking.calendar_event(appointment.id, language)).encode()
             return Content(text=text, subject=subject, attachments=(_ics_file(language, ics),))
 
         return await self._send(change, key, self._key(change, f"{key}:{stamp}"), content)
@@ -235,13 +249,18 @@ class AppointmentNotices:
                 session, self.ctx.tenant_id, self.reminders.settings, now
             )
             settings = inputs.settings
-            language = language_of(prospect.language)
-            values = await _values(session, appointment, prospect, settings, language)
+            language = prospect_language(prospect.language, settings.language)
+            values = await appointment_values(session, appointment, prospect, settings, language)
             draft = ReplyDraft(
                 text=words(language, "notice.day_time", day=values["date"], time=values["time"]),
                 message_type=MessageType.APPOINTMENT,
             )
             preferred = await self._their_channel(session, change)
+            template = None
+            if notice in _TEMPLATES:  # the approved one lets WhatsApp out of the 24 h window
+                template = await approved_whatsapp(
+                    session, self.ctx.tenant_id, _TEMPLATES[notice], language, values
+                )
             context = await load_context(
                 session,
                 inputs,
@@ -249,6 +268,7 @@ class AppointmentNotices:
                 now,
                 message_type=MessageType.APPOINTMENT,
                 preferred=preferred,
+                template_id=template.id if template is not None else None,
             )
             decision = _decide(context, draft, preferred)
             if decision.channel is None and not inputs.enabled:
@@ -279,6 +299,8 @@ class AppointmentNotices:
             payload["attachments"] = list(content.attachments)
             if content.buttons:
                 payload["buttons"] = list(content.buttons)
+            if channel == Channel.WHATSAPP and template is not None and not window_open(context):
+                payload = whatsapp_payload(template, values, payload)
             follows = notice in _FOLLOWING
             if follows:  # dropped if the appointment moves or is cancelled before it goes
                 payload["appointment_starts_at"] = planned_for(appointment.starts_at)
@@ -351,92 +373,9 @@ def _decide(context, draft: ReplyDraft, preferred: Channel | None) -> Decision:
     return decide(context, draft)
 
 
-async def _values(
-    session: AsyncSession,
-    appointment,
-    prospect: t_.ProspectRow,
-    settings: TenantSettings,
-    language: str,
-) -> dict[str, str]:
-    """The template variables of an appointment, in the prospect's language."""
-    zone = settings.timezone
-    theirs = prospect.timezone
-    agent = await session.get(t_.AgentRow, appointment.agent_id) if appointment.agent_id else None
-    name = (prospect.display_name or "").split(" ")[0]
-    kind = kind_in(language, appointment.kind, settings.booking)
-    return {
-        "prospect_name": name,
-        "name": name,
-        "rdv_date": day_of(appointment.starts_at, zone, language),
-        "date": day_of(appointment.starts_at, zone, language),
-        "rdv_time": time_of(appointment.starts_at, zone, theirs, language),
-        "time": time_of(appointment.starts_at, zone, theirs, language),
-        "when": when_of(appointment.starts_at, zone, theirs, language),
-        "agent_name": agent.name if agent else settings.company.name,
-        "location": appointment.location or words(language, "notice.no_location"),
-        "company_name": settings.company.name,
-        "company": settings.company.name,
-        "companyName": settings.company.name,
-        "firstName": name,
-        "first_name": name,
-        "kind": kind,
-        "zone": zone,
-        "prospect_zone": theirs or "",
-    }
-
-
-def _render(source: str, values: dict[str, str]) -> str:
-    return render_text(source, values).text
-
-
 def _ics_file(language: str, content: bytes) -> dict[str, Any]:
     name = words(language, "notice.ics_name")
     return inline_attachment(name, "text/calendar; charset=utf-8; method=PUBLISH", content)
-
-
-async def _template(
-    session: AsyncSession, tenant_id: int, channel: Channel, language: str
-) -> t_.MessageTemplateRow | None:
-    T = t_.MessageTemplateRow
-    query = select(T).where(
-        T.tenant_id == tenant_id,
-        T.channel_type == channel,
-        T.template_name == "rdv_confirmation",
-        T.language == language,
-        T.enabled.is_(True),
-    )
-    return (await session.execute(query.limit(1))).scalar_one_or_none()
-
-
-def _library(channel: Channel, language: str):
-    from core.templates.library import library_drafts
-
-    for draft in library_drafts():
-        if (draft.name, draft.channel, draft.language) == ("rdv_confirmation", channel, language):
-            return draft
-    raise LookupError(f"no rdv_confirmation for {channel} in {language}")
-
-
-async def _email_template(
-    session: AsyncSession, tenant_id: int, language: str
-) -> tuple[str, str, str]:
-    """Subject, text and HTML of the confirmation email (the tenant's, else the seed's)."""
-    row = await _template(session, tenant_id, Channel.EMAIL, language)
-    if row is not None and row.html:
-        return row.subject or "", row.content, row.html
-    draft = _library(Channel.EMAIL, language)
-    return draft.subject or "", draft.content, draft.html or ""
-
-
-async def _text_template(
-    session: AsyncSession, tenant_id: int, channel: Channel, language: str
-) -> str:
-    """The short confirmation text for ``channel`` (WhatsApp uses the SMS one)."""
-    channel = Channel.SMS if channel not in (Channel.SMS, Channel.TELEGRAM) else channel
-    row = await _template(session, tenant_id, channel, language)
-    if row is not None:
-        return row.content
-    return _library(channel, language).content
 
 
 async def _providers(session: AsyncSession, tenant_id: int) -> dict[Channel, str]:

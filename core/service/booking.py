@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from core.appointments.display import BothTimes, both_times, kind_label
 from core.appointments.errors import BookingRefused, most_telling, refusal_error
 from core.appointments.ics import CalendarEvent, google_calendar_link, to_ics
 from core.appointments.parse_when import When, parse_when
+from core.appointments.proposal import kind_in
 from core.appointments.slots import Busy, Calendar, Refusal, Slot, check_slot, free_slots
 from core.domain import models as m
 from core.domain.enums import (
@@ -45,6 +47,7 @@ from core.domain.settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import Alert, AppointmentChanged, ConversationChanged, MessageChanged
 from core.i18n import t
+from core.i18n.prospect import text_in
 from core.service.context import ServiceContext
 from core.service.timeline import append_message, open_conversation
 from core.storage import convert
@@ -387,8 +390,15 @@ class Booking:
         prospect = await self._prospect(appointment.prospect_id)
         return both_times(appointment.starts_at, settings.timezone, prospect.timezone)
 
-    async def calendar_event(self, appointment_id: int) -> CalendarEvent:
-        """The appointment as a calendar event (for the ``.ics`` file and the calendar link)."""
+    async def calendar_event(
+        self, appointment_id: int, language: str | None = None
+    ) -> CalendarEvent:
+        """The appointment as a calendar event (for the ``.ics`` file and the calendar link).
+
+        ``language``: the prospect's, for the title and description of the event sent to them
+        (the app's language when None).
+        """
+        say = partial(text_in, language) if language else t
         settings = await self._settings()
         async with self.ctx.db.session() as session:
             row = await self._row(session, appointment_id)
@@ -396,20 +406,24 @@ class Booking:
             changes = max(0, int((row.updated_at - row.created_at).total_seconds()))
         agent = await self._agent_name(appointment.agent_id)
         company = settings.company
-        label = kind_label(appointment.kind, settings.booking)
+        label = (
+            kind_in(language, appointment.kind, settings.booking)
+            if language
+            else kind_label(appointment.kind, settings.booking)
+        )
         cancelled = appointment.status == AppointmentStatus.CANCELLED
         return CalendarEvent(
             uid=f"appointment-{appointment.id}-{self.ctx.tenant_id}@coccinelle.invalid",
             start=appointment.starts_at,
             end=appointment.ends_at,
             timezone=settings.timezone,
-            summary=t(
+            summary=say(
                 "appointments.ics.cancelled" if cancelled else "appointments.ics.summary",
                 kind=label.capitalize(),
                 company=company.name,
             ),
             location=appointment.location,
-            description=t(
+            description=say(
                 "appointments.ics.description",
                 kind=label.capitalize(),
                 agent=agent,

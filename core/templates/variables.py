@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.appointments.proposal import day_of, time_of
 from core.domain.enums import AppointmentStatus
 from core.domain.settings import TenantSettings
 from core.storage import tables as t
-
-_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
 async def standard_values(
@@ -25,7 +22,8 @@ async def standard_values(
     now: datetime,
 ) -> dict[str, str]:
     """prospect_name, company_*, and rdv_date / rdv_time / location / agent_name of the
-    prospect's next proposed or confirmed appointment (in the prospect's time zone)."""
+    prospect's next proposed or confirmed appointment, written in ``language``: the agency's
+    time, and the prospect's own too when they live in another time zone."""
     values = {
         "prospect_name": prospect.display_name,
         "company_name": settings.company.name,
@@ -60,12 +58,10 @@ async def _appointment_values(
     settings: TenantSettings,
     language: str,
 ) -> dict[str, str]:
-    zone = ZoneInfo(prospect.timezone or settings.timezone)
-    local = appointment.starts_at.astimezone(zone)
-    locale = _LOCALES.get(language, "fr_FR")
+    zone, theirs = settings.timezone, prospect.timezone
     values = {
-        "rdv_date": format_date(local.date(), format="full", locale=locale),
-        "rdv_time": format_time(local.time(), format="short", locale=locale),
+        "rdv_date": day_of(appointment.starts_at, zone, language),
+        "rdv_time": time_of(appointment.starts_at, zone, theirs, language),
         "location": appointment.location or settings.company.address,
     }
     if appointment.agent_id is not None:

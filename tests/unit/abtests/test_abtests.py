@@ -152,3 +152,37 @@ async def test_cost_per_conversion_from_the_messages(service, clock) -> None:
     # A: 2 × 0.0006 € for 2 confirmations; B: 2 × 0.05 € for 1 confirmation.
     assert a.value == pytest.approx(0.0006) and b.value == pytest.approx(0.1)
     assert result.comparisons["B"].difference == pytest.approx(0.1 - 0.0006)
+
+
+async def test_a_confirmation_counts_only_after_the_test_message(service, clock) -> None:
+    """An appointment confirmed before the prospect's test message went out is not a success
+    of that message; one confirmed after it is (``confirmed_at``, as analytics credits it)."""
+    await templates_and_channels(service)
+    ids = await prospects(service, 4)
+    appointments = {}
+    for prospect_id in ids:
+        start = clock.now + timedelta(days=3)
+        rdv = await service.appointments.create(
+            AppointmentDraft(
+                prospect_id=prospect_id, starts_at=start, ends_at=start + timedelta(hours=1)
+            )
+        )
+        appointments[prospect_id] = rdv.id
+    early = ids[0]
+    await service.appointments.set_status(appointments[early], AppointmentStatus.CONFIRMED)
+    clock.advance(hours=1)
+    test = await service.abtests.run_ab_test(
+        GROUPS, Metric.CONFIRMATION_RATE, 7, prospect_ids=ids, template="welcome", seed=3
+    )
+    clock.advance(hours=1)
+    later = [p for p in ids if p != early]
+    for prospect_id in later:
+        await service.appointments.set_status(
+            appointments[prospect_id], AppointmentStatus.CONFIRMED
+        )
+    result = await service.abtests.results(test.id)
+    groups = {g.name: g for g in result.groups}
+    group_of = {p: name for name, members in test.assignments.items() for p in members}
+    expected = {name: sum(group_of[p] == name for p in later) for name in groups}
+    assert {name: g.successes for name, g in groups.items()} == expected
+    assert sum(g.successes for g in groups.values()) == 3  # the early one is not counted

@@ -389,3 +389,32 @@ async def test_a_daily_limit_postpones_the_step_to_the_next_day(service, clock):
     assert [r.status for r in rows] == ["pending", "held"]
     progress = await service.campaigns.progress(campaign_id)
     assert (progress.steps[0].queued, progress.steps[0].deferred) == (1, 1)
+
+
+async def test_a_confirmation_made_before_the_campaign_wrote_does_not_count(service, clock):
+    """Confirmed before the first step went out: not the campaign's doing; after it: counts."""
+    steps = [
+        StepDraft(channel=Channel.EMAIL, template="welcome"),
+        StepDraft(
+            channel=Channel.SMS,
+            delay_seconds=3600,
+            template="follow_up",
+            condition=Condition.APPOINTMENT_CONFIRMED,
+        ),
+    ]
+    campaign_id = await started(service, steps, variables={"agent_name": "Julie"})
+    before = await prospect_with_rdv(service, "Marie Dupont", clock)
+    after = await prospect_with_rdv(service, "Paul Durand", clock, phone="+33698765432")
+    (early,) = await service.appointments.for_prospect(before)
+    await service.appointments.set_status(early.id, AppointmentStatus.CONFIRMED)
+    clock.advance(minutes=5)
+    await service.campaigns.enrol(campaign_id, [before, after])
+    await service.campaigns.run_due()  # the welcome email to both
+    clock.advance(minutes=10)
+    (late,) = await service.appointments.for_prospect(after)
+    await service.appointments.set_status(late.id, AppointmentStatus.CONFIRMED)
+    clock.advance(hours=1)
+    report = await service.campaigns.run_due()
+    assert report.processed == 2 and report.sent == 1
+    second = [r for r in await outbox(service) if r.channel_type == Channel.SMS]
+    assert [r.prospect_id for r in second] == [after]

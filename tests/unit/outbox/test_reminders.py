@@ -87,7 +87,8 @@ async def test_reminders_are_queued_and_sent_at_their_moments(
     clock.now = START + timedelta(hours=1, minutes=30)
     await worker.drain()
     texts = [m.text for m in sms.sent + email.sent]
-    assert len(texts) == 4 and "1 (not at all) to 5" in texts[-1]
+    # A prospect without a language gets the tenant's (French), whatever the app speaks.
+    assert len(texts) == 4 and "Notez votre expérience de 1 à 5" in texts[-1]
 
 
 async def test_cancelled_appointment_withdraws_its_reminders(

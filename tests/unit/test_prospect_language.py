@@ -1,0 +1,55 @@
+"""The one rule for the language a prospect is written to, and campaign values written in it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.domain.settings import TenantSettings
+from core.i18n.prospect import prospect_language
+from core.service.appointments import AppointmentDraft
+from core.storage import tables as t
+from core.templates.variables import standard_values
+from tests.factories import add_prospect
+
+
+@pytest.mark.parametrize(
+    ("theirs", "tenant", "expected"),
+    [
+        ("en", "fr", "en"),
+        ("EN-gb", None, "en"),  # a full tag: the language counts, not the region
+        ("fr_FR", "en", "fr"),
+        ("de", "en", "en"),  # a language we do not speak: the tenant's
+        (None, "en", "en"),
+        ("", None, "fr"),  # nobody says: French
+        ("de", "xx", "fr"),
+    ],
+)
+def test_prospect_language(theirs, tenant, expected) -> None:
+    assert prospect_language(theirs, tenant) == expected
+
+
+def test_tenant_settings_refuse_a_language_we_do_not_speak() -> None:
+    assert TenantSettings().language == "fr"
+    with pytest.raises(ValueError):
+        TenantSettings.model_validate({"language": "de"})
+
+
+async def test_campaign_values_are_in_the_language_with_both_times_abroad(service, clock) -> None:
+    prospect_id = await add_prospect(
+        service, "John Smith", phone="+12125550100", timezone="America/New_York", language="en"
+    )
+    start = datetime(2026, 3, 12, 14, 0, tzinfo=UTC)  # 15:00 in Paris, 10:00 in New York
+    await service.appointments.create(
+        AppointmentDraft(
+            prospect_id=prospect_id, starts_at=start, ends_at=start + timedelta(hours=1)
+        )
+    )
+    async with service.db.session() as session:
+        prospect = await session.get(t.ProspectRow, prospect_id)
+        values = await standard_values(
+            session, prospect, TenantSettings(), language="en", now=clock.now
+        )
+    assert values["rdv_date"] == "Thursday 12 March"
+    assert values["rdv_time"] == "15:00, agency time (10:00 your time, America/New_York)"
