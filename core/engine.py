@@ -14,6 +14,9 @@ keyring; when another process already holds that port (a second inbox on the sam
 says so once in ``EngineStatus.notices``. In remote mode the core pulls events from a relay
 elsewhere instead of listening.
 
+Housekeeping also keeps the analytics' daily rollups of the last year computed ahead of reading
+(``core.analytics.warmup``), so the analytics screen opens warm.
+
 Workers run under a ``Supervisor``: one that fails is restarted and reported on the bus.
 """
 
@@ -259,6 +262,7 @@ class Engine:
     # -- workers ---------------------------------------------------------------------------
 
     def _add_workers(self) -> None:
+        from core.analytics.warmup import RollupWarmer
         from core.outbox.worker import OutboxWorker
 
         assert self.runtime is not None
@@ -266,6 +270,7 @@ class Engine:
         self.supervisor.add("outbox", outbox.run_forever)
         self.supervisor.add("reminders", self.service.outbound.reminders.follow)
         self.supervisor.add("housekeeping", self._housekeeping)
+        self.supervisor.add("analytics", RollupWarmer(self.service.ctx).run)
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Wake snoozed conversations and run due campaign steps, every half minute."""

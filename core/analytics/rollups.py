@@ -152,11 +152,60 @@ async def refresh(session: AsyncSession, tenant_id: int, days: Iterable[date]) -
     wanted = sorted(set(days))
     if not wanted:
         return
+    await _lock(session, tenant_id)
+    await _rebuild(session, tenant_id, wanted)
+
+
+async def stored_days(session: AsyncSession, tenant_id: int, first: date, last: date) -> set[date]:
+    """The days of [first, last] that have stored rollups (read from the index alone)."""
+    query = (
+        select(R.recorded_at)
+        .distinct()
+        .where(
+            R.tenant_id == tenant_id,
+            R.metric_type == DAILY,
+            R.recorded_at >= day_start(first),
+            R.recorded_at < day_start(last + timedelta(days=1)),
+        )
+    )
+    return {moment.date() for moment in (await session.scalars(query)).all()}
+
+
+async def pending_days(session: AsyncSession, tenant_id: int, days: list[date]) -> list[date]:
+    """The days of ``days`` (in order, without gaps) that a read would have to compute: marked
+    stale or never stored. Newest first."""
+    if not days:
+        return []
+    first, last = days[0], days[-1]
+    stale = await stale_days(session, tenant_id, first, last)
+    missing = set(days) - await stored_days(session, tenant_id, first, last)
+    return sorted(stale | missing, reverse=True)
+
+
+async def refresh_pending(
+    session: AsyncSession, tenant_id: int, days: list[date], limit: int
+) -> int:
+    """Recompute at most ``limit`` of the pending days of ``days``, newest first.
+
+    The pending days are read again once the write lock is held, so that two processes
+    warming the same tenant never compute a day twice. Returns how many days were computed.
+    """
+    await _lock(session, tenant_id)
+    batch = (await pending_days(session, tenant_id, days))[:limit]
+    await _rebuild(session, tenant_id, sorted(batch))
+    return len(batch)
+
+
+async def _lock(session: AsyncSession, tenant_id: int) -> None:
+    """Serialise the tenant's rollup writers (SQLite: take the write lock now)."""
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(text("BEGIN IMMEDIATE"))
     else:
         lock = select(t.TenantRow.id).where(t.TenantRow.id == tenant_id).with_for_update()
         await session.execute(lock)
+
+
+async def _rebuild(session: AsyncSession, tenant_id: int, wanted: list[date]) -> None:
     for first, last in _runs(wanted):
         await session.execute(
             delete(S).where(
