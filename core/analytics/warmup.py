@@ -3,8 +3,9 @@
 Reads compute the days that are stale or were never stored (``rollups``); on a database with a
 year of messages and no rollups yet, that is every day of the year at the first read. The engine
 runs ``RollupWarmer.run`` beside its other workers: it computes those days ahead of the reader,
-newest first, a few at a time, each batch its own short transaction, pausing between batches so
-that the relay, the outbox and the screen get the database and the event loop in between.
+newest first, a few at a time, holding SQLite's write lock only to take a batch and to store it
+(the messages are read without it), pausing between batches so that the relay, the outbox and
+the screen get the database and the event loop in between.
 """
 
 from __future__ import annotations
@@ -65,10 +66,9 @@ class RollupWarmer:
             async with self.ctx.db.session() as session:
                 if not await rollups.pending_days(session, self.ctx.tenant_id, days):
                     break
-            async with self.ctx.db.session() as session:
-                count = await rollups.refresh_pending(
-                    session, self.ctx.tenant_id, days, self.batch_days
-                )
+            count = await rollups.refresh_pending(
+                self.ctx.db, self.ctx.tenant_id, days, self.batch_days
+            )
             done += count
             if not count:
                 break

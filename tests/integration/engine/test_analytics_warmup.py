@@ -11,6 +11,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from core.analytics import rollups
 from core.analytics.aggregate import aggregate
@@ -20,6 +21,7 @@ from core.analytics.warmup import HORIZON_DAYS, RollupWarmer
 from core.config.settings import RelaySettings, Settings
 from core.domain.enums import Channel, Direction
 from core.engine import Engine
+from core.storage import tables as t
 from tests.factories import add_message, add_prospect
 
 YEAR = HORIZON_DAYS
@@ -93,12 +95,52 @@ async def test_a_late_write_is_warmed_again_alone(history, clock, monkeypatch) -
     assert calls == []
 
 
-async def test_two_warmers_never_compute_a_day_twice(history) -> None:
+async def test_two_warmers_at_once_leave_every_day_stored_once(history, clock) -> None:
     service = history
     first = RollupWarmer(service.ctx, batch_days=5, pause=0)
     second = RollupWarmer(service.ctx, batch_days=5, pause=0)
     done = await asyncio.gather(first.warm(), second.warm())
-    assert sum(done) == YEAR and await first.pending() == []
+    assert sum(done) >= YEAR and await first.pending() == []
+    async with service.db.session() as session:
+        rows = await session.execute(
+            select(t.ChannelAnalyticsRow.recorded_at, func.count())
+            .where(t.ChannelAnalyticsRow.channel_type == rollups.NO_DATA)
+            .group_by(t.ChannelAnalyticsRow.recorded_at)
+        )
+        markers = dict(rows.all())
+    assert len(markers) == YEAR and set(markers.values()) == {1}
+
+
+async def test_a_write_while_a_batch_is_computed_is_not_lost(history, clock, monkeypatch) -> None:
+    """The batch's marks are taken before the messages are read: a message stored meanwhile
+    marks its day again, and the next pass counts it."""
+    service = history
+    warmer = RollupWarmer(service.ctx, batch_days=1, pause=0)
+    await warmer.warm()
+    day = clock.now - timedelta(days=5)
+    prospect = await add_prospect(service, "Nina", phone="+33699999999")
+    await add_message(service, prospect, "Premier", at=day)
+    aggregate_first = rollups.aggregate
+    written: list[int] = []
+
+    async def with_a_write_meanwhile(session, tenant_id, start, end):
+        found = await aggregate_first(session, tenant_id, start, end)
+        if not written:  # once, between reading the messages and storing the day
+            written.append((await add_message(service, prospect, "Entre-temps", at=day))[1])
+        return found
+
+    monkeypatch.setattr(rollups, "aggregate", with_a_write_meanwhile)
+    assert await warmer.warm() >= 2  # the day, then the day again once marked by the write
+    assert written and await warmer.pending() == []
+    calls = forbid_computing_on_read(monkeypatch)
+    stats = await service.analytics.channel_stats(Period.last_days(YEAR, clock.now))
+    assert calls == []
+    async with service.db.session() as session:
+        period = Period.last_days(YEAR, clock.now)
+        once = per_channel(
+            await aggregate(session, service.ctx.tenant_id, period.start, period.end)
+        )
+    assert {s.channel: s.received for s in stats} == {c: v.received for c, v in once.items()}
 
 
 async def test_the_engine_warms_the_rollups_in_the_background(history, monkeypatch) -> None:
@@ -123,12 +165,13 @@ async def test_the_engine_warms_the_rollups_in_the_background(history, monkeypat
 
 
 def record_batches(monkeypatch) -> list[int]:
+    """The number of days of each batch the warmer stores."""
     sizes: list[int] = []
-    rebuild = rollups._rebuild
+    store = rollups._store
 
-    async def recorded(session, tenant_id, wanted):
-        sizes.append(len(wanted))
-        await rebuild(session, tenant_id, wanted)
+    async def recorded(session, tenant_id, first, last, counters):
+        sizes.append((last - first).days + 1)
+        await store(session, tenant_id, first, last, counters)
 
-    monkeypatch.setattr(rollups, "_rebuild", recorded)
+    monkeypatch.setattr(rollups, "_store", recorded)
     return sizes
