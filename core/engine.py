@@ -9,7 +9,13 @@ In demo mode everything runs in this process on loopback: the sandbox plays the 
 their prospects, posts signed webhooks to the in-process relay, and the ingest and outbox workers
 move messages along exactly as with real providers. In local and team modes the relay listens on
 the configured address (the providers post to ``relay.public_url``) and secrets come from the
-keyring. In remote mode the core pulls events from a relay elsewhere instead of listening.
+keyring; when another process already holds that port (a second inbox on the same machine), or
+``relay.enabled`` is off, the engine runs everything else without a relay and, for a taken port,
+says so once in ``EngineStatus.notices``. In remote mode the core pulls events from a relay
+elsewhere instead of listening.
+
+Housekeeping also keeps the analytics' daily rollups of the last year computed ahead of reading
+(``core.analytics.warmup``), so the analytics screen opens warm.
 
 Workers run under a ``Supervisor``: one that fails is restarted and reported on the bus.
 """
@@ -30,6 +36,7 @@ from core.credentials import CredentialStore
 from core.domain.enums import Channel
 from core.domain.models import ChannelConfig, ProspectDraft
 from core.errors import CoccinelleError
+from core.relay.port import PortHolder, RelayPortInUse, holder, notice, probe_host
 from core.relay.server import RelayConfig, runtime_lookup
 from core.service import InboxService
 from core.supervisor import Supervisor
@@ -46,6 +53,8 @@ class EngineStatus:
     relay_url: str | None
     sandbox: bool
     channels: tuple[Channel, ...]
+    #: Said once to the agent at start (e.g. the relay's port is taken: running without it).
+    notices: tuple[str, ...] = ()
 
 
 class Engine:
@@ -58,24 +67,28 @@ class Engine:
         self.runtime: ChannelRuntime | None = None
         self.sandbox: Any = None
         self.relay_url: str | None = None
+        self.notices: list[str] = []
         self._relay_ready = asyncio.Event()
+        self._relay_clash: RelayPortInUse | None = None
 
     @property
     def status(self) -> EngineStatus:
         """What runs now."""
         channels = tuple(self.runtime.enabled_channels()) if self.runtime else ()
-        return EngineStatus(self.relay_url, self.sandbox is not None, channels)
+        return EngineStatus(self.relay_url, self.sandbox is not None, channels, tuple(self.notices))
 
     async def start(self) -> EngineStatus:
         """Start the relay (or the puller), then the sandbox in demo mode, then the workers.
 
         Raises:
-            CoccinelleError: the relay cannot listen, or a channel cannot be set up.
+            CoccinelleError: the relay did not start in time, or a channel cannot be set up.
         """
         if self.settings.mode == "remote":
             await self._start_puller()
-        else:
+        elif self.settings.mode == "demo" or self.settings.relay.enabled:
             await self._start_relay()
+        else:
+            self.relay_url = self.settings.relay.public_url
         channels = await self.service.tenant_settings.channels()
         if self.settings.mode == "demo":
             channels = await self._start_sandbox(channels)
@@ -130,13 +143,40 @@ class Engine:
         )
 
         async def run(stop: asyncio.Event) -> None:
-            await serve(
-                self.service, self._lookup, config, host=host, port=port, stop=stop, on_ready=ready
-            )
+            try:
+                await serve(
+                    self.service,
+                    self._lookup,
+                    config,
+                    host=host,
+                    port=port,
+                    stop=stop,
+                    on_ready=ready,
+                )
+            except RelayPortInUse as exc:
+                if self._relay_ready.is_set():
+                    raise  # lost the port after a restart: the supervisor tries again
+                self._relay_clash = exc  # at start: run without it (the worker ends here)
+                self._relay_ready.set()
 
         self.supervisor.add("relay", run)
         await self.supervisor.start()
         await self._wait_for_relay()
+        if self._relay_clash is not None:
+            await self._without_relay(self._relay_clash)
+
+    async def _without_relay(self, clash: RelayPortInUse) -> None:
+        """Another process holds the relay's port: keep going without a relay, and say so."""
+        who = await holder(clash.host, clash.port)
+        log.warning(
+            "relay port %s:%s taken (%s); running without a relay", clash.host, clash.port, who
+        )
+        public = self.settings.relay.public_url
+        if who == PortHolder.COCCINELLE:
+            self.relay_url = public or f"http://{probe_host(clash.host)}:{clash.port}"
+        else:
+            self.relay_url = public
+        self.notices.append(notice(who, clash.host, clash.port))
 
     async def _wait_for_relay(self, timeout: float = 10.0) -> None:
         try:
@@ -222,6 +262,7 @@ class Engine:
     # -- workers ---------------------------------------------------------------------------
 
     def _add_workers(self) -> None:
+        from core.analytics.warmup import RollupWarmer
         from core.outbox.worker import OutboxWorker
 
         assert self.runtime is not None
@@ -229,6 +270,7 @@ class Engine:
         self.supervisor.add("outbox", outbox.run_forever)
         self.supervisor.add("reminders", self.service.outbound.reminders.follow)
         self.supervisor.add("housekeeping", self._housekeeping)
+        self.supervisor.add("analytics", RollupWarmer(self.service.ctx).run)
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Wake snoozed conversations and run due campaign steps, every half minute."""

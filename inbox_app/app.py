@@ -105,12 +105,14 @@ class InboxApp(App[int]):
 
         engine = Engine(self.service, self.settings)
         try:
-            await engine.start()
+            status = await engine.start()
         except Exception as exc:
             notify_error(self, exc)
             await engine.stop()
             return
         self.engine = engine
+        for notice in status.notices:
+            self.notify(notice, severity="warning", timeout=15, markup=False)
 
     @work(exclusive=True, group="live")
     async def listen(self) -> None:

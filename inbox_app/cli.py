@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mode", choices=["demo", "local", "remote", "team"], help=t("cli.mode_help")
     )
+    parser.add_argument("--no-relay", action="store_true", help=t("relayport.no_relay_help"))
     parser.set_defaults(handler=None)
     subparsers = parser.add_subparsers(title=t("cli.commands"), metavar="COMMAND")
     for module in commands.modules():
@@ -41,6 +42,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         tenant=args.tenant,
         agent=args.agent,
         mode=args.mode,
+        relay={"enabled": False} if args.no_relay else None,
     )
 
 

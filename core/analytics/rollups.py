@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.analytics.aggregate import Counters, aggregate
 from core.analytics.period import day_start
 from core.storage import tables as t
+from core.storage.database import Database
 
 DAILY = "daily"
 NO_DATA = "*"
@@ -152,23 +153,104 @@ async def refresh(session: AsyncSession, tenant_id: int, days: Iterable[date]) -
     wanted = sorted(set(days))
     if not wanted:
         return
+    await _lock(session, tenant_id)
+    await _rebuild(session, tenant_id, wanted)
+
+
+async def stored_days(session: AsyncSession, tenant_id: int, first: date, last: date) -> set[date]:
+    """The days of [first, last] that have stored rollups (read from the index alone)."""
+    query = (
+        select(R.recorded_at)
+        .distinct()
+        .where(
+            R.tenant_id == tenant_id,
+            R.metric_type == DAILY,
+            R.recorded_at >= day_start(first),
+            R.recorded_at < day_start(last + timedelta(days=1)),
+        )
+    )
+    return {moment.date() for moment in (await session.scalars(query)).all()}
+
+
+async def pending_days(session: AsyncSession, tenant_id: int, days: list[date]) -> list[date]:
+    """The days of ``days`` (in order, without gaps) that a read would have to compute: marked
+    stale or never stored. Newest first."""
+    if not days:
+        return []
+    first, last = days[0], days[-1]
+    stale = await stale_days(session, tenant_id, first, last)
+    missing = set(days) - await stored_days(session, tenant_id, first, last)
+    return sorted(stale | missing, reverse=True)
+
+
+async def refresh_pending(db: Database, tenant_id: int, days: list[date], limit: int) -> int:
+    """Recompute at most ``limit`` of the pending days of ``days``, newest first, in three
+    transactions so that the write lock is held only to take the work and to store it.
+
+    1. (write) the batch is chosen and its stale marks removed;
+    2. (read, no lock: writers go on) the messages are aggregated;
+    3. (write) the rows are stored.
+
+    A write landing after step 1 marks its day stale again, so it is recomputed by the next
+    pass: nothing is lost, at worst a day is computed twice (also when two processes warm the
+    same tenant at once). Returns how many days were computed.
+    """
+    async with db.session() as session:
+        await _lock(session, tenant_id)
+        batch = sorted((await pending_days(session, tenant_id, days))[:limit])
+        for first, last in _runs(batch):
+            await _forget_marks(session, tenant_id, first, last)
+    if not batch:
+        return 0
+    async with db.session() as session:
+        computed = [
+            (first, last, await aggregate(session, tenant_id, *_bounds(first, last)))
+            for first, last in _runs(batch)
+        ]
+    async with db.session() as session:
+        await _lock(session, tenant_id)
+        for first, last, counters in computed:
+            await _store(session, tenant_id, first, last, counters)
+    return len(batch)
+
+
+async def _lock(session: AsyncSession, tenant_id: int) -> None:
+    """Serialise the tenant's rollup writers (SQLite: take the write lock now)."""
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(text("BEGIN IMMEDIATE"))
     else:
         lock = select(t.TenantRow.id).where(t.TenantRow.id == tenant_id).with_for_update()
         await session.execute(lock)
+
+
+async def _rebuild(session: AsyncSession, tenant_id: int, wanted: list[date]) -> None:
     for first, last in _runs(wanted):
-        await session.execute(
-            delete(S).where(
-                S.tenant_id == tenant_id, S.day >= day_number(first), S.day <= day_number(last)
-            )
+        await _forget_marks(session, tenant_id, first, last)
+        counters = await aggregate(session, tenant_id, *_bounds(first, last))
+        await _store(session, tenant_id, first, last, counters)
+
+
+async def _forget_marks(session: AsyncSession, tenant_id: int, first: date, last: date) -> None:
+    await session.execute(
+        delete(S).where(
+            S.tenant_id == tenant_id, S.day >= day_number(first), S.day <= day_number(last)
         )
-        await _build(session, tenant_id, first, last)
+    )
 
 
-async def _build(session: AsyncSession, tenant_id: int, first: date, last: date) -> None:
-    start, end = day_start(first), day_start(last + timedelta(days=1))
-    counters = await aggregate(session, tenant_id, start, end)
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    return day_start(first), day_start(last + timedelta(days=1))
+
+
+async def _store(
+    session: AsyncSession,
+    tenant_id: int,
+    first: date,
+    last: date,
+    counters: dict[tuple[date, str], Counters],
+) -> None:
+    """Replace the stored rows of [first, last] with ``counters`` (and a marker per day)."""
+    start, end = _bounds(first, last)
     # The new rows go in before the old ones go, so that their ids are above every id read so
     # far (SQLite would otherwise hand the freed ids out again, and ``RollupCache`` miss them).
     replaced = (await session.scalar(select(func.max(R.id)))) or 0

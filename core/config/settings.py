@@ -80,6 +80,9 @@ class OrchestratorSettings(BaseModel):
 class RelaySettings(BaseModel):
     """The webhook relay."""
 
+    enabled: bool = True
+    """Whether the app starts its own relay (local and team modes); off when another process
+    already receives the webhooks (``--no-relay``)."""
     host: str = "127.0.0.1"
     """Address to listen on."""
     port: int = Field(8787, ge=0, le=65535)

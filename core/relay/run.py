@@ -18,6 +18,7 @@ from aiohttp import web
 from core.channels.adapter import ChannelAdapter
 from core.ingest.worker import IngestWorker
 from core.relay.feeders import pollers_for
+from core.relay.port import RelayPortInUse, in_use
 from core.relay.server import AdapterLookup, Relay, RelayConfig
 from core.service import InboxService
 
@@ -40,6 +41,9 @@ async def serve(
 
     ``poll`` lists adapters to poll (Telegram long polling, Twilio message list) besides
     the webhooks.
+
+    Raises:
+        RelayPortInUse: another process already listens on ``host:port``.
     """
     relay = Relay(service.db, adapters, config)
     worker = IngestWorker(service.ctx, adapters, booking=service.booking) if ingest else None
@@ -47,15 +51,16 @@ async def serve(
         relay.writer.on_commit.append(worker.wake)
     runner = web.AppRunner(relay.app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = _bound_port(runner, port)
-    tasks = [asyncio.create_task(worker.run(stop))] if worker is not None else []
-    for poller in pollers_for(relay.writer, list(poll), config.tenant_id):
-        tasks.append(asyncio.create_task(poller.run(stop)))
-    if on_ready is not None:
-        on_ready(host, bound)
+    tasks: list[asyncio.Task[None]] = []
     try:
+        await _listen(runner, host, port)
+        bound = _bound_port(runner, port)
+        if worker is not None:
+            tasks.append(asyncio.create_task(worker.run(stop)))
+        for poller in pollers_for(relay.writer, list(poll), config.tenant_id):
+            tasks.append(asyncio.create_task(poller.run(stop)))
+        if on_ready is not None:
+            on_ready(host, bound)
         await stop.wait()
     finally:
         for task in tasks:
@@ -63,6 +68,20 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await runner.cleanup()
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int) -> None:
+    """Bind ``host:port``.
+
+    Raises:
+        RelayPortInUse: another process holds the address.
+    """
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        if in_use(exc):
+            raise RelayPortInUse(host, port) from None
+        raise
 
 
 def _bound_port(runner: web.AppRunner, default: int) -> int:

@@ -207,12 +207,15 @@ class Relay:
         return _plain(200, query.get("hub.challenge", ""))
 
     async def healthz(self, _request: web.Request) -> web.StreamResponse:
-        """200 when the database answers."""
+        """200 when the database answers; ``service`` tells another relay who holds the port."""
+        from core.relay.port import SERVICE
+
         try:
             await self.db.check()
         except Exception:
-            return web.json_response({"status": "database unavailable"}, status=503)
-        return web.json_response({"status": "ok"})
+            body = {"status": "database unavailable", "service": SERVICE}
+            return web.json_response(body, status=503)
+        return web.json_response({"status": "ok", "service": SERVICE})
 
 
 def verified(adapter: ChannelAdapter, webhook: WebhookRequest) -> WebhookRequest:

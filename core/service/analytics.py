@@ -6,8 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select, text
 
 from core.analytics import rollups
 from core.analytics.aggregate import ProspectChannels, aggregate, several_channels
@@ -21,13 +22,17 @@ from core.analytics.insights import (
 from core.analytics.period import Period
 from core.analytics.rollups import RollupCache
 from core.analytics.stats import ChannelStats, channel_stats, channel_totals, daily_counters
-from core.domain.enums import Channel, Direction, MessageKind
+from core.domain.enums import Channel
 from core.domain.settings import TenantSettings
 from core.service.context import ServiceContext
 from core.storage import tables as t
 
 #: Insights about individual prospects read the messages themselves; they look this far back.
 PROSPECT_INSIGHT_DAYS = 90
+#: Periods longer than this count incoming messages by prospect rather than by time.
+LONG_PERIOD = timedelta(days=45)
+#: Up to this many prospects on several channels are read by id (beyond, by a subquery).
+MAX_LISTED_PROSPECTS = 5_000
 
 
 @dataclass(frozen=True)
@@ -90,22 +95,33 @@ class Analytics:
         (ties: the one they wrote on last)."""
         period = self._period(period)
         M = t.MessageRow
-        query = (
-            select(M.prospect_id, M.channel_type, func.count(), func.max(M.created_at))
-            .where(M.tenant_id == self.ctx.tenant_id, M.direction == Direction.INBOUND)
-            .where(M.kind.in_([MessageKind.MESSAGE, MessageKind.CALL]))
-            .where(M.created_at >= period.start, M.created_at < period.end)
+        count, last = func.count().label("n"), func.max(M.created_at).label("last")
+        created = M.created_at
+        if self.ctx.db.dialect == "sqlite" and period.end - period.start > LONG_PERIOD:
+            # Over a long period, reading the tenant's incoming messages in the order of
+            # their index (``+`` keeps SQLite off the time index) beats sorting them.
+            created = literal_column("+messages.created_at", M.created_at.type)
+        per_channel = (
+            select(M.prospect_id, M.channel_type, count, last)
+            .where(M.tenant_id == self.ctx.tenant_id, text(t.INBOUND_COUNTED))
+            .where(created >= period.start, created < period.end)
             .group_by(M.prospect_id, M.channel_type)
         )
         if prospect_ids is not None:
-            query = query.where(M.prospect_id.in_(prospect_ids))
-        best: dict[int, tuple[int, object, str]] = {}
+            per_channel = per_channel.where(M.prospect_id.in_(prospect_ids))
+        # The winner of each prospect is picked in the database: one row per prospect comes
+        # back instead of one per channel with its count and (converted) time.
+        ranked = per_channel.subquery()
+        rank = func.row_number().over(
+            partition_by=ranked.c.prospect_id,
+            order_by=(ranked.c.n.desc(), ranked.c.last.desc(), ranked.c.channel_type.desc()),
+        )
+        numbered = select(ranked.c.prospect_id, ranked.c.channel_type, rank.label("rank"))
+        winners = numbered.subquery()
+        query = select(winners.c.prospect_id, winners.c.channel_type).where(winners.c.rank == 1)
         async with self.ctx.db.session() as session:
-            for prospect_id, channel, count, last in (await session.execute(query)).all():
-                candidate = (count, last, channel)
-                if prospect_id not in best or candidate > best[prospect_id]:
-                    best[prospect_id] = candidate
-        return {pid: Channel(channel) for pid, (_, _, channel) in best.items()}
+            rows = (await session.execute(query)).all()
+        return {prospect_id: Channel(channel) for prospect_id, channel in rows}
 
     async def insights(self, period: Period | None = None) -> list[Insight]:
         """Plain-language findings for ``period``, in the active language."""
@@ -131,7 +147,14 @@ class Analytics:
         start = max(period.start, period.end - timedelta(days=PROSPECT_INSIGHT_DAYS))
         prospects = ProspectChannels()
         async with self.ctx.db.session() as session:
-            among = several_channels(self.ctx.tenant_id, start, period.end)
+            among: Any = several_channels(self.ctx.tenant_id, start, period.end)
+            # Found once, then read by prospect (their index) rather than re-evaluated within
+            # each pass over the period's messages; none means nothing to read at all.
+            ids = list((await session.scalars(among)).all())
+            if not ids:
+                return None
+            if len(ids) <= MAX_LISTED_PROSPECTS:
+                among = ids
             await aggregate(session, self.ctx.tenant_id, start, period.end, prospects, among)
             found = faster_elsewhere(prospects)
             ids = [f.prospect_id for f in found]

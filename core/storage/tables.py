@@ -21,10 +21,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.storage.types import ID, Json, UTCDateTime, utcnow
+
+#: The messages ``ix_messages_inbound_channel`` holds (and queries using it must say so literally).
+INBOUND_COUNTED = "direction = 'inbound' AND kind IN ('message', 'call')"
 
 
 class Base(DeclarativeBase):
@@ -171,6 +175,15 @@ class MessageRow(Base):
         Index("ix_messages_prospect_time", "prospect_id", "created_at", "id"),
         Index("ix_messages_channel_created", "tenant_id", "channel_type", "created_at"),
         Index("ix_messages_tenant_created", "tenant_id", "created_at"),
+        Index(
+            "ix_messages_inbound_channel",
+            "tenant_id",
+            "prospect_id",
+            "channel_type",
+            "created_at",
+            sqlite_where=text(INBOUND_COUNTED),
+            postgresql_where=text(INBOUND_COUNTED),
+        ),
     )
 
     id: Mapped[int] = _pk()

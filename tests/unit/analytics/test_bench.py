@@ -12,8 +12,10 @@ def test_the_bench_runs_on_a_small_dataset_and_reuses_a_kept_database(tmp_path, 
     for _ in range(2):  # generated, then reused
         asyncio.run(bench._main(60, 2, kept))
     first, second = capsys.readouterr().out.strip().split("\n60 conversations")
-    assert first.startswith("60 conversations") and first.count("\n") == 3
+    assert first.startswith("60 conversations") and first.count("\n") == 9
     assert "cold" in second and "p50" in second and "after a write" in second
+    for name in ("preferred_channels", "insights", "warm-up batch", "storing", "first read after"):
+        assert name in first and name in second
     assert bench._count(kept) == int(first.split(", ")[1].split()[0])
 
 
