@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -181,7 +182,10 @@ class ConversationScreen(AppointmentActions, Screen[None]):
             )
             or (isinstance(event, ProspectChanged) and event.prospect_id == self.thread.prospect.id)
         ):
-            await self.reload()
+            try:
+                await self.reload()
+            except NoMatches:  # the screen closed (or is still being built) while reading
+                return
 
     # -- navigation --------------------------------------------------------------------------
 
