@@ -17,6 +17,7 @@ from core.i18n import format_number, format_percent, t
 from inbox_app.errors import notify_error
 from inbox_app.render.words import channel_name, duration, money
 from inbox_app.widgets.analytics.source import Report, report, total
+from inbox_app.widgets.team.link_status import LinkStatus
 
 PERIODS = (7, 30, 90, 365)
 COUNTS = ("sent", "delivered", "opened", "clicked", "failed", "received", "conversions")
@@ -71,6 +72,7 @@ class AnalyticsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
+        yield LinkStatus()
         with VerticalScroll(id="body"):
             yield Static(id="budget", classes="error")
             yield DataTable(id="stats", cursor_type="none", zebra_stripes=True)

@@ -105,6 +105,20 @@ async def test_every_main_screen_shows_the_reconnecting_line(app, ids, service) 
         assert isinstance(app.screen, InboxScreen) and not link_shown(app)
 
 
+@pytest.mark.parametrize("key", ["f2", "f3", "c"])  # settings, analytics, calendar
+async def test_the_other_screens_show_the_reconnecting_line_too(app, service, key) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+        assert not isinstance(app.screen, InboxScreen)
+        assert not link_shown(app)
+        await publish(pilot, service, ConnectionState(False))
+        assert link_shown(app)
+        await publish(pilot, service, ConnectionState(True))
+        assert not link_shown(app)
+
+
 async def test_a_resync_reloads_the_list_and_the_open_conversation(app, ids, service) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
