@@ -136,13 +136,18 @@ FRENCH_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dim
 ENGLISH_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+#: Wished appointment times, as half hours of the agency's day (its lunch break left out).
+WISHED_TIMES = tuple((h, m) for h in (9, 10, 11, 14, 15, 16, 17) for m in (0, 30))
+
+
 def visit_time(rng: random.Random, around: datetime) -> datetime:
-    """A wished visit time (a round half hour, 9:00 to 17:30 in Paris) on ``around``'s day, in UTC.
+    """A wished visit time (a half hour of a working day, in Paris) on ``around``'s day, in UTC.
 
     Only a wish: the seeder moves it to the agent's next free slot within the agency's hours.
     """
-    local = around.astimezone(PARIS).replace(minute=0, second=0, microsecond=0)
-    slot = local.replace(hour=9 + rng.randrange(9)) + timedelta(minutes=30 * rng.randrange(2))
+    hour, minute = WISHED_TIMES[rng.randrange(len(WISHED_TIMES))]
+    local = around.astimezone(PARIS)
+    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
     if slot.weekday() == 6:  # no visits on Sunday
         slot += timedelta(days=1)
     return slot.astimezone(UTC)

@@ -54,6 +54,11 @@ def cell(metric: str, value: Any, exact: bool = True) -> Text:
     return Text(shown, justify="right")
 
 
+def _cents(amount: Decimal | float) -> Decimal:
+    """An amount to the cent, as a budget is read (the table keeps the sub-cent costs)."""
+    return Decimal(str(amount)).quantize(Decimal("0.01"))
+
+
 class AnalyticsScreen(Screen[None]):
     """A metric per row and a channel per column; ``d`` cycles the period."""
 
@@ -197,8 +202,8 @@ class AnalyticsScreen(Screen[None]):
             return
         line = t(
             "ui.analytics.budget",
-            spent=money(status.spent),
-            budget=money(status.budget),
+            spent=money(_cents(status.spent)),
+            budget=money(_cents(status.budget)),
             ratio=format_percent(status.ratio),
         )
         if status.alert:

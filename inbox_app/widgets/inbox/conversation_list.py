@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.domain.enums import Priority
+from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import t
 from inbox_app.render.safe import highlighted, inert, one_line
@@ -20,9 +20,7 @@ PREFETCH = 15
 COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "labels", "assignee")
 WIDTHS = {
     "unread": 1,
-    "channel": 4,
-    "name": 18,
-    "when": 12,
+    "name": 17,
     "preview": 40,
     "priority": 8,
     "labels": 20,
@@ -30,12 +28,31 @@ WIDTHS = {
 }
 
 
+#: Ages the "when" column must show whole: minutes, hours, days, weeks, months, years.
+_AGES = (
+    *(timedelta(minutes=m) for m in (9, 59)),
+    *(timedelta(hours=h) for h in (9, 23)),
+    *(timedelta(days=d) for d in (6, 27, 300, 3000)),
+)
+
+
 def column_width(name: str) -> int:
-    """The column's width; the priority column fits its longest word ("!!Urgent") whole."""
-    if name != "priority":
-        return WIDTHS[name]
-    words = [f"{priority_mark(p)}{priority_name(p)}" for p in Priority]
-    return max(len(t("ui.column.priority")), *(len(w) for w in words))
+    """The column's width, in the current language.
+
+    The channel, "when" and priority columns fit their longest text whole ("APPEL", "il y a
+    59 min", "!!Urgent"), so that no language sees them cut.
+    """
+    match name:
+        case "channel":
+            words = [channel_tag(c) for c in Channel]
+        case "when":
+            now = datetime(2026, 1, 1, tzinfo=UTC)
+            words = [relative(now - age, now) for age in _AGES]
+        case "priority":
+            words = [f"{priority_mark(p)}{priority_name(p)}" for p in Priority]
+        case _:
+            return WIDTHS[name]
+    return max(len(t(f"ui.column.{name}")), *(len(w) for w in words))
 
 
 class ConversationList(DataTable[Text]):
