@@ -33,7 +33,7 @@ from inbox_app.screens.appointment_actions import key as calendar_key
 from inbox_app.widgets.team.link_status import LinkStatus
 
 #: Columns in the order shown: what matters most first, so 80 columns show when, state and who.
-COLUMNS = {"when": 18, "status": 0, "prospect": 18, "agent": 14, "kind": 14, "reminders": 28}
+COLUMNS = {"when": 18, "status": 0, "prospect": 18, "agent": 14, "kind": 16, "reminders": 28}
 STATE_STYLE = {
     AppointmentStatus.PROPOSED: "yellow",
     AppointmentStatus.CONFIRMED: "green",

@@ -17,15 +17,19 @@ from inbox_app.render.words import channel_tag, priority_mark, priority_name, re
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
-COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "labels", "assignee")
+#: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
+COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "assignee", "labels")
 WIDTHS = {
     "unread": 1,
     "name": 17,
-    "preview": 40,
     "priority": 8,
     "labels": 20,
     "assignee": 14,
 }
+#: The preview takes the room the other columns leave, within these bounds.
+PREVIEW_WIDTHS = (24, 60)
+#: The inbox's sidebar beside the list, and the list's scroll bar (see inbox.tcss).
+_BESIDE = {"wide": 22 + 2, "narrow": 18 + 2}
 
 
 #: Ages the "when" column must show whole: minutes, hours, days, weeks, months, years.
@@ -55,6 +59,14 @@ def column_width(name: str) -> int:
     return max(len(t(f"ui.column.{name}")), *(len(w) for w in words))
 
 
+def preview_width(screen_width: int) -> int:
+    """The preview column's width on a screen ``screen_width`` wide: what the others leave."""
+    beside = _BESIDE["narrow" if screen_width < 100 else "wide"]
+    others = sum(column_width(name) + 2 for name in COLUMNS if name != "preview")
+    low, high = PREVIEW_WIDTHS
+    return max(low, min(high, screen_width - beside - others - 2))
+
+
 class ConversationList(DataTable[Text]):
     """Conversations of the current filter; asks for more rows when the end comes near."""
 
@@ -82,7 +94,8 @@ class ConversationList(DataTable[Text]):
 
     def on_mount(self) -> None:
         for name in COLUMNS:
-            self.add_column(t(f"ui.column.{name}"), key=name, width=column_width(name))
+            width = preview_width(self.app.size.width) if name == "preview" else column_width(name)
+            self.add_column(t(f"ui.column.{name}"), key=name, width=width)
 
     def reset(self) -> None:
         """Forget every row."""
@@ -132,8 +145,8 @@ class ConversationList(DataTable[Text]):
             Text(relative(item.last_message_at, now)),
             highlighted(first_line, self.query_text),
             Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
-            inert(", ".join(item.labels), single_line=True),
             inert(one_line(item.assignee_name or ""), single_line=True),
+            inert(", ".join(item.labels), single_line=True),
         ]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
