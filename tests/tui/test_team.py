@@ -22,12 +22,15 @@ from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.composer import ComposerScreen
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.inbox import InboxScreen
+from inbox_app.widgets.inbox.conversation_list import COLUMNS
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus
 from inbox_app.widgets.team.presence_line import PresenceLine
 from tests.factories import add_prospect
 from tests.tui.helpers import names, rows, settle, static_text
 from tests.tui.scenario import say
+
+ASSIGNEE = COLUMNS.index("assignee")
 
 
 def notices(app) -> list[str]:
@@ -256,7 +259,7 @@ async def test_with_several_agents_the_app_asks_who_you_are_and_uses_it(ids, ser
         app.screen.table.move_cursor(row=luc_row)
         await pilot.press("A")
         await settle(pilot)
-        assert rows(app)[luc_row][7] == "Marie"
+        assert rows(app)[luc_row][ASSIGNEE] == "Marie"
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("i", *"Rappelé ce matin", "enter")
@@ -342,7 +345,7 @@ async def test_assign_from_the_unassigned_queue_and_back(app, ids, service) -> N
         app.screen.query_one(Sidebar).post_message(Sidebar.Picked(None, View.ALL))
         await settle(pilot)
         marie_row = next(r for r in rows(app) if r[2] == "Marie Dupont" and r[1] == "SMS")
-        assert marie_row[7] == "Camille"
+        assert marie_row[ASSIGNEE] == "Camille"
         await open_conversation(app, pilot, ids["marie_sms"])
         assert "Camille" in static_text(app, "#title")
         await pilot.press("a", "down", "enter")
