@@ -72,7 +72,10 @@ async def _pick_conversations(db: Database) -> dict[str, int]:
 
 
 def _app(path: Path) -> InboxApp:
-    settings = Settings(database_url=sqlite_url(path), tenant=DEMO_TENANT, language="en")
+    # As ./scripts/demo opens it: demo mode (which never asks "which agent are you?").
+    settings = Settings(
+        database_url=sqlite_url(path), tenant=DEMO_TENANT, language="en", mode="demo"
+    )
     return InboxApp(settings=settings, clock=fixed_now, live=False)
 
 

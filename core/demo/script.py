@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, MessageStatus, Priority
 
@@ -32,6 +33,8 @@ PLACES = (
     ("9 rue Lepic, 75018 Paris", "2 pièces de 38 m²", "399 000 €", 48.8850, 2.3330),
     ("18 rue Saint-Antoine, 75004 Paris", "3 pièces de 72 m²", "2 350 € CC", 48.8540, 2.3640),
 )
+#: The agency's time zone: every time a story writes is wall-clock time there.
+PARIS = ZoneInfo("Europe/Paris")
 AGENCY = ("Agence Immobilière Demo", "15 rue de la Paix, 75002 Paris", 48.8686, 2.3314)
 
 ERRORS = {
@@ -81,17 +84,24 @@ class Story:
     note: str | None = None
     #: The story that should follow on another channel, as a switched conversation.
     follow_up: Story | None = None
+    #: First name of the agent who signs the agent's lines (the conversation is theirs).
+    agent: str | None = None
 
 
 @dataclass(frozen=True)
 class Kit:
-    """What a story may use: the RNG, the prospect's first name and a property."""
+    """What a story may use: the RNG, the prospect's first name, a property and the visit.
+
+    ``visit_at`` is the story's appointment (or a moment near its end when it has none);
+    ``alternatives`` are other free slots of the same agent, for a list of proposals.
+    """
 
     rng: random.Random
     first_name: str
     english: bool
     place: tuple[str, str, str, float, float]
     visit_at: datetime
+    alternatives: tuple[datetime, ...] = ()
 
     @property
     def address(self) -> str:
@@ -105,10 +115,16 @@ class Kit:
     def price(self) -> str:
         return self.place[2]
 
-    def when(self) -> str:
-        """The visit moment as people write it in a text message ("jeudi 14h30")."""
-        days = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-        return f"{days[self.visit_at.weekday()]} {self.visit_at.hour}h{self.visit_at:%M}"
+    def when(self, moment: datetime | None = None) -> str:
+        """The visit (or ``moment``) as people write it in a text, in Paris ("jeudi 14h30")."""
+        local = (moment or self.visit_at).astimezone(PARIS)
+        return f"{FRENCH_DAYS[local.weekday()]} {local.hour}h{local:%M}"
+
+    def when_en(self) -> str:
+        """The visit as an English speaker writes it, in Paris time ("Tuesday at 11am")."""
+        local = self.visit_at.astimezone(PARIS)
+        hour = f"{local.hour % 12 or 12}" + (f":{local:%M}" if local.minute else "")
+        return f"{ENGLISH_DAYS[local.weekday()]} at {hour}{'am' if local.hour < 12 else 'pm'}"
 
     def url(self, path: str) -> str:
         token = f"{self.rng.getrandbits(40):010x}"
@@ -116,10 +132,22 @@ class Kit:
 
 
 StoryBuilder = Callable[[Kit], Story]
+FRENCH_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+ENGLISH_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+#: Wished appointment times, as half hours of the agency's day (its lunch break left out).
+WISHED_TIMES = tuple((h, m) for h in (9, 10, 11, 14, 15, 16, 17) for m in (0, 30))
 
 
 def visit_time(rng: random.Random, around: datetime) -> datetime:
-    """A plausible visit slot (a round half hour between 9:00 and 18:30) near ``around``."""
-    slot = around.replace(minute=0, second=0, microsecond=0)
-    slot = slot.replace(hour=8 + rng.randrange(10)) + timedelta(minutes=30 * rng.randrange(2))
-    return slot + timedelta(days=1) if slot.weekday() == 6 else slot  # no visits on Sunday
+    """A wished visit time (a half hour of a working day, in Paris) on ``around``'s day, in UTC.
+
+    Only a wish: the seeder moves it to the agent's next free slot within the agency's hours.
+    """
+    hour, minute = WISHED_TIMES[rng.randrange(len(WISHED_TIMES))]
+    local = around.astimezone(PARIS)
+    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if slot.weekday() == 6:  # no visits on Sunday
+        slot += timedelta(days=1)
+    return slot.astimezone(UTC)

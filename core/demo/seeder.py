@@ -4,28 +4,33 @@ Prospects, agents, appointments, labels, priorities, assignments and statuses go
 facade; thread items through ``core.service.timeline`` (``append_message`` then ``apply_status``),
 so every denormalised column is what real traffic would have left. Everything is drawn from
 ``random.Random(seed)`` and placed relative to ``now``: the same seed and ``now`` give the same
-data, which is what tests and screenshots pin.
+data, which is what tests and screenshots pin. Appointments follow the agency's booking rules
+(working hours, holidays, no two at once for an agent), checked with the product's own
+``check_slot``: a story's wished time moves to its agent's next free slot.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from core.appointments.availability import AppointmentType
+from core.appointments.slots import Busy, Calendar, check_slot
 from core.channels.segments import count_segments
 from core.credentials import credentials_ref
 from core.demo import stories
 from core.demo.people import AGENTS, DemoPerson, demo_people
-from core.demo.stories import AGENT, PROSPECT, SARA, Beat, Kit, Story
+from core.demo.script import PARIS
+from core.demo.stories import AGENT, PROSPECT, SARA, Beat, Booking, Kit, Story
 from core.domain.enums import (
     DEFAULT_PROVIDER,
+    AppointmentStatus,
     Channel,
     ConversationStatus,
     Direction,
@@ -51,7 +56,13 @@ DEMO_COMPANY = "Agence Immobilière Demo"
 #: The audit-log action that marks a tenant as demo data (``demo reset`` only erases those).
 DEMO_MARKER = "demo.seeded"
 HISTORY_DAYS = 30
-PARIS = ZoneInfo("Europe/Paris")
+#: The demo's own appointment type, on top of the agency defaults (visit, valuation, signing…).
+INVENTORY = AppointmentType(key="etat_des_lieux", minutes=60, buffer_minutes=15, where="property")
+#: How far a wished appointment time may move to find its agent free.
+_SEARCH = timedelta(days=21)
+_STEP = timedelta(minutes=30)
+#: "Now" for the booking rules' check: the demo's past appointments were booked back then.
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 #: What each channel is set up with in the demo (sender addresses, never secrets).
 DEMO_CHANNELS: dict[Channel, dict[str, Any]] = {
@@ -102,6 +113,53 @@ class _Placed:
     end: datetime
 
 
+@dataclass
+class _Agenda:
+    """The agents' appointments booked so far, under the agency's booking rules."""
+
+    calendar: Calendar
+    busy: list[Busy] = field(default_factory=list)
+
+    def book(self, booking: Booking, agent_id: int, wished: datetime, after: datetime) -> datetime:
+        """The first start from ``wished`` (and after ``after``) the rules give ``agent_id``.
+
+        A cancelled appointment keeps its time but frees the agent, as in the product.
+        """
+        item = self.type_of(booking.kind)
+        start = self._free(item, agent_id, wished, after)
+        if booking.status != AppointmentStatus.CANCELLED:
+            end = self.calendar.occupied_until(item.key, start + timedelta(minutes=item.minutes))
+            self.busy.append(Busy(agent_id, start, end))
+        return start
+
+    def alternatives(self, kind: str, agent_id: int, after: datetime, count: int = 2):
+        """``count`` other free starts of ``agent_id`` after ``after`` (for a list of proposals)."""
+        item = self.type_of(kind)
+        found: list[datetime] = []
+        while len(found) < count:
+            found.append(self._free(item, agent_id, after + _STEP, after))
+            after = found[-1]
+        return tuple(found)
+
+    def type_of(self, kind: str) -> AppointmentType:
+        item = self.calendar.booking.type_of(kind)
+        if item is None:  # pragma: no cover - a story with a kind the agency does not have
+            raise RuntimeError(f"unknown appointment kind in a demo story: {kind}")
+        return item
+
+    def _free(
+        self, item: AppointmentType, agent_id: int, wished: datetime, after: datetime
+    ) -> datetime:
+        start = wished
+        while start <= after:
+            start += _STEP
+        for _ in range(int(_SEARCH / _STEP)):
+            if check_slot(self.calendar, item, agent_id, start, self.busy, _LONG_AGO) is None:
+                return start
+            start += _STEP
+        raise RuntimeError("no free slot for a demo appointment")  # pragma: no cover
+
+
 async def seed_demo(
     db: Database,
     *,
@@ -117,17 +175,19 @@ async def seed_demo(
     await _channels(service, tenant)
     await seed_templates(service)
     agents = [(await service.agents.add(name, email)).id for name, email in AGENTS]
+    by_name = {name.split()[0]: agent for (name, _), agent in zip(AGENTS, agents, strict=True)}
+    agenda = _Agenda(await _booking_rules(service))
     placed = _place(rng, demo_people(rng), moment)
     created: dict[int, Prospect] = {}
     for item in placed:
         key = id(item.person)
         if key not in created:
-            preferred = _story(item, moment).channel
+            preferred = _probe(item).channel
             draft = item.person.draft.model_copy(update={"preferred_channel": preferred})
             created[key] = await service.prospects.create(draft)
         item.prospect = created[key]
     for index, item in enumerate(placed):
-        await _write_story(service, item, index, agents, rng, moment)
+        await _write_story(service, item, index, (agents, by_name), agenda, rng, moment)
     await _mark(db, service.ctx.tenant_id, seed, moment)
     return await summary(db, service.ctx.tenant_id)
 
@@ -141,6 +201,16 @@ async def _channels(service: InboxService, tenant: str) -> None:
             config=dict(config),
             credentials_ref=credentials_ref(tenant, channel),
         )
+
+
+async def _booking_rules(service: InboxService) -> Calendar:
+    """The agency's booking rules with the demo's inventory-check type added."""
+    settings = await service.tenant_settings.get()
+    booking = settings.booking
+    if booking.type_of(INVENTORY.key) is None:
+        booking = booking.model_copy(update={"types": [*booking.types, INVENTORY]})
+        await service.tenant_settings.save(settings.model_copy(update={"booking": booking}))
+    return await service.booking.calendar()
 
 
 def _place(rng: random.Random, people: list[DemoPerson], now: datetime) -> list[_Placed]:
@@ -214,21 +284,46 @@ def _age(rng: random.Random, index: int) -> timedelta:
     return timedelta(hours=1 + (HISTORY_DAYS * 24 - 1) * rng.random() ** 1.6)
 
 
-def _kit(item: _Placed, visit_at: datetime) -> Kit:
+def _kit(item: _Placed, visit_at: datetime, alternatives: tuple[datetime, ...] = ()) -> Kit:
     rng = random.Random(item.seed)
     place = stories.PLACES[rng.randrange(len(stories.PLACES))]
-    return Kit(rng, item.person.first_name, item.person.english, place, visit_at)
+    return Kit(rng, item.person.first_name, item.person.english, place, visit_at, alternatives)
 
 
-def _story(item: _Placed, now: datetime) -> Story:
-    """Build the story twice: once to learn when its appointment is, once with that moment."""
-    first = item.build(_kit(item, item.end))
-    days = first.booking.days if first.booking else 1
-    visit = stories.visit_time(random.Random(item.seed), item.end + timedelta(days=days))
-    story = item.build(_kit(item, visit))
-    if any(b.status == MessageStatus.QUEUED for b in story.beats):
+def _probe(item: _Placed) -> Story:
+    """The story's shape (channel, beats, booking), before its appointment has a time."""
+    return item.build(_kit(item, item.end))
+
+
+def _story(
+    item: _Placed, probe: Story, agent_id: int | None, agenda: _Agenda, now: datetime
+) -> tuple[Story, Kit]:
+    """Build the story with its appointment's time, booked in ``agenda`` for ``agent_id``."""
+    if any(b.status == MessageStatus.QUEUED for b in probe.beats):
         item.end = now - timedelta(minutes=2 + item.seed % 40)
-    return story
+    if probe.booking is None or agent_id is None:
+        kit = _kit(item, item.end)
+        return item.build(kit), kit
+    booking = probe.booking
+    wished = stories.visit_time(random.Random(item.seed), item.end + timedelta(days=booking.days))
+    after = item.end if booking.days > 0 else wished - _STEP  # proposed after the talk
+    visit = agenda.book(booking, agent_id, wished, after)
+    kit = _kit(item, visit, agenda.alternatives(booking.kind, agent_id, visit))
+    return item.build(kit), kit
+
+
+def _assignee(
+    story: Story, agents: tuple[list[int], dict[str, int]], rng: random.Random
+) -> int | None:
+    """Who the conversation is for: the agent who signs it, else anyone if an agent speaks or
+    an appointment is booked (its agent), else now and then."""
+    ids, by_name = agents
+    if story.agent is not None:
+        return by_name[story.agent]
+    has_agent = any(b.who == AGENT for b in story.beats + (story.follow_up or story).beats)
+    if has_agent or story.booking is not None or rng.random() < 0.4:
+        return rng.choice(ids)
+    return None
 
 
 def _duration(story: Story) -> timedelta:
@@ -239,15 +334,16 @@ async def _write_story(
     service: InboxService,
     item: _Placed,
     index: int,
-    agents: list[int],
+    agents: tuple[list[int], dict[str, int]],
+    agenda: _Agenda,
     rng: random.Random,
     now: datetime,
 ) -> None:
-    story = _story(item, now)
+    probe = _probe(item)
+    assignee = _assignee(probe, agents, rng)
+    story, kit = _story(item, probe, assignee, agenda, now)
     assert item.prospect is not None
-    has_agent = any(b.who == AGENT for b in story.beats + (story.follow_up or story).beats)
-    assignee = rng.choice(agents) if has_agent or rng.random() < 0.4 else None
-    appointment = await _book(service, item, story, assignee)
+    appointment = await _book(service, item.prospect.id, story, assignee, kit, agenda)
     end = item.end
     if story.follow_up:
         end -= _duration(story.follow_up) + timedelta(minutes=story.follow_up.beats[0].after)
@@ -265,22 +361,22 @@ async def _write_story(
 
 
 async def _book(
-    service: InboxService, item: _Placed, story: Story, agent_id: int | None
+    service: InboxService,
+    prospect_id: int,
+    story: Story,
+    agent_id: int | None,
+    kit: Kit,
+    agenda: _Agenda,
 ) -> int | None:
     if story.booking is None:
         return None
-    kit = _kit(item, item.end)
-    visit = stories.visit_time(
-        random.Random(item.seed), item.end + timedelta(days=story.booking.days)
-    )
-    long = story.booking.kind in ("estimation", "signature")
-    location = stories.AGENCY[1] if story.booking.kind == "signature" else kit.address
-    assert item.prospect is not None
+    item = agenda.type_of(story.booking.kind)
+    location = stories.AGENCY[1] if item.where == "agency" else kit.address
     booked = await service.appointments.create(
         AppointmentDraft(
-            prospect_id=item.prospect.id,
-            starts_at=visit,
-            ends_at=visit + timedelta(minutes=60 if long else 45),
+            prospect_id=prospect_id,
+            starts_at=kit.visit_at,
+            ends_at=kit.visit_at + timedelta(minutes=item.minutes),
             agent_id=agent_id,
             kind=story.booking.kind,
             location=location,

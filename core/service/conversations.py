@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import models as m
@@ -326,6 +326,8 @@ def _apply_view(query: Select[Any], view: View, agent_id: int | None) -> Select[
         case View.ALL:
             return query.where(active)
         case View.MINE:
+            if agent_id is None:  # nobody to be "mine" for: not the unassigned ones
+                return query.where(false())
             return query.where(active, C.assignee_id == agent_id)
         case View.UNASSIGNED:
             return query.where(active, C.assignee_id.is_(None))

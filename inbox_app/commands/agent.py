@@ -26,6 +26,44 @@ def _without_agent(settings: Settings) -> Settings:
     return settings.model_copy(update={"agent": None})
 
 
+def open_as_command(args: argparse.Namespace, name: str) -> str:
+    """The command that opens the inbox as ``name``, with the options this one was run with.
+
+    The database URL is given without its password, which stays where it came from
+    (the environment, ``~/.pgpass``, the config file), never on screen.
+    """
+    words = ["coccinelle"]
+    if getattr(args, "database_url", None):
+        words += ["--database-url", _without_password(args.database_url)]
+    for option in ("tenant", "mode", "language"):
+        value = getattr(args, option, None)
+        if value:
+            words += [f"--{option}", value]
+    return shlex.join([*words, "--agent", name])
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import URL, make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    if parsed.password is None:
+        return url
+    bare = URL.create(
+        parsed.drivername,
+        parsed.username,
+        None,
+        parsed.host,
+        parsed.port,
+        parsed.database,
+        parsed.query,
+    )
+    return bare.render_as_string(hide_password=False)
+
+
 def add_command(args: argparse.Namespace, settings: Settings) -> int:
     """Create an agent; refuses a name already taken and a malformed e-mail address."""
     from core.domain.contact import normalize_email
@@ -39,7 +77,8 @@ def add_command(args: argparse.Namespace, settings: Settings) -> int:
         if await service.agents.by_name(args.name) is not None:
             raise InvalidInput("agent name", args.name, t("team.agent_name_free"))
         agent = await service.agents.add(args.name, email)
-        return t("team.agent_added", name=agent.name, id=agent.id, quoted=shlex.quote(agent.name))
+        command = open_as_command(args, agent.name)
+        return t("team.agent_added", name=agent.name, id=agent.id, command=command)
 
     print(run_with_service(_without_agent(settings), work))
     return 0

@@ -17,6 +17,7 @@ from core.i18n import format_number, format_percent, t
 from inbox_app.errors import notify_error
 from inbox_app.render.words import channel_name, duration, money
 from inbox_app.widgets.analytics.source import Report, report, total
+from inbox_app.widgets.team.link_status import LinkStatus
 
 PERIODS = (7, 30, 90, 365)
 COUNTS = ("sent", "delivered", "opened", "clicked", "failed", "received", "conversions")
@@ -53,6 +54,11 @@ def cell(metric: str, value: Any, exact: bool = True) -> Text:
     return Text(shown, justify="right")
 
 
+def _cents(amount: Decimal | float) -> Decimal:
+    """An amount to the cent, as a budget is read (the table keeps the sub-cent costs)."""
+    return Decimal(str(amount)).quantize(Decimal("0.01"))
+
+
 class AnalyticsScreen(Screen[None]):
     """A metric per row and a channel per column; ``d`` cycles the period."""
 
@@ -71,6 +77,7 @@ class AnalyticsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
+        yield LinkStatus()
         with VerticalScroll(id="body"):
             yield Static(id="budget", classes="error")
             yield DataTable(id="stats", cursor_type="none", zebra_stripes=True)
@@ -195,8 +202,8 @@ class AnalyticsScreen(Screen[None]):
             return
         line = t(
             "ui.analytics.budget",
-            spent=money(status.spent),
-            budget=money(status.budget),
+            spent=money(_cents(status.spent)),
+            budget=money(_cents(status.budget)),
             ratio=format_percent(status.ratio),
         )
         if status.alert:

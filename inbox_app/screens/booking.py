@@ -7,7 +7,7 @@ past, outside hours, holiday) is shown in the panel, which stays open with fresh
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -82,10 +82,17 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
                     yield Select([], allow_blank=True, id="location", compact=True)
             yield Label(t("booking.panel.slots"), classes="section")
             yield OptionList(id="slots")
-            yield Static(t("booking.panel.at"), classes="hint")
-            yield Input(placeholder=t("booking.panel.at_placeholder"), id="at", compact=True)
+            example = self._example_time()
+            yield Static(t("booking.panel.at", example=example), classes="hint")
+            placeholder = t("booking.panel.at_placeholder", example=example)
+            yield Input(placeholder=placeholder, id="at", compact=True)
             yield Static(id="problem", classes="error")
             yield Label(t("booking.panel.hint"), classes="hint")
+
+    def _example_time(self) -> str:
+        """A time to type, as the examples show it: three days from today at 15:00."""
+        day = (self.app.now() + timedelta(days=3)).date()
+        return f"{day.isoformat()} 15:00"
 
     async def on_mount(self) -> None:
         service = self.app.service
@@ -251,7 +258,15 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
         except ValueError:
             when = await self._read(raw)
             if when is None:
-                self._problem(ValueError(t("booking.panel.bad_at", value=one_line(raw, 30))))
+                self._problem(
+                    ValueError(
+                        t(
+                            "booking.panel.bad_at",
+                            value=one_line(raw, 30),
+                            example=self._example_time(),
+                        )
+                    )
+                )
             elif when.exact:
                 await self._book(when.start, self.agent_id)
             else:

@@ -30,9 +30,10 @@ from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, status_word
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as calendar_key
+from inbox_app.widgets.team.link_status import LinkStatus
 
 #: Columns in the order shown: what matters most first, so 80 columns show when, state and who.
-COLUMNS = {"when": 18, "status": 0, "prospect": 18, "agent": 14, "kind": 14, "reminders": 28}
+COLUMNS = {"when": 18, "status": 0, "prospect": 18, "agent": 14, "kind": 16, "reminders": 28}
 STATE_STYLE = {
     AppointmentStatus.PROPOSED: "yellow",
     AppointmentStatus.CONFIRMED: "green",
@@ -95,6 +96,7 @@ class CalendarScreen(AppointmentActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
+        yield LinkStatus()
         with Vertical(id="body"):
             yield CalendarTable(id="agenda")
             yield Static(id="details")

@@ -11,9 +11,19 @@ from textual.widgets import Footer, Static
 
 from core.i18n import t
 
+#: Width of the keys' column; descriptions wrap to the right of it.
+KEY_COLUMN = 18
+
 
 def _key_name(key: str) -> str:
-    names = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter"}
+    """A binding's keys as the keyboard in the user's language names them ("Échap", "Entrée")."""
+    names = {
+        "question_mark": "?",
+        "slash": "/",
+        "escape": t("keynames.escape"),
+        "enter": t("keynames.enter"),
+        "tab": t("keynames.tab"),
+    }
     return ", ".join(names.get(k, k) for k in key.split(","))
 
 
@@ -38,21 +48,23 @@ class HelpScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text(t("ui.help.title"), style="bold"), id="title")
         with VerticalScroll(id="help"):
-            yield Static(self._keys(), id="keys")
+            yield Static(self._keys(self.app.size.width), id="keys")
         yield Footer()
 
-    def _keys(self) -> Text:
+    def on_resize(self) -> None:
+        self.query_one("#keys", Static).update(self._keys(self.size.width))
+
+    def _keys(self, width: int) -> Text:
         text = Text()
         text.append(t("ui.help.common") + "\n", style="bold underline")
         common = [
             ("j / k, ↑ / ↓", t("ui.help.move")),
-            ("Enter", t("ui.help.open")),
-            ("Tab", t("ui.help.focus")),
+            (t("keynames.enter"), t("ui.help.open")),
+            (t("keynames.tab"), t("ui.help.focus")),
             ("ctrl+p", t("ui.help.palette")),
         ]
         for key, what in common:
-            text.append(f"  {key:<16}", style="bold")
-            text.append(what + "\n")
+            self._line(text, key, Text(what), width)
         for title, owner in (
             (t("ui.help.this_screen"), self.under),
             (t("ui.help.everywhere"), self.app),
@@ -60,12 +72,21 @@ class HelpScreen(Screen[None]):
             text.append("\n" + title + "\n", style="bold underline")
             for binding in getattr(owner, "BINDINGS", []):
                 if isinstance(binding, Binding) and binding.description:
-                    text.append(f"  {_key_name(binding.key):<16}", style="bold")
-                    text.append(binding.description)
+                    what = Text(binding.description)
                     if binding.tooltip:
-                        text.append(f" — {binding.tooltip}", style="dim")
-                    text.append("\n")
+                        what.append(f" — {binding.tooltip}", style="dim")
+                    self._line(text, _key_name(binding.key), what, width)
         return text
+
+    def _line(self, text: Text, key: str, what: Text, width: int) -> None:
+        """``key`` then ``what``, whose wrapped lines stay in the description column."""
+        text.append(f"  {key:<{KEY_COLUMN - 2}}", style="bold")
+        room = max(20, width - KEY_COLUMN - 6)  # the padding and the scroll bar
+        for index, line in enumerate(what.wrap(self.app.console, room)):
+            if index:
+                text.append(" " * KEY_COLUMN)
+            text.append_text(line)
+            text.append("\n")
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -34,6 +34,8 @@ class InboxScreen(Screen[None]):
     """The first screen: every conversation, newest first, filtered as the agent asks."""
 
     CSS_PATH = "inbox.tcss"
+    #: Below 100 columns the sidebar narrows (class ``-narrow``) to leave the preview some room.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("slash", "search", t("ui.key.search"), id="search", tooltip=t("ui.tip.search")),
         Binding("s", "sort", t("ui.key.sort"), id="sort", tooltip=t("ui.tip.sort")),

@@ -20,6 +20,7 @@ from inbox_app.render.words import channel_name
 from inbox_app.widgets.settings.credentials_form import CredentialsForm
 from inbox_app.widgets.settings.rules_form import RulesForm
 from inbox_app.widgets.settings.template_editor import TemplateEditor
+from inbox_app.widgets.team.link_status import LinkStatus
 
 
 class SettingsScreen(Screen[None]):
@@ -39,6 +40,7 @@ class SettingsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(t("ui.settings.title"), style="bold"), id="title")
+        yield LinkStatus()
         with TabbedContent(id="tabs"):
             with TabPane(t("ui.settings.tab_rules"), id="rules"):
                 yield RulesForm(id="rules_form")

@@ -22,12 +22,15 @@ from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.composer import ComposerScreen
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.inbox import InboxScreen
+from inbox_app.widgets.inbox.conversation_list import COLUMNS
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus
 from inbox_app.widgets.team.presence_line import PresenceLine
 from tests.factories import add_prospect
 from tests.tui.helpers import names, rows, settle, static_text
 from tests.tui.scenario import say
+
+ASSIGNEE = COLUMNS.index("assignee")
 
 
 def notices(app) -> list[str]:
@@ -103,6 +106,20 @@ async def test_every_main_screen_shows_the_reconnecting_line(app, ids, service) 
         await pilot.press("q")
         await settle(pilot)
         assert isinstance(app.screen, InboxScreen) and not link_shown(app)
+
+
+@pytest.mark.parametrize("key", ["f2", "f3", "c"])  # settings, analytics, calendar
+async def test_the_other_screens_show_the_reconnecting_line_too(app, service, key) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+        assert not isinstance(app.screen, InboxScreen)
+        assert not link_shown(app)
+        await publish(pilot, service, ConnectionState(False))
+        assert link_shown(app)
+        await publish(pilot, service, ConnectionState(True))
+        assert not link_shown(app)
 
 
 async def test_a_resync_reloads_the_list_and_the_open_conversation(app, ids, service) -> None:
@@ -241,7 +258,7 @@ async def test_with_several_agents_the_app_asks_who_you_are_and_uses_it(ids, ser
         app.screen.table.move_cursor(row=luc_row)
         await pilot.press("A")
         await settle(pilot)
-        assert rows(app)[luc_row][7] == "Marie"
+        assert rows(app)[luc_row][ASSIGNEE] == "Marie"
         await pilot.press("enter")
         await settle(pilot)
         await pilot.press("i", *"Rappelé ce matin", "enter")
@@ -327,7 +344,7 @@ async def test_assign_from_the_unassigned_queue_and_back(app, ids, service) -> N
         app.screen.query_one(Sidebar).post_message(Sidebar.Picked(None, View.ALL))
         await settle(pilot)
         marie_row = next(r for r in rows(app) if r[2] == "Marie Dupont" and r[1] == "SMS")
-        assert marie_row[7] == "Camille"
+        assert marie_row[ASSIGNEE] == "Camille"
         await open_conversation(app, pilot, ids["marie_sms"])
         assert "Camille" in static_text(app, "#title")
         await pilot.press("a", "down", "enter")

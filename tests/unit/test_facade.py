@@ -171,6 +171,13 @@ async def test_assign_and_views_mine_and_unassigned(service) -> None:
         await service.conversations.assign(conv, 9999)
 
 
+async def test_mine_without_a_current_agent_is_empty_not_the_unassigned(service) -> None:
+    p = await add_prospect(service, phone="0612345678")
+    await add_message(service, p, "bonjour")
+    assert (await service.conversations.page(InboxFilter(view=View.UNASSIGNED))).items
+    assert not (await service.conversations.page(InboxFilter(view=View.MINE))).items
+
+
 async def test_bad_labels_and_unknown_records_get_clear_errors(service) -> None:
     p = await add_prospect(service, phone="0612345678")
     conv, _ = await add_message(service, p, "bonjour")

@@ -55,7 +55,8 @@ def email_estimation(k: Kit) -> Story:
         subject=subject,
         labels=("estimation", "vente"),
         priority=Priority.HIGH,
-        booking=Booking(AppointmentStatus.PROPOSED, 3, "estimation"),
+        booking=Booking(AppointmentStatus.PROPOSED, 3, "valuation"),
+        agent="Julien",
     )
 
 
@@ -100,6 +101,7 @@ def email_rental_file(k: Kit) -> Story:
         subject=subject,
         labels=("location",),
         note="Garant : parents, revenus 3,5 × le loyer. Dossier solide.",
+        agent="Sophie",
     )
 
 
@@ -157,7 +159,8 @@ def email_compromis(k: Kit) -> Story:
         subject=subject,
         labels=("achat", "vip"),
         priority=Priority.HIGH,
-        booking=Booking(AppointmentStatus.CONFIRMED, 6, "signature"),
+        booking=Booking(AppointmentStatus.CONFIRMED, 6, "signing"),
+        agent="Claire",
     )
 
 
@@ -194,6 +197,7 @@ def email_english_rental(k: Kit) -> Story:
         subject=subject,
         labels=("location",),
         priority=Priority.HIGH,
+        agent="Sophie",
     )
 
 
@@ -258,6 +262,7 @@ def email_mandate(k: Kit) -> Story:
         subject=subject,
         labels=("vente", "vip"),
         priority=Priority.HIGH,
+        agent="Claire",
     )
 
 

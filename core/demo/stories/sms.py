@@ -92,6 +92,8 @@ def sms_invalid_number(k: Kit) -> Story:
         labels=("achat",),
         priority=Priority.HIGH,
         note="Numéro refusé par Twilio (21211) : vérifier le numéro avec le client par e-mail.",
+        booking=Booking(AppointmentStatus.PROPOSED, 2),
+        agent="Claire",
     )
 
 

@@ -37,7 +37,7 @@ def telegram_booking(k: Kit) -> Story:
             Beat(
                 SARA,
                 "Voici les prochains créneaux disponibles pour une visite :\n"
-                f"• {k.when()}\n• samedi 10h00\n• samedi 11h30",
+                + "\n".join(f"• {k.when(at)}" for at in (k.visit_at, *k.alternatives)),
                 after=0.1,
                 status=MessageStatus.SENT,
             ),

@@ -178,6 +178,7 @@ def voice_agent_call(k: Kit) -> Story:
         ),
         labels=("achat", "vip"),
         priority=Priority.HIGH,
+        agent="Julien",
     )
 
 

@@ -36,7 +36,7 @@ def whatsapp_photos(k: Kit) -> Story:
         ),
         labels=("estimation", "vente"),
         priority=Priority.HIGH,
-        booking=Booking(AppointmentStatus.PROPOSED, 4, "estimation"),
+        booking=Booking(AppointmentStatus.PROPOSED, 4, "valuation"),
     )
 
 
@@ -64,7 +64,7 @@ def whatsapp_location(k: Kit) -> Story:
             Beat(PROSPECT, "Parfait, merci. À tout à l'heure !", after=2),
         ),
         labels=("location",),
-        booking=Booking(AppointmentStatus.CONFIRMED, 0.1, "signature"),
+        booking=Booking(AppointmentStatus.CONFIRMED, 0.1, "signing"),
     )
 
 
@@ -142,11 +142,11 @@ def whatsapp_english(k: Kit) -> Story:
             ),
             Beat(
                 AGENT,
-                f"Hi {k.first_name}, yes it is! Would Tuesday at 11am work for a viewing?",
+                f"Hi {k.first_name}, yes it is! Would {k.when_en()} work for a viewing?",
                 after=35,
                 status=MessageStatus.READ,
             ),
-            Beat(PROSPECT, "Tuesday 11am is great, see you there.", after=8),
+            Beat(PROSPECT, f"{k.when_en().capitalize()} is great, see you there.", after=8),
         ),
         labels=("achat", "vip"),
         priority=Priority.HIGH,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.domain.enums import Priority
+from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import t
 from inbox_app.render.safe import highlighted, inert, one_line
@@ -17,25 +17,54 @@ from inbox_app.render.words import channel_tag, priority_mark, priority_name, re
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
-COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "labels", "assignee")
+#: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
+COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "assignee", "labels")
 WIDTHS = {
     "unread": 1,
-    "channel": 4,
-    "name": 18,
-    "when": 12,
-    "preview": 40,
+    "name": 17,
     "priority": 8,
     "labels": 20,
     "assignee": 14,
 }
+#: The preview takes the room the other columns leave, within these bounds.
+PREVIEW_WIDTHS = (24, 60)
+#: The inbox's sidebar beside the list, and the list's scroll bar (see inbox.tcss).
+_BESIDE = {"wide": 22 + 2, "narrow": 18 + 2}
+
+
+#: Ages the "when" column must show whole: minutes, hours, days, weeks, months, years.
+_AGES = (
+    *(timedelta(minutes=m) for m in (9, 59)),
+    *(timedelta(hours=h) for h in (9, 23)),
+    *(timedelta(days=d) for d in (6, 27, 300, 3000)),
+)
 
 
 def column_width(name: str) -> int:
-    """The column's width; the priority column fits its longest word ("!!Urgent") whole."""
-    if name != "priority":
-        return WIDTHS[name]
-    words = [f"{priority_mark(p)}{priority_name(p)}" for p in Priority]
-    return max(len(t("ui.column.priority")), *(len(w) for w in words))
+    """The column's width, in the current language.
+
+    The channel, "when" and priority columns fit their longest text whole ("APPEL", "il y a
+    59 min", "!!Urgent"), so that no language sees them cut.
+    """
+    match name:
+        case "channel":
+            words = [channel_tag(c) for c in Channel]
+        case "when":
+            now = datetime(2026, 1, 1, tzinfo=UTC)
+            words = [relative(now - age, now) for age in _AGES]
+        case "priority":
+            words = [f"{priority_mark(p)}{priority_name(p)}" for p in Priority]
+        case _:
+            return WIDTHS[name]
+    return max(len(t(f"ui.column.{name}")), *(len(w) for w in words))
+
+
+def preview_width(screen_width: int) -> int:
+    """The preview column's width on a screen ``screen_width`` wide: what the others leave."""
+    beside = _BESIDE["narrow" if screen_width < 100 else "wide"]
+    others = sum(column_width(name) + 2 for name in COLUMNS if name != "preview")
+    low, high = PREVIEW_WIDTHS
+    return max(low, min(high, screen_width - beside - others - 2))
 
 
 class ConversationList(DataTable[Text]):
@@ -65,7 +94,8 @@ class ConversationList(DataTable[Text]):
 
     def on_mount(self) -> None:
         for name in COLUMNS:
-            self.add_column(t(f"ui.column.{name}"), key=name, width=column_width(name))
+            width = preview_width(self.app.size.width) if name == "preview" else column_width(name)
+            self.add_column(t(f"ui.column.{name}"), key=name, width=width)
 
     def reset(self) -> None:
         """Forget every row."""
@@ -115,8 +145,8 @@ class ConversationList(DataTable[Text]):
             Text(relative(item.last_message_at, now)),
             highlighted(first_line, self.query_text),
             Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
-            inert(", ".join(item.labels), single_line=True),
             inert(one_line(item.assignee_name or ""), single_line=True),
+            inert(", ".join(item.labels), single_line=True),
         ]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

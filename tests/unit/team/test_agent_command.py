@@ -18,12 +18,35 @@ def url(tmp_path) -> str:
 
 def test_agents_are_added_and_listed(url, capsys) -> None:
     assert main(["--database-url", url, "agent", "add", "Claire Martin", "--email", "c@ex.fr"]) == 0
-    assert "coccinelle --agent 'Claire Martin'" in capsys.readouterr().out
+    assert f"coccinelle --database-url {url} --agent 'Claire Martin'" in capsys.readouterr().out
     assert main(["--database-url", url, "agent", "add", "Marc"]) == 0
     capsys.readouterr()
     assert main(["--database-url", url, "agent", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and "Claire Martin" in out[0] and "c@ex.fr" in out[0] and "Marc" in out[1]
+
+
+def test_the_suggested_command_reuses_the_options_given(url, capsys) -> None:
+    argv = ["--database-url", url, "--tenant", "acme", "agent", "add", "Claire Martin"]
+    assert main(argv) == 0
+    suggested = capsys.readouterr().out.split(": ", 1)[1].strip()
+    assert suggested == f"coccinelle --database-url {url} --tenant acme --agent 'Claire Martin'"
+    # The suggestion works: the same options open the tenant as that agent.
+    settings = load_settings(database_url=url, tenant="acme", agent="Claire Martin")
+    assert settings.agent == "Claire Martin" and settings.tenant == "acme"
+
+
+def test_the_suggested_command_never_shows_the_database_password() -> None:
+    from argparse import Namespace
+
+    from inbox_app.commands.agent import open_as_command
+
+    args = Namespace(database_url="postgresql+asyncpg://app:s3cret@db:5432/inbox", tenant=None)
+    command = open_as_command(args, "Marc")
+    assert "s3cret" not in command
+    assert (
+        command == "coccinelle --database-url postgresql+asyncpg://app@db:5432/inbox --agent Marc"
+    )
 
 
 @pytest.mark.parametrize(
