@@ -23,6 +23,11 @@ from core.analytics.rollups import RollupCache
 from core.storage.database import Database
 
 MICROS = Decimal(1_000_000)
+#: Channels whose provider reports no delivery, read or click (a Telegram bot hears none of
+#: them): there, those counts are unknown rather than zero, and so are the rates built on them.
+NO_RECEIPTS = frozenset({"telegram"})
+#: The counts a channel without receipts cannot know.
+RECEIPT_COUNTS = ("delivered", "opened", "clicked")
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,15 @@ class ChannelStats:
     avg_delivery_time: float | None
     total_cost: Decimal
     avg_cost: Decimal | None
+    #: False when the provider reports no delivery or read (``NO_RECEIPTS``).
+    receipts: bool = True
 
     @classmethod
     def from_counters(cls, channel: str, c: Counters) -> ChannelStats:
         """Rates and averages from the counters."""
         cost = Decimal(c.cost_micros) / MICROS
         priced = c.sent - c.unpriced
+        receipts = channel not in NO_RECEIPTS
         return cls(
             channel=channel,
             sent=c.sent,
@@ -65,9 +73,9 @@ class ChannelStats:
             received=c.received,
             answered=c.answered,
             conversions=c.conversions,
-            delivery_rate=_ratio(c.delivered, c.sent),
-            open_rate=_ratio(c.opened, c.delivered),
-            click_rate=_ratio(c.clicked, c.delivered),
+            delivery_rate=_ratio(c.delivered, c.sent) if receipts else None,
+            open_rate=_ratio(c.opened, c.delivered) if receipts else None,
+            click_rate=_ratio(c.clicked, c.delivered) if receipts else None,
             response_rate=_ratio(c.answered, c.sent),
             conversion_rate=_ratio(c.conversions, c.sent),
             avg_first_response=c.response_seconds / c.answered if c.answered else None,
@@ -76,6 +84,7 @@ class ChannelStats:
             avg_delivery_time=(c.delivery_seconds / c.delivery_count if c.delivery_count else None),
             total_cost=cost,
             avg_cost=(cost / priced) if priced else None,
+            receipts=receipts,
         )
 
 

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
+from core.analytics.stats import RECEIPT_COUNTS, ChannelStats
 from core.i18n import format_number, format_percent, t
 from inbox_app.errors import notify_error
 from inbox_app.render.words import channel_name, duration, money
@@ -47,11 +48,20 @@ def cell(metric: str, value: Any, exact: bool = True) -> Text:
         shown = format_percent(value)
     elif metric in TIMES:
         shown = duration(value) if exact else "≈" + duration(value)
-    elif metric in COSTS:
+    elif metric == "total_cost":
+        shown = money(_cents(value))
+    elif metric in COSTS:  # a message's cost: a fraction of a cent matters
         shown = money(Decimal(value).quantize(Decimal("0.0001")).normalize())
     else:
         shown = format_number(value)
     return Text(shown, justify="right")
+
+
+def known(entry: ChannelStats, metric: str) -> Any:
+    """The channel's value of ``metric``; None ("—") for a count its provider never reports."""
+    if not entry.receipts and metric in RECEIPT_COUNTS:
+        return None
+    return getattr(entry, metric)
 
 
 def _cents(amount: Decimal | float) -> Decimal:
@@ -122,7 +132,7 @@ class AnalyticsScreen(Screen[None]):
         summed = total(shown.stats)
         for metric in METRICS:
             cells = [
-                cell(metric, getattr(entry, metric), entry.median_exact) for entry in shown.stats
+                cell(metric, known(entry, metric), entry.median_exact) for entry in shown.stats
             ]
             table.add_row(
                 Text(t(f"analytics.{metric}")), *cells, cell(metric, summed[metric]), key=metric

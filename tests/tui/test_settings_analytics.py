@@ -110,6 +110,10 @@ async def test_analytics_numbers_match_the_database(app, ids, service) -> None:
             "6",
         ]
         assert total["delivery_rate"] == "50.0%"
+        # A Telegram bot hears of no delivery or read: unknown ("—"), not zero.
+        telegram = _column(table, str(Channel.TELEGRAM))
+        assert [telegram[m] for m in ("delivered", "opened", "clicked")] == ["—", "—", "—"]
+        assert telegram["delivery_rate"] == "—" and telegram["open_rate"] == "—"
         # Every number sits on the right of its column, under a right-aligned channel name.
         for row in table.rows:
             for column in table.columns:
@@ -152,10 +156,13 @@ def test_analytics_amounts_and_rates_follow_the_locale() -> None:
     i18n.set_language("fr")
     try:
         shown = {
-            metric: cell(metric, value).plain.replace("\u202f", " ").replace("\xa0", " ")
+            metric: cell(metric.removesuffix("_cents"), value)
+            .plain.replace("\u202f", " ")
+            .replace("\xa0", " ")
             for metric, value in (
                 ("total_cost", Decimal("1234.5")),
                 ("avg_cost", Decimal("0.0525")),
+                ("total_cost_cents", Decimal("4.2844")),
                 ("open_rate", 0.125),
                 ("sent", 12345),
             )
@@ -165,6 +172,7 @@ def test_analytics_amounts_and_rates_follow_the_locale() -> None:
     assert shown == {
         "total_cost": "1 234,50 €",
         "avg_cost": "0,0525 €",
+        "total_cost_cents": "4,28 €",  # a total reads to the cent; a message's cost does not
         "open_rate": "12,5 %",
         "sent": "12 345",
     }

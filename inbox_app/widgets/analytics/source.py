@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.analytics.period import Period
-from core.analytics.stats import ChannelStats
+from core.analytics.stats import RECEIPT_COUNTS, ChannelStats
 from core.service.analytics import DailyPoint
 
 
@@ -59,25 +59,22 @@ async def budget(service: Any) -> Any | None:
 
 
 def total(stats: list[ChannelStats]) -> dict[str, Any]:
-    """The channels summed: counts added, rates and averages recomputed from the sums."""
+    """The channels summed: counts added, rates and averages recomputed from the sums.
+
+    Delivery, open and click rates count only the channels that report them.
+    """
     sums = {
         name: sum(getattr(s, name) for s in stats)
-        for name in (
-            "sent",
-            "delivered",
-            "opened",
-            "clicked",
-            "failed",
-            "received",
-            "answered",
-            "conversions",
-        )
+        for name in ("sent", "failed", "received", "answered", "conversions")
     }
+    tracked = [s for s in stats if s.receipts]
+    sums |= {name: sum(getattr(s, name) for s in tracked) for name in RECEIPT_COUNTS}
+    tracked_sent = sum(s.sent for s in tracked)
     cost = sum((s.total_cost for s in stats), Decimal(0))
     waited = sum((s.avg_first_response or 0) * s.answered for s in stats)
     return {
         **sums,
-        "delivery_rate": _ratio(sums["delivered"], sums["sent"]),
+        "delivery_rate": _ratio(sums["delivered"], tracked_sent),
         "open_rate": _ratio(sums["opened"], sums["delivered"]),
         "click_rate": _ratio(sums["clicked"], sums["delivered"]),
         "response_rate": _ratio(sums["answered"], sums["sent"]),

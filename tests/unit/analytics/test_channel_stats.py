@@ -384,3 +384,16 @@ async def test_the_triggers_mark_exactly_the_days_a_write_can_change(service, cl
     await service.appointments.set_status(lea.id, AppointmentStatus.CANCELLED)
     assert await stale_days(service) == {monday}
     assert by_channel(await service.analytics.channel_stats(PERIOD))["sms"].conversions == 0
+
+
+def test_a_channel_without_receipts_has_unknown_rates_not_zero() -> None:
+    """Telegram reports no delivery or read: its delivery and open rates are unknown."""
+    counters = Counters()
+    counters.sent, counters.answered, counters.response_seconds = 4, 1, 60.0
+    counters.response_times = [60.0]
+    telegram = ChannelStats.from_counters("telegram", counters)
+    assert not telegram.receipts
+    assert telegram.delivery_rate is None and telegram.open_rate is None
+    assert telegram.response_rate == 0.25
+    sms = ChannelStats.from_counters("sms", counters)
+    assert sms.receipts and sms.delivery_rate == 0.0
