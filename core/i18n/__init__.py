@@ -105,8 +105,10 @@ def format_time(value: datetime, tz: str | None = None) -> str:
 
 
 def format_relative(value: datetime, now: datetime) -> str:
-    """How long ago (or ahead) ``value`` is, shortly: "5 min", "il y a 2 h"."""
+    """How long ago (or ahead) ``value`` is, shortly: "5 min", "il y a 2 h", "à l'instant"."""
     delta: timedelta = value - now
+    if abs(delta) < timedelta(minutes=1):
+        return t("common.just_now")  # not "in 0 min"
     return format_timedelta(
         delta,
         granularity="minute",

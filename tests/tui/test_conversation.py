@@ -172,3 +172,30 @@ async def test_provider_and_network_errors_are_notifications(app, ids, service) 
     finally:
         service.outbound = real
     assert [name for name, _ in outbound.calls] == ["switch_channel", "call"]
+
+
+def test_a_call_whose_text_is_its_summary_shows_it_once() -> None:
+    from datetime import UTC, datetime
+
+    from core.domain.enums import Channel, Direction, MessageStatus, SenderType
+    from core.domain.models import Message
+    from inbox_app.widgets.conversation.timeline import message_text
+
+    summary = "Hélène cherche une location meublée (2 pièces)."
+    call = Message(
+        id=1,
+        conversation_id=1,
+        prospect_id=1,
+        channel=Channel.VOICE,
+        direction=Direction.INBOUND,
+        kind=MessageKind.CALL,
+        sender_type=SenderType.PROSPECT,
+        content=summary,
+        metadata={"summary": summary, "duration_seconds": 142},
+        status=MessageStatus.RECEIVED,
+        created_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
+    )
+    assert message_text(call, "Europe/Paris").plain.count(summary) == 1
+    other = call.model_copy(update={"content": "Rappeler demain."})
+    shown = message_text(other, "Europe/Paris").plain
+    assert summary in shown and "Rappeler demain." in shown

@@ -35,6 +35,8 @@ def test_french_formats(french) -> None:
     assert i18n.t("common.channel.email") == "E-mail"
     assert i18n.format_money(Decimal("0.05")) == "0,05\xa0€"
     assert i18n.format_relative(now - timedelta(minutes=5), now) == "il y a 5\xa0min"
+    assert i18n.format_relative(now - timedelta(seconds=20), now) == "à l'instant"
+    assert i18n.format_relative(now + timedelta(seconds=5), now) == "à l'instant"
     assert i18n.format_datetime(now, "Europe/Paris", "short") == "10/03/2026 11:00"
 
 

@@ -152,7 +152,7 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
     if message.subject:
         text.append_text(inert(message.subject, "bold", single_line=True))
         text.append("\n")
-    if message.content:
+    if message.content and not _repeats_summary(message, meta):
         text.append_text(
             inert(message.content, "italic" if message.kind == MessageKind.NOTE else "")
         )
@@ -176,6 +176,16 @@ def _header(message: Message, tz: str | None) -> Text:
     if message.direction == Direction.OUTBOUND or message.status != MessageStatus.RECEIVED:
         parts.append(status_word(message.status))
     return Text(f"{arrow} {sender} · " + " · ".join(parts), style="bold")
+
+
+def _repeats_summary(message: Message, meta: dict[str, Any]) -> bool:
+    """A call whose text is its summary (as VAPI reports it), already shown as the summary."""
+    summary = meta.get("summary")
+    return (
+        message.kind == MessageKind.CALL
+        and isinstance(summary, str)
+        and summary.strip() == message.content.strip()
+    )
 
 
 def _call(text: Text, meta: dict[str, Any], expanded: bool) -> None:
