@@ -50,6 +50,7 @@ class CountingWorker(IngestWorker):
 
     async def _apply(self, step: Any, row: Any) -> list[str]:
         self.applied += 1
+        await asyncio.sleep(0.005)  # let the other worker run meanwhile, as on two machines
         return await super()._apply(step, row)
 
 
@@ -139,7 +140,8 @@ async def test_every_sandbox_event_is_ingested_once_and_in_order(pg_schema) -> N
             assert await _count(app, stored) == expected  # each once, whichever relay had it
             await asyncio.gather(worker_a.run_once(), worker_b.run_once())
             assert worker_a.applied + worker_b.applied == expected  # each event applied once
-            assert worker_a.applied and worker_b.applied  # by both relays
+            # Both usually take part; which one gets each event is the scheduler's business
+            # (a loaded machine may let one drain the backlog), so that is not asserted.
             pending = select(func.count()).where(t.InboundEventRow.status != "processed")
             assert await _count(app, pending) == 0
             heard: set[int] = set()
