@@ -78,10 +78,13 @@ class CampaignsScreen(Screen[None]):
         for key in _TOTALS:
             campaigns.add_column(Text(t(f"campaignsui.column.{key}"), justify="right"), key=key)
         steps = self.query_one("#steps", DataTable)
-        for key in ("step", "channel", "delay", "template", "condition"):
+        # The counts come before the template and condition: on 80 columns they stay in view.
+        for key in ("step", "channel", "delay"):
             steps.add_column(t(f"campaignsui.column.{key}"), key=key)
         for key in COUNTS:
             steps.add_column(Text(t(f"campaignsui.column.{key}"), justify="right"), key=key)
+        for key in ("template", "condition"):
+            steps.add_column(t(f"campaignsui.column.{key}"), key=key)
 
     async def reload(self) -> None:
         """Read the campaigns, their progress and the A/B tests again."""
@@ -131,10 +134,10 @@ class CampaignsScreen(Screen[None]):
             table.add_row(
                 Text(str(step.position + 1), justify="right"),
                 step_channel(step.channel),
-                step_delay(step),
+                step_delay(step, short=True),
+                *(_number(getattr(counts, key)) for key in COUNTS),
                 inert(step.template, single_line=True),
                 step_condition(step),
-                *(_number(getattr(counts, key)) for key in COUNTS),
             )
 
     def _abtests(self, shown: Overview) -> None:
@@ -151,6 +154,11 @@ class CampaignsScreen(Screen[None]):
             verdict = "bold green" if result.winner is not None else "dim"
             text.append("\n" + lines[-1], style=verdict)
         self.query_one("#abtests", Static).update(text)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # The focus follows the tab, else the hidden table keeps it and takes its tab back.
+        on_tests = event.pane.id == "abtests_tab"
+        self.query_one("#abtests_body" if on_tests else "#campaigns").focus()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "campaigns":

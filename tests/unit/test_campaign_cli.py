@@ -73,10 +73,13 @@ def test_show_gives_each_step_and_its_progress(capsys, demo_url) -> None:
     assert lines[2] == "Step 1: SMS, at once, template follow_up, always"
     assert lines[4] == "Step 2: Email, after 2 days, template follow_up, if no reply"
     for position, step in enumerate(progress(demo_url).steps):
-        assert lines[3 + 2 * position].split() == (
-            f"waiting {step.waiting}, queued {step.queued}, deferred {step.deferred}, "
-            f"sent {step.sent}, failed {step.failed}, skipped {step.skipped}, left {step.left}"
-        ).split()
+        assert (
+            lines[3 + 2 * position].split()
+            == (
+                f"waiting {step.waiting}, queued {step.queued}, deferred {step.deferred}, "
+                f"sent {step.sent}, failed {step.failed}, skipped {step.skipped}, left {step.left}"
+            ).split()
+        )
 
 
 def test_pause_then_resume_writes_the_status(capsys, demo_url) -> None:

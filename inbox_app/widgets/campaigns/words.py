@@ -27,11 +27,13 @@ def step_channel(channel: str) -> str:
     return t("campaignsui.channel.auto") if channel == AUTO else channel_name(channel)
 
 
-def step_delay(step: CampaignStep) -> str:
-    """ "at once" or "after 2 days" (after the previous step, or after enrolling)."""
+def step_delay(step: CampaignStep, *, short: bool = False) -> str:
+    """ "at once" or "after 2 days" ("+2 days" when ``short``): after the previous step, or
+    after enrolling for the first."""
     if not step.delay_seconds:
         return t("campaignsui.delay.none")
-    return t("campaignsui.delay.after", duration=duration(step.delay_seconds))
+    key = "campaignsui.delay.short" if short else "campaignsui.delay.after"
+    return t(key, duration=duration(step.delay_seconds))
 
 
 def step_condition(step: CampaignStep) -> str:
