@@ -42,6 +42,9 @@ class CampaignsScreen(Screen[None]):
     BINDINGS = [
         Binding("p", "toggle", t("campaignsui.key.pause"), tooltip=t("campaignsui.key.pause_tip")),
         Binding(
+            "a", "switch_tab", t("campaignsui.key.tabs"), tooltip=t("campaignsui.key.tabs_tip")
+        ),
+        Binding(
             "q,escape", "back", t("ui.key.back"), id="campaigns_back", tooltip=t("ui.tip.back")
         ),
     ]
@@ -189,6 +192,11 @@ class CampaignsScreen(Screen[None]):
             return
         self.app.notify(message, markup=False)
         await self.reload()
+
+    def action_switch_tab(self) -> None:
+        """Show the A/B tests, or the campaigns again."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "campaigns_tab" if tabs.active == "abtests_tab" else "abtests_tab"
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -97,8 +97,9 @@ async def test_the_ab_test_shows_its_rates_and_its_verdict(demo) -> None:
     app = InboxApp(demo, clock=demo.ctx.clock)
     async with app.run_test(size=(180, 50)) as pilot:
         await open_campaigns(app, pilot)
-        app.screen.query_one(TabbedContent).active = "abtests_tab"
+        await pilot.press("a")
         await settle(pilot)
+        assert app.screen.query_one(TabbedContent).active == "abtests_tab"
         shown = static_text(app, "#abtests")
     assert AB_TEST_NAME in shown
     assert t("campaignsui.metric.response_rate") in shown
