@@ -52,6 +52,13 @@ class InboxApp(App[int]):
         Binding(
             "f3", "analytics", t("ui.key.analytics"), id="analytics", tooltip=t("ui.tip.analytics")
         ),
+        Binding(
+            "f4",
+            "campaigns",
+            t("campaignsui.key.campaigns"),
+            id="campaigns",
+            tooltip=t("campaignsui.key.campaigns_tip"),
+        ),
     ]
 
     #: False while the live link to the shared database is lost (team mode): screens show it.
@@ -173,6 +180,12 @@ class InboxApp(App[int]):
 
         if not isinstance(self.screen, AnalyticsScreen):
             self.push_screen(AnalyticsScreen())
+
+    def action_campaigns(self) -> None:
+        from inbox_app.screens.campaigns import CampaignsScreen
+
+        if not isinstance(self.screen, CampaignsScreen):
+            self.push_screen(CampaignsScreen())
 
     async def on_unmount(self) -> None:
         if self.engine is not None:

@@ -162,6 +162,7 @@ SHOTS: dict[str, tuple[Step, ...]] = {
     "switch-channel": (open_conversation("sms"), keys("w")),
     "settings": (keys("f2"), templates_tab),
     "analytics": (keys("f3"),),
+    "campaigns": (keys("f4"),),
     "help": (keys("question_mark"),),
     "booking": (open_conversation("sms"), keys("b")),
     "calendar": (keys("c", "w"), keys("down", "down")),

@@ -25,6 +25,7 @@ from core.appointments.slots import Busy, Calendar, check_slot
 from core.channels.segments import count_segments
 from core.credentials import credentials_ref
 from core.demo import stories
+from core.demo.campaigns import seed_campaigns
 from core.demo.people import AGENTS, DemoPerson, demo_people
 from core.demo.script import PARIS
 from core.demo.stories import AGENT, PROSPECT, SARA, Beat, Booking, Kit, Story
@@ -188,6 +189,7 @@ async def seed_demo(
         item.prospect = created[key]
     for index, item in enumerate(placed):
         await _write_story(service, item, index, (agents, by_name), agenda, rng, moment)
+    await seed_campaigns(db, tenant, moment)
     await _mark(db, service.ctx.tenant_id, seed, moment)
     return await summary(db, service.ctx.tenant_id)
 

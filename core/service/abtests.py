@@ -115,6 +115,13 @@ class ABTests:
             await session.flush()
             return await self._test(session, test)
 
+    async def list(self) -> list[ABTest]:
+        """Every test of the tenant, newest first."""
+        async with self.ctx.db.session() as session:
+            query = select(AB).where(AB.tenant_id == self.ctx.tenant_id).order_by(AB.id.desc())
+            rows = (await session.execute(query)).scalars().all()
+            return [await self._test(session, row) for row in rows]
+
     async def get(self, test_id: int) -> ABTest:
         """One test with its assignment."""
         async with self.ctx.db.session() as session:

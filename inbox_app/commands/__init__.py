@@ -10,7 +10,16 @@ from __future__ import annotations
 import importlib
 
 #: Modules of this package that define sub-commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ("db", "demo", "credentials", "agent", "sandbox", "relay", "bench")
+COMMAND_MODULES = (
+    "db",
+    "demo",
+    "credentials",
+    "agent",
+    "campaign",
+    "sandbox",
+    "relay",
+    "bench",
+)
 
 
 def modules() -> list[object]:

@@ -31,7 +31,30 @@ def seed(path: Path) -> dict[str, int]:
     return asyncio.run(run())
 
 
+def seed_demo_file(path: Path) -> None:
+    """Write the demo agency (its campaign and A/B test included) at the scenario's "now"."""
+    from core.demo.seeder import seed_demo
+
+    async def run() -> None:
+        db = await Database.open(sqlite_url(path))
+        try:
+            await seed_demo(db, now=fixed_now())
+        finally:
+            await db.close()
+
+    path.unlink(missing_ok=True)
+    asyncio.run(run())
+
+
 def scenario_app(path: Path) -> InboxApp:
     """An app that opens the seeded database at ``path`` with the fixed clock."""
     settings = Settings(database_url=sqlite_url(path), tenant="demo", language="en")
+    return InboxApp(settings=settings, clock=fixed_now, live=False)
+
+
+def demo_app(path: Path) -> InboxApp:
+    """An app on the demo database at ``path``, as its first agent, with the fixed clock."""
+    settings = Settings(
+        database_url=sqlite_url(path), tenant="demo", language="en", agent="Claire Martin"
+    )
     return InboxApp(settings=settings, clock=fixed_now, live=False)

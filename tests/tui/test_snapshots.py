@@ -12,7 +12,7 @@ from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.widgets.settings.template_editor import TemplateEditor
 from tests.tui.calendar_data import fill_calendar
 from tests.tui.helpers import wait_for_decision
-from tests.tui.snapshot_app import scenario_app, seed
+from tests.tui.snapshot_app import demo_app, scenario_app, seed, seed_demo_file
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
@@ -93,3 +93,16 @@ def test_screen(snap_compare, tmp_path: Path, screen: str, size: tuple[int, int]
     app = scenario_app(path)
     app.snapshot_ids = ids  # type: ignore[attr-defined]
     assert snap_compare(app, terminal_size=size, run_before=SCREENS[screen])
+
+
+#: Screens shown on the demo agency (the scenario has no campaign).
+DEMO_SCREENS = {"campaigns": _keys("f4"), "abtests": _keys("f4", "a")}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", list(DEMO_SCREENS))
+def test_demo_screen(snap_compare, tmp_path: Path, screen: str, size: tuple[int, int]) -> None:
+    path = tmp_path / "demo.db"
+    seed_demo_file(path)
+    app = demo_app(path)
+    assert snap_compare(app, terminal_size=size, run_before=DEMO_SCREENS[screen])

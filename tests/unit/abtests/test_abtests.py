@@ -186,3 +186,13 @@ async def test_a_confirmation_counts_only_after_the_test_message(service, clock)
     expected = {name: sum(group_of[p] == name for p in later) for name in groups}
     assert {name: g.successes for name, g in groups.items()} == expected
     assert sum(g.successes for g in groups.values()) == 3  # the early one is not counted
+
+
+async def test_list_gives_the_tenants_tests_newest_first(service) -> None:
+    assert await service.abtests.list() == []
+    ids = await prospects(service, 4)
+    first = await service.abtests.run_ab_test(GROUPS, "open_rate", prospect_ids=ids, name="un")
+    second = await service.abtests.run_ab_test(GROUPS, "click_rate", prospect_ids=ids, name="deux")
+    listed = await service.abtests.list()
+    assert [test.id for test in listed] == [second.id, first.id]
+    assert listed[1] == await service.abtests.get(first.id)

@@ -1,0 +1,51 @@
+"""The demo's own "provider": it accepts every message, so the product's outbox worker can send
+the demo campaign's steps while seeding (no network, no credentials, nothing leaves the machine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.channels.adapter import (
+    AdapterConfig,
+    Capabilities,
+    ChannelAdapter,
+    OutgoingMessage,
+    SendResult,
+)
+from core.domain.enums import DEFAULT_PROVIDER, Channel
+
+
+class DemoAdapter(ChannelAdapter):
+    """Accepts every message and gives it a provider id; receives no webhook."""
+
+    credential_names = ()
+
+    def __init__(self, channel: Channel) -> None:
+        super().__init__(AdapterConfig(base_url="demo:", credentials={}))
+        self.channel = channel  # type: ignore[misc]
+        self.provider = DEFAULT_PROVIDER[channel]  # type: ignore[misc]
+        self.name = f"demo_{channel}"  # type: ignore[misc]
+        self.capabilities = Capabilities(max_length=None, rate_per_second=1_000_000.0)  # type: ignore[misc]
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Accept the message; its id is made of the outbox's reference (the same on every seed)."""
+        return SendResult(provider_message_id=f"demo-{message.reference}")
+
+    def verify(self, request):  # pragma: no cover - the demo provider receives no webhook
+        raise NotImplementedError
+
+    def parse(self, request):  # pragma: no cover
+        raise NotImplementedError
+
+    def dedupe_keys(self, request):  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclass
+class DemoDelivery:
+    """The adapter source the outbox worker asks for each channel's adapter."""
+
+    def adapter(self, channel: Channel) -> ChannelAdapter:
+        """A demo adapter for ``channel``."""
+        return DemoAdapter(channel)
