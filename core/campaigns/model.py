@@ -29,6 +29,8 @@ class LeftReason(StrEnum):
     REPLIED = "replied"
     OPTED_OUT = "opted_out"
     UNREACHABLE = "unreachable"
+    TOO_EXPENSIVE = "too_expensive"
+    WHATSAPP_WINDOW = "whatsapp_window"
     NO_TEMPLATE = "no_template"
     MISSING_VARIABLE = "missing_variable"
     REMOVED = "removed"

@@ -46,6 +46,11 @@ from core.storage import tables as t
 E, C, S = t.CampaignEnrolmentRow, t.CampaignRow, t.CampaignStepRow
 BATCH = 500
 _DAILY_LIMIT = "orchestrator.blocked.daily_limit"
+#: Refusals of a prospect who has an address: said as such rather than "unreachable".
+_REFUSED = {
+    "orchestrator.blocked.too_expensive": LeftReason.TOO_EXPENSIVE,
+    "orchestrator.blocked.whatsapp_window": LeftReason.WHATSAPP_WINDOW,
+}
 #: Sara's intents (``core.intents.recognize.Intent``) on a STOP and on an "OUI" to a proposal.
 OPT_OUT, CONFIRM = "opt_out", "confirm"
 
@@ -198,7 +203,8 @@ def _refusal(
     timezone: str,
     now: datetime,
 ) -> LeaveCampaign | PostponeStep:
-    """Why no channel takes the step: a daily limit (try tomorrow), opt-outs, or no address."""
+    """Why no channel takes the step: a daily limit (try tomorrow), opt-outs, the cost cap or
+    the WhatsApp window on every channel they have, or no address."""
     if any(reason.key == _DAILY_LIMIT for reason in decision.blocked):
         local = now.astimezone(zone(timezone))
         tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), local.tzinfo)
@@ -207,6 +213,9 @@ def _refusal(
     opted_out = set(prospect.opted_out_channels or ())
     if reachable and reachable <= opted_out:
         return LeaveCampaign(LeftReason.OPTED_OUT)
+    refused = [_REFUSED[r.key] for r in decision.blocked if r.key in _REFUSED]
+    if reachable - opted_out and refused:
+        return LeaveCampaign(refused[0])
     return LeaveCampaign(LeftReason.UNREACHABLE)
 
 

@@ -275,10 +275,10 @@ async def test_a_whatsapp_step_needs_an_approved_template_outside_the_window(
     paul = await prospect_with_rdv(service, "Paul", clock, email=None, whatsapp="+33612345678")
     await service.campaigns.enrol(campaign_id, [paul])
     await service.campaigns.run_due()
-    if not approved:  # Meta would refuse it: nothing is queued, Paul cannot be reached so
+    if not approved:  # Meta would refuse it: nothing is queued, and the reason says why
         assert await outbox(service) == []
         (enrolment,) = await service.campaigns.enrolments(campaign_id)
-        assert enrolment.left_reason == "unreachable"
+        assert enrolment.left_reason == "whatsapp_window"
         return
     (row,) = await outbox(service)
     assert row.channel_type == "whatsapp"
@@ -418,3 +418,17 @@ async def test_a_confirmation_made_before_the_campaign_wrote_does_not_count(serv
     assert report.processed == 2 and report.sent == 1
     second = [r for r in await outbox(service) if r.channel_type == Channel.SMS]
     assert [r.prospect_id for r in second] == [after]
+
+
+async def test_a_step_above_the_cost_cap_on_every_channel_says_so(service, clock):
+    """A long SMS (several segments) above the per-message cap, and no other address."""
+    steps = [StepDraft(channel=Channel.SMS, template="follow_up")]
+    signature = "Julie Martin, conseillère senior de l'agence du onzième arrondissement, " * 3
+    campaign_id = await started(service, steps, variables={"agent_name": signature})
+    prospect_id = await add_prospect(service, "Luc Moreau", phone="+33611223344")
+    await service.campaigns.enrol(campaign_id, [prospect_id])
+    report = await service.campaigns.run_due()
+    (enrolment,) = await service.campaigns.enrolments(campaign_id)
+    # With that signature the follow-up takes three segments or more: above the €0.10 cap.
+    assert report.left == 1 and enrolment.left_reason == "too_expensive"
+    assert await outbox(service) == []
