@@ -136,29 +136,33 @@ class VapiAdapter(ChannelAdapter):
             return []
         call = mapping(require(message, "call", "message."), "message.call")
         call_id = str(require(call, "id", "message.call."))
-        customer = message.get("customer") or call.get("customer") or {}
-        artifact = message.get("artifact") or {}
-        analysis = message.get("analysis") or {}
+        customer = _part(message, "customer") or _part(call, "customer", "message.call.")
+        artifact = _part(message, "artifact")
+        analysis = _part(message, "analysis")
         final = kind == "end-of-call-report"
         started = from_iso(message.get("startedAt") or call.get("startedAt"))
         ended = from_iso(message.get("endedAt") or call.get("endedAt"))
-        duration = message.get("durationSeconds")
+        duration = _number(message.get("durationSeconds"), "message.durationSeconds")
         if duration is None and started and ended:
             duration = (ended - started).total_seconds()
         return [
             CallReport(
                 provider=Provider.VAPI,
                 provider_call_id=call_id,
-                phone=customer.get("number"),
-                status="ended" if final else str(message.get("status") or "unknown"),
+                phone=_text(customer.get("number"), "customer.number"),
+                status="ended" if final else _text(message.get("status"), "status") or "unknown",
                 direction="inbound" if call.get("type") == "inboundPhoneCall" else "outbound",
                 started_at=started,
                 ended_at=ended,
-                duration_seconds=float(duration) if duration is not None else None,
-                ended_reason=message.get("endedReason"),
-                transcript=artifact.get("transcript") or message.get("transcript"),
-                summary=analysis.get("summary") or message.get("summary"),
-                recording_url=artifact.get("recordingUrl") or message.get("recordingUrl"),
+                duration_seconds=duration,
+                ended_reason=_text(message.get("endedReason"), "endedReason"),
+                transcript=_text(
+                    artifact.get("transcript") or message.get("transcript"), "transcript"
+                ),
+                summary=_text(analysis.get("summary") or message.get("summary"), "summary"),
+                recording_url=_text(
+                    artifact.get("recordingUrl") or message.get("recordingUrl"), "recordingUrl"
+                ),
                 cost=_decimal(message.get("cost")),
                 final=final,
             )
@@ -168,13 +172,38 @@ class VapiAdapter(ChannelAdapter):
         """``vapi:<call id>:<type>[:<status>]``."""
         message = self._message(request)
         kind = require(message, "type", "message.")
-        call_id = (message.get("call") or {}).get("id")
+        call_id = _part(message, "call").get("id")
         if not call_id:
             raise MalformedWebhook("missing required field message.call.id")
         suffix = (
             f":{message['status']}" if kind == "status-update" and message.get("status") else ""
         )
         return [f"vapi:{call_id}:{kind}{suffix}"]
+
+
+def _part(container: Any, key: str, where: str = "message.") -> dict[str, Any]:
+    """An optional nested object (``{}`` when absent); a ``MalformedWebhook`` when not one."""
+    value = container.get(key)
+    if value is None or value == "":
+        return {}
+    return dict(mapping(value, where + key))
+
+
+def _text(value: Any, where: str) -> str | None:
+    """An optional text field; numbers are written out, anything else is malformed."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise MalformedWebhook(f"message.{where}: expected text")
+
+
+def _number(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise MalformedWebhook(f"{where}: expected a number")
 
 
 def _decimal(value: Any) -> Decimal | None:

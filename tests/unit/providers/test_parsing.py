@@ -229,6 +229,27 @@ def test_vapi_legacy_placement_and_bad_input():
         adapter.parse(request(b'{"other": 1}'))
 
 
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"customer": True}, "customer"),
+        ({"analysis": ["summary"]}, "analysis"),
+        ({"artifact": "x"}, "artifact"),
+        ({"durationSeconds": "long"}, "durationSeconds"),
+        ({"summary": {"text": "ok"}}, "summary"),
+        ({"customer": {"number": ["+33612345678"]}}, "customer.number"),
+    ],
+)
+def test_vapi_fields_of_the_wrong_shape_are_malformed_not_a_crash(extra, field):
+    """Found by the relay fuzz test: a 500 (AttributeError) instead of a clear 400."""
+    adapter = VapiAdapter(config(api_key="k", webhook_secret="s"))
+    doc = {"message": {"type": "end-of-call-report", "call": {"id": "c1"}, **extra}}
+    with pytest.raises(MalformedWebhook, match=field):
+        adapter.parse(request(json.dumps(doc).encode()))
+    with pytest.raises(MalformedWebhook, match=r"message\.call"):
+        adapter.dedupe_keys(request(b'{"message": {"type": "status-update", "call": [1]}}'))
+
+
 def test_sendgrid_inbound_raw_mode_in_latin1():
     from email.message import EmailMessage
 
