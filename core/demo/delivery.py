@@ -13,6 +13,7 @@ from core.channels.adapter import (
     OutgoingMessage,
     SendResult,
 )
+from core.channels.errors import SignatureError
 from core.domain.enums import DEFAULT_PROVIDER, Channel
 
 
@@ -32,14 +33,17 @@ class DemoAdapter(ChannelAdapter):
         """Accept the message; its id is made of the outbox's reference (the same on every seed)."""
         return SendResult(provider_message_id=f"demo-{message.reference}")
 
-    def verify(self, request):  # pragma: no cover - the demo provider receives no webhook
-        raise NotImplementedError
+    def verify(self, request):
+        """The demo provider sends no webhook: anything claiming to be one is refused."""
+        raise SignatureError("the demo provider sends no webhooks")
 
-    def parse(self, request):  # pragma: no cover
-        raise NotImplementedError
+    def parse(self, request):
+        """No webhook, so no event."""
+        return []
 
-    def dedupe_keys(self, request):  # pragma: no cover
-        raise NotImplementedError
+    def dedupe_keys(self, request):
+        """No webhook, so no key."""
+        return []
 
 
 @dataclass

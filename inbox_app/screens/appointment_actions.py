@@ -59,8 +59,12 @@ class AppointmentActions:
     """Mixed into a Screen: the actions behind ``APPOINTMENT_BINDINGS``."""
 
     async def appointment_target(self) -> Target | None:
-        """The prospect, thread and appointments the keys act on (None: nothing to act on)."""
-        raise NotImplementedError
+        """The prospect, thread and appointments the keys act on (None: nothing to act on).
+
+        Each screen that mixes this in answers it (the conversation: its prospect; the calendar:
+        the highlighted row's); the mixin alone has nothing to act on.
+        """
+        return None
 
     async def appointment_changed(self) -> None:
         """Redraw after a change."""
