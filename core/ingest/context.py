@@ -12,6 +12,7 @@ from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
 from core.domain.settings import TenantSettings
 from core.events import ConversationChanged, Event, MessageChanged
 from core.storage import tables as t
+from core.storage.database import announce_with_commit
 
 if TYPE_CHECKING:
     from core.appointments.changes import AppointmentChange
@@ -48,6 +49,9 @@ class IngestStep:
     appointment_changes: list[AppointmentNotice] = field(default_factory=list)
     booking: Booking | None = None
     booking_changes: list[AppointmentChange] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        announce_with_commit(self.session, self.events)
 
     def provider_for(self, channel: Channel) -> Provider:
         """The provider the tenant set up for ``channel`` (the default one otherwise)."""

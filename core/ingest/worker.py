@@ -31,6 +31,7 @@ from core.relay.server import AdapterLookup
 from core.service.booking import Booking
 from core.service.context import ServiceContext
 from core.storage import tables as t
+from core.storage.database import was_announced
 
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
@@ -144,7 +145,7 @@ class IngestWorker:
         except Exception as exc:
             await self._fail(event_id, exc)
             return
-        self.ctx.bus.publish_all(step.events)
+        self.ctx.bus.publish_all(step.events, forward=not was_announced(step.session))
         for change in step.booking_changes:
             await self.booking.notify(change)
         await self._tell_hooks(step.appointment_changes)

@@ -1,9 +1,12 @@
 """Live updates between processes sharing one PostgreSQL database, over LISTEN/NOTIFY.
 
 Every process (an agent's app, a relay, a worker) has its own in-process ``EventBus``. The bridge
-joins them: events published locally after a commit are sent with ``pg_notify`` on the tenant's
-channel, and a dedicated asyncpg connection LISTENs on it and republishes what other processes sent
-(its own messages, recognised by an origin id, are skipped). Nothing polls the tables.
+joins them: the events of a transaction are sent with ``pg_notify`` on the tenant's channel
+*inside that transaction* (``Database.announcer``), so PostgreSQL delivers them exactly when the
+change commits and never for a rolled-back one; a dedicated asyncpg connection LISTENs on the
+channel and republishes what other processes sent (its own messages, recognised by an origin id,
+are skipped). Nothing polls the tables. Events published outside a transaction (rare) and
+presence messages go through a best-effort sender after the fact.
 
     bridge = NotifyBridge(db, bus, tenant_id)
     await bridge.start()        # a no-op on SQLite
@@ -31,6 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from core.events import (
     AppointmentChanged,
@@ -174,6 +178,7 @@ class NotifyBridge:
             return
         self.channel = await channel_name(self.db, self.tenant_id)
         self.bus.forwarder = self._forward
+        self.db.announcer = self._announce
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="notify-send"),
             asyncio.create_task(self._listen_loop(), name="notify-listen"),
@@ -200,6 +205,8 @@ class NotifyBridge:
             return
         if self.bus.forwarder == self._forward:
             self.bus.forwarder = None
+        if self.db.announcer == self._announce:
+            self.db.announcer = None
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.flush(), 5)
         for task in self._tasks:
@@ -211,6 +218,15 @@ class NotifyBridge:
         await self._drop_connection()
 
     # Sending -----------------------------------------------------------------------------
+
+    def _announce(self, session: Session, events: Sequence[object]) -> None:
+        """Send ``events`` with ``session``'s transaction: delivered at its commit, or never."""
+        shared = [e for e in events if type(e).__name__ in SHARED_EVENTS]
+        for payload in pack(self.origin, shared):  # type: ignore[arg-type]
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": self.channel, "payload": payload},
+            )
 
     def _forward(self, event: Event) -> None:
         if type(event).__name__ in SHARED_EVENTS:
