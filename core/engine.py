@@ -268,9 +268,11 @@ class Engine:
         assert self.runtime is not None
         outbox = OutboxWorker(self.service.ctx, self.runtime, self.settings.orchestrator)
         self.supervisor.add("outbox", outbox.run_forever)
-        self.supervisor.add("reminders", self.service.outbound.reminders.follow)
-        self.supervisor.add("housekeeping", self._housekeeping)
-        self.supervisor.add("analytics", RollupWarmer(self.service.ctx).run)
+        # Once-per-tenant jobs: in team mode only the process holding each job's lease runs it.
+        once = self.service.team.lease.exclusive
+        self.supervisor.add("reminders", once("reminders", self.service.outbound.reminders.follow))
+        self.supervisor.add("housekeeping", once("housekeeping", self._housekeeping))
+        self.supervisor.add("analytics", once("analytics", RollupWarmer(self.service.ctx).run))
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Wake snoozed conversations and run due campaign steps, every half minute."""

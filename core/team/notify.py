@@ -166,6 +166,9 @@ class NotifyBridge:
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Event()
         self._connection: asyncpg.Connection | None = None
+        self._using = asyncio.Lock()  # one query at a time on the listening connection
+        self.generation = 0
+        """Counts listening connections: advisory locks held on one die with it."""
 
     @property
     def enabled(self) -> bool:
@@ -265,6 +268,35 @@ class NotifyBridge:
                     {"channel": self.channel, "payload": payload},
                 )
 
+    # Advisory locks on the listening connection (see ``core.team.lease``) ------------------
+
+    async def try_advisory_lock(self, key: int) -> int | None:
+        """Take the session advisory lock ``key`` on the listening connection if it is free.
+
+        Returns:
+            The connection's ``generation`` (the lock lives as long as it), or None when the
+            lock is held elsewhere or the link is down.
+        """
+        conn, generation = self._connection, self.generation
+        if conn is None or conn.is_closed():
+            return None
+        try:
+            async with self._using:
+                taken = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key)
+        except Exception as exc:  # the link is going down; the listen loop reconnects
+            log.info("advisory lock not taken: %s", type(exc).__name__)
+            return None
+        return generation if taken and generation == self.generation else None
+
+    async def advisory_unlock(self, key: int, generation: int) -> None:
+        """Release ``key`` if the connection that took it is still the one in use."""
+        conn = self._connection
+        if conn is None or conn.is_closed() or generation != self.generation:
+            return
+        with contextlib.suppress(Exception):
+            async with self._using:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
     # Listening ---------------------------------------------------------------------------
 
     async def _listen_loop(self) -> None:
@@ -302,6 +334,7 @@ class NotifyBridge:
             conn.terminate()
             raise
         self._connection = conn
+        self.generation += 1
 
     async def _watch(self, lost: asyncio.Event) -> None:
         """Return when the connection is lost (or stops answering)."""
@@ -312,12 +345,14 @@ class NotifyBridge:
                 await asyncio.wait_for(lost.wait(), self._keepalive)
                 return
             try:
-                await asyncio.wait_for(conn.execute("SELECT 1"), 5)
+                async with self._using:
+                    await asyncio.wait_for(conn.execute("SELECT 1"), 5)
             except Exception:  # whatever the cause, this connection is no longer usable
                 return
 
     async def _drop_connection(self) -> None:
         conn, self._connection = self._connection, None
+        self.generation += 1
         if conn is not None and not conn.is_closed():
             conn.terminate()
 

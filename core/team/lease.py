@@ -1,0 +1,94 @@
+"""Jobs that must run once per tenant (reminders, analytics warm-up, housekeeping), in one process.
+
+In team mode every agent's app starts an engine, but planning reminders or re-aggregating today's
+analytics in fifty processes at once only loads the database. Each such job is guarded by a
+PostgreSQL advisory lock taken on the process's live-link connection (so it costs no connection
+of its own): the process that holds the lock runs the job; the others try again every few
+seconds. When the holder dies or loses its connection, PostgreSQL releases the lock and another
+process takes the job over on its next try. On SQLite (one process) the job simply runs.
+
+    lease = JobLease(bridge)
+    supervisor.add("reminders", lease.exclusive("reminders", reminders.follow))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from core.team.notify import NotifyBridge
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def lock_key(channel: str, job: str) -> int:
+    """A signed 64-bit advisory lock key for ``job`` of the tenant behind ``channel``."""
+    digest = hashlib.sha1(f"{channel}:{job}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class JobLease:
+    """Runs each named job in at most one process of the tenant at a time.
+
+    Args:
+        bridge: this process's live link; its connection holds the locks.
+        retry: seconds between two tries to take a job another process holds.
+    """
+
+    def __init__(self, bridge: NotifyBridge, *, retry: float = 3.0) -> None:
+        self.bridge = bridge
+        self.retry = retry
+        self.held: set[str] = set()
+        """The jobs this process runs now (for the status line and tests)."""
+
+    def exclusive(self, name: str, job: Job) -> Job:
+        """``job`` wrapped so that it runs only while this process holds its lease."""
+        if not self.bridge.enabled:
+            return job
+
+        async def run(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                generation = await self.bridge.try_advisory_lock(lock_key(self._channel, name))
+                if generation is None:
+                    await _wait(stop, self.retry)
+                    continue
+                log.info("job %s: this process holds the lease", name)
+                self.held.add(name)
+                try:
+                    await self._run_while_held(job, stop, generation)
+                finally:
+                    self.held.discard(name)
+                    await self.bridge.advisory_unlock(lock_key(self._channel, name), generation)
+
+        return run
+
+    @property
+    def _channel(self) -> str:
+        return self.bridge.channel or f"tenant-{self.bridge.tenant_id}"
+
+    async def _run_while_held(self, job: Job, stop: asyncio.Event, generation: int) -> None:
+        """Run ``job`` until ``stop`` is set or the connection holding the lock is lost."""
+        inner = asyncio.Event()
+        task = asyncio.create_task(job(inner))
+        try:
+            while not task.done():
+                if stop.is_set() or self.bridge.generation != generation:
+                    inner.set()  # lost the lock with the connection: another process takes over
+                    break
+                await asyncio.wait({task}, timeout=0.5)
+            await task
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
