@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from core.config.settings import Settings
 from core.domain.models import Agent
@@ -92,13 +93,19 @@ class InboxService:
         return service
 
     @classmethod
-    async def open(cls, settings: Settings) -> InboxService:
+    async def open(cls, settings: Settings, *, role: str = "app") -> InboxService:
         """Open the configured database (migrating it), start the live link, return the service.
 
-        In demo mode, a database with no tenant yet is first filled with the demo agency.
+        ``role`` (``app``, ``worker``, ``relay``) sizes the PostgreSQL connection pool (see
+        ``DatabaseSettings``). In demo mode, a database with no tenant yet is first filled with
+        the demo agency.
         """
         check_team_settings(settings)
-        db = await Database.open(settings.effective_database_url)
+        options: dict[str, Any] = {}
+        if settings.effective_database_url.startswith("postgresql"):
+            options = settings.database.engine_options(role)
+            options["idle_seconds"] = settings.database.idle_seconds
+        db = await Database.open(settings.effective_database_url, **options)
         try:
             if settings.mode == "demo":
                 from core.demo import seed_if_empty

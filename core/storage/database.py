@@ -179,6 +179,8 @@ class Database:
         )
         self.announcer: Announcer | None = None
         """Set by team mode's live link: announces a transaction's events inside it."""
+        self.idle: Any = None
+        """Closes idle pooled connections (PostgreSQL, when asked for in ``open``)."""
 
     def _before_commit(self, session: Session) -> None:
         batches = session.info.pop(_TO_ANNOUNCE, None)
@@ -204,8 +206,18 @@ class Database:
         return f"{url.host}:{url.port or 5432}/{url.database}"
 
     @classmethod
-    async def open(cls, url: str, *, upgrade: bool = True, **engine_options: Any) -> Database:
+    async def open(
+        cls,
+        url: str,
+        *,
+        upgrade: bool = True,
+        idle_seconds: float | None = None,
+        **engine_options: Any,
+    ) -> Database:
         """Connect to ``url`` and (by default) bring its schema up to date.
+
+        On PostgreSQL, ``idle_seconds`` closes the pooled connections after that long unused
+        (``core.storage.idle``); ``engine_options`` go to SQLAlchemy (pool size and the like).
 
         Raises:
             NotADatabase: an SQLite file that is not a database.
@@ -221,6 +233,10 @@ class Database:
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         db = cls(engine)
+        if idle_seconds is not None and engine.dialect.name == "postgresql":
+            from core.storage.idle import IdleConnectionCloser
+
+            db.idle = IdleConnectionCloser(engine, idle_seconds)
         try:
             await db.check()
             if upgrade:
@@ -319,4 +335,6 @@ class Database:
 
     async def close(self) -> None:
         """Release every connection."""
+        if self.idle is not None:
+            await self.idle.close()
         await self.engine.dispose()

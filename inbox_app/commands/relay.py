@@ -70,7 +70,7 @@ async def _main(
     from core.relay.server import RelayConfig, runtime_lookup
     from core.service import InboxService
 
-    service = await InboxService.open(settings)
+    service = await InboxService.open(settings, role="relay")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
