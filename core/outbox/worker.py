@@ -149,7 +149,7 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
-        self.limiters = limiters or RateLimiters()
+        self.limiters = limiters or _limiters(ctx)
         #: Only rows on these channels are taken (None: all); the others are left to workers
         #: that can send them, e.g. a relay holding some providers' secrets only.
         self.channels = frozenset(Channel(c) for c in channels) if channels is not None else None
@@ -742,3 +742,12 @@ def _changed(events: list[Event], row: t.OutboxRow) -> None:
     if row.message_id is not None and row.conversation_id is not None:
         events.append(MessageChanged(row.message_id, row.conversation_id))
         events.append(ConversationChanged(row.conversation_id))
+
+
+def _limiters(ctx: ServiceContext) -> RateLimiters:
+    """Per-process buckets; on a shared PostgreSQL, a pace every sending process respects."""
+    if ctx.db.dialect != "postgresql":
+        return RateLimiters()
+    from core.team.rate_limit import SharedPace
+
+    return RateLimiters(lambda name, rate: SharedPace(ctx.db, f"{ctx.tenant_id}:{name}", rate))
