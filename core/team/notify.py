@@ -43,6 +43,7 @@ from core.events import (
     Event,
     EventBus,
     MessageChanged,
+    OutboxQueued,
     ProspectChanged,
     Resync,
 )
@@ -56,7 +57,13 @@ log = logging.getLogger(__name__)
 #: Events worth telling other processes about, by name (what a payload carries).
 SHARED_EVENTS: dict[str, type] = {
     cls.__name__: cls
-    for cls in (ConversationChanged, MessageChanged, ProspectChanged, AppointmentChanged)
+    for cls in (
+        ConversationChanged,
+        MessageChanged,
+        ProspectChanged,
+        AppointmentChanged,
+        OutboxQueued,
+    )
 }
 #: PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 MAX_PAYLOAD = 7900
