@@ -19,7 +19,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from core.team.notify import NotifyBridge
+from core.team.pg_listen import NotifyBridge
 
 log = logging.getLogger(__name__)
 
