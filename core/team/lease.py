@@ -38,11 +38,14 @@ class JobLease:
     Args:
         bridge: this process's live link; its connection holds the locks.
         retry: seconds between two tries to take a job another process holds.
+        grace: seconds to wait after taking a lock before starting the job, so that a previous
+            holder whose connection just died has noticed and stopped its own run.
     """
 
-    def __init__(self, bridge: NotifyBridge, *, retry: float = 3.0) -> None:
+    def __init__(self, bridge: NotifyBridge, *, retry: float = 3.0, grace: float = 1.0) -> None:
         self.bridge = bridge
         self.retry = retry
+        self.grace = grace
         self.held: set[str] = set()
         """The jobs this process runs now (for the status line and tests)."""
 
@@ -53,14 +56,16 @@ class JobLease:
 
         async def run(stop: asyncio.Event) -> None:
             while not stop.is_set():
+                lost = self.bridge.connection_lost
                 generation = await self.bridge.try_advisory_lock(lock_key(self._channel, name))
                 if generation is None:
                     await _wait(stop, self.retry)
                     continue
+                await _wait(stop, self.grace)
                 log.info("job %s: this process holds the lease", name)
                 self.held.add(name)
                 try:
-                    await self._run_while_held(job, stop, generation)
+                    await self._run_while_held(job, stop, generation, lost)
                 finally:
                     self.held.discard(name)
                     await self.bridge.advisory_unlock(lock_key(self._channel, name), generation)
@@ -71,18 +76,21 @@ class JobLease:
     def _channel(self) -> str:
         return self.bridge.channel or f"tenant-{self.bridge.tenant_id}"
 
-    async def _run_while_held(self, job: Job, stop: asyncio.Event, generation: int) -> None:
+    async def _run_while_held(
+        self, job: Job, stop: asyncio.Event, generation: int, lost: asyncio.Event
+    ) -> None:
         """Run ``job`` until ``stop`` is set or the connection holding the lock is lost."""
         inner = asyncio.Event()
         task = asyncio.create_task(job(inner))
+        watchers = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
         try:
-            while not task.done():
-                if stop.is_set() or self.bridge.generation != generation:
-                    inner.set()  # lost the lock with the connection: another process takes over
-                    break
-                await asyncio.wait({task}, timeout=0.5)
+            if self.bridge.generation == generation:
+                await asyncio.wait({task, *watchers}, return_when=asyncio.FIRST_COMPLETED)
+            inner.set()  # stopping, or the lock went with the connection: another takes over
             await task
         finally:
+            for watcher in watchers:
+                watcher.cancel()
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

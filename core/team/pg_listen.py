@@ -176,6 +176,8 @@ class NotifyBridge:
         self._using = asyncio.Lock()  # one query at a time on the listening connection
         self.generation = 0
         """Counts listening connections: advisory locks held on one die with it."""
+        self.connection_lost = asyncio.Event()
+        """Set when the current listening connection is lost (a new one gets a new event)."""
 
     @property
     def enabled(self) -> bool:
@@ -310,6 +312,7 @@ class NotifyBridge:
         attempt = 0
         while True:
             lost = asyncio.Event()
+            self.connection_lost = lost
             try:
                 await self._connect(lost)
             except Exception as exc:  # keep retrying whatever the cause
@@ -327,6 +330,7 @@ class NotifyBridge:
                 self.bus.publish(Resync(), forward=False)
             self._ready.set()
             await self._watch(lost)
+            lost.set()
             await self._drop_connection()
             self._set_online(False)
 

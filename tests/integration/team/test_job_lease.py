@@ -16,10 +16,16 @@ from tests.integration.team.helpers import open_core, until
 pytestmark = pytest.mark.postgres
 
 
-def _recording_job(runs: list[str], who: str):
+def _recording_job(runs: list[str], who: str, active: list[int] | None = None):
     async def job(stop: asyncio.Event) -> None:
         runs.append(who)
-        await stop.wait()
+        if active is not None:
+            active.append(active[-1] + 1)
+        try:
+            await stop.wait()
+        finally:
+            if active is not None:
+                active.append(active[-1] - 1)
 
     return job
 
@@ -27,10 +33,13 @@ def _recording_job(runs: list[str], who: str):
 async def test_only_one_process_runs_a_job_and_another_takes_over(pg_schema) -> None:
     first, second = await open_core(pg_schema), await open_core(pg_schema)
     runs: list[str] = []
+    active = [0]  # how many run at once, after each start and end
     stop = asyncio.Event()
-    leases = [JobLease(core.team.bridge, retry=0.1) for core in (first, second)]
+    leases = [JobLease(core.team.bridge, retry=0.1, grace=0.3) for core in (first, second)]
     tasks = [
-        asyncio.create_task(lease.exclusive("reminders", _recording_job(runs, name))(stop))
+        asyncio.create_task(
+            lease.exclusive("reminders", _recording_job(runs, name, active))(stop)
+        )
         for lease, name in zip(leases, ("first", "second"), strict=True)
     ]
     try:
@@ -38,14 +47,15 @@ async def test_only_one_process_runs_a_job_and_another_takes_over(pg_schema) -> 
         await asyncio.sleep(0.5)  # several retries of the other process
         assert len(runs) == 1
         holder = 0 if runs == ["first"] else 1
-        # The holder loses its connection (as when its machine dies): the other takes over.
+        # The holder loses its connection (as when its machine dies): its job is told to stop
+        # and the job runs again in whichever process takes the lock next (the other, or the
+        # same one once reconnected), never in two at once.
         conn = (first, second)[holder].team.bridge._connection
         await (first, second)[1 - holder].team.bridge._connection.execute(
             "SELECT pg_terminate_backend($1)", conn.get_server_pid()
         )
         await until(lambda: len(runs) >= 2)
-        assert runs[1] == ("first", "second")[1 - holder]
-        await until(lambda: leases[holder].held == set())  # its job was told to stop
+        assert max(active) == 1
     finally:
         stop.set()
         await asyncio.gather(*tasks)
@@ -81,7 +91,7 @@ async def test_another_process_takes_a_job_over_after_a_sigkill(pg_schema) -> No
     local = await open_core(pg_schema)
     runs: list[str] = []
     stop = asyncio.Event()
-    lease = JobLease(local.team.bridge, retry=0.1)
+    lease = JobLease(local.team.bridge, retry=0.1, grace=0.3)
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), 30)
