@@ -42,7 +42,7 @@ from core.domain.enums import (
 )
 from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
-from core.events import Alert, ConversationChanged, Event, MessageChanged
+from core.events import Alert, ConversationChanged, Event, MessageChanged, OutboxQueued, Resync
 from core.i18n import t as tr
 from core.orchestrator.channels import INTRUSIVE
 from core.orchestrator.hours import quiet_release
@@ -136,6 +136,7 @@ class OutboxWorker:
         batch_size: int = 20,
         lease_seconds: float = 120.0,
         poll_seconds: float = 1.0,
+        idle_poll_seconds: float | None = None,
         limiters: RateLimiters | None = None,
         channels: Collection[Channel] | None = None,
     ) -> None:
@@ -149,7 +150,12 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
-        self.limiters = limiters or RateLimiters()
+        # Idle, look less and less often (up to this), and at once when something is queued:
+        # in team mode fifty idle workers polling every second would load the shared server.
+        if idle_poll_seconds is None:
+            idle_poll_seconds = 15.0 if ctx.db.dialect == "postgresql" else poll_seconds
+        self.idle_poll_seconds = max(poll_seconds, idle_poll_seconds)
+        self.limiters = limiters or _limiters(ctx)
         #: Only rows on these channels are taken (None: all); the others are left to workers
         #: that can send them, e.g. a relay holding some providers' secrets only.
         self.channels = frozenset(Channel(c) for c in channels) if channels is not None else None
@@ -172,16 +178,24 @@ class OutboxWorker:
         return handled
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
-        """Work until ``stop_event`` is set; an unexpected error is logged, never fatal."""
-        while not stop_event.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("outbox worker round failed")
-                handled = 0
-            if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop_event.wait(), self.poll_seconds)
+        """Work until ``stop_event`` is set; an unexpected error is logged, never fatal.
+
+        Between idle rounds the pause doubles from ``poll_seconds`` up to
+        ``idle_poll_seconds``; an ``OutboxQueued`` event (from any process) ends it at once.
+        """
+        pause = self.poll_seconds
+        async with self.ctx.bus.subscribe() as events:
+            while not stop_event.is_set():
+                try:
+                    handled = await self.run_once()
+                except Exception:
+                    log.exception("outbox worker round failed")
+                    handled = 0
+                if handled:
+                    pause = self.poll_seconds
+                    continue
+                woken = await _until_queued(events, stop_event, pause)
+                pause = self.poll_seconds if woken else min(pause * 2, self.idle_poll_seconds)
 
     async def drain(self, max_rounds: int = 10_000) -> None:
         """Run rounds until nothing is due now (tests, ``route_message``)."""
@@ -742,3 +756,31 @@ def _changed(events: list[Event], row: t.OutboxRow) -> None:
     if row.message_id is not None and row.conversation_id is not None:
         events.append(MessageChanged(row.message_id, row.conversation_id))
         events.append(ConversationChanged(row.conversation_id))
+
+
+def _limiters(ctx: ServiceContext) -> RateLimiters:
+    """Per-process buckets; on a shared PostgreSQL, a pace every sending process respects."""
+    if ctx.db.dialect != "postgresql":
+        return RateLimiters()
+    from core.team.rate_limit import SharedPace
+
+    return RateLimiters(lambda name, rate: SharedPace(ctx.db, f"{ctx.tenant_id}:{name}", rate))
+
+
+async def _until_queued(events: asyncio.Queue[Event], stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for something to be queued (True) or ``stop`` (False)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not stop.is_set():
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return False
+        waiter = asyncio.ensure_future(events.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        done, pending = await asyncio.wait(
+            {waiter, stopper}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if waiter in done and isinstance(waiter.result(), OutboxQueued | Resync):
+            return True
+    return False
