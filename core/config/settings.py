@@ -123,6 +123,9 @@ class DatabaseSettings(BaseModel):
     idle_seconds: float | None = Field(10.0, gt=0)
     """Close the kept connections after this long unused (unset: keep them); the next use
     opens a fresh one."""
+    listen_url: str | None = None
+    """Where the live link (``LISTEN``) connects when the pools go through PgBouncer, which
+    cannot carry ``LISTEN/NOTIFY``: the database server itself. Unset: ``database_url``."""
     pre_ping: bool | None = None
     """Check each connection before use (one more round trip per transaction), so a server
     restart goes unnoticed; unset: on for apps and workers, off for relays."""

@@ -113,6 +113,7 @@ class InboxService:
             options = settings.database.engine_options(role)
             options["idle_seconds"] = settings.database.idle_seconds
         db = await Database.open(settings.effective_database_url, **options)
+        db.listen_url = settings.database.listen_url
         try:
             if prepare is not None:
                 await prepare(db)

@@ -181,6 +181,8 @@ class Database:
         """Set by team mode's live link: announces a transaction's events inside it."""
         self.idle: Any = None
         """Closes idle pooled connections (PostgreSQL, when asked for in ``open``)."""
+        self.listen_url: str | None = None
+        """Where team mode's live link connects, when not to ``engine.url`` (PgBouncer)."""
 
     def _before_commit(self, session: Session) -> None:
         batches = session.info.pop(_TO_ANNOUNCE, None)

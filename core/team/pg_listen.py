@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from core.events import (
@@ -132,8 +133,10 @@ async def channel_name(db: Database, tenant_id: int) -> str:
 
 
 def listener_params(db: Database) -> dict[str, Any]:
-    """asyncpg ``connect`` arguments for the database ``db`` is open on."""
-    params = db.engine.url.translate_connect_args(username="user")
+    """asyncpg ``connect`` arguments for the live link: ``db.listen_url`` when set (the server
+    itself, when the pools go through PgBouncer), else the database ``db`` is open on."""
+    url = make_url(db.listen_url) if db.listen_url else db.engine.url
+    params = url.translate_connect_args(username="user")
     return {key: value for key, value in params.items() if value is not None}
 
 

@@ -68,3 +68,14 @@ def test_pool_sizes_follow_the_role_and_the_settings(monkeypatch) -> None:
     settings = load_settings()
     assert settings.database.engine_options("relay")["pool_size"] == 4
     assert settings.database.engine_options("relay")["pool_pre_ping"] is True
+
+
+def test_the_live_link_can_connect_elsewhere_than_the_pools() -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from core.team.pg_listen import listener_params
+
+    db = Database(create_async_engine("postgresql+asyncpg://agent@pgbouncer.local:6432/agence"))
+    assert listener_params(db)["port"] == 6432
+    db.listen_url = "postgresql+asyncpg://agent@db.local:5432/agence"
+    assert (listener_params(db)["host"], listener_params(db)["port"]) == ("db.local", 5432)
