@@ -3,7 +3,7 @@
 
 from core.pipeline.policy import PolicyCheck, Verdict
 from core.pipeline.request import Kind, Origin, OutgoingRequest, Rendering
-from core.pipeline.submit import Outcome, submit, tenant_providers
+from core.pipeline.submit import Outcome, preview, submit, tenant_providers
 
 __all__ = [
     "Kind",
@@ -13,6 +13,7 @@ __all__ = [
     "PolicyCheck",
     "Rendering",
     "Verdict",
+    "preview",
     "submit",
     "tenant_providers",
 ]

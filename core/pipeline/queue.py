@@ -23,7 +23,6 @@ from core.pipeline.request import OutgoingRequest
 from core.service.timeline import append_message
 from core.storage import tables as t
 
-
 #: ``not_before`` of a message the automation policy held: it waits for an agent to release it.
 POLICY_HOLD = datetime(9999, 12, 30, tzinfo=UTC)
 
@@ -159,9 +158,12 @@ def refused_row(request: OutgoingRequest, decision: Decision, now: datetime) -> 
     )
 
 
-def requeue(message: t.MessageRow, last: t.OutboxRow, now: datetime) -> t.OutboxRow:
-    """A resend: the same payload again on the message's last channel, under a new key."""
-    return t.OutboxRow(
+def resend(
+    session: AsyncSession, message: t.MessageRow, last: t.OutboxRow, now: datetime
+) -> t.OutboxRow:
+    """Queue ``message`` again: its last row's payload on its last channel, under a new key
+    (the content was rendered and decided when it was first submitted)."""
+    row = t.OutboxRow(
         tenant_id=message.tenant_id,
         message_id=message.id,
         conversation_id=message.conversation_id,
@@ -181,6 +183,11 @@ def requeue(message: t.MessageRow, last: t.OutboxRow, now: datetime) -> t.Outbox
         created_at=now,
         updated_at=now,
     )
+    session.add(row)
+    message.status = MessageStatus.QUEUED
+    message.error_code = message.error_message = None
+    message.meta = {**(message.meta or {}), "resent": (message.meta or {}).get("resent", 0) + 1}
+    return row
 
 
 def direct_row(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config.settings import OrchestratorSettings
-from core.domain.decision import Decision, Reason, ReplyDraft
+from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import Channel, Direction, MessageStatus, Urgency
 from core.errors import InvalidInput
 from core.events import ConversationChanged, Event, MessageChanged
@@ -116,6 +116,31 @@ async def submit(
     return outcomes
 
 
+async def preview(
+    session: AsyncSession,
+    request: OutgoingRequest,
+    *,
+    now: datetime,
+    settings: OrchestratorSettings | None = None,
+    inputs: TenantInputs | None = None,
+) -> Outcome:
+    """What ``submit`` would decide for ``request``, without queuing anything (the composer's
+    decision preview). The automation policy is not asked.
+
+    Raises:
+        InvalidInput: the draft is invalid (unknown template, missing variable, empty).
+    """
+    settings = settings or OrchestratorSettings()
+    batch = await _load_batch(session, [request], now, settings, inputs)
+    prospect = batch.prospects.get(request.prospect_id)
+    if prospect is None or prospect.tenant_id != request.tenant_id:
+        return _refuse(request, None, tr("pipeline.error.no_prospect"))
+    inputs = batch.inputs[request.tenant_id]
+    return await _routed(
+        session, request, prospect, inputs, {}, now, [], ALLOWED, write=False
+    )
+
+
 async def _load_batch(
     session: AsyncSession,
     requests: list[OutgoingRequest],
@@ -198,6 +223,8 @@ async def _routed(
     now: datetime,
     events: list[Event],
     verdict: Verdict,
+    *,
+    write: bool = True,
 ) -> Outcome:
     due = request.due_at if request.due_at is not None and request.due_at > now else now
     prepared = await _prepare(session, request, prospect, inputs)
@@ -219,11 +246,15 @@ async def _routed(
     context = _narrowed(context, rendered, candidates)
     decision = _choose(context, rendered, request)
     if decision.channel is None:
+        if not write:
+            return Outcome(request, "refused", decision, context=context)
         return _refused(session, request, decision, context, now)
     if request.check_length:
         check_length(rendered.drafts()[decision.channel], decision.channel)
     if request.no_alternatives:
         decision = decision.model_copy(update={"alternatives": ()})
+    if not write:
+        return Outcome(request, "preview", decision, conversation=conversation, context=context)
     channel = decision.channel
     if conversation is None or Channel(conversation.channel_type) != channel:
         conversation = await conversation_for(
@@ -262,7 +293,8 @@ async def _prepare(
         urgency = Urgency(inputs.orchestrator.default_priority)
     if urgency is not None:
         draft = draft.model_copy(update={"urgency": urgency})
-    if request.draft is not None and _has_content(draft):
+    only_draft = not (request.renderings or request.renderer)
+    if request.draft is not None and (only_draft or _has_content(draft)):
         return await prepare(session, request.tenant_id, draft, prospect, inputs.settings)
     first = request.renderings.get(Channel.SMS) or next(iter(request.renderings.values()), None)
     if first is not None and not draft.text:
