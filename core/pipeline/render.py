@@ -69,7 +69,7 @@ async def render_channels(
 ) -> Rendered:
     """``request`` rendered for each of ``candidates`` that can carry it at the due time."""
     out = Rendered(prepared.draft, window_until=window_until(context))
-    has_base = bool(request.draft is not None)
+    has_base = request.draft is not None and has_content(request.draft)
     for channel in sorted(candidates):
         rendering = request.renderings.get(channel)
         if rendering is None and request.renderer is not None:
@@ -90,6 +90,17 @@ async def render_channels(
                 continue
         out.by_channel[channel] = rendering
     return out
+
+
+def has_content(draft: ReplyDraft) -> bool:
+    """Whether ``draft`` says something by itself (else only the renderings do)."""
+    return bool(
+        draft.text.strip()
+        or draft.template_id
+        or draft.html
+        or draft.attachments
+        or draft.share_location
+    )
 
 
 def _from_draft(draft: ReplyDraft) -> Rendering:

@@ -35,7 +35,7 @@ from core.outbox.drafts import Prepared, check_length, prepare
 from core.outbox.payload import build_payload, hold_policy
 from core.pipeline import queue
 from core.pipeline.policy import ALLOWED, Verdict, policy_check
-from core.pipeline.render import Rendered, render_channels, whatsapp_later
+from core.pipeline.render import Rendered, has_content, render_channels, whatsapp_later
 from core.pipeline.request import OutgoingRequest, Rendering
 from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
@@ -271,6 +271,8 @@ async def _routed(
         providers=providers,
         held_by_policy=not verdict.allowed,
     )
+    if payload.get("template_name"):
+        message.meta = {**(message.meta or {}), "template": payload["template_name"]}
     if not verdict.allowed and verdict.reason:
         message.meta = {**(message.meta or {}), "held_by_automation": verdict.reason}
     events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
@@ -294,22 +296,12 @@ async def _prepare(
     if urgency is not None:
         draft = draft.model_copy(update={"urgency": urgency})
     only_draft = not (request.renderings or request.renderer)
-    if request.draft is not None and (only_draft or _has_content(draft)):
+    if request.draft is not None and (only_draft or has_content(draft)):
         return await prepare(session, request.tenant_id, draft, prospect, inputs.settings)
     first = request.renderings.get(Channel.SMS) or next(iter(request.renderings.values()), None)
     if first is not None and not draft.text:
         draft = draft.model_copy(update={"text": first.text})
     return Prepared(draft)
-
-
-def _has_content(draft: ReplyDraft) -> bool:
-    return bool(
-        draft.text.strip()
-        or draft.template_id
-        or draft.html
-        or draft.attachments
-        or draft.share_location
-    )
 
 
 async def _conversation(
@@ -378,7 +370,11 @@ def _payload(
         dict(context.contacts),
         policy=hold_policy(context.timezone, context.urgency, context.message_type),
     )
-    variants = {str(c): _variant(r, payload) for c, r in rendered.by_channel.items()}
+    # Channels without an address here keep their rendering (the prospect may get one before a
+    # fallback); a channel left out has none, so it can never be sent the wrong content.
+    others = {c: r for c, r in request.renderings.items() if c not in rendered.left_out}
+    carried = {**others, **rendered.by_channel}
+    variants = {str(c): _variant(r, payload) for c, r in carried.items()}
     later = whatsapp_later(request, prepared)
     whatsapp = variants.get(str(Channel.WHATSAPP))
     if whatsapp is not None and rendered.window_until is not None and later is not None:
