@@ -96,8 +96,7 @@ async def write(
         segments=count_segments(text).segments if channel == Channel.SMS else None,
         meta={
             **request.meta,
-            "kind": str(request.kind),
-            "origin": str(request.origin),
+            "pipeline": request.tag(),
             "decision": decision_record(decision),
             "attempts": [],
             "scheduled_for": not_before.isoformat()
@@ -213,3 +212,32 @@ def direct_row(
         status=OutboxStatus.PENDING,
         created_at=now,
     )
+
+
+def add_notice(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    channel: Channel,
+    provider: str,
+    payload: dict[str, Any],
+    purpose: str,
+    key: str,
+    now: datetime,
+    conversation_id: int | None = None,
+) -> t.OutboxRow:
+    """Queue a message that is not to a prospect (a Telegram group, a forward address) or is
+    no thread item (a button tap's acknowledgement): on ``channel``, now, no fallback."""
+    row = t.OutboxRow(
+        tenant_id=tenant_id,
+        conversation_id=conversation_id,
+        purpose=purpose,
+        channel_type=channel,
+        provider=provider,
+        idempotency_key=key,
+        payload=payload,
+        status=OutboxStatus.PENDING,
+        created_at=now,
+    )
+    session.add(row)
+    return row

@@ -150,6 +150,10 @@ class OutgoingRequest:
         """Whether the automation policy has a say (Sara, reminders, notices, campaigns)."""
         return self.origin in AUTOMATED
 
+    def tag(self) -> dict[str, str]:
+        """What the message's metadata records of the request (``meta["pipeline"]``)."""
+        return {"kind": str(self.kind), "origin": str(self.origin)}
+
     @property
     def row_purpose(self) -> str:
         """The outbox row's ``purpose``."""

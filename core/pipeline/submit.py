@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.config.settings import OrchestratorSettings
 from core.domain.decision import Decision, ReplyDraft
-from core.domain.enums import Channel, Direction, MessageStatus, Urgency
+from core.domain.enums import DEFAULT_PROVIDER, Channel, Direction, MessageStatus, Urgency
 from core.errors import InvalidInput
 from core.events import ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
@@ -148,7 +148,7 @@ async def _load_batch(
     settings: OrchestratorSettings,
     inputs: TenantInputs | None,
 ) -> _Batch:
-    tenants = {r.tenant_id for r in requests}
+    tenants = {r.tenant_id for r in requests if not r.direct}  # Sara's answers need none
     loaded: dict[int, TenantInputs] = {}
     providers: dict[int, dict[Channel, str]] = {}
     for tenant in tenants:
@@ -204,10 +204,10 @@ async def _one(
             return Outcome(request, "quiet", reason=reason)
     if request.key:
         batch.existing.add(request.key)
+    if request.direct:
+        return await _direct(session, request, now, events)
     inputs = batch.inputs[request.tenant_id]
     providers = batch.providers[request.tenant_id]
-    if request.direct:
-        return await _direct(session, request, prospect, providers, now, events)
     outcome = await _routed(session, request, prospect, inputs, providers, now, events, verdict)
     if outcome.decision is not None and outcome.queued:
         batch.inputs[request.tenant_id] = with_spending(inputs, outcome.decision.estimated_cost)
@@ -430,8 +430,6 @@ def _refuse(request: OutgoingRequest, decision: Decision | None, why: str) -> Ou
 async def _direct(
     session: AsyncSession,
     request: OutgoingRequest,
-    prospect: t.ProspectRow,
-    providers: dict[Channel, str],
     now: datetime,
     events: list[Event],
 ) -> Outcome:
@@ -451,7 +449,7 @@ async def _direct(
         sender_type=request.sender,
         content=rendering.text,
         status=MessageStatus.QUEUED,
-        meta={"kind": str(request.kind), "origin": str(request.origin), **request.meta},
+        meta={"pipeline": request.tag(), **request.meta},
         created_at=now,
     )
     to = conversation.channel_identifier
@@ -463,8 +461,9 @@ async def _direct(
         **({"buttons": list(rendering.buttons)} if rendering.buttons else {}),
         **request.extra,
     }
-    provider = request.provider_for(channel) if request.provider_for else providers.get(channel)
-    row = queue.direct_row(request, message, channel, provider or "", payload, now)
+    provider = request.provider_for(channel) if request.provider_for else None
+    provider = provider or DEFAULT_PROVIDER[channel]
+    row = queue.direct_row(request, message, channel, provider, payload, now)
     session.add(row)
     events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
     return Outcome(request, "queued", None, message, row, conversation)
