@@ -377,11 +377,11 @@ def _payload(
     variants = {str(c): _variant(r, payload) for c, r in carried.items()}
     later = whatsapp_later(request, prepared)
     whatsapp = variants.get(str(Channel.WHATSAPP))
-    if whatsapp is not None and rendered.window_until is not None and later is not None:
-        whatsapp["template_after"] = {
-            "at": rendered.window_until.isoformat(),
-            **_variant(later, payload),
-        }
+    if whatsapp is not None and rendered.window_until is not None:
+        # free-form until the window closes; a fallback after that sends the template or nothing
+        whatsapp["window_until"] = rendered.window_until.isoformat()
+        if later is not None:
+            whatsapp["template_after"] = _variant(later, payload)
     payload |= variants[str(channel)]
     payload["variants"] = variants
     payload["left_out"] = {str(c): r.model_dump(mode="json") for c, r in rendered.left_out.items()}
