@@ -136,9 +136,7 @@ async def preview(
     if prospect is None or prospect.tenant_id != request.tenant_id:
         return _refuse(request, None, tr("pipeline.error.no_prospect"))
     inputs = batch.inputs[request.tenant_id]
-    return await _routed(
-        session, request, prospect, inputs, {}, now, [], ALLOWED, write=False
-    )
+    return await _routed(session, request, prospect, inputs, {}, now, [], ALLOWED, write=False)
 
 
 async def _load_batch(
