@@ -14,11 +14,13 @@ from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageStatus, OutboxStatus, Urgency
 from core.domain.models import ProspectDraft
 from core.errors import InvalidInput
+from core.outbox.worker import OutboxWorker
 from core.pipeline import Kind, Origin, OutgoingRequest, Rendering, Verdict, submit
 from core.storage import tables as t
 from tests.conftest import FakeClock
 from tests.factories import add_prospect
 from tests.unit.outbox.conftest import PHONE, Scene
+from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter, server_error
 
 TEMPLATE = {"name": "rappel", "language": "fr", "parameters": ["Marie"], "content_sid": "HX1"}
 
@@ -203,3 +205,29 @@ async def test_default_priority_applies_to_requests_that_state_none(
     assert normal.decision.held_until is not None and normal.status == MessageStatus.HELD
     [default] = await run(scene, [request(scene, allowed=sms)])
     assert default.status == MessageStatus.HELD  # the seed's default: normal
+
+
+async def test_a_fallback_reapplies_its_channels_allowed_sending_hours(
+    scene: Scene, clock: FakeClock
+) -> None:
+    """E-mail may only go out 09:00–12:00 (Paris). Decided at 11:50, the SMS fails through its
+    retries until 12:11: the e-mail fallback waits for 09:00 the next day."""
+    store = scene.service.tenant_settings
+    mine = (await store.get()).model_dump(mode="json")
+    mine["limits"] = {"email": {"allowed_start": "09:00", "allowed_end": "12:00"}}
+    await store.save(mine)
+    clock.now = datetime(2026, 3, 10, 10, 50, tzinfo=UTC)  # 11:50 in Paris
+    [outcome] = await run(
+        scene,
+        [request(scene, channel=Channel.SMS, allowed=frozenset({Channel.SMS, Channel.EMAIL}))],
+    )
+    assert [s["channel"] for s in outcome.row.fallback_chain] == ["email"]
+    sms = RecordingAdapter(Channel.SMS, [server_error()] * 4)
+    worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, RecordingAdapter(Channel.EMAIL)))
+    for wait in (0, 60, 300, 900):
+        clock.advance(seconds=wait)
+        await worker.run_once()
+    async with scene.service.db.session() as session:
+        row = await session.get(t.OutboxRow, outcome.row.id)
+    assert row.channel_type == Channel.EMAIL and row.status == OutboxStatus.HELD
+    assert row.not_before.astimezone(UTC) == datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
