@@ -155,7 +155,7 @@ async def _load_batch(
         else:
             loaded[tenant] = await load_tenant_inputs(session, tenant, settings, now)
         providers[tenant] = await tenant_providers(session, tenant)
-    ids = {r.prospect_id for r in requests if r.prospect_id}
+    ids = {r.prospect_id for r in requests if r.prospect_id and not r.direct}
     prospects = {}
     if ids:
         rows = await session.execute(select(t.ProspectRow).where(t.ProspectRow.id.in_(ids)))
@@ -191,7 +191,7 @@ async def _one(
     if request.key and request.key in batch.existing:
         return Outcome(request, "duplicate")
     prospect = batch.prospects.get(request.prospect_id)
-    if prospect is None or prospect.tenant_id != request.tenant_id:
+    if not request.direct and (prospect is None or prospect.tenant_id != request.tenant_id):
         return _refuse(request, None, tr("pipeline.error.no_prospect"))
     verdict: Verdict = ALLOWED
     if request.automated:
@@ -206,6 +206,7 @@ async def _one(
         return await _direct(session, request, now, events)
     inputs = batch.inputs[request.tenant_id]
     providers = batch.providers[request.tenant_id]
+    assert prospect is not None
     outcome = await _routed(session, request, prospect, inputs, providers, now, events, verdict)
     if outcome.decision is not None and outcome.queued:
         batch.inputs[request.tenant_id] = with_spending(inputs, outcome.decision.estimated_cost)
