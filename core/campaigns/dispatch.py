@@ -65,6 +65,7 @@ def request_for(
         allowed=renderings.channels,
         weigh_each_rendering=True,
         key=key,
+        intent=key,  # one per step: the policy's once-per-window never holds a later step
         purpose=purpose,
         campaign_enrolment_id=campaign_enrolment_id,
         meta={**(context or {})},

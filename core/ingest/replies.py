@@ -63,6 +63,8 @@ async def queue_reply(
         conversation_id=conversation.id,
         direct=True,
         key=f"sara:{step.event_id}:{kind}",
+        intent=kind,
+        answers_message_id=getattr(step, "answering", None),
         purpose="sara",
         sender_type=SenderType.SARA,
         meta={"sara": kind, **(meta or {}), **({"buttons": buttons} if buttons else {})},

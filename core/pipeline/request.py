@@ -105,6 +105,8 @@ class OutgoingRequest:
     ``direct`` (Sara's answer in the conversation the prospect just wrote in) skips the channel
     decision: the message goes on ``conversation_id``'s channel, now.
 
+    ``intent`` and ``about`` are what the automation policy answers once per window (default:
+    ``kind``); ``answers_message_id`` the inbound message an answer replies to.
     ``priority`` None takes ``ORCHESTRATOR_DEFAULT_PRIORITY`` unless the draft states one.
     ``due_at`` None is now; every time (hold, fallback times) is computed from it.
     ``on_refused``: "skip" (the outcome says why), "raise" (``InvalidInput``), or "record" (a
@@ -130,6 +132,9 @@ class OutgoingRequest:
     weigh_each_rendering: bool = False
     direct: bool = False
     key: str | None = None
+    intent: str | None = None
+    about: str | None = None
+    answers_message_id: int | None = None
     purpose: str | None = None
     sender_type: SenderType | None = None
     sender_id: int | None = None

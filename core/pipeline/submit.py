@@ -34,7 +34,7 @@ from core.orchestrator.per_channel import decide_per_channel
 from core.outbox.drafts import Prepared, check_length, prepare
 from core.outbox.payload import build_payload, hold_policy
 from core.pipeline import queue
-from core.pipeline.policy import ALLOWED, Verdict, policy_check
+from core.pipeline.policy import ALLOWED, is_held, mark_held, policy_check
 from core.pipeline.render import Rendered, has_content, render_channels, whatsapp_later
 from core.pipeline.request import OutgoingRequest, Rendering
 from core.service.timeline import append_message, conversation_for
@@ -193,13 +193,14 @@ async def _one(
     prospect = batch.prospects.get(request.prospect_id)
     if not request.direct and (prospect is None or prospect.tenant_id != request.tenant_id):
         return _refuse(request, None, tr("pipeline.error.no_prospect"))
-    verdict: Verdict = ALLOWED
+    verdict: Any = ALLOWED
     if request.automated:
         verdict = await check(session, request, now)
-        if not verdict.allowed and not verdict.hold:
-            reason = tr(verdict.reason, **verdict.params) if verdict.reason else None
-            log.info("automation policy kept %s quiet: %s", request.kind, verdict.reason)
-            return Outcome(request, "quiet", reason=reason)
+        events.extend(getattr(verdict, "events", ()) or ())
+        if not verdict.allowed and not is_held(verdict):
+            reason = getattr(verdict, "reason", None)
+            log.info("automation policy kept %s quiet: %s", request.kind, reason)
+            return Outcome(request, "quiet", reason=str(reason) if reason else None)
     if request.key:
         batch.existing.add(request.key)
     if request.direct:
@@ -221,7 +222,7 @@ async def _routed(
     providers: dict[Channel, str],
     now: datetime,
     events: list[Event],
-    verdict: Verdict,
+    verdict: Any,
     *,
     write: bool = True,
 ) -> Outcome:
@@ -272,8 +273,8 @@ async def _routed(
     )
     if payload.get("template_name"):
         message.meta = {**(message.meta or {}), "template": payload["template_name"]}
-    if not verdict.allowed and verdict.reason:
-        message.meta = {**(message.meta or {}), "held_by_automation": verdict.reason}
+    if not verdict.allowed:
+        mark_held(message, row, verdict)
     events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
     return Outcome(
         request, str(message.status), decision, message, row, conversation, context=context

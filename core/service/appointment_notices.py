@@ -282,7 +282,10 @@ class AppointmentNotices:
                 tenant_id=self.ctx.tenant_id,
                 prospect_id=prospect.id,
                 kind=_KINDS[notice],
-                origin=Origin.AUTOMATION,
+                # an agent's change is told on the agent's behalf; the rest is automation
+                origin=Origin.AGENT if change.by == SenderType.AGENT else Origin.AUTOMATION,
+                intent=f"appointment_{notice}",
+                about=f"appointment:{appointment.id}",
                 draft=draft,
                 renderer=renderer,
                 whatsapp_template=whatsapp_rendering(template, values),
