@@ -375,6 +375,18 @@ def _payload(
     others = {c: r for c, r in request.renderings.items() if c not in rendered.left_out}
     carried = {**others, **rendered.by_channel}
     variants = {str(c): _variant(r, payload) for c, r in carried.items()}
+    if _plain(chosen, prepared.draft):
+        # the row's content is the draft's: a channel written just like it needs no copy
+        # (WhatsApp keeps its own while the window decides between free text and template)
+        same = {
+            str(c)
+            for c, r in rendered.by_channel.items()
+            if c not in request.renderings
+            and c != channel
+            and _plain(r, prepared.draft)
+            and not (c == Channel.WHATSAPP and rendered.window_until is not None)
+        }
+        variants = {c: v for c, v in variants.items() if c not in same}
     later = whatsapp_later(request, prepared)
     whatsapp = variants.get(str(Channel.WHATSAPP))
     if whatsapp is not None and rendered.window_until is not None:
@@ -389,6 +401,17 @@ def _payload(
     if chosen.template_name:
         payload["template_name"] = chosen.template_name
     return payload
+
+
+def _plain(rendering: Rendering, draft: ReplyDraft) -> bool:
+    """Whether ``rendering`` is the draft's content as is (no template, files or buttons)."""
+    return (
+        rendering.template is None
+        and not rendering.attachments
+        and not rendering.buttons
+        and (rendering.text, rendering.subject, rendering.html)
+        == (draft.text, draft.subject, draft.html)
+    )
 
 
 def _variant(rendering: Rendering, base: dict[str, Any]) -> dict[str, Any]:

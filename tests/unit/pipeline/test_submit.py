@@ -119,7 +119,7 @@ async def test_whatsapp_outside_the_window_carries_the_approved_template(scene: 
     payload = outcome.row.payload
     assert payload["variants"]["whatsapp"]["template"] == TEMPLATE
     assert payload["variants"]["whatsapp"]["text"] == "Bonjour Marie (modèle)"
-    assert payload["variants"]["sms"]["template"] is None and payload["text"] == "Bonjour"
+    assert payload["template"] is None and payload["text"] == "Bonjour"  # the SMS sends text
     assert "whatsapp" in [step["channel"] for step in outcome.row.fallback_chain]
 
 
