@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +60,7 @@ async def allow_all(session: AsyncSession, request: OutgoingRequest, now: dateti
     return ALLOWED
 
 
+@cache
 def policy_check() -> PolicyCheck:
     """``core.automation.check`` when that package exists, else ``allow_all``."""
     try:
