@@ -31,12 +31,20 @@ from core.domain.enums import (
     OutboxStatus,
     SenderType,
 )
+from core.domain.settings import QuietHours, TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
 from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
-from core.orchestrator.loader import TenantInputs, contacts_of, load_context, load_tenant_inputs
+from core.orchestrator.loader import (
+    TenantInputs,
+    contacts_of,
+    load_context,
+    load_tenant_inputs,
+    quiet_hours_source,
+    with_defaults,
+)
 from core.pipeline import Kind, Origin, Outcome, OutgoingRequest, preview, submit
 from core.pipeline.queue import resend
 from core.reminders.service import Reminders
@@ -502,6 +510,16 @@ class Outbound:
         ratio = float(spent / budget) if budget else 0.0
         threshold = self.settings.budget_alert_threshold
         return BudgetStatus(spent, budget, ratio, threshold, bool(budget) and ratio >= threshold)
+
+    async def quiet_hours(self) -> tuple[QuietHours, str]:
+        """The quiet hours decisions use, and where they come from (for the settings screen):
+        ``tenant`` (its own), ``environment`` (``ORCHESTRATOR_QUIET_HOURS_START/END``) or
+        ``default``."""
+        async with self.ctx.db.session() as session:
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+        own = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
+        effective = with_defaults(own, self.settings).quiet_hours
+        return effective, quiet_hours_source(own, self.settings)
 
     # ----------------------------------------------------------------------------------------
     # Loading

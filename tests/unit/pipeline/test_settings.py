@@ -99,3 +99,16 @@ async def test_track_engagement_false_stops_criterion_8_and_says_so(
     assert off.points == 0 and off.key == "orchestrator.reason.engagement.not_tracked"
     assert "ORCHESTRATOR_TRACK_ENGAGEMENT" in off.text
     assert untracked.confidence != tracked.confidence or untracked.reasons != tracked.reasons
+
+
+async def test_the_facade_says_which_quiet_hours_apply_and_where_they_come_from(
+    scene: Scene,
+) -> None:
+    outbound = scene.service.outbound
+    quiet, source = await outbound.quiet_hours()
+    assert (quiet.start.hour, source) == (22, "default")
+    outbound.settings = Settings.model_validate(
+        {"orchestrator": {"quiet_hours_start": "23:00"}}
+    ).orchestrator
+    quiet, source = await outbound.quiet_hours()
+    assert (quiet.start.hour, source) == (23, "environment")
