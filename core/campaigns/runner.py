@@ -41,8 +41,8 @@ from core.events import Event
 from core.orchestrator.hours import zone
 from core.orchestrator.loader import contacts_of, load_tenant_inputs
 from core.pipeline import Kind
-from core.service.context import ServiceContext
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 
 E, C, S = t.CampaignEnrolmentRow, t.CampaignRow, t.CampaignStepRow
 BATCH = 500

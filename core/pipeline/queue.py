@@ -20,8 +20,8 @@ from core.domain.enums import (
 )
 from core.orchestrator.channels import DELIVERY_SECONDS
 from core.pipeline.request import OutgoingRequest
-from core.service.timeline import append_message
 from core.storage import tables as t
+from core.storage.timeline import append_message
 
 #: ``not_before`` of a message the automation policy held: it waits for an agent to release it.
 POLICY_HOLD = datetime(9999, 12, 30, tzinfo=UTC)

@@ -37,8 +37,8 @@ from core.pipeline import queue
 from core.pipeline.policy import ALLOWED, is_held, mark_held, policy_check
 from core.pipeline.render import Rendered, has_content, render_channels, whatsapp_later
 from core.pipeline.request import OutgoingRequest, Rendering
-from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
+from core.storage.timeline import append_message, conversation_for
 
 log = logging.getLogger(__name__)
 

@@ -30,16 +30,16 @@ from core.i18n.prospect import prospect_language, text_in
 from core.orchestrator.loader import load_tenant_inputs
 from core.pipeline import Kind, Origin, OutgoingRequest, Rendering, submit
 from core.pipeline.templates import whatsapp_rendering
-from core.reminders.plan import SURVEY_VALIDITY, PlannedReminder, ReminderKind, plan
-from core.service.appointment_texts import (
+from core.reminders.appointment_texts import (
     appointment_values,
     approved_whatsapp,
     render,
     template_source,
 )
-from core.service.context import ServiceContext
-from core.service.timeline import apply_status
+from core.reminders.plan import SURVEY_VALIDITY, PlannedReminder, ReminderKind, plan
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import apply_status
 
 log = logging.getLogger(__name__)
 Out = t.OutboxRow

@@ -31,7 +31,7 @@ from core.domain.enums import (
     OutboxStatus,
     SenderType,
 )
-from core.domain.settings import QuietHours, TenantSettings
+from core.domain.tenant_settings import QuietHours, TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
@@ -48,11 +48,11 @@ from core.orchestrator.loader import (
 from core.pipeline import Kind, Origin, Outcome, OutgoingRequest, preview, submit
 from core.pipeline.queue import resend
 from core.reminders.service import Reminders
-from core.service.context import ServiceContext
 from core.service.conversations import Conversations
-from core.service.timeline import append_message, open_conversation
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import append_message, open_conversation
 from core.team import audit
 
 if TYPE_CHECKING:

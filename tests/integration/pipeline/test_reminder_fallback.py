@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.appointments.availability import WEEKDAYS, WeeklyHours
+from core.domain.availability import WEEKDAYS, WeeklyHours
 from core.domain.enums import ApprovalStatus, Channel, MessageStatus, Provider
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService

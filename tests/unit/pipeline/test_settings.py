@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from core.config.settings import OrchestratorSettings, Settings
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, Direction, MessageStatus
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.orchestrator.loader import quiet_hours_source, with_defaults
 from core.pipeline import Kind, OutgoingRequest, submit
 from tests.conftest import FakeClock

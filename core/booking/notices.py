@@ -31,9 +31,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.appointments.changes import AppointmentChange, ChangeKind
-from core.appointments.ics import google_calendar_link, to_ics
-from core.appointments.proposal import proposal_buttons, proposal_meta, proposal_text, words
+from core.booking.appointments import Appointments
+from core.booking.changes import AppointmentChange, ChangeKind
+from core.booking.ics import google_calendar_link, to_ics
+from core.booking.proposal import proposal_buttons, proposal_meta, proposal_text
+from core.booking.service import Booking
+from core.domain.appointment_display import words
 from core.domain.decision import ReplyDraft
 from core.domain.enums import (
     AppointmentStatus,
@@ -52,18 +55,16 @@ from core.orchestrator.loader import load_tenant_inputs
 from core.outbox.payload import inline_attachment
 from core.pipeline import Kind, Origin, OutgoingRequest, Rendering, submit
 from core.pipeline.templates import whatsapp_rendering
-from core.reminders.service import Reminders, planned_for
-from core.service.appointment_texts import (
+from core.reminders.appointment_texts import (
     appointment_values,
     approved_whatsapp,
     render,
     template_source,
 )
-from core.service.appointments import Appointments
-from core.service.booking import Booking
-from core.service.context import ServiceContext
-from core.service.timeline import append_message
+from core.reminders.service import Reminders, planned_for
 from core.storage import tables as t_
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import append_message
 
 log = logging.getLogger(__name__)
 Out = t_.OutboxRow

@@ -12,10 +12,10 @@ from typing import Any
 
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, SenderType
-from core.ingest.context import IngestStep
 from core.pipeline import Kind, Origin, OutgoingRequest, submit
 from core.pipeline.queue import add_notice
 from core.storage import tables as t
+from core.storage.inbound_step import IngestStep
 
 #: Sara's reply kinds that are acknowledgements rather than answers.
 _ACKS = frozenset({"opt_out_ack", "rating", "cancel_gone"})
