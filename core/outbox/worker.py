@@ -46,8 +46,8 @@ from core.events import Alert, ConversationChanged, Event, MessageChanged, Outbo
 from core.i18n import t as tr
 from core.orchestrator.channels import INTRUSIVE
 from core.orchestrator.hours import quiet_release
-from core.orchestrator.loader import month_spending
-from core.outbox.payload import outgoing
+from core.orchestrator.loader import month_spending, with_defaults
+from core.outbox.payload import for_channel, outgoing
 from core.outbox.ratelimit import RateLimiters
 from core.outbox.reconcile import ProviderAnswer, ask_provider
 from core.storage import tables as t
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 Out = t.OutboxRow
 _DUE = (OutboxStatus.PENDING, OutboxStatus.HELD)
+#: Why a WhatsApp fallback is skipped: its window closed and there is no approved template.
+_WINDOW_CLOSED = "pipeline.left_out.window_closed"
 #: How long after a send a failure reported by the provider still triggers a fallback.
 DELIVERY_FAILURE_HORIZON = timedelta(days=2)
 
@@ -310,7 +312,7 @@ class OutboxWorker:
                 _changed(events, row)
                 return None
             try:
-                out = outgoing(row.payload, channel, reference_of(row))
+                out = outgoing(row.payload, channel, reference_of(row), now)
             except (CoccinelleError, OSError) as exc:
                 await self._failed(session, row, message, _Failure(str(exc), permanent=True))
                 _changed(events, row)
@@ -487,19 +489,27 @@ class OutboxWorker:
             if adapter is None or not contacts.get(str(channel)):
                 continue
             hold = datetime.fromisoformat(step["not_before"]) if step.get("not_before") else None
+            moment = max(hold, now) if hold else now
+            # the channel's own quiet rules and allowed sending hours, at the fallback's time
+            when = self._outside_quiet(row, moment, settings, channel)
+            content = for_channel(row.payload or {}, channel, when[0])
+            if content is None:  # WhatsApp's window closed by then, and no approved template
+                skipped = _entry(now, channel, 0, "skipped", reason=_WINDOW_CLOSED)
+                row.attempts_log = [*(row.attempts_log or []), skipped]
+                if message is not None:
+                    _log_on_message(message, skipped)
+                continue
             row.fallback_chain = chain
             row.channel_type, row.provider = channel, adapter.provider
             row.attempts = 0
             row.fallback_attempts += 1
             entry = _entry(now, channel, 0, "fallback", origin=str(origin))
             row.attempts_log = [*(row.attempts_log or []), entry]
-            moment = max(hold, now) if hold else now
-            self._schedule(row, message, self._outside_quiet(row, moment, settings))
+            self._schedule(row, message, when)
             if message is not None:
                 message.channel_type, message.provider = channel, adapter.provider
-                variant = ((row.payload or {}).get("variants") or {}).get(str(channel))
-                if variant:  # the thread shows what the fallback channel is sent
-                    message.content, message.subject = variant["text"], variant.get("subject")
+                if (row.payload or {}).get("variants"):  # the thread shows what is sent
+                    message.content, message.subject = content["text"], content.get("subject")
                 text = message.content or ""
                 message.segments = count_segments(text).segments if channel == Channel.SMS else None
                 _log_on_message(message, entry)
@@ -511,16 +521,25 @@ class OutboxWorker:
                 )
             return True
         row.fallback_chain = chain
+        if message is not None and (row.payload or {}).get("left_out"):
+            # why the channels that could have taken over were not in the chain
+            _merge_meta(message, left_out=list((row.payload or {})["left_out"].values()))
         return False
 
     def _outside_quiet(
-        self, row: t.OutboxRow, moment: datetime, settings: TenantSettings
+        self,
+        row: t.OutboxRow,
+        moment: datetime,
+        settings: TenantSettings,
+        channel: Channel | None = None,
     ) -> tuple[datetime, bool]:
-        """``moment``, or the end of the quiet rules holding it; and whether it was held."""
+        """``moment``, or the end of the quiet rules (and of ``channel``'s allowed sending
+        hours) holding it; and whether it was held."""
         policy = (row.payload or {}).get("policy")
         if not policy:
             return moment, False
-        channel = Channel(row.channel_type)
+        channel = channel or Channel(row.channel_type)
+        limits = settings.limits.get(channel)
         release = quiet_release(
             moment,
             policy.get("timezone") or settings.timezone,
@@ -529,6 +548,7 @@ class OutboxWorker:
             urgent=policy.get("urgency") == Urgency.URGENT,
             commercial_sms=channel == Channel.SMS
             and policy.get("message_type") == MessageType.MARKETING,
+            allowed=(limits.allowed_start, limits.allowed_end) if limits is not None else None,
         )
         return (release, True) if release is not None else (moment, False)
 
@@ -546,7 +566,7 @@ class OutboxWorker:
         if self._tenant_settings is None:
             tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
             raw = (tenant.settings if tenant else None) or {}
-            self._tenant_settings = TenantSettings.model_validate(raw)
+            self._tenant_settings = with_defaults(TenantSettings.model_validate(raw), self.settings)
         return self._tenant_settings
 
     def _close(
