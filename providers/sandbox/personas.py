@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from providers.sandbox.failures import FAILURES as _FAILURES
+
 
 @dataclass(frozen=True, slots=True)
 class Persona:
@@ -58,19 +60,8 @@ FAILING_RECIPIENTS: dict[str, str] = {
     "bounce@prospects.test": "bounce",
 }
 
-#: Failures a test can inject with ``Sandbox.inject``.
-FAILURES = frozenset(
-    {
-        "invalid_number",
-        "unsubscribed",
-        "outside_window",
-        "rate_limit",
-        "server_error",
-        "timeout",
-        "bounce",
-        "unauthorized",
-    }
-)
+#: Failures a test can inject with ``Sandbox.inject`` (see ``failures.FAILURE_HELP``).
+FAILURES = _FAILURES
 
 
 def persona_for(address: str | int | None) -> Persona | None:
