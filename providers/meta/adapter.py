@@ -51,6 +51,7 @@ class MetaWhatsAppAdapter(ChannelAdapter):
         typical_delivery_seconds=30.0,
         rate_per_second=80.0,
         rate_per_recipient_per_second=1.0,
+        media_download=True,
     )
     MAX_BUTTONS: ClassVar[int] = 3
 
