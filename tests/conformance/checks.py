@@ -70,15 +70,21 @@ def check_exchange(
     request_body: Any = None,
     probe: bool = False,
     judge: SpecJudge | None = None,
+    undeclared: dict[int, str] | None = None,
 ) -> None:
     """Validate one recorded exchange: the request (unless ``probe``: a test's own call), and the
     2xx answer or the error body.
 
     ``path`` is the exchange's path as the spec writes it (sandbox prefix removed).
     ``request_body`` is the parsed body when it is not JSON or form (Telegram's multipart).
+    ``undeclared``: statuses the spec leaves out though the provider answers them → the note
+    saying so, with its evidence.
     """
     item = f"{exchange.method} {path}"
     operation = spec.operation(exchange.method, path)
+    if operation is None and probe and exchange.status >= 400:  # an unknown route: its answer
+        report.add(provider, "errors", item, reference.error_body(provider, exchange.status, _json(exchange.response_body)))
+        return
     if operation is None:
         report.add(provider, "errors" if probe else "requests", item, ["no such operation in the spec"])
         return
@@ -91,11 +97,20 @@ def check_exchange(
         answer = body
     at, declared = spec.response_schema(operation, exchange.status)
     ok = 200 <= exchange.status < 300
-    differences: list[str] = [] if declared else [f"status {exchange.status} not declared"]
+    documented_apart = not ok and not any(
+        k == "default" or k[0] in "45" for k in operation.node.get("responses", {})
+    )  # e.g. Twilio: errors are documented apart from the spec (reference.ERROR_FIELDS)
+    differences: list[str] = []
     notes: list[str] = []
+    if not (declared or documented_apart):
+        if exchange.status in (undeclared or {}):
+            notes.append((undeclared or {})[exchange.status])
+        else:
+            differences.append(f"status {exchange.status} not declared")
     if at is not None:
-        found, notes = _judge(spec, at, answer, judge)
+        found, judged = _judge(spec, at, answer, judge)
         differences += found
+        notes += judged
     elif ok and body and exchange.status != 204:
         differences.append("a body where the spec declares none")
     if not ok:
@@ -130,6 +145,13 @@ def _request(
     instance = parsed if parsed is not None else json.loads(exchange.request_body)
     found, notes = _judge(spec, at, instance, judge)
     return differences + found, notes
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return body
 
 
 def check_json_webhooks(
