@@ -162,6 +162,7 @@ class MetaEmulator:
                 status,
                 error=error if status == "failed" else None,
                 reference=body.get("biz_opaque_callback_data"),
+                category="utility" if body.get("type") == "template" else "service",
             )
         persona = persona_for("+" + to)
         if persona and persona.calls and failure is None:
@@ -212,6 +213,7 @@ class MetaEmulator:
         status: str,
         error: tuple[int, str, str] | None = None,
         reference: str | None = None,
+        category: str = "service",
     ) -> None:
         """A delivery status webhook."""
         item: dict[str, Any] = {
@@ -222,6 +224,14 @@ class MetaEmulator:
         }
         if reference:
             item["biz_opaque_callback_data"] = reference
+        if not error:
+            item["conversation"] = {
+                "id": hashlib.md5(to.encode()).hexdigest()[:30],  # one conversation per user
+                "origin": {"type": category},
+            }
+            if status == "sent":  # the conversation's expiry comes with its first status
+                item["conversation"]["expiration_timestamp"] = str(int(time.time()) + 86400)
+            item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": category}
         if error:
             code, title, details = error
             item["errors"] = [
