@@ -67,11 +67,7 @@ def _targets(values: list[str]) -> dict[str, str]:
 def sandbox_command(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until Ctrl-C."""
     from core.channels.registry import load_plugin
-
-    from providers.sandbox.failures import parse_rule
-
     try:
-        rules = [parse_rule(value) for value in args.fail]
         targets = _targets(args.webhook_target)
         if not 0.0 <= args.timeout_completes <= 1.0:
             raise ValueError(t("sandbox.bad_probability", value=args.timeout_completes))
@@ -80,13 +76,21 @@ def sandbox_command(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     start = load_plugin(SANDBOX_GROUP, "default")
 
-    async def main() -> None:
-        sandbox = await start(
-            args.relay_url, host=args.host, port=args.port, auto_flush=args.flush_every
-        )
-        sandbox.rules.extend(rules)
-        sandbox.webhook_targets.update(targets)
-        sandbox.timeout_completes = args.timeout_completes
+    async def main() -> int:
+        try:
+            sandbox = await start(
+                args.relay_url,
+                host=args.host,
+                port=args.port,
+                auto_flush=args.flush_every,
+                failures=args.fail,
+                webhook_targets=targets,
+                timeout_completes=args.timeout_completes,
+            )
+        except ValueError as exc:  # a --fail rule that does not parse; nothing started
+            print(t("sandbox.bad_option", reason=str(exc)))
+            return 2
+        rules = sandbox.rules
         try:
             print(t("sandbox.started"))
             for provider, url in sandbox.base_urls.items():
@@ -104,8 +108,11 @@ def sandbox_command(args: argparse.Namespace, settings: Settings) -> int:
             await asyncio.Event().wait()
         finally:
             await sandbox.stop()
+        return 0
 
+    code = 0
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
-    print(t("sandbox.stopped"))
-    return 0
+        code = asyncio.run(main())
+    if code == 0:
+        print(t("sandbox.stopped"))
+    return code

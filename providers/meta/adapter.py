@@ -197,9 +197,7 @@ class MetaWhatsAppAdapter(ChannelAdapter):
         """A received media (``extra["media_id"]``): ``GET /{media-id}`` for its short-lived
         URL, then that URL with the access token. Returns (content, content type)."""
         if not media_id.isdigit():
-            raise PermanentProviderError(
-                "not a Meta media id", provider=PROVIDER, code="media_id"
-            )
+            raise PermanentProviderError("not a Meta media id", provider=PROVIDER, code="media_id")
         version = self.config.options.get("api_version") or DEFAULT_VERSION
         try:
             info = await self._client().get(f"/{version}/{media_id}")

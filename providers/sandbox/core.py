@@ -150,9 +150,7 @@ class Sandbox:
     ) -> Sandbox:
         """Serve on ``host:port`` (0 picks a free port); ``auto_flush`` posts webhooks every N s."""
         sandbox = cls(relay_url)
-        app = web.Application(
-            client_max_size=40 * 1024 * 1024, middlewares=[sandbox._middleware]
-        )
+        app = web.Application(client_max_size=40 * 1024 * 1024, middlewares=[sandbox._middleware])
         for name, emulator in sandbox._emulators.items():
             app.add_routes(emulator.routes(f"/{name}"))
         sandbox._runner = web.AppRunner(app, handle_signals=False)
@@ -227,9 +225,7 @@ class Sandbox:
         check_supported(provider, failure)
         self._failures.append((provider, failure, to, times))
 
-    def take_failure(
-        self, provider: str, to: str | None, channel: str | None = None
-    ) -> str | None:
+    def take_failure(self, provider: str, to: str | None, channel: str | None = None) -> str | None:
         """The failure to apply to this call, consuming one injected use.
 
         Injected failures come first, then the failing recipients, then the standing rules.

@@ -146,8 +146,10 @@ class MetaEmulator:
             return unauthorized()
         if failure == "rate_limit":
             return graph_error(
-                429, 130429, "(#130429) Rate limit hit", details="Cloud API message throughput "
-                "has been reached."
+                429,
+                130429,
+                "(#130429) Rate limit hit",
+                details="Cloud API message throughput has been reached.",
             )
         if failure == "server_error":
             return graph_error(500, 131000, "Something went wrong", subcode=2494002)

@@ -193,7 +193,9 @@ class SendGridEmulator:
             if kind == "open":
                 event["sg_machine_open"] = False
             if kind == "click":
-                event.update(url="https://coccinelle.test/rdv", url_offset={"index": 0, "type": "html"})
+                event.update(
+                    url="https://coccinelle.test/rdv", url_offset={"index": 0, "type": "html"}
+                )
             events.append(event)
         self.enqueue_events(events)
 

@@ -169,9 +169,11 @@ class TwilioEmulator:
             variables = json.loads(one.get("ContentVariables") or "{}")
         except ValueError:
             variables = {}
-        values = [str(variables[k]) for k in sorted(variables, key=str)] if isinstance(
-            variables, dict
-        ) else []
+        values = (
+            [str(variables[k]) for k in sorted(variables, key=str)]
+            if isinstance(variables, dict)
+            else []
+        )
         return " ".join([f"[{one['ContentSid']}]", *values])
 
     def _record(self, one: dict[str, str], form: dict[str, list[str]]) -> dict[str, Any]:

@@ -73,7 +73,7 @@ class VapiEmulator:
         )
 
     async def create(self, request: web.Request) -> web.Response:
-        """Start a call: 201 with the call ``queued``; it rings, talks and ends as webhooks flush."""
+        """Start a call: 201 with the call ``queued``; it rings, talks and ends at ``flush``."""
         try:
             body = await request.json()
         except ValueError:

@@ -259,8 +259,10 @@ class TwilioAdapter(ChannelAdapter):
         same_host = (parts.scheme, parts.netloc) == (base.scheme, base.netloc) or (
             parts.scheme == "https" and parts.hostname == "api.twilio.com"
         )
-        return same_host and f"/Accounts/{account}/Messages/" in parts.path and "/Media/" in (
-            parts.path
+        return (
+            same_host
+            and f"/Accounts/{account}/Messages/" in parts.path
+            and "/Media/" in (parts.path)
         )
 
     async def check_connection(self) -> None:

@@ -37,7 +37,9 @@ def _coerce(value: list[str], schema: dict[str, Any]) -> Any:
     return first
 
 
-def form_instance(spec: Spec, at: str, form: dict[str, list[str]]) -> tuple[dict[str, Any], list[str]]:
+def form_instance(
+    spec: Spec, at: str, form: dict[str, list[str]]
+) -> tuple[dict[str, Any], list[str]]:
     """A form body as the typed object its schema describes, and its undeclared parameters."""
     properties = spec.node(at).get("properties", {})
     instance, unknown = {}, []
@@ -49,7 +51,9 @@ def form_instance(spec: Spec, at: str, form: dict[str, list[str]]) -> tuple[dict
     return instance, unknown
 
 
-def _judge(spec: Spec, at: str, instance: Any, judge: SpecJudge | None) -> tuple[list[str], list[str]]:
+def _judge(
+    spec: Spec, at: str, instance: Any, judge: SpecJudge | None
+) -> tuple[list[str], list[str]]:
     differences, notes = [], []
     for error in spec.errors(at, instance):
         note = judge(error) if judge else None
@@ -84,10 +88,17 @@ def check_exchange(
     item = f"{exchange.method} {path}"
     operation = spec.operation(exchange.method, path)
     if operation is None and probe and exchange.status >= 400:  # an unknown route: its answer
-        report.add(provider, "errors", item, reference.error_body(provider, exchange.status, _json(exchange.response_body)))
+        report.add(
+            provider,
+            "errors",
+            item,
+            reference.error_body(provider, exchange.status, _json(exchange.response_body)),
+        )
         return
     if operation is None:
-        report.add(provider, "errors" if probe else "requests", item, ["no such operation in the spec"])
+        report.add(
+            provider, "errors" if probe else "requests", item, ["no such operation in the spec"]
+        )
         return
     if not probe:
         found = _request(spec, operation, exchange, request_body, judge, request_schema)
@@ -117,7 +128,9 @@ def check_exchange(
         differences.append("a body where the spec declares none")
     if not ok:
         differences += reference.error_body(provider, exchange.status, answer)
-    report.add(provider, "responses" if ok else "errors", f"{item} → {exchange.status}", differences, notes)
+    report.add(
+        provider, "responses" if ok else "errors", f"{item} → {exchange.status}", differences, notes
+    )
 
 
 def _request(

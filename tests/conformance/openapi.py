@@ -44,7 +44,9 @@ class Spec:
     def __init__(self, filename: str) -> None:
         text = (SPECS / filename).read_text()
         if filename.endswith(".yaml"):
-            self.doc: dict[str, Any] = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            self.doc: dict[str, Any] = yaml.load(
+                text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            )
         else:
             self.doc = json.loads(text)
         self.uri = f"urn:spec:{filename}"
@@ -100,7 +102,13 @@ class Spec:
     def response_schema(self, operation: Operation, status: int) -> tuple[str | None, bool]:
         """(schema pointer or None, whether the status is declared) for a response."""
         responses = operation.node.get("responses", {})
-        key = str(status) if str(status) in responses else "default" if "default" in responses else None
+        key = (
+            str(status)
+            if str(status) in responses
+            else "default"
+            if "default" in responses
+            else None
+        )
         if key is None:
             return None, False
         at = operation.at + pointer("responses", key)

@@ -26,25 +26,65 @@ SID = {
 # changelog "Addition of RawDlrDoneDate to delivered and undelivered status webhooks",
 # twilio.com/docs/api/errors/63016 (ChannelStatusMessage), docs/providers.md §1.5.
 TWILIO_STATUS_REQUIRED = {
-    "AccountSid", "ApiVersion", "From", "MessageSid", "MessageStatus", "SmsSid", "SmsStatus", "To",
-}  # fmt: skip
+    "AccountSid",
+    "ApiVersion",
+    "From",
+    "MessageSid",
+    "MessageStatus",
+    "SmsSid",
+    "SmsStatus",
+    "To",
+}
 TWILIO_STATUS_OPTIONAL = {"MessagingServiceSid", "ErrorCode", "ErrorMessage"}
 TWILIO_STATUS_POSTED = {"sent", "delivered", "undelivered", "failed", "read", "canceled"}
 TWILIO_CHANNEL_FIELDS = {"ChannelPrefix", "ChannelInstallSid", "ChannelToAddress"}
-TWILIO_EVENT_TYPES = {"delivered": "DELIVERED", "read": "READ", "undelivered": "UNDELIVERED",
-                      "failed": "UNDELIVERED"}  # fmt: skip
+TWILIO_EVENT_TYPES = {
+    "delivered": "DELIVERED",
+    "read": "READ",
+    "undelivered": "UNDELIVERED",
+    "failed": "UNDELIVERED",
+}
 
 # Twilio inbound message: twilio.com/docs/messaging/guides/webhook-request, docs/providers.md §1.4.
 TWILIO_INBOUND_REQUIRED = {
-    "AccountSid", "ApiVersion", "Body", "From", "MessageSid", "NumMedia", "NumSegments",
-    "ReferralNumMedia", "SmsMessageSid", "SmsSid", "SmsStatus", "To",
-}  # fmt: skip
+    "AccountSid",
+    "ApiVersion",
+    "Body",
+    "From",
+    "MessageSid",
+    "NumMedia",
+    "NumSegments",
+    "ReferralNumMedia",
+    "SmsMessageSid",
+    "SmsSid",
+    "SmsStatus",
+    "To",
+}
 TWILIO_INBOUND_OPTIONAL = {
-    "MessagingServiceSid", "FromCity", "FromState", "FromZip", "FromCountry", "ToCity", "ToState",
-    "ToZip", "ToCountry", "OptOutType", "ProfileName", "WaId", "MessageType", "ButtonText",
-    "ButtonPayload", "OriginalRepliedMessageSid", "OriginalRepliedMessageSender", "Forwarded",
-    "FrequentlyForwarded", "Latitude", "Longitude", "Address", "Label",
-}  # fmt: skip
+    "MessagingServiceSid",
+    "FromCity",
+    "FromState",
+    "FromZip",
+    "FromCountry",
+    "ToCity",
+    "ToState",
+    "ToZip",
+    "ToCountry",
+    "OptOutType",
+    "ProfileName",
+    "WaId",
+    "MessageType",
+    "ButtonText",
+    "ButtonPayload",
+    "OriginalRepliedMessageSid",
+    "OriginalRepliedMessageSender",
+    "Forwarded",
+    "FrequentlyForwarded",
+    "Latitude",
+    "Longitude",
+    "Address",
+    "Label",
+}
 
 
 def twilio_status(form: Mapping[str, str]) -> list[str]:
@@ -103,10 +143,20 @@ def twilio_inbound(form: Mapping[str, str], media_base: str) -> list[str]:
 
 # SendGrid Event Webhook: twilio.com/docs/sendgrid/for-developers/tracking-events/event
 # ("Event objects"), docs/providers.md §2.4.
-SENDGRID_EVENT_COMMON = {"email": str, "timestamp": int, "event": str, "sg_event_id": str,
-                         "sg_message_id": str}  # fmt: skip
-SENDGRID_EVENT_OPTIONAL = {"smtp-id": str, "category": (str, list), "asm_group_id": int,
-                           "marketing_campaign_id": int, "marketing_campaign_name": str}  # fmt: skip
+SENDGRID_EVENT_COMMON = {
+    "email": str,
+    "timestamp": int,
+    "event": str,
+    "sg_event_id": str,
+    "sg_message_id": str,
+}
+SENDGRID_EVENT_OPTIONAL = {
+    "smtp-id": str,
+    "category": (str, list),
+    "asm_group_id": int,
+    "marketing_campaign_id": int,
+    "marketing_campaign_name": str,
+}
 SENDGRID_EVENT_FIELDS: dict[str, dict[str, Any]] = {
     "processed": {},
     "dropped": {"reason": str, "status": str},
@@ -143,10 +193,28 @@ def sendgrid_event(event: Mapping[str, Any], custom_args: set[str]) -> list[str]
 
 # Inbound Parse (default mode): twilio.com/docs/sendgrid/for-developers/parsing-email/
 # setting-up-the-inbound-parse-webhook ("Default parameters"), docs/providers.md §2.3.
-SENDGRID_PARSE_REQUIRED = {"headers", "from", "to", "subject", "sender_ip", "envelope",
-                           "charsets", "SPF", "dkim", "attachments"}  # fmt: skip
-SENDGRID_PARSE_OPTIONAL = {"text", "html", "cc", "spam_score", "spam_report", "attachment-info",
-                           "content-ids", "email"}  # fmt: skip
+SENDGRID_PARSE_REQUIRED = {
+    "headers",
+    "from",
+    "to",
+    "subject",
+    "sender_ip",
+    "envelope",
+    "charsets",
+    "SPF",
+    "dkim",
+    "attachments",
+}
+SENDGRID_PARSE_OPTIONAL = {
+    "text",
+    "html",
+    "cc",
+    "spam_score",
+    "spam_report",
+    "attachment-info",
+    "content-ids",
+    "email",
+}
 
 
 def sendgrid_inbound(fields: set[str], files: set[str], count: int) -> list[str]:
@@ -181,9 +249,15 @@ def error_body(provider: str, status: int, body: Any) -> list[str]:
                 found.append(f"{name}: missing or not {kind.__name__}")
         if provider == "twilio" and body.get("status") != status:
             found.append("status differs from the HTTP status")
-        if provider == "telegram" and (body.get("ok") is not False or body.get("error_code") != status):
+        if provider == "telegram" and (
+            body.get("ok") is not False or body.get("error_code") != status
+        ):
             found.append("ok/error_code do not match the HTTP status")
-        if provider == "telegram" and status == 429 and "retry_after" not in (body.get("parameters") or {}):
+        if (
+            provider == "telegram"
+            and status == 429
+            and "retry_after" not in (body.get("parameters") or {})
+        ):
             found.append("parameters.retry_after: missing on a 429")
     elif provider == "sendgrid":
         errors = body.get("errors")
@@ -198,8 +272,14 @@ def error_body(provider: str, status: int, body: Any) -> list[str]:
                 found.append(f"errors[{i}].field: not a string")
     elif provider == "meta":
         error = body.get("error") or {}
-        for name, kind in (("message", str), ("type", str), ("code", int),
-                           ("error_subcode", int), ("error_data", dict), ("fbtrace_id", str)):  # fmt: skip
+        for name, kind in (
+            ("message", str),
+            ("type", str),
+            ("code", int),
+            ("error_subcode", int),
+            ("error_data", dict),
+            ("fbtrace_id", str),
+        ):
             if not isinstance(error.get(name), kind):
                 found.append(f"error.{name}: missing or not {kind.__name__}")
         if not isinstance((error.get("error_data") or {}).get("details"), str):
@@ -209,7 +289,10 @@ def error_body(provider: str, status: int, body: Any) -> list[str]:
 
 def _field_set(form: Mapping[str, Any], required: set[str], optional: set[str]) -> list[str]:
     found = [f"{name}: missing" for name in sorted(required - set(form))]
-    found += [f"{name}: not a field the provider sends here" for name in sorted(set(form) - required - optional)]
+    found += [
+        f"{name}: not a field the provider sends here"
+        for name in sorted(set(form) - required - optional)
+    ]
     return found
 
 

@@ -74,9 +74,7 @@ class Report:
                 cells.append(f"{good}/{count}" if count else "—")
             if any(cell != "—" for cell in cells):
                 lines.append(f"| {provider} | " + " | ".join(cells) + " |")
-        percent = [
-            f"{100 * good // count} %" if count else "—" for good, count in totals.values()
-        ]
+        percent = [f"{100 * good // count} %" if count else "—" for good, count in totals.values()]
         lines.append("| total | " + " | ".join(percent) + " |")
         return "\n".join(lines)
 

@@ -18,8 +18,8 @@ META_SPEC = "whatsapp_business_messaging_api_v23.0.yaml"
 MESSAGES_PATH = ("paths", "/{Version}/{Phone-Number-ID}/messages", "post", "requestBody")
 SENDGRID_HELP = (
     "ErrorResponse.errors[].help is typed `object`, but SendGrid answers a documentation link "
-    "string (e.g. \"http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message"
-    ".from\" in responses captured by public client code); the sandbox answers the string"
+    'string (e.g. "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message'
+    '.from" in responses captured by public client code); the sandbox answers the string'
 )
 
 
@@ -137,8 +137,17 @@ def webhook_defect(error: ValidationError) -> str | None:
     if nested:
         return nested
     path = [p for p in error.absolute_path if isinstance(p, str)]
-    inbound_only = {"from", "id", "timestamp", "context", "errors", "referral", "messaging_product",
-                    "recipient_type", "to"}  # fmt: skip
+    inbound_only = {
+        "from",
+        "id",
+        "timestamp",
+        "context",
+        "errors",
+        "referral",
+        "messaging_product",
+        "recipient_type",
+        "to",
+    }
     if (
         error.validator == "additionalProperties"
         and "messages" in path
@@ -163,7 +172,7 @@ def webhook_defect(error: ValidationError) -> str | None:
 
 TELEGRAM_MAYBE = (
     "MaybeInaccessibleMessage is a oneOf of Message and InaccessibleMessage, but "
-    "InaccessibleMessage's `date` is \"Always 0\" only in its description (no `const`), so "
+    'InaccessibleMessage\'s `date` is "Always 0" only in its description (no `const`), so '
     "every accessible message matches both branches and fails oneOf"
 )
 

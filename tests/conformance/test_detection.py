@@ -19,10 +19,16 @@ from tests.conformance.spec_notes import (
 )
 
 SMS_DELIVERED = {
-    "AccountSid": "AC" + "1" * 32, "ApiVersion": "2010-04-01", "From": "+33700000001",
-    "MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered", "SmsSid": "SM" + "2" * 32,
-    "SmsStatus": "delivered", "To": "+33612000001", "RawDlrDoneDate": "2612060355",
-}  # fmt: skip
+    "AccountSid": "AC" + "1" * 32,
+    "ApiVersion": "2010-04-01",
+    "From": "+33700000001",
+    "MessageSid": "SM" + "2" * 32,
+    "MessageStatus": "delivered",
+    "SmsSid": "SM" + "2" * 32,
+    "SmsStatus": "delivered",
+    "To": "+33612000001",
+    "RawDlrDoneDate": "2612060355",
+}
 
 
 def test_twilio_status_differences_are_caught() -> None:
@@ -31,30 +37,50 @@ def test_twilio_status_differences_are_caught() -> None:
     assert reference.twilio_status(no_dlr) == ["RawDlrDoneDate: missing"]
     queued = {**no_dlr, "MessageStatus": "queued", "SmsStatus": "queued"}
     assert any("no callback" in d for d in reference.twilio_status(queued))
-    whatsapp = {**no_dlr, "To": "whatsapp:+33612000001", "MessageStatus": "failed",
-                "SmsStatus": "failed", "ErrorCode": "63016", "ChannelPrefix": "whatsapp",
-                "ChannelToAddress": "+33612000001"}  # fmt: skip
+    whatsapp = {
+        **no_dlr,
+        "To": "whatsapp:+33612000001",
+        "MessageStatus": "failed",
+        "SmsStatus": "failed",
+        "ErrorCode": "63016",
+        "ChannelPrefix": "whatsapp",
+        "ChannelToAddress": "+33612000001",
+    }
     found = reference.twilio_status(whatsapp)
-    assert {"ChannelInstallSid: missing", "EventType: missing",
-            "ChannelStatusMessage: missing"} <= set(found)  # fmt: skip
+    assert {
+        "ChannelInstallSid: missing",
+        "EventType: missing",
+        "ChannelStatusMessage: missing",
+    } <= set(found)
 
 
 def test_twilio_inbound_media_must_name_the_inbound_message() -> None:
     base = "http://x/2010-04-01/Accounts/AC" + "1" * 32
     form = {k: "" for k in reference.TWILIO_INBOUND_REQUIRED} | {
-        "MessageSid": "MM" + "3" * 32, "SmsSid": "MM" + "3" * 32, "SmsMessageSid": "MM" + "3" * 32,
-        "AccountSid": "AC" + "1" * 32, "SmsStatus": "received", "NumMedia": "1",
+        "MessageSid": "MM" + "3" * 32,
+        "SmsSid": "MM" + "3" * 32,
+        "SmsMessageSid": "MM" + "3" * 32,
+        "AccountSid": "AC" + "1" * 32,
+        "SmsStatus": "received",
+        "NumMedia": "1",
         "MediaContentType0": "image/png",
         "MediaUrl0": f"{base}/Messages/SM{'4' * 32}/Media/ME{'5' * 32}",
-    }  # fmt: skip
+    }
     assert any("is not a media of message" in d for d in reference.twilio_inbound(form, base))
 
 
 def test_sendgrid_event_and_error_differences_are_caught() -> None:
-    opened = {"email": "a@b.c", "timestamp": 1, "event": "open", "sg_event_id": "e",
-              "sg_message_id": "m"}  # fmt: skip
+    opened = {
+        "email": "a@b.c",
+        "timestamp": 1,
+        "event": "open",
+        "sg_event_id": "e",
+        "sg_message_id": "m",
+    }
     assert set(reference.sendgrid_event(opened, set())) == {
-        "useragent: missing", "ip: missing", "sg_machine_open: missing"
+        "useragent: missing",
+        "ip: missing",
+        "sg_machine_open: missing",
     }
     assert reference.sendgrid_event({**opened, "reference": "r"}, set())[-1].startswith("reference")
     assert reference.error_body("sendgrid", 401, {"errors": [{"message": "x", "field": None}]}) == [
@@ -66,16 +92,24 @@ def test_sendgrid_event_and_error_differences_are_caught() -> None:
 def test_meta_error_differences_are_caught() -> None:
     body = {"error": {"message": "x", "type": "OAuthException", "code": 190}}
     found = reference.error_body("meta", 401, body)
-    assert {"error.error_subcode: missing or not int", "error.fbtrace_id: missing or not str",
-            "error.error_data.details: missing"} <= set(found)  # fmt: skip
+    assert {
+        "error.error_subcode: missing or not int",
+        "error.fbtrace_id: missing or not str",
+        "error.error_data.details: missing",
+    } <= set(found)
 
 
 def test_meta_spec_notes_need_evidence_and_forgive_nothing_else() -> None:
     api = spec(META_SPEC)
     assert sum(map(len, example_failures(api).values())) >= 20  # Meta's own examples fail
     judge = meta_judge(api)
-    text = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "1",
-            "type": "text", "text": {"body": "x"}}  # fmt: skip
+    text = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "1",
+        "type": "text",
+        "text": {"body": "x"},
+    }
     assert all(judge(e) for e in api.errors(message_schema(api, text), text))
     tracked = {**text, "biz_opaque_callback_data": "ref"}
     assert not all(judge(e) for e in api.errors(message_schema(api, tracked), tracked))
@@ -111,8 +145,13 @@ def test_vapi_model_differences_are_caught() -> None:
     from tests.conformance.test_vapi import validate
 
     assert validate(Call, {"id": "c", "type": "outboundPhoneCall"}, "call")
-    report = {"type": "end-of-call-report", "endedReason": "customer-ended-call",
-              "artifact": {}, "analysis": {}, "durationSeconds": 42}  # fmt: skip
+    report = {
+        "type": "end-of-call-report",
+        "endedReason": "customer-ended-call",
+        "artifact": {},
+        "analysis": {},
+        "durationSeconds": 42,
+    }
     assert validate(ServerMessageEndOfCallReport, report, "message") == [
         "message.durationSeconds: not in ServerMessageEndOfCallReport"
     ]

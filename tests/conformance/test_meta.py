@@ -35,21 +35,37 @@ def wa(to: str, **kw: Any) -> OutgoingMessage:
 async def drive(sandbox, relay) -> None:
     """Every call the Meta adapter makes, and the failures it meets."""
     meta = MetaWhatsAppAdapter(config_for(sandbox, relay, "meta_whatsapp", "meta", timeout=0.2))
-    wrong = dataclasses.replace(meta.config, credentials={**meta.config.credentials,
-                                                          "access_token": "EAAwrong"})  # fmt: skip
+    wrong = dataclasses.replace(
+        meta.config, credentials={**meta.config.credentials, "access_token": "EAAwrong"}
+    )
     denied = MetaWhatsAppAdapter(wrong)
     template = TemplateRef("rdv_rappel", parameters=("Léa",))
     try:
         await meta.check_connection()
         await meta.send(wa(BY_KEY["asks"].phone, text="Bonjour", reference="r1"))
         await meta.send(wa(BY_KEY["photo"].phone, text="Une photo ?"))
-        await meta.send(wa(BY_KEY["confirms"].phone, text="On confirme ?",
-                           buttons=(Button("yes", "Oui"), Button("no", "Non"))))  # fmt: skip
+        await meta.send(
+            wa(
+                BY_KEY["confirms"].phone,
+                text="On confirme ?",
+                buttons=(Button("yes", "Oui"), Button("no", "Non")),
+            )
+        )
         await meta.send(wa("+33612000120", template=template, reference="r2"))
-        await meta.send(wa("+33612000121", attachments=(Attachment("p.jpg", "image/jpeg",
-                                                                   url="https://cdn.example/p.jpg"),)))  # fmt: skip
-        await meta.send(wa("+33612000122", attachments=(Attachment("b.pdf", "application/pdf",
-                                                                   url="https://cdn.example/b.pdf"),)))  # fmt: skip
+        await meta.send(
+            wa(
+                "+33612000121",
+                attachments=(Attachment("p.jpg", "image/jpeg", url="https://cdn.example/p.jpg"),),
+            )
+        )
+        await meta.send(
+            wa(
+                "+33612000122",
+                attachments=(
+                    Attachment("b.pdf", "application/pdf", url="https://cdn.example/b.pdf"),
+                ),
+            )
+        )
         await meta.send(wa("+33612000123", location=Location(48.85, 2.35, "Agence", "1 rue X")))
         await meta.send(wa("+33612000903", template=template))  # outside the window: delivered
         await meta.send(wa("+33612000903", text="hors fenêtre"))  # refused (131047)
@@ -79,8 +95,10 @@ async def drive(sandbox, relay) -> None:
 def sample_values() -> list[dict[str, Any]]:
     """The ``value`` of every change in Meta's examples and pywa's captured payloads."""
     values = []
-    files = [SAMPLES / "meta_openapi_v23_webhook_examples.json",
-             *sorted((SAMPLES / "pywa").glob("*.json"))]  # fmt: skip
+    files = [
+        SAMPLES / "meta_openapi_v23_webhook_examples.json",
+        *sorted((SAMPLES / "pywa").glob("*.json")),
+    ]
     for path in files:
         for payload in json.loads(Path(path).read_text()).values():
             for entry in payload.get("entry", []):
@@ -129,7 +147,9 @@ def _compare(
             if lists:
                 found += _compare(value[0], lists, f"{where}.{key}[0]")
         elif not any(type(s) is type(value) for s in same):
-            found.append(f"{where}.{key}: {type(value).__name__}, samples have {type(same[0]).__name__}")
+            found.append(
+                f"{where}.{key}: {type(value).__name__}, samples have {type(same[0]).__name__}"
+            )
     return found
 
 
@@ -152,11 +172,16 @@ async def test_meta_conforms(sandbox, relay) -> None:
             request_schema=lambda body: "" if "type" not in body else message_schema(api, body),
         )
     payload = pointer("components", "schemas", "WebhookPayload")
-    bodies = [(f"webhook {i}", json.loads(w.body)) for i, w in enumerate(sandbox.delivered)
-              if w.provider == "meta"]  # fmt: skip
+    bodies = [
+        (f"webhook {i}", json.loads(w.body))
+        for i, w in enumerate(sandbox.delivered)
+        if w.provider == "meta"
+    ]
 
     def shapes(body: dict[str, Any]) -> list[str]:
-        return [d for e in body["entry"] for c in e["changes"] for d in shape_differences(c["value"])]
+        return [
+            d for e in body["entry"] for c in e["changes"] for d in shape_differences(c["value"])
+        ]
 
     check_json_webhooks(REPORT, "meta", api, payload, bodies, judge=webhook_defect, extra=shapes)
     assert not REPORT.differences("meta"), "\n".join(REPORT.differences("meta"))

@@ -36,7 +36,10 @@ async def drive(sandbox, relay) -> None:
     await email.check_connection()
     await email.send(mail(BY_KEY["asks"].email, html="<p>Bonjour</p>"))
     await email.send(
-        mail("plans@prospects.test", attachments=(Attachment("a.pdf", "application/pdf", content=b"%PDF"),))
+        mail(
+            "plans@prospects.test",
+            attachments=(Attachment("a.pdf", "application/pdf", content=b"%PDF"),),
+        )
     )
     await email.send(mail("bounce@prospects.test"))
     sandbox.inject("sendgrid", "unsubscribed")

@@ -46,9 +46,14 @@ async def drive(sandbox, relay) -> None:
             msg("cancels", attachments=(Attachment("p.png", "image/png", content=b"\x89PNG"),))
         )
         await bot.send(
-            msg("cancels", text="Bail", attachments=(Attachment("b.pdf", "application/pdf",
-                                                                 url="https://cdn.example/b.pdf"),))
-        )  # fmt: skip
+            msg(
+                "cancels",
+                text="Bail",
+                attachments=(
+                    Attachment("b.pdf", "application/pdf", url="https://cdn.example/b.pdf"),
+                ),
+            )
+        )
         await bot.send(msg("cancels", location=Location(48.85, 2.35), text="Ici"))
         await bot.send(msg("confirms", text="On confirme ?", buttons=(Button("yes", "Oui"),)))
         updates = await bot.get_updates(timeout=0)
@@ -61,8 +66,14 @@ async def drive(sandbox, relay) -> None:
         await bot.set_webhook(relay.url + "/webhooks/telegram")
         await bot.send(msg("asks", text="Encore"))
         await sandbox.flush()
-        for kind in ("rate_limit", "server_error", "invalid_number", "unsubscribed",
-                     "unauthorized", "timeout"):  # fmt: skip
+        for kind in (
+            "rate_limit",
+            "server_error",
+            "invalid_number",
+            "unsubscribed",
+            "unauthorized",
+            "timeout",
+        ):
             sandbox.inject("telegram", kind)
             sandbox.timeout_completes = 0.0
             with pytest.raises(ProviderError):
@@ -123,8 +134,11 @@ async def test_telegram_conforms(sandbox, relay) -> None:
             probe=method == "noSuchMethod" or token not in exchange.path,
             judge=telegram_judge(api),
         )
-    updates = [(f"update {json.loads(w.body)['update_id']}", json.loads(w.body))
-               for w in sandbox.delivered if w.provider == "telegram"]  # fmt: skip
+    updates = [
+        (f"update {json.loads(w.body)['update_id']}", json.loads(w.body))
+        for w in sandbox.delivered
+        if w.provider == "telegram"
+    ]
     update = pointer("components", "schemas", "Update")
     check_json_webhooks(REPORT, "telegram", api, update, updates, judge=telegram_judge(api))
     assert updates, "no update went to the webhook"

@@ -70,8 +70,11 @@ async def drive(sandbox, relay) -> None:
         await sms.lookup(sent.provider_message_id)
         await sms.lookup("SM" + "0" * 32)
         await sms.recent(BY_KEY["confirms"].phone)
-        inbound = next(m for m in sandbox.twilio.messages.values() if m["num_media"] != "0"
-                       and m["direction"] == "inbound")  # fmt: skip
+        inbound = next(
+            m
+            for m in sandbox.twilio.messages.values()
+            if m["num_media"] != "0" and m["direction"] == "inbound"
+        )
         for url in await sms.list_media(inbound["sid"]):
             await sms.download_media(url)
         await sandbox.flush()

@@ -28,8 +28,9 @@ BY_KEY = {p.key: p for p in PERSONAS}
 async def drive(sandbox, relay) -> None:
     """Every call the VAPI adapter makes, the failures it meets, and calls coming in."""
     voice = VapiAdapter(config_for(sandbox, relay, "vapi", "vapi", timeout=0.2))
-    wrong = dataclasses.replace(voice.config, credentials={**voice.config.credentials,
-                                                           "api_key": "wrong"})  # fmt: skip
+    wrong = dataclasses.replace(
+        voice.config, credentials={**voice.config.credentials, "api_key": "wrong"}
+    )
     denied = VapiAdapter(wrong)
     try:
         await voice.check_connection()
@@ -145,11 +146,15 @@ def check_exchanges(sandbox) -> None:
         found = [f"query {q}: not a parameter" for q in exchange.query if q != "limit"]
         if exchange.method == "POST":
             sent = json.loads(exchange.request_body)
-            found += [f"{k}: not a parameter of calls.create" for k in set(sent) - create_parameters()]
+            found += [
+                f"{k}: not a parameter of calls.create" for k in set(sent) - create_parameters()
+            ]
             found += validate(CreateCustomerDto, sent.get("customer"), "customer")
         REPORT.add("vapi", "requests", item, found)
         if exchange.status >= 400:
-            REPORT.add("vapi", "errors", f"{item} → {exchange.status}", nest_error(exchange.status, body))
+            REPORT.add(
+                "vapi", "errors", f"{item} → {exchange.status}", nest_error(exchange.status, body)
+            )
             continue
         listed = body if isinstance(body, list) else [body]
         found = [d for i, call in enumerate(listed) for d in validate(call_model, call, f"[{i}]")]
@@ -164,8 +169,10 @@ def check_webhooks(sandbox) -> None:
     from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
     from vapi.types.server_message_status_update import ServerMessageStatusUpdate
 
-    models = {"status-update": ServerMessageStatusUpdate,
-              "end-of-call-report": ServerMessageEndOfCallReport}  # fmt: skip
+    models = {
+        "status-update": ServerMessageStatusUpdate,
+        "end-of-call-report": ServerMessageEndOfCallReport,
+    }
     for webhook in sandbox.delivered:
         if webhook.provider != "vapi":
             continue
@@ -187,5 +194,3 @@ async def test_vapi_conforms(sandbox, relay) -> None:
     check_exchanges(sandbox)
     check_webhooks(sandbox)
     assert not REPORT.differences("vapi"), "\n".join(REPORT.differences("vapi"))
-
-

@@ -68,7 +68,9 @@ async def test_stop_blocks_sms_until_start(sandbox, relay):
         with pytest.raises(PermanentProviderError):  # a phrase changes nothing: still out
             await sms.send(OutgoingMessage(Channel.SMS, PHONE, "x"))
         sandbox.twilio.enqueue_inbound(PHONE, sandbox.twilio.sms_number, "START")
-        assert (await sms.send(OutgoingMessage(Channel.SMS, PHONE, "Re-bonjour"))).provider_message_id
+        assert (
+            await sms.send(OutgoingMessage(Channel.SMS, PHONE, "Re-bonjour"))
+        ).provider_message_id
         await sandbox.flush()
         forms = [sms.parse(r)[0] for r in relay.at("/webhooks/twilio/inbound")]
         assert [f.extra.get("OptOutType") for f in forms] == ["STOP", None, "START"]
@@ -80,7 +82,9 @@ async def test_stop_blocks_sms_until_start(sandbox, relay):
 async def test_templates_pass_outside_the_window_free_text_does_not(sandbox, relay, name):
     whatsapp = adapter_for(sandbox, relay, name)
     try:
-        template = await whatsapp.send(OutgoingMessage(Channel.WHATSAPP, OUTSIDE, template=TEMPLATE))
+        template = await whatsapp.send(
+            OutgoingMessage(Channel.WHATSAPP, OUTSIDE, template=TEMPLATE)
+        )
         text = await whatsapp.send(OutgoingMessage(Channel.WHATSAPP, OUTSIDE, "Bonjour"))
         await sandbox.flush()
         events = statuses(whatsapp, relay)
@@ -220,11 +224,16 @@ async def test_standing_rules_fail_only_their_channel_at_their_rate(sandbox, rel
 async def test_unknown_routes_answer_in_each_providers_error_format(sandbox):
     async with httpx.AsyncClient() as client:
         answers = {
-            name: await client.get(url + "/no/such/route") for name, url in sandbox.base_urls.items()
+            name: await client.get(url + "/no/such/route")
+            for name, url in sandbox.base_urls.items()
         }
     assert answers["twilio"].json()["code"] == 20404
     assert answers["sendgrid"].json()["errors"][0]["message"] == "resource not found"
-    assert answers["telegram"].json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+    assert answers["telegram"].json() == {
+        "ok": False,
+        "error_code": 404,
+        "description": "Not Found",
+    }
     assert answers["meta"].json()["error"]["code"] == 100
     assert answers["vapi"].json()["statusCode"] == 404
 

@@ -44,7 +44,9 @@ async def test_telegram_photo_round_trip(sandbox, relay):
         assert sent.provider_message_id
         document = sandbox.requests("telegram", "sendDocument")[-1]
         assert document.body["document"]["size"] == len(b"%PDF-1.4 plan")
-        file_id = next(iter(f for f, v in sandbox.telegram.files.items() if v[2].startswith(b"%PDF")))
+        file_id = next(
+            iter(f for f, v in sandbox.telegram.files.items() if v[2].startswith(b"%PDF"))
+        )
         assert (await bot.download_media(file_id))[0] == b"%PDF-1.4 plan"
         with pytest.raises(PermanentProviderError):
             await bot.download_media("no-such-file")
@@ -76,7 +78,7 @@ async def test_meta_media_round_trip(sandbox, relay):
     node = f"{sandbox.base_urls['meta']}/v23.0/{media_id}"
     async with httpx.AsyncClient() as client:
         assert (await client.get(node)).status_code == 401  # the token is needed
-        info = (await client.get(node, headers={"Authorization": "Bearer EAAsandboxaccesstoken"}))
+        info = await client.get(node, headers={"Authorization": "Bearer EAAsandboxaccesstoken"})
         assert info.json()["mime_type"] == "application/pdf"
         assert (await client.get(info.json()["url"])).status_code == 401
         number = await client.get(
