@@ -110,6 +110,7 @@ class Sandbox:
         self.pending: list[Webhook] = []
         self.delivered: list[Webhook] = []
         self.exchanges: list[Exchange] = []
+        self._inflight = 0
         self.hang_seconds = 30.0
         #: The chance that a send which timed out still completes afterwards (as providers do).
         self.timeout_completes = 1.0
@@ -266,12 +267,15 @@ class Sandbox:
         provider = request.path.strip("/").split("/", 1)[0]
         # multipart bodies are streamed to the handler (request.post); they are logged parsed
         body = b"" if request.content_type.startswith("multipart/") else await request.read()
+        self._inflight += 1
         try:
             response = await handler(request)
         except web.HTTPException as exc:
             if provider not in self._emulators or exc.status not in (404, 405):
                 raise
             response = self._emulators[provider].not_found(request, exc.status)
+        finally:
+            self._inflight -= 1
         if provider in self._emulators:
             payload = response.body if isinstance(response, web.Response) else b""
             self.exchanges.append(
@@ -288,6 +292,13 @@ class Sandbox:
                 )
             )
         return response
+
+    async def idle(self, timeout: float = 5.0) -> None:
+        """Wait until no request is being answered (a hanging one has finished)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._inflight and loop.time() < deadline:
+            await asyncio.sleep(0.02)
 
     # ------------------------------------------------------------------ log and webhooks
 
