@@ -107,7 +107,12 @@ class SendGridEmulator:
         if persona and persona.calls and failure is None:
             self.sandbox.vapi.inbound_call(persona.phone)
         if persona and failure is None and persona.reply:
-            self.enqueue_inbound(persona.email, persona.name, body, persona.reply)
+            from providers.sandbox.twilio_api import TINY_PNG
+
+            photo = (("photo.png", "image/png", TINY_PNG),) if persona.photo else ()
+            self.enqueue_inbound(
+                persona.email, persona.name, body, persona.reply, attachments=photo
+            )
         return web.Response(status=202, headers={"X-Message-Id": message_id})
 
     @staticmethod

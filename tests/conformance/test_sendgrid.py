@@ -35,6 +35,7 @@ async def drive(sandbox, relay) -> None:
     denied = SendGridAdapter(wrong)
     await email.check_connection()
     await email.send(mail(BY_KEY["asks"].email, html="<p>Bonjour</p>"))
+    await email.send(mail(BY_KEY["photo"].email))  # answers with a photo attached
     await email.send(
         mail(
             "plans@prospects.test",

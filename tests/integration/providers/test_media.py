@@ -104,3 +104,18 @@ async def test_twilio_media_round_trip(sandbox, relay):
         await sms.close()
     async with httpx.AsyncClient() as client:
         assert (await client.get(url)).status_code == 401
+
+
+async def test_email_photo_arrives_as_an_attachment(sandbox, relay):
+    from providers.sendgrid.adapter import SendGridAdapter
+
+    email = SendGridAdapter(config_for(sandbox, relay, "sendgrid", "sendgrid"))
+    await email.send(OutgoingMessage(Channel.EMAIL, NINA.email, "Une photo ?", subject="Visite"))
+    await sandbox.flush()
+    (reply,) = inbound(email, relay, "/webhooks/sendgrid/inbound")
+    (photo,) = reply.attachments
+    assert (photo.filename, photo.content_type, photo.content) == (
+        "photo.png",
+        "image/png",
+        TINY_PNG,
+    )
