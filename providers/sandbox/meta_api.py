@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from providers.sandbox.core import WEBHOOK_PATHS, Webhook, json_response, new_id
-from providers.sandbox.personas import persona_for
+from providers.sandbox.personas import TINY_PNG, persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
@@ -343,8 +343,6 @@ class MetaEmulator:
         self, sender: str, name: str, caption: str, kind: str = "image/png", content: bytes = b""
     ) -> str:
         """A prospect's photo: an ``image`` message whose id the API serves (``GET /{id}``)."""
-        from providers.sandbox.twilio_api import TINY_PNG
-
         media_id = self.store_media(kind, content or TINY_PNG)
         _, _, digest = self.media[media_id]
         wamid = "wamid." + new_id("", 40)

@@ -6,9 +6,15 @@ does once the delivery webhooks have gone out.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from providers.sandbox.failures import FAILURES as _FAILURES
+
+#: A 1×1 PNG: what the photo persona sends.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from providers.sandbox.core import WEBHOOK_PATHS, Webhook, json_response, new_id
-from providers.sandbox.personas import persona_for
+from providers.sandbox.personas import TINY_PNG, persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
@@ -107,8 +107,6 @@ class SendGridEmulator:
         if persona and persona.calls and failure is None:
             self.sandbox.vapi.inbound_call(persona.phone)
         if persona and failure is None and persona.reply:
-            from providers.sandbox.twilio_api import TINY_PNG
-
             photo = (("photo.png", "image/png", TINY_PNG),) if persona.photo else ()
             self.enqueue_inbound(
                 persona.email, persona.name, body, persona.reply, attachments=photo

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from providers.sandbox.core import Webhook, json_response, new_id
-from providers.sandbox.personas import persona_for
+from providers.sandbox.personas import TINY_PNG, persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
@@ -302,8 +302,6 @@ class TelegramEmulator:
         }
         self._next_message += 1
         if persona.photo:
-            from providers.sandbox.twilio_api import TINY_PNG
-
             message["photo"] = [
                 {**self.store_file(TINY_PNG, "photos", "png"), "width": 1, "height": 1}
             ]

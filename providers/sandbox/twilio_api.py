@@ -15,7 +15,7 @@ from aiohttp import web
 from core.channels.segments import count_segments
 from core.storage.types import utcnow
 from providers.sandbox.core import WEBHOOK_PATHS, Webhook, json_response, new_id
-from providers.sandbox.personas import persona_for
+from providers.sandbox.personas import TINY_PNG, persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 WINDOW_CLOSED = (
     "Message failed to send because more than 24 hours have passed since the customer last "
     "replied to this number."
-)
-#: A 1×1 PNG: what the photo persona sends.
-TINY_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 UNREACHABLE = "Unknown destination handset"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
