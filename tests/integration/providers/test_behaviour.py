@@ -246,3 +246,19 @@ async def test_webhook_targets_replace_the_relay_and_sign_for_the_target(sandbox
     (request,) = relay.at("/elsewhere")
     sms.verify(request)  # the signature covers the target URL
     await sms.close()
+
+
+async def test_a_fetch_shows_what_the_callbacks_have_said_so_far(sandbox, relay):
+    sms = adapter_for(sandbox, relay, "twilio_sms")
+    try:
+        sent = await sms.send(OutgoingMessage(Channel.SMS, PHONE, "Bonjour"))
+        fresh = sandbox.twilio.messages[sent.provider_message_id]
+        looked_up = await sms.lookup(sent.provider_message_id)
+        assert looked_up is not None and looked_up.status is MessageStatus.QUEUED
+        assert fresh["date_sent"] is None
+        await sandbox.flush()
+        looked_up = await sms.lookup(sent.provider_message_id)
+        assert looked_up is not None and looked_up.status is MessageStatus.DELIVERED
+        assert fresh["date_sent"] is not None
+    finally:
+        await sms.close()
