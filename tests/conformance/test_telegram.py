@@ -65,6 +65,8 @@ async def drive(sandbox, relay) -> None:
         await bot.get_updates(offset=updates[-1]["update_id"] + 1, timeout=0)
         await bot.set_webhook(relay.url + "/webhooks/telegram")
         await bot.send(msg("asks", text="Encore"))
+        await bot.send(msg("photo", text="Une autre photo ?"))
+        await bot.send(msg("confirms", text="Toujours ?", buttons=(Button("yes", "Oui"),)))
         await sandbox.flush()
         for kind in (
             "rate_limit",
