@@ -152,6 +152,17 @@ class ConversationSummary(DomainModel):
     waiting_since: datetime | None = None
     snoozed_until: datetime | None = None
     message_count: int = 0
+    #: A reply is being written (a draft is kept for this conversation).
+    has_draft: bool = False
+
+
+class Draft(DomainModel):
+    """The reply being written in a conversation, kept until sent or discarded."""
+
+    conversation_id: int
+    text: str = ""
+    subject: str | None = None
+    updated_at: datetime | None = None
 
 
 class Conversation(ConversationSummary):

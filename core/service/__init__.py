@@ -24,6 +24,7 @@ from core.service.abtests import ABTests
 from core.service.analytics import Analytics
 from core.service.campaigns import Campaigns
 from core.service.conversations import Conversations, InboxFilter, Sort, View
+from core.service.drafts import Drafts
 from core.service.messages import Messages
 from core.service.outbound import Outbound
 from core.service.prospects import Prospects
@@ -46,6 +47,7 @@ class InboxService:
         self.conversations = Conversations(ctx)
         self.prospects = Prospects(ctx)
         self.messages = Messages(ctx)
+        self.drafts = Drafts(ctx)
         self.appointments = Appointments(ctx)
         self.booking = Booking(ctx)
         self.templates = Templates(ctx)

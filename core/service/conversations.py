@@ -22,6 +22,7 @@ from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged
 from core.storage import convert
 from core.storage import tables as t
+from core.service.drafts import drafted_ids
 from core.storage.search import search_conversation_ids
 from core.storage.service_context import ServiceContext
 from core.team import audit
@@ -114,8 +115,11 @@ class Conversations:
     ) -> list[m.ConversationSummary]:
         labels = await _labels_of(session, [r.id for r in rows])
         names = await _agent_names(session, {r.assignee_id for r in rows if r.assignee_id})
+        drafted = await drafted_ids(session, [r.id for r in rows])
         return [
-            convert.conversation_summary(r, labels.get(r.id, ()), names.get(r.assignee_id))
+            convert.conversation_summary(
+                r, labels.get(r.id, ()), names.get(r.assignee_id), r.id in drafted
+            )
             for r in rows
         ]
 
@@ -415,9 +419,12 @@ async def _full(session: AsyncSession, row: t.ConversationRow) -> m.Conversation
         .scalars()
         .all()
     )
-    return convert.conversation(
+    conversation = convert.conversation(
         row, labels.get(row.id, ()), names.get(row.assignee_id), tuple(switched_to)
     )
+    if await drafted_ids(session, [row.id]):
+        return conversation.model_copy(update={"has_draft": True})
+    return conversation
 
 
 __all__ = ["Conversations", "Direction", "InboxFilter", "MessageKind", "Sort", "View"]

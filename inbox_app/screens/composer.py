@@ -55,7 +55,8 @@ class ComposerScreen(Screen[None]):
         _b("ctrl+s", "send", "send"),
         _b("ctrl+t", "template", "template"),
         _b("ctrl+o", "alternative", "alternative"),
-        _b("escape", "cancel", "cancel"),
+        _b("escape", "keep_draft", "keep_draft"),
+        _b("ctrl+g", "discard_draft", "discard_draft"),
     ]
 
     def __init__(self, thread: Thread) -> None:
@@ -112,6 +113,7 @@ class ComposerScreen(Screen[None]):
         try:
             self.settings = await service.tenant_settings.get()
             appointments = await service.appointments.for_prospect(self.thread.prospect.id)
+            await self._restore_draft()
         except Exception as exc:
             notify_error(self.app, exc)
             appointments = []
@@ -121,6 +123,19 @@ class ComposerScreen(Screen[None]):
         )
         self._refresh()
         self._schedule_decision()
+
+    async def _restore_draft(self) -> None:
+        """Put back what was written here before (another screen, an earlier run)."""
+        drafts = getattr(self.app.service, "drafts", None)
+        draft = await drafts.get(self.thread.conversation.id) if drafts else None
+        if draft is None:
+            return
+        body = self.query_one("#body", TextArea)
+        if not body.text:
+            body.text = draft.text
+            body.move_cursor(body.document.end)
+        if draft.subject and not self.query_one("#subject", Input).value:
+            self.query_one("#subject", Input).value = draft.subject
 
     # -- what the agent chose ------------------------------------------------------------------
 
@@ -298,8 +313,38 @@ class ComposerScreen(Screen[None]):
         except Exception as exc:
             notify_error(self.app, exc, t("teamui.link.send_failed"))
             return
+        await self._forget_draft()
         self.notify(t("ui.done.queued"), timeout=3)
         self.dismiss()
 
-    def action_cancel(self) -> None:
+    async def action_keep_draft(self) -> None:
+        """Close; what is written stays as the conversation's draft."""
+        drafts = getattr(self.app.service, "drafts", None)
+        if drafts is not None:
+            body = self.query_one("#body", TextArea).text
+            subject = self.query_one("#subject", Input).value
+            try:
+                kept = await drafts.keep(self.thread.conversation.id, body, subject)
+            except Exception as exc:
+                notify_error(self.app, exc)
+                return  # the text stays on screen: nothing is lost
+            if kept:
+                self.notify(t("ui.composer.draft_kept"), timeout=3)
         self.dismiss()
+
+    async def action_discard_draft(self) -> None:
+        """Throw the draft away and close."""
+        if await self._forget_draft():
+            self.notify(t("ui.composer.draft_discarded"), timeout=3)
+            self.dismiss()
+
+    async def _forget_draft(self) -> bool:
+        drafts = getattr(self.app.service, "drafts", None)
+        if drafts is None:
+            return True
+        try:
+            await drafts.discard(self.thread.conversation.id)
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return False
+        return True
