@@ -27,6 +27,7 @@ from core.domain.enums import (
 from core.events import ProspectChanged
 from core.ingest.context import IngestStep
 from core.ingest.identity import canonical_identifier, resolve_prospect
+from core.ingest.storable import storable_event
 from core.intents.sara import handle_inbound
 from core.service.timeline import append_message, apply_status, find_conversation, open_conversation
 from core.storage import tables as t
@@ -48,6 +49,7 @@ async def apply_event(step: IngestStep, event: NormalizedEvent) -> None:
         Ignored: a status or engagement for a message we never sent.
         InvalidInput: a sender identifier that is not one of its channel.
     """
+    event = storable_event(event)  # once, before anything of it is written
     match event:
         case InboundMessage():
             await apply_inbound(step, event)

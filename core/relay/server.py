@@ -22,6 +22,7 @@ from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import MalformedWebhook, SignatureError, WebhookError
 from core.domain.enums import Channel
 from core.errors import ConfigurationError
+from core.sanitize import storable
 from core.relay.body import BodyTooLarge, check_multipart_complete, read_bounded
 from core.relay.endpoints import (
     ENDPOINTS,
@@ -261,14 +262,26 @@ def meta_verify_token(adapter: ChannelAdapter) -> str | None:
 
 
 def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, object]:
-    """What ingest needs to read the request again; secrets and signatures left out."""
-    return {
+    """What ingest needs to read the request again; secrets and signatures left out.
+
+    Stored as JSON, so made storable (a ``%00`` in a query would be refused by PostgreSQL);
+    the body, stored as bytes, keeps everything as received.
+    """
+    return _storable_json({
         "channel": str(channel),
         "url": webhook.url.split("?", 1)[0],
         "query": {k: v for k, v in webhook.query.items() if not _secret_name(k)},
         "path_params": dict(webhook.path_params),
         "headers": {k: v for k, v in webhook.headers.items() if k not in SECRET_HEADERS},
-    }
+    })
+
+
+def _storable_json(value: object) -> dict[str, object]:
+    if isinstance(value, str):
+        return storable(value)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {storable(str(k)): _storable_json(v) for k, v in value.items()}
+    return value  # type: ignore[return-value]
 
 
 def _secret_name(name: str) -> bool:
