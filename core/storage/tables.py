@@ -326,6 +326,8 @@ class InboundEventRow(Base):
     acked: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = _created()
     processed_at: Mapped[datetime | None] = mapped_column()
+    #: When a failed event is tried again (None: as soon as a worker gets to it).
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
 
 
 class CampaignRow(Base):
