@@ -15,7 +15,7 @@ from core.channels.registry import load_adapter
 from core.config.settings import ProviderEndpoints
 from core.domain.enums import Channel, Provider
 from core.domain.models import ChannelConfig
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, CredentialStoreUnavailable, MissingCredentials
 
 #: The adapter registered for each (channel, provider) pair.
 ADAPTER_NAMES: dict[tuple[Channel, Provider], str] = {
@@ -83,13 +83,15 @@ class ChannelRuntime:
     def _build(self, config: ChannelConfig) -> ChannelAdapter:
         cls = load_adapter(adapter_name(config.channel, config.provider))
         base_url = config.config.get("base_url") or getattr(self._endpoints, config.provider)
-        credentials = self._secrets(config, cls.credential_names)
+        try:
+            credentials = self._secrets(config, cls.credential_names)
+        except CredentialStoreUnavailable:
+            raise MissingCredentials(
+                config.channel, list(cls.credential_names), "no usable keyring"
+            ) from None
         missing = [name for name in cls.credential_names if not credentials.get(name)]
         if missing:
-            raise ConfigurationError(
-                f"the {config.channel} channel has no {', '.join(missing)} in the keyring "
-                f"(coccinelle credentials set {config.channel} {missing[0]})"
-            )
+            raise MissingCredentials(config.channel, missing)
         return cls(
             AdapterConfig(
                 base_url=base_url,

@@ -49,6 +49,10 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
         }
     )
     ingest = not args.no_ingest
+    from core.logs import configure_logging
+
+    log_file = configure_logging(settings.data_dir, stderr=True, name="relay")
+    print(t("relay.log_file", path=str(log_file)), file=sys.stderr, flush=True)
     asyncio.run(
         _main(settings, relay, ingest=ingest, send=ingest and not args.no_send, poll=args.poll)
     )
@@ -90,6 +94,7 @@ async def _main(
         max_body_bytes=relay.max_body_bytes,
         max_email_bytes=relay.max_email_bytes,
         pull_tokens=tokens,
+        trusted_proxies=tuple(relay.trusted_proxies),
     )
 
     def ready(host: str, port: int) -> None:
