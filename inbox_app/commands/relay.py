@@ -70,7 +70,7 @@ async def _main(
     from core.domain.enums import Channel
     from core.outbox.worker import OutboxWorker
     from core.relay.run import serve
-    from core.relay.secrets import pull_tokens
+    from core.relay.secrets import pull_tokens, tenant_tokens
     from core.relay.server import RelayConfig, runtime_lookup
     from core.service import InboxService
 
@@ -79,7 +79,7 @@ async def _main(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    tokens = pull_tokens(service.ctx.tenant_id)
+    tokens = pull_tokens(service.ctx.tenant_id) | await tenant_tokens(service.db)
     if not tokens:
         print(t("relay.pull_disabled"), file=sys.stderr, flush=True)
     runtime = ChannelRuntime(
