@@ -61,7 +61,7 @@ async def tenant_tokens(db: Database) -> dict[str, int]:
         wanted[slug.strip()] = token.strip()
     async with db.session() as session:
         query = select(t.TenantRow.slug, t.TenantRow.id).where(t.TenantRow.slug.in_(wanted))
-        ids = dict((await session.execute(query)).tuples().all())
+        ids = {slug: id_ for slug, id_ in (await session.execute(query)).all()}
     unknown = sorted(set(wanted) - set(ids))
     if unknown:
         raise ConfigurationError(f"COCCINELLE_RELAY_TOKENS: no tenant {', '.join(unknown)}")
