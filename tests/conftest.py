@@ -186,5 +186,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def service(db: Database, clock: FakeClock) -> InboxService:
-    """The facade on a fresh database (both engines), with the fake clock."""
-    return await InboxService.connect(db, "acme", clock=clock)
+    """The facade on a fresh database (both engines), with the fake clock.
+
+    The tenant has filled in its company details (those of the demo agency, which many
+    assertions quote); a fresh tenant's are empty (see tests/integration/relay/test_neutral_tenant.py).
+    """
+    from core.demo.company import demo_settings_update
+
+    service = await InboxService.connect(db, "acme", clock=clock)
+    settings = await service.tenant_settings.get()
+    await service.tenant_settings.save(settings.model_copy(update=demo_settings_update()))
+    return service

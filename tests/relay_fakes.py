@@ -96,6 +96,7 @@ class FakeAdapter(ChannelAdapter):
                 subject=item.get("subject"),
                 sender_name=item.get("name"),
                 occurred_at=datetime.fromisoformat(item["at"]) if "at" in item else None,
+                extra=item.get("extra") or {},
             )
         if kind == "status":
             return StatusUpdate(
