@@ -370,11 +370,15 @@ def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, objec
     Stored as JSON, so made storable (a ``%00`` in a query would be refused by PostgreSQL);
     the body, stored as bytes, keeps everything as received.
     """
+    url = webhook.url.split("?", 1)[0]
+    for name, value in webhook.path_params.items():
+        if _secret_name(name) and value:
+            url = url.replace("/" + value, "/{" + name + "}")
     return _storable_json({
         "channel": str(channel),
-        "url": webhook.url.split("?", 1)[0],
+        "url": url,
         "query": {k: v for k, v in webhook.query.items() if not _secret_name(k)},
-        "path_params": dict(webhook.path_params),
+        "path_params": {k: v for k, v in webhook.path_params.items() if not _secret_name(k)},
         "headers": {k: v for k, v in webhook.headers.items() if k not in SECRET_HEADERS},
     })
 
