@@ -79,5 +79,6 @@ def configure_logging(
         console._coccinelle = True  # type: ignore[attr-defined]
         root.addHandler(console)
     root.setLevel(level)
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))  # one line per step
     logging.captureWarnings(True)
     return path

@@ -61,6 +61,22 @@ class TenantSettingsStore:
             )
         return valid
 
+    async def remove_channel(self, channel: Channel) -> bool:
+        """Remove a channel's set-up (its conversations stay); whether there was one."""
+        channel = Channel(channel)
+        async with self.ctx.write() as (session, _):
+            query = select(t.ChannelRow).where(
+                t.ChannelRow.tenant_id == self.ctx.tenant_id, t.ChannelRow.channel_type == channel
+            )
+            row = (await session.execute(query)).scalar_one_or_none()
+            if row is None:
+                return False
+            await audit.record(
+                session, self.ctx, "channel_remove", "channel", row.id, channel=channel
+            )
+            await session.delete(row)
+        return True
+
     async def channels(self) -> list[m.ChannelConfig]:
         """Every channel the tenant has set up."""
         query = select(t.ChannelRow).where(t.ChannelRow.tenant_id == self.ctx.tenant_id)
@@ -77,8 +93,19 @@ class TenantSettingsStore:
         config: dict[str, Any] | None = None,
         credentials_ref: str | None = None,
     ) -> m.ChannelConfig:
-        """Create or change a channel's set-up (never its secrets: those go to the keyring)."""
+        """Create or change a channel's set-up (never its secrets: those go to the keyring).
+
+        Raises:
+            InvalidInput: a provider that does not carry the channel, a secret among the
+                options, a sender number or address that is not one.
+        """
+        from core.channels.setup import check_provider, checked_setup
+
         channel = Channel(channel)
+        if provider is not None:
+            provider = check_provider(channel, provider)
+        if config is not None:
+            config = checked_setup(channel, provider or DEFAULT_PROVIDER[channel], config)
         async with self.ctx.write() as (session, _):
             query = select(t.ChannelRow).where(
                 t.ChannelRow.tenant_id == self.ctx.tenant_id, t.ChannelRow.channel_type == channel

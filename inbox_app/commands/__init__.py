@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "sandbox",
     "relay",
     "events",
+    "channel",
     "bench",
 )
 

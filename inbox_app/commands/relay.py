@@ -52,16 +52,28 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
     from core.logs import configure_logging
 
     log_file = configure_logging(settings.data_dir, stderr=True, name="relay")
-    print(t("relay.log_file", path=str(log_file)), file=sys.stderr, flush=True)
     asyncio.run(
-        _main(settings, relay, ingest=ingest, send=ingest and not args.no_send, poll=args.poll)
+        _main(
+            settings,
+            relay,
+            ingest=ingest,
+            send=ingest and not args.no_send,
+            poll=args.poll,
+            log_file=str(log_file),
+        )
     )
     print(t("relay.stopped"), flush=True)
     return 0
 
 
 async def _main(
-    settings: Settings, relay: RelaySettings, *, ingest: bool, send: bool, poll: list[str]
+    settings: Settings,
+    relay: RelaySettings,
+    *,
+    ingest: bool,
+    send: bool,
+    poll: list[str],
+    log_file: str = "",
 ) -> None:
     """Serve; with ``send``, an outbox worker also sends what is queued (Sara's replies even
     when no agent's app is open), sharing the queue with the apps' workers."""
@@ -100,6 +112,8 @@ async def _main(
     def ready(host: str, port: int) -> None:
         public = relay.public_url or f"http://{host}:{port}"
         print(t("relay.listening", host=host, port=port, public_url=public), flush=True)
+        if log_file:
+            print(t("relay.log_file", path=log_file), flush=True)
 
     sender = None
     if send:
