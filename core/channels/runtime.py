@@ -52,33 +52,49 @@ class ChannelRuntime:
         endpoints: ProviderEndpoints,
         callback_url: str | None = None,
     ) -> None:
-        self._channels = {c.channel: c for c in channels}
+        # A channel may have several providers (WhatsApp on Twilio and on Meta): the first
+        # enabled set-up is the channel's primary one.
+        self._channels: dict[Channel, list[ChannelConfig]] = {}
+        for config in sorted(channels, key=lambda c: not c.enabled):
+            self._channels.setdefault(Channel(config.channel), []).append(config)
         self._secrets = secrets
         self._endpoints = endpoints
         self._callback_url = callback_url
-        self._built: dict[Channel, ChannelAdapter] = {}
+        self._built: dict[tuple[Channel, Provider], ChannelAdapter] = {}
 
     def enabled_channels(self) -> list[Channel]:
         """Channels set up and switched on."""
-        return [c.channel for c in self._channels.values() if c.enabled]
+        return [c for c, configs in self._channels.items() if any(x.enabled for x in configs)]
 
-    def config(self, channel: Channel) -> ChannelConfig:
-        """The set-up of ``channel``.
+    def providers(self, channel: Channel) -> list[Provider]:
+        """The providers ``channel`` is set up with, the primary one first."""
+        return [Provider(c.provider) for c in self._channels.get(Channel(channel), [])]
+
+    def config(self, channel: Channel, provider: Provider | str | None = None) -> ChannelConfig:
+        """The set-up of ``channel`` (through ``provider``; by default its primary one).
 
         Raises:
-            ConfigurationError: the channel is not set up.
+            ConfigurationError: the channel is not set up (with that provider).
         """
-        try:
-            return self._channels[Channel(channel)]
-        except KeyError:
-            raise ConfigurationError(f"the {channel} channel is not set up") from None
+        configs = self._channels.get(Channel(channel))
+        if not configs:
+            raise ConfigurationError(f"the {channel} channel is not set up")
+        if provider is None:
+            return configs[0]
+        for config in configs:
+            if config.provider == Provider(provider):
+                return config
+        raise ConfigurationError(f"the {channel} channel is not set up with {provider}")
 
-    def adapter(self, channel: Channel) -> ChannelAdapter:
-        """The adapter of ``channel``, built on first use."""
-        channel = Channel(channel)
-        if channel not in self._built:
-            self._built[channel] = self._build(self.config(channel))
-        return self._built[channel]
+    def adapter(
+        self, channel: Channel, provider: Provider | str | None = None
+    ) -> ChannelAdapter:
+        """The adapter of ``channel`` through ``provider`` (default: primary), built once."""
+        config = self.config(channel, provider)
+        key = (Channel(channel), Provider(config.provider))
+        if key not in self._built:
+            self._built[key] = self._build(config)
+        return self._built[key]
 
     def _build(self, config: ChannelConfig) -> ChannelAdapter:
         cls = load_adapter(adapter_name(config.channel, config.provider))

@@ -91,6 +91,7 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
             created_at=step.now,
         )
         await assign_if_wanted(step, conversation)
+    remember_provider(conversation, event)
     message = await append_message(
         step.session,
         conversation,
@@ -107,6 +108,18 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
     step.changed(message)
     await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
     return message
+
+
+def remember_provider(conversation: t.ConversationRow, event: InboundMessage) -> None:
+    """Answer through the provider and number the prospect last wrote to.
+
+    A channel may run on two providers at once (WhatsApp on Twilio and on Meta, during a move):
+    replies go out the way the prospect's message came in.
+    """
+    context = dict(conversation.context or {})
+    wanted = {"provider": str(event.provider), "our_number": event.recipient}
+    if any(context.get(k) != v for k, v in wanted.items()):
+        conversation.context = {**context, **wanted}
 
 
 #: Telegram chat types that are not one person: their messages create no prospect.

@@ -53,7 +53,7 @@ async def queue_reply(
             prospect_id=conversation.prospect_id,
             purpose="sara",
             channel_type=channel,
-            provider=step.provider_for(channel),
+            provider=reply_provider(step, conversation, channel),
             idempotency_key=f"sara:{step.event_id}:{kind}",
             payload={
                 **_payload(channel, conversation.channel_identifier, text),
@@ -109,3 +109,12 @@ def _payload(
         "to": to,
         "contacts": {str(channel): to} if to else {},
     }
+
+
+def reply_provider(step: IngestStep, conversation: t.ConversationRow, channel: Channel) -> str:
+    """The provider the prospect wrote through (a channel may have two), else the channel's."""
+    if conversation.channel_type == channel:
+        written = (conversation.context or {}).get("provider")
+        if written:
+            return str(written)
+    return str(step.provider_for(channel))

@@ -28,7 +28,7 @@ from core.errors import CoccinelleError
 from core.ingest.apply import Ignored, apply_event
 from core.ingest.context import AppointmentNotice, IngestStep
 from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
-from core.relay.server import AdapterLookup
+from core.relay.server import AdapterLookup, find_adapter
 from core.service.booking import Booking
 from core.service.context import ServiceContext
 from core.storage import tables as t
@@ -167,7 +167,7 @@ class IngestWorker:
 
     async def _apply(self, step: IngestStep, row: E) -> list[str]:
         channel = Channel(row.headers.get("channel") or "sms")
-        adapter = self.adapters(channel)
+        adapter = find_adapter(self.adapters, channel, row.provider)
         if adapter is None:
             raise CoccinelleError(f"no {channel} adapter is configured to read this event")
         notes = []

@@ -80,7 +80,14 @@ async def enqueue(
         status, row_status = MessageStatus.HELD, OutboxStatus.HELD
     else:
         status, row_status = MessageStatus.QUEUED, OutboxStatus.PENDING
-    provider = (providers or {}).get(channel) or DEFAULT_PROVIDER[channel]
+    # The provider the prospect last wrote through, on a channel with two (WhatsApp on Twilio
+    # and on Meta); else the channel's.
+    same_channel = conversation.channel_type == channel
+    provider = (
+        (same_channel and (conversation.context or {}).get("provider"))
+        or (providers or {}).get(channel)
+        or DEFAULT_PROVIDER[channel]
+    )
     text = payload.get("text") or ""
     message = await append_message(
         session,

@@ -11,6 +11,7 @@ a provider retry of an event already stored is answered 200 and stored once.
 from __future__ import annotations
 
 import hmac
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from sqlalchemy import func, select
 
 from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import MalformedWebhook, SignatureError, WebhookError
-from core.domain.enums import Channel
+from core.domain.enums import Channel, Provider
 from core.domain.enums import InboundEventStatus as S
 from core.errors import ConfigurationError, MissingCredentials
 from core.relay.body import BodyTooLarge, check_multipart_complete, read_bounded
@@ -42,17 +43,37 @@ from core.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-#: Finds the configured adapter of a channel (None when the channel is not set up; raises
-#: ``MissingCredentials`` when it is set up but its secrets cannot be read).
-AdapterLookup = Callable[[Channel], ChannelAdapter | None]
+#: Finds the configured adapter of a channel, through a provider when given (None when the
+#: channel is not set up with it; raises ``MissingCredentials`` when it is set up but its secrets
+#: cannot be read). A lookup taking the channel only serves one provider per channel.
+AdapterLookup = Callable[..., ChannelAdapter | None]
+
+
+def find_adapter(
+    lookup: AdapterLookup, channel: Channel, provider: Provider | str | None = None
+) -> ChannelAdapter | None:
+    """The adapter of ``channel`` through ``provider`` (any provider when None)."""
+    if provider is not None and _takes_provider(lookup):
+        return lookup(channel, Provider(provider))
+    adapter = lookup(channel)
+    if adapter is not None and provider is not None and adapter.provider != provider:
+        return None
+    return adapter
+
+
+def _takes_provider(lookup: AdapterLookup) -> bool:
+    try:
+        return len(inspect.signature(lookup).parameters) >= 2
+    except (TypeError, ValueError):
+        return False
 
 
 def runtime_lookup(runtime: object) -> AdapterLookup:
     """An ``AdapterLookup`` over a ``ChannelRuntime`` (unconfigured channels give None)."""
 
-    def lookup(channel: Channel) -> ChannelAdapter | None:
+    def lookup(channel: Channel, provider: Provider | None = None) -> ChannelAdapter | None:
         try:
-            return runtime.adapter(channel)  # type: ignore[attr-defined]
+            return runtime.adapter(channel, provider)  # type: ignore[attr-defined]
         except MissingCredentials:
             raise  # set up, but unusable now: the caller answers 503 / retries later
         except ConfigurationError:
@@ -223,10 +244,10 @@ class Relay:
     def _adapter(
         self, endpoint: Endpoint, channel: Channel, request: web.Request
     ) -> ChannelAdapter | None:
-        adapter = self.adapters(channel)
+        adapter = find_adapter(self.adapters, channel, endpoint.provider)
         if adapter is None and endpoint.name in TWILIO_EITHER:
             other = Channel.SMS if channel == Channel.WHATSAPP else Channel.WHATSAPP
-            adapter = self.adapters(other)
+            adapter = find_adapter(self.adapters, other, endpoint.provider)
         if adapter is None or adapter.provider != endpoint.provider:
             return None
         bot_id = request.match_info.get("bot_id")
@@ -257,7 +278,7 @@ class Relay:
     async def meta_challenge(self, request: web.Request) -> web.StreamResponse:
         """Meta's subscription check: echo ``hub.challenge`` when the verify token matches."""
         try:
-            adapter = self.adapters(Channel.WHATSAPP)
+            adapter = find_adapter(self.adapters, Channel.WHATSAPP, Provider.META)
         except MissingCredentials as exc:
             return self.unavailable("meta/challenge", request, exc)
         if adapter is None or str(adapter.provider) != "meta":

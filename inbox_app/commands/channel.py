@@ -47,9 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.set_defaults(handler=add_command if name == "add" else set_command)
     remove = actions.add_parser("remove", help=t("channelcli.remove_help"))
     remove.add_argument("channel", choices=CHANNELS)
+    remove.add_argument("--provider", choices=PROVIDERS, help=t("channelcli.which_help"))
     remove.set_defaults(handler=remove_command)
     test = actions.add_parser("test", help=t("channelcli.test_help"))
     test.add_argument("channel", choices=CHANNELS)
+    test.add_argument("--provider", choices=PROVIDERS, help=t("channelcli.which_help"))
     test.set_defaults(handler=test_command)
 
 
@@ -109,13 +111,16 @@ def add_command(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(service):  # type: ignore[no-untyped-def]
         store = service.tenant_settings
-        if any(c.channel == channel for c in await store.channels()):
+        existing = [c for c in await store.channels() if c.channel == channel]
+        provider = Provider(args.provider) if args.provider else None
+        if any(provider is None or c.provider == provider for c in existing):
             raise InvalidInput("channel", str(channel), t("channelcli.exists_hint"))
         return await store.save_channel(
             channel,
-            provider=Provider(args.provider) if args.provider else None,
+            provider=provider,
             config=options,
             enabled=True if args.enabled is None else args.enabled,
+            also=bool(existing),  # a second provider (WhatsApp on Twilio and on Meta)
         )
 
     config = run_with_service(settings, work)
@@ -133,7 +138,11 @@ def set_command(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(service):  # type: ignore[no-untyped-def]
         store = service.tenant_settings
-        current = next((c for c in await store.channels() if c.channel == channel), None)
+        configs = [c for c in await store.channels() if c.channel == channel]
+        wanted = Provider(args.provider) if args.provider else None
+        current = next((c for c in configs if wanted in (None, c.provider)), None)
+        if current is None and wanted is not None and configs:
+            current = configs[0]  # switch the channel's provider
         if current is None:
             raise InvalidInput("channel", str(channel), t("channelcli.missing_hint"))
         options = {k: v for k, v in current.config.items() if k not in args.unset} | changes
@@ -154,7 +163,8 @@ def remove_command(args: argparse.Namespace, settings: Settings) -> int:
     channel = Channel(args.channel)
 
     async def work(service):  # type: ignore[no-untyped-def]
-        return await service.tenant_settings.remove_channel(channel)
+        provider = Provider(args.provider) if args.provider else None
+        return await service.tenant_settings.remove_channel(channel, provider)
 
     if not run_with_service(settings, work):
         print(t("channelcli.not_set_up", channel=str(channel)))
@@ -177,7 +187,7 @@ def test_command(args: argparse.Namespace, settings: Settings) -> int:
             settings.endpoints,
         )
         try:
-            adapter = runtime.adapter(channel)
+            adapter = runtime.adapter(channel, args.provider)
             await adapter.check_connection()
         finally:
             await runtime.close()

@@ -24,9 +24,9 @@ SECRET = "sg-inbound-path-secret-5e4d3c"
 
 def inbound_mail() -> tuple[bytes, dict[str, str]]:
     fields = {
-        "from": "Marie\x00 Dupont <marie@example.fr>".encode(),
+        "from": b"Marie\x00 Dupont <marie@example.fr>",
         "to": b"contact@agence.example",
-        "subject": "Visite du T3 \x00".encode(),
+        "subject": b"Visite du T3 \x00",
         "text": b"Bonjour, je voudrais visiter \xff\xfe le T3.",
         "envelope": json.dumps({"to": ["contact@agence.example"], "from": "marie@example.fr"}),
         "charsets": json.dumps({k: "utf-8" for k in ("to", "from", "subject", "text")}),
