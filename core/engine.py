@@ -33,17 +33,32 @@ from core.channels.registry import SANDBOX_GROUP, load_plugin
 from core.channels.runtime import ChannelRuntime, adapter_name
 from core.config.settings import ProviderEndpoints, Settings
 from core.credentials import CredentialStore
+from core.demo import seed_if_empty
 from core.domain.enums import Channel
 from core.domain.models import ChannelConfig, ProspectDraft
 from core.errors import CoccinelleError
 from core.relay.port import PortHolder, RelayPortInUse, holder, notice, probe_host
 from core.relay.server import RelayConfig, runtime_lookup
 from core.service import InboxService
+from core.storage.database import Database
 from core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 30.0
+
+
+async def open_service(settings: Settings, *, role: str = "app") -> InboxService:
+    """Open the service the app and the CLI run on (``InboxService.open``); in demo mode, a
+    database with no tenant yet is first filled with the demo agency. ``role`` sizes the
+    PostgreSQL pool (``app``, ``worker``, ``relay``)."""
+    if settings.mode != "demo":
+        return await InboxService.open(settings, role=role)
+
+    async def seed(db: Database) -> None:
+        await seed_if_empty(db, settings.tenant)
+
+    return await InboxService.open(settings, role=role, prepare=seed)
 
 
 @dataclass(frozen=True)
@@ -270,9 +285,11 @@ class Engine:
         assert self.runtime is not None
         outbox = OutboxWorker(self.service.ctx, self.runtime, self.settings.orchestrator)
         self.supervisor.add("outbox", outbox.run_forever)
-        self.supervisor.add("reminders", self.service.outbound.reminders.follow)
-        self.supervisor.add("housekeeping", self._housekeeping)
-        self.supervisor.add("analytics", RollupWarmer(self.service.ctx).run)
+        # Once-per-tenant jobs: in team mode only the process holding each job's lease runs it.
+        once = self.service.team.lease.exclusive
+        self.supervisor.add("reminders", once("reminders", self.service.outbound.reminders.follow))
+        self.supervisor.add("housekeeping", once("housekeeping", self._housekeeping))
+        self.supervisor.add("analytics", once("analytics", RollupWarmer(self.service.ctx).run))
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Wake snoozed conversations and run due campaign steps, every half minute."""

@@ -68,8 +68,14 @@ class PresenceChanged:
     conversation_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxQueued:
+    """Something was queued to send: idle outbox workers (in every process) look now."""
+
+
 Event = (
-    ConversationChanged
+    OutboxQueued
+    | ConversationChanged
     | MessageChanged
     | ProspectChanged
     | AppointmentChanged
@@ -90,7 +96,7 @@ class EventBus:
         self._queue_size = queue_size
         self._subscribers: set[asyncio.Queue[Event]] = set()
         self.forwarder: Forwarder | None = None
-        """Also handed every event published with ``forward=True`` (see ``core.team.notify``)."""
+        """Also handed every event published with ``forward=True`` (see ``core.team.pg_listen``)."""
 
     def publish(self, event: Event, *, forward: bool = True) -> None:
         """Deliver ``event`` to every subscriber without waiting.

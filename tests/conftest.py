@@ -189,7 +189,7 @@ async def service(db: Database, clock: FakeClock) -> InboxService:
     """The facade on a fresh database (both engines), with the fake clock.
 
     The tenant has filled in its company details (those of the demo agency, which many
-    assertions quote); a fresh tenant's are empty (see tests/integration/relay/test_neutral_tenant.py).
+    assertions quote); a fresh tenant's are empty (tests/integration/relay/test_neutral_tenant.py).
     """
     from core.demo.company import demo_settings_update
     from core.storage import tables as t

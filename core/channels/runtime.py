@@ -8,6 +8,7 @@ Secrets are asked for only when an adapter is built, and are never kept anywhere
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 
 from core.channels.adapter import AdapterConfig, ChannelAdapter
@@ -28,6 +29,30 @@ ADAPTER_NAMES: dict[tuple[Channel, Provider], str] = {
 }
 
 SecretSource = Callable[[ChannelConfig, tuple[str, ...]], Mapping[str, str]]
+
+#: Finds the configured adapter of a channel, through a provider when given (None when the
+#: channel is not set up with it; raises ``MissingCredentials`` when it is set up but its secrets
+#: cannot be read). A lookup taking the channel only serves one provider per channel.
+AdapterLookup = Callable[..., ChannelAdapter | None]
+
+
+def find_adapter(
+    lookup: AdapterLookup, channel: Channel, provider: Provider | str | None = None
+) -> ChannelAdapter | None:
+    """The adapter of ``channel`` through ``provider`` (any provider when None)."""
+    if provider is not None and _takes_provider(lookup):
+        return lookup(channel, Provider(provider))
+    adapter = lookup(channel)
+    if adapter is not None and provider is not None and adapter.provider != provider:
+        return None
+    return adapter
+
+
+def _takes_provider(lookup: AdapterLookup) -> bool:
+    try:
+        return len(inspect.signature(lookup).parameters) >= 2
+    except (TypeError, ValueError):
+        return False
 
 
 def adapter_name(channel: Channel, provider: Provider) -> str:

@@ -1,6 +1,6 @@
 """The demo agency as its prospects see it: only ever written into the demo tenant.
 
-A new tenant starts with an empty company (``core.domain.settings.Company``); the demo seeds
+A new tenant starts with an empty company (``core.domain.tenant_settings.Company``); the demo seeds
 these details so that its stories, templates and Sara's answers read like a real agency.
 """
 
@@ -26,7 +26,7 @@ DEMO_AUTO_REPLY = (
 
 def demo_settings_update() -> dict[str, Any]:
     """The ``TenantSettings`` fields the demo tenant sets (``model_copy(update=...)``)."""
-    from core.domain.settings import Company
+    from core.domain.tenant_settings import Company
 
     return {
         "company": Company(**DEMO_COMPANY_DETAILS),

@@ -1,11 +1,8 @@
 """The durable outbox: every outgoing message is a row committed before any provider is called.
 
-``enqueue`` writes the thread message and its outbox row in one transaction; ``OutboxWorker``
+``core.pipeline`` writes the thread message and its outbox row in one transaction (nothing else
+does); ``OutboxWorker``
 leases due rows, sends them under each adapter's rate limit, retries transient failures, falls
 back to the decision's alternatives, reconciles rows interrupted mid-send, and expires what would
 be sent too late.
 """
-
-# The service package's facade imports this package's modules, and they import the service's
-# write path: loading the facade first makes the order the same whichever side is imported first.
-import core.service  # noqa: F401

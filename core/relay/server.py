@@ -11,7 +11,6 @@ a provider retry of an event already stored is answered 200 and stored once.
 from __future__ import annotations
 
 import hmac
-import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from sqlalchemy import func, select
 
 from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import MalformedWebhook, SignatureError, WebhookError
+from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, Provider
 from core.domain.enums import InboundEventStatus as S
 from core.errors import ConfigurationError, MissingCredentials
@@ -42,31 +42,6 @@ from core.storage import tables as t
 from core.storage.database import Database
 
 log = logging.getLogger(__name__)
-
-#: Finds the configured adapter of a channel, through a provider when given (None when the
-#: channel is not set up with it; raises ``MissingCredentials`` when it is set up but its secrets
-#: cannot be read). A lookup taking the channel only serves one provider per channel.
-AdapterLookup = Callable[..., ChannelAdapter | None]
-
-
-def find_adapter(
-    lookup: AdapterLookup, channel: Channel, provider: Provider | str | None = None
-) -> ChannelAdapter | None:
-    """The adapter of ``channel`` through ``provider`` (any provider when None)."""
-    if provider is not None and _takes_provider(lookup):
-        return lookup(channel, Provider(provider))
-    adapter = lookup(channel)
-    if adapter is not None and provider is not None and adapter.provider != provider:
-        return None
-    return adapter
-
-
-def _takes_provider(lookup: AdapterLookup) -> bool:
-    try:
-        return len(inspect.signature(lookup).parameters) >= 2
-    except (TypeError, ValueError):
-        return False
-
 
 def runtime_lookup(runtime: object) -> AdapterLookup:
     """An ``AdapterLookup`` over a ``ChannelRuntime`` (unconfigured channels give None)."""

@@ -20,11 +20,11 @@ from sqlalchemy import func, select, update
 from core.domain.enums import InboundEventStatus
 from core.errors import NotFound
 from core.sanitize import clean_text
-from core.service.context import ServiceContext
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 
 E = t.InboundEventRow
-#: Statuses an operator has to look at (``failed`` is what versions before 0005 left).
+#: Statuses an operator has to look at (``failed`` is what versions before 0006 left).
 STUCK = (InboundEventStatus.PARKED, InboundEventStatus.FAILED)
 PREVIEW_CHARS = 2000
 

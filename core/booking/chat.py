@@ -1,0 +1,516 @@
+"""Sara books from the prospect's side, inside the ingest transaction, through ``Booking``.
+
+- ``offer``: the next free slots, as Telegram buttons or as a list to answer by text; the
+  message is marked as a proposal.
+- ``tap``: a Telegram button was tapped: a slot (``rdv:<token>``) is booked, an appointment
+  (``annuler:<id>``) cancelled; the tap is acknowledged. A stale or taken slot books nothing
+  and gets a clear message with fresh slots.
+- ``answer_proposal``: a text answer to the last proposal ("demain 15h", "mardi matin") is read
+  with ``parse_when``; a free time is booked, an unavailable one gets alternatives, an unclear
+  one books nothing and is left to an agent with an explanation.
+
+Bookings go through ``step.booking.book_in`` (same checks and lock as the app) and their hooks
+(reminders, confirmation on the orchestrator's channel) run after the commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from core import i18n
+from core.booking.changes import ChangeKind
+from core.booking.errors import BookingRefused
+from core.booking.parse_when import When, parse_when
+from core.booking.proposal import (
+    PROPOSAL,
+    booked_token,
+    cancelled_id,
+    proposal_buttons,
+    proposal_meta,
+    proposal_text,
+    slot_title,
+)
+from core.booking.slots import Calendar, Slot, parse_slot_token
+from core.domain.appointment_display import day_of, kind_in, when_of, words
+from core.domain.enums import AppointmentStatus, Channel, SenderType
+from core.i18n.prospect import prospect_language
+from core.i18n.sara import say, when
+from core.pipeline.replies import queue_notice, queue_reply
+from core.storage import tables as t
+from core.storage.inbound_step import AppointmentNotice, IngestStep, last_outbound, record_event
+from core.storage.timeline import preview_of
+
+A = t.AppointmentRow
+UPCOMING = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
+#: Slots offered at once (buttons on Telegram, lines elsewhere).
+OFFERED = 4
+#: Channels on which a text answer to a proposal is read.
+ANSWERING = (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM)
+
+
+class Answer(StrEnum):
+    """What the prospect said about their appointment (the values of Sara's intents)."""
+
+    CONFIRM = "confirm"
+    REFUSE = "refuse"
+    CANCEL = "cancel"
+
+
+async def next_appointment(
+    step: IngestStep, prospect_id: int, statuses: tuple[AppointmentStatus, ...] = UPCOMING
+) -> A | None:
+    """The prospect's next appointment still to come, in one of ``statuses``."""
+    query = (
+        select(A)
+        .where(A.prospect_id == prospect_id, A.status.in_(statuses), A.starts_at >= step.now)
+        .order_by(A.starts_at, A.id)
+        .limit(1)
+    )
+    return (await step.session.execute(query)).scalar_one_or_none()
+
+
+_APPOINTMENT_RULES = {
+    # intent: (statuses it applies to, new status, reply key, event key)
+    Answer.CONFIRM: (UPCOMING, AppointmentStatus.CONFIRMED, "confirm_ack", "event_confirmed"),
+    Answer.REFUSE: (
+        (AppointmentStatus.PROPOSED,),
+        AppointmentStatus.CANCELLED,
+        "refuse_ack",
+        "event_refused",
+    ),
+    Answer.CANCEL: (UPCOMING, AppointmentStatus.CANCELLED, "cancel_ack", "event_cancelled"),
+}
+
+
+async def answer_appointment(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    message: t.MessageRow,
+    answer: Answer,
+) -> bool:
+    """Confirm, decline or cancel the next appointment; False when there is none to change."""
+    # A yes or no answers the next proposal; a cancellation takes the next appointment.
+    appointment = None
+    if answer != Answer.CANCEL:
+        appointment = await next_appointment(step, prospect.id, (AppointmentStatus.PROPOSED,))
+    appointment = appointment or await next_appointment(step, prospect.id)
+    rule = _APPOINTMENT_RULES[answer]
+    if appointment is None or appointment.status not in rule[0]:
+        return False
+    await change_appointment(step, prospect, conversation, appointment, answer, message)
+    return True
+
+
+async def change_appointment(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    appointment: A,
+    answer: Answer,
+    message: t.MessageRow | None,
+    *,
+    command: str | None = None,
+    callback: dict[str, Any] | None = None,
+) -> None:
+    """Change ``appointment`` as the prospect asked, answer them and record why.
+
+    The change goes through the booking service (``change_in``), so its hooks re-plan or
+    withdraw the reminders after the commit, as for a change made in the app.
+    """
+    _, new_status, reply_key, event_key = _APPOINTMENT_RULES[answer]
+    language = prospect_language(prospect.language, step.settings.language)
+    previous = str(appointment.status)
+    said = preview_of(message.content) if message is not None else f"/{command}"
+    agent_moment = when(appointment.starts_at, i18n.language(), step.settings.timezone)
+    note = i18n.t(f"sara.{event_key}", when=agent_moment, text=said)
+    meta = {
+        "sara": True,
+        "action": str(answer),
+        "from": previous,
+        "to": str(new_status),
+        "reason": said,
+    }
+    kind = (
+        ChangeKind.CONFIRMED if new_status == AppointmentStatus.CONFIRMED else ChangeKind.CANCELLED
+    )
+    assert step.booking is not None, "the ingest step needs the booking service"
+    change = await step.booking.change_in(
+        step.session,
+        step.events,
+        appointment.id,
+        kind,
+        by=SenderType.PROSPECT,
+        reason=said if kind == ChangeKind.CANCELLED else None,
+        conversation_id=conversation.id,
+        note=note,
+        meta=meta,
+    )
+    if change is None:  # already confirmed: say so, nothing changes
+        reply_key = "already_confirmed"
+        await record_event(step, conversation, note, {**meta, "appointment_id": appointment.id})
+    else:
+        step.booking_changes.append(change)
+        step.appointment_changes.append(
+            AppointmentNotice(appointment.id, str(new_status), previous, said, conversation.id)
+        )
+    moment = when_of(appointment.starts_at, step.settings.timezone, prospect.timezone, language)
+    await queue_reply(
+        step,
+        conversation,
+        say(language, reply_key, when=moment),
+        kind=reply_key,
+        callback=callback,
+    )
+
+
+def tapped(message: t.MessageRow) -> str | None:
+    """The callback data of a Telegram button tap, if ``message`` is one of ours."""
+    data = (message.meta or {}).get("button_payload")
+    if booked_token(data) is not None or cancelled_id(data) is not None:
+        return str(data)
+    return None
+
+
+async def offer(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    *,
+    kind: str = "visit",
+    reply_kind: str = "proposal",
+    intro: str | None = None,
+    after: datetime | None = None,
+    callback: dict[str, Any] | None = None,
+) -> int:
+    """Queue a proposal of the next free slots (from ``after``); returns how many were offered."""
+    assert step.booking is not None, "the ingest step needs the booking service"
+    language = prospect_language(prospect.language, step.settings.language)
+    try:
+        slots = await step.booking.propose_in(step.session, kind, after=after, count=OFFERED)
+    except BookingRefused:  # no agent can take appointments: an agent must answer
+        slots = []
+    if not slots and after is not None:
+        return await offer(
+            step,
+            prospect,
+            conversation,
+            kind=kind,
+            reply_kind=reply_kind,
+            intro=intro,
+            callback=callback,
+        )
+    telegram = Channel(conversation.channel_type) == Channel.TELEGRAM
+    zone, theirs = step.settings.timezone, prospect.timezone
+    text = proposal_text(
+        language,
+        slots,
+        zone,
+        theirs,
+        kind=kind_in(language, kind, step.settings.booking),
+        buttons=telegram,
+        intro=intro,
+    )
+    await queue_reply(
+        step,
+        conversation,
+        text,
+        kind=reply_kind,
+        meta=proposal_meta(kind, slots) if slots else None,
+        buttons=proposal_buttons(slots, zone, theirs, language) if telegram and slots else None,
+        callback=callback,
+    )
+    key = "prospect_booking.event.proposed" if slots else "prospect_booking.event.no_slots"
+    await _event(step, conversation, i18n.t(key, count=len(slots)), "booking_offer")
+    return len(slots)
+
+
+async def tap(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    message: t.MessageRow,
+    data: str,
+) -> bool:
+    """Act on a tapped button: book its slot or cancel its appointment."""
+    query_id = str(((message.meta or {}).get("extra") or {}).get("callback_query_id") or "")
+    token = booked_token(data)
+    if token is not None:
+        return await _book_tapped(step, prospect, conversation, token, query_id)
+    appointment_id = cancelled_id(data)
+    assert appointment_id is not None
+    return await _cancel_tapped(step, prospect, conversation, message, appointment_id, query_id)
+
+
+async def _book_tapped(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    token: str,
+    query_id: str,
+) -> bool:
+    assert step.booking is not None
+    language = prospect_language(prospect.language, step.settings.language)
+    calendar = Calendar(step.settings.booking, step.settings.timezone, step.settings.country)
+    slot = parse_slot_token(token, calendar)
+    if slot is None:  # a button of an older version, or forged: offer what is free now
+        callback = _callback(query_id, words(language, "tap.stale"))
+        intro = words(language, "proposal.gone", why=words(language, "why.other"))
+        await offer(step, prospect, conversation, intro=intro, callback=callback)
+        return True
+    try:
+        change = await step.booking.book_in(
+            step.session,
+            step.events,
+            prospect.id,
+            slot.start,
+            kind=slot.kind,
+            agent_id=slot.agent_id,
+            confirmed=True,
+            by=SenderType.PROSPECT,
+            conversation_id=conversation.id,
+        )
+    except BookingRefused as refused:
+        why = _why(language, refused.reason)
+        callback = _callback(query_id, words(language, "tap.gone"))
+        intro = words(language, "proposal.gone", why=why)
+        await offer(step, prospect, conversation, kind=slot.kind, intro=intro, callback=callback)
+        text = i18n.t("prospect_booking.event.gone", why=_why(i18n.language(), refused.reason))
+        await _event(step, conversation, text, "booking_gone", token=token)
+        return True
+    step.booking_changes.append(change)
+    _acknowledge(step, conversation, query_id, words(language, "tap.booked"))
+    title = slot_title(slot, step.settings.timezone, None, i18n.language())
+    await _event(
+        step, conversation, i18n.t("prospect_booking.event.booked_by_tap", slot=title), "booked"
+    )
+    return True
+
+
+async def _cancel_tapped(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    message: t.MessageRow,
+    appointment_id: int,
+    query_id: str,
+) -> bool:
+    language = prospect_language(prospect.language, step.settings.language)
+    row = await step.session.get(A, appointment_id)
+    live = (
+        row is not None
+        and row.prospect_id == prospect.id
+        and row.status in UPCOMING
+        and row.ends_at > step.now
+    )
+    if row is None or not live:
+        callback = _callback(query_id, words(language, "tap.stale"))
+        text = say(language, "no_appointment")
+        await queue_reply(step, conversation, text, kind="cancel_gone", callback=callback)
+        return True
+    callback = _callback(query_id, words(language, "tap.cancelled"))
+    await change_appointment(
+        step, prospect, conversation, row, Answer.CANCEL, message, callback=callback
+    )
+    return True
+
+
+async def cancel_menu(
+    step: IngestStep, prospect: t.ProspectRow, conversation: t.ConversationRow
+) -> bool:
+    """``/annuler``: the prospect's upcoming appointments as buttons, one tap cancels one."""
+    language = prospect_language(prospect.language, step.settings.language)
+    rows = await upcoming(step, prospect.id)
+    if not rows:
+        await queue_reply(step, conversation, say(language, "no_appointment"), kind="cmd_annuler")
+        return True
+    zone = step.settings.timezone
+    buttons = [
+        {
+            "id": f"annuler:{row.id}",
+            "title": words(
+                language,
+                "cancel.line",
+                kind=kind_in(language, row.kind, step.settings.booking),
+                when=slot_title(_slot(row), zone, prospect.timezone, language),
+            ),
+        }
+        for row in rows
+    ]
+    text = words(language, "cancel.choose")
+    await queue_reply(step, conversation, text, kind="cmd_annuler", buttons=buttons)
+    return True
+
+
+async def upcoming(step: IngestStep, prospect_id: int, limit: int = 5) -> list[A]:
+    """The prospect's appointments to come, proposed or confirmed (as ``Booking.upcoming``)."""
+    query = (
+        select(A)
+        .where(
+            A.tenant_id == step.tenant_id,
+            A.prospect_id == prospect_id,
+            A.status.in_(UPCOMING),
+            A.ends_at > step.now,
+        )
+        .order_by(A.starts_at, A.id)
+        .limit(limit)
+    )
+    return list((await step.session.execute(query)).scalars().all())
+
+
+async def answer_proposal(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    message: t.MessageRow,
+) -> bool:
+    """Read a text answer to the last proposal; returns whether Sara dealt with it."""
+    if Channel(conversation.channel_type) not in ANSWERING:
+        return False
+    proposal = await pending_proposal(step, conversation, message)
+    if proposal is None:
+        return False
+    assert step.booking is not None
+    spec = (proposal.meta or {})[PROPOSAL]
+    said = preview_of(message.content)
+    when = parse_when(message.content, step.now, step.settings.timezone)
+    if when is None:
+        await _event(
+            step, conversation, i18n.t("prospect_booking.event.unclear", text=said), "unclear"
+        )
+        return False
+    kind = str(spec.get("kind") or "visit")
+    agent_id = spec.get("agent_id")
+    start, reason, change = when.start, None, None
+    if not when.exact:  # a window ("mardi matin"): its first free slot
+        found = await _first_in(step, kind, agent_id, when.start, when.end)
+        if found is None:
+            reason = "full"
+        else:
+            start, agent_id = found
+    if reason is None:
+        try:
+            change = await step.booking.book_in(
+                step.session,
+                step.events,
+                prospect.id,
+                start,
+                kind=kind,
+                agent_id=agent_id,
+                confirmed=True,
+                by=SenderType.PROSPECT,
+                conversation_id=conversation.id,
+            )
+        except BookingRefused as refused:
+            reason = refused.reason
+    _answered(step, proposal, message)
+    if change is None:
+        return await _unavailable(step, prospect, conversation, kind, when, reason, said)
+    step.booking_changes.append(change)
+    await _event(
+        step, conversation, i18n.t("prospect_booking.event.booked_by_answer", text=said), "booked"
+    )
+    return True
+
+
+async def _unavailable(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    kind: str,
+    when: When,
+    reason: str | None,
+    said: str,
+) -> bool:
+    """The time asked for cannot be booked: say why and offer the next slots after it."""
+    language = prospect_language(prospect.language, step.settings.language)
+    zone = step.settings.timezone
+    if when.exact:
+        moment = when_of(when.start, zone, prospect.timezone, language)
+    else:
+        moment = day_of(when.start, zone, language)
+    intro = words(language, "proposal.unavailable", when=moment, why=_why(language, reason))
+    after = max(when.start, step.now)
+    offered = await offer(step, prospect, conversation, kind=kind, intro=intro, after=after)
+    key = (
+        "prospect_booking.event.unavailable"
+        if offered
+        else "prospect_booking.event.unavailable_none"
+    )
+    text = i18n.t(key, text=said, why=_why(i18n.language(), reason))
+    await _event(step, conversation, text, "unavailable")
+    return offered > 0
+
+
+async def pending_proposal(
+    step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
+) -> t.MessageRow | None:
+    """The last outbound message before ``message``, if it is a proposal not yet answered."""
+    last = await last_outbound(step, conversation, message)
+    meta = (last.meta or {}) if last is not None else {}
+    if last is None or not isinstance(meta.get(PROPOSAL), dict) or "answered_by" in meta:
+        return None
+    return last
+
+
+async def _first_in(
+    step: IngestStep, kind: str, agent_id: int | None, start: datetime, end: datetime
+) -> tuple[datetime, int] | None:
+    """The first free slot in a window ("mardi matin"), or None when it is full."""
+    assert step.booking is not None
+    try:
+        slots = await step.booking.propose_in(
+            step.session, kind, agent_id=agent_id, after=start, before=end, count=1
+        )
+    except BookingRefused:
+        return None
+    return (slots[0].start, slots[0].agent_id) if slots else None
+
+
+def _answered(step: IngestStep, proposal: t.MessageRow, message: t.MessageRow) -> None:
+    proposal.meta = {**(proposal.meta or {}), "answered_by": message.id}
+    step.changed(proposal)
+
+
+def _slot(row: A) -> Slot:
+    return Slot(row.starts_at, row.ends_at, row.agent_id or 0, row.kind)
+
+
+def _why(language: str, reason: str | None) -> str:
+    """Why a time cannot be booked, for the prospect (never naming the agents' other clients)."""
+    return words(language, f"why.{reason if reason in _REASONS else 'other'}")
+
+
+_REASONS = ("past", "holiday", "closed_day", "day_off", "outside_hours", "taken", "full")
+
+
+def _callback(query_id: str, text: str) -> dict[str, Any] | None:
+    return {"id": query_id, "text": text[:200]} if query_id else None
+
+
+def _acknowledge(
+    step: IngestStep, conversation: t.ConversationRow, query_id: str, text: str
+) -> None:
+    """Answer the tap (the spinning button stops, a short notice shows)."""
+    if not query_id or not conversation.channel_identifier:
+        return
+    queue_notice(
+        step,
+        channel=Channel.TELEGRAM,
+        to=conversation.channel_identifier,
+        text="",
+        purpose="sara_tap",
+        key=query_id,
+        conversation_id=conversation.id,
+        extra={"callback": _callback(query_id, text)},
+    )
+
+
+async def _event(
+    step: IngestStep, conversation: t.ConversationRow, text: str, action: str, **meta: Any
+) -> None:
+    await record_event(step, conversation, text, {"action": action, **meta})
