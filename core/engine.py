@@ -131,9 +131,11 @@ class Engine:
 
     # -- relay -----------------------------------------------------------------------------
 
-    def _lookup(self, channel: Channel) -> Any:
+    def _lookup(self, channel: Channel, provider: Any = None) -> Any:
         # The relay may start before the runtime exists (the sandbox needs the relay's URL).
-        return runtime_lookup(self.runtime)(channel) if self.runtime is not None else None
+        if self.runtime is None:
+            return None
+        return runtime_lookup(self.runtime)(channel, provider)
 
     async def _start_relay(self) -> None:
         from core.relay.run import serve

@@ -59,7 +59,17 @@ class InboxApp(App[int]):
             id="campaigns",
             tooltip=t("campaignsui.key.campaigns_tip"),
         ),
+        Binding(
+            "f9",
+            "parked_events",
+            t("events.key"),
+            id="parked_events",
+            tooltip=t("events.key_tip"),
+            show=False,
+        ),
     ]
+    #: How often the app looks for provider events the core could not apply.
+    PARKED_CHECK_SECONDS = 30.0
 
     #: False while the live link to the shared database is lost (team mode): screens show it.
     link_online: reactive[bool] = reactive(True)
@@ -82,6 +92,7 @@ class InboxApp(App[int]):
         self._wants_engine = engine
         self.engine: Engine | None = None
         self.viewing_id: int | None = None
+        self._parked_seen = 0
 
     def now(self) -> datetime:
         """The app's "now"."""
@@ -106,6 +117,31 @@ class InboxApp(App[int]):
         await choose_agent_at_start(self, self._reload_screens)
         if self._wants_engine:
             self.start_engine()
+        self.check_parked_events()
+        self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
+
+    @work(exclusive=True, group="parked")
+    async def check_parked_events(self) -> None:
+        """One notice when provider events are parked: how many, why, and how to retry."""
+        events = self.service.inbound_events
+        count = await events.count_parked()
+        if count and count != self._parked_seen:
+            [first] = await events.parked(limit=1)
+            text = " ".join(
+                (
+                    t("events.notice", count=count),
+                    t("events.notice_why", error=first.error),
+                    t("events.notice_open"),
+                )
+            )
+            self.notify(one_line(text, 400), severity="warning", timeout=30, markup=False)
+        self._parked_seen = count
+
+    def action_parked_events(self) -> None:
+        """Show the parked provider events, with a Retry button."""
+        from inbox_app.screens.parked_events import ParkedEventsScreen
+
+        self.push_screen(ParkedEventsScreen())
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:

@@ -24,6 +24,7 @@ from core.service.abtests import ABTests
 from core.service.analytics import Analytics
 from core.service.campaigns import Campaigns
 from core.service.conversations import Conversations, InboxFilter, Sort, View
+from core.service.inbound_events import InboundEvents
 from core.service.messages import Messages
 from core.service.outbound import Outbound
 from core.service.prospects import Prospects
@@ -61,6 +62,7 @@ class InboxService:
         #: The prospect's confirmations and notices, and the re-booking offer after a no-show.
         self.booking_notices = booking_hooks(ctx, self.booking, self.outbound.reminders)
         self.agenda = Agenda(ctx)
+        self.inbound_events = InboundEvents(ctx)
 
     @property
     def db(self) -> Database:

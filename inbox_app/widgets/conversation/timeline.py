@@ -158,6 +158,7 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         )
     _attachments(text, meta.get("attachments"))
     _location(text, meta.get("location"))
+    _edits(text, meta.get("edits"), expanded)
     if message.status in PROBLEM_STATUSES:
         reason = message.error_message or message.error_code or t("ui.thread.no_reason")
         text.append("\n")
@@ -165,6 +166,19 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         text.append_text(inert(reason, single_line=True))
         text.append(" " + t("ui.thread.resend_hint"), style="dim")
     return text
+
+
+def _edits(text: Text, edits: Any, expanded: bool) -> None:
+    """"(edited)", and when the item is expanded the previous texts, oldest first."""
+    if not isinstance(edits, list) or not edits:
+        return
+    text.append("\n" + t("ui.thread.edited", count=len(edits)), style="dim")
+    if not expanded:
+        return
+    for edit in edits:
+        if isinstance(edit, dict):
+            text.append("\n  " + t("ui.thread.previous_text") + " ", style="dim")
+            text.append_text(inert(str(edit.get("text", "")), "strike"))
 
 
 def _header(message: Message, tz: str | None) -> Text:
