@@ -15,7 +15,6 @@ the rows then.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import uuid

@@ -23,6 +23,7 @@ from core.events import EventBus
 from core.service.abtests import ABTests
 from core.service.analytics import Analytics
 from core.service.campaigns import Campaigns
+from core.service.channel_checks import ChannelChecks
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.inbound_events import InboundEvents
 from core.service.messages import Messages
@@ -51,6 +52,8 @@ class InboxService:
         self.booking = Booking(ctx)
         self.templates = Templates(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
+        #: Which secrets a provider takes, and whether it answers with them.
+        self.channel_checks = ChannelChecks(settings)
         self.agents = Agents(ctx.db, ctx.tenant_id)
         orchestrator = settings.orchestrator if settings else None
         self.campaigns = Campaigns(ctx, orchestrator)
