@@ -25,7 +25,7 @@ from core.domain import models as m
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import (
     Channel,
-    Direction,
+    ConversationStatus,
     MessageKind,
     MessageStatus,
     OutboxStatus,
@@ -34,6 +34,9 @@ from core.domain.enums import (
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
+from core.i18n.deferred import channel as channel_word
+from core.i18n.deferred import line
+from core.i18n.prospect import prospect_language, text_in
 from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
@@ -45,7 +48,7 @@ from core.outbox.routing import Routed, route, routing_context, tenant_providers
 from core.reminders.service import Reminders
 from core.service.context import ServiceContext
 from core.service.conversations import Conversations
-from core.service.timeline import append_message, conversation_for, open_conversation
+from core.service.timeline import conversation_for, open_conversation, record_event
 from core.storage import convert
 from core.storage import tables as t
 from core.team import audit
@@ -80,6 +83,17 @@ class RouteResult:
     provider_message_id: str | None = None
     decision: Decision | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class SwitchPreview:
+    """What a channel switch would send: the transition (in ``language``, the prospect's) and
+    the orchestrator's decision for it on ``channel``."""
+
+    channel: Channel
+    text: str
+    language: str
+    decision: Decision
 
 
 @dataclass(frozen=True)
@@ -259,9 +273,31 @@ class Outbound:
             ]
             return convert.message(message)
 
-    async def switch_channel(self, conversation_id: int, to_channel: Channel) -> m.Conversation:
+    async def preview_switch(self, conversation_id: int, to_channel: Channel) -> SwitchPreview:
+        """What ``switch_channel`` would send, before anything is sent: the transition message
+        in the prospect's language and the orchestrator's decision for it on ``to_channel``.
+
+        Raises:
+            InvalidInput: same channel as the conversation's.
+        """
+        to_channel = Channel(to_channel)
+        async with self.ctx.db.session() as session:
+            old, prospect = await self._conversation(session, conversation_id)
+            _other_channel(old, to_channel)
+            inputs = await self._inputs(session)
+            language = prospect_language(prospect.language, inputs.settings.language)
+            text = _transition(prospect, to_channel, language)
+            routed = await self._route(session, prospect, ReplyDraft(text=text), to_channel, old)
+        return SwitchPreview(to_channel, text, language, routed.decision)
+
+    async def switch_channel(
+        self, conversation_id: int, to_channel: Channel, text: str | None = None
+    ) -> m.Conversation:
         """Continue a conversation on another channel: a new linked conversation carrying the
-        context, with the seed's transition message queued on it.
+        context, priority, labels, assignee and snooze, with the transition message queued.
+
+        ``text`` is the transition as the agent left it (None: the default one, in the
+        prospect's language; empty: nothing is sent). The old thread gets a link event.
 
         Raises:
             InvalidInput: same channel, or the prospect cannot be reached on ``to_channel``.
@@ -270,14 +306,19 @@ class Outbound:
         now = self.ctx.now()
         async with self.ctx.write() as (session, events):
             old, prospect = await self._conversation(session, conversation_id)
-            if old.channel_type == to_channel:
-                raise InvalidInput("channel", to_channel, tr("orchestrator.error.same_channel"))
-            first = (prospect.display_name or "").split(" ")[0]
-            text = tr("orchestrator.switch.transition", name=first, channel=NAMES[to_channel])
-            prepared = Prepared(ReplyDraft(text=text))
+            _other_channel(old, to_channel)
+            if text is None:
+                inputs = await self._inputs(session)
+                language = prospect_language(prospect.language, inputs.settings.language)
+                text = _transition(prospect, to_channel, language)
+            prepared = Prepared(ReplyDraft(text=text.strip() or " "))
             routed = await self._route(session, prospect, prepared, to_channel, old)
             context = routed.context
-            decision = _usable(routed.decision, to_channel)
+            if text.strip():  # the message must be sendable; a silent switch only reachable
+                decision = _usable(routed.decision, to_channel)
+            elif not context.contacts.get(to_channel):
+                why = tr("orchestrator.blocked.no_contact", channel=NAMES[to_channel])
+                raise InvalidInput("channel", str(to_channel), tr("orchestrator.error.no_channel", why=why))
             carried = {
                 **(old.context or {}),
                 "previous_channel": old.channel_type,
@@ -294,28 +335,25 @@ class Outbound:
                 context=carried,
                 created_at=now,
             )
-            new.assignee_id = old.assignee_id
-            await append_message(
+            await _carry_triage(session, old, new)
+            await record_event(
                 session,
                 old,
-                direction=Direction.OUTBOUND,
-                sender_type=SenderType.AGENT,
+                line("orchestrator.switch.event", channel=channel_word(to_channel)),
                 sender_id=self.ctx.agent_id,
-                kind=MessageKind.EVENT,
-                content=tr("orchestrator.switch.event", channel=NAMES[to_channel]),
-                status=MessageStatus.SENT,
                 meta={"switched_to_id": new.id, "channel": str(to_channel)},
                 created_at=now,
             )
-            await self._queue(
-                session,
-                events,
-                new,
-                decision,
-                routed.payload(),
-                now,
-                sender_id=self.ctx.agent_id,
-            )
+            if text.strip():
+                await self._queue(
+                    session,
+                    events,
+                    new,
+                    decision,
+                    routed.payload(),
+                    now,
+                    sender_id=self.ctx.agent_id,
+                )
             await audit.record(
                 session,
                 self.ctx,
@@ -326,7 +364,7 @@ class Outbound:
                 channel=str(to_channel),
                 previous=str(old.channel_type),
             )
-            events.append(ConversationChanged(old.id))
+            events += [ConversationChanged(old.id), ConversationChanged(new.id)]
             new_id = new.id
         return await Conversations(self.ctx).get(new_id)
 
@@ -639,6 +677,31 @@ def _usable(decision: Decision, channel: Channel | None) -> Decision:
     raise InvalidInput("channel", str(channel), tr("orchestrator.error.channel_blocked", why=why))
 
 
+def _other_channel(conversation: t.ConversationRow, channel: Channel) -> None:
+    if conversation.channel_type == channel:
+        raise InvalidInput("channel", channel, tr("orchestrator.error.same_channel"))
+
+
+def _transition(prospect: t.ProspectRow, channel: Channel, language: str) -> str:
+    """The seed's transition message, in the prospect's ``language``."""
+    first = (prospect.display_name or "").split(" ")[0]
+    return text_in(language, "orchestrator.switch.transition", name=first, channel=NAMES[channel])
+
+
+async def _carry_triage(
+    session: AsyncSession, old: t.ConversationRow, new: t.ConversationRow
+) -> None:
+    """The agent's triage follows the prospect to the new channel: assignee, priority,
+    labels and snooze."""
+    new.assignee_id = old.assignee_id
+    new.priority = old.priority
+    if old.status == ConversationStatus.SNOOZED:
+        new.status, new.snoozed_until = old.status, old.snoozed_until
+    L = t.ConversationLabelRow
+    labels = (await session.execute(select(L.label).where(L.conversation_id == old.id))).scalars()
+    session.add_all(L(conversation_id=new.id, label=label) for label in labels.all())
+
+
 def _refused(decision: Decision) -> RouteResult:
     why = "; ".join(r.text for r in decision.blocked) or tr("orchestrator.blocked.no_channel")
     return RouteResult(False, None, None, str(OutboxStatus.FAILED), decision=decision, error=why)
@@ -677,4 +740,4 @@ async def _aiter(items: Iterable[int] | AsyncIterator[int]) -> AsyncIterator[int
             yield item
 
 
-__all__ = ["BroadcastProgress", "BudgetStatus", "Outbound", "RouteResult"]
+__all__ = ["BroadcastProgress", "BudgetStatus", "Outbound", "RouteResult", "SwitchPreview"]
