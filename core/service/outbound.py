@@ -41,6 +41,7 @@ from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import TenantInputs, load_tenant_inputs, with_spending
+from core.outbox import held
 from core.outbox.drafts import Prepared, check_length
 from core.outbox.enqueue import enqueue, new_key
 from core.outbox.payload import build_payload, hold_policy
@@ -290,6 +291,36 @@ class Outbound:
             routed = await self._route(session, prospect, ReplyDraft(text=text), to_channel, old)
         return SwitchPreview(to_channel, text, language, routed.decision)
 
+    async def send_now(self, message_id: int, reason: str) -> m.Message:
+        """Send a message held by quiet hours now, on purpose: ``reason`` is required and goes
+        into the audit trail with the agent and the time it would otherwise have left.
+
+        Raises:
+            InvalidInput: no reason, or the message is not held.
+            NotFound: no such message.
+        """
+        now = self.ctx.now()
+        async with self.ctx.write() as (session, events):
+            released = await held.send_now(session, self.ctx.tenant_id, message_id, reason, now)
+            await audit.record(
+                session,
+                self.ctx,
+                "quiet_hours_override",
+                "message",
+                message_id,
+                reason=" ".join(reason.split()),
+                held_until=released.held_until.isoformat() if released.held_until else None,
+                conversation=released.conversation_id,
+            )
+            if released.conversation_id is not None:
+                events += [
+                    MessageChanged(message_id, released.conversation_id),
+                    ConversationChanged(released.conversation_id),
+                ]
+            message = await session.get(t.MessageRow, message_id)
+            assert message is not None
+            return convert.message(message)
+
     async def switch_channel(
         self, conversation_id: int, to_channel: Channel, text: str | None = None
     ) -> m.Conversation:
@@ -318,7 +349,8 @@ class Outbound:
                 decision = _usable(routed.decision, to_channel)
             elif not context.contacts.get(to_channel):
                 why = tr("orchestrator.blocked.no_contact", channel=NAMES[to_channel])
-                raise InvalidInput("channel", str(to_channel), tr("orchestrator.error.no_channel", why=why))
+                expected = tr("orchestrator.error.no_channel", why=why)
+                raise InvalidInput("channel", str(to_channel), expected)
             carried = {
                 **(old.context or {}),
                 "previous_channel": old.channel_type,

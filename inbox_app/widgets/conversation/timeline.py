@@ -181,6 +181,8 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         )
     _attachments(text, meta.get("attachments"))
     _location(text, meta.get("location"))
+    if message.status == MessageStatus.HELD:
+        text.append("\n" + t("ui.thread.held_hint"), style="dim")
     if message.status in PROBLEM_STATUSES:
         reason = message.error_message or message.error_code or t("ui.thread.no_reason")
         text.append("\n")
