@@ -35,9 +35,9 @@ async def outgoing(service) -> int:
     """How many messages and outbox rows exist (anything queued for a prospect)."""
     async with service.db.session() as session:
         messages = await session.scalar(
-            select(func.count()).select_from(t.MessageRow).where(
-                t.MessageRow.kind == MessageKind.MESSAGE
-            )
+            select(func.count())
+            .select_from(t.MessageRow)
+            .where(t.MessageRow.kind == MessageKind.MESSAGE)
         )
         rows = await session.scalar(select(func.count()).select_from(t.OutboxRow))
         return int(messages or 0) + int(rows or 0)
