@@ -9,7 +9,7 @@ key and its parameters, and the agent's screen translates it when it draws it.
 
 A parameter is plain (text or number, shown as is) or tagged, to be written in the reader's
 language: ``moment`` (a date and time), ``channel`` (a channel's name), ``kind`` (an appointment
-type) or ``phrase`` (another catalog text).
+type), ``phrase`` (another catalog text) or ``phrases`` (several, joined).
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ def phrase(key: str, /, **params: Any) -> dict[str, Any]:
     return {"phrase": key, "params": params}
 
 
+def phrases(items: list[dict[str, Any]], separator: str = "; ") -> dict[str, Any]:
+    """Several ``phrase`` parameters, written one after the other (reasons of a refusal)."""
+    return {"phrases": items, "separator": separator}
+
+
 def is_line(value: object) -> bool:
     """Whether ``value`` is a stored ``line``."""
     return isinstance(value, dict) and isinstance(value.get("key"), str)
@@ -71,6 +76,8 @@ def _word(value: Any, tz: str | None) -> str:
         key = f"appointments.kind.{value['kind']}"
         label = t(key)
         return str(value["kind"]) if label == key else label
+    if "phrases" in value:
+        return str(value.get("separator") or "; ").join(_word(p, tz) for p in value["phrases"])
     if "phrase" in value:
         return render({"key": value["phrase"], "params": value.get("params")}, tz)
     return ""

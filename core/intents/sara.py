@@ -28,13 +28,17 @@ from core.domain.enums import (
     SenderType,
 )
 from core.events import ProspectChanged
+from core.i18n.deferred import Line, line
+from core.i18n.deferred import channel as channel_word
+from core.i18n.deferred import moment as at_moment
 from core.i18n.prospect import prospect_language
 from core.ingest.context import AppointmentNotice, IngestStep
 from core.ingest.replies import queue_notice, queue_reply
 from core.intents import booking, commands
 from core.intents.recognize import Intent, Recognized, normalize, recognize
-from core.intents.texts import say, when
-from core.service.timeline import append_message, preview_of
+from core.intents.texts import say
+from core.service.timeline import preview_of
+from core.service.timeline import record_event as add_event
 from core.storage import tables as t
 
 A = t.AppointmentRow
@@ -104,17 +108,15 @@ async def _act(
 
 
 async def record_event(
-    step: IngestStep, conversation: t.ConversationRow, text: str, meta: dict[str, Any]
+    step: IngestStep, conversation: t.ConversationRow, stored: Line, meta: dict[str, Any]
 ) -> t.MessageRow:
-    """Leave an EVENT item in the thread, written by Sara."""
-    row = await append_message(
+    """Leave an internal event in the thread, written by Sara (``stored``: a ``deferred.line``,
+    translated for each agent when shown)."""
+    row = await add_event(
         step.session,
         conversation,
-        direction=Direction.OUTBOUND,
+        stored,
         sender_type=SenderType.SARA,
-        kind=MessageKind.EVENT,
-        content=text,
-        status=MessageStatus.SENT,
         meta={"sara": True, **meta},
         created_at=step.now,
     )
@@ -141,7 +143,9 @@ async def opt_out(
     )
     prospect.opted_out_channels = sorted({*(prospect.opted_out_channels or []), channel})
     step.events.append(ProspectChanged(prospect.id))
-    text = i18n.t("sara.event_opt_out", channel=channel, text=preview_of(message.content))
+    text = line(
+        "sara.event_opt_out", channel=channel_word(channel), text=preview_of(message.content)
+    )
     await record_event(step, conversation, text, {"action": "opt_out", "channel": channel})
 
 
@@ -210,8 +214,8 @@ async def change_appointment(
     language = prospect_language(prospect.language, step.settings.language)
     previous = str(appointment.status)
     said = preview_of(message.content) if message is not None else f"/{recognized.value}"
-    agent_moment = when(appointment.starts_at, _agent_language(), step.settings.timezone)
-    note = i18n.t(f"sara.{event_key}", when=agent_moment, text=said)
+    at = at_moment(appointment.starts_at, step.settings.timezone)
+    note = line(f"sara.{event_key}", when=at, text=said)
     meta = {
         "sara": True,
         "action": str(recognized.intent),
@@ -308,7 +312,7 @@ async def record_rating(
     language = prospect_language(prospect.language, step.settings.language)
     thanks = say(language, "rating_thanks", rating=rating)
     await queue_reply(step, conversation, thanks, kind="rating")
-    text = i18n.t("sara.event_rating", rating=rating)
+    text = line("sara.event_rating", rating=rating)
     await record_event(step, conversation, text, {"action": "rating", "rating": rating})
 
 
@@ -401,12 +405,9 @@ async def apply_forwarding(
             key=rule.forward_to,
             conversation_id=conversation.id,
         )
-        text = i18n.t(
+        text = line(
             "sara.event_forwarded", to=rule.forward_to, field=rule.field, contains=rule.contains
         )
         meta = {"action": "forward", "to": rule.forward_to, "rule": rule.model_dump()}
         await record_event(step, conversation, text, meta)
 
-
-def _agent_language() -> str:
-    return i18n.language()

@@ -34,19 +34,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.appointments.changes import AppointmentChange, ChangeKind
 from core.appointments.ics import google_calendar_link, to_ics
 from core.appointments.proposal import proposal_buttons, proposal_meta, proposal_text, words
-from core.domain.decision import Decision, ReplyDraft
+from core.domain.decision import Decision, Reason, ReplyDraft
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
-    Direction,
-    MessageKind,
-    MessageStatus,
     MessageType,
     SenderType,
 )
 from core.errors import CoccinelleError, InvalidInput
 from core.events import Alert, ConversationChanged, MessageChanged
 from core.i18n import t
+from core.i18n.deferred import line, phrase, phrases
 from core.i18n.prospect import prospect_language
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
@@ -64,7 +62,7 @@ from core.service.appointment_texts import (
 from core.service.appointments import Appointments
 from core.service.booking import Booking
 from core.service.context import ServiceContext
-from core.service.timeline import append_message, conversation_for
+from core.service.timeline import conversation_for, record_event
 from core.storage import tables as t_
 
 log = logging.getLogger(__name__)
@@ -281,7 +279,7 @@ class AppointmentNotices:
                 )
                 if strict:
                     raise NotTold(t("booking.notice.unreachable", why=why))
-                await self._not_sent(session, events, change, prospect, notice, why)
+                await self._not_sent(session, events, change, prospect, notice, decision.blocked)
                 if change.by == SenderType.AGENT:
                     message = t("booking.notice.unreachable", why=why)
                     events.append(Alert(f"appointment-notice:{appointment.id}", message))
@@ -330,25 +328,22 @@ class AppointmentNotices:
         change: AppointmentChange,
         prospect: t_.ProspectRow,
         notice: str,
-        why: str,
+        blocked: tuple[Reason, ...],
     ) -> None:
         """No channel reaches the prospect: the thread says so, for an agent to act."""
         conversation = await session.get(t_.ConversationRow, change.conversation_id)
         if conversation is None or conversation.prospect_id != prospect.id:
             return
-        text = t(
+        text = line(
             "prospect_booking.event.not_sent",
-            what=t(f"prospect_booking.notice_kind.{notice}"),
-            why=why,
+            what=phrase(f"prospect_booking.notice_kind.{notice}"),
+            why=phrases([phrase(r.key, **r.model_dump(mode="json")["params"]) for r in blocked]),
         )
-        row = await append_message(
+        row = await record_event(
             session,
             conversation,
-            direction=Direction.OUTBOUND,
+            text,
             sender_type=SenderType.SARA,
-            kind=MessageKind.EVENT,
-            content=text,
-            status=MessageStatus.SENT,
             meta={"appointment_id": change.appointment.id, "not_sent": notice},
             created_at=self.ctx.now(),
         )

@@ -25,8 +25,8 @@ from core.appointments.changes import (
     AppointmentChange,
     ChangeKind,
     OnChange,
+    event_line,
     event_meta,
-    event_text,
 )
 from core.appointments.display import BothTimes, both_times, kind_label
 from core.appointments.errors import BookingRefused, most_telling, refusal_error
@@ -38,18 +38,16 @@ from core.domain import models as m
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
-    Direction,
-    MessageKind,
-    MessageStatus,
     SenderType,
 )
 from core.domain.settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import Alert, AppointmentChanged, ConversationChanged, MessageChanged
 from core.i18n import t
+from core.i18n.deferred import Line
 from core.i18n.prospect import text_in
 from core.service.context import ServiceContext
-from core.service.timeline import append_message, open_conversation
+from core.service.timeline import open_conversation, record_event
 from core.storage import convert
 from core.storage import tables as t_
 
@@ -518,15 +516,15 @@ class Booking:
         by: SenderType,
         reason: str | None = None,
         conversation_id: int | None = None,
-        note: str | None = None,
+        note: Line | None = None,
         meta: dict[str, object] | None = None,
     ) -> AppointmentChange | None:
         """Confirm, cancel, mark done or no-show inside the caller's transaction.
 
-        The same checks as ``confirm``/``cancel``/``mark_done``/``mark_no_show``; ``note`` and
-        ``meta`` replace the thread item's text and add to its meta (Sara says what the prospect
-        answered). Returns None when nothing changes (a second confirmation); otherwise the
-        caller hands the change to ``notify`` after its commit.
+        The same checks as ``confirm``/``cancel``/``mark_done``/``mark_no_show``; ``note`` (a
+        ``core.i18n.deferred.line``) replaces the thread event and ``meta`` adds to its meta
+        (Sara says what the prospect answered). Returns None when nothing changes (a second
+        confirmation); otherwise the caller hands the change to ``notify`` after its commit.
 
         Raises:
             BookingRefused: the appointment is final, or not started (done, no-show).
@@ -576,30 +574,27 @@ class Booking:
         conversation_id: int | None,
         reason: str | None = None,
         *,
-        note: str | None = None,
+        note: Line | None = None,
         meta: dict[str, object] | None = None,
     ) -> AppointmentChange:
         """Write the change into the prospect's thread; queue the events to publish."""
         await session.flush()
         appointment = convert.appointment(row)
         conversation = await self._conversation(session, row.prospect_id, conversation_id)
-        message = await append_message(
+        stored = note or event_line(
+            kind,
+            appointment,
+            previous,
+            reason,
+            timezone=calendar.timezone,
+            booking=calendar.booking,
+        )
+        message = await record_event(
             session,
             conversation,
-            direction=Direction.OUTBOUND,
+            stored,
             sender_type=by if by != SenderType.PROSPECT else SenderType.SARA,
             sender_id=self.ctx.agent_id if by == SenderType.AGENT else None,
-            kind=MessageKind.EVENT,
-            content=note
-            or event_text(
-                kind,
-                appointment,
-                previous,
-                reason,
-                timezone=calendar.timezone,
-                booking=calendar.booking,
-            ),
-            status=MessageStatus.SENT,
             meta={**event_meta(kind, appointment, previous, by, reason), **(meta or {})},
             created_at=self.ctx.now(),
         )

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from core.appointments.slots import slot_token
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, OutboxStatus, Provider
+from core.i18n.deferred import render
 from core.ingest.worker import IngestWorker
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService
@@ -238,7 +239,9 @@ async def test_unclear_or_unavailable_answers_never_book(world: World, clock) ->
     [conversation] = await world.rows(t.ConversationRow)
     assert conversation.unread_count == 1  # left to an agent, with an explanation
     events = await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
-    assert events[-1].meta["action"] == "unclear" and "demain 15h ou 16h" in events[-1].content
+    assert events[-1].meta["action"] == "unclear" and "demain 15h ou 16h" in render(
+        events[-1].meta["line"]
+    )
 
     await send_all(world)
     box.twilio.enqueue_inbound(PHONE, box.twilio.sms_number, "dimanche matin")  # a full window

@@ -13,6 +13,7 @@ from core.appointments.errors import BookingRefused, SlotTaken
 from core.domain.enums import AppointmentStatus, MessageKind, SenderType
 from core.errors import InvalidInput
 from core.events import Alert, AppointmentChanged
+from core.i18n.deferred import render
 from core.service import booking as booking_module
 from core.service.booking import AppointmentChange, ChangeKind
 from core.storage import tables as t
@@ -82,7 +83,8 @@ async def test_propose_then_book_records_the_event_and_calls_the_hooks(
     assert event.sender_type == SenderType.AGENT
     assert event.meta["event"] == "appointment.booked"
     assert event.meta["appointment_id"] == appointment.id
-    assert "14:00" in event.content
+    assert event.content == ""  # an internal event: a key and parameters, put into words when shown
+    assert "14:00" in render(event.meta["line"])
     [change] = changes
     assert change.kind == ChangeKind.BOOKED and change.previous is None
     assert change.appointment == appointment and change.conversation_id == conversation_id
@@ -378,7 +380,7 @@ async def test_refusals_and_thread_lines_in_french(service, agents, prospect, fr
         await service.booking.book(prospect, paris(2026, 4, 6, 10, 0))
     appointment = await service.booking.book(prospect, paris(2026, 3, 11, 10, 0), kind="valuation")
     await service.booking.move(appointment.id, paris(2026, 3, 11, 14, 0))
-    lines = [e.content for e in await events_of(service, prospect)]
+    lines = [render(e.meta["line"]) for e in await events_of(service, prospect)]
     assert lines == [
         "Rendez-vous pris : estimation le mercredi 11 mars 2026 à 10:00",
         "Rendez-vous déplacé : estimation désormais le mercredi 11 mars 2026 à 14:00 "
