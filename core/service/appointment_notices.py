@@ -54,6 +54,7 @@ from core.reminders.service import Reminders, planned_for
 from core.service.appointment_texts import (
     appointment_values,
     approved_whatsapp,
+    place_in,
     render,
     template_source,
     whatsapp_payload,
@@ -71,7 +72,7 @@ Out = t_.OutboxRow
 _REPLAN = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED, ChangeKind.NO_SHOW)
 #: Messages that only make sense while the appointment stays as they describe it (the others,
 #: a cancellation notice or a re-booking offer, go out whatever becomes of it).
-_FOLLOWING = ("confirmation", "moved")
+_FOLLOWING = ("confirmation", "proposal", "moved")
 #: The template of each notice that has one (the others are catalog texts).
 _TEMPLATES = {"confirmation": "rdv_confirmation"}
 #: Slots offered again after a no-show.
@@ -106,6 +107,8 @@ class AppointmentNotices:
         if change.kind in _REPLAN:
             await self.reminders.sync(appointment_id)
         match change.kind:
+            case ChangeKind.BOOKED if change.appointment.status == AppointmentStatus.PROPOSED:
+                await self.propose(change)
             case ChangeKind.BOOKED:
                 await self.confirm(change)
             case ChangeKind.MOVED | ChangeKind.CANCELLED if change.by == SenderType.AGENT:
@@ -148,6 +151,28 @@ class AppointmentNotices:
             return Content(text=render(source.text, values))
 
         return await self._send(change, "confirmation", self._key(change, "booked"), content)
+
+    async def propose(self, change: AppointmentChange) -> int | None:
+        """Queue the proposal of a time the prospect has not agreed to yet: it says
+        "we propose", never "confirmed", and asks for their OUI (the appointment stays proposed
+        until then)."""
+
+        async def content(session, channel, values, language) -> Content:
+            place = place_in(change.appointment.location, language)
+            text = words(
+                language,
+                "notice.proposed",
+                name=values["name"],
+                kind=values["kind"],
+                when=values["when"],
+                agent=values["agent_name"],
+                place=words(language, "notice.proposed_place", place=place) if place else "",
+                company=values["company"],
+            )
+            subject = words(language, "notice.proposed_subject", date=values["date"])
+            return Content(text=text, subject=subject if channel == Channel.EMAIL else None)
+
+        return await self._send(change, "proposal", self._key(change, "booked"), content)
 
     async def tell(self, change: AppointmentChange) -> int | None:
         """Queue the notice of a move or cancellation made by an agent."""

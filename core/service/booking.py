@@ -55,6 +55,11 @@ log = logging.getLogger(__name__)
 
 A = t_.AppointmentRow
 
+#: The location of an appointment held at a distance (the prospect's texts say "by phone").
+PHONE = "phone"
+VIDEO = "video"
+REMOTE_PLACES = (PHONE, VIDEO)
+
 #: States an appointment can still leave; the others are final.
 LIVE = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
 
@@ -149,8 +154,10 @@ class Booking:
     ) -> m.Appointment:
         """Book an appointment at ``starts_at`` with ``agent_id`` (or any free agent).
 
-        ``location`` is a property's key, an address, or None for the type's usual place (the
-        agency's address for a signing, none for a call).
+        ``location`` is a property's key, an address, ``PHONE`` / ``VIDEO``, or None for the
+        type's usual place (the agency's address for a signing, none for a call). ``confirmed``
+        (the prospect already agreed) needs a place: a call is then by phone; otherwise a
+        booking with no place is refused (``place_required``).
 
         Raises:
             BookingRefused: in the past, a holiday, outside working hours, an unknown type or
@@ -248,6 +255,10 @@ class Booking:
         calendar = _calendar(settings)
         item = _type(calendar, kind)
         place = _location(settings, item, location)
+        if confirmed and place is None:
+            if item.where != "remote":  # "confirmed, place to be specified" is no confirmation
+                raise BookingRefused("place_required", "location", location)
+            place = PHONE  # a call
         agent = await self._reserve(session, calendar, item, agents, starts_at, None, begin=begin)
         row = A(
             tenant_id=self.ctx.tenant_id,
@@ -760,4 +771,12 @@ def _location(settings: TenantSettings, item: AppointmentType, given: str | None
     return settings.company.address if item.where == "agency" else None
 
 
-__all__ = ["AppointmentChange", "Booking", "ChangeKind", "OnChange"]
+__all__ = [
+    "PHONE",
+    "REMOTE_PLACES",
+    "VIDEO",
+    "AppointmentChange",
+    "Booking",
+    "ChangeKind",
+    "OnChange",
+]

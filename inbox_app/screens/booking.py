@@ -31,6 +31,7 @@ from core.domain import models as m
 from core.domain.settings import TenantSettings
 from core.errors import CoccinelleError
 from core.i18n import t
+from core.service.booking import PHONE, VIDEO
 from inbox_app.errors import describe, notify_error
 from inbox_app.render.safe import inert, one_line
 
@@ -40,9 +41,6 @@ ANY = "any"
 USUAL = "usual"
 AGENCY = "agency"
 PROPOSE = "propose"
-#: The places of an appointment held at a distance (what the core stores as the location).
-PHONE = "phone"
-VIDEO = "video"
 CONFIRM = "confirm"
 
 

@@ -147,11 +147,19 @@ def event_text(message: Message, tz: str | None) -> Text:
     """An internal event ("Conversation continued on SMS", "Appointment booked: …"): not a
     message to the prospect, so drawn apart — dim, prefixed, no arrow and no delivery status —
     and put into the agent's language now (older events stored as text are shown as stored)."""
-    stored = (message.metadata or {}).get("line")
+    meta = message.metadata or {}
+    stored = meta.get("line")
+    if not is_line(stored) and meta.get("switched_to_id") and meta.get("channel"):
+        # a switch link written before events were stored untranslated
+        stored = {"key": "orchestrator.switch.event", "params": {"channel": _channel(meta)}}
     words = render_line(stored, tz) if is_line(stored) else message.content
     text = Text(f"· {when(message.created_at, tz)} · ", style="dim")
     text.append_text(inert(words, "dim italic", single_line=True))
     return text
+
+
+def _channel(meta: dict[str, Any]) -> dict[str, str]:
+    return {"channel": str(meta["channel"])}
 
 
 def _event(message: Message, tz: str | None) -> TimelineItem:
