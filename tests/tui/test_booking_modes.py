@@ -98,7 +98,8 @@ async def test_propose_then_confirm_texts_match_the_appointment_state(
     confirmation = (await notices_to(service, prospect))[-1]
     assert confirmation.meta["notice"] == "confirmation"
     assert confirmed in confirmation.content and phone in confirmation.content
-    assert "à préciser" not in confirmation.content and "to be specified" not in confirmation.content
+    for wrong in ("à préciser", "to be specified"):
+        assert wrong not in confirmation.content
 
 
 async def test_the_core_refuses_a_confirmed_booking_without_a_place(service, ids) -> None:
