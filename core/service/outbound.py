@@ -717,7 +717,8 @@ def _other_channel(conversation: t.ConversationRow, channel: Channel) -> None:
 def _transition(prospect: t.ProspectRow, channel: Channel, language: str) -> str:
     """The seed's transition message, in the prospect's ``language``."""
     first = (prospect.display_name or "").split(" ")[0]
-    return text_in(language, "orchestrator.switch.transition", name=first, channel=NAMES[channel])
+    name = text_in(language, f"common.channel.{channel}")
+    return text_in(language, "orchestrator.switch.transition", name=first, channel=name)
 
 
 async def _carry_triage(

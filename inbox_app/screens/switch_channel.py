@@ -48,9 +48,14 @@ class SwitchChannelScreen(ModalScreen[int | None]):
         self.preview = None
 
     def targets(self) -> list[Channel]:
-        """Channels the prospect can be reached on, other than the current one."""
+        """Channels the prospect can be written to, other than the current one (a call is
+        made with ``C``, not switched to)."""
         current = self.thread.conversation.channel
-        return [c for c in self.thread.prospect.reachable_channels() if c != current]
+        return [
+            c
+            for c in self.thread.prospect.reachable_channels()
+            if c not in (current, Channel.VOICE)
+        ]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="switch"):
@@ -113,7 +118,7 @@ class SwitchChannelScreen(ModalScreen[int | None]):
         area.focus()
         decision = self.preview.decision
         self.query_one("#warnings", Static).update(warnings_text(decision, [], tz))
-        self.query_one(DecisionPanel).show(decision, tz)
+        self.query_one(DecisionPanel).show(decision, tz, forced=True)
 
     async def action_confirm(self) -> None:
         """Switch, sending the transition as it stands now (empty: nothing is sent)."""

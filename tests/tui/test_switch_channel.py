@@ -60,7 +60,7 @@ async def test_escape_after_the_preview_sends_nothing(app, ids, service) -> None
         await settle(pilot)
         await pick(app, pilot, Channel.EMAIL)
         preview = app.screen.query_one("#transition", TextArea).text
-        assert preview == "Bonjour Marie, je continue notre conversation via Email."
+        assert preview == "Bonjour Marie, je continue notre conversation via E-mail."
         decision = str(app.screen.query_one("#decision", Static).render())
         assert "Email" in decision  # the orchestrator's explanation for the target channel
         await pilot.press("escape")
@@ -93,7 +93,7 @@ async def test_switch_speaks_the_prospects_language_and_keeps_the_triage(
             await pick(app, pilot, Channel.EMAIL)
             area = app.screen.query_one("#transition", TextArea)
             # French prospect (the tenant's language), whatever the agent's UI language
-            assert area.text == "Bonjour Marie, je continue notre conversation via Email."
+            assert area.text == "Bonjour Marie, je continue notre conversation via E-mail."
             area.text = "Bonjour Marie, je vous écris désormais par e-mail."
             await pilot.press("ctrl+s")
             await settle(pilot)
