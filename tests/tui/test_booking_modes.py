@@ -14,6 +14,7 @@ from core.storage import tables as t
 from inbox_app.screens.booking import CONFIRM, BookingScreen
 from inbox_app.screens.conversation import ConversationScreen
 from tests.factories import add_prospect
+from tests.integration.campaigns.conftest import world  # noqa: F401
 from tests.tui.helpers import settle
 from tests.tui.scenario import say
 from tests.tui.test_booking import problem, type_time
@@ -21,6 +22,7 @@ from tests.tui.test_conversation import open_conversation, timeline_text
 from tests.tui.test_switch_channel import ui_language
 
 FRIDAY = "2026-03-13 15:00"  # three days after the scenario's "now"
+PHONE = "+33655443322"
 
 
 async def notices_to(service, prospect_id: int) -> list[t.MessageRow]:
@@ -39,7 +41,7 @@ async def prospect_in(service, language: str) -> tuple[int, int]:
     """A prospect writing in ``language`` by SMS; (prospect id, conversation id)."""
     name = "Paul Durand" if language == "fr" else "Paul Smith"
     prospect = await add_prospect(
-        service, name, phone="+33655443322", language=language, timezone="Europe/Paris"
+        service, name, phone=PHONE, language=language, timezone="Europe/Paris"
     )
     conversation, _ = await say(service, prospect, "Bonjour / Hello", minutes_ago=2)
     return prospect, conversation
@@ -66,7 +68,15 @@ async def book_on(app, pilot, conversation: int, *, confirm: bool, place: str | 
     ],
 )
 async def test_propose_then_confirm_texts_match_the_appointment_state(
-    app, ids, service, ui, language, proposed, confirmed, phone
+    app,
+    ids,
+    service,
+    world,  # noqa: F811
+    ui,
+    language,
+    proposed,
+    confirmed,
+    phone,
 ) -> None:
     prospect, conversation = await prospect_in(service, language)
     with ui_language(ui):
@@ -81,6 +91,8 @@ async def test_propose_then_confirm_texts_match_the_appointment_state(
             assert proposed in proposal.content
             for wrong in ("confirm\u00e9", "is confirmed", "à préciser", "to be specified"):
                 assert wrong not in proposal.content
+            await world.outbox.drain()  # the real Twilio SDK, to the provider sandbox
+            assert any(proposed in body for body in world.sms_to(PHONE))
             # Confirm with no place: refused in the panel, nothing booked.
             await book_on(app, pilot, conversation, confirm=True, place=None)
             assert isinstance(app.screen, BookingScreen)
@@ -98,6 +110,8 @@ async def test_propose_then_confirm_texts_match_the_appointment_state(
     confirmation = (await notices_to(service, prospect))[-1]
     assert confirmation.meta["notice"] == "confirmation"
     assert confirmed in confirmation.content and phone in confirmation.content
+    await world.outbox.drain()
+    assert any(confirmed in body and phone in body for body in world.sms_to(PHONE))
     for wrong in ("à préciser", "to be specified"):
         assert wrong not in confirmation.content
 

@@ -16,6 +16,7 @@ from core.service.message_counts import count_messages
 from core.storage import tables as t
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.switch_channel import SwitchChannelScreen
+from tests.integration.campaigns.conftest import text_of, world  # noqa: F401
 from tests.tui.helpers import settle
 from tests.tui.scenario import NOW
 from tests.tui.test_conversation import open_conversation, timeline_text
@@ -78,7 +79,12 @@ async def test_escape_after_the_preview_sends_nothing(app, ids, service) -> None
     [("en", "Conversation continued on Email"), ("fr", "Conversation poursuivie sur E-mail")],
 )
 async def test_switch_speaks_the_prospects_language_and_keeps_the_triage(
-    app, ids, service, ui, link
+    app,
+    ids,
+    service,
+    world,  # noqa: F811
+    ui,
+    link,
 ) -> None:
     await service.conversations.assign(ids["marie_sms"], ids["agent"])
     before = await service.conversations.get(ids["marie_sms"])
@@ -119,10 +125,14 @@ async def test_switch_speaks_the_prospects_language_and_keeps_the_triage(
     [event] = [m for m in thread.messages if m.kind == MessageKind.EVENT]
     assert event.content == ""  # stored as a key and parameters, translated when shown
     assert event.metadata["line"]["key"] == "orchestrator.switch.event"
+    await world.outbox.drain()  # the real SendGrid SDK, to the provider sandbox
+    [mail] = world.mails_to("marie@example.fr")
+    assert "Bonjour Marie, je vous écris désormais par e-mail." in text_of(mail)
     old = await service.conversations.get(ids["marie_sms"])
     assert old.message_count == before.message_count  # the link is no message
     after = await count_messages(service.ctx, NOW - timedelta(days=7), NOW + timedelta(days=1))
-    assert [c.sent for c in after] == [c.sent for c in counts]
+    sms = {c.channel: c.sent for c in after}[Channel.SMS]
+    assert sms == {c.channel: c.sent for c in counts}[Channel.SMS]  # the link is no SMS sent
 
 
 async def test_an_empty_transition_switches_without_sending(app, ids, service) -> None:
