@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from textual.binding import Binding
 
-from core.appointments.display import both_times, kind_label
 from core.domain import models as m
+from core.domain.appointment_display import both_times, kind_label
 from core.domain.enums import AppointmentStatus, MessageStatus
 from core.i18n import format_datetime, t
 from inbox_app.errors import notify_error

@@ -117,7 +117,7 @@ async def test_propose_then_confirm_texts_match_the_appointment_state(
 
 
 async def test_the_core_refuses_a_confirmed_booking_without_a_place(service, ids) -> None:
-    from core.appointments.errors import BookingRefused
+    from core.booking.errors import BookingRefused
     from tests.tui.calendar_data import paris
 
     with pytest.raises(BookingRefused, match="needs a place"):

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.appointments.availability import BookingSettings
 from core.domain import models as m
+from core.domain.availability import BookingSettings
 from core.domain.enums import SenderType
 from core.i18n.deferred import Line, line, moment
 from core.i18n.deferred import kind as kind_word
