@@ -155,8 +155,8 @@ class Booking:
 
         ``location`` is a property's key, an address, ``PHONE`` / ``VIDEO``, or None for the
         type's usual place (the agency's address for a signing, none for a call). ``confirmed``
-        (the prospect already agreed) needs a place: a call is then by phone; otherwise a
-        booking with no place is refused (``place_required``).
+        (the prospect already agreed) needs a place: a call is then by phone; otherwise an
+        agent's booking with no place is refused (``place_required``).
 
         Raises:
             BookingRefused: in the past, a holiday, outside working hours, an unknown type or
@@ -254,10 +254,11 @@ class Booking:
         calendar = _calendar(settings)
         item = _type(calendar, kind)
         place = _location(settings, item, location)
-        if confirmed and place is None:
-            if item.where != "remote":  # "confirmed, place to be specified" is no confirmation
-                raise BookingRefused("place_required", "location", location)
+        if confirmed and place is None and item.where == "remote":
             place = PHONE  # a call
+        elif confirmed and place is None and by == SenderType.AGENT:
+            # an agent's "confirmed, place to be specified" is no confirmation
+            raise BookingRefused("place_required", "location", location)
         agent = await self._reserve(session, calendar, item, agents, starts_at, None, begin=begin)
         row = A(
             tenant_id=self.ctx.tenant_id,

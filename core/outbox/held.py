@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.enums import Channel, MessageStatus, MessageType, OutboxStatus, Urgency
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.i18n import t
 from core.orchestrator.channels import INTRUSIVE

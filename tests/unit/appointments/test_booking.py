@@ -200,7 +200,9 @@ async def test_cancel_frees_the_slot_and_is_final(service, agents, prospect, cha
 
 async def test_confirm_done_and_no_show_follow_the_clock(service, agents, prospect, clock) -> None:
     first = await service.booking.book(prospect, paris(2026, 3, 11, 10, 0))
-    second = await service.booking.book(prospect, paris(2026, 3, 11, 14, 0), confirmed=True)
+    second = await service.booking.book(
+        prospect, paris(2026, 3, 11, 14, 0), confirmed=True, location="12 rue Lepic"
+    )
     assert second.status == AppointmentStatus.CONFIRMED
     assert (await service.booking.confirm(first.id)).status == AppointmentStatus.CONFIRMED
     with pytest.raises(BookingRefused) as caught:
