@@ -40,7 +40,7 @@ from core.i18n.deferred import Line, line, phrase
 from core.i18n.deferred import moment as at_moment
 from core.i18n.prospect import prospect_language
 from core.i18n.sara import say
-from core.outbox.replies import queue_notice, queue_reply
+from core.pipeline.replies import queue_notice, queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import AppointmentNotice, IngestStep, last_outbound, record_event
 from core.storage.timeline import preview_of
