@@ -118,6 +118,7 @@ def _still_quiet(row: tb.OutboxRow, settings: TenantSettings, now: datetime) -> 
     """Whether the quiet rules as they are now would still hold the send at ``now``."""
     policy = (row.payload or {}).get("policy") or {}
     channel = Channel(row.channel_type)
+    limits = settings.limits.get(channel)
     release = quiet_release(
         now,
         policy.get("timezone") or settings.timezone,
@@ -126,5 +127,6 @@ def _still_quiet(row: tb.OutboxRow, settings: TenantSettings, now: datetime) -> 
         urgent=policy.get("urgency") == Urgency.URGENT,
         commercial_sms=channel == Channel.SMS
         and policy.get("message_type") == MessageType.MARKETING,
+        allowed=(limits.allowed_start, limits.allowed_end) if limits is not None else None,
     )
     return release is not None
