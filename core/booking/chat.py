@@ -21,7 +21,6 @@ from typing import Any, cast
 
 from sqlalchemy import select
 
-from core import i18n
 from core.booking.errors import BookingRefused
 from core.booking.parse_when import When, parse_when
 from core.booking.proposal import (
@@ -38,8 +37,10 @@ from core.booking.slots import Calendar, Slot, parse_slot_token
 from core.domain.appointment_changes import ChangeKind
 from core.domain.appointment_display import day_of, kind_in, when_of, words
 from core.domain.enums import AppointmentStatus, Channel, SenderType
+from core.i18n.deferred import Line, line, phrase
+from core.i18n.deferred import moment as at_moment
 from core.i18n.prospect import prospect_language
-from core.i18n.sara import say, when
+from core.i18n.sara import say
 from core.pipeline.replies import queue_notice, queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import AppointmentNotice, IngestStep, last_outbound, record_event
@@ -127,8 +128,8 @@ async def change_appointment(
     language = prospect_language(prospect.language, step.settings.language)
     previous = str(appointment.status)
     said = preview_of(message.content) if message is not None else f"/{command}"
-    agent_moment = when(appointment.starts_at, i18n.language(), step.settings.timezone)
-    note = i18n.t(f"sara.{event_key}", when=agent_moment, text=said)
+    at = at_moment(appointment.starts_at, step.settings.timezone)
+    note = line(f"sara.{event_key}", when=at, text=said)
     meta = {
         "sara": True,
         "action": str(answer),
@@ -226,7 +227,7 @@ async def offer(
         callback=callback,
     )
     key = "prospect_booking.event.proposed" if slots else "prospect_booking.event.no_slots"
-    await _event(step, conversation, i18n.t(key, count=len(slots)), "booking_offer")
+    await _event(step, conversation, line(key, count=len(slots)), "booking_offer")
     return len(slots)
 
 
@@ -280,14 +281,14 @@ async def _book_tapped(
         callback = _callback(query_id, words(language, "tap.gone"))
         intro = words(language, "proposal.gone", why=why)
         await offer(step, prospect, conversation, kind=slot.kind, intro=intro, callback=callback)
-        text = i18n.t("prospect_booking.event.gone", why=_why(i18n.language(), refused.reason))
+        text = line("prospect_booking.event.gone", why=_why_said(refused.reason))
         await _event(step, conversation, text, "booking_gone", token=token)
         return True
     step.booking_changes.append(change)
     _acknowledge(step, conversation, query_id, words(language, "tap.booked"))
-    title = slot_title(slot, step.settings.timezone, None, i18n.language())
+    title = at_moment(slot.start, step.settings.timezone)
     await _event(
-        step, conversation, i18n.t("prospect_booking.event.booked_by_tap", slot=title), "booked"
+        step, conversation, line("prospect_booking.event.booked_by_tap", slot=title), "booked"
     )
     return True
 
@@ -381,7 +382,7 @@ async def answer_proposal(
     when = parse_when(message.content, step.now, step.settings.timezone)
     if when is None:
         await _event(
-            step, conversation, i18n.t("prospect_booking.event.unclear", text=said), "unclear"
+            step, conversation, line("prospect_booking.event.unclear", text=said), "unclear"
         )
         return False
     kind = str(spec.get("kind") or "visit")
@@ -413,7 +414,7 @@ async def answer_proposal(
         return await _unavailable(step, prospect, conversation, kind, when, reason, said)
     step.booking_changes.append(change)
     await _event(
-        step, conversation, i18n.t("prospect_booking.event.booked_by_answer", text=said), "booked"
+        step, conversation, line("prospect_booking.event.booked_by_answer", text=said), "booked"
     )
     return True
 
@@ -442,7 +443,7 @@ async def _unavailable(
         if offered
         else "prospect_booking.event.unavailable_none"
     )
-    text = i18n.t(key, text=said, why=_why(i18n.language(), reason))
+    text = line(key, text=said, why=_why_said(reason))
     await _event(step, conversation, text, "unavailable")
     return offered > 0
 
@@ -489,6 +490,11 @@ def _why(language: str, reason: str | None) -> str:
 _REASONS = ("past", "holiday", "closed_day", "day_off", "outside_hours", "taken", "full")
 
 
+def _why_said(reason: str | None) -> dict[str, Any]:
+    """``_why`` for the thread's event, put into words in the agent's language when shown."""
+    return phrase(f"prospect_booking.why.{reason if reason in _REASONS else 'other'}")
+
+
 def _callback(query_id: str, text: str) -> dict[str, Any] | None:
     return {"id": query_id, "text": text[:200]} if query_id else None
 
@@ -512,7 +518,7 @@ def _acknowledge(
 
 
 async def _event(
-    step: IngestStep, conversation: t.ConversationRow, text: str, action: str, **meta: Any
+    step: IngestStep, conversation: t.ConversationRow, text: Line, action: str, **meta: Any
 ) -> None:
     await record_event(step, conversation, text, {"action": action, **meta})
 

@@ -11,6 +11,8 @@ from core.domain import models as m
 from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
 from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
+from core.events import MessageChanged
+from core.outbox.held import release_quiet_held
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.service_context import ServiceContext
@@ -49,7 +51,7 @@ class TenantSettingsStore:
                 error.get("input"),
                 error["msg"].removeprefix("Value error, ").removeprefix("expected "),
             ) from None
-        async with self.ctx.write() as (session, _):
+        async with self.ctx.write() as (session, events):
             tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
             assert tenant is not None
             new = valid.model_dump(mode="json")
@@ -59,6 +61,15 @@ class TenantSettingsStore:
             await audit.record(
                 session, self.ctx, "settings_save", "settings", None, changed=changed
             )
+            if "quiet_hours" in changed:  # what the old rules held and the new ones do not goes
+                released = await release_quiet_held(
+                    session, self.ctx.tenant_id, valid, self.ctx.now()
+                )
+                events += [
+                    MessageChanged(r.message_id, r.conversation_id)
+                    for r in released
+                    if r.message_id is not None and r.conversation_id is not None
+                ]
         return valid
 
     async def remove_channel(self, channel: Channel, provider: Provider | None = None) -> bool:

@@ -22,9 +22,10 @@ from core.domain.enums import (
 )
 from core.domain.tenant_settings import TenantSettings
 from core.events import ConversationChanged, Event, MessageChanged
+from core.i18n.deferred import Line
 from core.storage import tables as t
 from core.storage.database import announce_with_commit
-from core.storage.timeline import append_message
+from core.storage.timeline import record_event as add_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +74,15 @@ class IngestStep:
 
 
 async def record_event(
-    step: IngestStep, conversation: t.ConversationRow, text: str, meta: dict[str, Any]
+    step: IngestStep, conversation: t.ConversationRow, stored: Line, meta: dict[str, Any]
 ) -> t.MessageRow:
-    """Leave an EVENT item in the thread, written by Sara."""
-    row = await append_message(
+    """Leave an internal event in the thread, written by Sara (``stored``: a
+    ``core.i18n.deferred.line``, put into words in each agent's language when shown)."""
+    row = await add_event(
         step.session,
         conversation,
-        direction=Direction.OUTBOUND,
+        stored,
         sender_type=SenderType.SARA,
-        kind=MessageKind.EVENT,
-        content=text,
-        status=MessageStatus.SENT,
         meta={"sara": True, **meta},
         created_at=step.now,
     )

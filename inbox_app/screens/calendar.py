@@ -28,7 +28,7 @@ from core.i18n import format_datetime, t
 from inbox_app.errors import notify_error
 from inbox_app.live import LiveScreen
 from inbox_app.render.safe import inert, one_line
-from inbox_app.render.words import channel_name, status_word
+from inbox_app.render.words import channel_name, place_name, status_word
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as calendar_key
 from inbox_app.widgets.team.link_status import LinkStatus
@@ -220,7 +220,10 @@ class CalendarScreen(LiveScreen, AppointmentActions, Screen[None]):
         if a.location:
             text.append("\n")
             text.append_text(
-                inert(t("booking.calendar.details_where", location=a.location), single_line=True)
+                inert(
+                    t("booking.calendar.details_where", location=place_name(a.location)),
+                    single_line=True,
+                )
             )
         text.append("\n" + t("booking.calendar.details_reminders"))
         if not entry.reminders:

@@ -13,7 +13,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.domain.enums import ConversationStatus, MessageKind, Priority
+from core.domain.enums import ConversationStatus, MessageKind, MessageStatus, Priority
 from core.domain.models import Appointment, Thread
 from core.events import (
     ConversationChanged,
@@ -71,6 +71,7 @@ class ConversationScreen(LiveScreen, AppointmentActions, Screen[None]):
         ),
         _b("m", "merge", "merge", show=False),
         _b("R", "resend", "resend", show=False),
+        _b("S", "send_now", "send_now", show=False),
         _b("C", "call", "call", show=False),
         _b("t", "toggle_panel", "panel", show=False),
         _b("n", "next_unread", "next", show=False),
@@ -372,6 +373,31 @@ class ConversationScreen(LiveScreen, AppointmentActions, Screen[None]):
             self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
         else:
             await self._do(t("ui.done.resent"), outbound.resend(message.id))
+
+    def action_send_now(self) -> None:
+        """Send a message held by quiet hours now, with a reason (audited)."""
+        outbound = getattr(self.app.service, "outbound", None)
+        message = self.query_one(Timeline).selected_message()
+        if message is None or message.status != MessageStatus.HELD:
+            self.notify(t("ui.thread.send_now_what"), severity="warning", timeout=4)
+            return
+        if outbound is None:
+            self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
+            return
+
+        async def send(reason: str | None) -> None:
+            if reason:
+                await self._do(t("ui.done.sent_now"), outbound.send_now(message.id, reason))
+
+        def reason(raw: str) -> str:
+            if not raw.strip():
+                raise ValueError(t("ui.ask.send_now_empty"))
+            return raw.strip()
+
+        prompt = PromptScreen(
+            t("ui.ask.send_now"), placeholder=t("ui.ask.send_now_placeholder"), parse=reason
+        )
+        self.app.push_screen(prompt, send)
 
     async def action_call(self) -> None:
         outbound = getattr(self.app.service, "outbound", None)

@@ -9,7 +9,7 @@ from core.domain.enums import Channel
 from core.domain.models import Appointment, Prospect
 from core.i18n import t
 from inbox_app.render.safe import inert
-from inbox_app.render.words import channel_name, when
+from inbox_app.render.words import channel_name, place_name, when
 
 
 class ProspectPanel(Static):
@@ -47,6 +47,6 @@ class ProspectPanel(Static):
             text.append(t(f"common.appointment_status.{appointment.status}"))
             if appointment.location:
                 text.append(" — ")
-                text.append_text(inert(appointment.location, single_line=True))
+                text.append_text(inert(place_name(appointment.location), single_line=True))
             text.append("\n")
         self.update(text)

@@ -8,6 +8,7 @@ Message metadata read here (written by the relay and the adapters): ``duration_s
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -18,6 +19,8 @@ from textual.widgets import ListItem, ListView, Static
 from core.domain.enums import Direction, MessageKind, MessageStatus
 from core.domain.models import Conversation, ConversationSummary, Message, Thread
 from core.i18n import format_number, t
+from core.i18n.deferred import is_line
+from core.i18n.deferred import render as render_line
 from inbox_app.render.safe import clean, inert, one_line
 from inbox_app.render.words import channel_name, status_word, when
 
@@ -115,6 +118,9 @@ def build_items(thread: Thread, tz: str | None) -> list[TimelineItem]:
         if message.conversation_id != current:
             current = message.conversation_id
             items.append(_separator(convo, others.get(current), current))
+        if message.kind == MessageKind.EVENT:
+            items.append(_event(message, tz))
+            continue
         classes = "note" if message.kind == MessageKind.NOTE else str(message.direction)
         items.append(TimelineItem(message_text(message, tz), message=message, classes=classes))
     items += [_link(t("ui.thread.switched_to", id=i), i) for i in convo.switched_to_ids]
@@ -135,6 +141,31 @@ def _separator(
     return TimelineItem(
         Text(f"── {text} ──", style="dim"), link=conversation_id, classes="separator"
     )
+
+
+def event_text(message: Message, tz: str | None) -> Text:
+    """An internal event ("Conversation continued on SMS", "Appointment booked: …"): not a
+    message to the prospect, so drawn apart — dim, prefixed, no arrow and no delivery status —
+    and put into the agent's language now (older events stored as text are shown as stored)."""
+    meta = message.metadata or {}
+    stored = meta.get("line")
+    if not is_line(stored) and meta.get("switched_to_id") and meta.get("channel"):
+        # a switch link written before events were stored untranslated
+        stored = {"key": "orchestrator.switch.event", "params": {"channel": _channel(meta)}}
+    words = render_line(stored, tz) if is_line(stored) else message.content
+    text = Text(f"· {when(message.created_at, tz)} · ", style="dim")
+    text.append_text(inert(words, "dim italic", single_line=True))
+    return text
+
+
+def _channel(meta: dict[str, Any]) -> dict[str, str]:
+    return {"channel": str(meta["channel"])}
+
+
+def _event(message: Message, tz: str | None) -> TimelineItem:
+    target = (message.metadata or {}).get("switched_to_id")
+    link = target if isinstance(target, int) else None
+    return TimelineItem(event_text(message, tz), message=message, link=link, classes="event")
 
 
 def _link(label: str, conversation_id: int) -> TimelineItem:
@@ -159,6 +190,8 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
     _attachments(text, meta.get("attachments"))
     _location(text, meta.get("location"))
     _edits(text, meta.get("edits"), expanded)
+    if message.status == MessageStatus.HELD:
+        text.append("\n" + t("ui.thread.held_hint"), style="dim")
     if message.status in PROBLEM_STATUSES:
         reason = message.error_message or message.error_code or t("ui.thread.no_reason")
         text.append("\n")
@@ -185,11 +218,25 @@ def _header(message: Message, tz: str | None) -> Text:
     arrow = "←" if message.direction == Direction.INBOUND else "→"
     sender = t(f"common.sender.{message.sender_type}")
     parts = [channel_name(message.channel), when(message.created_at, tz)]
+    planned = planned_time(message)
+    if planned is not None:  # a reminder queued at booking goes out later: say when
+        parts[1] = t("ui.thread.planned_for", when=when(planned, tz))
     if message.kind == MessageKind.NOTE:
         return Text(f"✎ {t('ui.thread.note')} · {sender} · {parts[1]}", style="bold")
     if message.direction == Direction.OUTBOUND or message.status != MessageStatus.RECEIVED:
         parts.append(status_word(message.status))
     return Text(f"{arrow} {sender} · " + " · ".join(parts), style="bold")
+
+
+def planned_time(message: Message) -> datetime | None:
+    """When a message still waiting (scheduled, or held by quiet hours) is due to go out."""
+    if message.status not in (MessageStatus.SCHEDULED, MessageStatus.HELD):
+        return None
+    raw = (message.metadata or {}).get("scheduled_for")
+    try:
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
 
 
 def _repeats_summary(message: Message, meta: dict[str, Any]) -> bool:
