@@ -1,15 +1,18 @@
 """Keypress to repaint, measured with Textual's Pilot on the bench dataset (``coccinelle bench``).
 
-Each sample is one key event, posted to the app as Pilot does, until the app is idle again: the
-messages it caused handled, the workers it started (page loads, thread loads) finished and the
-screen refreshed. Pilot's ``press`` is not used for timing: its own waits cost about 60 ms. The
-reference is the same down-arrow in a bare 50-row DataTable app, so the harness's idle detection
-(about 20 ms) is in both.
+Each sample posts one key event to the app, as Pilot does, and ends at the last frame the app's
+compositor wrote before the app was idle again (``FrameClock``): the messages the key caused
+handled, the workers it started finished, the screen repainted. The reference is the same
+down-arrow in a bare 50-row DataTable app, timed the same way in the same run. The collector's
+pauses during the app's keys are measured too (``keys.gc_pause``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections.abc import Awaitable, Callable
+from contextlib import closing
 from typing import Any
 
 from textual import events
@@ -17,10 +20,21 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
 from core.bench.context import BenchContext, Unavailable
+from core.bench.gc_pauses import GcPauses
 from core.bench.results import Result, Summary, Target
 from core.config.settings import load_settings
+from inbox_app.bench_frames import FrameClock
 
 SIZE = (160, 48)
+#: The issue's floors (p95, milliseconds); the list move has the tighter one.
+FLOORS = {"keys.move": 33.0}
+FLOOR = 50.0
+#: One frame at 60 Hz: no collection during the keys may take longer.
+FRAME_MS = 16.0
+#: What the search box is given, one key at a time (common first-name beginnings).
+SEARCHES = ("mar", "jea", "luc", "sop")
+#: A long thread for ``keys.open_long``: at least this many messages.
+LONG_THREAD = 200
 
 
 async def settle(pilot: Any) -> None:
@@ -32,16 +46,41 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
 
 
-#: The character Textual gives each key we press.
-CHARACTERS = {"down": None, "enter": "\r", "escape": "\x1b"}
+#: The character Textual gives each named key we press (letters are their own character).
+CHARACTERS = {"down": None, "enter": "\r", "escape": "\x1b", "slash": "/"}
 
 
-async def _press(pilot: Any, key: str) -> float:
-    """Milliseconds from posting ``key`` to the app being idle again."""
-    start = time.perf_counter()
-    pilot.app.post_message(events.Key(key, CHARACTERS[key]))
-    await settle(pilot)
-    return (time.perf_counter() - start) * 1000
+class Keys:
+    """Posts keys to a running app and times each to its last repaint."""
+
+    def __init__(self, pilot: Any) -> None:
+        self.pilot = pilot
+        self.clock = FrameClock(pilot.app)
+        self.frameless = 0
+
+    async def timed(self, act: Callable[[], Any]) -> float:
+        """Milliseconds from ``act()`` to the last frame written before the app is idle."""
+        self.clock.reset()
+        start = time.perf_counter()
+        done = act()
+        if isinstance(done, Awaitable):
+            await done
+        await settle(self.pilot)
+        elapsed = self.clock.since(start)
+        if elapsed is None:  # nothing to repaint: the whole wait is the (upper-bound) sample
+            self.frameless += 1
+            elapsed = (time.perf_counter() - start) * 1000
+        return elapsed
+
+    async def press(self, key: str) -> float:
+        """Milliseconds from posting ``key`` to its last repaint."""
+        character = CHARACTERS.get(key, key)
+        return await self.timed(lambda: self.pilot.app.post_message(events.Key(key, character)))
+
+    async def untimed(self, key: str) -> None:
+        """Press ``key`` and let the app settle (the way back between samples)."""
+        self.pilot.app.post_message(events.Key(key, CHARACTERS.get(key, key)))
+        await settle(self.pilot)
 
 
 class _Bare(App[None]):
@@ -60,7 +99,8 @@ async def _reference(count: int) -> Summary:
     app = _Bare()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        samples = [await _press(pilot, "down") for _ in range(count)]
+        keys = Keys(pilot)
+        samples = [await keys.press("down") for _ in range(count)]
     return Summary.of(samples)
 
 
@@ -73,48 +113,131 @@ async def _first_page(pilot: Any) -> DataTable[Any]:
     raise Unavailable("the inbox list never showed rows")
 
 
+def _long_threads(ctx: BenchContext, count: int) -> list[tuple[int, int]]:
+    """(conversation id, messages) of up to ``count`` threads of at least ``LONG_THREAD``
+    messages, the shortest such first; the longest threads if none is that long."""
+    with closing(sqlite3.connect(f"file:{ctx.dataset.path}?mode=ro", uri=True)) as con:
+        rows = con.execute(
+            "SELECT conversation_id, count(*) AS n FROM messages GROUP BY conversation_id"
+            " ORDER BY (n < ?) , CASE WHEN n >= ? THEN n ELSE -n END LIMIT ?",
+            (LONG_THREAD, LONG_THREAD, count),
+        ).fetchall()
+    return [(int(a), int(b)) for a, b in rows]
+
+
 async def measure(ctx: BenchContext) -> list[Result]:
-    """Move in the list, switch the channel filter, open a thread: ``10 × runs`` presses each."""
+    """Every key scenario, ``10 × runs`` samples each, then the bare reference."""
     from inbox_app.app import InboxApp
 
     count = 10 * ctx.runs
     settings = load_settings(database_url=ctx.url, tenant=ctx.dataset.tenant, mode="local")
     app = InboxApp(settings=settings)
-    samples: dict[str, list[float]] = {"keys.move": [], "keys.channel": [], "keys.open": []}
+    samples: dict[str, list[float]] = {}
     async with app.run_test(size=SIZE) as pilot:
         table = await _first_page(pilot)
         table.focus()
-        for _ in range(count):
-            samples["keys.move"].append(await _press(pilot, "down"))
-        for index in range(count):
-            table.move_cursor(row=index % min(20, table.row_count))
-            samples["keys.open"].append(await _press(pilot, "enter"))
-            await pilot.press("escape")
-            await settle(pilot)
-            table.focus()
-        samples["keys.channel"] = await _channels(pilot, count)
+        keys = Keys(pilot)
+        with GcPauses() as pauses:
+            samples["keys.move"] = [await keys.press("down") for _ in range(count)]
+            samples["keys.open"], samples["keys.back"] = await _open_and_back(keys, table, count)
+            samples["keys.next_unread"] = await _next_unread(keys, table, count)
+            samples["keys.search"] = await _search(keys, count)
+            samples["keys.channel"] = await _channels(keys, count)
+            threads = _long_threads(ctx, ctx.runs)
+            samples["keys.open_long"] = await _open_long(keys, threads, count)
     reference = await _reference(count)
-    return [
+    results = [
         Result(
-            name, "ms", Summary.of(values), "p95", "keys.reference", reference, Target("p95", 50)
+            name,
+            "ms",
+            Summary.of(values),
+            "p95",
+            "keys.reference",
+            reference,
+            Target("p95", FLOORS.get(name, FLOOR)),
+            details={"frameless": keys.frameless} if name == "keys.move" else {},
         )
         for name, values in samples.items()
         if values
     ]
+    if threads:
+        results[-1].details["messages"] = [n for _, n in threads]
+    gc_summary = Summary.of(pauses.durations or [0.0])
+    results.append(
+        Result(
+            "keys.gc_pause",
+            "ms",
+            gc_summary,
+            "max",
+            target=Target("max", FRAME_MS),
+            details=pauses.details(),
+        )
+    )
+    return results
 
 
-async def _channels(pilot: Any, count: int) -> list[float]:
+async def _open_and_back(keys: Keys, table: DataTable[Any], count: int) -> tuple[list, list]:
+    """Enter on one of the first rows, then Escape back to the inbox."""
+    opened, back = [], []
+    for index in range(count):
+        table.move_cursor(row=index % min(20, table.row_count))
+        await settle(keys.pilot)
+        opened.append(await keys.press("enter"))
+        back.append(await keys.press("escape"))
+        table.focus()
+    return opened, back
+
+
+async def _next_unread(keys: Keys, table: DataTable[Any], count: int) -> list[float]:
+    """``n`` in the inbox opens the next unread conversation; Escape (untimed) comes back."""
+    taken = []
+    for _ in range(count):
+        taken.append(await keys.press("n"))
+        await keys.untimed("escape")
+        table.focus()
+    return taken
+
+
+async def _search(keys: Keys, count: int) -> list[float]:
+    """``/`` then a name typed one key at a time: each key is a sample; Escape clears."""
+    taken: list[float] = []
+    word = 0
+    while len(taken) < count:
+        await keys.untimed("slash")
+        for letter in SEARCHES[word % len(SEARCHES)]:
+            taken.append(await keys.press(letter))
+        await keys.untimed("escape")
+        word += 1
+    return taken[:count]
+
+
+async def _channels(keys: Keys, count: int) -> list[float]:
     """Pick each channel in the sidebar in turn (skipped if the app has no sidebar)."""
-    try:
-        from inbox_app.widgets.inbox.sidebar import Sidebar
-    except ImportError:
-        return []
-    sidebar = pilot.app.screen.query_one(Sidebar)
+    from inbox_app.widgets.inbox.sidebar import Sidebar
+
+    sidebar = keys.pilot.app.screen.query_one(Sidebar)
     options = [sidebar.get_option_at_index(i).id for i in range(sidebar.option_count)]
     wanted = [o for o in options if o and (o.startswith("channel:") or o == "all")]
     taken = []
     for index in range(count):
         sidebar.focus()
         sidebar.highlighted = sidebar.get_option_index(wanted[index % len(wanted)])
-        taken.append(await _press(pilot, "enter"))
+        await settle(keys.pilot)
+        taken.append(await keys.press("enter"))
+    return taken
+
+
+async def _open_long(keys: Keys, threads: list[tuple[int, int]], count: int) -> list[float]:
+    """Open a thread of at least ``LONG_THREAD`` messages, as Enter on its row does."""
+    from inbox_app.screens.inbox import InboxScreen
+
+    if not threads:
+        return []
+    inbox = keys.pilot.app.screen
+    assert isinstance(inbox, InboxScreen)
+    taken = []
+    for index in range(count):
+        conversation_id = threads[index % len(threads)][0]
+        taken.append(await keys.timed(lambda: inbox.open_conversation(conversation_id)))  # noqa: B023
+        await keys.untimed("escape")
     return taken

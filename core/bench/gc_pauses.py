@@ -1,0 +1,52 @@
+"""Garbage-collector pauses, timed with ``gc.callbacks`` while a measurement runs."""
+
+from __future__ import annotations
+
+import gc
+import time
+from types import TracebackType
+from typing import Any
+
+
+class GcPauses:
+    """Every collection's duration (milliseconds) and generation, between enter and exit.
+
+    with GcPauses() as pauses:
+        ...
+    max(pauses.durations, default=0.0)
+    """
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+        self.generations: list[int] = []
+        self._started: float | None = None
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.durations.append((time.perf_counter() - self._started) * 1000)
+            self.generations.append(int(info.get("generation", -1)))
+            self._started = None
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        gc.callbacks.remove(self._callback)
+
+    @property
+    def longest(self) -> float:
+        """The longest pause, 0 when the collector never ran."""
+        return max(self.durations, default=0.0)
+
+    def details(self) -> dict[str, Any]:
+        """How many collections of each generation, and the longest, for the report."""
+        counts = {str(g): self.generations.count(g) for g in sorted(set(self.generations))}
+        return {"collections": counts, "longest_ms": round(self.longest, 2)}
