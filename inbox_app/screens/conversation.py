@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.domain.enums import ConversationStatus, MessageKind, Priority
 from core.domain.models import Appointment, Thread
@@ -34,6 +34,7 @@ from inbox_app.screens.prompt import PromptScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
 from inbox_app.widgets.conversation.timeline import PROBLEM_STATUSES, Timeline
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 from inbox_app.widgets.team.presence_line import PresenceLine
 
@@ -130,7 +131,8 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         self.appointments = appointments
         self._show_title()
         self._show_presence()
-        await self.query_one(Timeline).show(self.thread, self.tz)
+        # in place: the reader's scroll, cursor and the panel stay unless what they show changed
+        await self.query_one(Timeline).update(self.thread, self.tz)
         self.query_one(ProspectPanel).show(self.thread.prospect, appointments, self.tz)
 
     def _show_title(self) -> None:
@@ -197,11 +199,25 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         panel.display = not panel.display
 
     @on(Timeline.LinkOpened)
-    def _link(self, event: Timeline.LinkOpened) -> None:
+    async def _link(self, event: Timeline.LinkOpened) -> None:
         if event.conversation_id != self.conversation_id:
-            self.app.switch_screen(ConversationScreen(event.conversation_id))
+            await self.show_conversation(event.conversation_id)
 
-    def action_next_unread(self) -> None:
+    async def show_conversation(self, conversation_id: int) -> None:
+        """Show another conversation on this same screen (no new screen to build)."""
+        if self.app.viewing_id == self.conversation_id:
+            self.app.viewing(None)
+        previous, self.conversation_id = self.conversation_id, conversation_id
+        self.app.viewing(conversation_id)
+        await self.reload()
+        if self.thread is None or self.thread.conversation.id != conversation_id:
+            self.conversation_id = previous  # it could not be read: the shown one stays
+            self.app.viewing(previous)
+            return
+        self.query_one(Timeline).focus()
+        await self._mark_read()
+
+    async def action_next_unread(self) -> None:
         from inbox_app.screens.inbox import InboxScreen
 
         inbox = next((s for s in self.app.screen_stack if isinstance(s, InboxScreen)), None)
@@ -209,7 +225,7 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         if target is None:
             self.notify(t("ui.inbox.no_unread"), timeout=3)
             return
-        self.app.switch_screen(ConversationScreen(target))
+        await self.show_conversation(target)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -352,9 +368,9 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         if self.thread is None:
             return
 
-        def switched(conversation_id: int | None) -> None:
+        async def switched(conversation_id: int | None) -> None:
             if conversation_id is not None:
-                self.app.switch_screen(ConversationScreen(conversation_id))
+                await self.show_conversation(conversation_id)
 
         self.app.push_screen(SwitchChannelScreen(self.thread), switched)
 

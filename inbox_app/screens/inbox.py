@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from core.domain.models import ConversationSummary
 from core.errors import NotFound
@@ -22,6 +22,7 @@ from inbox_app.notify_hook import run_hook, wanted
 from inbox_app.render.safe import one_line
 from inbox_app.render.words import channel_name
 from inbox_app.team import pick_assignee, take
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.inbox.conversation_list import ConversationList
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus

@@ -21,6 +21,8 @@ from core.i18n import format_number, t
 from inbox_app.render.safe import clean, inert, one_line
 from inbox_app.render.words import channel_name, status_word, when
 
+#: Items mounted when a thread opens, and mounted at a time as the reader goes up.
+WINDOW = 40
 PROBLEM_STATUSES = {
     MessageStatus.FAILED,
     MessageStatus.UNDELIVERED,
@@ -73,14 +75,105 @@ class Timeline(ListView):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tz: str | None = None
+        #: The oldest items, not mounted until the reader goes up to them (newest first paint).
+        self._older: list[TimelineItem] = []
+        self._shown_for: int | None = None
 
     async def show(self, thread: Thread, tz: str | None) -> None:
-        """Draw ``thread`` (replacing what was there), keeping the cursor at the end."""
+        """Draw ``thread`` (replacing what was there), keeping the cursor at the end.
+
+        Only the newest ``WINDOW`` items are mounted; older ones mount as the reader reaches the
+        top, so a long thread opens as fast as a short one.
+        """
         self.tz = tz
+        self._shown_for = thread.conversation.id
+        items = build_items(thread, tz)
+        self._older = items[:-WINDOW]
         await self.clear()
-        await self.extend(build_items(thread, tz))
+        await self.extend(items[-WINDOW:])
         self.index = len(self) - 1 if len(self) else None
         self.call_after_refresh(self.scroll_end, animate=False)
+
+    async def update(self, thread: Thread, tz: str | None) -> None:
+        """Show ``thread`` again without redrawing what did not change.
+
+        A message whose status or text moved is redrawn in its place; new messages at the end of
+        the current conversation are appended. The cursor and the scroll stay where the reader
+        left them, unless they were on the last item (then they follow the new end). Anything
+        else (another conversation, a merge, a reordering) draws the thread anew.
+        """
+        if thread.conversation.id != self._shown_for or tz != self.tz:
+            await self.show(thread, tz)
+            return
+        known = self._by_message()
+        added = [m for m in thread.messages if m.id not in known]
+        ids = [m.id for m in thread.messages if m.id in known]
+        if not self._appendable(thread, added) or ids != list(known):
+            await self.show(thread, tz)
+            return
+        for message in thread.messages:
+            item = known.get(message.id)
+            if item is not None and item.message != message:
+                self._patch(item, message)
+        if added:
+            await self._append(added)
+
+    def _by_message(self) -> dict[int, TimelineItem]:
+        items = [*self._older, *(c for c in self.children if isinstance(c, TimelineItem))]
+        return {i.message.id: i for i in items if i.message is not None}
+
+    def _appendable(self, thread: Thread, added: list[Message]) -> bool:
+        """Whether ``added`` can go at the end: the newest, all in the open conversation."""
+        if not added:
+            return True
+        tail = thread.messages[-len(added) :]
+        last = self._nodes[-1] if self._nodes else None
+        return (
+            [m.id for m in tail] == [m.id for m in added]
+            and all(m.conversation_id == thread.conversation.id for m in added)
+            and isinstance(last, TimelineItem)
+            and last.message is not None
+            and last.message.conversation_id == thread.conversation.id
+        )
+
+    def _patch(self, item: TimelineItem, message: Message) -> None:
+        if item.is_mounted:
+            item.message = message
+            item.query_one(Static).update(message_text(message, self.tz, expanded=item.expanded))
+        else:  # not mounted yet: a fresh item takes its place
+            fresh = TimelineItem(
+                message_text(message, self.tz), message=message, classes=_classes(message)
+            )
+            self._older[self._older.index(item)] = fresh
+
+    async def _append(self, messages: list[Message]) -> None:
+        following = self.index is None or self.index >= len(self) - 1
+        await self.extend(
+            TimelineItem(message_text(m, self.tz), message=m, classes=_classes(m)) for m in messages
+        )
+        if following:
+            self.index = len(self) - 1
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    async def reveal_older(self) -> None:
+        """Mount the next ``WINDOW`` older items above the first one, cursor unmoved."""
+        if not self._older:
+            return
+        batch, self._older = self._older[-WINDOW:], self._older[:-WINDOW]
+        index = self.index
+        await self.insert(0, batch)
+        if index is not None:
+            self.index = index + len(batch)
+
+    async def action_cursor_up(self) -> None:
+        if self._older and (self.index or 0) == 0:
+            await self.reveal_older()
+        super().action_cursor_up()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 < old and self._older:
+            self.call_later(self.reveal_older)
 
     def selected_message(self) -> Message | None:
         """The highlighted message, if the highlighted item is one."""
@@ -115,12 +208,17 @@ def build_items(thread: Thread, tz: str | None) -> list[TimelineItem]:
         if message.conversation_id != current:
             current = message.conversation_id
             items.append(_separator(convo, others.get(current), current))
-        classes = "note" if message.kind == MessageKind.NOTE else str(message.direction)
-        items.append(TimelineItem(message_text(message, tz), message=message, classes=classes))
+        items.append(
+            TimelineItem(message_text(message, tz), message=message, classes=_classes(message))
+        )
     items += [_link(t("ui.thread.switched_to", id=i), i) for i in convo.switched_to_ids]
     if not thread.messages:
         items.append(TimelineItem(Text(t("ui.thread.empty"))))
     return items
+
+
+def _classes(message: Message) -> str:
+    return "note" if message.kind == MessageKind.NOTE else str(message.direction)
 
 
 def _separator(
