@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import on, work
@@ -28,6 +29,7 @@ from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus
 
 PAGE_SIZE = 50
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SORTS = (Sort.NEWEST, Sort.PRIORITY, Sort.WAITING)
 
 
@@ -284,15 +286,35 @@ class InboxScreen(Screen[None]):
             conversation.model_dump(include=set(ConversationSummary.model_fields))
         )
         await self._refresh_counts()
-        if conversation_id in self.table.summaries:
-            if self._still_matches(summary):
-                self.table.update_item(summary, self.app.now())
-            else:
-                self.table.drop(conversation_id)
-        elif self._still_matches(summary):
-            await self.reload()
+        if not self._still_matches(summary):
+            self.table.drop(conversation_id)
+        elif conversation_id in self.table.summaries:
+            self.table.update_item(summary, self.app.now())
+            self._keep_order()
+        elif self._belongs_in_loaded_rows(summary):
+            self.table.append((summary,), self.app.now())
+            self._keep_order()
         if new_message and summary.unread_count:
             self._run_hook(summary)
+
+    def _belongs_in_loaded_rows(self, summary: ConversationSummary) -> bool:
+        """A conversation new to the list goes in place when it sorts among the loaded rows
+        (newest first, no search); otherwise it comes with the page where it belongs."""
+        if self.filter.sort is not Sort.NEWEST or self.filter.search:
+            return False
+        loaded = self.table.summaries.values()
+        oldest = min((s.last_message_at or _EPOCH for s in loaded), default=None)
+        when = summary.last_message_at or _EPOCH
+        return self._exhausted or oldest is None or when >= oldest
+
+    def _keep_order(self) -> None:
+        """Newest first: a conversation with a new message moves up, in place."""
+        if self.filter.sort is Sort.NEWEST:
+            summaries = self.table.summaries.values()
+            ordered = sorted(
+                summaries, key=lambda s: (s.last_message_at or _EPOCH, s.id), reverse=True
+            )
+            self.table.put_in_order([s.id for s in ordered])
 
     def _still_matches(self, summary: ConversationSummary) -> bool:
         f = self.filter

@@ -116,6 +116,17 @@ class ConversationList(DataTable[Text]):
         for name, cell in zip(COLUMNS, self._cells(item, now), strict=True):
             self.update_cell(str(item.id), name, cell)
 
+    def put_in_order(self, order: list[int]) -> None:
+        """Show the loaded rows in ``order`` (ids), the highlighted conversation still highlighted
+        and the scroll unmoved; rows are moved, not rebuilt."""
+        if order == self.ids():
+            return
+        current = self.current_id()
+        rank = {id(self.get_cell(str(cid), "unread")): i for i, cid in enumerate(order)}
+        self.sort(key=lambda cells: rank.get(id(cells[0]), len(rank)))
+        if current is not None:
+            self.move_cursor(row=self.get_row_index(str(current)), scroll=False)
+
     def drop(self, conversation_id: int) -> None:
         """Remove a row (the conversation left the current filter)."""
         if self.summaries.pop(conversation_id, None) is not None:
