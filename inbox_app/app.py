@@ -35,6 +35,9 @@ class InboxApp(App[int]):
         live: listen to the core's events (new messages appear without a keypress).
         engine: start the core's background work (relay, outbox, reminders; the sandbox in demo
             mode) once the inbox is on screen. Tests drive the core themselves and leave it off.
+        calm_memory: once the first page is on screen, freeze what start-up built out of the
+            garbage collector's reach and raise its thresholds (``inbox_app.memory``); the
+            launcher and the bench ask for it, tests leave the collector as it is.
     """
 
     CSS_PATH = "app.tcss"
@@ -72,6 +75,7 @@ class InboxApp(App[int]):
         clock: Callable[[], datetime] | None = None,
         live: bool = True,
         engine: bool = False,
+        calm_memory: bool = False,
     ) -> None:
         super().__init__()
         self.service: InboxService = service  # type: ignore[assignment]  # set in on_mount
@@ -80,6 +84,7 @@ class InboxApp(App[int]):
         self._live = live
         self._owns_service = service is None
         self._wants_engine = engine
+        self._calm_memory = calm_memory
         self.engine: Engine | None = None
         self.viewing_id: int | None = None
 
@@ -104,6 +109,14 @@ class InboxApp(App[int]):
         await choose_agent_at_start(self, self._reload_screens)
         if self._wants_engine:
             self.start_engine()
+
+    def first_page_shown(self) -> None:
+        """The inbox painted its first page: settle the collector (once) if asked to."""
+        if self._calm_memory:
+            from inbox_app.memory import settle_collector
+
+            self._calm_memory = False
+            settle_collector()
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:

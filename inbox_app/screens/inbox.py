@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from core.domain.models import ConversationSummary
+from core.domain.models import ConversationSummary, Page
 from core.errors import NotFound
 from core.events import ConversationChanged, Event, MessageChanged, Resync
 from core.i18n import t
@@ -100,17 +100,23 @@ class InboxScreen(Screen[None]):
         self.query_one("#search", Input).display = False
         self.table.focus()
         await self.reload()
+        self.call_after_refresh(self.app.first_page_shown)
 
     # -- loading ---------------------------------------------------------------------------
 
     async def reload(self) -> None:
-        """Reload counts and the first page of the current filter."""
+        """Reload counts and the first page of the current filter.
+
+        The page is read before the rows are replaced, so the list never shows empty meanwhile.
+        """
         self._show_title()
         self._cursor, self._exhausted = None, False
         keep = self.table.current_id()
+        page = await self._fetch_page()
         self.table.query_text = self.filter.search
         self.table.reset()
-        await self._load_page()
+        if page is not None:
+            self._show_page(page)
         await self._refresh_counts()
         if keep is not None and keep in self.table.summaries:
             self.table.move_cursor(row=self.table.get_row_index(str(keep)))
@@ -118,15 +124,23 @@ class InboxScreen(Screen[None]):
     async def _load_page(self) -> None:
         if self._exhausted or self._loading:
             return
+        page = await self._fetch_page()
+        if page is not None:
+            self._show_page(page)
+
+    async def _fetch_page(self) -> Page | None:
+        """The next page of the current filter; None (and a notice) when it cannot be read."""
         self._loading = True
         try:
-            page = await self.app.service.conversations.page(self.filter, self._cursor, PAGE_SIZE)
+            return await self.app.service.conversations.page(self.filter, self._cursor, PAGE_SIZE)
         except Exception as exc:
             notify_error(self.app, exc)
             self._exhausted = True
-            return
+            return None
         finally:
             self._loading = False
+
+    def _show_page(self, page: Page) -> None:
         self._cursor = page.next_cursor
         self._exhausted = page.next_cursor is None
         self.table.append(page.items, self.app.now())
@@ -196,18 +210,32 @@ class InboxScreen(Screen[None]):
         box.display = True
         box.focus()
 
+    @on(Input.Changed, "#search")
+    def _typed(self, event: Input.Changed) -> None:
+        """Search as you type: each key narrows the list (the previous search is dropped)."""
+        if event.input.display:
+            self._search_for(event.value.strip() or None)
+
+    @work(exclusive=True, group="search")
+    async def _search_for(self, query: str | None) -> None:
+        if query != self.filter.search:
+            self.filter = dataclasses.replace(self.filter, search=query)
+            await self.reload()
+
     @on(Input.Submitted, "#search")
     async def _searched(self, event: Input.Submitted) -> None:
         query = event.value.strip() or None
-        self.filter = dataclasses.replace(self.filter, search=query)
         if not query:
             event.input.display = False
-        await self.reload()
+        if query != self.filter.search:
+            self.filter = dataclasses.replace(self.filter, search=query)
+            await self.reload()
         self.table.focus()
 
     async def action_clear(self) -> None:
         box = self.query_one("#search", Input)
-        box.value, box.display = "", False
+        box.display = False  # first, so that emptying it is not a search
+        box.value = ""
         self.filter = InboxFilter(sort=self.filter.sort)
         await self.reload()
         self.table.focus()

@@ -116,3 +116,16 @@ async def test_a_new_message_elsewhere_updates_its_row_in_place(app, ids, servic
         row = table.get_row(str(ids["jean_email"]))
         assert "Finalement je suis disponible." in row[4].plain
         assert table.current_id() == selected  # the highlighted conversation stays highlighted
+
+
+async def test_search_narrows_the_list_as_you_type(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+        await pilot.press("slash", *"doss")
+        await settle(pilot)
+        assert names(app) == ["Jean Martin"]  # no Enter needed
+        assert app.screen.query_one(ConversationList) is table
+        await pilot.press("backspace", "backspace", "backspace", "backspace")
+        await settle(pilot)
+        assert len(names(app)) == 6
