@@ -23,6 +23,7 @@ from inbox_app.team import choose_agent_at_start
 
 if TYPE_CHECKING:
     from core.engine import Engine
+    from inbox_app.screens.conversation import ConversationScreen
 
 
 class InboxApp(App[int]):
@@ -87,6 +88,7 @@ class InboxApp(App[int]):
         self._calm_memory = calm_memory
         self.engine: Engine | None = None
         self.viewing_id: int | None = None
+        self._reader: ConversationScreen | None = None
 
     def now(self) -> datetime:
         """The app's "now"."""
@@ -175,6 +177,28 @@ class InboxApp(App[int]):
             await self.service.team.presence.viewing(self.viewing_id)
         except Exception as exc:  # presence is a courtesy: never block the screen for it
             notify_error(self, exc)
+
+    async def open_conversation(self, conversation_id: int, *, reply: bool = False) -> None:
+        """Show one conversation on the conversation screen.
+
+        The screen is built once and kept (installed): opening the next conversation reads it
+        into the kept screen, then shows the screen, so no screen is composed, laid out and
+        styled anew for each thread.
+        """
+        from inbox_app.screens.conversation import ConversationScreen
+
+        reader = self._reader
+        if reader is None or not reader.is_running:
+            reader = self._reader = ConversationScreen(conversation_id, reply=reply)
+            self.install_screen(reader, name="conversation")
+            await self.push_screen(reader)
+            return
+        if reader in self.screen_stack:  # already open (under a dialog, say): show it there
+            await reader.show_conversation(conversation_id)
+        elif await reader.show_conversation(conversation_id):
+            await self.push_screen(reader)
+            if reply:
+                reader.action_reply()
 
     def action_help(self) -> None:
         from inbox_app.screens.help import HelpScreen

@@ -46,6 +46,8 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
 
 
+Done = Callable[[], bool]
+
 #: The character Textual gives each named key we press (letters are their own character).
 CHARACTERS = {"down": None, "enter": "\r", "escape": "\x1b", "slash": "/"}
 
@@ -58,29 +60,48 @@ class Keys:
         self.clock = FrameClock(pilot.app)
         self.frameless = 0
 
-    async def timed(self, act: Callable[[], Any]) -> float:
-        """Milliseconds from ``act()`` to the last frame written before the app is idle."""
+    async def timed(self, act: Callable[[], Any], until: Done | None = None) -> float:
+        """Milliseconds from ``act()`` to the last frame written before the app is idle (and,
+        if given, ``until()`` holds: a new screen has read what it shows)."""
         self.clock.reset()
         start = time.perf_counter()
         done = act()
         if isinstance(done, Awaitable):
             await done
         await settle(self.pilot)
+        for _ in range(2000):
+            if until is None or until():
+                break
+            await self.pilot.pause(0.001)
+            await settle(self.pilot)
+        else:
+            raise Unavailable("the app never showed what the key asked for")
         elapsed = self.clock.since(start)
         if elapsed is None:  # nothing to repaint: the whole wait is the (upper-bound) sample
             self.frameless += 1
             elapsed = (time.perf_counter() - start) * 1000
         return elapsed
 
-    async def press(self, key: str) -> float:
+    async def press(self, key: str, until: Done | None = None) -> float:
         """Milliseconds from posting ``key`` to its last repaint."""
         character = CHARACTERS.get(key, key)
-        return await self.timed(lambda: self.pilot.app.post_message(events.Key(key, character)))
+        post = lambda: self.pilot.app.post_message(events.Key(key, character))  # noqa: E731
+        return await self.timed(post, until)
 
-    async def untimed(self, key: str) -> None:
+    async def untimed(self, key: str, until: Done | None = None) -> None:
         """Press ``key`` and let the app settle (the way back between samples)."""
-        self.pilot.app.post_message(events.Key(key, CHARACTERS.get(key, key)))
-        await settle(self.pilot)
+        await self.timed(
+            lambda: self.pilot.app.post_message(events.Key(key, CHARACTERS.get(key, key))), until
+        )
+
+    def on_thread(self) -> bool:
+        """A conversation screen showing its thread."""
+        screen = self.pilot.app.screen
+        return type(screen).__name__ == "ConversationScreen" and bool(getattr(screen, "ready", 0))
+
+    def on_inbox(self) -> bool:
+        """Back on the inbox."""
+        return type(self.pilot.app.screen).__name__ == "InboxScreen"
 
 
 class _Bare(App[None]):
@@ -182,18 +203,24 @@ async def _open_and_back(keys: Keys, table: DataTable[Any], count: int) -> tuple
     for index in range(count):
         table.move_cursor(row=index % min(20, table.row_count))
         await settle(keys.pilot)
-        opened.append(await keys.press("enter"))
-        back.append(await keys.press("escape"))
+        opened.append(await keys.press("enter", keys.on_thread))
+        back.append(await keys.press("escape", keys.on_inbox))
         table.focus()
     return opened, back
 
 
 async def _next_unread(keys: Keys, table: DataTable[Any], count: int) -> list[float]:
-    """``n`` in the inbox opens the next unread conversation; Escape (untimed) comes back."""
+    """``n`` in the inbox opens the next unread conversation; Escape (untimed) comes back.
+
+    Each one opened is read, so a small dataset may run out of unread conversations first.
+    """
+    inbox = keys.pilot.app.screen
     taken = []
     for _ in range(count):
-        taken.append(await keys.press("n"))
-        await keys.untimed("escape")
+        if inbox.next_unread(table.current_id()) is None:
+            break
+        taken.append(await keys.press("n", keys.on_thread))
+        await keys.untimed("escape", keys.on_inbox)
         table.focus()
     return taken
 
@@ -234,10 +261,12 @@ async def _open_long(keys: Keys, threads: list[tuple[int, int]], count: int) -> 
     if not threads:
         return []
     inbox = keys.pilot.app.screen
-    assert isinstance(inbox, InboxScreen)
+    if not isinstance(inbox, InboxScreen):
+        raise Unavailable(f"not on the inbox but on {type(inbox).__name__}")
     taken = []
     for index in range(count):
         conversation_id = threads[index % len(threads)][0]
-        taken.append(await keys.timed(lambda: inbox.open_conversation(conversation_id)))  # noqa: B023
-        await keys.untimed("escape")
+        opening = lambda: inbox.open_conversation(conversation_id)  # noqa: B023, E731
+        taken.append(await keys.timed(opening, keys.on_thread))
+        await keys.untimed("escape", keys.on_inbox)
     return taken

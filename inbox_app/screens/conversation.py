@@ -192,6 +192,9 @@ class ConversationScreen(AppointmentActions, Screen[None]):
     # -- navigation --------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        # the app keeps this screen for the next conversation: nobody is viewing this one now
+        if self.app.viewing_id == self.conversation_id:
+            self.app.viewing(None)
         self.app.pop_screen()
 
     def action_toggle_panel(self) -> None:
@@ -203,19 +206,26 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         if event.conversation_id != self.conversation_id:
             await self.show_conversation(event.conversation_id)
 
-    async def show_conversation(self, conversation_id: int) -> None:
-        """Show another conversation on this same screen (no new screen to build)."""
-        if self.app.viewing_id == self.conversation_id:
-            self.app.viewing(None)
+    @property
+    def ready(self) -> bool:
+        """Whether the thread of ``conversation_id`` is the one shown."""
+        return self.thread is not None and self.thread.conversation.id == self.conversation_id
+
+    async def show_conversation(self, conversation_id: int) -> bool:
+        """Show another conversation on this same screen (no new screen to build); False, with
+        a notice, when it cannot be read (the one shown stays)."""
         previous, self.conversation_id = self.conversation_id, conversation_id
         self.app.viewing(conversation_id)
         await self.reload()
-        if self.thread is None or self.thread.conversation.id != conversation_id:
-            self.conversation_id = previous  # it could not be read: the shown one stays
+        if not self.ready:
+            self.conversation_id = previous
             self.app.viewing(previous)
-            return
-        self.query_one(Timeline).focus()
+            return False
+        timeline = self.query_one(Timeline)
+        timeline.index = len(timeline) - 1 if len(timeline) else None
+        timeline.focus()
         await self._mark_read()
+        return True
 
     async def action_next_unread(self) -> None:
         from inbox_app.screens.inbox import InboxScreen

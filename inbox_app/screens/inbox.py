@@ -107,17 +107,20 @@ class InboxScreen(Screen[None]):
     async def reload(self) -> None:
         """Reload counts and the first page of the current filter.
 
-        The page is read before the rows are replaced, so the list never shows empty meanwhile.
+        Both are read first, then the screen changes all at once: the list never shows empty
+        meanwhile, and the table is repainted once rather than row by row.
         """
-        self._show_title()
         self._cursor, self._exhausted = None, False
         keep = self.table.current_id()
         page = await self._fetch_page()
+        counts = await self._read_counts()
+        self._show_title()
         self.table.query_text = self.filter.search
         self.table.reset()
         if page is not None:
             self._show_page(page)
-        await self._refresh_counts()
+        if counts is not None:
+            self.query_one(Sidebar).show_counts(counts)
         if keep is not None and keep in self.table.summaries:
             self.table.move_cursor(row=self.table.get_row_index(str(keep)))
 
@@ -147,13 +150,17 @@ class InboxScreen(Screen[None]):
         if not self.table.row_count:
             self.notify(t("ui.inbox.empty"), timeout=3)
 
-    async def _refresh_counts(self) -> None:
+    async def _read_counts(self) -> dict[str, tuple[int, int]] | None:
         try:
-            counts = await self.app.service.conversations.counts()
+            return await self.app.service.conversations.counts()
         except Exception as exc:
             notify_error(self.app, exc)
-            return
-        self.query_one(Sidebar).show_counts(counts)
+            return None
+
+    async def _refresh_counts(self) -> None:
+        counts = await self._read_counts()
+        if counts is not None:
+            self.query_one(Sidebar).show_counts(counts)
 
     def _show_title(self) -> None:
         f = self.filter
@@ -196,14 +203,12 @@ class InboxScreen(Screen[None]):
         self.table.focus()
 
     @on(ConversationList.Opened)
-    def _opened(self, event: ConversationList.Opened) -> None:
-        self.open_conversation(event.conversation_id)
+    async def _opened(self, event: ConversationList.Opened) -> None:
+        await self.open_conversation(event.conversation_id)
 
-    def open_conversation(self, conversation_id: int, reply: bool = False) -> None:
+    async def open_conversation(self, conversation_id: int, reply: bool = False) -> None:
         """Show one conversation."""
-        from inbox_app.screens.conversation import ConversationScreen
-
-        self.app.push_screen(ConversationScreen(conversation_id, reply=reply))
+        await self.app.open_conversation(conversation_id, reply=reply)
 
     def action_search(self) -> None:
         box = self.query_one("#search", Input)
@@ -255,10 +260,10 @@ class InboxScreen(Screen[None]):
 
         self.app.push_screen(FilterScreen(self.filter), apply)
 
-    def action_reply(self) -> None:
+    async def action_reply(self) -> None:
         current = self.table.current_id()
         if current is not None:
-            self.open_conversation(current, reply=True)
+            await self.open_conversation(current, reply=True)
 
     async def action_assign(self) -> None:
         current = self.table.current_id()
@@ -274,14 +279,14 @@ class InboxScreen(Screen[None]):
         elif await take(self.app, current):
             await self._conversation_changed(current, False)
 
-    def action_next_unread(self) -> None:
+    async def action_next_unread(self) -> None:
         """Open the next conversation with unread activity after the highlighted one."""
         target = self.next_unread(self.table.current_id())
         if target is None:
             self.notify(t("ui.inbox.no_unread"), timeout=3)
             return
         self.table.move_cursor(row=self.table.get_row_index(str(target)))
-        self.open_conversation(target)
+        await self.open_conversation(target)
 
     def next_unread(self, after: int | None) -> int | None:
         """The first loaded conversation with unread messages after ``after`` (wrapping)."""

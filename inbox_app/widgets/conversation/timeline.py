@@ -8,6 +8,7 @@ Message metadata read here (written by the relay and the adapters): ``duration_s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -21,14 +22,28 @@ from core.i18n import format_number, t
 from inbox_app.render.safe import clean, inert, one_line
 from inbox_app.render.words import channel_name, status_word, when
 
-#: Items mounted when a thread opens, and mounted at a time as the reader goes up.
-WINDOW = 40
+#: Items mounted when a thread opens (a tall screen's worth), and at a time as the reader goes up.
+WINDOW = 24
 PROBLEM_STATUSES = {
     MessageStatus.FAILED,
     MessageStatus.UNDELIVERED,
     MessageStatus.UNKNOWN,
     MessageStatus.EXPIRED,
 }
+
+
+#: The classes an item takes from what it shows (ListView adds its own, e.g. ``-highlight``).
+KINDS = ("note", "inbound", "outbound", "separator", "link")
+
+
+@dataclass
+class Entry:
+    """What one item shows, before (or without) a widget for it."""
+
+    body: Text
+    message: Message | None = None
+    link: int | None = None
+    classes: str = ""
 
 
 class TimelineItem(ListItem):
@@ -46,6 +61,19 @@ class TimelineItem(ListItem):
         self.message = message
         self.link = link
         self.expanded = False
+
+    @classmethod
+    def of(cls, entry: Entry) -> TimelineItem:
+        """A new item showing ``entry``."""
+        return cls(entry.body, message=entry.message, link=entry.link, classes=entry.classes)
+
+    def show_entry(self, entry: Entry) -> None:
+        """Show ``entry`` in this (mounted) item instead of what it showed."""
+        self.message, self.link, self.expanded = entry.message, entry.link, False
+        wanted = set(entry.classes.split())
+        self.remove_class(*(k for k in KINDS if k not in wanted))
+        self.add_class(*wanted)
+        self.query_one(Static).update(entry.body)
 
 
 class Timeline(ListView):
@@ -75,22 +103,28 @@ class Timeline(ListView):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tz: str | None = None
-        #: The oldest items, not mounted until the reader goes up to them (newest first paint).
-        self._older: list[TimelineItem] = []
+        #: The oldest entries, not mounted until the reader goes up to them (newest first paint).
+        self._older: list[Entry] = []
         self._shown_for: int | None = None
 
     async def show(self, thread: Thread, tz: str | None) -> None:
         """Draw ``thread`` (replacing what was there), keeping the cursor at the end.
 
         Only the newest ``WINDOW`` items are mounted; older ones mount as the reader reaches the
-        top, so a long thread opens as fast as a short one.
+        top, so a long thread opens as fast as a short one. The items already mounted (from the
+        conversation shown before) are reused: their text changes, no widget is rebuilt.
         """
         self.tz = tz
         self._shown_for = thread.conversation.id
-        items = build_items(thread, tz)
-        self._older = items[:-WINDOW]
-        await self.clear()
-        await self.extend(items[-WINDOW:])
+        entries = build_entries(thread, tz)
+        self._older, newest = entries[:-WINDOW], entries[-WINDOW:]
+        items = [c for c in self.children if isinstance(c, TimelineItem)]
+        for item, entry in zip(items, newest, strict=False):
+            item.show_entry(entry)
+        if len(items) > len(newest):
+            await self.remove_children(items[len(newest) :])
+        elif len(items) < len(newest):
+            await self.extend(TimelineItem.of(e) for e in newest[len(items) :])
         self.index = len(self) - 1 if len(self) else None
         self.call_after_refresh(self.scroll_end, animate=False)
 
@@ -112,15 +146,15 @@ class Timeline(ListView):
             await self.show(thread, tz)
             return
         for message in thread.messages:
-            item = known.get(message.id)
-            if item is not None and item.message != message:
-                self._patch(item, message)
+            shown = known.get(message.id)
+            if shown is not None and shown.message != message:
+                self._patch(shown, message)
         if added:
             await self._append(added)
 
-    def _by_message(self) -> dict[int, TimelineItem]:
-        items = [*self._older, *(c for c in self.children if isinstance(c, TimelineItem))]
-        return {i.message.id: i for i in items if i.message is not None}
+    def _by_message(self) -> dict[int, Entry | TimelineItem]:
+        shown = [*self._older, *(c for c in self.children if isinstance(c, TimelineItem))]
+        return {i.message.id: i for i in shown if i.message is not None}
 
     def _appendable(self, thread: Thread, added: list[Message]) -> bool:
         """Whether ``added`` can go at the end: the newest, all in the open conversation."""
@@ -136,21 +170,17 @@ class Timeline(ListView):
             and last.message.conversation_id == thread.conversation.id
         )
 
-    def _patch(self, item: TimelineItem, message: Message) -> None:
-        if item.is_mounted:
-            item.message = message
-            item.query_one(Static).update(message_text(message, self.tz, expanded=item.expanded))
-        else:  # not mounted yet: a fresh item takes its place
-            fresh = TimelineItem(
-                message_text(message, self.tz), message=message, classes=_classes(message)
-            )
-            self._older[self._older.index(item)] = fresh
+    def _patch(self, shown: Entry | TimelineItem, message: Message) -> None:
+        if isinstance(shown, TimelineItem):
+            shown.message = message
+            text = message_text(message, self.tz, expanded=shown.expanded)
+            shown.query_one(Static).update(text)
+        else:  # not mounted yet
+            self._older[self._older.index(shown)] = _entry(message, self.tz)
 
     async def _append(self, messages: list[Message]) -> None:
         following = self.index is None or self.index >= len(self) - 1
-        await self.extend(
-            TimelineItem(message_text(m, self.tz), message=m, classes=_classes(m)) for m in messages
-        )
+        await self.extend(TimelineItem.of(_entry(m, self.tz)) for m in messages)
         if following:
             self.index = len(self) - 1
             self.call_after_refresh(self.scroll_end, animate=False)
@@ -161,7 +191,7 @@ class Timeline(ListView):
             return
         batch, self._older = self._older[-WINDOW:], self._older[:-WINDOW]
         index = self.index
-        await self.insert(0, batch)
+        await self.insert(0, [TimelineItem.of(e) for e in batch])
         if index is not None:
             self.index = index + len(batch)
 
@@ -194,49 +224,45 @@ class Timeline(ListView):
             )
 
 
-def build_items(thread: Thread, tz: str | None) -> list[TimelineItem]:
+def build_entries(thread: Thread, tz: str | None) -> list[Entry]:
     """Every item of the timeline, with separators where the conversation changes."""
     convo = thread.conversation
     others = {c.id: c for c in thread.related}
-    items: list[TimelineItem] = []
+    entries: list[Entry] = []
     if convo.switched_from_id:
-        items.append(
-            _link(t("ui.thread.switched_from", id=convo.switched_from_id), convo.switched_from_id)
-        )
+        label = t("ui.thread.switched_from", id=convo.switched_from_id)
+        entries.append(_link(label, convo.switched_from_id))
     current: int | None = None
     for message in thread.messages:
         if message.conversation_id != current:
             current = message.conversation_id
-            items.append(_separator(convo, others.get(current), current))
-        items.append(
-            TimelineItem(message_text(message, tz), message=message, classes=_classes(message))
-        )
-    items += [_link(t("ui.thread.switched_to", id=i), i) for i in convo.switched_to_ids]
+            entries.append(_separator(convo, others.get(current), current))
+        entries.append(_entry(message, tz))
+    entries += [_link(t("ui.thread.switched_to", id=i), i) for i in convo.switched_to_ids]
     if not thread.messages:
-        items.append(TimelineItem(Text(t("ui.thread.empty"))))
-    return items
+        entries.append(Entry(Text(t("ui.thread.empty"))))
+    return entries
 
 
-def _classes(message: Message) -> str:
-    return "note" if message.kind == MessageKind.NOTE else str(message.direction)
+def _entry(message: Message, tz: str | None) -> Entry:
+    kind = "note" if message.kind == MessageKind.NOTE else str(message.direction)
+    return Entry(message_text(message, tz), message=message, classes=kind)
 
 
 def _separator(
     current: Conversation, other: ConversationSummary | None, conversation_id: int
-) -> TimelineItem:
+) -> Entry:
     if conversation_id == current.id:
         text = t("ui.thread.this_conversation", channel=channel_name(current.channel))
-        return TimelineItem(Text(f"── {text} ──", style="bold"), classes="separator")
+        return Entry(Text(f"── {text} ──", style="bold"), classes="separator")
     channel = channel_name(other.channel) if other else ""
     status = t(f"common.status.{other.status}") if other else ""
     text = t("ui.thread.earlier_conversation", id=conversation_id, channel=channel, status=status)
-    return TimelineItem(
-        Text(f"── {text} ──", style="dim"), link=conversation_id, classes="separator"
-    )
+    return Entry(Text(f"── {text} ──", style="dim"), link=conversation_id, classes="separator")
 
 
-def _link(label: str, conversation_id: int) -> TimelineItem:
-    return TimelineItem(Text(f"↪ {label}", style="underline"), link=conversation_id, classes="link")
+def _link(label: str, conversation_id: int) -> Entry:
+    return Entry(Text(f"↪ {label}", style="underline"), link=conversation_id, classes="link")
 
 
 def message_text(message: Message, tz: str | None, *, expanded: bool = False) -> Text:

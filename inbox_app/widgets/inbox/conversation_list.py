@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
@@ -11,7 +12,7 @@ from textual.widgets import DataTable
 
 from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
-from core.i18n import t
+from core.i18n import language, t
 from inbox_app.render.safe import highlighted, inert, one_line
 from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
 
@@ -46,6 +47,11 @@ def column_width(name: str) -> int:
     The channel, "when" and priority columns fit their longest text whole ("APPEL", "il y a
     59 min", "!!Urgent"), so that no language sees them cut.
     """
+    return _column_width(name, language())
+
+
+@functools.cache
+def _column_width(name: str, lang: str) -> int:
     match name:
         case "channel":
             words = [channel_tag(c) for c in Channel]
@@ -166,11 +172,17 @@ class ConversationList(DataTable[Text]):
             self.post_message(self.Opened(int(event.row_key.value)))
 
     def near_end(self) -> bool:
-        """Whether the cursor or the scroll is within ``PREFETCH`` rows of the last one."""
+        """Whether the cursor or the scroll is within ``PREFETCH`` rows of the last one.
+
+        The scroll counts once the list was scrolled: a screen taller than a page does not load
+        the next one before the agent moves (the cursor gets there soon enough).
+        """
         if not self.row_count:
             return False
         cursor_near = self.cursor_row >= self.row_count - PREFETCH
-        scroll_near = self.scroll_y + self.size.height >= self.row_count - PREFETCH
+        scroll_near = self.scroll_y > 0 and (
+            self.scroll_y + self.size.height >= self.row_count - PREFETCH
+        )
         return cursor_near or scroll_near
 
     def watch_cursor_coordinate(self, old: object, new: object) -> None:
