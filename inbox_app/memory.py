@@ -13,7 +13,9 @@ from __future__ import annotations
 import gc
 
 #: Allocations between young collections, young collections per middle one, middle per full.
-THRESHOLDS = (10_000, 20, 100)
+#: Young and middle collections stay small (a few milliseconds at most); full ones, which walk
+#: everything made since start-up, become rare.
+THRESHOLDS = (2_000, 10, 1_000)
 
 
 def hold_collector() -> None:

@@ -48,5 +48,10 @@ class GcPauses:
 
     def details(self) -> dict[str, Any]:
         """How many collections of each generation, and the longest, for the report."""
-        counts = {str(g): self.generations.count(g) for g in sorted(set(self.generations))}
-        return {"collections": counts, "longest_ms": round(self.longest, 2)}
+        generations = sorted(set(self.generations))
+        counts = {str(g): self.generations.count(g) for g in generations}
+        longest = {
+            str(g): round(max(d for d, n in zip(self.durations, self.generations) if n == g), 2)
+            for g in generations
+        }
+        return {"collections": counts, "longest_ms": longest}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -84,6 +85,8 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         self.thread: Thread | None = None
         self.appointments: list[Appointment] = []
         self._reply_on_open = reply
+        self._styled_for: tuple[str, int] | None = None
+        self._title: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -103,6 +106,15 @@ class ConversationScreen(AppointmentActions, Screen[None]):
             await self._mark_read()
         if self._reply_on_open and self.thread is not None:
             self.action_reply()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles a pushed screen's every widget. The app keeps this screen for the next
+        # thread; when neither the theme nor the app's CSS changed since it was last shown, its
+        # styles are current (a class that changes restyles its widget then), so skip that.
+        seen = (self.app.theme, self.app._css_update_count)
+        if seen == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = seen
 
     def on_unmount(self) -> None:
         # a switch to another conversation may already have announced the new one
@@ -154,7 +166,9 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         text.append(" · ")
         text.append_text(inert(c.assignee_name or t("ui.thread.unassigned"), single_line=True))
         text.no_wrap, text.overflow = True, "ellipsis"
-        self.query_one("#title", Static).update(text)
+        if text != self._title:  # a live update that leaves the title as it was repaints nothing
+            self._title = text
+            self.query_one("#title", Static).update(text)
 
     def _show_presence(self) -> None:
         others = self.app.service.team.presence.others_in(self.conversation_id)
@@ -224,7 +238,8 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         timeline = self.query_one(Timeline)
         timeline.index = len(timeline) - 1 if len(timeline) else None
         timeline.focus()
-        await self._mark_read()
+        # a write: after the thread is on screen, not between the key and the paint
+        self.call_after_refresh(self.run_worker, self._mark_read, group="mark-read")
         return True
 
     async def action_next_unread(self) -> None:

@@ -104,8 +104,8 @@ class InboxScreen(Screen[None]):
 
     # -- loading ---------------------------------------------------------------------------
 
-    async def reload(self) -> None:
-        """Reload counts and the first page of the current filter.
+    async def reload(self, counts: bool = True) -> None:
+        """Reload the first page of the current filter, and the counts unless told not to.
 
         Both are read first, then the screen changes all at once: the list never shows empty
         meanwhile, and the table is repainted once rather than row by row.
@@ -113,16 +113,21 @@ class InboxScreen(Screen[None]):
         self._cursor, self._exhausted = None, False
         keep = self.table.current_id()
         page = await self._fetch_page()
-        counts = await self._read_counts()
+        read = await self._read_counts() if counts else None
         self._show_title()
         self.table.query_text = self.filter.search
         self.table.reset()
         if page is not None:
             self._show_page(page)
-        if counts is not None:
-            self.query_one(Sidebar).show_counts(counts)
+        if read is not None:
+            self.query_one(Sidebar).show_counts(read)
         if keep is not None and keep in self.table.summaries:
             self.table.move_cursor(row=self.table.get_row_index(str(keep)))
+
+    async def refilter(self, wanted: InboxFilter) -> None:
+        """Show ``wanted`` (the counts per channel do not depend on the filter: not re-read)."""
+        self.filter = wanted
+        await self.reload(counts=False)
 
     async def _load_page(self) -> None:
         if self._exhausted or self._loading:
@@ -198,8 +203,9 @@ class InboxScreen(Screen[None]):
             message = t("teamui.agent.mine_needs_agent")
             self.notify(message, severity="warning", timeout=8, markup=False)
             return
-        self.filter = dataclasses.replace(self.filter, channel=event.channel, view=event.view)
-        await self.reload()
+        await self.refilter(
+            dataclasses.replace(self.filter, channel=event.channel, view=event.view)
+        )
         self.table.focus()
 
     @on(ConversationList.Opened)
@@ -224,8 +230,7 @@ class InboxScreen(Screen[None]):
     @work(exclusive=True, group="search")
     async def _search_for(self, query: str | None) -> None:
         if query != self.filter.search:
-            self.filter = dataclasses.replace(self.filter, search=query)
-            await self.reload()
+            await self.refilter(dataclasses.replace(self.filter, search=query))
 
     @on(Input.Submitted, "#search")
     async def _searched(self, event: Input.Submitted) -> None:
@@ -233,30 +238,30 @@ class InboxScreen(Screen[None]):
         if not query:
             event.input.display = False
         if query != self.filter.search:
-            self.filter = dataclasses.replace(self.filter, search=query)
-            await self.reload()
+            await self.refilter(dataclasses.replace(self.filter, search=query))
         self.table.focus()
 
     async def action_clear(self) -> None:
         box = self.query_one("#search", Input)
         box.display = False  # first, so that emptying it is not a search
         box.value = ""
-        self.filter = InboxFilter(sort=self.filter.sort)
-        await self.reload()
+        cleared = InboxFilter(sort=self.filter.sort)
+        if cleared != self.filter:
+            await self.refilter(cleared)
         self.table.focus()
 
     async def action_sort(self) -> None:
         position = SORTS.index(self.filter.sort)
-        self.filter = dataclasses.replace(self.filter, sort=SORTS[(position + 1) % len(SORTS)])
-        await self.reload()
+        await self.refilter(
+            dataclasses.replace(self.filter, sort=SORTS[(position + 1) % len(SORTS)])
+        )
 
     def action_filters(self) -> None:
         from inbox_app.screens.filters import FilterScreen
 
         async def apply(result: InboxFilter | None) -> None:
             if result is not None:
-                self.filter = result
-                await self.reload()
+                await self.refilter(result)
 
         self.app.push_screen(FilterScreen(self.filter), apply)
 
