@@ -51,7 +51,9 @@ class GcPauses:
         generations = sorted(set(self.generations))
         counts = {str(g): self.generations.count(g) for g in generations}
         longest = {
-            str(g): round(max(d for d, n in zip(self.durations, self.generations) if n == g), 2)
+            str(g): round(
+                max(d for d, n in zip(self.durations, self.generations, strict=True) if n == g), 2
+            )
             for g in generations
         }
         return {"collections": counts, "longest_ms": longest}
