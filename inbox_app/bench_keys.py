@@ -59,6 +59,7 @@ class Keys:
         self.pilot = pilot
         self.clock = FrameClock(pilot.app)
         self.frameless = 0
+        self.strays = 0
 
     async def timed(self, act: Callable[[], Any], until: Done | None = None) -> float:
         """Milliseconds from ``act()`` to the last frame written before the app is idle (and,
@@ -98,6 +99,14 @@ class Keys:
         """A conversation screen showing its thread."""
         screen = self.pilot.app.screen
         return type(screen).__name__ == "ConversationScreen" and bool(getattr(screen, "ready", 0))
+
+    async def home(self) -> None:
+        """Back to the inbox if a key left another screen on top (counted in ``strays``)."""
+        app = self.pilot.app
+        while not self.on_inbox() and len(app.screen_stack) > 2:
+            self.strays += 1
+            await app.pop_screen()
+            await settle(self.pilot)
 
     def on_inbox(self) -> bool:
         """Back on the inbox."""
@@ -161,9 +170,13 @@ async def measure(ctx: BenchContext) -> list[Result]:
         with GcPauses() as pauses:
             samples["keys.move"] = [await keys.press("down") for _ in range(count)]
             samples["keys.open"], samples["keys.back"] = await _open_and_back(keys, table, count)
+            await keys.home()
             samples["keys.next_unread"] = await _next_unread(keys, table, count)
+            await keys.home()
             samples["keys.search"] = await _search(keys, count)
+            await keys.home()
             samples["keys.channel"] = await _channels(keys, count)
+            await keys.home()
             threads = _long_threads(ctx, ctx.runs)
             samples["keys.open_long"] = await _open_long(keys, threads, count)
     reference = await _reference(count)
@@ -176,7 +189,9 @@ async def measure(ctx: BenchContext) -> list[Result]:
             "keys.reference",
             reference,
             Target("p95", FLOORS.get(name, FLOOR)),
-            details={"frameless": keys.frameless} if name == "keys.move" else {},
+            details={"frameless": keys.frameless, "strays": keys.strays}
+            if name == "keys.move"
+            else {},
         )
         for name, values in samples.items()
         if values
@@ -247,9 +262,13 @@ async def _channels(keys: Keys, count: int) -> list[float]:
     wanted = [o for o in options if o and (o.startswith("channel:") or o == "all")]
     taken = []
     for index in range(count):
+        await keys.home()
         sidebar.focus()
         sidebar.highlighted = sidebar.get_option_index(wanted[index % len(wanted)])
         await settle(keys.pilot)
+        if keys.pilot.app.focused is not sidebar:
+            keys.strays += 1
+            continue
         taken.append(await keys.press("enter"))
     return taken
 
@@ -269,4 +288,5 @@ async def _open_long(keys: Keys, threads: list[tuple[int, int]], count: int) -> 
         opening = lambda: inbox.open_conversation(conversation_id)  # noqa: B023, E731
         taken.append(await keys.timed(opening, keys.on_thread))
         await keys.untimed("escape", keys.on_inbox)
+        await keys.home()
     return taken
