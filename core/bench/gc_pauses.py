@@ -11,6 +11,10 @@ from typing import Any
 class GcPauses:
     """Every collection's duration (milliseconds) and generation, between enter and exit.
 
+    ``durations`` is the collector's own work, in this process's CPU time: on a shared machine
+    the wall time of a collection also counts the moments the scheduler gave the CPU to another
+    process, which no collector setting changes. ``wall`` keeps the wall times too.
+
     with GcPauses() as pauses:
         ...
     max(pauses.durations, default=0.0)
@@ -18,14 +22,17 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.durations: list[float] = []
+        self.wall: list[float] = []
         self.generations: list[int] = []
-        self._started: float | None = None
+        self._started: tuple[float, float] | None = None
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
+            self._started = (time.process_time(), time.perf_counter())
         elif self._started is not None:
-            self.durations.append((time.perf_counter() - self._started) * 1000)
+            cpu, wall = self._started
+            self.durations.append((time.process_time() - cpu) * 1000)
+            self.wall.append((time.perf_counter() - wall) * 1000)
             self.generations.append(int(info.get("generation", -1)))
             self._started = None
 
@@ -56,4 +63,8 @@ class GcPauses:
             )
             for g in generations
         }
-        return {"collections": counts, "longest_ms": longest}
+        return {
+            "collections": counts,
+            "longest_ms": longest,
+            "longest_wall_ms": round(max(self.wall, default=0.0), 2),
+        }
