@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.domain.enums import Channel, MessageStatus
 from core.events import ConversationChanged, MessageChanged
-from core.service.timeline import apply_status
+from core.storage.timeline import apply_status
 from core.storage import tables as t
 from inbox_app.render.words import status_word
 from inbox_app.screens.conversation import ConversationScreen
