@@ -263,12 +263,16 @@ async def _channels(keys: Keys, count: int) -> list[float]:
     taken = []
     for index in range(count):
         await keys.home()
-        sidebar.focus()
-        sidebar.highlighted = sidebar.get_option_index(wanted[index % len(wanted)])
-        await settle(keys.pilot)
-        if keys.pilot.app.focused is not sidebar:
+        for _ in range(50):
+            sidebar.focus()
+            await settle(keys.pilot)
+            if keys.pilot.app.focused is sidebar:
+                break
+        else:
             keys.strays += 1
             continue
+        sidebar.highlighted = sidebar.get_option_index(wanted[index % len(wanted)])
+        await settle(keys.pilot)
         taken.append(await keys.press("enter"))
     return taken
 
