@@ -169,9 +169,10 @@ async def measure(ctx: BenchContext) -> list[Result]:
         keys = Keys(pilot)
         with GcPauses() as pauses:
             samples["keys.move"] = [await keys.press("down") for _ in range(count)]
-            samples["keys.open"], samples["keys.back"] = await _open_and_back(keys, table, count)
-            await keys.home()
+            # before the opens below, which read (and so use up) unread conversations
             samples["keys.next_unread"] = await _next_unread(keys, table, count)
+            await keys.home()
+            samples["keys.open"], samples["keys.back"] = await _open_and_back(keys, table, count)
             await keys.home()
             samples["keys.search"] = await _search(keys, count)
             await keys.home()
