@@ -231,6 +231,11 @@ async def _next_unread(keys: Keys, table: DataTable[Any], count: int) -> list[fl
     Each one opened is read, so a small dataset may run out of unread conversations first.
     """
     inbox = keys.pilot.app.screen
+    for _ in range(20):  # the newest page may hold no unread conversation: load more first
+        if inbox.next_unread(table.current_id()) is not None:
+            break
+        await inbox._load_page()
+        await settle(keys.pilot)
     taken = []
     for _ in range(count):
         if inbox.next_unread(table.current_id()) is None:
