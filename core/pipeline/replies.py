@@ -71,7 +71,7 @@ async def queue_reply(
         extra=extra,
         provider_for=step.provider_for,
     )
-    (outcome,) = await submit(step.session, [request], now=step.now, events=[])
+    (outcome,) = await submit(step.session, [request], now=step.now, events=step.events)
     if outcome.message is not None:
         step.changed(outcome.message)
     return outcome.message
