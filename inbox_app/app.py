@@ -24,6 +24,7 @@ from inbox_app.team import choose_agent_at_start
 
 if TYPE_CHECKING:
     from core.engine import Engine
+    from inbox_app.screens.conversation import ConversationScreen
 
 
 class InboxApp(App[int]):
@@ -36,6 +37,9 @@ class InboxApp(App[int]):
         live: listen to the core's events (new messages appear without a keypress).
         engine: start the core's background work (relay, outbox, reminders; the sandbox in demo
             mode) once the inbox is on screen. Tests drive the core themselves and leave it off.
+        calm_memory: once the first page is on screen, freeze what start-up built out of the
+            garbage collector's reach and raise its thresholds (``inbox_app.memory``); the
+            launcher and the bench ask for it, tests leave the collector as it is.
     """
 
     CSS_PATH = "app.tcss"
@@ -83,6 +87,7 @@ class InboxApp(App[int]):
         clock: Callable[[], datetime] | None = None,
         live: bool = True,
         engine: bool = False,
+        calm_memory: bool = False,
     ) -> None:
         super().__init__()
         self.service: InboxService = service  # type: ignore[assignment]  # set in on_mount
@@ -91,9 +96,11 @@ class InboxApp(App[int]):
         self._live = live
         self._owns_service = service is None
         self._wants_engine = engine
+        self._calm_memory = calm_memory
         self.engine: Engine | None = None
         self.viewing_id: int | None = None
         self._parked_seen = 0
+        self._reader: ConversationScreen | None = None
 
     def now(self) -> datetime:
         """The app's "now"."""
@@ -143,6 +150,14 @@ class InboxApp(App[int]):
         from inbox_app.screens.parked_events import ParkedEventsScreen
 
         self.push_screen(ParkedEventsScreen())
+
+    def first_page_shown(self) -> None:
+        """The inbox painted its first page: settle the collector (once) if asked to."""
+        if self._calm_memory:
+            from inbox_app.memory import settle_collector
+
+            self._calm_memory = False
+            settle_collector()
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:
@@ -196,6 +211,28 @@ class InboxApp(App[int]):
             await self.service.team.presence.viewing(self.viewing_id)
         except Exception as exc:  # presence is a courtesy: never block the screen for it
             notify_error(self, exc)
+
+    async def open_conversation(self, conversation_id: int, *, reply: bool = False) -> None:
+        """Show one conversation on the conversation screen.
+
+        The screen is built once and kept (installed): opening the next conversation reads it
+        into the kept screen, then shows the screen, so no screen is composed, laid out and
+        styled anew for each thread.
+        """
+        from inbox_app.screens.conversation import ConversationScreen
+
+        reader = self._reader
+        if reader is None or not reader.is_running:
+            reader = self._reader = ConversationScreen(conversation_id, reply=reply)
+            self.install_screen(reader, name="conversation")
+            await self.push_screen(reader)
+            return
+        if reader in self.screen_stack:  # already open (under a dialog, say): show it there
+            await reader.show_conversation(conversation_id)
+        elif await reader.show_conversation(conversation_id):
+            await self.push_screen(reader)
+            if reply:
+                reader.action_reply()
 
     def action_help(self) -> None:
         from inbox_app.screens.help import HelpScreen

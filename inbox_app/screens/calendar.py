@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from core.booking.agenda import AgendaEntry
 from core.domain import models as m
@@ -31,6 +31,7 @@ from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, place_name, status_word
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as calendar_key
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 
 #: Columns in the order shown: what matters most first, so 80 columns show when, state and who.
