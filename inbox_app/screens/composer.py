@@ -180,6 +180,12 @@ class ComposerScreen(Screen[None]):
     async def _typed(self, event: TextArea.Changed) -> None:
         if event.text_area.text == "/":
             await self.action_template()
+        self._text_changed()
+
+    def _text_changed(self) -> None:
+        """The text moved on: the shown explanation no longer holds until the next decision."""
+        if self.decision is not None and self.outbound is not None:
+            self.query_one(DecisionPanel).show(None, self.tz, t("ui.composer.deciding"))
         self._refresh()
         self._schedule_decision()
 
@@ -279,7 +285,9 @@ class ComposerScreen(Screen[None]):
             self.query_one("#body", TextArea).text = text
             if template.subject:
                 self.query_one("#subject", Input).value = fill(template.subject, self.values)[0]
-            self._refresh()
+            # The body's Changed event may not reach _typed here (a "/" typed first opened
+            # this dialog from inside _typed): say the text changed ourselves.
+            self._text_changed()
 
         choices = [
             (k, f"{one_line(x.name, 30)} ({x.language}) — {one_line(x.content, 40)}")

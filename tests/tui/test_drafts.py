@@ -71,9 +71,7 @@ async def test_the_discard_key_throws_the_draft_away(app, ids, service, lang) ->
         await pilot.press("ctrl+g")
         await settle(pilot)
         assert isinstance(app.screen, ConversationScreen)
-        assert i18n.t("ui.composer.draft_discarded") in [
-            str(n.message) for n in app._notifications
-        ]
+        assert i18n.t("ui.composer.draft_discarded") in [str(n.message) for n in app._notifications]
         app.pop_screen()
         await settle(pilot)
         mark = i18n.t("ui.inbox.draft_mark").strip()

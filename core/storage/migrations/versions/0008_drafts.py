@@ -26,9 +26,7 @@ def upgrade() -> None:
             sa.ForeignKey("conversations.id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column(
-            "tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("subject", sa.String(500), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
