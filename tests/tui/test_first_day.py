@@ -95,3 +95,24 @@ async def test_the_priority_dialog_opens_on_the_current_priority(app, ids, servi
     assert (await service.conversations.get(ids["luc_voice"])).priority == Priority.MEDIUM
     audit = await service.audit.recent(20, ("conversation", ids["luc_voice"]))
     assert not [e for e in audit if e.action == "set_priority"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_both_dates_of_the_filter_dialog_are_visible(app, ids, size) -> None:
+    from textual.widgets import Input
+
+    from inbox_app.screens.filters import FilterScreen
+
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, FilterScreen)
+        since = app.screen.query_one("#since", Input)
+        until = app.screen.query_one("#until", Input)
+        screen = app.screen.region
+        for field in (since, until):
+            region = field.region
+            assert region.width >= 12 and region.height >= 1
+            assert screen.contains_region(region)
+        assert since.region.right <= until.region.x  # side by side, neither hides the other
