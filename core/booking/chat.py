@@ -9,7 +9,7 @@
   with ``parse_when``; a free time is booked, an unavailable one gets alternatives, an unclear
   one books nothing and is left to an agent with an explanation.
 
-Bookings go through ``step.booking.book_in`` (same checks and lock as the app) and their hooks
+Bookings go through the step's ``Booking.book_in`` (same checks and lock as the app) and their hooks
 (reminders, confirmation on the orchestrator's channel) run after the commit.
 """
 
@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
-from core.booking.changes import ChangeKind
 from core.booking.errors import BookingRefused
 from core.booking.parse_when import When, parse_when
 from core.booking.proposal import (
@@ -33,7 +32,9 @@ from core.booking.proposal import (
     proposal_text,
     slot_title,
 )
+from core.booking.service import Booking
 from core.booking.slots import Calendar, Slot, parse_slot_token
+from core.domain.appointment_changes import ChangeKind
 from core.domain.appointment_display import day_of, kind_in, when_of, words
 from core.domain.enums import AppointmentStatus, Channel, SenderType
 from core.i18n.deferred import Line, line, phrase
@@ -139,8 +140,8 @@ async def change_appointment(
     kind = (
         ChangeKind.CONFIRMED if new_status == AppointmentStatus.CONFIRMED else ChangeKind.CANCELLED
     )
-    assert step.booking is not None, "the ingest step needs the booking service"
-    change = await step.booking.change_in(
+    booking = _booking(step)
+    change = await booking.change_in(
         step.session,
         step.events,
         appointment.id,
@@ -189,10 +190,10 @@ async def offer(
     callback: dict[str, Any] | None = None,
 ) -> int:
     """Queue a proposal of the next free slots (from ``after``); returns how many were offered."""
-    assert step.booking is not None, "the ingest step needs the booking service"
+    booking = _booking(step)
     language = prospect_language(prospect.language, step.settings.language)
     try:
-        slots = await step.booking.propose_in(step.session, kind, after=after, count=OFFERED)
+        slots = await booking.propose_in(step.session, kind, after=after, count=OFFERED)
     except BookingRefused:  # no agent can take appointments: an agent must answer
         slots = []
     if not slots and after is not None:
@@ -254,7 +255,7 @@ async def _book_tapped(
     token: str,
     query_id: str,
 ) -> bool:
-    assert step.booking is not None
+    booking = _booking(step)
     language = prospect_language(prospect.language, step.settings.language)
     calendar = Calendar(step.settings.booking, step.settings.timezone, step.settings.country)
     slot = parse_slot_token(token, calendar)
@@ -264,7 +265,7 @@ async def _book_tapped(
         await offer(step, prospect, conversation, intro=intro, callback=callback)
         return True
     try:
-        change = await step.booking.book_in(
+        change = await booking.book_in(
             step.session,
             step.events,
             prospect.id,
@@ -375,7 +376,7 @@ async def answer_proposal(
     proposal = await pending_proposal(step, conversation, message)
     if proposal is None:
         return False
-    assert step.booking is not None
+    booking = _booking(step)
     spec = (proposal.meta or {})[PROPOSAL]
     said = preview_of(message.content)
     when = parse_when(message.content, step.now, step.settings.timezone)
@@ -395,7 +396,7 @@ async def answer_proposal(
             start, agent_id = found
     if reason is None:
         try:
-            change = await step.booking.book_in(
+            change = await booking.book_in(
                 step.session,
                 step.events,
                 prospect.id,
@@ -462,9 +463,9 @@ async def _first_in(
     step: IngestStep, kind: str, agent_id: int | None, start: datetime, end: datetime
 ) -> tuple[datetime, int] | None:
     """The first free slot in a window ("mardi matin"), or None when it is full."""
-    assert step.booking is not None
+    booking = _booking(step)
     try:
-        slots = await step.booking.propose_in(
+        slots = await booking.propose_in(
             step.session, kind, agent_id=agent_id, after=start, before=end, count=1
         )
     except BookingRefused:
@@ -520,3 +521,9 @@ async def _event(
     step: IngestStep, conversation: t.ConversationRow, text: Line, action: str, **meta: Any
 ) -> None:
     await record_event(step, conversation, text, {"action": action, **meta})
+
+
+def _booking(step: IngestStep) -> Booking:
+    """The booking service the step carries (the ingest worker always gives one)."""
+    assert step.booking is not None, "the ingest step needs the booking service"
+    return cast(Booking, step.booking)

@@ -32,10 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.booking.appointments import Appointments
-from core.booking.changes import AppointmentChange, ChangeKind
 from core.booking.ics import google_calendar_link, to_ics
 from core.booking.proposal import proposal_buttons, proposal_meta, proposal_text
 from core.booking.service import Booking
+from core.domain.appointment_changes import AppointmentChange, ChangeKind
 from core.domain.appointment_display import words
 from core.domain.decision import Reason, ReplyDraft
 from core.domain.enums import (

@@ -20,18 +20,18 @@ from functools import partial
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.booking.changes import (
+from core.booking.errors import BookingRefused, most_telling, refusal_error
+from core.booking.ics import CalendarEvent, google_calendar_link, to_ics
+from core.booking.parse_when import When, parse_when
+from core.booking.slots import Busy, Calendar, Refusal, Slot, check_slot, free_slots
+from core.domain import models as m
+from core.domain.appointment_changes import (
     AppointmentChange,
     ChangeKind,
     OnChange,
     event_line,
     event_meta,
 )
-from core.booking.errors import BookingRefused, most_telling, refusal_error
-from core.booking.ics import CalendarEvent, google_calendar_link, to_ics
-from core.booking.parse_when import When, parse_when
-from core.booking.slots import Busy, Calendar, Refusal, Slot, check_slot, free_slots
-from core.domain import models as m
 from core.domain.appointment_display import BothTimes, both_times, kind_in, kind_label
 from core.domain.availability import AppointmentType
 from core.domain.enums import (

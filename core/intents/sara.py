@@ -214,9 +214,10 @@ async def auto_reply_if_closed(
     context["sara_auto_reply_day"] = today
     conversation.context = context
     language = prospect_language(prospect.language, step.settings.language)
-    default_text = type(step.settings).model_fields["auto_reply_text"].default
-    custom = step.settings.auto_reply_text
-    text = custom if custom != default_text or language == "fr" else say(language, "auto_reply")
+    # The tenant's own text is written in the tenant's language; others get the neutral one.
+    custom = step.settings.auto_reply_text.strip()
+    same_language = language == step.settings.language
+    text = custom if custom and same_language else say(language, "auto_reply")
     await queue_reply(step, conversation, text, kind="auto_reply")
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.domain.appointment_changes import AppointmentChange
 from core.domain.enums import (
     DEFAULT_PROVIDER,
     Channel,
@@ -25,10 +26,6 @@ from core.i18n.deferred import Line
 from core.storage import tables as t
 from core.storage.database import announce_with_commit
 from core.storage.timeline import record_event as add_event
-
-if TYPE_CHECKING:
-    from core.booking.changes import AppointmentChange
-    from core.booking.service import Booking
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +56,8 @@ class IngestStep:
     providers: dict[Channel, Provider] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     appointment_changes: list[AppointmentNotice] = field(default_factory=list)
-    booking: Booking | None = None
+    #: The booking service (``core.booking.service.Booking``), carried for chat booking.
+    booking: object | None = None
     booking_changes: list[AppointmentChange] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -104,3 +104,29 @@ async def test_the_rebooking_offer_lists_free_slots_only_after_a_no_show(
     assert offer.meta["notice"] == "rebook"
     assert offer.content.startswith("Nous vous avons attendu pour votre visite")
     assert "• mar. 10 mars 14:00" in offer.content
+
+
+async def reminder_times(service, appointment_id: int) -> dict[str, object]:
+    """The pending reminders of an appointment: purpose -> when it may go out."""
+    out = t.OutboxRow
+    async with service.db.session() as session:
+        rows = await session.execute(
+            select(out).where(out.appointment_id == appointment_id, out.status == "pending")
+        )
+        return {
+            row.purpose: row.not_before
+            for row in rows.scalars()
+            if row.purpose.startswith("reminder_")
+        }
+
+
+async def test_moving_an_appointment_re_plans_its_reminders(service, agent) -> None:
+    prospect = await add_prospect(service, "Marie Dupont", phone="+33612345678")
+    booked = await service.booking.book(prospect, paris(2026, 3, 12, 10, 0))
+    before = await reminder_times(service, booked.id)
+    assert before["reminder_m30"] == paris(2026, 3, 12, 9, 30)
+    await service.booking.move(booked.id, paris(2026, 3, 13, 15, 0))
+    after = await reminder_times(service, booked.id)
+    assert after.keys() == before.keys()
+    assert after["reminder_m30"] == paris(2026, 3, 13, 14, 30)
+    assert after["reminder_h24"] == paris(2026, 3, 12, 15, 0)
