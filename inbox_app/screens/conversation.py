@@ -132,15 +132,19 @@ class ConversationScreen(AppointmentActions, Screen[None]):
     async def reload(self) -> None:
         """Read the thread again and redraw it."""
         service = self.app.service
+        wanted = self.conversation_id
         try:
-            self.thread = await service.conversations.thread(self.conversation_id)
+            thread = await service.conversations.thread(wanted)
             self._tenant_tz = (await service.tenant_settings.get()).timezone
-            appointments = await service.appointments.for_prospect(self.thread.prospect.id)
+            appointments = await service.appointments.for_prospect(thread.prospect.id)
         except Exception as exc:
             notify_error(self.app, exc)
             if self.thread is None:
                 self.app.pop_screen()
             return
+        if wanted != self.conversation_id:
+            return  # another conversation was opened while reading (a switch): it draws itself
+        self.thread = thread
         self.appointments = appointments
         self._show_title()
         self._show_presence()
