@@ -26,7 +26,6 @@ from core.events import (
 )
 from core.i18n import t
 from inbox_app.errors import notify_error
-from inbox_app.live import LiveScreen
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
@@ -49,7 +48,7 @@ def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
     )
 
 
-class ConversationScreen(LiveScreen, AppointmentActions, Screen[None]):
+class ConversationScreen(AppointmentActions, Screen[None]):
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
