@@ -203,12 +203,13 @@ class ComposerScreen(Screen[None]):
     def _refresh(self) -> None:
         text = self.query_one("#body", TextArea).text
         self.query_one(Counter).show(text, self.effective_channel(), self.settings.prices)
+        # Once the orchestrator has decided, its hold (or its "urgent: sent anyway") is the
+        # authority on quiet hours: the composer's own guess would repeat or contradict it.
+        quiet = self.settings.quiet_hours
+        if self.decision is not None:
+            quiet = quiet.model_copy(update={"enabled": False, "french_commercial_preset": False})
         local = local_warnings(
-            self.thread,
-            self.effective_channel(),
-            self.app.now(),
-            self.tz,
-            self.settings.quiet_hours,
+            self.thread, self.effective_channel(), self.app.now(), self.tz, quiet
         )
         if self.missing:
             local.append(t("ui.warning.missing", names=", ".join(self.missing)))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import time
+
 import pytest
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Select
 
 from core import i18n
 from core.domain.enums import Channel
@@ -56,3 +59,25 @@ async def test_the_explanation_follows_an_inserted_template(app, ids, service, l
         units = len(app.screen.query_one("#body").text)
         assert f"{units} " in counter and str(units) in decision
         assert one_sms.split("(")[0].strip() not in decision
+
+
+async def test_the_quiet_hours_warning_shows_once_with_a_human_time(app, ids, service, lang) -> None:
+    settings = await service.tenant_settings.get()
+    settings.quiet_hours.start, settings.quiet_hours.end = time(10, 30), time(12, 0)
+    await service.tenant_settings.save(settings)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        app.screen.query_one("#channel", Select).value = "sms"
+        app.screen.query_one("#body").text = "Bonjour, une question sur la visite."
+        await pilot.pause(1.0)
+        await wait_for_decision(pilot)
+        assert app.screen.decision is not None and app.screen.decision.held_until is not None
+        shown = static_text(app, "#warnings")
+    lines = [x for x in shown.splitlines() if "12:00" in x or "12:00:00" in x]
+    assert len(lines) == 1, shown  # once (other warnings, e.g. WhatsApp, may follow)
+    assert "12:00" in lines[0] and "10/03/2026" in lines[0]
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", shown)  # no ISO date or timestamp anywhere
