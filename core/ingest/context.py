@@ -48,6 +48,10 @@ class IngestStep:
     appointment_changes: list[AppointmentNotice] = field(default_factory=list)
     booking: Booking | None = None
     booking_changes: list[AppointmentChange] = field(default_factory=list)
+    #: The inbound message being answered (the automation policy never answers a machine).
+    answering: int | None = None
+    #: The tenant's own numbers and addresses: a message from one of them is automated.
+    own_addresses: frozenset[str] = frozenset()
 
     def provider_for(self, channel: Channel) -> Provider:
         """The provider the tenant set up for ``channel`` (the default one otherwise)."""

@@ -71,8 +71,12 @@ async def offer(
     intro: str | None = None,
     after: datetime | None = None,
     callback: dict[str, Any] | None = None,
+    about: str | None = None,
 ) -> int:
-    """Queue a proposal of the next free slots (from ``after``); returns how many were offered."""
+    """Queue a proposal of the next free slots (from ``after``); returns how many were offered.
+
+    ``about`` is what the offer answers (a tapped button, a time asked for): the automation
+    policy answers each once."""
     assert step.booking is not None, "the ingest step needs the booking service"
     language = prospect_language(prospect.language, step.settings.language)
     try:
@@ -88,6 +92,7 @@ async def offer(
             reply_kind=reply_kind,
             intro=intro,
             callback=callback,
+            about=about,
         )
     telegram = Channel(conversation.channel_type) == Channel.TELEGRAM
     zone, theirs = step.settings.timezone, prospect.timezone
@@ -108,6 +113,7 @@ async def offer(
         meta=proposal_meta(kind, slots) if slots else None,
         buttons=proposal_buttons(slots, zone, theirs, language) if telegram and slots else None,
         callback=callback,
+        about=about,
     )
     key = "prospect_booking.event.proposed" if slots else "prospect_booking.event.no_slots"
     await _event(step, conversation, i18n.t(key, count=len(slots)), "booking_offer")
@@ -145,7 +151,9 @@ async def _book_tapped(
     if slot is None:  # a button of an older version, or forged: offer what is free now
         callback = _callback(query_id, words(language, "tap.stale"))
         intro = words(language, "proposal.gone", why=words(language, "why.other"))
-        await offer(step, prospect, conversation, intro=intro, callback=callback)
+        await offer(
+            step, prospect, conversation, intro=intro, callback=callback, about=f"tap:{token}"
+        )
         return True
     try:
         change = await step.booking.book_in(
@@ -163,7 +171,15 @@ async def _book_tapped(
         why = _why(language, refused.reason)
         callback = _callback(query_id, words(language, "tap.gone"))
         intro = words(language, "proposal.gone", why=why)
-        await offer(step, prospect, conversation, kind=slot.kind, intro=intro, callback=callback)
+        await offer(
+            step,
+            prospect,
+            conversation,
+            kind=slot.kind,
+            intro=intro,
+            callback=callback,
+            about=f"tap:{token}",
+        )
         text = i18n.t("prospect_booking.event.gone", why=_why(i18n.language(), refused.reason))
         await _event(step, conversation, text, "booking_gone", token=token)
         return True
@@ -198,7 +214,14 @@ async def _cancel_tapped(
     if row is None or not live:
         callback = _callback(query_id, words(language, "tap.stale"))
         text = say(language, "no_appointment")
-        await queue_reply(step, conversation, text, kind="cancel_gone", callback=callback)
+        await queue_reply(
+            step,
+            conversation,
+            text,
+            kind="cancel_gone",
+            callback=callback,
+            about=f"tap:annuler:{appointment_id}",
+        )
         return True
     recognized = Recognized(Intent.CANCEL, "annuler")
     callback = _callback(query_id, words(language, "tap.cancelled"))
@@ -324,7 +347,15 @@ async def _unavailable(
         moment = day_of(when.start, zone, language)
     intro = words(language, "proposal.unavailable", when=moment, why=_why(language, reason))
     after = max(when.start, step.now)
-    offered = await offer(step, prospect, conversation, kind=kind, intro=intro, after=after)
+    offered = await offer(
+        step,
+        prospect,
+        conversation,
+        kind=kind,
+        intro=intro,
+        after=after,
+        about=f"when:{when.start.isoformat()}",
+    )
     key = (
         "prospect_booking.event.unavailable"
         if offered
