@@ -115,6 +115,15 @@ async def pause(
     )
 
 
+def hold(message: t.MessageRow, row: Out, verdict: Any) -> None:
+    """Keep a just-queued automated message unsent: the policy held it (``verdict``)."""
+    from core.automation.policy import HELD_OUTBOX_STATUS, describe
+
+    row.status = HELD_OUTBOX_STATUS
+    message.status = MessageStatus.HELD
+    message.meta = {**(message.meta or {}), "automation": describe(verdict)}
+
+
 async def held_rows(session: AsyncSession, conversation_id: int) -> list[Out]:
     """The automated messages held for the conversation, oldest first."""
     query = (

@@ -32,6 +32,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.appointments.changes import AppointmentChange, ChangeKind
+from core.automation import AutomatedSend, check
+from core.automation.pauses import hold
 from core.appointments.ics import google_calendar_link, to_ics
 from core.appointments.proposal import proposal_buttons, proposal_meta, proposal_text, words
 from core.domain.decision import Decision, ReplyDraft
@@ -304,7 +306,24 @@ class AppointmentNotices:
             follows = notice in _FOLLOWING
             if follows:  # dropped if the appointment moves or is cancelled before it goes
                 payload["appointment_starts_at"] = planned_for(appointment.starts_at)
-            message, _ = await enqueue(
+            verdict = None
+            if change.by == SenderType.PROSPECT:  # POLICY CALL SITE 2: triggered from a chat
+                verdict = await check(
+                    session,
+                    AutomatedSend(
+                        tenant_id=self.ctx.tenant_id,
+                        prospect_id=prospect.id,
+                        conversation_id=conversation.id,
+                        intent=f"appointment_{notice}",
+                        about=f"appointment:{appointment.id}",
+                    ),
+                    now,
+                    settings=settings,
+                )
+                events.extend(verdict.events)
+                if not verdict.allowed and not verdict.held:
+                    return None
+            message, row = await enqueue(
                 session,
                 conversation,
                 decision,
@@ -317,6 +336,8 @@ class AppointmentNotices:
                 appointment_id=appointment.id if follows else None,
                 meta={"appointment_id": appointment.id, "notice": notice, **(meta or {})},
             )
+            if verdict is not None and verdict.held:
+                hold(message, row, verdict)
             events += [
                 MessageChanged(message.id, conversation.id),
                 ConversationChanged(conversation.id),
