@@ -51,7 +51,11 @@ _SUBJECTS = (
     "non remis",
 )
 _SUBJECT = re.compile(
-    r"^(?:" + "|".join(_AT_START) + r")\b|\b(?:" + "|".join(re.escape(s) for s in _SUBJECTS) + r")\b"
+    r"^(?:"
+    + "|".join(_AT_START)
+    + r")\b|\b(?:"
+    + "|".join(re.escape(s) for s in _SUBJECTS)
+    + r")\b"
 )
 
 
@@ -95,9 +99,7 @@ def _digits(address: str) -> str:
     return re.sub(r"\D", "", address) if re.search(r"\d", address) and "@" not in address else ""
 
 
-def own_address_reason(
-    sender: str, recipient: str | None, own: Collection[str] = ()
-) -> str | None:
+def own_address_reason(sender: str, recipient: str | None, own: Collection[str] = ()) -> str | None:
     """``own_number`` when ``sender`` is the program itself (the number it wrote to, or one
     of the tenant's own numbers/addresses ``own``), else None."""
     wanted = {a.removeprefix("whatsapp:").strip().lower() for a in (*own, recipient or "") if a}

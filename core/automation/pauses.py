@@ -175,7 +175,9 @@ async def resume(
     event = await _event(session, conversation, "resumed", {"agent": name}, now)
     released = await _settle_held(session, conversation_id, now, release=True) if release else 0
     return Resumed(
-        True, released, (MessageChanged(event.id, conversation_id), ConversationChanged(conversation_id))
+        True,
+        released,
+        (MessageChanged(event.id, conversation_id), ConversationChanged(conversation_id)),
     )
 
 

@@ -20,6 +20,7 @@ from core.service.agenda import Agenda
 from core.service.analytics import Analytics
 from core.service.appointment_notices import booking_hooks
 from core.service.appointments import Appointments
+from core.service.automation import Automation
 from core.service.booking import Booking
 from core.service.campaigns import Campaigns
 from core.service.context import ServiceContext
@@ -60,6 +61,7 @@ class InboxService:
         #: The prospect's confirmations and notices, and the re-booking offer after a no-show.
         self.booking_notices = booking_hooks(ctx, self.booking, self.outbound.reminders)
         self.agenda = Agenda(ctx)
+        self.automation = Automation(ctx)
 
     @property
     def db(self) -> Database:

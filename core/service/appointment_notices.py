@@ -32,10 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.appointments.changes import AppointmentChange, ChangeKind
-from core.automation import AutomatedSend, check
-from core.automation.pauses import hold
 from core.appointments.ics import google_calendar_link, to_ics
 from core.appointments.proposal import proposal_buttons, proposal_meta, proposal_text, words
+from core.automation import AutomatedSend, check
+from core.automation.pauses import hold
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import (
     AppointmentStatus,

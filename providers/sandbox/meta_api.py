@@ -105,12 +105,14 @@ class MetaEmulator:
                 reference=body.get("biz_opaque_callback_data"),
             )
         persona = persona_for("+" + to)
-        if persona and persona.calls and failure is None:
-            self.sandbox.vapi.inbound_call(persona.phone)
-        if persona and failure is None and persona.reply:
-            self.enqueue_inbound(
-                persona.phone, persona.name, persona.reply, reply_to=wamid, button=body
-            )
+        said = json.dumps(body.get("text") or body.get("template") or {}, sort_keys=True)
+        if persona and failure is None and self.sandbox.replies.answers(persona, "whatsapp", said):
+            if persona.calls:
+                self.sandbox.vapi.inbound_call(persona.phone)
+            if persona.reply:
+                self.enqueue_inbound(
+                    persona.phone, persona.name, persona.reply, reply_to=wamid, button=body
+                )
         return json_response(
             {
                 "messaging_product": "whatsapp",

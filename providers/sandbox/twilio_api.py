@@ -220,9 +220,18 @@ class TwilioEmulator:
             if callback:
                 self.enqueue_status(callback, message, status, code)
         persona = persona_for(message["to"])
-        if persona and persona.calls and failure is None:
+        channel = "whatsapp" if whatsapp else "sms"
+        if not (
+            persona
+            and failure is None
+            and self.sandbox.replies.answers(
+                persona, channel, message.get("body") or message["sid"]
+            )
+        ):
+            return
+        if persona.calls:
             self.sandbox.vapi.inbound_call(persona.phone)
-        if persona and failure is None and (persona.reply or persona.photo):
+        if persona.reply or persona.photo:
             self.enqueue_inbound(
                 persona.phone,
                 message["from"] or self.sms_number,
