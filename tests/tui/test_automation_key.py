@@ -60,6 +60,7 @@ async def test_the_agent_sees_why_and_resumes_sending_what_was_held(app, ids, se
         await open_conversation(app, pilot, conversation_id)
         assert "Automation paused" in timeline_text(app)
         assert "5 automated messages within an hour (limit 5)" in timeline_text(app)
+        assert "held: too many automated messages within an hour (Ctrl+R)" in timeline_text(app)
         await pilot.press("ctrl+r")
         await settle(pilot)
         await choose(app, pilot, "resume_release")
