@@ -82,3 +82,21 @@ async def test_the_key_says_so_when_nothing_is_paused(app, ids) -> None:
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert "not paused" in " ".join(str(n.message) for n in app._notifications)
+
+
+async def test_the_policy_settings_are_edited_in_the_settings_screen(app, ids, service) -> None:
+    from tests.tui.test_settings_analytics import open_settings
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_settings(app, pilot)
+        assert app.screen.query_one("#auto_max").value == "5"
+        app.screen.query_one("#auto_max").value = "3"
+        app.screen.query_one("#auto_window").value = "60"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        policy = (await service.tenant_settings.get()).automation
+        assert (policy.max_per_hour, policy.repeat_window_minutes) == (3, 60)
+        app.screen.query_one("#auto_max").value = "0"  # at least one: refused whole
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    assert (await service.tenant_settings.get()).automation.max_per_hour == 3
