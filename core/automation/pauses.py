@@ -140,7 +140,8 @@ async def _settle_held(
     rows = await held_rows(session, conversation_id)
     for row in rows:
         row.status = OutboxStatus.PENDING if release else OutboxStatus.CANCELLED
-        row.not_before = now if release else row.not_before
+        if release:  # a reminder held before its time still waits for it
+            row.not_before = max(row.not_before or now, now)
         if row.message_id is not None:
             message = await session.get(t.MessageRow, row.message_id)
             if message is not None:

@@ -241,3 +241,40 @@ async def test_the_policy_checks_in_the_same_transaction_it_records(
     async with service.db.session() as session:
         count = len((await session.execute(select(t.AutomationLogRow))).scalars().all())
     assert count == 3
+
+
+async def test_a_reminder_queued_before_the_pause_is_held_when_due(
+    world: World, clock: FakeClock
+) -> None:
+    """The pause also holds automated messages queued before it (at send time, in the outbox)."""
+    from core.automation import AutomatedSend, check
+
+    service = world.service
+    await service.agents.add("Alice Martin", "alice@agence-demo.fr")
+    prospect = await add_prospect(service, "Léa Petit", phone="+33612000003")
+    start = (clock.now + timedelta(days=1)).astimezone(PARIS).replace(hour=15, minute=0)
+    appointment = await service.booking.book(prospect, start, confirmed=True)
+    outbox = OutboxWorker(service.ctx, world.runtime)
+    await outbox.drain()  # the booking's confirmation goes now
+    reminders = await world.rows(t.OutboxRow, t.OutboxRow.appointment_id == appointment.id)
+    h2 = next(r for r in reminders if r.purpose == "reminder_h2")
+    async with service.db.session() as session:
+        for n in range(CEILING + 1):
+            send = AutomatedSend(service.ctx.tenant_id, prospect, h2.conversation_id, f"t:{n}")
+            verdict = await check(session, send, clock.now)
+    assert verdict.held
+    before = len(sms_to(world, "+33612000003"))
+    clock.now = start.astimezone(UTC) - timedelta(hours=2)
+    await outbox.drain()
+    [row] = await world.rows(t.OutboxRow, t.OutboxRow.id == h2.id)
+    [message] = await world.rows(t.MessageRow, t.MessageRow.id == h2.message_id)
+    assert row.status == "paused" and message.status == "held"
+    assert message.meta["automation"] == {"outcome": "held", "reason": "paused"}
+    assert len(sms_to(world, "+33612000003")) == before
+    assert (await service.automation.state(h2.conversation_id)).held >= 1
+
+    released = await service.automation.resume_automation(h2.conversation_id, release=True)
+    await outbox.drain()
+    [row] = await world.rows(t.OutboxRow, t.OutboxRow.id == h2.id)
+    assert row.status == "sent" and released >= 1
+    assert len(sms_to(world, "+33612000003")) == before + released  # released, sent once each
