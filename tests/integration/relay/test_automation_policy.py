@@ -278,4 +278,3 @@ async def test_a_reminder_queued_before_the_pause_is_held_when_due(
     [row] = await world.rows(t.OutboxRow, t.OutboxRow.id == h2.id)
     assert row.status == "sent" and released >= 1
     assert len(sms_to(world, "+33612000003")) == before + released  # released, sent once each
-
