@@ -14,15 +14,6 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from typing import Any
 
-#: Headers an e-mail ingest keeps for this module (lower case).
-AUTO_HEADERS = (
-    "auto-submitted",
-    "precedence",
-    "x-autoreply",
-    "x-autorespond",
-    "x-auto-response-suppress",
-    "list-id",
-)
 _PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 #: Auto-reply subjects, accents and case folded: phrases matched as whole words anywhere, and
 #: single words only at the start ("Absent : Re: visite", not "Re: absent mardi ?").
@@ -125,7 +116,8 @@ def automated_reason(
     """Why an inbound message was sent by a machine (a reason code), or None for a person.
 
     ``extra`` is the adapter's ``InboundMessage.extra``: e-mail ingest keeps the headers named
-    in ``AUTO_HEADERS`` as ``extra["auto_headers"]``; Telegram says ``from_is_bot``.
+    in ``core.channels.adapter.AUTO_HEADERS`` as ``extra["auto_headers"]``; Telegram says
+    ``from_is_bot``.
     """
     if channel == "email":
         return email_headers_reason(extra.get("auto_headers") or {}) or subject_reason(subject)

@@ -8,8 +8,7 @@ from email.message import Message
 from email.utils import parseaddr
 from typing import Any
 
-from core.automation.detect import AUTO_HEADERS
-from core.channels.adapter import Attachment, InboundMessage, WebhookRequest
+from core.channels.adapter import AUTO_HEADERS, Attachment, InboundMessage, WebhookRequest
 from core.channels.errors import MalformedWebhook
 from core.domain.enums import Channel, Provider
 
