@@ -26,8 +26,8 @@ from core.domain.enums import (
     SenderType,
 )
 from core.events import Alert, ConversationChanged, Event, MessageChanged
-from core.service.timeline import append_message
 from core.storage import tables as t
+from core.storage.timeline import append_message
 
 P = t.AutomationPauseRow
 Out = t.OutboxRow

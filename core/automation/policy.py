@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.enums import OutboxStatus
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.events import Event
 from core.storage import tables as t
 

@@ -11,8 +11,8 @@ from datetime import datetime
 from core.automation import pauses
 from core.errors import NotFound
 from core.events import ConversationChanged, MessageChanged
-from core.service.context import ServiceContext
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 from core.team import audit
 
 

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from core.automation import AutomatedSend, check
 from core.domain.enums import Direction, MessageStatus, OutboxStatus, SenderType
-from core.service.timeline import append_message
 from core.storage import tables as t
+from core.storage.timeline import append_message
 from tests.tui.helpers import settle
 from tests.tui.test_booking import choose
 from tests.tui.test_conversation import open_conversation, timeline_text

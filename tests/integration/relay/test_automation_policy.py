@@ -24,14 +24,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.decision import ReplyDraft
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, Provider, SenderType
 from core.events import Alert
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService
-from core.service.appointments import AppointmentDraft
-from core.service.timeline import conversation_for
 from core.storage import tables as t
+from core.storage.timeline import conversation_for
 from providers.sandbox.personas import PERSONAS
 from tests.conftest import FakeClock
 from tests.factories import add_prospect

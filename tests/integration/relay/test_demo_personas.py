@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.decision import ReplyDraft
 from core.domain.enums import AppointmentStatus, Channel, Provider, SenderType
 from core.domain.models import ProspectDraft
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService
-from core.service.appointments import AppointmentDraft
-from core.service.timeline import conversation_for
 from core.storage import tables as t
+from core.storage.timeline import conversation_for
 from providers.sandbox.personas import PERSONAS
 from tests.conftest import FakeClock
 from tests.integration.relay.test_end_to_end import World, world_for
