@@ -140,8 +140,11 @@ async def _settle_held(
     rows = await held_rows(session, conversation_id)
     for row in rows:
         row.status = OutboxStatus.PENDING if release else OutboxStatus.CANCELLED
-        if release:  # a reminder held before its time still waits for it
-            row.not_before = max(row.not_before or now, now)
+        if release:  # a reminder held before its time still waits for it (not "forever")
+            waits = (
+                row.not_before is not None and now < row.not_before and row.not_before.year < 9000
+            )
+            row.not_before = row.not_before if waits else now
         if row.message_id is not None:
             message = await session.get(t.MessageRow, row.message_id)
             if message is not None:

@@ -77,6 +77,9 @@ class AutomatedSend:
     intent: str
     about: str | None = None
     answers_message_id: int | None = None
+    #: Answered once per window (rule 2); False for a request that names no intent or subject
+    #: (a campaign step, a reminder): only the ceiling and pauses apply to it.
+    once: bool = True
 
 
 class Checked(Protocol):
@@ -110,14 +113,17 @@ def intent_key(intent: str, about: str | None = None) -> str:
 def _fields(request: AutomatedSend | Checked) -> AutomatedSend:
     if isinstance(request, AutomatedSend):
         return request
-    intent = getattr(request, "intent", None) or getattr(request, "kind", None) or "automated"
+    explicit = getattr(request, "intent", None)
+    about = getattr(request, "about", None)
+    intent = explicit or getattr(request, "kind", None) or "automated"
     return AutomatedSend(
         tenant_id=request.tenant_id,
         prospect_id=request.prospect_id,
         conversation_id=request.conversation_id,
         intent=str(intent),
-        about=getattr(request, "about", None),
+        about=about,
         answers_message_id=getattr(request, "answers_message_id", None),
+        once=bool(explicit or about),
     )
 
 
@@ -194,7 +200,7 @@ def window_start(intent: str, now: datetime, settings: TenantSettings) -> dateti
 async def _repeated(
     session: AsyncSession, send: AutomatedSend, key: str, now: datetime, settings: TenantSettings
 ) -> bool:
-    if send.conversation_id is None:
+    if send.conversation_id is None or not send.once:
         return False
     since = window_start(send.intent, now, settings)
     query = select(func.count()).where(

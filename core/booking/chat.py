@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import select
 
 from core import i18n
-from core.automation.replies import answer_prospect
 from core.booking.changes import ChangeKind
 from core.booking.errors import BookingRefused
 from core.booking.parse_when import When, parse_when
@@ -40,7 +39,7 @@ from core.domain.appointment_display import day_of, kind_in, when_of, words
 from core.domain.enums import AppointmentStatus, Channel, SenderType
 from core.i18n.prospect import prospect_language
 from core.i18n.sara import say, when
-from core.outbox.replies import queue_notice
+from core.pipeline.replies import queue_notice, queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import AppointmentNotice, IngestStep, last_outbound, record_event
 from core.storage.timeline import preview_of
@@ -160,7 +159,7 @@ async def change_appointment(
             AppointmentNotice(appointment.id, str(new_status), previous, said, conversation.id)
         )
     moment = when_of(appointment.starts_at, step.settings.timezone, prospect.timezone, language)
-    await answer_prospect(
+    await queue_reply(
         step,
         conversation,
         say(language, reply_key, when=moment),
@@ -222,7 +221,7 @@ async def offer(
         buttons=telegram,
         intro=intro,
     )
-    await answer_prospect(
+    await queue_reply(
         step,
         conversation,
         text,
@@ -328,7 +327,7 @@ async def _cancel_tapped(
     if row is None or not live:
         callback = _callback(query_id, words(language, "tap.stale"))
         text = say(language, "no_appointment")
-        await answer_prospect(
+        await queue_reply(
             step,
             conversation,
             text,
@@ -352,7 +351,7 @@ async def cancel_menu(
     rows = await upcoming(step, prospect.id)
     if not rows:
         text = say(language, "no_appointment")
-        await answer_prospect(step, conversation, text, kind="cmd_annuler")
+        await queue_reply(step, conversation, text, kind="cmd_annuler")
         return True
     zone = step.settings.timezone
     buttons = [
@@ -368,7 +367,7 @@ async def cancel_menu(
         for row in rows
     ]
     text = words(language, "cancel.choose")
-    await answer_prospect(step, conversation, text, kind="cmd_annuler", buttons=buttons)
+    await queue_reply(step, conversation, text, kind="cmd_annuler", buttons=buttons)
     return True
 
 

@@ -29,6 +29,7 @@ from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
 from core.ingest.apply import Ignored, apply_event
 from core.storage import tables as t
+from core.storage.database import was_announced
 from core.storage.inbound_step import AppointmentNotice, IngestStep
 from core.storage.service_context import ServiceContext
 
@@ -148,7 +149,7 @@ class IngestWorker:
         except Exception as exc:
             await self._fail(event_id, exc)
             return
-        self.ctx.bus.publish_all(step.events)
+        self.ctx.bus.publish_all(step.events, forward=not was_announced(step.session))
         for change in step.booking_changes:
             await self.booking.notify(change)
         await self._tell_hooks(step.appointment_changes)

@@ -8,11 +8,11 @@ and /nouveau_rdv when no slot is free, are answered and also left for an agent.
 
 from __future__ import annotations
 
-from core.automation.replies import answer_prospect
 from core.booking import chat as booking
 from core.domain.appointment_display import kind_in, when_of
 from core.i18n.prospect import prospect_language
 from core.i18n.sara import say
+from core.pipeline.replies import queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import IngestStep
 
@@ -31,7 +31,7 @@ async def answer(
         offered = await booking.offer(step, prospect, conversation, reply_kind="cmd_nouveau_rdv")
         return offered > 0
     text = await _text(step, prospect, command, language)
-    await answer_prospect(step, conversation, text, kind=f"cmd_{command}")
+    await queue_reply(step, conversation, text, kind=f"cmd_{command}")
     return command not in FOR_AN_AGENT
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core import i18n
-from core.automation.replies import answer_prospect
 from core.booking import chat as booking
 from core.domain.enums import (
     AppointmentStatus,
@@ -26,7 +25,7 @@ from core.i18n.prospect import prospect_language
 from core.i18n.sara import say
 from core.intents import commands
 from core.intents.recognize import Intent, Recognized, normalize, recognize
-from core.outbox.replies import queue_notice
+from core.pipeline.replies import queue_notice, queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import IngestStep, last_outbound, record_event
 from core.storage.timeline import preview_of
@@ -111,7 +110,7 @@ async def opt_out(
     channel = str(conversation.channel_type)
     if channel in (prospect.opted_out_channels or []):
         return
-    await answer_prospect(
+    await queue_reply(
         step,
         conversation,
         say(prospect_language(prospect.language, step.settings.language), "opt_out_ack"),
@@ -149,7 +148,7 @@ async def record_rating(
     step.changed(survey)
     language = prospect_language(prospect.language, step.settings.language)
     thanks = say(language, "rating_thanks", rating=rating)
-    await answer_prospect(step, conversation, thanks, kind="rating", about=f"survey:{survey.id}")
+    await queue_reply(step, conversation, thanks, kind="rating", about=f"survey:{survey.id}")
     text = i18n.t("sara.event_rating", rating=rating)
     await record_event(step, conversation, text, {"action": "rating", "rating": rating})
 
@@ -217,7 +216,7 @@ async def auto_reply_if_closed(
     default_text = type(step.settings).model_fields["auto_reply_text"].default
     custom = step.settings.auto_reply_text
     text = custom if custom != default_text or language == "fr" else say(language, "auto_reply")
-    await answer_prospect(step, conversation, text, kind="auto_reply")
+    await queue_reply(step, conversation, text, kind="auto_reply")
 
 
 async def apply_forwarding(

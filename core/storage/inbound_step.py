@@ -22,6 +22,7 @@ from core.domain.enums import (
 from core.domain.tenant_settings import TenantSettings
 from core.events import ConversationChanged, Event, MessageChanged
 from core.storage import tables as t
+from core.storage.database import announce_with_commit
 from core.storage.timeline import append_message
 
 if TYPE_CHECKING:
@@ -63,6 +64,9 @@ class IngestStep:
     answering: int | None = None
     #: The tenant's own numbers and addresses: a message from one of them is automated.
     own_addresses: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        announce_with_commit(self.session, self.events)
 
     def provider_for(self, channel: Channel) -> Provider:
         """The provider the tenant set up for ``channel`` (the default one otherwise)."""

@@ -486,3 +486,16 @@ class AutomationPauseRow(Base):
     paused_at: Mapped[datetime] = _created()
     resumed_at: Mapped[datetime | None] = mapped_column()
     resumed_by: Mapped[int | None] = mapped_column(ID, ForeignKey("agents.id"))
+
+
+class ProviderPaceRow(Base):
+    """When a provider may next be called, shared by every sending process (team mode).
+
+    One row per rate-limited key (an adapter of a tenant): the "theoretical arrival time" of the
+    generic cell rate algorithm, see ``core.team.rate_limit``.
+    """
+
+    __tablename__ = "provider_pace"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
