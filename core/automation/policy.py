@@ -16,6 +16,10 @@ first, in the transaction that would queue it. In order:
    (since the last resume) pauses the conversation: the message is held, the thread says why and
    the agents are alerted (``ceiling``).
 
+A request due later (a reminder planned days ahead) is ``planned``: allowed, not counted in
+the hour it was planned; when it falls due, the outbox holds it if the conversation is paused
+(``core.outbox.paused``).
+
 Every decision is written to ``automation_log``; the ceiling and the window count its ``sent``
 rows. A held message must be queued with ``HELD_OUTBOX_STATUS`` so the outbox never sends it
 until an agent releases it (``core.automation.pauses``).
@@ -40,6 +44,8 @@ from core.storage import tables as t
 Log = t.AutomationLogRow
 #: The outbox status of a held automated message: the worker leaves it alone.
 HELD_OUTBOX_STATUS = OutboxStatus.PAUSED
+#: A request due later than this is planned (a reminder), not sent now.
+PLANNED_AFTER = timedelta(minutes=1)
 #: Intents answered once per local day rather than per sliding window.
 DAILY_INTENTS = frozenset({"auto_reply"})
 
@@ -48,6 +54,7 @@ class Reason(StrEnum):
     """Why the policy decided as it did (stored in ``automation_log.reason``)."""
 
     ALLOWED = "allowed"
+    PLANNED = "planned"
     ANSWERS_AUTOMATED = "answers_automated"
     REPEAT = "repeat"
     PAUSED = "paused"
@@ -60,6 +67,9 @@ class Outcome(StrEnum):
     SENT = "sent"
     HELD = "held"
     QUIET = "quiet"
+    #: Due later (a reminder): allowed now, checked against pauses when it falls due (the
+    #: outbox holds it then), not counted in the hour it was planned.
+    PLANNED = "planned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +90,8 @@ class AutomatedSend:
     #: Answered once per window (rule 2); False for a request that names no intent or subject
     #: (a campaign step, a reminder): only the ceiling and pauses apply to it.
     once: bool = True
+    #: When it is due (None: now).
+    due_at: datetime | None = None
 
 
 class Checked(Protocol):
@@ -124,6 +136,7 @@ def _fields(request: AutomatedSend | Checked) -> AutomatedSend:
         about=about,
         answers_message_id=getattr(request, "answers_message_id", None),
         once=bool(explicit or about),
+        due_at=getattr(request, "due_at", None),
     )
 
 
@@ -145,7 +158,9 @@ async def check(
     settings = settings or await tenant_settings(session, send.tenant_id)
     key = intent_key(send.intent, send.about)
     events: tuple[Event, ...] = ()
-    if await _answers_automated(session, send.answers_message_id):
+    if send.due_at is not None and send.due_at > now + PLANNED_AFTER:
+        reason, outcome = Reason.PLANNED, Outcome.PLANNED
+    elif await _answers_automated(session, send.answers_message_id):
         reason, outcome = Reason.ANSWERS_AUTOMATED, Outcome.QUIET
     elif await _repeated(session, send, key, now, settings):
         reason, outcome = Reason.REPEAT, Outcome.QUIET
@@ -170,7 +185,7 @@ async def check(
             created_at=now,
         )
     )
-    return Verdict(outcome == Outcome.SENT, reason, outcome, events)
+    return Verdict(outcome in (Outcome.SENT, Outcome.PLANNED), reason, outcome, events)
 
 
 async def tenant_settings(session: AsyncSession, tenant_id: int) -> TenantSettings:
