@@ -117,11 +117,12 @@ async def pause(
 
 def hold(message: t.MessageRow, row: Out, verdict: Any) -> None:
     """Keep a just-queued automated message unsent: the policy held it (``verdict``)."""
-    from core.automation.policy import HELD_OUTBOX_STATUS, describe
+    from core.automation.policy import HELD_OUTBOX_STATUS
 
     row.status = HELD_OUTBOX_STATUS
     message.status = MessageStatus.HELD
-    message.meta = {**(message.meta or {}), "automation": describe(verdict)}
+    automation = {"outcome": "held", "reason": str(getattr(verdict, "reason", "") or "")}
+    message.meta = {**(message.meta or {}), "automation": automation}
 
 
 async def held_rows(session: AsyncSession, conversation_id: int) -> list[Out]:
