@@ -20,7 +20,7 @@ from core.config.settings import OrchestratorSettings
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import DEFAULT_PROVIDER, Channel, Direction, MessageStatus, Urgency
 from core.errors import InvalidInput
-from core.events import ConversationChanged, Event, MessageChanged
+from core.events import ConversationChanged, Event, MessageChanged, OutboxQueued
 from core.i18n import t as tr
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
@@ -113,6 +113,8 @@ async def submit(
     for request in requests:
         outcome = await _one(session, request, batch, now, events, check)
         outcomes.append(outcome)
+    if any(outcome.queued for outcome in outcomes):
+        events.append(OutboxQueued())  # idle outbox workers, in every process, look now
     return outcomes
 
 
@@ -486,7 +488,9 @@ async def _direct(
         **({"buttons": list(rendering.buttons)} if rendering.buttons else {}),
         **request.extra,
     }
-    provider = request.provider_for(channel) if request.provider_for else None
+    provider = queue.written_through(conversation, channel)
+    if provider is None and request.provider_for:
+        provider = request.provider_for(channel)
     provider = provider or DEFAULT_PROVIDER[channel]
     row = queue.direct_row(request, message, channel, provider, payload, now)
     session.add(row)

@@ -236,7 +236,7 @@ class NotifyBridge:
 
     def _announce(self, session: Session, events: Sequence[object]) -> None:
         """Send ``events`` with ``session``'s transaction: delivered at its commit, or never."""
-        shared = [e for e in events if type(e).__name__ in SHARED_EVENTS]
+        shared = [e for e in dict.fromkeys(events) if type(e).__name__ in SHARED_EVENTS]
         for payload in pack(self.origin, shared):  # type: ignore[arg-type]
             session.execute(
                 text("SELECT pg_notify(:channel, :payload)"),

@@ -5,8 +5,8 @@
 - ``automation_pauses``: a conversation whose automation is paused (the ceiling was crossed),
   until an agent resumes it.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
