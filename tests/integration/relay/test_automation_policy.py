@@ -253,7 +253,9 @@ async def test_a_reminder_queued_before_the_pause_is_held_when_due(
     await service.agents.add("Alice Martin", "alice@agence-demo.fr")
     prospect = await add_prospect(service, "Léa Petit", phone="+33612000003")
     start = (clock.now + timedelta(days=1)).astimezone(PARIS).replace(hour=15, minute=0)
-    appointment = await service.booking.book(prospect, start, confirmed=True)
+    appointment = await service.booking.book(
+        prospect, start, confirmed=True, location="12 rue des Lilas"
+    )
     outbox = OutboxWorker(service.ctx, world.runtime)
     await outbox.drain()  # the booking's confirmation goes now
     reminders = await world.rows(t.OutboxRow, t.OutboxRow.appointment_id == appointment.id)
