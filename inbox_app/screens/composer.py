@@ -70,6 +70,7 @@ class ComposerScreen(Screen[None]):
         self.missing: list[str] = []
         self._timer: Timer | None = None
         self._template_id: int | None = None
+        self.agent_name: str | None = None
 
     @property
     def outbound(self):
@@ -114,16 +115,28 @@ class ComposerScreen(Screen[None]):
         try:
             self.settings = await service.tenant_settings.get()
             appointments = await service.appointments.for_prospect(self.thread.prospect.id)
+            self.agent_name = await self._agent_name()
             await self._restore_draft()
         except Exception as exc:
             notify_error(self.app, exc)
             appointments = []
         self.appointments = appointments
         self.values = known_values(
-            self.thread.prospect, self.settings, appointments, self.app.now()
+            self.thread.prospect,
+            self.settings,
+            appointments,
+            self.app.now(),
+            agent_name=self.agent_name,
         )
         self._refresh()
         self._schedule_decision()
+
+    async def _agent_name(self) -> str | None:
+        """The name of the agent using the app (for ``{{agent_name}}``), if known."""
+        me = self.app.service.ctx.agent_id
+        if me is None:
+            return None
+        return next((a.name for a in await self.app.service.agents.list() if a.id == me), None)
 
     async def _restore_draft(self) -> None:
         """Put back what was written here before (another screen, an earlier run)."""
@@ -279,6 +292,7 @@ class ComposerScreen(Screen[None]):
                 self.settings,
                 self.appointments,
                 self.app.now(),
+                agent_name=self.agent_name,
                 language=template.language,
             )
             text, self.missing = fill(template.content, self.values)

@@ -61,7 +61,9 @@ async def test_the_explanation_follows_an_inserted_template(app, ids, service, l
         assert one_sms.split("(")[0].strip() not in decision
 
 
-async def test_the_quiet_hours_warning_shows_once_with_a_human_time(app, ids, service, lang) -> None:
+async def test_the_quiet_hours_warning_shows_once_with_a_human_time(
+    app, ids, service, lang
+) -> None:
     settings = await service.tenant_settings.get()
     settings.quiet_hours.start, settings.quiet_hours.end = time(10, 30), time(12, 0)
     await service.tenant_settings.save(settings)
@@ -81,3 +83,24 @@ async def test_the_quiet_hours_warning_shows_once_with_a_human_time(app, ids, se
     assert len(lines) == 1, shown  # once (other warnings, e.g. WhatsApp, may follow)
     assert "12:00" in lines[0] and "10/03/2026" in lines[0]
     assert not re.search(r"\d{4}-\d{2}-\d{2}", shown)  # no ISO date or timestamp anywhere
+
+
+async def test_a_template_signs_with_the_agents_name(app, ids, service) -> None:
+    service.ctx.agent_id = ids["agent"]  # the demo without --agent is its first agent too
+    await service.templates.save(
+        TemplateDraft(channel=Channel.SMS, name="signe", content="À bientôt. {{agent_name}}")
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        options = app.screen.query_one(OptionList)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        options.highlighted = next(i for i, p in enumerate(prompts) if p.startswith("signe "))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.query_one("#body").text == "À bientôt. Camille"

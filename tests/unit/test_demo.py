@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.config.settings import load_settings
 from core.demo import DemoResetRefused, is_demo_database, reset_demo, seed_demo
+from core.demo.people import AGENTS
 from core.domain.enums import Channel, Direction, MessageKind, SenderType
 from core.engine import open_service
 from core.errors import NotADatabase
@@ -277,6 +278,9 @@ async def test_the_first_start_in_demo_mode_seeds_and_later_starts_do_not(tmp_pa
     service = await open_service(settings)
     try:
         assert len(await rows(service.db, t.TenantRow)) == 1
+        # no --agent: the demo is used as its first agent ("Mine", A, {{agent_name}} work)
+        me = await service.agents.by_name(AGENTS[0][0])
+        assert me is not None and service.ctx.agent_id == me.id
     finally:
         await service.close()
     local = await open_service(
