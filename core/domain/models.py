@@ -187,6 +187,8 @@ class Message(DomainModel):
     kind: MessageKind = MessageKind.MESSAGE
     sender_type: SenderType
     sender_id: int | None = None
+    #: The agent's name when an agent wrote it (filled in threads), else None.
+    sender_name: str | None = None
     content: str = ""
     subject: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -174,10 +174,14 @@ class Conversations:
                 .all()
             )
             related = await self._summaries(session, list(related_rows))
+            writers = await _agent_names(
+                session,
+                {r.sender_id for r in messages if r.sender_type == "agent" and r.sender_id},
+            )
         return m.Thread(
             conversation=conversation,
             prospect=convert.prospect(prospect),
-            messages=tuple(convert.message(r) for r in reversed(messages)),
+            messages=tuple(_signed(convert.message(r), writers) for r in reversed(messages)),
             related=tuple(related),
         )
 
@@ -409,6 +413,12 @@ async def _agent_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
         select(t.AgentRow.id, t.AgentRow.name).where(t.AgentRow.id.in_(ids))
     )
     return {agent_id: name for agent_id, name in rows.all()}
+
+
+def _signed(message: m.Message, writers: dict[int, str]) -> m.Message:
+    """The message with its agent's name, when an agent wrote it."""
+    name = writers.get(message.sender_id) if message.sender_id else None
+    return message.model_copy(update={"sender_name": name}) if name else message
 
 
 async def _full(session: AsyncSession, row: t.ConversationRow) -> m.Conversation:

@@ -116,3 +116,23 @@ async def test_both_dates_of_the_filter_dialog_are_visible(app, ids, size) -> No
             assert region.width >= 12 and region.height >= 1
             assert screen.contains_region(region)
         assert since.region.right <= until.region.x  # side by side, neither hides the other
+
+
+async def test_notes_and_replies_show_the_agents_name(app, ids, service, lang) -> None:
+    from textual.widgets import Static
+
+    service.ctx.agent_id = ids["agent"]
+    await service.messages.add_note(ids["marie_sms"], "Rappeler après la visite.")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        shown = "\n".join(str(w.render()) for w in app.screen.query(Static))
+    note_header = next(
+        line
+        for line in shown.splitlines()
+        if i18n.t("ui.thread.note") in line and "·" in line and "Camille" in line
+    )
+    assert "✎" in note_header
+    # the scenario's earlier note has no known writer: it keeps the generic word
+    assert i18n.t("common.sender.agent") in shown
