@@ -20,9 +20,9 @@ from core.domain import models as m
 from core.domain.enums import Channel, ConversationStatus, Direction, MessageKind, Priority
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged
+from core.service.drafts import drafted_ids
 from core.storage import convert
 from core.storage import tables as t
-from core.service.drafts import drafted_ids
 from core.storage.search import search_conversation_ids
 from core.storage.service_context import ServiceContext
 from core.team import audit
