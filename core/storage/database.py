@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 
 from core.errors import NotADatabase, StorageError
 from core.storage import migrate
+from core.storage.gate import WriteGate
 
 #: SQLite error texts → the ``storage.*`` message that explains them.
 _SQLITE_FAULTS = (
@@ -148,6 +149,8 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        #: Turn-taking at SQLite's single write lock within this process (see ``gate``).
+        self.gate = WriteGate(serial=engine.dialect.name == "sqlite")
 
     @property
     def dialect(self) -> str:
