@@ -46,6 +46,9 @@ E = t.InboundEventRow
 POLL_SECONDS = 1.0
 #: How long one ingest transaction may hold the write lock before it commits and lets go.
 HOLD_SECONDS = 0.010
+#: While the relay is busy, ingest pauses this many times as long as its last transaction took
+#: (it then has about 1 / (1 + BUSY_PAUSE) of the event loop; all of it once the load drops).
+BUSY_PAUSE = 3.0
 #: The PostgreSQL advisory lock class of ingest (with the tenant id as the second key).
 INGEST_LOCK = 0x1A6E
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
@@ -71,6 +74,9 @@ class IngestWorker:
         #: Called after the commit for each appointment Sara changed (e.g. to drop reminders).
         self.appointment_hooks = list(appointment_hooks or ())
         self._wake = asyncio.Event()
+        #: Whether the process has more urgent work (the relay answering webhooks): ingest then
+        #: pauses between transactions, so that it takes a bounded share of the event loop.
+        self.busy: Callable[[], bool] = lambda: False
 
     def wake(self) -> None:
         """Ask the worker to look for new events now (the relay calls it after a commit)."""
@@ -156,8 +162,11 @@ class IngestWorker:
             self._parse(row)
         queue = deque(rows)
         while queue:
+            started = time.perf_counter()
             steps = await self._transaction(queue, settings, providers)
             await self._after_commit(steps)
+            if self.busy():
+                await asyncio.sleep((time.perf_counter() - started) * BUSY_PAUSE)
 
     def _parse(self, row: PendingEvent) -> None:
         try:

@@ -85,6 +85,12 @@ class Relay:
         self.adapters = adapters
         self.config = config
         self.writer = writer or EventWriter(db)
+        #: Webhook requests being answered now (ingest slows down while there are some).
+        self.in_flight = 0
+
+    def busy(self) -> bool:
+        """Whether webhook requests are being answered right now."""
+        return self.in_flight > 0
 
     def app(self) -> web.Application:
         """The aiohttp application with every route of the contract."""
@@ -110,7 +116,11 @@ class Relay:
 
     def _handler(self, endpoint: Endpoint) -> Callable[[web.Request], object]:
         async def handle(request: web.Request) -> web.StreamResponse:
-            return await self.accept(endpoint, request)
+            self.in_flight += 1
+            try:
+                return await self.accept(endpoint, request)
+            finally:
+                self.in_flight -= 1
 
         return handle
 

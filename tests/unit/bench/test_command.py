@@ -160,4 +160,6 @@ def test_relay_ingest_under_load_loses_nothing(data_dir, tmp_path) -> None:
     for name in ("ingest.relay_rate", "ingest.relay_store_only_rate"):
         details = results[name]["details"]
         assert details["answered_2xx"] > 0 and details["failed"] == 0
-        assert details["lost"] == 0 and details["stored"] == details["answered_2xx"]
+        # wrk stops with requests in flight: stored, not counted as answered.
+        assert details["lost"] == 0 and details["stored"] >= details["answered_2xx"]
+        assert details["load_generator"] in ("wrk", "python-aiohttp")
