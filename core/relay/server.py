@@ -30,6 +30,7 @@ from core.relay.endpoints import (
     TWIML_EMPTY,
     Endpoint,
     status_channel,
+    twilio_form,
 )
 from core.relay.store import EventWriter, RawEvent, dedupe_key
 from core.storage.database import Database
@@ -131,11 +132,14 @@ class Relay:
             body = await read_bounded(request, limit)
         except BodyTooLarge:
             return _plain(413, "request body too large")
-        channel = status_channel(body) if endpoint.name in TWILIO_EITHER else endpoint.channel
+        form = twilio_form(body) if endpoint.name in TWILIO_EITHER else None
+        channel = status_channel(form) if endpoint.name in TWILIO_EITHER else endpoint.channel
         adapter = self._adapter(endpoint, channel, request)
         if adapter is None:
             return _plain(404, "no such webhook is configured")
         webhook = self.webhook_request(request, body)
+        if form is not None:  # parsed once: the adapter reads this one
+            webhook.parsed["form"] = form
         try:
             webhook = verified(adapter, webhook)
             check_multipart_complete(request.headers.get("Content-Type"), body)
