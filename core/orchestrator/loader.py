@@ -1,19 +1,29 @@
 """Loading a ``RoutingContext`` from the database: the I/O half of a decision.
 
 ``TenantInputs`` holds what is the same for every prospect (settings, channels, this month's
-spending) so that a broadcast loads it once; ``load_context`` adds one prospect's facts.
+spending) so that a broadcast loads it once; ``load_context`` adds one prospect's facts, and
+``load_contexts`` those of many prospects at once, in a few set-based queries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.analytics.engagement import load_engagement
+from core.analytics.engagement import (
+    COUNTED_KINDS,
+    HISTORY_LIMIT,
+    SENT,
+    HistoryItem,
+    engagement_from_history,
+    load_engagement,
+)
 from core.config.settings import OrchestratorSettings
 from core.domain.enums import (
     ApprovalStatus,
@@ -168,15 +178,7 @@ async def unreachable_channels(session: AsyncSession, prospect_id: int) -> froze
         .order_by(M.id.desc())
         .limit(_RECENT_OUTBOUND)
     )
-    verdict: dict[str, bool] = {}
-    for (meta,) in rows:
-        for attempt in reversed((meta or {}).get("attempts") or []):
-            channel = attempt.get("channel")
-            if channel in verdict or attempt.get("outcome") not in ("sent", "permanent"):
-                continue
-            verdict[channel] = attempt.get("code") in UNREACHABLE_CODES
-    known = {c.value for c in Channel}
-    return frozenset(Channel(c) for c, dead in verdict.items() if dead and c in known)
+    return _dead_channels(meta for (meta,) in rows)
 
 
 def _channel(value: str | None) -> Channel | None:
@@ -219,3 +221,168 @@ async def _approved_whatsapp(session: AsyncSession, template_id: int | None) -> 
 def with_spending(inputs: TenantInputs, extra: Decimal) -> TenantInputs:
     """``inputs`` after ``extra`` more was committed (a broadcast's running total)."""
     return replace(inputs, spent_this_month=inputs.spent_this_month + extra)
+
+
+async def load_contexts(
+    session: AsyncSession,
+    inputs: TenantInputs,
+    prospects: Sequence[t.ProspectRow],
+    now: datetime,
+    *,
+    message_type: MessageType = MessageType.CONVERSATION,
+    urgency: Urgency = Urgency.NORMAL,
+    template_id: int | None = None,
+    allowed: frozenset[Channel] | None = None,
+) -> dict[int, RoutingContext]:
+    """``load_context`` for many prospects at once (a broadcast's chunk), by prospect id.
+
+    Four queries whatever the number of prospects (WhatsApp window, engagement history,
+    unreachable channels, sends today) instead of five per prospect; the contexts are the
+    ones ``load_context`` builds (no conversation: a broadcast starts one where needed).
+    """
+    ids = [p.id for p in prospects]
+    if not ids:
+        return {}
+    settings = inputs.settings
+    wa_last = await _whatsapp_last_inbound(session, ids)
+    engagement: dict[int, dict[Channel, Any]] = {}
+    if inputs.orchestrator.enable_analytics:
+        engagement = await load_engagements(session, ids)
+    unreachable = await unreachable_by_prospect(session, ids)
+    sent_today = await _sent_today(session, inputs, now)
+    approved = await _approved_whatsapp(session, template_id)
+    return {
+        p.id: RoutingContext(
+            now=now,
+            contacts=contacts_of(p),
+            enabled=inputs.enabled,
+            prospect_id=p.id,
+            prospect_name=p.display_name,
+            conversation_id=None,
+            message_type=message_type,
+            urgency=urgency,
+            preferred_channel=_channel(p.preferred_channel),
+            opted_out=frozenset(Channel(c) for c in p.opted_out_channels or ()),
+            unreachable=unreachable.get(p.id, frozenset()),
+            allowed=allowed,
+            timezone=p.timezone or settings.timezone,
+            quiet_hours=settings.quiet_hours,
+            limits=settings.limits,
+            sent_today=sent_today,
+            prices=settings.prices,
+            settings=inputs.orchestrator,
+            last_inbound_channel=None,
+            whatsapp_last_inbound_at=wa_last.get(p.id),
+            whatsapp_template_approved=approved,
+            engagement=engagement.get(p.id, {}),
+            monthly_budget=inputs.monthly_budget,
+            spent_this_month=inputs.spent_this_month,
+        )
+        for p in prospects
+    }
+
+
+async def load_contexts_by_id(
+    session: AsyncSession,
+    inputs: TenantInputs,
+    prospect_ids: Sequence[int],
+    now: datetime,
+    **options: Any,
+) -> dict[int, RoutingContext]:
+    """``load_contexts`` for the tenant's prospects among ``prospect_ids`` (others left out)."""
+    rows = await session.execute(
+        select(t.ProspectRow).where(
+            t.ProspectRow.id.in_(list(prospect_ids)), t.ProspectRow.tenant_id == inputs.tenant_id
+        )
+    )
+    return await load_contexts(session, inputs, list(rows.scalars()), now, **options)
+
+
+async def _whatsapp_last_inbound(session: AsyncSession, ids: list[int]) -> dict[int, datetime]:
+    rows = await session.execute(
+        select(M.prospect_id, func.max(M.created_at))
+        .where(
+            M.prospect_id.in_(ids),
+            M.channel_type == Channel.WHATSAPP,
+            M.direction == Direction.INBOUND,
+            M.kind == MessageKind.MESSAGE,
+        )
+        .group_by(M.prospect_id)
+    )
+    return {pid: at for pid, at in rows if at is not None}
+
+
+def _latest(limit: int, *columns: Any, where: Sequence[Any]) -> Any:
+    """The latest ``limit`` messages of each prospect (a window function, one query)."""
+    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
+    inner = select(M.prospect_id, M.id, *columns, rank.label("rank")).where(*where).subquery()
+    return (
+        select(*(inner.c[c.key] for c in (M.prospect_id, *columns)))
+        .where(inner.c.rank <= limit)
+        .order_by(inner.c.prospect_id, inner.c.id.desc())
+    )
+
+
+async def load_engagements(
+    session: AsyncSession, ids: list[int], limit: int = HISTORY_LIMIT
+) -> dict[int, dict[Channel, Any]]:
+    """``load_engagement`` of many prospects in one query."""
+    query = _latest(
+        limit,
+        M.channel_type,
+        M.direction,
+        M.created_at,
+        M.sent_at,
+        where=(
+            M.prospect_id.in_(ids),
+            M.kind.in_(COUNTED_KINDS),
+            or_(M.direction == Direction.INBOUND, M.status.in_(SENT)),
+        ),
+    )
+    history: dict[int, list[HistoryItem]] = {}
+    for pid, channel, direction, at, sent in await session.execute(query):
+        history.setdefault(pid, []).append(
+            HistoryItem(Channel(channel), Direction(direction), at, sent)
+        )
+    return {pid: engagement_from_history(items) for pid, items in history.items()}
+
+
+async def unreachable_by_prospect(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, frozenset[Channel]]:
+    """``unreachable_channels`` of many prospects in one query."""
+    query = _latest(
+        _RECENT_OUTBOUND,
+        M.meta,
+        where=(M.prospect_id.in_(ids), M.direction == Direction.OUTBOUND),
+    )
+    metas: dict[int, list[Any]] = {}
+    for pid, meta in await session.execute(query):
+        metas.setdefault(pid, []).append(meta)
+    return {pid: _dead_channels(found) for pid, found in metas.items()}
+
+
+def _dead_channels(metas: Iterable[Any]) -> frozenset[Channel]:
+    """Channels whose latest attempt (``metas`` newest first) failed with an unreachable code."""
+    verdict: dict[str, bool] = {}
+    for meta in metas:
+        for attempt in reversed((meta or {}).get("attempts") or []):
+            channel = attempt.get("channel")
+            if channel in verdict or attempt.get("outcome") not in ("sent", "permanent"):
+                continue
+            verdict[channel] = attempt.get("code") in UNREACHABLE_CODES
+    known = {c.value for c in Channel}
+    return frozenset(Channel(c) for c, dead in verdict.items() if dead and c in known)
+
+
+async def latest_conversations(
+    session: AsyncSession, prospect_ids: list[int]
+) -> dict[tuple[int, Channel], t.ConversationRow]:
+    """Each prospect's most recent conversation per channel (``find_conversation`` for many)."""
+    if not prospect_ids:
+        return {}
+    C = t.ConversationRow
+    rows = await session.execute(
+        select(C).where(C.prospect_id.in_(prospect_ids)).order_by(C.id)
+    )
+    return {(c.prospect_id, Channel(c.channel_type)): c for c in rows.scalars()}

@@ -88,11 +88,13 @@ async def route(
     conversation: t.ConversationRow | None = None,
     preferred: Channel | None = None,
     allowed: frozenset[Channel] | None = None,
+    context: RoutingContext | None = None,
 ) -> Routed:
     """Render ``draft`` (a ``Prepared`` one is taken as is) and decide its channel.
 
     ``channel`` asks for that channel (the decision then says whether it can be used, and its
-    alternatives are the fallback chain); None lets the orchestrator choose.
+    alternatives are the fallback chain); None lets the orchestrator choose. ``context`` is the
+    prospect's routing context when already loaded (``load_contexts`` for a whole chunk).
 
     Raises:
         InvalidInput: unknown template, a missing template variable, or nothing to send.
@@ -101,16 +103,17 @@ async def route(
         prepared = draft
     else:
         prepared = await prepare(session, inputs.tenant_id, draft, prospect, inputs.settings)
-    context = await routing_context(
-        session,
-        inputs,
-        prospect,
-        prepared,
-        now,
-        conversation=conversation,
-        preferred=preferred,
-        allowed=allowed,
-    )
+    if context is None:
+        context = await routing_context(
+            session,
+            inputs,
+            prospect,
+            prepared,
+            now,
+            conversation=conversation,
+            preferred=preferred,
+            allowed=allowed,
+        )
     return Routed(prepared, context, decide(context, prepared.draft, channel))
 
 

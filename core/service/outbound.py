@@ -37,7 +37,13 @@ from core.i18n import t as tr
 from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
-from core.orchestrator.loader import TenantInputs, load_tenant_inputs, with_spending
+from core.orchestrator.loader import (
+    TenantInputs,
+    latest_conversations,
+    load_contexts,
+    load_tenant_inputs,
+    with_spending,
+)
 from core.outbox.drafts import Prepared, check_length
 from core.outbox.enqueue import enqueue, new_key
 from core.outbox.payload import build_payload, hold_policy
@@ -514,13 +520,22 @@ class Outbound:
                     )
                 ).scalars()
             }
-            for pid in ids:
-                if keys[pid] in done:
-                    continue
-                prospect = prospects.get(pid)
-                if prospect is None:
-                    continue
-                routed = await route(session, inputs, prospect, draft, now)
+            todo = [prospects[pid] for pid in ids if keys[pid] not in done and pid in prospects]
+            # One render and a few set-based queries for the whole chunk (the draft is the
+            # same for every prospect; only a template's variables differ).
+            contexts = await load_contexts(
+                session,
+                inputs,
+                todo,
+                now,
+                message_type=draft.message_type,
+                urgency=draft.urgency,
+                template_id=draft.template_id,
+            )
+            conversations = await latest_conversations(session, [p.id for p in todo])
+            for prospect in todo:
+                pid = prospect.id
+                routed = await route(session, inputs, prospect, draft, now, context=contexts[pid])
                 decision = routed.decision
                 if decision.channel is None:
                     session.add(
@@ -529,12 +544,15 @@ class Outbound:
                         )
                     )
                     continue
-                conversation = await conversation_for(
-                    session,
-                    prospect,
-                    decision.channel,
-                    routed.context.contacts.get(decision.channel),
-                )
+                conversation = conversations.get((pid, decision.channel))
+                if conversation is None:
+                    conversation = await open_conversation(
+                        session,
+                        prospect,
+                        decision.channel,
+                        identifier=routed.context.contacts.get(decision.channel),
+                    )
+                    conversations[pid, decision.channel] = conversation
                 await enqueue(
                     session,
                     conversation,
