@@ -111,7 +111,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
             "median",
             "decide.reference",
             bare.summary,
-            Target("median", 20_000, at_least=True),
+            Target("median", 50_000, at_least=True),
             {"contexts": CONTEXTS},
         ),
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,7 @@ M = t.MessageRow
 #: as unreachable for the prospect until a later send on it succeeds.
 UNREACHABLE_CODES = frozenset({"21211", "21614", "21612", "21610", "63003", "131026"})
 _RECENT_OUTBOUND = 20
+SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,30 @@ def month_start(now: datetime, timezone: str) -> datetime:
 async def month_spending(
     session: AsyncSession, tenant_id: int, timezone: str, now: datetime
 ) -> Decimal:
-    """What outgoing messages cost this month (tenant's calendar)."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(M.cost_micros), 0)).where(
-            M.tenant_id == tenant_id,
-            M.direction == Direction.OUTBOUND,
-            M.created_at >= month_start(now, timezone),
+    """What outgoing messages cost this month (tenant's calendar).
+
+    The whole UTC days come from the running totals (``spend_daily``, kept by triggers); only
+    the part of the first day after the local month start is summed over the messages.
+    """
+    start = month_start(now, timezone)
+    first_full_day = -(-int(start.timestamp()) // SECONDS_PER_DAY)  # ceiling
+    boundary = datetime.fromtimestamp(first_full_day * SECONDS_PER_DAY, UTC)
+    days = await session.scalar(
+        select(func.coalesce(func.sum(t.SpendDailyRow.spent_micros), 0)).where(
+            t.SpendDailyRow.tenant_id == tenant_id, t.SpendDailyRow.day >= first_full_day
         )
     )
-    return from_micros(int(total or 0)) or Decimal("0")
+    partial = 0
+    if boundary > start:
+        partial = await session.scalar(
+            select(func.coalesce(func.sum(M.cost_micros), 0)).where(
+                M.tenant_id == tenant_id,
+                M.direction == Direction.OUTBOUND,
+                M.created_at >= start,
+                M.created_at < boundary,
+            )
+        )
+    return from_micros(int(days or 0) + int(partial or 0)) or Decimal("0")
 
 
 def contacts_of(prospect: t.ProspectRow) -> dict[Channel, str]:

@@ -49,7 +49,7 @@ def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, cap
     assert searched["ratio"] > 0 and searched["met"] in (True, False)
 
     # The dataset is cached per scale and seed, and reused by the next run.
-    cached = data_dir / "bench" / "small-seed7.db"
+    cached = data_dir / "bench" / "small-seed7-v2.db"
     assert cached.exists()
     before = cached.stat().st_mtime_ns
     assert main(["bench", "--scale", "small", "--runs", "1", "--only", "inbox"]) == 0
