@@ -31,6 +31,7 @@ from core.domain.enums import Channel
 from core.storage.database import Database, sqlite_url
 
 PATH = "/webhooks/twilio/sms"
+ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://relay.bench.invalid"
 CONNECTIONS = 64
 AUTH_TOKEN = "bench-auth-token-not-a-secret"
@@ -146,6 +147,8 @@ async def _relay_load(
     await _configure_sms(copy, ctx.dataset.tenant)
     env = {
         **os.environ,
+        # The relay runs from a work directory: make it import this code, not an installed one.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "COCCINELLE_DATABASE_URL": sqlite_url(copy),
         "COCCINELLE_TENANT": ctx.dataset.tenant,
         "COCCINELLE_MODE": "local",
