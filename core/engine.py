@@ -33,17 +33,31 @@ from core.channels.registry import SANDBOX_GROUP, load_plugin
 from core.channels.runtime import ChannelRuntime, adapter_name
 from core.config.settings import ProviderEndpoints, Settings
 from core.credentials import CredentialStore
+from core.demo import seed_if_empty
 from core.domain.enums import Channel
 from core.domain.models import ChannelConfig, ProspectDraft
 from core.errors import CoccinelleError
 from core.relay.port import PortHolder, RelayPortInUse, holder, notice, probe_host
 from core.relay.server import RelayConfig, runtime_lookup
 from core.service import InboxService
+from core.storage.database import Database
 from core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 30.0
+
+
+async def open_service(settings: Settings) -> InboxService:
+    """Open the service the app and the CLI run on (``InboxService.open``); in demo mode, a
+    database with no tenant yet is first filled with the demo agency."""
+    if settings.mode != "demo":
+        return await InboxService.open(settings)
+
+    async def seed(db: Database) -> None:
+        await seed_if_empty(db, settings.tenant)
+
+    return await InboxService.open(settings, prepare=seed)
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ class EventBus:
         self._queue_size = queue_size
         self._subscribers: set[asyncio.Queue[Event]] = set()
         self.forwarder: Forwarder | None = None
-        """Also handed every event published with ``forward=True`` (see ``core.team.notify``)."""
+        """Also handed every event published with ``forward=True`` (see ``core.team.pg_listen``)."""
 
     def publish(self, event: Event, *, forward: bool = True) -> None:
         """Deliver ``event`` to every subscriber without waiting.

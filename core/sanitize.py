@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from core.templates.html_text import html_to_text
+from core.html_text import html_to_text
 
 #: Lines longer than this are cut for display (a 10,000-character line would freeze layouts).
 MAX_LINE = 2000

@@ -90,7 +90,9 @@ class InboxApp(App[int]):
     async def on_mount(self) -> None:
         if self.service is None:
             try:
-                self.service = await InboxService.open(self.settings)
+                from core.engine import open_service
+
+                self.service = await open_service(self.settings)
             except CoccinelleError as exc:
                 self.exit(return_code=2, message=t("cli.error", message=str(exc)))
                 return

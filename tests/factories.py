@@ -7,8 +7,8 @@ from datetime import datetime
 from core.domain.enums import Channel, Direction, MessageStatus, Provider, SenderType
 from core.domain.models import ProspectDraft
 from core.service import InboxService
-from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
+from core.storage.timeline import append_message, conversation_for
 
 
 async def add_prospect(service: InboxService, name: str = "Marie Dupont", **fields: object) -> int:

@@ -24,7 +24,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.enums import Channel, Direction, MessageKind, MessageStatus
-from core.orchestrator.context import ChannelEngagement
 from core.storage import tables as t
 
 PRIOR_ALPHA = 2.0
@@ -43,6 +42,27 @@ SENT = frozenset(
     }
 )
 COUNTED_KINDS = (MessageKind.MESSAGE, MessageKind.CALL)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEngagement:
+    """How a prospect answers on one channel (criterion 8), from the message history.
+
+    ``response_rate`` is the posterior mean under a Beta prior, so one message never decides;
+    ``evidence`` is how many of our messages it is based on (0: no history, no points).
+    """
+
+    channel: Channel
+    sent: int = 0
+    replied: int = 0
+    response_rate: float = 0.0
+    prior_rate: float = 0.0
+    median_response_seconds: float | None = None
+
+    @property
+    def evidence(self) -> int:
+        """Number of outgoing messages the rate is based on."""
+        return self.sent
 
 
 class ReplyMatcher:

@@ -20,7 +20,7 @@ from core.analytics import rollups
 from core.analytics.period import Period
 
 if TYPE_CHECKING:
-    from core.service.context import ServiceContext
+    from core.storage.service_context import ServiceContext
 
 log = logging.getLogger(__name__)
 

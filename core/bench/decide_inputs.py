@@ -10,11 +10,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from core.analytics.engagement import ChannelEngagement
 from core.bench.context import BenchContext
 from core.bench.results import Summary
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageType, Urgency
-from core.orchestrator.context import ChannelEngagement, RoutingContext
+from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
 
 CONTEXTS = 10_000

@@ -3,7 +3,7 @@
 French and English names and text, Zipf-like conversation lengths (a few long threads, many short
 ones), all five channels, every delivery status, media, voice calls with summaries. Rows are
 written in bulk with explicit ids, and the conversation rows get the same denormalised columns the
-write path (``core.service.timeline``) would give them, so the app reads them as real data.
+write path (``core.storage.timeline``) would give them, so the app reads them as real data.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from sqlalchemy import func, insert, select, text
 
 from core.bench import vocabulary as v
 from core.domain.enums import Channel, ConversationStatus, Direction, MessageStatus
-from core.service.tenants import ensure_tenant
-from core.service.timeline import preview_of
 from core.storage import tables as t
 from core.storage.database import Database
+from core.storage.tenants import ensure_tenant
+from core.storage.timeline import preview_of
 from core.storage.types import utcnow
 
 SCALES: dict[str, tuple[int, int]] = {

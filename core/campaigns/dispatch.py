@@ -27,8 +27,8 @@ from core.orchestrator.per_channel import decide_per_channel
 from core.outbox.drafts import Prepared
 from core.outbox.enqueue import enqueue
 from core.outbox.routing import Routed, routing_context, tenant_providers
-from core.service.timeline import conversation_for
 from core.storage import tables as t
+from core.storage.timeline import conversation_for
 from core.templates.message import RenderedMessage
 
 

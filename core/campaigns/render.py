@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.campaigns.model import AUTO, LeaveCampaign, LeftReason
 from core.domain.enums import Channel, MessageType
 from core.domain.models import MessageTemplate
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.i18n.prospect import prospect_language
 from core.storage import convert
 from core.storage import tables as t

@@ -40,8 +40,8 @@ from core.domain.enums import CampaignStatus, Channel, EnrolmentStatus
 from core.events import Event
 from core.orchestrator.hours import zone
 from core.orchestrator.loader import contacts_of, load_tenant_inputs
-from core.service.context import ServiceContext
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 
 E, C, S = t.CampaignEnrolmentRow, t.CampaignRow, t.CampaignStepRow
 BATCH = 500

@@ -29,6 +29,9 @@ ADAPTER_NAMES: dict[tuple[Channel, Provider], str] = {
 
 SecretSource = Callable[[ChannelConfig, tuple[str, ...]], Mapping[str, str]]
 
+#: Finds the configured adapter of a channel (None when the channel is not set up).
+AdapterLookup = Callable[[Channel], ChannelAdapter | None]
+
 
 def adapter_name(channel: Channel, provider: Provider) -> str:
     """The entry-point name of the adapter for ``channel`` through ``provider``.

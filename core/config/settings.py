@@ -6,7 +6,7 @@ seed's ``ORCHESTRATOR_<NAME>`` names. The file is ``config.toml`` in the user co
 (``COCCINELLE_CONFIG_FILE`` to use another).
 
 Tenant-level choices the agents edit in the app (quiet hours per tenant, limits, templates…) live in
-the database (``core.service.settings``); the values here are their defaults.
+the database (``core.service.tenant_settings``); the values here are their defaults.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Writing the demo agency into a database, through the same write path as the product.
 
 Prospects, agents, appointments, labels, priorities, assignments and statuses go through the
-facade; thread items through ``core.service.timeline`` (``append_message`` then ``apply_status``),
+facade; thread items through ``core.storage.timeline`` (``append_message`` then ``apply_status``),
 so every denormalised column is what real traffic would have left. Everything is drawn from
 ``random.Random(seed)`` and placed relative to ``now``: the same seed and ``now`` give the same
 data, which is what tests and screenshots pin. Appointments follow the agency's booking rules
@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from core.appointments.availability import AppointmentType
-from core.appointments.slots import Busy, Calendar, check_slot
+from core.booking.appointments import AppointmentDraft
+from core.booking.slots import Busy, Calendar, check_slot
 from core.channels.segments import count_segments
 from core.credentials import credentials_ref
 from core.demo import stories
@@ -29,6 +29,7 @@ from core.demo.campaigns import seed_campaigns
 from core.demo.people import AGENTS, DemoPerson, demo_people
 from core.demo.script import PARIS
 from core.demo.stories import AGENT, PROSPECT, SARA, Beat, Booking, Kit, Story
+from core.domain.availability import AppointmentType
 from core.domain.enums import (
     DEFAULT_PROVIDER,
     AppointmentStatus,
@@ -41,15 +42,14 @@ from core.domain.enums import (
     SenderType,
 )
 from core.domain.models import Prospect
-from core.domain.settings import DEFAULT_PRICES
+from core.domain.tenant_settings import DEFAULT_PRICES
 from core.service import InboxService
-from core.service.appointments import AppointmentDraft
-from core.service.tenants import ensure_tenant
-from core.service.timeline import append_message, apply_status, open_conversation
+from core.service.templates import seed_templates
 from core.storage import tables as t
 from core.storage.database import Database
+from core.storage.tenants import ensure_tenant
+from core.storage.timeline import append_message, apply_status, open_conversation
 from core.storage.types import utcnow
-from core.templates.library import seed_templates
 
 DEFAULT_SEED = 20260310
 DEMO_TENANT = "demo"

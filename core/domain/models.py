@@ -259,3 +259,30 @@ class Page(DomainModel, Generic[T]):
 
     items: tuple[T, ...]
     next_cursor: str | None = None
+
+
+class TemplateDraft(BaseModel):
+    """A template as written in the editor."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    language: str = Field("fr", pattern=r"^[a-z]{2}$")
+    template_type: str | None = Field(None, max_length=50)
+    subject: str | None = Field(None, max_length=255)
+    content: str = Field(min_length=1)
+    html: str | None = None
+    variables: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    whatsapp_name: str | None = None
+    whatsapp_category: TemplateCategory | None = None
+    approval_status: ApprovalStatus | None = None
+    content_sid: str | None = None
+
+    def columns(self) -> dict[str, object]:
+        """The row's columns."""
+        values = self.model_dump()
+        values["channel_type"] = values.pop("channel")
+        values["template_name"] = values.pop("name")
+        return values

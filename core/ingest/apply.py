@@ -25,12 +25,12 @@ from core.domain.enums import (
     SenderType,
 )
 from core.events import ProspectChanged
-from core.ingest.context import IngestStep
 from core.ingest.identity import canonical_identifier, resolve_prospect
 from core.intents.sara import handle_inbound
-from core.service.timeline import append_message, apply_status, find_conversation, open_conversation
 from core.storage import tables as t
 from core.storage.convert import to_micros
+from core.storage.inbound_step import IngestStep
+from core.storage.timeline import append_message, apply_status, find_conversation, open_conversation
 from core.team.assignment import assign_new_conversation
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from email.utils import parseaddr
 from core.domain.contact import normalize_chat_id, normalize_email, normalize_phone
 from core.domain.enums import Channel
 from core.events import ProspectChanged
-from core.ingest.context import IngestStep
-from core.service.prospects import find_row
 from core.storage import tables as t
+from core.storage.inbound_step import IngestStep
+from core.storage.prospect_rows import find_row
 
 
 def canonical_identifier(channel: Channel, raw: str) -> str:

@@ -30,16 +30,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.booking.service import Booking
 from core.channels.adapter import NormalizedEvent, WebhookRequest
+from core.channels.runtime import AdapterLookup
 from core.domain.enums import Channel, InboundEventStatus, Provider
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError, StorageError
 from core.ingest.apply import Ignored, apply_event
-from core.ingest.context import AppointmentNotice, IngestStep
-from core.relay.server import AdapterLookup
-from core.service.booking import Booking
-from core.service.context import ServiceContext
 from core.storage import tables as t
+from core.storage.inbound_step import AppointmentNotice, IngestStep
+from core.storage.service_context import ServiceContext
 
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
@@ -302,8 +302,8 @@ def _database_down(exc: BaseException) -> bool:
 
 def default_booking(ctx: ServiceContext) -> Booking:
     """A booking service with the standard hooks, for a worker started without the app's."""
+    from core.booking.notices import booking_hooks
     from core.reminders.service import Reminders
-    from core.service.appointment_notices import booking_hooks
 
     booking = Booking(ctx)
     booking_hooks(ctx, booking, Reminders(ctx))

@@ -2,19 +2,19 @@
 
 /start, /rdv, /nouveau_rdv, /annuler, /info, /contact and /help. Appointments come from the
 database, the company's details from the tenant settings. /nouveau_rdv offers the next free
-slots as buttons and /annuler the prospect's appointments (``core.intents.booking``); /contact,
+slots as buttons and /annuler the prospect's appointments (``core.booking.chat``); /contact,
 and /nouveau_rdv when no slot is free, are answered and also left for an agent.
 """
 
 from __future__ import annotations
 
-from core.appointments.proposal import kind_in, when_of
+from core.booking import chat as booking
+from core.domain.appointment_display import kind_in, when_of
 from core.i18n.prospect import prospect_language
-from core.ingest.context import IngestStep
-from core.ingest.replies import queue_reply
-from core.intents import booking
-from core.intents.texts import say
+from core.i18n.sara import say
+from core.outbox.replies import queue_reply
 from core.storage import tables as t
+from core.storage.inbound_step import IngestStep
 
 #: Commands that want a person: answered, but the message stays unread for the agents.
 FOR_AN_AGENT = frozenset({"contact"})

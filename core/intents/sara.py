@@ -13,29 +13,22 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
 from core import i18n
-from core.appointments.changes import ChangeKind
-from core.appointments.proposal import when_of
+from core.booking import chat as booking
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
-    Direction,
-    MessageKind,
-    MessageStatus,
     Priority,
-    SenderType,
 )
 from core.events import ProspectChanged
 from core.i18n.prospect import prospect_language
-from core.ingest.context import AppointmentNotice, IngestStep
-from core.ingest.replies import queue_notice, queue_reply
-from core.intents import booking, commands
+from core.i18n.sara import say
+from core.intents import commands
 from core.intents.recognize import Intent, Recognized, normalize, recognize
-from core.intents.texts import say, when
-from core.service.timeline import append_message, preview_of
+from core.outbox.replies import queue_notice, queue_reply
 from core.storage import tables as t
+from core.storage.inbound_step import IngestStep, last_outbound, record_event
+from core.storage.timeline import preview_of
 
 A = t.AppointmentRow
 UPCOMING = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
@@ -94,32 +87,14 @@ async def _act(
             await opt_out(step, prospect, conversation, message)
             return True
         case Intent.CONFIRM | Intent.REFUSE | Intent.CANCEL:
-            return await answer_appointment(step, prospect, conversation, message, recognized)
+            answer = booking.Answer(recognized.intent)
+            return await booking.answer_appointment(step, prospect, conversation, message, answer)
         case Intent.RATING if survey is not None:
             await record_rating(step, prospect, conversation, message, survey, recognized)
             return True
         case Intent.COMMAND:
             return await commands.answer(step, prospect, conversation, str(recognized.value))
     return False
-
-
-async def record_event(
-    step: IngestStep, conversation: t.ConversationRow, text: str, meta: dict[str, Any]
-) -> t.MessageRow:
-    """Leave an EVENT item in the thread, written by Sara."""
-    row = await append_message(
-        step.session,
-        conversation,
-        direction=Direction.OUTBOUND,
-        sender_type=SenderType.SARA,
-        kind=MessageKind.EVENT,
-        content=text,
-        status=MessageStatus.SENT,
-        meta={"sara": True, **meta},
-        created_at=step.now,
-    )
-    step.changed(row)
-    return row
 
 
 async def opt_out(
@@ -143,143 +118,6 @@ async def opt_out(
     step.events.append(ProspectChanged(prospect.id))
     text = i18n.t("sara.event_opt_out", channel=channel, text=preview_of(message.content))
     await record_event(step, conversation, text, {"action": "opt_out", "channel": channel})
-
-
-async def next_appointment(
-    step: IngestStep, prospect_id: int, statuses: tuple[AppointmentStatus, ...] = UPCOMING
-) -> A | None:
-    """The prospect's next appointment still to come, in one of ``statuses``."""
-    query = (
-        select(A)
-        .where(A.prospect_id == prospect_id, A.status.in_(statuses), A.starts_at >= step.now)
-        .order_by(A.starts_at, A.id)
-        .limit(1)
-    )
-    return (await step.session.execute(query)).scalar_one_or_none()
-
-
-_APPOINTMENT_RULES = {
-    # intent: (statuses it applies to, new status, reply key, event key)
-    Intent.CONFIRM: (UPCOMING, AppointmentStatus.CONFIRMED, "confirm_ack", "event_confirmed"),
-    Intent.REFUSE: (
-        (AppointmentStatus.PROPOSED,),
-        AppointmentStatus.CANCELLED,
-        "refuse_ack",
-        "event_refused",
-    ),
-    Intent.CANCEL: (UPCOMING, AppointmentStatus.CANCELLED, "cancel_ack", "event_cancelled"),
-}
-
-
-async def answer_appointment(
-    step: IngestStep,
-    prospect: t.ProspectRow,
-    conversation: t.ConversationRow,
-    message: t.MessageRow,
-    recognized: Recognized,
-) -> bool:
-    """Confirm, decline or cancel the next appointment; False when there is none to change."""
-    # A yes or no answers the next proposal; a cancellation takes the next appointment.
-    appointment = None
-    if recognized.intent != Intent.CANCEL:
-        appointment = await next_appointment(step, prospect.id, (AppointmentStatus.PROPOSED,))
-    appointment = appointment or await next_appointment(step, prospect.id)
-    rule = _APPOINTMENT_RULES[recognized.intent]
-    if appointment is None or appointment.status not in rule[0]:
-        return False
-    await change_appointment(step, prospect, conversation, appointment, recognized, message)
-    return True
-
-
-async def change_appointment(
-    step: IngestStep,
-    prospect: t.ProspectRow,
-    conversation: t.ConversationRow,
-    appointment: A,
-    recognized: Recognized,
-    message: t.MessageRow | None,
-    *,
-    callback: dict[str, Any] | None = None,
-) -> None:
-    """Change ``appointment`` as the prospect asked, answer them and record why.
-
-    The change goes through the booking service (``change_in``), so its hooks re-plan or
-    withdraw the reminders after the commit, as for a change made in the app.
-    """
-    _, new_status, reply_key, event_key = _APPOINTMENT_RULES[recognized.intent]
-    language = prospect_language(prospect.language, step.settings.language)
-    previous = str(appointment.status)
-    said = preview_of(message.content) if message is not None else f"/{recognized.value}"
-    agent_moment = when(appointment.starts_at, _agent_language(), step.settings.timezone)
-    note = i18n.t(f"sara.{event_key}", when=agent_moment, text=said)
-    meta = {
-        "sara": True,
-        "action": str(recognized.intent),
-        "from": previous,
-        "to": str(new_status),
-        "reason": said,
-    }
-    kind = (
-        ChangeKind.CONFIRMED if new_status == AppointmentStatus.CONFIRMED else ChangeKind.CANCELLED
-    )
-    assert step.booking is not None, "the ingest step needs the booking service"
-    change = await step.booking.change_in(
-        step.session,
-        step.events,
-        appointment.id,
-        kind,
-        by=SenderType.PROSPECT,
-        reason=said if kind == ChangeKind.CANCELLED else None,
-        conversation_id=conversation.id,
-        note=note,
-        meta=meta,
-    )
-    if change is None:  # already confirmed: say so, nothing changes
-        reply_key = "already_confirmed"
-        await record_event(step, conversation, note, {**meta, "appointment_id": appointment.id})
-    else:
-        step.booking_changes.append(change)
-        step.appointment_changes.append(
-            AppointmentNotice(appointment.id, str(new_status), previous, said, conversation.id)
-        )
-    moment = when_of(appointment.starts_at, step.settings.timezone, prospect.timezone, language)
-    await queue_reply(
-        step,
-        conversation,
-        say(language, reply_key, when=moment),
-        kind=reply_key,
-        callback=callback,
-    )
-
-
-#: Outbound messages the prospect never got: not what they are answering.
-_NOT_RECEIVED = (
-    MessageStatus.CANCELLED,
-    MessageStatus.EXPIRED,
-    MessageStatus.FAILED,
-    MessageStatus.UNDELIVERED,
-)
-
-
-async def last_outbound(
-    step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
-) -> t.MessageRow | None:
-    """The last message the prospect got in ``conversation`` before ``message`` (by the time it
-    went out: a survey brought forward goes out after messages queued later)."""
-    M = t.MessageRow
-    query = (
-        select(M)
-        .where(
-            M.conversation_id == conversation.id,
-            M.direction == Direction.OUTBOUND,
-            M.kind == MessageKind.MESSAGE,
-            M.id < message.id,
-            M.status.not_in(_NOT_RECEIVED),
-        )
-        .order_by(func.coalesce(M.sent_at, M.created_at).desc(), M.id.desc())
-        .limit(1)
-    )
-    return (await step.session.execute(query)).scalar_one_or_none()
 
 
 async def pending_survey(

@@ -7,30 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from decimal import Decimal
 
+from core.analytics.engagement import ChannelEngagement
 from core.config.settings import OrchestratorSettings
 from core.domain.enums import Channel, MessageType, Urgency
-from core.domain.settings import DEFAULT_PRICES, ChannelLimits, QuietHours
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelEngagement:
-    """How a prospect answers on one channel (criterion 8), from the message history.
-
-    ``response_rate`` is the posterior mean under a Beta prior, so one message never decides;
-    ``evidence`` is how many of our messages it is based on (0: no history, no points).
-    """
-
-    channel: Channel
-    sent: int = 0
-    replied: int = 0
-    response_rate: float = 0.0
-    prior_rate: float = 0.0
-    median_response_seconds: float | None = None
-
-    @property
-    def evidence(self) -> int:
-        """Number of outgoing messages the rate is based on."""
-        return self.sent
+from core.domain.tenant_settings import DEFAULT_PRICES, ChannelLimits, QuietHours
 
 
 @dataclass(frozen=True, slots=True)

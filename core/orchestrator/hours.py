@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from core.domain.settings import QuietHours
+from core.domain.tenant_settings import QuietHours
 from core.holidays import holiday_on
 
 #: French rules on commercial SMS: 08:00–20:00, Monday to Saturday, not on public holidays.

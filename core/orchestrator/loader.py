@@ -33,7 +33,7 @@ from core.domain.enums import (
     MessageType,
     Urgency,
 )
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.hours import zone
 from core.storage import tables as t

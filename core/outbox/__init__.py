@@ -5,7 +5,3 @@ leases due rows, sends them under each adapter's rate limit, retries transient f
 back to the decision's alternatives, reconciles rows interrupted mid-send, and expires what would
 be sent too late.
 """
-
-# The service package's facade imports this package's modules, and they import the service's
-# write path: loading the facade first makes the order the same whichever side is imported first.
-import core.service  # noqa: F401

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.decision import ReplyDraft
 from core.domain.enums import ApprovalStatus, Channel
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput
 from core.i18n import t as tr
 from core.orchestrator.channels import HARD_LIMITS, NAMES

@@ -21,8 +21,8 @@ from core.domain.enums import (
     SenderType,
 )
 from core.orchestrator.channels import DELIVERY_SECONDS
-from core.service.timeline import append_message
 from core.storage import tables as t
+from core.storage.timeline import append_message
 
 
 def new_key() -> str:

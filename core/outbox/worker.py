@@ -40,7 +40,7 @@ from core.domain.enums import (
     OutboxStatus,
     Urgency,
 )
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
 from core.events import Alert, ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
@@ -50,10 +50,10 @@ from core.orchestrator.loader import month_spending
 from core.outbox.payload import outgoing
 from core.outbox.ratelimit import RateLimiters
 from core.outbox.reconcile import ProviderAnswer, ask_provider
-from core.service.context import ServiceContext
-from core.service.timeline import apply_status
 from core.storage import tables as t
 from core.storage.convert import to_micros
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import apply_status
 
 log = logging.getLogger(__name__)
 

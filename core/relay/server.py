@@ -20,6 +20,7 @@ from aiohttp import web
 
 from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import MalformedWebhook, SignatureError, WebhookError
+from core.channels.runtime import AdapterLookup
 from core.domain.enums import Channel
 from core.errors import ConfigurationError
 from core.relay.body import BodyTooLarge, check_multipart_complete, read_bounded
@@ -36,10 +37,6 @@ from core.relay.store import EventWriter, RawEvent, dedupe_key
 from core.storage.database import Database
 
 log = logging.getLogger(__name__)
-
-#: Finds the configured adapter of a channel (None when the channel is not set up).
-AdapterLookup = Callable[[Channel], ChannelAdapter | None]
-
 
 def runtime_lookup(runtime: object) -> AdapterLookup:
     """An ``AdapterLookup`` over a ``ChannelRuntime`` (unconfigured channels give None)."""

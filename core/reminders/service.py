@@ -31,8 +31,7 @@ from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
 from core.outbox.enqueue import enqueue
 from core.outbox.payload import build_payload, hold_policy
-from core.reminders.plan import SURVEY_VALIDITY, PlannedReminder, ReminderKind, plan
-from core.service.appointment_texts import (
+from core.reminders.appointment_texts import (
     appointment_values,
     approved_whatsapp,
     render,
@@ -40,9 +39,10 @@ from core.service.appointment_texts import (
     whatsapp_payload,
     window_open,
 )
-from core.service.context import ServiceContext
-from core.service.timeline import apply_status, conversation_for
+from core.reminders.plan import SURVEY_VALIDITY, PlannedReminder, ReminderKind, plan
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import apply_status, conversation_for
 
 log = logging.getLogger(__name__)
 Out = t.OutboxRow

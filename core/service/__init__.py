@@ -1,6 +1,6 @@
 """The service facade the TUI and the CLI call: pydantic models in and out, never ORM rows.
 
-service = await InboxService.open(settings)
+service = await open_service(settings)   # core.engine: the app's way in (seeds the demo)
 page = await service.conversations.page(InboxFilter(channel=Channel.SMS))
 thread = await service.conversations.thread(page.items[0].id)
 async with service.bus.subscribe() as events: ...
@@ -9,28 +9,28 @@ await service.close()
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from core.booking.agenda import Agenda
+from core.booking.appointments import Appointments
+from core.booking.notices import booking_hooks
+from core.booking.service import Booking
 from core.config.settings import Settings
 from core.domain.models import Agent
 from core.events import EventBus
 from core.service.abtests import ABTests
-from core.service.agenda import Agenda
 from core.service.analytics import Analytics
-from core.service.appointment_notices import booking_hooks
-from core.service.appointments import Appointments
-from core.service.booking import Booking
 from core.service.campaigns import Campaigns
-from core.service.context import ServiceContext
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.messages import Messages
 from core.service.outbound import Outbound
 from core.service.prospects import Prospects
-from core.service.settings import TenantSettingsStore
 from core.service.templates import Templates
-from core.service.tenants import Agents, ensure_tenant
+from core.service.tenant_settings import TenantSettingsStore
 from core.storage.database import Database
+from core.storage.service_context import ServiceContext
+from core.storage.tenants import Agents, ensure_tenant
 from core.storage.types import utcnow
 from core.team.audit import AuditTrail
 from core.team.live import Team, check_team_settings, unknown_agent
@@ -92,18 +92,22 @@ class InboxService:
         return service
 
     @classmethod
-    async def open(cls, settings: Settings) -> InboxService:
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        prepare: Callable[[Database], Awaitable[object]] | None = None,
+    ) -> InboxService:
         """Open the configured database (migrating it), start the live link, return the service.
 
-        In demo mode, a database with no tenant yet is first filled with the demo agency.
+        ``prepare`` runs on the open database first (``core.engine.open_service`` fills an empty
+        demo database with the demo agency that way: the facade does not know the demo).
         """
         check_team_settings(settings)
         db = await Database.open(settings.effective_database_url)
         try:
-            if settings.mode == "demo":
-                from core.demo import seed_if_empty
-
-                await seed_if_empty(db, settings.tenant)
+            if prepare is not None:
+                await prepare(db)
             service = await cls.connect(db, settings.tenant, settings=settings)
             await service.team.start()
         except BaseException:

@@ -17,13 +17,13 @@ from core.campaigns.dispatch import enqueue_routed, route_rendered
 from core.campaigns.render import Renderings, message_type_of
 from core.config.settings import OrchestratorSettings
 from core.domain.enums import Channel
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.i18n.prospect import prospect_language
 from core.orchestrator.loader import load_tenant_inputs
-from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 from core.templates.message import render_message
 from core.templates.render import TemplateRenderError
 from core.templates.variables import standard_values

@@ -23,9 +23,9 @@ from core.analytics.period import Period
 from core.analytics.rollups import RollupCache
 from core.analytics.stats import ChannelStats, channel_stats, channel_totals, daily_counters
 from core.domain.enums import Channel
-from core.domain.settings import TenantSettings
-from core.service.context import ServiceContext
+from core.domain.tenant_settings import TenantSettings
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 
 #: Insights about individual prospects read the messages themselves; they look this far back.
 PROSPECT_INSIGHT_DAYS = 90

@@ -21,8 +21,8 @@ from core.campaigns.runner import CampaignRunner, RunReport
 from core.config.settings import OrchestratorSettings
 from core.domain.enums import CampaignStatus, Channel, EnrolmentStatus, OutboxStatus
 from core.errors import InvalidInput, NotFound
-from core.service.context import ServiceContext
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 
 C, S, E = t.CampaignRow, t.CampaignStepRow, t.CampaignEnrolmentRow
 

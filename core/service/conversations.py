@@ -20,10 +20,10 @@ from core.domain import models as m
 from core.domain.enums import Channel, ConversationStatus, Direction, MessageKind, Priority
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged
-from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.search import search_conversation_ids
+from core.storage.service_context import ServiceContext
 from core.team import audit
 
 C = t.ConversationRow

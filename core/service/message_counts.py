@@ -13,9 +13,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.domain.enums import Channel, Direction, MessageKind, MessageStatus
-from core.service.context import ServiceContext
 from core.storage import tables as t
 from core.storage.convert import from_micros
+from core.storage.service_context import ServiceContext
 
 M = t.MessageRow
 NOT_LEFT = {

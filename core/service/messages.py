@@ -6,10 +6,10 @@ from core.domain import models as m
 from core.domain.enums import Direction, MessageKind, MessageStatus, SenderType
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged, MessageChanged
-from core.service.context import ServiceContext
-from core.service.timeline import append_message
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import append_message
 
 MAX_NOTE = 10_000
 

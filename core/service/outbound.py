@@ -49,11 +49,11 @@ from core.outbox.enqueue import enqueue, new_key
 from core.outbox.payload import build_payload, hold_policy
 from core.outbox.routing import Routed, route, routing_context, tenant_providers
 from core.reminders.service import Reminders
-from core.service.context import ServiceContext
 from core.service.conversations import Conversations
-from core.service.timeline import append_message, conversation_for, open_conversation
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import append_message, conversation_for, open_conversation
 from core.team import audit
 
 if TYPE_CHECKING:

@@ -6,13 +6,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import models as m
-from core.domain.contact import normalize_email, normalize_phone
 from core.domain.enums import Channel
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged, ProspectChanged
-from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.prospect_rows import find_row
+from core.storage.service_context import ServiceContext
 from core.team import audit
 
 P = t.ProspectRow
@@ -130,22 +130,3 @@ async def _move_conversations(session: AsyncSession, old_id: int, keep: P) -> li
         .values(prospect_id=keep.id)
     )
     return list(ids)
-
-
-async def find_row(
-    session: AsyncSession, tenant_id: int, channel: Channel, identifier: str
-) -> P | None:
-    """The (unmerged) prospect row reachable at ``identifier`` on ``channel``.
-
-    SMS, WhatsApp and voice share the phone number: the same E.164 number is one prospect.
-    """
-    query = select(P).where(P.tenant_id == tenant_id, P.merged_into_id.is_(None))
-    match Channel(channel):
-        case Channel.SMS | Channel.VOICE | Channel.WHATSAPP:
-            phone = normalize_phone(identifier)
-            query = query.where((P.phone == phone) | (P.whatsapp == phone))
-        case Channel.EMAIL:
-            query = query.where(P.email == normalize_email(identifier))
-        case Channel.TELEGRAM:
-            query = query.where(P.telegram_chat_id == int(identifier))
-    return (await session.execute(query.order_by(P.id).limit(1))).scalar_one_or_none()

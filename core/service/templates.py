@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.domain import models as m
-from core.domain.enums import ApprovalStatus, Channel, TemplateCategory
+from core.domain.enums import Channel
+from core.domain.models import TemplateDraft
 from core.errors import InvalidInput, NotFound
-from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 from core.team import audit
+from core.templates.library import library_drafts
+
+if TYPE_CHECKING:
+    from core.service import InboxService
 
 T = t.MessageTemplateRow
-
-
-class TemplateDraft(BaseModel):
-    """A template as written in the editor."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    channel: Channel
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    language: str = Field("fr", pattern=r"^[a-z]{2}$")
-    template_type: str | None = Field(None, max_length=50)
-    subject: str | None = Field(None, max_length=255)
-    content: str = Field(min_length=1)
-    html: str | None = None
-    variables: list[str] = Field(default_factory=list)
-    enabled: bool = True
-    whatsapp_name: str | None = None
-    whatsapp_category: TemplateCategory | None = None
-    approval_status: ApprovalStatus | None = None
-    content_sid: str | None = None
-
-    def columns(self) -> dict[str, object]:
-        """The row's columns."""
-        values = self.model_dump()
-        values["channel_type"] = values.pop("channel")
-        values["template_name"] = values.pop("name")
-        return values
 
 
 class Templates:
@@ -138,3 +117,15 @@ class Templates:
         if row is None or row.tenant_id != self.ctx.tenant_id:
             raise NotFound("template", template_id)
         return row
+
+
+async def seed_templates(service: InboxService) -> int:
+    """Store the library's templates the tenant does not have yet; return how many were added."""
+    existing = {(tpl.channel, tpl.name, tpl.language) for tpl in await service.templates.list()}
+    added = 0
+    for draft in library_drafts():
+        if (draft.channel, draft.name, draft.language) in existing:
+            continue
+        await service.templates.save(draft)
+        added += 1
+    return added

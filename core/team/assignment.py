@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.storage import tables as t
 from core.storage.types import utcnow
 from core.team.audit import record_for

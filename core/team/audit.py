@@ -31,7 +31,7 @@ from core.errors import InvalidInput
 from core.storage import tables as t
 
 if TYPE_CHECKING:
-    from core.service.context import ServiceContext
+    from core.storage.service_context import ServiceContext
 
 A = t.AuditLogRow
 MAX_TEXT = 200

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 from core.errors import ConfigurationError
 from core.i18n import t as tr
 from core.storage import tables as t
-from core.team.notify import NotifyBridge, StateCallback
+from core.team.pg_listen import NotifyBridge, StateCallback
 from core.team.presence import Presence
 
 if TYPE_CHECKING:
     from core.config.settings import Settings
-    from core.service.context import ServiceContext
-    from core.service.tenants import Agents
+    from core.storage.service_context import ServiceContext
+    from core.storage.tenants import Agents
 
 
 class Team:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.events import EventBus, PresenceChanged
-from core.team.notify import NotifyBridge
+from core.team.pg_listen import NotifyBridge
 
 KIND = "presence"
 

@@ -1,23 +1,19 @@
 """The templates every tenant starts with: the seeds' texts, in French and English.
 
-``seed_templates(service)`` stores them once (a template that already exists under the same
-channel, name and language is left as the tenant edited it). French texts are the seeds' own
-where the seeds give one (``rdv_reminder_24h``, the satisfaction survey, the HTML confirmation
-email, WhatsApp ``rdv_confirmation_fr``); the characters damaged in the seeds (``�``) are
-replaced by the emoji the layout calls for. WhatsApp templates are stored as DRAFT: they still
-have to be submitted to Meta, and the library cannot claim an approval it does not have.
+``core.service.templates.seed_templates(service)`` stores them once (a template that already
+exists under the same channel, name and language is left as the tenant edited it). French texts
+are the seeds' own where the seeds give one (``rdv_reminder_24h``, the satisfaction survey, the
+HTML confirmation email, WhatsApp ``rdv_confirmation_fr``); the characters damaged in the seeds
+(``�``) are replaced by the emoji the layout calls for. WhatsApp templates are stored as
+DRAFT: they still have to be submitted to Meta, and the library cannot claim an approval it does
+not have.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from core.domain.enums import ApprovalStatus, Channel, TemplateCategory
-from core.service.templates import TemplateDraft
-from core.templates.html_text import html_to_text
-
-if TYPE_CHECKING:
-    from core.service import InboxService
+from core.domain.models import TemplateDraft
+from core.html_text import html_to_text
 
 _TEXTS: dict[str, dict[str, tuple[str, tuple[str, ...], str]]] = {
     # name: {language: (template_type, variables, text)}
@@ -346,15 +342,3 @@ def _email_draft(
         html=html,
         variables=list(variables),
     )
-
-
-async def seed_templates(service: InboxService) -> int:
-    """Store the library's templates the tenant does not have yet; return how many were added."""
-    existing = {(tpl.channel, tpl.name, tpl.language) for tpl in await service.templates.list()}
-    added = 0
-    for draft in library_drafts():
-        if (draft.channel, draft.name, draft.language) in existing:
-            continue
-        await service.templates.save(draft)
-        added += 1
-    return added

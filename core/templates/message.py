@@ -26,7 +26,7 @@ from core.channels.adapter import TemplateRef
 from core.channels.segments import SegmentInfo, count_segments
 from core.domain.enums import ApprovalStatus, Channel, TemplateCategory
 from core.domain.models import MessageTemplate
-from core.templates.html_text import html_to_text
+from core.html_text import html_to_text
 from core.templates.render import Rendered, TemplateRenderError, placeholders, render_text
 
 _POSITIONAL = re.compile(r"{{\s*(\d+)\s*}}")

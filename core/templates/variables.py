@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.appointments.proposal import day_of, time_of
+from core.domain.appointment_display import day_of, time_of
 from core.domain.enums import AppointmentStatus
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.storage import tables as t
 
 

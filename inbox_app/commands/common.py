@@ -16,7 +16,9 @@ def run_with_service(settings: Settings, work: Callable[[InboxService], Awaitabl
     """Open the service, run ``work`` with it, close it."""
 
     async def main() -> R:
-        service = await InboxService.open(settings)
+        from core.engine import open_service
+
+        service = await open_service(settings)
         try:
             return await work(service)
         finally:

@@ -64,13 +64,13 @@ async def _main(
     from core.channels.runtime import ChannelRuntime
     from core.credentials import CredentialStore
     from core.domain.enums import Channel
+    from core.engine import open_service
     from core.outbox.worker import OutboxWorker
     from core.relay.run import serve
     from core.relay.secrets import pull_tokens
     from core.relay.server import RelayConfig, runtime_lookup
-    from core.service import InboxService
 
-    service = await InboxService.open(settings)
+    service = await open_service(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

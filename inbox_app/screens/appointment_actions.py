@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-from core.appointments.display import both_times, kind_label
 from core.domain import models as m
+from core.domain.appointment_display import both_times, kind_label
 from core.domain.enums import AppointmentStatus
 from core.i18n import t
 from inbox_app.errors import notify_error

@@ -19,12 +19,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from core.appointments.display import both_times, kind_label, slot_label
-from core.appointments.errors import BookingRefused, SlotTaken
-from core.appointments.parse_when import When
-from core.appointments.slots import Slot
+from core.booking.errors import BookingRefused, SlotTaken
+from core.booking.parse_when import When
+from core.booking.slots import Slot
 from core.domain import models as m
-from core.domain.settings import TenantSettings
+from core.domain.appointment_display import both_times, kind_label, slot_label
+from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
 from core.i18n import t
 from inbox_app.errors import describe, notify_error

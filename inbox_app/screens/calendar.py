@@ -18,13 +18,13 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from core.appointments.display import both_times, kind_label
+from core.booking.agenda import AgendaEntry
 from core.domain import models as m
+from core.domain.appointment_display import both_times, kind_label
 from core.domain.enums import AppointmentStatus
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.events import AppointmentChanged, Event, MessageChanged, Resync
 from core.i18n import format_datetime, t
-from core.service.agenda import AgendaEntry
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, status_word

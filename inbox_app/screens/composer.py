@@ -19,7 +19,7 @@ from textual.widgets import Checkbox, Footer, Input, Select, Static, TextArea
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import Channel
 from core.domain.models import Thread
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.i18n import t
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Static, Switch, TabbedContent, TabPane
 
 from core.domain.enums import Channel
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput
 from core.i18n import t
 from inbox_app.errors import notify_error

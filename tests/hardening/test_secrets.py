@@ -24,6 +24,7 @@ from core.config.settings import ProviderEndpoints, config_file, load_settings
 from core.credentials import CredentialStore, env_name
 from core.domain.enums import Channel, Provider
 from core.domain.models import ChannelConfig
+from core.engine import open_service
 from core.logs import configure_logging
 from core.service import InboxService
 from inbox_app.cli import main as cli_main
@@ -166,7 +167,7 @@ async def test_no_secret_anywhere_after_a_full_demo_run(
     assert cli_main(["credentials", "set", "whatsapp", "app_secret"]) == 0
     assert cli_main(["credentials", "list"]) == 0
 
-    service = await InboxService.open(load_settings(data_dir=data_dir))
+    service = await open_service(load_settings(data_dir=data_dir))
     runtime = None
     try:
         page = await service.conversations.page(service_filter())

@@ -21,9 +21,9 @@ from core.errors import InvalidInput
 from core.events import MessageChanged
 from core.sanitize import MAX_LINE
 from core.service import InboxService
-from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
 from core.storage.database import Database
+from core.storage.timeline import append_message, conversation_for
 from inbox_app.app import InboxApp
 from inbox_app.errors import notify_error
 from inbox_app.screens.conversation import ConversationScreen

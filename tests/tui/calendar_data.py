@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import AppointmentStatus, MessageStatus
 from core.service import InboxService
-from core.service.appointments import AppointmentDraft
 from core.storage import tables as t
 from tests.tui.scenario import NOW
 

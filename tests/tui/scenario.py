@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import Channel, Direction, MessageKind, MessageStatus, Priority, SenderType
+from core.domain.models import TemplateDraft
 from core.service import InboxService
-from core.service.appointments import AppointmentDraft
-from core.service.templates import TemplateDraft
-from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
+from core.storage.timeline import append_message, conversation_for
 from tests.factories import add_prospect
 
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from textual.widgets import Input, OptionList, Static
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import AppointmentStatus, Channel, MessageStatus
-from core.service.appointments import AppointmentDraft
 from core.storage import tables as t
 from inbox_app.app import InboxApp
 from inbox_app.screens.booking import BookingScreen

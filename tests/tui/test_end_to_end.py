@@ -12,6 +12,7 @@ from textual.widgets import Select
 
 from core.config import load_settings
 from core.domain.enums import DEFAULT_PROVIDER, Channel, MessageStatus
+from core.engine import open_service
 from core.service import InboxFilter, InboxService
 from inbox_app.app import InboxApp
 from tests.tui.helpers import settle, wait_for_decision
@@ -21,7 +22,7 @@ from tests.tui.test_composer import open_composer
 @pytest.fixture
 async def demo_service():
     settings = load_settings()  # nothing configured: demo mode in the test's data dir
-    service = await InboxService.open(settings)
+    service = await open_service(settings)
     tenant = await service.tenant_settings.get()
     tenant.quiet_hours.enabled = False  # the test must not depend on the time of day
     await service.tenant_settings.save(tenant)

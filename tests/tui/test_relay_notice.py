@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 
 from core.config.settings import RelaySettings, Settings
-from core.service import InboxService
+from core.engine import open_service
 from inbox_app.app import InboxApp
 
 
@@ -20,7 +20,7 @@ async def test_a_taken_relay_port_is_one_notice(tmp_path) -> None:
         settings = Settings(
             mode="local", database_url=url, language="en", relay=RelaySettings(port=port)
         )
-        service = await InboxService.open(settings)
+        service = await open_service(settings)
         app = InboxApp(service=service, settings=settings, engine=True)
         try:
             async with app.run_test() as pilot:

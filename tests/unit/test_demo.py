@@ -13,11 +13,12 @@ from sqlalchemy import select
 from core.config.settings import load_settings
 from core.demo import DemoResetRefused, is_demo_database, reset_demo, seed_demo
 from core.domain.enums import Channel, Direction, MessageKind, SenderType
+from core.engine import open_service
 from core.errors import NotADatabase
 from core.service import InboxFilter, InboxService
-from core.service.timeline import preview_of
 from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
+from core.storage.timeline import preview_of
 from tests.conftest import PG_URL, PgSchema
 from tests.factories import add_prospect
 
@@ -267,18 +268,18 @@ async def test_reset_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> No
 async def test_the_first_start_in_demo_mode_seeds_and_later_starts_do_not(tmp_path) -> None:
     settings = load_settings()  # nothing configured: demo mode, database in the data dir
     assert settings.mode == "demo"
-    service = await InboxService.open(settings)
+    service = await open_service(settings)
     try:
         first = len((await service.conversations.page(limit=500)).items)
         assert first > 30
     finally:
         await service.close()
-    service = await InboxService.open(settings)
+    service = await open_service(settings)
     try:
         assert len(await rows(service.db, t.TenantRow)) == 1
     finally:
         await service.close()
-    local = await InboxService.open(
+    local = await open_service(
         load_settings(database_url=sqlite_url(tmp_path / "local.db"), mode="local")
     )
     try:

@@ -7,13 +7,12 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import Channel, ConversationStatus, Direction, Priority
-from core.domain.models import ProspectDraft
+from core.domain.models import ProspectDraft, TemplateDraft
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged
 from core.service import InboxFilter, Sort, View
-from core.service.appointments import AppointmentDraft
-from core.service.templates import TemplateDraft
 from tests.factories import add_message, add_prospect
 
 

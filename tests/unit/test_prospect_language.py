@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.domain.settings import TenantSettings
+from core.booking.appointments import AppointmentDraft
+from core.domain.tenant_settings import TenantSettings
 from core.i18n.prospect import prospect_language
-from core.service.appointments import AppointmentDraft
 from core.storage import tables as t
 from core.templates.variables import standard_values
 from tests.factories import add_prospect

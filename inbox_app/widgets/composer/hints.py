@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from core.domain.enums import Channel, Direction
 from core.domain.models import Thread
-from core.domain.settings import QuietHours
+from core.domain.tenant_settings import QuietHours
 from core.i18n import t
 
 WHATSAPP_WINDOW = timedelta(hours=24)

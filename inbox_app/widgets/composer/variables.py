@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from core.domain.models import Appointment, Prospect
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.templates.render import placeholders, render_text
 
 

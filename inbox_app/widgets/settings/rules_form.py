@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, TextArea
 
 from core.domain.enums import Channel
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput
 from core.i18n import t
 from inbox_app.render.words import channel_name

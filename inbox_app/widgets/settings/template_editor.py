@@ -13,9 +13,8 @@ from textual.widgets.option_list import Option
 
 from core.channels.segments import count_segments
 from core.domain.enums import Channel
-from core.domain.models import MessageTemplate
+from core.domain.models import MessageTemplate, TemplateDraft
 from core.i18n import t
-from core.service.templates import TemplateDraft
 from core.templates.render import TemplateRenderError, placeholders, render_text
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line

@@ -27,7 +27,7 @@ from core.ingest.worker import IngestWorker
 from core.outbox.worker import OutboxWorker
 from core.relay.server import Relay, RelayConfig, runtime_lookup
 from core.service import InboxService
-from core.templates.library import seed_templates
+from core.service.templates import seed_templates
 
 pytestmark = pytest.mark.skipif(
     "twilio_sms" not in adapter_names(), reason="the provider adapters are not installed"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from core.booking.appointments import AppointmentDraft
 from core.campaigns.model import Condition, StepDraft
 from core.domain.enums import AppointmentStatus, Channel, EnrolmentStatus, MessageStatus
 from core.service import InboxService
-from core.service.appointments import AppointmentDraft
 from core.storage import tables as t
 from tests.conftest import FakeClock
 from tests.factories import add_prospect

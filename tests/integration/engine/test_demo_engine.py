@@ -14,8 +14,7 @@ import pytest
 from core.config import load_settings
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, Direction, MessageStatus
-from core.engine import Engine
-from core.service import InboxService
+from core.engine import Engine, open_service
 
 
 async def wait_for(predicate, timeout: float = 30.0):
@@ -33,7 +32,7 @@ async def wait_for(predicate, timeout: float = 30.0):
 @pytest.fixture
 async def demo():
     settings = load_settings()  # nothing configured: demo mode in the test's data dir
-    service = await InboxService.open(settings)
+    service = await open_service(settings)
     tenant = await service.tenant_settings.get()
     tenant.quiet_hours.enabled = False  # the test must not depend on the time of day
     await service.tenant_settings.save(tenant)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core.appointments.slots import slot_token
+from core.booking.slots import slot_token
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, OutboxStatus, Provider
 from core.ingest.worker import IngestWorker
 from core.outbox.worker import OutboxWorker
@@ -431,8 +431,8 @@ async def test_on_whatsapp_lundi_matin_books_the_first_free_slot_that_morning(
 
 
 async def test_the_tenants_own_confirmation_template_is_the_one_sent(world: World) -> None:
-    from core.service.templates import TemplateDraft
-    from core.templates.library import seed_templates
+    from core.domain.models import TemplateDraft
+    from core.service.templates import seed_templates
 
     service, box = world.service, world.sandbox
     await seed_templates(service)

@@ -22,8 +22,8 @@ from core.domain.enums import Channel, MessageKind, MessageStatus, Provider
 from core.ingest.worker import IngestWorker
 from core.relay.server import Relay, RelayConfig, runtime_lookup
 from core.service import InboxService
-from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
+from core.storage.timeline import append_message, conversation_for
 from tests.factories import add_prospect
 
 pytestmark = pytest.mark.skipif(
@@ -277,8 +277,8 @@ async def test_meta_whatsapp_challenge_inbound_and_status(meta_world: World) -> 
 async def test_sara_answers_real_webhooks(world: World) -> None:
     from datetime import timedelta
 
+    from core.booking.appointments import AppointmentDraft
     from core.domain.enums import AppointmentStatus
-    from core.service.appointments import AppointmentDraft
 
     service, box = world.service, world.sandbox
     prospect = await add_prospect(service, "Lucie Bernard", phone=PHONE, telegram_chat_id=4242)

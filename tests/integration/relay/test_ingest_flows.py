@@ -10,8 +10,8 @@ from core.domain.enums import Channel, ConversationStatus, MessageKind, MessageS
 from core.events import MessageChanged, ProspectChanged
 from core.ingest.worker import IngestWorker
 from core.service import InboxFilter, InboxService
-from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
+from core.storage.timeline import append_message, conversation_for
 from tests.factories import add_prospect
 from tests.relay_fakes import body, message, status
 from tests.relay_harness import RunningRelay, running_relay

@@ -16,11 +16,11 @@ import pytest
 
 from core import i18n
 from core.domain.enums import ApprovalStatus, Channel, Provider
+from core.domain.models import TemplateDraft
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService
-from core.service.templates import TemplateDraft
+from core.service.templates import seed_templates
 from core.storage import tables as t
-from core.templates.library import seed_templates
 from tests.factories import add_prospect
 from tests.integration.relay.test_end_to_end import World, world_for
 from tests.unit.appointments.test_ics import split_line, unfold

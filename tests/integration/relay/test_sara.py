@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, MessageStatus
 from core.service import InboxService
-from core.service.appointments import AppointmentDraft
-from core.service.timeline import append_message, conversation_for
 from core.storage import tables as t
+from core.storage.timeline import append_message, conversation_for
 from tests.factories import add_prospect
 from tests.relay_fakes import body, message
 from tests.relay_harness import RunningRelay, running_relay

@@ -9,8 +9,8 @@ import pytest
 
 from core.domain.enums import Channel
 from core.domain.models import ProspectDraft
-from core.service.timeline import conversation_for
 from core.storage import tables as t
+from core.storage.timeline import conversation_for
 from core.team.assignment import assign_new_conversation
 from tests.integration.team.helpers import open_core
 

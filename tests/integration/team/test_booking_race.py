@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from core.appointments.errors import SlotTaken
+from core.booking import service as booking_module
+from core.booking.errors import SlotTaken
 from core.events import AppointmentChanged
-from core.service import booking as booking_module
 from core.storage import tables as t
 from tests.conftest import FakeClock
 from tests.factories import add_prospect

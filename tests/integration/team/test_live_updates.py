@@ -153,7 +153,7 @@ async def test_pooled_connections_killed_by_a_restart_are_replaced(cores) -> Non
 
 
 async def test_a_link_that_cannot_start_keeps_trying(pg_schema, monkeypatch) -> None:
-    from core.team import notify
+    from core.team import pg_listen as notify
 
     real = notify.listener_params
     reachable = [False]

@@ -25,8 +25,8 @@ from core.events import EventBus
 from core.outbox.ratelimit import RateLimiters
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService
-from core.service.context import ServiceContext
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 from providers.sandbox import start_sandbox
 from tests.conftest import FakeClock
 from tests.integration.team.helpers import broadcast_sms

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from core.abtests.model import Metric
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import AppointmentStatus, MessageStatus
 from core.errors import InvalidInput
 from core.service.abtests import assign
-from core.service.appointments import AppointmentDraft
-from core.service.timeline import apply_status
+from core.service.templates import seed_templates
 from core.storage import tables as t
-from core.templates.library import seed_templates
+from core.storage.timeline import apply_status
 from tests.factories import add_message, add_prospect
 
 GROUPS = {"A": {"channel": "email"}, "B": {"channel": "sms"}}

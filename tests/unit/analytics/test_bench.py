@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from core.analytics import bench
+from core.bench import analytics as bench
 
 
 def test_the_bench_runs_on_a_small_dataset_and_reuses_a_kept_database(tmp_path, capsys) -> None:

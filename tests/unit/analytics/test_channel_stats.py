@@ -43,11 +43,11 @@ from core.analytics.insights import best_channel_per_type
 from core.analytics.period import Period
 from core.analytics.rollups import EPOCH
 from core.analytics.stats import ChannelStats
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import AppointmentStatus, Channel, Direction, MessageStatus, SenderType
-from core.service.appointments import AppointmentDraft
-from core.service.timeline import append_message, apply_status, conversation_for
 from core.storage import migrate
 from core.storage import tables as t
+from core.storage.timeline import append_message, apply_status, conversation_for
 from tests.factories import add_prospect
 
 DAY = datetime(2026, 3, 9, tzinfo=UTC)

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from core.appointments.errors import BookingRefused, SlotTaken
+from core.booking import service as booking_module
+from core.booking.errors import BookingRefused, SlotTaken
+from core.booking.service import AppointmentChange, ChangeKind
 from core.domain.enums import AppointmentStatus, MessageKind, SenderType
 from core.errors import InvalidInput
 from core.events import Alert, AppointmentChanged
-from core.service import booking as booking_module
-from core.service.booking import AppointmentChange, ChangeKind
 from core.storage import tables as t
 from tests.factories import add_message, add_prospect
 
@@ -387,7 +387,7 @@ async def test_refusals_and_thread_lines_in_french(service, agents, prospect, fr
 
 
 async def test_a_telegram_button_books_through_its_token(service, agents, prospect) -> None:
-    from core.appointments.slots import parse_slot_token, slot_token
+    from core.booking.slots import parse_slot_token, slot_token
 
     [slot] = await service.booking.propose_slots("visit", count=1)
     chosen = parse_slot_token(slot_token(slot), await service.booking.calendar())

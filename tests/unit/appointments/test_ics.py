@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.appointments.ics import CalendarEvent, escape_text, fold, google_calendar_link, to_ics
+from core.booking.ics import CalendarEvent, escape_text, fold, google_calendar_link, to_ics
 
 
 def unfold(text: str) -> list[str]:

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import AppointmentStatus, Channel, Direction, MessageKind, SenderType
 from core.errors import InvalidInput
 from core.events import Alert
-from core.service.appointments import AppointmentDraft
 from core.storage import tables as t
 from tests.factories import add_prospect
 from tests.unit.appointments.test_booking import paris

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.appointments.parse_when import parse_when
+from core.booking.parse_when import parse_when
 
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # Tuesday 10 March 2026, 11:00 in Paris

@@ -7,17 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.appointments.proposal import (
+from core.booking.proposal import (
     booked_token,
     cancelled_id,
     proposal_buttons,
     proposal_meta,
     proposal_text,
     slot_title,
-    time_of,
-    when_of,
 )
-from core.appointments.slots import Slot
+from core.booking.slots import Slot
+from core.domain.appointment_display import time_of, when_of
 
 PARIS = ZoneInfo("Europe/Paris")
 START = datetime(2026, 3, 11, 14, 0, tzinfo=PARIS)

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.appointments.availability import BookingSettings, TimeRange, WeeklyHours
-from core.appointments.slots import Busy, Calendar, check_slot, free_slots
-from core.domain.settings import TenantSettings
+from core.booking.slots import Busy, Calendar, check_slot, free_slots
+from core.domain.availability import BookingSettings, TimeRange, WeeklyHours
+from core.domain.tenant_settings import TenantSettings
 from core.holidays import easter_sunday, public_holidays
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -247,7 +247,7 @@ def test_check_slot_accepts_a_free_time_and_another_agent(calendar) -> None:
 
 
 def test_slot_tokens_round_trip_and_refuse_junk(calendar) -> None:
-    from core.appointments.slots import parse_slot_token, slot_token
+    from core.booking.slots import parse_slot_token, slot_token
 
     [slot] = free_slots(calendar, calendar.booking.type_of("valuation"), [12345], [], NOW, count=1)
     token = slot_token(slot)

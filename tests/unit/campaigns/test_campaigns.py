@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.booking.appointments import AppointmentDraft
 from core.campaigns.model import CampaignDraft, Condition, StepDraft
 from core.domain.enums import (
     AppointmentStatus,
@@ -17,13 +18,12 @@ from core.domain.enums import (
     EnrolmentStatus,
     MessageStatus,
 )
+from core.domain.models import TemplateDraft
 from core.errors import InvalidInput, NotFound
 from core.service import InboxService
-from core.service.appointments import AppointmentDraft
-from core.service.templates import TemplateDraft
-from core.service.timeline import apply_status
+from core.service.templates import seed_templates
 from core.storage import tables as t
-from core.templates.library import seed_templates
+from core.storage.timeline import apply_status
 from tests.factories import add_message, add_prospect
 
 SEED_CAMPAIGN = [
@@ -363,7 +363,7 @@ async def test_campaign_steps_are_sent_by_the_outbox_worker(service, clock):
 
 
 async def test_a_daily_limit_postpones_the_step_to_the_next_day(service, clock):
-    from core.domain.settings import ChannelLimits
+    from core.domain.tenant_settings import ChannelLimits
 
     campaign_id = await started(service, [StepDraft(channel=Channel.SMS, template="welcome")])
     settings = await service.tenant_settings.get()

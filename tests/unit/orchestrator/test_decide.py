@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from core.analytics.engagement import ChannelEngagement
 from core.config.settings import OrchestratorSettings
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageType, Urgency
-from core.domain.settings import ChannelLimits, QuietHours
+from core.domain.tenant_settings import ChannelLimits, QuietHours
 from core.holidays import easter_sunday, public_holidays
-from core.orchestrator.context import ChannelEngagement
 from core.orchestrator.decide import decide
 from tests.unit.orchestrator.helpers import MORNING, NIGHT, PHONE, context
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.analytics.engagement import ChannelEngagement
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageType, Urgency
-from core.domain.settings import QuietHours
-from core.orchestrator.context import ChannelEngagement, RoutingContext
+from core.domain.tenant_settings import QuietHours
+from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import WHATSAPP_WINDOW, decide
 from core.orchestrator.hours import DailyWindow, in_window, zone
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, Direction, MessageKind, MessageStatus, MessageType
+from core.domain.models import TemplateDraft
 from core.errors import InvalidInput
 from core.outbox.worker import OutboxWorker
-from core.service.templates import TemplateDraft
 from core.storage import tables as t
 from tests.factories import add_message, add_prospect
 from tests.unit.outbox.conftest import Scene

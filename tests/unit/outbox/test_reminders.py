@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from core.booking.appointments import AppointmentDraft
 from core.domain.enums import AppointmentStatus, Channel, MessageStatus, OutboxStatus
 from core.outbox.worker import OutboxWorker
 from core.reminders.plan import ReminderKind, plan
-from core.service.appointments import AppointmentDraft
 from core.storage import tables as t
 from tests.conftest import FakeClock
 from tests.unit.outbox.conftest import Scene

@@ -418,7 +418,7 @@ async def test_an_invalid_number_makes_sms_unreachable_for_the_next_decisions(
 
 
 async def test_a_failure_reported_after_the_send_falls_back(scene: Scene) -> None:
-    from core.service.timeline import apply_status
+    from core.storage.timeline import apply_status
 
     sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
     w = worker(scene, FakeRuntime(sms, email))
@@ -442,7 +442,7 @@ async def test_a_failure_reported_after_the_send_falls_back(scene: Scene) -> Non
 
 
 async def test_a_failure_reported_with_no_fallback_left_closes_the_row(scene: Scene) -> None:
-    from core.service.timeline import apply_status
+    from core.storage.timeline import apply_status
 
     sms = RecordingAdapter(Channel.SMS)
     w = worker(scene, FakeRuntime(sms), enable_fallback=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.config.settings import load_settings
+from core.engine import open_service
 from core.errors import ConfigurationError
-from core.service import InboxService
 from core.storage.database import sqlite_url
 from inbox_app.cli import main
 
@@ -77,14 +77,14 @@ def test_agents_can_be_managed_before_the_configured_agent_exists(url, capsys) -
 
 
 async def test_an_unknown_agent_stops_the_app_with_how_to_create_it(url) -> None:
-    service = await InboxService.open(load_settings(database_url=url))
+    service = await open_service(load_settings(database_url=url))
     await service.agents.add("Claire")
     await service.close()
     with pytest.raises(ConfigurationError) as caught:
-        await InboxService.open(load_settings(database_url=url, agent="Clara"))
+        await open_service(load_settings(database_url=url, agent="Clara"))
     message = str(caught.value)
     assert "'Clara'" in message and "Claire" in message and "agent add" in message
-    service = await InboxService.open(load_settings(database_url=url, agent="claire"))
+    service = await open_service(load_settings(database_url=url, agent="claire"))
     assert service.ctx.agent_id is not None
     await service.close()
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from core.domain.enums import Channel, ConversationStatus, Priority
+from core.domain.models import TemplateDraft
 from core.errors import InvalidInput, NotFound
-from core.service.templates import TemplateDraft
 from core.team.audit import scrub
 from tests.factories import add_message, add_prospect
 

@@ -16,7 +16,7 @@ from core.events import (
     PresenceChanged,
     ProspectChanged,
 )
-from core.team.notify import MAX_PAYLOAD, decode_event, encode_event, pack
+from core.team.pg_listen import MAX_PAYLOAD, decode_event, encode_event, pack
 
 
 def test_shared_events_survive_the_trip() -> None:
@@ -80,7 +80,7 @@ async def test_on_sqlite_the_team_part_does_nothing(sqlite_db) -> None:
 
 
 def test_local_only_events_are_not_shared() -> None:
-    from core.team.notify import SHARED_EVENTS
+    from core.team.pg_listen import SHARED_EVENTS
 
     for cls in (Alert, ConnectionState, PresenceChanged):
         assert cls.__name__ not in SHARED_EVENTS

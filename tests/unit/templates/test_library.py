@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from core.domain.enums import Channel
-from core.templates.library import library_drafts, seed_templates
+from core.service.templates import seed_templates
+from core.templates.library import library_drafts
 from core.templates.message import render_message
 
 SEED_REMINDER = """Bonjour {{prospect_name}},

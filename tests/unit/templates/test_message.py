@@ -6,7 +6,7 @@ import pytest
 
 from core.domain.enums import ApprovalStatus, Channel, TemplateCategory
 from core.domain.models import MessageTemplate
-from core.templates.html_text import html_to_text
+from core.html_text import html_to_text
 from core.templates.message import TemplateNotApproved, render_message, whatsapp_parameters
 from core.templates.render import TemplateRenderError
 

@@ -20,21 +20,20 @@ from functools import partial
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.appointments.availability import AppointmentType
-from core.appointments.changes import (
+from core.booking.changes import (
     AppointmentChange,
     ChangeKind,
     OnChange,
     event_meta,
     event_text,
 )
-from core.appointments.display import BothTimes, both_times, kind_label
-from core.appointments.errors import BookingRefused, most_telling, refusal_error
-from core.appointments.ics import CalendarEvent, google_calendar_link, to_ics
-from core.appointments.parse_when import When, parse_when
-from core.appointments.proposal import kind_in
-from core.appointments.slots import Busy, Calendar, Refusal, Slot, check_slot, free_slots
+from core.booking.errors import BookingRefused, most_telling, refusal_error
+from core.booking.ics import CalendarEvent, google_calendar_link, to_ics
+from core.booking.parse_when import When, parse_when
+from core.booking.slots import Busy, Calendar, Refusal, Slot, check_slot, free_slots
 from core.domain import models as m
+from core.domain.appointment_display import BothTimes, both_times, kind_in, kind_label
+from core.domain.availability import AppointmentType
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
@@ -43,15 +42,15 @@ from core.domain.enums import (
     MessageStatus,
     SenderType,
 )
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import Alert, AppointmentChanged, ConversationChanged, MessageChanged
 from core.i18n import t
 from core.i18n.prospect import text_in
-from core.service.context import ServiceContext
-from core.service.timeline import append_message, open_conversation
 from core.storage import convert
 from core.storage import tables as t_
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import append_message, open_conversation
 
 log = logging.getLogger(__name__)
 

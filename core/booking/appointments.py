@@ -11,9 +11,9 @@ from core.domain import models as m
 from core.domain.enums import AppointmentStatus
 from core.errors import NotFound
 from core.events import AppointmentChanged
-from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 
 A = t.AppointmentRow
 #: Statuses of an appointment that was confirmed (a done one was, even if nobody said so).

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.appointments.proposal import day_of, kind_in, time_of, when_of, words
+from core.domain.appointment_display import day_of, kind_in, time_of, when_of, words
 from core.domain.enums import ApprovalStatus, Channel
 from core.domain.models import MessageTemplate
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import WHATSAPP_WINDOW
 from core.storage import convert

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from core.appointments.slots import Calendar, Refusal
+from core.booking.slots import Calendar, Refusal
 from core.errors import InvalidInput
 from core.i18n import format_datetime, t
 

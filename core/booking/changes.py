@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from core.appointments.availability import BookingSettings
-from core.appointments.display import both_times, kind_label
 from core.domain import models as m
+from core.domain.appointment_display import both_times, kind_label
+from core.domain.availability import BookingSettings
 from core.domain.enums import SenderType
 from core.i18n import t
 

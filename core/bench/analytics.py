@@ -1,6 +1,6 @@
 """Benchmark of ``channel_stats`` over a year on SQLite.
 
-    python -m core.analytics.bench [--conversations 100000] [--runs 30] [--db PATH]
+    python -m core.bench.analytics [--conversations 100000] [--runs 30] [--db PATH]
 
 Generates an SQLite database (bulk inserts through ``sqlite3``; the full-text trigger is
 bypassed for speed, the analytics triggers are not) with one tenant, ``conversations``
@@ -245,7 +245,7 @@ def _count(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """The command line."""
-    parser = argparse.ArgumentParser(prog="python -m core.analytics.bench")
+    parser = argparse.ArgumentParser(prog="python -m core.bench.analytics")
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--db", type=Path, help="keep the generated database here (reused)")

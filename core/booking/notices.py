@@ -31,9 +31,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.appointments.changes import AppointmentChange, ChangeKind
-from core.appointments.ics import google_calendar_link, to_ics
-from core.appointments.proposal import proposal_buttons, proposal_meta, proposal_text, words
+from core.booking.appointments import Appointments
+from core.booking.changes import AppointmentChange, ChangeKind
+from core.booking.ics import google_calendar_link, to_ics
+from core.booking.proposal import proposal_buttons, proposal_meta, proposal_text
+from core.booking.service import Booking
+from core.domain.appointment_display import words
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import (
     AppointmentStatus,
@@ -52,8 +55,7 @@ from core.orchestrator.decide import decide
 from core.orchestrator.loader import load_context, load_tenant_inputs
 from core.outbox.enqueue import enqueue
 from core.outbox.payload import build_payload, hold_policy, inline_attachment
-from core.reminders.service import Reminders, planned_for
-from core.service.appointment_texts import (
+from core.reminders.appointment_texts import (
     appointment_values,
     approved_whatsapp,
     render,
@@ -61,11 +63,10 @@ from core.service.appointment_texts import (
     whatsapp_payload,
     window_open,
 )
-from core.service.appointments import Appointments
-from core.service.booking import Booking
-from core.service.context import ServiceContext
-from core.service.timeline import append_message, conversation_for
+from core.reminders.service import Reminders, planned_for
 from core.storage import tables as t_
+from core.storage.service_context import ServiceContext
+from core.storage.timeline import append_message, conversation_for
 
 log = logging.getLogger(__name__)
 Out = t_.OutboxRow

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.appointments.availability import BookingSettings
 from core.config.settings import Clock
+from core.domain.availability import BookingSettings
 from core.domain.contact import normalize_email
 from core.domain.enums import Channel
 

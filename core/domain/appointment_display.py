@@ -1,5 +1,6 @@
 """How an appointment's time and kind are shown: in the agency's zone and, when it differs, the
-prospect's (a prospect abroad sees both)."""
+prospect's (a prospect abroad sees both); to agents (UI language) and to prospects (``words``,
+``day_of``, ``time_of``, ``when_of``: in the prospect's language)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from core.appointments.availability import BookingSettings
-from core.i18n import format_datetime, t
+from core.domain.availability import BookingSettings
+from core.i18n import catalog, format_datetime, t
+from core.i18n.prospect import format_in, text_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +75,52 @@ def kind_label(kind: str, booking: BookingSettings | None = None) -> str:
     key = f"appointments.kind.{kind}"
     label = t(key)
     return kind if label == key else label
+
+
+_DATE = {"fr": "EEEE d MMMM", "en": "EEEE d MMMM"}
+SHORT_FORMAT = "EEE d MMM HH:mm"
+
+
+def words(language: str, key: str, /, **params: object) -> str:
+    """The ``prospect_booking.<key>`` text in ``language`` (English, then the key, if missing)."""
+    return text_in(language, f"prospect_booking.{key}", **params)
+
+
+def kind_in(language: str, kind: str, booking: BookingSettings | None = None) -> str:
+    """An appointment type's name for the prospect: the agency's own label, else translated."""
+    item = booking.type_of(kind) if booking else None
+    if item is not None and item.label:
+        return item.label
+    return catalog(language).get(f"appointments.kind.{kind}") or kind
+
+
+def format_in_zone(moment: datetime, zone: str, fmt: str, language: str) -> str:
+    """``moment`` in ``zone``, written with the CLDR pattern ``fmt`` in ``language``."""
+    return format_in(moment, zone, fmt, language)
+
+
+def day_of(moment: datetime, zone: str, language: str) -> str:
+    """The day of ``moment`` in ``zone`` ("mercredi 11 mars")."""
+    return format_in_zone(moment, zone, _DATE[language], language)
+
+
+def time_of(moment: datetime, zone: str, prospect_zone: str | None, language: str) -> str:
+    """The time in the agency's zone, and the prospect's own when their clock differs."""
+    agency = format_in_zone(moment, zone, "HH:mm", language)
+    if not prospect_zone or same_clock(moment, zone, prospect_zone):
+        return agency
+    same_day = moment.astimezone(ZoneInfo(zone)).date() == (
+        moment.astimezone(ZoneInfo(prospect_zone)).date()
+    )
+    theirs = format_in_zone(moment, prospect_zone, "HH:mm" if same_day else SHORT_FORMAT, language)
+    return words(language, "notice.time_both", agency=agency, prospect=theirs, zone=prospect_zone)
+
+
+def when_of(moment: datetime, zone: str, prospect_zone: str | None, language: str) -> str:
+    """Day and time, both times for a prospect abroad ("mercredi 11 mars à 14:00")."""
+    return words(
+        language,
+        "notice.day_time",
+        day=day_of(moment, zone, language),
+        time=time_of(moment, zone, prospect_zone, language),
+    )

@@ -16,34 +16,33 @@ Bookings go through ``step.booking.book_in`` (same checks and lock as the app) a
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 
 from core import i18n
-from core.appointments.errors import BookingRefused
-from core.appointments.parse_when import When, parse_when
-from core.appointments.proposal import (
+from core.booking.changes import ChangeKind
+from core.booking.errors import BookingRefused
+from core.booking.parse_when import When, parse_when
+from core.booking.proposal import (
     PROPOSAL,
     booked_token,
     cancelled_id,
-    day_of,
-    kind_in,
     proposal_buttons,
     proposal_meta,
     proposal_text,
     slot_title,
-    when_of,
-    words,
 )
-from core.appointments.slots import Calendar, Slot, parse_slot_token
+from core.booking.slots import Calendar, Slot, parse_slot_token
+from core.domain.appointment_display import day_of, kind_in, when_of, words
 from core.domain.enums import AppointmentStatus, Channel, SenderType
 from core.i18n.prospect import prospect_language
-from core.ingest.context import IngestStep
-from core.ingest.replies import queue_notice, queue_reply
-from core.intents.texts import say
-from core.service.timeline import preview_of
+from core.i18n.sara import say, when
+from core.outbox.replies import queue_notice, queue_reply
 from core.storage import tables as t
+from core.storage.inbound_step import AppointmentNotice, IngestStep, last_outbound, record_event
+from core.storage.timeline import preview_of
 
 A = t.AppointmentRow
 UPCOMING = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
@@ -51,6 +50,122 @@ UPCOMING = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
 OFFERED = 4
 #: Channels on which a text answer to a proposal is read.
 ANSWERING = (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM)
+
+
+class Answer(StrEnum):
+    """What the prospect said about their appointment (the values of Sara's intents)."""
+
+    CONFIRM = "confirm"
+    REFUSE = "refuse"
+    CANCEL = "cancel"
+
+
+async def next_appointment(
+    step: IngestStep, prospect_id: int, statuses: tuple[AppointmentStatus, ...] = UPCOMING
+) -> A | None:
+    """The prospect's next appointment still to come, in one of ``statuses``."""
+    query = (
+        select(A)
+        .where(A.prospect_id == prospect_id, A.status.in_(statuses), A.starts_at >= step.now)
+        .order_by(A.starts_at, A.id)
+        .limit(1)
+    )
+    return (await step.session.execute(query)).scalar_one_or_none()
+
+
+_APPOINTMENT_RULES = {
+    # intent: (statuses it applies to, new status, reply key, event key)
+    Answer.CONFIRM: (UPCOMING, AppointmentStatus.CONFIRMED, "confirm_ack", "event_confirmed"),
+    Answer.REFUSE: (
+        (AppointmentStatus.PROPOSED,),
+        AppointmentStatus.CANCELLED,
+        "refuse_ack",
+        "event_refused",
+    ),
+    Answer.CANCEL: (UPCOMING, AppointmentStatus.CANCELLED, "cancel_ack", "event_cancelled"),
+}
+
+
+async def answer_appointment(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    message: t.MessageRow,
+    answer: Answer,
+) -> bool:
+    """Confirm, decline or cancel the next appointment; False when there is none to change."""
+    # A yes or no answers the next proposal; a cancellation takes the next appointment.
+    appointment = None
+    if answer != Answer.CANCEL:
+        appointment = await next_appointment(step, prospect.id, (AppointmentStatus.PROPOSED,))
+    appointment = appointment or await next_appointment(step, prospect.id)
+    rule = _APPOINTMENT_RULES[answer]
+    if appointment is None or appointment.status not in rule[0]:
+        return False
+    await change_appointment(step, prospect, conversation, appointment, answer, message)
+    return True
+
+
+async def change_appointment(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    appointment: A,
+    answer: Answer,
+    message: t.MessageRow | None,
+    *,
+    command: str | None = None,
+    callback: dict[str, Any] | None = None,
+) -> None:
+    """Change ``appointment`` as the prospect asked, answer them and record why.
+
+    The change goes through the booking service (``change_in``), so its hooks re-plan or
+    withdraw the reminders after the commit, as for a change made in the app.
+    """
+    _, new_status, reply_key, event_key = _APPOINTMENT_RULES[answer]
+    language = prospect_language(prospect.language, step.settings.language)
+    previous = str(appointment.status)
+    said = preview_of(message.content) if message is not None else f"/{command}"
+    agent_moment = when(appointment.starts_at, i18n.language(), step.settings.timezone)
+    note = i18n.t(f"sara.{event_key}", when=agent_moment, text=said)
+    meta = {
+        "sara": True,
+        "action": str(answer),
+        "from": previous,
+        "to": str(new_status),
+        "reason": said,
+    }
+    kind = (
+        ChangeKind.CONFIRMED if new_status == AppointmentStatus.CONFIRMED else ChangeKind.CANCELLED
+    )
+    assert step.booking is not None, "the ingest step needs the booking service"
+    change = await step.booking.change_in(
+        step.session,
+        step.events,
+        appointment.id,
+        kind,
+        by=SenderType.PROSPECT,
+        reason=said if kind == ChangeKind.CANCELLED else None,
+        conversation_id=conversation.id,
+        note=note,
+        meta=meta,
+    )
+    if change is None:  # already confirmed: say so, nothing changes
+        reply_key = "already_confirmed"
+        await record_event(step, conversation, note, {**meta, "appointment_id": appointment.id})
+    else:
+        step.booking_changes.append(change)
+        step.appointment_changes.append(
+            AppointmentNotice(appointment.id, str(new_status), previous, said, conversation.id)
+        )
+    moment = when_of(appointment.starts_at, step.settings.timezone, prospect.timezone, language)
+    await queue_reply(
+        step,
+        conversation,
+        say(language, reply_key, when=moment),
+        kind=reply_key,
+        callback=callback,
+    )
 
 
 def tapped(message: t.MessageRow) -> str | None:
@@ -184,9 +299,6 @@ async def _cancel_tapped(
     appointment_id: int,
     query_id: str,
 ) -> bool:
-    from core.intents.recognize import Intent, Recognized
-    from core.intents.sara import change_appointment
-
     language = prospect_language(prospect.language, step.settings.language)
     row = await step.session.get(A, appointment_id)
     live = (
@@ -200,10 +312,9 @@ async def _cancel_tapped(
         text = say(language, "no_appointment")
         await queue_reply(step, conversation, text, kind="cancel_gone", callback=callback)
         return True
-    recognized = Recognized(Intent.CANCEL, "annuler")
     callback = _callback(query_id, words(language, "tap.cancelled"))
     await change_appointment(
-        step, prospect, conversation, row, recognized, message, callback=callback
+        step, prospect, conversation, row, Answer.CANCEL, message, callback=callback
     )
     return True
 
@@ -339,8 +450,6 @@ async def pending_proposal(
     step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
 ) -> t.MessageRow | None:
     """The last outbound message before ``message``, if it is a proposal not yet answered."""
-    from core.intents.sara import last_outbound
-
     last = await last_outbound(step, conversation, message)
     meta = (last.meta or {}) if last is not None else {}
     if last is None or not isinstance(meta.get(PROPOSAL), dict) or "answered_by" in meta:
@@ -404,6 +513,4 @@ def _acknowledge(
 async def _event(
     step: IngestStep, conversation: t.ConversationRow, text: str, action: str, **meta: Any
 ) -> None:
-    from core.intents.sara import record_event
-
     await record_event(step, conversation, text, {"action": action, **meta})

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from core.domain.enums import Channel, Direction, MessageStatus, OutboxStatus, SenderType
-from core.ingest.context import IngestStep
-from core.service.timeline import append_message
 from core.storage import tables as t
+from core.storage.inbound_step import IngestStep
+from core.storage.timeline import append_message
 
 
 async def queue_reply(

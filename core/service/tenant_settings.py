@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from core.domain import models as m
 from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
-from core.domain.settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
-from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 from core.team import audit
 
 

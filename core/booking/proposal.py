@@ -10,15 +10,15 @@ that slot.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from core.appointments.availability import BookingSettings
-from core.appointments.display import same_clock
-from core.appointments.slots import Slot, slot_token
-from core.i18n import catalog
-from core.i18n.prospect import format_in, text_in
+from core.booking.slots import Slot, slot_token
+from core.domain.appointment_display import (
+    SHORT_FORMAT,
+    format_in_zone,
+    same_clock,
+    words,
+)
 
 #: Callback data of a slot button, then the slot token.
 BOOK_PREFIX = "rdv:"
@@ -27,60 +27,12 @@ CANCEL_PREFIX = "annuler:"
 #: The message meta key marking a proposal.
 PROPOSAL = "booking_proposal"
 
-_DATE = {"fr": "EEEE d MMMM", "en": "EEEE d MMMM"}
-_SHORT = "EEE d MMM HH:mm"
-
-
-def words(language: str, key: str, /, **params: object) -> str:
-    """The ``prospect_booking.<key>`` text in ``language`` (English, then the key, if missing)."""
-    return text_in(language, f"prospect_booking.{key}", **params)
-
-
-def kind_in(language: str, kind: str, booking: BookingSettings | None = None) -> str:
-    """An appointment type's name for the prospect: the agency's own label, else translated."""
-    item = booking.type_of(kind) if booking else None
-    if item is not None and item.label:
-        return item.label
-    return catalog(language).get(f"appointments.kind.{kind}") or kind
-
-
-def _format(moment: datetime, zone: str, fmt: str, language: str) -> str:
-    return format_in(moment, zone, fmt, language)
-
-
-def day_of(moment: datetime, zone: str, language: str) -> str:
-    """The day of ``moment`` in ``zone`` ("mercredi 11 mars")."""
-    return _format(moment, zone, _DATE[language], language)
-
-
-def time_of(moment: datetime, zone: str, prospect_zone: str | None, language: str) -> str:
-    """The time in the agency's zone, and the prospect's own when their clock differs."""
-    agency = _format(moment, zone, "HH:mm", language)
-    if not prospect_zone or same_clock(moment, zone, prospect_zone):
-        return agency
-    same_day = moment.astimezone(ZoneInfo(zone)).date() == (
-        moment.astimezone(ZoneInfo(prospect_zone)).date()
-    )
-    theirs = _format(moment, prospect_zone, "HH:mm" if same_day else _SHORT, language)
-    return words(language, "notice.time_both", agency=agency, prospect=theirs, zone=prospect_zone)
-
-
-def when_of(moment: datetime, zone: str, prospect_zone: str | None, language: str) -> str:
-    """Day and time, both times for a prospect abroad ("mercredi 11 mars à 14:00")."""
-    return words(
-        language,
-        "notice.day_time",
-        day=day_of(moment, zone, language),
-        time=time_of(moment, zone, prospect_zone, language),
-    )
-
-
 def slot_title(slot: Slot, zone: str, prospect_zone: str | None, language: str) -> str:
     """A slot as a button or list label ("mer. 11 mars 14:00", plus the prospect's time)."""
-    label = _format(slot.start, zone, _SHORT, language)
+    label = format_in_zone(slot.start, zone, SHORT_FORMAT, language)
     if not prospect_zone or same_clock(slot.start, zone, prospect_zone):
         return label
-    theirs = _format(slot.start, prospect_zone, "HH:mm", language)
+    theirs = format_in_zone(slot.start, prospect_zone, "HH:mm", language)
     return words(language, "proposal.slot_both", slot=label, prospect=theirs)
 
 

@@ -18,9 +18,9 @@ from sqlalchemy import and_, func, or_, select
 from core.domain import models as m
 from core.domain.enums import Direction, MessageStatus
 from core.errors import InvalidInput
-from core.service.context import ServiceContext
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.service_context import ServiceContext
 
 A = t.AppointmentRow
 #: A reminder's kind when its message does not say (reminders written by an import or the demo).

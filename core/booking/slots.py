@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from core.appointments.availability import AppointmentType, BookingSettings, TimeRange
+from core.domain.availability import AppointmentType, BookingSettings, TimeRange
 from core.holidays import holiday_on
 
 

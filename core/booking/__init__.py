@@ -1,0 +1,11 @@
+"""Booking (RDV), in one place: free slots, reading a prospect's "demain 15h", iCalendar, the
+booking service with its one path to book, move, confirm and cancel (``service.Booking``), the
+prospect's notices and re-booking offers (``notices``), booking by chat inside the ingest
+transaction (``chat``), the agenda and the facade's appointment list (``agenda``,
+``appointments``).
+
+The pure parts (``slots``, ``parse_when``, ``ics``, ``proposal``, ``changes``, ``errors``) have no
+database and no clock of their own. Booking settings and how an appointment is shown live below,
+in ``core.domain.availability`` and ``core.domain.appointment_display``; reminders in
+``core.reminders``, which the booking hooks drive.
+"""

@@ -1,0 +1,119 @@
+"""What every step of ingesting one stored event shares: its transaction and its facts, and the
+thread items Sara writes in it (events, the last message the prospect got)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain.enums import (
+    DEFAULT_PROVIDER,
+    Channel,
+    Direction,
+    MessageKind,
+    MessageStatus,
+    Provider,
+    SenderType,
+)
+from core.domain.tenant_settings import TenantSettings
+from core.events import ConversationChanged, Event, MessageChanged
+from core.storage import tables as t
+from core.storage.timeline import append_message
+
+if TYPE_CHECKING:
+    from core.booking.changes import AppointmentChange
+    from core.booking.service import Booking
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentNotice:
+    """Sara changed an appointment (told to hooks after the commit, e.g. to drop reminders)."""
+
+    appointment_id: int
+    status: str
+    previous: str
+    reason: str | None
+    conversation_id: int
+
+
+@dataclass
+class IngestStep:
+    """One stored event being turned into domain changes, inside one transaction.
+
+    ``events`` are published on the bus once the transaction has committed. ``booking`` books
+    and changes appointments inside the transaction (``book_in``/``change_in``); the changes
+    noted in ``booking_changes`` go to its hooks after the commit, as the app's own do.
+    """
+
+    session: AsyncSession
+    tenant_id: int
+    event_id: int
+    now: datetime
+    settings: TenantSettings
+    providers: dict[Channel, Provider] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    appointment_changes: list[AppointmentNotice] = field(default_factory=list)
+    booking: Booking | None = None
+    booking_changes: list[AppointmentChange] = field(default_factory=list)
+
+    def provider_for(self, channel: Channel) -> Provider:
+        """The provider the tenant set up for ``channel`` (the default one otherwise)."""
+        return self.providers.get(Channel(channel)) or DEFAULT_PROVIDER[Channel(channel)]
+
+    def changed(self, message: t.MessageRow) -> None:
+        """Note that ``message`` and its conversation changed."""
+        self.events.append(MessageChanged(message.id, message.conversation_id))
+        self.events.append(ConversationChanged(message.conversation_id))
+
+
+async def record_event(
+    step: IngestStep, conversation: t.ConversationRow, text: str, meta: dict[str, Any]
+) -> t.MessageRow:
+    """Leave an EVENT item in the thread, written by Sara."""
+    row = await append_message(
+        step.session,
+        conversation,
+        direction=Direction.OUTBOUND,
+        sender_type=SenderType.SARA,
+        kind=MessageKind.EVENT,
+        content=text,
+        status=MessageStatus.SENT,
+        meta={"sara": True, **meta},
+        created_at=step.now,
+    )
+    step.changed(row)
+    return row
+
+
+#: Outbound messages the prospect never got: not what they are answering.
+_NOT_RECEIVED = (
+    MessageStatus.CANCELLED,
+    MessageStatus.EXPIRED,
+    MessageStatus.FAILED,
+    MessageStatus.UNDELIVERED,
+)
+
+
+async def last_outbound(
+    step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
+) -> t.MessageRow | None:
+    """The last message the prospect got in ``conversation`` before ``message`` (by the time it
+    went out: a survey brought forward goes out after messages queued later)."""
+    M = t.MessageRow
+    query = (
+        select(M)
+        .where(
+            M.conversation_id == conversation.id,
+            M.direction == Direction.OUTBOUND,
+            M.kind == MessageKind.MESSAGE,
+            M.id < message.id,
+            M.status.not_in(_NOT_RECEIVED),
+        )
+        .order_by(func.coalesce(M.sent_at, M.created_at).desc(), M.id.desc())
+        .limit(1)
+    )
+    return (await step.session.execute(query)).scalar_one_or_none()
