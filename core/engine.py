@@ -48,16 +48,17 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 30.0
 
 
-async def open_service(settings: Settings) -> InboxService:
+async def open_service(settings: Settings, *, role: str = "app") -> InboxService:
     """Open the service the app and the CLI run on (``InboxService.open``); in demo mode, a
-    database with no tenant yet is first filled with the demo agency."""
+    database with no tenant yet is first filled with the demo agency. ``role`` sizes the
+    PostgreSQL pool (``app``, ``worker``, ``relay``)."""
     if settings.mode != "demo":
-        return await InboxService.open(settings)
+        return await InboxService.open(settings, role=role)
 
     async def seed(db: Database) -> None:
         await seed_if_empty(db, settings.tenant)
 
-    return await InboxService.open(settings, prepare=seed)
+    return await InboxService.open(settings, role=role, prepare=seed)
 
 
 @dataclass(frozen=True)
@@ -282,9 +283,11 @@ class Engine:
         assert self.runtime is not None
         outbox = OutboxWorker(self.service.ctx, self.runtime, self.settings.orchestrator)
         self.supervisor.add("outbox", outbox.run_forever)
-        self.supervisor.add("reminders", self.service.outbound.reminders.follow)
-        self.supervisor.add("housekeeping", self._housekeeping)
-        self.supervisor.add("analytics", RollupWarmer(self.service.ctx).run)
+        # Once-per-tenant jobs: in team mode only the process holding each job's lease runs it.
+        once = self.service.team.lease.exclusive
+        self.supervisor.add("reminders", once("reminders", self.service.outbound.reminders.follow))
+        self.supervisor.add("housekeeping", once("housekeeping", self._housekeeping))
+        self.supervisor.add("analytics", once("analytics", RollupWarmer(self.service.ctx).run))
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Wake snoozed conversations and run due campaign steps, every half minute."""

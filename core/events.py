@@ -68,8 +68,14 @@ class PresenceChanged:
     conversation_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxQueued:
+    """Something was queued to send: idle outbox workers (in every process) look now."""
+
+
 Event = (
-    ConversationChanged
+    OutboxQueued
+    | ConversationChanged
     | MessageChanged
     | ProspectChanged
     | AppointmentChanged

@@ -1,6 +1,7 @@
 """What a measurement yields: samples summarised, a reference point, a target, a ratio.
 
-Latencies are in milliseconds, rates in items per second, memory in megabytes. The ratio is
+Latencies are in milliseconds, rates in items per second, memory in megabytes, counts plain
+(``n``: fewer is better, like a time). The ratio is
 always "how many times the reference's cost": ours / reference for a time, reference / ours for a
 rate, so 1.0 means as fast as the bare reference and 3.0 means three times slower.
 """
@@ -12,7 +13,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Unit = Literal["ms", "/s", "MB"]
+Unit = Literal["ms", "/s", "MB", "n"]
 Stat = Literal["median", "p95", "p99", "value"]
 
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.bench import broadcast, decide, inbox, ingest, search, startup
+from core.bench import broadcast, decide, inbox, ingest, search, startup, team
 from core.bench.context import BenchContext, Unavailable
 from core.bench.results import Result
 
@@ -31,6 +31,7 @@ MEASUREMENTS: dict[str, Measurement] = {
     "ingest": ingest.measure,
     "startup": startup.measure,
     "broadcast": broadcast.measure,
+    "team": team.measure,
 }
 
 

@@ -12,6 +12,8 @@ def _number(value: float, unit: str) -> str:
         return f"{value:,.0f}/s"
     if unit == "MB":
         return f"{value:,.0f} MB"
+    if unit == "n":
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"
 
 
@@ -38,7 +40,7 @@ def row(result: Result) -> list[str]:
     return [
         t(f"bench.name.{result.name}"),
         _stat(result.summary, "median", result.unit),
-        "" if result.unit == "/s" else _stat(result.summary, tail, result.unit) + f" ({tail})",
+        "" if result.unit in ("/s", "n") else _stat(result.summary, tail, result.unit) + f" ({tail})",
         reference,
         "" if result.ratio is None else f"×{result.ratio:.2f} ({result.stat})",
         _target(result),

@@ -39,7 +39,7 @@ from core.domain.appointment_display import day_of, kind_in, when_of, words
 from core.domain.enums import AppointmentStatus, Channel, SenderType
 from core.i18n.prospect import prospect_language
 from core.i18n.sara import say, when
-from core.outbox.replies import queue_notice, queue_reply
+from core.pipeline.replies import queue_notice, queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import AppointmentNotice, IngestStep, last_outbound, record_event
 from core.storage.timeline import preview_of

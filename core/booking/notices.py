@@ -37,7 +37,7 @@ from core.booking.ics import google_calendar_link, to_ics
 from core.booking.proposal import proposal_buttons, proposal_meta, proposal_text
 from core.booking.service import Booking
 from core.domain.appointment_display import words
-from core.domain.decision import Decision, ReplyDraft
+from core.domain.decision import ReplyDraft
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
@@ -51,22 +51,20 @@ from core.errors import CoccinelleError, InvalidInput
 from core.events import Alert, ConversationChanged, MessageChanged
 from core.i18n import t
 from core.i18n.prospect import prospect_language
-from core.orchestrator.decide import decide
-from core.orchestrator.loader import load_context, load_tenant_inputs
-from core.outbox.enqueue import enqueue
-from core.outbox.payload import build_payload, hold_policy, inline_attachment
+from core.orchestrator.loader import load_tenant_inputs
+from core.outbox.payload import inline_attachment
+from core.pipeline import Kind, Origin, OutgoingRequest, Rendering, submit
+from core.pipeline.templates import whatsapp_rendering
 from core.reminders.appointment_texts import (
     appointment_values,
     approved_whatsapp,
     render,
     template_source,
-    whatsapp_payload,
-    window_open,
 )
 from core.reminders.service import Reminders, planned_for
 from core.storage import tables as t_
 from core.storage.service_context import ServiceContext
-from core.storage.timeline import append_message, conversation_for
+from core.storage.timeline import append_message
 
 log = logging.getLogger(__name__)
 Out = t_.OutboxRow
@@ -77,6 +75,13 @@ _REPLAN = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED, ChangeKind
 _FOLLOWING = ("confirmation", "moved")
 #: The template of each notice that has one (the others are catalog texts).
 _TEMPLATES = {"confirmation": "rdv_confirmation"}
+#: What each notice is, for the pipeline (and the automation policy).
+_KINDS = {
+    "confirmation": Kind.BOOKING_CONFIRMATION,
+    "moved": Kind.BOOKING_CHANGE,
+    "cancelled": Kind.BOOKING_CHANGE,
+    "rebook": Kind.BOOKING_REBOOK,
+}
 #: Slots offered again after a no-show.
 REBOOK_SLOTS = 3
 
@@ -262,21 +267,54 @@ class AppointmentNotices:
                 template = await approved_whatsapp(
                     session, self.ctx.tenant_id, _TEMPLATES[notice], language, values
                 )
-            context = await load_context(
-                session,
-                inputs,
-                prospect,
-                now,
-                message_type=MessageType.APPOINTMENT,
+
+            async def renderer(session, channel: Channel) -> Rendering:
+                content = await build(session, channel, values, language)
+                return Rendering(
+                    text=content.text,
+                    subject=content.subject,
+                    html=content.html,
+                    attachments=content.attachments,
+                    buttons=content.buttons,
+                )
+
+            follows = notice in _FOLLOWING  # dropped if the appointment moves before it goes
+            request = OutgoingRequest(
+                tenant_id=self.ctx.tenant_id,
+                prospect_id=prospect.id,
+                kind=_KINDS[notice],
+                # an agent's change is told on the agent's behalf; the rest is automation
+                origin=Origin.AGENT if change.by == SenderType.AGENT else Origin.AUTOMATION,
+                intent=f"appointment_{notice}",
+                about=f"appointment:{appointment.id}",
+                draft=draft,
+                renderer=renderer,
+                whatsapp_template=whatsapp_rendering(template, values),
                 preferred=preferred,
-                template_id=template.id if template is not None else None,
+                first_choice=preferred,
+                key=key,
+                purpose=f"appointment_{notice}",
+                appointment_id=appointment.id if follows else None,
+                meta={"appointment_id": appointment.id, "notice": notice, **(meta or {})},
+                extra={"appointment_starts_at": planned_for(appointment.starts_at)}
+                if follows
+                else {},
             )
-            decision = _decide(context, draft, preferred)
-            if decision.channel is None and not inputs.enabled:
+            (outcome,) = await submit(
+                session,
+                [request],
+                now=now,
+                settings=self.reminders.settings,
+                events=events,
+                inputs=inputs,
+            )
+            if outcome.status == "duplicate" or outcome.status == "quiet":
+                return None
+            if outcome.message is None and not inputs.enabled:
                 log.info("appointment %s: no channel is set up for the %s", appointment.id, notice)
                 return None  # the agency does not message prospects from here
-            if decision.channel is None:
-                why = "; ".join(r.text for r in decision.blocked)
+            if outcome.message is None:
+                why = outcome.why
                 log.warning(
                     "appointment %s: no channel for the %s: %s", appointment.id, notice, why
                 )
@@ -287,42 +325,7 @@ class AppointmentNotices:
                     message = t("booking.notice.unreachable", why=why)
                     events.append(Alert(f"appointment-notice:{appointment.id}", message))
                 return None
-            channel = decision.channel
-            content = await build(session, channel, values, language)
-            conversation = await conversation_for(
-                session, prospect, channel, context.contacts.get(channel)
-            )
-            payload = build_payload(
-                ReplyDraft(text=content.text, subject=content.subject, html=content.html),
-                dict(context.contacts),
-                policy=hold_policy(context.timezone, context.urgency, context.message_type),
-            )
-            payload["attachments"] = list(content.attachments)
-            if content.buttons:
-                payload["buttons"] = list(content.buttons)
-            if channel == Channel.WHATSAPP and template is not None and not window_open(context):
-                payload = whatsapp_payload(template, values, payload)
-            follows = notice in _FOLLOWING
-            if follows:  # dropped if the appointment moves or is cancelled before it goes
-                payload["appointment_starts_at"] = planned_for(appointment.starts_at)
-            message, _ = await enqueue(
-                session,
-                conversation,
-                decision,
-                payload,
-                now,
-                sender_type=SenderType.SARA,
-                providers=await _providers(session, self.ctx.tenant_id),
-                key=key,
-                purpose=f"appointment_{notice}",
-                appointment_id=appointment.id if follows else None,
-                meta={"appointment_id": appointment.id, "notice": notice, **(meta or {})},
-            )
-            events += [
-                MessageChanged(message.id, conversation.id),
-                ConversationChanged(conversation.id),
-            ]
-            return message.id
+            return outcome.message.id
 
     async def _not_sent(
         self,
@@ -365,27 +368,9 @@ class AppointmentNotices:
         return Channel(conversation.channel_type) if conversation is not None else None
 
 
-def _decide(context, draft: ReplyDraft, preferred: Channel | None) -> Decision:
-    """The prospect's own channel when it can be used, else the orchestrator's choice."""
-    if preferred is not None:
-        decision = decide(context, draft, preferred)
-        if decision.channel is not None:
-            return decision
-    return decide(context, draft)
-
-
 def _ics_file(language: str, content: bytes) -> dict[str, Any]:
     name = words(language, "notice.ics_name")
     return inline_attachment(name, "text/calendar; charset=utf-8; method=PUBLISH", content)
-
-
-async def _providers(session: AsyncSession, tenant_id: int) -> dict[Channel, str]:
-    rows = await session.execute(
-        select(t_.ChannelRow.channel_type, t_.ChannelRow.provider).where(
-            t_.ChannelRow.tenant_id == tenant_id
-        )
-    )
-    return {Channel(c): p for c, p in rows}
 
 
 def booking_hooks(

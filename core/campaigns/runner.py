@@ -40,6 +40,7 @@ from core.domain.enums import CampaignStatus, Channel, EnrolmentStatus
 from core.events import Event
 from core.orchestrator.hours import zone
 from core.orchestrator.loader import contacts_of, load_tenant_inputs
+from core.pipeline import Kind
 from core.storage import tables as t
 from core.storage.service_context import ServiceContext
 
@@ -50,6 +51,8 @@ _DAILY_LIMIT = "orchestrator.blocked.daily_limit"
 _REFUSED = {
     "orchestrator.blocked.too_expensive": LeftReason.TOO_EXPENSIVE,
     "orchestrator.blocked.whatsapp_window": LeftReason.WHATSAPP_WINDOW,
+    "pipeline.left_out.no_template": LeftReason.WHATSAPP_WINDOW,
+    "pipeline.left_out.missing_parameter": LeftReason.WHATSAPP_WINDOW,
 }
 #: Sara's intents (``core.intents.recognize.Intent``) on a STOP and on an "OUI" to a proposal.
 OPT_OUT, CONFIRM = "opt_out", "confirm"
@@ -178,21 +181,21 @@ class CampaignRunner:
         )
         inputs = await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, now)
         fixed = None if step.channel_type == AUTO else Channel(step.channel_type)
-        routed = await dispatch.route_rendered(session, inputs, prospect, renderings, now, fixed)
-        if routed.decision.channel is None:
-            raise _refusal(routed.decision, prospect, renderings, inputs.settings.timezone, now)
-        _, row = await dispatch.enqueue_routed(
-            session,
-            routed,
-            renderings,
+        request = dispatch.request_for(
             prospect,
+            renderings,
+            kind=Kind.CAMPAIGN_STEP,
             key=dispatch.idempotency_key(enrolment.id, step.position),
             purpose="campaign",
-            now=now,
-            events=events,
+            channel=fixed,
             campaign_enrolment_id=enrolment.id,
             context={"campaign": {"enrolment_id": enrolment.id, "step": step.position}},
         )
+        outcome = await dispatch.submit_rendered(session, inputs, request, now, events)
+        row = outcome.row
+        if row is None:
+            assert outcome.decision is not None
+            raise _refusal(outcome.decision, prospect, renderings, inputs.settings.timezone, now)
         return row.not_before or now
 
 

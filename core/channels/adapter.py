@@ -48,6 +48,8 @@ class Capabilities:
     rate_per_second: float = 1.0
     rate_per_recipient_per_second: float | None = None
     lookup: bool = False
+    #: ``download_media`` fetches the media of received messages.
+    media_download: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,6 +316,23 @@ class ChannelAdapter(ABC):
         ``capabilities.lookup = False``.
         """
         return None
+
+    async def download_media(self, reference: str) -> tuple[bytes, str]:
+        """The content and content type of a media a prospect sent.
+
+        ``reference`` is what the inbound event carries: the attachment's ``url`` (Twilio), or
+        ``extra["media_id"]`` (Meta) / ``extra["file_ids"][i]`` (Telegram). Adapters that can
+        say ``capabilities.media_download``.
+
+        Raises:
+            PermanentProviderError: this provider cannot, or the reference is not its own.
+            TransientProviderError: the download failed and may work later.
+        """
+        from core.channels.errors import PermanentProviderError
+
+        raise PermanentProviderError(
+            f"{self.name} cannot download media", provider=str(self.provider), code="media"
+        )
 
     async def check_connection(self) -> None:
         """Make one cheap authenticated call ("test connection" in settings).

@@ -97,6 +97,50 @@ class RelaySettings(BaseModel):
     """For a remote relay: where this core pulls events from."""
 
 
+#: PostgreSQL connections per role when the settings do not say: (kept, extra at peaks, check
+#: before use). An agent's app and a worker keep one; a relay keeps a few for bursts of
+#: webhooks and skips the check on its hot path (a webhook that meets a connection broken by a
+#: server restart is answered 503, and the provider retries). Each process also holds one
+#: LISTEN connection for live updates.
+ROLE_POOLS: dict[str, tuple[int, int, bool]] = {
+    "app": (1, 2, True),
+    "worker": (1, 2, True),
+    "relay": (3, 4, False),
+}
+
+
+class DatabaseSettings(BaseModel):
+    """Connections to a shared PostgreSQL database (team mode); SQLite ignores these."""
+
+    pool_size: int | None = Field(None, ge=1)
+    """Connections kept open in this process; unset: the role's default (app 1, worker 1,
+    relay 3)."""
+    max_overflow: int | None = Field(None, ge=0)
+    """Extra connections opened at peaks and closed when returned; unset: app 2, worker 2,
+    relay 4."""
+    pool_timeout: float = Field(30.0, gt=0)
+    """Seconds to wait for a free connection before failing."""
+    idle_seconds: float | None = Field(10.0, gt=0)
+    """Close the kept connections after this long unused (unset: keep them); the next use
+    opens a fresh one."""
+    listen_url: str | None = None
+    """Where the live link (``LISTEN``) connects when the pools go through PgBouncer, which
+    cannot carry ``LISTEN/NOTIFY``: the database server itself. Unset: ``database_url``."""
+    pre_ping: bool | None = None
+    """Check each connection before use (one more round trip per transaction), so a server
+    restart goes unnoticed; unset: on for apps and workers, off for relays."""
+
+    def engine_options(self, role: str) -> dict[str, Any]:
+        """SQLAlchemy engine options for a process of ``role`` (``app``, ``worker``, ``relay``)."""
+        size, overflow, ping = ROLE_POOLS.get(role, ROLE_POOLS["app"])
+        return {
+            "pool_size": self.pool_size or size,
+            "max_overflow": overflow if self.max_overflow is None else self.max_overflow,
+            "pool_timeout": self.pool_timeout,
+            "pool_pre_ping": ping if self.pre_ping is None else self.pre_ping,
+        }
+
+
 class ProviderEndpoints(BaseModel):
     """Base URLs of the providers' APIs; point them at the sandbox to test."""
 
@@ -137,6 +181,7 @@ class Settings(BaseSettings):
     """Notify for conversations assigned to me or unassigned (mine), or for all."""
     orchestrator: OrchestratorSettings = Field(default_factory=OrchestratorSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     endpoints: ProviderEndpoints = Field(default_factory=ProviderEndpoints)
 
     @model_validator(mode="before")

@@ -38,6 +38,7 @@ from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError, StorageError
 from core.ingest.apply import Ignored, apply_event
 from core.storage import tables as t
+from core.storage.database import was_announced
 from core.storage.inbound_step import AppointmentNotice, IngestStep
 from core.storage.service_context import ServiceContext
 
@@ -243,7 +244,7 @@ class IngestWorker:
 
     async def _after_commit(self, steps: list[IngestStep]) -> None:
         for step in steps:
-            self.ctx.bus.publish_all(step.events)
+            self.ctx.bus.publish_all(step.events, forward=not was_announced(step.session))
             for change in step.booking_changes:
                 await self.booking.notify(change)
             await self._tell_hooks(step.appointment_changes)

@@ -12,7 +12,7 @@ from core.booking import chat as booking
 from core.domain.appointment_display import kind_in, when_of
 from core.i18n.prospect import prospect_language
 from core.i18n.sara import say
-from core.outbox.replies import queue_reply
+from core.pipeline.replies import queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import IngestStep
 

@@ -25,7 +25,7 @@ from core.i18n.prospect import prospect_language
 from core.i18n.sara import say
 from core.intents import commands
 from core.intents.recognize import Intent, Recognized, normalize, recognize
-from core.outbox.replies import queue_notice, queue_reply
+from core.pipeline.replies import queue_notice, queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import IngestStep, last_outbound, record_event
 from core.storage.timeline import preview_of

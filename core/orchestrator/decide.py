@@ -458,6 +458,9 @@ _TYPE_KEYS = {
 def _engagement(s: _Scored, context: RoutingContext, weight: float, name: str) -> None:
     if not context.settings.enable_analytics:
         return
+    if not context.settings.track_engagement:  # ORCHESTRATOR_TRACK_ENGAGEMENT=false
+        s.reasons.append(("engagement", 0.0, "reason.engagement.not_tracked", {"channel": name}))
+        return
     stats = context.engagement.get(s.channel)
     if stats is None or stats.sent == 0:
         return

@@ -104,12 +104,14 @@ def quiet_release(
     intrusive: bool,
     urgent: bool,
     commercial_sms: bool,
+    allowed: tuple[time | None, time | None] | None = None,
 ) -> datetime | None:
     """When a send planned for ``moment`` may go out, if the quiet rules hold it; else None.
 
     Used by the outbox for retries and fallbacks, which the decision did not plan: the same
     rules as ``decide`` (quiet hours for intrusive channels unless urgent may pass; the French
-    commercial-SMS preset, which urgency does not lift).
+    commercial-SMS preset, which urgency does not lift; the channel's ``allowed`` sending
+    hours, start and end, when it has some).
     """
     local = moment.astimezone(zone(timezone))
     release: datetime | None = None
@@ -120,4 +122,9 @@ def quiet_release(
     if commercial_sms and quiet.french_commercial_preset and not commercial_allowed(local):
         later = next_commercial(local)
         release = later if release is None or later > release else release
+    if allowed is not None and allowed[0] is not None and allowed[1] is not None:
+        window = DailyWindow(allowed[0], allowed[1])
+        if not in_window(local, window):
+            later = next_in_allowed(local, window)
+            release = later if release is None or later > release else release
     return release.astimezone(moment.tzinfo) if release is not None else None

@@ -70,7 +70,8 @@ async def load_tenant_inputs(
 ) -> TenantInputs:
     """Settings, enabled channels and this month's spending of ``tenant_id``."""
     tenant = await session.get(t.TenantRow, tenant_id)
-    settings = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
+    raw = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
+    settings = with_defaults(raw, orchestrator)
     rows = await session.execute(
         select(t.ChannelRow.channel_type).where(
             t.ChannelRow.tenant_id == tenant_id, t.ChannelRow.enabled.is_(True)
@@ -79,6 +80,30 @@ async def load_tenant_inputs(
     enabled = frozenset(Channel(c) for (c,) in rows)
     spent = await month_spending(session, tenant_id, settings.timezone, now)
     return TenantInputs(tenant_id, settings, orchestrator, enabled, spent)
+
+
+def quiet_hours_source(settings: TenantSettings, orchestrator: OrchestratorSettings) -> str:
+    """Where a tenant's quiet hours come from: ``tenant`` (its own settings), ``environment``
+    (``ORCHESTRATOR_QUIET_HOURS_START/END``) or ``default`` (22:00–08:00)."""
+    own = "quiet_hours" in settings.model_fields_set and bool(
+        {"start", "end"} & settings.quiet_hours.model_fields_set
+    )
+    if own:
+        return "tenant"
+    if {"quiet_hours_start", "quiet_hours_end"} & orchestrator.model_fields_set:
+        return "environment"
+    return "default"
+
+
+def with_defaults(settings: TenantSettings, orchestrator: OrchestratorSettings) -> TenantSettings:
+    """``settings`` with the process defaults for what the tenant did not set: the quiet hours
+    are ``ORCHESTRATOR_QUIET_HOURS_START/END`` unless the tenant chose its own."""
+    if quiet_hours_source(settings, orchestrator) == "tenant":
+        return settings
+    quiet = settings.quiet_hours.model_copy(
+        update={"start": orchestrator.quiet_hours_start, "end": orchestrator.quiet_hours_end}
+    )
+    return settings.model_copy(update={"quiet_hours": quiet})
 
 
 def month_start(now: datetime, timezone: str) -> datetime:
@@ -156,7 +181,7 @@ async def load_context(
     )
     last_inbound = Channel(conversation.channel_type) if conversation is not None else None
     engagement = {}
-    if inputs.orchestrator.enable_analytics:
+    if inputs.orchestrator.enable_analytics and inputs.orchestrator.track_engagement:
         engagement = await load_engagement(session, prospect.id)
     return RoutingContext(
         now=now,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +57,20 @@ def _attachment(path: Path) -> dict[str, Any]:
     return {"filename": path.name, "content_type": kind, "path": str(path.resolve())}
 
 
-def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> OutgoingMessage:
-    """The message to hand to ``channel``'s adapter.
+def outgoing(
+    payload: dict[str, Any], channel: Channel, reference: str, now: datetime | None = None
+) -> OutgoingMessage:
+    """The message to hand to ``channel``'s adapter (``now`` picks WhatsApp's template once the
+    24 h window has closed).
 
     Raises:
-        InvalidInput: the prospect has no address on ``channel``.
+        InvalidInput: the prospect has no address on ``channel``, or WhatsApp's window has
+            closed and there is no approved template to send instead.
     """
     to = (payload.get("contacts") or {}).get(str(channel))
-    payload = for_channel(payload, channel)
+    payload = for_channel(payload, channel, now)
+    if payload is None:
+        raise InvalidInput("channel", str(channel), "an open 24 h window or an approved template")
     if not to:
         raise InvalidInput("channel", str(channel), "a channel the prospect has an address on")
     template = payload.get("template") if channel == Channel.WHATSAPP else None
@@ -90,14 +97,26 @@ def outgoing(payload: dict[str, Any], channel: Channel, reference: str) -> Outgo
     )
 
 
-def for_channel(payload: dict[str, Any], channel: Channel) -> dict[str, Any]:
+def for_channel(
+    payload: dict[str, Any], channel: Channel, now: datetime | None = None
+) -> dict[str, Any] | None:
     """``payload`` with the content written for ``channel`` when it has one (``variants``).
 
-    A campaign step rendered from a template that exists on several channels carries each
-    channel's rendering, so that a fallback sends the template of the channel it falls back to.
+    The pipeline stores each candidate channel's rendering, so that a fallback sends what was
+    written for the channel it falls back to. WhatsApp's free-form rendering holds until its
+    24 h window closes (``window_until``); after that its approved template
+    (``template_after``) is sent, and without one: None, the channel cannot carry it.
     """
     variant = (payload.get("variants") or {}).get(str(channel))
-    return {**payload, **variant} if variant else payload
+    if not variant:
+        return payload
+    until = variant.get("window_until")
+    if until and now is not None and now >= datetime.fromisoformat(until):
+        later = variant.get("template_after")
+        if not later:
+            return None
+        variant = later
+    return {**payload, **variant}
 
 
 def _template_ref(spec: dict[str, Any]) -> TemplateRef:

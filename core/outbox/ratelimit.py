@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 
 class TokenBucket:
@@ -50,15 +51,32 @@ class TokenBucket:
         return waited
 
 
-class RateLimiters:
-    """One bucket per adapter name, built from its capabilities on first use."""
+class Pace(Protocol):
+    """Something that makes a caller wait for its turn (a bucket here, a shared pace in team
+    mode: ``core.team.rate_limit``)."""
 
-    def __init__(self, **bucket_options: object) -> None:
-        self._buckets: dict[str, TokenBucket] = {}
+    async def acquire(self) -> float: ...
+
+
+class RateLimiters:
+    """One bucket per adapter name, built from its capabilities on first use.
+
+    ``factory(name, rate)`` builds the buckets when given (team mode shares them between
+    processes); otherwise each is a ``TokenBucket`` of this process with ``bucket_options``.
+    """
+
+    def __init__(
+        self, factory: Callable[[str, float], Pace] | None = None, **bucket_options: object
+    ) -> None:
+        self._buckets: dict[str, Pace] = {}
+        self._factory = factory
         self._options = bucket_options
 
-    def bucket(self, name: str, rate: float) -> TokenBucket:
+    def bucket(self, name: str, rate: float) -> Pace:
         """The bucket of adapter ``name`` (``rate`` calls per second)."""
         if name not in self._buckets:
-            self._buckets[name] = TokenBucket(rate, **self._options)  # type: ignore[arg-type]
+            if self._factory is not None:
+                self._buckets[name] = self._factory(name, rate)
+            else:
+                self._buckets[name] = TokenBucket(rate, **self._options)  # type: ignore[arg-type]
         return self._buckets[name]

@@ -42,12 +42,12 @@ from core.domain.enums import (
 )
 from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
-from core.events import Alert, ConversationChanged, Event, MessageChanged
+from core.events import Alert, ConversationChanged, Event, MessageChanged, OutboxQueued, Resync
 from core.i18n import t as tr
 from core.orchestrator.channels import INTRUSIVE
 from core.orchestrator.hours import quiet_release
-from core.orchestrator.loader import month_spending
-from core.outbox.payload import outgoing
+from core.orchestrator.loader import month_spending, with_defaults
+from core.outbox.payload import for_channel, outgoing
 from core.outbox.ratelimit import RateLimiters
 from core.outbox.reconcile import ProviderAnswer, ask_provider
 from core.storage import tables as t
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 Out = t.OutboxRow
 _DUE = (OutboxStatus.PENDING, OutboxStatus.HELD)
+#: Why a WhatsApp fallback is skipped: its window closed and there is no approved template.
+_WINDOW_CLOSED = "pipeline.left_out.window_closed"
 #: How long after a send a failure reported by the provider still triggers a fallback.
 DELIVERY_FAILURE_HORIZON = timedelta(days=2)
 
@@ -136,6 +138,7 @@ class OutboxWorker:
         batch_size: int = 20,
         lease_seconds: float = 120.0,
         poll_seconds: float = 1.0,
+        idle_poll_seconds: float | None = None,
         limiters: RateLimiters | None = None,
         channels: Collection[Channel] | None = None,
     ) -> None:
@@ -149,7 +152,12 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
-        self.limiters = limiters or RateLimiters()
+        # Idle, look less and less often (up to this), and at once when something is queued:
+        # in team mode fifty idle workers polling every second would load the shared server.
+        if idle_poll_seconds is None:
+            idle_poll_seconds = 15.0 if ctx.db.dialect == "postgresql" else poll_seconds
+        self.idle_poll_seconds = max(poll_seconds, idle_poll_seconds)
+        self.limiters = limiters or _limiters(ctx)
         #: Only rows on these channels are taken (None: all); the others are left to workers
         #: that can send them, e.g. a relay holding some providers' secrets only.
         self.channels = frozenset(Channel(c) for c in channels) if channels is not None else None
@@ -172,16 +180,24 @@ class OutboxWorker:
         return handled
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
-        """Work until ``stop_event`` is set; an unexpected error is logged, never fatal."""
-        while not stop_event.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("outbox worker round failed")
-                handled = 0
-            if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop_event.wait(), self.poll_seconds)
+        """Work until ``stop_event`` is set; an unexpected error is logged, never fatal.
+
+        Between idle rounds the pause doubles from ``poll_seconds`` up to
+        ``idle_poll_seconds``; an ``OutboxQueued`` event (from any process) ends it at once.
+        """
+        pause = self.poll_seconds
+        async with self.ctx.bus.subscribe() as events:
+            while not stop_event.is_set():
+                try:
+                    handled = await self.run_once()
+                except Exception:
+                    log.exception("outbox worker round failed")
+                    handled = 0
+                if handled:
+                    pause = self.poll_seconds
+                    continue
+                woken = await _until_queued(events, stop_event, pause)
+                pause = self.poll_seconds if woken else min(pause * 2, self.idle_poll_seconds)
 
     async def drain(self, max_rounds: int = 10_000) -> None:
         """Run rounds until nothing is due now (tests, ``route_message``)."""
@@ -296,7 +312,7 @@ class OutboxWorker:
                 _changed(events, row)
                 return None
             try:
-                out = outgoing(row.payload, channel, reference_of(row))
+                out = outgoing(row.payload, channel, reference_of(row), now)
             except (CoccinelleError, OSError) as exc:
                 await self._failed(session, row, message, _Failure(str(exc), permanent=True))
                 _changed(events, row)
@@ -473,19 +489,27 @@ class OutboxWorker:
             if adapter is None or not contacts.get(str(channel)):
                 continue
             hold = datetime.fromisoformat(step["not_before"]) if step.get("not_before") else None
+            moment = max(hold, now) if hold else now
+            # the channel's own quiet rules and allowed sending hours, at the fallback's time
+            when = self._outside_quiet(row, moment, settings, channel)
+            content = for_channel(row.payload or {}, channel, when[0])
+            if content is None:  # WhatsApp's window closed by then, and no approved template
+                skipped = _entry(now, channel, 0, "skipped", reason=_WINDOW_CLOSED)
+                row.attempts_log = [*(row.attempts_log or []), skipped]
+                if message is not None:
+                    _log_on_message(message, skipped)
+                continue
             row.fallback_chain = chain
             row.channel_type, row.provider = channel, adapter.provider
             row.attempts = 0
             row.fallback_attempts += 1
             entry = _entry(now, channel, 0, "fallback", origin=str(origin))
             row.attempts_log = [*(row.attempts_log or []), entry]
-            moment = max(hold, now) if hold else now
-            self._schedule(row, message, self._outside_quiet(row, moment, settings))
+            self._schedule(row, message, when)
             if message is not None:
                 message.channel_type, message.provider = channel, adapter.provider
-                variant = ((row.payload or {}).get("variants") or {}).get(str(channel))
-                if variant:  # the thread shows what the fallback channel is sent
-                    message.content, message.subject = variant["text"], variant.get("subject")
+                if (row.payload or {}).get("variants"):  # the thread shows what is sent
+                    message.content, message.subject = content["text"], content.get("subject")
                 text = message.content or ""
                 message.segments = count_segments(text).segments if channel == Channel.SMS else None
                 _log_on_message(message, entry)
@@ -497,16 +521,25 @@ class OutboxWorker:
                 )
             return True
         row.fallback_chain = chain
+        if message is not None and (row.payload or {}).get("left_out"):
+            # why the channels that could have taken over were not in the chain
+            _merge_meta(message, left_out=list((row.payload or {})["left_out"].values()))
         return False
 
     def _outside_quiet(
-        self, row: t.OutboxRow, moment: datetime, settings: TenantSettings
+        self,
+        row: t.OutboxRow,
+        moment: datetime,
+        settings: TenantSettings,
+        channel: Channel | None = None,
     ) -> tuple[datetime, bool]:
-        """``moment``, or the end of the quiet rules holding it; and whether it was held."""
+        """``moment``, or the end of the quiet rules (and of ``channel``'s allowed sending
+        hours) holding it; and whether it was held."""
         policy = (row.payload or {}).get("policy")
         if not policy:
             return moment, False
-        channel = Channel(row.channel_type)
+        channel = channel or Channel(row.channel_type)
+        limits = settings.limits.get(channel)
         release = quiet_release(
             moment,
             policy.get("timezone") or settings.timezone,
@@ -515,6 +548,7 @@ class OutboxWorker:
             urgent=policy.get("urgency") == Urgency.URGENT,
             commercial_sms=channel == Channel.SMS
             and policy.get("message_type") == MessageType.MARKETING,
+            allowed=(limits.allowed_start, limits.allowed_end) if limits is not None else None,
         )
         return (release, True) if release is not None else (moment, False)
 
@@ -532,7 +566,7 @@ class OutboxWorker:
         if self._tenant_settings is None:
             tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
             raw = (tenant.settings if tenant else None) or {}
-            self._tenant_settings = TenantSettings.model_validate(raw)
+            self._tenant_settings = with_defaults(TenantSettings.model_validate(raw), self.settings)
         return self._tenant_settings
 
     def _close(
@@ -742,3 +776,31 @@ def _changed(events: list[Event], row: t.OutboxRow) -> None:
     if row.message_id is not None and row.conversation_id is not None:
         events.append(MessageChanged(row.message_id, row.conversation_id))
         events.append(ConversationChanged(row.conversation_id))
+
+
+def _limiters(ctx: ServiceContext) -> RateLimiters:
+    """Per-process buckets; on a shared PostgreSQL, a pace every sending process respects."""
+    if ctx.db.dialect != "postgresql":
+        return RateLimiters()
+    from core.team.rate_limit import SharedPace
+
+    return RateLimiters(lambda name, rate: SharedPace(ctx.db, f"{ctx.tenant_id}:{name}", rate))
+
+
+async def _until_queued(events: asyncio.Queue[Event], stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for something to be queued (True) or ``stop`` (False)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not stop.is_set():
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            return False
+        waiter = asyncio.ensure_future(events.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        done, pending = await asyncio.wait(
+            {waiter, stopper}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if waiter in done and isinstance(waiter.result(), OutboxQueued | Resync):
+            return True
+    return False

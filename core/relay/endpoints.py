@@ -70,6 +70,7 @@ SECRET_HEADERS = frozenset(
         "x-hub-signature-256",
         "x-vapi-secret",
         "x-vapi-signature",
+        "x-signature",
         "x-twilio-email-event-webhook-signature",
     }
 )

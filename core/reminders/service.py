@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -22,27 +23,23 @@ from core.domain.enums import (
     MessageStatus,
     MessageType,
     OutboxStatus,
-    SenderType,
     Urgency,
 )
-from core.events import AppointmentChanged, ConversationChanged, MessageChanged
+from core.events import AppointmentChanged, MessageChanged
 from core.i18n.prospect import prospect_language, text_in
-from core.orchestrator.decide import decide
-from core.orchestrator.loader import load_context, load_tenant_inputs
-from core.outbox.enqueue import enqueue
-from core.outbox.payload import build_payload, hold_policy
+from core.orchestrator.loader import load_tenant_inputs
+from core.pipeline import Kind, Origin, OutgoingRequest, Rendering, submit
+from core.pipeline.templates import whatsapp_rendering
 from core.reminders.appointment_texts import (
     appointment_values,
     approved_whatsapp,
     render,
     template_source,
-    whatsapp_payload,
-    window_open,
 )
 from core.reminders.plan import SURVEY_VALIDITY, PlannedReminder, ReminderKind, plan
 from core.storage import tables as t
 from core.storage.service_context import ServiceContext
-from core.storage.timeline import apply_status, conversation_for
+from core.storage.timeline import apply_status
 
 log = logging.getLogger(__name__)
 Out = t.OutboxRow
@@ -152,10 +149,11 @@ class Reminders:
         key: str,
         current: str,
     ) -> int:
-        """Queue one reminder on the channel the orchestrator picks; how many rows were queued.
+        """Submit one reminder to the pipeline; how many rows were queued.
 
-        Written in the prospect's language; on WhatsApp outside the 24 h window, as the tenant's
-        approved template (without one, WhatsApp is not a candidate there).
+        Written in the prospect's language: the SMS template's text, the email template by
+        email, and on WhatsApp outside the 24 h window the tenant's approved template (without
+        one, WhatsApp is left out of the chain, first choice or fallback).
         """
         settings = inputs.settings
         language = prospect_language(prospect.language, settings.language)
@@ -163,58 +161,48 @@ class Reminders:
         name = TEMPLATES[reminder.kind]
         draft = await self._draft(session, reminder, name, values, language)
         template = await approved_whatsapp(session, self.ctx.tenant_id, name, language, values)
-        context = await load_context(
-            session,
-            inputs,
-            prospect,
-            reminder.send_at,
-            message_type=reminder.message_type,
-            urgency=reminder.urgency,
+        email = await self._email(session, name, values, language)
+        if email is not None and email.subject is None:
+            email = replace(email, subject=draft.subject)
+        preferred = reminder.preferred or _channel(prospect.preferred_channel)
+        first = preferred if reminder.kind == ReminderKind.H24 else None
+        request = OutgoingRequest(
+            tenant_id=self.ctx.tenant_id,
+            prospect_id=prospect.id,
+            kind=Kind.SURVEY if reminder.kind == ReminderKind.SURVEY else Kind.REMINDER,
+            origin=Origin.AUTOMATION,
+            draft=draft,
+            renderings={Channel.EMAIL: email} if email is not None else {},
+            whatsapp_template=whatsapp_rendering(template, values),
+            priority=reminder.urgency,
+            due_at=reminder.send_at,
+            expires_at=reminder.expires_at,
             allowed=reminder.allowed,
             preferred=reminder.preferred,
-            template_id=template.id if template is not None else None,
-        )
-        decision = _by_preference(context, draft, reminder)
-        if decision.channel is None:
-            log.info(
-                "appointment %s: no channel for the %s reminder", appointment.id, reminder.kind
-            )
-            return 0
-        conversation = await conversation_for(
-            session, prospect, decision.channel, context.contacts.get(decision.channel)
-        )
-        payload = build_payload(
-            draft,
-            dict(context.contacts),
-            policy=hold_policy(context.timezone, context.urgency, context.message_type),
-        )
-        if decision.channel == Channel.EMAIL:
-            payload |= await self._email(session, name, values, language)
-        elif decision.channel == Channel.WHATSAPP and template and not window_open(context):
-            payload = whatsapp_payload(template, values, payload)
-        payload["appointment_starts_at"] = current
-        message, _ = await enqueue(
-            session,
-            conversation,
-            decision,
-            payload,
-            self.ctx.now(),
-            send_at=reminder.send_at,
-            expires_at=reminder.expires_at,
-            sender_type=SenderType.SARA,
+            first_choice=first if first in reminder.allowed else None,
             key=key,
+            intent=f"reminder_{reminder.kind}",
+            about=f"appointment:{appointment.id}:{current}",
             purpose=f"reminder_{reminder.kind}",
             appointment_id=appointment.id,
             meta=reminder_meta(reminder.kind, appointment.id),
+            extra={"appointment_starts_at": current},
         )
-        events += [
-            MessageChanged(message.id, conversation.id),
-            ConversationChanged(conversation.id),
-        ]
+        (outcome,) = await submit(
+            session, [request], now=self.ctx.now(), settings=self.settings, events=events,
+            inputs=inputs,
+        )
+        if outcome.message is None:
+            log.info(
+                "appointment %s: no %s reminder: %s", appointment.id, reminder.kind, outcome.why
+            )
+            return 0
         queued = 1
-        if reminder.kind == ReminderKind.H24 and decision.channel == Channel.EMAIL:
+        decision = outcome.decision
+        if reminder.kind == ReminderKind.H24 and decision and decision.channel == Channel.EMAIL:
             queued += await self._unless_opened(
-                session, inputs, prospect, reminder, draft, message, current, appointment.id
+                session, events, inputs, prospect, reminder, draft, outcome.message, current,
+                appointment.id,
             )
         return queued
 
@@ -274,6 +262,7 @@ class Reminders:
     async def _unless_opened(
         self,
         session,
+        events: list,
         inputs,
         prospect: t.ProspectRow,
         reminder: PlannedReminder,
@@ -287,43 +276,29 @@ class Reminders:
         send_at = reminder.send_at + FOLLOW_UP_AFTER
         if send_at >= reminder.expires_at:
             return 0
-        context = await load_context(
-            session,
-            inputs,
-            prospect,
-            send_at,
-            message_type=reminder.message_type,
-            urgency=reminder.urgency,
-            allowed=frozenset({Channel.SMS}),
-        )
-        decision = decide(context, draft)
-        if decision.channel is None:
-            return 0
-        conversation = await conversation_for(
-            session, prospect, decision.channel, context.contacts.get(decision.channel)
-        )
-        payload = build_payload(
-            draft,
-            dict(context.contacts),
-            policy=hold_policy(context.timezone, context.urgency, context.message_type),
-        )
-        payload["appointment_starts_at"] = current
-        payload["unless_read_message_id"] = email.id
-        await enqueue(
-            session,
-            conversation,
-            decision,
-            payload,
-            self.ctx.now(),
-            send_at=send_at,
+        request = OutgoingRequest(
+            tenant_id=self.ctx.tenant_id,
+            prospect_id=prospect.id,
+            kind=Kind.REMINDER,
+            origin=Origin.AUTOMATION,
+            draft=draft,
+            priority=reminder.urgency,
+            due_at=send_at,
             expires_at=reminder.expires_at,
-            sender_type=SenderType.SARA,
+            allowed=frozenset({Channel.SMS}),
             key=f"rem:{appointment_id}:h24-unread:{current}",
+            intent="reminder_h24_unread",
+            about=f"appointment:{appointment_id}:{current}",
             purpose="reminder_h24_unread",
             appointment_id=appointment_id,
             meta={"reminder": "h24_unread", "appointment_id": appointment_id},
+            extra={"appointment_starts_at": current, "unless_read_message_id": email.id},
         )
-        return 1
+        (outcome,) = await submit(
+            session, [request], now=self.ctx.now(), settings=self.settings, events=events,
+            inputs=inputs,
+        )
+        return 1 if outcome.message is not None else 0
 
     async def _draft(
         self, session, reminder: PlannedReminder, name: str, values: dict[str, str], language: str
@@ -340,18 +315,17 @@ class Reminders:
 
     async def _email(
         self, session, name: str, values: dict[str, str], language: str
-    ) -> dict[str, str]:
-        """The email template's subject, text and HTML when there is one, else nothing."""
+    ) -> Rendering | None:
+        """The email template's subject, text and HTML when there is one, else None."""
         source = await template_source(session, self.ctx.tenant_id, Channel.EMAIL, name, language)
         if source is None:
-            return {}
+            return None
         escaped = {k: html.escape(v) for k, v in values.items()}
-        content = {"text": render(source.text, values)}
-        if source.subject:
-            content["subject"] = render(source.subject, values)
-        if source.html:
-            content["html"] = render(source.html, escaped)
-        return content
+        return Rendering(
+            text=render(source.text, values),
+            subject=render(source.subject, values) if source.subject else None,
+            html=render(source.html, escaped) if source.html else None,
+        )
 
     async def follow(self, stop_event: asyncio.Event) -> None:
         """Sync reminders whenever an appointment changes, until ``stop_event`` is set."""
@@ -368,15 +342,8 @@ class Reminders:
                         log.exception("reminders of appointment %s", event.appointment_id)
 
 
-def _by_preference(context, draft: ReplyDraft, reminder: PlannedReminder):
-    """The 24 h reminder goes "by preference": the prospect's preferred channel when it is one
-    of the reminder's and can be used; otherwise (and for the others) the orchestrator decides."""
-    preferred = context.preferred_channel
-    if reminder.kind == ReminderKind.H24 and preferred in reminder.allowed:
-        decision = decide(context, draft, preferred)
-        if decision.channel is not None:
-            return decision
-    return decide(context, draft)
+def _channel(value: str | None) -> Channel | None:
+    return Channel(value) if value else None
 
 
 async def _due_now(session, row: t.OutboxRow, now: datetime) -> None:

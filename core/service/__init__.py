@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from core.booking.agenda import Agenda
 from core.booking.appointments import Appointments
@@ -96,15 +97,23 @@ class InboxService:
         cls,
         settings: Settings,
         *,
+        role: str = "app",
         prepare: Callable[[Database], Awaitable[object]] | None = None,
     ) -> InboxService:
         """Open the configured database (migrating it), start the live link, return the service.
 
-        ``prepare`` runs on the open database first (``core.engine.open_service`` fills an empty
-        demo database with the demo agency that way: the facade does not know the demo).
+        ``role`` (``app``, ``worker``, ``relay``) sizes the PostgreSQL connection pool (see
+        ``DatabaseSettings``). ``prepare`` runs on the open database first
+        (``core.engine.open_service`` fills an empty demo database with the demo agency that way:
+        the facade does not know the demo).
         """
         check_team_settings(settings)
-        db = await Database.open(settings.effective_database_url)
+        options: dict[str, Any] = {}
+        if settings.effective_database_url.startswith("postgresql"):
+            options = settings.database.engine_options(role)
+            options["idle_seconds"] = settings.database.idle_seconds
+        db = await Database.open(settings.effective_database_url, **options)
+        db.listen_url = settings.database.listen_url
         try:
             if prepare is not None:
                 await prepare(db)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.abtests.measure import Outcome, outcomes
 from core.abtests.model import ABResult, ABTest, GroupResult, Metric
 from core.abtests.stats import ALPHA, Comparison, compare_cost_per_conversion, compare_proportions
-from core.campaigns.dispatch import enqueue_routed, route_rendered
+from core.campaigns.dispatch import request_for, submit_rendered
 from core.campaigns.render import Renderings, message_type_of
 from core.config.settings import OrchestratorSettings
 from core.domain.enums import Channel
@@ -21,6 +21,7 @@ from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.i18n.prospect import prospect_language
 from core.orchestrator.loader import load_tenant_inputs
+from core.pipeline import Kind
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.service_context import ServiceContext
@@ -180,20 +181,19 @@ class ABTests:
         renderings = Renderings({channel: rendered}, message_type_of(row.template_type))
         now = self.ctx.now()
         inputs = await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, now)
-        routed = await route_rendered(session, inputs, prospect, renderings, now, channel)
-        if routed.decision.channel is None:
-            return None
-        message, _ = await enqueue_routed(
-            session,
-            routed,
-            renderings,
+        request = request_for(
             prospect,
+            renderings,
+            kind=Kind.ABTEST,
             key=f"abtest:{test.id}:{prospect.id}",
             purpose="ab_test",
-            now=now,
-            events=events,
+            channel=channel,
             context={"ab_test": {"test_id": test.id}},
         )
+        outcome = await submit_rendered(session, inputs, request, now, events)
+        message = outcome.message
+        if message is None:
+            return None
         return message.id
 
     async def _all_prospects(self, session: AsyncSession) -> list[int]:

@@ -31,29 +31,28 @@ from core.domain.enums import (
     OutboxStatus,
     SenderType,
 )
+from core.domain.tenant_settings import QuietHours, TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
 from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
-from core.orchestrator.decide import decide
 from core.orchestrator.loader import (
     TenantInputs,
-    latest_conversations,
-    load_contexts,
+    contacts_of,
+    load_context,
     load_tenant_inputs,
-    with_spending,
+    quiet_hours_source,
+    with_defaults,
 )
-from core.outbox.drafts import Prepared, check_length
-from core.outbox.enqueue import enqueue, new_key
-from core.outbox.payload import build_payload, hold_policy
-from core.outbox.routing import Routed, route, routing_context, tenant_providers
+from core.pipeline import Kind, Origin, Outcome, OutgoingRequest, preview, submit
+from core.pipeline.queue import resend
 from core.reminders.service import Reminders
 from core.service.conversations import Conversations
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.service_context import ServiceContext
-from core.storage.timeline import append_message, conversation_for, open_conversation
+from core.storage.timeline import append_message, open_conversation
 from core.team import audit
 
 if TYPE_CHECKING:
@@ -145,9 +144,17 @@ class Outbound:
             InvalidInput: unknown template or a missing template variable.
         """
         async with self.ctx.db.session() as session:
-            conversation, prospect = await self._conversation(session, conversation_id)
-            routed = await self._route(session, prospect, draft, channel, conversation)
-        return routed.decision
+            conversation = await self._conversation(session, conversation_id)
+            request = self._request(
+                conversation.prospect_id,
+                Kind.REPLY,
+                draft,
+                conversation_id=conversation.id,
+                channel=channel,
+            )
+            outcome = await preview(session, request, now=self.ctx.now(), settings=self.settings)
+        assert outcome.decision is not None
+        return outcome.decision
 
     async def routing_context(
         self,
@@ -162,12 +169,13 @@ class Outbound:
         async with self.ctx.db.session() as session:
             prospect = await self._prospect(session, prospect_id)
             inputs = await self._inputs(session)
-            return await routing_context(
+            return await load_context(
                 session,
                 inputs,
                 prospect,
-                Prepared(draft),
                 self.ctx.now(),
+                message_type=draft.message_type,
+                urgency=draft.urgency,
                 preferred=preferred,
                 allowed=allowed,
             )
@@ -190,24 +198,22 @@ class Outbound:
         """
         if send_at is not None and send_at.tzinfo is None:
             raise InvalidInput("send_at", send_at, "a date and time with a time zone")
-        now = self.ctx.now()
         async with self.ctx.write() as (session, events):
-            conversation, prospect = await self._conversation(session, conversation_id)
-            routed = await self._route(session, prospect, draft, channel, conversation)
-            if channel is not None:
-                check_length(routed.draft, Channel(channel))
-            decision = _usable(routed.decision, channel)
-            message, _ = await self._queue(
-                session,
-                events,
-                conversation,
-                decision,
-                routed.payload(),
-                now,
-                send_at=send_at,
-                sender_id=self.ctx.agent_id,
+            conversation = await self._conversation(session, conversation_id)
+            request = self._request(
+                conversation.prospect_id,
+                Kind.REPLY,
+                draft,
+                conversation_id=conversation.id,
+                channel=channel,
+                due_at=send_at,
+                check_length=channel is not None,
+                on_refused="raise",
+                purpose="reply",
             )
-            return convert.message(message)
+            outcome = await self._submit(session, events, request)
+            assert outcome.message is not None
+            return convert.message(outcome.message)
 
     async def resend(self, message_id: int) -> m.Message:
         """Queue again a failed, expired or "outcome unknown" message, on its last channel.
@@ -231,33 +237,7 @@ class Outbound:
             ).scalar_one_or_none()
             if last is None:
                 raise InvalidInput("message", message_id, tr("orchestrator.error.not_resendable"))
-            row = Out(
-                tenant_id=message.tenant_id,
-                message_id=message.id,
-                conversation_id=message.conversation_id,
-                prospect_id=message.prospect_id,
-                appointment_id=last.appointment_id,
-                broadcast_id=last.broadcast_id,
-                purpose=last.purpose,
-                channel_type=message.channel_type,
-                provider=last.provider,
-                idempotency_key=new_key(),
-                payload=last.payload,
-                decision={"channel": message.channel_type},
-                fallback_chain=[],
-                attempts_log=[],
-                status=OutboxStatus.PENDING,
-                not_before=now,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            message.status = MessageStatus.QUEUED
-            message.error_code = message.error_message = None
-            message.meta = {
-                **(message.meta or {}),
-                "resent": (message.meta or {}).get("resent", 0) + 1,
-            }
+            resend(session, message, last, now)
             await session.flush()
             events += [
                 MessageChanged(message.id, message.conversation_id),
@@ -275,15 +255,21 @@ class Outbound:
         to_channel = Channel(to_channel)
         now = self.ctx.now()
         async with self.ctx.write() as (session, events):
-            old, prospect = await self._conversation(session, conversation_id)
+            old = await self._conversation(session, conversation_id)
+            prospect = await self._prospect(session, old.prospect_id)
             if old.channel_type == to_channel:
                 raise InvalidInput("channel", to_channel, tr("orchestrator.error.same_channel"))
             first = (prospect.display_name or "").split(" ")[0]
             text = tr("orchestrator.switch.transition", name=first, channel=NAMES[to_channel])
-            prepared = Prepared(ReplyDraft(text=text))
-            routed = await self._route(session, prospect, prepared, to_channel, old)
-            context = routed.context
-            decision = _usable(routed.decision, to_channel)
+            request = self._request(
+                prospect.id,
+                Kind.SWITCH_TRANSITION,
+                ReplyDraft(text=text),
+                conversation_id=old.id,
+                channel=to_channel,
+                on_refused="raise",
+                purpose="reply",
+            )
             carried = {
                 **(old.context or {}),
                 "previous_channel": old.channel_type,
@@ -294,7 +280,7 @@ class Outbound:
                 session,
                 prospect,
                 to_channel,
-                identifier=context.contacts.get(to_channel),
+                identifier=contacts_of(prospect).get(to_channel),
                 subject=old.subject,
                 switched_from_id=old.id,
                 context=carried,
@@ -313,15 +299,8 @@ class Outbound:
                 meta={"switched_to_id": new.id, "channel": str(to_channel)},
                 created_at=now,
             )
-            await self._queue(
-                session,
-                events,
-                new,
-                decision,
-                routed.payload(),
-                now,
-                sender_id=self.ctx.agent_id,
-            )
+            request.conversation_id = new.id  # refused: raises, and nothing above is kept
+            await self._submit(session, events, request)
             await audit.record(
                 session,
                 self.ctx,
@@ -341,27 +320,26 @@ class Outbound:
     ) -> RouteResult:
         """The seed's unified response: the best channel for the prospect (``preferred_channel``
         counts as their preference), in their conversation on it; queued, not sent here."""
-        now = self.ctx.now()
         async with self.ctx.write() as (session, events):
-            prospect = await self._prospect(session, prospect_id)
-            routed = await self._route(session, prospect, draft, preferred=preferred_channel)
-            decision = routed.decision
-            if decision.channel is None:
+            await self._prospect(session, prospect_id)
+            request = self._request(
+                prospect_id,
+                Kind.UNIFIED,
+                draft,
+                preferred=preferred_channel,
+                purpose="reply",
+            )
+            outcome = await self._submit(session, events, request)
+            decision = outcome.decision
+            assert decision is not None
+            if outcome.message is None:
                 return _refused(decision)
-            conversation = await conversation_for(
-                session, prospect, decision.channel, routed.context.contacts.get(decision.channel)
-            )
-            message, _ = await self._queue(
-                session,
-                events,
-                conversation,
-                decision,
-                routed.payload(),
-                now,
-                sender_id=self.ctx.agent_id,
-            )
             return RouteResult(
-                True, decision.channel, message.id, message.status, decision=decision
+                True,
+                decision.channel,
+                outcome.message.id,
+                outcome.message.status,
+                decision=decision,
             )
 
     async def route_message(self, context: RoutingContext, content: ReplyDraft) -> RouteResult:
@@ -370,27 +348,22 @@ class Outbound:
         """
         if context.prospect_id is None:
             raise InvalidInput("context", "prospect_id", "the prospect to send to")
-        decision = decide(context, content)
-        if decision.channel is None:
-            return _refused(decision)
-        now = self.ctx.now()
         async with self.ctx.write() as (session, events):
-            prospect = await self._prospect(session, context.prospect_id)
-            conversation = await conversation_for(
-                session, prospect, decision.channel, context.contacts.get(decision.channel)
-            )
-            policy = hold_policy(context.timezone, context.urgency, context.message_type)
-            payload = build_payload(content, dict(context.contacts), policy=policy)
-            message, row = await self._queue(
-                session,
-                events,
-                conversation,
-                decision,
-                payload,
-                now,
+            await self._prospect(session, context.prospect_id)
+            request = self._request(
+                context.prospect_id,
+                Kind.ROUTE,
+                content,
+                context=context,
                 sender_type=SenderType.SARA,
+                purpose="reply",
             )
-            outbox_id, message_id = row.id, message.id
+            outcome = await self._submit(session, events, request)
+            decision = outcome.decision
+            assert decision is not None
+            if outcome.row is None or outcome.message is None:
+                return _refused(decision)
+            outbox_id, message_id = outcome.row.id, outcome.message.id
         if self.runtime is not None and decision.held_until is None:
             # Imported here: the worker imports the service package, which imports this module.
             from core.outbox.worker import OutboxWorker
@@ -420,53 +393,43 @@ class Outbound:
         Raises:
             InvalidInput: the prospect has no phone number or voice is not set up.
         """
-        now = self.ctx.now()
         async with self.ctx.write() as (session, events):
-            prospect = await self._prospect(session, prospect_id)
-            prepared = Prepared(ReplyDraft(text=tr("orchestrator.call.note")))
-            routed = await self._route(session, prospect, prepared, Channel.VOICE)
-            decision = _usable(routed.decision, Channel.VOICE)
-            conversation = await conversation_for(
-                session, prospect, Channel.VOICE, routed.context.contacts.get(Channel.VOICE)
+            await self._prospect(session, prospect_id)
+            request = self._request(
+                prospect_id,
+                Kind.CALL,
+                ReplyDraft(text=tr("orchestrator.call.note")),
+                channel=Channel.VOICE,
+                message_kind=MessageKind.CALL,
+                no_alternatives=True,
+                on_refused="raise",
             )
-            message, _ = await self._queue(
-                session,
-                events,
-                conversation,
-                decision.model_copy(update={"alternatives": ()}),
-                routed.payload(),
-                now,
-                sender_id=self.ctx.agent_id,
-                kind=MessageKind.CALL,
-                purpose="call",
-            )
-            return convert.message(message)
+            outcome = await self._submit(session, events, request)
+            assert outcome.message is not None
+            return convert.message(outcome.message)
 
-    async def _queue(
-        self,
-        session: AsyncSession,
-        events: list[Event],
-        conversation: t.ConversationRow,
-        decision: Decision,
-        payload: dict[str, Any],
-        now: datetime,
-        **options: Any,
-    ) -> tuple[t.MessageRow, t.OutboxRow]:
-        """Queue one send with the tenant's providers; its changes are published after commit."""
-        message, row = await enqueue(
-            session,
-            conversation,
-            decision,
-            payload,
-            now,
-            providers=await tenant_providers(session, self.ctx.tenant_id),
+    def _request(
+        self, prospect_id: int, kind: Kind, draft: ReplyDraft, **options: Any
+    ) -> OutgoingRequest:
+        """An agent's request to ``prospect_id`` (the sender is the agent of this context)."""
+        options.setdefault("sender_id", self.ctx.agent_id)
+        return OutgoingRequest(
+            tenant_id=self.ctx.tenant_id,
+            prospect_id=prospect_id,
+            kind=kind,
+            origin=Origin.AGENT,
+            draft=draft,
             **options,
         )
-        events += [
-            MessageChanged(message.id, conversation.id),
-            ConversationChanged(conversation.id),
-        ]
-        return message, row
+
+    async def _submit(
+        self, session: AsyncSession, events: list[Event], request: OutgoingRequest
+    ) -> Outcome:
+        """Submit one request; its changes are published after commit."""
+        (outcome,) = await submit(
+            session, [request], now=self.ctx.now(), settings=self.settings, events=events
+        )
+        return outcome
 
     # ----------------------------------------------------------------------------------------
     # Broadcast
@@ -496,77 +459,22 @@ class Outbound:
         return broadcast_id
 
     async def _broadcast_chunk(self, broadcast_id: str, ids: list[int], draft: ReplyDraft) -> None:
-        now = self.ctx.now()
-        keys = {pid: f"bc:{broadcast_id}:{pid}" for pid in ids}
+        requests = [
+            self._request(
+                pid,
+                Kind.BROADCAST,
+                draft,
+                key=f"bc:{broadcast_id}:{pid}",
+                purpose="broadcast",
+                broadcast_id=broadcast_id,
+                on_refused="record",
+            )
+            for pid in ids
+        ]
         async with self.ctx.write() as (session, events):
-            done = set(
-                (
-                    await session.execute(
-                        select(Out.idempotency_key).where(Out.idempotency_key.in_(keys.values()))
-                    )
-                )
-                .scalars()
-                .all()
+            await submit(
+                session, requests, now=self.ctx.now(), settings=self.settings, events=events
             )
-            inputs = await self._inputs(session)
-            providers = await tenant_providers(session, self.ctx.tenant_id)
-            prospects = {
-                p.id: p
-                for p in (
-                    await session.execute(
-                        select(t.ProspectRow).where(
-                            t.ProspectRow.id.in_(ids), t.ProspectRow.tenant_id == self.ctx.tenant_id
-                        )
-                    )
-                ).scalars()
-            }
-            todo = [prospects[pid] for pid in ids if keys[pid] not in done and pid in prospects]
-            # One render and a few set-based queries for the whole chunk (the draft is the
-            # same for every prospect; only a template's variables differ).
-            contexts = await load_contexts(
-                session,
-                inputs,
-                todo,
-                now,
-                message_type=draft.message_type,
-                urgency=draft.urgency,
-                template_id=draft.template_id,
-            )
-            conversations = await latest_conversations(session, [p.id for p in todo])
-            for prospect in todo:
-                pid = prospect.id
-                routed = await route(session, inputs, prospect, draft, now, context=contexts[pid])
-                decision = routed.decision
-                if decision.channel is None:
-                    session.add(
-                        _refused_row(
-                            self.ctx.tenant_id, pid, broadcast_id, keys[pid], decision, now
-                        )
-                    )
-                    continue
-                conversation = conversations.get((pid, decision.channel))
-                if conversation is None:
-                    conversation = await open_conversation(
-                        session,
-                        prospect,
-                        decision.channel,
-                        identifier=routed.context.contacts.get(decision.channel),
-                    )
-                    conversations[pid, decision.channel] = conversation
-                await enqueue(
-                    session,
-                    conversation,
-                    decision,
-                    routed.payload(),
-                    now,
-                    sender_id=self.ctx.agent_id,
-                    providers=providers,
-                    key=keys[pid],
-                    purpose="broadcast",
-                    broadcast_id=broadcast_id,
-                )
-                inputs = with_spending(inputs, decision.estimated_cost)
-                events.append(ConversationChanged(conversation.id))
 
     async def broadcast_progress(self, broadcast_id: str) -> BroadcastProgress:
         """Counts of a broadcast's sends by outcome."""
@@ -603,42 +511,29 @@ class Outbound:
         threshold = self.settings.budget_alert_threshold
         return BudgetStatus(spent, budget, ratio, threshold, bool(budget) and ratio >= threshold)
 
+    async def quiet_hours(self) -> tuple[QuietHours, str]:
+        """The quiet hours decisions use, and where they come from (for the settings screen):
+        ``tenant`` (its own), ``environment`` (``ORCHESTRATOR_QUIET_HOURS_START/END``) or
+        ``default``."""
+        async with self.ctx.db.session() as session:
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+        own = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
+        effective = with_defaults(own, self.settings).quiet_hours
+        return effective, quiet_hours_source(own, self.settings)
+
     # ----------------------------------------------------------------------------------------
     # Loading
 
     async def _inputs(self, session: AsyncSession) -> TenantInputs:
         return await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, self.ctx.now())
 
-    async def _route(
-        self,
-        session: AsyncSession,
-        prospect: t.ProspectRow,
-        draft: ReplyDraft | Prepared,
-        channel: Channel | None = None,
-        conversation: t.ConversationRow | None = None,
-        *,
-        preferred: Channel | None = None,
-    ) -> Routed:
-        """Render ``draft`` and decide, with the tenant's inputs as they are now."""
-        inputs = await self._inputs(session)
-        return await route(
-            session,
-            inputs,
-            prospect,
-            draft,
-            self.ctx.now(),
-            channel=channel,
-            conversation=conversation,
-            preferred=preferred,
-        )
-
     async def _conversation(
         self, session: AsyncSession, conversation_id: int
-    ) -> tuple[t.ConversationRow, t.ProspectRow]:
+    ) -> t.ConversationRow:
         conversation = await session.get(t.ConversationRow, conversation_id)
         if conversation is None or conversation.tenant_id != self.ctx.tenant_id:
             raise NotFound("conversation", conversation_id)
-        return conversation, await self._prospect(session, conversation.prospect_id)
+        return conversation
 
     async def _prospect(self, session: AsyncSession, prospect_id: int) -> t.ProspectRow:
         prospect = await session.get(t.ProspectRow, prospect_id)
@@ -660,30 +555,6 @@ def _usable(decision: Decision, channel: Channel | None) -> Decision:
 def _refused(decision: Decision) -> RouteResult:
     why = "; ".join(r.text for r in decision.blocked) or tr("orchestrator.blocked.no_channel")
     return RouteResult(False, None, None, str(OutboxStatus.FAILED), decision=decision, error=why)
-
-
-def _refused_row(
-    tenant_id: int, prospect_id: int, broadcast_id: str, key: str, decision: Decision, now: datetime
-) -> t.OutboxRow:
-    """A broadcast recipient no channel reaches: recorded as failed, with the reasons."""
-    why = "; ".join(r.text for r in decision.blocked)[:500]
-    return Out(
-        tenant_id=tenant_id,
-        prospect_id=prospect_id,
-        broadcast_id=broadcast_id,
-        purpose="broadcast",
-        channel_type="none",
-        provider="none",
-        idempotency_key=key,
-        payload={},
-        decision=decision.model_dump(mode="json"),
-        fallback_chain=[],
-        attempts_log=[],
-        status=OutboxStatus.FAILED,
-        last_error=why,
-        created_at=now,
-        updated_at=now,
-    )
 
 
 async def _aiter(items: Iterable[int] | AsyncIterator[int]) -> AsyncIterator[int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from core.errors import NotADatabase, StorageError
 from core.storage import migrate
@@ -60,6 +61,29 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+#: ``session.info`` keys: the event lists to announce with the commit, and whether it was done.
+_TO_ANNOUNCE = "coccinelle.to_announce"
+_ANNOUNCED = "coccinelle.announced"
+
+#: Called inside a committing transaction with the events it changed (team mode's NOTIFY).
+Announcer = Callable[[Session, Sequence[object]], None]
+
+
+def announce_with_commit(session: AsyncSession, events: list[Any]) -> None:
+    """Have ``events`` announced to other processes by the commit of ``session``'s transaction.
+
+    ``events`` may still grow until the commit: what it holds then is announced. With team mode's
+    live link (``Database.announcer``) the announcement is part of the transaction itself, so a
+    committed change is always announced and a rolled-back one never is.
+    """
+    session.info.setdefault(_TO_ANNOUNCE, []).append(events)
+
+
+def was_announced(session: AsyncSession) -> bool:
+    """Whether ``session``'s last commit announced its events to other processes itself."""
+    return bool(session.info.get(_ANNOUNCED))
 
 
 #: The database kinds Coccinelle runs on, and the asyncio driver each needs.
@@ -148,9 +172,30 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # A Session class of this database's own, so its commit hook stays with this database.
+        session_class = type("CoccinelleSession", (Session,), {})
+        event.listen(session_class, "before_commit", self._before_commit)
+        self.sessions = async_sessionmaker(
+            engine, expire_on_commit=False, sync_session_class=session_class
+        )
         #: Turn-taking at SQLite's single write lock within this process (see ``gate``).
         self.gate = WriteGate(serial=engine.dialect.name == "sqlite")
+        self.announcer: Announcer | None = None
+        """Set by team mode's live link: announces a transaction's events inside it."""
+        self.idle: Any = None
+        """Closes idle pooled connections (PostgreSQL, when asked for in ``open``)."""
+        self.listen_url: str | None = None
+        """Where team mode's live link connects, when not to ``engine.url`` (PgBouncer)."""
+
+    def _before_commit(self, session: Session) -> None:
+        batches = session.info.pop(_TO_ANNOUNCE, None)
+        session.info.pop(_ANNOUNCED, None)
+        if not batches or self.announcer is None:
+            return
+        events = [event_ for batch in batches for event_ in batch]
+        if events:
+            self.announcer(session, events)
+        session.info[_ANNOUNCED] = True
 
     @property
     def dialect(self) -> str:
@@ -166,8 +211,18 @@ class Database:
         return f"{url.host}:{url.port or 5432}/{url.database}"
 
     @classmethod
-    async def open(cls, url: str, *, upgrade: bool = True, **engine_options: Any) -> Database:
+    async def open(
+        cls,
+        url: str,
+        *,
+        upgrade: bool = True,
+        idle_seconds: float | None = None,
+        **engine_options: Any,
+    ) -> Database:
         """Connect to ``url`` and (by default) bring its schema up to date.
+
+        On PostgreSQL, ``idle_seconds`` closes the pooled connections after that long unused
+        (``core.storage.idle``); ``engine_options`` go to SQLAlchemy (pool size and the like).
 
         Raises:
             NotADatabase: an SQLite file that is not a database.
@@ -183,6 +238,10 @@ class Database:
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         db = cls(engine)
+        if idle_seconds is not None and engine.dialect.name == "postgresql":
+            from core.storage.idle import IdleConnectionCloser
+
+            db.idle = IdleConnectionCloser(engine, idle_seconds)
         try:
             await db.check()
             if upgrade:
@@ -281,4 +340,6 @@ class Database:
 
     async def close(self) -> None:
         """Release every connection."""
+        if self.idle is not None:
+            await self.idle.close()
         await self.engine.dispose()

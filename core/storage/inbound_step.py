@@ -22,6 +22,7 @@ from core.domain.enums import (
 from core.domain.tenant_settings import TenantSettings
 from core.events import ConversationChanged, Event, MessageChanged
 from core.storage import tables as t
+from core.storage.database import announce_with_commit
 from core.storage.timeline import append_message
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ class IngestStep:
     appointment_changes: list[AppointmentNotice] = field(default_factory=list)
     booking: Booking | None = None
     booking_changes: list[AppointmentChange] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        announce_with_commit(self.session, self.events)
 
     def provider_for(self, channel: Channel) -> Provider:
         """The provider the tenant set up for ``channel`` (the default one otherwise)."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.events import Event, EventBus
-from core.storage.database import Database
+from core.storage.database import Database, announce_with_commit, was_announced
 from core.storage.types import utcnow
 
 
@@ -36,9 +36,10 @@ class ServiceContext:
         """A transaction and a list of events to publish once it has committed.
 
         Events are only published after the commit, so a subscriber that reloads never sees
-        the old state.
+        the old state. In team mode they reach other processes with the commit itself.
         """
         events: list[Event] = []
         async with self.db.session() as session:
+            announce_with_commit(session, events)
             yield session, events
-        self.bus.publish_all(events)
+        self.bus.publish_all(events, forward=not was_announced(session))

@@ -453,3 +453,16 @@ class AuditLogRow(Base):
     subject_id: Mapped[int | None] = mapped_column(ID)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _created()
+
+
+class ProviderPaceRow(Base):
+    """When a provider may next be called, shared by every sending process (team mode).
+
+    One row per rate-limited key (an adapter of a tenant): the "theoretical arrival time" of the
+    generic cell rate algorithm, see ``core.team.rate_limit``.
+    """
+
+    __tablename__ = "provider_pace"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)

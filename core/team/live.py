@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from core.errors import ConfigurationError
 from core.i18n import t as tr
 from core.storage import tables as t
+from core.team.lease import JobLease
 from core.team.pg_listen import NotifyBridge, StateCallback
 from core.team.presence import Presence
 
@@ -33,6 +34,7 @@ class Team:
         self.ctx = ctx
         self.bridge = NotifyBridge(ctx.db, ctx.bus, ctx.tenant_id, on_state=on_state)
         self.presence = Presence(self.bridge, ctx.bus, agent_name="?")
+        self.lease = JobLease(self.bridge)
 
     @property
     def online(self) -> bool | None:

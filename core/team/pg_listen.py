@@ -1,9 +1,12 @@
 """Live updates between processes sharing one PostgreSQL database, over LISTEN/NOTIFY.
 
 Every process (an agent's app, a relay, a worker) has its own in-process ``EventBus``. The bridge
-joins them: events published locally after a commit are sent with ``pg_notify`` on the tenant's
-channel, and a dedicated asyncpg connection LISTENs on it and republishes what other processes sent
-(its own messages, recognised by an origin id, are skipped). Nothing polls the tables.
+joins them: the events of a transaction are sent with ``pg_notify`` on the tenant's channel
+*inside that transaction* (``Database.announcer``), so PostgreSQL delivers them exactly when the
+change commits and never for a rolled-back one; a dedicated asyncpg connection LISTENs on the
+channel and republishes what other processes sent (its own messages, recognised by an origin id,
+are skipped). Nothing polls the tables. Events published outside a transaction (rare) and
+presence messages go through a best-effort sender after the fact.
 
     bridge = NotifyBridge(db, bus, tenant_id)
     await bridge.start()        # a no-op on SQLite
@@ -31,6 +34,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from core.events import (
     AppointmentChanged,
@@ -39,6 +44,7 @@ from core.events import (
     Event,
     EventBus,
     MessageChanged,
+    OutboxQueued,
     ProspectChanged,
     Resync,
 )
@@ -52,7 +58,13 @@ log = logging.getLogger(__name__)
 #: Events worth telling other processes about, by name (what a payload carries).
 SHARED_EVENTS: dict[str, type] = {
     cls.__name__: cls
-    for cls in (ConversationChanged, MessageChanged, ProspectChanged, AppointmentChanged)
+    for cls in (
+        ConversationChanged,
+        MessageChanged,
+        ProspectChanged,
+        AppointmentChanged,
+        OutboxQueued,
+    )
 }
 #: PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 MAX_PAYLOAD = 7900
@@ -121,8 +133,10 @@ async def channel_name(db: Database, tenant_id: int) -> str:
 
 
 def listener_params(db: Database) -> dict[str, Any]:
-    """asyncpg ``connect`` arguments for the database ``db`` is open on."""
-    params = db.engine.url.translate_connect_args(username="user")
+    """asyncpg ``connect`` arguments for the live link: ``db.listen_url`` when set (the server
+    itself, when the pools go through PgBouncer), else the database ``db`` is open on."""
+    url = make_url(db.listen_url) if db.listen_url else db.engine.url
+    params = url.translate_connect_args(username="user")
     return {key: value for key, value in params.items() if value is not None}
 
 
@@ -162,6 +176,11 @@ class NotifyBridge:
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = asyncio.Event()
         self._connection: asyncpg.Connection | None = None
+        self._using = asyncio.Lock()  # one query at a time on the listening connection
+        self.generation = 0
+        """Counts listening connections: advisory locks held on one die with it."""
+        self.connection_lost = asyncio.Event()
+        """Set when the current listening connection is lost (a new one gets a new event)."""
 
     @property
     def enabled(self) -> bool:
@@ -174,6 +193,7 @@ class NotifyBridge:
             return
         self.channel = await channel_name(self.db, self.tenant_id)
         self.bus.forwarder = self._forward
+        self.db.announcer = self._announce
         self._tasks = [
             asyncio.create_task(self._send_loop(), name="notify-send"),
             asyncio.create_task(self._listen_loop(), name="notify-listen"),
@@ -200,6 +220,8 @@ class NotifyBridge:
             return
         if self.bus.forwarder == self._forward:
             self.bus.forwarder = None
+        if self.db.announcer == self._announce:
+            self.db.announcer = None
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.flush(), 5)
         for task in self._tasks:
@@ -211,6 +233,15 @@ class NotifyBridge:
         await self._drop_connection()
 
     # Sending -----------------------------------------------------------------------------
+
+    def _announce(self, session: Session, events: Sequence[object]) -> None:
+        """Send ``events`` with ``session``'s transaction: delivered at its commit, or never."""
+        shared = [e for e in dict.fromkeys(events) if type(e).__name__ in SHARED_EVENTS]
+        for payload in pack(self.origin, shared):  # type: ignore[arg-type]
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": self.channel, "payload": payload},
+            )
 
     def _forward(self, event: Event) -> None:
         if type(event).__name__ in SHARED_EVENTS:
@@ -249,12 +280,42 @@ class NotifyBridge:
                     {"channel": self.channel, "payload": payload},
                 )
 
+    # Advisory locks on the listening connection (see ``core.team.lease``) ------------------
+
+    async def try_advisory_lock(self, key: int) -> int | None:
+        """Take the session advisory lock ``key`` on the listening connection if it is free.
+
+        Returns:
+            The connection's ``generation`` (the lock lives as long as it), or None when the
+            lock is held elsewhere or the link is down.
+        """
+        conn, generation = self._connection, self.generation
+        if conn is None or conn.is_closed():
+            return None
+        try:
+            async with self._using:
+                taken = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key)
+        except Exception as exc:  # the link is going down; the listen loop reconnects
+            log.info("advisory lock not taken: %s", type(exc).__name__)
+            return None
+        return generation if taken and generation == self.generation else None
+
+    async def advisory_unlock(self, key: int, generation: int) -> None:
+        """Release ``key`` if the connection that took it is still the one in use."""
+        conn = self._connection
+        if conn is None or conn.is_closed() or generation != self.generation:
+            return
+        with contextlib.suppress(Exception):
+            async with self._using:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+
     # Listening ---------------------------------------------------------------------------
 
     async def _listen_loop(self) -> None:
         attempt = 0
         while True:
             lost = asyncio.Event()
+            self.connection_lost = lost
             try:
                 await self._connect(lost)
             except Exception as exc:  # keep retrying whatever the cause
@@ -272,6 +333,7 @@ class NotifyBridge:
                 self.bus.publish(Resync(), forward=False)
             self._ready.set()
             await self._watch(lost)
+            lost.set()
             await self._drop_connection()
             self._set_online(False)
 
@@ -286,6 +348,7 @@ class NotifyBridge:
             conn.terminate()
             raise
         self._connection = conn
+        self.generation += 1
 
     async def _watch(self, lost: asyncio.Event) -> None:
         """Return when the connection is lost (or stops answering)."""
@@ -296,12 +359,14 @@ class NotifyBridge:
                 await asyncio.wait_for(lost.wait(), self._keepalive)
                 return
             try:
-                await asyncio.wait_for(conn.execute("SELECT 1"), 5)
+                async with self._using:
+                    await asyncio.wait_for(conn.execute("SELECT 1"), 5)
             except Exception:  # whatever the cause, this connection is no longer usable
                 return
 
     async def _drop_connection(self) -> None:
         conn, self._connection = self._connection, None
+        self.generation += 1
         if conn is not None and not conn.is_closed():
             conn.terminate()
 

@@ -70,7 +70,7 @@ async def _main(
     from core.relay.secrets import pull_tokens
     from core.relay.server import RelayConfig, runtime_lookup
 
-    service = await open_service(settings)
+    service = await open_service(settings, role="relay")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -19,6 +19,7 @@ Failures: ``sandbox.inject(provider, failure, to=…, times=…)`` or the fixed
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,8 +32,28 @@ async def start_sandbox(
     port: int = 0,
     *,
     auto_flush: float | None = None,
+    failures: Sequence[str] = (),
+    webhook_targets: Mapping[str, str] | None = None,
+    timeout_completes: float | None = None,
 ) -> Sandbox:
-    """Start the sandbox; see ``providers.sandbox.core.Sandbox``."""
-    from providers.sandbox.core import Sandbox
+    """Start the sandbox; see ``providers.sandbox.core.Sandbox``.
 
-    return await Sandbox.start(relay_url, host=host, port=port, auto_flush=auto_flush)
+    ``failures``: standing rules ``KIND[:CHANNEL][@RATE]`` (``failures.parse_rule``);
+    ``webhook_targets``: provider (or ``*``) → URL replacing the relay; ``timeout_completes``:
+    the chance a timed-out send still completes.
+
+    Raises:
+        ValueError: a failure rule or a probability that does not parse (before serving).
+    """
+    from providers.sandbox.core import Sandbox
+    from providers.sandbox.failures import parse_rule
+
+    rules = [parse_rule(text) for text in failures]
+    if timeout_completes is not None and not 0.0 <= timeout_completes <= 1.0:
+        raise ValueError(f"timeout completion {timeout_completes} is not between 0 and 1")
+    sandbox = await Sandbox.start(relay_url, host=host, port=port, auto_flush=auto_flush)
+    sandbox.rules.extend(rules)
+    sandbox.webhook_targets.update(webhook_targets or {})
+    if timeout_completes is not None:
+        sandbox.timeout_completes = timeout_completes
+    return sandbox

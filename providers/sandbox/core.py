@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from providers.sandbox.personas import FAILING_RECIPIENTS, FAILURES
+from providers.sandbox.failures import FailureRule, check_supported
+from providers.sandbox.personas import FAILING_RECIPIENTS
 
 #: The sandbox's fixed demo credentials (fake: they open nothing but the sandbox).
 CREDENTIALS: dict[str, dict[str, str]] = {
@@ -59,6 +61,21 @@ class ReceivedRequest:
 
 
 @dataclass(slots=True)
+class Exchange:
+    """One HTTP exchange with the sandbox's API, bytes as they went on the wire."""
+
+    provider: str
+    method: str
+    path: str
+    query: Mapping[str, str]
+    request_headers: Mapping[str, str]
+    request_body: bytes
+    status: int
+    response_headers: Mapping[str, str]
+    response_body: bytes
+
+
+@dataclass(slots=True)
 class Webhook:
     """A webhook the sandbox will post (or posted) to the relay, already signed."""
 
@@ -69,6 +86,8 @@ class Webhook:
     body: bytes
     status: int | None = None
     error: str | None = None
+    #: What posting it changes at the provider (a Twilio message's status…), run at flush.
+    effect: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 class Sandbox:
@@ -90,8 +109,18 @@ class Sandbox:
         self.received: list[ReceivedRequest] = []
         self.pending: list[Webhook] = []
         self.delivered: list[Webhook] = []
+        self.exchanges: list[Exchange] = []
+        self._inflight = 0
         self.hang_seconds = 30.0
+        #: The chance that a send which timed out still completes afterwards (as providers do).
+        self.timeout_completes = 1.0
+        #: Standing failure rules (``--fail KIND[:CHANNEL][@RATE]``).
+        self.rules: list[FailureRule] = []
+        #: Where webhooks go instead of the relay: provider (or "*") → URL.
+        self.webhook_targets: dict[str, str] = {}
+        self.rng = random.Random()
         self._failures: list[tuple[str, str, str | None, int]] = []
+        self._later: list[Callable[[], None]] = []
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -122,7 +151,7 @@ class Sandbox:
     ) -> Sandbox:
         """Serve on ``host:port`` (0 picks a free port); ``auto_flush`` posts webhooks every N s."""
         sandbox = cls(relay_url)
-        app = web.Application(client_max_size=40 * 1024 * 1024)
+        app = web.Application(client_max_size=40 * 1024 * 1024, middlewares=[sandbox._middleware])
         for name, emulator in sandbox._emulators.items():
             app.add_routes(emulator.routes(f"/{name}"))
         sandbox._runner = web.AppRunner(app, handle_signals=False)
@@ -187,15 +216,21 @@ class Sandbox:
     def inject(self, provider: str, failure: str, *, to: str | None = None, times: int = 1) -> None:
         """Make the next ``times`` calls to ``provider`` (for ``to`` only, if given) fail.
 
-        ``failure``: invalid_number, unsubscribed, outside_window, rate_limit, server_error,
-        timeout, bounce, unauthorized.
+        ``failure`` is one of ``failures.FAILURES`` that ``provider`` has (``PROVIDER_FAILURES``):
+        invalid_number, unsubscribed, outside_window, rate_limit, server_error, timeout, bounce,
+        unauthorized.
+
+        Raises:
+            ValueError: an unknown failure, or one this provider does not have.
         """
-        if failure not in FAILURES:
-            raise ValueError(f"unknown failure {failure!r}; known: {sorted(FAILURES)}")
+        check_supported(provider, failure)
         self._failures.append((provider, failure, to, times))
 
-    def take_failure(self, provider: str, to: str | None) -> str | None:
-        """The failure to apply to this call, consuming one injected use."""
+    def take_failure(self, provider: str, to: str | None, channel: str | None = None) -> str | None:
+        """The failure to apply to this call, consuming one injected use.
+
+        Injected failures come first, then the failing recipients, then the standing rules.
+        """
         for index, (who, failure, target, times) in enumerate(self._failures):
             if who == provider and (target is None or target == to):
                 if times <= 1:
@@ -204,13 +239,66 @@ class Sandbox:
                     self._failures[index] = (who, failure, target, times - 1)
                 return failure
         if to is not None:
-            return FAILING_RECIPIENTS.get(str(to).removeprefix("whatsapp:").lower())
+            fixed = FAILING_RECIPIENTS.get(str(to).removeprefix("whatsapp:").lower())
+            if fixed is not None:
+                return fixed
+        for rule in self.rules:
+            if rule.applies(provider, channel, self.rng):
+                return rule.kind
         return None
+
+    async def timed_out(self) -> bool:
+        """Hang like a provider that does not answer; whether the send completes afterwards."""
+        await self.hang()
+        return not self._stopping.is_set() and self.rng.random() < self.timeout_completes
 
     async def hang(self) -> None:
         """Answer nothing for ``hang_seconds`` (a provider timeout), or until stopped."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), self.hang_seconds)
+
+    # ------------------------------------------------------------------ exchanges
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Record every exchange; unknown routes answer in the provider's error format."""
+        provider = request.path.strip("/").split("/", 1)[0]
+        # multipart bodies are streamed to the handler (request.post); they are logged parsed
+        body = b"" if request.content_type.startswith("multipart/") else await request.read()
+        self._inflight += 1
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            if provider not in self._emulators or exc.status not in (404, 405):
+                raise
+            response = self._emulators[provider].not_found(request, exc.status)
+        finally:
+            self._inflight -= 1
+        if provider in self._emulators:
+            payload = response.body if isinstance(response, web.Response) else b""
+            self.exchanges.append(
+                Exchange(
+                    provider=provider,
+                    method=request.method,
+                    path=request.path,
+                    query=dict(request.query),
+                    request_headers={k.lower(): v for k, v in request.headers.items()},
+                    request_body=body,
+                    status=response.status,
+                    response_headers={k.lower(): v for k, v in response.headers.items()},
+                    response_body=payload if isinstance(payload, bytes) else b"",
+                )
+            )
+        return response
+
+    async def idle(self, timeout: float = 5.0) -> None:
+        """Wait until no request is being answered (a hanging one has finished)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._inflight and loop.time() < deadline:
+            await asyncio.sleep(0.02)
 
     # ------------------------------------------------------------------ log and webhooks
 
@@ -231,19 +319,36 @@ class Sandbox:
         """The logged requests to ``provider`` whose path contains ``path_contains``."""
         return [r for r in self.received if r.provider == provider and path_contains in r.path]
 
-    def relay(self, path: str) -> str | None:
-        """The relay URL for ``path``, or None when no relay is configured."""
-        return self.relay_url + path if self.relay_url else None
+    def relay(self, path: str, provider: str | None = None) -> str | None:
+        """Where ``provider``'s webhook for relay ``path`` goes (None: nowhere configured).
+
+        A webhook target (``--webhook-target``) for the provider, or for every provider, wins.
+        """
+        return self.target(provider, self.relay_url + path if self.relay_url else None)
+
+    def target(self, provider: str | None, url: str | None) -> str | None:
+        """``url``, unless a webhook target replaces it for ``provider``."""
+        if provider is not None and provider in self.webhook_targets:
+            return self.webhook_targets[provider]
+        return self.webhook_targets.get("*", url)
 
     def enqueue(self, webhook: Webhook) -> None:
         """Queue a signed webhook for the next ``flush()``."""
         self.pending.append(webhook)
 
+    def later(self, effect: Callable[[], None]) -> None:
+        """Run ``effect`` at the next ``flush()`` (a state change with no webhook to carry it)."""
+        self._later.append(effect)
+
     async def flush(self) -> list[Webhook]:
         """Post every pending webhook in order (and those they cause), and return them."""
         posted: list[Webhook] = []
+        while self._later:
+            self._later.pop(0)()
         while self.pending:
             webhook = self.pending.pop(0)
+            if webhook.effect is not None:
+                webhook.effect()
             await self._post(webhook)
             self.delivered.append(webhook)
             posted.append(webhook)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from providers.sandbox.core import WEBHOOK_PATHS, Webhook, json_response, new_id
-from providers.sandbox.personas import persona_for
+from providers.sandbox.personas import TINY_PNG, persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
@@ -22,12 +22,41 @@ WINDOW_CLOSED = (
 )
 
 
-def graph_error(status: int, code: int, message: str, kind: str = "OAuthException") -> web.Response:
-    """Graph API's ``{"error": {...}}`` answer."""
-    body = {
-        "error": {"message": message, "type": kind, "code": code, "fbtrace_id": new_id("A", 22)}
-    }
-    return json_response(body, status=status)
+ERROR_CODES_URL = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
+#: Asynchronous failures (a ``failed`` status): failure → (code, title, details).
+ASYNC_FAILURES = {
+    "outside_window": (131047, "Re-engagement message", WINDOW_CLOSED),
+    "invalid_number": (131026, "Message undeliverable", "Message Undeliverable."),
+    "unsubscribed": (
+        131050,
+        "Unable to deliver the marketing message",
+        "The user has stopped receiving marketing messages from this business.",
+    ),
+}
+
+
+def graph_error(
+    status: int,
+    code: int,
+    message: str,
+    kind: str = "OAuthException",
+    subcode: int | None = None,
+    details: str | None = None,
+) -> web.Response:
+    """Graph API's ``{"error": {...}}`` answer, with the WhatsApp ``error_data``."""
+    error: dict[str, Any] = {"message": message, "type": kind, "code": code}
+    error["error_subcode"] = subcode if subcode is not None else 2494010 + code % 1000
+    error["error_data"] = {"messaging_product": "whatsapp", "details": details or message}
+    error["fbtrace_id"] = new_id("A", 22)
+    headers = {"Retry-After": "60"} if status == 429 else None
+    return json_response({"error": error}, status=status, headers=headers)
+
+
+def unauthorized() -> web.Response:
+    """The answer to a missing, malformed or revoked access token."""
+    return graph_error(
+        401, 190, "Invalid OAuth access token - Cannot parse access token", subcode=463
+    )
 
 
 class MetaEmulator:
@@ -40,27 +69,52 @@ class MetaEmulator:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.prefix = "/meta"
         self.read: list[str] = []
+        #: media id → (content type, bytes, sha256 hex)
+        self.media: dict[str, tuple[str, bytes, str]] = {}
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
-        """``/{version}/{phone-number-id}[/messages]`` under ``prefix``."""
+        """Messages, media and the phone number, under ``prefix``."""
+        self.prefix = prefix
         return [
+            web.get(prefix + "/whatsapp_business/attachments/", self.download),
             web.post(prefix + "/{version}/{number}/messages", self.messages),
-            web.get(prefix + "/{version}/{number}", self.number),
+            web.post(prefix + "/{version}/{number}/media", self.upload),
+            web.get(prefix + "/{version}/{node}", self.node),
+            web.delete(prefix + "/{version}/{node}", self.delete_media),
         ]
+
+    def not_found(self, request: web.Request, status: int) -> web.Response:
+        """Graph's answer for a path or object it does not have."""
+        method = request.method.lower()
+        return graph_error(
+            400,
+            100,
+            f"Unsupported {method} request. Object with ID '{request.path.rsplit('/', 1)[-1]}' "
+            "does not exist, cannot be loaded due to missing permissions, or does not support "
+            "this operation.",
+            "GraphMethodException",
+            subcode=33,
+        )
 
     def _authorized(self, request: web.Request) -> bool:
         token = self.sandbox.credentials["meta"]["access_token"]
         return request.headers.get("Authorization") == f"Bearer {token}"
 
-    async def number(self, request: web.Request) -> web.Response:
-        """The phone number object (connection test)."""
+    async def node(self, request: web.Request) -> web.Response:
+        """``GET /{version}/{id}``: the phone number object, or a media's URL."""
         self.sandbox.log("meta", request, None)
         if not self._authorized(request):
-            return graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+            return unauthorized()
+        node = request.match_info["node"]
+        if node in self.media:
+            return json_response(self._media_info(request, node))
+        if node != self.phone_number_id:
+            return self.not_found(request, 404)
         return json_response(
             {
-                "id": request.match_info["number"],
+                "id": node,
                 "display_phone_number": self.display_number,
                 "verified_name": "Agence Coccinelle",
             }
@@ -74,7 +128,7 @@ class MetaEmulator:
             body = None
         self.sandbox.log("meta", request, body)
         if not self._authorized(request):
-            return graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+            return unauthorized()
         if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
             return graph_error(400, 100, "(#100) The parameter messaging_product is required.")
         if body.get("status") == "read":
@@ -85,29 +139,39 @@ class MetaEmulator:
         to = str(body.get("to") or "")
         if not to:
             return graph_error(400, 100, "(#100) The parameter to is required.")
-        failure = self.sandbox.take_failure("meta", "+" + to)
-        if failure == "timeout":
-            await self.sandbox.hang()
+        failure = self.sandbox.take_failure("meta", "+" + to, "whatsapp")
+        if failure == "timeout" and not await self.sandbox.timed_out():
+            return graph_error(500, 131000, "Something went wrong", subcode=2494002)
+        if failure == "unauthorized":
+            return unauthorized()
         if failure == "rate_limit":
-            return graph_error(429, 130429, "(#130429) Rate limit hit", "OAuthException")
+            return graph_error(
+                429,
+                130429,
+                "(#130429) Rate limit hit",
+                details="Cloud API message throughput has been reached.",
+            )
         if failure == "server_error":
-            return graph_error(500, 131000, "Something went wrong")
+            return graph_error(500, 131000, "Something went wrong", subcode=2494002)
+        if failure == "outside_window" and body.get("type") == "template":
+            failure = None  # approved templates are how a business writes outside the window
         wamid = "wamid." + new_id("", 40)
-        statuses = (
-            ["sent", "failed"] if failure == "outside_window" else ["sent", "delivered", "read"]
-        )
-        for status in statuses:
+        error = ASYNC_FAILURES.get(failure or "")
+        for status in ["sent", "failed"] if error else ["sent", "delivered", "read"]:
             self.enqueue_status(
                 wamid,
                 to,
                 status,
-                failed=status == "failed",
+                error=error if status == "failed" else None,
                 reference=body.get("biz_opaque_callback_data"),
+                category="utility" if body.get("type") == "template" else "service",
             )
         persona = persona_for("+" + to)
         if persona and persona.calls and failure is None:
             self.sandbox.vapi.inbound_call(persona.phone)
-        if persona and failure is None and persona.reply:
+        if persona and failure is None and persona.photo:
+            self.enqueue_inbound_media(persona.phone, persona.name, persona.reply or "")
+        elif persona and failure is None and persona.reply:
             self.enqueue_inbound(
                 persona.phone, persona.name, persona.reply, reply_to=wamid, button=body
             )
@@ -141,14 +205,17 @@ class MetaEmulator:
             "Content-Type": "application/json",
             "X-Hub-Signature-256": "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest(),
         }
-        self.sandbox.enqueue(
-            Webhook(
-                "meta", "webhook", self.sandbox.relay(WEBHOOK_PATHS["meta"]) or "", headers, body
-            )
-        )
+        url = self.sandbox.relay(WEBHOOK_PATHS["meta"], "meta") or ""
+        self.sandbox.enqueue(Webhook("meta", "webhook", url, headers, body))
 
     def enqueue_status(
-        self, wamid: str, to: str, status: str, failed: bool = False, reference: str | None = None
+        self,
+        wamid: str,
+        to: str,
+        status: str,
+        error: tuple[int, str, str] | None = None,
+        reference: str | None = None,
+        category: str = "service",
     ) -> None:
         """A delivery status webhook."""
         item: dict[str, Any] = {
@@ -159,13 +226,23 @@ class MetaEmulator:
         }
         if reference:
             item["biz_opaque_callback_data"] = reference
-        if failed:
+        if not error:
+            item["conversation"] = {
+                "id": hashlib.md5(to.encode()).hexdigest()[:30],  # one conversation per user
+                "origin": {"type": category},
+            }
+            if status == "sent":  # the conversation's expiry comes with its first status
+                item["conversation"]["expiration_timestamp"] = str(int(time.time()) + 86400)
+            item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": category}
+        if error:
+            code, title, details = error
             item["errors"] = [
                 {
-                    "code": 131047,
-                    "title": "Re-engagement message",
-                    "message": "Re-engagement message",
-                    "error_data": {"details": WINDOW_CLOSED},
+                    "code": code,
+                    "title": title,
+                    "message": title,
+                    "error_data": {"details": details},
+                    "href": ERROR_CODES_URL,
                 }
             ]
         self._enqueue({**self._value(), "statuses": [item]})
@@ -192,6 +269,94 @@ class MetaEmulator:
             message.update(type="text", text={"body": text})
         if reply_to:
             message["context"] = {"from": self.display_number, "id": reply_to}
+        self._enqueue(
+            {
+                **self._value(),
+                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                "messages": [message],
+            }
+        )
+        return wamid
+
+    # ---------------------------------------------------------------- media
+
+    def store_media(self, kind: str, content: bytes) -> str:
+        """Keep a media file as Meta does (uploaded, or received from a user); its id."""
+        media_id = str(int(new_id("", 14), 16))[:16]
+        self.media[media_id] = (kind, content, hashlib.sha256(content).hexdigest())
+        return media_id
+
+    def _media_info(self, request: web.Request, media_id: str) -> dict[str, Any]:
+        kind, content, digest = self.media[media_id]
+        root = str(request.url.origin()) + self.prefix
+        return {
+            "messaging_product": "whatsapp",
+            "url": f"{root}/whatsapp_business/attachments/?mid={media_id}&ext={int(time.time())}",
+            "mime_type": kind,
+            "sha256": digest,
+            "file_size": str(len(content)),
+            "id": media_id,
+        }
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """``POST /{version}/{phone-number-id}/media`` (multipart ``file``, ``type``)."""
+        if not self._authorized(request):
+            self.sandbox.log("meta", request, None)
+            return unauthorized()
+        fields: dict[str, Any] = {}
+        content, kind = None, None
+        if request.content_type.startswith("multipart/"):
+            for name, value in (await request.post()).items():
+                if hasattr(value, "file"):
+                    content = value.file.read()
+                    kind = value.content_type
+                    fields[name] = {"filename": value.filename, "size": len(content)}
+                else:
+                    fields[name] = value
+        self.sandbox.log("meta", request, fields)
+        if fields.get("messaging_product") != "whatsapp":
+            return graph_error(400, 100, "(#100) The parameter messaging_product is required.")
+        if content is None:
+            return graph_error(400, 100, "(#100) The parameter file is required.")
+        return json_response({"id": self.store_media(fields.get("type") or kind or "", content)})
+
+    async def delete_media(self, request: web.Request) -> web.Response:
+        """``DELETE /{version}/{media-id}``."""
+        self.sandbox.log("meta", request, None)
+        if not self._authorized(request):
+            return unauthorized()
+        if self.media.pop(request.match_info["node"], None) is None:
+            return self.not_found(request, 404)
+        return json_response({"success": True})
+
+    async def download(self, request: web.Request) -> web.Response:
+        """The media URL: the bytes, only with the access token (as Meta's lookaside)."""
+        self.sandbox.log("meta", request, None)
+        if not self._authorized(request):
+            return unauthorized()
+        found = self.media.get(request.query.get("mid", ""))
+        if found is None:
+            return self.not_found(request, 404)
+        return web.Response(body=found[1], content_type=found[0])
+
+    def enqueue_inbound_media(
+        self, sender: str, name: str, caption: str, kind: str = "image/png", content: bytes = b""
+    ) -> str:
+        """A prospect's photo: an ``image`` message whose id the API serves (``GET /{id}``)."""
+        media_id = self.store_media(kind, content or TINY_PNG)
+        _, _, digest = self.media[media_id]
+        wamid = "wamid." + new_id("", 40)
+        wa_id = sender.lstrip("+")
+        image: dict[str, Any] = {"mime_type": kind, "sha256": digest, "id": media_id}
+        if caption:
+            image["caption"] = caption
+        message = {
+            "from": wa_id,
+            "id": wamid,
+            "timestamp": str(int(time.time())),
+            "type": "image",
+            "image": image,
+        }
         self._enqueue(
             {
                 **self._value(),

@@ -6,7 +6,15 @@ does once the delivery webhooks have gone out.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
+
+from providers.sandbox.failures import FAILURES as _FAILURES
+
+#: A 1×1 PNG: what the photo persona sends.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +66,8 @@ FAILING_RECIPIENTS: dict[str, str] = {
     "bounce@prospects.test": "bounce",
 }
 
-#: Failures a test can inject with ``Sandbox.inject``.
-FAILURES = frozenset(
-    {
-        "invalid_number",
-        "unsubscribed",
-        "outside_window",
-        "rate_limit",
-        "server_error",
-        "timeout",
-        "bounce",
-        "unauthorized",
-    }
-)
+#: Failures a test can inject with ``Sandbox.inject`` (see ``failures.FAILURE_HELP``).
+FAILURES = _FAILURES
 
 
 def persona_for(address: str | int | None) -> Persona | None:

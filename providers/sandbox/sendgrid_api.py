@@ -11,18 +11,29 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from providers.sandbox.core import WEBHOOK_PATHS, Webhook, json_response, new_id
-from providers.sandbox.personas import persona_for
+from providers.sandbox.personas import TINY_PNG, persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
 
 
+USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
 BAD_KEY = "The provided authorization grant is invalid, expired, or revoked"
 
 
+HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message"
+
+
 def errors_body(status: int, message: str, field: str | None = None) -> web.Response:
-    """SendGrid's ``{"errors": [...]}`` answer."""
-    error = {"message": message, "field": field}
+    """SendGrid's ``{"errors": [{message, field, help}]}`` answer (``field`` when one is at fault).
+
+    ``help`` is the documentation link SendGrid answers with (see the conformance suite's spec
+    notes: the OpenAPI file types it as an object).
+    """
+    error: dict[str, Any] = {"message": message}
+    if field:
+        error["field"] = field
+    error["help"] = HELP + ("." + field.split(".")[0] if field else "")
     headers = {"Retry-After": "3"} if status == 429 else None
     return json_response({"errors": [error]}, status=status, headers=headers)
 
@@ -49,6 +60,12 @@ class SendGridEmulator:
         """``POST /v3/mail/send`` under ``prefix``."""
         return [web.post(prefix + "/v3/mail/send", self.send)]
 
+    def not_found(self, request: web.Request, status: int) -> web.Response:
+        """SendGrid's answer for a route it does not have."""
+        if status == 405:
+            return errors_body(405, "method not allowed")
+        return errors_body(404, "resource not found")
+
     async def send(self, request: web.Request) -> web.Response:
         """Validate like SendGrid, answer 202 with an empty body and ``X-Message-Id``."""
         raw = await request.read()
@@ -59,24 +76,20 @@ class SendGridEmulator:
         self.sandbox.log("sendgrid", request, body)
         api_key = self.sandbox.credentials["sendgrid"]["api_key"]
         if request.headers.get("Authorization") != f"Bearer {api_key}":
-            return json_response(
-                {
-                    "errors": [
-                        {
-                            "message": BAD_KEY,
-                            "field": None,
-                        }
-                    ]
-                },
-                status=401,
-            )
+            return errors_body(401, BAD_KEY)
         problem = self._validate(body)
         if problem:
             return errors_body(400, *problem)
         to = body["personalizations"][0]["to"][0]["email"]
-        failure = self.sandbox.take_failure("sendgrid", to)
-        if failure == "timeout":
-            await self.sandbox.hang()
+        failure = self.sandbox.take_failure("sendgrid", to, "email")
+        if failure == "timeout" and not await self.sandbox.timed_out():
+            return errors_body(500, "internal error")
+        if failure == "unauthorized":
+            return errors_body(401, BAD_KEY)
+        if failure == "invalid_number":
+            return errors_body(
+                400, "Does not contain a valid address.", "personalizations.0.to.0.email"
+            )
         if failure == "rate_limit":
             return errors_body(429, "too many requests")
         if failure == "server_error":
@@ -89,12 +102,15 @@ class SendGridEmulator:
             **(body.get("custom_args") or {}),
             **(body["personalizations"][0].get("custom_args") or {}),
         }
-        self._events(message_id, to, custom, bounce=failure == "bounce")
+        self._events(message_id, to, custom, failure)
         persona = persona_for(to)
         if persona and persona.calls and failure is None:
             self.sandbox.vapi.inbound_call(persona.phone)
         if persona and failure is None and persona.reply:
-            self.enqueue_inbound(persona.email, persona.name, body, persona.reply)
+            photo = (("photo.png", "image/png", TINY_PNG),) if persona.photo else ()
+            self.enqueue_inbound(
+                persona.email, persona.name, body, persona.reply, attachments=photo
+            )
         return web.Response(status=202, headers={"X-Message-Id": message_id})
 
     @staticmethod
@@ -144,8 +160,13 @@ class SendGridEmulator:
             self._key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
         ).decode()
 
-    def _events(self, message_id: str, to: str, custom: dict[str, Any], bounce: bool) -> None:
-        kinds = ["processed", "bounce"] if bounce else ["processed", "delivered", "open", "click"]
+    def _events(
+        self, message_id: str, to: str, custom: dict[str, Any], failure: str | None
+    ) -> None:
+        kinds = {
+            "bounce": ["processed", "bounce"],
+            "unsubscribed": ["dropped"],
+        }.get(failure or "", ["processed", "delivered", "open", "click"])
         events = []
         now = int(time.time())
         for kind in kinds:
@@ -166,10 +187,18 @@ class SendGridEmulator:
                     reason="550 5.1.1 The email account does not exist.",
                     bounce_classification="Invalid Address",
                 )
+            if kind == "dropped":
+                event.update(reason="Unsubscribed Address", status="5.0.0")
             if kind == "delivered":
                 event.update(response="250 OK", ip="127.0.0.1", tls=1)
+            if kind in ("open", "click"):
+                event.update(useragent=USER_AGENT, ip="192.0.2.10")
+            if kind == "open":
+                event["sg_machine_open"] = False
             if kind == "click":
-                event["url"] = "https://coccinelle.test/rdv"
+                event.update(
+                    url="https://coccinelle.test/rdv", url_offset={"index": 0, "type": "html"}
+                )
             events.append(event)
         self.enqueue_events(events)
 
@@ -183,7 +212,7 @@ class SendGridEmulator:
             "X-Twilio-Email-Event-Webhook-Signature": self.sign(stamp, body),
             "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
         }
-        url = self.sandbox.relay(WEBHOOK_PATHS["sendgrid_events"]) or ""
+        url = self.sandbox.relay(WEBHOOK_PATHS["sendgrid_events"], "sendgrid") or ""
         self.sandbox.enqueue(Webhook("sendgrid", "events", url, headers, body))
 
     def enqueue_inbound(
@@ -217,6 +246,7 @@ class SendGridEmulator:
             "envelope": json.dumps({"to": [to], "from": sender}),
             "charsets": json.dumps({k: charset for k in ("to", "from", "subject", "text", "html")}),
             "SPF": "pass",
+            "dkim": "{@prospects.test : pass}",
             "attachments": str(len(attachments)),
         }
         parts: list[tuple[str, bytes, str | None, str | None]] = []
@@ -239,7 +269,7 @@ class SendGridEmulator:
             "Content-Type": f"multipart/form-data; boundary={boundary}",
             "Authorization": f"Basic {auth}",
         }
-        url = self.sandbox.relay(WEBHOOK_PATHS["sendgrid_inbound"]) or ""
+        url = self.sandbox.relay(WEBHOOK_PATHS["sendgrid_inbound"], "sendgrid") or ""
         self.sandbox.enqueue(Webhook("sendgrid", "inbound", url, headers, body))
         return message_id
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from providers.sandbox.core import Webhook, json_response, new_id
-from providers.sandbox.personas import persona_for
+from providers.sandbox.personas import TINY_PNG, persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
@@ -48,10 +48,39 @@ class TelegramEmulator:
         self._next_update = 100000
         self._next_message = 1
         self._new_update = asyncio.Event()
+        #: file_id → (file_unique_id, file_path, bytes): what getFile and the download serve.
+        self.files: dict[str, tuple[str, str, bytes]] = {}
+        self._uploads: dict[str, bytes] = {}
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
-        """``/bot{token}/{method}`` under ``prefix``, GET and POST."""
-        return [web.route("*", prefix + "/bot{token}/{method}", self.handle)]
+        """``/bot{token}/{method}`` and ``/file/bot{token}/{path}`` under ``prefix``."""
+        return [
+            web.get(prefix + "/file/bot{token}/{path:.+}", self.download),
+            web.route("*", prefix + "/bot{token}/{method}", self.handle),
+        ]
+
+    def not_found(self, request: web.Request, status: int) -> web.Response:
+        """The Bot API's answer for a path it does not serve."""
+        return fail(404, "Not Found")
+
+    def store_file(self, content: bytes, folder: str, extension: str) -> dict[str, Any]:
+        """Keep a file as Telegram does; its ``file_id``/``file_unique_id``/``file_size``."""
+        file_id, unique = new_id("AgAC", 24), new_id("AQAD", 8)
+        path = f"{folder}/file_{len(self.files)}.{extension}"
+        self.files[file_id] = (unique, path, content)
+        return {"file_id": file_id, "file_unique_id": unique, "file_size": len(content)}
+
+    async def download(self, request: web.Request) -> web.Response:
+        """``GET /file/bot<token>/<file_path>``: a file's bytes (the token is the auth)."""
+        self.sandbox.log("telegram", request, None)
+        if request.match_info["token"] != self.sandbox.credentials["telegram"]["bot_token"]:
+            return fail(401, "Unauthorized")
+        path = request.match_info["path"]
+        for _, file_path, content in self.files.values():
+            if file_path == path:
+                kind = "image/png" if path.endswith(".png") else "application/octet-stream"
+                return web.Response(body=content, content_type=kind)
+        return fail(404, "Not Found")
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
@@ -61,7 +90,9 @@ class TelegramEmulator:
             data = {}
             for key, value in post.items():
                 if hasattr(value, "file"):
-                    data[key] = {"filename": value.filename, "size": len(value.file.read())}
+                    content = value.file.read()
+                    self._uploads[key] = content
+                    data[key] = {"filename": value.filename, "size": len(content)}
                 else:
                     data[key] = value
         else:
@@ -69,7 +100,10 @@ class TelegramEmulator:
         data.update(request.query)
         for key, value in list(data.items()):
             if isinstance(value, str) and value.startswith("attach://"):
-                data[key] = data.pop(value.removeprefix("attach://"), value)
+                name = value.removeprefix("attach://")
+                data[key] = data.pop(name, value)
+                if name in self._uploads:
+                    self._uploads[key] = self._uploads.pop(name)
         for key in ("reply_markup", "commands", "allowed_updates", "entities"):
             if isinstance(data.get(key), str):
                 data[key] = json.loads(data[key])
@@ -85,9 +119,14 @@ class TelegramEmulator:
         handler = getattr(self, "m_" + method, None)
         if handler is None:
             return fail(404, "Not Found")
-        failure = self.sandbox.take_failure("telegram", str(params.get("chat_id", "")) or None)
-        if failure == "timeout":
-            await self.sandbox.hang()
+        chat = str(params.get("chat_id", "")) or None
+        failure = self.sandbox.take_failure("telegram", chat, "telegram") if chat else None
+        if failure == "timeout" and not await self.sandbox.timed_out():
+            return fail(500, "Internal Server Error")
+        if failure == "unauthorized":
+            return fail(401, "Unauthorized")
+        if failure == "unsubscribed":
+            return fail(403, "Forbidden: bot was blocked by the user")
         if failure == "rate_limit":
             return fail(429, "Too Many Requests: retry after 5", retry_after=5)
         if failure == "server_error":
@@ -147,25 +186,30 @@ class TelegramEmulator:
             return fail(400, "Bad Request: message text is empty")
         return self._unwrap(self._message(params, text=params["text"]))
 
-    async def m_sendphoto(self, params: dict[str, Any]) -> Any:
-        photo = {
-            "file_id": new_id("AgAC", 24),
-            "file_unique_id": new_id("AQAD", 8),
-            "width": 800,
-            "height": 600,
-            "file_size": 1234,
+    async def m_getfile(self, params: dict[str, Any]) -> Any:
+        found = self.files.get(str(params.get("file_id") or ""))
+        if found is None:
+            return fail(400, "Bad Request: invalid file_id")
+        unique, path, content = found
+        return {
+            "file_id": params["file_id"],
+            "file_unique_id": unique,
+            "file_size": len(content),
+            "file_path": path,
         }
+
+    async def m_sendphoto(self, params: dict[str, Any]) -> Any:
+        content = self._uploads.pop("photo", b"") or b"photo"
+        photo = {**self.store_file(content, "photos", "jpg"), "width": 800, "height": 600}
         extra = {"caption": params["caption"]} if params.get("caption") else {}
         return self._unwrap(self._message(params, photo=[photo], **extra))
 
     async def m_senddocument(self, params: dict[str, Any]) -> Any:
         doc = params.get("document")
         name = doc.get("filename") if isinstance(doc, dict) else str(doc).rsplit("/", 1)[-1]
-        document = {
-            "file_id": new_id("BQAC", 24),
-            "file_unique_id": new_id("AgAD", 8),
-            "file_name": name,
-        }
+        content = self._uploads.pop("document", b"") or b"document"
+        extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
+        document = {**self.store_file(content, "documents", extension), "file_name": name}
         extra = {"caption": params["caption"]} if params.get("caption") else {}
         return self._unwrap(self._message(params, document=document, **extra))
 
@@ -259,13 +303,7 @@ class TelegramEmulator:
         self._next_message += 1
         if persona.photo:
             message["photo"] = [
-                {
-                    "file_id": new_id("AgAC", 24),
-                    "file_unique_id": new_id("AQAD", 8),
-                    "width": 1280,
-                    "height": 960,
-                    "file_size": 54321,
-                }
+                {**self.store_file(TINY_PNG, "photos", "png"), "width": 1, "height": 1}
             ]
             message["caption"] = persona.reply
         else:
@@ -283,10 +321,9 @@ class TelegramEmulator:
             headers = {"Content-Type": "application/json"}
             if self.webhook_secret:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+            url = self.sandbox.target("telegram", self.webhook_url) or ""
             self.sandbox.enqueue(
-                Webhook(
-                    "telegram", "update", self.webhook_url, headers, json.dumps(update).encode()
-                )
+                Webhook("telegram", "update", url, headers, json.dumps(update).encode())
             )
         else:
             self.updates.append(update)

@@ -16,7 +16,7 @@ from core.channels.adapter import (
     SendResult,
     WebhookRequest,
 )
-from core.channels.errors import ProviderError, SignatureError
+from core.channels.errors import PermanentProviderError, ProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
 from providers._common import read_json, require
 from providers.telegram.errors import map_error
@@ -49,6 +49,7 @@ class TelegramAdapter(ChannelAdapter):
         typical_delivery_seconds=5.0,
         rate_per_second=30.0,
         rate_per_recipient_per_second=1.0,
+        media_download=True,
     )
 
     def __init__(self, config: AdapterConfig) -> None:
@@ -206,6 +207,22 @@ class TelegramAdapter(ChannelAdapter):
             )
         )
         return [u.model_dump(mode="json", exclude_none=True, by_alias=True) for u in updates]
+
+    async def download_media(self, reference: str) -> tuple[bytes, str]:
+        """getFile, then ``/file/bot<token>/<file_path>``; ``reference`` is a ``file_id``."""
+        import io
+        import mimetypes
+
+        bot = self._aiogram()
+        file = await self._call(bot.get_file(reference))
+        if not file.file_path:
+            raise PermanentProviderError(
+                "Telegram gave no file_path (file too big?)", provider="telegram", code="file"
+            )
+        buffer = io.BytesIO()
+        await self._call(bot.download_file(file.file_path, destination=buffer))
+        kind = mimetypes.guess_type(file.file_path)[0] or "application/octet-stream"
+        return buffer.getvalue(), kind
 
     async def check_connection(self) -> None:
         """getMe."""

@@ -213,6 +213,59 @@ class TwilioAdapter(ChannelAdapter):
             listed.append(dataclasses.replace(result, raw=raw))
         return listed
 
+    async def download_media(self, reference: str) -> tuple[bytes, str]:
+        """A ``MediaUrlN`` of an inbound message, fetched with the account's credentials.
+
+        The credentials go only to Twilio's API host (or the configured ``base_url``): any other
+        URL is refused.
+        """
+        import httpx
+
+        if not self._own_media_url(reference):
+            raise PermanentProviderError(
+                "not a Twilio media URL of this account", provider=PROVIDER, code="media_url"
+            )
+        creds = self.config.credentials
+        try:
+            async with httpx.AsyncClient(timeout=self.config.timeout) as client:
+                response = await client.get(
+                    reference, auth=(creds["account_sid"], creds["auth_token"])
+                )
+                response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            error = PermanentProviderError if status < 500 and status != 429 else None
+            if error is not None:
+                raise error(
+                    f"Twilio {status}: media not available", provider=PROVIDER, status=status
+                ) from exc
+            raise map_error(exc) from exc
+        except httpx.HTTPError as exc:
+            raise map_error(exc) from exc
+        kind = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+        return response.content, kind
+
+    async def list_media(self, message_sid: str) -> list[str]:
+        """The media URLs of a message (``GET …/Messages/{sid}/Media.json``), for
+        ``download_media``."""
+        items = await self._call(self._twilio().messages(message_sid).media.list_async())
+        base = self.config.base_url.rstrip("/")
+        return [base + str(item.uri).removesuffix(".json") for item in items]
+
+    def _own_media_url(self, url: str) -> bool:
+        from urllib.parse import urlsplit
+
+        parts, base = urlsplit(url), urlsplit(self.config.base_url)
+        account = self.config.credentials["account_sid"]
+        same_host = (parts.scheme, parts.netloc) == (base.scheme, base.netloc) or (
+            parts.scheme == "https" and parts.hostname == "api.twilio.com"
+        )
+        return (
+            same_host
+            and f"/Accounts/{account}/Messages/" in parts.path
+            and "/Media/" in (parts.path)
+        )
+
     async def check_connection(self) -> None:
         """List one message: fails on bad credentials or an unreachable endpoint."""
         await self._call(self._twilio().messages.list_async(limit=1))

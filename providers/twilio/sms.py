@@ -29,6 +29,7 @@ class TwilioSmsAdapter(TwilioAdapter):
         typical_delivery_seconds=10.0,
         rate_per_second=1.0,  # one segment per second on a long code
         lookup=True,
+        media_download=True,
     )
 
     def _create_params(self, message: OutgoingMessage) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
         typical_delivery_seconds=30.0,
         rate_per_second=20.0,
         lookup=True,
+        media_download=True,
     )
 
     def _address(self, number: str) -> str:

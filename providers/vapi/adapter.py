@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import time
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -30,8 +32,12 @@ class VapiAdapter(ChannelAdapter):
     """Voice through VAPI.
 
     Options: ``assistant_id``, ``phone_number_id`` (the VAPI number calls are made from).
-    Credentials: ``api_key`` (private key, Bearer), ``webhook_secret`` (checked against
-    ``X-Vapi-Secret`` or ``Authorization: Bearer …``, whichever the server sends).
+    Credentials: ``api_key`` (private key, Bearer), ``webhook_secret``: the secret of the server
+    URL's credential. Server messages are authenticated by whichever scheme VAPI sends, and every
+    scheme present must hold: the HMAC credential (``x-signature`` = hex HMAC-SHA256 of
+    ``{x-timestamp}.{body}``; header names in the ``signature_header`` / ``timestamp_header``
+    options), the Bearer credential (``Authorization: Bearer <secret>``) or the legacy
+    ``X-Vapi-Secret`` header.
     """
 
     name = "vapi"
@@ -111,17 +117,48 @@ class VapiAdapter(ChannelAdapter):
 
     # ---------------------------------------------------------------- webhooks
 
+    #: How old an HMAC-signed server message may be, in seconds.
+    timestamp_tolerance: ClassVar[float] = 300.0
+
     def verify(self, request: WebhookRequest) -> None:
-        """The shared secret in ``X-Vapi-Secret``, or as ``Authorization: Bearer <secret>``."""
+        """Every authentication the server message carries holds (HMAC, Bearer, legacy)."""
+        self._verify_at(request, time.time())
+
+    def _verify_at(self, request: WebhookRequest, now: float) -> None:
         expected = self.config.credentials.get("webhook_secret", "")
-        given = request.header("x-vapi-secret")
-        if not given:
-            auth = request.header("authorization")
-            given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        if not given:
-            raise SignatureError("missing header X-Vapi-Secret or Authorization")
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise SignatureError("VAPI webhook secret does not match")
+        if not expected:
+            raise SignatureError("no webhook_secret configured for VAPI")
+        checked = False
+        signature = request.header(self.config.options.get("signature_header", "x-signature"))
+        if signature:
+            self._verify_hmac(request, signature, expected, now)
+            checked = True
+        auth = request.header("authorization")
+        if auth.lower().startswith("bearer "):
+            _same(auth[7:].strip(), expected, "Authorization bearer credential")
+            checked = True
+        legacy = request.header("x-vapi-secret")
+        if legacy:
+            _same(legacy, expected, "X-Vapi-Secret")
+            checked = True
+        if not checked:
+            raise SignatureError("missing header x-signature, Authorization or X-Vapi-Secret")
+
+    def _verify_hmac(
+        self, request: WebhookRequest, signature: str, secret: str, now: float
+    ) -> None:
+        stamp = request.header(self.config.options.get("timestamp_header", "x-timestamp"))
+        if not stamp:
+            raise SignatureError("missing header x-timestamp")
+        try:
+            seconds = float(stamp) / (1000 if len(stamp.split(".")[0]) > 11 else 1)
+        except ValueError:
+            raise SignatureError("x-timestamp: not a number") from None
+        if not abs(now - seconds) <= self.timestamp_tolerance:  # also refuses nan
+            raise SignatureError("x-timestamp: too old")
+        signed = stamp.encode() + b"." + request.body
+        digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        _same(signature.strip().lower().removeprefix("sha256="), digest, "x-signature")
 
     @staticmethod
     def _message(request: WebhookRequest) -> dict[str, Any]:
@@ -179,6 +216,11 @@ class VapiAdapter(ChannelAdapter):
             f":{message['status']}" if kind == "status-update" and message.get("status") else ""
         )
         return [f"vapi:{call_id}:{kind}{suffix}"]
+
+
+def _same(given: str, expected: str, what: str) -> None:
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise SignatureError(f"VAPI {what} does not match")
 
 
 def _part(container: Any, key: str, where: str = "message.") -> dict[str, Any]:

@@ -20,6 +20,7 @@ from core.domain.enums import (
     OutboxStatus,
     Urgency,
 )
+from core.errors import InvalidInput
 from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
 from tests.conftest import FakeClock
@@ -193,3 +194,25 @@ async def test_interrupted_send_twilio_got_is_never_sent_again(
     # found in Twilio's message list (same text, after the send started): sent, not unknown
     assert final.status in (MessageStatus.SENT, MessageStatus.DELIVERED)
     assert len(sms_posts(sandbox)) == 1  # never twice
+
+
+async def test_stop_then_send_is_refused_21610_and_the_thread_shows_it(
+    scene: Scene, sandbox
+) -> None:
+    """The prospect texts STOP (the provider keeps it, as Twilio does): the next SMS is refused
+    with 21610, and the thread shows that attempt (START: see the provider tests)."""
+    sandbox.twilio.enqueue_inbound(PHONE, sandbox.twilio.sms_number, "STOP")
+    runtime = runtime_for(sandbox)
+    message = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="Votre visite ?"), Channel.SMS
+    )
+    await OutboxWorker(scene.service.ctx, runtime).drain()
+    thread = await scene.service.conversations.thread(scene.conversation_id)
+    (shown,) = [m for m in thread.messages if m.id == message.id]
+    assert shown.metadata["attempts"][0]["code"] == "21610"
+    assert shown.channel != Channel.SMS or shown.status == MessageStatus.FAILED
+    # the app now knows the number refuses SMS: it offers no SMS any more
+    with pytest.raises(InvalidInput):
+        await scene.service.outbound.send_reply(
+            scene.conversation_id, ReplyDraft(text="Re-bonjour"), Channel.SMS
+        )

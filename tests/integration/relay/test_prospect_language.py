@@ -199,7 +199,7 @@ async def test_whatsapp_confirmation_outside_the_window_is_the_approved_template
     assert body["type"] == "template" and "text" not in body
     template = body["template"]
     assert template["name"] == "rdv_confirmation_fr"
-    assert template["language"] == {"code": "fr"}
+    assert template["language"] == {"policy": "deterministic", "code": "fr"}
     assert template["components"] == [
         {"type": "body", "parameters": [{"type": "text", "text": p} for p in PARAMETERS]}
     ]
@@ -288,7 +288,10 @@ async def test_a_whatsapp_reminder_outside_the_window_is_the_approved_reminder_t
     await send_all(meta_world)
     [request] = box.requests("meta", "/messages")
     template = request.body["template"]
-    assert (template["name"], template["language"]) == ("rappel_rdv_2h", {"code": "fr"})
+    assert (template["name"], template["language"]) == (
+        "rappel_rdv_2h",
+        {"policy": "deterministic", "code": "fr"},
+    )
     parameters = [p["text"] for p in template["components"][0]["parameters"]]
     assert parameters == ["Marie", "15:00", "12 rue Lepic", "Agence Immobilière Demo"]
 

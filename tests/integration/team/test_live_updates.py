@@ -172,3 +172,35 @@ async def test_a_link_that_cannot_start_keeps_trying(pg_schema, monkeypatch) -> 
             await next_event(events, lambda e: isinstance(e, Resync))
     finally:
         await service.close()
+
+
+async def test_the_notification_is_part_of_the_writing_transaction(cores) -> None:
+    claire, marc, conversation = cores
+    seen: list[str] = []
+    # The bridge's best-effort sender is not used: the commit itself carries the NOTIFY.
+    claire.team.bridge._notify = lambda payloads: seen.extend(payloads)  # type: ignore[assignment]
+    async with marc.bus.subscribe() as events:
+        note = await claire.messages.add_note(conversation, "Dans la transaction")
+        await next_event(events, lambda e: e == MessageChanged(note.id, conversation))
+    assert seen == []
+
+
+async def test_a_rolled_back_change_is_never_announced(cores) -> None:
+    claire, marc, conversation = cores
+
+    class Abort(Exception):
+        pass
+
+    async with marc.bus.subscribe() as events:
+        with pytest.raises(Abort):
+            async with claire.ctx.write() as (session, changed):
+                await session.execute(text("SELECT 1"))
+                changed.append(ConversationChanged(conversation))
+                raise Abort
+        note = await claire.messages.add_note(conversation, "Après l'annulation")
+        received = []
+        await next_event(
+            events, lambda e: received.append(e) or e == MessageChanged(note.id, conversation)
+        )
+    # Notifications arrive in commit order: the rolled-back one would have come first.
+    assert received[0] == MessageChanged(note.id, conversation)

@@ -9,7 +9,7 @@
 - Existing messages are summed into it once.
 
 Revision ID: 0006
-Revises: 0004 (chain it after the other 0005 migrations when they land)
+Revises: 0005 (chain it after any other migration that lands first)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from alembic import op
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,243 @@
+"""Writing a decided request: the thread message and its outbox row, in the caller's
+transaction, so that either both exist or neither does. The only place outbox rows are made."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.channels.segments import count_segments
+from core.domain.decision import Decision
+from core.domain.enums import (
+    DEFAULT_PROVIDER,
+    Channel,
+    Direction,
+    MessageStatus,
+    OutboxStatus,
+)
+from core.orchestrator.channels import DELIVERY_SECONDS
+from core.pipeline.request import OutgoingRequest
+from core.storage import tables as t
+from core.storage.timeline import append_message
+
+#: ``not_before`` of a message the automation policy held: it waits for an agent to release it.
+POLICY_HOLD = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def new_key() -> str:
+    """A fresh idempotency key."""
+    return uuid.uuid4().hex
+
+
+def fallback_chain(decision: Decision, due: datetime) -> list[dict[str, Any]]:
+    """The decision's alternatives as the row's fallback chain, each with its own hold counted
+    from the message's due time (not from when it was queued)."""
+    chain = []
+    for alt in decision.alternatives:
+        wait = alt.estimated_delivery_seconds - DELIVERY_SECONDS.get(alt.channel, 0.0)
+        hold = due + timedelta(seconds=wait) if wait > 1 else None
+        chain.append(
+            {"channel": str(alt.channel), "not_before": hold.isoformat() if hold else None}
+        )
+    return chain
+
+
+def decision_record(decision: Decision) -> dict[str, Any]:
+    """The decision as stored on the row and the message (JSON)."""
+    return decision.model_dump(mode="json")
+
+
+async def write(
+    session: AsyncSession,
+    conversation: t.ConversationRow,
+    request: OutgoingRequest,
+    decision: Decision,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    providers: dict[Channel, str],
+    held_by_policy: bool = False,
+) -> tuple[t.MessageRow, t.OutboxRow]:
+    """Append the outgoing message to ``conversation`` and queue it; nothing is sent here.
+
+    The message is SCHEDULED (due later), HELD (quiet hours, or the automation policy held it
+    for an agent) or QUEUED.
+    """
+    assert decision.channel is not None, "only a decision with a channel is queued"
+    channel = decision.channel
+    due = request.due_at if request.due_at is not None and request.due_at > now else now
+    not_before = max(d for d in (due, decision.held_until, now) if d is not None)
+    if held_by_policy:
+        status, row_status = MessageStatus.HELD, OutboxStatus.HELD
+        not_before = POLICY_HOLD
+    elif due > now:
+        status, row_status = MessageStatus.SCHEDULED, OutboxStatus.PENDING
+    elif decision.held_until is not None and decision.held_until > now:
+        status, row_status = MessageStatus.HELD, OutboxStatus.HELD
+    else:
+        status, row_status = MessageStatus.QUEUED, OutboxStatus.PENDING
+    provider = providers.get(channel) or DEFAULT_PROVIDER[channel]
+    text = payload.get("text") or ""
+    message = await append_message(
+        session,
+        conversation,
+        direction=Direction.OUTBOUND,
+        sender_type=request.sender,
+        sender_id=request.sender_id,
+        kind=request.message_kind,
+        channel=channel,
+        content=text,
+        subject=payload.get("subject"),
+        status=status,
+        provider=provider,
+        segments=count_segments(text).segments if channel == Channel.SMS else None,
+        meta={
+            **request.meta,
+            "pipeline": request.tag(),
+            "decision": decision_record(decision),
+            "attempts": [],
+            "scheduled_for": not_before.isoformat()
+            if not_before > now and not held_by_policy
+            else None,
+        },
+        created_at=now,
+    )
+    row = t.OutboxRow(
+        tenant_id=conversation.tenant_id,
+        message_id=message.id,
+        conversation_id=conversation.id,
+        prospect_id=conversation.prospect_id,
+        appointment_id=request.appointment_id,
+        broadcast_id=request.broadcast_id,
+        campaign_enrolment_id=request.campaign_enrolment_id,
+        purpose=request.row_purpose,
+        channel_type=channel,
+        provider=provider,
+        idempotency_key=request.key or new_key(),
+        payload=payload,
+        decision={"estimated_cost": str(decision.estimated_cost), "channel": str(channel)},
+        fallback_chain=fallback_chain(decision, due),
+        attempts_log=[],
+        status=row_status,
+        attempts=0,
+        fallback_attempts=0,
+        not_before=not_before,
+        expires_at=request.expires_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return message, row
+
+
+def refused_row(request: OutgoingRequest, decision: Decision, now: datetime) -> t.OutboxRow:
+    """A request no channel can carry, recorded as failed with the reasons (a broadcast
+    recipient: the broadcast's progress counts it)."""
+    why = "; ".join(r.text for r in decision.blocked)[:500]
+    return t.OutboxRow(
+        tenant_id=request.tenant_id,
+        prospect_id=request.prospect_id,
+        broadcast_id=request.broadcast_id,
+        purpose=request.row_purpose,
+        channel_type="none",
+        provider="none",
+        idempotency_key=request.key or new_key(),
+        payload={},
+        decision=decision_record(decision),
+        fallback_chain=[],
+        attempts_log=[],
+        status=OutboxStatus.FAILED,
+        last_error=why,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def resend(
+    session: AsyncSession, message: t.MessageRow, last: t.OutboxRow, now: datetime
+) -> t.OutboxRow:
+    """Queue ``message`` again: its last row's payload on its last channel, under a new key
+    (the content was rendered and decided when it was first submitted)."""
+    row = t.OutboxRow(
+        tenant_id=message.tenant_id,
+        message_id=message.id,
+        conversation_id=message.conversation_id,
+        prospect_id=message.prospect_id,
+        appointment_id=last.appointment_id,
+        broadcast_id=last.broadcast_id,
+        purpose=last.purpose,
+        channel_type=message.channel_type,
+        provider=last.provider,
+        idempotency_key=new_key(),
+        payload=last.payload,
+        decision={"channel": message.channel_type},
+        fallback_chain=[],
+        attempts_log=[],
+        status=OutboxStatus.PENDING,
+        not_before=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    message.status = MessageStatus.QUEUED
+    message.error_code = message.error_message = None
+    message.meta = {**(message.meta or {}), "resent": (message.meta or {}).get("resent", 0) + 1}
+    return row
+
+
+def direct_row(
+    request: OutgoingRequest,
+    message: t.MessageRow | None,
+    channel: Channel,
+    provider: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> t.OutboxRow:
+    """An answer in the conversation the prospect just wrote in (Sara), or a notice to someone
+    other than a prospect (``message`` None): on that channel, now, no fallback."""
+    return t.OutboxRow(
+        tenant_id=request.tenant_id,
+        message_id=message.id if message is not None else None,
+        conversation_id=request.conversation_id,
+        prospect_id=request.prospect_id or None,
+        purpose=request.row_purpose,
+        channel_type=channel,
+        provider=provider,
+        idempotency_key=request.key or new_key(),
+        payload=payload,
+        status=OutboxStatus.PENDING,
+        created_at=now,
+    )
+
+
+def add_notice(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    channel: Channel,
+    provider: str,
+    payload: dict[str, Any],
+    purpose: str,
+    key: str,
+    now: datetime,
+    conversation_id: int | None = None,
+) -> t.OutboxRow:
+    """Queue a message that is not to a prospect (a Telegram group, a forward address) or is
+    no thread item (a button tap's acknowledgement): on ``channel``, now, no fallback."""
+    row = t.OutboxRow(
+        tenant_id=tenant_id,
+        conversation_id=conversation_id,
+        purpose=purpose,
+        channel_type=channel,
+        provider=provider,
+        idempotency_key=key,
+        payload=payload,
+        status=OutboxStatus.PENDING,
+        created_at=now,
+    )
+    session.add(row)
+    return row

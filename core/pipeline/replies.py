@@ -1,0 +1,111 @@
+"""Queuing Sara's messages for sending, in the ingest transaction, through the pipeline.
+
+Sara's answers to the prospect are ``direct`` pipeline requests: in the conversation the
+prospect just wrote in, now, after the automation policy had its say; each gets a thread item
+(status QUEUED, sender ``sara``) the outbox worker moves along. Messages to someone other than
+the prospect (a Telegram group, a forward address) are notices the pipeline queues as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.domain.decision import ReplyDraft
+from core.domain.enums import Channel, SenderType
+from core.pipeline import Kind, Origin, OutgoingRequest, submit
+from core.pipeline.queue import add_notice
+from core.storage import tables as t
+from core.storage.inbound_step import IngestStep
+
+#: Sara's reply kinds that are acknowledgements rather than answers.
+_ACKS = frozenset({"opt_out_ack", "rating", "cancel_gone"})
+
+
+def kind_of(kind: str) -> Kind:
+    """The pipeline kind of one of Sara's replies (``auto_reply``: the out-of-hours reply)."""
+    if kind == "auto_reply":
+        return Kind.OUT_OF_HOURS
+    if kind in _ACKS or kind.endswith("_ack"):
+        return Kind.SARA_ACK
+    return Kind.SARA_ANSWER
+
+
+async def queue_reply(
+    step: IngestStep,
+    conversation: t.ConversationRow,
+    text: str,
+    *,
+    kind: str,
+    meta: dict[str, Any] | None = None,
+    buttons: list[dict[str, str]] | None = None,
+    callback: dict[str, Any] | None = None,
+) -> t.MessageRow | None:
+    """Add Sara's reply to the thread and queue it on the conversation's channel; None when
+    the automation policy keeps Sara quiet.
+
+    ``kind`` names the reply (``confirm``, ``opt_out_ack``…); with the event id it forms the
+    idempotency key, so a replayed event can never send twice. ``buttons`` (``{"id", "title"}``)
+    become a Telegram inline keyboard; ``callback`` (``{"id", "text"}``) is the button tap the
+    reply answers.
+    """
+    extra: dict[str, Any] = {
+        # the one message allowed on a channel the prospect has just left
+        **({"opt_out_ack": True} if kind == "opt_out_ack" else {}),
+        **({"buttons": buttons} if buttons else {}),
+        **({"callback": callback} if callback else {}),
+    }
+    request = OutgoingRequest(
+        tenant_id=step.tenant_id,
+        prospect_id=conversation.prospect_id,
+        kind=kind_of(kind),
+        origin=Origin.AUTOMATION,
+        draft=ReplyDraft(text=text),
+        conversation_id=conversation.id,
+        direct=True,
+        key=f"sara:{step.event_id}:{kind}",
+        intent=kind,
+        answers_message_id=getattr(step, "answering", None),
+        purpose="sara",
+        sender_type=SenderType.SARA,
+        meta={"sara": kind, **(meta or {}), **({"buttons": buttons} if buttons else {})},
+        extra=extra,
+        provider_for=step.provider_for,
+    )
+    (outcome,) = await submit(step.session, [request], now=step.now, events=step.events)
+    if outcome.message is not None:
+        step.changed(outcome.message)
+    return outcome.message
+
+
+def queue_notice(
+    step: IngestStep,
+    *,
+    channel: Channel,
+    to: str,
+    text: str,
+    purpose: str,
+    key: str,
+    subject: str | None = None,
+    conversation_id: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Queue a message that is not a thread item: to someone other than the prospect (a
+    Telegram group, a forward address), or a button tap's acknowledgement (``extra``)."""
+    payload = {
+        "text": text,
+        "subject": subject,
+        "to": to,
+        "contacts": {str(channel): to} if to else {},
+        **(extra or {}),
+    }
+    add_notice(
+        step.session,
+        tenant_id=step.tenant_id,
+        channel=channel,
+        provider=step.provider_for(channel),
+        payload=payload,
+        purpose=purpose,
+        key=f"{purpose}:{step.event_id}:{key}",
+        now=step.now,
+        conversation_id=conversation_id,
+    )

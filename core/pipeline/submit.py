@@ -1,0 +1,494 @@
+"""The one path to the prospect: requests -> render per channel -> decide -> enqueue.
+
+``submit`` takes a batch (a broadcast chunk) as naturally as one message: what is the same for
+every request (the tenant's inputs and providers, the keys already queued, the prospects) is
+loaded once per call, not once per message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.config.settings import OrchestratorSettings
+from core.domain.decision import Decision, ReplyDraft
+from core.domain.enums import DEFAULT_PROVIDER, Channel, Direction, MessageStatus, Urgency
+from core.errors import InvalidInput
+from core.events import ConversationChanged, Event, MessageChanged, OutboxQueued
+from core.i18n import t as tr
+from core.orchestrator.context import RoutingContext
+from core.orchestrator.decide import decide
+from core.orchestrator.loader import (
+    TenantInputs,
+    load_context,
+    load_tenant_inputs,
+    with_spending,
+)
+from core.orchestrator.per_channel import decide_per_channel
+from core.outbox.drafts import Prepared, check_length, prepare
+from core.outbox.payload import build_payload, hold_policy
+from core.pipeline import queue
+from core.pipeline.policy import ALLOWED, is_held, mark_held, policy_check
+from core.pipeline.render import Rendered, has_content, render_channels, whatsapp_later
+from core.pipeline.request import OutgoingRequest, Rendering
+from core.storage import tables as t
+from core.storage.timeline import append_message, conversation_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What became of one request.
+
+    ``status``: queued, scheduled, held (quiet hours or the automation policy), refused (no
+    channel can carry it: ``decision.blocked`` says why), quiet (the automation policy said
+    no: ``reason``), duplicate (its key was queued before).
+    """
+
+    request: OutgoingRequest
+    status: str
+    decision: Decision | None = None
+    message: t.MessageRow | None = None
+    row: t.OutboxRow | None = None
+    conversation: t.ConversationRow | None = None
+    context: RoutingContext | None = None
+    reason: str | None = None
+
+    @property
+    def queued(self) -> bool:
+        """Whether a message was queued (whatever its hold)."""
+        return self.row is not None
+
+    @property
+    def why(self) -> str:
+        """Why nothing was queued, in the agent's language."""
+        if self.reason:
+            return self.reason
+        blocked = self.decision.blocked if self.decision is not None else ()
+        return "; ".join(r.text for r in blocked) or tr("orchestrator.blocked.no_channel")
+
+
+@dataclass
+class _Batch:
+    """What the requests of one ``submit`` call share."""
+
+    inputs: dict[int, TenantInputs]
+    providers: dict[int, dict[Channel, str]]
+    prospects: dict[int, t.ProspectRow]
+    existing: set[str]
+
+
+async def submit(
+    session: AsyncSession,
+    requests: Iterable[OutgoingRequest],
+    *,
+    now: datetime,
+    settings: OrchestratorSettings | None = None,
+    events: list[Event] | None = None,
+    inputs: TenantInputs | None = None,
+) -> list[Outcome]:
+    """Render, decide and queue every request in ``session``'s transaction (one outcome each,
+    in order). Nothing is sent here: the outbox worker sends.
+
+    ``events`` receives the thread changes to publish after commit. ``inputs`` reuses a
+    tenant's inputs the caller already loaded.
+
+    Raises:
+        InvalidInput: a request with ``on_refused="raise"`` cannot be sent (the message says
+            why), or its draft is invalid (unknown template, missing variable, empty).
+    """
+    requests = list(requests)
+    settings = settings or OrchestratorSettings()
+    events = events if events is not None else []
+    batch = await _load_batch(session, requests, now, settings, inputs)
+    check = policy_check()
+    outcomes = []
+    for request in requests:
+        outcome = await _one(session, request, batch, now, events, check)
+        outcomes.append(outcome)
+    if any(outcome.queued for outcome in outcomes):
+        events.append(OutboxQueued())  # idle outbox workers, in every process, look now
+    return outcomes
+
+
+async def preview(
+    session: AsyncSession,
+    request: OutgoingRequest,
+    *,
+    now: datetime,
+    settings: OrchestratorSettings | None = None,
+    inputs: TenantInputs | None = None,
+) -> Outcome:
+    """What ``submit`` would decide for ``request``, without queuing anything (the composer's
+    decision preview). The automation policy is not asked.
+
+    Raises:
+        InvalidInput: the draft is invalid (unknown template, missing variable, empty).
+    """
+    settings = settings or OrchestratorSettings()
+    batch = await _load_batch(session, [request], now, settings, inputs)
+    prospect = batch.prospects.get(request.prospect_id)
+    if prospect is None or prospect.tenant_id != request.tenant_id:
+        return _refuse(request, None, tr("pipeline.error.no_prospect"))
+    inputs = batch.inputs[request.tenant_id]
+    return await _routed(session, request, prospect, inputs, {}, now, [], ALLOWED, write=False)
+
+
+async def _load_batch(
+    session: AsyncSession,
+    requests: list[OutgoingRequest],
+    now: datetime,
+    settings: OrchestratorSettings,
+    inputs: TenantInputs | None,
+) -> _Batch:
+    tenants = {r.tenant_id for r in requests if not r.direct}  # Sara's answers need none
+    loaded: dict[int, TenantInputs] = {}
+    providers: dict[int, dict[Channel, str]] = {}
+    for tenant in tenants:
+        if inputs is not None and inputs.tenant_id == tenant:
+            loaded[tenant] = inputs
+        else:
+            loaded[tenant] = await load_tenant_inputs(session, tenant, settings, now)
+        providers[tenant] = await tenant_providers(session, tenant)
+    ids = {r.prospect_id for r in requests if r.prospect_id and not r.direct}
+    prospects = {}
+    if ids:
+        rows = await session.execute(select(t.ProspectRow).where(t.ProspectRow.id.in_(ids)))
+        prospects = {p.id: p for p in rows.scalars()}
+    keys = [r.key for r in requests if r.key]
+    existing: set[str] = set()
+    if keys:
+        found = await session.execute(
+            select(t.OutboxRow.idempotency_key).where(t.OutboxRow.idempotency_key.in_(keys))
+        )
+        existing = set(found.scalars())
+    return _Batch(loaded, providers, prospects, existing)
+
+
+async def tenant_providers(session: AsyncSession, tenant_id: int) -> dict[Channel, str]:
+    """The provider the tenant set up for each channel (the outbox row records it)."""
+    rows = await session.execute(
+        select(t.ChannelRow.channel_type, t.ChannelRow.provider).where(
+            t.ChannelRow.tenant_id == tenant_id
+        )
+    )
+    return {Channel(c): p for c, p in rows}
+
+
+async def _one(
+    session: AsyncSession,
+    request: OutgoingRequest,
+    batch: _Batch,
+    now: datetime,
+    events: list[Event],
+    check: Any,
+) -> Outcome:
+    if request.key and request.key in batch.existing:
+        return Outcome(request, "duplicate")
+    prospect = batch.prospects.get(request.prospect_id)
+    if not request.direct and (prospect is None or prospect.tenant_id != request.tenant_id):
+        return _refuse(request, None, tr("pipeline.error.no_prospect"))
+    verdict: Any = ALLOWED
+    if request.automated:
+        verdict = await check(session, request, now)
+        events.extend(getattr(verdict, "events", ()) or ())
+        if not verdict.allowed and not is_held(verdict):
+            reason = getattr(verdict, "reason", None)
+            log.info("automation policy kept %s quiet: %s", request.kind, reason)
+            return Outcome(request, "quiet", reason=str(reason) if reason else None)
+    if request.key:
+        batch.existing.add(request.key)
+    if request.direct:
+        return await _direct(session, request, now, events)
+    inputs = batch.inputs[request.tenant_id]
+    providers = batch.providers[request.tenant_id]
+    assert prospect is not None
+    outcome = await _routed(session, request, prospect, inputs, providers, now, events, verdict)
+    if outcome.decision is not None and outcome.queued:
+        batch.inputs[request.tenant_id] = with_spending(inputs, outcome.decision.estimated_cost)
+    return outcome
+
+
+async def _routed(
+    session: AsyncSession,
+    request: OutgoingRequest,
+    prospect: t.ProspectRow,
+    inputs: TenantInputs,
+    providers: dict[Channel, str],
+    now: datetime,
+    events: list[Event],
+    verdict: Any,
+    *,
+    write: bool = True,
+) -> Outcome:
+    due = request.due_at if request.due_at is not None and request.due_at > now else now
+    prepared = await _prepare(session, request, prospect, inputs)
+    conversation = await _conversation(session, request)
+    context = request.context or await load_context(
+        session,
+        inputs,
+        prospect,
+        due,
+        message_type=prepared.draft.message_type,
+        urgency=prepared.draft.urgency,
+        conversation=conversation,
+        template_id=prepared.draft.template_id if prepared.template else None,
+        allowed=request.allowed,
+        preferred=request.preferred,
+    )
+    candidates = frozenset(context.contacts) & (context.enabled | {Channel.VOICE})
+    rendered = await render_channels(session, request, prepared, context, candidates)
+    context = _narrowed(context, rendered, candidates)
+    decision = _choose(context, rendered, request)
+    if decision.channel is None:
+        if not write:
+            return Outcome(request, "refused", decision, context=context)
+        return _refused(session, request, decision, context, now)
+    if request.check_length:
+        check_length(rendered.drafts()[decision.channel], decision.channel)
+    if request.no_alternatives:
+        decision = decision.model_copy(update={"alternatives": ()})
+    if not write:
+        return Outcome(request, "preview", decision, conversation=conversation, context=context)
+    channel = decision.channel
+    if conversation is None or Channel(conversation.channel_type) != channel:
+        conversation = await conversation_for(
+            session, prospect, channel, context.contacts.get(channel)
+        )
+    payload = _payload(request, prepared, rendered, context, channel)
+    message, row = await queue.write(
+        session,
+        conversation,
+        request,
+        decision,
+        payload,
+        now,
+        providers=providers,
+        held_by_policy=not verdict.allowed,
+    )
+    if payload.get("template_name"):
+        message.meta = {**(message.meta or {}), "template": payload["template_name"]}
+    if not verdict.allowed:
+        mark_held(message, row, verdict)
+    events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
+    return Outcome(
+        request, str(message.status), decision, message, row, conversation, context=context
+    )
+
+
+async def _prepare(
+    session: AsyncSession,
+    request: OutgoingRequest,
+    prospect: t.ProspectRow,
+    inputs: TenantInputs,
+) -> Prepared:
+    """The request's draft, rendered, with its priority (``ORCHESTRATOR_DEFAULT_PRIORITY``
+    when neither the request nor the draft states one)."""
+    draft = request.draft or ReplyDraft()
+    urgency = request.priority
+    if urgency is None and "urgency" not in draft.model_fields_set:
+        urgency = Urgency(inputs.orchestrator.default_priority)
+    if urgency is not None:
+        draft = draft.model_copy(update={"urgency": urgency})
+    only_draft = not (request.renderings or request.renderer)
+    if request.draft is not None and (only_draft or has_content(draft)):
+        return await prepare(session, request.tenant_id, draft, prospect, inputs.settings)
+    first = request.renderings.get(Channel.SMS) or next(iter(request.renderings.values()), None)
+    if first is not None and not draft.text:
+        draft = draft.model_copy(update={"text": first.text})
+    return Prepared(draft)
+
+
+async def _conversation(
+    session: AsyncSession, request: OutgoingRequest
+) -> t.ConversationRow | None:
+    if request.conversation_id is None:
+        return None
+    conversation = await session.get(t.ConversationRow, request.conversation_id)
+    if conversation is None or conversation.tenant_id != request.tenant_id:
+        return None
+    return conversation
+
+
+def _narrowed(
+    context: RoutingContext, rendered: Rendered, candidates: frozenset[Channel]
+) -> RoutingContext:
+    """Only the channels that can carry the message are allowed; an approved WhatsApp template
+    lets WhatsApp out of the window."""
+    updates: dict[str, Any] = {}
+    template = rendered.by_channel.get(Channel.WHATSAPP)
+    if template is not None and template.template and rendered.window_until is None:
+        updates["whatsapp_template_approved"] = True
+    carried = frozenset(rendered.by_channel)
+    if candidates - carried:
+        allowed = carried if context.allowed is None else context.allowed & carried
+        updates["allowed"] = allowed
+    return replace(context, **updates) if updates else context
+
+
+def _choose(context: RoutingContext, rendered: Rendered, request: OutgoingRequest) -> Decision:
+    """The orchestrator's decision, with the channels left out named in its warnings."""
+    forced = request.channel
+    if forced is not None and forced in rendered.left_out:
+        reason = rendered.left_out[forced]
+        return Decision(channel=None, reasons=(reason,), blocked=(reason,))
+    if request.weigh_each_rendering:
+        decision = decide_per_channel(context, rendered.drafts(), forced)
+    else:
+        decision = None
+        if request.first_choice is not None and forced is None:
+            decision = decide(context, rendered.base, request.first_choice)
+            if decision.channel is None:
+                decision = None
+        decision = decision or decide(context, rendered.base, forced)
+    if rendered.left_out:
+        extra = tuple(rendered.left_out.values())
+        update: dict[str, Any] = {"warnings": decision.warnings + extra}
+        if decision.channel is None:
+            update["blocked"] = decision.blocked + extra
+        decision = decision.model_copy(update=update)
+    return decision
+
+
+def _payload(
+    request: OutgoingRequest,
+    prepared: Prepared,
+    rendered: Rendered,
+    context: RoutingContext,
+    channel: Channel,
+) -> dict[str, Any]:
+    """The row's payload: the chosen channel's rendering, each fallback channel's own
+    (``variants``), every address, and the quiet rules the worker re-applies."""
+    chosen = rendered.by_channel[channel]
+    payload = build_payload(
+        prepared.draft,
+        dict(context.contacts),
+        policy=hold_policy(context.timezone, context.urgency, context.message_type),
+    )
+    # Channels without an address here keep their rendering (the prospect may get one before a
+    # fallback); a channel left out has none, so it can never be sent the wrong content.
+    others = {c: r for c, r in request.renderings.items() if c not in rendered.left_out}
+    carried = {**others, **rendered.by_channel}
+    variants = {str(c): _variant(r, payload) for c, r in carried.items()}
+    if _plain(chosen, prepared.draft):
+        # the row's content is the draft's: a channel written just like it needs no copy
+        # (WhatsApp keeps its own while the window decides between free text and template)
+        same = {
+            str(c)
+            for c, r in rendered.by_channel.items()
+            if c not in request.renderings
+            and c != channel
+            and _plain(r, prepared.draft)
+            and not (c == Channel.WHATSAPP and rendered.window_until is not None)
+        }
+        variants = {c: v for c, v in variants.items() if c not in same}
+    later = whatsapp_later(request, prepared)
+    whatsapp = variants.get(str(Channel.WHATSAPP))
+    if whatsapp is not None and rendered.window_until is not None:
+        # free-form until the window closes; a fallback after that sends the template or nothing
+        whatsapp["window_until"] = rendered.window_until.isoformat()
+        if later is not None:
+            whatsapp["template_after"] = _variant(later, payload)
+    payload |= variants[str(channel)]
+    payload["variants"] = variants
+    payload["left_out"] = {str(c): r.model_dump(mode="json") for c, r in rendered.left_out.items()}
+    payload.update(request.extra)
+    if chosen.template_name:
+        payload["template_name"] = chosen.template_name
+    return payload
+
+
+def _plain(rendering: Rendering, draft: ReplyDraft) -> bool:
+    """Whether ``rendering`` is the draft's content as is (no template, files or buttons)."""
+    return (
+        rendering.template is None
+        and not rendering.attachments
+        and not rendering.buttons
+        and (rendering.text, rendering.subject, rendering.html)
+        == (draft.text, draft.subject, draft.html)
+    )
+
+
+def _variant(rendering: Rendering, base: dict[str, Any]) -> dict[str, Any]:
+    out = rendering.payload()
+    out.setdefault("attachments", base.get("attachments") or [])
+    out.setdefault("buttons", [])
+    out["template"] = rendering.template
+    return out
+
+
+def _refused(
+    session: AsyncSession,
+    request: OutgoingRequest,
+    decision: Decision,
+    context: RoutingContext,
+    now: datetime,
+) -> Outcome:
+    outcome = Outcome(request, "refused", decision, context=context)
+    if request.on_refused == "raise":
+        why = outcome.why
+        if request.channel is None:
+            raise InvalidInput("channel", "auto", tr("orchestrator.error.no_channel", why=why))
+        raise InvalidInput(
+            "channel", str(request.channel), tr("orchestrator.error.channel_blocked", why=why)
+        )
+    if request.on_refused == "record":
+        row = queue.refused_row(request, decision, now)
+        session.add(row)
+        outcome.row = None
+    return outcome
+
+
+def _refuse(request: OutgoingRequest, decision: Decision | None, why: str) -> Outcome:
+    if request.on_refused == "raise":
+        raise InvalidInput("prospect", request.prospect_id, why)
+    return Outcome(request, "refused", decision, reason=why)
+
+
+async def _direct(
+    session: AsyncSession,
+    request: OutgoingRequest,
+    now: datetime,
+    events: list[Event],
+) -> Outcome:
+    """An answer in the conversation the prospect just wrote in: that channel, now."""
+    conversation = await _conversation(session, request)
+    if conversation is None:
+        return _refuse(request, None, tr("pipeline.error.no_conversation"))
+    channel = Channel(conversation.channel_type)
+    rendering = request.renderings.get(channel) or Rendering(
+        text=(request.draft or ReplyDraft()).text,
+        subject=(request.draft or ReplyDraft()).subject,
+    )
+    message = await append_message(
+        session,
+        conversation,
+        direction=Direction.OUTBOUND,
+        sender_type=request.sender,
+        content=rendering.text,
+        status=MessageStatus.QUEUED,
+        meta={"pipeline": request.tag(), **request.meta},
+        created_at=now,
+    )
+    to = conversation.channel_identifier
+    payload = {
+        "text": rendering.text,
+        "subject": rendering.subject,
+        "to": to,
+        "contacts": {str(channel): to} if to else {},
+        **({"buttons": list(rendering.buttons)} if rendering.buttons else {}),
+        **request.extra,
+    }
+    provider = request.provider_for(channel) if request.provider_for else None
+    provider = provider or DEFAULT_PROVIDER[channel]
+    row = queue.direct_row(request, message, channel, provider, payload, now)
+    session.add(row)
+    events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
+    return Outcome(request, "queued", None, message, row, conversation)

@@ -1,0 +1,233 @@
+"""``core.pipeline.submit``: a batch in one call, times from the due time, each channel's own
+rendering, channels left out with their reason, the automation policy seam."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.config.settings import OrchestratorSettings
+from core.domain.decision import ReplyDraft
+from core.domain.enums import Channel, MessageStatus, OutboxStatus, Urgency
+from core.domain.models import ProspectDraft
+from core.errors import InvalidInput
+from core.outbox.worker import OutboxWorker
+from core.pipeline import Kind, Origin, OutgoingRequest, Rendering, Verdict, submit
+from core.storage import tables as t
+from tests.conftest import FakeClock
+from tests.factories import add_prospect
+from tests.unit.outbox.conftest import PHONE, Scene
+from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter, server_error
+
+TEMPLATE = {"name": "rappel", "language": "fr", "parameters": ["Marie"], "content_sid": "HX1"}
+
+
+def request(scene: Scene, **fields: object) -> OutgoingRequest:
+    fields.setdefault("draft", ReplyDraft(text="Bonjour"))
+    return OutgoingRequest(
+        tenant_id=scene.service.ctx.tenant_id,
+        prospect_id=scene.prospect_id,
+        kind=fields.pop("kind", Kind.REMINDER),
+        origin=fields.pop("origin", Origin.AUTOMATION),
+        **fields,
+    )
+
+
+async def run(scene: Scene, requests: list[OutgoingRequest], **options: object):
+    ctx = scene.service.ctx
+    async with ctx.write() as (session, events):
+        return await submit(session, requests, now=ctx.now(), events=events, **options)
+
+
+async def with_whatsapp(scene: Scene) -> None:
+    prospects = scene.service.prospects
+    marie = await prospects.get(scene.prospect_id)
+    await prospects.update(
+        scene.prospect_id,
+        ProspectDraft(display_name=marie.display_name, phone=PHONE, whatsapp=PHONE),
+    )
+
+
+async def test_a_batch_of_200_requests_goes_through_one_submit(scene: Scene) -> None:
+    service = scene.service
+    ids = [await add_prospect(service, f"P {i}", phone=f"+336120{i:05d}") for i in range(200)]
+    tenant = service.ctx.tenant_id
+    batch = [
+        OutgoingRequest(
+            tenant_id=tenant,
+            prospect_id=pid,
+            kind=Kind.BROADCAST,
+            draft=ReplyDraft(text="Portes ouvertes samedi"),
+            key=f"bc:test:{pid}",
+            broadcast_id="test",
+        )
+        for pid in ids
+    ]
+    outcomes = await run(scene, batch)
+    assert [o.status for o in outcomes] == ["queued"] * 200
+    async with service.db.session() as session:
+        count = select(func.count()).where(t.OutboxRow.broadcast_id == "test")
+        assert await session.scalar(count) == 200
+    again = await run(scene, batch)  # resumed: nothing is queued twice
+    assert {o.status for o in again} == {"duplicate"}
+
+
+async def test_times_are_counted_from_the_due_time_not_the_enqueue_time(
+    scene: Scene, clock: FakeClock
+) -> None:
+    """Queued two days ahead for 23:00 (Paris) by email: the SMS fallback waits for the end of
+    that night's quiet hours, 08:00 the day after the due time, not two days early."""
+    due = datetime(2026, 3, 12, 22, 0, tzinfo=UTC)
+    assert due - clock.now > timedelta(days=2)
+    [outcome] = await run(
+        scene,
+        [
+            request(
+                scene,
+                due_at=due,
+                allowed=frozenset({Channel.EMAIL, Channel.SMS}),
+                channel=Channel.EMAIL,
+            )
+        ],
+    )
+    row = outcome.row
+    assert outcome.status == MessageStatus.SCHEDULED
+    assert row.not_before.astimezone(UTC) == due
+    [sms] = row.fallback_chain
+    assert sms["channel"] == "sms"
+    assert datetime.fromisoformat(sms["not_before"]) == datetime(2026, 3, 13, 7, 0, tzinfo=UTC)
+
+
+async def test_whatsapp_outside_the_window_carries_the_approved_template(scene: Scene) -> None:
+    await with_whatsapp(scene)
+    template = Rendering(text="Bonjour Marie (modèle)", template=TEMPLATE)
+    [outcome] = await run(
+        scene,
+        [
+            request(
+                scene,
+                channel=Channel.SMS,
+                whatsapp_template=template,
+                allowed=frozenset({Channel.SMS, Channel.WHATSAPP}),
+                priority=Urgency.URGENT,
+            )
+        ],
+    )
+    payload = outcome.row.payload
+    assert payload["variants"]["whatsapp"]["template"] == TEMPLATE
+    assert payload["variants"]["whatsapp"]["text"] == "Bonjour Marie (modèle)"
+    assert payload["template"] is None and payload["text"] == "Bonjour"  # the SMS sends text
+    assert "whatsapp" in [step["channel"] for step in outcome.row.fallback_chain]
+
+
+async def test_whatsapp_without_template_or_with_a_missing_parameter_is_left_out(
+    scene: Scene,
+) -> None:
+    await with_whatsapp(scene)
+    allowed = frozenset({Channel.SMS, Channel.WHATSAPP})
+    hole = Rendering(text="Bonjour", template={**TEMPLATE, "parameters": [""]})
+    outcomes = await run(
+        scene,
+        [
+            request(scene, allowed=allowed, channel=Channel.SMS),
+            request(scene, allowed=allowed, channel=Channel.SMS, whatsapp_template=hole),
+        ],
+    )
+    keys = [next(iter(o.row.payload["left_out"].values()))["key"] for o in outcomes]
+    assert keys == ["pipeline.left_out.no_template", "pipeline.left_out.missing_parameter"]
+    for outcome in outcomes:
+        assert "whatsapp" not in outcome.row.payload["variants"]
+        assert outcome.row.fallback_chain == []
+        assert outcome.decision.warnings[-1].key.startswith("pipeline.left_out.")
+    with pytest.raises(InvalidInput, match="approved template"):
+        await run(scene, [request(scene, channel=Channel.WHATSAPP, on_refused="raise")])
+
+
+async def test_a_rendering_that_fails_leaves_its_channel_out(scene: Scene) -> None:
+    async def renderer(session, channel: Channel) -> Rendering:
+        if channel == Channel.EMAIL:
+            raise KeyError("calendar_link")
+        return Rendering(text=f"pour {channel}")
+
+    [outcome] = await run(scene, [request(scene, draft=None, renderer=renderer)])
+    assert outcome.decision.channel == Channel.SMS and outcome.row.payload["text"] == "pour sms"
+    assert "email" not in outcome.row.payload["variants"]
+    assert outcome.row.payload["left_out"]["email"]["key"] == "pipeline.left_out.render_failed"
+
+
+async def test_the_automation_policy_is_asked_for_automated_requests_only(
+    scene: Scene, monkeypatch
+) -> None:
+    asked = []
+
+    async def quiet(session, req, now) -> Verdict:
+        asked.append(req.kind)
+        if req.kind == Kind.SARA_ANSWER:
+            return Verdict(False, "orchestrator.blocked.no_channel")
+        return Verdict(False, "orchestrator.blocked.no_channel", hold=True)
+
+    monkeypatch.setattr(sys.modules["core.pipeline.submit"], "policy_check", lambda: quiet)
+    said, held, agent = await run(
+        scene,
+        [
+            request(scene, kind=Kind.SARA_ANSWER),
+            request(scene, kind=Kind.REMINDER),
+            request(scene, kind=Kind.REPLY, origin=Origin.AGENT),
+        ],
+    )
+    assert asked == [Kind.SARA_ANSWER, Kind.REMINDER]
+    assert said.status == "quiet" and said.row is None and said.reason
+    assert held.row.status == OutboxStatus.HELD and held.message.status == MessageStatus.HELD
+    assert held.message.meta["held_by_automation"] == "orchestrator.blocked.no_channel"
+    assert agent.status == MessageStatus.QUEUED
+
+
+async def test_default_priority_applies_to_requests_that_state_none(
+    scene: Scene, clock: FakeClock
+) -> None:
+    """ORCHESTRATOR_DEFAULT_PRIORITY=urgent: at 23:00 an SMS that states no priority passes
+    the quiet hours (urgent may pass); one that says normal is held."""
+    clock.now = datetime(2026, 3, 10, 22, 0, tzinfo=UTC)  # 23:00 in Paris
+    settings = OrchestratorSettings(default_priority="urgent")
+    sms = frozenset({Channel.SMS})
+    unstated, normal = await run(
+        scene,
+        [
+            request(scene, allowed=sms),
+            request(scene, allowed=sms, draft=ReplyDraft(text="x", urgency=Urgency.NORMAL)),
+        ],
+        settings=settings,
+    )
+    assert unstated.decision.held_until is None and unstated.status == MessageStatus.QUEUED
+    assert normal.decision.held_until is not None and normal.status == MessageStatus.HELD
+    [default] = await run(scene, [request(scene, allowed=sms)])
+    assert default.status == MessageStatus.HELD  # the seed's default: normal
+
+
+async def test_a_fallback_reapplies_its_channels_allowed_sending_hours(
+    scene: Scene, clock: FakeClock
+) -> None:
+    """E-mail may only go out 09:00–12:00 (Paris). Decided at 11:50, the SMS fails through its
+    retries until 12:11: the e-mail fallback waits for 09:00 the next day."""
+    store = scene.service.tenant_settings
+    mine = (await store.get()).model_dump(mode="json")
+    mine["limits"] = {"email": {"allowed_start": "09:00", "allowed_end": "12:00"}}
+    await store.save(mine)
+    clock.now = datetime(2026, 3, 10, 10, 50, tzinfo=UTC)  # 11:50 in Paris
+    [outcome] = await run(
+        scene,
+        [request(scene, channel=Channel.SMS, allowed=frozenset({Channel.SMS, Channel.EMAIL}))],
+    )
+    assert [s["channel"] for s in outcome.row.fallback_chain] == ["email"]
+    sms = RecordingAdapter(Channel.SMS, [server_error()] * 4)
+    worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, RecordingAdapter(Channel.EMAIL)))
+    for wait in (0, 60, 300, 900):
+        clock.advance(seconds=wait)
+        await worker.run_once()
+    async with scene.service.db.session() as session:
+        row = await session.get(t.OutboxRow, outcome.row.id)
+    assert row.channel_type == Channel.EMAIL and row.status == OutboxStatus.HELD
+    assert row.not_before.astimezone(UTC) == datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
