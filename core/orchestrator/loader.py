@@ -168,21 +168,15 @@ async def load_context(
     template_id: int | None = None,
     allowed: frozenset[Channel] | None = None,
     preferred: Channel | None = None,
+    facts: ProspectFacts | None = None,
 ) -> RoutingContext:
-    """Everything ``decide`` needs about ``prospect`` at ``now``."""
+    """Everything ``decide`` needs about ``prospect`` at ``now``.
+
+    ``facts`` are the prospect's history facts when already loaded for a batch (``load_facts``).
+    """
     settings = inputs.settings
-    wa_last = await session.scalar(
-        select(func.max(M.created_at)).where(
-            M.prospect_id == prospect.id,
-            M.channel_type == Channel.WHATSAPP,
-            M.direction == Direction.INBOUND,
-            M.kind == MessageKind.MESSAGE,
-        )
-    )
-    last_inbound = Channel(conversation.channel_type) if conversation is not None else None
-    engagement = {}
-    if inputs.orchestrator.enable_analytics and inputs.orchestrator.track_engagement:
-        engagement = await load_engagement(session, prospect.id)
+    if facts is None:
+        facts = await _facts_of(session, inputs, prospect.id)
     return RoutingContext(
         now=now,
         contacts=contacts_of(prospect),
@@ -194,7 +188,7 @@ async def load_context(
         urgency=urgency,
         preferred_channel=preferred or _channel(prospect.preferred_channel),
         opted_out=frozenset(Channel(c) for c in prospect.opted_out_channels or ()),
-        unreachable=await unreachable_channels(session, prospect.id),
+        unreachable=facts.unreachable,
         allowed=allowed,
         timezone=prospect.timezone or settings.timezone,
         quiet_hours=settings.quiet_hours,
@@ -202,13 +196,64 @@ async def load_context(
         sent_today=await _sent_today(session, inputs, now),
         prices=settings.prices,
         settings=inputs.orchestrator,
-        last_inbound_channel=last_inbound,
-        whatsapp_last_inbound_at=wa_last,
+        last_inbound_channel=(
+            Channel(conversation.channel_type) if conversation is not None else None
+        ),
+        whatsapp_last_inbound_at=facts.whatsapp_last_inbound_at,
         whatsapp_template_approved=await _approved_whatsapp(session, template_id),
-        engagement=engagement,
+        engagement=facts.engagement,
         monthly_budget=inputs.monthly_budget,
         spent_this_month=inputs.spent_this_month,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ProspectFacts:
+    """What a prospect's history says for routing: the WhatsApp window's last inbound message,
+    engagement per channel, channels whose address does not work."""
+
+    whatsapp_last_inbound_at: datetime | None
+    engagement: dict[Channel, Any]
+    unreachable: frozenset[Channel]
+
+
+def _tracks_engagement(inputs: TenantInputs) -> bool:
+    return bool(inputs.orchestrator.enable_analytics and inputs.orchestrator.track_engagement)
+
+
+async def _facts_of(session: AsyncSession, inputs: TenantInputs, prospect_id: int) -> ProspectFacts:
+    wa_last = await session.scalar(
+        select(func.max(M.created_at)).where(
+            M.prospect_id == prospect_id,
+            M.channel_type == Channel.WHATSAPP,
+            M.direction == Direction.INBOUND,
+            M.kind == MessageKind.MESSAGE,
+        )
+    )
+    engagement = {}
+    if _tracks_engagement(inputs):
+        engagement = await load_engagement(session, prospect_id)
+    return ProspectFacts(wa_last, engagement, await unreachable_channels(session, prospect_id))
+
+
+async def load_facts(
+    session: AsyncSession, inputs: TenantInputs, prospect_ids: Sequence[int]
+) -> dict[int, ProspectFacts]:
+    """``ProspectFacts`` of many prospects in three set-based queries (a batch's)."""
+    ids = list(prospect_ids)
+    if not ids:
+        return {}
+    wa_last = await _whatsapp_last_inbound(session, ids)
+    engagement: dict[int, dict[Channel, Any]] = {}
+    if _tracks_engagement(inputs):
+        engagement = await load_engagements(session, ids)
+    unreachable = await unreachable_by_prospect(session, ids)
+    return {
+        pid: ProspectFacts(
+            wa_last.get(pid), engagement.get(pid, {}), unreachable.get(pid, frozenset())
+        )
+        for pid in ids
+    }
 
 
 async def unreachable_channels(session: AsyncSession, prospect_id: int) -> frozenset[Channel]:
@@ -275,49 +320,23 @@ async def load_contexts(
     template_id: int | None = None,
     allowed: frozenset[Channel] | None = None,
 ) -> dict[int, RoutingContext]:
-    """``load_context`` for many prospects at once (a broadcast's chunk), by prospect id.
+    """``load_context`` for many prospects at once (a chunk), by prospect id.
 
-    Four queries whatever the number of prospects (WhatsApp window, engagement history,
-    unreachable channels, sends today) instead of five per prospect; the contexts are the
-    ones ``load_context`` builds (no conversation: a broadcast starts one where needed).
+    Three set-based queries for the prospects' history (WhatsApp window, engagement history,
+    unreachable channels) instead of three per prospect; no conversation.
     """
-    ids = [p.id for p in prospects]
-    if not ids:
-        return {}
-    settings = inputs.settings
-    wa_last = await _whatsapp_last_inbound(session, ids)
-    engagement: dict[int, dict[Channel, Any]] = {}
-    if inputs.orchestrator.enable_analytics:
-        engagement = await load_engagements(session, ids)
-    unreachable = await unreachable_by_prospect(session, ids)
-    sent_today = await _sent_today(session, inputs, now)
-    approved = await _approved_whatsapp(session, template_id)
+    facts = await load_facts(session, inputs, [p.id for p in prospects])
     return {
-        p.id: RoutingContext(
-            now=now,
-            contacts=contacts_of(p),
-            enabled=inputs.enabled,
-            prospect_id=p.id,
-            prospect_name=p.display_name,
-            conversation_id=None,
+        p.id: await load_context(
+            session,
+            inputs,
+            p,
+            now,
             message_type=message_type,
             urgency=urgency,
-            preferred_channel=_channel(p.preferred_channel),
-            opted_out=frozenset(Channel(c) for c in p.opted_out_channels or ()),
-            unreachable=unreachable.get(p.id, frozenset()),
+            template_id=template_id,
             allowed=allowed,
-            timezone=p.timezone or settings.timezone,
-            quiet_hours=settings.quiet_hours,
-            limits=settings.limits,
-            sent_today=sent_today,
-            prices=settings.prices,
-            settings=inputs.orchestrator,
-            last_inbound_channel=None,
-            whatsapp_last_inbound_at=wa_last.get(p.id),
-            whatsapp_template_approved=approved,
-            engagement=engagement.get(p.id, {}),
-            monthly_budget=inputs.monthly_budget,
-            spent_this_month=inputs.spent_this_month,
+            facts=facts[p.id],
         )
         for p in prospects
     }
