@@ -43,6 +43,14 @@ class InboxScreen(Screen[None]):
         Binding("n", "next_unread", t("ui.key.next"), id="next", tooltip=t("ui.tip.next")),
         Binding("r", "reply", t("ui.key.reply"), id="reply", tooltip=t("ui.tip.reply")),
         Binding(
+            "N",
+            "new_conversation",
+            t("newconv.key"),
+            id="new_conversation",
+            tooltip=t("newconv.tip"),
+            show=False,  # the footer is full at 80 columns; the help and the palette list it
+        ),
+        Binding(
             "a",
             "assign",
             t("teamui.key.assign"),
@@ -223,6 +231,12 @@ class InboxScreen(Screen[None]):
                 await self.reload()
 
         self.app.push_screen(FilterScreen(self.filter), apply)
+
+    def action_new_conversation(self) -> None:
+        """Write to a prospect who may have no conversation yet (found by name, phone…)."""
+        from inbox_app.screens.new_conversation import start_new_conversation
+
+        start_new_conversation(self.app)
 
     def action_reply(self) -> None:
         current = self.table.current_id()
