@@ -27,21 +27,19 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.channels.registry import SANDBOX_GROUP, load_plugin
-from core.channels.runtime import ChannelRuntime, adapter_name
 from core.config.settings import ProviderEndpoints, Settings
-from core.credentials import CredentialStore
-from core.demo import seed_if_empty
 from core.domain.enums import Channel
 from core.domain.models import ChannelConfig, ProspectDraft
 from core.errors import CoccinelleError
-from core.relay.port import PortHolder, RelayPortInUse, holder, notice, probe_host
-from core.relay.server import RelayConfig, runtime_lookup
 from core.service import InboxService
 from core.storage.database import Database
 from core.supervisor import Supervisor
+
+if TYPE_CHECKING:  # the relay, the sandbox and the adapters load when the engine starts
+    from core.channels.runtime import ChannelRuntime
+    from core.relay.port import RelayPortInUse
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +52,7 @@ async def open_service(settings: Settings, *, role: str = "app") -> InboxService
     PostgreSQL pool (``app``, ``worker``, ``relay``)."""
     if settings.mode != "demo":
         return await InboxService.open(settings, role=role)
+    from core.demo import seed_if_empty
 
     async def seed(db: Database) -> None:
         await seed_if_empty(db, settings.tenant)
@@ -104,6 +103,9 @@ class Engine:
             await self._start_relay()
         else:
             self.relay_url = self.settings.relay.public_url
+        from core.channels.runtime import ChannelRuntime
+        from core.credentials import CredentialStore
+
         channels = await self.service.tenant_settings.channels()
         if self.settings.mode == "demo":
             channels = await self._start_sandbox(channels)
@@ -131,12 +133,18 @@ class Engine:
 
     # -- relay -----------------------------------------------------------------------------
 
-    def _lookup(self, channel: Channel) -> Any:
+    def _lookup(self, channel: Channel, provider: Any = None) -> Any:
         # The relay may start before the runtime exists (the sandbox needs the relay's URL).
-        return runtime_lookup(self.runtime)(channel) if self.runtime is not None else None
+        if self.runtime is None:
+            return None
+        from core.relay.server import runtime_lookup
+
+        return runtime_lookup(self.runtime)(channel, provider)
 
     async def _start_relay(self) -> None:
+        from core.relay.port import RelayPortInUse
         from core.relay.run import serve
+        from core.relay.server import RelayConfig
 
         relay = self.settings.relay
         demo = self.settings.mode == "demo"
@@ -182,6 +190,8 @@ class Engine:
 
     async def _without_relay(self, clash: RelayPortInUse) -> None:
         """Another process holds the relay's port: keep going without a relay, and say so."""
+        from core.relay.port import PortHolder, holder, notice, probe_host
+
         who = await holder(clash.host, clash.port)
         log.warning(
             "relay port %s:%s taken (%s); running without a relay", clash.host, clash.port, who
@@ -234,6 +244,9 @@ class Engine:
     # -- demo sandbox ----------------------------------------------------------------------
 
     async def _start_sandbox(self, channels: list[ChannelConfig]) -> list[ChannelConfig]:
+        from core.channels.registry import SANDBOX_GROUP, load_plugin
+        from core.channels.runtime import adapter_name
+
         start_sandbox = load_plugin(SANDBOX_GROUP, "default")
         self.sandbox = await start_sandbox(self.relay_url, auto_flush=1.0)
         await self._ensure_personas()

@@ -50,6 +50,21 @@ class ConfigurationError(CoccinelleError):
     """A configuration value is wrong."""
 
 
+class MissingCredentials(ConfigurationError):
+    """A channel is set up but some of its secrets cannot be read (not set, or no keyring)."""
+
+    def __init__(self, channel: str, missing: list[str], reason: str = "") -> None:
+        self.channel = str(channel)
+        self.missing = list(missing)
+        self.reason = reason
+        names = ", ".join(self.missing)
+        where = f" ({reason})" if reason else " in the keyring"
+        super().__init__(
+            f"the {self.channel} channel has no {names}{where} "
+            f"(coccinelle credentials set {self.channel} {self.missing[0]})"
+        )
+
+
 class StorageError(CoccinelleError):
     """The database cannot be used as it is."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -51,17 +52,33 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def configure_logging(data_dir: Path, level: int = logging.INFO) -> Path:
-    """Send the program's logs to a rotating file under ``data_dir``; return its path."""
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(
+    data_dir: Path, level: int = logging.INFO, *, stderr: bool = False, name: str = "coccinelle"
+) -> Path:
+    """Send the program's logs to a rotating file under ``data_dir``; return its path.
+
+    ``stderr`` also writes them to standard error (a server process: ``coccinelle relay``),
+    through the same redacting formatter. Handlers set up by an earlier call are replaced.
+    """
     folder = data_dir / "logs"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "coccinelle.log"
+    path = folder / f"{name}.log"
     handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter(FORMAT))
     root = logging.getLogger()
     for existing in list(root.handlers):
-        if isinstance(existing, RotatingFileHandler):
+        if isinstance(existing, RotatingFileHandler) or getattr(existing, "_coccinelle", False):
             root.removeHandler(existing)
     root.addHandler(handler)
+    if stderr:
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(RedactingFormatter(FORMAT))
+        console._coccinelle = True  # type: ignore[attr-defined]
+        root.addHandler(console)
     root.setLevel(level)
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))  # one line per step
+    logging.captureWarnings(True)
     return path

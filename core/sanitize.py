@@ -106,3 +106,23 @@ def _is_unassigned_format(ch: str) -> bool:
 
 # Format characters that carry meaning in real text: keep them (Arabic number signs…).
 _KEPT_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f")
+
+
+#: What stands for a character no database can store (visible, so nothing vanishes silently).
+REPLACEMENT = "\ufffd"
+# NUL (PostgreSQL text and JSONB refuse it) and lone surrogates (not encodable as UTF-8).
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as every database stores it: NUL and lone surrogates become U+FFFD."""
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def storable_identifier(text: str) -> str:
+    """An address or id as written by a provider, without the characters no address holds.
+
+    Identifiers are matched, not read: a NUL or a control character in a phone number or an
+    email address is dropped (the raw event keeps the original bytes).
+    """
+    return _CONTROLS.sub("", _UNSTORABLE.sub("", text))

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.events import Alert, EventBus
+from core.pacing import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Supervisor:
                 worker.task = asyncio.create_task(self._keep_alive(worker), name=worker.name)
 
     async def _keep_alive(self, worker: _Worker) -> None:
-        pause = 0.5
+        backoff = Backoff(0.5, self._max_backoff)
         while not self._stop.is_set():
             try:
                 await worker.run(self._stop)
@@ -66,12 +67,12 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                pause = backoff.next()
                 log.exception("worker %s failed; restarting in %.1f s", worker.name, pause)
                 if self._bus is not None:
                     self._bus.publish(Alert(f"worker:{worker.name}", f"{worker.name}: {exc}"))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=pause)
-                pause = min(pause * 2, self._max_backoff)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Ask every worker to stop, then cancel those still running after ``timeout``."""

@@ -17,12 +17,14 @@ from core.events import Alert, ConnectionState
 from core.i18n import t
 from core.service import InboxService
 from inbox_app.errors import notify_error
+from inbox_app.live import CoreEvent
 from inbox_app.palette import ActionsProvider
 from inbox_app.render.safe import one_line
 from inbox_app.team import choose_agent_at_start
 
 if TYPE_CHECKING:
     from core.engine import Engine
+    from inbox_app.screens.conversation import ConversationScreen
 
 
 class InboxApp(App[int]):
@@ -35,6 +37,9 @@ class InboxApp(App[int]):
         live: listen to the core's events (new messages appear without a keypress).
         engine: start the core's background work (relay, outbox, reminders; the sandbox in demo
             mode) once the inbox is on screen. Tests drive the core themselves and leave it off.
+        calm_memory: once the first page is on screen, freeze what start-up built out of the
+            garbage collector's reach and raise its thresholds (``inbox_app.memory``); the
+            launcher and the bench ask for it, tests leave the collector as it is.
     """
 
     CSS_PATH = "app.tcss"
@@ -59,7 +64,17 @@ class InboxApp(App[int]):
             id="campaigns",
             tooltip=t("campaignsui.key.campaigns_tip"),
         ),
+        Binding(
+            "f9",
+            "parked_events",
+            t("events.key"),
+            id="parked_events",
+            tooltip=t("events.key_tip"),
+            show=False,
+        ),
     ]
+    #: How often the app looks for provider events the core could not apply.
+    PARKED_CHECK_SECONDS = 30.0
 
     #: False while the live link to the shared database is lost (team mode): screens show it.
     link_online: reactive[bool] = reactive(True)
@@ -72,6 +87,7 @@ class InboxApp(App[int]):
         clock: Callable[[], datetime] | None = None,
         live: bool = True,
         engine: bool = False,
+        calm_memory: bool = False,
     ) -> None:
         super().__init__()
         self.service: InboxService = service  # type: ignore[assignment]  # set in on_mount
@@ -80,8 +96,11 @@ class InboxApp(App[int]):
         self._live = live
         self._owns_service = service is None
         self._wants_engine = engine
+        self._calm_memory = calm_memory
         self.engine: Engine | None = None
         self.viewing_id: int | None = None
+        self._parked_seen = 0
+        self._reader: ConversationScreen | None = None
 
     def now(self) -> datetime:
         """The app's "now"."""
@@ -106,6 +125,39 @@ class InboxApp(App[int]):
         await choose_agent_at_start(self, self._reload_screens)
         if self._wants_engine:
             self.start_engine()
+        self.check_parked_events()
+        self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
+
+    @work(exclusive=True, group="parked")
+    async def check_parked_events(self) -> None:
+        """One notice when provider events are parked: how many, why, and how to retry."""
+        events = self.service.inbound_events
+        count = await events.count_parked()
+        if count and count != self._parked_seen:
+            [first] = await events.parked(limit=1)
+            text = " ".join(
+                (
+                    t("events.notice", count=count),
+                    t("events.notice_why", error=first.error),
+                    t("events.notice_open"),
+                )
+            )
+            self.notify(one_line(text, 400), severity="warning", timeout=30, markup=False)
+        self._parked_seen = count
+
+    def action_parked_events(self) -> None:
+        """Show the parked provider events, with a Retry button."""
+        from inbox_app.screens.parked_events import ParkedEventsScreen
+
+        self.push_screen(ParkedEventsScreen())
+
+    def first_page_shown(self) -> None:
+        """The inbox painted its first page: settle the collector (once) if asked to."""
+        if self._calm_memory:
+            from inbox_app.memory import settle_collector
+
+            self._calm_memory = False
+            settle_collector()
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:
@@ -125,7 +177,7 @@ class InboxApp(App[int]):
 
     @work(exclusive=True, group="live")
     async def listen(self) -> None:
-        """Forward every core event to the open screens."""
+        """Post every core event to the open screens (``inbox_app.live.CoreEvent``)."""
         async with self.service.bus.subscribe() as queue:
             while True:
                 event = await queue.get()
@@ -134,12 +186,7 @@ class InboxApp(App[int]):
                 if isinstance(event, Alert):
                     self.notify(one_line(event.message, 300), severity="warning", markup=False)
                 for screen in list(self.screen_stack):
-                    handler = getattr(screen, "core_event", None)
-                    if handler is not None:
-                        try:
-                            await handler(event)
-                        except Exception as exc:  # a refresh must never take the app down
-                            notify_error(self, exc)
+                    screen.post_message(CoreEvent(event))
 
     def _link_changed(self, online: bool) -> None:
         if online and not self.link_online:
@@ -164,6 +211,28 @@ class InboxApp(App[int]):
             await self.service.team.presence.viewing(self.viewing_id)
         except Exception as exc:  # presence is a courtesy: never block the screen for it
             notify_error(self, exc)
+
+    async def open_conversation(self, conversation_id: int, *, reply: bool = False) -> None:
+        """Show one conversation on the conversation screen.
+
+        The screen is built once and kept (installed): opening the next conversation reads it
+        into the kept screen, then shows the screen, so no screen is composed, laid out and
+        styled anew for each thread.
+        """
+        from inbox_app.screens.conversation import ConversationScreen
+
+        reader = self._reader
+        if reader is None or not reader.is_running:
+            reader = self._reader = ConversationScreen(conversation_id, reply=reply)
+            self.install_screen(reader, name="conversation")
+            await self.push_screen(reader)
+            return
+        if reader in self.screen_stack:  # already open (under a dialog, say): show it there
+            await reader.show_conversation(conversation_id)
+        elif await reader.show_conversation(conversation_id):
+            await self.push_screen(reader)
+            if reply:
+                reader.action_reply()
 
     def action_help(self) -> None:
         from inbox_app.screens.help import HelpScreen

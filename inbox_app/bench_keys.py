@@ -1,15 +1,18 @@
 """Keypress to repaint, measured with Textual's Pilot on the bench dataset (``coccinelle bench``).
 
-Each sample is one key event, posted to the app as Pilot does, until the app is idle again: the
-messages it caused handled, the workers it started (page loads, thread loads) finished and the
-screen refreshed. Pilot's ``press`` is not used for timing: its own waits cost about 60 ms. The
-reference is the same down-arrow in a bare 50-row DataTable app, so the harness's idle detection
-(about 20 ms) is in both.
+Each sample posts one key event to the app, as Pilot does, and ends at the last frame the app's
+compositor wrote before the app was idle again (``FrameClock``): the messages the key caused
+handled, the workers it started finished, the screen repainted. The reference is the same
+down-arrow in a bare 50-row DataTable app, timed the same way in the same run. The collector's
+pauses during the app's keys are measured too (``keys.gc_pause``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections.abc import Awaitable, Callable
+from contextlib import closing
 from typing import Any
 
 from textual import events
@@ -17,10 +20,21 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
 from core.bench.context import BenchContext, Unavailable
+from core.bench.gc_pauses import GcPauses
 from core.bench.results import Result, Summary, Target
 from core.config.settings import load_settings
+from inbox_app.bench_frames import FrameClock
 
 SIZE = (160, 48)
+#: The issue's floors (p95, milliseconds); the list move has the tighter one.
+FLOORS = {"keys.move": 33.0}
+FLOOR = 50.0
+#: One frame at 60 Hz: no collection during the keys may take longer.
+FRAME_MS = 16.0
+#: What the search box is given, one key at a time (common first-name beginnings).
+SEARCHES = ("mar", "jea", "luc", "sop")
+#: A long thread for ``keys.open_long``: at least this many messages.
+LONG_THREAD = 200
 
 
 async def settle(pilot: Any) -> None:
@@ -32,16 +46,71 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
 
 
-#: The character Textual gives each key we press.
-CHARACTERS = {"down": None, "enter": "\r", "escape": "\x1b"}
+Done = Callable[[], bool]
+
+#: The character Textual gives each named key we press (letters are their own character).
+CHARACTERS = {"down": None, "enter": "\r", "escape": "\x1b", "slash": "/"}
 
 
-async def _press(pilot: Any, key: str) -> float:
-    """Milliseconds from posting ``key`` to the app being idle again."""
-    start = time.perf_counter()
-    pilot.app.post_message(events.Key(key, CHARACTERS[key]))
-    await settle(pilot)
-    return (time.perf_counter() - start) * 1000
+class Keys:
+    """Posts keys to a running app and times each to its last repaint."""
+
+    def __init__(self, pilot: Any) -> None:
+        self.pilot = pilot
+        self.clock = FrameClock(pilot.app)
+        self.frameless = 0
+        self.strays = 0
+
+    async def timed(self, act: Callable[[], Any], until: Done | None = None) -> float:
+        """Milliseconds from ``act()`` to the last frame written before the app is idle (and,
+        if given, ``until()`` holds: a new screen has read what it shows)."""
+        self.clock.reset()
+        start = time.perf_counter()
+        done = act()
+        if isinstance(done, Awaitable):
+            await done
+        await settle(self.pilot)
+        for _ in range(2000):
+            if until is None or until():
+                break
+            await self.pilot.pause(0.001)
+            await settle(self.pilot)
+        else:
+            raise Unavailable("the app never showed what the key asked for")
+        elapsed = self.clock.since(start)
+        if elapsed is None:  # nothing to repaint: the whole wait is the (upper-bound) sample
+            self.frameless += 1
+            elapsed = (time.perf_counter() - start) * 1000
+        return elapsed
+
+    async def press(self, key: str, until: Done | None = None) -> float:
+        """Milliseconds from posting ``key`` to its last repaint."""
+        character = CHARACTERS.get(key, key)
+        post = lambda: self.pilot.app.post_message(events.Key(key, character))  # noqa: E731
+        return await self.timed(post, until)
+
+    async def untimed(self, key: str, until: Done | None = None) -> None:
+        """Press ``key`` and let the app settle (the way back between samples)."""
+        await self.timed(
+            lambda: self.pilot.app.post_message(events.Key(key, CHARACTERS.get(key, key))), until
+        )
+
+    def on_thread(self) -> bool:
+        """A conversation screen showing its thread."""
+        screen = self.pilot.app.screen
+        return type(screen).__name__ == "ConversationScreen" and bool(getattr(screen, "ready", 0))
+
+    async def home(self) -> None:
+        """Back to the inbox if a key left another screen on top (counted in ``strays``)."""
+        app = self.pilot.app
+        while not self.on_inbox() and len(app.screen_stack) > 2:
+            self.strays += 1
+            await app.pop_screen()
+            await settle(self.pilot)
+
+    def on_inbox(self) -> bool:
+        """Back on the inbox."""
+        return type(self.pilot.app.screen).__name__ == "InboxScreen"
 
 
 class _Bare(App[None]):
@@ -60,7 +129,8 @@ async def _reference(count: int) -> Summary:
     app = _Bare()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        samples = [await _press(pilot, "down") for _ in range(count)]
+        keys = Keys(pilot)
+        samples = [await keys.press("down") for _ in range(count)]
     return Summary.of(samples)
 
 
@@ -73,48 +143,160 @@ async def _first_page(pilot: Any) -> DataTable[Any]:
     raise Unavailable("the inbox list never showed rows")
 
 
+def _long_threads(ctx: BenchContext, count: int) -> list[tuple[int, int]]:
+    """(conversation id, messages) of up to ``count`` threads of at least ``LONG_THREAD``
+    messages, the shortest such first; the longest threads if none is that long."""
+    with closing(sqlite3.connect(f"file:{ctx.dataset.path}?mode=ro", uri=True)) as con:
+        rows = con.execute(
+            "SELECT conversation_id, count(*) AS n FROM messages GROUP BY conversation_id"
+            " ORDER BY (n < ?) , CASE WHEN n >= ? THEN n ELSE -n END LIMIT ?",
+            (LONG_THREAD, LONG_THREAD, count),
+        ).fetchall()
+    return [(int(a), int(b)) for a, b in rows]
+
+
 async def measure(ctx: BenchContext) -> list[Result]:
-    """Move in the list, switch the channel filter, open a thread: ``10 × runs`` presses each."""
+    """Every key scenario, ``10 × runs`` samples each, then the bare reference."""
     from inbox_app.app import InboxApp
 
     count = 10 * ctx.runs
     settings = load_settings(database_url=ctx.url, tenant=ctx.dataset.tenant, mode="local")
-    app = InboxApp(settings=settings)
-    samples: dict[str, list[float]] = {"keys.move": [], "keys.channel": [], "keys.open": []}
+    app = InboxApp(settings=settings, calm_memory=True)  # as the launcher starts it
+    samples: dict[str, list[float]] = {}
     async with app.run_test(size=SIZE) as pilot:
         table = await _first_page(pilot)
         table.focus()
-        for _ in range(count):
-            samples["keys.move"].append(await _press(pilot, "down"))
-        for index in range(count):
-            table.move_cursor(row=index % min(20, table.row_count))
-            samples["keys.open"].append(await _press(pilot, "enter"))
-            await pilot.press("escape")
-            await settle(pilot)
-            table.focus()
-        samples["keys.channel"] = await _channels(pilot, count)
+        keys = Keys(pilot)
+        with GcPauses() as pauses:
+            samples["keys.move"] = [await keys.press("down") for _ in range(count)]
+            # before the opens below, which read (and so use up) unread conversations
+            samples["keys.next_unread"] = await _next_unread(keys, table, count)
+            await keys.home()
+            samples["keys.open"], samples["keys.back"] = await _open_and_back(keys, table, count)
+            await keys.home()
+            samples["keys.search"] = await _search(keys, count)
+            await keys.home()
+            samples["keys.channel"] = await _channels(keys, count)
+            await keys.home()
+            threads = _long_threads(ctx, ctx.runs)
+            samples["keys.open_long"] = await _open_long(keys, threads, count)
     reference = await _reference(count)
-    return [
+    results = [
         Result(
-            name, "ms", Summary.of(values), "p95", "keys.reference", reference, Target("p95", 50)
+            name,
+            "ms",
+            Summary.of(values),
+            "p95",
+            "keys.reference",
+            reference,
+            Target("p95", FLOORS.get(name, FLOOR)),
+            details={"frameless": keys.frameless, "strays": keys.strays}
+            if name == "keys.move"
+            else {},
         )
         for name, values in samples.items()
         if values
     ]
+    if threads:
+        results[-1].details["messages"] = [n for _, n in threads]
+    gc_summary = Summary.of(pauses.durations or [0.0])
+    results.append(
+        Result(
+            "keys.gc_pause",
+            "ms",
+            gc_summary,
+            "max",
+            target=Target("max", FRAME_MS),
+            details=pauses.details(),
+        )
+    )
+    return results
 
 
-async def _channels(pilot: Any, count: int) -> list[float]:
+async def _open_and_back(keys: Keys, table: DataTable[Any], count: int) -> tuple[list, list]:
+    """Enter on one of the first rows, then Escape back to the inbox."""
+    opened, back = [], []
+    for index in range(count):
+        table.move_cursor(row=index % min(20, table.row_count))
+        await settle(keys.pilot)
+        opened.append(await keys.press("enter", keys.on_thread))
+        back.append(await keys.press("escape", keys.on_inbox))
+        table.focus()
+    return opened, back
+
+
+async def _next_unread(keys: Keys, table: DataTable[Any], count: int) -> list[float]:
+    """``n`` in the inbox opens the next unread conversation; Escape (untimed) comes back.
+
+    Each one opened is read, so a small dataset may run out of unread conversations first.
+    """
+    inbox = keys.pilot.app.screen
+    for _ in range(20):  # the newest page may hold no unread conversation: load more first
+        if inbox.next_unread(table.current_id()) is not None:
+            break
+        await inbox._load_page()
+        await settle(keys.pilot)
+    taken = []
+    for _ in range(count):
+        if inbox.next_unread(table.current_id()) is None:
+            break
+        taken.append(await keys.press("n", keys.on_thread))
+        await keys.untimed("escape", keys.on_inbox)
+        table.focus()
+    return taken
+
+
+async def _search(keys: Keys, count: int) -> list[float]:
+    """``/`` then a name typed one key at a time: each key is a sample; Escape clears."""
+    taken: list[float] = []
+    word = 0
+    while len(taken) < count:
+        await keys.untimed("slash")
+        for letter in SEARCHES[word % len(SEARCHES)]:
+            taken.append(await keys.press(letter))
+        await keys.untimed("escape")
+        word += 1
+    return taken[:count]
+
+
+async def _channels(keys: Keys, count: int) -> list[float]:
     """Pick each channel in the sidebar in turn (skipped if the app has no sidebar)."""
-    try:
-        from inbox_app.widgets.inbox.sidebar import Sidebar
-    except ImportError:
-        return []
-    sidebar = pilot.app.screen.query_one(Sidebar)
+    from inbox_app.widgets.inbox.sidebar import Sidebar
+
+    sidebar = keys.pilot.app.screen.query_one(Sidebar)
     options = [sidebar.get_option_at_index(i).id for i in range(sidebar.option_count)]
     wanted = [o for o in options if o and (o.startswith("channel:") or o == "all")]
     taken = []
     for index in range(count):
-        sidebar.focus()
+        await keys.home()
+        for _ in range(50):
+            sidebar.focus()
+            await settle(keys.pilot)
+            if keys.pilot.app.focused is sidebar:
+                break
+        else:
+            keys.strays += 1
+            continue
         sidebar.highlighted = sidebar.get_option_index(wanted[index % len(wanted)])
-        taken.append(await _press(pilot, "enter"))
+        await settle(keys.pilot)
+        taken.append(await keys.press("enter"))
+    return taken
+
+
+async def _open_long(keys: Keys, threads: list[tuple[int, int]], count: int) -> list[float]:
+    """Open a thread of at least ``LONG_THREAD`` messages, as Enter on its row does."""
+    from inbox_app.screens.inbox import InboxScreen
+
+    if not threads:
+        return []
+    inbox = keys.pilot.app.screen
+    if not isinstance(inbox, InboxScreen):
+        raise Unavailable(f"not on the inbox but on {type(inbox).__name__}")
+    taken = []
+    for index in range(count):
+        conversation_id = threads[index % len(threads)][0]
+        opening = lambda: inbox.open_conversation(conversation_id)  # noqa: B023, E731
+        taken.append(await keys.timed(opening, keys.on_thread))
+        await keys.untimed("escape", keys.on_inbox)
+        await keys.home()
     return taken

@@ -2,6 +2,10 @@
 
 ``COCCINELLE_TEST_PG_URL`` names a PostgreSQL database; each test gets a fresh schema in it,
 dropped afterwards. Without the variable the PostgreSQL variants are skipped with that reason.
+
+``COCCINELLE_TEST_NOW`` (or ``--now``), an ISO date-time with its offset, moves the wall clock
+of the whole session there (time-machine, still ticking): CI runs the time-sensitive tests at
+03:00 and at 14:00 Paris this way, so a test that forgot to pin its clock fails at any hour.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import keyring
 import pytest
+import time_machine
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -22,6 +27,8 @@ from core.storage.database import Database, sqlite_url
 from tests.memory_keyring import MemoryKeyring
 
 PG_URL = os.environ.get("COCCINELLE_TEST_PG_URL")
+#: Environment variables the isolation fixture keeps (they configure the test run itself).
+KEPT_ENV = ("COCCINELLE_TEST_PG_URL", "COCCINELLE_TEST_NOW", "COCCINELLE_CHAOS_LONG")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,6 +39,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run the chaos test (tests/hardening/test_chaos.py) with many more rounds",
     )
+    parser.addoption(
+        "--now",
+        default=os.environ.get("COCCINELLE_TEST_NOW", ""),
+        help="ISO date-time (with offset) the session's wall clock starts at "
+        "(default: $COCCINELLE_TEST_NOW, else the real time)",
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Travel the wall clock to ``--now`` for the session (a test pinning its own wins)."""
+    now = request.config.getoption("--now")
+    if not now:
+        yield
+        return
+    start = datetime.fromisoformat(now)
+    if start.tzinfo is None:
+        raise pytest.UsageError("--now / COCCINELLE_TEST_NOW needs an offset, e.g. +01:00")
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 needs_pg = pytest.mark.skipif(not PG_URL, reason="COCCINELLE_TEST_PG_URL is not set")
@@ -45,7 +72,7 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     for name in list(os.environ):
         if name.startswith("ORCHESTRATOR_") or (
             name.startswith("COCCINELLE_")
-            and name not in ("COCCINELLE_TEST_PG_URL",)
+            and name not in KEPT_ENV
             and name not in ("COCCINELLE_CONFIG_FILE", "COCCINELLE_DATA_DIR")
         ):
             monkeypatch.delenv(name, raising=False)
@@ -159,5 +186,18 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def service(db: Database, clock: FakeClock) -> InboxService:
-    """The facade on a fresh database (both engines), with the fake clock."""
-    return await InboxService.connect(db, "acme", clock=clock)
+    """The facade on a fresh database (both engines), with the fake clock.
+
+    The tenant has filled in its company details (those of the demo agency, which many
+    assertions quote); a fresh tenant's are empty (tests/integration/relay/test_neutral_tenant.py).
+    """
+    from core.demo.company import demo_settings_update
+    from core.storage import tables as t
+
+    service = await InboxService.connect(db, "acme", clock=clock)
+    settings = await service.tenant_settings.get()
+    filled = settings.model_copy(update=demo_settings_update()).model_dump(mode="json")
+    async with db.session() as session:  # as set up before the test: no audit entry
+        tenant = await session.get(t.TenantRow, service.ctx.tenant_id)
+        tenant.settings = filled
+    return service

@@ -92,10 +92,12 @@ class FakeAdapter(ChannelAdapter):
                 channel=Channel(item.get("channel", self.channel)),
                 provider_message_id=item["id"],
                 sender=item["from"],
+                recipient=item.get("to"),
                 text=item.get("text", ""),
                 subject=item.get("subject"),
                 sender_name=item.get("name"),
                 occurred_at=datetime.fromisoformat(item["at"]) if "at" in item else None,
+                extra=item.get("extra") or {},
             )
         if kind == "status":
             return StatusUpdate(
@@ -163,9 +165,17 @@ class FakeAdapters:
         }
         for name, adapter in overrides.items():
             self.by_channel[Channel(name)] = adapter
+        #: Second providers of a channel (WhatsApp on Twilio and on Meta).
+        self.more: dict[Channel, list[FakeAdapter]] = {}
 
-    def __call__(self, channel: Channel) -> FakeAdapter | None:
-        return self.by_channel.get(Channel(channel))
+    def __call__(self, channel: Channel, provider: Provider | None = None) -> FakeAdapter | None:
+        adapter = self.by_channel.get(Channel(channel))
+        for extra in self.more.get(Channel(channel), []):
+            if provider is not None and extra.provider == provider:
+                return extra
+        if adapter is not None and provider is not None and adapter.provider != provider:
+            return None
+        return adapter
 
 
 def body(*events: dict[str, Any]) -> bytes:

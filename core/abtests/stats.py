@@ -1,4 +1,4 @@
-"""The statistics of an A/B test, with the standard library only.
+"""The statistics of an A/B test, with the standard library only (``statistics.NormalDist``).
 
 - Proportions (confirmation, response, open, click rates): the two-proportion z-test with the
   pooled standard error, two-sided p-value; the confidence interval of the difference uses the
@@ -11,27 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 ALPHA = 0.05
-
-
-def normal_cdf(z: float) -> float:
-    """Φ(z), the standard normal distribution function."""
-    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
-
-
-def normal_quantile(p: float) -> float:
-    """Φ⁻¹(p), by bisection on ``normal_cdf`` (ample precision for intervals)."""
-    if not 0.0 < p < 1.0:
-        raise ValueError("p must be strictly between 0 and 1")
-    low, high = -40.0, 40.0
-    for _ in range(200):
-        middle = (low + high) / 2
-        if normal_cdf(middle) < p:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2
+#: The standard normal distribution, Φ.
+STANDARD_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -53,12 +37,12 @@ _UNDECIDED = Comparison(None, None, None, None, None, None, None, False)
 
 def _compare(value_a: float, value_b: float, pooled_se: float, wald_se: float, alpha: float):
     difference = value_b - value_a
-    margin = normal_quantile(1 - alpha / 2) * wald_se
+    margin = STANDARD_NORMAL.inv_cdf(1 - alpha / 2) * wald_se
     if pooled_se == 0:
         z, p_value = 0.0, 1.0
     else:
         z = difference / pooled_se
-        p_value = 2 * (1 - normal_cdf(abs(z)))
+        p_value = 2 * (1 - STANDARD_NORMAL.cdf(abs(z)))
     return Comparison(
         value_a,
         value_b,

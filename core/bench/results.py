@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Unit = Literal["ms", "/s", "MB", "n"]
-Stat = Literal["median", "p95", "p99", "value"]
+Stat = Literal["median", "p95", "p99", "max", "value"]
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -34,6 +34,7 @@ class Summary:
     p95: float
     p99: float
     runs: int
+    max: float = 0.0
 
     @classmethod
     def of(cls, samples: list[float]) -> Summary:
@@ -43,6 +44,7 @@ class Summary:
             percentile(samples, 95),
             percentile(samples, 99),
             len(samples),
+            max(samples),
         )
 
     def get(self, stat: Stat) -> float:

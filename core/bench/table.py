@@ -40,7 +40,9 @@ def row(result: Result) -> list[str]:
     return [
         t(f"bench.name.{result.name}"),
         _stat(result.summary, "median", result.unit),
-        "" if result.unit in ("/s", "n") else _stat(result.summary, tail, result.unit) + f" ({tail})",
+        ""
+        if result.unit in ("/s", "n")
+        else _stat(result.summary, tail, result.unit) + f" ({tail})",
         reference,
         "" if result.ratio is None else f"×{result.ratio:.2f} ({result.stat})",
         _target(result),

@@ -4,8 +4,8 @@ prospect's notices and re-booking offers (``notices``), booking by chat inside t
 transaction (``chat``), the agenda and the facade's appointment list (``agenda``,
 ``appointments``).
 
-The pure parts (``slots``, ``parse_when``, ``ics``, ``proposal``, ``changes``, ``errors``) have no
-database and no clock of their own. Booking settings and how an appointment is shown live below,
-in ``core.domain.availability`` and ``core.domain.appointment_display``; reminders in
-``core.reminders``, which the booking hooks drive.
+The pure parts (``slots``, ``parse_when``, ``ics``, ``proposal``, ``errors``) have no database
+and no clock of their own. Booking settings, how an appointment is shown and what changed about
+one live below, in ``core.domain`` (``availability``, ``appointment_display``,
+``appointment_changes``); reminders in ``core.reminders``, which the booking hooks drive.
 """

@@ -1,4 +1,6 @@
-"""Appointments (RDV): create, move, change state, list."""
+"""Appointments (RDV) as stored: create and set a status as given (imports, demo data), list.
+
+Booking, moving, confirming and cancelling go through ``core.booking.service.Booking``."""
 
 from __future__ import annotations
 
@@ -70,15 +72,10 @@ class Appointments:
             events.append(AppointmentChanged(row.id))
             return convert.appointment(row)
 
-    async def move(
-        self, appointment_id: int, starts_at: datetime, ends_at: datetime
-    ) -> m.Appointment:
-        """Change an appointment's time as given (unchecked; see ``service.booking.move``)."""
-        AppointmentDraft(prospect_id=0, starts_at=starts_at, ends_at=ends_at)
-        return await self._change(appointment_id, starts_at=starts_at, ends_at=ends_at)
-
     async def set_status(self, appointment_id: int, status: AppointmentStatus) -> m.Appointment:
-        """Confirm, cancel, mark done or no-show (a first confirmation records its time)."""
+        """Record a status as given (a first confirmation records its time), for imports and demo
+        data: no hooks run. To confirm, cancel, mark done or no-show for real, and to move (one
+        path, which re-plans the reminders and tells the prospect), use ``service.booking``."""
         return await self._change(appointment_id, status=AppointmentStatus(status))
 
     async def get(self, appointment_id: int) -> m.Appointment:

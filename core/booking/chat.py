@@ -9,7 +9,7 @@
   with ``parse_when``; a free time is booked, an unavailable one gets alternatives, an unclear
   one books nothing and is left to an agent with an explanation.
 
-Bookings go through ``step.booking.book_in`` (same checks and lock as the app) and their hooks
+Bookings go through the step's ``Booking.book_in`` (same checks and lock as the app) and their hooks
 (reminders, confirmation on the orchestrator's channel) run after the commit.
 """
 
@@ -17,12 +17,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
-from core import i18n
-from core.booking.changes import ChangeKind
 from core.booking.errors import BookingRefused
 from core.booking.parse_when import When, parse_when
 from core.booking.proposal import (
@@ -34,11 +32,15 @@ from core.booking.proposal import (
     proposal_text,
     slot_title,
 )
+from core.booking.service import Booking
 from core.booking.slots import Calendar, Slot, parse_slot_token
+from core.domain.appointment_changes import ChangeKind
 from core.domain.appointment_display import day_of, kind_in, when_of, words
 from core.domain.enums import AppointmentStatus, Channel, SenderType
+from core.i18n.deferred import Line, line, phrase
+from core.i18n.deferred import moment as at_moment
 from core.i18n.prospect import prospect_language
-from core.i18n.sara import say, when
+from core.i18n.sara import say
 from core.pipeline.replies import queue_notice, queue_reply
 from core.storage import tables as t
 from core.storage.inbound_step import AppointmentNotice, IngestStep, last_outbound, record_event
@@ -126,8 +128,8 @@ async def change_appointment(
     language = prospect_language(prospect.language, step.settings.language)
     previous = str(appointment.status)
     said = preview_of(message.content) if message is not None else f"/{command}"
-    agent_moment = when(appointment.starts_at, i18n.language(), step.settings.timezone)
-    note = i18n.t(f"sara.{event_key}", when=agent_moment, text=said)
+    at = at_moment(appointment.starts_at, step.settings.timezone)
+    note = line(f"sara.{event_key}", when=at, text=said)
     meta = {
         "sara": True,
         "action": str(answer),
@@ -138,8 +140,8 @@ async def change_appointment(
     kind = (
         ChangeKind.CONFIRMED if new_status == AppointmentStatus.CONFIRMED else ChangeKind.CANCELLED
     )
-    assert step.booking is not None, "the ingest step needs the booking service"
-    change = await step.booking.change_in(
+    booking = _booking(step)
+    change = await booking.change_in(
         step.session,
         step.events,
         appointment.id,
@@ -188,10 +190,10 @@ async def offer(
     callback: dict[str, Any] | None = None,
 ) -> int:
     """Queue a proposal of the next free slots (from ``after``); returns how many were offered."""
-    assert step.booking is not None, "the ingest step needs the booking service"
+    booking = _booking(step)
     language = prospect_language(prospect.language, step.settings.language)
     try:
-        slots = await step.booking.propose_in(step.session, kind, after=after, count=OFFERED)
+        slots = await booking.propose_in(step.session, kind, after=after, count=OFFERED)
     except BookingRefused:  # no agent can take appointments: an agent must answer
         slots = []
     if not slots and after is not None:
@@ -225,7 +227,7 @@ async def offer(
         callback=callback,
     )
     key = "prospect_booking.event.proposed" if slots else "prospect_booking.event.no_slots"
-    await _event(step, conversation, i18n.t(key, count=len(slots)), "booking_offer")
+    await _event(step, conversation, line(key, count=len(slots)), "booking_offer")
     return len(slots)
 
 
@@ -253,7 +255,7 @@ async def _book_tapped(
     token: str,
     query_id: str,
 ) -> bool:
-    assert step.booking is not None
+    booking = _booking(step)
     language = prospect_language(prospect.language, step.settings.language)
     calendar = Calendar(step.settings.booking, step.settings.timezone, step.settings.country)
     slot = parse_slot_token(token, calendar)
@@ -263,7 +265,7 @@ async def _book_tapped(
         await offer(step, prospect, conversation, intro=intro, callback=callback)
         return True
     try:
-        change = await step.booking.book_in(
+        change = await booking.book_in(
             step.session,
             step.events,
             prospect.id,
@@ -279,14 +281,14 @@ async def _book_tapped(
         callback = _callback(query_id, words(language, "tap.gone"))
         intro = words(language, "proposal.gone", why=why)
         await offer(step, prospect, conversation, kind=slot.kind, intro=intro, callback=callback)
-        text = i18n.t("prospect_booking.event.gone", why=_why(i18n.language(), refused.reason))
+        text = line("prospect_booking.event.gone", why=_why_said(refused.reason))
         await _event(step, conversation, text, "booking_gone", token=token)
         return True
     step.booking_changes.append(change)
     _acknowledge(step, conversation, query_id, words(language, "tap.booked"))
-    title = slot_title(slot, step.settings.timezone, None, i18n.language())
+    title = at_moment(slot.start, step.settings.timezone)
     await _event(
-        step, conversation, i18n.t("prospect_booking.event.booked_by_tap", slot=title), "booked"
+        step, conversation, line("prospect_booking.event.booked_by_tap", slot=title), "booked"
     )
     return True
 
@@ -374,13 +376,13 @@ async def answer_proposal(
     proposal = await pending_proposal(step, conversation, message)
     if proposal is None:
         return False
-    assert step.booking is not None
+    booking = _booking(step)
     spec = (proposal.meta or {})[PROPOSAL]
     said = preview_of(message.content)
     when = parse_when(message.content, step.now, step.settings.timezone)
     if when is None:
         await _event(
-            step, conversation, i18n.t("prospect_booking.event.unclear", text=said), "unclear"
+            step, conversation, line("prospect_booking.event.unclear", text=said), "unclear"
         )
         return False
     kind = str(spec.get("kind") or "visit")
@@ -394,7 +396,7 @@ async def answer_proposal(
             start, agent_id = found
     if reason is None:
         try:
-            change = await step.booking.book_in(
+            change = await booking.book_in(
                 step.session,
                 step.events,
                 prospect.id,
@@ -412,7 +414,7 @@ async def answer_proposal(
         return await _unavailable(step, prospect, conversation, kind, when, reason, said)
     step.booking_changes.append(change)
     await _event(
-        step, conversation, i18n.t("prospect_booking.event.booked_by_answer", text=said), "booked"
+        step, conversation, line("prospect_booking.event.booked_by_answer", text=said), "booked"
     )
     return True
 
@@ -441,7 +443,7 @@ async def _unavailable(
         if offered
         else "prospect_booking.event.unavailable_none"
     )
-    text = i18n.t(key, text=said, why=_why(i18n.language(), reason))
+    text = line(key, text=said, why=_why_said(reason))
     await _event(step, conversation, text, "unavailable")
     return offered > 0
 
@@ -461,9 +463,9 @@ async def _first_in(
     step: IngestStep, kind: str, agent_id: int | None, start: datetime, end: datetime
 ) -> tuple[datetime, int] | None:
     """The first free slot in a window ("mardi matin"), or None when it is full."""
-    assert step.booking is not None
+    booking = _booking(step)
     try:
-        slots = await step.booking.propose_in(
+        slots = await booking.propose_in(
             step.session, kind, agent_id=agent_id, after=start, before=end, count=1
         )
     except BookingRefused:
@@ -486,6 +488,11 @@ def _why(language: str, reason: str | None) -> str:
 
 
 _REASONS = ("past", "holiday", "closed_day", "day_off", "outside_hours", "taken", "full")
+
+
+def _why_said(reason: str | None) -> dict[str, Any]:
+    """``_why`` for the thread's event, put into words in the agent's language when shown."""
+    return phrase(f"prospect_booking.why.{reason if reason in _REASONS else 'other'}")
 
 
 def _callback(query_id: str, text: str) -> dict[str, Any] | None:
@@ -511,6 +518,12 @@ def _acknowledge(
 
 
 async def _event(
-    step: IngestStep, conversation: t.ConversationRow, text: str, action: str, **meta: Any
+    step: IngestStep, conversation: t.ConversationRow, text: Line, action: str, **meta: Any
 ) -> None:
     await record_event(step, conversation, text, {"action": action, **meta})
+
+
+def _booking(step: IngestStep) -> Booking:
+    """The booking service the step carries (the ingest worker always gives one)."""
+    assert step.booking is not None, "the ingest step needs the booking service"
+    return cast(Booking, step.booking)

@@ -32,24 +32,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.booking.appointments import Appointments
-from core.booking.changes import AppointmentChange, ChangeKind
 from core.booking.ics import google_calendar_link, to_ics
 from core.booking.proposal import proposal_buttons, proposal_meta, proposal_text
 from core.booking.service import Booking
+from core.domain.appointment_changes import AppointmentChange, ChangeKind
 from core.domain.appointment_display import words
-from core.domain.decision import ReplyDraft
+from core.domain.decision import Reason, ReplyDraft
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
-    Direction,
-    MessageKind,
-    MessageStatus,
     MessageType,
     SenderType,
 )
 from core.errors import CoccinelleError, InvalidInput
 from core.events import Alert, ConversationChanged, MessageChanged
 from core.i18n import t
+from core.i18n.deferred import line, phrase, phrases
 from core.i18n.prospect import prospect_language
 from core.orchestrator.loader import load_tenant_inputs
 from core.outbox.payload import inline_attachment
@@ -58,13 +56,14 @@ from core.pipeline.templates import whatsapp_rendering
 from core.reminders.appointment_texts import (
     appointment_values,
     approved_whatsapp,
+    place_in,
     render,
     template_source,
 )
 from core.reminders.service import Reminders, planned_for
 from core.storage import tables as t_
 from core.storage.service_context import ServiceContext
-from core.storage.timeline import append_message
+from core.storage.timeline import record_event
 
 log = logging.getLogger(__name__)
 Out = t_.OutboxRow
@@ -72,12 +71,13 @@ Out = t_.OutboxRow
 _REPLAN = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED, ChangeKind.NO_SHOW)
 #: Messages that only make sense while the appointment stays as they describe it (the others,
 #: a cancellation notice or a re-booking offer, go out whatever becomes of it).
-_FOLLOWING = ("confirmation", "moved")
+_FOLLOWING = ("confirmation", "proposal", "moved")
 #: The template of each notice that has one (the others are catalog texts).
 _TEMPLATES = {"confirmation": "rdv_confirmation"}
 #: What each notice is, for the pipeline (and the automation policy).
 _KINDS = {
     "confirmation": Kind.BOOKING_CONFIRMATION,
+    "proposal": Kind.BOOKING_PROPOSAL,
     "moved": Kind.BOOKING_CHANGE,
     "cancelled": Kind.BOOKING_CHANGE,
     "rebook": Kind.BOOKING_REBOOK,
@@ -114,6 +114,8 @@ class AppointmentNotices:
         if change.kind in _REPLAN:
             await self.reminders.sync(appointment_id)
         match change.kind:
+            case ChangeKind.BOOKED if change.appointment.status == AppointmentStatus.PROPOSED:
+                await self.propose(change)
             case ChangeKind.BOOKED:
                 await self.confirm(change)
             case ChangeKind.MOVED | ChangeKind.CANCELLED if change.by == SenderType.AGENT:
@@ -156,6 +158,28 @@ class AppointmentNotices:
             return Content(text=render(source.text, values))
 
         return await self._send(change, "confirmation", self._key(change, "booked"), content)
+
+    async def propose(self, change: AppointmentChange) -> int | None:
+        """Queue the proposal of a time the prospect has not agreed to yet: it says
+        "we propose", never "confirmed", and asks for their OUI (the appointment stays proposed
+        until then)."""
+
+        async def content(session, channel, values, language) -> Content:
+            place = place_in(change.appointment.location, language)
+            text = words(
+                language,
+                "notice.proposed",
+                name=values["name"],
+                kind=values["kind"],
+                when=values["when"],
+                agent=values["agent_name"],
+                place=words(language, "notice.proposed_place", place=place) if place else "",
+                company=values["company"],
+            )
+            subject = words(language, "notice.proposed_subject", date=values["date"])
+            return Content(text=text, subject=subject if channel == Channel.EMAIL else None)
+
+        return await self._send(change, "proposal", self._key(change, "booked"), content)
 
     async def tell(self, change: AppointmentChange) -> int | None:
         """Queue the notice of a move or cancellation made by an agent."""
@@ -320,7 +344,8 @@ class AppointmentNotices:
                 )
                 if strict:
                     raise NotTold(t("booking.notice.unreachable", why=why))
-                await self._not_sent(session, events, change, prospect, notice, why)
+                blocked = outcome.decision.blocked if outcome.decision is not None else ()
+                await self._not_sent(session, events, change, prospect, notice, blocked)
                 if change.by == SenderType.AGENT:
                     message = t("booking.notice.unreachable", why=why)
                     events.append(Alert(f"appointment-notice:{appointment.id}", message))
@@ -334,25 +359,22 @@ class AppointmentNotices:
         change: AppointmentChange,
         prospect: t_.ProspectRow,
         notice: str,
-        why: str,
+        blocked: tuple[Reason, ...],
     ) -> None:
         """No channel reaches the prospect: the thread says so, for an agent to act."""
         conversation = await session.get(t_.ConversationRow, change.conversation_id)
         if conversation is None or conversation.prospect_id != prospect.id:
             return
-        text = t(
+        text = line(
             "prospect_booking.event.not_sent",
-            what=t(f"prospect_booking.notice_kind.{notice}"),
-            why=why,
+            what=phrase(f"prospect_booking.notice_kind.{notice}"),
+            why=phrases([phrase(r.key, **r.model_dump(mode="json")["params"]) for r in blocked]),
         )
-        row = await append_message(
+        row = await record_event(
             session,
             conversation,
-            direction=Direction.OUTBOUND,
+            text,
             sender_type=SenderType.SARA,
-            kind=MessageKind.EVENT,
-            content=text,
-            status=MessageStatus.SENT,
             meta={"appointment_id": change.appointment.id, "not_sent": notice},
             created_at=self.ctx.now(),
         )

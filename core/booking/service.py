@@ -20,41 +20,44 @@ from functools import partial
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.booking.changes import (
-    AppointmentChange,
-    ChangeKind,
-    OnChange,
-    event_meta,
-    event_text,
-)
 from core.booking.errors import BookingRefused, most_telling, refusal_error
 from core.booking.ics import CalendarEvent, google_calendar_link, to_ics
 from core.booking.parse_when import When, parse_when
 from core.booking.slots import Busy, Calendar, Refusal, Slot, check_slot, free_slots
 from core.domain import models as m
+from core.domain.appointment_changes import (
+    AppointmentChange,
+    ChangeKind,
+    OnChange,
+    event_line,
+    event_meta,
+)
 from core.domain.appointment_display import BothTimes, both_times, kind_in, kind_label
 from core.domain.availability import AppointmentType
 from core.domain.enums import (
     AppointmentStatus,
     Channel,
-    Direction,
-    MessageKind,
-    MessageStatus,
     SenderType,
 )
 from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import Alert, AppointmentChanged, ConversationChanged, MessageChanged
 from core.i18n import t
+from core.i18n.deferred import Line
 from core.i18n.prospect import text_in
 from core.storage import convert
 from core.storage import tables as t_
 from core.storage.service_context import ServiceContext
-from core.storage.timeline import append_message, open_conversation
+from core.storage.timeline import open_conversation, record_event
 
 log = logging.getLogger(__name__)
 
 A = t_.AppointmentRow
+
+#: The location of an appointment held at a distance (the prospect's texts say "by phone").
+PHONE = "phone"
+VIDEO = "video"
+REMOTE_PLACES = (PHONE, VIDEO)
 
 #: States an appointment can still leave; the others are final.
 LIVE = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
@@ -150,8 +153,10 @@ class Booking:
     ) -> m.Appointment:
         """Book an appointment at ``starts_at`` with ``agent_id`` (or any free agent).
 
-        ``location`` is a property's key, an address, or None for the type's usual place (the
-        agency's address for a signing, none for a call).
+        ``location`` is a property's key, an address, ``PHONE`` / ``VIDEO``, or None for the
+        type's usual place (the agency's address for a signing, none for a call). ``confirmed``
+        (the prospect already agreed) needs a place: a call is then by phone; otherwise an
+        agent's booking with no place is refused (``place_required``).
 
         Raises:
             BookingRefused: in the past, a holiday, outside working hours, an unknown type or
@@ -249,6 +254,11 @@ class Booking:
         calendar = _calendar(settings)
         item = _type(calendar, kind)
         place = _location(settings, item, location)
+        if confirmed and place is None and item.where == "remote":
+            place = PHONE  # a call
+        elif confirmed and place is None and by == SenderType.AGENT:
+            # an agent's "confirmed, place to be specified" is no confirmation
+            raise BookingRefused("place_required", "location", location)
         agent = await self._reserve(session, calendar, item, agents, starts_at, None, begin=begin)
         row = A(
             tenant_id=self.ctx.tenant_id,
@@ -517,15 +527,15 @@ class Booking:
         by: SenderType,
         reason: str | None = None,
         conversation_id: int | None = None,
-        note: str | None = None,
+        note: Line | None = None,
         meta: dict[str, object] | None = None,
     ) -> AppointmentChange | None:
         """Confirm, cancel, mark done or no-show inside the caller's transaction.
 
-        The same checks as ``confirm``/``cancel``/``mark_done``/``mark_no_show``; ``note`` and
-        ``meta`` replace the thread item's text and add to its meta (Sara says what the prospect
-        answered). Returns None when nothing changes (a second confirmation); otherwise the
-        caller hands the change to ``notify`` after its commit.
+        The same checks as ``confirm``/``cancel``/``mark_done``/``mark_no_show``; ``note`` (a
+        ``core.i18n.deferred.line``) replaces the thread event and ``meta`` adds to its meta
+        (Sara says what the prospect answered). Returns None when nothing changes (a second
+        confirmation); otherwise the caller hands the change to ``notify`` after its commit.
 
         Raises:
             BookingRefused: the appointment is final, or not started (done, no-show).
@@ -575,30 +585,27 @@ class Booking:
         conversation_id: int | None,
         reason: str | None = None,
         *,
-        note: str | None = None,
+        note: Line | None = None,
         meta: dict[str, object] | None = None,
     ) -> AppointmentChange:
         """Write the change into the prospect's thread; queue the events to publish."""
         await session.flush()
         appointment = convert.appointment(row)
         conversation = await self._conversation(session, row.prospect_id, conversation_id)
-        message = await append_message(
+        stored = note or event_line(
+            kind,
+            appointment,
+            previous,
+            reason,
+            timezone=calendar.timezone,
+            booking=calendar.booking,
+        )
+        message = await record_event(
             session,
             conversation,
-            direction=Direction.OUTBOUND,
+            stored,
             sender_type=by if by != SenderType.PROSPECT else SenderType.SARA,
             sender_id=self.ctx.agent_id if by == SenderType.AGENT else None,
-            kind=MessageKind.EVENT,
-            content=note
-            or event_text(
-                kind,
-                appointment,
-                previous,
-                reason,
-                timezone=calendar.timezone,
-                booking=calendar.booking,
-            ),
-            status=MessageStatus.SENT,
             meta={**event_meta(kind, appointment, previous, by, reason), **(meta or {})},
             created_at=self.ctx.now(),
         )
@@ -764,4 +771,12 @@ def _location(settings: TenantSettings, item: AppointmentType, given: str | None
     return settings.company.address if item.where == "agency" else None
 
 
-__all__ = ["AppointmentChange", "Booking", "ChangeKind", "OnChange"]
+__all__ = [
+    "PHONE",
+    "REMOTE_PLACES",
+    "VIDEO",
+    "AppointmentChange",
+    "Booking",
+    "ChangeKind",
+    "OnChange",
+]

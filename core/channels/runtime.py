@@ -8,6 +8,7 @@ Secrets are asked for only when an adapter is built, and are never kept anywhere
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 
 from core.channels.adapter import AdapterConfig, ChannelAdapter
@@ -15,7 +16,7 @@ from core.channels.registry import load_adapter
 from core.config.settings import ProviderEndpoints
 from core.domain.enums import Channel, Provider
 from core.domain.models import ChannelConfig
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, CredentialStoreUnavailable, MissingCredentials
 
 #: The adapter registered for each (channel, provider) pair.
 ADAPTER_NAMES: dict[tuple[Channel, Provider], str] = {
@@ -29,8 +30,29 @@ ADAPTER_NAMES: dict[tuple[Channel, Provider], str] = {
 
 SecretSource = Callable[[ChannelConfig, tuple[str, ...]], Mapping[str, str]]
 
-#: Finds the configured adapter of a channel (None when the channel is not set up).
-AdapterLookup = Callable[[Channel], ChannelAdapter | None]
+#: Finds the configured adapter of a channel, through a provider when given (None when the
+#: channel is not set up with it; raises ``MissingCredentials`` when it is set up but its secrets
+#: cannot be read). A lookup taking the channel only serves one provider per channel.
+AdapterLookup = Callable[..., ChannelAdapter | None]
+
+
+def find_adapter(
+    lookup: AdapterLookup, channel: Channel, provider: Provider | str | None = None
+) -> ChannelAdapter | None:
+    """The adapter of ``channel`` through ``provider`` (any provider when None)."""
+    if provider is not None and _takes_provider(lookup):
+        return lookup(channel, Provider(provider))
+    adapter = lookup(channel)
+    if adapter is not None and provider is not None and adapter.provider != provider:
+        return None
+    return adapter
+
+
+def _takes_provider(lookup: AdapterLookup) -> bool:
+    try:
+        return len(inspect.signature(lookup).parameters) >= 2
+    except (TypeError, ValueError):
+        return False
 
 
 def adapter_name(channel: Channel, provider: Provider) -> str:
@@ -55,44 +77,62 @@ class ChannelRuntime:
         endpoints: ProviderEndpoints,
         callback_url: str | None = None,
     ) -> None:
-        self._channels = {c.channel: c for c in channels}
+        # A channel may have several providers (WhatsApp on Twilio and on Meta): the first
+        # enabled set-up is the channel's primary one.
+        self._channels: dict[Channel, list[ChannelConfig]] = {}
+        for config in sorted(channels, key=lambda c: not c.enabled):
+            self._channels.setdefault(Channel(config.channel), []).append(config)
         self._secrets = secrets
         self._endpoints = endpoints
         self._callback_url = callback_url
-        self._built: dict[Channel, ChannelAdapter] = {}
+        self._built: dict[tuple[Channel, Provider], ChannelAdapter] = {}
 
     def enabled_channels(self) -> list[Channel]:
         """Channels set up and switched on."""
-        return [c.channel for c in self._channels.values() if c.enabled]
+        return [c for c, configs in self._channels.items() if any(x.enabled for x in configs)]
 
-    def config(self, channel: Channel) -> ChannelConfig:
-        """The set-up of ``channel``.
+    def providers(self, channel: Channel) -> list[Provider]:
+        """The providers ``channel`` is set up with, the primary one first."""
+        return [Provider(c.provider) for c in self._channels.get(Channel(channel), [])]
+
+    def config(self, channel: Channel, provider: Provider | str | None = None) -> ChannelConfig:
+        """The set-up of ``channel`` (through ``provider``; by default its primary one).
 
         Raises:
-            ConfigurationError: the channel is not set up.
+            ConfigurationError: the channel is not set up (with that provider).
         """
-        try:
-            return self._channels[Channel(channel)]
-        except KeyError:
-            raise ConfigurationError(f"the {channel} channel is not set up") from None
+        configs = self._channels.get(Channel(channel))
+        if not configs:
+            raise ConfigurationError(f"the {channel} channel is not set up")
+        if provider is None:
+            return configs[0]
+        for config in configs:
+            if config.provider == Provider(provider):
+                return config
+        raise ConfigurationError(f"the {channel} channel is not set up with {provider}")
 
-    def adapter(self, channel: Channel) -> ChannelAdapter:
-        """The adapter of ``channel``, built on first use."""
-        channel = Channel(channel)
-        if channel not in self._built:
-            self._built[channel] = self._build(self.config(channel))
-        return self._built[channel]
+    def adapter(
+        self, channel: Channel, provider: Provider | str | None = None
+    ) -> ChannelAdapter:
+        """The adapter of ``channel`` through ``provider`` (default: primary), built once."""
+        config = self.config(channel, provider)
+        key = (Channel(channel), Provider(config.provider))
+        if key not in self._built:
+            self._built[key] = self._build(config)
+        return self._built[key]
 
     def _build(self, config: ChannelConfig) -> ChannelAdapter:
         cls = load_adapter(adapter_name(config.channel, config.provider))
         base_url = config.config.get("base_url") or getattr(self._endpoints, config.provider)
-        credentials = self._secrets(config, cls.credential_names)
+        try:
+            credentials = self._secrets(config, cls.credential_names)
+        except CredentialStoreUnavailable:
+            raise MissingCredentials(
+                config.channel, list(cls.credential_names), "no usable keyring"
+            ) from None
         missing = [name for name in cls.credential_names if not credentials.get(name)]
         if missing:
-            raise ConfigurationError(
-                f"the {config.channel} channel has no {', '.join(missing)} in the keyring "
-                f"(coccinelle credentials set {config.channel} {missing[0]})"
-            )
+            raise MissingCredentials(config.channel, missing)
         return cls(
             AdapterConfig(
                 base_url=base_url,

@@ -95,6 +95,9 @@ class RelaySettings(BaseModel):
     """Limit for SendGrid Inbound Parse bodies (30 MB, SendGrid's own limit)."""
     pull_url: str | None = None
     """For a remote relay: where this core pulls events from."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Reverse proxies (addresses or networks, e.g. ``127.0.0.1``, ``10.0.0.0/8``) whose
+    ``X-Forwarded-For`` names the client; from anyone else the header is ignored."""
 
 
 #: PostgreSQL connections per role when the settings do not say: (kept, extra at peaks, check

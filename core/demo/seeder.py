@@ -26,6 +26,7 @@ from core.channels.segments import count_segments
 from core.credentials import credentials_ref
 from core.demo import stories
 from core.demo.campaigns import seed_campaigns
+from core.demo.company import demo_settings_update
 from core.demo.people import AGENTS, DemoPerson, demo_people
 from core.demo.script import PARIS
 from core.demo.stories import AGENT, PROSPECT, SARA, Beat, Booking, Kit, Story
@@ -173,6 +174,8 @@ async def seed_demo(
     rng = random.Random(seed)
     await ensure_tenant(db, tenant, DEMO_COMPANY)
     service = await InboxService.connect(db, tenant, clock=lambda: moment)
+    settings = await service.tenant_settings.get()
+    await service.tenant_settings.save(settings.model_copy(update=demo_settings_update()))
     await _channels(service, tenant)
     await seed_templates(service)
     agents = [(await service.agents.add(name, email)).id for name, email in AGENTS]

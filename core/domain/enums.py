@@ -171,7 +171,10 @@ class InboundEventStatus(StrEnum):
 
     PENDING = "pending"
     PROCESSED = "processed"
+    #: Before revision 0006: failed once, never retried (the migration parks them).
     FAILED = "failed"
+    #: Failed every attempt (or its input can never apply): waits for an operator's retry.
+    PARKED = "parked"
 
 
 class MessageType(StrEnum):

@@ -25,16 +25,20 @@ class SettingsModel(BaseModel):
 
 
 class Company(SettingsModel):
-    """The agency, as the prospects see it (Telegram /info, templates, location messages)."""
+    """The agency, as the prospects see it (Telegram /info, templates, location messages).
 
-    name: str = "Agence Immobilière Demo"
-    address: str = "15 rue de la Paix, 75002 Paris"
-    phone: str = "+33142000000"
-    email: str = "contact@agence-demo.fr"
-    website: str = "https://agence-demo.fr"
-    latitude: float = Field(48.8686, ge=-90, le=90)
-    longitude: float = Field(2.3314, ge=-180, le=180)
-    opening_hours: str = "Lun–Ven 9h–19h, Sam 10h–17h"
+    Empty until the tenant fills it in: Sara then says only what is configured, or that an
+    adviser will answer (the demo agency's details live in ``core.demo``, for the demo only).
+    """
+
+    name: str = ""
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    opening_hours: str = ""
 
 
 class QuietHours(SettingsModel):
@@ -121,11 +125,10 @@ class TenantSettings(SettingsModel):
     limits: dict[Channel, ChannelLimits] = Field(default_factory=dict)
     prices: dict[Channel, Decimal] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     monthly_budget: Decimal = Field(Decimal("300"), ge=0)
-    email_signature: str = "L'équipe Agence Immobilière Demo"
+    email_signature: str = ""
     forwarding_rules: list[ForwardingRule] = Field(default_factory=list)
-    auto_reply_text: str = (
-        "Merci pour votre message ! Nos conseillers vous répondront dès la réouverture de l'agence."
-    )
+    #: The out-of-hours reply; empty: a neutral one in the prospect's language.
+    auto_reply_text: str = ""
     availability: AvailabilityHours = Field(default_factory=AvailabilityHours)
     telegram_commands: list[TelegramCommand] = Field(default_factory=_default_commands)
     telegram_notify_chat_ids: list[int] = Field(default_factory=list)

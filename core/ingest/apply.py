@@ -26,6 +26,7 @@ from core.domain.enums import (
 )
 from core.events import ProspectChanged
 from core.ingest.identity import canonical_identifier, resolve_prospect
+from core.ingest.storable import storable_event
 from core.intents.sara import handle_inbound
 from core.storage import tables as t
 from core.storage.convert import to_micros
@@ -48,6 +49,7 @@ async def apply_event(step: IngestStep, event: NormalizedEvent) -> None:
         Ignored: a status or engagement for a message we never sent.
         InvalidInput: a sender identifier that is not one of its channel.
     """
+    event = storable_event(event)  # once, before anything of it is written
     match event:
         case InboundMessage():
             await apply_inbound(step, event)
@@ -62,10 +64,19 @@ async def apply_event(step: IngestStep, event: NormalizedEvent) -> None:
 async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow | None:
     """A prospect wrote: find or create them, upsert the conversation, add the message.
 
-    A replay of a message already stored (same provider message id) changes nothing.
+    A replay of a message already stored (same provider message id) changes nothing; an edit
+    of it (``extra["edited"]``, from Telegram) updates its text and keeps the previous one.
+
+    Raises:
+        Ignored: a message in a group chat (groups are not prospects).
     """
-    if await _message_by_id(step, event.provider, event.provider_message_id) is not None:
+    existing = await _message_by_id(step, event.provider, event.provider_message_id)
+    if existing is not None:
+        if event.extra.get("edited"):
+            apply_edit(step, existing, event)
         return None
+    if event.extra.get("chat_type") in GROUP_CHATS:
+        raise Ignored(f"a message in a {event.extra['chat_type']} chat (groups are not prospects)")
     prospect, _ = await resolve_prospect(step, event.channel, event.sender, event.sender_name)
     identifier = canonical_identifier(event.channel, event.sender)
     conversation = await find_conversation(step.session, prospect.id, event.channel)
@@ -80,6 +91,7 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
             created_at=step.now,
         )
         await assign_if_wanted(step, conversation)
+    remember_provider(conversation, event)
     message = await append_message(
         step.session,
         conversation,
@@ -96,6 +108,37 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
     step.changed(message)
     await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
     return message
+
+
+def remember_provider(conversation: t.ConversationRow, event: InboundMessage) -> None:
+    """Answer through the provider and number the prospect last wrote to.
+
+    A channel may run on two providers at once (WhatsApp on Twilio and on Meta, during a move):
+    replies go out the way the prospect's message came in.
+    """
+    context = dict(conversation.context or {})
+    wanted = {"provider": str(event.provider), "our_number": event.recipient}
+    if any(context.get(k) != v for k, v in wanted.items()):
+        conversation.context = {**context, **wanted}
+
+
+#: Telegram chat types that are not one person: their messages create no prospect.
+GROUP_CHATS = frozenset({"group", "supergroup", "channel"})
+
+
+def apply_edit(step: IngestStep, message: t.MessageRow, event: InboundMessage) -> None:
+    """The prospect edited a message: new text, previous texts kept in ``meta["edits"]``."""
+    text = message_text(event)
+    if text == message.content:
+        return  # a replay of the edit
+    meta = dict(message.meta or {})
+    edits = list(meta.get("edits") or [])
+    edits.append({"text": message.content, "replaced_at": step.now.isoformat()})
+    meta["edits"] = edits
+    meta["edited_at"] = step.now.isoformat()
+    message.meta = meta
+    message.content = text
+    step.changed(message)
 
 
 async def assign_if_wanted(step: IngestStep, conversation: t.ConversationRow) -> None:

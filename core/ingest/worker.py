@@ -19,15 +19,16 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from core.booking.service import Booking
 from core.channels.adapter import WebhookRequest
-from core.channels.runtime import AdapterLookup
+from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
 from core.ingest.apply import Ignored, apply_event
+from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
 from core.storage import tables as t
 from core.storage.database import was_announced
 from core.storage.inbound_step import AppointmentNotice, IngestStep
@@ -58,6 +59,8 @@ class IngestWorker:
         self.booking = booking or default_booking(ctx)
         #: Called after the commit for each appointment Sara changed (e.g. to drop reminders).
         self.appointment_hooks = list(appointment_hooks or ())
+        #: Waits between attempts of an event that fails (then it is parked).
+        self.retry_delays = RETRY_DELAYS
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -88,9 +91,12 @@ class IngestWorker:
                 done += 1
 
     async def _pending_ids(self) -> list[int]:
+        due = or_(E.next_attempt_at.is_(None), E.next_attempt_at <= self.ctx.now())
         query = (
             select(E.id)
-            .where(E.status == InboundEventStatus.PENDING, E.tenant_id == self.ctx.tenant_id)
+            .where(
+                E.status == InboundEventStatus.PENDING, E.tenant_id == self.ctx.tenant_id, due
+            )
             .order_by(E.id)
             .limit(self.batch)
         )
@@ -124,6 +130,8 @@ class IngestWorker:
                         status=InboundEventStatus.PROCESSED,
                         processed_at=now,
                         attempts=E.attempts + 1,
+                        error=None,
+                        next_attempt_at=None,
                     )
                 )
                 if claimed.rowcount == 0:
@@ -160,7 +168,7 @@ class IngestWorker:
 
     async def _apply(self, step: IngestStep, row: E) -> list[str]:
         channel = Channel(row.headers.get("channel") or "sms")
-        adapter = self.adapters(channel)
+        adapter = find_adapter(self.adapters, channel, row.provider)
         if adapter is None:
             raise CoccinelleError(f"no {channel} adapter is configured to read this event")
         notes = []
@@ -173,21 +181,20 @@ class IngestWorker:
         return notes
 
     async def _fail(self, event_id: int, exc: Exception) -> None:
-        reason = str(exc) if isinstance(exc, CoccinelleError) else type(exc).__name__
-        log.warning("inbound event %s failed: %s", event_id, reason)
+        """Schedule the event's next attempt, or park it (see ``core.ingest.retry``)."""
+        log.warning("inbound event %s failed: %s", event_id, failure_reason(exc))
         if not isinstance(exc, CoccinelleError | ValueError):
             log.exception("unexpected error in ingest", exc_info=exc)
         async with self.ctx.db.session() as session:
+            row = await session.get(E, event_id)
             # Only if still pending: after this worker's rollback another may have applied it.
+            if row is None or row.status != InboundEventStatus.PENDING:
+                return
+            values = after_failure(row.attempts + 1, exc, self.ctx.now(), self.retry_delays)
             await session.execute(
                 update(E)
                 .where(E.id == event_id, E.status == InboundEventStatus.PENDING)
-                .values(
-                    status=InboundEventStatus.FAILED,
-                    error=reason[:500],
-                    attempts=E.attempts + 1,
-                    processed_at=self.ctx.now(),
-                )
+                .values(**values)
             )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from core.booking import chat as booking
 from core.domain.appointment_display import kind_in, when_of
+from core.domain.tenant_settings import Company
 from core.i18n.prospect import prospect_language
 from core.i18n.sara import say
 from core.pipeline.replies import queue_reply
@@ -39,24 +40,37 @@ async def _text(step: IngestStep, prospect: t.ProspectRow, command: str, languag
     company = step.settings.company
     match command:
         case "start":
+            if not company.name:
+                return say(language, "cmd_start_unnamed", name=prospect.display_name)
             return say(language, "cmd_start", name=prospect.display_name, company=company.name)
         case "rdv":
             return await _appointments(step, prospect, language)
         case "info":
-            return say(
-                language,
-                "cmd_info",
-                company=company.name,
-                address=company.address,
-                hours=company.opening_hours,
-                website=company.website,
-            )
+            return _info(company, language)
         case "contact":
-            return say(language, "cmd_contact", phone=company.phone, email=company.email)
+            return _contact(company, language)
         case "help":
             lines = [f"/{c.command} — {c.description}" for c in step.settings.telegram_commands]
             return say(language, "cmd_help", commands="\n".join(lines))
     return say(language, "cmd_unknown")
+
+
+def _info(company: Company, language: str) -> str:
+    """The company's details the tenant filled in; else that an adviser will answer."""
+    lines = [company.name, company.address]
+    if company.opening_hours:
+        lines.append(say(language, "cmd_info_hours", hours=company.opening_hours))
+    lines.append(company.website)
+    known = [line for line in lines if line.strip()]
+    return "\n".join(known) if known else say(language, "cmd_agent_will_answer")
+
+
+def _contact(company: Company, language: str) -> str:
+    """How to reach the agency, with only the details the tenant filled in."""
+    ways = [way for way in (company.phone, company.email) if way.strip()]
+    if not ways:
+        return say(language, "cmd_agent_will_answer")
+    return say(language, "cmd_contact_ways", ways=say(language, "or").join(ways))
 
 
 async def _appointments(step: IngestStep, prospect: t.ProspectRow, language: str) -> str:

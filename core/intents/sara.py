@@ -21,6 +21,8 @@ from core.domain.enums import (
     Priority,
 )
 from core.events import ProspectChanged
+from core.i18n.deferred import channel as channel_word
+from core.i18n.deferred import line
 from core.i18n.prospect import prospect_language
 from core.i18n.sara import say
 from core.intents import commands
@@ -116,7 +118,9 @@ async def opt_out(
     )
     prospect.opted_out_channels = sorted({*(prospect.opted_out_channels or []), channel})
     step.events.append(ProspectChanged(prospect.id))
-    text = i18n.t("sara.event_opt_out", channel=channel, text=preview_of(message.content))
+    text = line(
+        "sara.event_opt_out", channel=channel_word(channel), text=preview_of(message.content)
+    )
     await record_event(step, conversation, text, {"action": "opt_out", "channel": channel})
 
 
@@ -146,7 +150,7 @@ async def record_rating(
     language = prospect_language(prospect.language, step.settings.language)
     thanks = say(language, "rating_thanks", rating=rating)
     await queue_reply(step, conversation, thanks, kind="rating")
-    text = i18n.t("sara.event_rating", rating=rating)
+    text = line("sara.event_rating", rating=rating)
     await record_event(step, conversation, text, {"action": "rating", "rating": rating})
 
 
@@ -210,9 +214,10 @@ async def auto_reply_if_closed(
     context["sara_auto_reply_day"] = today
     conversation.context = context
     language = prospect_language(prospect.language, step.settings.language)
-    default_text = type(step.settings).model_fields["auto_reply_text"].default
-    custom = step.settings.auto_reply_text
-    text = custom if custom != default_text or language == "fr" else say(language, "auto_reply")
+    # The tenant's own text is written in the tenant's language; others get the neutral one.
+    custom = step.settings.auto_reply_text.strip()
+    same_language = language == step.settings.language
+    text = custom if custom and same_language else say(language, "auto_reply")
     await queue_reply(step, conversation, text, kind="auto_reply")
 
 
@@ -239,12 +244,9 @@ async def apply_forwarding(
             key=rule.forward_to,
             conversation_id=conversation.id,
         )
-        text = i18n.t(
+        text = line(
             "sara.event_forwarded", to=rule.forward_to, field=rule.field, contains=rule.contains
         )
         meta = {"action": "forward", "to": rule.forward_to, "rule": rule.model_dump()}
         await record_event(step, conversation, text, meta)
 
-
-def _agent_language() -> str:
-    return i18n.language()

@@ -7,9 +7,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from core.pacing import TokenBucket as Bucket
+
 
 class TokenBucket:
-    """``rate`` calls per second on average, bursts of up to ``burst``.
+    """``rate`` calls per second on average, bursts of up to ``burst``; waits for its turn.
 
     ``monotonic`` and ``sleep`` are injectable so tests need not wait.
     """
@@ -22,32 +24,19 @@ class TokenBucket:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
+        self._bucket = Bucket(rate, max(1.0, burst), monotonic)
         self.rate = rate
-        self.burst = max(1.0, burst)
-        self._monotonic = monotonic
+        self.burst = self._bucket.capacity
         self._sleep = sleep
-        self._tokens = self.burst
-        self._stamp = monotonic()
         self._lock = asyncio.Lock()
-
-    def _refill(self) -> None:
-        now = self._monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
 
     async def acquire(self) -> float:
         """Wait for a token; returns how long it waited (seconds)."""
         waited = 0.0
         async with self._lock:
-            self._refill()
-            while self._tokens < 1.0:
-                delay = (1.0 - self._tokens) / self.rate
+            while (delay := self._bucket.take()) > 0:
                 await self._sleep(delay)
                 waited += delay
-                self._refill()
-            self._tokens -= 1.0
         return waited
 
 

@@ -15,7 +15,6 @@ the rows then.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import uuid
@@ -174,8 +173,8 @@ class OutboxWorker:
         handled = await self.reconcile()
         if self.channels is None:  # falling back may need any channel: left to full workers
             handled += await self.fall_back_after_delivery_failures()
-        for outbox_id, channel in await self._claim():
-            await self._process(outbox_id, Channel(channel))
+        for outbox_id, channel, provider in await self._claim():
+            await self._process(outbox_id, Channel(channel), provider)
             handled += 1
         return handled
 
@@ -208,13 +207,13 @@ class OutboxWorker:
     async def process_now(self, outbox_id: int) -> None:
         """Claim and send one row if it is due (used to send right away)."""
         claimed = await self._claim(only=outbox_id)
-        for row_id, channel in claimed:
-            await self._process(row_id, Channel(channel))
+        for row_id, channel, provider in claimed:
+            await self._process(row_id, Channel(channel), provider)
 
     # ----------------------------------------------------------------------------------------
     # Claiming
 
-    async def _claim(self, only: int | None = None) -> list[tuple[int, str]]:
+    async def _claim(self, only: int | None = None) -> list[tuple[int, str, str]]:
         now = self.clock()
         free = or_(Out.lease_expires_at.is_(None), Out.lease_expires_at < now)
         due = [
@@ -244,16 +243,16 @@ class OutboxWorker:
                 update(Out)
                 .where(Out.id.in_(ids), Out.status.in_(_DUE), free)
                 .values(lease_owner=self.worker_id, lease_expires_at=now + self.lease)
-                .returning(Out.id, Out.channel_type)
+                .returning(Out.id, Out.channel_type, Out.provider)
                 .execution_options(synchronize_session=False)
             )
-            return sorted((i, c) for i, c in claimed.all())
+            return sorted((i, c, p) for i, c, p in claimed.all())
 
     # ----------------------------------------------------------------------------------------
     # Sending one row
 
-    async def _process(self, outbox_id: int, channel: Channel) -> None:
-        adapter, problem = self._adapter(channel)
+    async def _process(self, outbox_id: int, channel: Channel, provider: str | None = None) -> None:
+        adapter, problem = self._adapter(channel, provider)
         if adapter is not None:
             caps = adapter.capabilities
             await self.limiters.bucket(adapter.name, caps.rate_per_second).acquire()
@@ -278,9 +277,18 @@ class OutboxWorker:
         else:
             await self._finish(outbox_id, result=result)
 
-    def _adapter(self, channel: Channel) -> tuple[ChannelAdapter | None, str | None]:
+    def _adapter(
+        self, channel: Channel, provider: str | None = None
+    ) -> tuple[ChannelAdapter | None, str | None]:
+        """The row's provider when the channel is set up with it (WhatsApp on Twilio and on
+        Meta: the conversation's one), else the channel's primary provider."""
+        providers = getattr(self.runtime, "providers", None)
+        if providers is None or provider not in providers(channel):
+            provider = None
         try:
-            return self.runtime.adapter(channel), None
+            if provider is None:
+                return self.runtime.adapter(channel), None
+            return self.runtime.adapter(channel, provider), None  # type: ignore[call-arg]
         except CoccinelleError as exc:
             return None, str(exc)
 

@@ -79,7 +79,8 @@ async def write(
         status, row_status = MessageStatus.HELD, OutboxStatus.HELD
     else:
         status, row_status = MessageStatus.QUEUED, OutboxStatus.PENDING
-    provider = providers.get(channel) or DEFAULT_PROVIDER[channel]
+    provider = written_through(conversation, channel) or providers.get(channel)
+    provider = provider or DEFAULT_PROVIDER[channel]
     text = payload.get("text") or ""
     message = await append_message(
         session,
@@ -241,3 +242,12 @@ def add_notice(
     )
     session.add(row)
     return row
+
+
+def written_through(conversation: t.ConversationRow, channel: Channel) -> str | None:
+    """The provider the prospect last wrote through on ``channel`` (a channel may have two,
+    e.g. WhatsApp on Twilio and on Meta): replies go out the same way."""
+    if conversation.channel_type != channel:
+        return None
+    provider = (conversation.context or {}).get("provider")
+    return str(provider) if provider else None

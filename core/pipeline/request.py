@@ -34,6 +34,7 @@ class Kind(StrEnum):
     CALL = "call"
     SWITCH_TRANSITION = "switch_transition"
     BOOKING_CONFIRMATION = "booking_confirmation"
+    BOOKING_PROPOSAL = "booking_proposal"
     BOOKING_CHANGE = "booking_change"
     BOOKING_REBOOK = "booking_rebook"
     REMINDER = "reminder"

@@ -486,7 +486,9 @@ async def _direct(
         **({"buttons": list(rendering.buttons)} if rendering.buttons else {}),
         **request.extra,
     }
-    provider = request.provider_for(channel) if request.provider_for else None
+    provider = queue.written_through(conversation, channel)
+    if provider is None and request.provider_for:
+        provider = request.provider_for(channel)
     provider = provider or DEFAULT_PROVIDER[channel]
     row = queue.direct_row(request, message, channel, provider, payload, now)
     session.add(row)

@@ -41,6 +41,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Channel.EMAIL,
         email=True,
     ),
+    # Inbound Parse authenticated by a secret in the path instead of Basic auth.
+    Endpoint(
+        "sendgrid/inbound-path",
+        "/webhooks/sendgrid/inbound/{secret}",
+        Provider.SENDGRID,
+        Channel.EMAIL,
+        email=True,
+    ),
     Endpoint("sendgrid/events", "/webhooks/sendgrid/events", Provider.SENDGRID, Channel.EMAIL),
     Endpoint("telegram", "/webhooks/telegram/{bot_id}", Provider.TELEGRAM, Channel.TELEGRAM),
     Endpoint("meta/whatsapp", "/webhooks/meta/whatsapp", Provider.META, Channel.WHATSAPP),

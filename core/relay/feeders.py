@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import WebhookError
 from core.errors import CoccinelleError
+from core.pacing import Backoff
 from core.relay.endpoints import status_channel
 from core.relay.server import stored_headers
 from core.relay.store import EventWriter, RawEvent, dedupe_key
@@ -47,15 +48,15 @@ class Poller(ABC):
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set."""
-        backoff = 1.0
+        backoff = Backoff(1.0, MAX_BACKOFF_SECONDS)
         while not stop.is_set():
             try:
                 await self.poll_once()
-                backoff = 1.0
+                backoff.reset()
                 pause = self.interval
             except (CoccinelleError, OSError) as exc:
                 log.warning("%s polling failed: %s", self.adapter.provider, exc)
-                pause, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
+                pause = backoff.next()
             if pause:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=pause)

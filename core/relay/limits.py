@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
+from core.pacing import TokenBucket
+
 
 @dataclass
 class RateLimiter:
@@ -20,24 +22,23 @@ class RateLimiter:
     capacity: float
     per_second: float
     clock: Callable[[], float] = time.monotonic
-    _buckets: dict[Hashable, tuple[float, float]] = field(default_factory=dict)
+    _buckets: dict[Hashable, TokenBucket] = field(default_factory=dict)
+
+    def _bucket(self, key: Hashable) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.per_second, self.capacity, self.clock)
+        return bucket
 
     def take(self, key: Hashable) -> float:
         """Use one request of ``key``; 0 if allowed, else the seconds until one is available."""
-        now = self.clock()
-        tokens, last = self._buckets.get(key, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.per_second)
-        if tokens < 1:
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.per_second
-        self._buckets[key] = (tokens - 1, now)
+        pause = self._bucket(key).take()
         if len(self._buckets) > 10_000:  # forget idle keys so memory stays bounded
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 3600}
-        return 0.0
+            now = self.clock()
+            self._buckets = {k: b for k, b in self._buckets.items() if now - b.stamp < 3600}
+        return pause
 
     def blocked(self, key: Hashable) -> float:
         """Seconds ``key`` must still wait (0 when it may try), without using a request."""
-        now = self.clock()
-        tokens, last = self._buckets.get(key, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.per_second)
-        return 0.0 if tokens >= 1 else (1 - tokens) / self.per_second
+        bucket = self._buckets.get(key)
+        return bucket.wait() if bucket is not None else 0.0

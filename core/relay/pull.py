@@ -54,17 +54,22 @@ class PullApi:
         self._arrived = asyncio.Event()
 
     def admit(self, request: web.Request) -> int | web.Response:
-        """The tenant of an authorised request within its limits, else the answer to give."""
-        address = request.remote or "?"
+        """The tenant of an authorised request within its limits, else the answer to give.
+
+        The token is checked first: a valid token is only limited per tenant, never by other
+        clients' wrong guesses. Wrong tokens are limited per client address, as seen through
+        the trusted proxies (behind a proxy every client would otherwise share its address).
+        """
+        tenant_id = self.tenant_of(request)
+        if tenant_id is not None:
+            wait = self.per_tenant.take(tenant_id)
+            return _too_many(wait) if wait else tenant_id
+        address = self.relay.client(request)
         wait = self.failed_auth.blocked(address)
         if wait:
             return _too_many(wait)
-        tenant_id = self.tenant_of(request)
-        if tenant_id is None:
-            self.failed_auth.take(address)
-            return _unauthorized()
-        wait = self.per_tenant.take(tenant_id)
-        return _too_many(wait) if wait else tenant_id
+        self.failed_auth.take(address)
+        return _unauthorized()
 
     def tenant_of(self, request: web.Request) -> int | None:
         """The tenant the request's bearer token may read, or None."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from core.pacing import Backoff
 from core.relay.store import EventWriter, RawEvent
 
 log = logging.getLogger(__name__)
@@ -71,18 +72,17 @@ class RemotePuller:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pull until ``stop`` is set, backing off while the relay cannot be reached."""
-        backoff = 1.0
+        backoff = Backoff(1.0, MAX_BACKOFF_SECONDS)
         timeout = aiohttp.ClientTimeout(total=self.wait + 30)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while not stop.is_set():
                 try:
                     await self.pull_once(http)
-                    backoff = 1.0
+                    backoff.reset()
                 except (aiohttp.ClientError, ConnectionError, TimeoutError, ValueError) as exc:
                     log.warning("pulling from the relay failed: %s", exc)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                        await asyncio.wait_for(stop.wait(), timeout=backoff.next())
 
     def _raw(self, event: dict[str, Any]) -> RawEvent:
         return RawEvent(

@@ -17,13 +17,17 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
+from sqlalchemy import func, select
 
 from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import MalformedWebhook, SignatureError, WebhookError
-from core.channels.runtime import AdapterLookup
-from core.domain.enums import Channel
-from core.errors import ConfigurationError
+from core.channels.runtime import AdapterLookup, find_adapter
+from core.domain.enums import Channel, Provider
+from core.domain.enums import InboundEventStatus as S
+from core.errors import ConfigurationError, MissingCredentials
 from core.relay.body import BodyTooLarge, check_multipart_complete, read_bounded
+from core.relay.clients import client_address, parse_networks
+from core.relay.counters import RelayCounters
 from core.relay.endpoints import (
     ENDPOINTS,
     SECRET_HEADERS,
@@ -33,6 +37,8 @@ from core.relay.endpoints import (
     status_channel,
 )
 from core.relay.store import EventWriter, RawEvent, dedupe_key
+from core.sanitize import storable
+from core.storage import tables as t
 from core.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -40,11 +46,12 @@ log = logging.getLogger(__name__)
 def runtime_lookup(runtime: object) -> AdapterLookup:
     """An ``AdapterLookup`` over a ``ChannelRuntime`` (unconfigured channels give None)."""
 
-    def lookup(channel: Channel) -> ChannelAdapter | None:
+    def lookup(channel: Channel, provider: Provider | None = None) -> ChannelAdapter | None:
         try:
-            return runtime.adapter(channel)  # type: ignore[attr-defined]
-        except ConfigurationError as exc:
-            log.warning("webhook for %s refused: %s", channel, exc)
+            return runtime.adapter(channel, provider)  # type: ignore[attr-defined]
+        except MissingCredentials:
+            raise  # set up, but unusable now: the caller answers 503 / retries later
+        except ConfigurationError:
             return None
 
     return lookup
@@ -66,6 +73,10 @@ class RelayConfig:
     #: Pull API limits as (burst, per second): wrong tokens per address, requests per tenant.
     pull_failed_auth: tuple[float, float] = (10.0, 1 / 60)
     pull_per_tenant: tuple[float, float] = (30.0, 10.0)
+    #: Reverse proxies whose ``X-Forwarded-For`` is believed (addresses or networks).
+    trusted_proxies: tuple[str, ...] = ()
+    #: Seconds a provider is asked to wait when a channel's secrets cannot be read (503).
+    retry_after_seconds: int = 300
 
 
 class Relay:
@@ -82,6 +93,51 @@ class Relay:
         self.adapters = adapters
         self.config = config
         self.writer = writer or EventWriter(db)
+        self.counters = RelayCounters()
+        self.trusted_proxies = parse_networks(config.trusted_proxies)
+
+    def client(self, request: web.Request) -> str:
+        """The caller's address, through the trusted proxies."""
+        forwarded = request.headers.get("X-Forwarded-For")
+        return client_address(request.remote, forwarded, self.trusted_proxies)
+
+    def refuse(
+        self,
+        endpoint: str,
+        request: web.Request,
+        status: int,
+        reason: str,
+        text: str,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        """Count and log one refused webhook (never its body), and answer ``status``."""
+        self.counters.refused[reason] += 1
+        if reason != "missing_credentials":  # ``unavailable`` logs its own, louder line
+            log.info(
+                "webhook refused: endpoint=%s status=%d reason=%s address=%s",
+                endpoint,
+                status,
+                reason,
+                self.client(request),
+            )
+        return web.Response(status=status, text=text, headers=headers)
+
+    def unavailable(
+        self, endpoint: str, request: web.Request, exc: MissingCredentials
+    ) -> web.Response:
+        """A channel set up without readable secrets: 503, the provider retries later."""
+        log.warning(
+            "webhook refused: endpoint=%s status=503 reason=missing_credentials address=%s: "
+            "the %s channel is set up but has no %s (%s)",
+            endpoint,
+            self.client(request),
+            exc.channel,
+            ", ".join(exc.missing),
+            exc.reason or "not set",
+        )
+        retry = {"Retry-After": str(self.config.retry_after_seconds)}
+        text = "this channel's credentials are not available; retry later"
+        return self.refuse(endpoint, request, 503, "missing_credentials", text, retry)
 
     def app(self) -> web.Application:
         """The aiohttp application with every route of the contract."""
@@ -113,15 +169,20 @@ class Relay:
 
     async def accept(self, endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         """Verify, bound and store one webhook request; answer as its provider expects."""
+        name = endpoint.name
         limit = self.config.max_email_bytes if endpoint.email else self.config.max_body_bytes
         try:
             body = await read_bounded(request, limit)
         except BodyTooLarge:
-            return _plain(413, "request body too large")
-        channel = status_channel(body) if endpoint.name in TWILIO_EITHER else endpoint.channel
-        adapter = self._adapter(endpoint, channel, request)
+            return self.refuse(name, request, 413, "too_large", "request body too large")
+        channel = status_channel(body) if name in TWILIO_EITHER else endpoint.channel
+        try:
+            adapter = self._adapter(endpoint, channel, request)
+        except MissingCredentials as exc:
+            return self.unavailable(name, request, exc)
         if adapter is None:
-            return _plain(404, "no such webhook is configured")
+            text = "no such webhook is configured"
+            return self.refuse(name, request, 404, "not_configured", text)
         webhook = self.webhook_request(request, body)
         try:
             webhook = verified(adapter, webhook)
@@ -129,24 +190,28 @@ class Relay:
             adapter.parse(webhook)
             keys = adapter.dedupe_keys(webhook)
         except WebhookError as exc:
-            log.info("webhook %s refused (%s): %s", endpoint.name, exc.http_status, exc)
-            return _plain(exc.http_status, str(exc))
-        except (ValueError, KeyError, TypeError) as exc:  # an adapter tripped on odd input
-            log.info("webhook %s malformed: %s", endpoint.name, type(exc).__name__)
-            return _plain(MalformedWebhook.http_status, "malformed webhook body")
+            return self.refuse(name, request, exc.http_status, _reason(exc), str(exc))
+        except (ValueError, KeyError, TypeError):  # an adapter tripped on odd input
+            status = MalformedWebhook.http_status
+            return self.refuse(name, request, status, "malformed", "malformed webhook body")
         event = RawEvent(
             tenant_id=self.config.tenant_id,
             provider=str(endpoint.provider),
-            endpoint=endpoint.name,
+            endpoint=name,
             dedupe_key=dedupe_key(keys, body),
             content_type=request.headers.get("Content-Type"),
             headers=stored_headers(webhook, channel),
             body=body,
         )
         try:
-            await self.writer.store(event)
+            stored = await self.writer.store(event)
         except Exception:
-            return _plain(503, "the event could not be stored; retry later")
+            text = "the event could not be stored; retry later"
+            return self.refuse(name, request, 503, "storage", text)
+        if stored.duplicate:
+            self.counters.duplicates += 1
+        else:
+            self.counters.accepted += 1
         if endpoint.twiml:
             return web.Response(text=TWIML_EMPTY, content_type="text/xml")
         return web.Response(status=200, text="ok")
@@ -154,10 +219,10 @@ class Relay:
     def _adapter(
         self, endpoint: Endpoint, channel: Channel, request: web.Request
     ) -> ChannelAdapter | None:
-        adapter = self.adapters(channel)
+        adapter = find_adapter(self.adapters, channel, endpoint.provider)
         if adapter is None and endpoint.name in TWILIO_EITHER:
             other = Channel.SMS if channel == Channel.WHATSAPP else Channel.WHATSAPP
-            adapter = self.adapters(other)
+            adapter = find_adapter(self.adapters, other, endpoint.provider)
         if adapter is None or adapter.provider != endpoint.provider:
             return None
         bot_id = request.match_info.get("bot_id")
@@ -187,7 +252,10 @@ class Relay:
 
     async def meta_challenge(self, request: web.Request) -> web.StreamResponse:
         """Meta's subscription check: echo ``hub.challenge`` when the verify token matches."""
-        adapter = self.adapters(Channel.WHATSAPP)
+        try:
+            adapter = find_adapter(self.adapters, Channel.WHATSAPP, Provider.META)
+        except MissingCredentials as exc:
+            return self.unavailable("meta/challenge", request, exc)
         if adapter is None or str(adapter.provider) != "meta":
             return _plain(404, "no such webhook is configured")
         query = dict(request.query)
@@ -204,15 +272,50 @@ class Relay:
         return _plain(200, query.get("hub.challenge", ""))
 
     async def healthz(self, _request: web.Request) -> web.StreamResponse:
-        """200 when the database answers; ``service`` tells another relay who holds the port."""
+        """200 when the database answers, with the relay's counters.
+
+        ``service`` tells another relay who holds the port; ``accepted``, ``duplicates`` and
+        ``refused`` (by reason) count webhooks since start; ``backlog`` is the events waiting
+        for ingest, ``parked`` those that need an operator (``coccinelle events failed``).
+        """
         from core.relay.port import SERVICE
 
         try:
             await self.db.check()
+            backlog, parked = await event_counts(self.db, self.config.tenant_id)
         except Exception:
             body = {"status": "database unavailable", "service": SERVICE}
             return web.json_response(body, status=503)
-        return web.json_response({"status": "ok", "service": SERVICE})
+        body = {
+            "status": "ok",
+            "service": SERVICE,
+            **self.counters.as_json(),
+            "backlog": backlog,
+            "parked": parked,
+        }
+        return web.json_response(body)
+
+
+async def event_counts(db: Database, tenant_id: int | None) -> tuple[int, int]:
+    """Stored events waiting for ingest, and parked ones (of ``tenant_id``, or all)."""
+    e = t.InboundEventRow
+    parked = (S.PARKED, S.FAILED)
+    query = select(
+        func.count().filter(e.status == S.PENDING), func.count().filter(e.status.in_(parked))
+    )
+    if tenant_id is not None:
+        query = query.where(e.tenant_id == tenant_id)
+    async with db.session() as session:
+        backlog, stuck = (await session.execute(query)).one()
+    return int(backlog), int(stuck)
+
+
+def _reason(exc: WebhookError) -> str:
+    if isinstance(exc, SignatureError):
+        return "signature"
+    if isinstance(exc, MalformedWebhook):
+        return "malformed"
+    return type(exc).__name__.lower()[:40]
 
 
 def verified(adapter: ChannelAdapter, webhook: WebhookRequest) -> WebhookRequest:
@@ -258,14 +361,30 @@ def meta_verify_token(adapter: ChannelAdapter) -> str | None:
 
 
 def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, object]:
-    """What ingest needs to read the request again; secrets and signatures left out."""
-    return {
+    """What ingest needs to read the request again; secrets and signatures left out.
+
+    Stored as JSON, so made storable (a ``%00`` in a query would be refused by PostgreSQL);
+    the body, stored as bytes, keeps everything as received.
+    """
+    url = webhook.url.split("?", 1)[0]
+    for name, value in webhook.path_params.items():
+        if _secret_name(name) and value:
+            url = url.replace("/" + value, "/{" + name + "}")
+    return _storable_json({
         "channel": str(channel),
-        "url": webhook.url.split("?", 1)[0],
+        "url": url,
         "query": {k: v for k, v in webhook.query.items() if not _secret_name(k)},
-        "path_params": dict(webhook.path_params),
+        "path_params": {k: v for k, v in webhook.path_params.items() if not _secret_name(k)},
         "headers": {k: v for k, v in webhook.headers.items() if k not in SECRET_HEADERS},
-    }
+    })
+
+
+def _storable_json(value: object) -> dict[str, object]:
+    if isinstance(value, str):
+        return storable(value)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {storable(str(k)): _storable_json(v) for k, v in value.items()}
+    return value  # type: ignore[return-value]
 
 
 def _secret_name(name: str) -> bool:

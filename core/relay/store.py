@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.enums import InboundEventStatus
+from core.sanitize import storable
 from core.storage import tables as t
 from core.storage.database import Database
 from core.storage.types import utcnow
@@ -57,11 +58,15 @@ class Stored:
 
 
 def dedupe_key(keys: Sequence[str], body: bytes) -> str:
-    """One key for a request's key set (a hash when long or when the adapter gave none)."""
+    """One key for a request's key set.
+
+    A hash when long, when the adapter gave none, or when a key holds what a database cannot
+    store (a NUL in a provider id must not make the event unstorable).
+    """
     if not keys:
         return "body:" + hashlib.sha256(body).hexdigest()
     joined = "|".join(sorted(set(keys)))
-    if len(joined) <= MAX_DEDUPE_KEY:
+    if len(joined) <= MAX_DEDUPE_KEY and storable(joined) == joined:
         return joined
     return "keys:" + hashlib.sha256(joined.encode()).hexdigest()
 

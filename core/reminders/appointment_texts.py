@@ -57,6 +57,7 @@ async def appointment_values(
     company = settings.company.name
     day = day_of(appointment.starts_at, zone, language)
     time = time_of(appointment.starts_at, zone, theirs, language)
+    place = place_in(appointment.location, language) or words(language, "notice.no_location")
     return {
         "prospect_name": name,
         "name": name,
@@ -68,7 +69,7 @@ async def appointment_values(
         "time": time,
         "when": when_of(appointment.starts_at, zone, theirs, language),
         "agent_name": agent.name if agent else company,
-        "location": appointment.location or words(language, "notice.no_location"),
+        "location": place,
         "company_name": company,
         "company": company,
         "companyName": company,
@@ -76,6 +77,13 @@ async def appointment_values(
         "zone": zone,
         "prospect_zone": theirs or "",
     }
+
+
+def place_in(location: str | None, language: str) -> str:
+    """Where the appointment is, as the prospect reads it ("par téléphone", an address, "")."""
+    if location in ("phone", "video"):
+        return words(language, f"notice.{'by_phone' if location == 'phone' else 'video'}")
+    return location or ""
 
 
 async def tenant_template(

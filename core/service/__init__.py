@@ -11,23 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from core.booking.agenda import Agenda
-from core.booking.appointments import Appointments
-from core.booking.notices import booking_hooks
-from core.booking.service import Booking
-from core.config.settings import Settings
+from core.config.settings import OrchestratorSettings, Settings
 from core.domain.models import Agent
 from core.events import EventBus
-from core.service.abtests import ABTests
-from core.service.analytics import Analytics
-from core.service.campaigns import Campaigns
+from core.service.channel_checks import ChannelChecks
 from core.service.conversations import Conversations, InboxFilter, Sort, View
+from core.service.inbound_events import InboundEvents
 from core.service.messages import Messages
-from core.service.outbound import Outbound
 from core.service.prospects import Prospects
-from core.service.templates import Templates
 from core.service.tenant_settings import TenantSettingsStore
 from core.storage.database import Database
 from core.storage.service_context import ServiceContext
@@ -36,9 +30,25 @@ from core.storage.types import utcnow
 from core.team.audit import AuditTrail
 from core.team.live import Team, check_team_settings, unknown_agent
 
+if TYPE_CHECKING:
+    from core.booking.agenda import Agenda
+    from core.booking.appointments import Appointments
+    from core.booking.notices import AppointmentNotices
+    from core.booking.service import Booking
+    from core.service.abtests import ABTests
+    from core.service.analytics import Analytics
+    from core.service.campaigns import Campaigns
+    from core.service.outbound import Outbound
+    from core.service.templates import Templates
+
 
 class InboxService:
-    """Everything an agent's app does with the core, in parts named for what they hold."""
+    """Everything an agent's app does with the core, in parts named for what they hold.
+
+    The parts the inbox's first screen needs are built with the service; the others (A/B tests,
+    campaigns, analytics, templates, appointments and booking, outbound, agenda) are imported
+    and built when first used, so that opening the inbox does not wait for them.
+    """
 
     def __init__(self, ctx: ServiceContext, settings: Settings | None = None) -> None:
         self.ctx = ctx
@@ -46,21 +56,83 @@ class InboxService:
         self.conversations = Conversations(ctx)
         self.prospects = Prospects(ctx)
         self.messages = Messages(ctx)
-        self.appointments = Appointments(ctx)
-        self.booking = Booking(ctx)
-        self.templates = Templates(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
+        #: Which secrets a provider takes, and whether it answers with them.
+        self.channel_checks = ChannelChecks(settings)
         self.agents = Agents(ctx.db, ctx.tenant_id)
-        orchestrator = settings.orchestrator if settings else None
-        self.campaigns = Campaigns(ctx, orchestrator)
-        self.abtests = ABTests(ctx, orchestrator)
         self.audit = AuditTrail(ctx)
         self.team = Team(ctx)
-        self.analytics = Analytics(ctx)
-        self.outbound = Outbound(ctx, orchestrator)
-        #: The prospect's confirmations and notices, and the re-booking offer after a no-show.
-        self.booking_notices = booking_hooks(ctx, self.booking, self.outbound.reminders)
-        self.agenda = Agenda(ctx)
+        self.inbound_events = InboundEvents(ctx)
+
+    @property
+    def _orchestrator(self) -> OrchestratorSettings | None:
+        return self.settings.orchestrator if self.settings else None
+
+    @cached_property
+    def appointments(self) -> Appointments:
+        """Appointments of a prospect, and their reminders."""
+        from core.booking.appointments import Appointments
+
+        return Appointments(self.ctx)
+
+    @cached_property
+    def booking(self) -> Booking:
+        """Slots and bookings; the prospect's notices are attached when it is built."""
+        from core.booking.notices import booking_hooks
+        from core.booking.service import Booking
+
+        booking = Booking(self.ctx)
+        booking_hooks(self.ctx, booking, self.outbound.reminders)
+        return booking
+
+    @property
+    def booking_notices(self) -> AppointmentNotices:
+        """The prospect's confirmations and notices, and the re-booking offer after a no-show."""
+        from core.booking.notices import booking_hooks
+
+        return booking_hooks(self.ctx, self.booking, self.outbound.reminders)
+
+    @cached_property
+    def templates(self) -> Templates:
+        """Message templates."""
+        from core.service.templates import Templates
+
+        return Templates(self.ctx)
+
+    @cached_property
+    def campaigns(self) -> Campaigns:
+        """Campaigns (broadcasts)."""
+        from core.service.campaigns import Campaigns
+
+        return Campaigns(self.ctx, self._orchestrator)
+
+    @cached_property
+    def abtests(self) -> ABTests:
+        """A/B tests of templates."""
+        from core.service.abtests import ABTests
+
+        return ABTests(self.ctx, self._orchestrator)
+
+    @cached_property
+    def analytics(self) -> Analytics:
+        """Figures per channel and period."""
+        from core.service.analytics import Analytics
+
+        return Analytics(self.ctx)
+
+    @cached_property
+    def outbound(self) -> Outbound:
+        """Everything sent to prospects (replies, resends, calls)."""
+        from core.service.outbound import Outbound
+
+        return Outbound(self.ctx, self._orchestrator)
+
+    @cached_property
+    def agenda(self) -> Agenda:
+        """The calendar of appointments."""
+        from core.booking.agenda import Agenda
+
+        return Agenda(self.ctx)
 
     @property
     def db(self) -> Database:

@@ -45,11 +45,12 @@ class ChannelCounts:
 async def count_messages(
     ctx: ServiceContext, since: datetime, until: datetime
 ) -> list[ChannelCounts]:
-    """Counts per channel of messages and calls created in [since, until); notes excluded."""
+    """Counts per channel of messages and calls created in [since, until); notes and internal
+    events (never sent to anyone) excluded."""
     query = (
         select(M.channel_type, M.direction, M.status, func.count(), func.sum(M.cost_micros))
         .where(M.tenant_id == ctx.tenant_id, M.created_at >= since, M.created_at < until)
-        .where(M.kind != MessageKind.NOTE)
+        .where(M.kind.in_([MessageKind.MESSAGE, MessageKind.CALL]))  # not notes nor events
         .group_by(M.channel_type, M.direction, M.status)
     )
     async with ctx.db.session() as session:

@@ -25,7 +25,7 @@ from core.domain import models as m
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import (
     Channel,
-    Direction,
+    ConversationStatus,
     MessageKind,
     MessageStatus,
     OutboxStatus,
@@ -35,6 +35,9 @@ from core.domain.tenant_settings import QuietHours, TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged, Event, MessageChanged
 from core.i18n import t as tr
+from core.i18n.deferred import channel as channel_word
+from core.i18n.deferred import line
+from core.i18n.prospect import prospect_language, text_in
 from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.loader import (
@@ -45,6 +48,7 @@ from core.orchestrator.loader import (
     quiet_hours_source,
     with_defaults,
 )
+from core.outbox import held
 from core.pipeline import Kind, Origin, Outcome, OutgoingRequest, preview, submit
 from core.pipeline.queue import resend
 from core.reminders.service import Reminders
@@ -52,7 +56,7 @@ from core.service.conversations import Conversations
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.service_context import ServiceContext
-from core.storage.timeline import append_message, open_conversation
+from core.storage.timeline import open_conversation, record_event
 from core.team import audit
 
 if TYPE_CHECKING:
@@ -85,6 +89,17 @@ class RouteResult:
     provider_message_id: str | None = None
     decision: Decision | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class SwitchPreview:
+    """What a channel switch would send: the transition (in ``language``, the prospect's) and
+    the orchestrator's decision for it on ``channel``."""
+
+    channel: Channel
+    text: str
+    language: str
+    decision: Decision
 
 
 @dataclass(frozen=True)
@@ -292,9 +307,84 @@ class Outbound:
             ]
             return convert.message(message)
 
-    async def switch_channel(self, conversation_id: int, to_channel: Channel) -> m.Conversation:
+    async def preview_switch(self, conversation_id: int, to_channel: Channel) -> SwitchPreview:
+        """What ``switch_channel`` would send, before anything is sent: the transition message
+        in the prospect's language and the orchestrator's decision for it on ``to_channel``.
+
+        Raises:
+            InvalidInput: same channel as the conversation's.
+        """
+        to_channel = Channel(to_channel)
+        async with self.ctx.db.session() as session:
+            old = await self._conversation(session, conversation_id)
+            prospect = await self._prospect(session, old.prospect_id)
+            _other_channel(old, to_channel)
+            language = await self._prospect_language(session, prospect)
+            text = _transition(prospect, to_channel, language)
+            request = self._switch_request(prospect.id, old.id, to_channel, text)
+            outcome = await preview(session, request, now=self.ctx.now(), settings=self.settings)
+        assert outcome.decision is not None
+        return SwitchPreview(to_channel, text, language, outcome.decision)
+
+    async def _prospect_language(self, session: AsyncSession, prospect: t.ProspectRow) -> str:
+        inputs = await self._inputs(session)
+        return prospect_language(prospect.language, inputs.settings.language)
+
+    async def _transition_text(
+        self, session: AsyncSession, prospect: t.ProspectRow, channel: Channel
+    ) -> str:
+        return _transition(prospect, channel, await self._prospect_language(session, prospect))
+
+    def _switch_request(
+        self, prospect_id: int, conversation_id: int, channel: Channel, text: str
+    ) -> OutgoingRequest:
+        return self._request(
+            prospect_id,
+            Kind.SWITCH_TRANSITION,
+            ReplyDraft(text=text.strip() or " "),
+            conversation_id=conversation_id,
+            channel=channel,
+            on_refused="raise",
+            purpose="reply",
+        )
+    async def send_now(self, message_id: int, reason: str) -> m.Message:
+        """Send a message held by quiet hours now, on purpose: ``reason`` is required and goes
+        into the audit trail with the agent and the time it would otherwise have left.
+
+        Raises:
+            InvalidInput: no reason, or the message is not held.
+            NotFound: no such message.
+        """
+        now = self.ctx.now()
+        async with self.ctx.write() as (session, events):
+            released = await held.send_now(session, self.ctx.tenant_id, message_id, reason, now)
+            await audit.record(
+                session,
+                self.ctx,
+                "quiet_hours_override",
+                "message",
+                message_id,
+                reason=" ".join(reason.split()),
+                held_until=released.held_until.isoformat() if released.held_until else None,
+                conversation=released.conversation_id,
+            )
+            if released.conversation_id is not None:
+                events += [
+                    MessageChanged(message_id, released.conversation_id),
+                    ConversationChanged(released.conversation_id),
+                ]
+            message = await session.get(t.MessageRow, message_id)
+            assert message is not None
+            return convert.message(message)
+
+    async def switch_channel(
+        self, conversation_id: int, to_channel: Channel, text: str | None = None
+    ) -> m.Conversation:
         """Continue a conversation on another channel: a new linked conversation carrying the
-        context, with the seed's transition message queued on it.
+        context, priority, labels, assignee and snooze, with the transition message queued.
+
+        ``text`` is the transition as the agent left it (None: the default one, in the
+        prospect's language; empty: nothing is sent). The old thread gets a link event.
 
         Raises:
             InvalidInput: same channel, or the prospect cannot be reached on ``to_channel``.
@@ -304,19 +394,14 @@ class Outbound:
         async with self.ctx.write() as (session, events):
             old = await self._conversation(session, conversation_id)
             prospect = await self._prospect(session, old.prospect_id)
-            if old.channel_type == to_channel:
-                raise InvalidInput("channel", to_channel, tr("orchestrator.error.same_channel"))
-            first = (prospect.display_name or "").split(" ")[0]
-            text = tr("orchestrator.switch.transition", name=first, channel=NAMES[to_channel])
-            request = self._request(
-                prospect.id,
-                Kind.SWITCH_TRANSITION,
-                ReplyDraft(text=text),
-                conversation_id=old.id,
-                channel=to_channel,
-                on_refused="raise",
-                purpose="reply",
-            )
+            _other_channel(old, to_channel)
+            if text is None:
+                text = await self._transition_text(session, prospect, to_channel)
+            request = self._switch_request(prospect.id, old.id, to_channel, text)
+            if not text.strip() and not contacts_of(prospect).get(to_channel):
+                why = tr("orchestrator.blocked.no_contact", channel=NAMES[to_channel])
+                expected = tr("orchestrator.error.no_channel", why=why)
+                raise InvalidInput("channel", str(to_channel), expected)
             carried = {
                 **(old.context or {}),
                 "previous_channel": old.channel_type,
@@ -333,21 +418,18 @@ class Outbound:
                 context=carried,
                 created_at=now,
             )
-            new.assignee_id = old.assignee_id
-            await append_message(
+            await _carry_triage(session, old, new)
+            await record_event(
                 session,
                 old,
-                direction=Direction.OUTBOUND,
-                sender_type=SenderType.AGENT,
+                line("orchestrator.switch.event", channel=channel_word(to_channel)),
                 sender_id=self.ctx.agent_id,
-                kind=MessageKind.EVENT,
-                content=tr("orchestrator.switch.event", channel=NAMES[to_channel]),
-                status=MessageStatus.SENT,
                 meta={"switched_to_id": new.id, "channel": str(to_channel)},
                 created_at=now,
             )
-            request.conversation_id = new.id  # refused: raises, and nothing above is kept
-            await self._submit(session, events, request)
+            if text.strip():  # left empty by the agent: nothing is sent
+                request.conversation_id = new.id  # refused: raises, nothing above is kept
+                await self._submit(session, events, request)
             await audit.record(
                 session,
                 self.ctx,
@@ -358,7 +440,7 @@ class Outbound:
                 channel=str(to_channel),
                 previous=str(old.channel_type),
             )
-            events.append(ConversationChanged(old.id))
+            events += [ConversationChanged(old.id), ConversationChanged(new.id)]
             new_id = new.id
         return await Conversations(self.ctx).get(new_id)
 
@@ -599,6 +681,32 @@ def _usable(decision: Decision, channel: Channel | None) -> Decision:
     raise InvalidInput("channel", str(channel), tr("orchestrator.error.channel_blocked", why=why))
 
 
+def _other_channel(conversation: t.ConversationRow, channel: Channel) -> None:
+    if conversation.channel_type == channel:
+        raise InvalidInput("channel", channel, tr("orchestrator.error.same_channel"))
+
+
+def _transition(prospect: t.ProspectRow, channel: Channel, language: str) -> str:
+    """The seed's transition message, in the prospect's ``language``."""
+    first = (prospect.display_name or "").split(" ")[0]
+    name = text_in(language, f"common.channel.{channel}")
+    return text_in(language, "orchestrator.switch.transition", name=first, channel=name)
+
+
+async def _carry_triage(
+    session: AsyncSession, old: t.ConversationRow, new: t.ConversationRow
+) -> None:
+    """The agent's triage follows the prospect to the new channel: assignee, priority,
+    labels and snooze."""
+    new.assignee_id = old.assignee_id
+    new.priority = old.priority
+    if old.status == ConversationStatus.SNOOZED:
+        new.status, new.snoozed_until = old.status, old.snoozed_until
+    L = t.ConversationLabelRow
+    labels = (await session.execute(select(L.label).where(L.conversation_id == old.id))).scalars()
+    session.add_all(L(conversation_id=new.id, label=label) for label in labels.all())
+
+
 def _refused(decision: Decision) -> RouteResult:
     why = "; ".join(r.text for r in decision.blocked) or tr("orchestrator.blocked.no_channel")
     return RouteResult(False, None, None, str(OutboxStatus.FAILED), decision=decision, error=why)
@@ -613,4 +721,4 @@ async def _aiter(items: Iterable[int] | AsyncIterator[int]) -> AsyncIterator[int
             yield item
 
 
-__all__ = ["BroadcastProgress", "BudgetStatus", "Outbound", "RouteResult"]
+__all__ = ["BroadcastProgress", "BudgetStatus", "Outbound", "RouteResult", "SwitchPreview"]

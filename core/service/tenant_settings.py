@@ -11,6 +11,8 @@ from core.domain import models as m
 from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
 from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
+from core.events import MessageChanged
+from core.outbox.held import release_quiet_held
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.service_context import ServiceContext
@@ -49,7 +51,7 @@ class TenantSettingsStore:
                 error.get("input"),
                 error["msg"].removeprefix("Value error, ").removeprefix("expected "),
             ) from None
-        async with self.ctx.write() as (session, _):
+        async with self.ctx.write() as (session, events):
             tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
             assert tenant is not None
             new = valid.model_dump(mode="json")
@@ -59,7 +61,34 @@ class TenantSettingsStore:
             await audit.record(
                 session, self.ctx, "settings_save", "settings", None, changed=changed
             )
+            if "quiet_hours" in changed:  # what the old rules held and the new ones do not goes
+                released = await release_quiet_held(
+                    session, self.ctx.tenant_id, valid, self.ctx.now()
+                )
+                events += [
+                    MessageChanged(r.message_id, r.conversation_id)
+                    for r in released
+                    if r.message_id is not None and r.conversation_id is not None
+                ]
         return valid
+
+    async def remove_channel(self, channel: Channel, provider: Provider | None = None) -> bool:
+        """Remove a channel's set-up (through ``provider`` only, if given; its conversations
+        stay); whether there was one."""
+        channel = Channel(channel)
+        async with self.ctx.write() as (session, _):
+            query = select(t.ChannelRow).where(
+                t.ChannelRow.tenant_id == self.ctx.tenant_id, t.ChannelRow.channel_type == channel
+            )
+            if provider is not None:
+                query = query.where(t.ChannelRow.provider == Provider(provider))
+            rows = list((await session.execute(query)).scalars())
+            for row in rows:
+                await audit.record(
+                    session, self.ctx, "channel_remove", "channel", row.id, channel=channel
+                )
+                await session.delete(row)
+        return bool(rows)
 
     async def channels(self) -> list[m.ChannelConfig]:
         """Every channel the tenant has set up."""
@@ -76,14 +105,38 @@ class TenantSettingsStore:
         provider: Provider | None = None,
         config: dict[str, Any] | None = None,
         credentials_ref: str | None = None,
+        also: bool = False,
     ) -> m.ChannelConfig:
-        """Create or change a channel's set-up (never its secrets: those go to the keyring)."""
+        """Create or change a channel's set-up (never its secrets: those go to the keyring).
+
+        A channel may run on several providers at once (WhatsApp on Twilio and on Meta):
+        ``provider`` names the set-up to change; with ``also``, a provider the channel does not
+        have yet is added next to the others instead of replacing the channel's provider.
+
+        Raises:
+            InvalidInput: a provider that does not carry the channel, a secret among the
+                options, a sender number or address that is not one.
+        """
+        from core.channels.setup import check_provider, checked_setup
+
         channel = Channel(channel)
+        if provider is not None:
+            provider = check_provider(channel, provider)
         async with self.ctx.write() as (session, _):
-            query = select(t.ChannelRow).where(
-                t.ChannelRow.tenant_id == self.ctx.tenant_id, t.ChannelRow.channel_type == channel
+            query = (
+                select(t.ChannelRow)
+                .where(
+                    t.ChannelRow.tenant_id == self.ctx.tenant_id,
+                    t.ChannelRow.channel_type == channel,
+                )
+                .order_by(t.ChannelRow.id)
             )
-            row = (await session.execute(query)).scalar_one_or_none()
+            rows = list((await session.execute(query)).scalars())
+            same = [r for r in rows if provider is not None and r.provider == provider]
+            row = same[0] if same else (None if also or not rows else rows[0])
+            if config is not None:
+                chosen = provider or (row.provider if row else DEFAULT_PROVIDER[channel])
+                config = checked_setup(channel, chosen, config)
             if row is None:
                 row = t.ChannelRow(
                     tenant_id=self.ctx.tenant_id,

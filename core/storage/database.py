@@ -231,6 +231,9 @@ class Database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         if parsed.get_backend_name() == "postgresql":
             engine_options = _postgres_options(engine_options)
+        # A failed statement's error text must not carry its parameters (strangers' messages,
+        # phone numbers) into logs and tracebacks.
+        engine_options.setdefault("hide_parameters", True)
         engine = create_async_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)

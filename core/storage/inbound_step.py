@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.domain.appointment_changes import AppointmentChange
 from core.domain.enums import (
     DEFAULT_PROVIDER,
     Channel,
@@ -21,13 +22,10 @@ from core.domain.enums import (
 )
 from core.domain.tenant_settings import TenantSettings
 from core.events import ConversationChanged, Event, MessageChanged
+from core.i18n.deferred import Line
 from core.storage import tables as t
 from core.storage.database import announce_with_commit
-from core.storage.timeline import append_message
-
-if TYPE_CHECKING:
-    from core.booking.changes import AppointmentChange
-    from core.booking.service import Booking
+from core.storage.timeline import record_event as add_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,8 @@ class IngestStep:
     providers: dict[Channel, Provider] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     appointment_changes: list[AppointmentNotice] = field(default_factory=list)
-    booking: Booking | None = None
+    #: The booking service (``core.booking.service.Booking``), carried for chat booking.
+    booking: object | None = None
     booking_changes: list[AppointmentChange] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -75,17 +74,15 @@ class IngestStep:
 
 
 async def record_event(
-    step: IngestStep, conversation: t.ConversationRow, text: str, meta: dict[str, Any]
+    step: IngestStep, conversation: t.ConversationRow, stored: Line, meta: dict[str, Any]
 ) -> t.MessageRow:
-    """Leave an EVENT item in the thread, written by Sara."""
-    row = await append_message(
+    """Leave an internal event in the thread, written by Sara (``stored``: a
+    ``core.i18n.deferred.line``, put into words in each agent's language when shown)."""
+    row = await add_event(
         step.session,
         conversation,
-        direction=Direction.OUTBOUND,
+        stored,
         sender_type=SenderType.SARA,
-        kind=MessageKind.EVENT,
-        content=text,
-        status=MessageStatus.SENT,
         meta={"sara": True, **meta},
         created_at=step.now,
     )

@@ -102,7 +102,12 @@ class ProspectRow(Base):
 
 class ChannelRow(Base):
     __tablename__ = "channels"
-    __table_args__ = (UniqueConstraint("tenant_id", "channel_type"),)
+    #: One row per provider of a channel: WhatsApp may run on Twilio and on Meta at once.
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "channel_type", "provider", name="uq_channels_tenant_channel_provider"
+        ),
+    )
 
     id: Mapped[int] = _pk()
     tenant_id: Mapped[int] = _tenant()
@@ -326,6 +331,8 @@ class InboundEventRow(Base):
     acked: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = _created()
     processed_at: Mapped[datetime | None] = mapped_column()
+    #: When a failed event is tried again (None: as soon as a worker gets to it).
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
 
 
 class CampaignRow(Base):

@@ -139,6 +139,36 @@ async def append_message(
     return row
 
 
+async def record_event(
+    session: AsyncSession,
+    conversation: t.ConversationRow,
+    stored_line: dict[str, Any],
+    *,
+    sender_type: SenderType = SenderType.AGENT,
+    sender_id: int | None = None,
+    meta: dict[str, Any] | None = None,
+    created_at: datetime | None = None,
+) -> t.MessageRow:
+    """Add an internal event to ``conversation``'s thread (``core.i18n.deferred.line``).
+
+    An event is a thread item of kind EVENT: never sent, never counted as a message, drawn
+    apart from messages, and stored untranslated (``meta["line"]``: a catalog key and its
+    parameters) so each agent reads it in their own language. ``content`` stays empty.
+    """
+    return await append_message(
+        session,
+        conversation,
+        direction=Direction.OUTBOUND,
+        sender_type=sender_type,
+        sender_id=sender_id,
+        kind=MessageKind.EVENT,
+        content="",
+        status=MessageStatus.SENT,
+        meta={**(meta or {}), "line": stored_line},
+        created_at=created_at,
+    )
+
+
 def touch_conversation(conversation: t.ConversationRow, message: t.MessageRow) -> None:
     """Fold a new thread item into the conversation's denormalised columns.
 

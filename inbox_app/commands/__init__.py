@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "campaign",
     "sandbox",
     "relay",
+    "events",
+    "channel",
     "bench",
 )
 

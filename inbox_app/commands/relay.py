@@ -49,15 +49,31 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
         }
     )
     ingest = not args.no_ingest
+    from core.logs import configure_logging
+
+    log_file = configure_logging(settings.data_dir, stderr=True, name="relay")
     asyncio.run(
-        _main(settings, relay, ingest=ingest, send=ingest and not args.no_send, poll=args.poll)
+        _main(
+            settings,
+            relay,
+            ingest=ingest,
+            send=ingest and not args.no_send,
+            poll=args.poll,
+            log_file=str(log_file),
+        )
     )
     print(t("relay.stopped"), flush=True)
     return 0
 
 
 async def _main(
-    settings: Settings, relay: RelaySettings, *, ingest: bool, send: bool, poll: list[str]
+    settings: Settings,
+    relay: RelaySettings,
+    *,
+    ingest: bool,
+    send: bool,
+    poll: list[str],
+    log_file: str = "",
 ) -> None:
     """Serve; with ``send``, an outbox worker also sends what is queued (Sara's replies even
     when no agent's app is open), sharing the queue with the apps' workers."""
@@ -67,7 +83,7 @@ async def _main(
     from core.engine import open_service
     from core.outbox.worker import OutboxWorker
     from core.relay.run import serve
-    from core.relay.secrets import pull_tokens
+    from core.relay.secrets import pull_tokens, tenant_tokens
     from core.relay.server import RelayConfig, runtime_lookup
 
     service = await open_service(settings, role="relay")
@@ -75,7 +91,7 @@ async def _main(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    tokens = pull_tokens(service.ctx.tenant_id)
+    tokens = pull_tokens(service.ctx.tenant_id) | await tenant_tokens(service.db)
     if not tokens:
         print(t("relay.pull_disabled"), file=sys.stderr, flush=True)
     runtime = ChannelRuntime(
@@ -90,11 +106,14 @@ async def _main(
         max_body_bytes=relay.max_body_bytes,
         max_email_bytes=relay.max_email_bytes,
         pull_tokens=tokens,
+        trusted_proxies=tuple(relay.trusted_proxies),
     )
 
     def ready(host: str, port: int) -> None:
         public = relay.public_url or f"http://{host}:{port}"
         print(t("relay.listening", host=host, port=port, public_url=public), flush=True)
+        if log_file:
+            print(t("relay.log_file", path=log_file), flush=True)
 
     sender = None
     if send:

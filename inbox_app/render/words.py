@@ -16,6 +16,15 @@ def channel_name(channel: Channel | str | None) -> str:
     return t(f"common.channel.{channel}") if channel else t("ui.channel.auto")
 
 
+def place_name(location: str | None) -> str:
+    """An appointment's place: an address, or "By phone" / "Video call" translated."""
+    if location == "phone":
+        return t("booking.panel.by_phone")
+    if location == "video":
+        return t("booking.panel.video")
+    return location or ""
+
+
 def channel_tag(channel: Channel | str) -> str:
     """A short fixed-width tag for list columns (readable without colour)."""
     return t(f"ui.tag.{channel}")

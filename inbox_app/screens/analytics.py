@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from core.analytics.stats import RECEIPT_COUNTS, ChannelStats
@@ -18,6 +18,7 @@ from core.i18n import format_number, format_percent, t
 from inbox_app.errors import notify_error
 from inbox_app.render.words import channel_name, duration, money
 from inbox_app.widgets.analytics.source import Report, report, total
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 
 PERIODS = (7, 30, 90, 365)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from textual.binding import Binding
 
 from core.domain import models as m
 from core.domain.appointment_display import both_times, kind_label
-from core.domain.enums import AppointmentStatus
-from core.i18n import t
+from core.domain.enums import AppointmentStatus, MessageStatus
+from core.i18n import format_datetime, t
 from inbox_app.errors import notify_error
 from inbox_app.render.words import channel_name
 from inbox_app.screens.booking import BookingScreen
@@ -89,7 +90,13 @@ class AppointmentActions:
         async def booked(appointment: m.Appointment | None) -> None:
             if appointment is not None:
                 when = await self._when(appointment, prospect)
-                self.notify(t("booking.action.booked", when=when), timeout=5, markup=False)
+                done = (
+                    "booking.action.confirmed"
+                    if appointment.status == AppointmentStatus.CONFIRMED
+                    else "booking.action.proposed"
+                )
+                lines = [t(done, when=when), *await self._reminder_lines(appointment, prospect)]
+                self.notify("\n".join(lines), timeout=8, markup=False)
                 await self.appointment_changed()
 
         self.app.push_screen(BookingScreen(prospect, conversation_id), booked)
@@ -203,6 +210,31 @@ class AppointmentActions:
     async def _when(self, appointment: m.Appointment, prospect: m.Prospect) -> str:
         settings = await self.app.service.tenant_settings.get()
         return str(both_times(appointment.starts_at, settings.timezone, prospect.timezone))
+
+    async def _reminder_lines(
+        self, appointment: m.Appointment, prospect: m.Prospect
+    ) -> list[str]:
+        """The appointment's reminders, each with when it will be sent (not when it was booked)."""
+        try:
+            entries = await self.app.service.agenda.between(
+                appointment.starts_at, appointment.starts_at + timedelta(seconds=1)
+            )
+        except Exception:  # the booking is done; the list is only a courtesy
+            return []
+        entry = next((e for e in entries if e.appointment.id == appointment.id), None)
+        if entry is None or not entry.reminders:
+            return []
+        zone = prospect.timezone or (await self.app.service.tenant_settings.get()).timezone
+        return [t("booking.action.reminders")] + [
+            t(
+                "booking.action.reminder_line",
+                kind=t(f"booking.reminder.{r.kind}"),
+                when=format_datetime(r.send_at, zone, "EEE d MMM HH:mm") if r.send_at else "",
+                channel=channel_name(r.channel),
+            )
+            for r in entry.reminders
+            if r.status not in (MessageStatus.CANCELLED,)
+        ]
 
     async def _kind(self, appointment: m.Appointment) -> str:
         settings = await self.app.service.tenant_settings.get()

@@ -3,6 +3,10 @@
 Opened with ``b`` from a conversation to book, and from an appointment to move it. Choosing a
 slot (or typing an exact time) books it through ``service.booking``; a refusal (slot just taken,
 past, outside hours, holiday) is shown in the panel, which stays open with fresh slots.
+
+A booking says what it does: *propose* sends the time to the prospect, who confirms it (the
+appointment stays ``proposed``); *confirm* is for a time the prospect already agreed to (the
+appointment is ``confirmed`` and needs a place, or "by phone" / "video").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from core.booking.errors import BookingRefused, SlotTaken
 from core.booking.parse_when import When
+from core.booking.service import PHONE, VIDEO
 from core.booking.slots import Slot
 from core.domain import models as m
 from core.domain.appointment_display import both_times, kind_label, slot_label
@@ -35,6 +40,8 @@ SLOT_COUNT = 8
 ANY = "any"
 USUAL = "usual"
 AGENCY = "agency"
+PROPOSE = "propose"
+CONFIRM = "confirm"
 
 
 class BookingScreen(ModalScreen["m.Appointment | None"]):
@@ -70,6 +77,19 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
             yield Label(inert(t(key, name=self.prospect.display_name), "bold", single_line=True))
             yield Static(id="moving")
             yield Static(id="zones", classes="hint")
+            with Horizontal(id="modes"):
+                yield Label(t("booking.panel.mode"))
+                yield Select(
+                    [
+                        (t("booking.panel.mode_propose"), PROPOSE),
+                        (t("booking.panel.mode_confirm"), CONFIRM),
+                    ],
+                    value=PROPOSE,
+                    allow_blank=False,
+                    id="mode",
+                    compact=True,
+                )
+            yield Static(id="mode_hint", classes="hint")
             with Horizontal(id="fields"):
                 with Vertical():
                     yield Label(t("booking.panel.kind"))
@@ -131,9 +151,12 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
             (t("booking.panel.property", key=p.key, address=one_line(p.address, 40)), p.key)
             for p in booking.properties
         ]
+        places += [(t("booking.panel.by_phone"), PHONE), (t("booking.panel.video"), VIDEO)]
         location.set_options(places)
         location.value = USUAL
         location.disabled = self.moving is not None
+        self.query_one("#modes").display = self.moving is None
+        self._show_mode()
 
     def _show_context(self) -> None:
         assert self.settings is not None
@@ -190,10 +213,36 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
             return self.settings.company.address
         return str(value)
 
+    @property
+    def confirming(self) -> bool:
+        """Whether the agent confirms a time the prospect agreed to (else: proposes it)."""
+        return self.moving is None and self.query_one("#mode", Select).value == CONFIRM
+
     @on(Select.Changed)
     def _request_changed(self, event: Select.Changed) -> None:
         if self.settings is not None and event.select.id in ("kind", "agent"):
             self.load_slots()
+        if event.select.id in ("mode", "location", "kind"):
+            self._show_mode()
+
+    def _show_mode(self) -> None:
+        """Say what choosing a time will do, and what confirming still lacks."""
+        hint = self.query_one("#mode_hint", Static)
+        hint.display = self.moving is None
+        key = "booking.panel.confirm_hint" if self.confirming else "booking.panel.propose_hint"
+        text = Text(t(key))
+        if self.confirming and self._no_place():
+            text.append("\n" + t("booking.panel.place_needed"), style="bold")
+        hint.update(text)
+
+    def _no_place(self) -> bool:
+        """Whether the booking would have no place (the type's usual place being none)."""
+        if self.location is not None or self.settings is None:
+            return False
+        item = self.settings.booking.type_of(self.kind)
+        if item is not None and item.where == "remote":
+            return False  # a call: by phone
+        return not (item is not None and item.where == "agency" and self.settings.company.address)
 
     # -- slots ---------------------------------------------------------------------------
 
@@ -296,12 +345,15 @@ class BookingScreen(ModalScreen["m.Appointment | None"]):
                     conversation_id=self.conversation_id,
                 )
             else:
+                if self.confirming and self._no_place():
+                    raise ValueError(t("booking.panel.place_needed"))
                 appointment = await booking.book(
                     self.prospect.id,
                     start,
                     kind=self.kind,
                     agent_id=agent_id,
                     location=self.location,
+                    confirmed=self.confirming,
                     conversation_id=self.conversation_id,
                 )
         except Exception as exc:

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from core.booking.agenda import AgendaEntry
 from core.domain import models as m
@@ -26,10 +26,12 @@ from core.domain.tenant_settings import TenantSettings
 from core.events import AppointmentChanged, Event, MessageChanged, Resync
 from core.i18n import format_datetime, t
 from inbox_app.errors import notify_error
+from inbox_app.live import LiveScreen
 from inbox_app.render.safe import inert, one_line
-from inbox_app.render.words import channel_name, status_word
+from inbox_app.render.words import channel_name, place_name, status_word
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as calendar_key
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 
 #: Columns in the order shown: what matters most first, so 80 columns show when, state and who.
@@ -70,7 +72,7 @@ class CalendarTable(DataTable[Text]):
             self.add_column(t(f"booking.calendar.{name}"), key=name, width=width or _status_width())
 
 
-class CalendarScreen(AppointmentActions, Screen[None]):
+class CalendarScreen(LiveScreen, AppointmentActions, Screen[None]):
     """Today or this week; ``a`` walks through the agents."""
 
     CSS_PATH = "calendar.tcss"
@@ -219,7 +221,10 @@ class CalendarScreen(AppointmentActions, Screen[None]):
         if a.location:
             text.append("\n")
             text.append_text(
-                inert(t("booking.calendar.details_where", location=a.location), single_line=True)
+                inert(
+                    t("booking.calendar.details_where", location=place_name(a.location)),
+                    single_line=True,
+                )
             )
         text.append("\n" + t("booking.calendar.details_reminders"))
         if not entry.reminders:

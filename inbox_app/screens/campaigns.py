@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from core.campaigns.model import Campaign, CampaignProgress
 from core.domain.enums import CampaignStatus
@@ -24,6 +24,7 @@ from inbox_app.widgets.campaigns.words import (
     step_condition,
     step_delay,
 )
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 
 #: How often the numbers are read again (the engine runs due steps every 30 s).

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Checkbox, Footer, Input, Select, Static, TextArea
+from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import Channel
@@ -29,6 +29,7 @@ from inbox_app.widgets.composer.counter import Counter
 from inbox_app.widgets.composer.decision_panel import DecisionPanel, warnings_text
 from inbox_app.widgets.composer.hints import local_warnings
 from inbox_app.widgets.composer.variables import fill, known_values
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 
 AUTO = "auto"

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
-from core.domain.enums import ConversationStatus, MessageKind, Priority
+from core.domain.enums import ConversationStatus, MessageKind, MessageStatus, Priority
 from core.domain.models import Appointment, Thread
 from core.events import (
     ConversationChanged,
@@ -25,6 +26,7 @@ from core.events import (
 )
 from core.i18n import t
 from inbox_app.errors import notify_error
+from inbox_app.live import LiveScreen
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
@@ -34,6 +36,7 @@ from inbox_app.screens.prompt import PromptScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
 from inbox_app.widgets.conversation.timeline import PROBLEM_STATUSES, Timeline
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 from inbox_app.widgets.team.presence_line import PresenceLine
 
@@ -46,7 +49,7 @@ def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
     )
 
 
-class ConversationScreen(AppointmentActions, Screen[None]):
+class ConversationScreen(LiveScreen, AppointmentActions, Screen[None]):
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
@@ -70,6 +73,7 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         ),
         _b("m", "merge", "merge", show=False),
         _b("R", "resend", "resend", show=False),
+        _b("S", "send_now", "send_now", show=False),
         _b("C", "call", "call", show=False),
         _b("t", "toggle_panel", "panel", show=False),
         _b("n", "next_unread", "next", show=False),
@@ -83,6 +87,8 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         self.thread: Thread | None = None
         self.appointments: list[Appointment] = []
         self._reply_on_open = reply
+        self._styled_for: tuple[str, int] | None = None
+        self._title: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -102,6 +108,15 @@ class ConversationScreen(AppointmentActions, Screen[None]):
             await self._mark_read()
         if self._reply_on_open and self.thread is not None:
             self.action_reply()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles a pushed screen's every widget. The app keeps this screen for the next
+        # thread; when neither the theme nor the app's CSS changed since it was last shown, its
+        # styles are current (a class that changes restyles its widget then), so skip that.
+        seen = (self.app.theme, self.app._css_update_count)
+        if seen == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = seen
 
     def on_unmount(self) -> None:
         # a switch to another conversation may already have announced the new one
@@ -130,7 +145,8 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         self.appointments = appointments
         self._show_title()
         self._show_presence()
-        await self.query_one(Timeline).show(self.thread, self.tz)
+        # in place: the reader's scroll, cursor and the panel stay unless what they show changed
+        await self.query_one(Timeline).update(self.thread, self.tz)
         self.query_one(ProspectPanel).show(self.thread.prospect, appointments, self.tz)
 
     def _show_title(self) -> None:
@@ -152,7 +168,9 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         text.append(" · ")
         text.append_text(inert(c.assignee_name or t("ui.thread.unassigned"), single_line=True))
         text.no_wrap, text.overflow = True, "ellipsis"
-        self.query_one("#title", Static).update(text)
+        if text != self._title:  # a live update that leaves the title as it was repaints nothing
+            self._title = text
+            self.query_one("#title", Static).update(text)
 
     def _show_presence(self) -> None:
         others = self.app.service.team.presence.others_in(self.conversation_id)
@@ -190,6 +208,9 @@ class ConversationScreen(AppointmentActions, Screen[None]):
     # -- navigation --------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        # the app keeps this screen for the next conversation: nobody is viewing this one now
+        if self.app.viewing_id == self.conversation_id:
+            self.app.viewing(None)
         self.app.pop_screen()
 
     def action_toggle_panel(self) -> None:
@@ -197,11 +218,33 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         panel.display = not panel.display
 
     @on(Timeline.LinkOpened)
-    def _link(self, event: Timeline.LinkOpened) -> None:
+    async def _link(self, event: Timeline.LinkOpened) -> None:
         if event.conversation_id != self.conversation_id:
-            self.app.switch_screen(ConversationScreen(event.conversation_id))
+            await self.show_conversation(event.conversation_id)
 
-    def action_next_unread(self) -> None:
+    @property
+    def ready(self) -> bool:
+        """Whether the thread of ``conversation_id`` is the one shown."""
+        return self.thread is not None and self.thread.conversation.id == self.conversation_id
+
+    async def show_conversation(self, conversation_id: int) -> bool:
+        """Show another conversation on this same screen (no new screen to build); False, with
+        a notice, when it cannot be read (the one shown stays)."""
+        previous, self.conversation_id = self.conversation_id, conversation_id
+        self.app.viewing(conversation_id)
+        await self.reload()
+        if not self.ready:
+            self.conversation_id = previous
+            self.app.viewing(previous)
+            return False
+        timeline = self.query_one(Timeline)
+        timeline.index = len(timeline) - 1 if len(timeline) else None
+        timeline.focus()
+        # a write: after the thread is on screen, not between the key and the paint
+        self.call_after_refresh(self.run_worker, self._mark_read, group="mark-read")
+        return True
+
+    async def action_next_unread(self) -> None:
         from inbox_app.screens.inbox import InboxScreen
 
         inbox = next((s for s in self.app.screen_stack if isinstance(s, InboxScreen)), None)
@@ -209,7 +252,7 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         if target is None:
             self.notify(t("ui.inbox.no_unread"), timeout=3)
             return
-        self.app.switch_screen(ConversationScreen(target))
+        await self.show_conversation(target)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -352,9 +395,9 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         if self.thread is None:
             return
 
-        def switched(conversation_id: int | None) -> None:
+        async def switched(conversation_id: int | None) -> None:
             if conversation_id is not None:
-                self.app.switch_screen(ConversationScreen(conversation_id))
+                await self.show_conversation(conversation_id)
 
         self.app.push_screen(SwitchChannelScreen(self.thread), switched)
 
@@ -371,6 +414,31 @@ class ConversationScreen(AppointmentActions, Screen[None]):
             self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
         else:
             await self._do(t("ui.done.resent"), outbound.resend(message.id))
+
+    def action_send_now(self) -> None:
+        """Send a message held by quiet hours now, with a reason (audited)."""
+        outbound = getattr(self.app.service, "outbound", None)
+        message = self.query_one(Timeline).selected_message()
+        if message is None or message.status != MessageStatus.HELD:
+            self.notify(t("ui.thread.send_now_what"), severity="warning", timeout=4)
+            return
+        if outbound is None:
+            self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
+            return
+
+        async def send(reason: str | None) -> None:
+            if reason:
+                await self._do(t("ui.done.sent_now"), outbound.send_now(message.id, reason))
+
+        def reason(raw: str) -> str:
+            if not raw.strip():
+                raise ValueError(t("ui.ask.send_now_empty"))
+            return raw.strip()
+
+        prompt = PromptScreen(
+            t("ui.ask.send_now"), placeholder=t("ui.ask.send_now_placeholder"), parse=reason
+        )
+        self.app.push_screen(prompt, send)
 
     async def action_call(self) -> None:
         outbound = getattr(self.app.service, "outbound", None)

@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from core.i18n import t
+from inbox_app.widgets.footer import Footer
 
 #: Width of the keys' column; descriptions wrap to the right of it.
 KEY_COLUMN = 18

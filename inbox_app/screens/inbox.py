@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import on, work
@@ -10,27 +11,30 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
-from core.domain.models import ConversationSummary
+from core.domain.models import ConversationSummary, Page
 from core.errors import NotFound
 from core.events import ConversationChanged, Event, MessageChanged, Resync
 from core.i18n import t
 from core.service import InboxFilter, Sort, View
 from inbox_app.errors import notify_error
+from inbox_app.live import LiveScreen
 from inbox_app.notify_hook import run_hook, wanted
 from inbox_app.render.safe import one_line
 from inbox_app.render.words import channel_name
 from inbox_app.team import pick_assignee, take
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.inbox.conversation_list import ConversationList
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus
 
 PAGE_SIZE = 50
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SORTS = (Sort.NEWEST, Sort.PRIORITY, Sort.WAITING)
 
 
-class InboxScreen(Screen[None]):
+class InboxScreen(LiveScreen, Screen[None]):
     """The first screen: every conversation, newest first, filtered as the agent asks."""
 
     CSS_PATH = "inbox.tcss"
@@ -105,46 +109,72 @@ class InboxScreen(Screen[None]):
         self.query_one("#search", Input).display = False
         self.table.focus()
         await self.reload()
+        self.call_after_refresh(self.app.first_page_shown)
 
     # -- loading ---------------------------------------------------------------------------
 
-    async def reload(self) -> None:
-        """Reload counts and the first page of the current filter."""
-        self._show_title()
+    async def reload(self, counts: bool = True) -> None:
+        """Reload the first page of the current filter, and the counts unless told not to.
+
+        Both are read first, then the screen changes all at once: the list never shows empty
+        meanwhile, and the table is repainted once rather than row by row.
+        """
         self._cursor, self._exhausted = None, False
         keep = self.table.current_id()
+        page = await self._fetch_page()
+        read = await self._read_counts() if counts else None
+        self._show_title()
         self.table.query_text = self.filter.search
         self.table.reset()
-        await self._load_page()
-        await self._refresh_counts()
+        if page is not None:
+            self._show_page(page)
+        if read is not None:
+            self.query_one(Sidebar).show_counts(read)
         if keep is not None and keep in self.table.summaries:
             self.table.move_cursor(row=self.table.get_row_index(str(keep)))
+
+    async def refilter(self, wanted: InboxFilter) -> None:
+        """Show ``wanted`` (the counts per channel do not depend on the filter: not re-read)."""
+        self.filter = wanted
+        await self.reload(counts=False)
 
     async def _load_page(self) -> None:
         if self._exhausted or self._loading:
             return
+        page = await self._fetch_page()
+        if page is not None:
+            self._show_page(page)
+
+    async def _fetch_page(self) -> Page | None:
+        """The next page of the current filter; None (and a notice) when it cannot be read."""
         self._loading = True
         try:
-            page = await self.app.service.conversations.page(self.filter, self._cursor, PAGE_SIZE)
+            return await self.app.service.conversations.page(self.filter, self._cursor, PAGE_SIZE)
         except Exception as exc:
             notify_error(self.app, exc)
             self._exhausted = True
-            return
+            return None
         finally:
             self._loading = False
+
+    def _show_page(self, page: Page) -> None:
         self._cursor = page.next_cursor
         self._exhausted = page.next_cursor is None
         self.table.append(page.items, self.app.now())
         if not self.table.row_count:
             self.notify(t("ui.inbox.empty"), timeout=3)
 
-    async def _refresh_counts(self) -> None:
+    async def _read_counts(self) -> dict[str, tuple[int, int]] | None:
         try:
-            counts = await self.app.service.conversations.counts()
+            return await self.app.service.conversations.counts()
         except Exception as exc:
             notify_error(self.app, exc)
-            return
-        self.query_one(Sidebar).show_counts(counts)
+            return None
+
+    async def _refresh_counts(self) -> None:
+        counts = await self._read_counts()
+        if counts is not None:
+            self.query_one(Sidebar).show_counts(counts)
 
     def _show_title(self) -> None:
         f = self.filter
@@ -182,53 +212,65 @@ class InboxScreen(Screen[None]):
             message = t("teamui.agent.mine_needs_agent")
             self.notify(message, severity="warning", timeout=8, markup=False)
             return
-        self.filter = dataclasses.replace(self.filter, channel=event.channel, view=event.view)
-        await self.reload()
+        await self.refilter(
+            dataclasses.replace(self.filter, channel=event.channel, view=event.view)
+        )
         self.table.focus()
 
     @on(ConversationList.Opened)
-    def _opened(self, event: ConversationList.Opened) -> None:
-        self.open_conversation(event.conversation_id)
+    async def _opened(self, event: ConversationList.Opened) -> None:
+        await self.open_conversation(event.conversation_id)
 
-    def open_conversation(self, conversation_id: int, reply: bool = False) -> None:
+    async def open_conversation(self, conversation_id: int, reply: bool = False) -> None:
         """Show one conversation."""
-        from inbox_app.screens.conversation import ConversationScreen
-
-        self.app.push_screen(ConversationScreen(conversation_id, reply=reply))
+        await self.app.open_conversation(conversation_id, reply=reply)
 
     def action_search(self) -> None:
         box = self.query_one("#search", Input)
         box.display = True
         box.focus()
 
+    @on(Input.Changed, "#search")
+    def _typed(self, event: Input.Changed) -> None:
+        """Search as you type: each key narrows the list (the previous search is dropped)."""
+        if event.input.display:
+            self._search_for(event.value.strip() or None)
+
+    @work(exclusive=True, group="search")
+    async def _search_for(self, query: str | None) -> None:
+        if query != self.filter.search:
+            await self.refilter(dataclasses.replace(self.filter, search=query))
+
     @on(Input.Submitted, "#search")
     async def _searched(self, event: Input.Submitted) -> None:
         query = event.value.strip() or None
-        self.filter = dataclasses.replace(self.filter, search=query)
         if not query:
             event.input.display = False
-        await self.reload()
+        if query != self.filter.search:
+            await self.refilter(dataclasses.replace(self.filter, search=query))
         self.table.focus()
 
     async def action_clear(self) -> None:
         box = self.query_one("#search", Input)
-        box.value, box.display = "", False
-        self.filter = InboxFilter(sort=self.filter.sort)
-        await self.reload()
+        box.display = False  # first, so that emptying it is not a search
+        box.value = ""
+        cleared = InboxFilter(sort=self.filter.sort)
+        if cleared != self.filter:
+            await self.refilter(cleared)
         self.table.focus()
 
     async def action_sort(self) -> None:
         position = SORTS.index(self.filter.sort)
-        self.filter = dataclasses.replace(self.filter, sort=SORTS[(position + 1) % len(SORTS)])
-        await self.reload()
+        await self.refilter(
+            dataclasses.replace(self.filter, sort=SORTS[(position + 1) % len(SORTS)])
+        )
 
     def action_filters(self) -> None:
         from inbox_app.screens.filters import FilterScreen
 
         async def apply(result: InboxFilter | None) -> None:
             if result is not None:
-                self.filter = result
-                await self.reload()
+                await self.refilter(result)
 
         self.app.push_screen(FilterScreen(self.filter), apply)
 
@@ -238,10 +280,10 @@ class InboxScreen(Screen[None]):
 
         start_new_conversation(self.app)
 
-    def action_reply(self) -> None:
+    async def action_reply(self) -> None:
         current = self.table.current_id()
         if current is not None:
-            self.open_conversation(current, reply=True)
+            await self.open_conversation(current, reply=True)
 
     async def action_assign(self) -> None:
         current = self.table.current_id()
@@ -257,14 +299,14 @@ class InboxScreen(Screen[None]):
         elif await take(self.app, current):
             await self._conversation_changed(current, False)
 
-    def action_next_unread(self) -> None:
+    async def action_next_unread(self) -> None:
         """Open the next conversation with unread activity after the highlighted one."""
         target = self.next_unread(self.table.current_id())
         if target is None:
             self.notify(t("ui.inbox.no_unread"), timeout=3)
             return
         self.table.move_cursor(row=self.table.get_row_index(str(target)))
-        self.open_conversation(target)
+        await self.open_conversation(target)
 
     def next_unread(self, after: int | None) -> int | None:
         """The first loaded conversation with unread messages after ``after`` (wrapping)."""
@@ -297,15 +339,35 @@ class InboxScreen(Screen[None]):
             conversation.model_dump(include=set(ConversationSummary.model_fields))
         )
         await self._refresh_counts()
-        if conversation_id in self.table.summaries:
-            if self._still_matches(summary):
-                self.table.update_item(summary, self.app.now())
-            else:
-                self.table.drop(conversation_id)
-        elif self._still_matches(summary):
-            await self.reload()
+        if not self._still_matches(summary):
+            self.table.drop(conversation_id)
+        elif conversation_id in self.table.summaries:
+            self.table.update_item(summary, self.app.now())
+            self._keep_order()
+        elif self._belongs_in_loaded_rows(summary):
+            self.table.append((summary,), self.app.now())
+            self._keep_order()
         if new_message and summary.unread_count:
             self._run_hook(summary)
+
+    def _belongs_in_loaded_rows(self, summary: ConversationSummary) -> bool:
+        """A conversation new to the list goes in place when it sorts among the loaded rows
+        (newest first, no search); otherwise it comes with the page where it belongs."""
+        if self.filter.sort is not Sort.NEWEST or self.filter.search:
+            return False
+        loaded = self.table.summaries.values()
+        oldest = min((s.last_message_at or _EPOCH for s in loaded), default=None)
+        when = summary.last_message_at or _EPOCH
+        return self._exhausted or oldest is None or when >= oldest
+
+    def _keep_order(self) -> None:
+        """Newest first: a conversation with a new message moves up, in place."""
+        if self.filter.sort is Sort.NEWEST:
+            summaries = self.table.summaries.values()
+            ordered = sorted(
+                summaries, key=lambda s: (s.last_message_at or _EPOCH, s.id), reverse=True
+            )
+            self.table.put_in_order([s.id for s in ordered])
 
     def _still_matches(self, summary: ConversationSummary) -> bool:
         f = self.filter

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ItemGrid, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, Static, Switch, TabbedContent, TabPane
+from textual.widgets import Button, Label, Static, Switch, TabbedContent, TabPane
 
 from core.domain.enums import Channel
 from core.domain.tenant_settings import TenantSettings
@@ -17,6 +17,7 @@ from core.i18n import t
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name
+from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.settings.credentials_form import CredentialsForm
 from inbox_app.widgets.settings.rules_form import RulesForm
 from inbox_app.widgets.settings.template_editor import TemplateEditor

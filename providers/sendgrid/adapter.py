@@ -188,7 +188,16 @@ class SendGridAdapter(ChannelAdapter):
             self._verify_events(request, now=time.time())
 
     def _verify_inbound(self, request: WebhookRequest) -> None:
+        """Basic auth, or the secret as the last path segment (``/inbound/{secret}``).
+
+        Both compared in constant time with ``inbound_secret``.
+        """
         secret = self.config.credentials.get("inbound_secret", "")
+        in_path = request.path_params.get("secret")
+        if in_path is not None:
+            if not secret or not hmac.compare_digest(in_path.encode(), secret.encode()):
+                raise SignatureError("Inbound Parse path secret does not match")
+            return
         auth = request.header("authorization")
         if not auth.lower().startswith("basic "):
             raise SignatureError("missing header Authorization (Inbound Parse basic auth)")

@@ -6,7 +6,9 @@ personas answering). After restarts the database is consistent:
 - every queued message was sent once, or is marked "outcome unknown" (never twice);
 - every conversation's unread count is its number of inbound messages.
 
-Short by default; ``--chaos-long`` runs more rounds and more traffic.
+Runs on SQLite and, when ``COCCINELLE_TEST_PG_URL`` is set, on PostgreSQL (a database of its own,
+created and dropped here, since three processes share it). Short by default; ``--chaos-long`` or
+``COCCINELLE_CHAOS_LONG=1`` runs more rounds and more traffic.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ import random
 import signal
 import socket
 import sys
+import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.channels.registry import adapter_names
 from core.channels.runtime import ChannelRuntime
@@ -38,7 +44,7 @@ from core.relay.server import runtime_lookup
 from core.service import InboxService
 from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
-from tests.conftest import FakeClock
+from tests.conftest import PG_URL, FakeClock
 
 pytestmark = [
     pytest.mark.slow,
@@ -131,13 +137,34 @@ def _inbound_load(sandbox, round_no: int, size: int) -> None:
         )
 
 
-async def _chaos(tmp_path: Path, rounds: int, recipients: int, inbound: int) -> None:
+@asynccontextmanager
+async def chaos_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database for the three processes: an SQLite file, or a PostgreSQL
+    database created for this run (next to ``COCCINELLE_TEST_PG_URL``'s) and dropped after."""
+    if kind == "sqlite":
+        yield sqlite_url(tmp_path / "chaos.db")
+        return
+    if not PG_URL:
+        pytest.skip("COCCINELLE_TEST_PG_URL is not set")
+    base = make_url(PG_URL)
+    name = f"chaos_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def _chaos(url: str, rounds: int, recipients: int, inbound: int) -> None:
     from providers.sandbox import start_sandbox
 
     port = _free_port()
     relay_url = f"http://127.0.0.1:{port}"
     sandbox = await start_sandbox(relay_url)
-    url = sqlite_url(tmp_path / "chaos.db")
     db = await Database.open(url)
     env = {
         **os.environ,
@@ -287,10 +314,15 @@ async def _check(service: InboxService, sandbox) -> None:
     assert not wrong, f"conversations with a wrong unread count: {wrong}"
 
 
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 async def test_chaos_kills_lose_nothing_and_double_nothing(
-    tmp_path: Path, request: pytest.FixtureRequest
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if request.config.getoption("--chaos-long"):
-        await _chaos(tmp_path, rounds=30, recipients=300, inbound=20)
-    else:
-        await _chaos(tmp_path, rounds=6, recipients=40, inbound=6)
+    long = request.config.getoption("--chaos-long") or os.environ.get("COCCINELLE_CHAOS_LONG")
+    async with chaos_database(database, tmp_path) as url:
+        if long:
+            await _chaos(url, rounds=30, recipients=300, inbound=20)
+        else:
+            await _chaos(url, rounds=6, recipients=40, inbound=6)

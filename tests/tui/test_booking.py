@@ -79,12 +79,15 @@ async def test_b_books_the_chosen_free_slot_and_the_prospect_is_told(app, servic
         await settle(pilot)
         assert isinstance(app.screen, ConversationScreen)
         assert "Appointment booked: visit on Tuesday 10 March 2026 at 14:30" in timeline_text(app)
-        assert "est confirmé le mardi 10 mars à 14:30 avec Camille" in timeline_text(app)
+        # a proposal (the prospect confirms), not a confirmation
+        proposal = "nous vous proposons un rendez-vous (visite) le mardi 10 mars à 14:30 avec"
+        assert proposal in timeline_text(app)
     booked = [a for a in await service.booking.upcoming(ids["marie"]) if a.agent_id]
     assert [(a.starts_at, a.agent_id) for a in booked] == [(expected[1].start, ids["agent"])]
-    told = await notices(service, ids["marie"], "est confirmé le")
+    told = await notices(service, ids["marie"], "nous vous proposons")
     assert len(told) == 1 and told[0].status in QUEUED
-    assert told[0].meta["notice"] == "confirmation"
+    assert told[0].meta["notice"] == "proposal"
+    assert not await notices(service, ids["marie"], "confirmé")
 
 
 async def test_refusals_show_in_the_panel_which_stays_open(app, service, ids) -> None:

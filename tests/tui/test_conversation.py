@@ -125,7 +125,9 @@ async def test_switch_channel_opens_the_new_linked_thread(app, ids, service) -> 
         await open_conversation(app, pilot, ids["marie_sms"])
         await pilot.press("w")
         await settle(pilot)
-        await pilot.press("enter")
+        await pilot.press("enter")  # the first channel: the preview
+        await settle(pilot)
+        await pilot.press("ctrl+s")  # switch, sending the transition
         await settle(pilot)
         assert isinstance(app.screen, ConversationScreen)
         new_id = app.screen.conversation_id
@@ -144,10 +146,10 @@ class _FailingOutbound:
     def __init__(self) -> None:
         self.calls: list[tuple[str, object]] = []
 
-    async def switch_channel(self, conversation_id: int, to_channel: object) -> None:
+    async def preview_switch(self, conversation_id: int, to_channel: object) -> None:
         from core.channels.errors import TransientProviderError
 
-        self.calls.append(("switch_channel", to_channel))
+        self.calls.append(("preview_switch", to_channel))
         raise TransientProviderError("[red]connection reset[/red]", provider="twilio")
 
     async def call(self, prospect_id: int) -> None:
@@ -171,7 +173,7 @@ async def test_provider_and_network_errors_are_notifications(app, ids, service) 
             assert any("network is unreachable" in m for m in messages)
     finally:
         service.outbound = real
-    assert [name for name, _ in outbound.calls] == ["switch_channel", "call"]
+    assert [name for name, _ in outbound.calls] == ["preview_switch", "call"]
 
 
 def test_a_call_whose_text_is_its_summary_shows_it_once() -> None:

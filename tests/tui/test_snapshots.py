@@ -81,6 +81,7 @@ SCREENS = {
     "analytics": _keys("f3"),
     "help": _keys("question_mark"),
     "booking": _open("marie_sms", ("b",)),
+    "switch_preview": _open("marie_sms", ("w", "enter")),
     "calendar": _calendar,
 }
 

@@ -10,8 +10,11 @@ from core.i18n import format_percent, format_time, t
 from inbox_app.render.words import channel_name, money
 
 
-def decision_text(decision: Decision, tz: str | None) -> Text:
-    """Channel, confidence, reasons with points, cost, the two alternatives, warnings."""
+def decision_text(decision: Decision, tz: str | None, *, forced: bool = False) -> Text:
+    """Channel, confidence, reasons with points, cost, the two alternatives, warnings.
+
+    ``forced``: the channel was chosen by the agent (a switch): no "Auto", no alternatives.
+    """
     text = Text()
     if decision.channel is None:
         text.append(t("ui.decision.blocked") + "\n", style="bold")
@@ -20,7 +23,7 @@ def decision_text(decision: Decision, tz: str | None) -> Text:
         return text
     text.append(
         t(
-            "ui.decision.chosen",
+            "ui.decision.forced" if forced else "ui.decision.chosen",
             channel=channel_name(decision.channel),
             confidence=format_percent(decision.confidence),
             cost=money(decision.estimated_cost),
@@ -30,7 +33,7 @@ def decision_text(decision: Decision, tz: str | None) -> Text:
     )
     for reason in decision.reasons:
         text.append(f"  {reason.points:+g}  {reason.text}\n")
-    for number, alternative in enumerate(decision.alternatives[:2], start=1):
+    for number, alternative in enumerate(() if forced else decision.alternatives[:2], start=1):
         text.append(
             t(
                 "ui.decision.alternative",
@@ -60,6 +63,9 @@ def warnings_text(decision: Decision | None, local: list[str], tz: str | None) -
 class DecisionPanel(Static):
     """Shows a decision, or why there is none."""
 
-    def show(self, decision: Decision | None, tz: str | None, note: str = "") -> None:
+    def show(
+        self, decision: Decision | None, tz: str | None, note: str = "", *, forced: bool = False
+    ) -> None:
         """Draw ``decision`` (None: ``note`` explains)."""
-        self.update(decision_text(decision, tz) if decision else Text(note, style="dim"))
+        text = decision_text(decision, tz, forced=forced) if decision else Text(note, style="dim")
+        self.update(text)

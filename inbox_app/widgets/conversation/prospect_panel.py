@@ -9,14 +9,19 @@ from core.domain.enums import Channel
 from core.domain.models import Appointment, Prospect
 from core.i18n import t
 from inbox_app.render.safe import inert
-from inbox_app.render.words import channel_name, when
+from inbox_app.render.words import channel_name, place_name, when
 
 
 class ProspectPanel(Static):
     """What the agent needs to know about the prospect, at a glance."""
 
+    _shown: tuple[Prospect, list[Appointment], str | None] | None = None
+
     def show(self, prospect: Prospect, appointments: list[Appointment], tz: str | None) -> None:
-        """Draw ``prospect`` and their appointments."""
+        """Draw ``prospect`` and their appointments (nothing to do when they did not change)."""
+        if self._shown == (prospect, appointments, tz):
+            return
+        self._shown = (prospect, list(appointments), tz)
         text = Text()
         text.append_text(inert(prospect.display_name, "bold", single_line=True))
         text.append("\n\n")
@@ -47,6 +52,6 @@ class ProspectPanel(Static):
             text.append(t(f"common.appointment_status.{appointment.status}"))
             if appointment.location:
                 text.append(" — ")
-                text.append_text(inert(appointment.location, single_line=True))
+                text.append_text(inert(place_name(appointment.location), single_line=True))
             text.append("\n")
         self.update(text)

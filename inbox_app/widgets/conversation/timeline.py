@@ -8,6 +8,8 @@ Message metadata read here (written by the relay and the adapters): ``duration_s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -18,15 +20,33 @@ from textual.widgets import ListItem, ListView, Static
 from core.domain.enums import Direction, MessageKind, MessageStatus
 from core.domain.models import Conversation, ConversationSummary, Message, Thread
 from core.i18n import format_number, t
+from core.i18n.deferred import is_line
+from core.i18n.deferred import render as render_line
 from inbox_app.render.safe import clean, inert, one_line
 from inbox_app.render.words import channel_name, status_word, when
 
+#: Items mounted when a thread opens (a tall screen's worth), and at a time as the reader goes up.
+WINDOW = 24
 PROBLEM_STATUSES = {
     MessageStatus.FAILED,
     MessageStatus.UNDELIVERED,
     MessageStatus.UNKNOWN,
     MessageStatus.EXPIRED,
 }
+
+
+#: The classes an item takes from what it shows (ListView adds its own, e.g. ``-highlight``).
+KINDS = ("note", "inbound", "outbound", "separator", "link", "event")
+
+
+@dataclass
+class Entry:
+    """What one item shows, before (or without) a widget for it."""
+
+    body: Text
+    message: Message | None = None
+    link: int | None = None
+    classes: str = ""
 
 
 class TimelineItem(ListItem):
@@ -44,6 +64,19 @@ class TimelineItem(ListItem):
         self.message = message
         self.link = link
         self.expanded = False
+
+    @classmethod
+    def of(cls, entry: Entry) -> TimelineItem:
+        """A new item showing ``entry``."""
+        return cls(entry.body, message=entry.message, link=entry.link, classes=entry.classes)
+
+    def show_entry(self, entry: Entry) -> None:
+        """Show ``entry`` in this (mounted) item instead of what it showed."""
+        self.message, self.link, self.expanded = entry.message, entry.link, False
+        wanted = set(entry.classes.split())
+        self.remove_class(*(k for k in KINDS if k not in wanted))
+        self.add_class(*wanted)
+        self.query_one(Static).update(entry.body)
 
 
 class Timeline(ListView):
@@ -73,14 +106,107 @@ class Timeline(ListView):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tz: str | None = None
+        #: The oldest entries, not mounted until the reader goes up to them (newest first paint).
+        self._older: list[Entry] = []
+        self._shown_for: int | None = None
 
     async def show(self, thread: Thread, tz: str | None) -> None:
-        """Draw ``thread`` (replacing what was there), keeping the cursor at the end."""
+        """Draw ``thread`` (replacing what was there), keeping the cursor at the end.
+
+        Only the newest ``WINDOW`` items are mounted; older ones mount as the reader reaches the
+        top, so a long thread opens as fast as a short one. The items already mounted (from the
+        conversation shown before) are reused: their text changes, no widget is rebuilt.
+        """
         self.tz = tz
-        await self.clear()
-        await self.extend(build_items(thread, tz))
+        self._shown_for = thread.conversation.id
+        entries = build_entries(thread, tz)
+        self._older, newest = entries[:-WINDOW], entries[-WINDOW:]
+        items = [c for c in self.children if isinstance(c, TimelineItem)]
+        for item, entry in zip(items, newest, strict=False):
+            item.show_entry(entry)
+        if len(items) > len(newest):
+            await self.remove_children(items[len(newest) :])
+        elif len(items) < len(newest):
+            await self.extend(TimelineItem.of(e) for e in newest[len(items) :])
         self.index = len(self) - 1 if len(self) else None
         self.call_after_refresh(self.scroll_end, animate=False)
+
+    async def update(self, thread: Thread, tz: str | None) -> None:
+        """Show ``thread`` again without redrawing what did not change.
+
+        A message whose status or text moved is redrawn in its place; new messages at the end of
+        the current conversation are appended. The cursor and the scroll stay where the reader
+        left them, unless they were on the last item (then they follow the new end). Anything
+        else (another conversation, a merge, a reordering) draws the thread anew.
+        """
+        if thread.conversation.id != self._shown_for or tz != self.tz:
+            await self.show(thread, tz)
+            return
+        known = self._by_message()
+        added = [m for m in thread.messages if m.id not in known]
+        ids = [m.id for m in thread.messages if m.id in known]
+        if not self._appendable(thread, added) or ids != list(known):
+            await self.show(thread, tz)
+            return
+        for message in thread.messages:
+            shown = known.get(message.id)
+            if shown is not None and shown.message != message:
+                self._patch(shown, message)
+        if added:
+            await self._append(added)
+
+    def _by_message(self) -> dict[int, Entry | TimelineItem]:
+        shown = [*self._older, *(c for c in self.children if isinstance(c, TimelineItem))]
+        return {i.message.id: i for i in shown if i.message is not None}
+
+    def _appendable(self, thread: Thread, added: list[Message]) -> bool:
+        """Whether ``added`` can go at the end: the newest, all in the open conversation."""
+        if not added:
+            return True
+        tail = thread.messages[-len(added) :]
+        last = self._nodes[-1] if self._nodes else None
+        return (
+            [m.id for m in tail] == [m.id for m in added]
+            and all(m.conversation_id == thread.conversation.id for m in added)
+            and isinstance(last, TimelineItem)
+            and last.message is not None
+            and last.message.conversation_id == thread.conversation.id
+        )
+
+    def _patch(self, shown: Entry | TimelineItem, message: Message) -> None:
+        if isinstance(shown, TimelineItem):
+            shown.message = message
+            entry = _entry(message, self.tz, expanded=shown.expanded)
+            shown.query_one(Static).update(entry.body)
+        else:  # not mounted yet
+            self._older[self._older.index(shown)] = _entry(message, self.tz)
+
+    async def _append(self, messages: list[Message]) -> None:
+        following = self.index is None or self.index >= len(self) - 1
+        await self.extend(TimelineItem.of(_entry(m, self.tz)) for m in messages)
+        if following:
+            self.index = len(self) - 1
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    async def reveal_older(self) -> None:
+        """Mount the next ``WINDOW`` older items above the first one, cursor unmoved."""
+        if not self._older:
+            return
+        batch, self._older = self._older[-WINDOW:], self._older[:-WINDOW]
+        index = self.index
+        await self.insert(0, [TimelineItem.of(e) for e in batch])
+        if index is not None:
+            self.index = index + len(batch)
+
+    async def action_cursor_up(self) -> None:
+        if self._older and (self.index or 0) == 0:
+            await self.reveal_older()
+        super().action_cursor_up()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 < old and self._older:
+            self.call_later(self.reveal_older)
 
     def selected_message(self) -> Message | None:
         """The highlighted message, if the highlighted item is one."""
@@ -101,44 +227,68 @@ class Timeline(ListView):
             )
 
 
-def build_items(thread: Thread, tz: str | None) -> list[TimelineItem]:
+def build_entries(thread: Thread, tz: str | None) -> list[Entry]:
     """Every item of the timeline, with separators where the conversation changes."""
     convo = thread.conversation
     others = {c.id: c for c in thread.related}
-    items: list[TimelineItem] = []
+    entries: list[Entry] = []
     if convo.switched_from_id:
-        items.append(
-            _link(t("ui.thread.switched_from", id=convo.switched_from_id), convo.switched_from_id)
-        )
+        label = t("ui.thread.switched_from", id=convo.switched_from_id)
+        entries.append(_link(label, convo.switched_from_id))
     current: int | None = None
     for message in thread.messages:
         if message.conversation_id != current:
             current = message.conversation_id
-            items.append(_separator(convo, others.get(current), current))
-        classes = "note" if message.kind == MessageKind.NOTE else str(message.direction)
-        items.append(TimelineItem(message_text(message, tz), message=message, classes=classes))
-    items += [_link(t("ui.thread.switched_to", id=i), i) for i in convo.switched_to_ids]
+            entries.append(_separator(convo, others.get(current), current))
+        entries.append(_entry(message, tz))
+    entries += [_link(t("ui.thread.switched_to", id=i), i) for i in convo.switched_to_ids]
     if not thread.messages:
-        items.append(TimelineItem(Text(t("ui.thread.empty"))))
-    return items
+        entries.append(Entry(Text(t("ui.thread.empty"))))
+    return entries
+
+
+def _entry(message: Message, tz: str | None, *, expanded: bool = False) -> Entry:
+    if message.kind == MessageKind.EVENT:
+        target = (message.metadata or {}).get("switched_to_id")
+        link = target if isinstance(target, int) else None
+        return Entry(event_text(message, tz), message=message, link=link, classes="event")
+    kind = "note" if message.kind == MessageKind.NOTE else str(message.direction)
+    return Entry(message_text(message, tz, expanded=expanded), message=message, classes=kind)
 
 
 def _separator(
     current: Conversation, other: ConversationSummary | None, conversation_id: int
-) -> TimelineItem:
+) -> Entry:
     if conversation_id == current.id:
         text = t("ui.thread.this_conversation", channel=channel_name(current.channel))
-        return TimelineItem(Text(f"── {text} ──", style="bold"), classes="separator")
+        return Entry(Text(f"── {text} ──", style="bold"), classes="separator")
     channel = channel_name(other.channel) if other else ""
     status = t(f"common.status.{other.status}") if other else ""
     text = t("ui.thread.earlier_conversation", id=conversation_id, channel=channel, status=status)
-    return TimelineItem(
-        Text(f"── {text} ──", style="dim"), link=conversation_id, classes="separator"
-    )
+    return Entry(Text(f"── {text} ──", style="dim"), link=conversation_id, classes="separator")
 
 
-def _link(label: str, conversation_id: int) -> TimelineItem:
-    return TimelineItem(Text(f"↪ {label}", style="underline"), link=conversation_id, classes="link")
+def event_text(message: Message, tz: str | None) -> Text:
+    """An internal event ("Conversation continued on SMS", "Appointment booked: …"): not a
+    message to the prospect, so drawn apart — dim, prefixed, no arrow and no delivery status —
+    and put into the agent's language now (older events stored as text are shown as stored)."""
+    meta = message.metadata or {}
+    stored = meta.get("line")
+    if not is_line(stored) and meta.get("switched_to_id") and meta.get("channel"):
+        # a switch link written before events were stored untranslated
+        stored = {"key": "orchestrator.switch.event", "params": {"channel": _channel(meta)}}
+    words = render_line(stored, tz) if is_line(stored) else message.content
+    text = Text(f"· {when(message.created_at, tz)} · ", style="dim")
+    text.append_text(inert(words, "dim italic", single_line=True))
+    return text
+
+
+def _channel(meta: dict[str, Any]) -> dict[str, str]:
+    return {"channel": str(meta["channel"])}
+
+
+def _link(label: str, conversation_id: int) -> Entry:
+    return Entry(Text(f"↪ {label}", style="underline"), link=conversation_id, classes="link")
 
 
 def message_text(message: Message, tz: str | None, *, expanded: bool = False) -> Text:
@@ -158,6 +308,9 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         )
     _attachments(text, meta.get("attachments"))
     _location(text, meta.get("location"))
+    _edits(text, meta.get("edits"), expanded)
+    if message.status == MessageStatus.HELD:
+        text.append("\n" + t("ui.thread.held_hint"), style="dim")
     if message.status in PROBLEM_STATUSES:
         reason = message.error_message or message.error_code or t("ui.thread.no_reason")
         text.append("\n")
@@ -167,15 +320,42 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
     return text
 
 
+def _edits(text: Text, edits: Any, expanded: bool) -> None:
+    """"(edited)", and when the item is expanded the previous texts, oldest first."""
+    if not isinstance(edits, list) or not edits:
+        return
+    text.append("\n" + t("ui.thread.edited", count=len(edits)), style="dim")
+    if not expanded:
+        return
+    for edit in edits:
+        if isinstance(edit, dict):
+            text.append("\n  " + t("ui.thread.previous_text") + " ", style="dim")
+            text.append_text(inert(str(edit.get("text", "")), "strike"))
+
+
 def _header(message: Message, tz: str | None) -> Text:
     arrow = "←" if message.direction == Direction.INBOUND else "→"
     sender = t(f"common.sender.{message.sender_type}")
     parts = [channel_name(message.channel), when(message.created_at, tz)]
+    planned = planned_time(message)
+    if planned is not None:  # a reminder queued at booking goes out later: say when
+        parts[1] = t("ui.thread.planned_for", when=when(planned, tz))
     if message.kind == MessageKind.NOTE:
         return Text(f"✎ {t('ui.thread.note')} · {sender} · {parts[1]}", style="bold")
     if message.direction == Direction.OUTBOUND or message.status != MessageStatus.RECEIVED:
         parts.append(status_word(message.status))
     return Text(f"{arrow} {sender} · " + " · ".join(parts), style="bold")
+
+
+def planned_time(message: Message) -> datetime | None:
+    """When a message still waiting (scheduled, or held by quiet hours) is due to go out."""
+    if message.status not in (MessageStatus.SCHEDULED, MessageStatus.HELD):
+        return None
+    raw = (message.metadata or {}).get("scheduled_for")
+    try:
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
 
 
 def _repeats_summary(message: Message, meta: dict[str, Any]) -> bool:

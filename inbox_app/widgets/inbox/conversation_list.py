@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
@@ -11,7 +12,7 @@ from textual.widgets import DataTable
 
 from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
-from core.i18n import t
+from core.i18n import language, t
 from inbox_app.render.safe import highlighted, inert, one_line
 from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
 
@@ -46,6 +47,11 @@ def column_width(name: str) -> int:
     The channel, "when" and priority columns fit their longest text whole ("APPEL", "il y a
     59 min", "!!Urgent"), so that no language sees them cut.
     """
+    return _column_width(name, language())
+
+
+@functools.cache
+def _column_width(name: str, lang: str) -> int:
     match name:
         case "channel":
             words = [channel_tag(c) for c in Channel]
@@ -116,6 +122,17 @@ class ConversationList(DataTable[Text]):
         for name, cell in zip(COLUMNS, self._cells(item, now), strict=True):
             self.update_cell(str(item.id), name, cell)
 
+    def put_in_order(self, order: list[int]) -> None:
+        """Show the loaded rows in ``order`` (ids), the highlighted conversation still highlighted
+        and the scroll unmoved; rows are moved, not rebuilt."""
+        if order == self.ids():
+            return
+        current = self.current_id()
+        rank = {id(self.get_cell(str(cid), "unread")): i for i, cid in enumerate(order)}
+        self.sort(key=lambda cells: rank.get(id(cells[0]), len(rank)))
+        if current is not None:
+            self.move_cursor(row=self.get_row_index(str(current)), scroll=False)
+
     def drop(self, conversation_id: int) -> None:
         """Remove a row (the conversation left the current filter)."""
         if self.summaries.pop(conversation_id, None) is not None:
@@ -155,11 +172,17 @@ class ConversationList(DataTable[Text]):
             self.post_message(self.Opened(int(event.row_key.value)))
 
     def near_end(self) -> bool:
-        """Whether the cursor or the scroll is within ``PREFETCH`` rows of the last one."""
+        """Whether the cursor or the scroll is within ``PREFETCH`` rows of the last one.
+
+        The scroll counts once the list was scrolled: a screen taller than a page does not load
+        the next one before the agent moves (the cursor gets there soon enough).
+        """
         if not self.row_count:
             return False
         cursor_near = self.cursor_row >= self.row_count - PREFETCH
-        scroll_near = self.scroll_y + self.size.height >= self.row_count - PREFETCH
+        scroll_near = self.scroll_y > 0 and (
+            self.scroll_y + self.size.height >= self.row_count - PREFETCH
+        )
         return cursor_near or scroll_near
 
     def watch_cursor_coordinate(self, old: object, new: object) -> None:

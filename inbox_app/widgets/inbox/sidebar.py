@@ -31,9 +31,13 @@ class Sidebar(OptionList):
         options.append(None)
         options += [Option(t(f"ui.view.{v}"), id=f"view:{v}") for v in View if v is not View.ALL]
         super().__init__(*options, **kwargs)  # type: ignore[arg-type]
+        self._counts: dict[str, tuple[int, int]] | None = None
 
     def show_counts(self, counts: dict[str, tuple[int, int]]) -> None:
-        """Refresh the channel lines with (unread, total) counts."""
+        """Refresh the channel lines with (unread, total) counts (only the lines that changed)."""
+        if counts == self._counts:
+            return
+        self._counts = dict(counts)
         for key in (ALL, *Channel):
             unread, total = counts.get(str(key), (0, 0))
             name = t("ui.inbox.all") if key == ALL else channel_name(key)

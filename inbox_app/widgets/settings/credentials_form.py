@@ -16,8 +16,6 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static
 
-from core.channels.registry import load_adapter
-from core.channels.runtime import ChannelRuntime, adapter_name
 from core.credentials import CredentialStore, mask
 from core.domain.enums import Channel
 from core.domain.models import ChannelConfig
@@ -87,8 +85,9 @@ class CredentialsForm(Widget):
             return
         config = self.configs[channel]
         try:
-            adapter = await asyncio.to_thread(load_adapter, adapter_name(channel, config.provider))
-            choices = list(adapter.credential_names)
+            choices = await self.app.service.channel_checks.credential_names(
+                channel, config.provider
+            )
         except Exception as exc:
             self._result(t("ui.credentials.no_adapter", reason=exc), error=True)
             choices = []
@@ -139,16 +138,10 @@ class CredentialsForm(Widget):
             self._result(t("ui.credentials.incomplete"), error=True)
             return
         self._result(t("ui.credentials.testing"))
-        store = store_of(self.app)
-        runtime = ChannelRuntime(
-            [self.configs[channel]], store.secrets_for, self.app.settings.endpoints
-        )
+        checks = self.app.service.channel_checks
         try:
-            adapter = await asyncio.to_thread(runtime.adapter, channel)
-            await adapter.check_connection()
+            await checks.test_connection(self.configs[channel], store_of(self.app).secrets_for)
         except Exception as exc:
             self._result(t("ui.credentials.failed", reason=exc), error=True)
         else:
             self._result(t("ui.credentials.works", channel=channel_name(channel)))
-        finally:
-            await runtime.close()

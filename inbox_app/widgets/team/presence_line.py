@@ -30,6 +30,9 @@ class PresenceLine(Static):
 
     def show(self, names: list[str]) -> None:
         """Show ``names`` (untrusted: each agent's app sends its own)."""
+        if list(names) == getattr(self, "_shown", None):
+            return
+        self._shown = list(names)
         self.names = list(names)
         self.set_class(bool(names), "-others")
         text = t("teamui.presence.also_here", names=", ".join(names)) if names else ""

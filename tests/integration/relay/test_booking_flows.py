@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from core.booking.slots import slot_token
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, OutboxStatus, Provider
+from core.i18n.deferred import render
 from core.ingest.worker import IngestWorker
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService
@@ -164,7 +165,9 @@ async def test_annuler_lists_appointments_as_buttons_and_a_tap_cancels_with_remi
 ) -> None:
     service, box = world.service, world.sandbox
     prospect = await add_prospect(service, "Lucie Bernard", phone=PHONE, telegram_chat_id=CHAT)
-    first = await service.booking.book(prospect, paris(2026, 3, 11, 10, 0), confirmed=True)
+    first = await service.booking.book(
+        prospect, paris(2026, 3, 11, 10, 0), confirmed=True, location="12 rue Lepic"
+    )
     second = await service.booking.book(prospect, paris(2026, 3, 12, 15, 0))
     assert len(await outbox(world, appointment_id=first.id, purpose="reminder_h2")) == 1
 
@@ -200,7 +203,9 @@ async def test_a_no_show_rebooking_offer_by_sms_and_demain_15h_books_one(
 ) -> None:
     service, box = world.service, world.sandbox
     prospect = await add_prospect(service, "Marie Dupont", phone=PHONE)
-    missed = await service.booking.book(prospect, paris(2026, 3, 10, 14, 0), confirmed=True)
+    missed = await service.booking.book(
+        prospect, paris(2026, 3, 10, 14, 0), confirmed=True, location="12 rue Lepic"
+    )
     clock.now = paris(2026, 3, 10, 15, 0)
     await service.booking.mark_no_show(missed.id)
     await service.booking_notices.offer_rebooking(missed.id)  # the agent says yes
@@ -238,7 +243,9 @@ async def test_unclear_or_unavailable_answers_never_book(world: World, clock) ->
     [conversation] = await world.rows(t.ConversationRow)
     assert conversation.unread_count == 1  # left to an agent, with an explanation
     events = await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
-    assert events[-1].meta["action"] == "unclear" and "demain 15h ou 16h" in events[-1].content
+    assert events[-1].meta["action"] == "unclear" and "demain 15h ou 16h" in render(
+        events[-1].meta["line"]
+    )
 
     await send_all(world)
     box.twilio.enqueue_inbound(PHONE, box.twilio.sms_number, "dimanche matin")  # a full window
@@ -268,8 +275,8 @@ async def test_email_confirmation_has_the_html_template_the_link_and_a_valid_ics
     service, box = world.service, world.sandbox
     prospect = await add_prospect(service, "Jane Smith", email="jane@example.com", language="en")
     booked = await service.booking.book(
-        prospect, paris(2026, 3, 30, 10, 0), location="12 rue Lepic"
-    )  # the Monday after the clocks changed (UTC+2)
+        prospect, paris(2026, 3, 30, 10, 0), location="12 rue Lepic", confirmed=True
+    )  # the Monday after the clocks changed (UTC+2); confirmed: the confirmation email
     await send_all(world)
     [request] = box.requests("sendgrid", "/v3/mail/send")
     mail = request.body
@@ -307,7 +314,9 @@ async def test_a_prospect_abroad_sees_both_times_in_the_confirmation(world: Worl
 async def test_done_sends_the_survey_now_and_the_rating_is_recorded(world: World, clock) -> None:
     service, box = world.service, world.sandbox
     prospect = await add_prospect(service, "Marie Dupont", phone=PHONE)
-    visit = await service.booking.book(prospect, paris(2026, 3, 10, 14, 0), confirmed=True)
+    visit = await service.booking.book(
+        prospect, paris(2026, 3, 10, 14, 0), confirmed=True, location="12 rue Lepic"
+    )
     await send_all(world)
     clock.now = paris(2026, 3, 10, 14, 50)  # the survey is planned for 15:15
     await service.booking.mark_done(visit.id)
@@ -335,7 +344,9 @@ async def test_done_sends_the_survey_now_and_the_rating_is_recorded(world: World
 async def test_an_agent_moving_or_cancelling_tells_the_prospect_and_replans(world: World) -> None:
     service = world.service
     prospect = await add_prospect(service, "Marie Dupont", phone=PHONE)
-    booked = await service.booking.book(prospect, paris(2026, 3, 12, 10, 0), confirmed=True)
+    booked = await service.booking.book(
+        prospect, paris(2026, 3, 12, 10, 0), confirmed=True, location="12 rue Lepic"
+    )
     await send_all(world)
     moved = await service.booking.move(booked.id, paris(2026, 3, 13, 15, 0))
     await send_all(world)
@@ -450,7 +461,9 @@ async def test_the_tenants_own_confirmation_template_is_the_one_sent(world: Worl
     )
     await service.templates.save(draft, stored.id)
     prospect = await add_prospect(service, "<i>Zoé</i> Durand", email="zoe@example.fr")
-    await service.booking.book(prospect, paris(2026, 3, 11, 10, 0))
+    await service.booking.book(
+        prospect, paris(2026, 3, 11, 10, 0), confirmed=True, location="12 rue Lepic"
+    )
     await send_all(world)
     [request] = box.requests("sendgrid", "/v3/mail/send")
     assert request.body["subject"] == "RDV du mercredi 11 mars à 10:00"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from core.booking.appointments import AppointmentDraft
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, MessageStatus
+from core.i18n.deferred import render
 from core.service import InboxService
 from core.storage import tables as t
 from core.storage.timeline import append_message, conversation_for
@@ -74,7 +75,8 @@ async def test_oui_confirms_the_next_appointment_and_says_why(service: InboxServ
     assert (queued[0].sender_type, queued[0].status) == ("sara", MessageStatus.QUEUED)
     [event] = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
     assert event.sender_type == "sara"
-    assert "confirmé" in event.content or "confirmed" in event.content
+    said = render(event.meta["line"])  # stored untranslated, put into words when shown
+    assert "confirmé" in said or "confirmed" in said
     assert event.meta["appointment_id"] == appointment and event.meta["reason"] == "Oui !"
     [conversation] = await rows(service, t.ConversationRow)
     assert conversation.unread_count == 0 and conversation.waiting_since is None

@@ -29,7 +29,11 @@ async def _alive(db: Database, pid: int) -> bool:
 
 async def test_an_idle_connection_is_closed_and_the_next_query_opens_one(pg_schema) -> None:
     db = await Database.open(
-        pg_schema.base_url, idle_seconds=0.2, pool_size=1, max_overflow=0, **pg_schema.engine_options
+        pg_schema.base_url,
+        idle_seconds=0.2,
+        pool_size=1,
+        max_overflow=0,
+        **pg_schema.engine_options,
     )
     watcher = await Database.open(pg_schema.base_url, **pg_schema.engine_options)
     try:
@@ -45,7 +49,11 @@ async def test_an_idle_connection_is_closed_and_the_next_query_opens_one(pg_sche
 
 async def test_a_connection_in_use_is_never_closed_for_idleness(pg_schema) -> None:
     db = await Database.open(
-        pg_schema.base_url, idle_seconds=0.1, pool_size=1, max_overflow=1, **pg_schema.engine_options
+        pg_schema.base_url,
+        idle_seconds=0.1,
+        pool_size=1,
+        max_overflow=1,
+        **pg_schema.engine_options,
     )
     try:
         async with db.session() as session:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from core.channels.registry import adapter_names
@@ -98,6 +100,11 @@ async def _count(service: InboxService, query) -> int:
         return (await session.execute(query)).scalar_one()
 
 
+#: Office hours on a Tuesday: Sara's out-of-hours reply would add one message per conversation.
+OFFICE_HOURS = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+
+
+@time_machine.travel(OFFICE_HOURS, tick=True)
 async def test_every_sandbox_event_is_ingested_once_and_in_order(pg_schema) -> None:
     sandbox = await start_sandbox(PUBLIC_URL)
     cores = [await open_core(pg_schema) for _ in range(3)]

@@ -15,6 +15,7 @@ from core.booking.service import AppointmentChange, ChangeKind
 from core.domain.enums import AppointmentStatus, MessageKind, SenderType
 from core.errors import InvalidInput
 from core.events import Alert, AppointmentChanged
+from core.i18n.deferred import render
 from core.storage import tables as t
 from tests.factories import add_message, add_prospect
 
@@ -82,7 +83,8 @@ async def test_propose_then_book_records_the_event_and_calls_the_hooks(
     assert event.sender_type == SenderType.AGENT
     assert event.meta["event"] == "appointment.booked"
     assert event.meta["appointment_id"] == appointment.id
-    assert "14:00" in event.content
+    assert event.content == ""  # an internal event: a key and parameters, put into words when shown
+    assert "14:00" in render(event.meta["line"])
     [change] = changes
     assert change.kind == ChangeKind.BOOKED and change.previous is None
     assert change.appointment == appointment and change.conversation_id == conversation_id
@@ -198,7 +200,9 @@ async def test_cancel_frees_the_slot_and_is_final(service, agents, prospect, cha
 
 async def test_confirm_done_and_no_show_follow_the_clock(service, agents, prospect, clock) -> None:
     first = await service.booking.book(prospect, paris(2026, 3, 11, 10, 0))
-    second = await service.booking.book(prospect, paris(2026, 3, 11, 14, 0), confirmed=True)
+    second = await service.booking.book(
+        prospect, paris(2026, 3, 11, 14, 0), confirmed=True, location="12 rue Lepic"
+    )
     assert second.status == AppointmentStatus.CONFIRMED
     assert (await service.booking.confirm(first.id)).status == AppointmentStatus.CONFIRMED
     with pytest.raises(BookingRefused) as caught:
@@ -378,7 +382,7 @@ async def test_refusals_and_thread_lines_in_french(service, agents, prospect, fr
         await service.booking.book(prospect, paris(2026, 4, 6, 10, 0))
     appointment = await service.booking.book(prospect, paris(2026, 3, 11, 10, 0), kind="valuation")
     await service.booking.move(appointment.id, paris(2026, 3, 11, 14, 0))
-    lines = [e.content for e in await events_of(service, prospect)]
+    lines = [render(e.meta["line"]) for e in await events_of(service, prospect)]
     assert lines == [
         "Rendez-vous pris : estimation le mercredi 11 mars 2026 à 10:00",
         "Rendez-vous déplacé : estimation désormais le mercredi 11 mars 2026 à 14:00 "

@@ -49,9 +49,11 @@ async def test_an_agents_book_move_and_cancel_are_each_told_once(service, agent)
     await service.booking.confirm(booked.id)  # the prospect's OUI: answered elsewhere
     await service.booking.cancel(booked.id, "empêchement")
     notices = await told(service, prospect)
-    assert [m.meta["notice"] for m in notices] == ["confirmation", "moved", "cancelled"]
+    # booked without the prospect's agreement: a proposal, which never says "confirmé"
+    assert [m.meta["notice"] for m in notices] == ["proposal", "moved", "cancelled"]
     texts = [m.content for m in notices]
-    assert "confirmé le mercredi 11 mars à 10:00 avec Alice Martin" in texts[0]
+    assert "nous vous proposons un rendez-vous (visite) le mercredi 11 mars à 10:00" in texts[0]
+    assert "avec Alice Martin" in texts[0] and "confirmé" not in texts[0]
     assert "est déplacé au mercredi 11 mars à 15:00" in texts[1]
     assert "du mercredi 11 mars à 15:00 est annulé" in texts[2]
     assert {m.channel_type for m in notices} == {Channel.SMS}
@@ -60,7 +62,9 @@ async def test_an_agents_book_move_and_cancel_are_each_told_once(service, agent)
 async def test_a_prospects_own_cancellation_is_not_told_back(service, agent) -> None:
     """The prospect's booking is confirmed; their cancellation is answered where they made it."""
     prospect = await add_prospect(service, "Marie Dupont", phone="+33612345678")
-    booked = await service.booking.book(prospect, paris(2026, 3, 11, 10, 0), by=SenderType.PROSPECT)
+    booked = await service.booking.book(
+        prospect, paris(2026, 3, 11, 10, 0), by=SenderType.PROSPECT, confirmed=True
+    )
     await service.booking.cancel(booked.id, by=SenderType.PROSPECT)
     assert [m.meta["notice"] for m in await told(service, prospect)] == ["confirmation"]
 
@@ -100,3 +104,29 @@ async def test_the_rebooking_offer_lists_free_slots_only_after_a_no_show(
     assert offer.meta["notice"] == "rebook"
     assert offer.content.startswith("Nous vous avons attendu pour votre visite")
     assert "• mar. 10 mars 14:00" in offer.content
+
+
+async def reminder_times(service, appointment_id: int) -> dict[str, object]:
+    """The pending reminders of an appointment: purpose -> when it may go out."""
+    out = t.OutboxRow
+    async with service.db.session() as session:
+        rows = await session.execute(
+            select(out).where(out.appointment_id == appointment_id, out.status == "pending")
+        )
+        return {
+            row.purpose: row.not_before
+            for row in rows.scalars()
+            if row.purpose.startswith("reminder_")
+        }
+
+
+async def test_moving_an_appointment_re_plans_its_reminders(service, agent) -> None:
+    prospect = await add_prospect(service, "Marie Dupont", phone="+33612345678")
+    booked = await service.booking.book(prospect, paris(2026, 3, 12, 10, 0))
+    before = await reminder_times(service, booked.id)
+    assert before["reminder_m30"] == paris(2026, 3, 12, 9, 30)
+    await service.booking.move(booked.id, paris(2026, 3, 13, 15, 0))
+    after = await reminder_times(service, booked.id)
+    assert after.keys() == before.keys()
+    assert after["reminder_m30"] == paris(2026, 3, 13, 14, 30)
+    assert after["reminder_h24"] == paris(2026, 3, 12, 15, 0)

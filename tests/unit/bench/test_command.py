@@ -120,10 +120,17 @@ def test_keys_are_measured_in_the_app_with_pilot(data_dir, tmp_path) -> None:
     argv = ["bench", "--scale", "small", "--runs", "1", "--only", "keys", "--json", str(out)]
     assert main(argv) == 0
     results = {r["name"]: r for r in json.loads(out.read_text())["results"]}
-    assert {"keys.move", "keys.open"} <= set(results)
-    assert all(
-        r["summary"]["runs"] == 10 and r["reference"] == "keys.reference" for r in results.values()
-    )
+    keys = {"keys.move", "keys.open", "keys.back", "keys.search", "keys.channel", "keys.open_long"}
+    assert keys <= set(results)
+    for name in keys:
+        assert results[name]["summary"]["runs"] == 10
+        assert results[name]["reference"] == "keys.reference"
+        assert results[name]["reference_summary"]["runs"] == 10
+    # the long thread really is long, and the collector's pauses were watched meanwhile
+    assert min(results["keys.open_long"]["details"]["messages"]) >= 100
+    pauses = results["keys.gc_pause"]
+    assert pauses["stat"] == "max" and pauses["target"]["bound"] == 16
+    assert set(pauses["details"]) == {"collections", "longest_ms", "longest_wall_ms"}
 
 
 async def test_a_broken_measurement_is_reported_and_the_others_still_run(tmp_path) -> None:

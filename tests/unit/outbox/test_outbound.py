@@ -133,7 +133,8 @@ async def test_switch_channel_links_both_threads_and_queues_the_transition(scene
     assert old.switched_to_ids == (new.id,)
     thread = await service.conversations.thread(new.id)
     transition = [m for m in thread.messages if m.conversation_id == new.id]
-    assert transition[0].content == "Hello Marie, I am continuing our conversation on Email."
+    # the prospect's language (here the tenant's, French), not the agent's (English here)
+    assert transition[0].content == "Bonjour Marie, je continue notre conversation via E-mail."
     assert transition[0].status == MessageStatus.QUEUED
     event = [m for m in thread.messages if m.kind == MessageKind.EVENT]
     assert event and event[0].metadata["switched_to_id"] == new.id

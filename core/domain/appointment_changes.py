@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from core.domain import models as m
-from core.domain.appointment_display import both_times, kind_label
 from core.domain.availability import BookingSettings
 from core.domain.enums import SenderType
-from core.i18n import t
+from core.i18n.deferred import Line, line, moment
+from core.i18n.deferred import kind as kind_word
 
 
 class ChangeKind(StrEnum):
@@ -51,7 +50,7 @@ class AppointmentChange:
 OnChange = Callable[[AppointmentChange], Awaitable[None]]
 
 
-def event_text(
+def event_line(
     kind: ChangeKind,
     appointment: m.Appointment,
     previous: m.Appointment | None,
@@ -59,20 +58,18 @@ def event_text(
     *,
     timezone: str,
     booking: BookingSettings | None = None,
-) -> str:
-    """The line the thread shows for a change ("Rendez-vous déplacé : visite …")."""
-
-    def when(moment: datetime) -> str:
-        return str(both_times(moment, timezone, None))
-
-    params = {
-        "kind": kind_label(appointment.kind, booking),
-        "when": when(appointment.starts_at),
-        "previous": when(previous.starts_at) if previous else "",
+) -> Line:
+    """The thread's event for a change, stored untranslated (``core.i18n.deferred``): each
+    agent reads "Rendez-vous déplacé : visite …" or "Appointment moved: visit …"."""
+    item = booking.type_of(appointment.kind) if booking else None
+    params: dict[str, object] = {
+        "kind": kind_word(appointment.kind, item.label if item is not None else None),
+        "when": moment(appointment.starts_at, timezone),
+        "previous": moment(previous.starts_at, timezone) if previous else "",
         "reason": reason or "",
     }
     key = "cancelled_because" if kind == ChangeKind.CANCELLED and reason else kind.value
-    return t(f"appointments.event.{key}", **params)
+    return line(f"appointments.event.{key}", **params)
 
 
 def event_meta(

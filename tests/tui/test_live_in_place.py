@@ -1,0 +1,131 @@
+"""Live updates change what changed, in place: the reader keeps their place, nothing is rebuilt."""
+
+from __future__ import annotations
+
+from core.domain.enums import Channel, MessageStatus
+from core.events import ConversationChanged, MessageChanged
+from core.storage import tables as t
+from core.storage.timeline import apply_status
+from inbox_app.render.words import status_word
+from inbox_app.screens.conversation import ConversationScreen
+from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
+from inbox_app.widgets.conversation.timeline import WINDOW, Timeline, TimelineItem
+from inbox_app.widgets.inbox.conversation_list import ConversationList
+from tests.tui.helpers import names, settle
+from tests.tui.scenario import say
+
+
+def _item_text(item: TimelineItem) -> str:
+    return str(item.query_one("Static").render())
+
+
+async def _long_thread(service, ids, count: int) -> int:
+    """Earlier messages in Marie's SMS thread; the id of a sent message among the last ones."""
+    for n in range(count):
+        await say(service, ids["marie"], f"Message {n}", minutes_ago=3000 - n)
+    _, sent = await say(
+        service, ids["marie"], "Je vous rappelle.", minutes_ago=1, outbound=True,
+        status=MessageStatus.SENT,
+    )  # fmt: skip
+    return sent
+
+
+async def test_a_status_change_keeps_the_readers_place_and_rebuilds_nothing(
+    app, ids, service
+) -> None:
+    sent = await _long_thread(service, ids, 20)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        screen = app.screen
+        timeline, panel = screen.query_one(Timeline), screen.query_one(ProspectPanel)
+        timeline.index = 3  # the reader went up to an early message
+        await settle(pilot)
+        items, scroll = list(timeline.children), timeline.scroll_y
+        assert scroll < timeline.max_scroll_y
+
+        async with service.db.session() as session:
+            apply_status(await session.get(t.MessageRow, sent), MessageStatus.DELIVERED)
+        service.bus.publish(MessageChanged(sent, ids["marie_sms"]))
+        service.bus.publish(ConversationChanged(ids["marie_sms"]))
+        await settle(pilot)
+
+        assert app.screen is screen
+        assert screen.query_one(Timeline) is timeline and screen.query_one(ProspectPanel) is panel
+        assert list(timeline.children) == items  # the very same widgets, none remounted
+        assert timeline.index == 3 and timeline.scroll_y == scroll
+        changed = next(i for i in items if isinstance(i, TimelineItem) and i.message
+                       and i.message.id == sent)  # fmt: skip
+        assert status_word(MessageStatus.DELIVERED) in _item_text(changed)
+        assert changed.message.status == MessageStatus.DELIVERED
+
+
+async def test_a_new_message_is_appended_and_followed_when_the_reader_is_at_the_end(
+    app, ids, service
+) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        timeline = app.screen.query_one(Timeline)
+        items = list(timeline.children)
+        _, new = await say(service, ids["marie"], "Et le parking ?")
+        service.bus.publish(MessageChanged(new, ids["marie_sms"]))
+        await settle(pilot)
+        assert list(timeline.children)[:-1] == items
+        assert "Et le parking ?" in _item_text(timeline.children[-1])
+        assert timeline.index == len(timeline) - 1
+
+
+async def test_a_long_thread_opens_on_its_newest_items_and_reveals_older_ones(
+    app, ids, service
+) -> None:
+    await _long_thread(service, ids, 2 * WINDOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        timeline = app.screen.query_one(Timeline)
+        assert len(timeline) == WINDOW
+        assert any("Je vous rappelle." in _item_text(i) for i in timeline.children[-3:])
+        assert not any(_item_text(i).endswith("\nMessage 0") for i in timeline.children)
+        newest = timeline.highlighted_child
+        timeline.index = 0
+        await pilot.press("up")
+        await settle(pilot)
+        assert len(timeline) == 2 * WINDOW and newest in timeline.children
+        assert timeline.index == WINDOW - 1  # the item above the one that was first
+
+
+async def test_a_new_message_elsewhere_updates_its_row_in_place(app, ids, service) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+        table.move_cursor(row=1)
+        await settle(pilot)
+        selected, count = table.current_id(), table.row_count
+        assert selected != ids["jean_email"]
+        await say(service, ids["jean"], "Finalement je suis disponible.", channel=Channel.EMAIL)
+        service.bus.publish(ConversationChanged(ids["jean_email"]))
+        await settle(pilot)
+
+        assert app.screen.query_one(ConversationList) is table
+        assert table.row_count == count
+        assert names(app)[0] == "Jean Martin"  # newest first: it moved up
+        row = table.get_row(str(ids["jean_email"]))
+        assert "Finalement je suis disponible." in row[4].plain
+        assert table.current_id() == selected  # the highlighted conversation stays highlighted
+
+
+async def test_search_narrows_the_list_as_you_type(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+        await pilot.press("slash", *"doss")
+        await settle(pilot)
+        assert names(app) == ["Jean Martin"]  # no Enter needed
+        assert app.screen.query_one(ConversationList) is table
+        await pilot.press("backspace", "backspace", "backspace", "backspace")
+        await settle(pilot)
+        assert len(names(app)) == 6
