@@ -268,9 +268,9 @@ class FirstMessageComposer(ComposerScreen):
         )
 
     def sent(self, message: Message) -> None:
-        from inbox_app.screens.conversation import ConversationScreen
-
-        self.app.switch_screen(ConversationScreen(message.conversation_id))
+        app = self.app
+        self.dismiss()
+        app.call_later(app.open_conversation, message.conversation_id)
 
     def home_channel(self) -> Channel:
         prospect = self.thread.prospect
