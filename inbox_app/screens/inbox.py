@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from core.domain.enums import ConversationStatus
 from core.domain.models import ConversationSummary, Page
 from core.errors import NotFound
 from core.events import ConversationChanged, Event, MessageChanged, Resync
@@ -32,6 +33,13 @@ from inbox_app.widgets.team.link_status import LinkStatus
 PAGE_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SORTS = (Sort.NEWEST, Sort.PRIORITY, Sort.WAITING)
+#: The search facet's steps (``v``): every state, then one state at a time.
+SEARCH_FACETS = (
+    frozenset(),
+    frozenset({ConversationStatus.OPEN, ConversationStatus.PENDING}),
+    frozenset({ConversationStatus.SNOOZED}),
+    frozenset({ConversationStatus.CLOSED}),
+)
 
 
 class InboxScreen(LiveScreen, Screen[None]):
@@ -43,6 +51,14 @@ class InboxScreen(LiveScreen, Screen[None]):
     BINDINGS = [
         Binding("slash", "search", t("ui.key.search"), id="search", tooltip=t("ui.tip.search")),
         Binding("s", "sort", t("ui.key.sort"), id="sort", tooltip=t("ui.tip.sort")),
+        Binding(
+            "v",
+            "search_facet",
+            t("searchui.key.facet"),
+            id="search_facet",
+            tooltip=t("searchui.tip.facet"),
+            show=False,
+        ),
         Binding("f", "filters", t("ui.key.filters"), id="filters", tooltip=t("ui.tip.filters")),
         Binding("n", "next_unread", t("ui.key.next"), id="next", tooltip=t("ui.tip.next")),
         Binding("r", "reply", t("ui.key.reply"), id="reply", tooltip=t("ui.tip.reply")),
@@ -192,6 +208,8 @@ class InboxScreen(LiveScreen, Screen[None]):
             parts.append(t("ui.inbox.dates", since=since, until=until))
         if f.search:
             parts.append(t("ui.inbox.searching", query=one_line(f.search, 40)))
+            if not f.statuses and f.view is View.ALL:
+                parts.append(t("searchui.all_states"))
         self.query_one("#title", Static).update(
             Text(
                 t("common.app_name") + " — " + " · ".join(parts), no_wrap=True, overflow="ellipsis"
@@ -222,7 +240,12 @@ class InboxScreen(LiveScreen, Screen[None]):
         await self.open_conversation(event.conversation_id)
 
     async def open_conversation(self, conversation_id: int, reply: bool = False) -> None:
-        """Show one conversation."""
+        """Show one conversation (from a search: its matches marked, `n`/`N` between them)."""
+        if self.filter.search and not reply:
+            from inbox_app.screens.search_thread import SearchThreadScreen
+
+            await self.app.push_screen(SearchThreadScreen(conversation_id, self.filter.search))
+            return
         await self.app.open_conversation(conversation_id, reply=reply)
 
     def action_search(self) -> None:
@@ -258,6 +281,14 @@ class InboxScreen(LiveScreen, Screen[None]):
         if cleared != self.filter:
             await self.refilter(cleared)
         self.table.focus()
+
+    async def action_search_facet(self) -> None:
+        """Narrow a search to one state, in turn: every state, open, snoozed, closed."""
+        facets = list(SEARCH_FACETS)
+        current = facets.index(self.filter.statuses) if self.filter.statuses in facets else 0
+        statuses = facets[(current + 1) % len(facets)]
+        self.filter = dataclasses.replace(self.filter, statuses=statuses)
+        await self.reload()
 
     async def action_sort(self) -> None:
         position = SORTS.index(self.filter.sort)
@@ -379,6 +410,8 @@ class InboxScreen(LiveScreen, Screen[None]):
             return False
         if f.view is View.UNASSIGNED and summary.assignee_id is not None:
             return False
+        if f.search and f.view is View.ALL:
+            return True  # a search looks in every state
         views = {View.SNOOZED: {"snoozed"}, View.CLOSED: {"closed"}}
         return str(summary.status) in views.get(f.view, {"open", "pending"})
 
