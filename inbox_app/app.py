@@ -17,7 +17,6 @@ from core.events import Alert, ConnectionState
 from core.i18n import t
 from core.service import InboxService
 from inbox_app.errors import notify_error
-from inbox_app.live import CoreEvent
 from inbox_app.palette import ActionsProvider
 from inbox_app.render.safe import one_line
 from inbox_app.team import choose_agent_at_start
@@ -177,7 +176,7 @@ class InboxApp(App[int]):
 
     @work(exclusive=True, group="live")
     async def listen(self) -> None:
-        """Post every core event to the open screens (``inbox_app.live.CoreEvent``)."""
+        """Forward every core event to the open screens."""
         async with self.service.bus.subscribe() as queue:
             while True:
                 event = await queue.get()
@@ -186,7 +185,12 @@ class InboxApp(App[int]):
                 if isinstance(event, Alert):
                     self.notify(one_line(event.message, 300), severity="warning", markup=False)
                 for screen in list(self.screen_stack):
-                    screen.post_message(CoreEvent(event))
+                    handler = getattr(screen, "core_event", None)
+                    if handler is not None:
+                        try:
+                            await handler(event)
+                        except Exception as exc:  # a refresh must never take the app down
+                            notify_error(self, exc)
 
     def _link_changed(self, online: bool) -> None:
         if online and not self.link_online:

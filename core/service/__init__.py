@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from core.config.settings import OrchestratorSettings, Settings
 from core.domain.models import Agent
 from core.events import EventBus
-from core.service.channel_checks import ChannelChecks
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.inbound_events import InboundEvents
 from core.service.messages import Messages
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from core.service.abtests import ABTests
     from core.service.analytics import Analytics
     from core.service.campaigns import Campaigns
+    from core.service.channel_checks import ChannelChecks
     from core.service.outbound import Outbound
     from core.service.templates import Templates
 
@@ -57,8 +57,6 @@ class InboxService:
         self.prospects = Prospects(ctx)
         self.messages = Messages(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
-        #: Which secrets a provider takes, and whether it answers with them.
-        self.channel_checks = ChannelChecks(settings)
         self.agents = Agents(ctx.db, ctx.tenant_id)
         self.audit = AuditTrail(ctx)
         self.team = Team(ctx)
@@ -91,6 +89,13 @@ class InboxService:
         from core.booking.notices import booking_hooks
 
         return booking_hooks(self.ctx, self.booking, self.outbound.reminders)
+
+    @cached_property
+    def channel_checks(self) -> ChannelChecks:
+        """Which secrets a provider takes, and whether it answers with them."""
+        from core.service.channel_checks import ChannelChecks
+
+        return ChannelChecks(self.settings)
 
     @cached_property
     def templates(self) -> Templates:

@@ -26,7 +26,6 @@ from core.domain.tenant_settings import TenantSettings
 from core.events import AppointmentChanged, Event, MessageChanged, Resync
 from core.i18n import format_datetime, t
 from inbox_app.errors import notify_error
-from inbox_app.live import LiveScreen
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, place_name, status_word
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
@@ -72,7 +71,7 @@ class CalendarTable(DataTable[Text]):
             self.add_column(t(f"booking.calendar.{name}"), key=name, width=width or _status_width())
 
 
-class CalendarScreen(LiveScreen, AppointmentActions, Screen[None]):
+class CalendarScreen(AppointmentActions, Screen[None]):
     """Today or this week; ``a`` walks through the agents."""
 
     CSS_PATH = "calendar.tcss"

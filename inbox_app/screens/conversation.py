@@ -26,7 +26,6 @@ from core.events import (
 )
 from core.i18n import t
 from inbox_app.errors import notify_error
-from inbox_app.live import LiveScreen
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
@@ -49,7 +48,7 @@ def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
     )
 
 
-class ConversationScreen(LiveScreen, AppointmentActions, Screen[None]):
+class ConversationScreen(AppointmentActions, Screen[None]):
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
@@ -133,15 +132,19 @@ class ConversationScreen(LiveScreen, AppointmentActions, Screen[None]):
     async def reload(self) -> None:
         """Read the thread again and redraw it."""
         service = self.app.service
+        wanted = self.conversation_id
         try:
-            self.thread = await service.conversations.thread(self.conversation_id)
+            thread = await service.conversations.thread(wanted)
             self._tenant_tz = (await service.tenant_settings.get()).timezone
-            appointments = await service.appointments.for_prospect(self.thread.prospect.id)
+            appointments = await service.appointments.for_prospect(thread.prospect.id)
         except Exception as exc:
             notify_error(self.app, exc)
             if self.thread is None:
                 self.app.pop_screen()
             return
+        if wanted != self.conversation_id:
+            return  # another conversation was opened while reading (a switch): it draws itself
+        self.thread = thread
         self.appointments = appointments
         self._show_title()
         self._show_presence()

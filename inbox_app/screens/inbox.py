@@ -20,7 +20,6 @@ from core.events import ConversationChanged, Event, MessageChanged, Resync
 from core.i18n import t
 from core.service import InboxFilter, Sort, View
 from inbox_app.errors import notify_error
-from inbox_app.live import LiveScreen
 from inbox_app.notify_hook import run_hook, wanted
 from inbox_app.render.safe import one_line
 from inbox_app.render.words import channel_name
@@ -42,7 +41,7 @@ SEARCH_FACETS = (
 )
 
 
-class InboxScreen(LiveScreen, Screen[None]):
+class InboxScreen(Screen[None]):
     """The first screen: every conversation, newest first, filtered as the agent asks."""
 
     CSS_PATH = "inbox.tcss"
