@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import models as m
@@ -99,7 +99,7 @@ class Prospects:
         if phones:
             clauses += [P.phone.in_(phones), P.whatsapp.in_(phones)]
         if draft.email:
-            clauses.append(P.email == draft.email)
+            clauses.append(func.lower(P.email) == draft.email.lower())
         if draft.telegram_chat_id is not None:
             clauses.append(P.telegram_chat_id == draft.telegram_chat_id)
         if not clauses:
@@ -158,7 +158,8 @@ def _contact_match(text: str):
     """The column condition ``text`` names exactly, if it reads as a contact detail."""
     if "@" in text.strip("@"):
         try:
-            return P.email == normalize_email(text)
+            # the local part keeps its case when stored; people type it any way
+            return func.lower(P.email) == normalize_email(text).lower()
         except InvalidInput:
             return None
     clauses = []
