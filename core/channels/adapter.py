@@ -157,10 +157,26 @@ class WebhookRequest:
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
     path_params: Mapping[str, str] = field(default_factory=dict)
+    #: What adapters parsed from the body, kept so that verify, parse and dedupe_keys read
+    #: it once per request (keyed by the adapter's helper, e.g. ``"form"``).
+    parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def header(self, name: str, default: str = "") -> str:
         """A header by case-insensitive name."""
         return self.headers.get(name.lower(), default)
+
+
+#: E-mail headers that mark an automatic message (RFC 3834 and the usual others): an e-mail
+#: adapter keeps those present, lower-cased, in ``InboundMessage.extra["auto_headers"]`` so the
+#: core never answers an auto-responder (``core.automation.detect``).
+AUTO_HEADERS = (
+    "auto-submitted",
+    "precedence",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "list-id",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from email.message import Message
 from email.utils import parseaddr
 from typing import Any
 
-from core.channels.adapter import Attachment, InboundMessage, WebhookRequest
+from core.channels.adapter import AUTO_HEADERS, Attachment, InboundMessage, WebhookRequest
 from core.channels.errors import MalformedWebhook
 from core.domain.enums import Channel, Provider
 
@@ -110,6 +110,7 @@ def parse_inbound(request: WebhookRequest) -> InboundMessage:
             "references": references,
             "envelope_to": recipients,
             "spf": text("SPF"),
+            "auto_headers": auto_headers(headers),
         },
     )
 
@@ -152,8 +153,20 @@ def parse_raw(raw: bytes, sender_field: str | None) -> InboundMessage:
             "message_id": message_id,
             "references": str(message.get("References") or "").split(),
             "envelope_to": recipients,
+            "auto_headers": auto_headers(message),
         },
     )
+
+
+def auto_headers(message: Message) -> dict[str, str]:
+    """The headers that mark an automatic e-mail (``AUTO_HEADERS``, kept so the core can tell
+    an auto-reply from a person), those present only."""
+    found = {}
+    for name in AUTO_HEADERS:
+        value = message.get(name)
+        if value is not None:
+            found[name] = str(value).strip()[:200]
+    return found
 
 
 def _attachment_info(raw: str | None) -> dict[str, dict[str, Any]]:
