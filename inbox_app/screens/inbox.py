@@ -368,6 +368,9 @@ class InboxScreen(Screen[None]):
         summary = ConversationSummary.model_validate(
             conversation.model_dump(include=set(ConversationSummary.model_fields))
         )
+        shown = self.table.summaries.get(conversation_id)
+        if shown is not None and shown.match_snippet:  # a search result keeps why it matched
+            summary = summary.model_copy(update={"match_snippet": shown.match_snippet})
         await self._refresh_counts()
         if not self._still_matches(summary):
             self.table.drop(conversation_id)

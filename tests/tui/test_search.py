@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Static
 
 from core import i18n
-from core.domain.enums import ConversationStatus
+from core.domain.enums import ConversationStatus, Priority
 from inbox_app.screens.search_thread import HIGHLIGHT, SearchThreadScreen
 from inbox_app.widgets.conversation.timeline import Timeline
 from inbox_app.widgets.inbox.conversation_list import ConversationList
@@ -71,6 +71,13 @@ async def test_each_result_shows_a_snippet_of_why_it_matched(app, ids) -> None:
         assert "je cherche un T3" in preview.plain
         assert "T3" in [preview.plain[s.start : s.end] for s in preview.spans]
         assert table.summaries[ids["marie_email"]].last_message_preview.startswith("Merci")
+
+        # a change to the conversation redraws its row: the snippet stays
+        await app.service.conversations.set_priority(ids["marie_email"], Priority.HIGH)
+        await settle(pilot)
+        preview = table.get_row_at(0)[4]
+        assert "je cherche un T3" in preview.plain
+        assert "High" in table.get_row_at(0)[5].plain
 
 
 async def test_matches_are_marked_in_the_thread_and_n_N_move_between_them(app, ids) -> None:
