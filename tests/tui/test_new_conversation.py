@@ -12,6 +12,7 @@ from textual.widgets import Input, OptionList
 from core import i18n
 from core.domain.enums import DEFAULT_PROVIDER, Channel
 from inbox_app.app import InboxApp
+from inbox_app.render.words import channel_name
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.inbox import InboxScreen
@@ -20,7 +21,7 @@ from inbox_app.screens.new_conversation import (
     NewConversationScreen,
     NewProspectScreen,
 )
-from tests.tui.helpers import settle, wait_for_decision
+from tests.tui.helpers import settle, static_text, wait_for_decision
 from tests.tui.test_end_to_end import demo_service, wait_until  # noqa: F401 - the fixture
 
 CAMILLE_PHONE = "+33612000001"  # the sandbox persona who answers "OUI"
@@ -75,7 +76,10 @@ async def test_a_demo_persona_found_by_part_of_its_name_gets_a_first_message(
         await wait_for_decision(pilot)
         chosen = app.screen.decision.channel
         assert chosen is not None
-        assert str(app.screen.query_one("#decision").render())  # the decision is shown
+        # the decision is shown, the very one the orchestrator gives for this first message
+        again = await service.outbound.decide_first(persona.id, app.screen.draft(), None)
+        assert again.channel == chosen
+        assert f"Auto → {channel_name(chosen)}" in static_text(app, "#decision")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ConversationScreen)
