@@ -157,6 +157,9 @@ class WebhookRequest:
     body: bytes
     query: Mapping[str, str] = field(default_factory=dict)
     path_params: Mapping[str, str] = field(default_factory=dict)
+    #: What adapters parsed from the body, kept so that verify, parse and dedupe_keys read
+    #: it once per request (keyed by the adapter's helper, e.g. ``"form"``).
+    parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def header(self, name: str, default: str = "") -> str:
         """A header by case-insensitive name."""
