@@ -196,8 +196,10 @@ async def service(db: Database, clock: FakeClock) -> InboxService:
 
     service = await InboxService.connect(db, "acme", clock=clock)
     settings = await service.tenant_settings.get()
-    filled = settings.model_copy(update=demo_settings_update()).model_dump(mode="json")
+    update = demo_settings_update()
+    filled = settings.model_copy(update=update).model_dump(mode="json")
     async with db.session() as session:  # as set up before the test: no audit entry
         tenant = await session.get(t.TenantRow, service.ctx.tenant_id)
-        tenant.settings = filled
+        # only those fields: what the tenant did not set (its quiet hours…) stays unset
+        tenant.settings = {**(tenant.settings or {}), **{k: filled[k] for k in update}}
     return service

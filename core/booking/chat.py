@@ -167,6 +167,7 @@ async def change_appointment(
         say(language, reply_key, when=moment),
         kind=reply_key,
         callback=callback,
+        about=f"appointment:{appointment.id}",
     )
 
 
@@ -188,8 +189,12 @@ async def offer(
     intro: str | None = None,
     after: datetime | None = None,
     callback: dict[str, Any] | None = None,
+    about: str | None = None,
 ) -> int:
-    """Queue a proposal of the next free slots (from ``after``); returns how many were offered."""
+    """Queue a proposal of the next free slots (from ``after``); returns how many were offered.
+
+    ``about`` is what the offer answers (a tapped button, a time asked for): the automation
+    policy answers each once."""
     booking = _booking(step)
     language = prospect_language(prospect.language, step.settings.language)
     try:
@@ -205,6 +210,7 @@ async def offer(
             reply_kind=reply_kind,
             intro=intro,
             callback=callback,
+            about=about,
         )
     telegram = Channel(conversation.channel_type) == Channel.TELEGRAM
     zone, theirs = step.settings.timezone, prospect.timezone
@@ -225,6 +231,7 @@ async def offer(
         meta=proposal_meta(kind, slots) if slots else None,
         buttons=proposal_buttons(slots, zone, theirs, language) if telegram and slots else None,
         callback=callback,
+        about=about,
     )
     key = "prospect_booking.event.proposed" if slots else "prospect_booking.event.no_slots"
     await _event(step, conversation, line(key, count=len(slots)), "booking_offer")
@@ -262,7 +269,9 @@ async def _book_tapped(
     if slot is None:  # a button of an older version, or forged: offer what is free now
         callback = _callback(query_id, words(language, "tap.stale"))
         intro = words(language, "proposal.gone", why=words(language, "why.other"))
-        await offer(step, prospect, conversation, intro=intro, callback=callback)
+        await offer(
+            step, prospect, conversation, intro=intro, callback=callback, about=f"tap:{token}"
+        )
         return True
     try:
         change = await booking.book_in(
@@ -280,7 +289,15 @@ async def _book_tapped(
         why = _why(language, refused.reason)
         callback = _callback(query_id, words(language, "tap.gone"))
         intro = words(language, "proposal.gone", why=why)
-        await offer(step, prospect, conversation, kind=slot.kind, intro=intro, callback=callback)
+        await offer(
+            step,
+            prospect,
+            conversation,
+            kind=slot.kind,
+            intro=intro,
+            callback=callback,
+            about=f"tap:{token}",
+        )
         text = line("prospect_booking.event.gone", why=_why_said(refused.reason))
         await _event(step, conversation, text, "booking_gone", token=token)
         return True
@@ -312,7 +329,14 @@ async def _cancel_tapped(
     if row is None or not live:
         callback = _callback(query_id, words(language, "tap.stale"))
         text = say(language, "no_appointment")
-        await queue_reply(step, conversation, text, kind="cancel_gone", callback=callback)
+        await queue_reply(
+            step,
+            conversation,
+            text,
+            kind="cancel_gone",
+            callback=callback,
+            about=f"tap:annuler:{appointment_id}",
+        )
         return True
     callback = _callback(query_id, words(language, "tap.cancelled"))
     await change_appointment(
@@ -328,7 +352,8 @@ async def cancel_menu(
     language = prospect_language(prospect.language, step.settings.language)
     rows = await upcoming(step, prospect.id)
     if not rows:
-        await queue_reply(step, conversation, say(language, "no_appointment"), kind="cmd_annuler")
+        text = say(language, "no_appointment")
+        await queue_reply(step, conversation, text, kind="cmd_annuler")
         return True
     zone = step.settings.timezone
     buttons = [
@@ -437,7 +462,15 @@ async def _unavailable(
         moment = day_of(when.start, zone, language)
     intro = words(language, "proposal.unavailable", when=moment, why=_why(language, reason))
     after = max(when.start, step.now)
-    offered = await offer(step, prospect, conversation, kind=kind, intro=intro, after=after)
+    offered = await offer(
+        step,
+        prospect,
+        conversation,
+        kind=kind,
+        intro=intro,
+        after=after,
+        about=f"when:{when.start.isoformat()}",
+    )
     key = (
         "prospect_booking.event.unavailable"
         if offered

@@ -166,6 +166,19 @@ class WebhookRequest:
         return self.headers.get(name.lower(), default)
 
 
+#: E-mail headers that mark an automatic message (RFC 3834 and the usual others): an e-mail
+#: adapter keeps those present, lower-cased, in ``InboundMessage.extra["auto_headers"]`` so the
+#: core never answers an auto-responder (``core.automation.detect``).
+AUTO_HEADERS = (
+    "auto-submitted",
+    "precedence",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "list-id",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     """A prospect wrote, sent media, shared a place, tapped a button."""

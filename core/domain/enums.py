@@ -147,6 +147,8 @@ class OutboxStatus(StrEnum):
 
     PENDING = "pending"
     HELD = "held"
+    #: Held by the automation policy (``core.automation``): never sent until an agent releases it.
+    PAUSED = "paused"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"

@@ -103,6 +103,22 @@ def _default_commands() -> list[TelegramCommand]:
     ]
 
 
+class AutomationPolicy(SettingsModel):
+    """When automated messages (Sara, out-of-hours reply, reminders) stay quiet.
+
+    ``core.automation.policy.check`` reads it; the README's "Automation policy" says what each
+    value does.
+    """
+
+    #: Automated messages one prospect may get in any sliding hour; the next one pauses
+    #: automation for that conversation until an agent resumes it.
+    max_per_hour: int = Field(5, ge=1, le=100)
+    #: One automated answer per conversation, per intent (and per appointment), in this window.
+    repeat_window_minutes: int = Field(24 * 60, ge=1, le=30 * 24 * 60)
+    #: A Telegram command asked again after this many minutes is answered again.
+    command_repeat_minutes: int = Field(5, ge=0, le=24 * 60)
+
+
 #: The seed's price per message (EUR); SMS per segment.
 DEFAULT_PRICES: dict[str, Decimal] = {
     Channel.SMS: Decimal("0.05"),
@@ -134,6 +150,7 @@ class TenantSettings(SettingsModel):
     telegram_notify_chat_ids: list[int] = Field(default_factory=list)
     auto_assign: bool = False
     booking: BookingSettings = Field(default_factory=BookingSettings)
+    automation: AutomationPolicy = Field(default_factory=AutomationPolicy)
 
     @field_validator("timezone")
     @classmethod

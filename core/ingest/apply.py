@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import literal, select
 
+from core.automation.detect import automated_reason
 from core.channels.adapter import (
     CallReport,
     EngagementEvent,
@@ -100,7 +101,7 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
         content=message_text(event),
         subject=event.subject,
         status=MessageStatus.RECEIVED,
-        meta=inbound_meta(event),
+        meta=inbound_meta(event, automated_reason_of(step, event)),
         provider=event.provider,
         provider_message_id=event.provider_message_id,
         created_at=moment(step, event.occurred_at),
@@ -174,9 +175,25 @@ def moment(step: IngestStep, occurred_at: datetime | None) -> datetime:
     return min(occurred_at, step.now)
 
 
-def inbound_meta(event: InboundMessage) -> dict[str, Any]:
-    """What an inbound message carries besides its text, as JSON."""
+def automated_reason_of(step: IngestStep, event: InboundMessage) -> str | None:
+    """Why ``event`` was written by a machine (auto-reply headers or subject, our own number,
+    a bot), or None: Sara never answers such a message (``core.automation``)."""
+    return automated_reason(
+        channel=str(event.channel),
+        sender=event.sender,
+        recipient=event.recipient,
+        subject=event.subject,
+        extra=event.extra or {},
+        own=step.own_addresses,
+    )
+
+
+def inbound_meta(event: InboundMessage, automated: str | None = None) -> dict[str, Any]:
+    """What an inbound message carries besides its text, as JSON; ``automated`` is why a
+    machine sent it (``core.automation.detect``)."""
     meta: dict[str, Any] = {"sender": event.sender}
+    if automated:
+        meta["automated"] = automated
     if event.sender_name:
         meta["sender_name"] = event.sender_name
     if event.recipient:

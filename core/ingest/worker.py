@@ -62,6 +62,7 @@ class IngestWorker:
         #: Waits between attempts of an event that fails (then it is parked).
         self.retry_delays = RETRY_DELAYS
         self._wake = asyncio.Event()
+        self._own: frozenset[str] = frozenset()
 
     def wake(self) -> None:
         """Ask the worker to look for new events now (the relay calls it after a commit)."""
@@ -111,7 +112,9 @@ class IngestWorker:
                     select(t.ChannelRow).where(t.ChannelRow.tenant_id == self.ctx.tenant_id)
                 )
             ).scalars()
-            providers = {Channel(c.channel_type): Provider(c.provider) for c in channels}
+            rows = list(channels)
+            providers = {Channel(c.channel_type): Provider(c.provider) for c in rows}
+        self._own = own_addresses([c.config or {} for c in rows], self.adapters)
         settings = TenantSettings.model_validate((tenant.settings if tenant else None) or {})
         return settings, providers
 
@@ -146,6 +149,7 @@ class IngestWorker:
                     settings,
                     providers,
                     booking=self.booking,
+                    own_addresses=self._own,
                 )
                 notes = await self._apply(step, row)
                 if notes:
@@ -206,6 +210,24 @@ def default_booking(ctx: ServiceContext) -> Booking:
     booking = Booking(ctx)
     booking_hooks(ctx, booking, Reminders(ctx))
     return booking
+
+
+#: Adapter options naming the tenant's own sending number or address.
+_OWN_OPTIONS = ("from_number", "from_email")
+
+
+def own_addresses(configs: list[dict], adapters: AdapterLookup) -> frozenset[str]:
+    """The tenant's own numbers and addresses (stored channel configs and running adapters'
+    options): a message from one of them is automated, never answered."""
+    found = {str(c[name]) for c in configs for name in _OWN_OPTIONS if c.get(name)}
+    for channel in Channel:
+        try:
+            adapter = adapters(channel)
+        except Exception:  # a channel that cannot be set up has no address to add
+            continue
+        options = getattr(getattr(adapter, "config", None), "options", None) or {}
+        found.update(str(options[name]) for name in _OWN_OPTIONS if options.get(name))
+    return frozenset(found)
 
 
 def stored_request(row: E) -> WebhookRequest:

@@ -49,6 +49,9 @@ async def handle_inbound(
     channel = Channel(conversation.channel_type)
     if channel == Channel.EMAIL:
         await apply_forwarding(step, conversation, message)
+    step.answering = message.id
+    if (message.meta or {}).get("automated"):  # a machine wrote: left to an agent, unanswered
+        return Recognized(Intent.NONE)
     survey = await pending_survey(step, conversation, message)
     recognized = recognize(message.content, survey_pending=survey is not None)
     if recognized.intent == Intent.COMMAND and channel != Channel.TELEGRAM:
@@ -149,7 +152,7 @@ async def record_rating(
     step.changed(survey)
     language = prospect_language(prospect.language, step.settings.language)
     thanks = say(language, "rating_thanks", rating=rating)
-    await queue_reply(step, conversation, thanks, kind="rating")
+    await queue_reply(step, conversation, thanks, kind="rating", about=f"survey:{survey.id}")
     text = line("sara.event_rating", rating=rating)
     await record_event(step, conversation, text, {"action": "rating", "rating": rating})
 

@@ -46,6 +46,7 @@ from core.i18n import t as tr
 from core.orchestrator.channels import INTRUSIVE
 from core.orchestrator.hours import quiet_release
 from core.orchestrator.loader import month_spending, with_defaults
+from core.outbox.paused import hold_if_paused
 from core.outbox.payload import for_channel, outgoing
 from core.outbox.ratelimit import RateLimiters
 from core.outbox.reconcile import ProviderAnswer, ask_provider
@@ -313,6 +314,9 @@ class OutboxWorker:
             stop = await self._stop_status(session, row, now)
             if stop is not None:
                 self._close(row, message, stop, now, events)
+                return None
+            if await hold_if_paused(session, row, message):  # POLICY CALL SITE 3
+                _changed(events, row)
                 return None
             channel = Channel(row.channel_type)
             if adapter is None:

@@ -30,6 +30,17 @@ def kind_of(kind: str) -> Kind:
     return Kind.SARA_ANSWER
 
 
+#: Replies that answer the same thing: "already confirmed" repeats the confirmation.
+_SAME_INTENT = {"already_confirmed": "confirm_ack"}
+
+
+def intent_of(kind: str) -> str:
+    """The automation policy's intent for a reply ``kind`` (``cmd_rdv`` -> ``command:rdv``)."""
+    if kind.startswith("cmd_"):
+        return "command:" + kind.removeprefix("cmd_")
+    return _SAME_INTENT.get(kind, kind)
+
+
 async def queue_reply(
     step: IngestStep,
     conversation: t.ConversationRow,
@@ -39,6 +50,7 @@ async def queue_reply(
     meta: dict[str, Any] | None = None,
     buttons: list[dict[str, str]] | None = None,
     callback: dict[str, Any] | None = None,
+    about: str | None = None,
 ) -> t.MessageRow | None:
     """Add Sara's reply to the thread and queue it on the conversation's channel; None when
     the automation policy keeps Sara quiet.
@@ -46,7 +58,8 @@ async def queue_reply(
     ``kind`` names the reply (``confirm``, ``opt_out_ack``…); with the event id it forms the
     idempotency key, so a replayed event can never send twice. ``buttons`` (``{"id", "title"}``)
     become a Telegram inline keyboard; ``callback`` (``{"id", "text"}``) is the button tap the
-    reply answers.
+    reply answers. ``about`` narrows what the automation policy answers once per window (an
+    appointment, a survey, a tapped button: ``appointment:12``).
     """
     extra: dict[str, Any] = {
         # the one message allowed on a channel the prospect has just left
@@ -63,7 +76,8 @@ async def queue_reply(
         conversation_id=conversation.id,
         direct=True,
         key=f"sara:{step.event_id}:{kind}",
-        intent=kind,
+        intent=intent_of(kind),
+        about=about,
         answers_message_id=getattr(step, "answering", None),
         purpose="sara",
         sender_type=SenderType.SARA,
@@ -71,6 +85,7 @@ async def queue_reply(
         extra=extra,
         provider_for=step.provider_for,
     )
+    # the policy's events (automation paused: the thread event, the agents' alert) go out too
     (outcome,) = await submit(step.session, [request], now=step.now, events=step.events)
     if outcome.message is not None:
         step.changed(outcome.message)

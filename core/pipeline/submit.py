@@ -206,7 +206,7 @@ async def _one(
     if request.key:
         batch.existing.add(request.key)
     if request.direct:
-        return await _direct(session, request, now, events)
+        return await _direct(session, request, now, events, verdict)
     inputs = batch.inputs[request.tenant_id]
     providers = batch.providers[request.tenant_id]
     assert prospect is not None
@@ -457,8 +457,10 @@ async def _direct(
     request: OutgoingRequest,
     now: datetime,
     events: list[Event],
+    verdict: Any = ALLOWED,
 ) -> Outcome:
-    """An answer in the conversation the prospect just wrote in: that channel, now."""
+    """An answer in the conversation the prospect just wrote in: that channel, now (or held,
+    when the automation policy holds it)."""
     conversation = await _conversation(session, request)
     if conversation is None:
         return _refuse(request, None, tr("pipeline.error.no_conversation"))
@@ -492,5 +494,7 @@ async def _direct(
     provider = provider or DEFAULT_PROVIDER[channel]
     row = queue.direct_row(request, message, channel, provider, payload, now)
     session.add(row)
+    if not verdict.allowed:  # held by the automation policy: kept, never sent until released
+        mark_held(message, row, verdict)
     events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
-    return Outcome(request, "queued", None, message, row, conversation)
+    return Outcome(request, str(message.status), None, message, row, conversation)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from core.booking.service import Booking
     from core.service.abtests import ABTests
     from core.service.analytics import Analytics
+    from core.service.automation import Automation
     from core.service.campaigns import Campaigns
     from core.service.channel_checks import ChannelChecks
     from core.service.outbound import Outbound
@@ -110,6 +111,13 @@ class InboxService:
         from core.service.campaigns import Campaigns
 
         return Campaigns(self.ctx, self._orchestrator)
+
+    @cached_property
+    def automation(self) -> Automation:
+        """Automation paused or not per conversation; resume it, release what it held."""
+        from core.service.automation import Automation
+
+        return Automation(self.ctx)
 
     @cached_property
     def abtests(self) -> ABTests:

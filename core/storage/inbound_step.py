@@ -59,6 +59,10 @@ class IngestStep:
     #: The booking service (``core.booking.service.Booking``), carried for chat booking.
     booking: object | None = None
     booking_changes: list[AppointmentChange] = field(default_factory=list)
+    #: The inbound message being answered (the automation policy never answers a machine).
+    answering: int | None = None
+    #: The tenant's own numbers and addresses: a message from one of them is automated.
+    own_addresses: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         announce_with_commit(self.session, self.events)

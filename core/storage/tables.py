@@ -451,6 +451,50 @@ class AuditLogRow(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class AutomationLogRow(Base):
+    """One decision of the automation policy (``core.automation``): sent, held or kept quiet.
+
+    The policy counts the ``sent`` rows to cap a prospect's automated messages per hour and to
+    answer each intent of a conversation once per window.
+    """
+
+    __tablename__ = "automation_log"
+    __table_args__ = (
+        Index("ix_automation_log_prospect", "tenant_id", "prospect_id", "created_at"),
+        Index("ix_automation_log_intent", "conversation_id", "intent", "created_at"),
+    )
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    prospect_id: Mapped[int | None] = mapped_column(ID, ForeignKey("prospects.id"))
+    conversation_id: Mapped[int | None] = mapped_column(ID, ForeignKey("conversations.id"))
+    #: What the message answers or is about (``confirm:appointment:12``, ``auto_reply``…).
+    intent: Mapped[str] = mapped_column(String(120))
+    #: ``sent``, ``held`` or ``quiet`` (nothing sent, nothing kept).
+    outcome: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = _created()
+
+
+class AutomationPauseRow(Base):
+    """Automation paused for one conversation (the ceiling was crossed) until an agent resumes."""
+
+    __tablename__ = "automation_pauses"
+    __table_args__ = (Index("ix_automation_pauses_open", "conversation_id", "resumed_at"),)
+
+    id: Mapped[int] = _pk()
+    tenant_id: Mapped[int] = _tenant()
+    conversation_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    reason: Mapped[str] = mapped_column(String(40))
+    #: The numbers behind the reason (count, ceiling, window) for the agent's explanation.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    paused_at: Mapped[datetime] = _created()
+    resumed_at: Mapped[datetime | None] = mapped_column()
+    resumed_by: Mapped[int | None] = mapped_column(ID, ForeignKey("agents.id"))
+
+
 class ProviderPaceRow(Base):
     """When a provider may next be called, shared by every sending process (team mode).
 

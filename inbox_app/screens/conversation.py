@@ -30,6 +30,7 @@ from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as appointment_key
+from inbox_app.screens.automation_actions import AUTOMATION_BINDING, AutomationActions
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
 from inbox_app.team import pick_assignee, take
@@ -48,7 +49,7 @@ def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
     )
 
 
-class ConversationScreen(AppointmentActions, Screen[None]):
+class ConversationScreen(AppointmentActions, AutomationActions, Screen[None]):
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
@@ -77,6 +78,7 @@ class ConversationScreen(AppointmentActions, Screen[None]):
         _b("t", "toggle_panel", "panel", show=False),
         _b("n", "next_unread", "next", show=False),
         *APPOINTMENT_BINDINGS,
+        AUTOMATION_BINDING,
         _b("q,escape", "back", "back"),
     ]
 

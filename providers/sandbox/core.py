@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 
 from providers.sandbox.failures import FailureRule, check_supported
-from providers.sandbox.personas import FAILING_RECIPIENTS
+from providers.sandbox.personas import FAILING_RECIPIENTS, Replies
 
 #: The sandbox's fixed demo credentials (fake: they open nothing but the sandbox).
 CREDENTIALS: dict[str, dict[str, str]] = {
@@ -131,6 +131,8 @@ class Sandbox:
         self.telegram = telegram_api.TelegramEmulator(self)
         self.meta = meta_api.MetaEmulator(self)
         self.vapi = vapi_api.VapiEmulator(self)
+        #: What the personas answered already (a person answers a given message once).
+        self.replies = Replies()
         self._emulators = {
             "twilio": self.twilio,
             "sendgrid": self.sendgrid,

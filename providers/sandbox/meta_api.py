@@ -167,11 +167,17 @@ class MetaEmulator:
                 category="utility" if body.get("type") == "template" else "service",
             )
         persona = persona_for("+" + to)
-        if persona and persona.calls and failure is None:
+        said = json.dumps(body.get("text") or body.get("template") or {}, sort_keys=True)
+        answers = (
+            persona is not None
+            and failure is None
+            and self.sandbox.replies.answers(persona, "whatsapp", said)
+        )
+        if answers and persona.calls:
             self.sandbox.vapi.inbound_call(persona.phone)
-        if persona and failure is None and persona.photo:
+        if answers and persona.photo:
             self.enqueue_inbound_media(persona.phone, persona.name, persona.reply or "")
-        elif persona and failure is None and persona.reply:
+        elif answers and persona.reply:
             self.enqueue_inbound(
                 persona.phone, persona.name, persona.reply, reply_to=wamid, button=body
             )

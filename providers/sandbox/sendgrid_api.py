@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from providers.sandbox.core import WEBHOOK_PATHS, Webhook, json_response, new_id
-from providers.sandbox.personas import TINY_PNG, persona_for
+from providers.sandbox.personas import AUTO_REPLY_HEADERS, TINY_PNG, persona_for
 
 if TYPE_CHECKING:
     from providers.sandbox.core import Sandbox
@@ -104,13 +104,24 @@ class SendGridEmulator:
         }
         self._events(message_id, to, custom, failure)
         persona = persona_for(to)
-        if persona and persona.calls and failure is None:
-            self.sandbox.vapi.inbound_call(persona.phone)
-        if persona and failure is None and persona.reply:
-            photo = (("photo.png", "image/png", TINY_PNG),) if persona.photo else ()
-            self.enqueue_inbound(
-                persona.email, persona.name, body, persona.reply, attachments=photo
-            )
+        said = " ".join(str(c.get("value") or "") for c in body.get("content") or [])
+        if persona and failure is None and self.sandbox.replies.answers(persona, "email", said):
+            if persona.calls:
+                self.sandbox.vapi.inbound_call(persona.phone)
+            if persona.auto_reply:
+                self.enqueue_inbound(
+                    persona.email,
+                    persona.name,
+                    body,
+                    persona.reply or "",
+                    subject_prefix="Réponse automatique : ",
+                    headers=AUTO_REPLY_HEADERS,
+                )
+            elif persona.reply:
+                photo = (("photo.png", "image/png", TINY_PNG),) if persona.photo else ()
+                self.enqueue_inbound(
+                    persona.email, persona.name, body, persona.reply, attachments=photo
+                )
         return web.Response(status=202, headers={"X-Message-Id": message_id})
 
     @staticmethod
@@ -224,16 +235,20 @@ class SendGridEmulator:
         *,
         charset: str = "utf-8",
         attachments: tuple[tuple[str, str, bytes], ...] = (),
+        subject_prefix: str = "Re: ",
+        headers: dict[str, str] | None = None,
     ) -> str:
-        """A reply through Inbound Parse (multipart, texts encoded in ``charset``)."""
+        """A reply through Inbound Parse (multipart, texts encoded in ``charset``);
+        ``headers`` are added to the e-mail's headers (``Auto-Submitted``…)."""
         message_id = make_msgid(domain="prospects.test")
         thread = (original.get("headers") or {}).get("References", "")
-        subject = "Re: " + (original.get("subject") or "")
+        subject = subject_prefix + (original.get("subject") or "")
         to = original["from"]["email"]
         headers_block = (
             f"From: {name} <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
             f"Message-ID: {message_id}\r\n"
             + (f"In-Reply-To: {thread.split()[-1]}\r\nReferences: {thread}\r\n" if thread else "")
+            + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         )
         fields = {
             "headers": headers_block,

@@ -275,6 +275,9 @@ class TelegramEmulator:
             "language_code": "fr",
         }
         buttons = (sent.get("reply_markup") or {}).get("inline_keyboard") or []
+        said = str(sent.get("text") or sent.get("caption") or "") + json.dumps(buttons)
+        if not self.sandbox.replies.answers(persona, "telegram", said):
+            return
         if persona.key == "confirms" and buttons:
             data = buttons[0][0].get("callback_data")
             self.push(

@@ -335,7 +335,14 @@ class TwilioEmulator:
             else:
                 self.sandbox.later(effect)
         persona = persona_for(message["to"])
-        if persona is None or failure is not None:
+        channel = "whatsapp" if whatsapp else "sms"
+        if not (
+            persona
+            and failure is None
+            and self.sandbox.replies.answers(
+                persona, channel, message.get("body") or message["sid"]
+            )
+        ):
             return
         if persona.calls:
             self.sandbox.vapi.inbound_call(persona.phone)

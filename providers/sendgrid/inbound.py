@@ -7,7 +7,7 @@ from email import message_from_bytes
 from email.utils import parseaddr
 from typing import Any
 
-from core.channels.adapter import Attachment, InboundMessage, WebhookRequest
+from core.channels.adapter import AUTO_HEADERS, Attachment, InboundMessage, WebhookRequest
 from core.channels.errors import MalformedWebhook
 from core.channels.multipart import form_parts
 from core.domain.enums import Channel, Provider
@@ -107,6 +107,7 @@ def _parse_inbound(request: WebhookRequest) -> InboundMessage:
             "references": references,
             "envelope_to": recipients,
             "spf": text("SPF"),
+            "auto_headers": auto_headers(headers),
         },
     )
 
@@ -149,8 +150,20 @@ def parse_raw(raw: bytes, sender_field: str | None) -> InboundMessage:
             "message_id": message_id,
             "references": str(message.get("References") or "").split(),
             "envelope_to": recipients,
+            "auto_headers": auto_headers(message),
         },
     )
+
+
+def auto_headers(message: Message) -> dict[str, str]:
+    """The headers that mark an automatic e-mail (``AUTO_HEADERS``, kept so the core can tell
+    an auto-reply from a person), those present only."""
+    found = {}
+    for name in AUTO_HEADERS:
+        value = message.get(name)
+        if value is not None:
+            found[name] = str(value).strip()[:200]
+    return found
 
 
 def _attachment_info(raw: str | None) -> dict[str, dict[str, Any]]:

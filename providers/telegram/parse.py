@@ -46,6 +46,8 @@ def _message(message: Any, where: str, bot_id: str | None, edited: bool = False)
     sender = message.get("from") or {}
     if sender.get("id") is not None:
         extra["from_id"] = sender["id"]
+    if sender.get("is_bot"):
+        extra["from_is_bot"] = True
     if message.get("photo"):
         best = max(message["photo"], key=lambda p: p.get("file_size") or p.get("width", 0))
         attachments.append(

@@ -308,8 +308,9 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         )
     _attachments(text, meta.get("attachments"))
     _location(text, meta.get("location"))
+    _automation(text, message, meta)
     _edits(text, meta.get("edits"), expanded)
-    if message.status == MessageStatus.HELD:
+    if message.status == MessageStatus.HELD and not isinstance(meta.get("automation"), dict):
         text.append("\n" + t("ui.thread.held_hint"), style="dim")
     if message.status in PROBLEM_STATUSES:
         reason = message.error_message or message.error_code or t("ui.thread.no_reason")
@@ -318,6 +319,18 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         text.append_text(inert(reason, single_line=True))
         text.append(" " + t("ui.thread.resend_hint"), style="dim")
     return text
+
+
+def _automation(text: Text, message: Message, meta: dict[str, Any]) -> None:
+    """Why the automation policy held this message, or why Sara left an inbound one alone."""
+    held = meta.get("automation")
+    if isinstance(held, dict) and message.status == MessageStatus.HELD:
+        reason = str(held.get("reason", ""))
+        text.append("\n" + t(f"automation.reason_{reason}") + " (Ctrl+R)", style="dim")
+    automated = meta.get("automated")
+    if isinstance(automated, str) and message.direction == Direction.INBOUND:
+        why = t(f"automation.why_{automated}")
+        text.append("\n" + t("automation.inbound_automated", why=why), style="dim")
 
 
 def _edits(text: Text, edits: Any, expanded: bool) -> None:

@@ -53,6 +53,11 @@ class RulesForm(VerticalScroll):
             yield Input(placeholder="19:00", id="available_end")
         yield Label(t("ui.settings.telegram_help"), classes="section")
         yield TextArea(id="telegram_commands")
+        yield Label(t("automation.settings.title"), classes="section")
+        with Horizontal(classes="row"):
+            yield Input(placeholder=t("automation.settings.max_per_hour"), id="auto_max")
+            yield Input(placeholder=t("automation.settings.repeat_window"), id="auto_window")
+            yield Input(placeholder=t("automation.settings.command_repeat"), id="auto_command")
 
     def show(self, settings: TenantSettings) -> None:
         """Fill the form from ``settings``."""
@@ -80,6 +85,10 @@ class RulesForm(VerticalScroll):
         self.query_one("#telegram_commands", TextArea).text = "\n".join(
             f"/{c.command} {c.description}" for c in settings.telegram_commands
         )
+        policy = settings.automation
+        self._set("#auto_max", str(policy.max_per_hour))
+        self._set("#auto_window", str(policy.repeat_window_minutes))
+        self._set("#auto_command", str(policy.command_repeat_minutes))
 
     def _set(self, selector: str, value: Any) -> None:
         self.query_one(selector).value = value  # type: ignore[attr-defined]
@@ -119,6 +128,11 @@ class RulesForm(VerticalScroll):
             start=self._get("#available_start").strip(), end=self._get("#available_end").strip()
         )
         data["telegram_commands"] = [_command(line) for line in _lines(self, "#telegram_commands")]
+        data["automation"].update(
+            max_per_hour=self._get("#auto_max").strip(),
+            repeat_window_minutes=self._get("#auto_window").strip(),
+            command_repeat_minutes=self._get("#auto_command").strip(),
+        )
         return data
 
 

@@ -159,7 +159,8 @@ async def test_replies_confirmations_and_stop_from_the_personas(
     campaign_id = await start_campaign(
         service,
         [
-            StepDraft(channel=Channel.SMS, template="rdv_confirmation"),
+            # asks for an answer: the personas answer what asks, not an acknowledgement
+            StepDraft(channel=Channel.SMS, template="rdv_reminder_24h"),
             StepDraft(
                 channel=Channel.SMS,
                 delay_seconds=3600,
@@ -178,7 +179,7 @@ async def test_replies_confirmations_and_stop_from_the_personas(
     assert (await world.tick()).sent == 4
     for phone in people:
         [sms] = world.sms_to(phone)
-        assert "votre RDV est confirmé le" in sms
+        assert "Confirmez en répondant OUI" in sms
     # Camille answered "OUI": Sara confirmed her appointment; Léa asked a question; Paul: STOP.
     [camille_rdv] = await service.appointments.for_prospect(people[CAMILLE[1]])
     assert camille_rdv.status == AppointmentStatus.CONFIRMED
@@ -193,7 +194,7 @@ async def test_replies_confirmations_and_stop_from_the_personas(
     report = await world.tick()
     assert (report.sent, report.completed) == (2, 2)
 
-    campaign_texts = ("votre RDV est confirmé le", "votre RDV est dans 2 h", "vous attend dans")
+    campaign_texts = ("Rappel : RDV demain", "votre RDV est dans 2 h", "vous attend dans")
 
     def campaign_sms(phone: str) -> list[str]:
         return [s for s in world.sms_to(phone) if any(k in s for k in campaign_texts)]

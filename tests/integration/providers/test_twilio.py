@@ -37,7 +37,8 @@ async def whatsapp(sandbox, relay):
 
 
 async def test_sms_send_with_media_and_status_callbacks(sandbox, relay, sms):
-    text = "Bonjour Camille, votre visite est confirmée pour jeudi à 10h — à très bientôt !"
+    # A question: the persona answers it (an acknowledgement would get no answer).
+    text = "Bonjour Camille, la visite de jeudi à 10h vous convient-elle ? — répondez OUI ou NON"
     result = await sms.send(
         OutgoingMessage(
             channel=Channel.SMS,

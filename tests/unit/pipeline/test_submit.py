@@ -180,8 +180,9 @@ async def test_the_automation_policy_is_asked_for_automated_requests_only(
     )
     assert asked == [Kind.SARA_ANSWER, Kind.REMINDER]
     assert said.status == "quiet" and said.row is None and said.reason
-    assert held.row.status == OutboxStatus.HELD and held.message.status == MessageStatus.HELD
-    assert held.message.meta["held_by_automation"] == "orchestrator.blocked.no_channel"
+    # core.automation marks it: paused in the outbox (never sent until released), held in the thread
+    assert held.row.status == OutboxStatus.PAUSED and held.message.status == MessageStatus.HELD
+    assert held.message.meta["automation"]["reason"] == "orchestrator.blocked.no_channel"
     assert agent.status == MessageStatus.QUEUED
 
 
