@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 
 from core.booking.service import Booking
 from core.channels.adapter import WebhookRequest
+from core.channels.multipart import prepare_form
 from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
@@ -176,7 +177,9 @@ class IngestWorker:
         if adapter is None:
             raise CoccinelleError(f"no {channel} adapter is configured to read this event")
         notes = []
-        for event in adapter.parse(stored_request(row)):
+        request = stored_request(row)
+        await prepare_form(request, len(request.body))  # a large mail is parsed off the loop
+        for event in adapter.parse(request):
             try:
                 await apply_event(step, event)
             except Ignored as exc:  # a status for a message we do not know: nothing to change
