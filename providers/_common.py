@@ -27,16 +27,24 @@ class FormData(dict[str, list[str]]):
 
 
 def read_form(request: WebhookRequest) -> FormData:
-    """The URL-encoded body of ``request``.
+    """The URL-encoded body of ``request``, parsed once per request (treat it as read-only).
 
     Raises:
         MalformedWebhook: the body is not UTF-8 form data.
     """
+    cached = request.parsed.get("form")
+    if isinstance(cached, FormData):
+        return cached
+    if isinstance(cached, dict):  # parsed by the relay already (``parse_qs`` of the UTF-8 body)
+        request.parsed["form"] = form = FormData(cached)
+        return form
     try:
         text = request.body.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedWebhook("body: not UTF-8 form data") from None
-    return FormData(parse_qs(text, keep_blank_values=True))
+    form = FormData(parse_qs(text, keep_blank_values=True))
+    request.parsed["form"] = form
+    return form
 
 
 def read_json(request: WebhookRequest) -> Any:

@@ -34,7 +34,8 @@ class BenchDataset:
 
 def cache_path(data_dir: Path, scale: str, seed: int) -> Path:
     """Where the dataset of ``scale`` and ``seed`` lives."""
-    return data_dir / "bench" / f"{scale}-seed{seed}.db"
+    # v2: the large scale has 100k prospects (was 66,666); an older file is not reused.
+    return data_dir / "bench" / f"{scale}-seed{seed}-v2.db"
 
 
 async def ensure_dataset(path: Path, scale: str, seed: int) -> BenchDataset:

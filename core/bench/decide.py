@@ -102,6 +102,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
     from core.bench.decide_inputs import orchestrator_rates
 
     ours = orchestrator_rates(ctx, _rates)
+    loading = await with_loading(ctx)
     return [
         bare,
         Result(
@@ -111,7 +112,24 @@ async def measure(ctx: BenchContext) -> list[Result]:
             "median",
             "decide.reference",
             bare.summary,
-            Target("median", 20_000, at_least=True),
+            Target("median", 50_000, at_least=True),
             {"contexts": CONTEXTS},
         ),
+        loading,
     ]
+
+
+#: Prospects per chunk when contexts are loaded with ``load_contexts``.
+CHUNK = 500
+
+
+async def with_loading(ctx: BenchContext) -> Result:
+    """Decisions per second including loading each prospect's context from the dataset, a
+    chunk at a time (``load_contexts``: a few set-based queries per chunk); read only."""
+    from core.bench.decide_inputs import loaded_rate
+
+    rate, count = await loaded_rate(ctx.url, ctx.dataset.tenant, CHUNK)
+    return Result(
+        "decide.with_loading", "/s", Summary(rate, rate, rate, 1), "median", None, None,
+        Target("median", 5_000, at_least=True), {"prospects": count, "chunk": CHUNK},
+    )  # fmt: skip

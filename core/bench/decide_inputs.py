@@ -91,3 +91,47 @@ def orchestrator_rates(
         return len(prepared)
 
     return rates(ctx, run)
+
+
+async def loaded_rate(url: str, tenant: str, chunk: int) -> tuple[float, int]:
+    """Decisions per second over the dataset's prospects, each context loaded from ``url`` in
+    chunks (tenant inputs once), and how many prospects were decided."""
+    import time
+
+    from sqlalchemy import select
+
+    from core.config.settings import OrchestratorSettings
+    from core.orchestrator.loader import load_contexts, load_tenant_inputs
+    from core.storage import tables as t
+    from core.storage.database import Database
+
+    draft = ReplyDraft(text=_TEXTS[0], message_type=MessageType.MARKETING)
+    db = await Database.open(url, upgrade=False)
+    try:
+        async with db.session() as session:
+            tenant_id = (
+                await session.execute(select(t.TenantRow.id).where(t.TenantRow.slug == tenant))
+            ).scalar_one()
+            ids = list(
+                (await session.execute(select(t.ProspectRow.id).order_by(t.ProspectRow.id)))
+                .scalars()
+                .all()
+            )
+        now = datetime(2026, 3, 10, 10, tzinfo=UTC)
+        start = time.perf_counter()
+        async with db.session() as session:
+            inputs = await load_tenant_inputs(session, tenant_id, OrchestratorSettings(), now)
+            for first in range(0, len(ids), chunk):
+                query = select(t.ProspectRow).where(
+                    t.ProspectRow.id.in_(ids[first : first + chunk])
+                )
+                prospects = list((await session.execute(query)).scalars())
+                contexts = await load_contexts(
+                    session, inputs, prospects, now, message_type=MessageType.MARKETING
+                )
+                for context in contexts.values():
+                    decide(context, draft)
+        elapsed = time.perf_counter() - start
+    finally:
+        await db.close()
+    return len(ids) / elapsed, len(ids)

@@ -29,6 +29,8 @@ SCALES: dict[str, tuple[int, int]] = {
     "medium": (10_000, 100_000),
     "large": (100_000, 1_000_000),
 }
+#: Prospects per scale: the large one has 100k, so that a 100k-prospect broadcast can run.
+PROSPECTS = {"small": 666, "medium": 6_666, "large": 100_000}
 CHUNK = 5_000
 CHANNEL_WEIGHTS = {
     Channel.EMAIL: 35,
@@ -254,7 +256,7 @@ async def generate(
         raise ValueError(f"tenant {tenant!r} already has {existing} conversations")
     gen = Generator(tenant_id, seed, now or utcnow())
     base = await _next_ids(db)
-    prospects = max(1, conversations * 2 // 3)
+    prospects = PROSPECTS.get(scale) or max(1, conversations * 2 // 3)
     for batch in _batches(gen, base, prospects, gen.lengths(conversations, messages)):
         await _write(db, batch)
     await _advance_sequences(db)

@@ -8,6 +8,7 @@ the stored events are counted: every 2xx must have its row.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import re
@@ -18,16 +19,19 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
+from core.bench import wrk
 from core.bench.context import BenchContext, Unavailable
-from core.bench.load import LoadResult, post_load, sid_of, twilio_sms
+from core.bench.load import post_load, sid_of, twilio_sms
 from core.bench.results import Result, Summary, Target
 from core.credentials import env_name
 from core.domain.enums import Channel
 from core.storage.database import Database, sqlite_url
 
 PATH = "/webhooks/twilio/sms"
+ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://relay.bench.invalid"
 CONNECTIONS = 64
 AUTH_TOKEN = "bench-auth-token-not-a-secret"
@@ -54,6 +58,42 @@ async def main():
 asyncio.run(main())
 """
 SID = re.compile(r"SM\d{32}")
+#: Requests signed in advance for wrk, per second of load (more than any relay here answers).
+WRK_PER_SECOND = 12_000
+
+
+@dataclass(frozen=True)
+class Load:
+    """One load run, whichever generator made it."""
+
+    generator: str
+    rate: float
+    latencies_ms: list[float]
+    ok: int
+    failed: int
+    elapsed: float
+    requests: int  # distinct requests sent (wrk cycles through its list if it runs out)
+    answered: set[int] | None  # request numbers answered 2xx (None: wrk does not say)
+
+
+async def load(url: str, run: str, duration: float) -> Load:
+    """``duration`` seconds of signed SMS webhooks on ``url`` from wrk, or the Python client."""
+    make = twilio_sms(AUTH_TOKEN, PUBLIC_URL + PATH, run)
+    if wrk.available():
+        count = int(WRK_PER_SECOND * duration)
+        done = await asyncio.to_thread(
+            wrk.run_wrk, url, make, count=count, connections=CONNECTIONS, duration=duration
+        )
+        latencies = [done.p50_ms, done.p99_ms]
+        return Load(
+            "wrk", done.rate, latencies, done.ok, done.requests - done.ok + done.errors,
+            done.elapsed, min(done.requests, count), None,
+        )  # fmt: skip
+    got = await post_load(url, make, connections=CONNECTIONS, duration=duration)
+    return Load(
+        "python-aiohttp", got.rate, got.latencies_ms, got.ok, got.failed, got.elapsed,
+        got.ok + got.failed, set(got.ok_numbers),
+    )  # fmt: skip
 
 
 def _port_of(process: subprocess.Popen[str]) -> int:
@@ -101,12 +141,14 @@ def _stored_sids(path: Path, run: str) -> set[str]:
 
 async def _relay_load(
     ctx: BenchContext, workdir: Path, options: list[str]
-) -> tuple[LoadResult, set[str], str]:
+) -> tuple[Load, set[str], str]:
     copy = workdir / "ingest.db"
     shutil.copyfile(ctx.dataset.path, copy)
     await _configure_sms(copy, ctx.dataset.tenant)
     env = {
         **os.environ,
+        # The relay runs from a work directory: make it import this code, not an installed one.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "COCCINELLE_DATABASE_URL": sqlite_url(copy),
         "COCCINELLE_TENANT": ctx.dataset.tenant,
         "COCCINELLE_MODE": "local",
@@ -123,38 +165,28 @@ async def _relay_load(
     run = f"{int(time.time() * 10) % 100_000:05d}"
     try:
         port = _port_of(process)
-        load = await post_load(
-            f"http://127.0.0.1:{port}{PATH}",
-            twilio_sms(AUTH_TOKEN, PUBLIC_URL + PATH, run),
-            connections=CONNECTIONS,
-            duration=ctx.duration,
-        )
+        got = await load(f"http://127.0.0.1:{port}{PATH}", run, ctx.duration)
     finally:
         _stop(process)
     stored = _stored_sids(copy, run)
     copy.unlink()
-    return load, stored, run
+    return got, stored, run
 
 
-async def _bare_load(ctx: BenchContext) -> LoadResult:
+async def _bare_load(ctx: BenchContext) -> Load:
     process = subprocess.Popen(
         [sys.executable, "-c", BARE_SERVER], stdout=subprocess.PIPE, text=True
     )
     try:
         port = _port_of(process)
-        return await post_load(
-            f"http://127.0.0.1:{port}{PATH}",
-            twilio_sms(AUTH_TOKEN, PUBLIC_URL + PATH, "00000"),
-            connections=CONNECTIONS,
-            duration=ctx.duration,
-        )
+        return await load(f"http://127.0.0.1:{port}{PATH}", "00000", ctx.duration)
     finally:
         _stop(process)
 
 
-def _as_summary(load: LoadResult) -> Summary:
+def _as_summary(got: Load) -> Summary:
     """The sustained rate (one number: the whole run's)."""
-    return Summary(load.rate, load.rate, load.rate, 1)
+    return Summary(got.rate, got.rate, got.rate, 1)
 
 
 #: The relay as shipped (its ingest worker turning events into messages in the same process),
@@ -179,27 +211,39 @@ async def measure(ctx: BenchContext) -> list[Result]:
     return results
 
 
-def _rows(
-    name: str, relay: LoadResult, stored: set[str], run: str, bare: LoadResult
-) -> list[Result]:
-    answered = {sid_of(run, number) for number in relay.ok_numbers}
+def _rows(name: str, relay: Load, stored: set[str], run: str, bare: Load) -> list[Result]:
+    if relay.answered is not None:
+        lost = len({sid_of(run, number) for number in relay.answered} - stored)
+    else:  # wrk: each thread sent its share in order, so compare counts
+        lost = max(0, min(relay.ok, relay.requests) - len(stored))
     details = {
         "answered_2xx": relay.ok,
         "failed": relay.failed,
         "stored": len(stored),
-        "lost": len(answered - stored),
+        "lost": lost,
         "connections": CONNECTIONS,
         "seconds": round(relay.elapsed, 1),
+        "load_generator": relay.generator,
     }
-    latency = Summary.of(relay.latencies_ms or [0.0])
-    bare_latency = Summary.of(bare.latencies_ms or [0.0])
     return [
         Result(
             f"{name}_rate", "/s", _as_summary(relay), "median", "ingest.reference_rate",
-            _as_summary(bare), Target("median", 2_000, at_least=True), details,
+            _as_summary(bare), Target("median", RATE_FLOOR[name], at_least=True), details,
         ),
         Result(
-            f"{name}_latency", "ms", latency, "p99", "ingest.reference_latency",
-            bare_latency, Target("p99", 50), {"under_load": True},
+            f"{name}_latency", "ms", _latency(relay), "p99", "ingest.reference_latency",
+            _latency(bare), Target("p99", P99_FLOOR[name]), {"under_load": True},
         ),
     ]  # fmt: skip
+
+
+#: The issue's floors: with ingest 2,000/s, p99 50 ms; storing only 4,000/s, p99 30 ms.
+RATE_FLOOR = {"ingest.relay": 2_000, "ingest.relay_store_only": 4_000}
+P99_FLOOR = {"ingest.relay": 50, "ingest.relay_store_only": 30}
+
+
+def _latency(got: Load) -> Summary:
+    if got.answered is None:  # wrk's own percentiles
+        p50, p99 = got.latencies_ms
+        return Summary(p50, p99, p99, 1)
+    return Summary.of(got.latencies_ms or [0.0])

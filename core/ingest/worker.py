@@ -1,10 +1,13 @@
 """The ingest worker: stored raw events become domain changes, in order, exactly once.
 
-Each event is claimed and marked processed in the same transaction as its effects, so a crash
-leaves it pending (processed on the next start) and a second worker never applies it twice.
-Several workers (one per relay in team mode) go through the pending events in id order; one
-reaching an event another has claimed waits on its row lock until that commit, then moves on,
-so a tenant's events are applied one after the other, in order.
+Events are read in batches and parsed before any transaction opens; a batch is then applied
+in short write transactions (``HOLD_SECONDS`` at most, less when the relay's writer is waiting
+for SQLite's write lock). Each event is claimed and marked processed in the same transaction
+as its effects, so a crash leaves it pending (processed on the next start) and a second worker
+never applies it twice. One event failing rolls back to its savepoint only and is marked
+failed with its reason; the others of the batch are kept. On PostgreSQL a tenant's ingest
+transactions take turns on an advisory lock, so several workers (one per relay in team mode)
+apply a tenant's events one after the other, in id order.
 What changed is published on the event bus after the commit.
 
     worker = IngestWorker(service.ctx, adapters)
@@ -17,17 +20,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.booking.service import Booking
-from core.channels.adapter import WebhookRequest
+from core.channels.adapter import NormalizedEvent, WebhookRequest
 from core.channels.multipart import prepare_form
 from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
-from core.errors import CoccinelleError
+from core.errors import CoccinelleError, StorageError
 from core.ingest.apply import Ignored, apply_event
 from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
 from core.storage import tables as t
@@ -38,6 +47,13 @@ from core.storage.service_context import ServiceContext
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
 POLL_SECONDS = 1.0
+#: How long one ingest transaction may hold the write lock before it commits and lets go.
+HOLD_SECONDS = 0.010
+#: While the relay is busy, ingest pauses this many times as long as its last transaction took
+#: (it then has about 1 / (1 + BUSY_PAUSE) of the event loop; all of it once the load drops).
+BUSY_PAUSE = 3.0
+#: The PostgreSQL advisory lock class of ingest (with the tenant id as the second key).
+INGEST_LOCK = 0x1A6E
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
 
@@ -64,6 +80,9 @@ class IngestWorker:
         self.retry_delays = RETRY_DELAYS
         self._wake = asyncio.Event()
         self._own: frozenset[str] = frozenset()
+        #: Whether the process has more urgent work (the relay answering webhooks): ingest then
+        #: pauses between transactions, so that it takes a bounded share of the event loop.
+        self.busy: Callable[[], bool] = lambda: False
 
     def wake(self) -> None:
         """Ask the worker to look for new events now (the relay calls it after a commit)."""
@@ -84,18 +103,17 @@ class IngestWorker:
         """Process every event pending now, oldest first; returns how many were taken."""
         done = 0
         while True:
-            ids = await self._pending_ids()
-            if not ids:
+            rows = await self._pending()
+            if not rows:
                 return done
             settings, providers = await self._tenant_setup()
-            for event_id in ids:
-                await self.process(event_id, settings, providers)
-                done += 1
+            await self.apply_batch(rows, settings, providers)
+            done += len(rows)
 
-    async def _pending_ids(self) -> list[int]:
+    async def _pending(self) -> list[PendingEvent]:
         due = or_(E.next_attempt_at.is_(None), E.next_attempt_at <= self.ctx.now())
         query = (
-            select(E.id)
+            select(E.id, E.headers, E.body, E.provider)
             .where(
                 E.status == InboundEventStatus.PENDING, E.tenant_id == self.ctx.tenant_id, due
             )
@@ -103,7 +121,10 @@ class IngestWorker:
             .limit(self.batch)
         )
         async with self.ctx.db.session() as session:
-            return list((await session.execute(query)).scalars().all())
+            found = (await session.execute(query)).all()
+        return [
+            PendingEvent(i, headers or {}, body, provider) for i, headers, body, provider in found
+        ]
 
     async def _tenant_setup(self) -> tuple[TenantSettings, dict[Channel, Provider]]:
         async with self.ctx.db.session() as session:
@@ -123,45 +144,139 @@ class IngestWorker:
         self, event_id: int, settings: TenantSettings, providers: dict[Channel, Provider]
     ) -> None:
         """Apply one stored event and mark it processed, in one transaction."""
-        now = self.ctx.now()
-        step: IngestStep | None = None
+        async with self.ctx.db.session() as session:
+            found = (
+                await session.execute(
+                    select(E.id, E.headers, E.body, E.provider).where(E.id == event_id)
+                )
+            ).first()
+        if found is not None:
+            await self.apply_batch(
+                [PendingEvent(found[0], found[1] or {}, found[2], found[3])], settings, providers
+            )
+
+    async def apply_batch(
+        self,
+        rows: list[PendingEvent],
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+    ) -> None:
+        """Apply ``rows`` in id order, in as few short write transactions as it takes.
+
+        Each request is parsed before any transaction opens. A transaction ends after
+        ``HOLD_SECONDS`` or as soon as the relay's writer waits for the write lock; what it
+        applied is published only once it has committed. An event that fails to apply is
+        rolled back alone (a savepoint) and marked failed with its reason, in the same
+        transaction as the others' effects.
+
+        Raises:
+            StorageError and driver errors: the database failed; the uncommitted events of the
+                batch stay pending and are taken again on the next pass.
+        """
+        for row in rows:
+            await self._parse(row)
+        queue = deque(rows)
+        while queue:
+            started = time.perf_counter()
+            steps = await self._transaction(queue, settings, providers)
+            await self._after_commit(steps)
+            if self.busy():
+                await asyncio.sleep((time.perf_counter() - started) * BUSY_PAUSE)
+
+    async def _parse(self, row: PendingEvent) -> None:
         try:
-            async with self.ctx.db.session() as session:
-                claimed = await session.execute(
-                    update(E)
-                    .where(E.id == event_id, E.status == InboundEventStatus.PENDING)
-                    .values(
-                        status=InboundEventStatus.PROCESSED,
-                        processed_at=now,
-                        attempts=E.attempts + 1,
-                        error=None,
-                        next_attempt_at=None,
-                    )
-                )
-                if claimed.rowcount == 0:
-                    return  # another worker took it
-                row = await session.get(E, event_id)
-                assert row is not None
-                step = IngestStep(
-                    session,
-                    self.ctx.tenant_id,
-                    event_id,
-                    now,
-                    settings,
-                    providers,
-                    booking=self.booking,
-                    own_addresses=self._own,
-                )
+            channel = Channel(row.headers.get("channel") or "sms")
+            adapter = find_adapter(self.adapters, channel, row.provider)
+            if adapter is None:
+                raise CoccinelleError(f"no {channel} adapter is configured to read this event")
+            request = stored_request(row)
+            await prepare_form(request, len(request.body))  # a large mail parsed off the loop
+            row.events = list(adapter.parse(request))
+        except Exception as exc:  # told when the event is claimed, and marked failed there
+            row.error = exc
+
+    async def _transaction(
+        self,
+        queue: deque[PendingEvent],
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+    ) -> list[IngestStep]:
+        db = self.ctx.db
+        steps: list[IngestStep] = []
+        async with db.gate.background(), db.session() as session:
+            await self._serialize(session)
+            started = time.perf_counter()
+            while queue:
+                step = await self._one(session, queue.popleft(), settings, providers)
+                if step is not None:
+                    steps.append(step)
+                if db.gate.wanted or time.perf_counter() - started > HOLD_SECONDS:
+                    break
+        return steps
+
+    async def _serialize(self, session: AsyncSession) -> None:
+        """On PostgreSQL, one ingest transaction per tenant at a time (other relays' too).
+
+        Workers then apply a tenant's events strictly in id order, and two batches never wait
+        on each other's rows (no deadlock). SQLite has a single writer already.
+        """
+        if self.ctx.db.dialect == "postgresql":
+            await session.execute(
+                select(func.pg_advisory_xact_lock(INGEST_LOCK, self.ctx.tenant_id))
+            )
+
+    async def _one(
+        self,
+        session: AsyncSession,
+        row: PendingEvent,
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+    ) -> IngestStep | None:
+        """Claim and apply one event inside the batch's transaction (None: not applied)."""
+        now = self.ctx.now()
+        claimed = await session.execute(
+            update(E)
+            .where(E.id == row.id, E.status == InboundEventStatus.PENDING)
+            .values(
+                status=InboundEventStatus.PROCESSED,
+                processed_at=now,
+                attempts=E.attempts + 1,
+                error=None,
+                next_attempt_at=None,
+            )
+        )
+        if claimed.rowcount == 0:
+            return None  # another worker took it
+        step = IngestStep(
+            session,
+            self.ctx.tenant_id,
+            row.id,
+            now,
+            settings,
+            providers,
+            booking=self.booking,
+            own_addresses=self._own,
+        )
+        try:
+            async with session.begin_nested():
                 notes = await self._apply(step, row)
-                if notes:
-                    row.error = "; ".join(notes)[:500]
         except Exception as exc:
-            await self._fail(event_id, exc)
-            return
-        self.ctx.bus.publish_all(step.events, forward=not was_announced(step.session))
-        for change in step.booking_changes:
-            await self.booking.notify(change)
-        await self._tell_hooks(step.appointment_changes)
+            if _database_down(exc):
+                raise
+            await self._fail(session, row.id, exc)
+            return None
+        if notes:
+            await session.execute(
+                update(E).where(E.id == row.id).values(error="; ".join(notes)[:500])
+            )
+        return step
+
+    async def _after_commit(self, steps: list[IngestStep]) -> None:
+        for step in steps:
+            self.ctx.bus.publish_all(step.events, forward=not was_announced(step.session))
+            for change in step.booking_changes:
+                await self.booking.notify(change)
+            await self._tell_hooks(step.appointment_changes)
 
     async def _tell_hooks(self, changes: list[AppointmentNotice]) -> None:
         for change in changes:
@@ -171,15 +286,11 @@ class IngestWorker:
                 except Exception:  # the change is committed; a hook failing must not undo it
                     log.exception("appointment hook failed for %s", change.appointment_id)
 
-    async def _apply(self, step: IngestStep, row: E) -> list[str]:
-        channel = Channel(row.headers.get("channel") or "sms")
-        adapter = find_adapter(self.adapters, channel, row.provider)
-        if adapter is None:
-            raise CoccinelleError(f"no {channel} adapter is configured to read this event")
+    async def _apply(self, step: IngestStep, row: PendingEvent) -> list[str]:
+        if row.error is not None:
+            raise row.error
         notes = []
-        request = stored_request(row)
-        await prepare_form(request, len(request.body))  # a large mail is parsed off the loop
-        for event in adapter.parse(request):
+        for event in row.events:
             try:
                 await apply_event(step, event)
             except Ignored as exc:  # a status for a message we do not know: nothing to change
@@ -187,22 +298,35 @@ class IngestWorker:
                 notes.append(f"ignored: {exc}")
         return notes
 
-    async def _fail(self, event_id: int, exc: Exception) -> None:
-        """Schedule the event's next attempt, or park it (see ``core.ingest.retry``)."""
+    async def _fail(self, session: AsyncSession, event_id: int, exc: Exception) -> None:
+        """Schedule the claimed event's next attempt, or park it (``core.ingest.retry``); its
+        effects were rolled back to its savepoint, the batch's others are kept."""
         log.warning("inbound event %s failed: %s", event_id, failure_reason(exc))
         if not isinstance(exc, CoccinelleError | ValueError):
             log.exception("unexpected error in ingest", exc_info=exc)
-        async with self.ctx.db.session() as session:
-            row = await session.get(E, event_id)
-            # Only if still pending: after this worker's rollback another may have applied it.
-            if row is None or row.status != InboundEventStatus.PENDING:
-                return
-            values = after_failure(row.attempts + 1, exc, self.ctx.now(), self.retry_delays)
-            await session.execute(
-                update(E)
-                .where(E.id == event_id, E.status == InboundEventStatus.PENDING)
-                .values(**values)
-            )
+        attempts = (await session.execute(select(E.attempts).where(E.id == event_id))).scalar()
+        values = after_failure(attempts or 1, exc, self.ctx.now(), self.retry_delays)
+        await session.execute(update(E).where(E.id == event_id).values(**values))
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    """A stored event to apply, with what its adapter read from it (parsed before the
+    transaction), or why it could not be read."""
+
+    id: int
+    headers: dict[str, Any]
+    body: bytes
+    provider: str | None = None
+    events: list[NormalizedEvent] = field(default_factory=list)
+    error: Exception | None = None
+
+
+def _database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database failing (retry the batch later), not this event."""
+    return isinstance(exc, StorageError | OperationalError | InterfaceError) or bool(
+        getattr(exc, "connection_invalidated", False)
+    )
 
 
 def default_booking(ctx: ServiceContext) -> Booking:
@@ -233,7 +357,7 @@ def own_addresses(configs: list[dict], adapters: AdapterLookup) -> frozenset[str
     return frozenset(found)
 
 
-def stored_request(row: E) -> WebhookRequest:
+def stored_request(row: E | PendingEvent) -> WebhookRequest:
     """The webhook request a stored event came from, as the adapter's ``parse`` reads it."""
     saved = row.headers or {}
     return WebhookRequest(

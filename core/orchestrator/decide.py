@@ -11,9 +11,13 @@ criteria that gave anyone points, of the most any channel got), clipped to [0, 1
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from core.channels.segments import SegmentInfo, count_segments
 from core.domain.decision import ChannelScore, Decision, Reason, ReplyDraft
@@ -23,7 +27,6 @@ from core.orchestrator.context import RoutingContext
 from core.orchestrator.hours import (
     DailyWindow,
     commercial_allowed,
-    end_of_window,
     in_window,
     next_commercial,
     next_in_allowed,
@@ -41,6 +44,11 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "message_type": 20.0,
     "engagement": 20.0,
 }
+
+_M = TypeVar("_M", bound=BaseModel)
+MICROS = 1_000_000
+#: The cost criterion's steps, in micro-euros.
+_FREE_UP_TO, _CHEAP_UP_TO = 1_000, 20_000
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 _WINDOW_CLOSING = timedelta(hours=2)
@@ -82,18 +90,31 @@ def _reason(criterion: str, points: float, key: str, **params: object) -> Reason
     )
 
 
+#: A reason's parameters as (name, value) pairs: hashable, so built reasons are shared.
+_Params = tuple[tuple[str, object], ...]
 #: A reason not yet built: only the reported channels' reasons become ``Reason`` objects.
-_Pending = tuple[str, float, str, dict[str, object]]
+_Pending = tuple[str, float, str, _Params]
 
 
 def _built(pending: list[_Pending]) -> tuple[Reason, ...]:
     built = []
     for criterion, points, key, params in pending:
         try:
-            built.append(_shared_reason(criterion, points, key, tuple(params.items())))
+            built.append(_shared_reason(criterion, points, key, params))
         except TypeError:  # an unhashable parameter: build this one afresh
-            built.append(_reason(criterion, points, key, **params))
+            built.append(_reason(criterion, points, key, **dict(params)))
     return tuple(built)
+
+
+def _construct(model: type[_M], values: dict[str, object]) -> _M:
+    """``model.model_construct(**values)`` without its per-field loop: ``values`` holds every
+    field, in order, valid by construction (decide builds three of these per decision)."""
+    made = model.__new__(model)
+    object.__setattr__(made, "__dict__", values)
+    object.__setattr__(made, "__pydantic_fields_set__", set(values))
+    object.__setattr__(made, "__pydantic_extra__", None)
+    object.__setattr__(made, "__pydantic_private__", None)
+    return made
 
 
 @lru_cache(maxsize=8192)
@@ -119,16 +140,16 @@ class _Scored:
         self.held_until: datetime | None = None
         self.cost = Decimal("0")
 
-    def add(self, criterion: str, points: float, key: str, **params: object) -> None:
+    def add(self, criterion: str, points: float, key: str, params: _Params = ()) -> None:
         if points == 0:
             return
         self.points[criterion] = self.points.get(criterion, 0.0) + points
         self.reasons.append((criterion, points, key, params))
 
-    def warn(self, criterion: str, key: str, **params: object) -> None:
+    def warn(self, criterion: str, key: str, params: _Params = ()) -> None:
         self.warnings.append((criterion, 0.0, key, params))
 
-    def block(self, key: str, **params: object) -> None:
+    def block(self, key: str, params: _Params) -> None:
         self.blocked.append(("availability", 0.0, key, params))
 
     def hold(self, until: datetime) -> None:
@@ -149,16 +170,41 @@ def _segments(text: str) -> SegmentInfo:
 class _Facts:
     """What every channel's scoring shares, computed once per decision."""
 
-    __slots__ = ("length", "local", "quiet", "rich", "segments", "text")
+    __slots__ = ("length", "local", "quiet", "quiet_end", "rich", "segments", "text", "tz")
 
     def __init__(self, context: RoutingContext, content: ReplyDraft) -> None:
         self.text = content.text or ""
         self.length = len(self.text)
         self.segments = _segments(self.text)
         self.rich = bool(content.attachments or content.html)
-        self.local = context.now.astimezone(zone(context.timezone))
+        self.tz = zone(context.timezone)
+        self.local = context.now.astimezone(self.tz)
         q = context.quiet_hours
-        self.quiet = q.enabled and in_window(self.local, DailyWindow(q.start, q.end))
+        window = _window(q.start, q.end)
+        self.quiet = q.enabled and in_window(self.local, window)
+        #: When the quiet window ends (held intrusive channels), once per decision.
+        self.quiet_end = _window_end(self.local, window, context.timezone) if self.quiet else None
+
+
+@lru_cache(maxsize=256)
+def _window(start: time, end: time) -> DailyWindow:
+    return DailyWindow(start, end)
+
+
+def _window_end(local: datetime, window: DailyWindow, timezone: str) -> datetime:
+    """``end_of_window`` with the window's end on each day computed once per zone and day."""
+    end_today = _local_moment(local.date(), window.end, timezone)
+    if end_today > local:
+        return end_today
+    return _local_moment(local.date() + timedelta(days=1), window.end, timezone)
+
+
+@lru_cache(maxsize=4096)
+def _local_moment(day: date, moment: time, timezone: str) -> datetime:
+    # As ``hours.end_of_window`` computes it: through UTC and back, so that a wall-clock time
+    # in a DST gap lands on a real instant.
+    tz = zone(timezone)
+    return datetime.combine(day, moment).replace(tzinfo=tz).astimezone(tz)
 
 
 def decide(
@@ -185,20 +231,28 @@ def decide(
         return _no_channel(context, scored, channel)
     others = [s for s in eligible if s is not chosen][:2]
     # Built from values valid by construction: skip re-validation, decide must stay fast.
-    return Decision.model_construct(
-        channel=chosen.channel,
-        confidence=_confidence(chosen, best),
-        reasons=_built(chosen.reasons),
-        alternatives=tuple(_channel_score(s, best, context) for s in others),
-        estimated_cost=chosen.cost,
-        estimated_delivery_seconds=_delivery(chosen, context),
-        held_until=chosen.held_until,
-        warnings=_built(chosen.warnings) + _budget_warning(context, chosen.cost),
+    return _construct(
+        Decision,
+        {
+            "channel": chosen.channel,
+            "confidence": _confidence(chosen, best),
+            "reasons": _built(chosen.reasons),
+            "alternatives": tuple(_channel_score(s, best, context) for s in others),
+            "estimated_cost": chosen.cost,
+            "estimated_delivery_seconds": _delivery(chosen, context),
+            "held_until": chosen.held_until,
+            "warnings": _built(chosen.warnings) + _budget_warning(context, chosen.cost),
+            "blocked": (),
+        },
     )
 
 
 def _with(candidates: tuple[Channel, ...], channel: Channel) -> tuple[Channel, ...]:
     return candidates if channel in candidates else (*candidates, channel)
+
+
+#: ``(("channel", name),)`` of every channel: the parameters most reasons carry.
+_ON = {c: (("channel", ch.NAMES[c]),) for c in ch.NAMES}
 
 
 def _score(
@@ -210,15 +264,19 @@ def _score(
 ) -> _Scored:
     s = _Scored(channel)
     name = ch.NAMES[channel]
+    on = _ON[channel]
     _availability(s, context, content, facts, name)
+    if s.blocked:  # only its blocks are ever shown: the cost may add one, nothing else does
+        _cost(s, context, facts, weights["cost"], name)
+        return s
     if context.preferred_channel == channel:
-        s.add("preference", weights["preference"], "reason.preferred", channel=name)
-    _urgency(s, context, weights["urgency"], name)
-    _content(s, content, facts, weights["content"], name)
-    _length(s, facts, weights["length"], name)
+        s.add("preference", weights["preference"], "reason.preferred", on)
+    _urgency(s, context, weights["urgency"], on)
+    _content(s, content, facts, weights["content"], on)
+    _length(s, facts, weights["length"], on)
     _cost(s, context, facts, weights["cost"], name)
-    _quiet_hours(s, context, facts, weights["quiet_hours"], name)
-    _message_type(s, context, weights["message_type"], name)
+    _quiet_hours(s, context, facts, weights["quiet_hours"], on)
+    _message_type(s, context, weights["message_type"], on)
     _engagement(s, context, weights["engagement"], name)
     return s
 
@@ -227,30 +285,31 @@ def _availability(
     s: _Scored, context: RoutingContext, content: ReplyDraft, facts: _Facts, name: str
 ) -> None:
     channel = s.channel
+    on = _ON[channel]
     if context.allowed is not None and channel not in context.allowed:
-        s.block("blocked.not_allowed", channel=name)
+        s.block("blocked.not_allowed", on)
     if channel not in context.enabled:
-        s.block("blocked.disabled", channel=name)
+        s.block("blocked.disabled", on)
     if channel in context.opted_out:
-        s.block("blocked.opted_out", channel=name)
+        s.block("blocked.opted_out", on)
     if not context.contacts.get(channel):
-        s.block("blocked.no_contact", channel=name)
+        s.block("blocked.no_contact", on)
     if channel in context.unreachable:
-        s.block("blocked.unreachable", channel=name)
+        s.block("blocked.unreachable", on)
     limit = ch.HARD_LIMITS.get(channel)
     if limit is not None and facts.length > limit:
-        s.block("blocked.too_long", channel=name, length=facts.length, limit=limit)
+        s.block("blocked.too_long", (("channel", name), ("length", facts.length), ("limit", limit)))
     if channel == Channel.WHATSAPP:
         _whatsapp_window(s, context, content)
     if channel == Channel.VOICE and (content.attachments or content.html):
-        s.block("blocked.cannot_carry", channel=name)
+        s.block("blocked.cannot_carry", on)
     daily = context.limits.get(channel)
     if (
         daily is not None
         and daily.daily_limit is not None
         and context.sent_today.get(channel, 0) >= daily.daily_limit
     ):
-        s.block("blocked.daily_limit", channel=name, limit=daily.daily_limit)
+        s.block("blocked.daily_limit", (("channel", name), ("limit", daily.daily_limit)))
 
 
 def _whatsapp_window(s: _Scored, context: RoutingContext, content: ReplyDraft) -> None:
@@ -259,81 +318,105 @@ def _whatsapp_window(s: _Scored, context: RoutingContext, content: ReplyDraft) -
         left = last + WHATSAPP_WINDOW - context.now
         if left < _WINDOW_CLOSING:
             minutes = int(left.total_seconds() // 60)
-            s.warn("availability", "warning.window_closing", minutes=minutes)
+            s.warn("availability", "warning.window_closing", (("minutes", minutes),))
         return
     if context.whatsapp_template_approved:
         s.warn("availability", "warning.template_outside_window")
         return
-    s.block("blocked.whatsapp_window")
+    s.block("blocked.whatsapp_window", ())
 
 
-def _urgency(s: _Scored, context: RoutingContext, weight: float, name: str) -> None:
+def _urgency(s: _Scored, context: RoutingContext, weight: float, on: _Params) -> None:
     share = _URGENCY[context.urgency].get(s.channel, 0.0)
     if share:
-        key = f"reason.urgency.{context.urgency.value}.{'good' if share > 0 else 'bad'}"
-        s.add("urgency", weight * share, key, channel=name)
+        key = _URGENCY_KEYS[context.urgency, share > 0]
+        s.add("urgency", weight * share, key, on)
 
 
-def _content(s: _Scored, content: ReplyDraft, facts: _Facts, weight: float, name: str) -> None:
+_URGENCY_KEYS = {
+    (u, good): f"reason.urgency.{u.value}.{'good' if good else 'bad'}"
+    for u in Urgency
+    for good in (True, False)
+}
+
+
+def _content(s: _Scored, content: ReplyDraft, facts: _Facts, weight: float, on: _Params) -> None:
     if facts.rich:
         share = _RICH.get(s.channel, 0.0)
         key = "reason.content.rich_good" if share > 0 else "reason.content.rich_bad"
-        s.add("content", weight * share, key, channel=name)
+        s.add("content", weight * share, key, on)
     elif content.share_location:
         share = _LOCATION.get(s.channel, 0.0)
         key = "reason.content.location_good" if share > 0 else "reason.content.location_bad"
-        s.add("content", weight * share, key, channel=name)
+        s.add("content", weight * share, key, on)
     else:
-        s.add("content", weight * _PLAIN.get(s.channel, 0.0), "reason.content.plain", channel=name)
+        s.add("content", weight * _PLAIN.get(s.channel, 0.0), "reason.content.plain", on)
 
 
-def _length(s: _Scored, facts: _Facts, weight: float, name: str) -> None:
+def _length(s: _Scored, facts: _Facts, weight: float, on: _Params) -> None:
     if s.channel == Channel.SMS:
         seg = facts.segments
-        params = {"segments": seg.segments, "encoding": seg.encoding, "units": seg.units}
+        params = (("segments", seg.segments), ("encoding", seg.encoding), ("units", seg.units))
         if seg.segments <= 1:
-            s.add("length", weight, "reason.length.one_segment", capacity=seg.per_segment, **params)
+            s.add(
+                "length",
+                weight,
+                "reason.length.one_segment",
+                (("capacity", seg.per_segment), *params),
+            )
         elif seg.segments <= 3:
-            s.add("length", -weight / 2, "reason.length.segments", **params)
+            s.add("length", -weight / 2, "reason.length.segments", params)
         else:
-            s.add("length", -weight, "reason.length.segments", **params)
+            s.add("length", -weight, "reason.length.segments", params)
     elif facts.length > 160:
         share = 1.0 if s.channel == Channel.EMAIL else 0.5
         if s.channel != Channel.VOICE:
-            s.add("length", weight * share, "reason.length.long_ok", channel=name)
+            s.add("length", weight * share, "reason.length.long_ok", on)
+
+
+@lru_cache(maxsize=1024)
+def _price(price: Decimal, segments: int, cap: Decimal) -> tuple[Decimal, str, int, bool]:
+    """A channel's cost for ``segments`` (1 but for SMS): as Decimal, as text, in micro-euros,
+    and whether it is over ``cap``; the scoring then compares integers."""
+    cost = price * segments if segments > 1 else price
+    # Rounded up: a fraction of a micro-euro is not free.
+    return cost, str(cost), math.ceil(cost * MICROS), cost > cap
 
 
 def _cost(s: _Scored, context: RoutingContext, facts: _Facts, weight: float, name: str) -> None:
-    price = context.prices.get(s.channel, Decimal("0"))
-    s.cost = price * max(1, facts.segments.segments) if s.channel == Channel.SMS else price
+    price = context.prices.get(s.channel, _ZERO)
+    segments = max(1, facts.segments.segments) if s.channel == Channel.SMS else 1
     cap = context.settings.max_cost_per_message
-    if s.cost > cap:
-        s.block("blocked.too_expensive", channel=name, cost=str(s.cost), cap=str(cap))
+    s.cost, text, micros, over = _price(price, segments, cap)
+    if over:
+        s.block("blocked.too_expensive", (("channel", name), ("cost", text), ("cap", str(cap))))
         return
-    if s.cost == 0:
+    if micros == 0:
         share = 1.0
-    elif s.cost <= Decimal("0.001"):
+    elif micros <= _FREE_UP_TO:
         share = 0.75
-    elif s.cost <= Decimal("0.02"):
+    elif micros <= _CHEAP_UP_TO:
         share = 0.5
     else:
         share = -0.5 if context.urgency == Urgency.LOW else 0.0
     key = "reason.cost.cheap" if share > 0 else "reason.cost.expensive"
-    s.add("cost", weight * share, key, channel=name, cost=str(s.cost))
+    s.add("cost", weight * share, key, (("channel", name), ("cost", text)))
+
+
+_ZERO = Decimal("0")
 
 
 def _quiet_hours(
-    s: _Scored, context: RoutingContext, facts: _Facts, weight: float, name: str
+    s: _Scored, context: RoutingContext, facts: _Facts, weight: float, on: _Params
 ) -> None:
     q = context.quiet_hours
-    urgent_passes = context.urgency == Urgency.URGENT and q.urgent_may_pass
-    tz = zone(context.timezone)
     if facts.quiet and s.channel in ch.INTRUSIVE:
-        if urgent_passes:
+        if context.urgency == Urgency.URGENT and q.urgent_may_pass:
             s.warn("quiet_hours", "warning.urgent_in_quiet_hours")
         else:
-            s.add("quiet_hours", -weight, "reason.quiet.intrusive", channel=name)
-            s.hold(end_of_window(facts.local, DailyWindow(q.start, q.end)).astimezone(tz))
+            s.add("quiet_hours", -weight, "reason.quiet.intrusive", on)
+            assert facts.quiet_end is not None
+            s.hold(facts.quiet_end)
     elif facts.quiet and s.channel == Channel.EMAIL:
         s.add("quiet_hours", weight / 3, "reason.quiet.email_respectful")
     if (
@@ -346,23 +429,30 @@ def _quiet_hours(
         s.hold(next_commercial(facts.local))
     limits = context.limits.get(s.channel)
     if limits is not None and limits.allowed_start is not None and limits.allowed_end is not None:
-        allowed = DailyWindow(limits.allowed_start, limits.allowed_end)
+        allowed = _window(limits.allowed_start, limits.allowed_end)
         if not in_window(facts.local, allowed):
-            s.add("quiet_hours", -weight / 2, "reason.quiet.outside_allowed", channel=name)
+            s.add("quiet_hours", -weight / 2, "reason.quiet.outside_allowed", on)
             s.hold(next_in_allowed(facts.local, allowed))
     if s.held_until is not None:
-        s.warn("quiet_hours", "warning.held", until=s.held_until.isoformat())
+        s.warn("quiet_hours", "warning.held", (("until", s.held_until.isoformat()),))
 
 
-def _message_type(s: _Scored, context: RoutingContext, weight: float, name: str) -> None:
+def _message_type(s: _Scored, context: RoutingContext, weight: float, on: _Params) -> None:
     kind = context.message_type
     if kind == MessageType.CONVERSATION:
         if context.last_inbound_channel == s.channel:
-            s.add("message_type", weight, "reason.type.conversation", channel=name)
+            s.add("message_type", weight, "reason.type.conversation", on)
         return
     share = _TYPE.get(kind, {}).get(s.channel, 0.0)
-    key = f"reason.type.{kind.value}.{'good' if share > 0 else 'bad'}"
-    s.add("message_type", weight * share, key, channel=name)
+    key = _TYPE_KEYS[kind, share > 0]
+    s.add("message_type", weight * share, key, on)
+
+
+_TYPE_KEYS = {
+    (k, good): f"reason.type.{k.value}.{'good' if good else 'bad'}"
+    for k in MessageType
+    for good in (True, False)
+}
 
 
 def _engagement(s: _Scored, context: RoutingContext, weight: float, name: str) -> None:
@@ -377,18 +467,18 @@ def _engagement(s: _Scored, context: RoutingContext, weight: float, name: str) -
     prior = stats.prior_rate
     spread = max(prior, 1 - prior) or 1.0
     share = max(-1.0, min(1.0, (stats.response_rate - prior) / spread))
+    if share == 0:
+        return
     median = stats.median_response_seconds
     key = "reason.engagement.good" if share > 0 else "reason.engagement.poor"
-    s.add(
-        "engagement",
-        weight * share,
-        key,
-        channel=name,
-        rate=round(stats.response_rate * 100),
-        replied=stats.replied,
-        sent=stats.sent,
-        minutes=None if median is None else round(median / 60),
+    params = (
+        ("channel", name),
+        ("rate", round(stats.response_rate * 100)),
+        ("replied", stats.replied),
+        ("sent", stats.sent),
+        ("minutes", None if median is None else round(median / 60)),
     )
+    s.add("engagement", weight * share, key, params)
 
 
 def _reachable(eligible: list[_Scored]) -> float:
@@ -414,14 +504,17 @@ def _delivery(s: _Scored, context: RoutingContext) -> float:
 
 
 def _channel_score(s: _Scored, best: float, context: RoutingContext) -> ChannelScore:
-    return ChannelScore.model_construct(
-        channel=s.channel,
-        confidence=_confidence(s, best),
-        score=round(s.score, 2),
-        reasons=_built(s.reasons),
-        estimated_cost=s.cost,
-        estimated_delivery_seconds=_delivery(s, context),
-        eligible=True,
+    return _construct(
+        ChannelScore,
+        {
+            "channel": s.channel,
+            "confidence": _confidence(s, best),
+            "score": round(s.score, 2),
+            "reasons": _built(s.reasons),
+            "estimated_cost": s.cost,
+            "estimated_delivery_seconds": _delivery(s, context),
+            "eligible": True,
+        },
     )
 
 

@@ -1,19 +1,29 @@
 """Loading a ``RoutingContext`` from the database: the I/O half of a decision.
 
 ``TenantInputs`` holds what is the same for every prospect (settings, channels, this month's
-spending) so that a broadcast loads it once; ``load_context`` adds one prospect's facts.
+spending) so that a broadcast loads it once; ``load_context`` adds one prospect's facts, and
+``load_contexts`` those of many prospects at once, in a few set-based queries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.analytics.engagement import load_engagement
+from core.analytics.engagement import (
+    COUNTED_KINDS,
+    HISTORY_LIMIT,
+    SENT,
+    HistoryItem,
+    engagement_from_history,
+    load_engagement,
+)
 from core.config.settings import OrchestratorSettings
 from core.domain.enums import (
     ApprovalStatus,
@@ -36,6 +46,7 @@ M = t.MessageRow
 #: as unreachable for the prospect until a later send on it succeeds.
 UNREACHABLE_CODES = frozenset({"21211", "21614", "21612", "21610", "63003", "131026"})
 _RECENT_OUTBOUND = 20
+SECONDS_PER_DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -104,15 +115,30 @@ def month_start(now: datetime, timezone: str) -> datetime:
 async def month_spending(
     session: AsyncSession, tenant_id: int, timezone: str, now: datetime
 ) -> Decimal:
-    """What outgoing messages cost this month (tenant's calendar)."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(M.cost_micros), 0)).where(
-            M.tenant_id == tenant_id,
-            M.direction == Direction.OUTBOUND,
-            M.created_at >= month_start(now, timezone),
+    """What outgoing messages cost this month (tenant's calendar).
+
+    The whole UTC days come from the running totals (``spend_daily``, kept by triggers); only
+    the part of the first day after the local month start is summed over the messages.
+    """
+    start = month_start(now, timezone)
+    first_full_day = -(-int(start.timestamp()) // SECONDS_PER_DAY)  # ceiling
+    boundary = datetime.fromtimestamp(first_full_day * SECONDS_PER_DAY, UTC)
+    days = await session.scalar(
+        select(func.coalesce(func.sum(t.SpendDailyRow.spent_micros), 0)).where(
+            t.SpendDailyRow.tenant_id == tenant_id, t.SpendDailyRow.day >= first_full_day
         )
     )
-    return from_micros(int(total or 0)) or Decimal("0")
+    partial = 0
+    if boundary > start:
+        partial = await session.scalar(
+            select(func.coalesce(func.sum(M.cost_micros), 0)).where(
+                M.tenant_id == tenant_id,
+                M.direction == Direction.OUTBOUND,
+                M.created_at >= start,
+                M.created_at < boundary,
+            )
+        )
+    return from_micros(int(days or 0) + int(partial or 0)) or Decimal("0")
 
 
 def contacts_of(prospect: t.ProspectRow) -> dict[Channel, str]:
@@ -142,21 +168,15 @@ async def load_context(
     template_id: int | None = None,
     allowed: frozenset[Channel] | None = None,
     preferred: Channel | None = None,
+    facts: ProspectFacts | None = None,
 ) -> RoutingContext:
-    """Everything ``decide`` needs about ``prospect`` at ``now``."""
+    """Everything ``decide`` needs about ``prospect`` at ``now``.
+
+    ``facts`` are the prospect's history facts when already loaded for a batch (``load_facts``).
+    """
     settings = inputs.settings
-    wa_last = await session.scalar(
-        select(func.max(M.created_at)).where(
-            M.prospect_id == prospect.id,
-            M.channel_type == Channel.WHATSAPP,
-            M.direction == Direction.INBOUND,
-            M.kind == MessageKind.MESSAGE,
-        )
-    )
-    last_inbound = Channel(conversation.channel_type) if conversation is not None else None
-    engagement = {}
-    if inputs.orchestrator.enable_analytics and inputs.orchestrator.track_engagement:
-        engagement = await load_engagement(session, prospect.id)
+    if facts is None:
+        facts = await _facts_of(session, inputs, prospect.id)
     return RoutingContext(
         now=now,
         contacts=contacts_of(prospect),
@@ -168,7 +188,7 @@ async def load_context(
         urgency=urgency,
         preferred_channel=preferred or _channel(prospect.preferred_channel),
         opted_out=frozenset(Channel(c) for c in prospect.opted_out_channels or ()),
-        unreachable=await unreachable_channels(session, prospect.id),
+        unreachable=facts.unreachable,
         allowed=allowed,
         timezone=prospect.timezone or settings.timezone,
         quiet_hours=settings.quiet_hours,
@@ -176,13 +196,64 @@ async def load_context(
         sent_today=await _sent_today(session, inputs, now),
         prices=settings.prices,
         settings=inputs.orchestrator,
-        last_inbound_channel=last_inbound,
-        whatsapp_last_inbound_at=wa_last,
+        last_inbound_channel=(
+            Channel(conversation.channel_type) if conversation is not None else None
+        ),
+        whatsapp_last_inbound_at=facts.whatsapp_last_inbound_at,
         whatsapp_template_approved=await _approved_whatsapp(session, template_id),
-        engagement=engagement,
+        engagement=facts.engagement,
         monthly_budget=inputs.monthly_budget,
         spent_this_month=inputs.spent_this_month,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ProspectFacts:
+    """What a prospect's history says for routing: the WhatsApp window's last inbound message,
+    engagement per channel, channels whose address does not work."""
+
+    whatsapp_last_inbound_at: datetime | None
+    engagement: dict[Channel, Any]
+    unreachable: frozenset[Channel]
+
+
+def _tracks_engagement(inputs: TenantInputs) -> bool:
+    return bool(inputs.orchestrator.enable_analytics and inputs.orchestrator.track_engagement)
+
+
+async def _facts_of(session: AsyncSession, inputs: TenantInputs, prospect_id: int) -> ProspectFacts:
+    wa_last = await session.scalar(
+        select(func.max(M.created_at)).where(
+            M.prospect_id == prospect_id,
+            M.channel_type == Channel.WHATSAPP,
+            M.direction == Direction.INBOUND,
+            M.kind == MessageKind.MESSAGE,
+        )
+    )
+    engagement = {}
+    if _tracks_engagement(inputs):
+        engagement = await load_engagement(session, prospect_id)
+    return ProspectFacts(wa_last, engagement, await unreachable_channels(session, prospect_id))
+
+
+async def load_facts(
+    session: AsyncSession, inputs: TenantInputs, prospect_ids: Sequence[int]
+) -> dict[int, ProspectFacts]:
+    """``ProspectFacts`` of many prospects in three set-based queries (a batch's)."""
+    ids = list(prospect_ids)
+    if not ids:
+        return {}
+    wa_last = await _whatsapp_last_inbound(session, ids)
+    engagement: dict[int, dict[Channel, Any]] = {}
+    if _tracks_engagement(inputs):
+        engagement = await load_engagements(session, ids)
+    unreachable = await unreachable_by_prospect(session, ids)
+    return {
+        pid: ProspectFacts(
+            wa_last.get(pid), engagement.get(pid, {}), unreachable.get(pid, frozenset())
+        )
+        for pid in ids
+    }
 
 
 async def unreachable_channels(session: AsyncSession, prospect_id: int) -> frozenset[Channel]:
@@ -193,15 +264,7 @@ async def unreachable_channels(session: AsyncSession, prospect_id: int) -> froze
         .order_by(M.id.desc())
         .limit(_RECENT_OUTBOUND)
     )
-    verdict: dict[str, bool] = {}
-    for (meta,) in rows:
-        for attempt in reversed((meta or {}).get("attempts") or []):
-            channel = attempt.get("channel")
-            if channel in verdict or attempt.get("outcome") not in ("sent", "permanent"):
-                continue
-            verdict[channel] = attempt.get("code") in UNREACHABLE_CODES
-    known = {c.value for c in Channel}
-    return frozenset(Channel(c) for c, dead in verdict.items() if dead and c in known)
+    return _dead_channels(meta for (meta,) in rows)
 
 
 def _channel(value: str | None) -> Channel | None:
@@ -244,3 +307,142 @@ async def _approved_whatsapp(session: AsyncSession, template_id: int | None) -> 
 def with_spending(inputs: TenantInputs, extra: Decimal) -> TenantInputs:
     """``inputs`` after ``extra`` more was committed (a broadcast's running total)."""
     return replace(inputs, spent_this_month=inputs.spent_this_month + extra)
+
+
+async def load_contexts(
+    session: AsyncSession,
+    inputs: TenantInputs,
+    prospects: Sequence[t.ProspectRow],
+    now: datetime,
+    *,
+    message_type: MessageType = MessageType.CONVERSATION,
+    urgency: Urgency = Urgency.NORMAL,
+    template_id: int | None = None,
+    allowed: frozenset[Channel] | None = None,
+) -> dict[int, RoutingContext]:
+    """``load_context`` for many prospects at once (a chunk), by prospect id.
+
+    Three set-based queries for the prospects' history (WhatsApp window, engagement history,
+    unreachable channels) instead of three per prospect; no conversation.
+    """
+    facts = await load_facts(session, inputs, [p.id for p in prospects])
+    return {
+        p.id: await load_context(
+            session,
+            inputs,
+            p,
+            now,
+            message_type=message_type,
+            urgency=urgency,
+            template_id=template_id,
+            allowed=allowed,
+            facts=facts[p.id],
+        )
+        for p in prospects
+    }
+
+
+async def load_contexts_by_id(
+    session: AsyncSession,
+    inputs: TenantInputs,
+    prospect_ids: Sequence[int],
+    now: datetime,
+    **options: Any,
+) -> dict[int, RoutingContext]:
+    """``load_contexts`` for the tenant's prospects among ``prospect_ids`` (others left out)."""
+    rows = await session.execute(
+        select(t.ProspectRow).where(
+            t.ProspectRow.id.in_(list(prospect_ids)), t.ProspectRow.tenant_id == inputs.tenant_id
+        )
+    )
+    return await load_contexts(session, inputs, list(rows.scalars()), now, **options)
+
+
+async def _whatsapp_last_inbound(session: AsyncSession, ids: list[int]) -> dict[int, datetime]:
+    rows = await session.execute(
+        select(M.prospect_id, func.max(M.created_at))
+        .where(
+            M.prospect_id.in_(ids),
+            M.channel_type == Channel.WHATSAPP,
+            M.direction == Direction.INBOUND,
+            M.kind == MessageKind.MESSAGE,
+        )
+        .group_by(M.prospect_id)
+    )
+    return {pid: at for pid, at in rows if at is not None}
+
+
+def _latest(limit: int, *columns: Any, where: Sequence[Any]) -> Any:
+    """The latest ``limit`` messages of each prospect (a window function, one query)."""
+    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
+    inner = select(M.prospect_id, M.id, *columns, rank.label("rank")).where(*where).subquery()
+    return (
+        select(*(inner.c[c.key] for c in (M.prospect_id, *columns)))
+        .where(inner.c.rank <= limit)
+        .order_by(inner.c.prospect_id, inner.c.id.desc())
+    )
+
+
+async def load_engagements(
+    session: AsyncSession, ids: list[int], limit: int = HISTORY_LIMIT
+) -> dict[int, dict[Channel, Any]]:
+    """``load_engagement`` of many prospects in one query."""
+    query = _latest(
+        limit,
+        M.channel_type,
+        M.direction,
+        M.created_at,
+        M.sent_at,
+        where=(
+            M.prospect_id.in_(ids),
+            M.kind.in_(COUNTED_KINDS),
+            or_(M.direction == Direction.INBOUND, M.status.in_(SENT)),
+        ),
+    )
+    history: dict[int, list[HistoryItem]] = {}
+    for pid, channel, direction, at, sent in await session.execute(query):
+        history.setdefault(pid, []).append(
+            HistoryItem(Channel(channel), Direction(direction), at, sent)
+        )
+    return {pid: engagement_from_history(items) for pid, items in history.items()}
+
+
+async def unreachable_by_prospect(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, frozenset[Channel]]:
+    """``unreachable_channels`` of many prospects in one query."""
+    query = _latest(
+        _RECENT_OUTBOUND,
+        M.meta,
+        where=(M.prospect_id.in_(ids), M.direction == Direction.OUTBOUND),
+    )
+    metas: dict[int, list[Any]] = {}
+    for pid, meta in await session.execute(query):
+        metas.setdefault(pid, []).append(meta)
+    return {pid: _dead_channels(found) for pid, found in metas.items()}
+
+
+def _dead_channels(metas: Iterable[Any]) -> frozenset[Channel]:
+    """Channels whose latest attempt (``metas`` newest first) failed with an unreachable code."""
+    verdict: dict[str, bool] = {}
+    for meta in metas:
+        for attempt in reversed((meta or {}).get("attempts") or []):
+            channel = attempt.get("channel")
+            if channel in verdict or attempt.get("outcome") not in ("sent", "permanent"):
+                continue
+            verdict[channel] = attempt.get("code") in UNREACHABLE_CODES
+    known = {c.value for c in Channel}
+    return frozenset(Channel(c) for c, dead in verdict.items() if dead and c in known)
+
+
+async def latest_conversations(
+    session: AsyncSession, prospect_ids: list[int]
+) -> dict[tuple[int, Channel], t.ConversationRow]:
+    """Each prospect's most recent conversation per channel (``find_conversation`` for many)."""
+    if not prospect_ids:
+        return {}
+    C = t.ConversationRow
+    rows = await session.execute(
+        select(C).where(C.prospect_id.in_(prospect_ids)).order_by(C.id)
+    )
+    return {(c.prospect_id, Channel(c.channel_type)): c for c in rows.scalars()}

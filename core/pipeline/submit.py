@@ -8,8 +8,9 @@ loaded once per call, not once per message.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +26,10 @@ from core.i18n import t as tr
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import (
+    ProspectFacts,
     TenantInputs,
     load_context,
+    load_facts,
     load_tenant_inputs,
     with_spending,
 )
@@ -83,6 +86,8 @@ class _Batch:
     providers: dict[int, dict[Channel, str]]
     prospects: dict[int, t.ProspectRow]
     existing: set[str]
+    #: The history facts of the batch's prospects, loaded set-based (``load_facts``).
+    facts: dict[int, ProspectFacts] = field(default_factory=dict)
 
 
 async def submit(
@@ -169,7 +174,31 @@ async def _load_batch(
             select(t.OutboxRow.idempotency_key).where(t.OutboxRow.idempotency_key.in_(keys))
         )
         existing = set(found.scalars())
-    return _Batch(loaded, providers, prospects, existing)
+    facts = await _batch_facts(session, requests, loaded, prospects)
+    return _Batch(loaded, providers, prospects, existing, facts)
+
+
+async def _batch_facts(
+    session: AsyncSession,
+    requests: list[OutgoingRequest],
+    inputs: dict[int, TenantInputs],
+    prospects: dict[int, t.ProspectRow],
+) -> dict[int, ProspectFacts]:
+    """History facts of a batch's prospects in three queries per tenant instead of three per
+    request. A prospect with several requests in the batch is left to ``load_context``: its
+    own earlier messages of the batch may change them."""
+    wanted = Counter(r.prospect_id for r in requests if not r.direct and r.context is None)
+    if len(wanted) < 2:
+        return {}
+    by_tenant: dict[int, list[int]] = {}
+    for pid, count in wanted.items():
+        prospect = prospects.get(pid)
+        if count == 1 and prospect is not None and prospect.tenant_id in inputs:
+            by_tenant.setdefault(prospect.tenant_id, []).append(pid)
+    facts: dict[int, ProspectFacts] = {}
+    for tenant, ids in by_tenant.items():
+        facts |= await load_facts(session, inputs[tenant], ids)
+    return facts
 
 
 async def tenant_providers(session: AsyncSession, tenant_id: int) -> dict[Channel, str]:
@@ -210,7 +239,17 @@ async def _one(
     inputs = batch.inputs[request.tenant_id]
     providers = batch.providers[request.tenant_id]
     assert prospect is not None
-    outcome = await _routed(session, request, prospect, inputs, providers, now, events, verdict)
+    outcome = await _routed(
+        session,
+        request,
+        prospect,
+        inputs,
+        providers,
+        now,
+        events,
+        verdict,
+        facts=batch.facts.get(prospect.id),
+    )
     if outcome.decision is not None and outcome.queued:
         batch.inputs[request.tenant_id] = with_spending(inputs, outcome.decision.estimated_cost)
     return outcome
@@ -227,6 +266,7 @@ async def _routed(
     verdict: Any,
     *,
     write: bool = True,
+    facts: ProspectFacts | None = None,
 ) -> Outcome:
     due = request.due_at if request.due_at is not None and request.due_at > now else now
     prepared = await _prepare(session, request, prospect, inputs)
@@ -242,6 +282,7 @@ async def _routed(
         template_id=prepared.draft.template_id if prepared.template else None,
         allowed=request.allowed,
         preferred=request.preferred,
+        facts=facts,
     )
     candidates = frozenset(context.contacts) & (context.enabled | {Channel.VOICE})
     rendered = await render_channels(session, request, prepared, context, candidates)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs
 
 from core.domain.enums import Channel, Provider
 
@@ -84,11 +84,17 @@ SECRET_HEADERS = frozenset(
 )
 
 
-def status_channel(body: bytes) -> Channel:
-    """The channel of a Twilio status callback: WhatsApp when its numbers say so."""
+def twilio_form(body: bytes) -> dict[str, list[str]] | None:
+    """A Twilio form body parsed the way adapters read it (None: not UTF-8)."""
     try:
-        form = dict(parse_qsl(body.decode("utf-8", errors="replace")))
-    except ValueError:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def status_channel(form: dict[str, list[str]] | None) -> Channel:
+    """The channel of a Twilio callback: WhatsApp when its numbers say so."""
+    if not form:
         return Channel.SMS
-    numbers = form.get("From", "") + form.get("To", "")
+    numbers = "".join(form.get("From", [""])[:1] + form.get("To", [""])[:1])
     return Channel.WHATSAPP if "whatsapp:" in numbers else Channel.SMS

@@ -24,7 +24,7 @@ from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import WebhookError
 from core.errors import CoccinelleError
 from core.pacing import Backoff
-from core.relay.endpoints import status_channel
+from core.relay.endpoints import status_channel, twilio_form
 from core.relay.server import stored_headers
 from core.relay.store import EventWriter, RawEvent, dedupe_key
 
@@ -73,7 +73,11 @@ class Poller(ABC):
         except WebhookError as exc:
             log.warning("skipping a polled %s event: %s", endpoint, exc)
             return False
-        channel = status_channel(body) if endpoint.startswith("twilio") else self.adapter.channel
+        channel = (
+            status_channel(twilio_form(body))
+            if endpoint.startswith("twilio")
+            else self.adapter.channel
+        )
         stored = await self.writer.store(
             RawEvent(
                 tenant_id=self.tenant_id,

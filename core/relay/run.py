@@ -49,6 +49,7 @@ async def serve(
     worker = IngestWorker(service.ctx, adapters, booking=service.booking) if ingest else None
     if worker is not None:
         relay.writer.on_commit.append(worker.wake)
+        worker.busy = relay.busy
     runner = web.AppRunner(relay.app(), access_log=None)
     await runner.setup()
     tasks: list[asyncio.Task[None]] = []

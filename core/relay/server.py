@@ -36,6 +36,7 @@ from core.relay.endpoints import (
     TWIML_EMPTY,
     Endpoint,
     status_channel,
+    twilio_form,
 )
 from core.relay.store import EventWriter, RawEvent, dedupe_key
 from core.sanitize import storable
@@ -96,6 +97,12 @@ class Relay:
         self.writer = writer or EventWriter(db)
         self.counters = RelayCounters()
         self.trusted_proxies = parse_networks(config.trusted_proxies)
+        #: Webhook requests being answered now (ingest slows down while there are some).
+        self.in_flight = 0
+
+    def busy(self) -> bool:
+        """Whether webhook requests are being answered right now."""
+        return self.in_flight > 0
 
     def client(self, request: web.Request) -> str:
         """The caller's address, through the trusted proxies."""
@@ -164,7 +171,11 @@ class Relay:
 
     def _handler(self, endpoint: Endpoint) -> Callable[[web.Request], object]:
         async def handle(request: web.Request) -> web.StreamResponse:
-            return await self.accept(endpoint, request)
+            self.in_flight += 1
+            try:
+                return await self.accept(endpoint, request)
+            finally:
+                self.in_flight -= 1
 
         return handle
 
@@ -176,7 +187,8 @@ class Relay:
             body = await read_bounded(request, limit)
         except BodyTooLarge:
             return self.refuse(name, request, 413, "too_large", "request body too large")
-        channel = status_channel(body) if name in TWILIO_EITHER else endpoint.channel
+        form = twilio_form(body) if name in TWILIO_EITHER else None
+        channel = status_channel(form) if form is not None else endpoint.channel
         try:
             adapter = self._adapter(endpoint, channel, request)
         except MissingCredentials as exc:
@@ -185,6 +197,8 @@ class Relay:
             text = "no such webhook is configured"
             return self.refuse(name, request, 404, "not_configured", text)
         webhook = self.webhook_request(request, body)
+        if form is not None:  # parsed once: the adapter reads this one
+            webhook.parsed["form"] = form
         try:
             webhook = verified(adapter, webhook)
             await prepare_form(webhook, limit)  # parsed once, off the loop when large

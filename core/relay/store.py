@@ -143,7 +143,7 @@ class EventWriter:
         # Three statements per batch, whatever its size: which keys exist, insert the others,
         # read back every id. ON CONFLICT covers another relay inserting the same key meanwhile.
         keys = {(e.provider, e.dedupe_key) for e in events}
-        async with self.db.session() as session:
+        async with self.db.gate.urgent(), self.db.session() as session:
             existing = await _ids(session, keys)
             fresh: dict[tuple[str, str], RawEvent] = {}
             for event in events:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotADatabase, StorageError
 from core.storage import migrate
+from core.storage.gate import WriteGate
 
 #: SQLite error texts → the ``storage.*`` message that explains them.
 _SQLITE_FAULTS = (
@@ -177,6 +178,8 @@ class Database:
         self.sessions = async_sessionmaker(
             engine, expire_on_commit=False, sync_session_class=session_class
         )
+        #: Turn-taking at SQLite's single write lock within this process (see ``gate``).
+        self.gate = WriteGate(serial=engine.dialect.name == "sqlite")
         self.announcer: Announcer | None = None
         """Set by team mode's live link: announces a transaction's events inside it."""
         self.idle: Any = None

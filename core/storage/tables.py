@@ -435,6 +435,17 @@ class AnalyticsStaleRow(Base):
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
+class SpendDailyRow(Base):
+    """What a tenant's outgoing messages of one UTC day cost (triggers, migration 0006)."""
+
+    __tablename__ = "spend_daily"
+
+    tenant_id: Mapped[int] = mapped_column(ID, primary_key=True)
+    #: Days since 1970-01-01 (UTC).
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spent_micros: Mapped[int] = mapped_column(ID)
+
+
 class AuditLogRow(Base):
     """Who did what: assignments, closes, channel switches, template and settings edits."""
 

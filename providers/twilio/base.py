@@ -29,6 +29,7 @@ from core.channels.errors import MalformedWebhook, PermanentProviderError, Signa
 from core.domain.enums import Channel, MessageStatus, Provider
 from providers._common import FormData, read_form
 from providers.twilio.errors import PROVIDER, map_error
+from providers.twilio.signature import signature_matches
 
 #: Where the relay receives status callbacks (appended to ``AdapterConfig.callback_url``).
 STATUS_PATH = "/webhooks/twilio/status"
@@ -278,15 +279,23 @@ class TwilioAdapter(ChannelAdapter):
     # ---------------------------------------------------------------- webhooks
 
     def verify(self, request: WebhookRequest) -> None:
-        """Check ``X-Twilio-Signature`` over the exact URL and the form parameters."""
-        from twilio.request_validator import RequestValidator
+        """Check ``X-Twilio-Signature`` over the exact URL and the form parameters.
 
+        The HMAC is computed once (``providers.twilio.signature``); a request signed with a
+        body hash (``bodySHA256``, JSON bodies) goes to ``twilio``'s own validator.
+        """
         signature = request.header("x-twilio-signature")
         if not signature:
             raise SignatureError("missing header X-Twilio-Signature")
         params: Any = read_form(request) if request.method.upper() == "POST" else {}
-        validator = RequestValidator(self.config.credentials["auth_token"])
-        if not validator.validate(request.url, params, signature):
+        token = self.config.credentials["auth_token"]
+        if "bodySHA256" in request.url:
+            from twilio.request_validator import RequestValidator
+
+            valid = RequestValidator(token).validate(request.url, params, signature)
+        else:
+            valid = signature_matches(token, request.url, params, signature)
+        if not valid:
             raise SignatureError("X-Twilio-Signature does not match")
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:

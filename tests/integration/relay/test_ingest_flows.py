@@ -233,3 +233,34 @@ async def test_messages_keep_the_provider_time_unless_it_is_in_the_future(
     first, second = await rows(service, t.MessageRow)
     assert first.created_at == now - timedelta(minutes=30)
     assert second.created_at == now
+
+
+class FailingAfterEffects(IngestWorker):
+    """A worker whose apply of one chosen event breaks after it wrote the message."""
+
+    fail_on = "SM2"
+
+    async def _apply(self, step, row):
+        notes = await super()._apply(step, row)
+        if any(getattr(e, "provider_message_id", "") == self.fail_on for e in row.events):
+            raise ValueError("broken after writing")
+        return notes
+
+
+async def test_an_event_failing_mid_batch_keeps_the_others_and_none_of_its_own(
+    service: InboxService,
+) -> None:
+    async with running_relay(service) as relay:
+        for i in range(1, 4):
+            await relay.post(
+                "/webhooks/twilio/sms", body(message(f"SM{i}", "+33612345678", f"m{i}"))
+            )
+        worker = FailingAfterEffects(service.ctx, relay.adapters)
+        assert await worker.run_once() == 3
+        first, second, third = await relay.stored()
+        assert [first.status, second.status, third.status] == ["processed", "failed", "processed"]
+        assert second.error == "ValueError" and second.attempts == 1
+        kept = await rows(service, t.MessageRow)
+        assert [m.provider_message_id for m in kept] == ["SM1", "SM3"]
+        [conversation] = await rows(service, t.ConversationRow)
+        assert conversation.unread_count == 2 and conversation.message_count == 2

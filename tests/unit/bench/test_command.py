@@ -49,7 +49,7 @@ def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, cap
     assert searched["ratio"] > 0 and searched["met"] in (True, False)
 
     # The dataset is cached per scale and seed, and reused by the next run.
-    cached = data_dir / "bench" / "small-seed7.db"
+    cached = data_dir / "bench" / "small-seed7-v2.db"
     assert cached.exists()
     before = cached.stat().st_mtime_ns
     assert main(["bench", "--scale", "small", "--runs", "1", "--only", "inbox"]) == 0
@@ -167,4 +167,6 @@ def test_relay_ingest_under_load_loses_nothing(data_dir, tmp_path) -> None:
     for name in ("ingest.relay_rate", "ingest.relay_store_only_rate"):
         details = results[name]["details"]
         assert details["answered_2xx"] > 0 and details["failed"] == 0
-        assert details["lost"] == 0 and details["stored"] == details["answered_2xx"]
+        # wrk stops with requests in flight: stored, not counted as answered.
+        assert details["lost"] == 0 and details["stored"] >= details["answered_2xx"]
+        assert details["load_generator"] in ("wrk", "python-aiohttp")

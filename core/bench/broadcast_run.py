@@ -1,0 +1,61 @@
+"""One broadcast queued in a clean process, for ``core.bench.broadcast``:
+
+    python -m core.bench.broadcast_run DATABASE TENANT COUNT
+
+prints one JSON line: prospects, seconds, progress, and this process's peak resident memory
+(its own VmHWM, so nothing measured before in the bench process is counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+import time
+from contextlib import closing
+from dataclasses import asdict
+from pathlib import Path
+
+from core.bench.startup import vm_hwm_kb
+from core.domain.decision import ReplyDraft
+from core.domain.enums import Channel, MessageType, Provider
+from core.storage.database import Database, sqlite_url
+
+TEXT = "Bonjour, nouvelles annonces dans votre quartier cette semaine."
+
+
+async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
+    """Queue one marketing broadcast to the first ``count`` prospects of ``path``."""
+    from core.service import InboxService
+
+    with closing(sqlite3.connect(path)) as con:
+        query = "SELECT id FROM prospects ORDER BY id LIMIT ?"
+        ids = [row[0] for row in con.execute(query, (count,))]
+    db = await Database.open(sqlite_url(path))
+    try:
+        service = await InboxService.connect(db, tenant)
+        await service.tenant_settings.save_channel(
+            Channel.SMS, provider=Provider.TWILIO, config={"from_number": "+33700000000"}
+        )
+        await service.tenant_settings.save_channel(
+            Channel.EMAIL, provider=Provider.SENDGRID, config={"from_email": "agence@example.fr"}
+        )
+        draft = ReplyDraft(text=TEXT, message_type=MessageType.MARKETING)
+        start = time.perf_counter()
+        broadcast_id = await service.outbound.broadcast(ids, draft)
+        elapsed = time.perf_counter() - start
+        progress = await service.outbound.broadcast_progress(broadcast_id)
+    finally:
+        await db.close()
+    return {
+        "prospects": len(ids),
+        "seconds": elapsed,
+        "progress": asdict(progress),
+        "peak_rss_mb": vm_hwm_kb("self") / 1024,
+    }
+
+
+if __name__ == "__main__":
+    found = asyncio.run(run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])))
+    print(json.dumps(found), flush=True)
