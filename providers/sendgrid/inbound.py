@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from email import message_from_bytes
+from email.message import Message
 from email.utils import parseaddr
 from typing import Any
 
