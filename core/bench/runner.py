@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.bench import broadcast, decide, inbox, ingest, search, startup, team
+from core.bench import broadcast, decide, inbound_mail, inbox, ingest, search, startup, team
 from core.bench.context import BenchContext, Unavailable
 from core.bench.results import Result
 
@@ -32,6 +32,7 @@ MEASUREMENTS: dict[str, Measurement] = {
     "startup": startup.measure,
     "broadcast": broadcast.measure,
     "team": team.measure,
+    "inbound_mail": inbound_mail.measure,
 }
 
 

@@ -34,6 +34,8 @@ from core.bench.context import BenchContext, Unavailable
 from core.bench.results import Result, Summary, Target, percentile
 
 RATE = 20.0
+#: Agents' processes started together (each opens its connections at start).
+WAVE = 5
 PUBLIC_URL = "https://relay.bench.example"
 TENANT = "demo"
 #: Today's figure from issue 22's measurement (20 idle agents: 136 transactions/s).
@@ -82,8 +84,10 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
             for name, value in sandbox.credentials["twilio"].items()
         }
         await RollupWarmer(service.ctx).warm()  # a new database's one-time analytics warm-up
-        listeners = [_agent(url, secrets, processes) for _ in range(agents)]
-        started = await asyncio.gather(*listeners)
+        started = []
+        for first in range(0, agents, WAVE):  # agents arrive a few at a time, as in a morning
+            wave = range(first, min(first + WAVE, agents))
+            started += await asyncio.gather(*(_agent(url, secrets, processes) for _ in wave))
         run = _Run(heard=[{} for _ in started])
         readers = [
             asyncio.create_task(_read(p, run.heard[i])) for i, p in enumerate(started)

@@ -147,6 +147,8 @@ class ConversationSummary(DomainModel):
     subject: str | None = None
     last_message_at: datetime | None = None
     last_message_preview: str = ""
+    #: In search results: the matching message around its match (why the conversation matched).
+    match_snippet: str | None = None
     last_message_direction: Direction | None = None
     unread_count: int = 0
     waiting_since: datetime | None = None

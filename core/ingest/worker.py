@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.booking.service import Booking
 from core.channels.adapter import NormalizedEvent, WebhookRequest
+from core.channels.multipart import prepare_form
 from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
@@ -173,7 +174,7 @@ class IngestWorker:
                 batch stay pending and are taken again on the next pass.
         """
         for row in rows:
-            self._parse(row)
+            await self._parse(row)
         queue = deque(rows)
         while queue:
             started = time.perf_counter()
@@ -182,13 +183,15 @@ class IngestWorker:
             if self.busy():
                 await asyncio.sleep((time.perf_counter() - started) * BUSY_PAUSE)
 
-    def _parse(self, row: PendingEvent) -> None:
+    async def _parse(self, row: PendingEvent) -> None:
         try:
             channel = Channel(row.headers.get("channel") or "sms")
             adapter = find_adapter(self.adapters, channel, row.provider)
             if adapter is None:
                 raise CoccinelleError(f"no {channel} adapter is configured to read this event")
-            row.events = list(adapter.parse(stored_request(row)))
+            request = stored_request(row)
+            await prepare_form(request, len(request.body))  # a large mail parsed off the loop
+            row.events = list(adapter.parse(request))
         except Exception as exc:  # told when the event is claimed, and marked failed there
             row.error = exc
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.channels.errors import MalformedWebhook
-
 
 class BodyTooLarge(Exception):
     """The body is over the limit (answered 413)."""
@@ -28,26 +26,3 @@ async def read_bounded(request: web.Request, limit: int) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def check_multipart_complete(content_type: str | None, body: bytes) -> None:
-    """Refuse a ``multipart/form-data`` body cut short (no closing boundary).
-
-    Lenient parsers read a truncated body as a shorter message; a cut-off email must be
-    refused (the provider retries it) rather than stored half.
-
-    Raises:
-        MalformedWebhook: no boundary is declared, or the body does not close it.
-    """
-    kind, _, params = (content_type or "").partition(";")
-    if kind.strip().lower() != "multipart/form-data":
-        return
-    boundary = ""
-    for param in params.split(";"):
-        name, _, value = param.strip().partition("=")
-        if name.lower() == "boundary":
-            boundary = value.strip().strip('"')
-    if not boundary:
-        raise MalformedWebhook("multipart body without a boundary")
-    if not body.rstrip(b"\r\n").endswith(b"--" + boundary.encode("latin-1") + b"--"):
-        raise MalformedWebhook("multipart body is truncated (no closing boundary)")

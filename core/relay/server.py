@@ -21,11 +21,12 @@ from sqlalchemy import func, select
 
 from core.channels.adapter import ChannelAdapter, WebhookRequest
 from core.channels.errors import MalformedWebhook, SignatureError, WebhookError
+from core.channels.multipart import prepare_form
 from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, Provider
 from core.domain.enums import InboundEventStatus as S
 from core.errors import ConfigurationError, MissingCredentials
-from core.relay.body import BodyTooLarge, check_multipart_complete, read_bounded
+from core.relay.body import BodyTooLarge, read_bounded
 from core.relay.clients import client_address, parse_networks
 from core.relay.counters import RelayCounters
 from core.relay.endpoints import (
@@ -200,7 +201,7 @@ class Relay:
             webhook.parsed["form"] = form
         try:
             webhook = verified(adapter, webhook)
-            check_multipart_complete(request.headers.get("Content-Type"), body)
+            await prepare_form(webhook, limit)  # parsed once, off the loop when large
             adapter.parse(webhook)
             keys = adapter.dedupe_keys(webhook)
         except WebhookError as exc:

@@ -23,8 +23,9 @@ from core.events import ConversationChanged
 from core.service.drafts import drafted_ids
 from core.storage import convert
 from core.storage import tables as t
-from core.storage.search import search_conversation_ids
+from core.storage.search import search_conversations
 from core.storage.service_context import ServiceContext
+from core.storage.text import snippet
 from core.team import audit
 
 C = t.ConversationRow
@@ -78,18 +79,27 @@ class Conversations:
         if not 1 <= limit <= 500:
             raise InvalidInput("limit", limit, "a page size between 1 and 500")
         async with self.ctx.db.session() as session:
-            query = await self._filtered(session, flt)
+            matches: dict[int, int | None] = {}
+            query = await self._filtered(session, flt, matches)
             if query is None:
                 return m.Page[m.ConversationSummary](items=())
             query = _order(query, flt.sort, _decode_cursor(cursor))
             rows = (await session.execute(query.limit(limit + 1))).scalars().all()
             items = await self._summaries(session, rows[:limit])
+            if flt.search and matches:
+                items = await _with_snippets(session, items, matches, flt.search)
         next_cursor = _encode_cursor(rows[limit - 1], flt.sort) if len(rows) > limit else None
         return m.Page[m.ConversationSummary](items=tuple(items), next_cursor=next_cursor)
 
-    async def _filtered(self, session: AsyncSession, flt: InboxFilter) -> Select[Any] | None:
+    async def _filtered(
+        self, session: AsyncSession, flt: InboxFilter, matches: dict[int, int | None] | None = None
+    ) -> Select[Any] | None:
         query = select(C).where(C.tenant_id == self.ctx.tenant_id)
-        query = _apply_view(query, flt.view, flt.agent_id or self.ctx.agent_id)
+        searching = bool(flt.search and flt.search.strip())
+        if not (searching and flt.view is View.ALL):
+            # a search looks in every state (open, pending, snoozed, closed); ``statuses``
+            # narrows it to one (the search facet)
+            query = _apply_view(query, flt.view, flt.agent_id or self.ctx.agent_id)
         if flt.channel:
             query = query.where(C.channel_type == flt.channel)
         if flt.statuses:
@@ -103,11 +113,13 @@ class Conversations:
             query = query.where(C.last_message_at >= flt.since)
         if flt.until:
             query = query.where(C.last_message_at < flt.until)
-        if flt.search and flt.search.strip():
-            ids = await search_conversation_ids(session, self.ctx.tenant_id, flt.search)
-            if not ids:
+        if searching:
+            found = await search_conversations(session, self.ctx.tenant_id, str(flt.search))
+            if not found:
                 return None
-            query = query.where(C.id.in_(ids))
+            if matches is not None:
+                matches.update(found)
+            query = query.where(C.id.in_(list(found)))
         return query
 
     async def _summaries(
@@ -394,6 +406,30 @@ def _decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(value, list):
         raise InvalidInput("cursor", cursor, "a cursor returned by a previous page")
     return value
+
+
+async def _with_snippets(
+    session: AsyncSession,
+    items: list[m.ConversationSummary],
+    matches: dict[int, int | None],
+    query: str,
+) -> list[m.ConversationSummary]:
+    """Each result with its newest matching message cut around the match."""
+    wanted = {matches[i.id] for i in items if matches.get(i.id) is not None}
+    if not wanted:
+        return items
+    rows = await session.execute(
+        select(t.MessageRow.id, t.MessageRow.subject, t.MessageRow.content).where(
+            t.MessageRow.id.in_(wanted)
+        )
+    )
+    texts = {i: " — ".join(p for p in (subject, content) if p) for i, subject, content in rows}
+    out = []
+    for item in items:
+        text = texts.get(matches.get(item.id) or 0)
+        cut = snippet(text, query) if text else None
+        out.append(item.model_copy(update={"match_snippet": cut}) if cut else item)
+    return out
 
 
 async def _labels_of(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, ...]]:

@@ -171,6 +171,53 @@ class Outbound:
         assert outcome.decision is not None
         return outcome.decision
 
+    async def decide_first(
+        self, prospect_id: int, draft: ReplyDraft, channel: Channel | None = None
+    ) -> Decision:
+        """The decision for a first message to a prospect, in no conversation yet (the
+        new-conversation composer; Auto when ``channel`` is None).
+
+        Raises:
+            InvalidInput: unknown template or a missing template variable.
+        """
+        async with self.ctx.db.session() as session:
+            await self._prospect(session, prospect_id)
+            request = self._request(prospect_id, Kind.REPLY, draft, channel=channel)
+            outcome = await preview(session, request, now=self.ctx.now(), settings=self.settings)
+        assert outcome.decision is not None
+        return outcome.decision
+
+    async def send_first(
+        self,
+        prospect_id: int,
+        draft: ReplyDraft,
+        channel: Channel | None = None,
+        send_at: datetime | None = None,
+    ) -> m.Message:
+        """Start writing to a prospect: the message goes through the pipeline into their
+        conversation on the chosen channel (opened if they have none there).
+
+        Raises:
+            InvalidInput: as ``send_reply``; nothing is queued then.
+        """
+        if send_at is not None and send_at.tzinfo is None:
+            raise InvalidInput("send_at", send_at, "a date and time with a time zone")
+        async with self.ctx.write() as (session, events):
+            await self._prospect(session, prospect_id)
+            request = self._request(
+                prospect_id,
+                Kind.REPLY,
+                draft,
+                channel=channel,
+                due_at=send_at,
+                check_length=channel is not None,
+                on_refused="raise",
+                purpose="reply",
+            )
+            outcome = await self._submit(session, events, request)
+            assert outcome.message is not None
+            return convert.message(outcome.message)
+
     async def routing_context(
         self,
         prospect_id: int,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+import contextlib
+
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import models as m
+from core.domain.contact import normalize_chat_id, normalize_email, normalize_phone
 from core.domain.enums import Channel
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged, ProspectChanged
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.prospect_rows import find_row
+from core.storage.search import search_prospect_ids
 from core.storage.service_context import ServiceContext
 from core.team import audit
 
@@ -58,6 +62,56 @@ class Prospects:
             row = await find_row(session, self.ctx.tenant_id, channel, identifier)
             return convert.prospect(row) if row else None
 
+    async def search(self, query: str, limit: int = 20) -> list[m.Prospect]:
+        """Prospects matching ``query``: a phone number (any way it is written, read in France
+        unless it has a country code), an e-mail address, a Telegram chat id, or words of the
+        name or e-mail. Exact contact matches come first; merged records are left out."""
+        text = (query or "").strip()
+        if not text:
+            return []
+        async with self.ctx.db.session() as session:
+            exact = _contact_match(text)
+            rows: list[P] = []
+            if exact is not None:
+                found = await session.execute(
+                    select(P)
+                    .where(P.tenant_id == self.ctx.tenant_id, P.merged_into_id.is_(None), exact)
+                    .order_by(P.id)
+                    .limit(limit)
+                )
+                rows.extend(found.scalars())
+            ids = await search_prospect_ids(session, self.ctx.tenant_id, text, limit)
+            known = {r.id for r in rows}
+            wanted = [i for i in ids if i not in known]
+            if wanted:
+                found = await session.execute(
+                    select(P).where(P.id.in_(wanted), P.merged_into_id.is_(None))
+                )
+                by_id = {r.id: r for r in found.scalars()}
+                rows.extend(by_id[i] for i in wanted if i in by_id)
+            return [convert.prospect(r) for r in rows[:limit]]
+
+    async def duplicates(self, draft: m.ProspectDraft) -> list[m.Prospect]:
+        """Prospects already reachable at one of ``draft``'s phone, WhatsApp, e-mail or
+        Telegram chat id (what creating it again would duplicate)."""
+        phones = {p for p in (draft.phone, draft.whatsapp) if p}
+        clauses = []
+        if phones:
+            clauses += [P.phone.in_(phones), P.whatsapp.in_(phones)]
+        if draft.email:
+            clauses.append(func.lower(P.email) == draft.email.lower())
+        if draft.telegram_chat_id is not None:
+            clauses.append(P.telegram_chat_id == draft.telegram_chat_id)
+        if not clauses:
+            return []
+        async with self.ctx.db.session() as session:
+            found = await session.execute(
+                select(P)
+                .where(P.tenant_id == self.ctx.tenant_id, P.merged_into_id.is_(None), or_(*clauses))
+                .order_by(P.id)
+            )
+            return [convert.prospect(r) for r in found.scalars()]
+
     async def set_opt_out(self, prospect_id: int, channel: Channel, opted_out: bool) -> None:
         """Record that the prospect refuses (or accepts again) messages on ``channel``."""
         async with self.ctx.write() as (session, events):
@@ -98,6 +152,27 @@ class Prospects:
         if row is None or row.tenant_id != self.ctx.tenant_id:
             raise NotFound("prospect", prospect_id)
         return row
+
+
+def _contact_match(text: str):
+    """The column condition ``text`` names exactly, if it reads as a contact detail."""
+    if "@" in text.strip("@"):
+        try:
+            # the local part keeps its case when stored; people type it any way
+            return func.lower(P.email) == normalize_email(text).lower()
+        except InvalidInput:
+            return None
+    clauses = []
+    try:
+        phone = normalize_phone(text)
+        clauses += [P.phone == phone, P.whatsapp == phone]
+    except InvalidInput:
+        pass
+    digits = text.lstrip("-")
+    if digits.isdigit():
+        with contextlib.suppress(InvalidInput):
+            clauses.append(P.telegram_chat_id == normalize_chat_id(text))
+    return or_(*clauses) if clauses else None
 
 
 def _columns(draft: m.ProspectDraft) -> dict[str, object]:

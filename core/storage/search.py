@@ -88,9 +88,19 @@ async def search_prospect_ids(
 
 async def search_conversation_ids(session: AsyncSession, tenant_id: int, query: str) -> set[int]:
     """Conversations with a matching message, or of a prospect whose name matches."""
-    found = {
-        conv for _, conv in await search_message_ids(session, tenant_id, query, MESSAGE_MATCH_LIMIT)
-    }
+    return set(await search_conversations(session, tenant_id, query))
+
+
+async def search_conversations(
+    session: AsyncSession, tenant_id: int, query: str
+) -> dict[int, int | None]:
+    """Matching conversations -> the id of their newest matching message (None when only the
+    prospect's name or e-mail matches): what a result's snippet shows."""
+    found: dict[int, int | None] = {}
+    for message_id, conv in await search_message_ids(
+        session, tenant_id, query, MESSAGE_MATCH_LIMIT
+    ):
+        found.setdefault(conv, message_id)  # newest first: the first seen is the newest
     prospects = await search_prospect_ids(session, tenant_id, query)
     if prospects:
         rows = await session.execute(
@@ -99,5 +109,6 @@ async def search_conversation_ids(session: AsyncSession, tenant_id: int, query: 
             ),
             {"ids": prospects},
         )
-        found.update(int(r) for r in rows.scalars().all())
+        for conv in rows.scalars().all():
+            found.setdefault(int(conv), None)
     return found

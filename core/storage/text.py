@@ -38,3 +38,16 @@ def match_spans(text: str, query: str) -> list[tuple[int, int]]:
         if any(word.startswith(w) for w in wanted):
             spans.append(match.span())
     return spans
+
+
+def snippet(text: str, query: str, width: int = 80) -> str:
+    """About ``width`` characters of ``text`` (one line) around the first word matching
+    ``query``, with "…" where it was cut: why a search result matched."""
+    flat = " ".join(text.split())
+    spans = match_spans(flat, query)
+    if len(flat) <= width or not spans:
+        return flat if len(flat) <= width else flat[: width - 1] + "…"
+    start = max(0, spans[0][0] - width // 4)
+    end = min(len(flat), start + width)
+    start = max(0, end - width)
+    return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")

@@ -12,7 +12,17 @@ from core.config.settings import Settings
 from core.i18n import t
 
 SCALES = ("small", "medium", "large")
-NAMES = ("search", "inbox", "decide", "ingest", "startup", "broadcast", "keys", "team")
+NAMES = (
+    "search",
+    "inbox",
+    "decide",
+    "ingest",
+    "startup",
+    "broadcast",
+    "keys",
+    "team",
+    "inbound_mail",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -18,7 +18,7 @@ from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from core.domain.decision import Decision, ReplyDraft
 from core.domain.enums import Channel
-from core.domain.models import Thread
+from core.domain.models import Message, Thread
 from core.domain.tenant_settings import TenantSettings
 from core.i18n import t
 from inbox_app.errors import notify_error
@@ -245,14 +245,32 @@ class ComposerScreen(Screen[None]):
             self._refresh()
             return
         try:
-            self.decision = await self.outbound.decide(
-                self.thread.conversation.id, draft, self.channel()
-            )
+            self.decision = await self.ask_decision(draft)
         except Exception as exc:
             notify_error(self.app, exc)
             return
         self.query_one(DecisionPanel).show(self.decision, self.tz)
         self._refresh()
+
+    # -- where the reply goes (the new-conversation composer writes to a prospect instead) -----
+
+    async def ask_decision(self, draft: ReplyDraft) -> Decision:
+        """The orchestrator's decision for ``draft`` in this conversation."""
+        return await self.outbound.decide(self.thread.conversation.id, draft, self.channel())
+
+    async def queue(self, draft: ReplyDraft, send_at: datetime | None) -> Message:
+        """Queue ``draft`` through the pipeline; the message as queued."""
+        return await self.outbound.send_reply(
+            self.thread.conversation.id, draft, channel=self.channel(), send_at=send_at
+        )
+
+    def sent(self, message: Message) -> None:
+        """After a successful send: back to the thread."""
+        self.dismiss()
+
+    def home_channel(self) -> Channel:
+        """The channel templates are listed for while Auto has not decided."""
+        return self.thread.conversation.channel
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -272,7 +290,7 @@ class ComposerScreen(Screen[None]):
             self.query_one("#channel", Select).value = str(nxt)
 
     async def action_template(self) -> None:
-        channel = self.effective_channel() or self.thread.conversation.channel
+        channel = self.effective_channel() or self.home_channel()
         try:
             templates = [x for x in await self.app.service.templates.list(channel) if x.enabled]
         except Exception as exc:
@@ -331,15 +349,13 @@ class ComposerScreen(Screen[None]):
             self.notify(one_line(exc, 300), severity="error", timeout=6, markup=False)
             return
         try:
-            await self.outbound.send_reply(
-                self.thread.conversation.id, draft, channel=self.channel(), send_at=send_at
-            )
+            message = await self.queue(draft, send_at)
         except Exception as exc:
             notify_error(self.app, exc, t("teamui.link.send_failed"))
             return
         await self._forget_draft()
         self.notify(t("ui.done.queued"), timeout=3)
-        self.dismiss()
+        self.sent(message)
 
     async def action_keep_draft(self) -> None:
         """Close; what is written stays as the conversation's draft."""

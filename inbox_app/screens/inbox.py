@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from core.domain.enums import ConversationStatus
 from core.domain.models import ConversationSummary, Page
 from core.errors import NotFound
 from core.events import ConversationChanged, Event, MessageChanged, Resync
@@ -32,6 +33,13 @@ from inbox_app.widgets.team.link_status import LinkStatus
 PAGE_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SORTS = (Sort.NEWEST, Sort.PRIORITY, Sort.WAITING)
+#: The search facet's steps (``v``): every state, then one state at a time.
+SEARCH_FACETS = (
+    frozenset(),
+    frozenset({ConversationStatus.OPEN, ConversationStatus.PENDING}),
+    frozenset({ConversationStatus.SNOOZED}),
+    frozenset({ConversationStatus.CLOSED}),
+)
 
 
 class InboxScreen(Screen[None]):
@@ -43,9 +51,25 @@ class InboxScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "search", t("ui.key.search"), id="search", tooltip=t("ui.tip.search")),
         Binding("s", "sort", t("ui.key.sort"), id="sort", tooltip=t("ui.tip.sort")),
+        Binding(
+            "v",
+            "search_facet",
+            t("searchui.key.facet"),
+            id="search_facet",
+            tooltip=t("searchui.tip.facet"),
+            show=False,
+        ),
         Binding("f", "filters", t("ui.key.filters"), id="filters", tooltip=t("ui.tip.filters")),
         Binding("n", "next_unread", t("ui.key.next"), id="next", tooltip=t("ui.tip.next")),
         Binding("r", "reply", t("ui.key.reply"), id="reply", tooltip=t("ui.tip.reply")),
+        Binding(
+            "N",
+            "new_conversation",
+            t("newconv.key"),
+            id="new_conversation",
+            tooltip=t("newconv.tip"),
+            show=False,  # the footer is full at 80 columns; the help and the palette list it
+        ),
         Binding(
             "a",
             "assign",
@@ -184,6 +208,8 @@ class InboxScreen(Screen[None]):
             parts.append(t("ui.inbox.dates", since=since, until=until))
         if f.search:
             parts.append(t("ui.inbox.searching", query=one_line(f.search, 40)))
+            if not f.statuses and f.view is View.ALL:
+                parts.append(t("searchui.all_states"))
         self.query_one("#title", Static).update(
             Text(
                 t("common.app_name") + " — " + " · ".join(parts), no_wrap=True, overflow="ellipsis"
@@ -214,7 +240,12 @@ class InboxScreen(Screen[None]):
         await self.open_conversation(event.conversation_id)
 
     async def open_conversation(self, conversation_id: int, reply: bool = False) -> None:
-        """Show one conversation."""
+        """Show one conversation (from a search: its matches marked, `n`/`N` between them)."""
+        if self.filter.search and not reply:
+            from inbox_app.screens.search_thread import SearchThreadScreen
+
+            await self.app.push_screen(SearchThreadScreen(conversation_id, self.filter.search))
+            return
         await self.app.open_conversation(conversation_id, reply=reply)
 
     def action_search(self) -> None:
@@ -251,6 +282,14 @@ class InboxScreen(Screen[None]):
             await self.refilter(cleared)
         self.table.focus()
 
+    async def action_search_facet(self) -> None:
+        """Narrow a search to one state, in turn: every state, open, snoozed, closed."""
+        facets = list(SEARCH_FACETS)
+        current = facets.index(self.filter.statuses) if self.filter.statuses in facets else 0
+        statuses = facets[(current + 1) % len(facets)]
+        self.filter = dataclasses.replace(self.filter, statuses=statuses)
+        await self.reload()
+
     async def action_sort(self) -> None:
         position = SORTS.index(self.filter.sort)
         await self.refilter(
@@ -265,6 +304,12 @@ class InboxScreen(Screen[None]):
                 await self.refilter(result)
 
         self.app.push_screen(FilterScreen(self.filter), apply)
+
+    def action_new_conversation(self) -> None:
+        """Write to a prospect who may have no conversation yet (found by name, phone…)."""
+        from inbox_app.screens.new_conversation import start_new_conversation
+
+        start_new_conversation(self.app)
 
     async def action_reply(self) -> None:
         current = self.table.current_id()
@@ -334,6 +379,9 @@ class InboxScreen(Screen[None]):
         summary = ConversationSummary.model_validate(
             conversation.model_dump(include=set(ConversationSummary.model_fields))
         )
+        shown = self.table.summaries.get(conversation_id)
+        if shown is not None and shown.match_snippet:  # a search result keeps why it matched
+            summary = summary.model_copy(update={"match_snippet": shown.match_snippet})
         await self._refresh_counts()
         if not self._still_matches(summary):
             self.table.drop(conversation_id)
@@ -375,6 +423,8 @@ class InboxScreen(Screen[None]):
             return False
         if f.view is View.UNASSIGNED and summary.assignee_id is not None:
             return False
+        if f.search and f.view is View.ALL:
+            return True  # a search looks in every state
         views = {View.SNOOZED: {"snoozed"}, View.CLOSED: {"closed"}}
         return str(summary.status) in views.get(f.view, {"open", "pending"})
 

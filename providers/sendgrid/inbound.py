@@ -10,21 +10,12 @@ from typing import Any
 
 from core.channels.adapter import AUTO_HEADERS, Attachment, InboundMessage, WebhookRequest
 from core.channels.errors import MalformedWebhook
+from core.channels.multipart import form_parts
 from core.domain.enums import Channel, Provider
 
 TEXT_FIELDS = ("from", "to", "cc", "subject", "text", "html", "headers", "envelope", "charsets")
-
-
-def read_parts(request: WebhookRequest) -> list[Message]:
-    """The parts of a ``multipart/form-data`` body, as email messages (raw bytes kept)."""
-    content_type = request.header("content-type")
-    if "multipart/form-data" not in content_type.lower():
-        raise MalformedWebhook("content-type: expected multipart/form-data")
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = message_from_bytes(head + request.body)
-    if not message.is_multipart():
-        raise MalformedWebhook("body: not a multipart form")
-    return list(message.get_payload())  # type: ignore[arg-type]
+#: Where the parsed message is kept on ``WebhookRequest.parsed`` (parse and dedupe_keys share it).
+INBOUND_KEY = "sendgrid_inbound"
 
 
 def _decode(raw: bytes, charset: str | None) -> str:
@@ -35,6 +26,18 @@ def _decode(raw: bytes, charset: str | None) -> str:
 
 
 def parse_inbound(request: WebhookRequest) -> InboundMessage:
+    """An ``InboundMessage`` from an Inbound Parse POST, built once per request.
+
+    The form is parsed once (``form_parts``) and the message kept on ``request.parsed``.
+    """
+    cached = request.parsed.get(INBOUND_KEY)
+    if cached is None:
+        cached = _parse_inbound(request)
+        request.parsed[INBOUND_KEY] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _parse_inbound(request: WebhookRequest) -> InboundMessage:
     """An ``InboundMessage`` from an Inbound Parse POST (default, not raw, mode).
 
     Text fields are decoded from their raw bytes with the charset SendGrid declares for them in
@@ -43,17 +46,12 @@ def parse_inbound(request: WebhookRequest) -> InboundMessage:
     fields: dict[str, bytes] = {}
     declared: dict[str, str | None] = {}
     files: dict[str, tuple[str, str, bytes]] = {}
-    for part in read_parts(request):
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True) or b""
-        filename = part.get_filename()
-        if filename is not None:
-            files[name] = (filename, part.get_content_type(), payload)
+    for part in form_parts(request):
+        if part.filename is not None:
+            files[part.name] = (part.filename, part.content_type, part.data)
         else:
-            fields[name] = payload
-            declared[name] = part.get_content_charset()
+            fields[part.name] = part.data
+            declared[part.name] = part.charset
     charsets: dict[str, Any] = {}
     if "charsets" in fields:
         try:

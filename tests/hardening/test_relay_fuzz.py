@@ -316,6 +316,8 @@ def test_pull_gives_each_token_its_own_tenant_only(world: World, http: httpx.Cli
 def test_bodies_over_the_limit_get_413(world: World, http: httpx.Client, signed: bool) -> None:
     before = world.stored_count()
     for relay, path in _paths(world):
+        if "{secret}" in path:  # a path secret nobody set up is refused (404) before the body
+            continue
         limit = MAX_EMAIL if path == "/webhooks/sendgrid/inbound" else MAX_BODY
         body = b"Body=" + b"x" * (limit + 1)
         headers = world.sign(path, {}, body) if signed else {}

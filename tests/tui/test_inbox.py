@@ -56,7 +56,8 @@ async def test_search_finds_and_highlights(app, ids) -> None:
         assert names(app) == ["Jean Martin"]
         table = app.screen.query_one(ConversationList)
         preview = table.get_row_at(0)[4]
-        assert [preview.plain[s.start : s.end] for s in preview.spans] == ["Dossier"]
+        # the snippet of the matching message: its subject, then the match in its body
+        assert [preview.plain[s.start : s.end] for s in preview.spans] == ["Dossier", "dossier"]
         await pilot.press("escape")
         await settle(pilot)
         assert len(names(app)) == 6

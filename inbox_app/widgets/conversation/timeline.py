@@ -188,6 +188,11 @@ class Timeline(ListView):
             self.index = len(self) - 1
             self.call_after_refresh(self.scroll_end, animate=False)
 
+    async def reveal_all(self) -> None:
+        """Mount every older item (a search needs all of its matches on screen)."""
+        while self._older:
+            await self.reveal_older()
+
     async def reveal_older(self) -> None:
         """Mount the next ``WINDOW`` older items above the first one, cursor unmoved."""
         if not self._older:

@@ -152,7 +152,9 @@ class ConversationList(DataTable[Text]):
     def _cells(self, item: ConversationSummary, now: datetime) -> list[Text]:
         unread = "●" if item.unread_count else " "
         first_line = item.last_message_preview
-        if item.subject:
+        if item.match_snippet:  # a search result: why it matched
+            first_line = item.match_snippet
+        elif item.subject:
             first_line = f"{item.subject} — {first_line}"
         mark = priority_mark(item.priority)
         return [

@@ -19,7 +19,8 @@ from providers.vapi.adapter import VapiAdapter
 
 from .helpers import config, request
 
-SAMPLES = Path("/work/shared/specs/webhook-samples/whatsapp")
+#: Meta's published webhook samples, copied into the project with their provenance.
+SAMPLES = Path(__file__).parents[2] / "conformance" / "specs" / "webhook-samples" / "whatsapp"
 needs_samples = pytest.mark.skipif(
     not SAMPLES.exists(), reason="shared webhook samples not present"
 )
