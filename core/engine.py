@@ -57,7 +57,20 @@ async def open_service(settings: Settings, *, role: str = "app") -> InboxService
     async def seed(db: Database) -> None:
         await seed_if_empty(db, settings.tenant)
 
-    return await InboxService.open(settings, role=role, prepare=seed)
+    service = await InboxService.open(settings, role=role, prepare=seed)
+    if service.ctx.agent_id is None:
+        await _be_the_demo_agent(service)
+    return service
+
+
+async def _be_the_demo_agent(service: InboxService) -> None:
+    """Without ``--agent``, the demo is used as its first agent: "Mine", ``A`` and the
+    templates' ``agent_name`` then work as they would for a real agent."""
+    from core.demo.people import AGENTS
+
+    agent = await service.agents.by_name(AGENTS[0][0])
+    if agent is not None:
+        service.ctx.agent_id = agent.id
 
 
 @dataclass(frozen=True)

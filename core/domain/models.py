@@ -154,6 +154,17 @@ class ConversationSummary(DomainModel):
     waiting_since: datetime | None = None
     snoozed_until: datetime | None = None
     message_count: int = 0
+    #: A reply is being written (a draft is kept for this conversation).
+    has_draft: bool = False
+
+
+class Draft(DomainModel):
+    """The reply being written in a conversation, kept until sent or discarded."""
+
+    conversation_id: int
+    text: str = ""
+    subject: str | None = None
+    updated_at: datetime | None = None
 
 
 class Conversation(ConversationSummary):
@@ -178,6 +189,8 @@ class Message(DomainModel):
     kind: MessageKind = MessageKind.MESSAGE
     sender_type: SenderType
     sender_id: int | None = None
+    #: The agent's name when an agent wrote it (filled in threads), else None.
+    sender_name: str | None = None
     content: str = ""
     subject: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from core.config.settings import OrchestratorSettings, Settings
 from core.domain.models import Agent
 from core.events import EventBus
 from core.service.conversations import Conversations, InboxFilter, Sort, View
+from core.service.drafts import Drafts
 from core.service.inbound_events import InboundEvents
 from core.service.messages import Messages
 from core.service.prospects import Prospects
@@ -57,6 +58,7 @@ class InboxService:
         self.conversations = Conversations(ctx)
         self.prospects = Prospects(ctx)
         self.messages = Messages(ctx)
+        self.drafts = Drafts(ctx)
         self.tenant_settings = TenantSettingsStore(ctx)
         self.agents = Agents(ctx.db, ctx.tenant_id)
         self.audit = AuditTrail(ctx)

@@ -20,6 +20,7 @@ from core.domain import models as m
 from core.domain.enums import Channel, ConversationStatus, Direction, MessageKind, Priority
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged
+from core.service.drafts import drafted_ids
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.search import search_conversations
@@ -126,8 +127,11 @@ class Conversations:
     ) -> list[m.ConversationSummary]:
         labels = await _labels_of(session, [r.id for r in rows])
         names = await _agent_names(session, {r.assignee_id for r in rows if r.assignee_id})
+        drafted = await drafted_ids(session, [r.id for r in rows])
         return [
-            convert.conversation_summary(r, labels.get(r.id, ()), names.get(r.assignee_id))
+            convert.conversation_summary(
+                r, labels.get(r.id, ()), names.get(r.assignee_id), r.id in drafted
+            )
             for r in rows
         ]
 
@@ -182,10 +186,14 @@ class Conversations:
                 .all()
             )
             related = await self._summaries(session, list(related_rows))
+            writers = await _agent_names(
+                session,
+                {r.sender_id for r in messages if r.sender_type == "agent" and r.sender_id},
+            )
         return m.Thread(
             conversation=conversation,
             prospect=convert.prospect(prospect),
-            messages=tuple(convert.message(r) for r in reversed(messages)),
+            messages=tuple(_signed(convert.message(r), writers) for r in reversed(messages)),
             related=tuple(related),
         )
 
@@ -443,6 +451,12 @@ async def _agent_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     return {agent_id: name for agent_id, name in rows.all()}
 
 
+def _signed(message: m.Message, writers: dict[int, str]) -> m.Message:
+    """The message with its agent's name, when an agent wrote it."""
+    name = writers.get(message.sender_id) if message.sender_id else None
+    return message.model_copy(update={"sender_name": name}) if name else message
+
+
 async def _full(session: AsyncSession, row: t.ConversationRow) -> m.Conversation:
     labels = await _labels_of(session, [row.id])
     names = await _agent_names(session, {row.assignee_id} if row.assignee_id else set())
@@ -451,9 +465,12 @@ async def _full(session: AsyncSession, row: t.ConversationRow) -> m.Conversation
         .scalars()
         .all()
     )
-    return convert.conversation(
+    conversation = convert.conversation(
         row, labels.get(row.id, ()), names.get(row.assignee_id), tuple(switched_to)
     )
+    if await drafted_ids(session, [row.id]):
+        return conversation.model_copy(update={"has_draft": True})
+    return conversation
 
 
 __all__ = ["Conversations", "Direction", "InboxFilter", "MessageKind", "Sort", "View"]

@@ -63,10 +63,13 @@ def _summary_fields(row: t.ConversationRow, labels: tuple[str, ...], assignee: s
 
 
 def conversation_summary(
-    row: t.ConversationRow, labels: tuple[str, ...] = (), assignee: str | None = None
+    row: t.ConversationRow,
+    labels: tuple[str, ...] = (),
+    assignee: str | None = None,
+    has_draft: bool = False,
 ) -> m.ConversationSummary:
     """One inbox row."""
-    return m.ConversationSummary(**_summary_fields(row, labels, assignee))
+    return m.ConversationSummary(**_summary_fields(row, labels, assignee), has_draft=has_draft)
 
 
 def conversation(

@@ -517,3 +517,17 @@ class ProviderPaceRow(Base):
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DraftRow(Base):
+    """A reply being written in a conversation, kept until it is sent or discarded."""
+
+    __tablename__ = "drafts"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[int] = _tenant()
+    text: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = _updated()

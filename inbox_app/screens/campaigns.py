@@ -163,6 +163,13 @@ class CampaignsScreen(Screen[None]):
         # The focus follows the tab, else the hidden table keeps it and takes its tab back.
         on_tests = event.pane.id == "abtests_tab"
         self.query_one("#abtests_body" if on_tests else "#campaigns").focus()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``p`` acts on the campaigns tab only: never on a campaign the agent cannot see."""
+        if action == "toggle":
+            return self.query_one(TabbedContent).active != "abtests_tab"
+        return True
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "campaigns":

@@ -21,15 +21,24 @@ class ChoiceScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
     ]
 
-    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, title: str, choices: list[tuple[str, str]], selected: str | None = None
+    ) -> None:
+        """``selected``: the key highlighted at first (what Enter alone picks), else the first."""
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.selected = selected
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(inert(self.title_text), classes="question")
             yield OptionList(*[Option(inert(label), id=key) for key, label in self.choices])
+
+    def on_mount(self) -> None:
+        keys = [key for key, _ in self.choices]
+        if self.selected in keys:
+            self.query_one(OptionList).highlighted = keys.index(self.selected)
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

@@ -56,7 +56,8 @@ class ComposerScreen(Screen[None]):
         _b("ctrl+s", "send", "send"),
         _b("ctrl+t", "template", "template"),
         _b("ctrl+o", "alternative", "alternative"),
-        _b("escape", "cancel", "cancel"),
+        _b("escape", "keep_draft", "keep_draft"),
+        _b("ctrl+g", "discard_draft", "discard_draft"),
     ]
 
     def __init__(self, thread: Thread) -> None:
@@ -69,6 +70,7 @@ class ComposerScreen(Screen[None]):
         self.missing: list[str] = []
         self._timer: Timer | None = None
         self._template_id: int | None = None
+        self.agent_name: str | None = None
 
     @property
     def outbound(self):
@@ -113,15 +115,41 @@ class ComposerScreen(Screen[None]):
         try:
             self.settings = await service.tenant_settings.get()
             appointments = await service.appointments.for_prospect(self.thread.prospect.id)
+            self.agent_name = await self._agent_name()
+            await self._restore_draft()
         except Exception as exc:
             notify_error(self.app, exc)
             appointments = []
         self.appointments = appointments
         self.values = known_values(
-            self.thread.prospect, self.settings, appointments, self.app.now()
+            self.thread.prospect,
+            self.settings,
+            appointments,
+            self.app.now(),
+            agent_name=self.agent_name,
         )
         self._refresh()
         self._schedule_decision()
+
+    async def _agent_name(self) -> str | None:
+        """The name of the agent using the app (for ``{{agent_name}}``), if known."""
+        me = self.app.service.ctx.agent_id
+        if me is None:
+            return None
+        return next((a.name for a in await self.app.service.agents.list() if a.id == me), None)
+
+    async def _restore_draft(self) -> None:
+        """Put back what was written here before (another screen, an earlier run)."""
+        drafts = getattr(self.app.service, "drafts", None)
+        draft = await drafts.get(self.thread.conversation.id) if drafts else None
+        if draft is None:
+            return
+        body = self.query_one("#body", TextArea)
+        if not body.text:
+            body.text = draft.text
+            body.move_cursor(body.document.end)
+        if draft.subject and not self.query_one("#subject", Input).value:
+            self.query_one("#subject", Input).value = draft.subject
 
     # -- what the agent chose ------------------------------------------------------------------
 
@@ -165,6 +193,12 @@ class ComposerScreen(Screen[None]):
     async def _typed(self, event: TextArea.Changed) -> None:
         if event.text_area.text == "/":
             await self.action_template()
+        self._text_changed()
+
+    def _text_changed(self) -> None:
+        """The text moved on: the shown explanation no longer holds until the next decision."""
+        if self.decision is not None and self.outbound is not None:
+            self.query_one(DecisionPanel).show(None, self.tz, t("ui.composer.deciding"))
         self._refresh()
         self._schedule_decision()
 
@@ -182,12 +216,13 @@ class ComposerScreen(Screen[None]):
     def _refresh(self) -> None:
         text = self.query_one("#body", TextArea).text
         self.query_one(Counter).show(text, self.effective_channel(), self.settings.prices)
+        # Once the orchestrator has decided, its hold (or its "urgent: sent anyway") is the
+        # authority on quiet hours: the composer's own guess would repeat or contradict it.
+        quiet = self.settings.quiet_hours
+        if self.decision is not None:
+            quiet = quiet.model_copy(update={"enabled": False, "french_commercial_preset": False})
         local = local_warnings(
-            self.thread,
-            self.effective_channel(),
-            self.app.now(),
-            self.tz,
-            self.settings.quiet_hours,
+            self.thread, self.effective_channel(), self.app.now(), self.tz, quiet
         )
         if self.missing:
             local.append(t("ui.warning.missing", names=", ".join(self.missing)))
@@ -275,6 +310,7 @@ class ComposerScreen(Screen[None]):
                 self.settings,
                 self.appointments,
                 self.app.now(),
+                agent_name=self.agent_name,
                 language=template.language,
             )
             text, self.missing = fill(template.content, self.values)
@@ -282,7 +318,9 @@ class ComposerScreen(Screen[None]):
             self.query_one("#body", TextArea).text = text
             if template.subject:
                 self.query_one("#subject", Input).value = fill(template.subject, self.values)[0]
-            self._refresh()
+            # The body's Changed event may not reach _typed here (a "/" typed first opened
+            # this dialog from inside _typed): say the text changed ourselves.
+            self._text_changed()
 
         choices = [
             (k, f"{one_line(x.name, 30)} ({x.language}) — {one_line(x.content, 40)}")
@@ -315,8 +353,38 @@ class ComposerScreen(Screen[None]):
         except Exception as exc:
             notify_error(self.app, exc, t("teamui.link.send_failed"))
             return
+        await self._forget_draft()
         self.notify(t("ui.done.queued"), timeout=3)
         self.sent(message)
 
-    def action_cancel(self) -> None:
+    async def action_keep_draft(self) -> None:
+        """Close; what is written stays as the conversation's draft."""
+        drafts = getattr(self.app.service, "drafts", None)
+        if drafts is not None:
+            body = self.query_one("#body", TextArea).text
+            subject = self.query_one("#subject", Input).value
+            try:
+                kept = await drafts.keep(self.thread.conversation.id, body, subject)
+            except Exception as exc:
+                notify_error(self.app, exc)
+                return  # the text stays on screen: nothing is lost
+            if kept:
+                self.notify(t("ui.composer.draft_kept"), timeout=3)
         self.dismiss()
+
+    async def action_discard_draft(self) -> None:
+        """Throw the draft away and close."""
+        if await self._forget_draft():
+            self.notify(t("ui.composer.draft_discarded"), timeout=3)
+            self.dismiss()
+
+    async def _forget_draft(self) -> bool:
+        drafts = getattr(self.app.service, "drafts", None)
+        if drafts is None:
+            return True
+        try:
+            await drafts.discard(self.thread.conversation.id)
+        except Exception as exc:
+            notify_error(self.app, exc)
+            return False
+        return True

@@ -14,7 +14,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from core.domain.enums import ConversationStatus, MessageKind, MessageStatus, Priority
+from core.domain.enums import Channel, ConversationStatus, MessageKind, MessageStatus, Priority
 from core.domain.models import Appointment, Thread
 from core.events import (
     ConversationChanged,
@@ -344,7 +344,8 @@ class ConversationScreen(AppointmentActions, AutomationActions, Screen[None]):
 
     def action_priority(self) -> None:
         async def picked(key: str | None) -> None:
-            if key:
+            current = self.thread.conversation.priority.value if self.thread else None
+            if key and key != current:
                 await self._do(
                     t("ui.done.priority"),
                     self.app.service.conversations.set_priority(
@@ -353,7 +354,11 @@ class ConversationScreen(AppointmentActions, AutomationActions, Screen[None]):
                 )
 
         self.app.push_screen(
-            ChoiceScreen(t("ui.ask.priority"), [(p.value, priority_name(p)) for p in Priority]),
+            ChoiceScreen(
+                t("ui.ask.priority"),
+                [(p.value, priority_name(p)) for p in Priority],
+                selected=self.thread.conversation.priority.value if self.thread else None,
+            ),
             picked,
         )
 
@@ -446,11 +451,26 @@ class ConversationScreen(AppointmentActions, AutomationActions, Screen[None]):
         self.app.push_screen(prompt, send)
 
     async def action_call(self) -> None:
+        """Place a call to the prospect, once the agent has confirmed (it rings at once)."""
         outbound = getattr(self.app.service, "outbound", None)
         if outbound is None:
             self.notify(t("ui.composer.no_outbound"), severity="warning", timeout=6)
-        elif self.thread is not None:
-            await self._do(t("ui.done.calling"), outbound.call(self.thread.prospect.id))
+            return
+        if self.thread is None:
+            return
+        prospect = self.thread.prospect
+
+        async def answered(choice: str | None) -> None:
+            if choice == "yes":
+                await self._do(t("ui.done.calling"), outbound.call(prospect.id))
+
+        question = t(
+            "ui.ask.call",
+            name=one_line(prospect.display_name, 60),
+            phone=prospect.identifier(Channel.VOICE) or prospect.phone or "—",
+        )
+        choices = [("yes", t("ui.ask.call_yes")), ("no", t("ui.ask.call_no"))]
+        self.app.push_screen(ChoiceScreen(question, choices, selected="no"), answered)
 
     # -- appointments (keys in appointment_actions) -----------------------------------------
 

@@ -22,6 +22,15 @@ from inbox_app.render.safe import inert, one_line
 class FilterScreen(ModalScreen[InboxFilter | None]):
     """Edit the list's filters; Apply returns the new filter, Escape keeps the old one."""
 
+    # The two dates share the row: without this the first Input takes the whole width.
+    DEFAULT_CSS = """
+    FilterScreen .dates {
+        height: auto;
+    }
+    FilterScreen .dates Input {
+        width: 1fr;
+    }
+    """
     BINDINGS = [
         Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel")),
         Binding("ctrl+s", "apply", t("ui.key.apply"), id="apply", tooltip=t("ui.tip.apply")),

@@ -23,6 +23,7 @@ from inbox_app.errors import notify_error
 from inbox_app.notify_hook import run_hook, wanted
 from inbox_app.render.safe import one_line
 from inbox_app.render.words import channel_name
+from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.inbox.conversation_list import ConversationList
@@ -95,7 +96,7 @@ class InboxScreen(Screen[None]):
         Binding(
             "escape", "clear", t("ui.key.clear"), id="clear", tooltip=t("ui.tip.clear"), show=False
         ),
-        Binding("q", "app.quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
+        Binding("q", "ask_quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
     ]
 
     def __init__(self) -> None:
@@ -346,6 +347,16 @@ class InboxScreen(Screen[None]):
             if conversation_id != after and self.table.summaries[conversation_id].unread_count:
                 return conversation_id
         return None
+
+    def action_ask_quit(self) -> None:
+        """Quit once the agent confirms (``q`` means Back elsewhere: here there is no back)."""
+
+        def answered(choice: str | None) -> None:
+            if choice == "yes":
+                self.app.exit()
+
+        choices = [("yes", t("ui.ask.quit_yes")), ("no", t("ui.ask.quit_no"))]
+        self.app.push_screen(ChoiceScreen(t("ui.ask.quit"), choices), answered)
 
     # -- live ------------------------------------------------------------------------------
 

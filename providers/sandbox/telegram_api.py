@@ -46,7 +46,10 @@ class TelegramEmulator:
         self._queries: set[str] = set()
         self.updates: list[dict[str, Any]] = []
         self._next_update = 100000
-        self._next_message = 1
+        # Telegram never reuses a chat's message ids; a sandbox restarted by the demo must not
+        # either (the app keys messages by chat and id: an id seen in an earlier run would
+        # collide and the new message would stay "sending"). Milliseconds keep them rising.
+        self._next_message = time.time_ns() // 1_000_000
         self._new_update = asyncio.Event()
         #: file_id → (file_unique_id, file_path, bytes): what getFile and the download serve.
         self.files: dict[str, tuple[str, str, bytes]] = {}

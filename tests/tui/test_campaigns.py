@@ -134,3 +134,22 @@ async def test_the_help_lists_the_campaigns_key(app, ids) -> None:
         shown = static_text(app, "#keys")
     line = next(line for line in shown.splitlines() if t("campaignsui.key.campaigns") in line)
     assert "f4" in line
+
+
+async def test_p_on_the_ab_tests_tab_leaves_the_hidden_campaign_alone(demo) -> None:
+    (campaign,) = await demo.campaigns.list()
+    assert campaign.status == CampaignStatus.RUNNING
+    app = InboxApp(demo, clock=demo.ctx.clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_campaigns(app, pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.screen.query_one(TabbedContent).active == "abtests_tab"
+        await pilot.press("p")
+        await settle(pilot)
+        assert not app._notifications
+        await pilot.press("a")  # back on the campaigns tab, p works again
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+    assert (await demo.campaigns.get(campaign.id)).status == CampaignStatus.PAUSED

@@ -69,7 +69,7 @@ async def test_triage_by_keys_labels_notes_priority_and_close(app, ids, service)
         await settle(pilot)
         await pilot.press("i", *"Rappeler demain", "enter")
         await settle(pilot)
-        await pilot.press("p", "down", "down", "down", "enter")
+        await pilot.press("p", "end", "enter")  # the dialog opens on the current priority
         await settle(pilot)
         await pilot.press("x")
         await settle(pilot)
@@ -166,6 +166,8 @@ async def test_provider_and_network_errors_are_notifications(app, ids, service) 
             await pilot.press("w", "enter")
             await settle(pilot)
             await pilot.press("escape", "C")
+            await settle(pilot)
+            await pilot.press("up", "enter")  # the call asks first: "Yes, call now"
             await settle(pilot)
             assert isinstance(app.screen, ConversationScreen)
             messages = [n.message for n in app._notifications]

@@ -108,3 +108,38 @@ async def test_connection_fails_then_works_against_the_sandbox(wired, service, s
         await form.test_connection()
         await settle(pilot)
         assert "SMS: the connection works." in static_text(wired, "#credentials_result")
+
+
+async def test_in_the_demo_the_test_uses_the_sandboxed_channels_not_the_keyring(
+    wired, service, sandbox
+) -> None:
+    from types import SimpleNamespace
+
+    from core.channels.runtime import ChannelRuntime
+    from core.config.settings import ProviderEndpoints
+    from core.domain.enums import Provider
+    from core.domain.models import ChannelConfig
+
+    config = ChannelConfig(
+        id=1, tenant_id=1, channel=Channel.SMS, provider=Provider.TWILIO, enabled=True
+    )
+    given = sandbox.credentials["twilio"]
+    runtime = ChannelRuntime(
+        [config],
+        lambda _config, names: {n: given[n] for n in names if n in given},
+        ProviderEndpoints(**sandbox.base_urls),
+    )
+    # what the demo's engine holds: its sandbox, and the runtime the outbox sends with
+    async def stop() -> None:
+        return None
+
+    wired.engine = SimpleNamespace(sandbox=sandbox, runtime=runtime, stop=stop)
+    try:
+        async with wired.run_test(size=(120, 40)) as pilot:
+            form = await open_channels(wired, pilot)  # the keyring holds nothing
+            await form.test_connection()
+            await settle(pilot)
+            assert "SMS: the connection works." in static_text(wired, "#credentials_result")
+    finally:
+        wired.engine = None
+        await runtime.close()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from core.config.settings import load_settings
 from core.demo import DemoResetRefused, is_demo_database, reset_demo, seed_demo
+from core.demo.people import AGENTS
 from core.domain.enums import Channel, Direction, MessageKind, SenderType
 from core.engine import open_service
 from core.errors import NotADatabase
@@ -277,6 +278,9 @@ async def test_the_first_start_in_demo_mode_seeds_and_later_starts_do_not(tmp_pa
     service = await open_service(settings)
     try:
         assert len(await rows(service.db, t.TenantRow)) == 1
+        # no --agent: the demo is used as its first agent ("Mine", A, {{agent_name}} work)
+        me = await service.agents.by_name(AGENTS[0][0])
+        assert me is not None and service.ctx.agent_id == me.id
     finally:
         await service.close()
     local = await open_service(
@@ -286,3 +290,19 @@ async def test_the_first_start_in_demo_mode_seeds_and_later_starts_do_not(tmp_pa
         assert await rows(local.db, t.ProspectRow) == []
     finally:
         await local.close()
+
+
+async def test_call_transcripts_name_each_speaker(tmp_path: Path) -> None:
+    db = await Database.open(sqlite_url(tmp_path / "demo.db"))
+    try:
+        await seed_demo(db, now=NOW)
+        calls = [r for r in await rows(db, t.MessageRow) if r.kind == MessageKind.CALL]
+    finally:
+        await db.close()
+    agent_calls = [
+        c for c in calls if c.sender_type == SenderType.AGENT and (c.meta or {}).get("transcript")
+    ]
+    assert agent_calls
+    for call in agent_calls:  # the agent speaks first, the prospect answers: not all "User"
+        speakers = [line.split(":", 1)[0] for line in call.meta["transcript"].splitlines()]
+        assert speakers[0] == "Agent" and "User" in speakers

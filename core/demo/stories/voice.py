@@ -7,11 +7,15 @@ from typing import Any
 from core.demo.script import AGENT, PROSPECT, SARA, Beat, Booking, Kit, Story
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, MessageStatus, Priority
 
+#: How a call transcript names its speakers (VAPI's "AI" and "User"; an agent's own call says
+#: "Agent", never "User", which is the prospect).
+SPEAKERS = {SARA: "AI", PROSPECT: "User", AGENT: "Agent"}
+
 
 def _call(
     summary: str, transcript: list[tuple[str, str]], seconds: int, ended: str, k: Kit, cost: str
 ) -> dict[str, Any]:
-    lines = "\n".join(f"{'AI' if who == SARA else 'User'}: {text}" for who, text in transcript)
+    lines = "\n".join(f"{SPEAKERS[who]}: {text}" for who, text in transcript)
     return {
         "duration_seconds": seconds,
         "summary": summary,

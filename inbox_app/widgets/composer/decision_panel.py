@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from core.domain.decision import Decision
-from core.i18n import format_percent, format_time, t
+from core.i18n import format_datetime, format_percent, t
 from inbox_app.render.words import channel_name, money
 
 
@@ -53,8 +53,9 @@ def warnings_text(decision: Decision | None, local: list[str], tz: str | None) -
     lines = list(local)
     if decision is not None:
         if decision.held_until is not None:
-            lines.append(t("ui.warning.held", time=format_time(decision.held_until, tz)))
-        lines += [w.text for w in decision.warnings]
+            lines.append(t("ui.warning.held", time=format_datetime(decision.held_until, tz, fmt="short")))
+        # the hold is the line above, with a readable time: not again with a raw timestamp
+        lines += [w.text for w in decision.warnings if not w.key.endswith("warning.held")]
     for line in dict.fromkeys(lines):
         text.append(f"⚠ {line}\n", style="bold")
     return text

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.message import Message as TextualMessage
 from textual.widgets import ListItem, ListView, Static
 
-from core.domain.enums import Direction, MessageKind, MessageStatus
+from core.domain.enums import Direction, MessageKind, MessageStatus, SenderType
 from core.domain.models import Conversation, ConversationSummary, Message, Thread
 from core.i18n import format_number, t
 from core.i18n.deferred import is_line
@@ -354,6 +354,8 @@ def _edits(text: Text, edits: Any, expanded: bool) -> None:
 def _header(message: Message, tz: str | None) -> Text:
     arrow = "←" if message.direction == Direction.INBOUND else "→"
     sender = t(f"common.sender.{message.sender_type}")
+    if message.sender_type == SenderType.AGENT and message.sender_name:
+        sender = one_line(message.sender_name, 40)
     parts = [channel_name(message.channel), when(message.created_at, tz)]
     planned = planned_time(message)
     if planned is not None:  # a reminder queued at booking goes out later: say when

@@ -162,11 +162,17 @@ class ConversationList(DataTable[Text]):
             Text(channel_tag(item.channel)),
             highlighted(item.prospect_name, self.query_text, "bold" if item.unread_count else ""),
             Text(relative(item.last_message_at, now)),
-            highlighted(first_line, self.query_text),
+            self._preview(item, first_line),
             Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
             inert(one_line(item.assignee_name or ""), single_line=True),
             inert(", ".join(item.labels), single_line=True),
         ]
+
+    def _preview(self, item: ConversationSummary, first_line: str) -> Text:
+        preview = highlighted(first_line, self.query_text)
+        if not item.has_draft:
+            return preview
+        return Text(t("ui.inbox.draft_mark"), style="italic") + preview
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

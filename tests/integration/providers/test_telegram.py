@@ -185,3 +185,21 @@ async def test_callback_data_longer_than_64_bytes_is_refused(sandbox, telegram):
     with pytest.raises(PermanentProviderError) as caught:
         await telegram.send(tg(ASKS.chat_id, text="?", buttons=(Button("é" * 33, "Trop long"),)))
     assert "BUTTON_DATA_INVALID" in str(caught.value)
+
+
+async def test_a_restarted_sandbox_never_reuses_a_chats_message_id(sandbox, relay, telegram):
+    from providers.sandbox import start_sandbox
+
+    first = await telegram.send(tg(ASKS.chat_id, text="Premier passage"))
+    again = await start_sandbox(relay.url)  # the demo started once more, same chats
+    try:
+        adapter = TelegramAdapter(config_for(again, relay, "telegram", "telegram", timeout=3.0))
+        try:
+            second = await adapter.send(tg(ASKS.chat_id, text="Deuxième passage"))
+        finally:
+            await adapter.close()
+    finally:
+        await again.stop()
+    assert second.provider_message_id != first.provider_message_id
+    first_id = int(first.provider_message_id.split(":")[1])
+    assert int(second.provider_message_id.split(":")[1]) > first_id  # ids keep rising
