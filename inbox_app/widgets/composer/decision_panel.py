@@ -53,7 +53,8 @@ def warnings_text(decision: Decision | None, local: list[str], tz: str | None) -
     lines = list(local)
     if decision is not None:
         if decision.held_until is not None:
-            lines.append(t("ui.warning.held", time=format_datetime(decision.held_until, tz, fmt="short")))
+            when = format_datetime(decision.held_until, tz, fmt="short")
+            lines.append(t("ui.warning.held", time=when))
         # the hold is the line above, with a readable time: not again with a raw timestamp
         lines += [w.text for w in decision.warnings if not w.key.endswith("warning.held")]
     for line in dict.fromkeys(lines):
