@@ -55,6 +55,9 @@ class JobLease:
             return job
 
         async def run(stop: asyncio.Event) -> None:
+            if not self.bridge.started:  # a process outside the team's live link: no one to
+                await job(stop)  # share the job with (a script, a test's service)
+                return
             while not stop.is_set():
                 lost = self.bridge.connection_lost
                 generation = await self.bridge.try_advisory_lock(lock_key(self._channel, name))

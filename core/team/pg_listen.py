@@ -183,6 +183,11 @@ class NotifyBridge:
         """Set when the current listening connection is lost (a new one gets a new event)."""
 
     @property
+    def started(self) -> bool:
+        """Whether ``start`` was called (and not ``close``): the link is up or reconnecting."""
+        return bool(self._tasks)
+
+    @property
     def enabled(self) -> bool:
         """Whether there is anyone to talk to (PostgreSQL only)."""
         return self.db.dialect == "postgresql"
