@@ -9,6 +9,7 @@ real provider SDK to the sandbox, on the channel the orchestrator picks for that
 from __future__ import annotations
 
 from sqlalchemy import select
+from textual.widgets import Select
 
 from core.domain.decision import ReplyDraft
 from core.domain.enums import (
@@ -24,7 +25,7 @@ from core.orchestrator.decide import decide
 from core.reminders.service import planned_for
 from core.storage import tables as t
 from inbox_app.app import InboxApp
-from inbox_app.screens.booking import BookingScreen
+from inbox_app.screens.booking import CONFIRM, BookingScreen
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.conversation import ConversationScreen
 from tests.tui.helpers import settle
@@ -117,12 +118,17 @@ async def test_book_move_and_cancel_reach_the_prospect_and_replan_reminders(
         before = await last_notice(service, prospect.id)
         before_id = before.id if before is not None else None
 
-        # Book: the first free slot.
+        # Book, confirmed by phone (the prospect agreed): the first free slot.
         app.push_screen(ConversationScreen(conversation))
         await settle(pilot)
         await pilot.press("b")
         await settle(pilot)
         assert isinstance(app.screen, BookingScreen)
+        app.screen.query_one("#mode", Select).value = CONFIRM
+        app.screen.query_one("#location", Select).value = "phone"
+        await settle(pilot)
+        app.screen.query_one("#slots").focus()
+        await settle(pilot)
         slot = app.screen.slots[0]
         await pilot.press("enter")
         await settle(pilot)
