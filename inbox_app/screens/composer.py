@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from textual import on, work
@@ -138,9 +139,16 @@ class ComposerScreen(Screen[None]):
             return None
         return next((a.name for a in await self.app.service.agents.list() if a.id == me), None)
 
+    def _drafts(self) -> Any:
+        """The drafts store, or None where there is no conversation to keep one for (a first
+        message to a prospect)."""
+        if self.thread.conversation is None:
+            return None
+        return getattr(self.app.service, "drafts", None)
+
     async def _restore_draft(self) -> None:
         """Put back what was written here before (another screen, an earlier run)."""
-        drafts = getattr(self.app.service, "drafts", None)
+        drafts = self._drafts()
         draft = await drafts.get(self.thread.conversation.id) if drafts else None
         if draft is None:
             return
@@ -359,7 +367,7 @@ class ComposerScreen(Screen[None]):
 
     async def action_keep_draft(self) -> None:
         """Close; what is written stays as the conversation's draft."""
-        drafts = getattr(self.app.service, "drafts", None)
+        drafts = self._drafts()
         if drafts is not None:
             body = self.query_one("#body", TextArea).text
             subject = self.query_one("#subject", Input).value
@@ -379,7 +387,7 @@ class ComposerScreen(Screen[None]):
             self.dismiss()
 
     async def _forget_draft(self) -> bool:
-        drafts = getattr(self.app.service, "drafts", None)
+        drafts = self._drafts()
         if drafts is None:
             return True
         try:
