@@ -18,16 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import i18n
-from core.domain.enums import (
-    Direction,
-    MessageKind,
-    MessageStatus,
-    OutboxStatus,
-    SenderType,
-)
+from core.domain.enums import MessageStatus, OutboxStatus, SenderType
 from core.events import Alert, ConversationChanged, Event, MessageChanged
+from core.i18n.deferred import line
 from core.storage import tables as t
-from core.storage.timeline import append_message
+from core.storage.timeline import record_event
 
 P = t.AutomationPauseRow
 Out = t.OutboxRow
@@ -71,16 +66,13 @@ async def _event(
     params: dict[str, Any],
     now: datetime,
 ) -> t.MessageRow:
-    """An internal thread event: for the agent (translated), never sent to the prospect."""
-    return await append_message(
+    """An internal thread event: for the agent (translated when shown), never sent."""
+    return await record_event(
         session,
         conversation,
-        direction=Direction.OUTBOUND,
+        line(f"automation.{key}", **params),
         sender_type=SenderType.SARA,
-        kind=MessageKind.EVENT,
-        content=i18n.t(f"automation.{key}", **params),
-        status=MessageStatus.SENT,
-        meta={"internal": True, "event": f"automation_{key}", "i18n": {"key": key, **params}},
+        meta={"internal": True, "event": f"automation_{key}"},
         created_at=now,
     )
 

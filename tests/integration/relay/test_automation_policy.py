@@ -28,6 +28,7 @@ from core.booking.appointments import AppointmentDraft
 from core.domain.decision import ReplyDraft
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, Provider, SenderType
 from core.events import Alert
+from core.i18n.deferred import render as render_line
 from core.outbox.worker import OutboxWorker
 from core.service import InboxService
 from core.storage import tables as t
@@ -138,8 +139,9 @@ async def test_an_echoing_prospect_with_appointments_pauses_automation_at_the_ce
         for m in await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
         if (m.meta or {}).get("event") == "automation_paused_ceiling"
     ]
-    assert event.meta["internal"] and ECHOES.name in event.content
-    assert f"{CEILING}" in event.content and event.id > held[0].id - 5
+    shown = render_line(event.meta["line"])  # stored untranslated, read in the agent's language
+    assert event.meta["internal"] and ECHOES.name in shown and event.content == ""
+    assert f"{CEILING}" in shown and event.id > held[0].id - 5
     [alert] = alerts
     assert alert.key == f"automation_paused:{conversation.id}" and ECHOES.name in alert.message
     state = await service.automation.state(conversation.id)

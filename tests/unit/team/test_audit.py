@@ -94,13 +94,13 @@ async def test_merge_templates_settings_and_channels_are_recorded(claire) -> Non
 
     await service.tenant_settings.save_channel(
         Channel.SMS,
-        config={"from_number": "+33700000000", "auth_token": "s3cr3t"},
+        config={"from_number": "+33700000000", "region": "fr1"},
         credentials_ref="coccinelle/acme/twilio",
     )
     entry = await _last(service)
     assert entry.action == "channel_setup"
-    assert entry.details["config_keys"] == ["auth_token", "from_number"]  # names, not values
-    assert "s3cr3t" not in str(entry.details) and "coccinelle/acme" not in str(entry.details)
+    assert entry.details["config_keys"] == ["from_number", "region"]  # names, not values
+    assert "fr1" not in str(entry.details) and "coccinelle/acme" not in str(entry.details)
 
 
 async def test_a_refused_action_leaves_no_entry(claire) -> None:
