@@ -10,6 +10,7 @@ of the whole session there (time-machine, still ticking): CI runs the time-sensi
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -76,6 +77,21 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             and name not in ("COCCINELLE_CONFIG_FILE", "COCCINELLE_DATA_DIR")
         ):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restored_logging() -> Iterator[None]:
+    """A test that runs a command which sets up logging (``coccinelle relay``, ``channel``…)
+    leaves no handler behind on a stream pytest has since closed."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    logging.captureWarnings(False)
 
 
 @pytest.fixture(autouse=True)
