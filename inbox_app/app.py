@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -10,6 +12,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from core.config.settings import Settings
 from core.errors import CoccinelleError
@@ -24,6 +27,11 @@ from inbox_app.team import choose_agent_at_start
 if TYPE_CHECKING:
     from core.engine import Engine
     from inbox_app.screens.conversation import ConversationScreen
+
+#: How long quitting waits for the workers still reading the database.
+WORKERS_EXIT_SECONDS = 2.0
+#: Worker groups that run until the app ends (quitting does not wait for them).
+FOREVER = frozenset({"live"})
 
 
 class InboxApp(App[int]):
@@ -261,6 +269,28 @@ class InboxApp(App[int]):
 
         if not isinstance(self.screen, CampaignsScreen):
             self.push_screen(CampaignsScreen())
+
+    async def action_quit(self) -> None:
+        """Quit once the workers still reading the database have finished (a bounded wait)."""
+        await self.settle_workers()
+        self.exit()
+
+    async def settle_workers(self, timeout: float = WORKERS_EXIT_SECONDS) -> None:
+        """Wait until the running workers end by themselves, for at most ``timeout`` seconds.
+
+        Quitting waits for this first: a worker cancelled in the middle of a query leaves
+        SQLAlchemy closing its aiosqlite connection in a task that never ends (aiosqlite's
+        ``close()`` after ``stop()`` waits for a thread that has already gone), and the process
+        hangs on exit.
+        """
+
+        async def ended(worker: Worker[object]) -> None:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+
+        running = [w for w in self.workers if not w.is_finished and w.group not in FOREVER]
+        if running:
+            await asyncio.wait([asyncio.ensure_future(ended(w)) for w in running], timeout=timeout)
 
     async def on_unmount(self) -> None:
         if self.engine is not None:

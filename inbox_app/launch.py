@@ -33,14 +33,16 @@ def run_app(settings: Settings) -> int:
 
 async def _until_first_paint(app: object) -> None:
     """Run headless; exit after the first refresh showing rows in the inbox list (benchmark)."""
-    from textual.app import App
     from textual.widgets import DataTable
 
-    assert isinstance(app, App)
+    from inbox_app.app import InboxApp
+
+    assert isinstance(app, InboxApp)
     running = asyncio.create_task(app.run_async(headless=True))
     while not running.done():
         await asyncio.sleep(0.002)
         if app.is_running and any(table.row_count for table in app.screen.query(DataTable)):
+            await app.settle_workers()
             app.call_after_refresh(app.exit)
             break
     await running

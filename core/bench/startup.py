@@ -22,6 +22,8 @@ from core.bench.results import Result, Summary, Target
 FIRST_PAINT_ENV = "COCCINELLE_EXIT_AFTER_FIRST_PAINT"
 #: How often a child's VmHWM is read (the last few milliseconds before exit may be missed).
 POLL_SECONDS = 0.005
+#: A child still running after this long is stopped and reported (it would never end by itself).
+CHILD_TIMEOUT_SECONDS = 60.0
 MINIMAL_APP = """
 from textual.app import App
 from textual.widgets import DataTable
@@ -56,6 +58,10 @@ def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
         while process.poll() is None:
             peak_kb = max(peak_kb, vm_hwm_kb(process.pid))
             time.sleep(POLL_SECONDS)
+            if time.perf_counter() - start > CHILD_TIMEOUT_SECONDS:
+                process.kill()
+                process.wait()
+                raise RuntimeError(f"{argv[:3]} still running after {CHILD_TIMEOUT_SECONDS:.0f} s")
         elapsed = (time.perf_counter() - start) * 1000
         if process.returncode != 0:
             errors.seek(0)

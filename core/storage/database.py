@@ -127,6 +127,18 @@ def _postgres_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _sqlite_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Connections whose second ``stop()`` cannot hang the process (``sqlite_driver``)."""
+    from core.storage import sqlite_driver
+
+    options = dict(options)
+    options["connect_args"] = {
+        "async_creator_fn": sqlite_driver.connect,
+        **(options.get("connect_args") or {}),
+    }
+    return options
+
+
 def _explain_postgres(url: Any, exc: BaseException) -> StorageError:
     """A message naming the server and the database, and what to do, for a failed connection."""
     from core.i18n import t
@@ -234,6 +246,8 @@ class Database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         if parsed.get_backend_name() == "postgresql":
             engine_options = _postgres_options(engine_options)
+        else:
+            engine_options = _sqlite_options(engine_options)
         # A failed statement's error text must not carry its parameters (strangers' messages,
         # phone numbers) into logs and tracebacks.
         engine_options.setdefault("hide_parameters", True)
