@@ -19,6 +19,7 @@ import contextlib
 import os
 import socket
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -144,16 +145,20 @@ async def _relay(url: str, secrets: dict[str, str], processes: list[Any]) -> str
 
 
 async def _agent(url: str, secrets: dict[str, str], processes: list[Any]) -> Any:
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed once the agent is ready)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "core.bench.team_agent", url, TENANT,
-        env=_env(secrets), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env=_env(secrets), stdout=asyncio.subprocess.PIPE, stderr=errors,
     )  # fmt: skip
     processes.append(process)
     assert process.stdout is not None
     async with asyncio.timeout(300):
         line = await process.stdout.readline()
     if line.strip() != b"ready":
-        raise Unavailable(f"an agent's process did not get its live link ({line!r})")
+        errors.seek(0)
+        said = errors.read().decode(errors="replace").strip().splitlines()[-3:]
+        raise Unavailable(f"an agent's process did not get its live link ({line!r}: {said})")
+    errors.close()
     return process
 
 
