@@ -158,38 +158,6 @@ def refused_row(request: OutgoingRequest, decision: Decision, now: datetime) -> 
     )
 
 
-def resend(
-    session: AsyncSession, message: t.MessageRow, last: t.OutboxRow, now: datetime
-) -> t.OutboxRow:
-    """Queue ``message`` again: its last row's payload on its last channel, under a new key
-    (the content was rendered and decided when it was first submitted)."""
-    row = t.OutboxRow(
-        tenant_id=message.tenant_id,
-        message_id=message.id,
-        conversation_id=message.conversation_id,
-        prospect_id=message.prospect_id,
-        appointment_id=last.appointment_id,
-        broadcast_id=last.broadcast_id,
-        purpose=last.purpose,
-        channel_type=message.channel_type,
-        provider=last.provider,
-        idempotency_key=new_key(),
-        payload=last.payload,
-        decision={"channel": message.channel_type},
-        fallback_chain=[],
-        attempts_log=[],
-        status=OutboxStatus.PENDING,
-        not_before=now,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    message.status = MessageStatus.QUEUED
-    message.error_code = message.error_message = None
-    message.meta = {**(message.meta or {}), "resent": (message.meta or {}).get("resent", 0) + 1}
-    return row
-
-
 def direct_row(
     request: OutgoingRequest,
     message: t.MessageRow | None,

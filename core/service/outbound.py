@@ -50,7 +50,7 @@ from core.orchestrator.loader import (
 )
 from core.outbox import held
 from core.pipeline import Kind, Origin, Outcome, OutgoingRequest, preview, submit
-from core.pipeline.queue import resend
+from core.pipeline.resend import resend
 from core.reminders.service import Reminders
 from core.service.conversations import Conversations
 from core.storage import convert
@@ -278,10 +278,12 @@ class Outbound:
             return convert.message(outcome.message)
 
     async def resend(self, message_id: int) -> m.Message:
-        """Queue again a failed, expired or "outcome unknown" message, on its last channel.
+        """Queue again a failed, expired or "outcome unknown" message, on its last channel,
+        decided again there first (an opt-out, a closed WhatsApp window or quiet hours since).
 
         Raises:
-            InvalidInput: the message is not in a state that can be resent.
+            InvalidInput: the message is not in a state that can be resent, or its channel
+                refuses it now (the message says why); nothing is queued then.
         """
         now = self.ctx.now()
         async with self.ctx.write() as (session, events):
@@ -299,7 +301,7 @@ class Outbound:
             ).scalar_one_or_none()
             if last is None:
                 raise InvalidInput("message", message_id, tr("orchestrator.error.not_resendable"))
-            resend(session, message, last, now)
+            await resend(session, message, last, now, self.settings)
             await session.flush()
             events += [
                 MessageChanged(message.id, message.conversation_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from core.config.settings import OrchestratorSettings
@@ -17,6 +18,7 @@ from core.domain.enums import (
     OutboxStatus,
     Urgency,
 )
+from core.errors import InvalidInput
 from core.events import Alert
 from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
@@ -201,6 +203,25 @@ async def test_interrupted_send_without_lookup_is_outcome_unknown_then_resent_on
     resent = await scene.service.messages.get(message.id)
     assert resent.status == MessageStatus.SENT and len(sms.sent) == 1
     assert resent.metadata["resent"] == 1
+
+
+async def test_a_resend_after_an_opt_out_is_refused_with_its_reason(
+    scene: Scene, clock: FakeClock
+) -> None:
+    """A resend is decided again: the prospect opted out of SMS since, so nothing is queued."""
+    sms = RecordingAdapter(Channel.SMS)
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await _crash_mid_send(scene, clock)
+    await worker(scene, FakeRuntime(sms)).run_once()
+    await scene.service.prospects.set_opt_out(scene.prospect_id, Channel.SMS, True)
+    rows_before = len(await outbox_rows(scene))
+    with pytest.raises(InvalidInput) as refused:
+        await scene.service.outbound.resend(message.id)
+    assert "opt" in str(refused.value).lower()
+    assert len(await outbox_rows(scene)) == rows_before
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.UNKNOWN
+    await worker(scene, FakeRuntime(sms)).drain()
+    assert not sms.sent
 
 
 async def test_interrupted_send_found_by_lookup_is_sent_else_unknown(
