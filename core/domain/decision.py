@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.domain.enums import Channel, MessageType, Urgency
 from core.i18n import t
 
+#: Channel values a reason may name (``Reason.text`` translates them).
+_CHANNELS = frozenset(str(c) for c in Channel)
+
 
 class Reason(BaseModel):
     """One criterion that moved a channel's score."""
@@ -29,8 +32,11 @@ class Reason(BaseModel):
 
     @property
     def text(self) -> str:
-        """The reason in the active language."""
-        return t(self.key, **self.params)
+        """The reason in the active language (its channel named in that language too)."""
+        params = self.params
+        if params.get("channel") in _CHANNELS:
+            params = {**params, "channel": t(f"common.channel.{params['channel']}")}
+        return t(self.key, **params)
 
 
 class ChannelScore(BaseModel):

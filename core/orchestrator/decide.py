@@ -251,8 +251,8 @@ def _with(candidates: tuple[Channel, ...], channel: Channel) -> tuple[Channel, .
     return candidates if channel in candidates else (*candidates, channel)
 
 
-#: ``(("channel", name),)`` of every channel: the parameters most reasons carry.
-_ON = {c: (("channel", ch.NAMES[c]),) for c in ch.NAMES}
+#: ``(("channel", value),)`` of every channel: the parameters most reasons carry.
+_ON = {c: (("channel", str(c)),) for c in ch.NAMES}
 
 
 def _score(
@@ -263,7 +263,7 @@ def _score(
     weights: dict[str, float],
 ) -> _Scored:
     s = _Scored(channel)
-    name = ch.NAMES[channel]
+    name = str(channel)  # Reason.text names it in the reader's language
     on = _ON[channel]
     _availability(s, context, content, facts, name)
     if s.blocked:  # only its blocks are ever shown: the cost may add one, nothing else does

@@ -12,7 +12,7 @@ from core.domain.enums import ApprovalStatus, Channel
 from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput
 from core.i18n import t as tr
-from core.orchestrator.channels import HARD_LIMITS, NAMES
+from core.orchestrator.channels import HARD_LIMITS
 from core.storage import tables as t
 from core.templates.render import render_text
 
@@ -87,5 +87,5 @@ def check_length(draft: ReplyDraft, channel: Channel) -> None:
         raise InvalidInput(
             "text",
             f"{len(draft.text)} characters",
-            tr("orchestrator.error.too_long", limit=limit, channel=NAMES[channel]),
+            tr("orchestrator.error.too_long", limit=limit, channel=tr(f"common.channel.{channel}")),
         )

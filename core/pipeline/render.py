@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain.decision import Reason, ReplyDraft
 from core.domain.enums import Channel
 from core.errors import CoccinelleError
-from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import WHATSAPP_WINDOW
 from core.outbox.drafts import Prepared
@@ -48,7 +47,7 @@ def left_out(channel: Channel, key: str, **params: object) -> Reason:
         criterion="rendering",
         points=0,
         key=f"pipeline.left_out.{key}",
-        params={"channel": NAMES[channel], **params},
+        params={"channel": str(channel), **params},
     )
 
 

@@ -38,7 +38,6 @@ from core.i18n import t as tr
 from core.i18n.deferred import channel as channel_word
 from core.i18n.deferred import line
 from core.i18n.prospect import prospect_language, text_in
-from core.orchestrator.channels import NAMES
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.loader import (
     TenantInputs,
@@ -401,7 +400,8 @@ class Outbound:
                 text = await self._transition_text(session, prospect, to_channel)
             request = self._switch_request(prospect.id, old.id, to_channel, text)
             if not text.strip() and not contacts_of(prospect).get(to_channel):
-                why = tr("orchestrator.blocked.no_contact", channel=NAMES[to_channel])
+                name = tr(f"common.channel.{to_channel}")
+                why = tr("orchestrator.blocked.no_contact", channel=name)
                 expected = tr("orchestrator.error.no_channel", why=why)
                 raise InvalidInput("channel", str(to_channel), expected)
             carried = {

@@ -262,3 +262,23 @@ def test_engagement_prior_keeps_one_message_from_deciding() -> None:
     assert stats[Channel.SMS].median_response_seconds == 240
     assert stats[Channel.EMAIL].response_rate == 2 / 6
     assert stats[Channel.EMAIL].median_response_seconds is None
+
+
+def test_reasons_name_the_channel_in_the_readers_language() -> None:
+    """A French reason says "E-mail" (not the English "Email"); the same decision reads in
+    English once the language changes, since reasons are rendered when read."""
+    from core import i18n
+
+    ctx = context(message_type=MessageType.MARKETING, urgency=Urgency.LOW)
+    decision = decide(ctx, ReplyDraft(text="Découvrez notre nouvelle propriété " * 8))
+    assert decision.channel == Channel.EMAIL
+    previous = i18n.language()
+    try:
+        i18n.set_language("fr")
+        french = " ".join(r.text for r in decision.reasons)
+        i18n.set_language("en")
+        english = " ".join(r.text for r in decision.reasons)
+    finally:
+        i18n.set_language(previous)
+    assert "E-mail" in french and "Email" not in french.replace("E-mail", "")
+    assert "Email" in english
