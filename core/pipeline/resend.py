@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.config.settings import OrchestratorSettings
 from core.domain.enums import Channel, MessageStatus, OutboxStatus
 from core.errors import InvalidInput
-from core.pipeline.queue import decision_record, new_key
+from core.pipeline.queue import new_key
 from core.pipeline.request import Kind, OutgoingRequest, Rendering
 from core.pipeline.submit import preview
 from core.storage import tables as t
@@ -50,6 +50,7 @@ async def resend(
     decision = outcome.decision
     if decision is None or decision.channel != channel:
         raise InvalidInput("message", message.id, outcome.why)
+    held = decision.held_until is not None and decision.held_until > now
     row = t.OutboxRow(
         tenant_id=message.tenant_id,
         message_id=message.id,
@@ -62,16 +63,16 @@ async def resend(
         provider=last.provider,
         idempotency_key=new_key(),
         payload=payload,
-        decision=decision_record(decision),
+        decision={"estimated_cost": str(decision.estimated_cost), "channel": str(channel)},
         fallback_chain=[],
         attempts_log=[],
-        status=OutboxStatus.PENDING,
-        not_before=decision.held_until or now,
+        status=OutboxStatus.HELD if held else OutboxStatus.PENDING,
+        not_before=decision.held_until if held else now,
         created_at=now,
         updated_at=now,
     )
     session.add(row)
-    message.status = MessageStatus.QUEUED
+    message.status = MessageStatus.HELD if held else MessageStatus.QUEUED
     message.error_code = message.error_message = None
     message.meta = {**(message.meta or {}), "resent": (message.meta or {}).get("resent", 0) + 1}
     return row
