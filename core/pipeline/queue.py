@@ -60,11 +60,13 @@ async def write(
     *,
     providers: dict[Channel, str],
     held_by_policy: bool = False,
+    flush: bool = True,
 ) -> tuple[t.MessageRow, t.OutboxRow]:
     """Append the outgoing message to ``conversation`` and queue it; nothing is sent here.
 
     The message is SCHEDULED (due later), HELD (quiet hours, or the automation policy held it
-    for an agent) or QUEUED.
+    for an agent) or QUEUED. ``flush=False`` leaves the message and its row pending (the
+    conversation may be pending too): a batch inserts them all in one flush.
     """
     assert decision.channel is not None, "only a decision with a channel is queued"
     channel = decision.channel
@@ -105,6 +107,7 @@ async def write(
             else None,
         },
         created_at=now,
+        flush=flush,
     )
     row = t.OutboxRow(
         tenant_id=conversation.tenant_id,
@@ -130,8 +133,13 @@ async def write(
         created_at=now,
         updated_at=now,
     )
+    if message.id is None:
+        row.message = message
+    if conversation.id is None:
+        row.conversation = conversation
     session.add(row)
-    await session.flush()
+    if flush:
+        await session.flush()
     return message, row
 
 

@@ -41,7 +41,12 @@ from core.pipeline.policy import ALLOWED, is_held, mark_held, policy_check
 from core.pipeline.render import Rendered, has_content, render_channels, whatsapp_later
 from core.pipeline.request import OutgoingRequest, Rendering
 from core.storage import tables as t
-from core.storage.timeline import append_message, conversation_for
+from core.storage.timeline import (
+    append_message,
+    conversation_for,
+    latest_conversations,
+    open_conversation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,10 @@ class _Batch:
     existing: set[str]
     #: The history facts of the batch's prospects, loaded set-based (``load_facts``).
     facts: dict[int, ProspectFacts] = field(default_factory=dict)
+    #: The prospects' latest conversation per channel (and those the batch opens).
+    conversations: dict[tuple[int, Channel], t.ConversationRow] = field(default_factory=dict)
+    #: Messages queued by the batch, inserted in one flush at its end.
+    written: list[tuple[t.MessageRow, t.ConversationRow]] = field(default_factory=list)
 
 
 async def submit(
@@ -118,6 +127,13 @@ async def submit(
     for request in requests:
         outcome = await _one(session, request, batch, now, events, check)
         outcomes.append(outcome)
+    if batch.written:
+        await session.flush()  # the batch's conversations, messages and rows, a statement each
+        for message, conversation in batch.written:
+            events += [
+                MessageChanged(message.id, conversation.id),
+                ConversationChanged(conversation.id),
+            ]
     if any(outcome.queued for outcome in outcomes):
         events.append(OutboxQueued())  # idle outbox workers, in every process, look now
     return outcomes
@@ -175,7 +191,8 @@ async def _load_batch(
         )
         existing = set(found.scalars())
     facts = await _batch_facts(session, requests, loaded, prospects)
-    return _Batch(loaded, providers, prospects, existing, facts)
+    conversations = await latest_conversations(session, prospects)
+    return _Batch(loaded, providers, prospects, existing, facts, conversations)
 
 
 async def _batch_facts(
@@ -249,6 +266,7 @@ async def _one(
         events,
         verdict,
         facts=batch.facts.get(prospect.id),
+        batch=batch,
     )
     if outcome.decision is not None and outcome.queued:
         batch.inputs[request.tenant_id] = with_spending(inputs, outcome.decision.estimated_cost)
@@ -267,6 +285,7 @@ async def _routed(
     *,
     write: bool = True,
     facts: ProspectFacts | None = None,
+    batch: _Batch | None = None,
 ) -> Outcome:
     due = request.due_at if request.due_at is not None and request.due_at > now else now
     prepared = await _prepare(session, request, prospect, inputs)
@@ -300,8 +319,8 @@ async def _routed(
         return Outcome(request, "preview", decision, conversation=conversation, context=context)
     channel = decision.channel
     if conversation is None or Channel(conversation.channel_type) != channel:
-        conversation = await conversation_for(
-            session, prospect, channel, context.contacts.get(channel)
+        conversation = await _conversation_on(
+            session, prospect, channel, context.contacts.get(channel), batch
         )
     payload = _payload(request, prepared, rendered, context, channel)
     message, row = await queue.write(
@@ -313,15 +332,43 @@ async def _routed(
         now,
         providers=providers,
         held_by_policy=not verdict.allowed,
+        flush=batch is None,
     )
     if payload.get("template_name"):
         message.meta = {**(message.meta or {}), "template": payload["template_name"]}
     if not verdict.allowed:
         mark_held(message, row, verdict)
-    events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
+    if batch is not None:
+        batch.written.append((message, conversation))
+    else:
+        events += [
+            MessageChanged(message.id, conversation.id),
+            ConversationChanged(conversation.id),
+        ]
     return Outcome(
         request, str(message.status), decision, message, row, conversation, context=context
     )
+
+
+async def _conversation_on(
+    session: AsyncSession,
+    prospect: t.ProspectRow,
+    channel: Channel,
+    identifier: str | None,
+    batch: _Batch | None,
+) -> t.ConversationRow:
+    """The prospect's current conversation on ``channel`` (opened if none): from the batch's
+    prefetched conversations, a new one left pending for the batch's single flush."""
+    if batch is None:
+        return await conversation_for(session, prospect, channel, identifier)
+    key = (prospect.id, channel)
+    found = batch.conversations.get(key)
+    if found is None:
+        found = await open_conversation(
+            session, prospect, channel, identifier=identifier, flush=False
+        )
+        batch.conversations[key] = found
+    return found
 
 
 async def _prepare(

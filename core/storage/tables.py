@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.storage.types import ID, Json, UTCDateTime, utcnow
 
@@ -219,6 +219,9 @@ class MessageRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column()
     read_at: Mapped[datetime | None] = mapped_column()
     failed_at: Mapped[datetime | None] = mapped_column()
+    #: Set (instead of ``conversation_id``) to insert a batch's new rows in one flush; never
+    #: loaded (``lazy="raise"``: async code reads the id).
+    conversation: Mapped[ConversationRow] = relationship(lazy="raise")
 
 
 class MessageTemplateRow(Base):
@@ -305,6 +308,9 @@ class OutboxRow(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
+    #: Set (instead of the ids) to insert a batch's new rows in one flush; never loaded.
+    message: Mapped[MessageRow | None] = relationship(lazy="raise")
+    conversation: Mapped[ConversationRow | None] = relationship(lazy="raise")
 
 
 class InboundEventRow(Base):

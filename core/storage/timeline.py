@@ -7,6 +7,7 @@ transaction. Statuses move through ``apply_status``, which only lets them move f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -61,8 +62,13 @@ async def open_conversation(
     switched_from_id: int | None = None,
     context: dict[str, Any] | None = None,
     created_at: datetime | None = None,
+    flush: bool = True,
 ) -> t.ConversationRow:
-    """Create a conversation for ``prospect`` on ``channel``."""
+    """Create a conversation for ``prospect`` on ``channel``.
+
+    ``flush=False`` leaves it pending (no id yet): a batch's messages refer to it through
+    ``MessageRow.conversation`` and everything is inserted in one flush.
+    """
     row = t.ConversationRow(
         tenant_id=prospect.tenant_id,
         prospect_id=prospect.id,
@@ -79,7 +85,8 @@ async def open_conversation(
         created_at=created_at or utcnow(),
     )
     session.add(row)
-    await session.flush()
+    if flush:
+        await session.flush()
     return row
 
 
@@ -91,6 +98,23 @@ async def conversation_for(
     if existing is not None:
         return existing
     return await open_conversation(session, prospect, channel, identifier=identifier)
+
+
+async def latest_conversations(
+    session: AsyncSession, prospect_ids: Iterable[int]
+) -> dict[tuple[int, Channel], t.ConversationRow]:
+    """Each prospect's most recent conversation per channel, by (prospect id, channel), in one
+    query (a batch's ``find_conversation``)."""
+    ids = sorted(set(prospect_ids))
+    if not ids:
+        return {}
+    query = (
+        select(t.ConversationRow)
+        .where(t.ConversationRow.prospect_id.in_(ids))
+        .order_by(t.ConversationRow.id)
+    )
+    rows = (await session.execute(query)).scalars()
+    return {(row.prospect_id, Channel(row.channel_type)): row for row in rows}
 
 
 async def append_message(
@@ -111,8 +135,13 @@ async def append_message(
     segments: int | None = None,
     cost: Decimal | None = None,
     created_at: datetime | None = None,
+    flush: bool = True,
 ) -> t.MessageRow:
-    """Add a thread item to ``conversation`` and update the conversation row with it."""
+    """Add a thread item to ``conversation`` and update the conversation row with it.
+
+    ``flush=False`` leaves the message pending (no id yet), to be inserted with the rest of a
+    batch in one flush; ``conversation`` may then be pending too.
+    """
     row = t.MessageRow(
         tenant_id=conversation.tenant_id,
         conversation_id=conversation.id,
@@ -133,8 +162,11 @@ async def append_message(
         currency="EUR" if cost is not None else None,
         created_at=created_at or utcnow(),
     )
+    if conversation.id is None:
+        row.conversation = conversation
     session.add(row)
-    await session.flush()
+    if flush:
+        await session.flush()
     touch_conversation(conversation, row)
     return row
 
