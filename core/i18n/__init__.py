@@ -2,6 +2,15 @@
 
 Catalogs are TOML files, ``locales/<language>/<area>.toml``; a key is ``<area>.<name>`` (nested
 tables give dotted names). Placeholders use ``str.format`` syntax: ``t("inbox.count", n=3)``.
+A message that depends on a number is a table of CLDR plural forms chosen by its ``count``
+parameter (``one``, ``other``; ``many`` and the others where a language has them, ``other``
+standing in for any form left out)::
+
+    [held]
+    one = "{count} automated message held."
+    other = "{count} automated messages held."
+
+    t("automation.held", count=3)
 Dates, times, numbers and amounts are formatted for the active locale with Babel.
 
 The active language is process state, like gettext's: set it once at start with ``set_language``
@@ -19,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_datetime as _babel_datetime
 from babel.dates import format_timedelta
 from babel.numbers import format_currency, format_decimal
@@ -84,13 +94,34 @@ def t(key: str, /, **params: Any) -> str:
     A key missing from the active catalog falls back to English, then to the key itself, so that
     a forgotten translation shows up as a readable key rather than a crash.
     """
-    text = catalog(_active).get(key) or catalog("en").get(key) or key
+    return message_in(_active, key, params)
+
+
+def message_in(lang: str, key: str, params: dict[str, Any]) -> str:
+    """The message ``key`` in ``lang`` with ``params`` (its plural form chosen by ``count``)."""
+    text = _lookup(lang, key, params.get("count")) or _lookup("en", key, params.get("count"))
+    text = text or key
     if not params:
         return text
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         return text
+
+
+def _lookup(lang: str, key: str, count: Any) -> str | None:
+    messages = catalog(lang)
+    found = messages.get(key)
+    if found is not None or not isinstance(count, int | float | Decimal):
+        return found
+    form = _plural_rule(lang)(abs(count))
+    return messages.get(f"{key}.{form}") or messages.get(f"{key}.other")
+
+
+@cache
+def _plural_rule(lang: str) -> Any:
+    """The CLDR plural rule of ``lang`` (French: 0 and 1 are singular)."""
+    return Locale.parse(_LOCALES.get(lang, "en_GB")).plural_form
 
 
 def format_datetime(value: datetime, tz: str | None = None, fmt: str = "medium") -> str:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from core.i18n import LANGUAGES, catalog
+from core.i18n import LANGUAGES, message_in
 
 #: The language when neither the prospect nor the tenant says otherwise.
 DEFAULT_LANGUAGE = "fr"
@@ -34,8 +34,7 @@ def prospect_language(language: str | None, tenant_default: str | None = None) -
 
 def text_in(language: str, key: str, /, **params: object) -> str:
     """The catalog text ``key`` in ``language`` (English, then the key, when it is missing)."""
-    text = catalog(language).get(key) or catalog("en").get(key) or key
-    return text.format(**params) if params else text
+    return message_in(language, key, params)
 
 
 def babel_locale_of(language: str) -> str:

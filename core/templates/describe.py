@@ -13,7 +13,7 @@ def notes(rendered: RenderedMessage) -> list[str]:
         lines.append(
             i18n.t(
                 "templates.segments",
-                segments=rendered.segments.segments,
+                count=rendered.segments.segments,
                 encoding=rendered.segments.encoding,
             )
         )

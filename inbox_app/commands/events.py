@@ -91,7 +91,7 @@ def _row(event) -> str:  # type: ignore[no-untyped-def]
         endpoint=event.endpoint,
         channel=event.channel or "-",
         status=t(f"events.status_{event.status}"),
-        attempts=event.attempts,
+        attempts=t("events.attempts", count=event.attempts),
         received=event.received_at.isoformat(timespec="seconds"),
         next=when,
         error=clean_line(event.error, max_length=300),

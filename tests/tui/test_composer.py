@@ -34,7 +34,7 @@ async def test_slash_opens_templates_and_fills_the_prospects_values(app, ids) ->
         text = app.screen.query_one(TextArea).text
         assert text.startswith("Bonjour Marie Dupont, RDV le 12 mars 2026 à 15:00.")
         assert "[" not in text
-        assert "1 SMS segment(s)" in static_text(app, "#counter")
+        assert "1 SMS segment " in static_text(app, "#counter")
 
 
 async def test_the_counter_follows_the_text(app, ids) -> None:
@@ -42,7 +42,7 @@ async def test_the_counter_follows_the_text(app, ids) -> None:
         await open_composer(app, pilot, ids["marie_sms"])
         app.screen.query_one(TextArea).text = "œ" * 80
         await settle(pilot)
-        assert "80 characters · 2 SMS segment(s) (UCS-2)" in static_text(app, "#counter")
+        assert "80 characters · 2 SMS segments (UCS-2)" in static_text(app, "#counter")
 
 
 async def test_changing_quiet_hours_changes_the_warning(app, ids, service) -> None:

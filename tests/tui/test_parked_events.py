@@ -36,7 +36,7 @@ async def test_parked_events_are_noticed_listed_and_retried(tmp_path) -> None:
         async with app.run_test() as pilot:
             await settle(pilot)
             [notice] = [n for n in app._notifications if "could not be applied" in n.message]
-            assert notice.message.startswith("3 provider event(s) could not be applied.")
+            assert notice.message.startswith("3 provider events could not be applied.")
             assert "no sms adapter" in notice.message and "F9" in notice.message
             await pilot.press("f9")
             await settle(pilot)

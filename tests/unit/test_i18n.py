@@ -52,3 +52,18 @@ def test_language_detection_follows_the_system(monkeypatch) -> None:
     assert i18n.detect_language() == "fr"
     monkeypatch.setenv("LANG", "de_DE.UTF-8")
     assert i18n.detect_language() == "en"
+
+
+def test_a_count_chooses_the_plural_form_of_each_language(french) -> None:
+    """No "message(s)": the form follows the count, by each language's CLDR rule (in French 0
+    and 1 are singular, in English only 1)."""
+    assert i18n.t("automation.ui.held", count=1) == "1 message automatique retenu."
+    assert i18n.t("automation.ui.held", count=0) == "0 message automatique retenu."
+    assert i18n.t("automation.ui.held", count=2) == "2 messages automatiques retenus."
+    i18n.set_language("en")
+    assert i18n.t("automation.ui.held", count=1) == "1 automated message held."
+    assert i18n.t("automation.ui.held", count=0) == "0 automated messages held."
+    assert i18n.t("events.attempts", count=3) == "3 attempts"
+    for language in i18n.LANGUAGES:
+        messages = i18n.catalog(language).items()
+        assert not [k for k, v in messages if "(s)" in v.replace("http(s)", "")]

@@ -18,7 +18,7 @@ def describe(text: str, channel: Channel | None, prices: dict[Channel, Decimal])
     parts = [t("ui.counter.chars", n=len(text))]
     if channel in (Channel.SMS, None):
         info = count_segments(text)
-        parts.append(t("ui.counter.segments", n=info.segments, encoding=info.encoding))
+        parts.append(t("ui.counter.segments", count=info.segments, encoding=info.encoding))
     if channel is not None:
         price = prices.get(channel, Decimal("0"))
         units = max(count_segments(text).segments, 1) if channel == Channel.SMS else 1

@@ -51,7 +51,7 @@ def preview(content: str, channel: Channel) -> Text:
         )
     if channel == Channel.SMS:
         info = count_segments(rendered.text)
-        text.append(t("ui.counter.segments", n=info.segments, encoding=info.encoding) + "\n")
+        text.append(t("ui.counter.segments", count=info.segments, encoding=info.encoding) + "\n")
     if channel == Channel.WHATSAPP and names:
         positional = ", ".join(f"{{{{{i}}}}} = {n}" for i, n in enumerate(names, start=1))
         text.append(t("ui.templates.positional", params=positional) + "\n")

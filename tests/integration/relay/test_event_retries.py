@@ -110,7 +110,7 @@ def test_events_commands_list_show_and_retry(
     base = ["--language", "en", "--database-url", url, "events"]
     assert main([*base, "failed"]) == 1
     out = capsys.readouterr().out
-    assert "1 event(s) could not be applied" in out
+    assert "1 event could not be applied" in out
     assert f"#{event_id}" in out and "no sms adapter" in out
     assert main([*base, "show", str(event_id)]) == 0
     out = capsys.readouterr().out
@@ -118,7 +118,7 @@ def test_events_commands_list_show_and_retry(
     assert main([*base, "retry"]) == 2
     capsys.readouterr()
     assert main([*base, "retry", str(event_id)]) == 0
-    assert "1 event(s) put back" in capsys.readouterr().out
+    assert "1 event put back" in capsys.readouterr().out
     assert main([*base, "failed"]) == 0
     assert "Every provider event has been applied." in capsys.readouterr().out
     assert main([*base, "show", "9999"]) == 2
