@@ -77,7 +77,7 @@ StateCallback = Callable[[bool], None]
 
 def encode_event(event: Event) -> list[Any]:
     """``[type name, {field: value}]``: what a notification carries for one event."""
-    return [type(event).__name__, dataclasses.asdict(event)]  # type: ignore[call-overload]
+    return [type(event).__name__, dataclasses.asdict(event)]
 
 
 def decode_event(item: Any) -> Event | None:
