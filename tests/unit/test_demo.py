@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from core.config.settings import load_settings
 from core.demo import DemoResetRefused, is_demo_database, reset_demo, seed_demo
-from core.demo.people import AGENTS
+from core.demo.people import AGENTS, mobile_number
 from core.domain.enums import Channel, Direction, MessageKind, SenderType
 from core.engine import open_service
 from core.errors import NotADatabase
@@ -306,3 +307,10 @@ async def test_call_transcripts_name_each_speaker(tmp_path: Path) -> None:
     for call in agent_calls:  # the agent speaks first, the prospect answers: not all "User"
         speakers = [line.split(":", 1)[0] for line in call.meta["transcript"].splitlines()]
         assert speakers[0] == "Agent" and "User" in speakers
+
+
+def test_a_mobile_number_for_a_region_without_numbers_says_so() -> None:
+    """phonenumbers has no example for an unknown region: a clear error, not an AttributeError."""
+    with pytest.raises(ValueError, match="'XX'"):
+        mobile_number(random.Random(1), "XX")
+    assert mobile_number(random.Random(1), "GB").startswith("+44")
