@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlencode
 
@@ -169,7 +169,9 @@ class Relay:
     async def _stop(self, _app: web.Application) -> None:
         await self.writer.close()
 
-    def _handler(self, endpoint: Endpoint) -> Callable[[web.Request], object]:
+    def _handler(
+        self, endpoint: Endpoint
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             self.in_flight += 1
             try:
@@ -299,7 +301,7 @@ class Relay:
             await self.db.check()
             backlog, parked = await event_counts(self.db, self.config.tenant_id)
         except Exception:
-            body = {"status": "database unavailable", "service": SERVICE}
+            body: dict[str, object] = {"status": "database unavailable", "service": SERVICE}
             return web.json_response(body, status=503)
         body = {
             "status": "ok",
