@@ -396,12 +396,16 @@ def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, objec
     })
 
 
-def _storable_json(value: object) -> dict[str, object]:
+def _storable_json(value: dict[str, object]) -> dict[str, object]:
+    return {storable(str(k)): _storable_value(v) for k, v in value.items()}
+
+
+def _storable_value(value: object) -> object:
     if isinstance(value, str):
-        return storable(value)  # type: ignore[return-value]
+        return storable(value)
     if isinstance(value, dict):
-        return {storable(str(k)): _storable_json(v) for k, v in value.items()}
-    return value  # type: ignore[return-value]
+        return {storable(str(k)): _storable_value(v) for k, v in value.items()}
+    return value
 
 
 def _secret_name(name: str) -> bool:
