@@ -314,3 +314,19 @@ def test_a_mobile_number_for_a_region_without_numbers_says_so() -> None:
     with pytest.raises(ValueError, match="'XX'"):
         mobile_number(random.Random(1), "XX")
     assert mobile_number(random.Random(1), "GB").startswith("+44")
+
+
+async def test_the_demo_delivery_adapter_of_a_channel_accepts_every_message() -> None:
+    """One adapter class per channel: name, provider and channel are class attributes."""
+    from core.channels.adapter import OutgoingMessage
+    from core.demo.delivery import DemoDelivery
+    from core.domain.enums import DEFAULT_PROVIDER
+
+    sms, email = DemoDelivery().adapter(Channel.SMS), DemoDelivery().adapter(Channel.EMAIL)
+    assert (sms.name, sms.provider) == ("demo_sms", DEFAULT_PROVIDER[Channel.SMS])
+    assert sms.channel == Channel.SMS
+    assert (email.name, email.channel) == ("demo_email", Channel.EMAIL)
+    assert type(sms) is type(DemoDelivery().adapter(Channel.SMS))
+    message = OutgoingMessage(channel=Channel.SMS, to="+33612345678", text="x", reference="r1")
+    sent = await sms.send(message)
+    assert sent.provider_message_id == "demo-r1"
