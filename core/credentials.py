@@ -21,6 +21,7 @@ Secrets are never written to the database, the configuration file or a log, and 
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -184,7 +185,7 @@ class CredentialStore:
                 raise
         return sorted(listed, key=lambda c: (list(Channel).index(c.channel), c.name))
 
-    def _listed_from_env(self) -> list[StoredCredential]:
+    def _listed_from_env(self) -> builtins.list[StoredCredential]:
         listed = []
         for channel in Channel:
             prefix = env_name(self.tenant, channel, "x")[:-1]
@@ -196,7 +197,9 @@ class CredentialStore:
                     )
         return listed
 
-    def _listed_from_keyring(self, shadowed: set[tuple[Channel, str]]) -> list[StoredCredential]:
+    def _listed_from_keyring(
+        self, shadowed: set[tuple[Channel, str]]
+    ) -> builtins.list[StoredCredential]:
         listed = []
         for channel in Channel:
             for name in self.names(channel):
@@ -227,7 +230,7 @@ class CredentialStore:
         self._write_index(ref, [*self.names(channel), name])
         return ref
 
-    def delete(self, channel: Channel, name: str | None = None) -> list[str]:
+    def delete(self, channel: Channel, name: str | None = None) -> builtins.list[str]:
         """Remove one secret (or every secret of ``channel`` if ``name`` is None).
 
         Returns the names removed (those that were not stored are skipped).
@@ -247,7 +250,7 @@ class CredentialStore:
         self._write_index(ref, [n for n in stored if n not in removed])
         return removed
 
-    def _write_index(self, ref: str, names: list[str]) -> None:
+    def _write_index(self, ref: str, names: builtins.list[str]) -> None:
         clean = ",".join(sorted(set(names)))
         if clean:
             self._keyring_call("set_password", ref, INDEX_NAME, clean)

@@ -55,6 +55,10 @@ class RedactingFormatter(logging.Formatter):
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _Console(logging.StreamHandler):
+    """The standard-error handler ``configure_logging`` adds (and replaces on the next call)."""
+
+
 def configure_logging(
     data_dir: Path, level: int = logging.INFO, *, stderr: bool = False, name: str = "coccinelle"
 ) -> Path:
@@ -70,13 +74,12 @@ def configure_logging(
     handler.setFormatter(RedactingFormatter(FORMAT))
     root = logging.getLogger()
     for existing in list(root.handlers):
-        if isinstance(existing, RotatingFileHandler) or getattr(existing, "_coccinelle", False):
+        if isinstance(existing, RotatingFileHandler | _Console):
             root.removeHandler(existing)
     root.addHandler(handler)
     if stderr:
-        console = logging.StreamHandler(sys.stderr)
+        console = _Console(sys.stderr)
         console.setFormatter(RedactingFormatter(FORMAT))
-        console._coccinelle = True  # type: ignore[attr-defined]
         root.addHandler(console)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))  # one line per step

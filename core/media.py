@@ -79,7 +79,7 @@ async def check_url(url: str, policy: MediaPolicy) -> None:
     infos = await asyncio.get_running_loop().getaddrinfo(
         parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
     )
-    if not infos or not all(is_public_address(info[4][0]) for info in infos):
+    if not infos or not all(is_public_address(str(info[4][0])) for info in infos):
         raise InvalidInput("media url", url, "a public address")
 
 

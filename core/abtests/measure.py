@@ -76,13 +76,13 @@ async def _confirmations(session, assignments, start, end, result) -> None:
         for message_id, created_at in (await session.execute(query)).all():
             prospect_id = sent[message_id]
             since[prospect_id] = max(since[prospect_id], created_at)
-    query = select(A.prospect_id, A.confirmed_at).where(
+    confirmed = select(A.prospect_id, A.confirmed_at).where(
         A.prospect_id.in_(list(since)),
         A.status.in_(CONFIRMED),
         A.confirmed_at >= start,
         A.confirmed_at <= end,
     )
-    for prospect_id, confirmed_at in (await session.execute(query)).all():
+    for prospect_id, confirmed_at in (await session.execute(confirmed)).all():
         if confirmed_at >= since[prospect_id]:
             result[prospect_id].confirmed = True
 

@@ -408,7 +408,7 @@ async def _conversions(
     window = CONVERSION_WINDOW.total_seconds()
     for prospect_id, confirmed_at in (await session.execute(query)).all():
         sent = by_prospect.get(prospect_id)
-        if not sent:
+        if not sent or confirmed_at is None:
             continue
         moment = confirmed_at.timestamp()
         index = bisect.bisect_right(sent, moment, key=lambda out: out.created) - 1

@@ -20,6 +20,7 @@ from core.analytics.aggregate import Counters, aggregate
 from core.analytics.period import day_start
 from core.storage import tables as t
 from core.storage.database import Database
+from core.storage.rows_changed import rows_changed
 
 DAILY = "daily"
 NO_DATA = "*"
@@ -309,4 +310,4 @@ async def drop(session: AsyncSession, tenant_id: int, start: datetime, end: date
             R.recorded_at < end,
         )
     )
-    return result.rowcount or 0
+    return rows_changed(result)

@@ -97,9 +97,12 @@ class AutomatedSend:
 class Checked(Protocol):
     """Any request object with these attributes can be checked (the pipeline's request)."""
 
-    tenant_id: int
-    prospect_id: int | None
-    conversation_id: int | None
+    @property
+    def tenant_id(self) -> int: ...
+    @property
+    def prospect_id(self) -> int | None: ...
+    @property
+    def conversation_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,10 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -155,10 +157,13 @@ async def measure_warmed(path: Path, now: datetime) -> dict[str, list[float]]:
 
     db = await Database.open(sqlite_url(path))
     timings: dict[str, list[float]] = {"warm-up batch": [], "batch: storing": []}
-    originals = {"refresh_pending": rollups.refresh_pending, "_store": rollups._store}
+    originals: dict[str, Callable[..., Awaitable[Any]]] = {
+        "refresh_pending": rollups.refresh_pending,
+        "_store": rollups._store,
+    }
 
-    def timed(name: str, label: str):  # type: ignore[no-untyped-def]
-        async def call(*args):  # type: ignore[no-untyped-def]
+    def timed(name: str, label: str):
+        async def call(*args):
             began = time.perf_counter()
             result = await originals[name](*args)
             timings[label].append(time.perf_counter() - began)
@@ -166,8 +171,8 @@ async def measure_warmed(path: Path, now: datetime) -> dict[str, list[float]]:
 
         return call
 
-    rollups.refresh_pending = timed("refresh_pending", "warm-up batch")  # type: ignore[assignment]
-    rollups._store = timed("_store", "batch: storing")  # type: ignore[assignment]
+    rollups.refresh_pending = timed("refresh_pending", "warm-up batch")
+    rollups._store = timed("_store", "batch: storing")
     try:
         service = await InboxService.connect(db, "bench", clock=lambda: now)
         whole = await _timed(RollupWarmer(service.ctx, pause=0).warm())

@@ -32,6 +32,8 @@ SCALES: dict[str, tuple[int, int]] = {
 #: Prospects per scale: the large one has 100k, so that a 100k-prospect broadcast can run.
 PROSPECTS = {"small": 666, "medium": 6_666, "large": 100_000}
 CHUNK = 5_000
+#: The tables by name, typed ``Table`` (an ORM class's ``__table__`` is typed as a FROM clause).
+_TABLES = t.Base.metadata.tables
 CHANNEL_WEIGHTS = {
     Channel.EMAIL: 35,
     Channel.SMS: 30,
@@ -305,7 +307,8 @@ async def _write(db: Database, batch: _Batch) -> None:
             (t.MessageRow, batch.messages),
         ):
             for start in range(0, len(rows), CHUNK):
-                await session.execute(insert(table.__table__), rows[start : start + CHUNK])
+                chunk = rows[start : start + CHUNK]
+                await session.execute(insert(_TABLES[table.__tablename__]), chunk)
 
 
 async def _advance_sequences(db: Database) -> None:

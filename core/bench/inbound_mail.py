@@ -7,6 +7,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from python_multipart.multipart import MultipartParser
 
@@ -14,6 +15,9 @@ from core.bench.context import BenchContext
 from core.bench.results import Result, Summary, Target
 from core.channels.adapter import WebhookRequest
 from core.channels.multipart import prepare_form
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 BOUNDARY = "xYzZYbench"
 MAIL_BYTES = 20_000_000
@@ -52,8 +56,11 @@ def bare_parse(body: bytes) -> int:
         parts.append(b"".join(chunks))
         chunks.clear()
 
-    callbacks = {"on_part_data": lambda d, s, e: chunks.append(d[s:e]), "on_part_end": end}
-    parser = MultipartParser(BOUNDARY, callbacks)  # type: ignore[arg-type]
+    callbacks: MultipartCallbacks = {
+        "on_part_data": lambda d, s, e: chunks.append(d[s:e]),
+        "on_part_end": end,
+    }
+    parser = MultipartParser(BOUNDARY, callbacks)
     parser.write(body)
     parser.finalize()
     return len(parts)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from functools import partial
+from typing import Any
 
 from core.bench.context import BenchContext, timed, timed_sync
 from core.bench.results import Result, Summary, Target
@@ -47,22 +49,18 @@ async def measure(ctx: BenchContext) -> list[Result]:
         for round_ in range(ctx.runs + 1):
             for query in QUERIES:
                 ms, _ = await timed(
-                    lambda q=query: service.conversations.page(InboxFilter(search=q))
+                    partial(service.conversations.page, InboxFilter(search=query))
                 )
                 if round_:
                     facade.append(ms)
                 async with service.db.session() as session:
-                    ms, _ = await timed(
-                        lambda q=query, s=session: search_message_ids(s, tenant_id, q)
-                    )
+                    ms, _ = await timed(partial(search_message_ids, session, tenant_id, query))
                 if round_:
                     storage.append(ms)
     with closing(sqlite3.connect(ctx.dataset.path)) as con:
         for round_ in range(ctx.runs + 1):
             for query in QUERIES:
-                ms, _ = timed_sync(
-                    lambda q=query: con.execute(REFERENCE_SQL, (fts5_query(q),)).fetchall()
-                )
+                ms, _ = timed_sync(partial(_reference, con, query))
                 if round_:
                     bare.append(ms)
     reference = Summary.of(bare)
@@ -87,3 +85,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
             details={"queries": len(QUERIES)},
         ),
     ]
+
+
+def _reference(con: sqlite3.Connection, query: str) -> list[Any]:
+    return con.execute(REFERENCE_SQL, (fts5_query(query),)).fetchall()

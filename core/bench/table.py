@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.bench.results import Result, Summary
+from core.bench.results import Result, Stat, Summary
 from core.bench.runner import Report
 from core.i18n import t
 
@@ -17,8 +17,8 @@ def _number(value: float, unit: str) -> str:
     return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"
 
 
-def _stat(summary: Summary | None, name: str, unit: str) -> str:
-    return "" if summary is None else _number(summary.get(name), unit)  # type: ignore[arg-type]
+def _stat(summary: Summary | None, name: Stat, unit: str) -> str:
+    return "" if summary is None else _number(summary.get(name), unit)
 
 
 def _target(result: Result) -> str:
@@ -33,7 +33,7 @@ def _target(result: Result) -> str:
 def row(result: Result) -> list[str]:
     """The cells of one result."""
     ref = result.reference_summary
-    tail = "p99" if result.details.get("under_load") else "p95"
+    tail: Stat = "p99" if result.details.get("under_load") else "p95"
     reference = ""
     if ref is not None:
         reference = f"{t(f'bench.name.{result.reference}')}: {_stat(ref, result.stat, result.unit)}"

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 #: Windows of the day's parts (local time); slot search intersects them with working hours.
@@ -100,7 +101,7 @@ def parse_when(text: str, now: datetime, timezone: str = "Europe/Paris") -> When
         return None
     found = _Found(local_now.date())
     for pattern, handler in _RULES:
-        rest = pattern.sub(lambda match, h=handler: _consume(match, h, found), rest)
+        rest = pattern.sub(partial(_consume, handler=handler, found=found), rest)
     if re.search(r"\d", rest) or _UNCLEAR.search(rest):
         return None
     return _resolve(found, local_now, zone)
@@ -134,9 +135,10 @@ def _valid_date(today: date, day: int, month: int, year: int | None) -> date | N
     except ValueError:
         return None
     if year is None and candidate < today:
-        candidate = _next_year(candidate)
-        if candidate is None or candidate - today > timedelta(days=183):
+        next_year = _next_year(candidate)
+        if next_year is None or next_year - today > timedelta(days=183):
             return None
+        return next_year
     return candidate
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.domain.enums import CampaignStatus, Channel, EnrolmentStatus
 
-AUTO = "auto"
+AUTO: Final = "auto"
 
 
 class Condition(StrEnum):

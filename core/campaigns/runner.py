@@ -42,6 +42,7 @@ from core.orchestrator.hours import zone
 from core.orchestrator.loader import contacts_of, load_tenant_inputs
 from core.pipeline import Kind
 from core.storage import tables as t
+from core.storage.rows_changed import execute_changes
 from core.storage.service_context import ServiceContext
 
 E, C, S = t.CampaignEnrolmentRow, t.CampaignRow, t.CampaignStepRow
@@ -127,10 +128,10 @@ class CampaignRunner:
             .where(E.campaign_id.in_(select(C.id).where(C.status == CampaignStatus.RUNNING)))
             .values(next_run_at=None)
         )
-        if (await session.execute(claim)).rowcount != 1:
+        if await execute_changes(session, claim) != 1:
             return
         enrolment = (await session.execute(select(E).where(E.id == enrolment_id))).scalar_one()
-        campaign = await session.get(C, enrolment.campaign_id)
+        campaign = await session.get_one(C, enrolment.campaign_id)
         steps = await _steps(session, campaign.id)
         step = steps[enrolment.current_step]
         try:

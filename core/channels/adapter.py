@@ -356,3 +356,15 @@ class ChannelAdapter(ABC):
 
     async def close(self) -> None:
         """Release network resources."""
+
+    async def set_webhook(self, url: str, secret: str | None = None) -> None:
+        """Have the provider post its webhooks to ``url`` (Telegram: ``setWebhook``).
+
+        Raises:
+            PermanentProviderError: this provider's webhooks are set in its console, not by us.
+        """
+        from core.channels.errors import PermanentProviderError
+
+        raise PermanentProviderError(
+            f"{self.name} cannot set its webhook", provider=str(self.provider), code="webhook"
+        )

@@ -14,12 +14,16 @@ import binascii
 import quopri
 from dataclasses import dataclass
 from email.message import Message
+from typing import TYPE_CHECKING
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser
 
 from core.channels.adapter import WebhookRequest
 from core.channels.errors import MalformedWebhook
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 #: Where the parsed parts are kept on ``WebhookRequest.parsed``.
 FORM_KEY = "multipart"
@@ -75,7 +79,7 @@ class _Collector:
         self._value = bytearray()
         self._data: list[bytes] = []
 
-    def callbacks(self) -> dict[str, object]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._begin,
             "on_header_field": lambda d, s, e: self._field.extend(d[s:e]),
@@ -107,8 +111,8 @@ class _Collector:
 
 def _part(headers: list[tuple[str, str]], raw: bytes) -> FormPart | None:
     head = Message()
-    for name, value in headers:
-        head[name] = value
+    for header, value in headers:
+        head[header] = value
     name = head.get_param("name", header="content-disposition")
     if not isinstance(name, str):
         return None
@@ -161,7 +165,7 @@ def form_parts(request: WebhookRequest) -> tuple[FormPart, ...]:
     if cached is None:
         cached = parse_form(request.body, request.header("content-type"))
         request.parsed[FORM_KEY] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 async def prepare_form(request: WebhookRequest, max_size: int) -> None:

@@ -5,6 +5,7 @@ the demo campaign's steps while seeding (no network, no credentials, nothing lea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from core.channels.adapter import (
     AdapterConfig,
@@ -18,16 +19,11 @@ from core.domain.enums import DEFAULT_PROVIDER, Channel
 
 
 class DemoAdapter(ChannelAdapter):
-    """Accepts every message and gives it a provider id; receives no webhook."""
+    """Accepts every message and gives it a provider id; receives no webhook (one subclass per
+    channel, ``demo_adapter``: an adapter's name, provider and channel belong to its class)."""
 
+    capabilities = Capabilities(max_length=None, rate_per_second=1_000_000.0)
     credential_names = ()
-
-    def __init__(self, channel: Channel) -> None:
-        super().__init__(AdapterConfig(base_url="demo:", credentials={}))
-        self.channel = channel  # type: ignore[misc]
-        self.provider = DEFAULT_PROVIDER[channel]  # type: ignore[misc]
-        self.name = f"demo_{channel}"  # type: ignore[misc]
-        self.capabilities = Capabilities(max_length=None, rate_per_second=1_000_000.0)  # type: ignore[misc]
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Accept the message; its id is made of the outbox's reference (the same on every seed)."""
@@ -52,4 +48,16 @@ class DemoDelivery:
 
     def adapter(self, channel: Channel) -> ChannelAdapter:
         """A demo adapter for ``channel``."""
-        return DemoAdapter(channel)
+        return demo_adapter(channel)(AdapterConfig(base_url="demo:", credentials={}))
+
+
+@cache
+def demo_adapter(for_channel: Channel) -> type[DemoAdapter]:
+    """The demo adapter class of ``for_channel``."""
+
+    class ChannelDemoAdapter(DemoAdapter):
+        name = f"demo_{for_channel}"
+        provider = DEFAULT_PROVIDER[for_channel]
+        channel = for_channel
+
+    return ChannelDemoAdapter

@@ -137,6 +137,8 @@ def mobile_number(rng: random.Random, region: str = "FR") -> str:
             example = phonenumbers.example_number_for_type(
                 region, phonenumbers.PhoneNumberType.MOBILE
             )
+            if example is None:
+                raise ValueError(f"no mobile numbers known for region {region!r}")
             national = str(example.national_number)
             tail = f"{rng.randrange(10**4):04d}"
             raw = f"+{example.country_code}{national[:-4]}{tail}"

@@ -120,7 +120,7 @@ class AutomationPolicy(SettingsModel):
 
 
 #: The seed's price per message (EUR); SMS per segment.
-DEFAULT_PRICES: dict[str, Decimal] = {
+DEFAULT_PRICES: dict[Channel, Decimal] = {
     Channel.SMS: Decimal("0.05"),
     Channel.EMAIL: Decimal("0.0006"),
     Channel.WHATSAPP: Decimal("0.01"),

@@ -350,8 +350,8 @@ async def find_sent_message(
             )
             message = (await step.session.execute(query)).scalar_one_or_none()
     if message is None and reference:
-        query = select(t.OutboxRow.message_id).where(t.OutboxRow.idempotency_key == reference)
-        message_id = (await step.session.execute(query)).scalar_one_or_none()
+        sent = select(t.OutboxRow.message_id).where(t.OutboxRow.idempotency_key == reference)
+        message_id = (await step.session.execute(sent)).scalar_one_or_none()
         if message_id is not None:
             message = await step.session.get(M, message_id)
     return message

@@ -42,6 +42,7 @@ from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
 from core.storage import tables as t
 from core.storage.database import was_announced
 from core.storage.inbound_step import AppointmentNotice, IngestStep
+from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ class IngestWorker:
                 next_attempt_at=None,
             )
         )
-        if claimed.rowcount == 0:
+        if rows_changed(claimed) == 0:
             return None  # another worker took it
         step = IngestStep(
             session,

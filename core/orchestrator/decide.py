@@ -459,7 +459,7 @@ def _engagement(s: _Scored, context: RoutingContext, weight: float, name: str) -
     if not context.settings.enable_analytics:
         return
     if not context.settings.track_engagement:  # ORCHESTRATOR_TRACK_ENGAGEMENT=false
-        s.reasons.append(("engagement", 0.0, "reason.engagement.not_tracked", {"channel": name}))
+        s.reasons.append(("engagement", 0.0, "reason.engagement.not_tracked", (("channel", name),)))
         return
     stats = context.engagement.get(s.channel)
     if stats is None or stats.sent == 0:

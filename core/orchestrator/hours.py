@@ -8,7 +8,7 @@ orchestrator holds a message until that moment (the outbox's ``not_before``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -89,11 +89,11 @@ def next_commercial(local: datetime) -> datetime:
     raise AssertionError("no allowed day within two weeks")  # pragma: no cover
 
 
-def _at(day: date, moment: time, tz: object) -> datetime:
+def _at(day: date, moment: time, tz: tzinfo | None) -> datetime:
     # Through UTC and back so that a wall-clock time in a DST gap still lands on a real instant.
     naive = datetime.combine(day, moment)
-    local = naive.replace(tzinfo=tz)  # type: ignore[arg-type]
-    return local.astimezone(tz)  # type: ignore[arg-type]
+    local = naive.replace(tzinfo=tz)
+    return local.astimezone(tz)
 
 
 def quiet_release(

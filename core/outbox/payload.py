@@ -68,9 +68,10 @@ def outgoing(
             closed and there is no approved template to send instead.
     """
     to = (payload.get("contacts") or {}).get(str(channel))
-    payload = for_channel(payload, channel, now)
-    if payload is None:
+    sendable = for_channel(payload, channel, now)
+    if sendable is None:
         raise InvalidInput("channel", str(channel), "an open 24 h window or an approved template")
+    payload = sendable
     if not to:
         raise InvalidInput("channel", str(channel), "a channel the prospect has an address on")
     template = payload.get("template") if channel == Channel.WHATSAPP else None

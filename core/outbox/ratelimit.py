@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
 from core.pacing import TokenBucket as Bucket
@@ -51,15 +52,21 @@ class RateLimiters:
     """One bucket per adapter name, built from its capabilities on first use.
 
     ``factory(name, rate)`` builds the buckets when given (team mode shares them between
-    processes); otherwise each is a ``TokenBucket`` of this process with ``bucket_options``.
+    processes); otherwise each is a ``TokenBucket`` of this process with ``burst``,
+    ``monotonic`` and ``sleep``.
     """
 
     def __init__(
-        self, factory: Callable[[str, float], Pace] | None = None, **bucket_options: object
+        self,
+        factory: Callable[[str, float], Pace] | None = None,
+        *,
+        burst: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._buckets: dict[str, Pace] = {}
         self._factory = factory
-        self._options = bucket_options
+        self._local = partial(TokenBucket, burst=burst, monotonic=monotonic, sleep=sleep)
 
     def bucket(self, name: str, rate: float) -> Pace:
         """The bucket of adapter ``name`` (``rate`` calls per second)."""
@@ -67,5 +74,5 @@ class RateLimiters:
             if self._factory is not None:
                 self._buckets[name] = self._factory(name, rate)
             else:
-                self._buckets[name] = TokenBucket(rate, **self._options)  # type: ignore[arg-type]
+                self._buckets[name] = self._local(rate)
         return self._buckets[name]

@@ -52,6 +52,7 @@ from core.outbox.ratelimit import RateLimiters
 from core.outbox.reconcile import ProviderAnswer, ask_provider
 from core.storage import tables as t
 from core.storage.convert import to_micros
+from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
 from core.storage.timeline import apply_status
 
@@ -468,7 +469,7 @@ class OutboxWorker:
                 return
             self._schedule(row, message, when)
             if message is not None:
-                _merge_meta(message, retry_at=row.not_before.isoformat())
+                _merge_meta(message, retry_at=when[0].isoformat())
             return
         if not self._fall_back(row, message, now, settings):
             row.status = OutboxStatus.FAILED
@@ -713,7 +714,7 @@ class OutboxWorker:
                 .values(lease_owner=self.worker_id, lease_expires_at=now + self.lease)
                 .execution_options(synchronize_session=False)
             )
-            if taken.rowcount != 1:
+            if rows_changed(taken) != 1:
                 return False
             row = await session.get(Out, outbox_id)
             assert row is not None

@@ -116,7 +116,7 @@ def _whatsapp(
     template = _template(request, prepared)
     if open_until is not None:
         return free_form, None
-    if template is None:
+    if template is None or template.template is None:
         return free_form, left_out(Channel.WHATSAPP, "no_template")
     missing = [
         i + 1 for i, p in enumerate(template.template.get("parameters") or ()) if not str(p).strip()

@@ -311,13 +311,13 @@ async def _routed(
         if not write:
             return Outcome(request, "refused", decision, context=context)
         return _refused(session, request, decision, context, now)
+    channel = decision.channel
     if request.check_length:
-        check_length(rendered.drafts()[decision.channel], decision.channel)
+        check_length(rendered.drafts()[channel], channel)
     if request.no_alternatives:
         decision = decision.model_copy(update={"alternatives": ()})
     if not write:
         return Outcome(request, "preview", decision, conversation=conversation, context=context)
-    channel = decision.channel
     if conversation is None or Channel(conversation.channel_type) != channel:
         conversation = await _conversation_on(
             session, prospect, channel, context.contacts.get(channel), batch
@@ -430,12 +430,12 @@ def _choose(context: RoutingContext, rendered: Rendered, request: OutgoingReques
     if request.weigh_each_rendering:
         decision = decide_per_channel(context, rendered.drafts(), forced)
     else:
-        decision = None
+        first = None
         if request.first_choice is not None and forced is None:
-            decision = decide(context, rendered.base, request.first_choice)
-            if decision.channel is None:
-                decision = None
-        decision = decision or decide(context, rendered.base, forced)
+            first = decide(context, rendered.base, request.first_choice)
+        if first is None or first.channel is None:
+            first = decide(context, rendered.base, forced)
+        decision = first
     if rendered.left_out:
         extra = tuple(rendered.left_out.values())
         update: dict[str, Any] = {"warnings": decision.warnings + extra}

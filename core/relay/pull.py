@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from core.relay.limits import RateLimiter
 from core.storage import tables as t
+from core.storage.rows_changed import execute_changes
 
 if TYPE_CHECKING:
     from core.relay.server import Relay
@@ -121,10 +122,11 @@ class PullApi:
         except (ValueError, KeyError, TypeError, OverflowError):
             return web.json_response({"error": 'expected {"ids": [event ids]}'}, status=400)
         async with self.relay.db.session() as session:
-            result = await session.execute(
-                update(E).where(E.id.in_(ids), E.tenant_id == tenant_id).values(acked=True)
+            acked = await execute_changes(
+                session,
+                update(E).where(E.id.in_(ids), E.tenant_id == tenant_id).values(acked=True),
             )
-        return web.json_response({"acked": result.rowcount})
+        return web.json_response({"acked": acked})
 
     async def _unacked(self, tenant_id: int, after: int) -> list[E]:
         query = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlencode
 
@@ -169,7 +169,9 @@ class Relay:
     async def _stop(self, _app: web.Application) -> None:
         await self.writer.close()
 
-    def _handler(self, endpoint: Endpoint) -> Callable[[web.Request], object]:
+    def _handler(
+        self, endpoint: Endpoint
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             self.in_flight += 1
             try:
@@ -299,7 +301,7 @@ class Relay:
             await self.db.check()
             backlog, parked = await event_counts(self.db, self.config.tenant_id)
         except Exception:
-            body = {"status": "database unavailable", "service": SERVICE}
+            body: dict[str, object] = {"status": "database unavailable", "service": SERVICE}
             return web.json_response(body, status=503)
         body = {
             "status": "ok",
@@ -394,12 +396,16 @@ def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, objec
     })
 
 
-def _storable_json(value: object) -> dict[str, object]:
+def _storable_json(value: dict[str, object]) -> dict[str, object]:
+    return {storable(str(k)): _storable_value(v) for k, v in value.items()}
+
+
+def _storable_value(value: object) -> object:
     if isinstance(value, str):
-        return storable(value)  # type: ignore[return-value]
+        return storable(value)
     if isinstance(value, dict):
-        return {storable(str(k)): _storable_json(v) for k, v in value.items()}
-    return value  # type: ignore[return-value]
+        return {storable(str(k)): _storable_value(v) for k, v in value.items()}
+    return value
 
 
 def _secret_name(name: str) -> bool:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,19 @@ log = logging.getLogger(__name__)
 T = t.MessageTemplateRow
 
 
+class AppointmentFacts(Protocol):
+    """What the message values read of an appointment: its row or its model."""
+
+    @property
+    def agent_id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def location(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Source:
     """A template's parts as stored: subject, text and HTML (email only)."""
@@ -44,7 +58,7 @@ class Source:
 
 async def appointment_values(
     session: AsyncSession,
-    appointment: t.AppointmentRow,
+    appointment: AppointmentFacts,
     prospect: t.ProspectRow,
     settings: TenantSettings,
     language: str,

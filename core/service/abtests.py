@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import random
 import secrets
 from datetime import timedelta
@@ -196,12 +197,14 @@ class ABTests:
             return None
         return message.id
 
-    async def _all_prospects(self, session: AsyncSession) -> list[int]:
+    async def _all_prospects(self, session: AsyncSession) -> builtins.list[int]:
         P = t.ProspectRow
         query = select(P.id).where(P.tenant_id == self.ctx.tenant_id, P.merged_into_id.is_(None))
         return list((await session.execute(query)).scalars())
 
-    async def _prospects(self, session: AsyncSession, ids: list[int]) -> dict[int, t.ProspectRow]:
+    async def _prospects(
+        self, session: AsyncSession, ids: builtins.list[int]
+    ) -> dict[int, t.ProspectRow]:
         rows: dict[int, t.ProspectRow] = {}
         for prospect_id in dict.fromkeys(ids):
             row = await session.get(t.ProspectRow, prospect_id)

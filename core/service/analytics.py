@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, literal_column, select, text
+from sqlalchemy import SQLColumnExpression, func, literal_column, select, text
 
 from core.analytics import rollups
 from core.analytics.aggregate import ProspectChannels, aggregate, several_channels
@@ -96,7 +96,7 @@ class Analytics:
         period = self._period(period)
         M = t.MessageRow
         count, last = func.count().label("n"), func.max(M.created_at).label("last")
-        created = M.created_at
+        created: SQLColumnExpression[Any] = M.created_at
         if self.ctx.db.dialect == "sqlite" and period.end - period.start > LONG_PERIOD:
             # Over a long period, reading the tenant's incoming messages in the order of
             # their index (``+`` keeps SQLite off the time index) beats sorting them.

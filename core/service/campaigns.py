@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -78,7 +80,7 @@ class Campaigns:
         async with self.ctx.db.session() as session:
             return await self._campaign(session, await self._row(session, campaign_id))
 
-    async def enrol(self, campaign_id: int, prospect_ids: list[int]) -> int:
+    async def enrol(self, campaign_id: int, prospect_ids: builtins.list[int]) -> int:
         """Enrol prospects (those already enrolled are left as they are); return how many joined.
 
         Raises:
@@ -133,7 +135,7 @@ class Campaigns:
         """Advance every due enrolment of the running campaigns (idempotent)."""
         return await self.runner.run_due(now)
 
-    async def enrolments(self, campaign_id: int) -> list[Enrolment]:
+    async def enrolments(self, campaign_id: int) -> builtins.list[Enrolment]:
         """The campaign's enrolments, in order of enrolment."""
         async with self.ctx.db.session() as session:
             await self._row(session, campaign_id)
@@ -186,7 +188,9 @@ class Campaigns:
             raise NotFound("campaign", campaign_id)
         return row
 
-    async def _steps(self, session: AsyncSession, campaign_id: int) -> list[t.CampaignStepRow]:
+    async def _steps(
+        self, session: AsyncSession, campaign_id: int
+    ) -> builtins.list[t.CampaignStepRow]:
         query = select(S).where(S.campaign_id == campaign_id).order_by(S.position)
         return list((await session.execute(query)).scalars())
 
@@ -239,6 +243,7 @@ async def _step_sends(
     return {
         (enrolment_id, int(key.rsplit(":", 1)[1])): (status, not_before)
         for enrolment_id, key, status, not_before in (await session.execute(query)).all()
+        if enrolment_id is not None
     }
 
 
@@ -255,7 +260,7 @@ def _send_state(status: str, not_before: datetime | None, now: datetime) -> str:
 def _progress(
     campaign: t.CampaignRow,
     step_count: int,
-    enrolments: list[t.CampaignEnrolmentRow],
+    enrolments: Sequence[t.CampaignEnrolmentRow],
     sends: dict[tuple[int, int], tuple[str, datetime | None]],
     now: datetime,
 ) -> CampaignProgress:

@@ -130,7 +130,10 @@ class Conversations:
         drafted = await drafted_ids(session, [r.id for r in rows])
         return [
             convert.conversation_summary(
-                r, labels.get(r.id, ()), names.get(r.assignee_id), r.id in drafted
+                r,
+                labels.get(r.id, ()),
+                names.get(r.assignee_id) if r.assignee_id else None,
+                r.id in drafted,
             )
             for r in rows
         ]
@@ -387,12 +390,11 @@ def _order(query: Select[Any], sort: Sort, after: list[Any] | None) -> Select[An
 
 
 def _encode_cursor(row: t.ConversationRow, sort: Sort) -> str:
+    moment = row.waiting_since if sort == Sort.WAITING else row.last_message_at
+    assert moment is not None, "_order leaves out the conversations without it"
+    key: list[Any] = [moment.isoformat(), row.id]
     if sort == Sort.PRIORITY:
-        key: list[Any] = [row.priority, row.last_message_at.isoformat(), row.id]
-    elif sort == Sort.WAITING:
-        key = [row.waiting_since.isoformat(), row.id]
-    else:
-        key = [row.last_message_at.isoformat(), row.id]
+        key.insert(0, row.priority)
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
@@ -466,7 +468,10 @@ async def _full(session: AsyncSession, row: t.ConversationRow) -> m.Conversation
         .all()
     )
     conversation = convert.conversation(
-        row, labels.get(row.id, ()), names.get(row.assignee_id), tuple(switched_to)
+        row,
+        labels.get(row.id, ()),
+        names.get(row.assignee_id) if row.assignee_id else None,
+        tuple(switched_to),
     )
     if await drafted_ids(session, [row.id]):
         return conversation.model_copy(update={"has_draft": True})

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain import models as m
 from core.events import ConversationChanged
 from core.storage import tables as t
+from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
 
 
@@ -62,7 +63,7 @@ class Drafts:
                     t.DraftRow.tenant_id == self.ctx.tenant_id,
                 )
             )
-            if result.rowcount:
+            if rows_changed(result):
                 events.append(ConversationChanged(conversation_id))
 
 

@@ -21,6 +21,7 @@ from core.domain.enums import InboundEventStatus
 from core.errors import NotFound
 from core.sanitize import clean_text
 from core.storage import tables as t
+from core.storage.rows_changed import execute_changes
 from core.storage.service_context import ServiceContext
 
 E = t.InboundEventRow
@@ -122,7 +123,7 @@ class InboundEvents:
         if ids is not None:
             query = query.where(E.id.in_(list(ids)))
         async with self.ctx.db.session() as session:
-            return int((await session.execute(query)).rowcount or 0)
+            return await execute_changes(session, query)
 
 
 def _failed(row: E) -> FailedEvent:

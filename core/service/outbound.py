@@ -11,7 +11,7 @@ Nothing here calls a provider except ``route_message`` (decide + enqueue + send 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -715,11 +715,11 @@ def _refused(decision: Decision) -> RouteResult:
 
 
 async def _aiter(items: Iterable[int] | AsyncIterator[int]) -> AsyncIterator[int]:
-    if hasattr(items, "__aiter__"):
-        async for item in items:  # type: ignore[union-attr]
+    if isinstance(items, AsyncIterable):
+        async for item in items:
             yield item
     else:
-        for item in items:  # type: ignore[union-attr]
+        for item in items:
             yield item
 
 

@@ -6,6 +6,7 @@ import contextlib
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
 from core.domain import models as m
 from core.domain.contact import normalize_chat_id, normalize_email, normalize_phone
@@ -95,7 +96,7 @@ class Prospects:
         """Prospects already reachable at one of ``draft``'s phone, WhatsApp, e-mail or
         Telegram chat id (what creating it again would duplicate)."""
         phones = {p for p in (draft.phone, draft.whatsapp) if p}
-        clauses = []
+        clauses: list[ColumnElement[bool]] = []
         if phones:
             clauses += [P.phone.in_(phones), P.whatsapp.in_(phones)]
         if draft.email:

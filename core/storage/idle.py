@@ -68,8 +68,10 @@ class IdleConnectionCloser:
                 for _ in range(pool.checkedin()):
                     conn = await stack.enter_async_context(self.engine.connect())
                     raw = await conn.get_raw_connection()
+                    driver = raw.driver_connection
                     with contextlib.suppress(Exception):
-                        await raw.driver_connection.close(timeout=2)  # type: ignore[union-attr]
+                        if driver is not None:
+                            await driver.close(timeout=2)
                     await conn.invalidate()
                     self.closed += 1
             self._idle_open = False

@@ -45,7 +45,7 @@ async def search_message_ids(
     if not _terms(query):
         return []
     bound = before_id if before_id is not None else 2**62
-    if session.bind.dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         sql = text(
             "SELECT m.id, m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
             "WHERE messages_fts MATCH :q AND f.rowid < :bound AND m.tenant_id = :tenant "
@@ -70,7 +70,7 @@ async def search_prospect_ids(
     """Prospects whose name or email matches ``query``."""
     if not _terms(query):
         return []
-    if session.bind.dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         sql = text(
             "SELECT p.id FROM prospects_fts f JOIN prospects p ON p.id = f.rowid "
             "WHERE prospects_fts MATCH :q AND p.tenant_id = :tenant ORDER BY f.rowid DESC "

@@ -22,7 +22,6 @@ from core.domain.enums import (
     Direction,
     MessageKind,
     MessageStatus,
-    Provider,
     SenderType,
 )
 from core.storage import tables as t
@@ -129,7 +128,7 @@ async def append_message(
     channel: Channel | None = None,
     subject: str | None = None,
     meta: dict[str, Any] | None = None,
-    provider: Provider | None = None,
+    provider: str | None = None,
     provider_message_id: str | None = None,
     sender_id: int | None = None,
     segments: int | None = None,

@@ -17,13 +17,14 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from core.team.pg_listen import NotifyBridge
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[asyncio.Event], Awaitable[None]]
+Job = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def lock_key(channel: str, job: str) -> int:

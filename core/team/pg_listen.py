@@ -56,16 +56,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Events worth telling other processes about, by name (what a payload carries).
-SHARED_EVENTS: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (
-        ConversationChanged,
-        MessageChanged,
-        ProspectChanged,
-        AppointmentChanged,
-        OutboxQueued,
-    )
-}
+_SHARED = (ConversationChanged, MessageChanged, ProspectChanged, AppointmentChanged, OutboxQueued)
+SHARED_EVENTS: dict[str, type] = {cls.__name__: cls for cls in _SHARED}
 #: PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 MAX_PAYLOAD = 7900
 _FIELD_TYPES = {"int": int, "str": str, "bool": bool}
@@ -77,7 +69,7 @@ StateCallback = Callable[[bool], None]
 
 def encode_event(event: Event) -> list[Any]:
     """``[type name, {field: value}]``: what a notification carries for one event."""
-    return [type(event).__name__, dataclasses.asdict(event)]  # type: ignore[call-overload]
+    return [type(event).__name__, dataclasses.asdict(event)]
 
 
 def decode_event(item: Any) -> Event | None:
@@ -241,8 +233,8 @@ class NotifyBridge:
 
     def _announce(self, session: Session, events: Sequence[object]) -> None:
         """Send ``events`` with ``session``'s transaction: delivered at its commit, or never."""
-        shared = [e for e in dict.fromkeys(events) if type(e).__name__ in SHARED_EVENTS]
-        for payload in pack(self.origin, shared):  # type: ignore[arg-type]
+        shared = [e for e in dict.fromkeys(events) if isinstance(e, _SHARED)]
+        for payload in pack(self.origin, shared):
             session.execute(
                 text("SELECT pg_notify(:channel, :payload)"),
                 {"channel": self.channel, "payload": payload},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from core.channels.adapter import (
@@ -72,7 +72,7 @@ def dedupe_keys(payload: Any) -> list[str]:
 
 
 def _message(
-    message: dict[str, Any], where: str, names: dict[Any, Any], recipient: str | None
+    message: Mapping[str, Any], where: str, names: dict[Any, Any], recipient: str | None
 ) -> InboundMessage:
     sender = str(require(message, "from", where))
     wamid = require(message, "id", where)
@@ -128,7 +128,7 @@ def _message(
     )
 
 
-def _status(status: dict[str, Any], where: str) -> StatusUpdate:
+def _status(status: Mapping[str, Any], where: str) -> StatusUpdate:
     wamid = require(status, "id", where)
     value = require(status, "status", where)
     errors = status.get("errors") or []

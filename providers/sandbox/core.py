@@ -9,7 +9,7 @@ import random
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import ClientSession, ClientTimeout, web
 
@@ -90,6 +90,14 @@ class Webhook:
     effect: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
+class Emulator(Protocol):
+    """One provider's emulated API: its routes and its own 404/405 answer."""
+
+    def routes(self, prefix: str) -> list[web.RouteDef]: ...
+
+    def not_found(self, request: web.Request, status: int) -> web.Response: ...
+
+
 class Sandbox:
     """The running emulator.
 
@@ -133,7 +141,7 @@ class Sandbox:
         self.vapi = vapi_api.VapiEmulator(self)
         #: What the personas answered already (a person answers a given message once).
         self.replies = Replies()
-        self._emulators = {
+        self._emulators: dict[str, Emulator] = {
             "twilio": self.twilio,
             "sendgrid": self.sendgrid,
             "telegram": self.telegram,

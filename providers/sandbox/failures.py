@@ -72,8 +72,8 @@ def parse_rule(text: str) -> FailureRule:
             that no provider of the channel has.
     """
     spec, _, rate_text = text.strip().partition("@")
-    kind, _, channel = spec.partition(":")
-    kind, channel = kind.strip().lower(), channel.strip().lower() or None
+    kind_text, _, channel_text = spec.partition(":")
+    kind, channel = kind_text.strip().lower(), channel_text.strip().lower() or None
     if kind not in FAILURES:
         raise ValueError(f"unknown failure {kind!r}; known: {', '.join(sorted(FAILURES))}")
     if channel is not None and channel not in CHANNEL_PROVIDERS:

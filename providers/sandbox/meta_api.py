@@ -168,19 +168,19 @@ class MetaEmulator:
             )
         persona = persona_for("+" + to)
         said = json.dumps(body.get("text") or body.get("template") or {}, sort_keys=True)
-        answers = (
+        if (
             persona is not None
             and failure is None
             and self.sandbox.replies.answers(persona, "whatsapp", said)
-        )
-        if answers and persona.calls:
-            self.sandbox.vapi.inbound_call(persona.phone)
-        if answers and persona.photo:
-            self.enqueue_inbound_media(persona.phone, persona.name, persona.reply or "")
-        elif answers and persona.reply:
-            self.enqueue_inbound(
-                persona.phone, persona.name, persona.reply, reply_to=wamid, button=body
-            )
+        ):
+            if persona.calls:
+                self.sandbox.vapi.inbound_call(persona.phone)
+            if persona.photo:
+                self.enqueue_inbound_media(persona.phone, persona.name, persona.reply or "")
+            elif persona.reply:
+                self.enqueue_inbound(
+                    persona.phone, persona.name, persona.reply, reply_to=wamid, button=body
+                )
         return json_response(
             {
                 "messaging_product": "whatsapp",
@@ -313,7 +313,7 @@ class MetaEmulator:
         content, kind = None, None
         if request.content_type.startswith("multipart/"):
             for name, value in (await request.post()).items():
-                if hasattr(value, "file"):
+                if isinstance(value, web.FileField):
                     content = value.file.read()
                     kind = value.content_type
                     fields[name] = {"filename": value.filename, "size": len(content)}

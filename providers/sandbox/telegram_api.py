@@ -92,7 +92,7 @@ class TelegramEmulator:
             post = await request.post()  # form or (chunked) multipart
             data = {}
             for key, value in post.items():
-                if hasattr(value, "file"):
+                if isinstance(value, web.FileField):
                     content = value.file.read()
                     self._uploads[key] = content
                     data[key] = {"filename": value.filename, "size": len(content)}
@@ -209,7 +209,7 @@ class TelegramEmulator:
 
     async def m_senddocument(self, params: dict[str, Any]) -> Any:
         doc = params.get("document")
-        name = doc.get("filename") if isinstance(doc, dict) else str(doc).rsplit("/", 1)[-1]
+        name = str(doc["filename"]) if isinstance(doc, dict) else str(doc).rsplit("/", 1)[-1]
         content = self._uploads.pop("document", b"") or b"document"
         extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
         document = {**self.store_file(content, "documents", extension), "file_name": name}

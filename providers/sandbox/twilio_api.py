@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import re
 from collections.abc import Sequence
@@ -234,7 +235,7 @@ class TwilioEmulator:
         return json_response(self._page(request.path, "messages", items, size))
 
     @staticmethod
-    def _page(path: str, key: str, items: list[Any], size: int) -> dict[str, Any]:
+    def _page(path: str, key: str, items: builtins.list[Any], size: int) -> dict[str, Any]:
         uri = path.split("/2010-04-01", 1)[-1]
         uri = "/2010-04-01" + uri + "?" + urlencode({"PageSize": size, "Page": 0})
         return {
@@ -327,7 +328,7 @@ class TwilioEmulator:
         elif failure == "bounce":
             steps = [("sent", None), ("undelivered", "30005")]
         else:
-            steps = [("sent", None), ("delivered", None)] + ([("read", None)] if whatsapp else [])
+            steps = [("sent", None), ("delivered", None), *([("read", None)] if whatsapp else [])]
         for status, code in steps:  # no callback for "queued": it is the create's answer
             effect = _Effect(self, message, status, code)
             if callback:
@@ -362,7 +363,7 @@ class TwilioEmulator:
         self,
         kind: str,
         url: str | None,
-        params: dict[str, str | list[str]],
+        params: dict[str, str | builtins.list[str]],
         effect: Any = None,
     ) -> None:
         url = self.sandbox.target("twilio", url)

@@ -242,7 +242,7 @@ class VapiEmulator:
     def inbound_call(self, number: str) -> str:
         """A prospect calls in; returns the call id."""
         now = iso(utcnow())
-        call = {
+        call: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "orgId": self.org_id,
             "type": "inboundPhoneCall",

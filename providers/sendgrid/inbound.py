@@ -34,7 +34,7 @@ def parse_inbound(request: WebhookRequest) -> InboundMessage:
     if cached is None:
         cached = _parse_inbound(request)
         request.parsed[INBOUND_KEY] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _parse_inbound(request: WebhookRequest) -> InboundMessage:
@@ -130,7 +130,7 @@ def parse_raw(raw: bytes, sender_field: str | None) -> InboundMessage:
         Attachment(
             filename=part.get_filename() or "attachment",
             content_type=part.get_content_type(),
-            content=part.get_payload(decode=True) or b"",
+            content=_attachment_bytes(part),
         )
         for part in message.iter_attachments()
     )
@@ -154,6 +154,18 @@ def parse_raw(raw: bytes, sender_field: str | None) -> InboundMessage:
             "auto_headers": auto_headers(message),
         },
     )
+
+
+def _attachment_bytes(part: Message) -> bytes:
+    """An attachment's decoded bytes; an attached e-mail (message/rfc822, which Python parses as
+    a container) is the whole message it holds."""
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes):
+        return payload
+    inner = part.get_payload()
+    if isinstance(inner, list) and inner:
+        return b"".join(m.as_bytes() for m in inner if isinstance(m, Message))
+    return b""
 
 
 def auto_headers(message: Message) -> dict[str, str]:

@@ -48,10 +48,10 @@ def _page_error(exc: BaseException) -> BaseException | None:
 
     response = exc.args[1] if len(exc.args) == 2 else None
     status = getattr(response, "status_code", None)
-    if not isinstance(status, int):
+    if response is None or not isinstance(status, int):
         return None
     try:
-        body = json.loads(response.text)  # type: ignore[union-attr]
+        body = json.loads(response.text)
     except (TypeError, ValueError):
         body = {}
     return TwilioRestException(status, "", body.get("message", ""), body.get("code"))

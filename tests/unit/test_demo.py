@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from core.config.settings import load_settings
 from core.demo import DemoResetRefused, is_demo_database, reset_demo, seed_demo
-from core.demo.people import AGENTS
+from core.demo.people import AGENTS, mobile_number
 from core.domain.enums import Channel, Direction, MessageKind, SenderType
 from core.engine import open_service
 from core.errors import NotADatabase
@@ -306,3 +307,26 @@ async def test_call_transcripts_name_each_speaker(tmp_path: Path) -> None:
     for call in agent_calls:  # the agent speaks first, the prospect answers: not all "User"
         speakers = [line.split(":", 1)[0] for line in call.meta["transcript"].splitlines()]
         assert speakers[0] == "Agent" and "User" in speakers
+
+
+def test_a_mobile_number_for_a_region_without_numbers_says_so() -> None:
+    """phonenumbers has no example for an unknown region: a clear error, not an AttributeError."""
+    with pytest.raises(ValueError, match="'XX'"):
+        mobile_number(random.Random(1), "XX")
+    assert mobile_number(random.Random(1), "GB").startswith("+44")
+
+
+async def test_the_demo_delivery_adapter_of_a_channel_accepts_every_message() -> None:
+    """One adapter class per channel: name, provider and channel are class attributes."""
+    from core.channels.adapter import OutgoingMessage
+    from core.demo.delivery import DemoDelivery
+    from core.domain.enums import DEFAULT_PROVIDER
+
+    sms, email = DemoDelivery().adapter(Channel.SMS), DemoDelivery().adapter(Channel.EMAIL)
+    assert (sms.name, sms.provider) == ("demo_sms", DEFAULT_PROVIDER[Channel.SMS])
+    assert sms.channel == Channel.SMS
+    assert (email.name, email.channel) == ("demo_email", Channel.EMAIL)
+    assert type(sms) is type(DemoDelivery().adapter(Channel.SMS))
+    message = OutgoingMessage(channel=Channel.SMS, to="+33612345678", text="x", reference="r1")
+    sent = await sms.send(message)
+    assert sent.provider_message_id == "demo-r1"

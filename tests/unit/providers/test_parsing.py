@@ -273,3 +273,41 @@ def test_sendgrid_inbound_raw_mode_in_latin1():
     assert event.sender == "zoe@prospects.test" and event.sender_name == "Zoé"
     assert event.in_reply_to == "<a1@coccinelle.test>"
     assert event.attachments[0].filename == "plan.txt" and event.attachments[0].content == b"rdc"
+
+
+def test_sendgrid_inbound_attached_email_keeps_its_content():
+    """An attached e-mail (message/rfc822) is a container to Python: decoding its payload gives
+    None, which once stored a 0-byte attachment."""
+    from email.message import EmailMessage
+
+    forwarded = EmailMessage()
+    forwarded["From"] = "notaire@etude.test"
+    forwarded["Subject"] = "Compromis"
+    forwarded.set_content("Le compromis est prêt.")
+    mime = EmailMessage()
+    mime["From"] = "zoe@prospects.test"
+    mime["To"] = "agence@coccinelle.test"
+    mime["Message-ID"] = "<z2@prospects.test>"
+    mime.set_content("Voir le message joint.")
+    mime.add_attachment(forwarded)
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\n'
+        + mime.as_bytes()
+        + b"\r\n--b--\r\n"
+    )
+    adapter = SendGridAdapter(config(api_key="k", inbound_secret="s"))
+    (event,) = adapter.parse(request(body, content_type="multipart/form-data; boundary=b"))
+    (attached,) = event.attachments
+    assert attached.content_type == "message/rfc822"
+    assert b"Subject: Compromis" in attached.content and b"compromis est pr" in attached.content
+
+
+
+async def test_an_adapter_that_cannot_set_its_webhook_says_so():
+    """Only Telegram's webhook is set by API: any other adapter refuses with a provider error
+    (which the engine logs), not an AttributeError."""
+    from core.channels.errors import PermanentProviderError
+
+    adapter = SendGridAdapter(config(api_key="k", inbound_secret="s"))
+    with pytest.raises(PermanentProviderError, match="cannot set its webhook"):
+        await adapter.set_webhook("https://relay.test/webhooks/sendgrid")
