@@ -101,8 +101,8 @@ class InboxService:
         """The files prospects send: fetched through the adapters, cached, saved."""
         from core.service.attachments import Attachments
 
-        cache = self.settings.data_dir / "attachments" if self.settings else None
-        return Attachments(self.ctx, cache)
+        settings = self.settings or Settings()
+        return Attachments(self.ctx, settings.data_dir / "attachments")
 
     @cached_property
     def channel_checks(self) -> ChannelChecks:
