@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,13 +53,13 @@ def listed(message: Message) -> list[AttachmentInfo]:
     for index, item in enumerate((message.metadata or {}).get("attachments") or []):
         if isinstance(item, dict):
             name = item.get("filename") or item.get("name") or item.get("url") or ""
-            kind = str(item.get("content_type") or "application/octet-stream")
+            kind = str(item.get("content_type") or _guess(str(name)))
             size = item.get("size")
             found.append(
                 AttachmentInfo(index, str(name), kind, size if isinstance(size, int) else None)
             )
         else:
-            found.append(AttachmentInfo(index, str(item), "application/octet-stream"))
+            found.append(AttachmentInfo(index, str(item), _guess(str(item))))
     return found
 
 
@@ -141,6 +142,10 @@ class Attachments:
         adapter = await asyncio.to_thread(self.runtime.adapter, message.channel, message.provider)
         content, _kind = await adapter.download_media(reference)
         return content
+
+
+def _guess(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _reference(message: Message, index: int, item: dict[str, Any]) -> str | None:

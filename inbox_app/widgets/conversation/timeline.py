@@ -417,7 +417,9 @@ def _attachments(text: Text, message: Message) -> None:
     for item in listed(message):
         text.append("\n" + t("ui.thread.attachment") + " ", style="bold")
         text.append_text(inert(item.filename, single_line=True))
-        text.append(" · " + attachment_kind(item.content_type) + ", " + file_size(item.size))
+        text.append(" · " + attachment_kind(item.content_type))
+        if item.size is not None:  # a provider's file: known once downloaded
+            text.append(", " + file_size(item.size))
         if item.content_type.startswith("image/"):
             text.append("\n" + t("attachui.no_preview"), style="dim")
 
