@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +95,7 @@ class Attachments:
         info = listed(message)[index]
         if self.cache_dir is None:
             raise ConfigurationError("no data directory to keep attachments in")
-        target = (
-            self.cache_dir / str(message_id) / f"{index}-{safe_filename(info.filename, 'file')}"
-        )
+        target = self.cache_dir / _folder_of(message) / f"{index}-{safe_filename(info.filename)}"
         if target.is_file():
             return target
         item = items[index] if isinstance(items[index], dict) else {}
@@ -142,6 +141,13 @@ class Attachments:
         adapter = await asyncio.to_thread(self.runtime.adapter, message.channel, message.provider)
         content, _kind = await adapter.download_media(reference)
         return content
+
+
+def _folder_of(message: Message) -> str:
+    """The message's cache folder: its id, and a digest of what it is, so that another database
+    sharing the data directory (the demo, then a real one) never finds this one's files."""
+    what = f"{message.provider_message_id}|{message.created_at.isoformat()}|{message.content}"
+    return f"{message.id}-{hashlib.sha256(what.encode()).hexdigest()[:12]}"
 
 
 def _guess(name: str) -> str:

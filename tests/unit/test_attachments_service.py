@@ -91,3 +91,18 @@ async def test_no_runtime_and_too_big_are_clear_errors(service, tmp_path) -> Non
     with pytest.raises(InvalidInput):
         await service.attachments.fetch(message_id, 0)
     assert not any(tmp_path.rglob("*.jpg"))
+
+
+async def test_another_database_with_the_same_message_id_never_gets_this_cache(
+    service, tmp_path
+) -> None:
+    meta = {"attachments": [{"filename": "a.jpg", "url": "https://api.twilio.com/M/ME3"}]}
+    message_id = await _message(service, Provider.TWILIO, Channel.SMS, meta)
+    service.attachments.cache_dir = tmp_path
+    service.attachments.attach_runtime(Recorder())
+    first = await service.attachments.fetch(message_id, 0)
+    async with service.db.session() as session:  # as another database's message of that id
+        row = await session.get(t.MessageRow, message_id)
+        row.provider_message_id = "SM-other"
+    second = await service.attachments.fetch(message_id, 0)
+    assert second != first and second.parent.name.startswith(f"{message_id}-")
