@@ -129,6 +129,7 @@ class Engine:
             endpoints = self.settings.endpoints
         self.runtime = ChannelRuntime(channels, secrets, endpoints, callback_url=self.relay_url)
         self.service.outbound.attach_runtime(self.runtime)
+        self.service.attachments.attach_runtime(self.runtime)
         if self.sandbox is not None:
             await self._point_telegram_at_relay()
         self._add_workers()

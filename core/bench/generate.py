@@ -150,7 +150,7 @@ class Generator:
             }
             text = meta["summary"]
         elif channel == Channel.WHATSAPP and self.rng.random() < 0.05:
-            meta = {"media": [{"filename": "photo.jpg", "content_type": "image/jpeg"}]}
+            meta = {"attachments": [{"filename": "photo.jpg", "content_type": "image/jpeg"}]}
         status = (
             MessageStatus.RECEIVED
             if inbound

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from core.config.settings import OrchestratorSettings, Settings
 from core.domain.models import Agent
 from core.events import EventBus
+from core.service.bulk import Bulk
 from core.service.conversations import Conversations, InboxFilter, Sort, View
 from core.service.drafts import Drafts
 from core.service.inbound_events import InboundEvents
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from core.booking.service import Booking
     from core.service.abtests import ABTests
     from core.service.analytics import Analytics
+    from core.service.attachments import Attachments
     from core.service.automation import Automation
     from core.service.campaigns import Campaigns
     from core.service.channel_checks import ChannelChecks
@@ -56,6 +58,7 @@ class InboxService:
         self.ctx = ctx
         self.settings = settings
         self.conversations = Conversations(ctx)
+        self.bulk = Bulk(ctx)
         self.prospects = Prospects(ctx)
         self.messages = Messages(ctx)
         self.drafts = Drafts(ctx)
@@ -92,6 +95,14 @@ class InboxService:
         from core.booking.notices import booking_hooks
 
         return booking_hooks(self.ctx, self.booking, self.outbound.reminders)
+
+    @cached_property
+    def attachments(self) -> Attachments:
+        """The files prospects send: fetched through the adapters, cached, saved."""
+        from core.service.attachments import Attachments
+
+        settings = self.settings or Settings()
+        return Attachments(self.ctx, settings.data_dir / "attachments")
 
     @cached_property
     def channel_checks(self) -> ChannelChecks:

@@ -30,6 +30,7 @@ from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as appointment_key
+from inbox_app.screens.attachment_actions import ATTACHMENT_BINDINGS, AttachmentActions
 from inbox_app.screens.automation_actions import AUTOMATION_BINDING, AutomationActions
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
@@ -49,7 +50,7 @@ def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
     )
 
 
-class ConversationScreen(AppointmentActions, AutomationActions, Screen[None]):
+class ConversationScreen(AppointmentActions, AutomationActions, AttachmentActions, Screen[None]):
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
@@ -79,6 +80,7 @@ class ConversationScreen(AppointmentActions, AutomationActions, Screen[None]):
         _b("n", "next_unread", "next", show=False),
         *APPOINTMENT_BINDINGS,
         AUTOMATION_BINDING,
+        *ATTACHMENT_BINDINGS,
         _b("q,escape", "back", "back"),
     ]
 

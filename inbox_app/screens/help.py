@@ -24,6 +24,8 @@ def _key_name(key: str) -> str:
         "escape": t("keynames.escape"),
         "enter": t("keynames.enter"),
         "tab": t("keynames.tab"),
+        "space": t("keynames.space"),
+        "semicolon": ";",
     }
     return ", ".join(names.get(k, k) for k in key.split(","))
 

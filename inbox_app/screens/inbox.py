@@ -23,6 +23,7 @@ from inbox_app.errors import notify_error
 from inbox_app.notify_hook import run_hook, wanted
 from inbox_app.render.safe import one_line
 from inbox_app.render.words import channel_name
+from inbox_app.screens.bulk_actions import BULK_BINDINGS, BulkActions
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.footer import Footer
@@ -42,7 +43,7 @@ SEARCH_FACETS = (
 )
 
 
-class InboxScreen(Screen[None]):
+class InboxScreen(BulkActions, Screen[None]):
     """The first screen: every conversation, newest first, filtered as the agent asks."""
 
     CSS_PATH = "inbox.tcss"
@@ -96,6 +97,7 @@ class InboxScreen(Screen[None]):
         Binding(
             "escape", "clear", t("ui.key.clear"), id="clear", tooltip=t("ui.tip.clear"), show=False
         ),
+        *BULK_BINDINGS,
         Binding("q", "ask_quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
     ]
 
@@ -210,6 +212,9 @@ class InboxScreen(Screen[None]):
             parts.append(t("ui.inbox.searching", query=one_line(f.search, 40)))
             if not f.statuses and f.view is View.ALL:
                 parts.append(t("searchui.all_states"))
+        tagged = self.tagged_note()
+        if tagged:
+            parts.append(tagged)
         self.query_one("#title", Static).update(
             Text(
                 t("common.app_name") + " — " + " · ".join(parts), no_wrap=True, overflow="ellipsis"
@@ -277,8 +282,10 @@ class InboxScreen(Screen[None]):
         box = self.query_one("#search", Input)
         box.display = False  # first, so that emptying it is not a search
         box.value = ""
+        had_tags = bool(self.table.tagged)
+        self.table.tagged.clear()
         cleared = InboxFilter(sort=self.filter.sort)
-        if cleared != self.filter:
+        if cleared != self.filter or had_tags:
             await self.refilter(cleared)
         self.table.focus()
 

@@ -110,10 +110,11 @@ async def test_messages_show_every_delivery_status_and_kind(demo_db) -> None:
         } <= set(call.meta)
         assert call.channel_type == "voice" and call.content == call.meta["summary"]
     assert any("AI: " in c.meta["transcript"] for c in calls)
-    media = [item for m in messages for item in m.meta.get("media", ())]
-    assert any(i["content_type"] == "image/jpeg" for i in media)
+    media = [item for m in messages for item in m.meta.get("attachments", ())]
+    assert any(i["content_type"] == "image/png" for i in media)
     assert any(i["content_type"] == "application/pdf" for i in media)
-    assert all({"filename", "content_type", "url"} <= set(i) for i in media)
+    assert all({"filename", "content_type", "size", "data"} <= set(i) for i in media)
+    assert not any("media" in m.meta for m in messages)  # the timeline reads "attachments"
     assert any("location" in m.meta for m in messages)
     assert any(m.kind == MessageKind.NOTE for m in messages)
     assert any(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.demo.files import demo_file
 from core.demo.script import AGENT, PROSPECT, SARA, Beat, Booking, Kit, Story
 from core.domain.enums import AppointmentStatus, Channel, MessageStatus, Priority
 
@@ -35,19 +36,9 @@ def email_estimation(k: Kit) -> Story:
                 after=190,
                 subject="Re: " + subject,
                 meta={
-                    "media": [
-                        {
-                            "filename": "taxe_fonciere_2025.pdf",
-                            "content_type": "application/pdf",
-                            "size": 184_322,
-                            "url": k.url("taxe_fonciere_2025.pdf"),
-                        },
-                        {
-                            "filename": "plan_appartement.pdf",
-                            "content_type": "application/pdf",
-                            "size": 902_114,
-                            "url": k.url("plan_appartement.pdf"),
-                        },
+                    "attachments": [
+                        demo_file("taxe_fonciere_2025.pdf"),
+                        demo_file("plan_appartement.pdf"),
                     ]
                 },
             ),
@@ -73,19 +64,9 @@ def email_rental_file(k: Kit) -> Story:
                 f"d'imposition et attestation employeur.\n\nBien à vous,\n{k.first_name}",
                 subject=subject,
                 meta={
-                    "media": [
-                        {
-                            "filename": "bulletins_salaire.pdf",
-                            "content_type": "application/pdf",
-                            "size": 412_908,
-                            "url": k.url("bulletins_salaire.pdf"),
-                        },
-                        {
-                            "filename": "avis_imposition_2025.pdf",
-                            "content_type": "application/pdf",
-                            "size": 230_117,
-                            "url": k.url("avis_imposition_2025.pdf"),
-                        },
+                    "attachments": [
+                        demo_file("bulletins_salaire.pdf"),
+                        demo_file("avis_imposition_2025.pdf"),
                     ]
                 },
             ),
@@ -216,13 +197,8 @@ def email_mandate(k: Kit) -> Story:
                 subject=subject,
                 status=MessageStatus.READ,
                 meta={
-                    "media": [
-                        {
-                            "filename": "mandat_vente.pdf",
-                            "content_type": "application/pdf",
-                            "size": 311_540,
-                            "url": k.url("mandat_vente.pdf"),
-                        }
+                    "attachments": [
+                        demo_file("mandat_vente.pdf")
                     ]
                 },
             ),
@@ -248,13 +224,8 @@ def email_mandate(k: Kit) -> Story:
                 after=800,
                 subject="Re: " + subject,
                 meta={
-                    "media": [
-                        {
-                            "filename": "mandat_vente_signe.pdf",
-                            "content_type": "application/pdf",
-                            "size": 402_118,
-                            "url": k.url("mandat_vente_signe.pdf"),
-                        }
+                    "attachments": [
+                        demo_file("mandat_vente_signe.pdf")
                     ]
                 },
             ),
@@ -286,13 +257,8 @@ def email_energy_rating(k: Kit) -> Story:
                 subject="Re: " + subject,
                 status=MessageStatus.DELIVERED,
                 meta={
-                    "media": [
-                        {
-                            "filename": "DPE.pdf",
-                            "content_type": "application/pdf",
-                            "size": 128_004,
-                            "url": k.url("DPE.pdf"),
-                        }
+                    "attachments": [
+                        demo_file("DPE.pdf")
                     ]
                 },
             ),

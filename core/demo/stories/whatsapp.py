@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
+from core.demo.files import demo_file
 from core.demo.script import AGENCY, AGENT, PROSPECT, SARA, Beat, Booking, Kit, Story
 from core.domain.enums import AppointmentStatus, Channel, MessageStatus, Priority
 
 
 def whatsapp_photos(k: Kit) -> Story:
     """Photos of a flat sent for a valuation."""
-    photos = [
-        {
-            "filename": f"photo_{name}.jpg",
-            "content_type": "image/jpeg",
-            "url": k.url(f"photo_{name}.jpg"),
-        }
-        for name in ("sejour", "cuisine", "chambre")
-    ]
+    photos = [demo_file(f"photo_{name}.png") for name in ("sejour", "cuisine", "chambre")]
     return Story(
         Channel.WHATSAPP,
         (
             Beat(
                 PROSPECT,
                 "Bonjour ! Voici quelques photos de notre appartement pour l'estimation 📸",
-                meta={"media": photos},
+                meta={"attachments": photos},
             ),
             Beat(
                 AGENT,

@@ -1,8 +1,8 @@
 """The prospect's timeline across channels: messages, notes, calls, links to other threads.
 
 Message metadata read here (written by the relay and the adapters): ``duration_seconds``,
-``summary`` and ``transcript`` for calls; ``attachments`` (a list of file names or of
-``{"filename"|"name", "content_type", "url"}``); ``location`` (``latitude``, ``longitude``,
+``summary`` and ``transcript`` for calls; ``attachments`` (``core.service.attachments``: each
+shown with its type and size); ``location`` (``latitude``, ``longitude``,
 ``address``).
 """
 
@@ -22,6 +22,8 @@ from core.domain.models import Conversation, ConversationSummary, Message, Threa
 from core.i18n import format_number, t
 from core.i18n.deferred import is_line
 from core.i18n.deferred import render as render_line
+from core.service.attachments import listed
+from inbox_app.render.files import attachment_kind, file_size
 from inbox_app.render.safe import clean, inert, one_line
 from inbox_app.render.words import channel_name, status_word, when
 
@@ -311,7 +313,7 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         text.append_text(
             inert(message.content, "italic" if message.kind == MessageKind.NOTE else "")
         )
-    _attachments(text, meta.get("attachments"))
+    _attachments(text, message)
     _location(text, meta.get("location"))
     _automation(text, message, meta)
     _edits(text, meta.get("edits"), expanded)
@@ -411,15 +413,15 @@ def _call(text: Text, meta: dict[str, Any], expanded: bool) -> None:
             text.append(t("ui.thread.transcript_hint") + "\n", style="dim")
 
 
-def _attachments(text: Text, attachments: Any) -> None:
-    for item in attachments or []:
-        name = (
-            item.get("filename") or item.get("name") or item.get("url")
-            if isinstance(item, dict)
-            else item
-        )
+def _attachments(text: Text, message: Message) -> None:
+    for item in listed(message):
         text.append("\n" + t("ui.thread.attachment") + " ", style="bold")
-        text.append_text(inert(name, single_line=True))
+        text.append_text(inert(item.filename, single_line=True))
+        text.append(" · " + attachment_kind(item.content_type))
+        if item.size is not None:  # a provider's file: known once downloaded
+            text.append(", " + file_size(item.size))
+        if item.content_type.startswith("image/"):
+            text.append("\n" + t("attachui.no_preview"), style="dim")
 
 
 def _location(text: Text, location: Any) -> None:

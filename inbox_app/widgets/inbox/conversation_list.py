@@ -27,6 +27,8 @@ WIDTHS = {
     "labels": 20,
     "assignee": 14,
 }
+#: Before the name of a conversation tagged for a bulk action.
+TAG_MARK = "✓ "
 #: The preview takes the room the other columns leave, within these bounds.
 PREVIEW_WIDTHS = (24, 60)
 #: The inbox's sidebar beside the list, and the list's scroll bar (see inbox.tcss).
@@ -97,6 +99,8 @@ class ConversationList(DataTable[Text]):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self.summaries: dict[int, ConversationSummary] = {}
         self.query_text: str | None = None
+        #: Conversations tagged for a bulk action (kept while the list reloads).
+        self.tagged: set[int] = set()
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -121,6 +125,12 @@ class ConversationList(DataTable[Text]):
         self.summaries[item.id] = item
         for name, cell in zip(COLUMNS, self._cells(item, now), strict=True):
             self.update_cell(str(item.id), name, cell)
+
+    def toggle_tag(self, conversation_id: int, now: datetime) -> None:
+        """Tag or untag one conversation, and redraw its row."""
+        self.tagged ^= {conversation_id}
+        if conversation_id in self.summaries:
+            self.update_item(self.summaries[conversation_id], now)
 
     def put_in_order(self, order: list[int]) -> None:
         """Show the loaded rows in ``order`` (ids), the highlighted conversation still highlighted
@@ -157,10 +167,13 @@ class ConversationList(DataTable[Text]):
         elif item.subject:
             first_line = f"{item.subject} — {first_line}"
         mark = priority_mark(item.priority)
+        name = highlighted(item.prospect_name, self.query_text, "bold" if item.unread_count else "")
+        if item.id in self.tagged:
+            name = Text(TAG_MARK, style="bold reverse") + name
         return [
             Text(unread, style="bold"),
             Text(channel_tag(item.channel)),
-            highlighted(item.prospect_name, self.query_text, "bold" if item.unread_count else ""),
+            name,
             Text(relative(item.last_message_at, now)),
             self._preview(item, first_line),
             Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
