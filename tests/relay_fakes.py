@@ -71,6 +71,17 @@ class FakeAdapter(ChannelAdapter):
     async def send(self, message: OutgoingMessage) -> SendResult:
         raise NotImplementedError("the relay never sends")
 
+    def owns_route(self, path_params: Mapping[str, str]) -> bool:
+        named = path_params.get("bot_id")
+        return named is None or named == self.config.options.get("bot_id")
+
+    def answer_challenge(self, query: Mapping[str, str]) -> str:
+        expected = self.config.credentials.get("verify_token", "")
+        given = query.get("hub.verify_token", "")
+        if query.get("hub.mode") != "subscribe" or not expected or given != expected:
+            raise SignatureError("verify token does not match")
+        return query.get("hub.challenge", "")
+
     def verify(self, request: WebhookRequest) -> None:
         given = request.header("x-fake-signature")
         if not hmac.compare_digest(given, sign(request.url, request.body, self.secret)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from core.channels.adapter import (
     OutgoingMessage,
     SendResult,
     WebhookRequest,
+    WebhookRoute,
 )
 from core.channels.errors import PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
@@ -38,6 +40,14 @@ class MetaWhatsAppAdapter(ChannelAdapter):
     provider = Provider.META
     channel = Channel.WHATSAPP
     credential_names: ClassVar[tuple[str, ...]] = ("access_token", "app_secret", "verify_token")
+    secret_headers: ClassVar[frozenset[str]] = frozenset({"x-hub-signature", "x-hub-signature-256"})
+    webhooks = (
+        WebhookRoute(
+            "meta/whatsapp", "/webhooks/meta/whatsapp", (Channel.WHATSAPP,), challenge=True
+        ),
+        # the path some set-ups use, without the channel
+        WebhookRoute("meta", "/webhooks/meta", (Channel.WHATSAPP,), challenge=True),
+    )
     capabilities = Capabilities(
         max_length=4096,
         media=True,
@@ -252,13 +262,17 @@ class MetaWhatsAppAdapter(ChannelAdapter):
 
     # ---------------------------------------------------------------- webhooks
 
-    def verify_challenge(self, query: dict[str, str]) -> str:
+    def answer_challenge(self, query: Mapping[str, str]) -> str:
         """The ``hub.challenge`` to answer Meta's GET subscription check.
 
         Raises:
             SignatureError: wrong mode or verify token (answer 403).
         """
-        expected = self.config.credentials.get("verify_token", "")
+        expected = str(
+            self.config.credentials.get("verify_token")
+            or self.config.options.get("verify_token")
+            or ""
+        )
         token = query.get("hub.verify_token", "")
         if (
             query.get("hub.mode") != "subscribe"

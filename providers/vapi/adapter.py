@@ -17,6 +17,7 @@ from core.channels.adapter import (
     OutgoingMessage,
     SendResult,
     WebhookRequest,
+    WebhookRoute,
 )
 from core.channels.errors import MalformedWebhook, PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
@@ -44,6 +45,10 @@ class VapiAdapter(ChannelAdapter):
     provider = Provider.VAPI
     channel = Channel.VOICE
     credential_names: ClassVar[tuple[str, ...]] = ("api_key", "webhook_secret")
+    secret_headers: ClassVar[frozenset[str]] = frozenset(
+        {"x-vapi-secret", "x-vapi-signature", "x-signature"}
+    )
+    webhooks = (WebhookRoute("vapi", "/webhooks/vapi", (Channel.VOICE,)),)
     capabilities = Capabilities(
         max_length=None,
         cost_per_unit=Decimal("0.10"),

@@ -10,6 +10,7 @@ was sent, whatever moment the process is killed at.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 import sys
@@ -51,6 +52,10 @@ class FileProvider(RecordingAdapter):
 
 class ListingFileProvider(FileProvider):
     """The same provider, with a message list to reconcile against (like Twilio's)."""
+
+    def __init__(self, channel: Channel, path: Path, lookup: bool) -> None:
+        super().__init__(channel, path, lookup)
+        self.capabilities = dataclasses.replace(self.capabilities, recent=True)  # type: ignore[misc]
 
     async def recent(self, to: str, limit: int = 20) -> list[SendResult]:
         """The latest messages sent to ``to``, newest first."""

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from core.channels.adapter import Capabilities, ChannelAdapter, OutgoingMessage, SendResult
 from core.channels.errors import PermanentProviderError, TransientProviderError
@@ -114,6 +115,10 @@ class RecordingAdapter(ChannelAdapter):
 
 class ListingAdapter(RecordingAdapter):
     """A provider that lists the latest messages to a recipient (like Twilio's message list)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.capabilities = replace(self.capabilities, recent=True)  # type: ignore[misc]
 
     async def recent(self, to: str, limit: int = 20) -> list[SendResult]:
         found = [r for r in self.accepted.values() if r.raw["to"] == to]
