@@ -128,5 +128,5 @@ def validated(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise MalformedWebhook(f"{where}: {first['msg']}") from None
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        raise MalformedWebhook(f"{where.lstrip('.') or 'body'}: {first['msg']}") from None

@@ -22,10 +22,13 @@ from core.channels.errors import PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
 from providers._common import read_json
 from providers._httpx import map_httpx_error
-from providers.meta.parse import dedupe_keys, parse_payload
+from providers.meta.parse import dedupe_keys, parse_payload, read_payload
+from providers.meta.payload import Payload
 
 PROVIDER = "meta"
 DEFAULT_VERSION = "v23.0"
+#: Where a request keeps its body read as a ``Payload`` (``WebhookRequest.parsed``).
+PAYLOAD_KEY = "meta_payload"
 
 
 class MetaWhatsAppAdapter(ChannelAdapter):
@@ -294,8 +297,16 @@ class MetaWhatsAppAdapter(ChannelAdapter):
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
         """Messages and statuses of every entry and change."""
-        return parse_payload(read_json(request))
+        return parse_payload(self._payload(request))
 
     def dedupe_keys(self, request: WebhookRequest) -> list[str]:
         """``meta:<wamid>:<status or "message">`` for each event."""
-        return dedupe_keys(read_json(request))
+        return dedupe_keys(self._payload(request))
+
+    @staticmethod
+    def _payload(request: WebhookRequest) -> Payload:
+        """The body read once per request (verify, parse and dedupe share it)."""
+        cached = request.parsed.get(PAYLOAD_KEY)
+        if not isinstance(cached, Payload):
+            request.parsed[PAYLOAD_KEY] = cached = read_payload(read_json(request))
+        return cached
