@@ -24,8 +24,7 @@ class PolledTelegram(FakeAdapter):
     """A fake bot whose getUpdates answers from a script and records the cursors asked."""
 
     def __init__(self, updates: list[dict[str, Any]]) -> None:
-        super().__init__(Provider.TELEGRAM, Channel.TELEGRAM, options={"bot_id": "777"})
-        self.capabilities = dataclasses.replace(self.capabilities, polling=True)  # type: ignore[misc]
+        super().__init__(Channel.TELEGRAM, options={"bot_id": "777"}, polling=True)
         self.pending = updates
         self.cursors: list[str | None] = []
 
@@ -47,10 +46,8 @@ class PolledList(FakeAdapter):
     """A fake provider whose message list is polled: no cursor, the dedupe key drops repeats."""
 
     def __init__(self, bodies: list[bytes]) -> None:
-        super().__init__(Provider.TWILIO, Channel.SMS)
-        self.capabilities = dataclasses.replace(  # type: ignore[misc]
-            self.capabilities, polling=True, poll_interval=10.0
-        )
+        super().__init__(Channel.SMS, polling=True)
+        self.capabilities = dataclasses.replace(self.capabilities, poll_interval=10.0)  # type: ignore[misc]
         self.bodies = bodies
 
     async def poll(self, cursor: str | None, wait: float) -> list[PolledEvent]:
@@ -102,12 +99,12 @@ async def test_a_polled_message_list_feeds_ingest(service: InboxService) -> None
 
 def test_only_adapters_that_say_so_get_pollers() -> None:
     telegram, listing = PolledTelegram([]), PolledList([])
-    voice = FakeAdapter(Provider.VAPI, Channel.VOICE)
+    voice = FakeAdapter(Channel.VOICE, provider=Provider.VAPI)
     found = pollers_for(object(), [telegram, listing, voice], 1)  # type: ignore[arg-type]
     assert [p.adapter for p in found] == [telegram, listing]
 
 
 async def test_polling_an_adapter_that_cannot_says_so() -> None:
-    voice = FakeAdapter(Provider.VAPI, Channel.VOICE)
+    voice = FakeAdapter(Channel.VOICE, provider=Provider.VAPI)
     with pytest.raises(NotSupported, match="does not offer poll"):
         await voice.poll(None, 0)
