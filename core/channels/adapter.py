@@ -2,9 +2,11 @@
 
 An adapter knows one provider's API for one channel: what it can carry (``Capabilities``), how to
 send (``send``), how to check and read what the provider posts to our webhooks (``verify``,
-``parse``, ``dedupe_key``) and, where the provider allows it, how to look a sent message up again
-(``lookup``, used to reconcile the outbox after a crash). Adapters raise only the errors of
-``core.channels.errors``.
+``parse``, ``dedupe_keys``) on which paths (``webhooks``), and what else it offers, declared
+rather than probed: look-up of a sent message, media download, the latest messages to a
+recipient, polling (flags of ``Capabilities``), the subscription challenge (``challenge`` routes).
+The base class raises ``NotSupported`` for what an adapter does not offer. Adapters raise only the
+errors of ``core.channels.errors``.
 
 Adapters are registered under the entry-point group ``coccinelle.providers`` with the name given by
 their ``name`` class attribute (``twilio_sms``, ``twilio_whatsapp``, ``meta_whatsapp``,
