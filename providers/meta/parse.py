@@ -47,7 +47,7 @@ def parse_payload(payload: Payload) -> list[NormalizedEvent]:
 
 def dedupe_keys(payload: Payload) -> list[str]:
     """``meta:<wamid>:<status>`` per status, ``meta:<wamid>:message`` per message."""
-    keys = []
+    keys: list[str] = []
     for value in payload.values():
         keys.extend(f"meta:{m.id}:message" for m in value.messages)
         keys.extend(f"meta:{s.id}:{s.status}" for s in value.statuses)
