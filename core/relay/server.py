@@ -11,7 +11,7 @@ a provider retry of an event already stored is answered 200 and stored once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlencode
 
@@ -40,6 +40,7 @@ from core.storage import tables as t
 from core.storage.database import Database
 
 log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def runtime_lookup(runtime: object) -> AdapterLookup:
@@ -170,7 +171,7 @@ class Relay:
     async def _stop(self, _app: web.Application) -> None:
         await self.writer.close()
 
-    def _handler(self, endpoint: Endpoint) -> Callable[[web.Request], object]:
+    def _handler(self, endpoint: Endpoint) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             self.in_flight += 1
             try:
@@ -180,7 +181,7 @@ class Relay:
 
         return handle
 
-    def _challenge_handler(self, endpoint: Endpoint) -> Callable[[web.Request], object]:
+    def _challenge_handler(self, endpoint: Endpoint) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             return await self.challenge(endpoint, request)
 
