@@ -6,11 +6,15 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
+
+from pydantic import BaseModel, ValidationError
 
 from core.channels.adapter import WebhookRequest
 from core.channels.errors import MalformedWebhook
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class FormData(dict[str, list[str]]):
@@ -112,3 +116,17 @@ def retry_after(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(seconds, 0.0)
+
+
+def validated(model: type[M], data: Any) -> M:
+    """``data`` read into ``model``: the one place a typed payload's bad input is refused.
+
+    Raises:
+        MalformedWebhook: naming the first field at fault (``message.call.id: …``).
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        raise MalformedWebhook(f"{where.lstrip('.') or 'body'}: {first['msg']}") from None

@@ -2,9 +2,11 @@
 
 An adapter knows one provider's API for one channel: what it can carry (``Capabilities``), how to
 send (``send``), how to check and read what the provider posts to our webhooks (``verify``,
-``parse``, ``dedupe_key``) and, where the provider allows it, how to look a sent message up again
-(``lookup``, used to reconcile the outbox after a crash). Adapters raise only the errors of
-``core.channels.errors``.
+``parse``, ``dedupe_keys``) on which paths (``webhooks``), and what else it offers, declared
+rather than probed: look-up of a sent message, media download, the latest messages to a
+recipient, polling (flags of ``Capabilities``), the subscription challenge (``challenge`` routes).
+The base class raises ``NotSupported`` for what an adapter does not offer. Adapters raise only the
+errors of ``core.channels.errors``.
 
 Adapters are registered under the entry-point group ``coccinelle.providers`` with the name given by
 their ``name`` class attribute (``twilio_sms``, ``twilio_whatsapp``, ``meta_whatsapp``,
@@ -20,6 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
+from core.channels.errors import NotSupported
 from core.domain.enums import Channel, MessageStatus, Provider
 
 # --------------------------------------------------------------------------------------------
@@ -47,9 +50,54 @@ class Capabilities:
     typical_delivery_seconds: float = 30.0
     rate_per_second: float = 1.0
     rate_per_recipient_per_second: float | None = None
+    #: ``lookup`` finds a sent message again by our reference.
     lookup: bool = False
     #: ``download_media`` fetches the media of received messages.
     media_download: bool = False
+    #: ``recent`` lists the latest messages sent to a recipient (reconciling the outbox).
+    recent: bool = False
+    #: ``poll`` fetches inbound events without a public URL (Telegram's ``getUpdates``);
+    #: ``poll_interval`` is the pause between two polls (0 for a long poll).
+    polling: bool = False
+    poll_interval: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRoute:
+    """One path of the relay's fixed webhook contract, declared by the adapter that reads it.
+
+    ``name`` is what ``inbound_events.endpoint`` records. ``channels`` lists the channels the
+    path may carry (more than one when the adapter reads the channel from the request, see
+    ``ChannelAdapter.route_channel``); ``email`` paths get the larger body limit; ``reply`` and
+    ``reply_type`` are the answer the provider expects once the event is stored; ``challenge``
+    paths also answer the provider's GET subscription check (``answer_challenge``).
+    """
+
+    name: str
+    path: str
+    channels: tuple[Channel, ...]
+    email: bool = False
+    reply: str = "ok"
+    reply_type: str = "text/plain"
+    challenge: bool = False
+
+    @property
+    def channel(self) -> Channel:
+        """The channel the path carries unless the request says otherwise."""
+        return self.channels[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PolledEvent:
+    """One event fetched by ``ChannelAdapter.poll``, stored exactly as a webhook body would be.
+
+    ``cursor`` is where the next poll starts once this event is committed (None: unchanged).
+    """
+
+    endpoint: str
+    body: bytes
+    content_type: str
+    cursor: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,6 +334,11 @@ class ChannelAdapter(ABC):
     capabilities: ClassVar[Capabilities]
     #: Credential names the adapter needs from the keyring, e.g. ("account_sid", "auth_token").
     credential_names: ClassVar[tuple[str, ...]] = ()
+    #: The relay's webhook paths this adapter reads (a provider's adapters may share them: the
+    #: relay serves each name once).
+    webhooks: ClassVar[tuple[WebhookRoute, ...]] = ()
+    #: Request headers carrying this provider's secrets or signatures: checked, never stored.
+    secret_headers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: AdapterConfig) -> None:
         self.config = config
@@ -322,13 +375,60 @@ class ChannelAdapter(ABC):
         The relay stores a request once per key set (MessageSid + status, sg_event_id, update_id…).
         """
 
-    async def lookup(self, reference: str) -> SendResult | None:
-        """Find a message we may have sent under ``reference`` (for crash reconciliation).
+    # ------------------------------------------------------------------ optional capabilities
+    # Each raises ``NotSupported`` unless the adapter says it offers it (see ``Capabilities``
+    # and ``webhooks``): the core asks the declaration, never probes for a method.
 
-        Adapters whose provider has no such look-up keep this default and say
-        ``capabilities.lookup = False``.
+    @classmethod
+    def route_channel(cls, route: WebhookRoute, request: WebhookRequest) -> Channel:
+        """The channel ``request`` to ``route`` carries (default: the route's first one).
+
+        Raises:
+            MalformedWebhook: the body cannot be read to tell.
         """
+        return route.channel
+
+    def owns_route(self, path_params: Mapping[str, str]) -> bool:
+        """Whether a request whose path carried ``path_params`` is for this adapter (default:
+        yes; Telegram checks the bot id in the path)."""
+        return True
+
+    def answer_challenge(self, query: Mapping[str, str]) -> str:
+        """The text answering the provider's GET subscription check of a ``challenge`` route.
+
+        Raises:
+            SignatureError: the check does not carry our verify token (answer 403).
+            NotSupported: the provider makes no such check.
+        """
+        raise self._not_supported("answer_challenge")
+
+    async def lookup(self, reference: str) -> SendResult | None:
+        """Find a message we may have sent under ``reference`` (for crash reconciliation);
+        ``capabilities.lookup`` says whether the provider can (default: None, not found)."""
         return None
+
+    async def recent(self, to: str, limit: int = 20) -> list[SendResult]:
+        """The latest messages sent to ``to``, newest first (``capabilities.recent``); each
+        ``raw`` carries ``body`` and ``date_created``.
+
+        Raises:
+            NotSupported: the provider has no such listing.
+            ProviderError: the provider could not be asked.
+        """
+        raise self._not_supported("recent")
+
+    async def poll(self, cursor: str | None, wait: float) -> list[PolledEvent]:
+        """Inbound events after ``cursor``, waiting up to ``wait`` seconds for some
+        (``capabilities.polling``).
+
+        Raises:
+            NotSupported: the provider cannot be polled.
+            ProviderError: the provider could not be asked.
+        """
+        raise self._not_supported("poll")
+
+    def _not_supported(self, what: str) -> NotSupported:
+        return NotSupported(f"{self.name} does not offer {what}", provider=str(self.provider))
 
     async def download_media(self, reference: str) -> tuple[bytes, str]:
         """The content and content type of a media a prospect sent.
@@ -338,14 +438,11 @@ class ChannelAdapter(ABC):
         say ``capabilities.media_download``.
 
         Raises:
-            PermanentProviderError: this provider cannot, or the reference is not its own.
+            NotSupported: this provider cannot.
+            PermanentProviderError: the reference is not its own.
             TransientProviderError: the download failed and may work later.
         """
-        from core.channels.errors import PermanentProviderError
-
-        raise PermanentProviderError(
-            f"{self.name} cannot download media", provider=str(self.provider), code="media"
-        )
+        raise self._not_supported("download_media")
 
     async def check_connection(self) -> None:
         """Make one cheap authenticated call ("test connection" in settings).

@@ -41,6 +41,13 @@ class PermanentProviderError(ProviderError):
     permanent = True
 
 
+class NotSupported(PermanentProviderError):
+    """The adapter does not offer this (its ``Capabilities`` or ``webhooks`` say so)."""
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message, provider=provider, code="not_supported")
+
+
 class TransientProviderError(ProviderError):
     """Retrying later may help: rate limited, 5xx, timeout, network."""
 

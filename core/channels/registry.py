@@ -10,7 +10,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from core.channels.adapter import ChannelAdapter
+from core.channels.adapter import ChannelAdapter, WebhookRoute
 from core.errors import ConfigurationError
 
 ADAPTER_GROUP = "coccinelle.providers"
@@ -49,3 +49,17 @@ def load_plugin(group: str, name: str) -> Any:
     if entry is None:
         raise ConfigurationError(f"nothing named {name!r} is registered under {group}")
     return entry.load()
+
+
+def webhook_routes() -> list[tuple[type[ChannelAdapter], WebhookRoute]]:
+    """Every installed adapter's webhook paths, each name once, with the adapter class that
+    declares it (imports every adapter: tens of milliseconds, aiogram stays unimported)."""
+    seen: set[str] = set()
+    found: list[tuple[type[ChannelAdapter], WebhookRoute]] = []
+    for name in adapter_names():
+        cls = load_adapter(name)
+        for route in cls.webhooks:
+            if route.name not in seen:
+                seen.add(route.name)
+                found.append((cls, route))
+    return found

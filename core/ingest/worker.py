@@ -353,7 +353,9 @@ def own_addresses(configs: list[dict], adapters: AdapterLookup) -> frozenset[str
             adapter = adapters(channel)
         except Exception:  # a channel that cannot be set up has no address to add
             continue
-        options = getattr(getattr(adapter, "config", None), "options", None) or {}
+        if adapter is None:
+            continue
+        options = adapter.config.options
         found.update(str(options[name]) for name in _OWN_OPTIONS if options.get(name))
     return frozenset(found)
 

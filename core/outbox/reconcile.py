@@ -1,8 +1,9 @@
 """Asking a provider whether a send interrupted mid-way reached it.
 
 Two ways, in order: ``adapter.lookup(reference)`` (a provider that keeps our reference, or an
-adapter that can map it), then, where the adapter offers it, ``adapter.recent(to)`` — the latest
-messages to that recipient (Twilio's message list) — matched on the text and the time. Only a
+adapter that can map it), then, where ``capabilities.recent`` says so, ``adapter.recent(to)`` —
+the latest messages to that recipient (Twilio's message list) — matched on the text and the
+time. Only a
 complete listing can prove a message absent; otherwise the answer is "don't know", and the outbox
 shows the message as "outcome unknown" rather than risk sending it twice.
 """
@@ -36,10 +37,9 @@ async def ask_provider(
         found = await adapter.lookup(reference)
         if found is not None:
             return ProviderAnswer(found)
-    recent = getattr(adapter, "recent", None)
-    if recent is None or not to:
+    if not adapter.capabilities.recent or not to:
         return ProviderAnswer()
-    items: list[SendResult] = await recent(to)
+    items = await adapter.recent(to)
     if any("body" not in i.raw or _when(i.raw.get("date_created")) is None for i in items):
         return ProviderAnswer()  # the listing cannot be compared: no proof either way
     for item in items:

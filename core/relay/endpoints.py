@@ -1,100 +1,50 @@
-"""The fixed webhook contract: which path belongs to which provider and channel."""
+"""The relay's webhook paths: each declared by the adapter that reads it.
+
+A provider's adapter lists its paths in ``ChannelAdapter.webhooks`` (``core.channels.adapter``);
+the relay serves every installed adapter's paths and asks the adapter for the rest (which
+channel a request carries, whose path it is, the subscription challenge, what to answer).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
-from core.domain.enums import Channel, Provider
+from core.channels.adapter import ChannelAdapter, WebhookRoute
+from core.channels.registry import webhook_routes
+from core.domain.enums import Provider
+
+#: Request headers that carry a secret whatever the provider: checked, then never stored.
+#: Each adapter adds its own (``ChannelAdapter.secret_headers``).
+GENERIC_SECRET_HEADERS = frozenset({"authorization", "cookie"})
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One webhook path.
+    """One webhook path the relay serves, with the adapter class that declares it."""
 
-    ``name`` is what ``inbound_events.endpoint`` records; ``email`` endpoints get the larger
-    body limit; ``twiml`` endpoints answer Twilio with an empty ``<Response/>``.
-    """
+    route: WebhookRoute
+    declared_by: type[ChannelAdapter]
 
-    name: str
-    path: str
-    provider: Provider
-    channel: Channel
-    email: bool = False
-    twiml: bool = False
+    @property
+    def name(self) -> str:
+        """What ``inbound_events.endpoint`` records."""
+        return self.route.name
 
-
-ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("twilio/sms", "/webhooks/twilio/sms", Provider.TWILIO, Channel.SMS, twiml=True),
-    Endpoint(
-        "twilio/whatsapp",
-        "/webhooks/twilio/whatsapp",
-        Provider.TWILIO,
-        Channel.WHATSAPP,
-        twiml=True,
-    ),
-    Endpoint("twilio/status", "/webhooks/twilio/status", Provider.TWILIO, Channel.SMS, twiml=True),
-    Endpoint(
-        "sendgrid/inbound",
-        "/webhooks/sendgrid/inbound",
-        Provider.SENDGRID,
-        Channel.EMAIL,
-        email=True,
-    ),
-    # Inbound Parse authenticated by a secret in the path instead of Basic auth.
-    Endpoint(
-        "sendgrid/inbound-path",
-        "/webhooks/sendgrid/inbound/{secret}",
-        Provider.SENDGRID,
-        Channel.EMAIL,
-        email=True,
-    ),
-    Endpoint("sendgrid/events", "/webhooks/sendgrid/events", Provider.SENDGRID, Channel.EMAIL),
-    Endpoint("telegram", "/webhooks/telegram/{bot_id}", Provider.TELEGRAM, Channel.TELEGRAM),
-    Endpoint("meta/whatsapp", "/webhooks/meta/whatsapp", Provider.META, Channel.WHATSAPP),
-    Endpoint("vapi", "/webhooks/vapi", Provider.VAPI, Channel.VOICE),
-    # Aliases some set-ups use: one Twilio inbound URL for SMS and WhatsApp, Meta without suffix.
-    Endpoint(
-        "twilio/inbound", "/webhooks/twilio/inbound", Provider.TWILIO, Channel.SMS, twiml=True
-    ),
-    Endpoint("meta", "/webhooks/meta", Provider.META, Channel.WHATSAPP),
-)
-
-#: Endpoints whose channel is read from the Twilio form (SMS or WhatsApp).
-TWILIO_EITHER = frozenset({"twilio/status", "twilio/inbound"})
-
-BY_NAME = {e.name: e for e in ENDPOINTS}
-
-TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-#: Request headers that carry a secret or a signature: checked, then never stored.
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "cookie",
-        "x-twilio-signature",
-        "x-telegram-bot-api-secret-token",
-        "x-hub-signature",
-        "x-hub-signature-256",
-        "x-vapi-secret",
-        "x-vapi-signature",
-        "x-signature",
-        "x-twilio-email-event-webhook-signature",
-    }
-)
+    @property
+    def provider(self) -> Provider:
+        """The provider whose adapters read this path."""
+        return self.declared_by.provider
 
 
-def twilio_form(body: bytes) -> dict[str, list[str]] | None:
-    """A Twilio form body parsed the way adapters read it (None: not UTF-8)."""
-    try:
-        return parse_qs(body.decode("utf-8"), keep_blank_values=True)
-    except (UnicodeDecodeError, ValueError):
-        return None
+def installed_endpoints() -> tuple[Endpoint, ...]:
+    """Every installed adapter's webhook paths."""
+    return tuple(Endpoint(route, cls) for cls, route in webhook_routes())
 
 
-def status_channel(form: dict[str, list[str]] | None) -> Channel:
-    """The channel of a Twilio callback: WhatsApp when its numbers say so."""
-    if not form:
-        return Channel.SMS
-    numbers = "".join(form.get("From", [""])[:1] + form.get("To", [""])[:1])
-    return Channel.WHATSAPP if "whatsapp:" in numbers else Channel.SMS
+def secret_headers(endpoints: Iterable[Endpoint]) -> frozenset[str]:
+    """The headers never stored: the generic ones and every serving adapter's own."""
+    found = set(GENERIC_SECRET_HEADERS)
+    for endpoint in endpoints:
+        found.update(h.lower() for h in endpoint.declared_by.secret_headers)
+    return frozenset(found)

@@ -1,50 +1,58 @@
 """Feeding the relay's durable store without a public URL: polling the providers.
 
-Telegram updates are read by long polling (``getUpdates``) and Twilio inbound messages by listing
-them; each is stored exactly as a webhook body would be, under the same dedupe key, so a message
-seen both ways is stored once, and ingest reads it with the adapter's usual ``parse``. The poll
-offset only moves on once the events are committed.
-
-Adapters opt in through duck-typed methods:
-``get_updates(offset, timeout) -> list[dict]`` (Telegram) and
-``poll_inbound() -> list[dict[str, str]]`` (Twilio: recent inbound messages as webhook forms).
+An adapter whose ``capabilities.polling`` is set fetches inbound events itself (Telegram's
+``getUpdates``); each is stored exactly as a webhook body would be, under the same dedupe key,
+so a message seen both ways is stored once, and ingest reads it with the adapter's usual
+``parse``. The poll cursor only moves on once the events are committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from abc import ABC, abstractmethod
-from typing import Any
-from urllib.parse import urlencode
 
-from core.channels.adapter import ChannelAdapter, WebhookRequest
+from core.channels.adapter import ChannelAdapter, PolledEvent, WebhookRequest
 from core.channels.errors import WebhookError
 from core.errors import CoccinelleError
 from core.pacing import Backoff
-from core.relay.endpoints import status_channel, twilio_form
 from core.relay.server import stored_headers
 from core.relay.store import EventWriter, RawEvent, dedupe_key
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60.0
+#: Seconds a long poll waits for something new.
+LONG_POLL_SECONDS = 25.0
 
 
-class Poller(ABC):
-    """Base: run ``poll_once`` until stopped, backing off while the provider fails."""
+class Poller:
+    """Runs ``poll_once`` until stopped, backing off while the provider fails."""
 
-    interval = 0.0
-
-    def __init__(self, writer: EventWriter, adapter: ChannelAdapter, tenant_id: int | None) -> None:
+    def __init__(
+        self,
+        writer: EventWriter,
+        adapter: ChannelAdapter,
+        tenant_id: int | None,
+        *,
+        wait: float = LONG_POLL_SECONDS,
+        interval: float | None = None,
+    ) -> None:
         self.writer = writer
         self.adapter = adapter
         self.tenant_id = tenant_id
+        #: How long one poll may wait for events, and the pause between two polls.
+        self.wait = wait
+        self.interval = adapter.capabilities.poll_interval if interval is None else interval
+        self.cursor: str | None = None
 
-    @abstractmethod
     async def poll_once(self) -> int:
         """Fetch and store what is new; returns how many events were stored."""
+        stored = 0
+        for event in await self.adapter.poll(self.cursor, self.wait):
+            stored += await self._store(event)
+            if event.cursor is not None:
+                self.cursor = event.cursor
+        return stored
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set."""
@@ -61,98 +69,34 @@ class Poller(ABC):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=pause)
 
-    async def _store(self, endpoint: str, body: bytes, content_type: str) -> bool:
+    async def _store(self, event: PolledEvent) -> bool:
         request = WebhookRequest(
             method="POST",
-            url=f"poll://{endpoint}",
-            headers={"content-type": content_type},
-            body=body,
+            url=f"poll://{event.endpoint}",
+            headers={"content-type": event.content_type},
+            body=event.body,
         )
         try:
             keys = self.adapter.dedupe_keys(request)
         except WebhookError as exc:
-            log.warning("skipping a polled %s event: %s", endpoint, exc)
+            log.warning("skipping a polled %s event: %s", event.endpoint, exc)
             return False
-        channel = (
-            status_channel(twilio_form(body))
-            if endpoint.startswith("twilio")
-            else self.adapter.channel
-        )
         stored = await self.writer.store(
             RawEvent(
                 tenant_id=self.tenant_id,
                 provider=str(self.adapter.provider),
-                endpoint=endpoint,
-                dedupe_key=dedupe_key(keys, body),
-                content_type=content_type,
-                headers=stored_headers(request, channel),
-                body=body,
+                endpoint=event.endpoint,
+                dedupe_key=dedupe_key(keys, event.body),
+                content_type=event.content_type,
+                headers=stored_headers(request, self.adapter.channel),
+                body=event.body,
             )
         )
         return not stored.duplicate
 
 
-class TelegramPoller(Poller):
-    """Long polling of a Telegram bot (its webhook must be deleted first)."""
-
-    def __init__(
-        self,
-        writer: EventWriter,
-        adapter: ChannelAdapter,
-        tenant_id: int | None,
-        *,
-        timeout: int = 25,
-    ) -> None:
-        super().__init__(writer, adapter, tenant_id)
-        self.timeout = timeout
-        self.offset: int | None = None
-
-    async def poll_once(self) -> int:
-        """One ``getUpdates`` call; the offset moves past what was committed."""
-        updates: list[dict[str, Any]] = await self.adapter.get_updates(  # type: ignore[attr-defined]
-            offset=self.offset, timeout=self.timeout
-        )
-        stored = 0
-        for update in updates:
-            body = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
-            stored += await self._store("telegram/poll", body, "application/json")
-            self.offset = int(update["update_id"]) + 1
-        return stored
-
-
-class TwilioPoller(Poller):
-    """Listing recent inbound Twilio messages every ``interval`` seconds."""
-
-    def __init__(
-        self,
-        writer: EventWriter,
-        adapter: ChannelAdapter,
-        tenant_id: int | None,
-        *,
-        interval: float = 10.0,
-    ) -> None:
-        super().__init__(writer, adapter, tenant_id)
-        self.interval = interval
-
-    async def poll_once(self) -> int:
-        """Store every listed message not stored yet (the dedupe key drops the others)."""
-        forms: list[dict[str, str]] = await self.adapter.poll_inbound()  # type: ignore[attr-defined]
-        stored = 0
-        for form in forms:
-            endpoint = f"twilio/{self.adapter.channel}/poll"
-            body = urlencode(form).encode()
-            stored += await self._store(endpoint, body, "application/x-www-form-urlencoded")
-        return stored
-
-
 def pollers_for(
     writer: EventWriter, adapters: list[ChannelAdapter], tenant_id: int | None
 ) -> list[Poller]:
-    """A poller for each adapter that can be polled."""
-    found: list[Poller] = []
-    for adapter in adapters:
-        if hasattr(adapter, "get_updates"):
-            found.append(TelegramPoller(writer, adapter, tenant_id))
-        elif hasattr(adapter, "poll_inbound"):
-            found.append(TwilioPoller(writer, adapter, tenant_id))
-    return found
+    """A poller for each adapter that says it can be polled."""
+    return [Poller(writer, a, tenant_id) for a in adapters if a.capabilities.polling]

@@ -39,7 +39,7 @@ async def serve(
 ) -> None:
     """Serve until ``stop`` is set; ``on_ready`` gets the address actually bound.
 
-    ``poll`` lists adapters to poll (Telegram long polling, Twilio message list) besides
+    ``poll`` lists adapters to poll (those whose ``capabilities.polling`` is set) besides
     the webhooks.
 
     Raises:

@@ -10,9 +10,8 @@ a provider retry of an event already stored is answered 200 and stored once.
 
 from __future__ import annotations
 
-import hmac
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlencode
 
@@ -30,13 +29,10 @@ from core.relay.body import BodyTooLarge, read_bounded
 from core.relay.clients import client_address, parse_networks
 from core.relay.counters import RelayCounters
 from core.relay.endpoints import (
-    ENDPOINTS,
-    SECRET_HEADERS,
-    TWILIO_EITHER,
-    TWIML_EMPTY,
+    GENERIC_SECRET_HEADERS,
     Endpoint,
-    status_channel,
-    twilio_form,
+    installed_endpoints,
+    secret_headers,
 )
 from core.relay.store import EventWriter, RawEvent, dedupe_key
 from core.sanitize import storable
@@ -44,6 +40,8 @@ from core.storage import tables as t
 from core.storage.database import Database
 
 log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 def runtime_lookup(runtime: object) -> AdapterLookup:
     """An ``AdapterLookup`` over a ``ChannelRuntime`` (unconfigured channels give None)."""
@@ -90,10 +88,14 @@ class Relay:
         adapters: AdapterLookup,
         config: RelayConfig,
         writer: EventWriter | None = None,
+        endpoints: Sequence[Endpoint] | None = None,
     ) -> None:
         self.db = db
         self.adapters = adapters
         self.config = config
+        #: The webhook paths served: by default every installed adapter's.
+        self.endpoints = tuple(endpoints) if endpoints is not None else installed_endpoints()
+        self.secret_headers = secret_headers(self.endpoints)
         self.writer = writer or EventWriter(db)
         self.counters = RelayCounters()
         self.trusted_proxies = parse_networks(config.trusted_proxies)
@@ -153,10 +155,10 @@ class Relay:
 
         limit = max(self.config.max_body_bytes, self.config.max_email_bytes)
         app = web.Application(client_max_size=limit)
-        for endpoint in ENDPOINTS:
-            app.router.add_post(endpoint.path, self._handler(endpoint))
-        app.router.add_get("/webhooks/meta/whatsapp", self.meta_challenge)
-        app.router.add_get("/webhooks/meta", self.meta_challenge)
+        for endpoint in self.endpoints:
+            app.router.add_post(endpoint.route.path, self._handler(endpoint))
+            if endpoint.route.challenge:
+                app.router.add_get(endpoint.route.path, self._challenge_handler(endpoint))
         app.router.add_get("/healthz", self.healthz)
         pull.PullApi(self).install(app)
         app.on_startup.append(self._start)
@@ -169,9 +171,7 @@ class Relay:
     async def _stop(self, _app: web.Application) -> None:
         await self.writer.close()
 
-    def _handler(
-        self, endpoint: Endpoint
-    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    def _handler(self, endpoint: Endpoint) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             self.in_flight += 1
             try:
@@ -181,26 +181,29 @@ class Relay:
 
         return handle
 
+    def _challenge_handler(self, endpoint: Endpoint) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self.challenge(endpoint, request)
+
+        return handle
+
     async def accept(self, endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         """Verify, bound and store one webhook request; answer as its provider expects."""
-        name = endpoint.name
-        limit = self.config.max_email_bytes if endpoint.email else self.config.max_body_bytes
+        name, route = endpoint.name, endpoint.route
+        limit = self.config.max_email_bytes if route.email else self.config.max_body_bytes
         try:
             body = await read_bounded(request, limit)
         except BodyTooLarge:
             return self.refuse(name, request, 413, "too_large", "request body too large")
-        form = twilio_form(body) if name in TWILIO_EITHER else None
-        channel = status_channel(form) if form is not None else endpoint.channel
+        webhook = self.webhook_request(request, body)
+        channel = endpoint.declared_by.route_channel(route, webhook)
         try:
-            adapter = self._adapter(endpoint, channel, request)
+            adapter = self._adapter(endpoint, channel, webhook)
         except MissingCredentials as exc:
             return self.unavailable(name, request, exc)
         if adapter is None:
             text = "no such webhook is configured"
             return self.refuse(name, request, 404, "not_configured", text)
-        webhook = self.webhook_request(request, body)
-        if form is not None:  # parsed once: the adapter reads this one
-            webhook.parsed["form"] = form
         try:
             webhook = verified(adapter, webhook)
             await prepare_form(webhook, limit)  # parsed once, off the loop when large
@@ -217,7 +220,7 @@ class Relay:
             endpoint=name,
             dedupe_key=dedupe_key(keys, body),
             content_type=request.headers.get("Content-Type"),
-            headers=stored_headers(webhook, channel),
+            headers=stored_headers(webhook, channel, self.secret_headers),
             body=body,
         )
         try:
@@ -229,23 +232,22 @@ class Relay:
             self.counters.duplicates += 1
         else:
             self.counters.accepted += 1
-        if endpoint.twiml:
-            return web.Response(text=TWIML_EMPTY, content_type="text/xml")
-        return web.Response(status=200, text="ok")
+        return web.Response(status=200, text=route.reply, content_type=route.reply_type)
 
     def _adapter(
-        self, endpoint: Endpoint, channel: Channel, request: web.Request
+        self, endpoint: Endpoint, channel: Channel, webhook: WebhookRequest
     ) -> ChannelAdapter | None:
-        adapter = find_adapter(self.adapters, channel, endpoint.provider)
-        if adapter is None and endpoint.name in TWILIO_EITHER:
-            other = Channel.SMS if channel == Channel.WHATSAPP else Channel.WHATSAPP
-            adapter = find_adapter(self.adapters, other, endpoint.provider)
+        """The adapter reading ``webhook``: of ``channel``, else of the route's other channels,
+        provided it is the endpoint's provider and owns the path."""
+        others = [c for c in endpoint.route.channels if c != channel]
+        adapter = None
+        for candidate in (channel, *others):
+            adapter = find_adapter(self.adapters, candidate, endpoint.provider)
+            if adapter is not None:
+                break
         if adapter is None or adapter.provider != endpoint.provider:
             return None
-        bot_id = request.match_info.get("bot_id")
-        if bot_id is not None and bot_id != telegram_bot_id(adapter):
-            return None
-        return adapter
+        return adapter if adapter.owns_route(webhook.path_params) else None
 
     def webhook_request(self, request: web.Request, body: bytes) -> WebhookRequest:
         """The request as the adapter sees it, with the URL the provider used."""
@@ -267,26 +269,19 @@ class Relay:
         base = self.config.public_url or f"{request.scheme}://{request.host}"
         return base.rstrip("/") + request.raw_path
 
-    async def meta_challenge(self, request: web.Request) -> web.StreamResponse:
-        """Meta's subscription check: echo ``hub.challenge`` when the verify token matches."""
+    async def challenge(self, endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
+        """A provider's GET subscription check (Meta's ``hub.challenge``), answered by the
+        adapter when it recognises our verify token."""
         try:
-            adapter = find_adapter(self.adapters, Channel.WHATSAPP, Provider.META)
+            adapter = find_adapter(self.adapters, endpoint.route.channel, endpoint.provider)
         except MissingCredentials as exc:
-            return self.unavailable("meta/challenge", request, exc)
-        if adapter is None or str(adapter.provider) != "meta":
+            return self.unavailable(endpoint.name + "/challenge", request, exc)
+        if adapter is None or adapter.provider != endpoint.provider:
             return _plain(404, "no such webhook is configured")
-        query = dict(request.query)
-        check = getattr(adapter, "verify_challenge", None)
-        if check is not None:
-            try:
-                return _plain(200, check(query))
-            except WebhookError:
-                return _plain(403, "verify token does not match")
-        expected = meta_verify_token(adapter) or ""
-        given = query.get("hub.verify_token", "")
-        if query.get("hub.mode") != "subscribe" or not expected or not _same(given, expected):
+        try:
+            return _plain(200, adapter.answer_challenge(dict(request.query)))
+        except WebhookError:
             return _plain(403, "verify token does not match")
-        return _plain(200, query.get("hub.challenge", ""))
 
     async def healthz(self, _request: web.Request) -> web.StreamResponse:
         """200 when the database answers, with the relay's counters.
@@ -358,27 +353,12 @@ def verified(adapter: ChannelAdapter, webhook: WebhookRequest) -> WebhookRequest
         return other
 
 
-def telegram_bot_id(adapter: ChannelAdapter) -> str | None:
-    """The bot's id: the adapter's own, configured, or the numeric part of its token."""
-    own = getattr(adapter, "bot_id", None)
-    if isinstance(own, str | int):
-        return str(own)
-    configured = adapter.config.options.get("bot_id")
-    if configured:
-        return str(configured)
-    token = adapter.config.credentials.get("bot_token") or adapter.config.credentials.get("token")
-    return token.split(":", 1)[0] if token else None
-
-
-def meta_verify_token(adapter: ChannelAdapter) -> str | None:
-    """The token Meta must echo when subscribing the webhook."""
-    return adapter.config.credentials.get("verify_token") or adapter.config.options.get(
-        "verify_token"
-    )
-
-
-def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, object]:
-    """What ingest needs to read the request again; secrets and signatures left out.
+def stored_headers(
+    webhook: WebhookRequest,
+    channel: Channel,
+    secrets: frozenset[str] = GENERIC_SECRET_HEADERS,
+) -> dict[str, object]:
+    """What ingest needs to read the request again; ``secrets`` and signatures left out.
 
     Stored as JSON, so made storable (a ``%00`` in a query would be refused by PostgreSQL);
     the body, stored as bytes, keeps everything as received.
@@ -392,7 +372,7 @@ def stored_headers(webhook: WebhookRequest, channel: Channel) -> dict[str, objec
         "url": url,
         "query": {k: v for k, v in webhook.query.items() if not _secret_name(k)},
         "path_params": {k: v for k, v in webhook.path_params.items() if not _secret_name(k)},
-        "headers": {k: v for k, v in webhook.headers.items() if k not in SECRET_HEADERS},
+        "headers": {k: v for k, v in webhook.headers.items() if k not in secrets},
     })
 
 
@@ -411,10 +391,6 @@ def _storable_value(value: object) -> object:
 def _secret_name(name: str) -> bool:
     lowered = name.lower()
     return any(word in lowered for word in ("secret", "token", "key", "password", "signature"))
-
-
-def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _plain(status: int, text: str) -> web.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -15,15 +16,19 @@ from core.channels.adapter import (
     OutgoingMessage,
     SendResult,
     WebhookRequest,
+    WebhookRoute,
 )
 from core.channels.errors import PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
 from providers._common import read_json
 from providers._httpx import map_httpx_error
-from providers.meta.parse import dedupe_keys, parse_payload
+from providers.meta.parse import dedupe_keys, parse_payload, read_payload
+from providers.meta.payload import Payload
 
 PROVIDER = "meta"
 DEFAULT_VERSION = "v23.0"
+#: Where a request keeps its body read as a ``Payload`` (``WebhookRequest.parsed``).
+PAYLOAD_KEY = "meta_payload"
 
 
 class MetaWhatsAppAdapter(ChannelAdapter):
@@ -38,6 +43,14 @@ class MetaWhatsAppAdapter(ChannelAdapter):
     provider = Provider.META
     channel = Channel.WHATSAPP
     credential_names: ClassVar[tuple[str, ...]] = ("access_token", "app_secret", "verify_token")
+    secret_headers: ClassVar[frozenset[str]] = frozenset({"x-hub-signature", "x-hub-signature-256"})
+    webhooks = (
+        WebhookRoute(
+            "meta/whatsapp", "/webhooks/meta/whatsapp", (Channel.WHATSAPP,), challenge=True
+        ),
+        # the path some set-ups use, without the channel
+        WebhookRoute("meta", "/webhooks/meta", (Channel.WHATSAPP,), challenge=True),
+    )
     capabilities = Capabilities(
         max_length=4096,
         media=True,
@@ -252,13 +265,17 @@ class MetaWhatsAppAdapter(ChannelAdapter):
 
     # ---------------------------------------------------------------- webhooks
 
-    def verify_challenge(self, query: dict[str, str]) -> str:
+    def answer_challenge(self, query: Mapping[str, str]) -> str:
         """The ``hub.challenge`` to answer Meta's GET subscription check.
 
         Raises:
             SignatureError: wrong mode or verify token (answer 403).
         """
-        expected = self.config.credentials.get("verify_token", "")
+        expected = str(
+            self.config.credentials.get("verify_token")
+            or self.config.options.get("verify_token")
+            or ""
+        )
         token = query.get("hub.verify_token", "")
         if (
             query.get("hub.mode") != "subscribe"
@@ -280,8 +297,16 @@ class MetaWhatsAppAdapter(ChannelAdapter):
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
         """Messages and statuses of every entry and change."""
-        return parse_payload(read_json(request))
+        return parse_payload(self._payload(request))
 
     def dedupe_keys(self, request: WebhookRequest) -> list[str]:
         """``meta:<wamid>:<status or "message">`` for each event."""
-        return dedupe_keys(read_json(request))
+        return dedupe_keys(self._payload(request))
+
+    @staticmethod
+    def _payload(request: WebhookRequest) -> Payload:
+        """The body read once per request (verify, parse and dedupe share it)."""
+        cached = request.parsed.get(PAYLOAD_KEY)
+        if not isinstance(cached, Payload):
+            request.parsed[PAYLOAD_KEY] = cached = read_payload(read_json(request))
+        return cached

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 from core.channels.adapter import (
@@ -13,7 +12,8 @@ from core.channels.adapter import (
     StatusUpdate,
 )
 from core.domain.enums import Channel, MessageStatus, Provider
-from providers._common import from_unix, mapping, require
+from providers._common import from_unix, validated
+from providers.meta.payload import Choice, MediaPart, Message, Payload, Status
 
 STATUSES = {
     "sent": MessageStatus.SENT,
@@ -25,121 +25,94 @@ STATUSES = {
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
 
 
-def _values(payload: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    payload = mapping(payload, "body")
-    for i, entry in enumerate(require(payload, "entry")):
-        entry = mapping(entry, f"entry[{i}]")
-        for j, change in enumerate(entry.get("changes") or []):
-            change = mapping(change, f"entry[{i}].changes[{j}]")
-            if change.get("field") == "messages" and isinstance(change.get("value"), dict):
-                yield f"entry[{i}].changes[{j}].value.", change["value"]
+def read_payload(data: Any) -> Payload:
+    """A webhook body as a ``Payload``.
+
+    Raises:
+        MalformedWebhook: naming the first field at fault.
+    """
+    return validated(Payload, data)
 
 
-def parse_payload(payload: Any) -> list[NormalizedEvent]:
+def parse_payload(payload: Payload) -> list[NormalizedEvent]:
     """Every inbound message and status of a webhook body; other fields are ignored."""
     events: list[NormalizedEvent] = []
-    for where, value in _values(payload):
-        names = {
-            c.get("wa_id"): (c.get("profile") or {}).get("name")
-            for c in value.get("contacts") or []
-        }
-        recipient = (value.get("metadata") or {}).get("display_phone_number")
-        for k, message in enumerate(value.get("messages") or []):
-            events.append(
-                _message(
-                    mapping(message, f"{where}messages[{k}]"),
-                    f"{where}messages[{k}].",
-                    names,
-                    recipient,
-                )
-            )
-        for k, status in enumerate(value.get("statuses") or []):
-            events.append(
-                _status(mapping(status, f"{where}statuses[{k}]"), f"{where}statuses[{k}].")
-            )
+    for value in payload.values():
+        names = {c.wa_id: c.profile.name if c.profile else None for c in value.contacts}
+        recipient = value.metadata.display_phone_number if value.metadata else None
+        events.extend(_message(m, names, recipient) for m in value.messages)
+        events.extend(_status(s) for s in value.statuses)
     return events
 
 
-def dedupe_keys(payload: Any) -> list[str]:
+def dedupe_keys(payload: Payload) -> list[str]:
     """``meta:<wamid>:<status>`` per status, ``meta:<wamid>:message`` per message."""
-    keys = []
-    for where, value in _values(payload):
-        for k, m in enumerate(value.get("messages") or []):
-            keys.append(f"meta:{require(m, 'id', f'{where}messages[{k}].')}:message")
-        for k, s in enumerate(value.get("statuses") or []):
-            keys.append(f"meta:{require(s, 'id', f'{where}statuses[{k}].')}:{s.get('status')}")
+    keys: list[str] = []
+    for value in payload.values():
+        keys.extend(f"meta:{m.id}:message" for m in value.messages)
+        keys.extend(f"meta:{s.id}:{s.status}" for s in value.statuses)
     return keys
 
 
 def _message(
-    message: Mapping[str, Any], where: str, names: dict[Any, Any], recipient: str | None
+    message: Message, names: dict[str | None, str | None], recipient: str | None
 ) -> InboundMessage:
-    sender = str(require(message, "from", where))
-    wamid = require(message, "id", where)
-    kind = message.get("type", "text")
+    kind = message.type
     text, payload, attachments, location = "", None, [], None
+    media = message.media()
     if kind == "text":
-        text = (message.get("text") or {}).get("body", "")
+        text = message.text.body if message.text else ""
     elif kind in MEDIA_TYPES:
-        media = message.get(kind) or {}
-        text = media.get("caption", "")
+        media = media or MediaPart()
+        text = media.caption or ""
         attachments.append(
             Attachment(
-                filename=media.get("filename") or f"{media.get('id', kind)}",
-                content_type=media.get("mime_type") or "application/octet-stream",
-                url=media.get("url"),
+                filename=media.filename or media.id or kind,
+                content_type=media.mime_type or "application/octet-stream",
+                url=media.url,
             )
         )
-    elif kind == "location":
-        loc = message.get("location") or {}
+    elif kind == "location" and message.location is not None:
+        place = message.location
         location = Location(
-            latitude=float(require(loc, "latitude", where + "location.")),
-            longitude=float(require(loc, "longitude", where + "location.")),
-            name=loc.get("name"),
-            address=loc.get("address"),
+            latitude=place.latitude,
+            longitude=place.longitude,
+            name=place.name,
+            address=place.address,
         )
-    elif kind == "interactive":
-        reply = message.get("interactive") or {}
-        chosen = reply.get("button_reply") or reply.get("list_reply") or {}
-        text, payload = chosen.get("title", ""), chosen.get("id")
-    elif kind == "button":
-        button = message.get("button") or {}
-        text, payload = button.get("text", ""), button.get("payload")
-    elif kind == "reaction":
-        text = (message.get("reaction") or {}).get("emoji", "")
-    context = message.get("context") or {}
+    elif kind == "interactive" and message.interactive is not None:
+        chosen = message.interactive.button_reply or message.interactive.list_reply or Choice()
+        text, payload = chosen.title, chosen.id
+    elif kind == "button" and message.button is not None:
+        text, payload = message.button.text, message.button.payload
+    elif kind == "reaction" and message.reaction is not None:
+        text = message.reaction.emoji
     return InboundMessage(
         provider=Provider.META,
         channel=Channel.WHATSAPP,
-        provider_message_id=wamid,
-        sender="+" + sender.lstrip("+"),
+        provider_message_id=message.id,
+        sender="+" + message.sender.lstrip("+"),
         recipient=recipient,
         text=text,
         attachments=tuple(attachments),
         location=location,
-        sender_name=names.get(sender),
-        occurred_at=from_unix(message.get("timestamp")),
-        in_reply_to=context.get("id"),
+        sender_name=names.get(message.sender),
+        occurred_at=from_unix(message.timestamp),
+        in_reply_to=message.context.id if message.context else None,
         button_payload=payload,
-        extra={
-            "type": kind,
-            **({"media_id": (message.get(kind) or {}).get("id")} if kind in MEDIA_TYPES else {}),
-        },
+        extra={"type": kind, **({"media_id": media.id} if media is not None else {})},
     )
 
 
-def _status(status: Mapping[str, Any], where: str) -> StatusUpdate:
-    wamid = require(status, "id", where)
-    value = require(status, "status", where)
-    errors = status.get("errors") or []
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+def _status(status: Status) -> StatusUpdate:
+    first = status.errors[0] if status.errors and isinstance(status.errors[0], dict) else {}
     return StatusUpdate(
         provider=Provider.META,
         channel=Channel.WHATSAPP,
-        provider_message_id=wamid,
-        status=STATUSES.get(value, MessageStatus.UNKNOWN),
-        occurred_at=from_unix(status.get("timestamp")),
+        provider_message_id=status.id,
+        status=STATUSES.get(status.status, MessageStatus.UNKNOWN),
+        occurred_at=from_unix(status.timestamp),
         error_code=str(first["code"]) if first.get("code") is not None else None,
         error_message=first.get("title") or first.get("message"),
-        reference=status.get("biz_opaque_callback_data"),
+        reference=status.biz_opaque_callback_data,
     )

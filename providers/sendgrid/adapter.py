@@ -20,6 +20,7 @@ from core.channels.adapter import (
     SendResult,
     StatusUpdate,
     WebhookRequest,
+    WebhookRoute,
 )
 from core.channels.errors import MalformedWebhook, PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
@@ -57,6 +58,20 @@ class SendGridAdapter(ChannelAdapter):
     provider = Provider.SENDGRID
     channel = Channel.EMAIL
     credential_names: ClassVar[tuple[str, ...]] = ("api_key", "inbound_secret")
+    secret_headers: ClassVar[frozenset[str]] = frozenset({SIGNATURE_HEADER.lower()})
+    webhooks = (
+        WebhookRoute(
+            "sendgrid/inbound", "/webhooks/sendgrid/inbound", (Channel.EMAIL,), email=True
+        ),
+        # Inbound Parse authenticated by a secret in the path instead of Basic auth.
+        WebhookRoute(
+            "sendgrid/inbound-path",
+            "/webhooks/sendgrid/inbound/{secret}",
+            (Channel.EMAIL,),
+            email=True,
+        ),
+        WebhookRoute("sendgrid/events", "/webhooks/sendgrid/events", (Channel.EMAIL,)),
+    )
     capabilities = Capabilities(
         max_length=None,
         media=True,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -13,8 +15,10 @@ from core.channels.adapter import (
     ChannelAdapter,
     NormalizedEvent,
     OutgoingMessage,
+    PolledEvent,
     SendResult,
     WebhookRequest,
+    WebhookRoute,
 )
 from core.channels.errors import PermanentProviderError, ProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
@@ -38,6 +42,8 @@ class TelegramAdapter(ChannelAdapter):
     provider = Provider.TELEGRAM
     channel = Channel.TELEGRAM
     credential_names: ClassVar[tuple[str, ...]] = ("bot_token", "webhook_secret")
+    secret_headers: ClassVar[frozenset[str]] = frozenset({SECRET_HEADER})
+    webhooks = (WebhookRoute("telegram", "/webhooks/telegram/{bot_id}", (Channel.TELEGRAM,)),)
     capabilities = Capabilities(
         max_length=4096,
         media=True,
@@ -50,6 +56,7 @@ class TelegramAdapter(ChannelAdapter):
         rate_per_second=30.0,
         rate_per_recipient_per_second=1.0,
         media_download=True,
+        polling=True,
     )
 
     def __init__(self, config: AdapterConfig) -> None:
@@ -62,6 +69,11 @@ class TelegramAdapter(ChannelAdapter):
         return str(
             self.config.options.get("bot_id") or self.config.credentials["bot_token"].split(":")[0]
         )
+
+    def owns_route(self, path_params: Mapping[str, str]) -> bool:
+        """Whether the path names this bot (``/webhooks/telegram/{bot_id}``)."""
+        named = path_params.get("bot_id")
+        return named is None or named == self.bot_id
 
     def _aiogram(self) -> Any:
         if self._bot is None:
@@ -207,6 +219,21 @@ class TelegramAdapter(ChannelAdapter):
             )
         )
         return [u.model_dump(mode="json", exclude_none=True, by_alias=True) for u in updates]
+
+    async def poll(self, cursor: str | None, wait: float) -> list[PolledEvent]:
+        """``getUpdates`` after ``cursor`` (an update id), each update stored as its webhook
+        body; the cursor moves past each one once it is committed."""
+        offset = int(cursor) if cursor else None
+        updates = await self.get_updates(offset=offset, timeout=int(wait))
+        return [
+            PolledEvent(
+                endpoint="telegram/poll",
+                body=json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode(),
+                content_type="application/json",
+                cursor=str(int(update["update_id"]) + 1),
+            )
+            for update in updates
+        ]
 
     async def download_media(self, reference: str) -> tuple[bytes, str]:
         """getFile, then ``/file/bot<token>/<file_path>``; ``reference`` is a ``file_id``."""

@@ -24,6 +24,7 @@ from core.channels.adapter import (
     SendResult,
     StatusUpdate,
     WebhookRequest,
+    WebhookRoute,
 )
 from core.channels.errors import MalformedWebhook, PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
@@ -64,6 +65,25 @@ def _strip(address: str | None) -> str | None:
     return address
 
 
+#: What Twilio expects in answer to a webhook: an empty TwiML document (no reply sent).
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def twilio_route(name: str, *channels: Channel) -> WebhookRoute:
+    """A Twilio webhook path ``/webhooks/<name>``, answered with empty TwiML."""
+    return WebhookRoute(
+        name, f"/webhooks/{name}", channels, reply=TWIML_EMPTY, reply_type="text/xml"
+    )
+
+
+#: Paths both Twilio channels share: status callbacks, and the one inbound URL some set-ups
+#: use for SMS and WhatsApp; the channel is read from the numbers (``route_channel``).
+SHARED_ROUTES = (
+    twilio_route("twilio/status", Channel.SMS, Channel.WHATSAPP),
+    twilio_route("twilio/inbound", Channel.SMS, Channel.WHATSAPP),
+)
+
+
 class TwilioAdapter(ChannelAdapter):
     """Shared Twilio behaviour; subclasses build the create parameters.
 
@@ -72,11 +92,24 @@ class TwilioAdapter(ChannelAdapter):
 
     provider = Provider.TWILIO
     credential_names: ClassVar[tuple[str, ...]] = ("account_sid", "auth_token")
+    secret_headers: ClassVar[frozenset[str]] = frozenset({"x-twilio-signature"})
 
     def __init__(self, config: AdapterConfig) -> None:
         super().__init__(config)
         self._client: Any = None
         self._http: Any = None
+
+    @classmethod
+    def route_channel(cls, route: WebhookRoute, request: WebhookRequest) -> Channel:
+        """WhatsApp when the form's numbers carry ``whatsapp:``, else the route's channel."""
+        if len(route.channels) == 1:
+            return route.channel
+        try:
+            form = read_form(request)
+        except MalformedWebhook:
+            return route.channel
+        numbers = (form.first("From") or "") + (form.first("To") or "")
+        return Channel.WHATSAPP if WHATSAPP_PREFIX in numbers else Channel.SMS
 
     # ---------------------------------------------------------------- client
 

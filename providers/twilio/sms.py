@@ -8,7 +8,7 @@ from typing import Any
 from core.channels.adapter import Capabilities, OutgoingMessage
 from core.channels.segments import count_segments
 from core.domain.enums import Channel
-from providers.twilio.base import TwilioAdapter
+from providers.twilio.base import SHARED_ROUTES, TwilioAdapter, twilio_route
 
 
 class TwilioSmsAdapter(TwilioAdapter):
@@ -21,6 +21,7 @@ class TwilioSmsAdapter(TwilioAdapter):
 
     name = "twilio_sms"
     channel = Channel.SMS
+    webhooks = (twilio_route("twilio/sms", Channel.SMS), *SHARED_ROUTES)
     capabilities = Capabilities(
         max_length=1600,
         media=True,
@@ -29,6 +30,7 @@ class TwilioSmsAdapter(TwilioAdapter):
         typical_delivery_seconds=10.0,
         rate_per_second=1.0,  # one segment per second on a long code
         lookup=True,
+        recent=True,
         media_download=True,
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.channels.adapter import Capabilities, OutgoingMessage
 from core.domain.enums import Channel
-from providers.twilio.base import WHATSAPP_PREFIX, TwilioAdapter
+from providers.twilio.base import SHARED_ROUTES, WHATSAPP_PREFIX, TwilioAdapter, twilio_route
 
 
 class TwilioWhatsAppAdapter(TwilioAdapter):
@@ -22,6 +22,7 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
 
     name = "twilio_whatsapp"
     channel = Channel.WHATSAPP
+    webhooks = (twilio_route("twilio/whatsapp", Channel.WHATSAPP), *SHARED_ROUTES)
     capabilities = Capabilities(
         max_length=1600,
         media=True,
@@ -34,6 +35,7 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
         typical_delivery_seconds=30.0,
         rate_per_second=20.0,
         lookup=True,
+        recent=True,
         media_download=True,
     )
 

@@ -17,11 +17,13 @@ from core.channels.adapter import (
     OutgoingMessage,
     SendResult,
     WebhookRequest,
+    WebhookRoute,
 )
 from core.channels.errors import MalformedWebhook, PermanentProviderError, SignatureError
 from core.domain.enums import Channel, MessageStatus, Provider
-from providers._common import from_iso, mapping, read_json, require
+from providers._common import from_iso, read_json, validated
 from providers._httpx import map_httpx_error
+from providers.vapi.payload import Analysis, Artifact, Customer, Payload, ServerMessage
 
 PROVIDER = "vapi"
 #: Server message types that become call reports; the others (transcript, tool-calls…) are ignored.
@@ -44,6 +46,10 @@ class VapiAdapter(ChannelAdapter):
     provider = Provider.VAPI
     channel = Channel.VOICE
     credential_names: ClassVar[tuple[str, ...]] = ("api_key", "webhook_secret")
+    secret_headers: ClassVar[frozenset[str]] = frozenset(
+        {"x-vapi-secret", "x-vapi-signature", "x-signature"}
+    )
+    webhooks = (WebhookRoute("vapi", "/webhooks/vapi", (Channel.VOICE,)),)
     capabilities = Capabilities(
         max_length=None,
         cost_per_unit=Decimal("0.10"),
@@ -161,46 +167,43 @@ class VapiAdapter(ChannelAdapter):
         _same(signature.strip().lower().removeprefix("sha256="), digest, "x-signature")
 
     @staticmethod
-    def _message(request: WebhookRequest) -> dict[str, Any]:
-        body = mapping(read_json(request), "body")
-        return dict(mapping(require(body, "message"), "message"))
+    def _message(request: WebhookRequest) -> ServerMessage:
+        return validated(Payload, read_json(request)).message
 
     def parse(self, request: WebhookRequest) -> list[NormalizedEvent]:
         """``status-update`` and ``end-of-call-report`` → ``CallReport``; others → nothing."""
         message = self._message(request)
-        kind = require(message, "type", "message.")
-        if kind not in REPORTED:
+        if message.type not in REPORTED:
             return []
-        call = mapping(require(message, "call", "message."), "message.call")
-        call_id = str(require(call, "id", "message.call."))
-        customer = _part(message, "customer") or _part(call, "customer", "message.call.")
-        artifact = _part(message, "artifact")
-        analysis = _part(message, "analysis")
-        final = kind == "end-of-call-report"
-        started = from_iso(message.get("startedAt") or call.get("startedAt"))
-        ended = from_iso(message.get("endedAt") or call.get("endedAt"))
-        duration = _number(message.get("durationSeconds"), "message.durationSeconds")
+        call = message.call
+        if call is None:
+            raise MalformedWebhook("missing required field message.call")
+        if not call.id:
+            raise MalformedWebhook("missing required field message.call.id")
+        customer = message.customer or call.customer or Customer()
+        artifact = message.artifact or Artifact()
+        analysis = message.analysis or Analysis()
+        final = message.type == "end-of-call-report"
+        started = from_iso(message.started_at or call.started_at)
+        ended = from_iso(message.ended_at or call.ended_at)
+        duration = message.duration_seconds
         if duration is None and started and ended:
             duration = (ended - started).total_seconds()
         return [
             CallReport(
                 provider=Provider.VAPI,
-                provider_call_id=call_id,
-                phone=_text(customer.get("number"), "customer.number"),
-                status="ended" if final else _text(message.get("status"), "status") or "unknown",
-                direction="inbound" if call.get("type") == "inboundPhoneCall" else "outbound",
+                provider_call_id=call.id,
+                phone=customer.number,
+                status="ended" if final else message.status or "unknown",
+                direction="inbound" if call.type == "inboundPhoneCall" else "outbound",
                 started_at=started,
                 ended_at=ended,
                 duration_seconds=duration,
-                ended_reason=_text(message.get("endedReason"), "endedReason"),
-                transcript=_text(
-                    artifact.get("transcript") or message.get("transcript"), "transcript"
-                ),
-                summary=_text(analysis.get("summary") or message.get("summary"), "summary"),
-                recording_url=_text(
-                    artifact.get("recordingUrl") or message.get("recordingUrl"), "recordingUrl"
-                ),
-                cost=_decimal(message.get("cost")),
+                ended_reason=message.ended_reason,
+                transcript=artifact.transcript or message.transcript,
+                summary=analysis.summary or message.summary,
+                recording_url=artifact.recording_url or message.recording_url,
+                cost=_decimal(message.cost),
                 final=final,
             )
         ]
@@ -208,44 +211,16 @@ class VapiAdapter(ChannelAdapter):
     def dedupe_keys(self, request: WebhookRequest) -> list[str]:
         """``vapi:<call id>:<type>[:<status>]``."""
         message = self._message(request)
-        kind = require(message, "type", "message.")
-        call_id = _part(message, "call").get("id")
+        call_id = message.call.id if message.call else None
         if not call_id:
             raise MalformedWebhook("missing required field message.call.id")
-        suffix = (
-            f":{message['status']}" if kind == "status-update" and message.get("status") else ""
-        )
-        return [f"vapi:{call_id}:{kind}{suffix}"]
+        suffix = f":{message.status}" if message.type == "status-update" and message.status else ""
+        return [f"vapi:{call_id}:{message.type}{suffix}"]
 
 
 def _same(given: str, expected: str, what: str) -> None:
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise SignatureError(f"VAPI {what} does not match")
-
-
-def _part(container: Any, key: str, where: str = "message.") -> dict[str, Any]:
-    """An optional nested object (``{}`` when absent); a ``MalformedWebhook`` when not one."""
-    value = container.get(key)
-    if value is None or value == "":
-        return {}
-    return dict(mapping(value, where + key))
-
-
-def _text(value: Any, where: str) -> str | None:
-    """An optional text field; numbers are written out, anything else is malformed."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise MalformedWebhook(f"message.{where}: expected text")
-
-
-def _number(value: Any, where: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    raise MalformedWebhook(f"{where}: expected a number")
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from core.relay.endpoints import ENDPOINTS
+from core.relay.endpoints import installed_endpoints
 from tests.hardening.relay_world import (
     MAX_BODY,
     MAX_EMAIL,
@@ -57,8 +57,8 @@ def http() -> Iterator[httpx.Client]:
 def _paths(world: World) -> list[tuple[str, str]]:
     """(relay, path) of every webhook endpoint; Meta's on the relay whose WhatsApp is Meta."""
     out = []
-    for endpoint in ENDPOINTS:
-        path = endpoint.path.replace("{bot_id}", world.bot_id)
+    for endpoint in installed_endpoints():
+        path = endpoint.route.path.replace("{bot_id}", world.bot_id)
         out.append(("meta" if path.startswith("/webhooks/meta") else "twilio", path))
     return out
 

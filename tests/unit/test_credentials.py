@@ -7,7 +7,6 @@ import pytest
 from keyring.backends import fail
 
 from core.channels import runtime
-from core.channels.adapter import Capabilities, ChannelAdapter
 from core.config.settings import ProviderEndpoints
 from core.credentials import (
     INDEX_NAME,
@@ -19,6 +18,7 @@ from core.credentials import (
 from core.domain.enums import Channel, Provider
 from core.domain.models import ChannelConfig
 from core.errors import ConfigurationError, CredentialStoreUnavailable, InvalidInput
+from tests.fakes import FakeAdapter
 from tests.memory_keyring import MemoryKeyring
 
 TOKEN = "f3c1b2a9d8e7c6b5a4f3e2d1c0b9a1b2"
@@ -148,26 +148,11 @@ async def test_secrets_never_reach_the_database(service, memory_keyring) -> None
             assert TOKEN not in repr(rows)
 
 
-class RecordingAdapter(ChannelAdapter):
+class RecordingAdapter(FakeAdapter):
     """An SMS adapter that only keeps what it was built with."""
 
     name = "recording_sms"
-    provider = Provider.TWILIO
-    channel = Channel.SMS
-    capabilities = Capabilities(max_length=1600)
     credential_names = ("account_sid", "auth_token")
-
-    async def send(self, message):  # pragma: no cover - never sent here
-        raise NotImplementedError
-
-    def verify(self, request) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def parse(self, request):  # pragma: no cover
-        return []
-
-    def dedupe_keys(self, request):  # pragma: no cover
-        return []
 
 
 def test_the_runtime_builds_adapters_from_the_store(monkeypatch, memory_keyring) -> None:

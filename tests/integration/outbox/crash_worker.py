@@ -21,14 +21,17 @@ from core.outbox.worker import OutboxWorker
 from core.service import InboxService
 from core.storage.database import Database
 from core.storage.types import utcnow
-from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter
+from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime
 
 
-class FileProvider(RecordingAdapter):
+class FileProvider(FakeAdapter):
     """Accepts every message, recording its reference in a shared append-only file."""
 
+    #: Whether it lists the latest messages to a recipient (``recent``).
+    listing = False
+
     def __init__(self, channel: Channel, path: Path, lookup: bool) -> None:
-        super().__init__(channel, lookup=lookup)
+        super().__init__(channel, lookup=lookup, recent=self.listing)
         self.path = path
 
     async def send(self, message: OutgoingMessage) -> SendResult:
@@ -51,6 +54,8 @@ class FileProvider(RecordingAdapter):
 
 class ListingFileProvider(FileProvider):
     """The same provider, with a message list to reconcile against (like Twilio's)."""
+
+    listing = True
 
     async def recent(self, to: str, limit: int = 20) -> list[SendResult]:
         """The latest messages sent to ``to``, newest first."""

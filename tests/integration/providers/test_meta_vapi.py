@@ -124,7 +124,7 @@ async def test_meta_buttons_statuses_and_signature(sandbox, relay, meta):
     with pytest.raises(SignatureError):
         meta.verify(tampered)
     assert (
-        meta.verify_challenge(
+        meta.answer_challenge(
             {
                 "hub.mode": "subscribe",
                 "hub.verify_token": "sandbox-verify-token",
@@ -134,7 +134,7 @@ async def test_meta_buttons_statuses_and_signature(sandbox, relay, meta):
         == "42"
     )
     with pytest.raises(SignatureError):
-        meta.verify_challenge(
+        meta.answer_challenge(
             {"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "42"}
         )
 

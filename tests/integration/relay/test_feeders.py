@@ -1,14 +1,18 @@
-"""Polling feeders: Telegram getUpdates and Twilio's message list feed the same durable path."""
+"""Polling feeders: an adapter that can be polled feeds the same durable path as its webhook."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from core.channels.adapter import PolledEvent
+from core.channels.errors import NotSupported
 from core.domain.enums import Channel, Provider
-from core.relay.feeders import TelegramPoller, TwilioPoller, pollers_for
+from core.relay.feeders import Poller, pollers_for
 from core.relay.store import EventWriter
 from core.service import InboxService
 from core.storage import tables as t
@@ -17,27 +21,37 @@ from tests.relay_harness import running_relay
 
 
 class PolledTelegram(FakeAdapter):
-    """A fake bot whose getUpdates answers from a script and records the offsets asked."""
+    """A fake bot whose getUpdates answers from a script and records the cursors asked."""
 
     def __init__(self, updates: list[dict[str, Any]]) -> None:
-        super().__init__(Provider.TELEGRAM, Channel.TELEGRAM, options={"bot_id": "777"})
+        super().__init__(Channel.TELEGRAM, options={"bot_id": "777"}, polling=True)
         self.pending = updates
-        self.offsets: list[int | None] = []
+        self.cursors: list[str | None] = []
 
-    async def get_updates(self, offset: int | None = None, timeout: int = 0) -> list[dict]:
-        self.offsets.append(offset)
-        return [u for u in self.pending if offset is None or u["update_id"] >= offset]
+    async def poll(self, cursor: str | None, wait: float) -> list[PolledEvent]:
+        self.cursors.append(cursor)
+        return [
+            PolledEvent(
+                "telegram/poll",
+                json.dumps(u).encode(),
+                "application/json",
+                cursor=str(u["update_id"] + 1),
+            )
+            for u in self.pending
+            if cursor is None or u["update_id"] >= int(cursor)
+        ]
 
 
-class PolledTwilio(FakeAdapter):
-    """A fake Twilio account whose message list is a script of webhook-like forms."""
+class PolledList(FakeAdapter):
+    """A fake provider whose message list is polled: no cursor, the dedupe key drops repeats."""
 
-    def __init__(self, forms: list[dict[str, str]]) -> None:
-        super().__init__(Provider.TWILIO, Channel.SMS)
-        self.forms = forms
+    def __init__(self, bodies: list[bytes]) -> None:
+        super().__init__(Channel.SMS, polling=True)
+        self.capabilities = dataclasses.replace(self.capabilities, poll_interval=10.0)  # type: ignore[misc]
+        self.bodies = bodies
 
-    async def poll_inbound(self) -> list[dict[str, str]]:
-        return self.forms
+    async def poll(self, cursor: str | None, wait: float) -> list[PolledEvent]:
+        return [PolledEvent("twilio/sms/poll", b, "application/json") for b in self.bodies]
 
 
 def update(update_id: int, key: str, sender: str, text: str) -> dict[str, Any]:
@@ -56,10 +70,10 @@ async def test_telegram_updates_are_stored_once_and_ingested(service: InboxServi
     )
     async with running_relay(service, FakeAdapters(telegram=bot)) as relay:
         writer = EventWriter(service.db)
-        poller = TelegramPoller(writer, bot, service.ctx.tenant_id, timeout=0)
+        poller = Poller(writer, bot, service.ctx.tenant_id, wait=0)
         assert await poller.poll_once() == 2
-        assert await poller.poll_once() == 0  # nothing new past the offset
-        assert bot.offsets == [None, 12]
+        assert await poller.poll_once() == 0  # nothing new past the cursor
+        assert bot.cursors == [None, "12"]
         # the same update posted by the webhook too is not stored twice
         await relay.post("/webhooks/telegram/777", body(message("tg:10", "4242", "Bonjour")))
         await writer.close()
@@ -68,12 +82,12 @@ async def test_telegram_updates_are_stored_once_and_ingested(service: InboxServi
     assert await inbound_texts(service) == ["Bonjour", "Re"]
 
 
-async def test_twilio_message_list_feeds_ingest(service: InboxService) -> None:
-    forms = [{"events": json.dumps([message("SM1", "+33612345678", "Bonjour")])}]
-    account = PolledTwilio(forms)
+async def test_a_polled_message_list_feeds_ingest(service: InboxService) -> None:
+    account = PolledList([body(message("SM1", "+33612345678", "Bonjour"))])
     async with running_relay(service, FakeAdapters(sms=account)) as relay:
         writer = EventWriter(service.db)
-        poller = TwilioPoller(writer, account, service.ctx.tenant_id, interval=0)
+        poller = Poller(writer, account, service.ctx.tenant_id, wait=0)
+        assert poller.interval == 10.0  # the adapter's own pace
         assert await poller.poll_once() == 1
         assert await poller.poll_once() == 0  # listed again: the dedupe key drops it
         await writer.close()
@@ -83,7 +97,14 @@ async def test_twilio_message_list_feeds_ingest(service: InboxService) -> None:
     assert await inbound_texts(service) == ["Bonjour"]
 
 
-def test_only_pollable_adapters_get_pollers() -> None:
-    adapters = [PolledTelegram([]), PolledTwilio([]), FakeAdapter(Provider.VAPI, Channel.VOICE)]
-    kinds = [type(p) for p in pollers_for(object(), adapters, 1)]  # type: ignore[arg-type]
-    assert kinds == [TelegramPoller, TwilioPoller]
+def test_only_adapters_that_say_so_get_pollers() -> None:
+    telegram, listing = PolledTelegram([]), PolledList([])
+    voice = FakeAdapter(Channel.VOICE, provider=Provider.VAPI)
+    found = pollers_for(object(), [telegram, listing, voice], 1)  # type: ignore[arg-type]
+    assert [p.adapter for p in found] == [telegram, listing]
+
+
+async def test_polling_an_adapter_that_cannot_says_so() -> None:
+    voice = FakeAdapter(Channel.VOICE, provider=Provider.VAPI)
+    with pytest.raises(NotSupported, match="does not offer poll"):
+        await voice.poll(None, 0)

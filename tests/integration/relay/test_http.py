@@ -163,7 +163,9 @@ async def test_twilio_status_for_whatsapp_goes_to_the_whatsapp_adapter(
 
 
 async def test_meta_subscription_challenge(service: InboxService) -> None:
-    meta = FakeAdapter(Provider.META, Channel.WHATSAPP, credentials={"verify_token": "vt-123"})
+    meta = FakeAdapter(
+        Channel.WHATSAPP, provider=Provider.META, credentials={"verify_token": "vt-123"}
+    )
     async with running_relay(service, FakeAdapters(whatsapp=meta)) as relay:
         good = "/webhooks/meta/whatsapp?hub.mode=subscribe&hub.verify_token=vt-123&hub.challenge=42"
         async with relay.http.get(relay.url(good)) as response:

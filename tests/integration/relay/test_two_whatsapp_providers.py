@@ -43,8 +43,8 @@ async def test_whatsapp_on_twilio_and_meta_routes_each_way(service: InboxService
     configs = [c for c in await service.tenant_settings.channels() if c.channel == "whatsapp"]
     assert [c.provider for c in configs] == [Provider.TWILIO, Provider.META]
 
-    twilio = FakeAdapter(Provider.TWILIO, Channel.WHATSAPP)
-    meta = FakeAdapter(Provider.META, Channel.WHATSAPP)
+    twilio = FakeAdapter(Channel.WHATSAPP, provider=Provider.TWILIO)
+    meta = FakeAdapter(Channel.WHATSAPP, provider=Provider.META)
     adapters = FakeAdapters(whatsapp=twilio)
     adapters.more[Channel.WHATSAPP] = [meta]
     async with running_relay(service, adapters) as relay:

@@ -342,7 +342,7 @@ async def test_a_prospect_without_any_address_leaves_as_unreachable(service, clo
 
 async def test_campaign_steps_are_sent_by_the_outbox_worker(service, clock):
     from core.outbox.worker import OutboxWorker
-    from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter
+    from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime
 
     for channel in (Channel.SMS, Channel.EMAIL, Channel.WHATSAPP):
         await service.tenant_settings.save_channel(channel)
@@ -351,9 +351,9 @@ async def test_campaign_steps_are_sent_by_the_outbox_worker(service, clock):
     [campaign] = await service.campaigns.list()
     await service.campaigns.enrol(campaign.id, [marie])
     await service.campaigns.run_due()
-    email = RecordingAdapter(Channel.EMAIL, clock=clock)
+    email = FakeAdapter(Channel.EMAIL, clock=clock)
     worker = OutboxWorker(
-        service.ctx, FakeRuntime(email, RecordingAdapter(Channel.SMS, clock=clock))
+        service.ctx, FakeRuntime(email, FakeAdapter(Channel.SMS, clock=clock))
     )
     await worker.run_once()
     [sent] = email.sent

@@ -10,7 +10,7 @@ from core.domain.enums import Channel, OutboxStatus
 from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
 from tests.unit.outbox.conftest import Scene
-from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter
+from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime
 
 
 async def _statuses(scene: Scene) -> dict[str, str]:
@@ -23,7 +23,7 @@ async def test_rows_on_other_channels_are_left_alone(scene: Scene) -> None:
     outbound = scene.service.outbound
     await outbound.send_reply(scene.conversation_id, ReplyDraft(text="Par SMS"), Channel.SMS)
     await outbound.send_reply(scene.conversation_id, ReplyDraft(text="Par mail"), Channel.EMAIL)
-    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    sms, email = FakeAdapter(Channel.SMS), FakeAdapter(Channel.EMAIL)
     runtime = FakeRuntime(sms, email)
 
     await OutboxWorker(
@@ -39,7 +39,7 @@ async def test_rows_on_other_channels_are_left_alone(scene: Scene) -> None:
 
 async def test_a_worker_with_no_channel_takes_nothing(scene: Scene) -> None:
     await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms), worker_id="relay", channels=[])
     assert await worker.run_once() == 0
     assert sms.sent == []
@@ -54,7 +54,7 @@ async def test_an_interrupted_row_on_another_channel_is_not_settled(scene, clock
         row.status, row.lease_owner, row.attempts = OutboxStatus.SENDING, "dead", 1
         row.lease_expires_at = clock.now
     clock.advance(seconds=1)
-    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL, lookup=True)
+    sms, email = FakeAdapter(Channel.SMS), FakeAdapter(Channel.EMAIL, lookup=True)
     runtime = FakeRuntime(sms, email)
     relay = OutboxWorker(scene.service.ctx, runtime, worker_id="relay", channels=[Channel.SMS])
     assert await relay.reconcile() == 0

@@ -15,7 +15,7 @@ from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
 from tests.factories import add_message, add_prospect
 from tests.unit.outbox.conftest import Scene
-from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter
+from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime
 
 
 async def count(scene: Scene, table) -> int:
@@ -170,7 +170,7 @@ async def test_broadcast_one_decision_each_progress_and_resume(scene: Scene) -> 
     assert await service.outbound.broadcast(ids, draft, broadcast_id=bid, chunk_size=3) == bid
     progress = await service.outbound.broadcast_progress(bid)
     assert progress.total == 8 and progress.failed == 1 and progress.remaining == 7
-    runtime = FakeRuntime(RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL))
+    runtime = FakeRuntime(FakeAdapter(Channel.SMS), FakeAdapter(Channel.EMAIL))
     await OutboxWorker(service.ctx, runtime).drain()
     progress = await service.outbound.broadcast_progress(bid)
     assert (progress.sent, progress.failed, progress.remaining) == (7, 1, 0)
@@ -190,7 +190,7 @@ async def test_call_is_queued_like_any_send(scene: Scene) -> None:
     message = await scene.service.outbound.call(scene.prospect_id)
     assert message.kind == MessageKind.CALL and message.channel == Channel.VOICE
     assert message.direction == Direction.OUTBOUND and message.status == MessageStatus.QUEUED
-    voice = RecordingAdapter(Channel.VOICE)
+    voice = FakeAdapter(Channel.VOICE)
     await OutboxWorker(scene.service.ctx, FakeRuntime(voice)).drain()
     assert voice.sent[0].to == "+33612345678"
 
@@ -202,7 +202,7 @@ async def test_resend_refuses_a_message_that_went_out(scene: Scene) -> None:
 
 
 async def test_route_message_with_a_loaded_context_sends_now(scene: Scene) -> None:
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     scene.service.outbound.attach_runtime(FakeRuntime(sms))
     draft = ReplyDraft(text="Votre dossier est complet.", message_type=MessageType.NOTIFICATION)
     ctx = await scene.service.outbound.routing_context(scene.prospect_id, draft)

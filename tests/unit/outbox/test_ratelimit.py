@@ -9,7 +9,7 @@ from core.domain.enums import Channel, MessageStatus
 from core.outbox.ratelimit import RateLimiters, TokenBucket
 from core.outbox.worker import OutboxWorker
 from tests.unit.outbox.conftest import Scene
-from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter
+from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime
 
 
 class FakeTime:
@@ -43,7 +43,7 @@ async def test_bucket_allows_a_burst_then_the_rate() -> None:
 
 async def test_limiters_use_the_adapter_rate(scene: Scene) -> None:
     time = FakeTime()
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     sms.capabilities = sms.capabilities.__class__(max_length=None, rate_per_second=1.0)
     limiters = RateLimiters(monotonic=time.monotonic, sleep=time.sleep)
     for i in range(3):
@@ -54,7 +54,7 @@ async def test_limiters_use_the_adapter_rate(scene: Scene) -> None:
 
 
 async def test_run_forever_sends_then_stops(scene: Scene) -> None:
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     stop = asyncio.Event()
     worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms), poll_seconds=0.01)

@@ -13,7 +13,7 @@ from core.reminders.plan import ReminderKind, plan
 from core.storage import tables as t
 from tests.conftest import FakeClock
 from tests.unit.outbox.conftest import Scene
-from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter, server_error
+from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime, server_error
 
 #: Thursday 12 March 2026, 15:00 in Paris.
 START = datetime(2026, 3, 12, 14, 0, tzinfo=UTC)
@@ -74,7 +74,7 @@ async def test_reminders_are_queued_and_sent_at_their_moments(
     queued = await rows(scene)
     assert set(queued) == {"reminder_h24", "reminder_h2", "reminder_m30", "reminder_survey"}
     assert queued["reminder_m30"].channel_type == Channel.SMS
-    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    sms, email = FakeAdapter(Channel.SMS), FakeAdapter(Channel.EMAIL)
     worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, email))
     clock.now = START - timedelta(hours=24)
     await worker.drain()
@@ -119,9 +119,9 @@ async def test_worker_cancels_a_reminder_whose_appointment_moved_without_a_sync(
     async with scene.service.db.session() as session:  # changed behind the booking's back
         row = await session.get(t.AppointmentRow, appointment_id)
         row.starts_at, row.ends_at = moved, moved + timedelta(hours=1)
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     clock.now = START - timedelta(minutes=30)
-    await OutboxWorker(scene.service.ctx, FakeRuntime(sms, RecordingAdapter(Channel.EMAIL))).drain()
+    await OutboxWorker(scene.service.ctx, FakeRuntime(sms, FakeAdapter(Channel.EMAIL))).drain()
     assert not sms.sent
     # Syncing plans the new ones; the old ones are all closed.
     assert await scene.service.outbound.reminders.sync(appointment_id) == 4
@@ -132,8 +132,8 @@ async def test_worker_cancels_a_reminder_whose_appointment_moved_without_a_sync(
 async def test_a_2h_reminder_held_past_its_moment_expires(scene: Scene, clock: FakeClock) -> None:
     appointment_id = await book(scene)
     await scene.service.outbound.reminders.sync(appointment_id)
-    sms = RecordingAdapter(Channel.SMS, [server_error()] * 3)
-    worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, RecordingAdapter(Channel.EMAIL)))
+    sms = FakeAdapter(Channel.SMS, [server_error()] * 3)
+    worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, FakeAdapter(Channel.EMAIL)))
     clock.now = START - timedelta(hours=2)
     await worker.drain()  # 2 h reminder fails (retry at +60 s)
     clock.now = START - timedelta(minutes=31)
@@ -169,7 +169,7 @@ async def test_email_reminder_not_opened_after_6h_is_followed_by_sms(
     queued = await rows(scene)
     assert queued["reminder_h24"].channel_type == Channel.EMAIL
     assert queued["reminder_h24_unread"].channel_type == Channel.SMS
-    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    sms, email = FakeAdapter(Channel.SMS), FakeAdapter(Channel.EMAIL)
     worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, email))
     clock.now = START - timedelta(hours=24)
     await worker.drain()
@@ -185,7 +185,7 @@ async def test_opened_email_reminder_cancels_the_sms_follow_up(
     await _prefer_email(scene)
     appointment_id = await book(scene)
     await scene.service.outbound.reminders.sync(appointment_id)
-    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    sms, email = FakeAdapter(Channel.SMS), FakeAdapter(Channel.EMAIL)
     worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, email))
     clock.now = START - timedelta(hours=24)
     await worker.drain()

@@ -26,9 +26,8 @@ from tests.conftest import FakeClock
 from tests.unit.orchestrator.helpers import context
 from tests.unit.outbox.conftest import EMAIL, PHONE, Scene
 from tests.unit.outbox.fakes import (
+    FakeAdapter,
     FakeRuntime,
-    ListingAdapter,
-    RecordingAdapter,
     invalid_number,
     rate_limited,
     server_error,
@@ -48,7 +47,7 @@ async def outbox_rows(scene: Scene) -> list[t.OutboxRow]:
 
 
 async def test_a_reply_is_queued_then_sent_and_recorded(scene: Scene) -> None:
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     message = await scene.service.outbound.send_reply(
         scene.conversation_id, ReplyDraft(text="Oui, visite possible samedi.")
     )
@@ -67,8 +66,8 @@ async def test_a_reply_is_queued_then_sent_and_recorded(scene: Scene) -> None:
 async def test_transient_failures_retry_at_60_300_900_then_fall_back(
     scene: Scene, clock: FakeClock
 ) -> None:
-    sms = RecordingAdapter(Channel.SMS, [server_error()] * 4)
-    email = RecordingAdapter(Channel.EMAIL)
+    sms = FakeAdapter(Channel.SMS, [server_error()] * 4)
+    email = FakeAdapter(Channel.EMAIL)
     w = worker(scene, FakeRuntime(sms, email))
     message = await scene.service.outbound.send_reply(
         scene.conversation_id, ReplyDraft(text="Bonjour"), Channel.SMS
@@ -95,7 +94,7 @@ async def test_transient_failures_retry_at_60_300_900_then_fall_back(
 
 
 async def test_retry_after_from_the_provider_is_honoured(scene: Scene, clock: FakeClock) -> None:
-    sms = RecordingAdapter(Channel.SMS, [rate_limited(retry_after=600), rate_limited(5)])
+    sms = FakeAdapter(Channel.SMS, [rate_limited(retry_after=600), rate_limited(5)])
     w = worker(scene, FakeRuntime(sms))
     await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await w.run_once()
@@ -111,7 +110,7 @@ async def test_retry_after_from_the_provider_is_honoured(scene: Scene, clock: Fa
 
 
 async def test_configured_retry_delays_are_used(scene: Scene, clock: FakeClock) -> None:
-    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    sms = FakeAdapter(Channel.SMS, [server_error()])
     w = worker(scene, FakeRuntime(sms), retry_delays=[7])
     await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await w.run_once()
@@ -120,8 +119,8 @@ async def test_configured_retry_delays_are_used(scene: Scene, clock: FakeClock) 
 
 
 async def test_seed_example_4_invalid_number_falls_back_to_email(scene: Scene) -> None:
-    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
-    email = RecordingAdapter(Channel.EMAIL)
+    sms = FakeAdapter(Channel.SMS, [invalid_number()])
+    email = FakeAdapter(Channel.EMAIL)
     outbound = scene.service.outbound
     outbound.attach_runtime(FakeRuntime(sms, email))
     ctx = context(
@@ -144,7 +143,7 @@ async def test_seed_example_4_invalid_number_falls_back_to_email(scene: Scene) -
 
 
 async def test_no_fallback_left_means_failed_with_the_error(scene: Scene) -> None:
-    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
+    sms = FakeAdapter(Channel.SMS, [invalid_number()])
     w = worker(scene, FakeRuntime(sms))  # email not set up in the runtime: no fallback possible
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await w.run_once()
@@ -155,8 +154,8 @@ async def test_no_fallback_left_means_failed_with_the_error(scene: Scene) -> Non
 
 
 async def test_fallback_chain_is_bounded_by_max_fallback_attempts(scene: Scene) -> None:
-    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
-    email = RecordingAdapter(Channel.EMAIL)
+    sms = FakeAdapter(Channel.SMS, [invalid_number()])
+    email = FakeAdapter(Channel.EMAIL)
     w = worker(scene, FakeRuntime(sms, email), max_fallback_attempts=0)
     await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await w.drain()
@@ -166,8 +165,8 @@ async def test_fallback_chain_is_bounded_by_max_fallback_attempts(scene: Scene) 
 
 async def test_every_row_ends_terminal_under_mixed_failures(scene: Scene, clock: FakeClock) -> None:
     errors = [server_error(), rate_limited(30), invalid_number(), timeout(), None] * 6
-    sms = RecordingAdapter(Channel.SMS, errors)
-    email = RecordingAdapter(Channel.EMAIL, [server_error(), invalid_number()])
+    sms = FakeAdapter(Channel.SMS, errors)
+    email = FakeAdapter(Channel.EMAIL, [server_error(), invalid_number()])
     w = worker(scene, FakeRuntime(sms, email))
     for i in range(12):
         await scene.service.outbound.send_reply(
@@ -190,7 +189,7 @@ async def test_every_row_ends_terminal_under_mixed_failures(scene: Scene, clock:
 async def test_interrupted_send_without_lookup_is_outcome_unknown_then_resent_on_request(
     scene: Scene, clock: FakeClock
 ) -> None:
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await _crash_mid_send(scene, clock)
     w = worker(scene, FakeRuntime(sms))
@@ -209,7 +208,7 @@ async def test_a_resend_after_an_opt_out_is_refused_with_its_reason(
     scene: Scene, clock: FakeClock
 ) -> None:
     """A resend is decided again: the prospect opted out of SMS since, so nothing is queued."""
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await _crash_mid_send(scene, clock)
     await worker(scene, FakeRuntime(sms)).run_once()
@@ -227,7 +226,7 @@ async def test_a_resend_after_an_opt_out_is_refused_with_its_reason(
 async def test_interrupted_send_found_by_lookup_is_sent_else_unknown(
     scene: Scene, clock: FakeClock
 ) -> None:
-    sms = RecordingAdapter(Channel.SMS, lookup=True, clock=clock)
+    sms = FakeAdapter(Channel.SMS, lookup=True, clock=clock)
     first = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
     second = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="b"))
     rows = await outbox_rows(scene)
@@ -244,7 +243,7 @@ async def test_interrupted_send_found_by_lookup_is_sent_else_unknown(
 async def test_interrupted_send_is_settled_by_the_providers_message_list(
     scene: Scene, clock: FakeClock
 ) -> None:
-    sms = ListingAdapter(Channel.SMS, clock=clock)
+    sms = FakeAdapter(Channel.SMS, recent=True, clock=clock)
     first = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
     second = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="b"))
     rows = await outbox_rows(scene)
@@ -260,7 +259,7 @@ async def test_interrupted_send_is_settled_by_the_providers_message_list(
 async def test_ambiguous_timeout_is_looked_up_before_a_retry(
     scene: Scene, clock: FakeClock
 ) -> None:
-    sms = RecordingAdapter(
+    sms = FakeAdapter(
         Channel.SMS, [timeout()], lookup=True, accept_on_timeout=True, clock=clock
     )
     w = worker(scene, FakeRuntime(sms))
@@ -276,7 +275,7 @@ async def test_quiet_hours_hold_then_release_at_the_end_of_the_window(
     scene: Scene, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)  # 23:30 in Paris
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     w = worker(scene, FakeRuntime(sms))
     message = await scene.service.outbound.send_reply(
         scene.conversation_id, ReplyDraft(text="Bonne nouvelle"), Channel.SMS
@@ -290,7 +289,7 @@ async def test_quiet_hours_hold_then_release_at_the_end_of_the_window(
 
 
 async def test_scheduled_send_waits_for_its_time(scene: Scene, clock: FakeClock) -> None:
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     w = worker(scene, FakeRuntime(sms))
     later = clock.now + timedelta(hours=2)
     message = await scene.service.outbound.send_reply(
@@ -305,7 +304,7 @@ async def test_scheduled_send_waits_for_its_time(scene: Scene, clock: FakeClock)
 
 
 async def test_expired_row_is_not_sent_late(scene: Scene, clock: FakeClock) -> None:
-    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    sms = FakeAdapter(Channel.SMS, [server_error()])
     w = worker(scene, FakeRuntime(sms))
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     async with scene.service.db.session() as session:
@@ -322,7 +321,7 @@ async def test_budget_alert_when_crossing_the_threshold(scene: Scene) -> None:
     settings = await scene.service.tenant_settings.get()
     settings.monthly_budget = settings.prices[Channel.SMS] * 2
     await scene.service.tenant_settings.save(settings)
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     w = worker(scene, FakeRuntime(sms))
     async with scene.service.bus.subscribe() as events:
         for text in ("a", "b"):
@@ -339,7 +338,7 @@ async def test_budget_alert_when_crossing_the_threshold(scene: Scene) -> None:
 
 
 async def test_two_workers_never_send_the_same_row_twice(scene: Scene) -> None:
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     runtime = FakeRuntime(sms)
     for i in range(30):
         await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text=str(i)))
@@ -384,7 +383,7 @@ async def test_a_retry_falling_in_quiet_hours_waits_for_the_morning(
     scene: Scene, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 3, 10, 20, 59, 30, tzinfo=UTC)  # 21:59:30 in Paris
-    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    sms = FakeAdapter(Channel.SMS, [server_error()])
     w = worker(scene, FakeRuntime(sms))
     message = await scene.service.outbound.send_reply(
         scene.conversation_id, ReplyDraft(text="x"), Channel.SMS
@@ -401,7 +400,7 @@ async def test_a_retry_falling_in_quiet_hours_waits_for_the_morning(
 
 async def test_an_urgent_retry_is_not_held_by_quiet_hours(scene: Scene, clock: FakeClock) -> None:
     clock.now = datetime(2026, 3, 10, 20, 59, 30, tzinfo=UTC)
-    sms = RecordingAdapter(Channel.SMS, [server_error()])
+    sms = FakeAdapter(Channel.SMS, [server_error()])
     w = worker(scene, FakeRuntime(sms))
     await scene.service.outbound.send_reply(
         scene.conversation_id, ReplyDraft(text="x", urgency=Urgency.URGENT), Channel.SMS
@@ -413,8 +412,8 @@ async def test_an_urgent_retry_is_not_held_by_quiet_hours(scene: Scene, clock: F
 
 
 async def test_an_email_without_subject_gets_its_first_line(scene: Scene) -> None:
-    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
-    email = RecordingAdapter(Channel.EMAIL)
+    sms = FakeAdapter(Channel.SMS, [invalid_number()])
+    email = FakeAdapter(Channel.EMAIL)
     text = "Votre dossier est complet.\nÀ bientôt"
     await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text=text))
     await worker(scene, FakeRuntime(sms, email)).drain()
@@ -425,8 +424,8 @@ async def test_an_email_without_subject_gets_its_first_line(scene: Scene) -> Non
 async def test_an_invalid_number_makes_sms_unreachable_for_the_next_decisions(
     scene: Scene,
 ) -> None:
-    sms = RecordingAdapter(Channel.SMS, [invalid_number()])
-    email = RecordingAdapter(Channel.EMAIL)
+    sms = FakeAdapter(Channel.SMS, [invalid_number()])
+    email = FakeAdapter(Channel.EMAIL)
     await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="a"))
     await worker(scene, FakeRuntime(sms, email)).drain()
     decision = await scene.service.outbound.decide(scene.conversation_id, ReplyDraft(text="b"))
@@ -441,7 +440,7 @@ async def test_an_invalid_number_makes_sms_unreachable_for_the_next_decisions(
 async def test_a_failure_reported_after_the_send_falls_back(scene: Scene) -> None:
     from core.storage.timeline import apply_status
 
-    sms, email = RecordingAdapter(Channel.SMS), RecordingAdapter(Channel.EMAIL)
+    sms, email = FakeAdapter(Channel.SMS), FakeAdapter(Channel.EMAIL)
     w = worker(scene, FakeRuntime(sms, email))
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await w.run_once()
@@ -465,7 +464,7 @@ async def test_a_failure_reported_after_the_send_falls_back(scene: Scene) -> Non
 async def test_a_failure_reported_with_no_fallback_left_closes_the_row(scene: Scene) -> None:
     from core.storage.timeline import apply_status
 
-    sms = RecordingAdapter(Channel.SMS)
+    sms = FakeAdapter(Channel.SMS)
     w = worker(scene, FakeRuntime(sms), enable_fallback=False)
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await w.run_once()

@@ -20,7 +20,7 @@ from core.storage import tables as t
 from tests.conftest import FakeClock
 from tests.factories import add_prospect
 from tests.unit.outbox.conftest import PHONE, Scene
-from tests.unit.outbox.fakes import FakeRuntime, RecordingAdapter, server_error
+from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime, server_error
 
 TEMPLATE = {"name": "rappel", "language": "fr", "parameters": ["Marie"], "content_sid": "HX1"}
 
@@ -263,8 +263,8 @@ async def test_a_fallback_reapplies_its_channels_allowed_sending_hours(
         [request(scene, channel=Channel.SMS, allowed=frozenset({Channel.SMS, Channel.EMAIL}))],
     )
     assert [s["channel"] for s in outcome.row.fallback_chain] == ["email"]
-    sms = RecordingAdapter(Channel.SMS, [server_error()] * 4)
-    worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, RecordingAdapter(Channel.EMAIL)))
+    sms = FakeAdapter(Channel.SMS, [server_error()] * 4)
+    worker = OutboxWorker(scene.service.ctx, FakeRuntime(sms, FakeAdapter(Channel.EMAIL)))
     for wait in (0, 60, 300, 900):
         clock.advance(seconds=wait)
         await worker.run_once()
