@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime, timedelta
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -13,6 +15,7 @@ from textual.widgets import DataTable
 from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import language, t
+from inbox_app.render.cells import fits_one_line, one_line_cell
 from inbox_app.render.safe import highlighted, inert, one_line
 from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
 
@@ -173,6 +176,53 @@ class ConversationList(DataTable[Text]):
         if not item.has_draft:
             return preview
         return Text(t("ui.inbox.draft_mark"), style="italic") + preview
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """A body cell through the one-line path (``render/cells.py``), cached as DataTable
+        caches its cells; the header and anything else through DataTable's own path."""
+        if row_index < 0 or column_index < 0 or row_index < self.fixed_rows:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        lines = self._cell_render_cache.get(key)
+        if lines is not None:
+            return lines
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        if self.rows[row_key].height != 1 or not fits_one_line(cell):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            column_index < self.fixed_columns,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        lines = one_line_cell(self.app.console, cell, width, self.cell_padding, pre, post)
+        self._cell_render_cache[key] = lines
+        return lines
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
