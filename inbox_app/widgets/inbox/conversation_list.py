@@ -9,6 +9,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -176,6 +177,20 @@ class ConversationList(DataTable[Text]):
         if not item.has_draft:
             return preview
         return Text(t("ui.inbox.draft_mark"), style="italic") + preview
+
+    def _update_dimensions(self, new_rows: object) -> None:
+        """The scrollable size once rows came or went.
+
+        DataTable measures every new cell to fit its columns; every column here has a fixed
+        width and every row one line, so only the size is worked out (the general path is
+        kept for anything else)."""
+        columns = self.columns.values()
+        if any(c.auto_width for c in columns) or any(r.height != 1 for r in self.rows.values()):
+            super()._update_dimensions(new_rows)  # type: ignore[arg-type]
+            return
+        width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width, self._total_row_height + header)
 
     def _render_cell(
         self,
