@@ -210,11 +210,11 @@ class InboxScreen(Screen[None]):
             parts.append(t("ui.inbox.searching", query=one_line(f.search, 40)))
             if not f.statuses and f.view is View.ALL:
                 parts.append(t("searchui.all_states"))
-        self.query_one("#title", Static).update(
-            Text(
-                t("common.app_name") + " — " + " · ".join(parts), no_wrap=True, overflow="ellipsis"
-            )
+        title = Text(
+            t("common.app_name") + " — " + " · ".join(parts), no_wrap=True, overflow="ellipsis"
         )
+        # one line the screen's width (app.tcss): a new title needs no layout of the screen
+        self.query_one("#title", Static).update(title, layout=False)
 
     @on(ConversationList.NeedMore)
     async def _more(self) -> None:

@@ -9,6 +9,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
@@ -22,6 +23,10 @@ from inbox_app.render.words import channel_tag, priority_mark, priority_name, re
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
+#: Rendered cells kept across updates of the list (a few pages' worth, in every state).
+DRAWN_CELLS = 20_000
+#: Conversations whose cells are kept for reuse; past this the memory starts again.
+MADE_ROWS = 5_000
 #: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
 COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "assignee", "labels")
 WIDTHS = {
@@ -101,6 +106,14 @@ class ConversationList(DataTable[Text]):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self.summaries: dict[int, ConversationSummary] = {}
         self.query_text: str | None = None
+        #: The cells last made for each conversation, with what they were made from: a row shown
+        #: again unchanged (back to a filter, say) reuses them, and so their rendered lines.
+        self._made: dict[int, tuple[ConversationSummary, str, str | None, list[Text]]] = {}
+        #: Rendered cells by cell object and place, across the table's updates (DataTable's own
+        #: cache is emptied by every change): (cell, lines) under ``id(cell)`` and the styles.
+        self._drawn: LRUCache[tuple[object, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
+            DRAWN_CELLS
+        )
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -154,6 +167,18 @@ class ConversationList(DataTable[Text]):
         return [int(row.key.value) for row in self.ordered_rows if row.key.value]
 
     def _cells(self, item: ConversationSummary, now: datetime) -> list[Text]:
+        """The row's cells: those made before if nothing they show changed."""
+        when = relative(item.last_message_at, now)
+        made = self._made.get(item.id)
+        if made is not None and made[1:3] == (when, self.query_text) and made[0] == item:
+            return made[3]
+        if len(self._made) >= MADE_ROWS:
+            self._made.clear()
+        cells = self._make_cells(item, when)
+        self._made[item.id] = (item, when, self.query_text, cells)
+        return cells
+
+    def _make_cells(self, item: ConversationSummary, when: str) -> list[Text]:
         unread = "●" if item.unread_count else " "
         first_line = item.last_message_preview
         if item.match_snippet:  # a search result: why it matched
@@ -165,7 +190,7 @@ class ConversationList(DataTable[Text]):
             Text(unread, style="bold"),
             Text(channel_tag(item.channel)),
             highlighted(item.prospect_name, self.query_text, "bold" if item.unread_count else ""),
-            Text(relative(item.last_message_at, now)),
+            Text(when),
             self._preview(item, first_line),
             Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
             inert(one_line(item.assignee_name or ""), single_line=True),
@@ -234,8 +259,15 @@ class ConversationList(DataTable[Text]):
             self.cursor_foreground_priority == "css",
             self.cursor_background_priority == "css",
         )
-        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
-        lines = one_line_cell(self.app.console, cell, width, self.cell_padding, pre, post)
+        place = (id(cell), row_index, column_index, width, base_style, component, post)
+        drawn = self._drawn.get(place)
+        if drawn is not None and drawn[0] is cell:
+            lines = drawn[1]
+        else:
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            pre = base_style + meta + component
+            lines = one_line_cell(self.app.console, cell, width, self.cell_padding, pre, post)
+            self._drawn[place] = (cell, lines)  # the cell kept with it: its id is not reused
         self._cell_render_cache[key] = lines
         return lines
 
