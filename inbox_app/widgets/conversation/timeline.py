@@ -59,6 +59,11 @@ class Entry:
         self.classes = classes
 
     @property
+    def drawn(self) -> bool:
+        """Whether the text was drawn already."""
+        return isinstance(self._body, Text)
+
+    @property
     def body(self) -> Text:
         """The item's text (drawn on first use)."""
         if not isinstance(self._body, Text):
