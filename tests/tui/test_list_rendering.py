@@ -88,3 +88,20 @@ async def test_a_row_shown_again_reuses_its_cells_and_a_changed_one_is_redrawn(
         await settle(pilot)
         assert not table.summaries[unread].unread_count
         assert _line(table, unread).startswith("   ")  # the dot is gone from the screen too
+
+
+async def test_the_cursor_moves_on_screen_and_leaves_no_highlight_behind(app, ids) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+
+        def background(row: int) -> object:
+            return table.render_line(row + 1)._segments[1].style.bgcolor
+
+        plain = background(2)
+        assert background(0) != plain  # the cursor's row
+        for moves in range(1, 4):
+            await pilot.press("down")
+            await settle(pilot)
+            assert background(moves) != plain
+            assert [background(r) for r in range(4) if r != moves] == [plain] * 3

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
@@ -27,6 +29,8 @@ PREFETCH = 15
 DRAWN_CELLS = 20_000
 #: Conversations whose cells are kept for reuse; past this the memory starts again.
 MADE_ROWS = 5_000
+#: Where the cursor (or the mouse) is said to be when drawing a row it is not on: no row's index.
+_ELSEWHERE = Coordinate(-2, 0)
 #: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
 COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "assignee", "labels")
 WIDTHS = {
@@ -216,6 +220,28 @@ class ConversationList(DataTable[Text]):
         width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
         header = self.header_height if self.show_header else 0
         self.virtual_size = Size(width, self._total_row_height + header)
+
+    def _render_line_in_row(
+        self,
+        row_key: Any,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        """One row's line. DataTable keys its drawing of a row by where the cursor is, so a
+        move redraws every row; a row the cursor and the mouse are not on looks the same
+        wherever they are, so it is drawn (and cached) as if they were nowhere."""
+        if self.cursor_type == "row":
+            found = self._row_locations.get(row_key)
+            row_index = -1 if found is None else found  # -1: the header, as DataTable has it
+            if cursor_location.row != row_index:
+                cursor_location = _ELSEWHERE
+            if hover_location.row != row_index:
+                hover_location = _ELSEWHERE
+        return super()._render_line_in_row(
+            row_key, line_no, base_style, cursor_location, hover_location
+        )
 
     def _render_cell(
         self,
