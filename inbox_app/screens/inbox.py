@@ -230,10 +230,12 @@ class InboxScreen(Screen[None]):
             message = t("teamui.agent.mine_needs_agent")
             self.notify(message, severity="warning", timeout=8, markup=False)
             return
+        # the list takes the focus first: its new look is painted while the page is read, and
+        # the new rows are then drawn once, focused
+        self.table.focus()
         await self.refilter(
             dataclasses.replace(self.filter, channel=event.channel, view=event.view)
         )
-        self.table.focus()
 
     @on(ConversationList.Opened)
     async def _opened(self, event: ConversationList.Opened) -> None:
