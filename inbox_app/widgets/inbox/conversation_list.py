@@ -25,8 +25,8 @@ from inbox_app.render.words import channel_tag, priority_mark, priority_name, re
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
-#: Rendered cells kept across updates of the list (a few pages' worth, in every state).
-DRAWN_CELLS = 20_000
+#: Rendered cells kept across updates of the list (about twenty pages of 50 rows, 8 cells each).
+DRAWN_CELLS = 8_000
 #: Conversations whose cells are kept for reuse; past this the memory starts again.
 MADE_ROWS = 5_000
 #: Where the cursor (or the mouse) is said to be when drawing a row it is not on: no row's index.
