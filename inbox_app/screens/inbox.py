@@ -215,11 +215,11 @@ class InboxScreen(BulkActions, Screen[None]):
         tagged = self.tagged_note()
         if tagged:
             parts.append(tagged)
-        self.query_one("#title", Static).update(
-            Text(
-                t("common.app_name") + " — " + " · ".join(parts), no_wrap=True, overflow="ellipsis"
-            )
+        title = Text(
+            t("common.app_name") + " — " + " · ".join(parts), no_wrap=True, overflow="ellipsis"
         )
+        # one line the screen's width (app.tcss): a new title needs no layout of the screen
+        self.query_one("#title", Static).update(title, layout=False)
 
     @on(ConversationList.NeedMore)
     async def _more(self) -> None:
@@ -235,10 +235,12 @@ class InboxScreen(BulkActions, Screen[None]):
             message = t("teamui.agent.mine_needs_agent")
             self.notify(message, severity="warning", timeout=8, markup=False)
             return
+        # the list takes the focus first: its new look is painted while the page is read, and
+        # the new rows are then drawn once, focused
+        self.table.focus()
         await self.refilter(
             dataclasses.replace(self.filter, channel=event.channel, view=event.view)
         )
-        self.table.focus()
 
     @on(ConversationList.Opened)
     async def _opened(self, event: ConversationList.Opened) -> None:

@@ -90,12 +90,15 @@ async def test_a_long_thread_opens_on_its_newest_items_and_reveals_older_ones(
         assert len(timeline) == WINDOW
         assert any("Je vous rappelle." in _item_text(i) for i in timeline.children[-3:])
         assert not any(_item_text(i).endswith("\nMessage 0") for i in timeline.children)
+        older = [e for e in timeline._older if e.message is not None]
+        assert older and not any(e.drawn for e in older)  # drawn when shown
         newest = timeline.highlighted_child
         timeline.index = 0
         await pilot.press("up")
         await settle(pilot)
         assert len(timeline) == 2 * WINDOW and newest in timeline.children
         assert timeline.index == WINDOW - 1  # the item above the one that was first
+        assert any("\nMessage " in _item_text(i) for i in timeline.children[:WINDOW])
 
 
 async def test_a_new_message_elsewhere_updates_its_row_in_place(app, ids, service) -> None:

@@ -8,7 +8,7 @@ shown with its type and size); ``location`` (``latitude``, ``longitude``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -41,14 +41,36 @@ PROBLEM_STATUSES = {
 KINDS = ("note", "inbound", "outbound", "separator", "link", "event")
 
 
-@dataclass
 class Entry:
-    """What one item shows, before (or without) a widget for it."""
+    """What one item shows, before (or without) a widget for it.
 
-    body: Text
-    message: Message | None = None
-    link: int | None = None
-    classes: str = ""
+    The body may be given as a function that draws it: a long thread's older items are drawn
+    only when the reader goes up to them, so opening it draws a screen's worth.
+    """
+
+    def __init__(
+        self,
+        body: Text | Callable[[], Text],
+        message: Message | None = None,
+        link: int | None = None,
+        classes: str = "",
+    ) -> None:
+        self._body = body
+        self.message = message
+        self.link = link
+        self.classes = classes
+
+    @property
+    def drawn(self) -> bool:
+        """Whether the text was drawn already."""
+        return isinstance(self._body, Text)
+
+    @property
+    def body(self) -> Text:
+        """The item's text (drawn on first use)."""
+        if not isinstance(self._body, Text):
+            self._body = self._body()
+        return self._body
 
 
 class TimelineItem(ListItem):
@@ -258,9 +280,11 @@ def _entry(message: Message, tz: str | None, *, expanded: bool = False) -> Entry
     if message.kind == MessageKind.EVENT:
         target = (message.metadata or {}).get("switched_to_id")
         link = target if isinstance(target, int) else None
-        return Entry(event_text(message, tz), message=message, link=link, classes="event")
+        body = lambda: event_text(message, tz)  # noqa: E731
+        return Entry(body, message=message, link=link, classes="event")
     kind = "note" if message.kind == MessageKind.NOTE else str(message.direction)
-    return Entry(message_text(message, tz, expanded=expanded), message=message, classes=kind)
+    text = lambda: message_text(message, tz, expanded=expanded)  # noqa: E731
+    return Entry(text, message=message, classes=kind)
 
 
 def _separator(

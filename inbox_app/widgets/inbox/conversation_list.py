@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.coordinate import Coordinate
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
 
 from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import language, t
+from inbox_app.render.cells import fits_one_line, one_line_cell
 from inbox_app.render.safe import highlighted, inert, one_line
 from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
+#: Rendered cells kept across updates of the list (about twenty pages of 50 rows, 8 cells each).
+DRAWN_CELLS = 8_000
+#: Conversations whose cells are kept for reuse; past this the memory starts again.
+MADE_ROWS = 5_000
+#: Where the cursor (or the mouse) is said to be when drawing a row it is not on: no row's index.
+_ELSEWHERE = Coordinate(-2, 0)
 #: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
 COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "assignee", "labels")
 WIDTHS = {
@@ -101,6 +114,14 @@ class ConversationList(DataTable[Text]):
         self.query_text: str | None = None
         #: Conversations tagged for a bulk action (kept while the list reloads).
         self.tagged: set[int] = set()
+        #: The cells last made for each conversation, with what they were made from: a row shown
+        #: again unchanged (back to a filter, say) reuses them, and so their rendered lines.
+        self._made: dict[int, tuple[ConversationSummary, str, str | None, bool, list[Text]]] = {}
+        #: Rendered cells by cell object and place, across the table's updates (DataTable's own
+        #: cache is emptied by every change): (cell, lines) under ``id(cell)`` and the styles.
+        self._drawn: LRUCache[tuple[object, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
+            DRAWN_CELLS
+        )
 
     def on_mount(self) -> None:
         for name in COLUMNS:
@@ -160,6 +181,19 @@ class ConversationList(DataTable[Text]):
         return [int(row.key.value) for row in self.ordered_rows if row.key.value]
 
     def _cells(self, item: ConversationSummary, now: datetime) -> list[Text]:
+        """The row's cells: those made before if nothing they show changed."""
+        when = relative(item.last_message_at, now)
+        tagged = item.id in self.tagged
+        made = self._made.get(item.id)
+        if made is not None and made[1:4] == (when, self.query_text, tagged) and made[0] == item:
+            return made[4]
+        if len(self._made) >= MADE_ROWS:
+            self._made.clear()
+        cells = self._make_cells(item, when)
+        self._made[item.id] = (item, when, self.query_text, tagged, cells)
+        return cells
+
+    def _make_cells(self, item: ConversationSummary, when: str) -> list[Text]:
         unread = "●" if item.unread_count else " "
         first_line = item.last_message_preview
         if item.match_snippet:  # a search result: why it matched
@@ -174,7 +208,7 @@ class ConversationList(DataTable[Text]):
             Text(unread, style="bold"),
             Text(channel_tag(item.channel)),
             name,
-            Text(relative(item.last_message_at, now)),
+            Text(when),
             self._preview(item, first_line),
             Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
             inert(one_line(item.assignee_name or ""), single_line=True),
@@ -186,6 +220,96 @@ class ConversationList(DataTable[Text]):
         if not item.has_draft:
             return preview
         return Text(t("ui.inbox.draft_mark"), style="italic") + preview
+
+    def _update_dimensions(self, new_rows: object) -> None:
+        """The scrollable size once rows came or went.
+
+        DataTable measures every new cell to fit its columns; every column here has a fixed
+        width and every row one line, so only the size is worked out (the general path is
+        kept for anything else)."""
+        columns = self.columns.values()
+        if any(c.auto_width for c in columns) or any(r.height != 1 for r in self.rows.values()):
+            super()._update_dimensions(new_rows)  # type: ignore[arg-type]
+            return
+        width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width, self._total_row_height + header)
+
+    def _render_line_in_row(
+        self,
+        row_key: Any,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        """One row's line. DataTable keys its drawing of a row by where the cursor is, so a
+        move redraws every row; a row the cursor and the mouse are not on looks the same
+        wherever they are, so it is drawn (and cached) as if they were nowhere."""
+        if self.cursor_type == "row":
+            found = self._row_locations.get(row_key)
+            row_index = -1 if found is None else found  # -1: the header, as DataTable has it
+            if cursor_location.row != row_index:
+                cursor_location = _ELSEWHERE
+            if hover_location.row != row_index:
+                hover_location = _ELSEWHERE
+        return super()._render_line_in_row(
+            row_key, line_no, base_style, cursor_location, hover_location
+        )
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """A body cell through the one-line path (``render/cells.py``), cached as DataTable
+        caches its cells; the header and anything else through DataTable's own path."""
+        if row_index < 0 or column_index < 0 or row_index < self.fixed_rows:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        lines = self._cell_render_cache.get(key)
+        if lines is not None:
+            return lines
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        if self.rows[row_key].height != 1 or not fits_one_line(cell):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            column_index < self.fixed_columns,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        place = (id(cell), row_index, column_index, width, base_style, component, post)
+        drawn = self._drawn.get(place)
+        if drawn is not None and drawn[0] is cell:
+            lines = drawn[1]
+        else:
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            pre = base_style + meta + component
+            lines = one_line_cell(self.app.console, cell, width, self.cell_padding, pre, post)
+            self._drawn[place] = (cell, lines)  # the cell kept with it: its id is not reused
+        self._cell_render_cache[key] = lines
+        return lines
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

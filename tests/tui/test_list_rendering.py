@@ -1,0 +1,107 @@
+"""The inbox list draws its cells as DataTable would, and reuses them only when unchanged."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+from rich.padding import Padding
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.renderables.styled import Styled
+
+from core.events import ConversationChanged
+from inbox_app.render.cells import fits_one_line, one_line_cell
+from inbox_app.widgets.inbox.conversation_list import ConversationList
+from inbox_app.widgets.inbox.sidebar import Sidebar
+from tests.tui.helpers import settle
+
+PRE = Style(color="#e0e0e0", bgcolor="#153854", meta={"row": 3, "column": 2})
+POST = Style(bgcolor="#272727")
+
+
+def _highlighted() -> Text:
+    text = Text("Bonjour Marie, votre dossier")
+    text.stylize("bold reverse", 8, 13)
+    return text
+
+
+CELLS = [
+    pytest.param(Text("SMS"), 8, id="plain"),
+    pytest.param(Text("●", style="bold"), 3, id="styled"),
+    pytest.param(Text(" "), 3, id="blank"),
+    pytest.param(Text(""), 6, id="empty"),
+    pytest.param(_highlighted(), 40, id="spans"),
+    pytest.param(_highlighted(), 12, id="spans-cut"),
+    pytest.param(Text("Jean-Baptiste de la Fontaine", overflow="ellipsis"), 14, id="ellipsis"),
+    pytest.param(Text("日本語のなまえ", style="italic"), 8, id="wide-cut"),
+    pytest.param(Text("trailing   "), 8, id="trailing-spaces"),
+]
+
+
+@pytest.mark.parametrize(("cell", "width"), CELLS)
+def test_a_one_line_cell_is_drawn_as_rich_draws_it(cell: Text, width: int) -> None:
+    console = Console(width=200, color_system="truecolor")
+    options = console.options.update_dimensions(width, 1).update(no_wrap=True)
+    general = console.render_lines(
+        Styled(Padding(cell, (0, 1)), pre_style=PRE, post_style=POST), options
+    )
+    mine = one_line_cell(console, cell, width, 1, PRE, POST)
+    assert fits_one_line(cell)
+    assert len(mine) == 1 and Segment.get_line_length(mine[0]) == width
+    assert list(Segment.simplify(mine[0])) == list(Segment.simplify(general[0]))
+
+
+def test_text_with_a_line_break_takes_the_general_path() -> None:
+    assert not fits_one_line(Text("two\nlines"))
+    assert not fits_one_line(Text("a\ttab"))
+    assert not fits_one_line("a string")
+
+
+def _line(table: ConversationList, conversation_id: int) -> str:
+    """The row's text as painted (the header is line 0; the list is not scrolled)."""
+    y = table.get_row_index(str(conversation_id)) + 1
+    return table.render_line(y).text
+
+
+async def test_a_row_shown_again_reuses_its_cells_and_a_changed_one_is_redrawn(
+    app, ids, service
+) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+        unread = next(i for i, s in table.summaries.items() if s.unread_count)
+        before = table.get_row_at(table.get_row_index(str(unread)))
+        assert _line(table, unread).startswith(" ● ")
+        sidebar = app.screen.query_one(Sidebar)
+        for option in ("channel:email", "all"):  # away and back: the same rows again
+            sidebar.focus()
+            sidebar.highlighted = sidebar.get_option_index(option)
+            await pilot.press("enter")
+            await settle(pilot)
+        again = table.get_row_at(table.get_row_index(str(unread)))
+        assert all(a is b for a, b in zip(again, before, strict=True))
+        assert _line(table, unread).startswith(" ● ")
+
+        await service.conversations.mark_read(unread)
+        service.bus.publish(ConversationChanged(unread))
+        await settle(pilot)
+        assert not table.summaries[unread].unread_count
+        assert _line(table, unread).startswith("   ")  # the dot is gone from the screen too
+
+
+async def test_the_cursor_moves_on_screen_and_leaves_no_highlight_behind(app, ids) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+
+        def background(row: int) -> object:
+            return table.render_line(row + 1)._segments[1].style.bgcolor
+
+        plain = background(2)
+        assert background(0) != plain  # the cursor's row
+        for moves in range(1, 4):
+            await pilot.press("down")
+            await settle(pilot)
+            assert background(moves) != plain
+            assert [background(r) for r in range(4) if r != moves] == [plain] * 3
