@@ -47,6 +47,7 @@ from core.events import (
     OutboxQueued,
     ProspectChanged,
     Resync,
+    SettingsChanged,
 )
 from core.storage.database import Database
 
@@ -64,6 +65,7 @@ SHARED_EVENTS: dict[str, type] = {
         ProspectChanged,
         AppointmentChanged,
         OutboxQueued,
+        SettingsChanged,
     )
 }
 #: PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
