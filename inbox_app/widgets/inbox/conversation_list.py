@@ -10,11 +10,19 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.domain.enums import Channel, Priority
+from core.domain.enums import Channel, ConversationStatus, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import language, t
 from inbox_app.render.safe import highlighted, inert, one_line
-from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
+from inbox_app.render.words import (
+    channel_style,
+    channel_tag,
+    priority_mark,
+    priority_name,
+    priority_style,
+    relative,
+    when,
+)
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
@@ -27,6 +35,8 @@ WIDTHS = {
     "labels": 20,
     "assignee": 14,
 }
+#: Screens narrower than this show the priority, assignee and labels at the preview's start.
+NARROW_BELOW = 100
 #: The preview takes the room the other columns leave, within these bounds.
 PREVIEW_WIDTHS = (24, 60)
 #: The inbox's sidebar beside the list, and the list's scroll bar (see inbox.tcss).
@@ -65,6 +75,24 @@ def _column_width(name: str, lang: str) -> int:
     return max(len(t(f"ui.column.{name}")), *(len(w) for w in words))
 
 
+def condensed(item: ConversationSummary) -> Text:
+    """ "!! @Camille #visite+1 │ ": priority mark, assignee and labels in a few columns."""
+    parts = Text()
+    mark = priority_mark(item.priority)
+    if mark:
+        parts.append(mark + " ", style=priority_style(item.priority) or "bold")
+    if item.assignee_name:
+        parts.append_text(inert("@" + item.assignee_name.split()[0][:10], single_line=True))
+        parts.append(" ")
+    if item.labels:
+        more = f"+{len(item.labels) - 1}" if len(item.labels) > 1 else ""
+        parts.append_text(inert(f"#{item.labels[0][:12]}{more}", single_line=True))
+        parts.append(" ")
+    if parts:
+        parts.append("│ ", style="dim")
+    return parts
+
+
 def preview_width(screen_width: int) -> int:
     """The preview column's width on a screen ``screen_width`` wide: what the others leave."""
     beside = _BESIDE["narrow" if screen_width < 100 else "wide"]
@@ -97,8 +125,13 @@ class ConversationList(DataTable[Text]):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self.summaries: dict[int, ConversationSummary] = {}
         self.query_text: str | None = None
+        #: The agency's time zone, for when snoozed conversations wake (the local one if None).
+        self.tz: str | None = None
+        #: Below 100 columns the last columns are off-screen: the preview starts with them.
+        self.narrow = False
 
     def on_mount(self) -> None:
+        self.narrow = self.app.size.width < NARROW_BELOW
         for name in COLUMNS:
             width = preview_width(self.app.size.width) if name == "preview" else column_width(name)
             self.add_column(t(f"ui.column.{name}"), key=name, width=width)
@@ -114,12 +147,12 @@ class ConversationList(DataTable[Text]):
             if item.id in self.summaries:
                 continue
             self.summaries[item.id] = item
-            self.add_row(*self._cells(item, now), key=str(item.id))
+            self.add_row(*self._painted(item, now), key=str(item.id))
 
     def update_item(self, item: ConversationSummary, now: datetime) -> None:
         """Redraw one row in place."""
         self.summaries[item.id] = item
-        for name, cell in zip(COLUMNS, self._cells(item, now), strict=True):
+        for name, cell in zip(COLUMNS, self._painted(item, now), strict=True):
             self.update_cell(str(item.id), name, cell)
 
     def put_in_order(self, order: list[int]) -> None:
@@ -167,6 +200,26 @@ class ConversationList(DataTable[Text]):
             inert(one_line(item.assignee_name or ""), single_line=True),
             inert(", ".join(item.labels), single_line=True),
         ]
+
+    def _painted(self, item: ConversationSummary, now: datetime) -> list[Text]:
+        """The row's cells with their colours (which repeat what the marks and tags say), when
+        a snoozed conversation wakes, and on a narrow screen its priority, assignee and labels
+        condensed at the start of the preview."""
+        cells = self._cells(item, now)
+        at = {name: i for i, name in enumerate(COLUMNS)}
+        cells[at["channel"]].stylize(channel_style(item.channel))
+        cells[at["priority"]].stylize(priority_style(item.priority))
+        lead = Text()
+        if self.narrow:
+            lead = condensed(item)
+        if item.status == ConversationStatus.SNOOZED and item.snoozed_until is not None:
+            wakes = t("ui.inbox.wakes", when=when(item.snoozed_until, self.tz))
+            lead.append(f"{wakes} ", style="italic")
+        if lead:  # after the draft mark, which stays first
+            preview = cells[at["preview"]]
+            keep = len(t("ui.inbox.draft_mark")) if item.has_draft else 0
+            cells[at["preview"]] = preview[:keep] + lead + preview[keep:]
+        return cells
 
     def _preview(self, item: ConversationSummary, first_line: str) -> Text:
         preview = highlighted(first_line, self.query_text)
