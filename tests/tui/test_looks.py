@@ -107,3 +107,32 @@ def test_low_priority_has_a_mark_too() -> None:
     marks = {p: priority_mark(p) for p in Priority}
     assert marks[Priority.URGENT] == "!!" and marks[Priority.HIGH] == "!"
     assert marks[Priority.LOW] == "↓" and marks[Priority.MEDIUM] == ""
+
+
+async def test_checkbox_and_switch_states_read_without_colour(app, ids, lang) -> None:
+    from textual.widgets import Label, Switch, TabbedContent
+
+    from inbox_app.widgets.toggles import StateCheckbox
+    from tests.tui.test_settings_analytics import open_settings
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_settings(app, pilot)
+        box = app.screen.query_one("#quiet_enabled", StateCheckbox)
+        box.value = True
+        await settle(pilot)
+        assert box.render().plain.startswith("▐X▌")
+        box.value = False
+        await settle(pilot)
+        assert box.render().plain.startswith("▐ ▌")
+        app.screen.query_one(TabbedContent).active = "channels"
+        await settle(pilot)
+        app.screen.query_one("#enabled_sms", Switch).value = False
+        await settle(pilot)
+        off = i18n.t("ui.settings.switch_off")
+        assert str(app.screen.query_one("#state_sms", Label).render()) == off
+        app.screen.query_one("#enabled_sms", Switch).value = True
+        await settle(pilot)
+        assert str(app.screen.query_one("#state_sms", Label).render()) == i18n.t(
+            "ui.settings.switch_on"
+        )
+        assert ("Off" in off) if lang == "en" else ("Désactivé" in off)
