@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -136,3 +137,27 @@ async def test_checkbox_and_switch_states_read_without_colour(app, ids, lang) ->
             "ui.settings.switch_on"
         )
         assert ("Off" in off) if lang == "en" else ("Désactivé" in off)
+
+
+async def test_french_colons_english_dates_and_the_zone_named(app, ids, service, lang) -> None:
+    from inbox_app.screens.conversation import ConversationScreen
+    from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
+    from tests.tui.test_conversation import timeline_text
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        panel = str(app.screen.query_one(ProspectPanel).render())
+        title = static_text(app, "#title")
+        thread = timeline_text(app)
+    label = "SMS"
+    if lang == "fr":
+        assert f"{label} :" in panel and f"{label}:" not in panel
+        assert "heure de Paris" in title
+        assert "/03/2026" in thread or "/2026" in thread
+    else:
+        assert f"{label}:" in panel and f"{label} :" not in panel
+        assert "Paris time" in title
+        assert "Mar 2026" in thread
+        assert not re.search(r"\d{2}/\d{2}/\d{4}", thread), "no dd/mm/yyyy"

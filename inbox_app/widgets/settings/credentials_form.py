@@ -113,9 +113,11 @@ class CredentialsForm(Widget):
         except Exception as exc:
             self._result(str(exc), error=True)
             return
-        lines = [f"{s.name}: {s.masked} ({s.source})" for s in stored if s.channel == channel] or [
-            t("ui.credentials.none")
-        ]
+        lines = [
+            f"{t('ui.label', label=s.name)} {s.masked} ({s.source})"
+            for s in stored
+            if s.channel == channel
+        ] or [t("ui.credentials.none")]
         self.query_one("#credentials_stored", Static).update(
             inert("\n".join(lines), single_line=False)
         )
