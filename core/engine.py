@@ -33,6 +33,7 @@ from core.config.settings import ProviderEndpoints, Settings
 from core.domain.enums import Channel
 from core.domain.models import ChannelConfig, ProspectDraft
 from core.errors import CoccinelleError
+from core.events import Resync, SettingsChanged
 from core.service import InboxService
 from core.storage.database import Database
 from core.supervisor import Supervisor
@@ -259,11 +260,15 @@ class Engine:
 
     async def _start_sandbox(self, channels: list[ChannelConfig]) -> list[ChannelConfig]:
         from core.channels.registry import SANDBOX_GROUP, load_plugin
-        from core.channels.runtime import adapter_name
 
         start_sandbox = load_plugin(SANDBOX_GROUP, "default")
         self.sandbox = await start_sandbox(self.relay_url, auto_flush=1.0)
         await self._ensure_personas()
+        return self._pointed_at_sandbox(channels)
+
+    def _pointed_at_sandbox(self, channels: list[ChannelConfig]) -> list[ChannelConfig]:
+        from core.channels.runtime import adapter_name
+
         pointed = []
         for config in channels:
             name = adapter_name(config.channel, config.provider)
@@ -310,11 +315,45 @@ class Engine:
         assert self.runtime is not None
         outbox = OutboxWorker(self.service.ctx, self.runtime, self.settings.orchestrator)
         self.supervisor.add("outbox", outbox.run_forever)
+        self.supervisor.add("settings", self._follow_settings)
         # Once-per-tenant jobs: in team mode only the process holding each job's lease runs it.
         once = self.service.team.lease.exclusive
         self.supervisor.add("reminders", once("reminders", self.service.outbound.reminders.follow))
         self.supervisor.add("housekeeping", once("housekeeping", self._housekeeping))
         self.supervisor.add("analytics", once("analytics", RollupWarmer(self.service.ctx).run))
+
+    async def _follow_settings(self, stop: asyncio.Event) -> None:
+        """Apply the Settings screen's changes while running: a channel turned off is neither
+        served by the relay nor sent on (so nothing answers there), one turned on receives at
+        once, new secrets are read on next use. Quiet hours are read by every decision."""
+        async with self.service.bus.subscribe() as queue:
+            while not stop.is_set():
+                getter = asyncio.ensure_future(queue.get())
+                stopping = asyncio.ensure_future(stop.wait())
+                done, _ = await asyncio.wait(
+                    {getter, stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in (getter, stopping):
+                    if task not in done:
+                        task.cancel()
+                if getter in done and isinstance(getter.result(), SettingsChanged | Resync):
+                    await self.apply_settings(getter.result())
+
+    async def apply_settings(self, event: SettingsChanged | Resync) -> None:
+        """Bring the channel runtime in line with the stored set-up (and secrets)."""
+        assert self.runtime is not None
+        if isinstance(event, SettingsChanged) and event.what == "credentials":
+            await self.runtime.forget_adapters()
+            return
+        if isinstance(event, SettingsChanged) and event.what != "channels":
+            return
+        channels = await self.service.tenant_settings.channels()
+        if self.sandbox is not None:
+            channels = self._pointed_at_sandbox(channels)
+        turned_on = await self.runtime.replace(channels)
+        log.info("channel set-up applied; turned on: %s", [str(c) for c in turned_on])
+        if Channel.TELEGRAM in turned_on and self.sandbox is not None:
+            await self._point_telegram_at_relay()
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Wake snoozed conversations and run due campaign steps, every half minute."""

@@ -73,8 +73,18 @@ class OutboxQueued:
     """Something was queued to send: idle outbox workers (in every process) look now."""
 
 
+@dataclass(frozen=True, slots=True)
+class SettingsChanged:
+    """The tenant's settings changed: ``channels`` (a channel turned on or off, its set-up),
+    ``credentials`` (a secret stored) or ``settings`` (quiet hours, rules…). The engine's parts
+    apply it at once."""
+
+    what: str
+
+
 Event = (
     OutboxQueued
+    | SettingsChanged
     | ConversationChanged
     | MessageChanged
     | ProspectChanged

@@ -20,6 +20,8 @@ from core.events import Alert, ConnectionState
 from core.i18n import t
 from core.service import InboxService
 from inbox_app.errors import notify_error
+from inbox_app.keymap import KeymapError, check_keymap
+from inbox_app.list_keys import LIST_ACTIONS, LIST_BINDINGS, ListKeyActions, focused_list
 from inbox_app.palette import ActionsProvider
 from inbox_app.render.safe import one_line
 from inbox_app.team import choose_agent_at_start
@@ -34,7 +36,7 @@ WORKERS_EXIT_SECONDS = 2.0
 FOREVER = frozenset({"live"})
 
 
-class InboxApp(App[int]):
+class InboxApp(ListKeyActions, App[int]):
     """Coccinelle Inbox.
 
     Args:
@@ -79,6 +81,7 @@ class InboxApp(App[int]):
             tooltip=t("events.key_tip"),
             show=False,
         ),
+        *LIST_BINDINGS,
     ]
     #: How often the app looks for provider events the core could not apply.
     PARKED_CHECK_SECONDS = 30.0
@@ -105,6 +108,8 @@ class InboxApp(App[int]):
         self._wants_engine = engine
         self._calm_memory = calm_memory
         self.engine: Engine | None = None
+        #: The agent's own keys by binding id, once checked (``[keymap]`` in config.toml).
+        self.keymap: dict[str, str] = {}
         self.viewing_id: int | None = None
         self._parked_seen = 0
         self._reader: ConversationScreen | None = None
@@ -114,6 +119,12 @@ class InboxApp(App[int]):
         return self._clock() if self._clock else self.service.ctx.now()
 
     async def on_mount(self) -> None:
+        try:
+            self.keymap = check_keymap(self.settings.keymap)
+            self.set_keymap(self.keymap)
+        except KeymapError as exc:
+            self.exit(return_code=2, message=t("cli.error", message=str(exc)))
+            return
         if self.service is None:
             try:
                 from core.engine import open_service
@@ -245,6 +256,12 @@ class InboxApp(App[int]):
             await self.push_screen(reader)
             if reply:
                 reader.action_reply()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The list keys act only when a list has the focus (elsewhere the key goes on)."""
+        if action in LIST_ACTIONS:
+            return focused_list(self.focused) is not None
+        return True
 
     def action_help(self) -> None:
         from inbox_app.screens.help import HelpScreen

@@ -67,6 +67,15 @@ def adapter_name(channel: Channel, provider: Provider) -> str:
         raise ConfigurationError(f"{provider} does not carry the {channel} channel") from None
 
 
+def _by_channel(channels: Iterable[ChannelConfig]) -> dict[Channel, list[ChannelConfig]]:
+    # A channel may have several providers (WhatsApp on Twilio and on Meta): the first
+    # enabled set-up is the channel's primary one.
+    found: dict[Channel, list[ChannelConfig]] = {}
+    for config in sorted(channels, key=lambda c: not c.enabled):
+        found.setdefault(Channel(config.channel), []).append(config)
+    return found
+
+
 class ChannelRuntime:
     """The adapters of one tenant, built lazily and cached."""
 
@@ -77,15 +86,27 @@ class ChannelRuntime:
         endpoints: ProviderEndpoints,
         callback_url: str | None = None,
     ) -> None:
-        # A channel may have several providers (WhatsApp on Twilio and on Meta): the first
-        # enabled set-up is the channel's primary one.
-        self._channels: dict[Channel, list[ChannelConfig]] = {}
-        for config in sorted(channels, key=lambda c: not c.enabled):
-            self._channels.setdefault(Channel(config.channel), []).append(config)
+        self._channels = _by_channel(channels)
         self._secrets = secrets
         self._endpoints = endpoints
         self._callback_url = callback_url
         self._built: dict[tuple[Channel, Provider], ChannelAdapter] = {}
+
+    async def replace(self, channels: Iterable[ChannelConfig]) -> list[Channel]:
+        """Apply a new set-up while running (a channel turned on or off, new options): the
+        adapters whose set-up changed are closed and built again on next use. Returns the
+        channels turned on by this change."""
+        before = set(self.enabled_channels())
+        old = {(c.channel, c.provider): c for cs in self._channels.values() for c in cs}
+        self._channels = _by_channel(channels)
+        new = {(c.channel, c.provider): c for cs in self._channels.values() for c in cs}
+        for key in [k for k in self._built if old.get(k) != new.get(k)]:
+            await self._built.pop(key).close()
+        return [c for c in self.enabled_channels() if c not in before]
+
+    async def forget_adapters(self) -> None:
+        """Close every built adapter so the next use reads the secrets again (new credentials)."""
+        await self.close()
 
     def enabled_channels(self) -> list[Channel]:
         """Channels set up and switched on."""
@@ -112,10 +133,21 @@ class ChannelRuntime:
         raise ConfigurationError(f"the {channel} channel is not set up with {provider}")
 
     def adapter(
-        self, channel: Channel, provider: Provider | str | None = None
+        self,
+        channel: Channel,
+        provider: Provider | str | None = None,
+        *,
+        even_off: bool = False,
     ) -> ChannelAdapter:
-        """The adapter of ``channel`` through ``provider`` (default: primary), built once."""
+        """The adapter of ``channel`` through ``provider`` (default: primary), built once.
+
+        Raises:
+            ConfigurationError: the channel is not set up, or is turned off (unless
+                ``even_off``: a connection test of a channel not switched on yet).
+        """
         config = self.config(channel, provider)
+        if not config.enabled and not even_off:
+            raise ConfigurationError(f"the {channel} channel is turned off")
         key = (Channel(channel), Provider(config.provider))
         if key not in self._built:
             self._built[key] = self._build(config)

@@ -182,6 +182,8 @@ class Settings(BaseSettings):
     """Command run on new activity, e.g. notify-send (gets title and body as arguments)."""
     notify_scope: Literal["mine", "all"] = "mine"
     """Notify for conversations assigned to me or unassigned (mine), or for all."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """The agent's own keys, by binding id (``[keymap] reply = "R"``; see the README)."""
     orchestrator: OrchestratorSettings = Field(default_factory=OrchestratorSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)

@@ -124,10 +124,23 @@ def _plural_rule(lang: str) -> Any:
     return Locale.parse(_LOCALES.get(lang, "en_GB")).plural_form
 
 
+#: English "short" dates written so no reader takes 10/03 for October (or March): 10 Mar 2026.
+_SHORT = {"en": "d MMM y, HH:mm"}
+
+
 def format_datetime(value: datetime, tz: str | None = None, fmt: str = "medium") -> str:
     """A date and time for people, in ``tz`` (the local zone if None)."""
     moment = value.astimezone(_zone(tz))
+    if fmt == "short":
+        fmt = _SHORT.get(_active, fmt)
     return _babel_datetime(moment, format=fmt, tzinfo=moment.tzinfo, locale=babel_locale())
+
+
+def zone_name(tz: str | None) -> str:
+    """A time zone as people say it: "Paris" for Europe/Paris (the local zone if None)."""
+    if not tz:
+        return str(datetime.now().astimezone().tzname() or "")
+    return tz.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def format_time(value: datetime, tz: str | None = None) -> str:

@@ -34,7 +34,9 @@ class ChannelChecks:
         """
         runtime = ChannelRuntime([config], secrets, self.endpoints)
         try:
-            adapter = await asyncio.to_thread(runtime.adapter, config.channel)
+            adapter = await asyncio.to_thread(
+                lambda: runtime.adapter(config.channel, even_off=True)
+            )
             await adapter.check_connection()
         finally:
             await runtime.close()

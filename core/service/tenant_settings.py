@@ -11,7 +11,7 @@ from core.domain import models as m
 from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
 from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
-from core.events import MessageChanged
+from core.events import MessageChanged, SettingsChanged
 from core.outbox.held import release_quiet_held
 from core.storage import convert
 from core.storage import tables as t
@@ -58,6 +58,8 @@ class TenantSettingsStore:
             old = TenantSettings.model_validate(tenant.settings or {}).model_dump(mode="json")
             tenant.settings = new
             changed = sorted(k for k in new if new[k] != old.get(k))
+            if changed:
+                events.append(SettingsChanged("settings"))
             await audit.record(
                 session, self.ctx, "settings_save", "settings", None, changed=changed
             )
@@ -76,7 +78,8 @@ class TenantSettingsStore:
         """Remove a channel's set-up (through ``provider`` only, if given; its conversations
         stay); whether there was one."""
         channel = Channel(channel)
-        async with self.ctx.write() as (session, _):
+        async with self.ctx.write() as (session, events):
+            events.append(SettingsChanged("channels"))
             query = select(t.ChannelRow).where(
                 t.ChannelRow.tenant_id == self.ctx.tenant_id, t.ChannelRow.channel_type == channel
             )
@@ -122,7 +125,8 @@ class TenantSettingsStore:
         channel = Channel(channel)
         if provider is not None:
             provider = check_provider(channel, provider)
-        async with self.ctx.write() as (session, _):
+        async with self.ctx.write() as (session, events):
+            events.append(SettingsChanged("channels"))
             query = (
                 select(t.ChannelRow)
                 .where(

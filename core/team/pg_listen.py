@@ -47,6 +47,7 @@ from core.events import (
     OutboxQueued,
     ProspectChanged,
     Resync,
+    SettingsChanged,
 )
 from core.storage.database import Database
 
@@ -56,7 +57,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Events worth telling other processes about, by name (what a payload carries).
-_SHARED = (ConversationChanged, MessageChanged, ProspectChanged, AppointmentChanged, OutboxQueued)
+_SHARED = (
+    ConversationChanged,
+    MessageChanged,
+    ProspectChanged,
+    AppointmentChanged,
+    OutboxQueued,
+    SettingsChanged,
+)
 SHARED_EVENTS: dict[str, type] = {cls.__name__: cls for cls in _SHARED}
 #: PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 MAX_PAYLOAD = 7900

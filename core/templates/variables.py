@@ -34,6 +34,9 @@ async def standard_values(
     appointment = await _next_appointment(session, prospect.id, now)
     if appointment is not None:
         values.update(await _appointment_values(session, appointment, prospect, settings, language))
+    # An appointment with no agent yet is with the agency: a prospect never reads "[agent_name]".
+    if not values.get("agent_name") and settings.company.name:
+        values["agent_name"] = settings.company.name
     return values
 
 

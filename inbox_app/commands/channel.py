@@ -187,7 +187,7 @@ def test_command(args: argparse.Namespace, settings: Settings) -> int:
             settings.endpoints,
         )
         try:
-            adapter = runtime.adapter(channel, args.provider)
+            adapter = runtime.adapter(channel, args.provider, even_off=True)
             await adapter.check_connection()
         finally:
             await runtime.close()

@@ -36,8 +36,40 @@ def priority_name(priority: Priority | str) -> str:
 
 
 def priority_mark(priority: Priority | str) -> str:
-    """ "!!", "!" or nothing: urgent and high stand out in the list."""
-    return {Priority.URGENT: "!!", Priority.HIGH: "!"}.get(Priority(priority), "")
+    """ "!!", "!", "↓" or nothing: urgent and high stand out in the list, low steps back."""
+    return {Priority.URGENT: "!!", Priority.HIGH: "!", Priority.LOW: "↓"}.get(
+        Priority(priority), ""
+    )
+
+
+#: Colours that repeat what the marks say (readable without colour: "!!", "!", "↓").
+PRIORITY_STYLES = {
+    Priority.URGENT: "bold red",
+    Priority.HIGH: "bold dark_orange",
+    Priority.MEDIUM: "",
+    Priority.LOW: "dim",
+}
+#: Each channel's colour; its tag (SMS, WA, MAIL, TG, CALL) says the same without colour.
+CHANNEL_STYLES = {
+    Channel.SMS: "cyan",
+    Channel.WHATSAPP: "green",
+    Channel.EMAIL: "dodger_blue2",
+    Channel.TELEGRAM: "deep_sky_blue1",
+    Channel.VOICE: "magenta",
+}
+
+
+def priority_style(priority: Priority | str) -> str:
+    """The colour of a priority (its mark carries the same meaning)."""
+    return PRIORITY_STYLES.get(Priority(priority), "")
+
+
+def channel_style(channel: Channel | str) -> str:
+    """The colour of a channel's tag."""
+    try:
+        return CHANNEL_STYLES.get(Channel(channel), "")
+    except ValueError:
+        return ""
 
 
 def status_word(status: MessageStatus | str) -> str:

@@ -90,7 +90,7 @@ class AnalyticsScreen(Screen[None]):
         yield Static(id="title")
         yield LinkStatus()
         with VerticalScroll(id="body"):
-            yield Static(id="budget", classes="error")
+            yield Static(id="budget")
             yield DataTable(id="stats", cursor_type="none", zebra_stripes=True)
             yield Static(id="preferred")
             yield Static(id="insights")
@@ -218,8 +218,11 @@ class AnalyticsScreen(Screen[None]):
             ratio=format_percent(status.ratio),
         )
         if status.alert:
-            line += "\n" + t("ui.analytics.budget_alert", ratio=format_percent(status.ratio))
-        self.query_one("#budget", Static).update(Text(line))
+            line += "\n⚠ " + t("ui.analytics.budget_alert", ratio=format_percent(status.ratio))
+        budget = self.query_one("#budget", Static)
+        # Alarm colours only near the budget (its alert threshold), as the ⚠ says without colour.
+        budget.set_class(status.alert, "error")
+        budget.update(Text(line))
 
     async def action_period(self) -> None:
         self.days = PERIODS[(PERIODS.index(self.days) + 1) % len(PERIODS)]

@@ -33,6 +33,7 @@ from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
 from core.i18n import t
 from inbox_app.errors import describe, notify_error
+from inbox_app.list_keys import LIST_BINDINGS, ListKeyActions
 from inbox_app.render.safe import inert, one_line
 
 #: How many free slots the panel lists.
@@ -44,11 +45,12 @@ PROPOSE = "propose"
 CONFIRM = "confirm"
 
 
-class BookingScreen(ModalScreen["m.Appointment | None"]):
+class BookingScreen(ListKeyActions, ModalScreen["m.Appointment | None"]):
     """Book for ``prospect`` (or move ``moving``); returns the appointment, or None on Escape."""
 
     CSS_PATH = "booking.tcss"
     BINDINGS = [
+        *LIST_BINDINGS,
         Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
     ]
 

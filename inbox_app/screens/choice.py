@@ -11,13 +11,15 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from core.i18n import t
+from inbox_app.list_keys import LIST_BINDINGS, ListKeyActions
 from inbox_app.render.safe import inert
 
 
-class ChoiceScreen(ModalScreen[str | None]):
+class ChoiceScreen(ListKeyActions, ModalScreen[str | None]):
     """Returns the picked choice's key, or None on Escape."""
 
     BINDINGS = [
+        *LIST_BINDINGS,
         Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
     ]
 

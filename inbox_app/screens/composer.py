@@ -32,6 +32,7 @@ from inbox_app.widgets.composer.hints import local_warnings
 from inbox_app.widgets.composer.variables import fill, known_values
 from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
+from inbox_app.widgets.toggles import StateCheckbox
 
 AUTO = "auto"
 DECIDE_DELAY = 0.4  # seconds of quiet typing before asking the orchestrator again
@@ -107,7 +108,7 @@ class ComposerScreen(Screen[None]):
             yield DecisionPanel(id="decision")
             with Horizontal(classes="row"):
                 yield Input(placeholder=t("ui.composer.attach"), id="attach")
-                yield Checkbox(t("ui.composer.location"), id="location")
+                yield StateCheckbox(t("ui.composer.location"), id="location")
         yield Footer()
 
     async def on_mount(self) -> None:

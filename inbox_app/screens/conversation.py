@@ -24,10 +24,10 @@ from core.events import (
     ProspectChanged,
     Resync,
 )
-from core.i18n import t
+from core.i18n import t, zone_name
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
-from inbox_app.render.words import channel_name, priority_name
+from inbox_app.render.words import channel_name, priority_name, when
 from inbox_app.screens.appointment_actions import APPOINTMENT_BINDINGS, AppointmentActions, Target
 from inbox_app.screens.appointment_actions import key as appointment_key
 from inbox_app.screens.attachment_actions import ATTACHMENT_BINDINGS, AttachmentActions
@@ -162,18 +162,15 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         text = inert(c.prospect_name, "bold", single_line=True)
         parts = [channel_name(c.channel), t(f"common.status.{c.status}"), priority_name(c.priority)]
         if c.snoozed_until:
-            parts.append(
-                t(
-                    "ui.thread.snoozed_until",
-                    when=c.snoozed_until.astimezone(ZoneInfo(self.tz)).strftime("%Y-%m-%d %H:%M"),
-                )
-            )
+            parts.append(t("ui.thread.snoozed_until", when=when(c.snoozed_until, self.tz)))
         text.append(" — " + " · ".join(parts))
         if c.labels:
             text.append(" · ")
             text.append_text(inert(", ".join(c.labels), single_line=True))
         text.append(" · ")
         text.append_text(inert(c.assignee_name or t("ui.thread.unassigned"), single_line=True))
+        # Every time on this screen is in this zone: say which, once.
+        text.append(" · " + t("ui.thread.times_in", zone=zone_name(self.tz)), style="dim")
         text.no_wrap, text.overflow = True, "ellipsis"
         if text != self._title:  # a live update that leaves the title as it was repaints nothing
             self._title = text

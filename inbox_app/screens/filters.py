@@ -16,10 +16,11 @@ from core.domain.enums import ConversationStatus
 from core.i18n import t
 from core.service import InboxFilter
 from inbox_app.errors import notify_error
+from inbox_app.list_keys import LIST_BINDINGS, ListKeyActions
 from inbox_app.render.safe import inert, one_line
 
 
-class FilterScreen(ModalScreen[InboxFilter | None]):
+class FilterScreen(ListKeyActions, ModalScreen[InboxFilter | None]):
     """Edit the list's filters; Apply returns the new filter, Escape keeps the old one."""
 
     # The two dates share the row: without this the first Input takes the whole width.
@@ -32,6 +33,7 @@ class FilterScreen(ModalScreen[InboxFilter | None]):
     }
     """
     BINDINGS = [
+        *LIST_BINDINGS,
         Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel")),
         Binding("ctrl+s", "apply", t("ui.key.apply"), id="apply", tooltip=t("ui.tip.apply")),
     ]

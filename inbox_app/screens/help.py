@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from core.i18n import t
+from inbox_app.list_keys import LIST_IDS
 from inbox_app.widgets.footer import Footer
 
 #: Width of the keys' column; descriptions wrap to the right of it.
@@ -62,6 +63,7 @@ class HelpScreen(Screen[None]):
         text.append(t("ui.help.common") + "\n", style="bold underline")
         common = [
             ("j / k, ↑ / ↓", t("ui.help.move")),
+            ("g / G", t("ui.help.first_last")),
             (t("keynames.enter"), t("ui.help.open")),
             (t("keynames.tab"), t("ui.help.focus")),
             ("ctrl+p", t("ui.help.palette")),
@@ -73,12 +75,17 @@ class HelpScreen(Screen[None]):
             (t("ui.help.everywhere"), self.app),
         ):
             text.append("\n" + title + "\n", style="bold underline")
+            mine = getattr(self.app, "keymap", {})  # the agent's own keys ([keymap])
             for binding in getattr(owner, "BINDINGS", []):
-                if isinstance(binding, Binding) and binding.description:
-                    what = Text(binding.description)
-                    if binding.tooltip:
-                        what.append(f" — {binding.tooltip}", style="dim")
-                    self._line(text, _key_name(binding.key), what, width)
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                if binding.id in LIST_IDS:
+                    continue  # listed with the common keys
+                what = Text(binding.description)
+                if binding.tooltip:
+                    what.append(f" — {binding.tooltip}", style="dim")
+                key = mine.get(binding.id, binding.key) if binding.id else binding.key
+                self._line(text, _key_name(key), what, width)
         return text
 
     def _line(self, text: Text, key: str, what: Text, width: int) -> None:

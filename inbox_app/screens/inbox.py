@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from datetime import UTC, datetime
 
@@ -126,6 +127,8 @@ class InboxScreen(BulkActions, Screen[None]):
     async def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.table.focus()
+        with contextlib.suppress(Exception):  # the agency's zone: when snoozed rows wake
+            self.table.tz = (await self.app.service.tenant_settings.get()).timezone
         await self.reload()
         self.call_after_refresh(self.app.first_page_shown)
 

@@ -23,6 +23,7 @@ from core.domain.models import Message, Prospect, ProspectDraft
 from core.errors import InvalidInput
 from core.i18n import t
 from inbox_app.errors import notify_error
+from inbox_app.list_keys import LIST_BINDINGS, ListKeyActions
 from inbox_app.render.safe import inert, one_line
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.composer import ComposerScreen
@@ -44,10 +45,10 @@ def contact_line(prospect: Prospect) -> str:
     return " · ".join(p for p in parts if p) or "—"
 
 
-class NewConversationScreen(ModalScreen[int | None]):
+class NewConversationScreen(ListKeyActions, ModalScreen[int | None]):
     """Pick the prospect to write to; returns their id (None on Escape)."""
 
-    BINDINGS = [_cancel()]
+    BINDINGS = [*LIST_BINDINGS, _cancel()]
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,11 +126,12 @@ class NewConversationScreen(ModalScreen[int | None]):
         self.dismiss(None)
 
 
-class NewProspectScreen(ModalScreen[int | None]):
+class NewProspectScreen(ListKeyActions, ModalScreen[int | None]):
     """Create a prospect; when their phone, e-mail or chat id is already known, offer to open
     the existing prospect instead (no second record). Returns the prospect's id."""
 
     BINDINGS = [
+        *LIST_BINDINGS,
         _cancel(),
         Binding("ctrl+s", "create", t("newconv.form.create"), id="create", priority=True),
     ]

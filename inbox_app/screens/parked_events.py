@@ -15,13 +15,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from core.i18n import t
+from inbox_app.list_keys import LIST_BINDINGS, ListKeyActions
 from inbox_app.render.safe import one_line
 
 
-class ParkedEventsScreen(ModalScreen[int]):
+class ParkedEventsScreen(ListKeyActions, ModalScreen[int]):
     """The parked events with their reasons; dismissed with how many were retried."""
 
     BINDINGS = [
+        *LIST_BINDINGS,
         Binding("escape", "close", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
     ]
 

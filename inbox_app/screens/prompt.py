@@ -13,13 +13,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from core.i18n import t
+from inbox_app.list_keys import LIST_BINDINGS, ListKeyActions
 from inbox_app.render.safe import inert
 
 
-class PromptScreen(ModalScreen[Any]):
+class PromptScreen(ListKeyActions, ModalScreen[Any]):
     """Ask for one value; ``parse`` turns the text into the result or raises ValueError."""
 
     BINDINGS = [
+        *LIST_BINDINGS,
         Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
     ]
 

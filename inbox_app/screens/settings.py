@@ -22,6 +22,7 @@ from inbox_app.widgets.settings.credentials_form import CredentialsForm
 from inbox_app.widgets.settings.rules_form import RulesForm
 from inbox_app.widgets.settings.template_editor import TemplateEditor
 from inbox_app.widgets.team.link_status import LinkStatus
+from inbox_app.widgets.toggles import switch_state
 
 
 class SettingsScreen(Screen[None]):
@@ -58,6 +59,7 @@ class SettingsScreen(Screen[None]):
                         with Horizontal(classes="switch"):
                             yield Label(channel_name(channel))
                             yield Switch(id=f"enabled_{channel}")
+                            yield Label(switch_state(False), id=f"state_{channel}")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -95,6 +97,7 @@ class SettingsScreen(Screen[None]):
     @on(Switch.Changed)
     async def _channel_switched(self, event: Switch.Changed) -> None:
         channel = Channel((event.switch.id or "").removeprefix("enabled_"))
+        self.query_one(f"#state_{channel}", Label).update(switch_state(event.value))
         try:
             await self.app.service.tenant_settings.save_channel(channel, enabled=event.value)
         except Exception as exc:

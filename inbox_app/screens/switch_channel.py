@@ -19,16 +19,18 @@ from core.domain.enums import Channel
 from core.domain.models import Thread
 from core.i18n import t
 from inbox_app.errors import notify_error
+from inbox_app.list_keys import LIST_BINDINGS, ListKeyActions
 from inbox_app.render.safe import one_line
 from inbox_app.render.words import channel_name
 from inbox_app.widgets.composer.decision_panel import DecisionPanel, warnings_text
 
 
-class SwitchChannelScreen(ModalScreen[int | None]):
+class SwitchChannelScreen(ListKeyActions, ModalScreen[int | None]):
     """Returns the new conversation's id once the core has switched, or None."""
 
     CSS_PATH = "switch_channel.tcss"
     BINDINGS = [
+        *LIST_BINDINGS,
         Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel")),
         Binding(
             "ctrl+s",

@@ -349,7 +349,7 @@ async def test_assign_from_the_unassigned_queue_and_back(app, ids, service) -> N
         assert "Camille" in static_text(app, "#title")
         await pilot.press("a", "down", "enter")
         await settle(pilot)
-        assert static_text(app, "#title").endswith("· unassigned")
+        assert static_text(app, "#title").endswith("· unassigned · Paris time")
     assert (await service.conversations.get(ids["marie_sms"])).assignee_id is None
     trail = await service.audit.recent(5, ("conversation", ids["marie_sms"]))
     moves = [(e.details["from"], e.details["to"]) for e in trail if e.action == "assign"]

@@ -71,11 +71,11 @@ async def test_two_agents_see_each_other_and_assignments_live(team) -> None:
         assert str(line.render()) == "Also here: Marc"
 
         await marc.conversations.assign(conversation, ids["Marc"])  # Marc takes it
-        await eventually(pilot, lambda: static_text(app, "#title").endswith("· Marc"))
+        await eventually(pilot, lambda: static_text(app, "#title").endswith("· Marc · Paris time"))
 
         await pilot.press("A")  # Claire takes it back
         await settle(pilot)
-        assert static_text(app, "#title").endswith("· Claire")
+        assert static_text(app, "#title").endswith("· Claire · Paris time")
         await until(lambda: marc.team.presence.others_in(conversation) == ["Claire"])
 
         await marc.team.presence.viewing(None)

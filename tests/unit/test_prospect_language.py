@@ -53,3 +53,9 @@ async def test_campaign_values_are_in_the_language_with_both_times_abroad(servic
         )
     assert values["rdv_date"] == "Thursday 12 March"
     assert values["rdv_time"] == "15:00, agency time (10:00 your time, America/New_York)"
+    assert "agent_name" not in values  # no agent and no agency name: nothing to say
+    # No agent on the appointment: the agency's name, never a raw "[agent_name]" (issue 19).
+    agency = TenantSettings.model_validate({"company": {"name": "Agence du Parc"}})
+    async with service.db.session() as session:
+        values = await standard_values(session, prospect, agency, language="en", now=clock.now)
+    assert values["agent_name"] == "Agence du Parc"

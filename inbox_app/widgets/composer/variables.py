@@ -36,8 +36,8 @@ def known_values(
         "company_phone": settings.company.phone,
         "website": settings.company.website,
     }
-    if agent_name:
-        values["agent_name"] = agent_name
+    # Without a known agent (a script, a demo before one is picked) the agency signs.
+    values["agent_name"] = agent_name or settings.company.name
     upcoming = sorted((a for a in appointments if a.starts_at >= now), key=lambda a: a.starts_at)
     if upcoming:
         tz = prospect.timezone or settings.timezone

@@ -28,7 +28,7 @@ class ProspectPanel(Static):
         for channel in Channel:
             identifier = prospect.identifier(channel)
             if identifier:
-                text.append(f"{channel_name(channel)}: ", style="bold")
+                text.append(t("ui.label", label=channel_name(channel)) + " ", style="bold")
                 text.append_text(inert(identifier, single_line=True))
                 if channel in prospect.opted_out_channels:
                     text.append(" " + t("ui.prospect.opted_out"), style="reverse")
@@ -38,9 +38,9 @@ class ProspectPanel(Static):
             if prospect.preferred_channel
             else t("common.none")
         )
-        text.append(f"\n{t('ui.prospect.preferred')}: ", style="bold")
+        text.append("\n" + t("ui.label", label=t("ui.prospect.preferred")) + " ", style="bold")
         text.append(preferred + "\n")
-        text.append(f"{t('ui.prospect.timezone')}: ", style="bold")
+        text.append(t("ui.label", label=t("ui.prospect.timezone")) + " ", style="bold")
         text.append_text(
             inert(prospect.timezone or t("ui.prospect.tenant_timezone"), single_line=True)
         )

@@ -8,7 +8,9 @@ shown with its type and size); ``location`` (``latitude``, ``longitude``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -329,7 +331,7 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
     text.append("\n")
     meta = message.metadata or {}
     if message.kind == MessageKind.CALL:
-        _call(text, meta, expanded)
+        _call(text, meta, expanded, message)
     if message.subject:
         text.append_text(inert(message.subject, "bold", single_line=True))
         text.append("\n")
@@ -414,7 +416,7 @@ def _repeats_summary(message: Message, meta: dict[str, Any]) -> bool:
     )
 
 
-def _call(text: Text, meta: dict[str, Any], expanded: bool) -> None:
+def _call(text: Text, meta: dict[str, Any], expanded: bool, message: Message) -> None:
     seconds = meta.get("duration_seconds", meta.get("duration"))
     if isinstance(seconds, int | float):
         minutes, rest = divmod(int(seconds), 60)
@@ -427,14 +429,35 @@ def _call(text: Text, meta: dict[str, Any], expanded: bool) -> None:
     if transcript:
         if expanded:
             text.append(t("ui.thread.transcript") + "\n", style="bold")
-            text.append_text(
-                inert(
-                    transcript if isinstance(transcript, str) else "\n".join(map(str, transcript))
-                )
-            )
-            text.append("\n")
+            lines = transcript if isinstance(transcript, str) else "\n".join(map(str, transcript))
+            for line in lines.splitlines():
+                _transcript_line(text, line, message)
         else:
             text.append(t("ui.thread.transcript_hint") + "\n", style="dim")
+
+
+#: The speakers' words in a provider's transcript (VAPI: "AI" is the assistant, "User" the
+#: person on the line, a prospect whether the call came in or went out).
+_ROLES = {"ai": "sara", "assistant": "sara", "bot": "sara", "user": "prospect"}
+_ROLES |= {"customer": "prospect", "agent": "agent"}
+_SPEAKER = re.compile(r"^\s*(AI|Assistant|Bot|User|Customer|Agent)\s*:\s?(.*)$", re.IGNORECASE)
+
+
+def _transcript_line(text: Text, line: str, message: Message) -> None:
+    """One line of a call's transcript, its speaker named in the agent's words."""
+    found = _SPEAKER.match(line)
+    if found is None:  # already a name ("Sara: …"), or a line without a speaker
+        text.append_text(inert(line, single_line=True))
+        text.append("\n")
+        return
+    role = _ROLES[found.group(1).lower()]
+    if role == "agent" and message.sender_type == SenderType.AGENT and message.sender_name:
+        who = one_line(message.sender_name, 40)
+    else:
+        who = t(f"common.sender.{role}")
+    text.append(t("ui.thread.speaker", who=who) + " ", style="bold")
+    text.append_text(inert(found.group(2), single_line=True))
+    text.append("\n")
 
 
 def _attachments(text: Text, message: Message) -> None:

@@ -16,12 +16,20 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.domain.enums import Channel, Priority
+from core.domain.enums import Channel, ConversationStatus, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import language, t
 from inbox_app.render.cells import fits_one_line, one_line_cell
 from inbox_app.render.safe import highlighted, inert, one_line
-from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
+from inbox_app.render.words import (
+    channel_style,
+    channel_tag,
+    priority_mark,
+    priority_name,
+    priority_style,
+    relative,
+    when,
+)
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
@@ -42,6 +50,8 @@ WIDTHS = {
 }
 #: Before the name of a conversation tagged for a bulk action.
 TAG_MARK = "✓ "
+#: Screens narrower than this show the priority, assignee and labels at the preview's start.
+NARROW_BELOW = 100
 #: The preview takes the room the other columns leave, within these bounds.
 PREVIEW_WIDTHS = (24, 60)
 #: The inbox's sidebar beside the list, and the list's scroll bar (see inbox.tcss).
@@ -78,6 +88,24 @@ def _column_width(name: str, lang: str) -> int:
         case _:
             return WIDTHS[name]
     return max(len(t(f"ui.column.{name}")), *(len(w) for w in words))
+
+
+def condensed(item: ConversationSummary) -> Text:
+    """ "!! @Camille #visite+1 │ ": priority mark, assignee and labels in a few columns."""
+    parts = Text()
+    mark = priority_mark(item.priority)
+    if mark:
+        parts.append(mark + " ", style=priority_style(item.priority) or "bold")
+    if item.assignee_name:
+        parts.append_text(inert("@" + item.assignee_name.split()[0][:10], single_line=True))
+        parts.append(" ")
+    if item.labels:
+        more = f"+{len(item.labels) - 1}" if len(item.labels) > 1 else ""
+        parts.append_text(inert(f"#{item.labels[0][:12]}{more}", single_line=True))
+        parts.append(" ")
+    if parts:
+        parts.append("│ ", style="dim")
+    return parts
 
 
 def preview_width(screen_width: int) -> int:
@@ -122,8 +150,13 @@ class ConversationList(DataTable[Text]):
         self._drawn: LRUCache[tuple[object, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
             DRAWN_CELLS
         )
+        #: The agency's time zone, for when snoozed conversations wake (the local one if None).
+        self.tz: str | None = None
+        #: Below 100 columns the last columns are off-screen: the preview starts with them.
+        self.narrow = False
 
     def on_mount(self) -> None:
+        self.narrow = self.app.size.width < NARROW_BELOW
         for name in COLUMNS:
             width = preview_width(self.app.size.width) if name == "preview" else column_width(name)
             self.add_column(t(f"ui.column.{name}"), key=name, width=width)
@@ -189,7 +222,7 @@ class ConversationList(DataTable[Text]):
             return made[4]
         if len(self._made) >= MADE_ROWS:
             self._made.clear()
-        cells = self._make_cells(item, when)
+        cells = self._painted(item, self._make_cells(item, when))
         self._made[item.id] = (item, when, self.query_text, tagged, cells)
         return cells
 
@@ -214,6 +247,25 @@ class ConversationList(DataTable[Text]):
             inert(one_line(item.assignee_name or ""), single_line=True),
             inert(", ".join(item.labels), single_line=True),
         ]
+
+    def _painted(self, item: ConversationSummary, cells: list[Text]) -> list[Text]:
+        """The row's cells with their colours (which repeat what the marks and tags say), when
+        a snoozed conversation wakes, and on a narrow screen its priority, assignee and labels
+        condensed at the start of the preview (made once: the list's cache keeps them)."""
+        at = {name: i for i, name in enumerate(COLUMNS)}
+        cells[at["channel"]].stylize(channel_style(item.channel))
+        cells[at["priority"]].stylize(priority_style(item.priority))
+        lead = Text()
+        if self.narrow:
+            lead = condensed(item)
+        if item.status == ConversationStatus.SNOOZED and item.snoozed_until is not None:
+            wakes = t("ui.inbox.wakes", when=when(item.snoozed_until, self.tz))
+            lead.append(f"{wakes} ", style="italic")
+        if lead:  # after the draft mark, which stays first
+            preview = cells[at["preview"]]
+            keep = len(t("ui.inbox.draft_mark")) if item.has_draft else 0
+            cells[at["preview"]] = preview[:keep] + lead + preview[keep:]
+        return cells
 
     def _preview(self, item: ConversationSummary, first_line: str) -> Text:
         preview = highlighted(first_line, self.query_text)

@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Select, Static
 from core.credentials import CredentialStore, mask
 from core.domain.enums import Channel
 from core.domain.models import ChannelConfig
+from core.events import SettingsChanged
 from core.i18n import t
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name
@@ -112,9 +113,11 @@ class CredentialsForm(Widget):
         except Exception as exc:
             self._result(str(exc), error=True)
             return
-        lines = [f"{s.name}: {s.masked} ({s.source})" for s in stored if s.channel == channel] or [
-            t("ui.credentials.none")
-        ]
+        lines = [
+            f"{t('ui.label', label=s.name)} {s.masked} ({s.source})"
+            for s in stored
+            if s.channel == channel
+        ] or [t("ui.credentials.none")]
         self.query_one("#credentials_stored", Static).update(
             inert("\n".join(lines), single_line=False)
         )
@@ -135,6 +138,8 @@ class CredentialsForm(Widget):
         except Exception as exc:
             self._result(str(exc), error=True)
             return
+        # The running engine builds the channel's adapter again with the new secret.
+        self.app.service.bus.publish(SettingsChanged("credentials"))
         self._result(t("ui.credentials.stored", name=str(name), masked=mask(value.strip())))
         await self.refresh_stored()
 
@@ -152,7 +157,7 @@ class CredentialsForm(Widget):
             if runtime is not None:
                 # The demo's channels talk to the sandbox with its secrets, not the keyring's:
                 # test the very adapter that sends.
-                adapter = await asyncio.to_thread(runtime.adapter, channel)
+                adapter = await asyncio.to_thread(lambda: runtime.adapter(channel, even_off=True))
                 await adapter.check_connection()
             else:
                 await checks.test_connection(self.configs[channel], store_of(self.app).secrets_for)

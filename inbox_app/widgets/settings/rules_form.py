@@ -11,13 +11,14 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Checkbox, Input, Label, TextArea
+from textual.widgets import Input, Label, TextArea
 
 from core.domain.enums import Channel
 from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput
 from core.i18n import t
 from inbox_app.render.words import channel_name
+from inbox_app.widgets.toggles import StateCheckbox
 
 
 def _clock(value: time | None) -> str:
@@ -29,12 +30,12 @@ class RulesForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Label(t("ui.settings.quiet_hours"), classes="section")
-        yield Checkbox(t("ui.settings.quiet_enabled"), id="quiet_enabled")
+        yield StateCheckbox(t("ui.settings.quiet_enabled"), id="quiet_enabled")
         with Horizontal(classes="row"):
             yield Input(placeholder="22:00", id="quiet_start")
             yield Input(placeholder="08:00", id="quiet_end")
-        yield Checkbox(t("ui.settings.french_preset"), id="quiet_french")
-        yield Checkbox(t("ui.settings.urgent_pass"), id="quiet_urgent")
+        yield StateCheckbox(t("ui.settings.french_preset"), id="quiet_french")
+        yield StateCheckbox(t("ui.settings.urgent_pass"), id="quiet_urgent")
         yield Label(t("ui.settings.limits"), classes="section")
         for channel in Channel:
             with Horizontal(classes="row"):

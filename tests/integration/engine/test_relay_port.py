@@ -23,7 +23,7 @@ from core.service import InboxService
 from inbox_app.cli import main
 
 #: What an engine runs besides the relay; they must all run with or without it.
-WORKERS = {"outbox", "reminders", "housekeeping", "analytics"}
+WORKERS = {"outbox", "settings", "reminders", "housekeeping", "analytics"}
 
 
 def free_port() -> int:

@@ -1,0 +1,102 @@
+"""Settings take effect in the running engine, without a restart (issue 19 item 8).
+
+A channel turned off in Settings is neither served by the relay nor sent on, so Sara does not
+answer there; turned back on, it receives and answers at once. New secrets are read on next use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import select
+
+from core.config import load_settings
+from core.domain.enums import Channel, Direction
+from core.engine import Engine, open_service
+from core.events import SettingsChanged
+from core.storage import tables as t
+from tests.integration.engine.test_demo_engine import wait_for
+
+
+@pytest.fixture
+async def demo():
+    settings = load_settings()
+    service = await open_service(settings)
+    tenant = await service.tenant_settings.get()
+    tenant.quiet_hours.enabled = False  # the test must not depend on the time of day
+    await service.tenant_settings.save(tenant)
+    engine = Engine(service, settings)
+    await engine.start()
+    try:
+        yield service, engine
+    finally:
+        await engine.stop()
+        await service.close()
+
+
+def telegram_says(engine: Engine, text: str) -> None:
+    """A demo persona writes to the agency's bot (the sandbox posts it to the relay)."""
+    persona = next(p for p in engine.sandbox.personas if p.chat_id)
+    chat = {"id": persona.chat_id, "type": "private", "first_name": persona.name}
+    engine.sandbox.telegram.push(
+        {
+            "message": {
+                "message_id": int(time.time() * 1000) % 1_000_000,
+                "from": {**chat, "is_bot": False, "language_code": "fr"},
+                "chat": chat,
+                "date": int(time.time()),
+                "text": text,
+            }
+        }
+    )
+
+
+async def inbound_telegram(service) -> list[str]:
+    """What prospects wrote on Telegram, as stored."""
+    query = select(t.MessageRow.content).where(
+        t.MessageRow.channel_type == Channel.TELEGRAM,
+        t.MessageRow.direction == Direction.INBOUND,
+    )
+    async with service.db.session() as session:
+        return list((await session.execute(query)).scalars())
+
+
+def sent_on_telegram(engine: Engine) -> list[str]:
+    return [str(r.body) for r in engine.sandbox.requests("telegram", "sendMessage")]
+
+
+async def test_a_channel_turned_off_then_on_applies_at_once(demo) -> None:
+    service, engine = demo
+    assert Channel.TELEGRAM in engine.status.channels
+    await service.tenant_settings.save_channel(Channel.TELEGRAM, enabled=False)
+    await wait_for(lambda: _async(Channel.TELEGRAM not in engine.status.channels), timeout=5)
+
+    telegram_says(engine, "STOP")
+    await engine.sandbox.flush()
+    await asyncio.sleep(1.5)  # what the ingest worker and Sara would need to answer
+    assert "STOP" not in await inbound_telegram(service)
+    assert sent_on_telegram(engine) == [], "nothing is sent on a channel turned off"
+
+    await service.tenant_settings.save_channel(Channel.TELEGRAM, enabled=True)
+    await wait_for(lambda: _async(Channel.TELEGRAM in engine.status.channels), timeout=5)
+    telegram_says(engine, "STOP")
+    await engine.sandbox.flush()
+    await wait_for(lambda: _contains(inbound_telegram(service), "STOP"))
+    await wait_for(lambda: _async(sent_on_telegram(engine)))  # Sara acknowledges there
+
+
+async def test_new_secrets_are_read_on_next_use(demo) -> None:
+    service, engine = demo
+    first = engine.runtime.adapter(Channel.SMS)
+    service.bus.publish(SettingsChanged("credentials"))
+    await wait_for(lambda: _async(engine.runtime.adapter(Channel.SMS) is not first), timeout=5)
+
+
+async def _async(value):
+    return value
+
+
+async def _contains(coro, item):
+    return item in await coro
