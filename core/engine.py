@@ -336,8 +336,9 @@ class Engine:
                 for task in (getter, stopping):
                     if task not in done:
                         task.cancel()
-                if getter in done and isinstance(getter.result(), SettingsChanged | Resync):
-                    await self.apply_settings(getter.result())
+                event = getter.result() if getter in done else None
+                if isinstance(event, SettingsChanged | Resync):
+                    await self.apply_settings(event)
 
     async def apply_settings(self, event: SettingsChanged | Resync) -> None:
         """Bring the channel runtime in line with the stored set-up (and secrets)."""

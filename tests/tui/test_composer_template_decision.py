@@ -47,13 +47,13 @@ async def test_the_explanation_follows_an_inserted_template(app, ids, service, l
         one_sms = i18n.t(
             "orchestrator.reason.length.one_segment", units=1, capacity=160, encoding="GSM-7"
         )
-        assert i18n.t("ui.counter.segments", n=2, encoding="GSM-7") in static_text(app, "#counter")
+        assert i18n.t("ui.counter.segments", count=2, encoding="GSM-7") in static_text(app, "#counter")
         assert static_text(app, "#decision").strip() == i18n.t("ui.composer.deciding")
         await pilot.pause(1.0)  # longer than the composer's typing pause: the decision is asked
         await wait_for_decision(pilot)
         counter = static_text(app, "#counter")
         decision = static_text(app, "#decision")
-        assert i18n.t("ui.counter.segments", n=2, encoding="GSM-7") in counter
+        assert i18n.t("ui.counter.segments", count=2, encoding="GSM-7") in counter
         cost = counter.rsplit("≈", 1)[1].strip()
         assert cost in decision.splitlines()[0]  # same cost in the counter and the explanation
         units = len(app.screen.query_one("#body").text)

@@ -37,15 +37,15 @@ def test_the_ids_of_the_readme_exist() -> None:
 
 
 async def test_a_binding_moves_to_the_agents_key(service, ids) -> None:
-    app = app_with(service, {"reply": "o"})
+    app = app_with(service, {"reply": "e"})
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("r")  # no longer the reply key
         await settle(pilot)
         assert isinstance(app.screen, InboxScreen)
-        await pilot.press("o")
+        await pilot.press("e")
         await settle(pilot)
-        assert not isinstance(app.screen, InboxScreen), "o opens the reply"
+        assert not isinstance(app.screen, InboxScreen), "e opens the reply"
 
 
 async def test_an_unknown_id_stops_the_app_with_a_clear_message(service, ids, lang) -> None:
@@ -119,7 +119,7 @@ async def test_j_k_still_scroll_the_thread(app, ids) -> None:
 
 
 async def test_the_help_shows_the_agents_keys(service, ids, lang) -> None:
-    app = app_with(service, {"reply": "o"})
+    app = app_with(service, {"reply": "e"})
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
@@ -127,5 +127,5 @@ async def test_the_help_shows_the_agents_keys(service, ids, lang) -> None:
         lines = static_text(app, "#keys").splitlines()
         said = next(b.description for b in InboxScreen.BINDINGS if b.id == "reply")
         reply = next(line for line in lines if said in line)
-        assert reply.split()[0] == "o"
+        assert reply.split()[0] == "e"
         assert any(line.split()[:3] == ["g", "/", "G"] for line in lines)
