@@ -50,6 +50,7 @@ class _Run:
     answered: dict[str, float] = field(default_factory=dict)  # MessageSid -> 2xx time
     errors: int = 0
     connections: list[int] = field(default_factory=list)
+    by_role: dict[str, int] = field(default_factory=dict)  # application_name -> most at once
     heard: list[dict[int, float]] = field(default_factory=list)  # per agent: message id -> time
 
 
@@ -85,11 +86,16 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
             for name, value in sandbox.credentials["twilio"].items()
         }
         await RollupWarmer(service.ctx).warm()  # a new database's one-time analytics warm-up
+        await db.close()  # the bench's own connections are not the team's
+        db = await Database.open(url, name="coccinelle bench", pool_size=1, max_overflow=0)
+        run = _Run()
+        # Sampled from the first agent's start to the end: start-up is when connections peak.
+        sampler = asyncio.create_task(_sample_connections(db, run))
         started = []
         for first in range(0, agents, WAVE):  # agents arrive a few at a time, as in a morning
             wave = range(first, min(first + WAVE, agents))
             started += await asyncio.gather(*(_agent(url, secrets, processes) for _ in wave))
-        run = _Run(heard=[{} for _ in started])
+        run.heard = [{} for _ in started]
         readers = [
             asyncio.create_task(_read(p, run.heard[i])) for i, p in enumerate(started)
         ]
@@ -99,6 +105,9 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
         webhooks = _webhooks(sandbox, int(RATE * duration))
         load_tx = await _load(db, run, relays, webhooks)
         await _drained(db, run, len(webhooks))
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
         for process in started:
             process.terminate()
         await asyncio.gather(*readers)
@@ -185,7 +194,6 @@ def _webhooks(sandbox: Any, count: int) -> list[Any]:
 async def _load(db: Any, run: _Run, relays: list[str], webhooks: list[Any]) -> float:
     import aiohttp
 
-    sampler = asyncio.create_task(_sample_connections(db, run.connections))
     before = await _commits(db)
     start = time.monotonic()
     async with aiohttp.ClientSession() as http:
@@ -206,11 +214,7 @@ async def _load(db: Any, run: _Run, relays: list[str], webhooks: list[Any]) -> f
 
         await asyncio.gather(*(post(i, w) for i, w in enumerate(webhooks)))
     elapsed = time.monotonic() - start
-    tx = (await _commits(db) - before) / elapsed
-    sampler.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sampler
-    return tx
+    return (await _commits(db) - before) / elapsed
 
 
 async def _drained(db: Any, run: _Run, expected: int, timeout: float = 60.0) -> None:
@@ -234,25 +238,42 @@ async def _idle(db: Any, seconds: float) -> tuple[float, int]:
 
 
 async def _commits(db: Any) -> int:
+    """Transactions the team ended in this database (committed or rolled back): the server's
+    count less the bench's own sampling."""
+    query = (
+        "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+        "WHERE datname = current_database()"
+    )
     async with db.engine.connect() as conn:
-        found = await conn.execute(
-            text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-        )
-        return int(found.scalar_one())
+        await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+        total = int((await conn.execute(text(query))).scalar_one())
+    db.bench_tx = getattr(db, "bench_tx", 0) + 1
+    return total - db.bench_tx
+
+
+async def _by_role(db: Any) -> dict[str, int]:
+    """Connections to this database by ``application_name``, not counting the bench's own."""
+    query = text(
+        "SELECT application_name, count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name <> 'coccinelle bench' "
+        "GROUP BY application_name"
+    )
+    db.bench_tx = getattr(db, "bench_tx", 0) + 1
+    async with db.engine.connect() as conn:
+        return {str(name): int(n) for name, n in (await conn.execute(query)).all()}
 
 
 async def _connections(db: Any) -> int:
-    async with db.engine.connect() as conn:
-        found = await conn.execute(
-            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        )
-        return int(found.scalar_one()) - 1  # not the one asking
+    return sum((await _by_role(db)).values())
 
 
-async def _sample_connections(db: Any, samples: list[int]) -> None:
+async def _sample_connections(db: Any, run: _Run) -> None:
     while True:
-        samples.append(await _connections(db))
-        await asyncio.sleep(0.25)
+        roles = await _by_role(db)
+        run.connections.append(sum(roles.values()))
+        for name, n in roles.items():
+            run.by_role[name] = max(n, run.by_role.get(name, 0))
+        await asyncio.sleep(0.1)
 
 
 async def _inbound_ids(db: Any) -> dict[int, str]:
@@ -328,7 +349,7 @@ def _results(
         Result("team.errors", "n", one(run.errors), stat="value", target=Target("value", 0)),
         Result(
             "team.connections", "n", one(peak), stat="value", target=Target("value", 80),
-            details={"idle": idle_conn},
+            details={"idle": idle_conn, "most_by_role": dict(sorted(run.by_role.items()))},
         ),
         Result(
             "team.tx_per_agent_idle", "n", one(per_agent_idle), stat="value",

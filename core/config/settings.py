@@ -106,7 +106,7 @@ class RelaySettings(BaseModel):
 #: server restart is answered 503, and the provider retries). Each process also holds one
 #: LISTEN connection for live updates.
 ROLE_POOLS: dict[str, tuple[int, int, bool]] = {
-    "app": (1, 2, True),
+    "app": (1, 1, True),
     "worker": (1, 2, True),
     "relay": (3, 4, False),
 }
@@ -119,7 +119,7 @@ class DatabaseSettings(BaseModel):
     """Connections kept open in this process; unset: the role's default (app 1, worker 1,
     relay 3)."""
     max_overflow: int | None = Field(None, ge=0)
-    """Extra connections opened at peaks and closed when returned; unset: app 2, worker 2,
+    """Extra connections opened at peaks and closed when returned; unset: app 1, worker 2,
     relay 4."""
     pool_timeout: float = Field(30.0, gt=0)
     """Seconds to wait for a free connection before failing."""
