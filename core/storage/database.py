@@ -207,6 +207,8 @@ class Database:
         """Where team mode's live link connects, when not to ``engine.url`` (PgBouncer)."""
 
     def _before_commit(self, session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the events go with the transaction's own commit
         batches = session.info.pop(_TO_ANNOUNCE, None)
         session.info.pop(_ANNOUNCED, None)
         if not batches or self.announcer is None:
