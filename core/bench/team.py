@@ -54,6 +54,7 @@ class _Run:
     connections: list[int] = field(default_factory=list)
     by_role: dict[str, int] = field(default_factory=dict)  # application_name -> most at once
     heard: list[dict[int, float]] = field(default_factory=list)  # per agent: message id -> time
+    notified: int = 0  # notifications one listener received under load
 
 
 async def measure(ctx: BenchContext) -> list[Result]:
@@ -79,6 +80,7 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
     processes: list[asyncio.subprocess.Process] = []
     try:
         service = await InboxService.connect(db, TENANT)
+        tenant_id = service.ctx.tenant_id
         options = {"base_url": sandbox.base_urls["twilio"], **sandbox.options["twilio_sms"]}
         await service.tenant_settings.save_channel(
             Channel.SMS, provider=Provider.TWILIO, config=options
@@ -100,14 +102,13 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
             wave = range(first, min(first + WAVE, agents))
             started += await asyncio.gather(*(_agent(url, secrets, processes) for _ in wave))
         run.heard = [{} for _ in started]
-        readers = [
-            asyncio.create_task(_read(p, run.heard[i])) for i, p in enumerate(started)
-        ]
+        readers = [asyncio.create_task(_read(p, run.heard[i])) for i, p in enumerate(started)]
         # Start-up work settles; an idle server process reports its counts up to 10 s late.
         await asyncio.sleep(SETTLE)
         idle_tx, idle_conn = await _idle(db, IDLE)
         webhooks = _webhooks(sandbox, int(RATE * duration))
-        load_tx = await _load(db, run, relays, webhooks)
+        async with _listening(db, tenant_id, run):
+            load = await _load(db, run, relays, webhooks)
         await _drained(db, run, len(webhooks))
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -123,7 +124,7 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
                 await process.wait()
         await db.close()
         await sandbox.stop()
-    return _results(run, ids, agents, idle_tx, idle_conn, load_tx)
+    return _results(run, ids, agents, idle_tx, idle_conn, load)
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -195,7 +196,29 @@ def _webhooks(sandbox: Any, count: int) -> list[Any]:
     return webhooks
 
 
-async def _load(db: Any, run: _Run, relays: list[str], webhooks: list[Any]) -> float:
+@contextlib.asynccontextmanager
+async def _listening(db: Any, tenant_id: int, run: _Run) -> AsyncIterator[None]:
+    """Count the notifications an agent's listener receives meanwhile: PostgreSQL reads each
+    in a short transaction of that listener's server process, counted in the server's total."""
+    import asyncpg
+
+    from core.team.pg_listen import channel_name, listener_params
+
+    channel = await channel_name(db, tenant_id)
+    conn = await asyncpg.connect(**listener_params(db))
+
+    def count(*_args: Any) -> None:
+        run.notified += 1
+
+    await conn.add_listener(channel, count)
+    try:
+        yield
+    finally:
+        await conn.close()
+
+
+async def _load(db: Any, run: _Run, relays: list[str], webhooks: list[Any]) -> tuple[float, float]:
+    """Post ``webhooks``; the team's transactions per second meanwhile, and the seconds taken."""
     import aiohttp
 
     before = await _commits(db)
@@ -218,7 +241,7 @@ async def _load(db: Any, run: _Run, relays: list[str], webhooks: list[Any]) -> f
 
         await asyncio.gather(*(post(i, w) for i, w in enumerate(webhooks)))
     elapsed = time.monotonic() - start
-    return (await _commits(db) - before) / elapsed
+    return (await _commits(db) - before) / elapsed, elapsed
 
 
 async def _drained(db: Any, run: _Run, expected: int, timeout: float = 60.0) -> None:
@@ -259,7 +282,7 @@ async def _by_role(db: Any) -> dict[str, int]:
     """Connections to this database by ``application_name``, not counting the bench's own."""
     query = text(
         "SELECT application_name, count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND application_name <> 'coccinelle bench' "
+        "WHERE datname = current_database() AND application_name NOT LIKE 'coccinelle bench%' "
         "GROUP BY application_name"
     )
     db.bench_tx = getattr(db, "bench_tx", 0) + 1
@@ -313,8 +336,16 @@ async def _fresh_database(base: str) -> AsyncIterator[str]:
 
 
 def _results(
-    run: _Run, ids: dict[int, str], agents: int, idle_tx: float, idle_conn: int, load_tx: float
+    run: _Run,
+    ids: dict[int, str],
+    agents: int,
+    idle_tx: float,
+    idle_conn: int,
+    load: tuple[float, float],
 ) -> list[Result]:
+    load_tx, load_seconds = load
+    notify_reads = run.notified / load_seconds
+    load_tx -= notify_reads  # the bench's own listener's
     latencies: list[float] = []
     missed = 0
     for message_id, sid in ids.items():
@@ -362,6 +393,11 @@ def _results(
         ),
         Result(
             "team.tx_per_agent_load", "n", one(per_agent_load), stat="value",
-            details={"server_tx_per_second": round(load_tx, 1)},
+            details={
+                "server_tx_per_second": round(load_tx, 1),
+                # Of each agent's share, this many are its listener's server process reading
+                # notifications (one short transaction per wake-up), not queries of the agent.
+                "notify_reads_per_agent_per_second": round(notify_reads, 2),
+            },
         ),
     ]  # fmt: skip
