@@ -287,15 +287,19 @@ class NotifyBridge:
             return
         conn = self._connection
         if conn is not None and not conn.is_closed():
-            async with self._using:
-                await conn.execute(
-                    "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n) "
-                    "ORDER BY n",
-                    self.channel,
-                    payloads,
-                )
-            self._answered_at = time.monotonic()
-            return
+            try:
+                async with self._using:
+                    await conn.execute(
+                        "SELECT pg_notify($1, p) "
+                        "FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n) ORDER BY n",
+                        self.channel,
+                        payloads,
+                    )
+            except Exception as exc:  # the link is going down: the pool may still reach the server
+                log.info("live link could not send, using the pool: %s", type(exc).__name__)
+            else:
+                self._answered_at = time.monotonic()
+                return
         async with self.db.engine.begin() as conn_:
             for payload in payloads:
                 await conn_.execute(

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from core.config.settings import DatabaseSettings, Settings
 from core.engine import Engine
@@ -120,3 +120,26 @@ async def test_waiting_jobs_try_their_locks_in_one_statement_per_round(pg_schema
         await asyncio.gather(*tasks)
         await holder.close()
         await waiter.close()
+
+
+async def test_messages_outside_a_transaction_go_on_the_live_link_not_the_pool(pg_schema) -> None:
+    sender, receiver = await open_core(pg_schema), await open_core(pg_schema)
+    got: list[dict] = []
+    receiver.team.bridge.on("probe", lambda _origin, data: got.append(data))
+
+    checkouts: list[object] = []
+    listen = event.listen
+    listen(sender.ctx.db.engine.sync_engine, "checkout", lambda *args: checkouts.append(args))
+    try:
+        sender.team.bridge.send("probe", {"n": 1})
+        await sender.team.bridge.flush()
+        await until(lambda: got == [{"n": 1}])
+        assert checkouts == []  # no pooled connection was used
+        # With its live link gone, the message still goes (through the pool, or the new link).
+        sender.team.bridge._connection.terminate()
+        sender.team.bridge.send("probe", {"n": 2})
+        await sender.team.bridge.flush()
+        await until(lambda: got == [{"n": 1}, {"n": 2}])
+    finally:
+        await sender.close()
+        await receiver.close()
