@@ -314,10 +314,13 @@ class Engine:
 
         assert self.runtime is not None
         outbox = OutboxWorker(self.service.ctx, self.runtime, self.settings.orchestrator)
-        self.supervisor.add("outbox", outbox.run_forever)
         self.supervisor.add("settings", self._follow_settings)
         # Once-per-tenant jobs: in team mode only the process holding each job's lease runs it.
+        # The outbox too: an agent's own reply is sent at once by its app (``process_now``);
+        # the worker retries and sends what is scheduled, and fifty of them woken by every
+        # queued message would only contend for the same rows.
         once = self.service.team.lease.exclusive
+        self.supervisor.add("outbox", once("outbox", outbox.run_forever))
         self.supervisor.add("reminders", once("reminders", self.service.outbound.reminders.follow))
         self.supervisor.add("housekeeping", once("housekeeping", self._housekeeping))
         self.supervisor.add("analytics", once("analytics", RollupWarmer(self.service.ctx).run))

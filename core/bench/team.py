@@ -39,6 +39,8 @@ RATE = 20.0
 WAVE = 5
 PUBLIC_URL = "https://relay.bench.example"
 TENANT = "demo"
+#: Seconds left to start-up work, then measured idle.
+SETTLE, IDLE = 12.0, 20.0
 #: Today's figure from issue 22's measurement (20 idle agents: 136 transactions/s).
 BEFORE_TX_PER_AGENT = 136 / 20
 
@@ -50,7 +52,9 @@ class _Run:
     answered: dict[str, float] = field(default_factory=dict)  # MessageSid -> 2xx time
     errors: int = 0
     connections: list[int] = field(default_factory=list)
+    by_role: dict[str, int] = field(default_factory=dict)  # application_name -> most at once
     heard: list[dict[int, float]] = field(default_factory=list)  # per agent: message id -> time
+    notified: int = 0  # notifications one listener received under load
 
 
 async def measure(ctx: BenchContext) -> list[Result]:
@@ -76,6 +80,7 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
     processes: list[asyncio.subprocess.Process] = []
     try:
         service = await InboxService.connect(db, TENANT)
+        tenant_id = service.ctx.tenant_id
         options = {"base_url": sandbox.base_urls["twilio"], **sandbox.options["twilio_sms"]}
         await service.tenant_settings.save_channel(
             Channel.SMS, provider=Provider.TWILIO, config=options
@@ -85,20 +90,29 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
             for name, value in sandbox.credentials["twilio"].items()
         }
         await RollupWarmer(service.ctx).warm()  # a new database's one-time analytics warm-up
+        await db.close()  # the bench's own connections are not the team's
+        db = await Database.open(url, name="coccinelle bench", pool_size=1, max_overflow=0)
+        run = _Run()
+        # Sampled from the first agent's start to the end: start-up is when connections peak.
+        sampler = asyncio.create_task(_sample_connections(db, run))
+        # The relays are up before the agents arrive, as in a morning: start-up is the peak.
+        relays = [await _relay(url, secrets, processes) for _ in range(2)]
         started = []
         for first in range(0, agents, WAVE):  # agents arrive a few at a time, as in a morning
             wave = range(first, min(first + WAVE, agents))
             started += await asyncio.gather(*(_agent(url, secrets, processes) for _ in wave))
-        run = _Run(heard=[{} for _ in started])
-        readers = [
-            asyncio.create_task(_read(p, run.heard[i])) for i, p in enumerate(started)
-        ]
-        await asyncio.sleep(3)  # start-up work settles
-        idle_tx, idle_conn = await _idle(db, 10.0)  # the agents alone
-        relays = [await _relay(url, secrets, processes) for _ in range(2)]
+        run.heard = [{} for _ in started]
+        readers = [asyncio.create_task(_read(p, run.heard[i])) for i, p in enumerate(started)]
+        # Start-up work settles; an idle server process reports its counts up to 10 s late.
+        await asyncio.sleep(SETTLE)
+        idle_tx, idle_conn = await _idle(db, IDLE)
         webhooks = _webhooks(sandbox, int(RATE * duration))
-        load_tx = await _load(db, run, relays, webhooks)
+        async with _listening(db, tenant_id, run):
+            load = await _load(db, run, relays, webhooks)
         await _drained(db, run, len(webhooks))
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
         for process in started:
             process.terminate()
         await asyncio.gather(*readers)
@@ -110,7 +124,7 @@ async def _measure(url: str, agents: int, duration: float) -> list[Result]:
                 await process.wait()
         await db.close()
         await sandbox.stop()
-    return _results(run, ids, agents, idle_tx, idle_conn, load_tx)
+    return _results(run, ids, agents, idle_tx, idle_conn, load)
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -182,10 +196,31 @@ def _webhooks(sandbox: Any, count: int) -> list[Any]:
     return webhooks
 
 
-async def _load(db: Any, run: _Run, relays: list[str], webhooks: list[Any]) -> float:
+@contextlib.asynccontextmanager
+async def _listening(db: Any, tenant_id: int, run: _Run) -> AsyncIterator[None]:
+    """Count the notifications an agent's listener receives meanwhile: PostgreSQL reads each
+    in a short transaction of that listener's server process, counted in the server's total."""
+    import asyncpg
+
+    from core.team.pg_listen import channel_name, listener_params
+
+    channel = await channel_name(db, tenant_id)
+    conn = await asyncpg.connect(**listener_params(db))
+
+    def count(*_args: Any) -> None:
+        run.notified += 1
+
+    await conn.add_listener(channel, count)
+    try:
+        yield
+    finally:
+        await conn.close()
+
+
+async def _load(db: Any, run: _Run, relays: list[str], webhooks: list[Any]) -> tuple[float, float]:
+    """Post ``webhooks``; the team's transactions per second meanwhile, and the seconds taken."""
     import aiohttp
 
-    sampler = asyncio.create_task(_sample_connections(db, run.connections))
     before = await _commits(db)
     start = time.monotonic()
     async with aiohttp.ClientSession() as http:
@@ -206,11 +241,7 @@ async def _load(db: Any, run: _Run, relays: list[str], webhooks: list[Any]) -> f
 
         await asyncio.gather(*(post(i, w) for i, w in enumerate(webhooks)))
     elapsed = time.monotonic() - start
-    tx = (await _commits(db) - before) / elapsed
-    sampler.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sampler
-    return tx
+    return (await _commits(db) - before) / elapsed, elapsed
 
 
 async def _drained(db: Any, run: _Run, expected: int, timeout: float = 60.0) -> None:
@@ -234,25 +265,42 @@ async def _idle(db: Any, seconds: float) -> tuple[float, int]:
 
 
 async def _commits(db: Any) -> int:
+    """Transactions the team ended in this database (committed or rolled back): the server's
+    count less the bench's own sampling."""
+    query = (
+        "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+        "WHERE datname = current_database()"
+    )
     async with db.engine.connect() as conn:
-        found = await conn.execute(
-            text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-        )
-        return int(found.scalar_one())
+        await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+        total = int((await conn.execute(text(query))).scalar_one())
+    db.bench_tx = getattr(db, "bench_tx", 0) + 1
+    return total - db.bench_tx
+
+
+async def _by_role(db: Any) -> dict[str, int]:
+    """Connections to this database by ``application_name``, not counting the bench's own."""
+    query = text(
+        "SELECT application_name, count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name NOT LIKE 'coccinelle bench%' "
+        "GROUP BY application_name"
+    )
+    db.bench_tx = getattr(db, "bench_tx", 0) + 1
+    async with db.engine.connect() as conn:
+        return {str(name): int(n) for name, n in (await conn.execute(query)).all()}
 
 
 async def _connections(db: Any) -> int:
-    async with db.engine.connect() as conn:
-        found = await conn.execute(
-            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        )
-        return int(found.scalar_one()) - 1  # not the one asking
+    return sum((await _by_role(db)).values())
 
 
-async def _sample_connections(db: Any, samples: list[int]) -> None:
+async def _sample_connections(db: Any, run: _Run) -> None:
     while True:
-        samples.append(await _connections(db))
-        await asyncio.sleep(0.25)
+        roles = await _by_role(db)
+        run.connections.append(sum(roles.values()))
+        for name, n in roles.items():
+            run.by_role[name] = max(n, run.by_role.get(name, 0))
+        await asyncio.sleep(0.1)
 
 
 async def _inbound_ids(db: Any) -> dict[int, str]:
@@ -288,8 +336,16 @@ async def _fresh_database(base: str) -> AsyncIterator[str]:
 
 
 def _results(
-    run: _Run, ids: dict[int, str], agents: int, idle_tx: float, idle_conn: int, load_tx: float
+    run: _Run,
+    ids: dict[int, str],
+    agents: int,
+    idle_tx: float,
+    idle_conn: int,
+    load: tuple[float, float],
 ) -> list[Result]:
+    load_tx, load_seconds = load
+    notify_reads = run.notified / load_seconds
+    load_tx -= notify_reads  # the bench's own listener's
     latencies: list[float] = []
     missed = 0
     for message_id, sid in ids.items():
@@ -328,7 +384,7 @@ def _results(
         Result("team.errors", "n", one(run.errors), stat="value", target=Target("value", 0)),
         Result(
             "team.connections", "n", one(peak), stat="value", target=Target("value", 80),
-            details={"idle": idle_conn},
+            details={"idle": idle_conn, "most_by_role": dict(sorted(run.by_role.items()))},
         ),
         Result(
             "team.tx_per_agent_idle", "n", one(per_agent_idle), stat="value",
@@ -337,6 +393,11 @@ def _results(
         ),
         Result(
             "team.tx_per_agent_load", "n", one(per_agent_load), stat="value",
-            details={"server_tx_per_second": round(load_tx, 1)},
+            details={
+                "server_tx_per_second": round(load_tx, 1),
+                # Of each agent's share, this many are its listener's server process reading
+                # notifications (one short transaction per wake-up), not queries of the agent.
+                "notify_reads_per_agent_per_second": round(notify_reads, 2),
+            },
         ),
     ]  # fmt: skip

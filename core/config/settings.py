@@ -106,10 +106,16 @@ class RelaySettings(BaseModel):
 #: server restart is answered 503, and the provider retries). Each process also holds one
 #: LISTEN connection for live updates.
 ROLE_POOLS: dict[str, tuple[int, int, bool]] = {
-    "app": (1, 2, True),
+    "app": (1, 1, True),
     "worker": (1, 2, True),
     "relay": (3, 4, False),
 }
+
+
+#: Seconds unused after which a role's kept connections are closed: an agent's app spends
+#: most of its day idle and fifty of them share the server (a fresh connection costs a few
+#: milliseconds at the next query); relays and workers are busy in bursts.
+ROLE_IDLE: dict[str, float] = {"app": 3.0, "worker": 10.0, "relay": 10.0}
 
 
 class DatabaseSettings(BaseModel):
@@ -119,19 +125,26 @@ class DatabaseSettings(BaseModel):
     """Connections kept open in this process; unset: the role's default (app 1, worker 1,
     relay 3)."""
     max_overflow: int | None = Field(None, ge=0)
-    """Extra connections opened at peaks and closed when returned; unset: app 2, worker 2,
+    """Extra connections opened at peaks and closed when returned; unset: app 1, worker 2,
     relay 4."""
     pool_timeout: float = Field(30.0, gt=0)
     """Seconds to wait for a free connection before failing."""
-    idle_seconds: float | None = Field(10.0, gt=0)
-    """Close the kept connections after this long unused (unset: keep them); the next use
-    opens a fresh one."""
+    idle_seconds: float | None = Field(None, ge=0)
+    """Close the kept connections after this long unused; the next use opens a fresh one.
+    Unset: the role's default (app 3 s, worker and relay 10 s); 0: keep them open."""
     listen_url: str | None = None
     """Where the live link (``LISTEN``) connects when the pools go through PgBouncer, which
     cannot carry ``LISTEN/NOTIFY``: the database server itself. Unset: ``database_url``."""
     pre_ping: bool | None = None
     """Check each connection before use (one more round trip per transaction), so a server
     restart goes unnoticed; unset: on for apps and workers, off for relays."""
+
+    def idle_for(self, role: str) -> float | None:
+        """Seconds after which a process of ``role`` closes its unused pooled connections
+        (None: never)."""
+        if self.idle_seconds is None:
+            return ROLE_IDLE.get(role, ROLE_IDLE["app"])
+        return self.idle_seconds or None
 
     def engine_options(self, role: str) -> dict[str, Any]:
         """SQLAlchemy engine options for a process of ``role`` (``app``, ``worker``, ``relay``)."""

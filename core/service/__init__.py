@@ -209,7 +209,8 @@ class InboxService:
         options: dict[str, Any] = {}
         if settings.effective_database_url.startswith("postgresql"):
             options = settings.database.engine_options(role)
-            options["idle_seconds"] = settings.database.idle_seconds
+            options["idle_seconds"] = settings.database.idle_for(role)
+            options["name"] = f"coccinelle {role}"
         db = await Database.open(settings.effective_database_url, **options)
         db.listen_url = settings.database.listen_url
         try:

@@ -116,13 +116,18 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def _postgres_options(options: dict[str, Any]) -> dict[str, Any]:
+def _postgres_options(options: dict[str, Any], name: str | None) -> dict[str, Any]:
     """Team mode defaults: check pooled connections before use (a restarted server leaves
-    stale ones), and give up connecting after a while instead of hanging."""
+    stale ones), give up connecting after a while instead of hanging, and tell the server who
+    we are (``application_name``, shown in ``pg_stat_activity``)."""
     options = dict(options)
     options.setdefault("pool_pre_ping", True)
     connect_args = dict(options.get("connect_args") or {})
     connect_args.setdefault("timeout", 10)
+    if name:
+        server_settings = dict(connect_args.get("server_settings") or {})
+        server_settings.setdefault("application_name", name[:63])
+        connect_args["server_settings"] = server_settings
     options["connect_args"] = connect_args
     return options
 
@@ -196,10 +201,14 @@ class Database:
         """Set by team mode's live link: announces a transaction's events inside it."""
         self.idle: Any = None
         """Closes idle pooled connections (PostgreSQL, when asked for in ``open``)."""
+        self.name: str | None = None
+        """The ``application_name`` of this process's connections (PostgreSQL), if given."""
         self.listen_url: str | None = None
         """Where team mode's live link connects, when not to ``engine.url`` (PgBouncer)."""
 
     def _before_commit(self, session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the events go with the transaction's own commit
         batches = session.info.pop(_TO_ANNOUNCE, None)
         session.info.pop(_ANNOUNCED, None)
         if not batches or self.announcer is None:
@@ -229,12 +238,15 @@ class Database:
         *,
         upgrade: bool = True,
         idle_seconds: float | None = None,
+        name: str | None = None,
         **engine_options: Any,
     ) -> Database:
         """Connect to ``url`` and (by default) bring its schema up to date.
 
         On PostgreSQL, ``idle_seconds`` closes the pooled connections after that long unused
-        (``core.storage.idle``); ``engine_options`` go to SQLAlchemy (pool size and the like).
+        (``core.storage.idle``); ``name`` is the ``application_name`` its connections show the
+        server (``coccinelle app``, ``coccinelle relay``…); ``engine_options`` go to SQLAlchemy
+        (pool size and the like).
 
         Raises:
             NotADatabase: an SQLite file that is not a database.
@@ -245,7 +257,7 @@ class Database:
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         if parsed.get_backend_name() == "postgresql":
-            engine_options = _postgres_options(engine_options)
+            engine_options = _postgres_options(engine_options, name)
         else:
             engine_options = _sqlite_options(engine_options)
         # A failed statement's error text must not carry its parameters (strangers' messages,
@@ -255,6 +267,7 @@ class Database:
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         db = cls(engine)
+        db.name = name
         if idle_seconds is not None and engine.dialect.name == "postgresql":
             from core.storage.idle import IdleConnectionCloser
 

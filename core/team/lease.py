@@ -4,8 +4,10 @@ In team mode every agent's app starts an engine, but planning reminders or re-ag
 analytics in fifty processes at once only loads the database. Each such job is guarded by a
 PostgreSQL advisory lock taken on the process's live-link connection (so it costs no connection
 of its own): the process that holds the lock runs the job; the others try again every few
-seconds. When the holder dies or loses its connection, PostgreSQL releases the lock and another
-process takes the job over on its next try. On SQLite (one process) the job simply runs.
+seconds, all of a process's jobs in one statement (one transaction per round, whatever the
+number of jobs: fifty waiting agents must not load the server). When the holder dies or loses
+its connection, PostgreSQL releases the lock and another process takes the job over on its next
+try. On SQLite (one process) the job simply runs.
 
     lease = JobLease(bridge)
     supervisor.add("reminders", lease.exclusive("reminders", reminders.follow))
@@ -43,12 +45,16 @@ class JobLease:
             holder whose connection just died has noticed and stopped its own run.
     """
 
-    def __init__(self, bridge: NotifyBridge, *, retry: float = 3.0, grace: float = 1.0) -> None:
+    def __init__(self, bridge: NotifyBridge, *, retry: float = 5.0, grace: float = 1.0) -> None:
         self.bridge = bridge
         self.retry = retry
         self.grace = grace
         self.held: set[str] = set()
         """The jobs this process runs now (for the status line and tests)."""
+        self.rounds = 0
+        """Statements sent to take locks (for tests: one per round, not one per job)."""
+        self._waiting: dict[int, asyncio.Future[int | None]] = {}
+        self._round: asyncio.Task[None] | None = None
 
     def exclusive(self, name: str, job: Job) -> Job:
         """``job`` wrapped so that it runs only while this process holds its lease."""
@@ -61,7 +67,7 @@ class JobLease:
                 return
             while not stop.is_set():
                 lost = self.bridge.connection_lost
-                generation = await self.bridge.try_advisory_lock(lock_key(self._channel, name))
+                generation = await self._take(lock_key(self._channel, name))
                 if generation is None:
                     await _wait(stop, self.retry)
                     continue
@@ -75,6 +81,26 @@ class JobLease:
                     await self.bridge.advisory_unlock(lock_key(self._channel, name), generation)
 
         return run
+
+    async def _take(self, key: int) -> int | None:
+        """Try ``key`` in the same statement as the other jobs trying now (see ``_try_round``)."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._waiting[key] = future
+        if self._round is None:
+            self._round = asyncio.create_task(self._try_round())
+        return await future
+
+    async def _try_round(self) -> None:
+        # The jobs of a process retry on the same period: a short window gathers them all.
+        await asyncio.sleep(min(0.05, self.retry / 2))
+        waiting, self._waiting, self._round = self._waiting, {}, None
+        self.rounds += 1
+        taken, generation = await self.bridge.try_advisory_locks(list(waiting))
+        for key, future in waiting.items():
+            if not future.done():
+                future.set_result(generation if key in taken else None)
+            elif key in taken and generation is not None:  # its job stopped meanwhile
+                await self.bridge.advisory_unlock(key, generation)
 
     @property
     def _channel(self) -> str:

@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -137,7 +138,10 @@ def listener_params(db: Database) -> dict[str, Any]:
     itself, when the pools go through PgBouncer), else the database ``db`` is open on."""
     url = make_url(db.listen_url) if db.listen_url else db.engine.url
     params = url.translate_connect_args(username="user")
-    return {key: value for key, value in params.items() if value is not None}
+    params = {key: value for key, value in params.items() if value is not None}
+    if db.name:
+        params["server_settings"] = {"application_name": f"{db.name} listen"[:63]}
+    return params
 
 
 class NotifyBridge:
@@ -181,6 +185,7 @@ class NotifyBridge:
         """Counts listening connections: advisory locks held on one die with it."""
         self.connection_lost = asyncio.Event()
         """Set when the current listening connection is lost (a new one gets a new event)."""
+        self._answered_at = 0.0  # when the listening connection last answered a query
 
     @property
     def started(self) -> bool:
@@ -276,34 +281,68 @@ class NotifyBridge:
         return [p for p in payloads if len(p.encode()) <= MAX_PAYLOAD]
 
     async def _notify(self, payloads: list[str]) -> None:
+        """Send ``payloads`` on the listening connection (no pooled connection, one statement),
+        or through the pool while the link is down."""
         if not payloads:
             return
-        async with self.db.engine.begin() as conn:
+        conn = self._connection
+        if conn is not None and not conn.is_closed():
+            try:
+                async with self._using:
+                    await conn.execute(
+                        "SELECT pg_notify($1, p) "
+                        "FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n) ORDER BY n",
+                        self.channel,
+                        payloads,
+                    )
+            except Exception as exc:  # the link is going down: the pool may still reach the server
+                log.info("live link could not send, using the pool: %s", type(exc).__name__)
+            else:
+                self._answered_at = time.monotonic()
+                return
+        async with self.db.engine.begin() as conn_:
             for payload in payloads:
-                await conn.execute(
+                await conn_.execute(
                     text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": self.channel, "payload": payload},
                 )
 
     # Advisory locks on the listening connection (see ``core.team.lease``) ------------------
 
+    async def try_advisory_locks(self, keys: Sequence[int]) -> tuple[set[int], int | None]:
+        """Take each free session advisory lock of ``keys`` on the listening connection, in one
+        statement.
+
+        Returns:
+            The keys taken, and the connection's ``generation`` (the locks live as long as it);
+            nothing when the link is down or changed meanwhile.
+        """
+        conn, generation = self._connection, self.generation
+        if conn is None or conn.is_closed() or not keys:
+            return set(), None
+        try:
+            async with self._using:
+                rows = await conn.fetch(
+                    "SELECT k, pg_try_advisory_lock(k) AS taken FROM unnest($1::bigint[]) AS k",
+                    list(keys),
+                )
+        except Exception as exc:  # the link is going down; the listen loop reconnects
+            log.info("advisory locks not taken: %s", type(exc).__name__)
+            return set(), None
+        self._answered_at = time.monotonic()
+        if generation != self.generation:
+            return set(), None
+        return {int(row["k"]) for row in rows if row["taken"]}, generation
+
     async def try_advisory_lock(self, key: int) -> int | None:
         """Take the session advisory lock ``key`` on the listening connection if it is free.
 
         Returns:
-            The connection's ``generation`` (the lock lives as long as it), or None when the
-            lock is held elsewhere or the link is down.
+            The connection's ``generation``, or None when the lock is held elsewhere or the
+            link is down.
         """
-        conn, generation = self._connection, self.generation
-        if conn is None or conn.is_closed():
-            return None
-        try:
-            async with self._using:
-                taken = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key)
-        except Exception as exc:  # the link is going down; the listen loop reconnects
-            log.info("advisory lock not taken: %s", type(exc).__name__)
-            return None
-        return generation if taken and generation == self.generation else None
+        taken, generation = await self.try_advisory_locks([key])
+        return generation if key in taken else None
 
     async def advisory_unlock(self, key: int, generation: int) -> None:
         """Release ``key`` if the connection that took it is still the one in use."""
@@ -363,9 +402,12 @@ class NotifyBridge:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(lost.wait(), self._keepalive)
                 return
+            if time.monotonic() - self._answered_at < self._keepalive:
+                continue  # it answered lately (lock rounds, notifications sent): alive
             try:
                 async with self._using:
                     await asyncio.wait_for(conn.execute("SELECT 1"), 5)
+                self._answered_at = time.monotonic()
             except Exception:  # whatever the cause, this connection is no longer usable
                 return
 

@@ -47,7 +47,8 @@ async def test_the_explanation_follows_an_inserted_template(app, ids, service, l
         one_sms = i18n.t(
             "orchestrator.reason.length.one_segment", units=1, capacity=160, encoding="GSM-7"
         )
-        assert i18n.t("ui.counter.segments", count=2, encoding="GSM-7") in static_text(app, "#counter")
+        two = i18n.t("ui.counter.segments", count=2, encoding="GSM-7")
+        assert two in static_text(app, "#counter")
         assert static_text(app, "#decision").strip() == i18n.t("ui.composer.deciding")
         await pilot.pause(1.0)  # longer than the composer's typing pause: the decision is asked
         await wait_for_decision(pilot)

@@ -69,8 +69,11 @@ async def test_a_connection_in_use_is_never_closed_for_idleness(pg_schema) -> No
 def test_pool_sizes_follow_the_role_and_the_settings(monkeypatch) -> None:
     app = DatabaseSettings().engine_options("app")
     relay = DatabaseSettings().engine_options("relay")
-    assert (app["pool_size"], app["max_overflow"], app["pool_pre_ping"]) == (1, 2, True)
+    assert (app["pool_size"], app["max_overflow"], app["pool_pre_ping"]) == (1, 1, True)
     assert (relay["pool_size"], relay["pool_pre_ping"]) == (3, False)
+    assert (DatabaseSettings().idle_for("app"), DatabaseSettings().idle_for("relay")) == (3.0, 10.0)
+    assert DatabaseSettings(idle_seconds=0).idle_for("app") is None  # kept open
+    assert DatabaseSettings(idle_seconds=20).idle_for("app") == 20
     monkeypatch.setenv("COCCINELLE_DATABASE__POOL_SIZE", "4")
     monkeypatch.setenv("COCCINELLE_DATABASE__PRE_PING", "true")
     settings = load_settings()

@@ -85,10 +85,11 @@ async def test_another_process_takes_a_job_over_after_a_sigkill(pg_schema) -> No
         """
     )
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    # The schema is created first: two processes creating it at once collide in the catalogue.
+    local = await open_core(pg_schema)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE, env=env
     )
-    local = await open_core(pg_schema)
     runs: list[str] = []
     stop = asyncio.Event()
     lease = JobLease(local.team.bridge, retry=0.1, grace=0.3)

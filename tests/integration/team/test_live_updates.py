@@ -204,3 +204,21 @@ async def test_a_rolled_back_change_is_never_announced(cores) -> None:
         )
     # Notifications arrive in commit order: the rolled-back one would have come first.
     assert received[0] == MessageChanged(note.id, conversation)
+
+
+async def test_a_transaction_with_savepoints_announces_its_events_once_at_commit(cores) -> None:
+    # The ingest applies each webhook in a savepoint of one batch transaction: releasing a
+    # savepoint must neither announce early nor make the commit's events go out a second time.
+    claire, marc, conversation = cores
+    best_effort: list[str] = []
+    claire.team.bridge._notify = lambda payloads: best_effort.extend(payloads)  # type: ignore[assignment]
+    async with marc.bus.subscribe() as events:
+        async with claire.ctx.write() as (session, changed):
+            async with session.begin_nested():
+                await session.execute(text("SELECT 1"))
+                changed.append(MessageChanged(1, conversation))
+            changed.append(ConversationChanged(conversation))  # after the savepoint
+        await next_event(events, lambda e: e == MessageChanged(1, conversation))
+        await next_event(events, lambda e: e == ConversationChanged(conversation))
+    await claire.team.bridge.flush()
+    assert best_effort == []
