@@ -48,9 +48,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
         tenant_id = service.ctx.tenant_id
         for round_ in range(ctx.runs + 1):
             for query in QUERIES:
-                ms, _ = await timed(
-                    partial(service.conversations.page, InboxFilter(search=query))
-                )
+                ms, _ = await timed(partial(service.conversations.page, InboxFilter(search=query)))
                 if round_:
                     facade.append(ms)
                 async with service.db.session() as session:

@@ -27,6 +27,7 @@ CANCEL_PREFIX = "annuler:"
 #: The message meta key marking a proposal.
 PROPOSAL = "booking_proposal"
 
+
 def slot_title(slot: Slot, zone: str, prospect_zone: str | None, language: str) -> str:
     """A slot as a button or list label ("mer. 11 mars 14:00", plus the prospect's time)."""
     label = format_in_zone(slot.start, zone, SHORT_FORMAT, language)

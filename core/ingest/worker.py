@@ -115,9 +115,7 @@ class IngestWorker:
         due = or_(E.next_attempt_at.is_(None), E.next_attempt_at <= self.ctx.now())
         query = (
             select(E.id, E.headers, E.body, E.provider)
-            .where(
-                E.status == InboundEventStatus.PENDING, E.tenant_id == self.ctx.tenant_id, due
-            )
+            .where(E.status == InboundEventStatus.PENDING, E.tenant_id == self.ctx.tenant_id, due)
             .order_by(E.id)
             .limit(self.batch)
         )

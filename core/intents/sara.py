@@ -252,4 +252,3 @@ async def apply_forwarding(
         )
         meta = {"action": "forward", "to": rule.forward_to, "rule": rule.model_dump()}
         await record_event(step, conversation, text, meta)
-

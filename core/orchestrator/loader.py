@@ -442,7 +442,5 @@ async def latest_conversations(
     if not prospect_ids:
         return {}
     C = t.ConversationRow
-    rows = await session.execute(
-        select(C).where(C.prospect_id.in_(prospect_ids)).order_by(C.id)
-    )
+    rows = await session.execute(select(C).where(C.prospect_id.in_(prospect_ids)).order_by(C.id))
     return {(c.prospect_id, Channel(c.channel_type)): c for c in rows.scalars()}

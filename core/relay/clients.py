@@ -44,9 +44,7 @@ def _trusted(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
-def client_address(
-    peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]
-) -> str:
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
     """The client's address: ``peer``, or what our trusted proxies say it was."""
     address = peer or "?"
     if not forwarded_for or not _trusted(address, trusted):

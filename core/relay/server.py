@@ -367,13 +367,15 @@ def stored_headers(
     for name, value in webhook.path_params.items():
         if _secret_name(name) and value:
             url = url.replace("/" + value, "/{" + name + "}")
-    return _storable_json({
-        "channel": str(channel),
-        "url": url,
-        "query": {k: v for k, v in webhook.query.items() if not _secret_name(k)},
-        "path_params": {k: v for k, v in webhook.path_params.items() if not _secret_name(k)},
-        "headers": {k: v for k, v in webhook.headers.items() if k not in secrets},
-    })
+    return _storable_json(
+        {
+            "channel": str(channel),
+            "url": url,
+            "query": {k: v for k, v in webhook.query.items() if not _secret_name(k)},
+            "path_params": {k: v for k, v in webhook.path_params.items() if not _secret_name(k)},
+            "headers": {k: v for k, v in webhook.headers.items() if k not in secrets},
+        }
+    )
 
 
 def _storable_json(value: dict[str, object]) -> dict[str, object]:

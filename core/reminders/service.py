@@ -189,7 +189,11 @@ class Reminders:
             extra={"appointment_starts_at": current},
         )
         (outcome,) = await submit(
-            session, [request], now=self.ctx.now(), settings=self.settings, events=events,
+            session,
+            [request],
+            now=self.ctx.now(),
+            settings=self.settings,
+            events=events,
             inputs=inputs,
         )
         if outcome.message is None:
@@ -201,7 +205,14 @@ class Reminders:
         decision = outcome.decision
         if reminder.kind == ReminderKind.H24 and decision and decision.channel == Channel.EMAIL:
             queued += await self._unless_opened(
-                session, events, inputs, prospect, reminder, draft, outcome.message, current,
+                session,
+                events,
+                inputs,
+                prospect,
+                reminder,
+                draft,
+                outcome.message,
+                current,
                 appointment.id,
             )
         return queued
@@ -295,7 +306,11 @@ class Reminders:
             extra={"appointment_starts_at": current, "unless_read_message_id": email.id},
         )
         (outcome,) = await submit(
-            session, [request], now=self.ctx.now(), settings=self.settings, events=events,
+            session,
+            [request],
+            now=self.ctx.now(),
+            settings=self.settings,
+            events=events,
             inputs=inputs,
         )
         return 1 if outcome.message is not None else 0

@@ -348,6 +348,7 @@ class Outbound:
             on_refused="raise",
             purpose="reply",
         )
+
     async def send_now(self, message_id: int, reason: str) -> m.Message:
         """Send a message held by quiet hours now, on purpose: ``reason`` is required and goes
         into the audit trail with the agent and the time it would otherwise have left.
@@ -658,9 +659,7 @@ class Outbound:
     async def _inputs(self, session: AsyncSession) -> TenantInputs:
         return await load_tenant_inputs(session, self.ctx.tenant_id, self.settings, self.ctx.now())
 
-    async def _conversation(
-        self, session: AsyncSession, conversation_id: int
-    ) -> t.ConversationRow:
+    async def _conversation(self, session: AsyncSession, conversation_id: int) -> t.ConversationRow:
         conversation = await session.get(t.ConversationRow, conversation_id)
         if conversation is None or conversation.tenant_id != self.ctx.tenant_id:
             raise NotFound("conversation", conversation_id)

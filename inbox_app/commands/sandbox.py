@@ -67,6 +67,7 @@ def _targets(values: list[str]) -> dict[str, str]:
 def sandbox_command(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until Ctrl-C."""
     from core.channels.registry import load_plugin
+
     try:
         targets = _targets(args.webhook_target)
         if not 0.0 <= args.timeout_completes <= 1.0:

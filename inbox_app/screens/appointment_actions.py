@@ -211,9 +211,7 @@ class AppointmentActions:
         settings = await self.app.service.tenant_settings.get()
         return str(both_times(appointment.starts_at, settings.timezone, prospect.timezone))
 
-    async def _reminder_lines(
-        self, appointment: m.Appointment, prospect: m.Prospect
-    ) -> list[str]:
+    async def _reminder_lines(self, appointment: m.Appointment, prospect: m.Prospect) -> list[str]:
         """The appointment's reminders, each with when it will be sent (not when it was booked)."""
         try:
             entries = await self.app.service.agenda.between(

@@ -51,7 +51,7 @@ class BookingScreen(ListKeyActions, ModalScreen["m.Appointment | None"]):
     CSS_PATH = "booking.tcss"
     BINDINGS = [
         *LIST_BINDINGS,
-        Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
+        Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel")),
     ]
 
     def __init__(

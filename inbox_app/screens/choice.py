@@ -20,7 +20,7 @@ class ChoiceScreen(ListKeyActions, ModalScreen[str | None]):
 
     BINDINGS = [
         *LIST_BINDINGS,
-        Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
+        Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel")),
     ]
 
     def __init__(

@@ -24,7 +24,7 @@ class ParkedEventsScreen(ListKeyActions, ModalScreen[int]):
 
     BINDINGS = [
         *LIST_BINDINGS,
-        Binding("escape", "close", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
+        Binding("escape", "close", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel")),
     ]
 
     def compose(self) -> ComposeResult:

@@ -22,7 +22,7 @@ class PromptScreen(ListKeyActions, ModalScreen[Any]):
 
     BINDINGS = [
         *LIST_BINDINGS,
-        Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel"))
+        Binding("escape", "cancel", t("ui.key.cancel"), id="cancel", tooltip=t("ui.tip.cancel")),
     ]
 
     def __init__(

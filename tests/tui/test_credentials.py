@@ -129,6 +129,7 @@ async def test_in_the_demo_the_test_uses_the_sandboxed_channels_not_the_keyring(
         lambda _config, names: {n: given[n] for n in names if n in given},
         ProviderEndpoints(**sandbox.base_urls),
     )
+
     # what the demo's engine holds: its sandbox, and the runtime the outbox sends with
     async def stop() -> None:
         return None

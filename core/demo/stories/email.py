@@ -196,11 +196,7 @@ def email_mandate(k: Kit) -> Story:
                 "\n\nClaire Martin",
                 subject=subject,
                 status=MessageStatus.READ,
-                meta={
-                    "attachments": [
-                        demo_file("mandat_vente.pdf")
-                    ]
-                },
+                meta={"attachments": [demo_file("mandat_vente.pdf")]},
             ),
             Beat(
                 PROSPECT,
@@ -223,11 +219,7 @@ def email_mandate(k: Kit) -> Story:
                 "Va pour l'exclusivité. Je vous renvoie le mandat signé.",
                 after=800,
                 subject="Re: " + subject,
-                meta={
-                    "attachments": [
-                        demo_file("mandat_vente_signe.pdf")
-                    ]
-                },
+                meta={"attachments": [demo_file("mandat_vente_signe.pdf")]},
             ),
         ),
         subject=subject,
@@ -256,11 +248,7 @@ def email_energy_rating(k: Kit) -> Story:
                 after=1,
                 subject="Re: " + subject,
                 status=MessageStatus.DELIVERED,
-                meta={
-                    "attachments": [
-                        demo_file("DPE.pdf")
-                    ]
-                },
+                meta={"attachments": [demo_file("DPE.pdf")]},
             ),
             Beat(
                 PROSPECT,

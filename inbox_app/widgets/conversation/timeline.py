@@ -366,7 +366,7 @@ def _automation(text: Text, message: Message, meta: dict[str, Any]) -> None:
 
 
 def _edits(text: Text, edits: Any, expanded: bool) -> None:
-    """"(edited)", and when the item is expanded the previous texts, oldest first."""
+    """ "(edited)", and when the item is expanded the previous texts, oldest first."""
     if not isinstance(edits, list) or not edits:
         return
     text.append("\n" + t("ui.thread.edited", count=len(edits)), style="dim")

@@ -37,9 +37,7 @@ async def test_only_one_process_runs_a_job_and_another_takes_over(pg_schema) -> 
     stop = asyncio.Event()
     leases = [JobLease(core.team.bridge, retry=0.1, grace=0.3) for core in (first, second)]
     tasks = [
-        asyncio.create_task(
-            lease.exclusive("reminders", _recording_job(runs, name, active))(stop)
-        )
+        asyncio.create_task(lease.exclusive("reminders", _recording_job(runs, name, active))(stop))
         for lease, name in zip(leases, ("first", "second"), strict=True)
     ]
     try:

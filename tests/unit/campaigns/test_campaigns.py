@@ -352,9 +352,7 @@ async def test_campaign_steps_are_sent_by_the_outbox_worker(service, clock):
     await service.campaigns.enrol(campaign.id, [marie])
     await service.campaigns.run_due()
     email = FakeAdapter(Channel.EMAIL, clock=clock)
-    worker = OutboxWorker(
-        service.ctx, FakeRuntime(email, FakeAdapter(Channel.SMS, clock=clock))
-    )
+    worker = OutboxWorker(service.ctx, FakeRuntime(email, FakeAdapter(Channel.SMS, clock=clock)))
     await worker.run_once()
     [sent] = email.sent
     assert sent.to == "marie@example.fr" and sent.subject.startswith("Bienvenue")

@@ -259,9 +259,7 @@ async def test_interrupted_send_is_settled_by_the_providers_message_list(
 async def test_ambiguous_timeout_is_looked_up_before_a_retry(
     scene: Scene, clock: FakeClock
 ) -> None:
-    sms = FakeAdapter(
-        Channel.SMS, [timeout()], lookup=True, accept_on_timeout=True, clock=clock
-    )
+    sms = FakeAdapter(Channel.SMS, [timeout()], lookup=True, accept_on_timeout=True, clock=clock)
     w = worker(scene, FakeRuntime(sms))
     message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
     await w.run_once()

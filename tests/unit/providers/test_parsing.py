@@ -302,7 +302,6 @@ def test_sendgrid_inbound_attached_email_keeps_its_content():
     assert b"Subject: Compromis" in attached.content and b"compromis est pr" in attached.content
 
 
-
 async def test_an_adapter_that_cannot_set_its_webhook_says_so():
     """Only Telegram's webhook is set by API: any other adapter refuses with a provider error
     (which the engine logs), not an AttributeError."""
