@@ -51,14 +51,21 @@ def warnings_text(decision: Decision | None, local: list[str], tz: str | None) -
     """The decision's warnings (quiet hours with the leaving time…) and the composer's own."""
     text = Text()
     lines = list(local)
+    aside: list[str] = []
     if decision is not None:
         if decision.held_until is not None:
             when = format_datetime(decision.held_until, tz, fmt="short")
             lines.append(t("ui.warning.held", time=when))
-        # the hold is the line above, with a readable time: not again with a raw timestamp
-        lines += [w.text for w in decision.warnings if not w.key.endswith("warning.held")]
+        for warning in decision.warnings:
+            if warning.key.endswith("warning.held"):
+                continue  # the line above says it, with a readable time
+            # a channel the message cannot take, when another was chosen: a note, not an alarm
+            left_out = warning.key.startswith("pipeline.left_out.") and decision.channel
+            (aside if left_out else lines).append(warning.text)
     for line in dict.fromkeys(lines):
         text.append(f"⚠ {line}\n", style="bold")
+    for line in dict.fromkeys(aside):
+        text.append(f"{line}\n", style="dim")
     return text
 
 
