@@ -121,7 +121,10 @@ async def _ab_test(service: InboxService, clock: _Clock, prospects: list[int], n
     """SMS against e-mail for a follow-up, on the response rate; over a week ago."""
     clock.at = morning(now, 12)
     await service.abtests.run_ab_test(
-        {"A": {"channel": "sms"}, "B": {"channel": "email"}},
+        {
+            "A": {"channel": "sms", "variables": {"agent_name": "Camille"}},
+            "B": {"channel": "email", "variables": {"agent_name": "Camille"}},
+        },
         "response_rate",
         duration=7,
         prospect_ids=prospects,

@@ -127,6 +127,17 @@ async def test_messages_show_every_delivery_status_and_kind(demo_db) -> None:
     assert len(set(ids)) == len(ids) and all(pid for _, pid in ids)
 
 
+async def test_what_the_demo_sent_reads_as_an_agency_would_write_it(demo_db) -> None:
+    """No raw variable, and no "c'est <agency> de <agency>" where a template wants an agent's name
+    (the campaign and the A/B test sign as the demo's Camille)."""
+    tenant = (await rows(demo_db, t.TenantRow))[0]
+    company = tenant.settings["company"]["name"]
+    outbound = [m for m in await rows(demo_db, t.MessageRow) if m.direction == Direction.OUTBOUND]
+    assert not [m.content for m in outbound if "[agent_name]" in m.content]
+    assert not [m.content for m in outbound if f"{company} de {company}" in m.content]
+    assert any("c'est Camille de" in m.content for m in outbound)
+
+
 async def test_times_are_spread_over_the_last_month_relative_to_now(demo_db) -> None:
     messages = await rows(demo_db, t.MessageRow)
     times = [m.created_at for m in messages]
