@@ -21,14 +21,6 @@ from tests.tui.scenario import say
 PDF = demo_file("bail.pdf")
 
 
-@pytest.fixture(params=["en", "fr"])
-def lang(request):
-    previous = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(previous)
-
-
 @pytest.fixture
 def opener(tmp_path, monkeypatch):
     """A stand-in for xdg-open that records the path it was given."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input
 
 from core import i18n
@@ -11,14 +10,6 @@ from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
 from inbox_app.widgets.inbox.conversation_list import TAG_MARK
 from tests.tui.helpers import rows, settle, static_text
-
-
-@pytest.fixture(params=["en", "fr"])
-def lang(request):
-    previous = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(previous)
 
 
 def notes(app) -> list[str]:

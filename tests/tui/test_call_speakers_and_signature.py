@@ -3,24 +3,14 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import OptionList
 
-from core import i18n
 from core.domain.enums import Channel, MessageKind, SenderType
 from core.domain.models import TemplateDraft
 from inbox_app.widgets.conversation.timeline import Timeline
 from tests.tui.helpers import settle
 from tests.tui.scenario import say
 from tests.tui.test_conversation import open_conversation, timeline_text
-
-
-@pytest.fixture(params=["en", "fr"])
-def lang(request):
-    previous = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(previous)
 
 
 async def test_an_outbound_calls_transcript_names_assistant_agent_and_prospect(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import time
 
-import pytest
 from textual.widgets import OptionList, Select
 
 from core import i18n
@@ -16,14 +15,6 @@ from inbox_app.screens.conversation import ConversationScreen
 from tests.tui.helpers import settle, static_text, wait_for_decision
 
 LONG = "Bonjour {{prospect_name}}, " + "votre visite est confirmée, merci de votre confiance. " * 3
-
-
-@pytest.fixture(params=["en", "fr"])
-def lang(request):
-    previous = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(previous)
 
 
 async def test_the_explanation_follows_an_inserted_template(app, ids, service, lang) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import TextArea
 
 from core import i18n
@@ -25,14 +24,6 @@ async def _open_composer(app, pilot, conversation_id: int) -> None:
 
 def _row_of(app, name: str) -> list[str]:
     return next(r for r in rows(app) if r[2] == name)
-
-
-@pytest.fixture(params=["en", "fr"])
-def lang(request):
-    previous = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(previous)
 
 
 async def test_esc_keeps_the_draft_across_screens_and_restarts(app, ids, service, lang) -> None:

@@ -13,14 +13,6 @@ from inbox_app.screens.inbox import InboxScreen
 from tests.tui.helpers import settle
 
 
-@pytest.fixture(params=["en", "fr"])
-def lang(request):
-    previous = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(previous)
-
-
 async def _calls(service, conversation_id: int) -> int:
     thread = await service.conversations.thread(conversation_id)
     return sum(1 for m in thread.messages if m.kind == MessageKind.CALL)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from textual.widgets import OptionList
 
-from core import i18n
 from core.config.settings import Settings
 from inbox_app.app import InboxApp
 from inbox_app.keymap import KeymapError, check_keymap, known_ids
@@ -14,14 +13,6 @@ from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.inbox import InboxScreen
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from tests.tui.helpers import settle, static_text
-
-
-@pytest.fixture(params=["en", "fr"])
-def lang(request):
-    previous = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(previous)
 
 
 def app_with(service, keymap: dict[str, str]) -> InboxApp:

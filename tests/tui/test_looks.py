@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from textual.widgets import Static
 
 from core import i18n
@@ -18,14 +17,6 @@ from inbox_app.render.words import priority_mark
 from inbox_app.widgets.inbox.conversation_list import ConversationList
 from tests.tui.helpers import rows, settle, static_text
 from tests.tui.scenario import say
-
-
-@pytest.fixture(params=["en", "fr"])
-def lang(request):
-    previous = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(previous)
 
 
 def _row(app, name: str) -> list[str]:
