@@ -199,23 +199,7 @@ class Outbound:
         Raises:
             InvalidInput: as ``send_reply``; nothing is queued then.
         """
-        if send_at is not None and send_at.tzinfo is None:
-            raise InvalidInput("send_at", send_at, "a date and time with a time zone")
-        async with self.ctx.write() as (session, events):
-            await self._prospect(session, prospect_id)
-            request = self._request(
-                prospect_id,
-                Kind.REPLY,
-                draft,
-                channel=channel,
-                due_at=send_at,
-                check_length=channel is not None,
-                on_refused="raise",
-                purpose="reply",
-            )
-            outcome = await self._submit(session, events, request)
-            assert outcome.message is not None
-            return convert.message(outcome.message)
+        return await self._agent_message(draft, channel, send_at, prospect_id=prospect_id)
 
     async def routing_context(
         self,
@@ -257,15 +241,33 @@ class Outbound:
             InvalidInput: unknown template, missing variable, text over the channel's limit, or
                 no channel can reach the prospect; nothing is queued then.
         """
+        return await self._agent_message(draft, channel, send_at, conversation_id=conversation_id)
+
+    async def _agent_message(
+        self,
+        draft: ReplyDraft,
+        channel: Channel | None,
+        send_at: datetime | None,
+        *,
+        prospect_id: int | None = None,
+        conversation_id: int | None = None,
+    ) -> m.Message:
+        """An agent's message through the pipeline: into ``conversation_id``, or to
+        ``prospect_id`` on the channel chosen (their conversation there, opened if none)."""
         if send_at is not None and send_at.tzinfo is None:
             raise InvalidInput("send_at", send_at, "a date and time with a time zone")
         async with self.ctx.write() as (session, events):
-            conversation = await self._conversation(session, conversation_id)
+            if conversation_id is not None:
+                conversation = await self._conversation(session, conversation_id)
+                prospect_id = conversation.prospect_id
+            else:
+                assert prospect_id is not None
+                await self._prospect(session, prospect_id)
             request = self._request(
-                conversation.prospect_id,
+                prospect_id,
                 Kind.REPLY,
                 draft,
-                conversation_id=conversation.id,
+                conversation_id=conversation_id,
                 channel=channel,
                 due_at=send_at,
                 check_length=channel is not None,
