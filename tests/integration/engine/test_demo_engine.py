@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
-from core.config import load_settings
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, Direction, MessageStatus
-from core.engine import Engine, open_service
 
 
 async def wait_for(predicate, timeout: float = 30.0):
@@ -27,22 +23,6 @@ async def wait_for(predicate, timeout: float = 30.0):
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.2)
-
-
-@pytest.fixture
-async def demo():
-    settings = load_settings()  # nothing configured: demo mode in the test's data dir
-    service = await open_service(settings)
-    tenant = await service.tenant_settings.get()
-    tenant.quiet_hours.enabled = False  # the test must not depend on the time of day
-    await service.tenant_settings.save(tenant)
-    engine = Engine(service, settings)
-    await engine.start()
-    try:
-        yield service, engine
-    finally:
-        await engine.stop()
-        await service.close()
 
 
 async def test_a_reply_is_sent_delivered_and_answered(demo) -> None:

@@ -9,31 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 from sqlalchemy import select
 
-from core.config import load_settings
 from core.domain.enums import Channel, Direction
-from core.engine import Engine, open_service
+from core.engine import Engine
 from core.events import SettingsChanged
 from core.storage import tables as t
 from tests.integration.engine.test_demo_engine import wait_for
-
-
-@pytest.fixture
-async def demo():
-    settings = load_settings()
-    service = await open_service(settings)
-    tenant = await service.tenant_settings.get()
-    tenant.quiet_hours.enabled = False  # the test must not depend on the time of day
-    await service.tenant_settings.save(tenant)
-    engine = Engine(service, settings)
-    await engine.start()
-    try:
-        yield service, engine
-    finally:
-        await engine.stop()
-        await service.close()
 
 
 def telegram_says(engine: Engine, text: str) -> None:
