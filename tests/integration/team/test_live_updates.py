@@ -99,9 +99,11 @@ async def test_state_callback_reports_reconnecting(pg_schema) -> None:
         pid = bridge._connection.get_server_pid()
         async with first.db.engine.begin() as conn:
             await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(10):  # a TimeoutError if the loss is never reported
             while states[-2:] != [False, True]:
                 await asyncio.sleep(0.02)
+        assert False in states  # told "offline" (the app shows "reconnecting"), then back
+        assert states[-1] is True and bridge.online is True
     finally:
         await first.close()
 
