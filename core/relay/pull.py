@@ -90,7 +90,7 @@ class PullApi:
         try:
             after = int(request.query.get("after", "0") or 0)
             wait = float(request.query.get("wait", "0") or 0)
-            if abs(after) > MAX_ID or math.isnan(wait):
+            if abs(after) > MAX_ID or not math.isfinite(wait):
                 raise ValueError("out of range")
             wait = min(wait, MAX_WAIT_SECONDS)
         except ValueError:

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from core.relay.endpoints import installed_endpoints
+from core.relay.pull import MAX_WAIT_SECONDS
 from tests.hardening.relay_world import (
     MAX_BODY,
     MAX_EMAIL,
@@ -50,7 +51,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=MAX_WAIT_SECONDS + 15) as client:
         yield client
 
 

@@ -239,6 +239,19 @@ async def test_pull_api_refuses_bad_tokens(service: InboxService) -> None:
             assert response.status == 400
 
 
+async def test_pull_api_refuses_an_endless_wait_at_once(service: InboxService) -> None:
+    """``wait=1e400`` (infinity) is a bad request, not a poll held for the longest wait."""
+    import asyncio
+
+    auth = {"Authorization": f"Bearer {PULL_TOKEN}"}
+    async with running_relay(service) as relay:
+        for wait in ("1e400", "inf", "-inf"):
+            url = relay.url(f"/events?after=0&wait={wait}")
+            async with relay.http.get(url, headers=auth) as response:
+                assert response.status == 400
+                assert "numbers" in (await asyncio.wait_for(response.json(), 5))["error"]
+
+
 async def test_pull_api_token_reads_its_own_tenant_only(service: InboxService) -> None:
     async with running_relay(
         service, pull_tokens={"other-tenant": service.ctx.tenant_id + 1}
