@@ -54,6 +54,8 @@ async def handle_inbound(
         return Recognized(Intent.NONE)
     survey = await pending_survey(step, conversation, message)
     recognized = recognize(message.content, survey_pending=survey is not None)
+    if provider_confirmed_opt_out(channel, message):  # Twilio blocks the number whatever we say
+        recognized = Recognized(Intent.OPT_OUT)
     if recognized.intent == Intent.COMMAND and channel != Channel.TELEGRAM:
         recognized = Recognized(Intent.NONE)
     button = booking.tapped(message) if channel == Channel.TELEGRAM else None
@@ -108,23 +110,50 @@ async def opt_out(
     conversation: t.ConversationRow,
     message: t.MessageRow,
 ) -> None:
-    """Disable the channel for the prospect; acknowledge only the first time."""
+    """Disable the channel for the prospect; acknowledge only the first time.
+
+    No acknowledgement when the provider gave its own (Twilio's SMS keywords): Twilio then
+    refuses every SMS to the number (21610), and another channel would be unasked-for.
+    """
     channel = str(conversation.channel_type)
     if channel in (prospect.opted_out_channels or []):
         return
-    await queue_reply(
-        step,
-        conversation,
-        say(prospect_language(prospect.language, step.settings.language), "opt_out_ack"),
-        kind="opt_out_ack",
-        meta={"opt_out_ack": True},
-    )
+    by_provider = provider_confirmed_opt_out(Channel(channel), message)
+    if not by_provider:
+        await queue_reply(
+            step,
+            conversation,
+            say(prospect_language(prospect.language, step.settings.language), "opt_out_ack"),
+            kind="opt_out_ack",
+            meta={"opt_out_ack": True},
+        )
     prospect.opted_out_channels = sorted({*(prospect.opted_out_channels or []), channel})
     step.events.append(ProspectChanged(prospect.id))
     text = line(
-        "sara.event_opt_out", channel=channel_word(channel), text=preview_of(message.content)
+        "sara.event_opt_out_provider" if by_provider else "sara.event_opt_out",
+        channel=channel_word(channel),
+        text=preview_of(message.content),
     )
     await record_event(step, conversation, text, {"action": "opt_out", "channel": channel})
+
+
+#: Twilio's own opt-out keywords (a single word, any case, docs/providers.md §1.8): Twilio
+#: answers them itself and refuses every later SMS from our number with 21610.
+TWILIO_OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+
+
+def provider_confirmed_opt_out(channel: Channel, message: t.MessageRow) -> bool:
+    """Whether the SMS provider opted the sender out itself (and told them so).
+
+    Twilio's ``OptOutType`` decides when present (Advanced Opt-Out may change the keywords);
+    else the default keywords. Other channels' providers do nothing of the kind.
+    """
+    if channel != Channel.SMS:
+        return False
+    extra = (message.meta or {}).get("extra") or {}
+    if extra.get("OptOutType"):
+        return str(extra["OptOutType"]).upper() == "STOP"
+    return (message.content or "").strip().upper() in TWILIO_OPT_OUT_WORDS
 
 
 async def pending_survey(

@@ -118,17 +118,41 @@ async def test_oui_without_an_appointment_is_left_to_an_agent(service: InboxServ
     assert conversation.unread_count == 1 and conversation.status == "open"
 
 
-async def test_stop_opts_out_and_acknowledges_once(service: InboxService) -> None:
-    prospect = await add_prospect(service, phone=PHONE)
+async def test_sms_stop_opts_out_without_an_sms_acknowledgement(service: InboxService) -> None:
+    """Twilio answers STOP on SMS itself and refuses every later SMS (21610): Sara records the
+    opt-out and says so in the thread, but queues no acknowledgement that could only fail."""
+    prospect = await add_prospect(service, phone=PHONE, email="marie@example.fr")
     async with running_relay(service) as relay:
         await say(relay, "STOP", "SM1")
         await say(relay, "Arrêt", "SM2")
     assert (await service.prospects.get(prospect)).opted_out_channels == (Channel.SMS,)
+    assert await outbox(service) == []  # no SMS ack, and no ack on another channel either
+    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert len(events) == 1 and events[0].meta["action"] == "opt_out"
+    said = render(events[0].meta["line"])
+    assert "SMS" in said and "STOP" in said and "Twilio" in said
+
+
+async def test_sms_opt_out_word_twilio_does_not_handle_is_acknowledged_once(
+    service: InboxService,
+) -> None:
+    """ "Arrêt" is not one of Twilio's keywords: Twilio neither confirms nor blocks, Sara does."""
+    prospect = await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        await say(relay, "Arrêt", "SM1")
+        await say(relay, "STOP", "SM2")
+    assert (await service.prospects.get(prospect)).opted_out_channels == (Channel.SMS,)
     [ack] = await outbox(service)
     assert ack.payload["text"].startswith("C'est noté")
     assert ack.idempotency_key.endswith(":opt_out_ack")
-    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
-    assert len(events) == 1 and events[0].meta["action"] == "opt_out"
+
+
+async def test_optouttype_stop_counts_as_twilio_confirming(service: InboxService) -> None:
+    """With Advanced Opt-Out the keywords may differ: Twilio's ``OptOutType=STOP`` decides."""
+    await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        await say(relay, "Désinscrire", "SM1", extra={"OptOutType": "STOP"})
+    assert await outbox(service) == []
 
 
 async def test_opt_out_words_on_other_channels(service: InboxService) -> None:
