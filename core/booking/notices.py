@@ -172,7 +172,7 @@ class AppointmentNotices:
                 name=values["name"],
                 kind=values["kind"],
                 when=values["when"],
-                agent=values["agent_name"],
+                agent=values.get("agent_name") or values["company"],
                 place=words(language, "notice.proposed_place", place=place) if place else "",
                 company=values["company"],
             )

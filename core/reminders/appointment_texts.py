@@ -29,6 +29,7 @@ from core.storage import convert
 from core.storage import tables as t
 from core.templates.message import render_message
 from core.templates.render import TemplateRenderError, render_text
+from core.templates.variables import signing_agent
 
 log = logging.getLogger(__name__)
 T = t.MessageTemplateRow
@@ -72,7 +73,9 @@ async def appointment_values(
     day = day_of(appointment.starts_at, zone, language)
     time = time_of(appointment.starts_at, zone, theirs, language)
     place = place_in(appointment.location, language) or words(language, "notice.no_location")
+    signer = agent.name if agent else await signing_agent(session, prospect.id)
     return {
+        **({"agent_name": signer} if signer else {}),  # else the agency signs, once
         "prospect_name": name,
         "name": name,
         "first_name": name,
@@ -82,7 +85,6 @@ async def appointment_values(
         "rdv_time": time,
         "time": time,
         "when": when_of(appointment.starts_at, zone, theirs, language),
-        "agent_name": agent.name if agent else company,
         "location": place,
         "company_name": company,
         "company": company,

@@ -27,7 +27,13 @@ from core.channels.segments import SegmentInfo, count_segments
 from core.domain.enums import ApprovalStatus, Channel, TemplateCategory
 from core.domain.models import MessageTemplate
 from core.html_text import html_to_text
-from core.templates.render import Rendered, TemplateRenderError, placeholders, render_text
+from core.templates.render import (
+    Rendered,
+    TemplateRenderError,
+    placeholders,
+    render_text,
+    signed_by_agency,
+)
 
 _POSITIONAL = re.compile(r"{{\s*(\d+)\s*}}")
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
@@ -103,12 +109,15 @@ def render_message(
     """
     if not template.enabled:
         raise TemplateRenderError("template", template.name, "an enabled template")
+    # No agent known: the agency signs (render_text drops "<agency> de <agency>"); an approved
+    # WhatsApp template cannot be rewritten, the agency's name is its agent parameter.
+    _, signed = signed_by_agency("", values)
     for name in template.variables:
-        if name not in values:
+        if name not in signed:
             raise TemplateRenderError("variable", name, "a value for every variable")
     match template.channel:
         case Channel.WHATSAPP:
-            return _whatsapp(template, values)
+            return _whatsapp(template, signed)
         case Channel.EMAIL:
             return _email(template, values, signature)
         case _:

@@ -19,6 +19,12 @@ from jinja2.sandbox import SandboxedEnvironment
 from core.errors import InvalidInput
 
 _PLACEHOLDER = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}")
+#: "{{agent_name}} de {{company_name}}" and its kin ("d'", "from", "of", "at", "chez").
+_AGENT_OF_AGENCY = re.compile(
+    r"{{\s*agent_name\s*}}\s+(?:de\s+|d['’]\s*|from\s+|of\s+|at\s+|chez\s+)"
+    r"{{\s*company_name\s*}}",
+    re.IGNORECASE,
+)
 
 
 class _LockedSandbox(SandboxedEnvironment):
@@ -55,6 +61,19 @@ def placeholders(source: str) -> list[str]:
     return list(seen)
 
 
+def signed_by_agency(source: str, values: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """``source`` and ``values`` as the agency signs when no agent's name is known.
+
+    "c'est {{agent_name}} de {{company_name}}" becomes "c'est {{company_name}}" (never
+    "c'est Agence du Parc de Agence du Parc"), and any other ``{{agent_name}}`` is the agency's
+    name. Unchanged when an agent's name is given or the agency has no name.
+    """
+    if values.get("agent_name") or not values.get("company_name"):
+        return source, values
+    values = {**values, "agent_name": values["company_name"]}
+    return _AGENT_OF_AGENCY.sub("{{company_name}}", source or ""), values
+
+
 def render_text(
     source: str, values: Mapping[str, Any], declared: tuple[str, ...] | list[str] = ()
 ) -> Rendered:
@@ -63,6 +82,7 @@ def render_text(
     Raises:
         TemplateRenderError: a placeholder has no value (named), or the text is not a template.
     """
+    source, values = signed_by_agency(source, values)
     try:
         parsed = _ENV.parse(source)
         used = sorted(meta.find_undeclared_variables(parsed))

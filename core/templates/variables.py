@@ -34,10 +34,27 @@ async def standard_values(
     appointment = await _next_appointment(session, prospect.id, now)
     if appointment is not None:
         values.update(await _appointment_values(session, appointment, prospect, settings, language))
-    # An appointment with no agent yet is with the agency: a prospect never reads "[agent_name]".
-    if not values.get("agent_name") and settings.company.name:
-        values["agent_name"] = settings.company.name
+    if not values.get("agent_name"):
+        signer = await signing_agent(session, prospect.id)
+        if signer:
+            values["agent_name"] = signer
+    # Still none: no value, and the agency signs when the template is rendered
+    # (``core.templates.render.signed_by_agency``: never "c'est <agence> de <agence>").
     return values
+
+
+async def signing_agent(session: AsyncSession, prospect_id: int) -> str | None:
+    """The name of the agent who signs for the prospect when no appointment says: the
+    assignee of their most recently active assigned conversation (active agents only)."""
+    C, AG = t.ConversationRow, t.AgentRow
+    query = (
+        select(AG.name)
+        .join(C, C.assignee_id == AG.id)
+        .where(C.prospect_id == prospect_id, AG.active.is_(True))
+        .order_by(C.last_message_at.desc().nulls_last(), C.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def _next_appointment(

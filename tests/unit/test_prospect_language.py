@@ -54,8 +54,27 @@ async def test_campaign_values_are_in_the_language_with_both_times_abroad(servic
     assert values["rdv_date"] == "Thursday 12 March"
     assert values["rdv_time"] == "15:00, agency time (10:00 your time, America/New_York)"
     assert "agent_name" not in values  # no agent and no agency name: nothing to say
-    # No agent on the appointment: the agency's name, never a raw "[agent_name]" (issue 19).
+    # No agent on the appointment nor assigned: no agent's name (the agency signs when the
+    # template is rendered, never "c'est <agence> de <agence>" nor a raw "[agent_name]").
     agency = TenantSettings.model_validate({"company": {"name": "Agence du Parc"}})
     async with service.db.session() as session:
         values = await standard_values(session, prospect, agency, language="en", now=clock.now)
-    assert values["agent_name"] == "Agence du Parc"
+    assert "agent_name" not in values and values["company_name"] == "Agence du Parc"
+    # The agent the prospect's conversation is assigned to signs.
+    async with service.db.session() as session:
+        agent = t.AgentRow(tenant_id=prospect.tenant_id, name="Camille Martin", email="c@x.fr")
+        session.add(agent)
+        await session.flush()
+        session.add(
+            t.ConversationRow(
+                tenant_id=prospect.tenant_id,
+                prospect_id=prospect_id,
+                channel_type="sms",
+                assignee_id=agent.id,
+            )
+        )
+        await session.commit()
+    async with service.db.session() as session:
+        prospect = await session.get(t.ProspectRow, prospect_id)
+        values = await standard_values(session, prospect, agency, language="en", now=clock.now)
+    assert values["agent_name"] == "Camille Martin"

@@ -9,7 +9,7 @@ from babel.dates import format_date
 
 from core.domain.models import Appointment, Prospect
 from core.domain.tenant_settings import TenantSettings
-from core.templates.render import placeholders, render_text
+from core.templates.render import placeholders, render_text, signed_by_agency
 
 
 def known_values(
@@ -36,8 +36,8 @@ def known_values(
         "company_phone": settings.company.phone,
         "website": settings.company.website,
     }
-    # Without a known agent (a script, a demo before one is picked) the agency signs.
-    values["agent_name"] = agent_name or settings.company.name
+    # Without a known agent (a script, no --agent) the agency signs: see ``fill``.
+    values["agent_name"] = agent_name or ""
     upcoming = sorted((a for a in appointments if a.starts_at >= now), key=lambda a: a.starts_at)
     if upcoming:
         tz = prospect.timezone or settings.timezone
@@ -55,6 +55,7 @@ def fill(source: str, values: dict[str, str]) -> tuple[str, list[str]]:
 
     Returns the text and the names of the missing variables.
     """
-    missing = [name for name in placeholders(source) if name not in values]
-    rendered = render_text(source, {**values, **{name: f"[{name}]" for name in missing}})
+    source, known = signed_by_agency(source, values)
+    missing = [name for name in placeholders(source) if name not in known]
+    rendered = render_text(source, {**known, **{name: f"[{name}]" for name in missing}})
     return rendered.text, missing

@@ -165,3 +165,25 @@ def test_html_to_text_drops_scripts_and_keeps_links() -> None:
     assert html_to_text("<script>x()</script><p>a</p><p>b <a href='u'>c</a></p>") == "a\n\nb c (u)"
     assert html_to_text("<a href='https://u'>https://u</a>") == "https://u"
     assert html_to_text("<p>unclosed <b>bold") == "unclosed bold"
+
+
+@pytest.mark.parametrize(
+    ("language", "signed", "unsigned"),
+    [
+        ("fr", "c'est Camille de Agence du Parc.", "c'est Agence du Parc."),
+        ("en", "this is Camille from Agence du Parc.", "this is Agence du Parc."),
+    ],
+)
+def test_without_an_agent_the_agency_signs_once(language, signed, unsigned) -> None:
+    """``{{agent_name}}`` with no agent known never reads "c'est <agence> de <agence>"."""
+    from core.templates.library import _TEXTS
+
+    _, variables, content = _TEXTS["follow_up"][language]
+    sms = template(Channel.SMS, content, variables)
+    known = {"prospect_name": "Marie", "company_name": "Agence du Parc"}
+    assert signed in render_message(sms, {**known, "agent_name": "Camille"}).text
+    text = render_message(sms, known).text
+    assert unsigned in text and text.count("Agence du Parc") == 1
+    # elsewhere in a text the agency stands for the agent
+    alone = template(Channel.SMS, "RDV avec {{agent_name}}.", ("agent_name",))
+    assert render_message(alone, known).text == "RDV avec Agence du Parc."
