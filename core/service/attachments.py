@@ -15,10 +15,12 @@ import base64
 import binascii
 import hashlib
 import mimetypes
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from core import i18n
 from core.channels.adapter import ChannelAdapter
 from core.domain.enums import Channel, Provider
 from core.domain.models import Message
@@ -50,18 +52,44 @@ class AttachmentInfo:
 
 def listed(message: Message) -> list[AttachmentInfo]:
     """The attachments of ``message``, in the order they arrived."""
+    items = (message.metadata or {}).get("attachments") or []
     found = []
-    for index, item in enumerate((message.metadata or {}).get("attachments") or []):
+    for index, item in enumerate(items):
         if isinstance(item, dict):
-            name = item.get("filename") or item.get("name") or item.get("url") or ""
-            kind = str(item.get("content_type") or _guess(str(name)))
+            name = str(item.get("filename") or item.get("name") or "")
+            if _provider_id(name):
+                name = ""  # a media SID is no name (older rows kept Twilio's)
+            tail = str(item.get("url") or "").rstrip("/").rsplit("/", 1)[-1]
+            if not name and "." in tail and not _provider_id(tail):
+                name = tail
+            kind = str(item.get("content_type") or _guess(name))
             size = item.get("size")
-            found.append(
-                AttachmentInfo(index, str(name), kind, size if isinstance(size, int) else None)
-            )
+            name = name or named_from_type(kind, index + 1 if len(items) > 1 else None)
+            found.append(AttachmentInfo(index, name, kind, size if isinstance(size, int) else None))
         else:
             found.append(AttachmentInfo(index, str(item), _guess(str(item))))
     return found
+
+
+#: A provider's media id given as the file name (Twilio's ``ME…`` media SID).
+_MEDIA_SID = re.compile(r"^ME[0-9a-fA-F]{32}$")
+
+
+def _provider_id(name: str) -> bool:
+    return bool(_MEDIA_SID.match(name))
+
+
+def named_from_type(content_type: str, number: int | None = None) -> str:
+    """A file name for a file the provider sent without one, in the agent's language:
+    "photo.jpg", "fichier 2.zip" (``number`` when the message has several)."""
+    main = content_type.split(";")[0].strip().lower()
+    family = main.split("/")[0]
+    word = "pdf" if main == "application/pdf" else family
+    if word not in ("image", "video", "audio", "pdf"):
+        word = "other"
+    stem = i18n.t(f"attachui.unnamed.{word}")
+    extension = mimetypes.guess_extension(main) or ""
+    return f"{stem} {number}{extension}" if number is not None else f"{stem}{extension}"
 
 
 class Attachments:

@@ -384,9 +384,9 @@ class TwilioAdapter(ChannelAdapter):
             url = form.first(f"MediaUrl{n}")
             if url:
                 kind = form.first(f"MediaContentType{n}") or "application/octet-stream"
-                attachments.append(
-                    Attachment(filename=url.rsplit("/", 1)[-1], content_type=kind, url=url)
-                )
+                # Twilio gives no file name (the URL ends with the media SID): the app names
+                # the file after its type (core.service.attachments.named_from_type).
+                attachments.append(Attachment(filename="", content_type=kind, url=url))
         location = None
         if form.first("Latitude") and form.first("Longitude"):
             try:

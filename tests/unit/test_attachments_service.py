@@ -106,3 +106,50 @@ async def test_another_database_with_the_same_message_id_never_gets_this_cache(
         row.provider_message_id = "SM-other"
     second = await service.attachments.fetch(message_id, 0)
     assert second != first and second.parent.name.startswith(f"{message_id}-")
+
+
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("fr", ["photo 1.jpg", "fichier 2.zip", "a.pdf"]),
+        ("en", ["photo 1.jpg", "file 2.zip", "a.pdf"]),
+    ],
+)
+def test_a_file_without_a_name_is_named_from_its_type(language, names) -> None:
+    """Twilio's MMS media come without a name (and older rows kept the media SID as one)."""
+    from datetime import UTC, datetime
+
+    from core import i18n
+    from core.domain.models import Message
+    from core.service.attachments import listed
+
+    url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/"
+    sid = "ME" + "0123456789abcdef" * 2
+    message = Message(
+        id=1,
+        conversation_id=1,
+        prospect_id=1,
+        channel=Channel.SMS,
+        direction="inbound",
+        sender_type="prospect",
+        status="delivered",
+        content="",
+        created_at=datetime(2026, 3, 10, tzinfo=UTC),
+        metadata={
+            "attachments": [
+                {"filename": sid, "content_type": "image/jpeg", "url": url + sid},
+                {"filename": "", "content_type": "application/zip", "url": url + "ME2"},
+                {"filename": "a.pdf", "content_type": "application/pdf"},
+            ]
+        },
+    )
+    before = i18n.language()
+    i18n.set_language(language)
+    try:
+        assert [a.filename for a in listed(message)] == names
+        alone = message.model_copy(
+            update={"metadata": {"attachments": [message.metadata["attachments"][0]]}}
+        )
+        assert [a.filename for a in listed(alone)] == ["photo.jpg"]
+    finally:
+        i18n.set_language(before)

@@ -121,6 +121,8 @@ def test_twilio_whatsapp_inbound_fields_and_unknown_ignored():
     assert event.channel is Channel.WHATSAPP and event.sender == "+33612000001"
     assert event.sender_name == "Camille" and event.button_payload == "confirm"
     assert event.attachments[0].content_type == "image/png"
+    # Twilio gives no file name: none rather than the media SID (the app names it by its type)
+    assert event.attachments[0].filename == ""
     assert "SomethingNew" not in event.extra
 
 
