@@ -309,6 +309,8 @@ class AppointmentNotices:
                 kind=_KINDS[notice],
                 # an agent's change is told on the agent's behalf; the rest is automation
                 origin=Origin.AGENT if change.by == SenderType.AGENT else Origin.AUTOMATION,
+                # signed by the agent using the app, as the thread's booking event is
+                sender_id=self.ctx.agent_id if change.by == SenderType.AGENT else None,
                 intent=f"appointment_{notice}",
                 about=f"appointment:{appointment.id}",
                 draft=draft,

@@ -130,3 +130,15 @@ async def test_moving_an_appointment_re_plans_its_reminders(service, agent) -> N
     assert after.keys() == before.keys()
     assert after["reminder_m30"] == paris(2026, 3, 13, 14, 30)
     assert after["reminder_h24"] == paris(2026, 3, 12, 15, 0)
+
+
+async def test_an_agents_notice_is_signed_by_that_agent(service, agent) -> None:
+    """The thread shows the agent who booked as the proposal's sender, not "Agent"."""
+    service.ctx.agent_id = agent
+    prospect = await add_prospect(service, "Marie Dupont", phone="+33612345678")
+    await service.booking.book(prospect, paris(2026, 3, 11, 10, 0))
+    [proposal] = await told(service, prospect)
+    assert (proposal.sender_type, proposal.sender_id) == (SenderType.AGENT, agent)
+    thread = await service.conversations.thread(proposal.conversation_id)
+    [shown] = [m for m in thread.messages if m.id == proposal.id]
+    assert shown.sender_name == "Alice Martin"
