@@ -34,7 +34,7 @@ from core.booking.proposal import (
 )
 from core.booking.service import Booking
 from core.booking.slots import Calendar, Slot, parse_slot_token
-from core.domain.appointment_changes import ChangeKind
+from core.domain.appointment_changes import AppointmentChange, ChangeKind
 from core.domain.appointment_display import day_of, kind_in, when_of, words
 from core.domain.enums import AppointmentStatus, Channel, SenderType
 from core.i18n.deferred import Line, line, phrase
@@ -307,6 +307,7 @@ async def _book_tapped(
     await _event(
         step, conversation, line("prospect_booking.event.booked_by_tap", slot=title), "booked"
     )
+    await _placeless(step, conversation, change)
     return True
 
 
@@ -441,7 +442,21 @@ async def answer_proposal(
     await _event(
         step, conversation, line("prospect_booking.event.booked_by_answer", text=said), "booked"
     )
+    await _placeless(step, conversation, change)
     return True
+
+
+async def _placeless(
+    step: IngestStep, conversation: t.ConversationRow, change: AppointmentChange
+) -> None:
+    """A property visit booked from the chat has no address yet: the confirmation asks the
+    prospect for it (``missing_place``), and the thread tells the agent to fill it in."""
+    appointment = change.appointment
+    item = step.settings.booking.type_of(appointment.kind)
+    if appointment.location or item is None or item.where != "property":
+        return
+    text = line("prospect_booking.event.no_place")
+    await _event(step, conversation, text, "no_place", appointment_id=appointment.id)
 
 
 async def _unavailable(

@@ -72,7 +72,9 @@ async def appointment_values(
     company = settings.company.name
     day = day_of(appointment.starts_at, zone, language)
     time = time_of(appointment.starts_at, zone, theirs, language)
-    place = place_in(appointment.location, language) or words(language, "notice.no_location")
+    place = place_in(appointment.location, language) or missing_place(
+        settings, appointment.kind, language
+    )
     signer = agent.name if agent else await signing_agent(session, prospect.id)
     return {
         **({"agent_name": signer} if signer else {}),  # else the agency signs, once
@@ -93,6 +95,15 @@ async def appointment_values(
         "zone": zone,
         "prospect_zone": theirs or "",
     }
+
+
+def missing_place(settings: TenantSettings, kind: str, language: str) -> str:
+    """What stands for a place not known yet: at a property, the prospect is asked for its
+    address (a visit booked from the chat); else "to be confirmed"."""
+    item = settings.booking.type_of(kind)
+    if item is not None and item.where == "property":
+        return words(language, "notice.ask_address")
+    return words(language, "notice.no_location")
 
 
 def place_in(location: str | None, language: str) -> str:

@@ -123,6 +123,12 @@ async def test_nouveau_rdv_buttons_book_a_slot_with_reminders_and_confirmation(
     assert box.telegram.answer_texts[query_id] == "Réservé ✓"
     confirmation = sent_to_chat(world)[-1]["text"]
     assert "confirmé le mardi 10 mars à 14:00" in confirmation and "Alice Martin" in confirmation
+    # a visit booked from the chat has no place yet: the prospect is asked for the address,
+    # never told "à préciser", and the thread tells the agent
+    assert "à préciser" not in confirmation
+    assert "(adresse du bien à nous indiquer en réponse)" in confirmation
+    events = await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert [e.meta["action"] for e in events if e.meta.get("action") == "no_place"] == ["no_place"]
     [conversation] = await world.rows(
         t.ConversationRow, t.ConversationRow.channel_type == Channel.TELEGRAM
     )
