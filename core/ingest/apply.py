@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import asdict
 from datetime import datetime
@@ -11,6 +12,7 @@ from sqlalchemy import literal, select
 
 from core.automation.detect import automated_reason
 from core.channels.adapter import (
+    Attachment,
     CallReport,
     EngagementEvent,
     InboundMessage,
@@ -29,6 +31,7 @@ from core.events import ProspectChanged
 from core.ingest.identity import canonical_identifier, resolve_prospect
 from core.ingest.storable import storable_event
 from core.intents.sara import handle_inbound
+from core.media import MAX_MEDIA_BYTES
 from core.storage import tables as t
 from core.storage.convert import to_micros
 from core.storage.inbound_step import IngestStep
@@ -188,6 +191,24 @@ def automated_reason_of(step: IngestStep, event: InboundMessage) -> str | None:
     )
 
 
+def _attachment(attachment: Attachment) -> dict[str, Any]:
+    """An attachment as the message keeps it. Content that came inline (SendGrid Inbound Parse
+    posts the files themselves: no URL to fetch later) is kept with the message, base64, up to
+    the media limit, so the thread can open and save it (``core.service.attachments``)."""
+    item: dict[str, Any] = {
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "url": attachment.url,
+    }
+    if attachment.content is not None:
+        item["size"] = len(attachment.content)
+        if len(attachment.content) <= MAX_MEDIA_BYTES:
+            item["data"] = base64.b64encode(attachment.content).decode("ascii")
+        else:
+            item["too_large"] = True
+    return item
+
+
 def inbound_meta(event: InboundMessage, automated: str | None = None) -> dict[str, Any]:
     """What an inbound message carries besides its text, as JSON; ``automated`` is why a
     machine sent it (``core.automation.detect``)."""
@@ -199,10 +220,7 @@ def inbound_meta(event: InboundMessage, automated: str | None = None) -> dict[st
     if event.recipient:
         meta["recipient"] = event.recipient
     if event.attachments:
-        meta["attachments"] = [
-            {"filename": a.filename, "content_type": a.content_type, "url": a.url}
-            for a in event.attachments
-        ]
+        meta["attachments"] = [_attachment(a) for a in event.attachments]
     if event.location is not None:
         meta["location"] = asdict(event.location)
     if event.html:
