@@ -161,8 +161,10 @@ class ConversationList(DataTable[Text]):
         )
         #: The mouse's meta data of each cell, by place (row and column indexes).
         self._metas: dict[tuple[int, int], Style] = {}
-        #: The list's base style, read once per repaint rather than once per line.
+        #: The list's base style and its columns' widths, read once per repaint rather than once
+        #: per line.
         self._base_style = Style()
+        self._widths: tuple[int, ...] = ()
         #: The agency's time zone, for when snoozed conversations wake (the local one if None).
         self.tz: str | None = None
         #: Below 100 columns the last columns are off-screen: the preview starts with them.
@@ -292,6 +294,7 @@ class ConversationList(DataTable[Text]):
 
     def render_lines(self, crop: Any) -> list[Strip]:
         self._base_style = self.rich_style
+        self._widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -333,11 +336,16 @@ class ConversationList(DataTable[Text]):
             hover,
             base_style,
             width,
+            self._widths,
             scroll_x,
             self._pseudo_class_state,
         )
         drawn = self._lines.get(key)
-        if drawn is not None and all(a is b for a, b in zip(drawn[0], cells, strict=True)):
+        if (
+            drawn is not None
+            and len(drawn[0]) == len(cells)
+            and all(a is b for a, b in zip(drawn[0], cells, strict=True))
+        ):
             return drawn[1]
         strip = self._draw_row(row_index, cells, cursor, hover, base_style, width, scroll_x)
         self._lines[key] = (cells, strip)
