@@ -32,10 +32,13 @@ def one_line_cell(
     """``cell`` as the single line of ``width`` cells (``padding`` of them each side) that a
     DataTable draws, with ``pre_style`` under and ``post_style`` over its own styles."""
     inner = max(0, width - 2 * padding)
-    line = cell.copy()
-    line.end = ""
-    line.rstrip_end(inner)
-    line.truncate(inner, overflow=cell.overflow or "fold")
+    if len(cell) <= inner and cell.cell_len <= inner:
+        line = cell  # nothing to cut: drawn as it is (``render`` leaves out its end)
+    else:
+        line = cell.copy()
+        line.end = ""
+        line.rstrip_end(inner)
+        line.truncate(inner, overflow=cell.overflow or "fold")
     segments = [Segment(" " * padding, _NULL)] if padding else []
     # a Text without spans renders unstyled: its own style goes under its segments here
     own = console.get_style(line.style, default=_NULL) if line.style else None

@@ -8,7 +8,9 @@ from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.renderables.styled import Styled
+from textual.widgets import DataTable
 
 from core.events import ConversationChanged
 from inbox_app.render.cells import fits_one_line, one_line_cell
@@ -105,3 +107,35 @@ async def test_the_cursor_moves_on_screen_and_leaves_no_highlight_behind(app, id
             await settle(pilot)
             assert background(moves) != plain
             assert [background(r) for r in range(4) if r != moves] == [plain] * 3
+
+
+@pytest.mark.parametrize("width", [120, 220])  # 220: wider than the columns, the row extended
+async def test_a_row_is_drawn_segment_for_segment_as_datatable_draws_it(app, ids, width) -> None:
+    """The list's own line drawing (``render_line``) against DataTable's: the cursor's row, the
+    mouse's, a tagged row and plain ones, focused and not, and again after the list changed."""
+    async with app.run_test(size=(width, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+
+        def compare() -> None:
+            table._pseudo_class_state = table.get_pseudo_class_state()
+            table._base_style = table.rich_style
+            for y in range(1, min(table.row_count, table.size.height - 1) + 1):
+                mine = list(table.render_line(y))
+                theirs = list(DataTable.render_line(table, y))
+                assert mine == theirs, y
+                assert [s.style.meta for s in mine] == [s.style.meta for s in theirs], y
+
+        compare()
+        table.move_cursor(row=2)
+        table.hover_coordinate = Coordinate(4, 0)
+        table._set_hover_cursor(True)
+        table.toggle_tag(table.ids()[5], app.now())
+        await settle(pilot)
+        compare()
+        app.screen.query_one(Sidebar).focus()  # the cursor's blurred look
+        await settle(pilot)
+        compare()
+        table.put_in_order(list(reversed(table.ids())))
+        await settle(pilot)
+        compare()

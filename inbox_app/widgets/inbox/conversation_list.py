@@ -9,11 +9,13 @@ from typing import Any
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._segment_tools import line_crop
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from core.domain.enums import Channel, ConversationStatus, Priority
@@ -37,6 +39,8 @@ PREFETCH = 15
 DRAWN_CELLS = 8_000
 #: Conversations whose cells are kept for reuse; past this the memory starts again.
 MADE_ROWS = 5_000
+#: Drawn lines of rows kept across updates of the list (about ten screens of rows in each look).
+DRAWN_ROWS = 2_000
 #: Where the cursor (or the mouse) is said to be when drawing a row it is not on: no row's index.
 _ELSEWHERE = Coordinate(-2, 0)
 #: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
@@ -150,6 +154,17 @@ class ConversationList(DataTable[Text]):
         self._drawn: LRUCache[tuple[object, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
             DRAWN_CELLS
         )
+        #: Each row's drawn line, by row and look, with the cells it was drawn from: a row drawn
+        #: before is not drawn again when the list changes around it (``render_line``).
+        self._lines: LRUCache[tuple[object, ...], tuple[tuple[Text, ...], Strip]] = LRUCache(
+            DRAWN_ROWS
+        )
+        #: The mouse's meta data of each cell, by place (row and column indexes).
+        self._metas: dict[tuple[int, int], Style] = {}
+        #: The list's base style and its columns' widths, read once per repaint rather than once
+        #: per line.
+        self._base_style = Style()
+        self._widths: tuple[int, ...] = ()
         #: The agency's time zone, for when snoozed conversations wake (the local one if None).
         self.tz: str | None = None
         #: Below 100 columns the last columns are off-screen: the preview starts with them.
@@ -273,6 +288,114 @@ class ConversationList(DataTable[Text]):
             return preview
         return Text(t("ui.inbox.draft_mark"), style="italic") + preview
 
+    def notify_style_update(self) -> None:
+        self._lines.clear()
+        super().notify_style_update()
+
+    def render_lines(self, crop: Any) -> list[Strip]:
+        self._base_style = self.rich_style
+        self._widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """One line of the list: a body row's line is drawn once for its cells, its place and
+        its look (cursor, hover, focus), and reused until one of them changes.
+
+        DataTable keys its drawn lines by a count of every change to the table, so a new page,
+        a moved row or a patched cell draws every line again, each through several layers of
+        caches; a row of this list is one line of eight fixed-width cells, drawn here directly
+        (the header, and any table this does not fit, go through DataTable's own path).
+        """
+        header = self.header_height if self.show_header else 0
+        if (
+            y < header
+            or self.cursor_type != "row"
+            or self.fixed_rows
+            or self.fixed_columns
+            or self._labelled_row_exists
+        ):
+            return super().render_line(y)
+        width = self.size.width
+        scroll_x, scroll_y = self.scroll_offset
+        row_index = y - header + scroll_y
+        if row_index >= len(self._y_offsets) or self._y_offsets[row_index][1]:
+            return super().render_line(y)  # past the rows, or a row taller than one line
+        row_key = self._y_offsets[row_index][0]
+        row = self._data.get(row_key)
+        if row is None or self._row_locations.get(row_key) != row_index:
+            return super().render_line(y)
+        cells = tuple(row.values())
+        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
+        cursor = show_cursor and self.cursor_coordinate.row == row_index
+        hover = show_cursor and show_hover and self.hover_coordinate.row == row_index
+        base_style = self._base_style
+        key = (
+            row_key,
+            row_index,
+            cursor,
+            hover,
+            base_style,
+            width,
+            self._widths,
+            scroll_x,
+            self._pseudo_class_state,
+        )
+        drawn = self._lines.get(key)
+        if (
+            drawn is not None
+            and len(drawn[0]) == len(cells)
+            and all(a is b for a, b in zip(drawn[0], cells, strict=True))
+        ):
+            return drawn[1]
+        strip = self._draw_row(row_index, cells, cursor, hover, base_style, width, scroll_x)
+        self._lines[key] = (cells, strip)
+        return strip
+
+    def _draw_row(
+        self,
+        row_index: int,
+        cells: tuple[Text, ...],
+        cursor: bool,
+        hover: bool,
+        base_style: Style,
+        width: int,
+        scroll_x: int,
+    ) -> Strip:
+        """The line DataTable draws for a one-line row in row-cursor mode, segment for
+        segment (``tests/tui/test_list_rendering.py`` compares them)."""
+        segments: list[Segment] = []
+        table_width = 0
+        for column_index, (column, cell) in enumerate(
+            zip(self.ordered_columns, cells, strict=True)
+        ):
+            column_width = column.get_render_width(self)
+            table_width += column_width
+            if fits_one_line(cell):
+                lines = self._cell_lines(
+                    cell, row_index, column_index, base_style, column_width, cursor, hover
+                )
+            else:
+                lines = self._render_cell(
+                    row_index, column_index, base_style, column_width, cursor, hover
+                )
+            segments.extend(lines[0])
+        extend_style, _ = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            False,
+            False,
+        )
+        extend_style = base_style + extend_style
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        segments.append(Segment(" " * max(0, width - table_width), extend_style))
+        cropped = line_crop(segments, scroll_x, scroll_x + width, width)
+        return Strip(cropped).adjust_cell_length(width, base_style).simplify()
+
     def _update_dimensions(self, new_rows: object) -> None:
         """The scrollable size once rows came or went.
 
@@ -340,6 +463,21 @@ class ConversationList(DataTable[Text]):
         cell = self._get_row_renderables(row_index).cells[column_index]
         if self.rows[row_key].height != 1 or not fits_one_line(cell):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        lines = self._cell_lines(cell, row_index, column_index, base_style, width, cursor, hover)
+        self._cell_render_cache[key] = lines
+        return lines
+
+    def _cell_lines(
+        self,
+        cell: Text,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool,
+        hover: bool,
+    ) -> list[list[Segment]]:
+        """A one-line body cell (``render/cells.py``), kept by cell, place and look."""
         component, post = self._get_styles_to_render_cell(
             False,
             False,
@@ -354,13 +492,16 @@ class ConversationList(DataTable[Text]):
         place = (id(cell), row_index, column_index, width, base_style, component, post)
         drawn = self._drawn.get(place)
         if drawn is not None and drawn[0] is cell:
-            lines = drawn[1]
-        else:
+            return drawn[1]
+        meta = self._metas.get((row_index, column_index))
+        if meta is None:
+            if len(self._metas) >= DRAWN_CELLS:
+                self._metas.clear()
             meta = Style.from_meta({"row": row_index, "column": column_index})
-            pre = base_style + meta + component
-            lines = one_line_cell(self.app.console, cell, width, self.cell_padding, pre, post)
-            self._drawn[place] = (cell, lines)  # the cell kept with it: its id is not reused
-        self._cell_render_cache[key] = lines
+            self._metas[row_index, column_index] = meta
+        pre = base_style + meta + component
+        lines = one_line_cell(self.app.console, cell, width, self.cell_padding, pre, post)
+        self._drawn[place] = (cell, lines)  # the cell kept with it: its id is not reused
         return lines
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
