@@ -639,7 +639,25 @@ def _no_channel(
     pool = [s for s in scored if channel is None or s.channel == channel]
     blocked = tuple(r for s in pool for r in _built(s.blocked))
     summary = _reason("availability", 0, "blocked.no_channel")
-    return Decision(channel=None, confidence=0.0, reasons=(summary,), blocked=blocked)
+    # As ``Decision(channel=None, confidence=0.0, reasons=(summary,), blocked=blocked)`` would
+    # make it (the other fields at their defaults), without validating what we built.
+    return _construct(
+        Decision,
+        {
+            "channel": None,
+            "confidence": 0.0,
+            "reasons": (summary,),
+            "alternatives": (),
+            "estimated_cost": _NO_COST,
+            "estimated_delivery_seconds": 0,
+            "held_until": None,
+            "warnings": (),
+            "blocked": blocked,
+        },
+    )
+
+
+_NO_COST = Decision.model_fields["estimated_cost"].default
 
 
 def _budget_warning(context: RoutingContext, cost: Decimal) -> tuple[Reason, ...]:
