@@ -15,6 +15,7 @@ import math
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from operator import attrgetter
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -97,6 +98,21 @@ _Pending = tuple[str, float, str, _Params]
 
 
 def _built(pending: list[_Pending]) -> tuple[Reason, ...]:
+    if not pending:
+        return ()
+    try:
+        return _built_all(tuple(pending))
+    except TypeError:  # an unhashable parameter
+        return _built_each(pending)
+
+
+@lru_cache(maxsize=8192)
+def _built_all(pending: tuple[_Pending, ...]) -> tuple[Reason, ...]:
+    # A channel's whole explanation repeats across decisions (same criteria, same points).
+    return tuple(_shared_reason(*p) for p in pending)
+
+
+def _built_each(pending: list[_Pending]) -> tuple[Reason, ...]:
     built = []
     for criterion, points, key, params in pending:
         try:
@@ -127,18 +143,32 @@ def _shared_reason(
 
 
 class _Scored:
-    """One channel's running score, reasons, blocks and hold."""
+    """One channel's score, reasons, blocks and hold."""
 
-    __slots__ = ("blocked", "channel", "cost", "held_until", "points", "reasons", "warnings")
+    __slots__ = (
+        "blocked",
+        "channel",
+        "cost",
+        "held_until",
+        "points",
+        "rank",
+        "reasons",
+        "score",
+        "warnings",
+    )
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
+        #: Points by criterion, in the criteria's order (the order they are summed in).
         self.points: dict[str, float] = {}
         self.reasons: list[_Pending] = []
         self.warnings: list[_Pending] = []
         self.blocked: list[_Pending] = []
         self.held_until: datetime | None = None
-        self.cost = Decimal("0")
+        self.cost = _ZERO
+        self.score = 0.0
+        #: Best first, then the seed's order among equals.
+        self.rank = (0.0, 0)
 
     def add(self, criterion: str, points: float, key: str, params: _Params = ()) -> None:
         if points == 0:
@@ -146,44 +176,59 @@ class _Scored:
         self.points[criterion] = self.points.get(criterion, 0.0) + points
         self.reasons.append((criterion, points, key, params))
 
-    def warn(self, criterion: str, key: str, params: _Params = ()) -> None:
-        self.warnings.append((criterion, 0.0, key, params))
-
-    def block(self, key: str, params: _Params) -> None:
-        self.blocked.append(("availability", 0.0, key, params))
-
     def hold(self, until: datetime) -> None:
         if self.held_until is None or until > self.held_until:
             self.held_until = until
 
-    @property
-    def score(self) -> float:
-        return sum(self.points.values())
 
-
-@lru_cache(maxsize=1024)
-def _segments(text: str) -> SegmentInfo:
-    # A broadcast or a reminder run decides the same text for many prospects.
-    return count_segments(text)
+_ZERO = Decimal("0")
 
 
 class _Facts:
     """What every channel's scoring shares, computed once per decision."""
 
-    __slots__ = ("length", "local", "quiet", "quiet_end", "rich", "segments", "text", "tz")
+    __slots__ = (
+        "commercial_until",
+        "fixed",
+        "length",
+        "local",
+        "quiet",
+        "quiet_end",
+        "sms_segments",
+        "urgent_passes",
+    )
 
-    def __init__(self, context: RoutingContext, content: ReplyDraft) -> None:
-        self.text = content.text or ""
-        self.length = len(self.text)
-        self.segments = _segments(self.text)
-        self.rich = bool(content.attachments or content.html)
-        self.tz = zone(context.timezone)
-        self.local = context.now.astimezone(self.tz)
+    def __init__(
+        self, context: RoutingContext, content: ReplyDraft, weights: dict[str, float]
+    ) -> None:
+        text = content.text or ""
+        self.length, self.sms_segments, self.fixed = _message_facts(
+            text,
+            bool(content.attachments or content.html),
+            content.share_location,
+            context.urgency,
+            context.message_type,
+            weights["urgency"],
+            weights["content"],
+            weights["length"],
+            weights["message_type"],
+        )
         q = context.quiet_hours
-        window = _window(q.start, q.end)
-        self.quiet = q.enabled and in_window(self.local, window)
+        self.local = local = context.now.astimezone(zone(context.timezone))
+        self.quiet = q.enabled and _window(q.start, q.end).contains(local.time())
         #: When the quiet window ends (held intrusive channels), once per decision.
-        self.quiet_end = _window_end(self.local, window, context.timezone) if self.quiet else None
+        self.quiet_end = (
+            _window_end(local, _window(q.start, q.end), context.timezone) if self.quiet else None
+        )
+        self.urgent_passes = context.urgency == Urgency.URGENT and q.urgent_may_pass
+        #: When a commercial SMS may go (the French preset), None when it may go now.
+        self.commercial_until = (
+            next_commercial(local)
+            if q.french_commercial_preset
+            and context.message_type == MessageType.MARKETING
+            and not commercial_allowed(local)
+            else None
+        )
 
 
 @lru_cache(maxsize=256)
@@ -217,11 +262,11 @@ def decide(
     raises for an unreachable prospect: the decision then has no channel and says why.
     """
     weights = weights_of(context)
-    facts = _Facts(context, content)
+    facts = _Facts(context, content, weights)
     candidates = ch.AUTO_CANDIDATES if channel is None else _with(ch.AUTO_CANDIDATES, channel)
-    scored = [_score(c, context, content, facts, weights) for c in candidates]
+    scored = _score_all(candidates, context, content, facts, weights)
     eligible = [s for s in scored if not s.blocked]
-    eligible.sort(key=lambda s: (-s.score, ch.TIE_ORDER[s.channel]))
+    eligible.sort(key=_RANK)
     best = _reachable(eligible)
     if channel is None:
         chosen = eligible[0] if eligible else None
@@ -247,90 +292,193 @@ def decide(
     )
 
 
+_RANK = attrgetter("rank")
+
+
 def _with(candidates: tuple[Channel, ...], channel: Channel) -> tuple[Channel, ...]:
     return candidates if channel in candidates else (*candidates, channel)
 
 
 #: ``(("channel", value),)`` of every channel: the parameters most reasons carry.
 _ON = {c: (("channel", str(c)),) for c in ch.NAMES}
+_BLOCK_KEYS = (
+    "not_allowed",
+    "disabled",
+    "opted_out",
+    "no_contact",
+    "unreachable",
+    "cannot_carry",
+)
+#: The blocks that name only their channel, built once: ``_BLOCKS[channel]["disabled"]``.
+_BLOCKS = {
+    c: {k: ("availability", 0.0, f"blocked.{k}", _ON[c]) for k in _BLOCK_KEYS} for c in ch.NAMES
+}
+_URGENT_IN_QUIET: _Pending = ("quiet_hours", 0.0, "warning.urgent_in_quiet_hours", ())
 
 
-def _score(
-    channel: Channel,
+def _score_all(
+    candidates: tuple[Channel, ...],
     context: RoutingContext,
     content: ReplyDraft,
     facts: _Facts,
     weights: dict[str, float],
-) -> _Scored:
-    s = _Scored(channel)
-    name = str(channel)  # Reason.text names it in the reader's language
-    on = _ON[channel]
-    _availability(s, context, content, facts, name)
-    if s.blocked:  # only its blocks are ever shown: the cost may add one, nothing else does
-        _cost(s, context, facts, weights["cost"], name)
-        return s
-    if context.preferred_channel == channel:
-        s.add("preference", weights["preference"], "reason.preferred", on)
-    _urgency(s, context, weights["urgency"], on)
-    _content(s, content, facts, weights["content"], on)
-    _length(s, facts, weights["length"], on)
-    _cost(s, context, facts, weights["cost"], name)
-    _quiet_hours(s, context, facts, weights["quiet_hours"], on)
-    _message_type(s, context, weights["message_type"], on)
-    _engagement(s, context, weights["engagement"], name)
-    return s
+) -> list[_Scored]:
+    """Every candidate through every criterion, in one pass over the channels (a channel's
+    criteria in the seed's order: preference, urgency, content, length, cost, quiet hours,
+    message type, engagement). What the channels share is read once."""
+    allowed, enabled, contacts = context.allowed, context.enabled, context.contacts
+    opted_out, unreachable, limits = context.opted_out, context.unreachable, context.limits
+    prices, cap = context.prices, context.settings.max_cost_per_message
+    low = context.urgency == Urgency.LOW
+    preferred, last_inbound = context.preferred_channel, context.last_inbound_channel
+    conversation = context.message_type == MessageType.CONVERSATION
+    analytics = context.settings.enable_analytics
+    quiet_rules = facts.quiet or facts.commercial_until is not None or bool(limits)
+    w_cost = weights["cost"]
+    length, fixed = facts.length, facts.fixed
+    scored = []
+    for channel in candidates:
+        s = _Scored(channel)
+        scored.append(s)
+        on = _ON[channel]
+        name = on[0][1]  # Reason.text names it in the reader's language
+        blocked, blocks = s.blocked, _BLOCKS[channel]
+        # Availability (criterion 9 and the rules the seed left implicit): blocks, not points.
+        if allowed is not None and channel not in allowed:
+            blocked.append(blocks["not_allowed"])
+        if channel not in enabled:
+            blocked.append(blocks["disabled"])
+        if channel in opted_out:
+            blocked.append(blocks["opted_out"])
+        if not contacts.get(channel):
+            blocked.append(blocks["no_contact"])
+        if channel in unreachable:
+            blocked.append(blocks["unreachable"])
+        limit = ch.HARD_LIMITS.get(channel)
+        if limit is not None and length > limit:
+            params: _Params = (("channel", name), ("length", length), ("limit", limit))
+            blocked.append(("availability", 0.0, "blocked.too_long", params))
+        if channel == Channel.WHATSAPP:
+            _whatsapp_window(s, context)
+        elif channel == Channel.VOICE and (content.attachments or content.html):
+            blocked.append(blocks["cannot_carry"])
+        if limits:
+            _daily_limit(s, context, name)
+        segments = facts.sms_segments if channel == Channel.SMS else 1
+        s.cost, text, cost_reason, over = _cost(
+            prices.get(channel, _ZERO), segments, cap, w_cost, low, name
+        )
+        if over:
+            params = (("channel", name), ("cost", text), ("cap", str(cap)))
+            blocked.append(("availability", 0.0, "blocked.too_expensive", params))
+        if blocked:  # only its blocks are ever shown
+            continue
+        points, reasons = s.points, s.reasons
+        if preferred == channel:
+            weight = weights["preference"]
+            if weight != 0:
+                points["preference"] = weight
+                reasons.append(("preference", weight, "reason.preferred", on))
+        before_cost, by_type = fixed[channel]
+        for criterion, share, reason in before_cost:  # urgency, content, length
+            points[criterion] = share
+            reasons.append(reason)
+        if cost_reason is not None:
+            points["cost"] = cost_reason[1]
+            reasons.append(cost_reason)
+        if quiet_rules:
+            _quiet_hours(s, context, facts, weights["quiet_hours"], on)
+        if by_type is not None:
+            points["message_type"] = by_type[1]
+            reasons.append(by_type)
+        elif conversation and last_inbound == channel:
+            weight = weights["message_type"]
+            if weight != 0:
+                points["message_type"] = weight
+                reasons.append(("message_type", weight, "reason.type.conversation", on))
+        if analytics:
+            _engagement(s, context, weights["engagement"], name)
+        s.score = score = sum(points.values())
+        s.rank = (-score, ch.TIE_ORDER[channel])
+    return scored
 
 
-def _availability(
-    s: _Scored, context: RoutingContext, content: ReplyDraft, facts: _Facts, name: str
-) -> None:
-    channel = s.channel
-    on = _ON[channel]
-    if context.allowed is not None and channel not in context.allowed:
-        s.block("blocked.not_allowed", on)
-    if channel not in context.enabled:
-        s.block("blocked.disabled", on)
-    if channel in context.opted_out:
-        s.block("blocked.opted_out", on)
-    if not context.contacts.get(channel):
-        s.block("blocked.no_contact", on)
-    if channel in context.unreachable:
-        s.block("blocked.unreachable", on)
-    limit = ch.HARD_LIMITS.get(channel)
-    if limit is not None and facts.length > limit:
-        s.block("blocked.too_long", (("channel", name), ("length", facts.length), ("limit", limit)))
-    if channel == Channel.WHATSAPP:
-        _whatsapp_window(s, context, content)
-    if channel == Channel.VOICE and (content.attachments or content.html):
-        s.block("blocked.cannot_carry", on)
-    daily = context.limits.get(channel)
+def _daily_limit(s: _Scored, context: RoutingContext, name: str) -> None:
+    daily = context.limits.get(s.channel)
     if (
         daily is not None
         and daily.daily_limit is not None
-        and context.sent_today.get(channel, 0) >= daily.daily_limit
+        and context.sent_today.get(s.channel, 0) >= daily.daily_limit
     ):
-        s.block("blocked.daily_limit", (("channel", name), ("limit", daily.daily_limit)))
+        params = (("channel", name), ("limit", daily.daily_limit))
+        s.blocked.append(("availability", 0.0, "blocked.daily_limit", params))
 
 
-def _whatsapp_window(s: _Scored, context: RoutingContext, content: ReplyDraft) -> None:
+def _whatsapp_window(s: _Scored, context: RoutingContext) -> None:
     last = context.whatsapp_last_inbound_at
     if last is not None and context.now - last < WHATSAPP_WINDOW:
         left = last + WHATSAPP_WINDOW - context.now
         if left < _WINDOW_CLOSING:
             minutes = int(left.total_seconds() // 60)
-            s.warn("availability", "warning.window_closing", (("minutes", minutes),))
+            s.warnings.append(
+                ("availability", 0.0, "warning.window_closing", (("minutes", minutes),))
+            )
         return
     if context.whatsapp_template_approved:
-        s.warn("availability", "warning.template_outside_window")
+        s.warnings.append(("availability", 0.0, "warning.template_outside_window", ()))
         return
-    s.block("blocked.whatsapp_window", ())
+    s.blocked.append(("availability", 0.0, "blocked.whatsapp_window", ()))
 
 
-def _urgency(s: _Scored, context: RoutingContext, weight: float, on: _Params) -> None:
-    share = _URGENCY[context.urgency].get(s.channel, 0.0)
-    if share:
-        key = _URGENCY_KEYS[context.urgency, share > 0]
-        s.add("urgency", weight * share, key, on)
+#: A criterion's points for a channel and its reason, not yet built.
+_Entry = tuple[str, float, _Pending]
+
+
+#: What a message gives each channel: (length, SMS segments, the per-channel table below).
+_MessageFacts = tuple[int, int, dict[Channel, tuple[tuple["_Entry", ...], "_Pending | None"]]]
+
+
+@lru_cache(maxsize=1024)
+def _message_facts(
+    text: str,
+    rich: bool,
+    share_location: bool,
+    urgency: Urgency,
+    kind: MessageType,
+    w_urgency: float,
+    w_content: float,
+    w_length: float,
+    w_type: float,
+) -> _MessageFacts:
+    """For each channel, the urgency, content and length criteria's points and reasons (those
+    that gave points), then the message type's (None for a conversation, which depends on the
+    prospect): they depend on the message only, so a broadcast computes them once."""
+    seg = count_segments(text)
+    long = len(text) > 160
+    content_kind = "rich" if rich else "location" if share_location else "plain"
+    table: dict[Channel, tuple[tuple[_Entry, ...], _Pending | None]] = {}
+    for channel in ch.NAMES:
+        on: _Params = _ON[channel]
+        entries: list[_Pending] = []
+        share = _URGENCY[urgency].get(channel, 0.0)
+        if share:
+            key = _URGENCY_KEYS[urgency, share > 0]
+            entries.append(("urgency", w_urgency * share, key, on))
+        share = _CONTENT[content_kind].get(channel, 0.0)
+        entries.append(("content", w_content * share, _CONTENT_KEYS[content_kind, share > 0], on))
+        entries.extend(_length(channel, seg, long, w_length, on))
+        by_type: _Pending | None = None
+        if kind != MessageType.CONVERSATION:
+            share = _TYPE.get(kind, {}).get(channel, 0.0)
+            points = w_type * share
+            by_type = (
+                ("message_type", points, _TYPE_KEYS[kind, share > 0], on) if points != 0 else None
+            )
+        table[channel] = (
+            tuple((e[0], e[1], e) for e in entries if e[1] != 0),
+            by_type,
+        )
+    return len(text), max(1, seg.segments), table
 
 
 _URGENCY_KEYS = {
@@ -338,116 +486,15 @@ _URGENCY_KEYS = {
     for u in Urgency
     for good in (True, False)
 }
-
-
-def _content(s: _Scored, content: ReplyDraft, facts: _Facts, weight: float, on: _Params) -> None:
-    if facts.rich:
-        share = _RICH.get(s.channel, 0.0)
-        key = "reason.content.rich_good" if share > 0 else "reason.content.rich_bad"
-        s.add("content", weight * share, key, on)
-    elif content.share_location:
-        share = _LOCATION.get(s.channel, 0.0)
-        key = "reason.content.location_good" if share > 0 else "reason.content.location_bad"
-        s.add("content", weight * share, key, on)
-    else:
-        s.add("content", weight * _PLAIN.get(s.channel, 0.0), "reason.content.plain", on)
-
-
-def _length(s: _Scored, facts: _Facts, weight: float, on: _Params) -> None:
-    if s.channel == Channel.SMS:
-        seg = facts.segments
-        params = (("segments", seg.segments), ("encoding", seg.encoding), ("units", seg.units))
-        if seg.segments <= 1:
-            s.add(
-                "length",
-                weight,
-                "reason.length.one_segment",
-                (("capacity", seg.per_segment), *params),
-            )
-        elif seg.segments <= 3:
-            s.add("length", -weight / 2, "reason.length.segments", params)
-        else:
-            s.add("length", -weight, "reason.length.segments", params)
-    elif facts.length > 160:
-        share = 1.0 if s.channel == Channel.EMAIL else 0.5
-        if s.channel != Channel.VOICE:
-            s.add("length", weight * share, "reason.length.long_ok", on)
-
-
-@lru_cache(maxsize=1024)
-def _price(price: Decimal, segments: int, cap: Decimal) -> tuple[Decimal, str, int, bool]:
-    """A channel's cost for ``segments`` (1 but for SMS): as Decimal, as text, in micro-euros,
-    and whether it is over ``cap``; the scoring then compares integers."""
-    cost = price * segments if segments > 1 else price
-    # Rounded up: a fraction of a micro-euro is not free.
-    return cost, str(cost), math.ceil(cost * MICROS), cost > cap
-
-
-def _cost(s: _Scored, context: RoutingContext, facts: _Facts, weight: float, name: str) -> None:
-    price = context.prices.get(s.channel, _ZERO)
-    segments = max(1, facts.segments.segments) if s.channel == Channel.SMS else 1
-    cap = context.settings.max_cost_per_message
-    s.cost, text, micros, over = _price(price, segments, cap)
-    if over:
-        s.block("blocked.too_expensive", (("channel", name), ("cost", text), ("cap", str(cap))))
-        return
-    if micros == 0:
-        share = 1.0
-    elif micros <= _FREE_UP_TO:
-        share = 0.75
-    elif micros <= _CHEAP_UP_TO:
-        share = 0.5
-    else:
-        share = -0.5 if context.urgency == Urgency.LOW else 0.0
-    key = "reason.cost.cheap" if share > 0 else "reason.cost.expensive"
-    s.add("cost", weight * share, key, (("channel", name), ("cost", text)))
-
-
-_ZERO = Decimal("0")
-
-
-def _quiet_hours(
-    s: _Scored, context: RoutingContext, facts: _Facts, weight: float, on: _Params
-) -> None:
-    q = context.quiet_hours
-    if facts.quiet and s.channel in ch.INTRUSIVE:
-        if context.urgency == Urgency.URGENT and q.urgent_may_pass:
-            s.warn("quiet_hours", "warning.urgent_in_quiet_hours")
-        else:
-            s.add("quiet_hours", -weight, "reason.quiet.intrusive", on)
-            assert facts.quiet_end is not None
-            s.hold(facts.quiet_end)
-    elif facts.quiet and s.channel == Channel.EMAIL:
-        s.add("quiet_hours", weight / 3, "reason.quiet.email_respectful")
-    if (
-        q.french_commercial_preset
-        and s.channel == Channel.SMS
-        and context.message_type == MessageType.MARKETING
-        and not commercial_allowed(facts.local)
-    ):
-        s.add("quiet_hours", -weight, "reason.quiet.commercial_sms")
-        s.hold(next_commercial(facts.local))
-    limits = context.limits.get(s.channel)
-    if limits is not None and limits.allowed_start is not None and limits.allowed_end is not None:
-        allowed = _window(limits.allowed_start, limits.allowed_end)
-        if not in_window(facts.local, allowed):
-            s.add("quiet_hours", -weight / 2, "reason.quiet.outside_allowed", on)
-            s.hold(next_in_allowed(facts.local, allowed))
-    if s.held_until is not None:
-        s.warn("quiet_hours", "warning.held", (("until", s.held_until.isoformat()),))
-
-
-def _message_type(s: _Scored, context: RoutingContext, weight: float, on: _Params) -> None:
-    kind = context.message_type
-    if kind == MessageType.CONVERSATION:
-        if context.last_inbound_channel == s.channel:
-            s.add("message_type", weight, "reason.type.conversation", on)
-        return
-    share = _TYPE.get(kind, {}).get(s.channel, 0.0)
-    key = _TYPE_KEYS[kind, share > 0]
-    s.add("message_type", weight * share, key, on)
-
-
+_CONTENT = {"rich": _RICH, "location": _LOCATION, "plain": _PLAIN}
+_CONTENT_KEYS = {
+    ("rich", True): "reason.content.rich_good",
+    ("rich", False): "reason.content.rich_bad",
+    ("location", True): "reason.content.location_good",
+    ("location", False): "reason.content.location_bad",
+    ("plain", True): "reason.content.plain",
+    ("plain", False): "reason.content.plain",
+}
 _TYPE_KEYS = {
     (k, good): f"reason.type.{k.value}.{'good' if good else 'bad'}"
     for k in MessageType
@@ -455,9 +502,77 @@ _TYPE_KEYS = {
 }
 
 
+def _length(
+    channel: Channel, seg: SegmentInfo, long: bool, weight: float, on: _Params
+) -> list[_Pending]:
+    if channel == Channel.SMS:
+        params = (("segments", seg.segments), ("encoding", seg.encoding), ("units", seg.units))
+        if seg.segments <= 1:
+            capacity = (("capacity", seg.per_segment), *params)
+            return [("length", weight, "reason.length.one_segment", capacity)]
+        if seg.segments <= 3:
+            return [("length", -weight / 2, "reason.length.segments", params)]
+        return [("length", -weight, "reason.length.segments", params)]
+    if long and channel != Channel.VOICE:
+        share = 1.0 if channel == Channel.EMAIL else 0.5
+        return [("length", weight * share, "reason.length.long_ok", on)]
+    return []
+
+
+@lru_cache(maxsize=1024)
+def _cost(
+    price: Decimal, segments: int, cap: Decimal, weight: float, low: bool, name: str
+) -> tuple[Decimal, str, _Pending | None, bool]:
+    """A channel's cost for ``segments`` (1 but for SMS), as text, its reason (None when it
+    gives no points), and whether it is over ``cap``; compared in micro-euros."""
+    cost = price * segments if segments > 1 else price
+    text = str(cost)
+    if cost > cap:
+        return cost, text, None, True
+    micros = math.ceil(cost * MICROS)  # rounded up: a fraction of a micro-euro is not free
+    if micros == 0:
+        share = 1.0
+    elif micros <= _FREE_UP_TO:
+        share = 0.75
+    elif micros <= _CHEAP_UP_TO:
+        share = 0.5
+    else:
+        share = -0.5 if low else 0.0
+    points = weight * share
+    if points == 0:
+        return cost, text, None, False
+    key = "reason.cost.cheap" if share > 0 else "reason.cost.expensive"
+    return cost, text, ("cost", points, key, (("channel", name), ("cost", text))), False
+
+
+def _quiet_hours(
+    s: _Scored, context: RoutingContext, facts: _Facts, weight: float, on: _Params
+) -> None:
+    channel = s.channel
+    if facts.quiet and channel in ch.INTRUSIVE:
+        if facts.urgent_passes:
+            s.warnings.append(_URGENT_IN_QUIET)
+        else:
+            s.add("quiet_hours", -weight, "reason.quiet.intrusive", on)
+            assert facts.quiet_end is not None
+            s.hold(facts.quiet_end)
+    elif facts.quiet and channel == Channel.EMAIL:
+        s.add("quiet_hours", weight / 3, "reason.quiet.email_respectful")
+    if facts.commercial_until is not None and channel == Channel.SMS:
+        s.add("quiet_hours", -weight, "reason.quiet.commercial_sms")
+        s.hold(facts.commercial_until)
+    limits = context.limits.get(channel)
+    if limits is not None and limits.allowed_start is not None and limits.allowed_end is not None:
+        allowed = _window(limits.allowed_start, limits.allowed_end)
+        if not in_window(facts.local, allowed):
+            s.add("quiet_hours", -weight / 2, "reason.quiet.outside_allowed", on)
+            s.hold(next_in_allowed(facts.local, allowed))
+    if s.held_until is not None:
+        until = (("until", s.held_until.isoformat()),)
+        s.warnings.append(("quiet_hours", 0.0, "warning.held", until))
+
+
 def _engagement(s: _Scored, context: RoutingContext, weight: float, name: str) -> None:
-    if not context.settings.enable_analytics:
-        return
     if not context.settings.track_engagement:  # ORCHESTRATOR_TRACK_ENGAGEMENT=false
         s.reasons.append(("engagement", 0.0, "reason.engagement.not_tracked", (("channel", name),)))
         return
@@ -524,14 +639,42 @@ def _no_channel(
     pool = [s for s in scored if channel is None or s.channel == channel]
     blocked = tuple(r for s in pool for r in _built(s.blocked))
     summary = _reason("availability", 0, "blocked.no_channel")
-    return Decision(channel=None, confidence=0.0, reasons=(summary,), blocked=blocked)
+    # As ``Decision(channel=None, confidence=0.0, reasons=(summary,), blocked=blocked)`` would
+    # make it (the other fields at their defaults), without validating what we built.
+    return _construct(
+        Decision,
+        {
+            "channel": None,
+            "confidence": 0.0,
+            "reasons": (summary,),
+            "alternatives": (),
+            "estimated_cost": _NO_COST,
+            "estimated_delivery_seconds": 0,
+            "held_until": None,
+            "warnings": (),
+            "blocked": blocked,
+        },
+    )
+
+
+_NO_COST = Decision.model_fields["estimated_cost"].default
 
 
 def _budget_warning(context: RoutingContext, cost: Decimal) -> tuple[Reason, ...]:
     budget = context.monthly_budget
     if not budget:
         return ()
-    ratio = float((context.spent_this_month + cost) / budget)
-    if ratio >= context.settings.budget_alert_threshold:
+    return _budget_alert(
+        context.spent_this_month, cost, budget, context.settings.budget_alert_threshold
+    )
+
+
+@lru_cache(maxsize=4096)
+def _budget_alert(
+    spent: Decimal, cost: Decimal, budget: Decimal, threshold: float
+) -> tuple[Reason, ...]:
+    # Cached: a broadcast's prospects share the month's spending and the channels' costs.
+    ratio = float((spent + cost) / budget)
+    if ratio >= threshold:
         return (_reason("cost", 0, "warning.budget", percent=round(ratio * 100)),)
     return ()

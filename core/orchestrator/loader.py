@@ -21,6 +21,8 @@ from core.analytics.engagement import (
     HISTORY_LIMIT,
     SENT,
     HistoryItem,
+    channel_of,
+    direction_of,
     engagement_from_history,
     load_engagement,
 )
@@ -169,14 +171,18 @@ async def load_context(
     allowed: frozenset[Channel] | None = None,
     preferred: Channel | None = None,
     facts: ProspectFacts | None = None,
+    shared: ChunkFacts | None = None,
 ) -> RoutingContext:
     """Everything ``decide`` needs about ``prospect`` at ``now``.
 
-    ``facts`` are the prospect's history facts when already loaded for a batch (``load_facts``).
+    ``facts`` are the prospect's history facts when already loaded for a batch (``load_facts``),
+    ``shared`` what the batch's prospects share (``chunk_facts``).
     """
     settings = inputs.settings
     if facts is None:
         facts = await _facts_of(session, inputs, prospect.id)
+    if shared is None:
+        shared = await chunk_facts(session, inputs, now, template_id)
     return RoutingContext(
         now=now,
         contacts=contacts_of(prospect),
@@ -193,14 +199,14 @@ async def load_context(
         timezone=prospect.timezone or settings.timezone,
         quiet_hours=settings.quiet_hours,
         limits=settings.limits,
-        sent_today=await _sent_today(session, inputs, now),
+        sent_today=shared.sent_today,
         prices=settings.prices,
         settings=inputs.orchestrator,
         last_inbound_channel=(
             Channel(conversation.channel_type) if conversation is not None else None
         ),
         whatsapp_last_inbound_at=facts.whatsapp_last_inbound_at,
-        whatsapp_template_approved=await _approved_whatsapp(session, template_id),
+        whatsapp_template_approved=shared.template_approved,
         engagement=facts.engagement,
         monthly_budget=inputs.monthly_budget,
         spent_this_month=inputs.spent_this_month,
@@ -215,6 +221,24 @@ class ProspectFacts:
     whatsapp_last_inbound_at: datetime | None
     engagement: dict[Channel, Any]
     unreachable: frozenset[Channel]
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkFacts:
+    """What every prospect of a batch shares: the tenant's sends today on channels with a daily
+    limit, and whether the message's template is an approved WhatsApp one."""
+
+    sent_today: dict[Channel, int]
+    template_approved: bool
+
+
+async def chunk_facts(
+    session: AsyncSession, inputs: TenantInputs, now: datetime, template_id: int | None
+) -> ChunkFacts:
+    """``ChunkFacts`` at ``now``: two queries at most, once per batch instead of per prospect."""
+    return ChunkFacts(
+        await _sent_today(session, inputs, now), await _approved_whatsapp(session, template_id)
+    )
 
 
 def _tracks_engagement(inputs: TenantInputs) -> bool:
@@ -326,6 +350,7 @@ async def load_contexts(
     unreachable channels) instead of three per prospect; no conversation.
     """
     facts = await load_facts(session, inputs, [p.id for p in prospects])
+    shared = await chunk_facts(session, inputs, now, template_id)
     return {
         p.id: await load_context(
             session,
@@ -337,6 +362,7 @@ async def load_contexts(
             template_id=template_id,
             allowed=allowed,
             facts=facts[p.id],
+            shared=shared,
         )
         for p in prospects
     }
@@ -402,7 +428,7 @@ async def load_engagements(
     history: dict[int, list[HistoryItem]] = {}
     for pid, channel, direction, at, sent in await session.execute(query):
         history.setdefault(pid, []).append(
-            HistoryItem(Channel(channel), Direction(direction), at, sent)
+            HistoryItem(channel_of(channel), direction_of(direction), at, sent)
         )
     return {pid: engagement_from_history(items) for pid, items in history.items()}
 
