@@ -109,6 +109,8 @@ class WebServer:
     sessions: Sessions = field(init=False)
     limiter: SignInLimiter = field(init=False)
     running: dict[str, Running] = field(default_factory=dict)
+    #: How often an open inbox is checked for idleness (seconds).
+    idle_check_seconds: float = 15.0
 
     def __post_init__(self) -> None:
         self.sessions = Sessions(
@@ -175,8 +177,13 @@ class WebServer:
         if session is None:
             said = {"notice": t("web.expired")} if token else {}
             return self._sign_in_page(status=401, **said)
-        request["session"] = session
         return await handler(request)
+
+    def _session(self, request: web.Request) -> WebSession:
+        """The live session of a request the guard let through."""
+        session = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        assert session is not None, "the guard admits only requests with a live session"
+        return session
 
     # -- signing in and out --------------------------------------------------------------------
 
@@ -214,7 +221,7 @@ class WebServer:
             return self._sign_in_page(status=401, error=t("web.wrong"), name=name)
         session = self.sessions.open(account.id, account.name)
         log.info("signed in: agent=%s address=%s", account.id, address)
-        response = web.HTTPSeeOther(self.url("/"))
+        response = web.Response(status=303, headers={"Location": self.url("/")})
         self._set_cookie(response, SESSION_COOKIE, session.token)
         if device_agent != account.id:
             max_age = DEVICE_COOKIE_DAYS * 86400
@@ -223,7 +230,7 @@ class WebServer:
 
     async def sign_out(self, request: web.Request) -> web.StreamResponse:
         """End the session and close its inbox."""
-        session: WebSession = request["session"]
+        session = self._session(request)
         if not await self._form_ok(request, session):
             return self._refused()
         self.sessions.close(session.token)
@@ -271,7 +278,7 @@ class WebServer:
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         """The inbox's page, or why it cannot open: already open elsewhere, or the server full."""
-        session: WebSession = request["session"]
+        session = self._session(request)
         if session.token in self.running:
             html = pages.notice(
                 t("web.other_tab_title"),
@@ -304,7 +311,7 @@ class WebServer:
 
     async def take_over(self, request: web.Request) -> web.StreamResponse:
         """Close the inbox open in another tab, then open it here."""
-        session: WebSession = request["session"]
+        session = self._session(request)
         if not await self._form_ok(request, session):
             return self._refused()
         await self._close(session.token)
@@ -312,7 +319,7 @@ class WebServer:
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         """Start this session's app process and relay it to the browser."""
-        session: WebSession = request["session"]
+        session = self._session(request)
         if not self._same_origin(request):
             return self._refused()
         if session.token in self.running:
@@ -376,10 +383,10 @@ class WebServer:
             elif kind == "focus":
                 await process.focus()
 
-    async def _watch_idle(self, token: str, running: Running, every: float = 15.0) -> None:
+    async def _watch_idle(self, token: str, running: Running) -> None:
         idle = self.config.idle_minutes * 60
         while True:
-            await asyncio.sleep(min(every, idle))
+            await asyncio.sleep(min(self.idle_check_seconds, idle))
             if self.clock() - running.last_input >= idle:
                 log.info("app closed after %.0f idle minutes", self.config.idle_minutes)
                 await self._close(token)
