@@ -69,10 +69,12 @@ def app(*, websocket_url: str, static_url: str, agent: str, sign_out: str, form_
 <link rel="stylesheet" href="{escape(static_url)}css/xterm.css">
 <script src="{escape(static_url)}js/textual.js"></script>
 <style>
+@font-face{{font-family:"Roboto Mono";src:url("{escape(static_url)}fonts/RobotoMono-VariableFont_wght.ttf")}}
 body{{margin:0;background:#0c181f;color:#e8eef2;font-family:system-ui,sans-serif;overflow:hidden}}
 header{{height:2rem;display:flex;align-items:center;gap:1rem;padding:0 .8rem;background:#12232d}}
 header form{{margin-left:auto}}header button{{cursor:pointer}}
-#terminal{{position:absolute;top:2rem;left:0;right:0;bottom:0}}
+#terminal{{position:absolute;top:2rem;left:0;right:0;bottom:0;overflow:hidden;
+height:calc(100vh - 2rem)!important;width:100vw!important}}
 .closed{{display:none;position:absolute;inset:2rem 0 0 0;align-items:center;justify-content:center;
 background:#0c181fee;z-index:10}}
 body.-closed .closed{{display:flex}}

@@ -45,6 +45,8 @@ CHROMIUM_FLAGS = [
 ]
 PASSWORD = "browser-test-password"
 REPLY = "Bonjour depuis le navigateur"
+#: Read at import: the tests' isolation fixture clears COCCINELLE_* variables.
+SCREENSHOT = os.environ.get("COCCINELLE_WEB_SCREENSHOT")
 #: The machine may be busy (CI, other tests): each step may take this long.
 STEP_SECONDS = 120.0
 
@@ -154,7 +156,9 @@ def _screen(driver) -> str:
     return str(driver.execute_script(script) or "")
 
 
-def _until(what: str, check: Callable[[], bool], driver=None, seconds: float = STEP_SECONDS) -> None:
+def _until(
+    what: str, check: Callable[[], bool], driver=None, seconds: float = STEP_SECONDS
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
@@ -187,7 +191,7 @@ def test_an_agent_signs_in_replies_and_signs_out_in_a_browser(server, browser) -
     _until("the inbox", _on_screen(driver, "Coccinelle Inbox"), driver)
     assert "Julien Moreau" in driver.find_element(By.ID, "agent").text
     _until("the conversations", _on_screen(driver, "Lucas Bonnet"), driver)
-    if path := os.environ.get("COCCINELLE_WEB_SCREENSHOT"):
+    if path := SCREENSHOT:
         time.sleep(2)
         driver.save_screenshot(path)
 
