@@ -9,6 +9,7 @@ from html import escape
 
 from core.i18n import language, t
 
+_FONT = "RobotoMono-VariableFont_wght.ttf"  # textual-serve's own copy, no font CDN
 _STYLE = """
 body{margin:0;background:#0c181f;color:#e8eef2;font-family:system-ui,sans-serif}
 main{max-width:24rem;margin:12vh auto;padding:2rem;background:#12232d;border-radius:.5rem}
@@ -69,7 +70,7 @@ def app(*, websocket_url: str, static_url: str, agent: str, sign_out: str, form_
 <link rel="stylesheet" href="{escape(static_url)}css/xterm.css">
 <script src="{escape(static_url)}js/textual.js"></script>
 <style>
-@font-face{{font-family:"Roboto Mono";src:url("{escape(static_url)}fonts/RobotoMono-VariableFont_wght.ttf")}}
+@font-face{{font-family:"Roboto Mono";src:url("{escape(static_url)}fonts/{_FONT}")}}
 body{{margin:0;background:#0c181f;color:#e8eef2;font-family:system-ui,sans-serif;overflow:hidden}}
 header{{height:2rem;display:flex;align-items:center;gap:1rem;padding:0 .8rem;background:#12232d}}
 header form{{margin-left:auto}}header button{{cursor:pointer}}
