@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import shlex
 import sys
+from asyncio.subprocess import Process
 from collections.abc import Awaitable, Callable, Mapping
 
 from textual_serve.app_service import AppService
@@ -62,6 +63,17 @@ class AppProcess(AppService):
             download_manager=DownloadManager(),
         )
         self._environment = dict(environment)
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        # textual-serve runs a shell; run the app itself, so that a kill ends the app, not sh
+        environment = self._build_environment(width=width, height=height)
+        pipe = asyncio.subprocess.PIPE
+        self._process = process = await asyncio.create_subprocess_exec(
+            *shlex.split(self.command), stdin=pipe, stdout=pipe, stderr=pipe, env=environment
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width, height)
