@@ -286,3 +286,42 @@ def _form_token(server: WebServer) -> str:
 
 async def _pause() -> None:
     await asyncio.sleep(0.05)
+
+
+async def test_after_a_restart_an_open_browser_is_asked_to_sign_in_again(tmp_path) -> None:
+    before = make_server(tmp_path)
+    client = await _client(before)
+    try:
+        await sign_in(client)
+        cookie = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE]
+    finally:
+        await client.close()
+    after = await _client(make_server(tmp_path))  # the same secret, no sessions in memory
+    try:
+        after.session.cookie_jar.update_cookies({SESSION_COOKIE: cookie.value})
+        response = await after.get("/", allow_redirects=False)
+        html = await response.text()
+        assert response.status == 401 and "Your session has ended" in html
+        assert is_sign_in_page(html)
+    finally:
+        await after.close()
+
+
+async def test_pages_speak_the_agents_language(client) -> None:
+    from core import i18n
+
+    i18n.set_language("fr")
+    try:
+        html = await (await client.get("/signin")).text()
+        assert "Mot de passe" in html and 'lang="fr"' in html
+    finally:
+        i18n.set_language("en")
+
+
+def test_the_device_secret_is_kept_private_and_reused(tmp_path) -> None:
+    from inbox_app.web.server import load_secret
+
+    path = tmp_path / "data" / "serve-secret"
+    first = load_secret(path)
+    assert load_secret(path) == first and len(first) >= 32
+    assert path.stat().st_mode & 0o077 == 0
