@@ -73,6 +73,8 @@ class AgentRow(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = _created()
+    #: ``coccinelle agent password``: a salted scrypt hash (core.team.passwords), never the text.
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class ProspectRow(Base):

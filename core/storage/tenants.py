@@ -63,3 +63,19 @@ class Agents:
             )
         found = [r for r in rows if r.name.casefold() == name.casefold()]
         return convert.agent(found[0]) if found else None
+
+    async def set_password_hash(self, agent_id: int, password_hash: str | None) -> None:
+        """Store an agent's password hash (None: the agent cannot sign in to ``serve``)."""
+        async with self.db.session() as session:
+            row = await session.get(t.AgentRow, agent_id)
+            if row is None or row.tenant_id != self.tenant_id:
+                raise InvalidInput("agent", str(agent_id), "an agent of this company")
+            row.password_hash = password_hash
+
+    async def password_hash(self, agent_id: int) -> str | None:
+        """The stored hash of an agent's password, if one was set."""
+        async with self.db.session() as session:
+            row = await session.get(t.AgentRow, agent_id)
+        if row is None or row.tenant_id != self.tenant_id:
+            return None
+        return row.password_hash

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "campaign",
     "sandbox",
     "relay",
+    "serve",
     "events",
     "channel",
     "bench",

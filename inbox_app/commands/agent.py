@@ -19,6 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(handler=add_command)
     listing = actions.add_parser("list", help=t("team.agent_list_help"))
     listing.set_defaults(handler=list_command)
+    password = actions.add_parser("password", help=t("web.password_help"))
+    password.add_argument("name", help=t("team.agent_name_help"))
+    password.add_argument("--clear", action="store_true", help=t("web.password_clear_help"))
+    password.add_argument("--stdin", action="store_true", help=t("web.password_stdin_help"))
+    password.set_defaults(handler=password_command)
 
 
 def _without_agent(settings: Settings) -> Settings:
@@ -104,3 +109,42 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
     lines = run_with_service(_without_agent(settings), work)
     print("\n".join(lines) if lines else t("team.agent_none"))
     return 0
+
+
+def password_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Set (or with ``--clear`` remove) the password an agent signs in to ``coccinelle serve``
+    with; read twice without echo, or once from standard input with ``--stdin``. Only a salted
+    scrypt hash is stored."""
+    from core.errors import InvalidInput
+    from core.service import InboxService
+    from core.team.passwords import MIN_LENGTH, hash_password
+    from inbox_app.commands.common import run_with_service
+
+    stored = None if args.clear else hash_password(_read_password(args.stdin, MIN_LENGTH))
+
+    async def work(service: InboxService) -> str:
+        agent = await service.agents.by_name(args.name)
+        if agent is None:
+            raise InvalidInput("agent name", args.name, t("web.password_known_agent"))
+        await service.agents.set_password_hash(agent.id, stored)
+        return t("web.password_cleared" if stored is None else "web.password_set", name=agent.name)
+
+    print(run_with_service(_without_agent(settings), work))
+    return 0
+
+
+def _read_password(from_stdin: bool, min_length: int) -> str:
+    import getpass
+    import sys
+
+    from core.errors import InvalidInput
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(t("web.password_prompt"))
+        if getpass.getpass(t("web.password_again")) != password:
+            raise InvalidInput("password", "…", t("web.password_same_twice"))
+    if len(password) < min_length:
+        raise InvalidInput("password", "…", t("web.password_too_short", count=min_length))
+    return password
