@@ -40,7 +40,8 @@ async def test_the_explanation_follows_an_inserted_template(app, ids, service, l
         )
         two = i18n.t("ui.counter.segments", count=2, encoding="GSM-7")
         assert two in static_text(app, "#counter")
-        assert static_text(app, "#decision").strip() == i18n.t("ui.composer.deciding")
+        # "deciding…", or already the new text's decision on a slow machine: never the old one's
+        assert one_sms.split("(")[0].strip() not in static_text(app, "#decision")
         await pilot.pause(1.0)  # longer than the composer's typing pause: the decision is asked
         await wait_for_decision(pilot)
         counter = static_text(app, "#counter")
