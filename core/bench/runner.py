@@ -31,6 +31,7 @@ MEASUREMENTS: dict[str, Measurement] = {
     "ingest": ingest.measure,
     "startup": startup.measure,
     "broadcast": broadcast.measure,
+    "broadcast_e2e": broadcast.measure_end_to_end,
     "team": team.measure,
     "inbound_mail": inbound_mail.measure,
 }

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 
 from core.errors import NotADatabase, StorageError
 from core.storage import migrate
@@ -61,6 +62,24 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def batch_sqlite_inserts(engine: AsyncEngine) -> None:
+    """Let a flush insert many rows of one table in one ``INSERT … VALUES (…), (…) RETURNING id``
+    on SQLite, as it does on PostgreSQL, instead of one statement per row.
+
+    SQLAlchemy matches the returned ids to the flushed objects by sorting them, which needs the
+    database to number the rows of one statement in their VALUES order. PostgreSQL is made to
+    (``INSERT … SELECT … ORDER BY``); SQLite does it by itself: each row of a multi-row VALUES is
+    inserted in turn and gets the next ``INTEGER PRIMARY KEY`` (the largest one plus one), so the
+    ids are ascending in parameter order, which is what the ``AUTOINCREMENT`` setting (MySQL's)
+    tells SQLAlchemy. SQLite's own dialect leaves it off because ``RETURNING`` rows may come
+    back in any order; the sort takes care of that.
+    """
+    if engine.dialect.name == "sqlite":
+        engine.dialect.insertmanyvalues_implicit_sentinel = (
+            InsertmanyvaluesSentinelOpts.AUTOINCREMENT
+        )
 
 
 #: ``session.info`` keys: the event lists to announce with the commit, and whether it was done.
@@ -189,6 +208,7 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        batch_sqlite_inserts(engine)
         # A Session class of this database's own, so its commit hook stays with this database.
         session_class = type("CoccinelleSession", (Session,), {})
         event.listen(session_class, "before_commit", self._before_commit)

@@ -19,6 +19,7 @@ NAMES = (
     "ingest",
     "startup",
     "broadcast",
+    "broadcast_e2e",
     "keys",
     "team",
     "inbound_mail",

@@ -56,6 +56,26 @@ def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, cap
     assert cached.stat().st_mtime_ns == before
 
 
+def test_broadcast_end_to_end_waits_for_every_status(data_dir, tmp_path, monkeypatch) -> None:
+    """Queued, sent to the sandbox, each status back through the relay: the rate counts only
+    messages whose final status was applied, and the run waits for all of them."""
+    from core.bench import broadcast
+
+    monkeypatch.setattr(broadcast, "END_TO_END_PROSPECTS", {"small": 12})
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--json", str(out)]
+    assert main([*argv, "--only", "broadcast_e2e"]) == 0
+    report = json.loads(out.read_text())
+    rate = next(r for r in report["results"] if r["name"] == "broadcast.end_to_end_rate")
+    details = rate["details"]
+    assert details["prospects"] == details["settled"] == 12
+    assert sum(details["statuses"].values()) == 12
+    assert set(details["statuses"]) <= {"delivered", "read"}  # none failed, none still queued
+    assert rate["summary"]["median"] > 0
+    peak = next(r for r in report["results"] if r["name"] == "broadcast.end_to_end_peak_rss")
+    assert peak["summary"]["median"] > 0
+
+
 def test_startup_measures_the_app_to_its_first_painted_page(data_dir, tmp_path) -> None:
     """In fresh processes, as users start it: the app exits by itself after its first paint."""
     out = tmp_path / "startup.json"

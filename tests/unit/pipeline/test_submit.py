@@ -115,6 +115,56 @@ async def test_a_batch_reads_set_based_and_writes_in_one_flush(scene: Scene) -> 
     assert len({o.message.id for o in outcomes if o.message}) == 65
 
 
+async def test_a_batch_inserts_each_table_in_one_statement_each_row_with_its_own_ids(
+    scene: Scene,
+) -> None:
+    """A batch's new conversations, messages and outbox rows are inserted in one statement per
+    table (on SQLite too: ``batch_sqlite_inserts``), and every id lands on its own row: each
+    outbox row points at its prospect's message, in its prospect's conversation."""
+    from sqlalchemy import event
+
+    service = scene.service
+    ids = [await add_prospect(service, f"R {i}", phone=f"+336140{i:05d}") for i in range(40)]
+    inserts: list[str] = []
+
+    def seen(conn, cursor, statement, params, context, executemany) -> None:
+        if statement.startswith("INSERT INTO"):
+            inserts.append(statement.split()[2])
+
+    batch = [
+        OutgoingRequest(
+            tenant_id=service.ctx.tenant_id,
+            prospect_id=pid,
+            kind=Kind.BROADCAST,
+            draft=ReplyDraft(text=f"Bonjour R {pid}"),
+            key=f"bc:ids:{pid}",
+            broadcast_id="ids",
+        )
+        for pid in ids
+    ]
+    engine = service.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        outcomes = await run(scene, batch)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [o.status for o in outcomes] == ["queued"] * 40
+    assert sorted(inserts) == ["conversations", "messages", "outbox"]
+    async with service.db.session() as session:
+        rows = await session.execute(
+            select(t.OutboxRow.prospect_id, t.MessageRow.content, t.ConversationRow.prospect_id)
+            .join(t.MessageRow, t.MessageRow.id == t.OutboxRow.message_id)
+            .join(t.ConversationRow, t.ConversationRow.id == t.MessageRow.conversation_id)
+            .where(t.OutboxRow.broadcast_id == "ids")
+        )
+        found = sorted(rows.all())
+    assert found == [(pid, f"Bonjour R {pid}", pid) for pid in sorted(ids)]
+    for outcome in outcomes:
+        assert outcome.message is not None and outcome.row is not None
+        assert outcome.row.message_id == outcome.message.id
+        assert outcome.message.content == f"Bonjour R {outcome.request.prospect_id}"
+
+
 async def test_times_are_counted_from_the_due_time_not_the_enqueue_time(
     scene: Scene, clock: FakeClock
 ) -> None:
