@@ -198,6 +198,8 @@ class Timeline(ScrollView, can_focus=True):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # the thread's text carries no links (``inert``): no link styling pass over each line
+        self.auto_links = False
         self.tz: str | None = None
         #: The oldest entries, not in the timeline until the reader goes up to them.
         self._older: list[Entry] = []
@@ -314,6 +316,8 @@ class Timeline(ScrollView, can_focus=True):
     def set_body(self, item: TimelineItem, body: Text) -> None:
         """Show ``body`` in ``item``; the scroll stays unless the item's height changed above
         the reader."""
+        if item._entry.drawn and body == item.body:
+            return  # e.g. a message marked read: the same text, nothing to repaint
         before = item._height
         item.set_body(body)
         position = self.items.index(item)
