@@ -44,6 +44,8 @@ async def test_a_status_change_keeps_the_readers_place_and_rebuilds_nothing(
         await settle(pilot)
         items, scroll = list(timeline.items), timeline.scroll_y
         assert scroll < timeline.max_scroll_y
+        assert not timeline.children  # the timeline draws its items: no widget per message
+        drawn = {id(i): i._strips for i in items if i._strips is not None}
 
         async with service.db.session() as session:
             apply_status(await session.get(t.MessageRow, sent), MessageStatus.DELIVERED)
@@ -59,6 +61,12 @@ async def test_a_status_change_keeps_the_readers_place_and_rebuilds_nothing(
                        and i.message.id == sent)  # fmt: skip
         assert status_word(MessageStatus.DELIVERED) in _item_text(changed)
         assert changed.message.status == MessageStatus.DELIVERED
+        # only the changed item is drawn again; the others keep the lines drawn before
+        assert drawn and all(
+            i._strips is drawn[id(i)] for i in items if id(i) in drawn and i is not changed
+        )
+        lines = timeline._lines(changed, timeline.scrollable_content_region.width, False)
+        assert status_word(MessageStatus.DELIVERED) in "".join(line.text for line in lines)
 
 
 async def test_a_new_message_is_appended_and_followed_when_the_reader_is_at_the_end(
