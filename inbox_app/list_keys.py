@@ -27,7 +27,8 @@ _LISTS = (OptionList, ListView, DataTable, RadioSet)
 
 def focused_list(widget: Widget | None) -> Widget | None:
     """``widget`` when it is a list these keys move in."""
-    return widget if isinstance(widget, _LISTS) else None
+    listed = isinstance(widget, _LISTS) or getattr(widget, "is_list", False)
+    return widget if listed else None
 
 
 def move(widget: Widget, where: str) -> None:
@@ -40,7 +41,9 @@ def move(widget: Widget, where: str) -> None:
         getattr(widget, f"action_cursor_{where}")()
     elif isinstance(widget, OptionList):
         widget.action_first() if where == "first" else widget.action_last()
-    elif isinstance(widget, ListView) and len(widget):
+    elif isinstance(widget, ListView) or getattr(widget, "is_list", False):
+        if not len(widget):  # type: ignore[arg-type]
+            return
         widget.index = 0 if where == "first" else len(widget) - 1
     elif isinstance(widget, DataTable) and widget.row_count:
         widget.move_cursor(row=0 if where == "first" else widget.row_count - 1)

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.widgets import Static
 
 from core.i18n import t
 from core.storage.text import match_spans
 from inbox_app.screens.conversation import ConversationScreen
-from inbox_app.widgets.conversation.timeline import Timeline, TimelineItem, message_text
+from inbox_app.widgets.conversation.timeline import Timeline, message_text
 
 HIGHLIGHT = "reverse bold"
 
@@ -45,12 +44,12 @@ class SearchThreadScreen(ConversationScreen):
         self.matches = self._mark(timeline)
         if first_time and self.matches:
             timeline.index = self.matches[-1]
-            timeline.scroll_to_widget(timeline.children[self.matches[-1]], animate=False)
+            timeline.scroll_to_item(self.matches[-1])
 
     def _mark(self, timeline: Timeline) -> list[int]:
         found = []
-        for position, item in enumerate(timeline.children):
-            message = item.message if isinstance(item, TimelineItem) else None
+        for position, item in enumerate(timeline.items):
+            message = item.message
             if message is None or not message.content:
                 continue
             if not match_spans(
@@ -61,7 +60,7 @@ class SearchThreadScreen(ConversationScreen):
             header_end = body.plain.find("\n") + 1  # the words in the header are not the match
             for start, end in match_spans(body.plain[header_end:], self.query_words):
                 body.stylize(HIGHLIGHT, header_end + start, header_end + end)
-            item.query_one(Static).update(body)
+            timeline.set_body(item, body)
             found.append(position)
         return found
 
@@ -78,7 +77,7 @@ class SearchThreadScreen(ConversationScreen):
             earlier = [p for p in self.matches if p < here]
             target = earlier[-1] if earlier else self.matches[-1]
         timeline.index = target
-        timeline.scroll_to_widget(timeline.children[target], animate=False)
+        timeline.scroll_to_item(target)
         n = self.matches.index(target) + 1
         self.notify(t("searchui.match", n=n, total=len(self.matches)), timeout=2)
 

@@ -141,7 +141,7 @@ async def test_the_thread_shows_hostile_bodies_subjects_and_file_names_inertly(
         app.push_screen(ConversationScreen(ids[which]))
         await settle(pilot)
         timeline = app.screen.query_one(Timeline)
-        rendered = [item.query_one("Static").render() for item in timeline.children]
+        rendered = [item.body for item in timeline.items]
         assert rendered
         for text in rendered:
             _assert_inert(text if isinstance(text, Text) else str(text), f"the {which} thread")

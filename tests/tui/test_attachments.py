@@ -14,7 +14,7 @@ from core.demo.files import demo_file
 from core.domain.enums import Channel
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.prompt import PromptScreen
-from inbox_app.widgets.conversation.timeline import Timeline, TimelineItem
+from inbox_app.widgets.conversation.timeline import Timeline
 from tests.tui.helpers import settle
 from tests.tui.scenario import say
 
@@ -37,8 +37,7 @@ def notes(app) -> list[str]:
 
 
 def timeline_text(app) -> str:
-    items = app.screen.query_one(Timeline).query(TimelineItem)
-    return "\n".join(str(i.query_one("Static").render()) for i in items)
+    return "\n".join(i.text for i in app.screen.query_one(Timeline).items)
 
 
 async def _open(app, pilot, conversation_id: int) -> None:

@@ -93,7 +93,7 @@ def _highlight(app, wanted) -> None:
     timeline = app.screen.query_one("Timeline")
     timeline.index = max(
         i
-        for i, item in enumerate(timeline.children)
+        for i, item in enumerate(timeline.items)
         if getattr(item, "message", None)
         and item.message.metadata.get("attachments")
         and wanted(item.message.metadata["attachments"])

@@ -36,7 +36,7 @@ async def test_an_outbound_calls_transcript_names_assistant_agent_and_prospect(
         timeline = app.screen.query_one(Timeline)
         timeline.index = max(
             i
-            for i, item in enumerate(timeline.children)
+            for i, item in enumerate(timeline.items)
             if item.message and item.message.kind == MessageKind.CALL
         )
         await pilot.press("enter")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from core.domain.enums import ConversationStatus, MessageKind
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.help import HelpScreen
-from inbox_app.widgets.conversation.timeline import Timeline, TimelineItem
+from inbox_app.widgets.conversation.timeline import Timeline
 from tests.tui.helpers import settle, static_text
 
 
 def timeline_text(app) -> str:
     timeline = app.screen.query_one(Timeline)
-    return "\n".join(str(item.query_one("Static").render()) for item in timeline.children)
+    return "\n".join(item.text for item in timeline.items)
 
 
 async def open_conversation(app, pilot, conversation_id: int) -> None:
@@ -29,7 +29,7 @@ async def test_the_timeline_spans_channels_with_statuses_notes_and_files(app, id
         assert "Attachment: annonces-lyon.pdf" in text
         assert "failed: Unreachable destination handset" in text
         assert "Private note" in text and "budget 350 k€" in text
-        notes = [i for i in app.screen.query(TimelineItem) if i.has_class("note")]
+        notes = [i for i in app.screen.query_one(Timeline).items if i.has_class("note")]
         assert len(notes) == 1
         assert "Urgent" in static_text(app, "#title")
 
@@ -42,7 +42,7 @@ async def test_a_call_shows_its_summary_and_expands_its_transcript(app, ids) -> 
         timeline = app.screen.query_one(Timeline)
         call = next(
             i
-            for i, item in enumerate(timeline.children)
+            for i, item in enumerate(timeline.items)
             if item.message and item.message.kind == MessageKind.CALL
         )
         timeline.index = call

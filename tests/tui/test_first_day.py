@@ -113,13 +113,17 @@ async def test_both_dates_of_the_filter_dialog_are_visible(app, ids, size) -> No
 async def test_notes_and_replies_show_the_agents_name(app, ids, service, lang) -> None:
     from textual.widgets import Static
 
+    from inbox_app.widgets.conversation.timeline import Timeline
+
     service.ctx.agent_id = ids["agent"]
     await service.messages.add_note(ids["marie_sms"], "Rappeler après la visite.")
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         app.push_screen(ConversationScreen(ids["marie_sms"]))
         await settle(pilot)
-        shown = "\n".join(str(w.render()) for w in app.screen.query(Static))
+        statics = [str(w.render()) for w in app.screen.query(Static)]
+        items = [item.text for item in app.screen.query_one(Timeline).items]
+        shown = "\n".join([*statics, *items])
     note_header = next(
         line
         for line in shown.splitlines()

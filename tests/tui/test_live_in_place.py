@@ -16,7 +16,7 @@ from tests.tui.scenario import say
 
 
 def _item_text(item: TimelineItem) -> str:
-    return str(item.query_one("Static").render())
+    return item.text
 
 
 async def _long_thread(service, ids, count: int) -> int:
@@ -42,8 +42,10 @@ async def test_a_status_change_keeps_the_readers_place_and_rebuilds_nothing(
         timeline, panel = screen.query_one(Timeline), screen.query_one(ProspectPanel)
         timeline.index = 3  # the reader went up to an early message
         await settle(pilot)
-        items, scroll = list(timeline.children), timeline.scroll_y
+        items, scroll = list(timeline.items), timeline.scroll_y
         assert scroll < timeline.max_scroll_y
+        assert not timeline.children  # the timeline draws its items: no widget per message
+        drawn = {id(i): i._strips for i in items if i._strips is not None}
 
         async with service.db.session() as session:
             apply_status(await session.get(t.MessageRow, sent), MessageStatus.DELIVERED)
@@ -53,12 +55,18 @@ async def test_a_status_change_keeps_the_readers_place_and_rebuilds_nothing(
 
         assert app.screen is screen
         assert screen.query_one(Timeline) is timeline and screen.query_one(ProspectPanel) is panel
-        assert list(timeline.children) == items  # the very same widgets, none remounted
+        assert list(timeline.items) == items  # the very same items, none rebuilt
         assert timeline.index == 3 and timeline.scroll_y == scroll
         changed = next(i for i in items if isinstance(i, TimelineItem) and i.message
                        and i.message.id == sent)  # fmt: skip
         assert status_word(MessageStatus.DELIVERED) in _item_text(changed)
         assert changed.message.status == MessageStatus.DELIVERED
+        # only the changed item is drawn again; the others keep the lines drawn before
+        assert drawn and all(
+            i._strips is drawn[id(i)] for i in items if id(i) in drawn and i is not changed
+        )
+        lines = timeline._lines(changed, timeline.scrollable_content_region.width, False)
+        assert status_word(MessageStatus.DELIVERED) in "".join(line.text for line in lines)
 
 
 async def test_a_new_message_is_appended_and_followed_when_the_reader_is_at_the_end(
@@ -69,12 +77,12 @@ async def test_a_new_message_is_appended_and_followed_when_the_reader_is_at_the_
         app.push_screen(ConversationScreen(ids["marie_sms"]))
         await settle(pilot)
         timeline = app.screen.query_one(Timeline)
-        items = list(timeline.children)
+        items = list(timeline.items)
         _, new = await say(service, ids["marie"], "Et le parking ?")
         service.bus.publish(MessageChanged(new, ids["marie_sms"]))
         await settle(pilot)
-        assert list(timeline.children)[:-1] == items
-        assert "Et le parking ?" in _item_text(timeline.children[-1])
+        assert list(timeline.items)[:-1] == items
+        assert "Et le parking ?" in _item_text(timeline.items[-1])
         assert timeline.index == len(timeline) - 1
 
 
@@ -88,17 +96,17 @@ async def test_a_long_thread_opens_on_its_newest_items_and_reveals_older_ones(
         await settle(pilot)
         timeline = app.screen.query_one(Timeline)
         assert len(timeline) == WINDOW
-        assert any("Je vous rappelle." in _item_text(i) for i in timeline.children[-3:])
-        assert not any(_item_text(i).endswith("\nMessage 0") for i in timeline.children)
+        assert any("Je vous rappelle." in _item_text(i) for i in timeline.items[-3:])
+        assert not any(_item_text(i).endswith("\nMessage 0") for i in timeline.items)
         older = [e for e in timeline._older if e.message is not None]
         assert older and not any(e.drawn for e in older)  # drawn when shown
         newest = timeline.highlighted_child
         timeline.index = 0
         await pilot.press("up")
         await settle(pilot)
-        assert len(timeline) == 2 * WINDOW and newest in timeline.children
+        assert len(timeline) == 2 * WINDOW and newest in timeline.items
         assert timeline.index == WINDOW - 1  # the item above the one that was first
-        assert any("\nMessage " in _item_text(i) for i in timeline.children[:WINDOW])
+        assert any("\nMessage " in _item_text(i) for i in timeline.items[:WINDOW])
 
 
 async def test_a_new_message_elsewhere_updates_its_row_in_place(app, ids, service) -> None:

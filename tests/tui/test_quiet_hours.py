@@ -59,7 +59,7 @@ async def test_a_held_message_is_sent_now_with_an_audited_reason(
             timeline = app.screen.query_one(Timeline)
             timeline.index = next(
                 i
-                for i, item in enumerate(timeline.children)
+                for i, item in enumerate(timeline.items)
                 if getattr(item, "message", None) is not None and item.message.id == held.id
             )
             await pilot.press("S")

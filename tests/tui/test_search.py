@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from textual.widgets import Static
 
 from core import i18n
 from core.domain.enums import ConversationStatus, Priority
@@ -94,13 +93,13 @@ async def test_matches_are_marked_in_the_thread_and_n_N_move_between_them(app, i
         assert len(screen.matches) == 2
 
         def body(position: int):
-            return timeline.children[position].query_one(Static).content
+            return timeline.items[position].body
 
         first, second = screen.matches
         assert "visite de jeudi" in body(first).plain and marked(body(first)) == ["jeudi"]
         assert "Oui, jeudi 14h." in body(second).plain and marked(body(second)) == ["jeudi"]
-        others = [i for i in range(len(timeline.children)) if i not in screen.matches]
-        assert all(not marked(timeline.children[i].query_one(Static).content) for i in others)
+        others = [i for i in range(len(timeline.items)) if i not in screen.matches]
+        assert all(not marked(timeline.items[i].body) for i in others)
 
         assert timeline.index == second  # opens on the newest match
         await pilot.press("N")

@@ -16,6 +16,7 @@ from core.service.message_counts import count_messages
 from core.storage import tables as t
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.switch_channel import SwitchChannelScreen
+from inbox_app.widgets.conversation.timeline import Timeline
 from tests.integration.campaigns.conftest import text_of, world  # noqa: F401
 from tests.tui.helpers import settle
 from tests.tui.scenario import NOW
@@ -110,7 +111,7 @@ async def test_switch_speaks_the_prospects_language_and_keeps_the_triage(
             await settle(pilot)
             old_text = timeline_text(app)
             assert link in old_text
-            events = [i for i in app.screen.query(".event")]
+            events = [i for i in app.screen.query_one(Timeline).items if i.has_class("event")]
             assert len(events) == 1
     new = await service.conversations.get(new_id)
     assert new.channel == Channel.EMAIL and new.switched_from_id == ids["marie_sms"]

@@ -9,14 +9,21 @@ shown with its type and size); ``location`` (``latitude``, ``longitude``,
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.geometry import Region, Size
 from textual.message import Message as TextualMessage
-from textual.widgets import ListItem, ListView, Static
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.visual import Visual, visualize
 
 from core.domain.enums import Direction, MessageKind, MessageStatus, SenderType
 from core.domain.models import Conversation, ConversationSummary, Message, Thread
@@ -28,7 +35,7 @@ from inbox_app.render.files import attachment_kind, file_size
 from inbox_app.render.safe import clean, inert, one_line
 from inbox_app.render.words import channel_name, status_word, when
 
-#: Items mounted when a thread opens (a tall screen's worth), and at a time as the reader goes up.
+#: Items drawn when a thread opens (a tall screen's worth), and at a time as the reader goes up.
 WINDOW = 24
 PROBLEM_STATUSES = {
     MessageStatus.FAILED,
@@ -38,12 +45,15 @@ PROBLEM_STATUSES = {
 }
 
 
-#: The classes an item takes from what it shows (ListView adds its own, e.g. ``-highlight``).
+#: The kinds of item, each drawn its own way (``note``: a bar and a tint; ``event``: centred, dim;
+#: ``outbound``: indented; ``separator`` and ``link``: no blank line after them).
 KINDS = ("note", "inbound", "outbound", "separator", "link", "event")
+#: Kinds followed by no blank line.
+_TIGHT = frozenset({"separator", "link"})
 
 
 class Entry:
-    """What one item shows, before (or without) a widget for it.
+    """What one item shows, before (or without) a place in the timeline for it.
 
     The body may be given as a function that draws it: a long thread's older items are drawn
     only when the reader goes up to them, so opening it draws a screen's worth.
@@ -74,40 +84,95 @@ class Entry:
         return self._body
 
 
-class TimelineItem(ListItem):
-    """One line group of the timeline; knows the message or the linked conversation it shows."""
+class TimelineItem:
+    """One item of the timeline (not a widget: the timeline draws its items' lines itself);
+    knows the message or the linked conversation it shows."""
 
-    def __init__(
-        self,
-        body: Text,
-        *,
-        message: Message | None = None,
-        link: int | None = None,
-        classes: str = "",
-    ) -> None:
-        super().__init__(Static(body), classes=classes)
-        self.message = message
-        self.link = link
+    def __init__(self, entry: Entry) -> None:
+        self.message = entry.message
+        self.link = entry.link
         self.expanded = False
+        self.classes = frozenset(entry.classes.split())
+        self._entry = entry
+        #: The item's lines for (width, highlighted, focused), drawn on first use.
+        self._strips: tuple[tuple[int, bool, bool], list[Strip]] | None = None
+        self._height: tuple[int, int] | None = None  # (width, lines)
 
-    @classmethod
-    def of(cls, entry: Entry) -> TimelineItem:
-        """A new item showing ``entry``."""
-        return cls(entry.body, message=entry.message, link=entry.link, classes=entry.classes)
+    @property
+    def body(self) -> Text:
+        """The text the item shows."""
+        return self._entry.body
 
-    def show_entry(self, entry: Entry) -> None:
-        """Show ``entry`` in this (mounted) item instead of what it showed."""
-        self.message, self.link, self.expanded = entry.message, entry.link, False
-        wanted = set(entry.classes.split())
-        self.remove_class(*(k for k in KINDS if k not in wanted))
-        self.add_class(*wanted)
-        self.query_one(Static).update(entry.body)
+    @property
+    def text(self) -> str:
+        """The item's text, plain."""
+        return self.body.plain
+
+    def has_class(self, name: str) -> bool:
+        """Whether the item is of kind ``name`` (``note``, ``inbound``…)."""
+        return name in self.classes
+
+    @property
+    def tight(self) -> bool:
+        """No blank line after this item."""
+        return not self.classes.isdisjoint(_TIGHT)
+
+    def set_body(self, body: Text) -> None:
+        """Show ``body`` instead (the timeline redraws the item)."""
+        self._entry = Entry(body, self.message, self.link, self._entry.classes)
+        self._strips = self._height = None
 
 
-class Timeline(ListView):
-    """Oldest first; Enter opens a linked conversation or expands a call's transcript."""
+class Timeline(ScrollView, can_focus=True):
+    """Oldest first; Enter opens a linked conversation or expands a call's transcript.
+
+    One widget draws every item's lines (Textual's line API): opening a thread lays out and
+    styles one widget, not one per message, and each item's lines are drawn once and kept.
+    """
+
+    DEFAULT_CSS = """
+    Timeline {
+        background: $surface;
+        overflow-x: hidden;
+        &:focus { background-tint: $foreground 5%; }
+        & > .timeline--item { color: $foreground; }
+        & > .timeline--note { background: $warning 10%; }
+        & > .timeline--note-bar { color: $warning; }
+        & > .timeline--event { color: $text-muted; }
+        & > .timeline--cursor {
+            color: $block-cursor-blurred-foreground;
+            background: $block-cursor-blurred-background;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .timeline--cursor {
+            color: $block-cursor-foreground;
+            background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
+        /* a note keeps its own background under the cursor */
+        & > .timeline--note-cursor {
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .timeline--note-cursor {
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+    COMPONENT_CLASSES = {
+        "timeline--item",
+        "timeline--note",
+        "timeline--note-bar",
+        "timeline--event",
+        "timeline--cursor",
+        "timeline--note-cursor",
+    }
 
     BINDINGS = [
+        Binding("enter", "select_cursor", "Select", show=False),
+        Binding("up", "cursor_up", "Cursor up", show=False),
+        Binding("down", "cursor_down", "Cursor down", show=False),
         Binding(
             "j",
             "cursor_down",
@@ -121,6 +186,9 @@ class Timeline(ListView):
         ),
     ]
 
+    #: A list the app's ``g``/``G`` keys move in (``inbox_app.list_keys``).
+    is_list = True
+
     class LinkOpened(TextualMessage):
         """The agent opened a link to another conversation."""
 
@@ -130,31 +198,71 @@ class Timeline(ListView):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # the thread's text carries no links (``inert``): no link styling pass over each line
+        self.auto_links = False
         self.tz: str | None = None
-        #: The oldest entries, not mounted until the reader goes up to them (newest first paint).
+        #: The oldest entries, not in the timeline until the reader goes up to them.
         self._older: list[Entry] = []
         self._shown_for: int | None = None
+        #: The items shown, oldest first.
+        self.items: list[TimelineItem] = []
+        self._index: int | None = None
+        #: The first line of each item, and the width they were laid out for.
+        self._tops: list[int] = []
+        self._laid_for = -1
+        #: The item to scroll to once the timeline has its size.
+        self._pending: int | None = None
+
+    # -- the items --------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def index(self) -> int | None:
+        """The highlighted item's position (None: no item)."""
+        return self._index
+
+    @index.setter
+    def index(self, value: int | None) -> None:
+        if value is not None:
+            value = max(0, min(value, len(self.items) - 1)) if self.items else None
+        old, self._index = self._index, value
+        if old != value:
+            self._refresh_item(old)
+            self._refresh_item(value)
+        if value is not None:
+            self.scroll_to_item(value)
+
+    @property
+    def highlighted_child(self) -> TimelineItem | None:
+        """The highlighted item."""
+        if self._index is None or not 0 <= self._index < len(self.items):
+            return None
+        return self.items[self._index]
+
+    def _set_items(self, items: list[TimelineItem]) -> None:
+        self.items = items
+        if self._index is not None and self._index >= len(items):
+            self._index = len(items) - 1 if items else None
+        self._laid_for = -1
+        self._lay_out()
+        self.refresh()
 
     async def show(self, thread: Thread, tz: str | None) -> None:
         """Draw ``thread`` (replacing what was there), keeping the cursor at the end.
 
-        Only the newest ``WINDOW`` items are mounted; older ones mount as the reader reaches the
-        top, so a long thread opens as fast as a short one. The items already mounted (from the
-        conversation shown before) are reused: their text changes, no widget is rebuilt.
+        Only the newest ``WINDOW`` items are in the timeline; older ones come in as the reader
+        reaches the top, so a long thread opens as fast as a short one.
         """
         self.tz = tz
         self._shown_for = thread.conversation.id
         entries = build_entries(thread, tz)
         self._older, newest = entries[:-WINDOW], entries[-WINDOW:]
-        items = [c for c in self.children if isinstance(c, TimelineItem)]
-        for item, entry in zip(items, newest, strict=False):
-            item.show_entry(entry)
-        if len(items) > len(newest):
-            await self.remove_children(items[len(newest) :])
-        elif len(items) < len(newest):
-            await self.extend(TimelineItem.of(e) for e in newest[len(items) :])
+        self._index = None
+        self._set_items([TimelineItem(e) for e in newest])
         self.index = len(self) - 1 if len(self) else None
-        self.call_after_refresh(self.scroll_end, animate=False)
+        self.scroll_end(animate=False, immediate=True)
 
     async def update(self, thread: Thread, tz: str | None) -> None:
         """Show ``thread`` again without redrawing what did not change.
@@ -178,10 +286,10 @@ class Timeline(ListView):
             if shown is not None and shown.message != message:
                 self._patch(shown, message)
         if added:
-            await self._append(added)
+            self._append(added)
 
     def _by_message(self) -> dict[int, Entry | TimelineItem]:
-        shown = [*self._older, *(c for c in self.children if isinstance(c, TimelineItem))]
+        shown: list[Entry | TimelineItem] = [*self._older, *self.items]
         return {i.message.id: i for i in shown if i.message is not None}
 
     def _appendable(self, thread: Thread, added: list[Message]) -> bool:
@@ -189,11 +297,11 @@ class Timeline(ListView):
         if not added:
             return True
         tail = thread.messages[-len(added) :]
-        last = self._nodes[-1] if self._nodes else None
+        last = self.items[-1] if self.items else None
         return (
             [m.id for m in tail] == [m.id for m in added]
             and all(m.conversation_id == thread.conversation.id for m in added)
-            and isinstance(last, TimelineItem)
+            and last is not None
             and last.message is not None
             and last.message.conversation_id == thread.conversation.id
         )
@@ -201,60 +309,235 @@ class Timeline(ListView):
     def _patch(self, shown: Entry | TimelineItem, message: Message) -> None:
         if isinstance(shown, TimelineItem):
             shown.message = message
-            entry = _entry(message, self.tz, expanded=shown.expanded)
-            shown.query_one(Static).update(entry.body)
-        else:  # not mounted yet
+            self.set_body(shown, _entry(message, self.tz, expanded=shown.expanded).body)
+        else:  # not in the timeline yet
             self._older[self._older.index(shown)] = _entry(message, self.tz)
 
-    async def _append(self, messages: list[Message]) -> None:
+    def set_body(self, item: TimelineItem, body: Text) -> None:
+        """Show ``body`` in ``item``; the scroll stays unless the item's height changed above
+        the reader."""
+        if item._entry.drawn and body == item.body:
+            return  # e.g. a message marked read: the same text, nothing to repaint
+        before = item._height
+        item.set_body(body)
+        position = self.items.index(item)
+        if before is not None and self._measure(item, before[0]) == before[1]:
+            self._refresh_item(position)
+            return
+        self._laid_for = -1
+        self._lay_out()
+        self.refresh()
+
+    def _append(self, messages: list[Message]) -> None:
         following = self.index is None or self.index >= len(self) - 1
-        await self.extend(TimelineItem.of(_entry(m, self.tz)) for m in messages)
+        self._set_items([*self.items, *(TimelineItem(_entry(m, self.tz)) for m in messages)])
         if following:
             self.index = len(self) - 1
-            self.call_after_refresh(self.scroll_end, animate=False)
+            self.scroll_end(animate=False, immediate=True)
 
     async def reveal_all(self) -> None:
-        """Mount every older item (a search needs all of its matches on screen)."""
+        """Bring every older item in (a search needs all of its matches on screen)."""
         while self._older:
             await self.reveal_older()
 
     async def reveal_older(self) -> None:
-        """Mount the next ``WINDOW`` older items above the first one, cursor unmoved."""
+        """Bring the next ``WINDOW`` older items in above the first one, cursor unmoved."""
         if not self._older:
             return
         batch, self._older = self._older[-WINDOW:], self._older[:-WINDOW]
-        index = self.index
-        await self.insert(0, [TimelineItem.of(e) for e in batch])
+        index = self._index
+        top = self._tops[0] if self._tops else 0
+        shown_top = self.scroll_y - top
+        self._set_items([*(TimelineItem(e) for e in batch), *self.items])
+        added = (self._tops[len(batch)] if len(self._tops) > len(batch) else 0) - top
+        self.scroll_to(y=shown_top + added, animate=False, immediate=True)
         if index is not None:
-            self.index = index + len(batch)
+            self._index = index + len(batch)
+            self.refresh()
+
+    # -- layout and drawing -----------------------------------------------------------------
+
+    def _width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def _measure(self, item: TimelineItem, width: int) -> int:
+        """The lines ``item`` takes at ``width`` (its blank line after it included)."""
+        if item._height is None or item._height[0] != width:
+            lines = self._lines(item, width, False)  # kept: most items are drawn unhighlighted
+            item._height = (width, len(lines))
+        return item._height[1]
+
+    def _lay_out(self) -> None:
+        """Where each item starts, for the current width (the virtual size follows)."""
+        width = self._width()
+        if width <= 0:
+            return
+        if width == self._laid_for and len(self._tops) == len(self.items):
+            return
+        tops, y = [], 0
+        for item in self.items:
+            tops.append(y)
+            y += self._measure(item, width)
+        self._tops, self._laid_for = tops, width
+        self.virtual_size = Size(width, y)
+
+    def on_resize(self) -> None:
+        self._lay_out()
+        if self._pending is not None:
+            self.scroll_to_item(self._pending)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        for item in self.items:
+            item._strips = None
+
+    def _on_focus(self, event: Any) -> None:
+        self._refresh_item(self._index)
+
+    def _on_blur(self, event: Any) -> None:
+        self._refresh_item(self._index)
+
+    def _refresh_item(self, position: int | None) -> None:
+        if position is None or not 0 <= position < len(self._tops):
+            return
+        item = self.items[position]
+        item._strips = None
+        height = item._height[1] if item._height else 1
+        self.refresh_lines(self._tops[position], height)
+
+    def _padding(self, item: TimelineItem) -> tuple[int, int]:
+        return (4 if "outbound" in item.classes else 1), 1
+
+    def _draw_body(self, item: TimelineItem, width: int, highlighted: bool) -> list[Strip]:
+        """The item's lines, padded, at ``width``."""
+        note = "note" in item.classes
+        left, right = self._padding(item)
+        bar = 1 if note else 0  # a thick bar on the left (``border-left: thick``)
+        inner = max(1, width - left - right - bar)
+        names = ["timeline--item"]
+        if note:
+            names.append("timeline--note")
+            if highlighted:
+                names.append("timeline--note-cursor")
+        elif highlighted:
+            names.append("timeline--cursor")
+        if "event" in item.classes:
+            names.append("timeline--event")
+        style = self.get_visual_style(*names)
+        rich = style.rich_style
+        event = "event" in item.classes
+        visual = visualize(self, item.body)
+        strips = Visual.to_strips(self, visual, inner, None, style, pad=not event)
+        if event:
+            strips = [_centred(s, inner, rich) for s in strips]
+        edge = Strip.blank(left, rich), Strip.blank(right, rich)
+        lines = []
+        if note:
+            bar_style = self.get_visual_style(
+                "timeline--item", "timeline--note", "timeline--note-bar"
+            ).rich_style
+            lead = Strip([Segment("█", bar_style)])
+        for strip in strips:
+            parts = [lead] if note else []
+            lines.append(Strip.join([*parts, edge[0], strip, edge[1]]))
+        return lines
+
+    def _lines(self, item: TimelineItem, width: int, highlighted: bool) -> list[Strip]:
+        key = (width, highlighted, highlighted and self.has_focus)
+        if item._strips is None or item._strips[0] != key:
+            lines = self._draw_body(item, width, highlighted)
+            if not item.tight:
+                lines.append(Strip.blank(width, self.rich_style))
+            item._strips = (key, lines)
+        return item._strips[1]
+
+    def render_line(self, y: int) -> Strip:
+        self._lay_out()
+        width = self._width()
+        line = y + self.scroll_offset.y
+        position = bisect_right(self._tops, line) - 1
+        if position < 0 or not self.items or width <= 0:
+            return Strip.blank(max(width, 0), self.rich_style)
+        item = self.items[position]
+        lines = self._lines(item, width, position == self._index)
+        offset = line - self._tops[position]
+        if offset >= len(lines):
+            return Strip.blank(width, self.rich_style)
+        return lines[offset]
+
+    # -- moving -----------------------------------------------------------------------------
+
+    def item_region(self, position: int) -> Region | None:
+        """Where item ``position`` is, in the timeline's virtual space (None: not laid out yet,
+        the timeline has no size)."""
+        self._lay_out()
+        if len(self._tops) != len(self.items) or self._laid_for != self._width():
+            return None
+        item = self.items[position]
+        height = (item._height[1] if item._height else 1) - (0 if item.tight else 1)
+        return Region(0, self._tops[position], self._width(), max(1, height))
+
+    def scroll_to_item(self, position: int, *, animate: bool = False) -> None:
+        """Scroll until item ``position`` is in view."""
+        if not 0 <= position < len(self.items):
+            return
+        region = self.item_region(position)
+        if region is None:  # once the timeline has its size
+            self._pending = position
+            return
+        self._pending = None
+        self.scroll_to_region(region, animate=animate, immediate=True)
 
     async def action_cursor_up(self) -> None:
         if self._older and (self.index or 0) == 0:
             await self.reveal_older()
-        super().action_cursor_up()
+        if self._index is None:
+            self.index = len(self) - 1 if self.items else None
+        elif self._index > 0:
+            self.index = self._index - 1
+
+    def action_cursor_down(self) -> None:
+        if self._index is None:
+            self.index = 0 if self.items else None
+        elif self._index < len(self.items) - 1:
+            self.index = self._index + 1
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         if new <= 0 < old and self._older:
             self.call_later(self.reveal_older)
 
+    def on_click(self, event: events.Click) -> None:
+        line = event.y + self.scroll_offset.y
+        position = bisect_right(self._tops, line) - 1
+        if 0 <= position < len(self.items):
+            self.focus()
+            self.index = position
+            self.action_select_cursor()
+
     def selected_message(self) -> Message | None:
         """The highlighted message, if the highlighted item is one."""
         item = self.highlighted_child
-        return item.message if isinstance(item, TimelineItem) else None
+        return item.message if item is not None else None
 
-    def on_list_view_selected(self, event: ListView.Selected) -> None:
-        event.stop()
-        item = event.item
-        if not isinstance(item, TimelineItem):
+    def action_select_cursor(self) -> None:
+        item = self.highlighted_child
+        if item is None:
             return
         if item.link is not None:
             self.post_message(self.LinkOpened(item.link))
         elif item.message is not None and item.message.kind == MessageKind.CALL:
             item.expanded = not item.expanded
-            item.query_one(Static).update(
-                message_text(item.message, self.tz, expanded=item.expanded)
-            )
+            self.set_body(item, message_text(item.message, self.tz, expanded=item.expanded))
+
+
+def _centred(strip: Strip, width: int, style: Style) -> Strip:
+    """``strip``'s text centred in ``width`` (``text-align: center``)."""
+    length = strip.cell_length
+    if length >= width:
+        return strip.crop(0, width)
+    left = (width - length) // 2
+    return Strip.join([Strip.blank(left, style), strip, Strip.blank(width - length - left, style)])
 
 
 def build_entries(thread: Thread, tz: str | None) -> list[Entry]:
