@@ -18,15 +18,11 @@ from aiohttp import web
 from core.channels.adapter import ChannelAdapter
 from core.ingest.worker import IngestWorker
 from core.relay.feeders import pollers_for
-from core.relay.ingest_process import IngestProcess
 from core.relay.port import RelayPortInUse, in_use
 from core.relay.server import AdapterLookup, Relay, RelayConfig
 from core.service import InboxService
-from core.storage.gate import SharedSignals
 
 log = logging.getLogger(__name__)
-#: How long the relay waits for its ingest process before listening anyway.
-CHILD_START_SECONDS = 60.0
 
 
 async def serve(
@@ -40,38 +36,24 @@ async def serve(
     ingest: bool = True,
     poll: Sequence[ChannelAdapter] = (),
     on_ready: Callable[[str, int], None] | None = None,
-    ingest_argv: Sequence[str] | None = None,
 ) -> None:
     """Serve until ``stop`` is set; ``on_ready`` gets the address actually bound.
 
     ``poll`` lists adapters to poll (those whose ``capabilities.polling`` is set) besides
-    the webhooks. With ``ingest_argv`` and SQLite, ingest runs in that command's process
-    (``core.relay.ingest_process``, supervised) instead of this one's event loop.
+    the webhooks.
 
     Raises:
         RelayPortInUse: another process already listens on ``host:port``.
     """
     relay = Relay(service.db, adapters, config)
-    apart = ingest and ingest_argv is not None and service.db.dialect == "sqlite"
-    worker = None
-    child = None
-    if apart and ingest_argv is not None:
-        signals = SharedSignals.create()
-        service.db.gate.shared = relay.signals = signals
-        child = IngestProcess(ingest_argv, signals)
-        relay.writer.on_commit.append(child.wake)
-    elif ingest:
-        worker = IngestWorker(service.ctx, adapters, booking=service.booking)
+    worker = IngestWorker(service.ctx, adapters, booking=service.booking) if ingest else None
+    if worker is not None:
         relay.writer.on_commit.append(worker.wake)
         worker.busy = relay.busy
     runner = web.AppRunner(relay.app(), access_log=None)
     await runner.setup()
     tasks: list[asyncio.Task[None]] = []
     try:
-        if child is not None:  # up before the first webhook, so that it keeps up from then on
-            tasks.append(asyncio.create_task(child.run(stop)))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(child.ready.wait(), timeout=CHILD_START_SECONDS)
         await _listen(runner, host, port)
         bound = _bound_port(runner, port)
         if worker is not None:
@@ -87,9 +69,6 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await runner.cleanup()
-        if child is not None:
-            service.db.gate.shared = None
-            child.signals.close(remove=True)
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int) -> None:

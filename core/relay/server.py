@@ -38,7 +38,6 @@ from core.relay.store import EventWriter, RawEvent, dedupe_key
 from core.sanitize import storable
 from core.storage import tables as t
 from core.storage.database import Database
-from core.storage.gate import SharedSignals
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -102,8 +101,6 @@ class Relay:
         self.trusted_proxies = parse_networks(config.trusted_proxies)
         #: Webhook requests being answered now (ingest slows down while there are some).
         self.in_flight = 0
-        #: Shared with an ingest process of its own, which is told ``in_flight`` (or None).
-        self.signals: SharedSignals | None = None
 
     def busy(self) -> bool:
         """Whether webhook requests are being answered right now."""
@@ -177,14 +174,10 @@ class Relay:
     def _handler(self, endpoint: Endpoint) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             self.in_flight += 1
-            if self.signals is not None:
-                self.signals.set_busy(self.in_flight)
             try:
                 return await self.accept(endpoint, request)
             finally:
                 self.in_flight -= 1
-                if self.signals is not None:
-                    self.signals.set_busy(self.in_flight)
 
         return handle
 

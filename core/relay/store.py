@@ -152,9 +152,7 @@ class EventWriter:
                     fresh.setdefault(key, event)
             if fresh:
                 insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-                # On the table, not the ORM class: a plain executemany, without the ORM's
-                # per-row bulk-insert bookkeeping.
-                statement = insert(E.__table__).on_conflict_do_nothing(
+                statement = insert(E).on_conflict_do_nothing(
                     index_elements=["provider", "dedupe_key"]
                 )
                 await session.execute(statement, [_values(e) for e in fresh.values()])

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.config.settings import RelaySettings, Settings
@@ -27,11 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--public-url", help=t("relay.public_url_help"))
     parser.add_argument("--no-ingest", action="store_true", help=t("relay.no_ingest_help"))
     parser.add_argument("--no-send", action="store_true", help=t("relay.no_send_help"))
-    parser.add_argument(
-        "--ingest-in-process", action="store_true", help=t("relay.ingest_in_process_help")
-    )
-    # Internal: the ingest process a relay on SQLite starts beside itself.
-    parser.add_argument("--ingest-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--poll",
         action="append",
@@ -57,14 +50,9 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
     )
     ingest = not args.no_ingest
     from core.logs import configure_logging
-    from core.relay.loop import run
 
-    if args.ingest_worker:
-        configure_logging(settings.data_dir, stderr=True, name="relay-ingest")
-        run(_ingest_worker(settings))
-        return 0
     log_file = configure_logging(settings.data_dir, stderr=True, name="relay")
-    run(
+    asyncio.run(
         _main(
             settings,
             relay,
@@ -72,7 +60,6 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
             send=ingest and not args.no_send,
             poll=args.poll,
             log_file=str(log_file),
-            ingest_apart=not args.ingest_in_process,
         )
     )
     print(t("relay.stopped"), flush=True)
@@ -87,11 +74,9 @@ async def _main(
     send: bool,
     poll: list[str],
     log_file: str = "",
-    ingest_apart: bool = True,
 ) -> None:
     """Serve; with ``send``, an outbox worker also sends what is queued (Sara's replies even
-    when no agent's app is open), sharing the queue with the apps' workers. On SQLite, ingest
-    runs in a process of its own (``ingest_apart``) unless told to stay in this one."""
+    when no agent's app is open), sharing the queue with the apps' workers."""
     from core.channels.runtime import ChannelRuntime
     from core.credentials import CredentialStore
     from core.domain.enums import Channel
@@ -149,7 +134,6 @@ async def _main(
             ingest=ingest,
             poll=[runtime.adapter(Channel(name)) for name in poll],
             on_ready=ready,
-            ingest_argv=_ingest_argv(settings) if ingest_apart else None,
         )
     finally:
         stop.set()
@@ -157,52 +141,6 @@ async def _main(
             await sending
         await runtime.close()
         await service.close()
-
-
-def _ingest_argv(settings: Settings) -> list[str]:
-    """The command of the ingest process: this relay's database and tenant, as a worker."""
-    from core.relay.ingest_process import worker_argv
-
-    return worker_argv(
-        ["-m", "inbox_app.cli", "--database-url", settings.effective_database_url]
-        + ["--tenant", settings.tenant, "--mode", settings.mode, "relay", "--ingest-worker"]
-    )
-
-
-async def _ingest_worker(settings: Settings) -> None:
-    """The ingest process of a relay: apply stored events until the relay closes our input."""
-    from core.channels.runtime import ChannelRuntime
-    from core.credentials import CredentialStore
-    from core.engine import open_service
-    from core.ingest.worker import IngestWorker
-    from core.relay.ingest_process import SIGNALS_ENV, say_ready, watch_input
-    from core.relay.server import runtime_lookup
-    from core.storage.gate import SharedSignals
-
-    service = await open_service(settings, role="relay-ingest")
-    signals = SharedSignals(Path(os.environ[SIGNALS_ENV]))
-    service.db.gate.shared = signals
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    runtime = ChannelRuntime(
-        await service.tenant_settings.channels(),
-        CredentialStore(settings.tenant).secrets_for,
-        settings.endpoints,
-        callback_url=settings.relay.public_url,
-    )
-    worker = IngestWorker(service.ctx, runtime_lookup(runtime), booking=service.booking)
-    worker.busy = lambda: signals.busy > 0
-    watching = asyncio.create_task(watch_input(worker.wake, stop))
-    say_ready()
-    try:
-        await worker.run(stop)
-    finally:
-        watching.cancel()
-        await runtime.close()
-        await service.close()
-        signals.close()
 
 
 def _can_send(runtime: ChannelRuntime, channel: Channel) -> bool:
