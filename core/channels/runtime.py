@@ -8,7 +8,9 @@ Secrets are asked for only when an adapter is built, and are never kept anywhere
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 
 from core.channels.adapter import AdapterConfig, ChannelAdapter
@@ -50,9 +52,21 @@ def find_adapter(
 
 def _takes_provider(lookup: AdapterLookup) -> bool:
     try:
-        return len(inspect.signature(lookup).parameters) >= 2
+        return _TAKES_PROVIDER[lookup]
+    except (KeyError, TypeError):
+        pass
+    try:
+        takes = len(inspect.signature(lookup).parameters) >= 2
     except (TypeError, ValueError):
-        return False
+        takes = False
+    with contextlib.suppress(TypeError):  # a lookup that cannot be weakly referenced
+        _TAKES_PROVIDER[lookup] = takes
+    return takes
+
+
+#: Whether each lookup takes a provider (``inspect.signature`` costs more than the lookup, and
+#: the relay asks on every request).
+_TAKES_PROVIDER: weakref.WeakKeyDictionary[AdapterLookup, bool] = weakref.WeakKeyDictionary()
 
 
 def adapter_name(channel: Channel, provider: Provider) -> str:

@@ -33,6 +33,8 @@ from core.storage.types import utcnow
 log = logging.getLogger(__name__)
 
 E = t.InboundEventRow
+#: The events table, typed ``Table`` (an ORM class's ``__table__`` is typed as a FROM clause).
+EVENTS = t.Base.metadata.tables[E.__tablename__]
 MAX_DEDUPE_KEY = 200
 
 
@@ -152,7 +154,9 @@ class EventWriter:
                     fresh.setdefault(key, event)
             if fresh:
                 insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-                statement = insert(E).on_conflict_do_nothing(
+                # On the table, not the ORM class: a plain executemany, without the ORM's
+                # per-row bulk-insert bookkeeping.
+                statement = insert(EVENTS).on_conflict_do_nothing(
                     index_elements=["provider", "dedupe_key"]
                 )
                 await session.execute(statement, [_values(e) for e in fresh.values()])

@@ -52,7 +52,9 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
     from core.logs import configure_logging
 
     log_file = configure_logging(settings.data_dir, stderr=True, name="relay")
-    asyncio.run(
+    from core.relay.loop import run
+
+    run(
         _main(
             settings,
             relay,
