@@ -114,7 +114,7 @@ async def expand_last_call(app, pilot, ids) -> None:
     timeline = app.screen.query_one(Timeline)
     calls = [
         i
-        for i, item in enumerate(timeline.children)
+        for i, item in enumerate(timeline.items)
         if isinstance(item, TimelineItem)
         and item.message is not None
         and item.message.kind == MessageKind.CALL
