@@ -26,6 +26,10 @@ _AGENT_OF_AGENCY = re.compile(
     re.IGNORECASE,
 )
 
+#: French "de {{x}}" / "que {{x}}" before a value that starts with a vowel: "d'Agence", "qu'Inès".
+_ELIDABLE = re.compile(r"\b([Dd]e|[Qq]ue)\s+({{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}})")
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüœAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŒ")
+
 
 class _LockedSandbox(SandboxedEnvironment):
     """No attribute access at all: ``{{ name.__class__ }}`` or ``{{ x.upper() }}`` fail."""
@@ -74,6 +78,23 @@ def signed_by_agency(source: str, values: Mapping[str, Any]) -> tuple[str, Mappi
     return _AGENT_OF_AGENCY.sub("{{company_name}}", source or ""), values
 
 
+def elided(source: str, values: Mapping[str, Any]) -> str:
+    """``source`` with "de"/"que" elided before a value that starts with a vowel.
+
+    "c'est Camille de {{company_name}}" with "Agence du Parc" reads "c'est Camille d'Agence du
+    Parc", never "de Agence". A value starting with "h" is left alone (aspirated or not is a
+    matter of the word), as are values that are not text.
+    """
+
+    def elide(match: re.Match[str]) -> str:
+        value = str(values.get(match.group(3)) or "")
+        if value[:1] not in _VOWELS:
+            return match.group(0)
+        return f"{match.group(1)[:-1]}'{match.group(2)}"
+
+    return _ELIDABLE.sub(elide, source)
+
+
 def render_text(
     source: str, values: Mapping[str, Any], declared: tuple[str, ...] | list[str] = ()
 ) -> Rendered:
@@ -83,6 +104,7 @@ def render_text(
         TemplateRenderError: a placeholder has no value (named), or the text is not a template.
     """
     source, values = signed_by_agency(source, values)
+    source = elided(source, values)
     try:
         parsed = _ENV.parse(source)
         used = sorted(meta.find_undeclared_variables(parsed))

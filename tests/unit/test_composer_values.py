@@ -18,4 +18,4 @@ def test_without_an_agent_the_agency_is_not_named_twice() -> None:
     text, missing = fill(SOURCE, known_values(prospect, agency, [], NOW))
     assert (text, missing) == ("Bonjour Marie Dupont, c'est Agence du Parc. À bientôt.", [])
     signed, _ = fill(SOURCE, known_values(prospect, agency, [], NOW, agent_name="Camille"))
-    assert signed == "Bonjour Marie Dupont, c'est Camille de Agence du Parc. À bientôt."
+    assert signed == "Bonjour Marie Dupont, c'est Camille d'Agence du Parc. À bientôt."

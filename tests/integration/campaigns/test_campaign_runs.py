@@ -24,7 +24,7 @@ CAMILLE = ("Camille Martin", "+33612000001", "camille@prospects.test")  # "OUI"
 LEA = ("Léa Petit", "+33612000003", "lea@prospects.test")  # asks a question
 PAUL = ("Paul Durand", "+33612000005", "paul@prospects.test")  # "STOP"
 
-FOLLOW_UP = "c'est Julie de Agence Immobilière Demo. Avez-vous pu réfléchir"
+FOLLOW_UP = "c'est Julie d'Agence Immobilière Demo. Avez-vous pu réfléchir"
 ALERT = "nouvelle propriété disponible : 3 rue des Lilas"
 
 

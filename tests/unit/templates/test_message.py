@@ -170,7 +170,7 @@ def test_html_to_text_drops_scripts_and_keeps_links() -> None:
 @pytest.mark.parametrize(
     ("language", "signed", "unsigned"),
     [
-        ("fr", "c'est Camille de Agence du Parc.", "c'est Agence du Parc."),
+        ("fr", "c'est Camille d'Agence du Parc.", "c'est Agence du Parc."),
         ("en", "this is Camille from Agence du Parc.", "this is Agence du Parc."),
     ],
 )
