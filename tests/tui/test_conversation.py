@@ -203,3 +203,29 @@ def test_a_call_whose_text_is_its_summary_shows_it_once() -> None:
     other = call.model_copy(update={"content": "Rappeler demain."})
     shown = message_text(other, "Europe/Paris").plain
     assert summary in shown and "Rappeler demain." in shown
+
+
+def test_an_email_whose_text_opens_with_its_subject_shows_it_once() -> None:
+    from datetime import UTC, datetime
+
+    from core.domain.enums import Channel, Direction, MessageStatus, SenderType
+    from core.domain.models import Message
+    from inbox_app.widgets.conversation.timeline import message_text
+
+    mail = Message(
+        id=1,
+        conversation_id=1,
+        prospect_id=1,
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND,
+        kind=MessageKind.MESSAGE,
+        sender_type=SenderType.SARA,
+        subject="Votre projet immobilier",
+        content="Votre projet immobilier\n\nBonjour Hélène, avez-vous pu réfléchir ?",
+        status=MessageStatus.SENT,
+        created_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
+    )
+    shown = message_text(mail, "Europe/Paris").plain
+    assert shown.count("Votre projet immobilier") == 1 and "Bonjour Hélène" in shown
+    other = mail.model_copy(update={"content": "Votre projet immobilier avance-t-il ?"})
+    assert message_text(other, "Europe/Paris").plain.count("Votre projet immobilier") == 2

@@ -617,10 +617,9 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
     if message.subject:
         text.append_text(inert(message.subject, "bold", single_line=True))
         text.append("\n")
-    if message.content and not _repeats_summary(message, meta):
-        text.append_text(
-            inert(message.content, "italic" if message.kind == MessageKind.NOTE else "")
-        )
+    content = _without_title(message.content, message.subject)
+    if content and not _repeats_summary(message, meta):
+        text.append_text(inert(content, "italic" if message.kind == MessageKind.NOTE else ""))
     _attachments(text, message)
     _location(text, meta.get("location"))
     _automation(text, message, meta)
@@ -634,6 +633,18 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         text.append_text(inert(reason, single_line=True))
         text.append(" " + t("ui.thread.resend_hint"), style="dim")
     return text
+
+
+def _without_title(content: str | None, subject: str | None) -> str:
+    """An e-mail's text without its first line when that line only repeats the subject (a
+    layout's heading), so the thread does not show the subject twice."""
+    content = content or ""
+    if not subject:
+        return content
+    first, _, rest = content.lstrip().partition("\n")
+    if " ".join(first.split()) != " ".join(subject.split()):
+        return content
+    return rest.lstrip("\n")
 
 
 def _automation(text: Text, message: Message, meta: dict[str, Any]) -> None:
