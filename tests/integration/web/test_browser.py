@@ -198,7 +198,11 @@ def test_an_agent_signs_in_replies_and_signs_out_in_a_browser(server, browser) -
     driver.find_element(By.ID, "name").send_keys("julien moreau")
     driver.find_element(By.ID, "password").send_keys("not the password")
     driver.find_element(By.ID, "sign-in").click()
-    assert "Wrong name or password." in driver.find_element(By.ID, "error").text
+    _until(  # the click returns before the answer is shown when the machine is busy
+        "the wrong password refused",
+        lambda: "Wrong name or password." in driver.find_element(By.ID, "error").text,
+        seconds=30,
+    )
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "sign-in").click()
 
