@@ -23,6 +23,7 @@ NAMES = (
     "keys",
     "team",
     "inbound_mail",
+    "serve",
 )
 
 
@@ -62,6 +63,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+async def _serve(ctx: object) -> list[object]:
+    """Memory per browser session of ``coccinelle serve`` (runs the server and its apps)."""
+    from inbox_app.bench_serve import measure
+
+    return await measure(ctx)  # type: ignore[arg-type]
+
+
 async def _keys(ctx: object) -> list[object]:
     """Keypress to repaint (needs Textual, hence measured from the app's side)."""
     from inbox_app.bench_keys import measure
@@ -84,7 +92,9 @@ def bench_command(args: argparse.Namespace, settings: Settings) -> int:
     def progress(name: str) -> None:
         print(t("bench.running", name=name), file=sys.stderr, flush=True)
 
-    report = asyncio.run(run(ctx, {**MEASUREMENTS, "keys": _keys}, args.only, progress))
+    report = asyncio.run(
+        run(ctx, {**MEASUREMENTS, "keys": _keys, "serve": _serve}, args.only, progress)
+    )
     print(render(report))
     if args.json:
         try:

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from inbox_app.web.server import Account, ServeConfig
 
 
+LINK_MINUTES = 15
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``serve`` and its options."""
     parser = subparsers.add_parser("serve", help=t("web.serve_help"))
@@ -26,6 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--idle-minutes", type=float, default=30.0, help=t("web.idle_help"))
     parser.add_argument(
         "--trusted-proxy", action="append", default=[], help=t("web.trusted_proxy_help")
+    )
+    parser.add_argument(
+        "--link",
+        action="append",
+        default=[],
+        metavar="AGENT",
+        help=t("web.link_help", minutes=LINK_MINUTES),
     )
     parser.set_defaults(handler=serve_command)
 
@@ -58,14 +68,15 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         public_url=args.public_url,
         max_sessions=max(1, args.max_sessions),
         idle_minutes=max(1.0, args.idle_minutes),
+        link_minutes=LINK_MINUTES,
         trusted_proxies=tuple(args.trusted_proxy or settings.relay.trusted_proxies),
     )
-    asyncio.run(_serve(settings, config))
+    asyncio.run(_serve(settings, config, links=list(args.link or [])))
     print(t("web.stopped"), flush=True)
     return 0
 
 
-async def _serve(settings: Settings, config: ServeConfig) -> None:
+async def _serve(settings: Settings, config: ServeConfig, links: list[str] | None = None) -> None:
     from aiohttp import web
 
     from core.engine import open_service
@@ -76,12 +87,22 @@ async def _serve(settings: Settings, config: ServeConfig) -> None:
         if not any([await service.agents.password_hash(a.id) for a in await service.agents.list()]):
             print(t("web.no_password_yet"), flush=True)
         secret = load_secret(settings.data_dir / "serve-secret")
-        server = WebServer(settings, config, ServiceDirectory(service), secret)
+        directory = ServiceDirectory(service)
+        server = WebServer(settings, config, directory, secret)
         runner = web.AppRunner(server.make_app(), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
         print(t("web.serving", url=config.url), flush=True)
+        for name in links or []:
+            account = await directory.find(name)
+            if account is None or not account.active:
+                print(t("web.link_unknown", name=name), flush=True)
+                continue
+            url = server.issue_link(account)
+            print(
+                t("web.link_printed", name=account.name, minutes=LINK_MINUTES, url=url), flush=True
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

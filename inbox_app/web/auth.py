@@ -82,6 +82,39 @@ class Sessions:
 
 
 @dataclass
+class SignInLinks:
+    """One-time sign-in links printed by ``coccinelle serve --link``: a random token per link,
+    kept in memory, good for one sign-in within ``lifetime`` seconds (a restart forgets them)."""
+
+    lifetime: float = 15 * 60
+    clock: Callable[[], float] = time.monotonic
+    _by_token: dict[str, tuple[int, str, float]] = field(default_factory=dict)
+
+    def issue(self, agent_id: int, agent_name: str) -> str:
+        """A new link token for the agent."""
+        token = secrets.token_urlsafe(32)
+        self._by_token[token] = (agent_id, agent_name, self.clock() + self.lifetime)
+        return token
+
+    def peek(self, token: str | None) -> tuple[int, str] | None:
+        """The agent a live token signs in, without using it up."""
+        entry = self._by_token.get(token or "")
+        if entry is None:
+            return None
+        if self.clock() >= entry[2]:
+            del self._by_token[token or ""]
+            return None
+        return entry[0], entry[1]
+
+    def redeem(self, token: str | None) -> tuple[int, str] | None:
+        """Use the token up: the agent it signs in, or None (unknown, used, expired)."""
+        agent = self.peek(token)
+        if agent is not None:
+            del self._by_token[token or ""]
+        return agent
+
+
+@dataclass
 class Devices:
     """Device cookies: ``<agent id>.<nonce>.<mac>``, signed with the server's secret."""
 

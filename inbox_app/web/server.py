@@ -41,6 +41,7 @@ from inbox_app.web.auth import (
     Devices,
     Sessions,
     SignInLimiter,
+    SignInLinks,
     WebSession,
     limiter_key,
 )
@@ -77,6 +78,7 @@ class ServeConfig:
     public_url: str | None = None
     max_sessions: int = 20
     idle_minutes: float = 30.0
+    link_minutes: float = 15.0
     session_hours: float = 12.0
     trusted_proxies: tuple[str, ...] = ()
 
@@ -119,6 +121,7 @@ class WebServer:
             clock=self.clock,
         )
         self.limiter = SignInLimiter(clock=self.clock)
+        self.links = SignInLinks(lifetime=self.config.link_minutes * 60, clock=self.clock)
         self.devices = Devices(self.secret)
         self._trusted: tuple[Network, ...] = parse_networks(self.config.trusted_proxies)
         parts = urlsplit(self.config.url)
@@ -138,6 +141,8 @@ class WebServer:
             [
                 web.get("/signin", self.sign_in_form),
                 web.post("/signin", self.sign_in),
+                web.get("/link", self.link_page),
+                web.post("/link", self.link_sign_in),
                 web.get("/", self.index),
                 web.get("/ws", self.websocket),
                 web.post("/signout", self.sign_out),
@@ -170,7 +175,7 @@ class WebServer:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         """No session, no app: every path but ``/signin`` answers the sign-in page."""
-        if request.path == "/signin":
+        if request.path in ("/signin", "/link"):
             return await handler(request)
         token = request.cookies.get(SESSION_COOKIE)
         session = self.sessions.get(token)
@@ -219,14 +224,62 @@ class WebServer:
             self.limiter.failed(key)
             log.info("sign-in failed: address=%s", address)
             return self._sign_in_page(status=401, error=t("web.wrong"), name=name)
-        session = self.sessions.open(account.id, account.name)
         log.info("signed in: agent=%s address=%s", account.id, address)
+        return self._open_session(account, device_agent)
+
+    def _open_session(self, account: Account, device_agent: int | None) -> web.Response:
+        """A new session for ``account``, and on to the inbox."""
+        session = self.sessions.open(account.id, account.name)
         response = web.Response(status=303, headers={"Location": self.url("/")})
         self._set_cookie(response, SESSION_COOKIE, session.token)
         if device_agent != account.id:
             max_age = DEVICE_COOKIE_DAYS * 86400
             self._set_cookie(response, DEVICE_COOKIE, self.devices.issue(account.id), max_age)
         return response
+
+    # -- one-time links ------------------------------------------------------------------------
+
+    def issue_link(self, account: Account) -> str:
+        """A one-time sign-in link for ``account`` (printed by ``coccinelle serve --link``)."""
+        return f"{self.config.url}/link?token={self.links.issue(account.id, account.name)}"
+
+    async def link_page(self, request: web.Request) -> web.StreamResponse:
+        """A live link's page: a button that signs in (a GET uses nothing up, so a mail
+        client's or a chat's link preview cannot spend the link)."""
+        token = request.query.get("token", "")[:MAX_NAME]
+        agent = self.links.peek(token)
+        if agent is None:
+            return self._sign_in_page(status=401, error=t("web.link_used"))
+        html = pages.notice(
+            t("web.link_title", name=agent[1]),
+            t("web.link_text", name=agent[1]),
+            action=self.url("/link"),
+            button=t("web.link_button"),
+            form_token=token,
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def link_sign_in(self, request: web.Request) -> web.StreamResponse:
+        """Use the link up and open a session, under the same rules as a password's."""
+        if not self._same_origin(request):
+            return self._refused()
+        address = self.client(request)
+        key = ("address", address)
+        wait = self.limiter.wait(key)
+        if wait:
+            error = t("web.too_many", seconds=math.ceil(wait))
+            return self._sign_in_page(status=429, error=error)
+        form = await request.post()
+        agent = self.links.redeem(str(form.get("form_token", ""))[:MAX_NAME])
+        account = await self.directory.find(agent[1]) if agent is not None else None
+        if agent is None or account is None or not account.active or account.id != agent[0]:
+            self.limiter.failed(key)
+            log.info("sign-in link refused: address=%s", address)
+            return self._sign_in_page(status=401, error=t("web.link_used"))
+        log.info("signed in with a link: agent=%s address=%s", account.id, address)
+        return self._open_session(
+            account, self.devices.agent_of(request.cookies.get(DEVICE_COOKIE))
+        )
 
     async def sign_out(self, request: web.Request) -> web.StreamResponse:
         """End the session and close its inbox."""

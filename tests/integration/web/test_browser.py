@@ -67,17 +67,18 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _prepare_demo() -> None:
-    """The demo agency with Julien's password (not the demo's default agent, Claire, whom an
-    app told nobody would run as), quiet hours off (the test runs at any hour)."""
+async def _prepare_demo(names: tuple[str, ...] = ("Julien Moreau",)) -> None:
+    """The demo agency with passwords for ``names`` (Julien: not the demo's default agent,
+    Claire, whom an app told nobody would run as), quiet hours off (the test runs at any hour)."""
     service = await open_service(load_settings())
     try:
         tenant = await service.tenant_settings.get()
         tenant.quiet_hours.enabled = False
         await service.tenant_settings.save(tenant)
-        julien = await service.agents.by_name("Julien Moreau")
-        assert julien is not None
-        await service.agents.set_password_hash(julien.id, hash_password(PASSWORD))
+        for name in names:
+            agent = await service.agents.by_name(name)
+            assert agent is not None
+            await service.agents.set_password_hash(agent.id, hash_password(PASSWORD))
     finally:
         await service.close()
 
@@ -113,6 +114,13 @@ async def _agent_id(name: str) -> int:
 @pytest.fixture
 def server() -> Iterator[str]:
     asyncio.run(_prepare_demo())
+    with _serving() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serving() -> Iterator[str]:
+    """``coccinelle serve`` on a free port, with this process's environment."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "inbox_app.cli", "--language", "en", "serve", "--port", str(port)],
@@ -134,6 +142,13 @@ def server() -> Iterator[str]:
 
 @pytest.fixture
 def browser() -> Iterator[object]:
+    with _chromium() as driver:
+        yield driver
+
+
+@contextlib.contextmanager
+def _chromium() -> Iterator[object]:
+    """A headless Chromium with a profile of its own (its own cookies: its own agent)."""
     from selenium.webdriver.chrome.service import Service
 
     os.environ.setdefault("SE_AVOID_STATS", "true")
@@ -183,7 +198,11 @@ def test_an_agent_signs_in_replies_and_signs_out_in_a_browser(server, browser) -
     driver.find_element(By.ID, "name").send_keys("julien moreau")
     driver.find_element(By.ID, "password").send_keys("not the password")
     driver.find_element(By.ID, "sign-in").click()
-    assert "Wrong name or password." in driver.find_element(By.ID, "error").text
+    _until(  # the click returns before the answer is shown when the machine is busy
+        "the wrong password refused",
+        lambda: "Wrong name or password." in driver.find_element(By.ID, "error").text,
+        seconds=30,
+    )
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "sign-in").click()
 
@@ -218,3 +237,73 @@ def test_an_agent_signs_in_replies_and_signs_out_in_a_browser(server, browser) -
     assert driver.find_element(By.ID, "sign-in") is not None
     driver.get(server + "/static/js/textual.js")
     assert "Sign in" in driver.page_source and "xterm" not in driver.page_source
+
+
+def _sign_in(driver, server: str, name: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(server + "/")
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "sign-in").click()
+    _until(f"{name}'s inbox", _on_screen(driver, "Lucas Bonnet"), driver)
+    assert name in driver.find_element(By.ID, "agent").text
+
+
+def _open_first_conversation(driver) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    # the conversation under the cursor: the same for both agents (same inbox, same order)
+    driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys(Keys.ENTER)
+
+
+@contextlib.contextmanager
+def _fresh_pg_database() -> Iterator[str]:
+    """A database of its own on the test server (every process of the test shares it), dropped
+    afterwards; skips without ``COCCINELLE_TEST_PG_URL``."""
+    import uuid
+
+    from sqlalchemy import make_url, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("COCCINELLE_TEST_PG_URL is not set: presence needs PostgreSQL (team mode)")
+    name = f"coccinelle_web_{uuid.uuid4().hex[:10]}"
+
+    async def run(statement: str) -> None:
+        engine = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_a_second_agent_in_a_second_browser_sees_the_first_ones_presence(monkeypatch) -> None:
+    """Team mode: the demo agency on PostgreSQL, two agents in two browsers, one server."""
+    with _fresh_pg_database() as url:
+        monkeypatch.setenv("COCCINELLE_DATABASE_URL", url)
+        monkeypatch.setenv("COCCINELLE_MODE", "demo")
+        asyncio.run(_prepare_demo(("Julien Moreau", "Claire Martin")))
+        with _serving() as server, _chromium() as first, _chromium() as second:
+            _sign_in(first, server, "Julien Moreau")
+            _open_first_conversation(first)
+            _sign_in(second, server, "Claire Martin")
+            _open_first_conversation(second)
+            _until(
+                "Julien present, in Claire's browser",
+                _on_screen(second, "Also here: Julien"),
+                second,
+            )
+            _until(
+                "Claire present, in Julien's browser", _on_screen(first, "Also here: Claire"), first
+            )

@@ -325,3 +325,59 @@ def test_the_device_secret_is_kept_private_and_reused(tmp_path) -> None:
     first = load_secret(path)
     assert load_secret(path) == first and len(first) >= 32
     assert path.stat().st_mode & 0o077 == 0
+
+
+def _link_token(link: str) -> str:
+    return link.split("token=", 1)[1]
+
+
+async def test_a_one_time_link_signs_in_once(client, server) -> None:
+    link = server.issue_link(Account(2, "Julien", True, None))  # no password needed
+    assert link.startswith(server.config.url + "/link?token=")
+    token = _link_token(link)
+    page = await client.get(f"/link?token={token}")  # a preview spends nothing
+    html = await page.text()
+    assert page.status == 200 and "Sign in as Julien" in html and SESSION_COOKIE not in page.cookies
+    assert (await client.get(f"/link?token={token}")).status == 200
+    used = await client.post("/link", data={"form_token": token}, allow_redirects=False)
+    assert used.status == 303 and SESSION_COOKIE in used.cookies
+    inbox = await client.get("/")
+    assert inbox.status == 200 and "Julien" in await inbox.text()
+    # the same link a second time, from a browser with no session: refused
+    other = await _client(server)
+    try:
+        again = await other.post("/link", data={"form_token": token}, allow_redirects=False)
+        assert again.status == 401 and "already used" in await again.text()
+        assert SESSION_COOKIE not in again.cookies
+        assert (await other.get(f"/link?token={token}")).status == 401
+        assert (await other.get("/", allow_redirects=False)).status == 401
+    finally:
+        await other.close()
+
+
+async def test_a_link_expires_and_follows_the_session_rules(client, server) -> None:
+    token = _link_token(server.issue_link(Account(1, "Claire Martin", True, None)))
+    server.clock.now += server.config.link_minutes * 60  # type: ignore[attr-defined]
+    late = await client.post("/link", data={"form_token": token}, allow_redirects=False)
+    assert late.status == 401 and SESSION_COOKIE not in late.cookies
+    # from another site: refused, and the link is not spent
+    token = _link_token(server.issue_link(Account(1, "Claire Martin", True, None)))
+    foreign = await client.post("/link", data={"form_token": token}, headers=ORIGIN)
+    assert foreign.status == 403
+    # an agent made inactive since the link was printed gets nothing
+    gone = _link_token(server.issue_link(Account(3, "Gone", True, None)))
+    refused = await client.post("/link", data={"form_token": gone}, allow_redirects=False)
+    assert refused.status == 401 and SESSION_COOKIE not in refused.cookies
+    # a session opened by a link ends like any other
+    assert (await client.post("/link", data={"form_token": token})).status == 200
+    assert (await client.get("/")).status == 200
+    server.clock.now += server.config.idle_minutes * 60 + 1  # type: ignore[attr-defined]
+    assert (await client.get("/", allow_redirects=False)).status == 401
+
+
+async def test_guessed_link_tokens_are_limited(client, server) -> None:
+    for _ in range(int(server.limiter.capacity)):
+        await client.post("/link", data={"form_token": "guess"})
+    token = _link_token(server.issue_link(Account(1, "Claire Martin", True, None)))
+    blocked = await client.post("/link", data={"form_token": token}, allow_redirects=False)
+    assert blocked.status == 429 and SESSION_COOKIE not in blocked.cookies

@@ -190,3 +190,24 @@ def test_relay_ingest_under_load_loses_nothing(data_dir, tmp_path) -> None:
         # wrk stops with requests in flight: stored, not counted as answered.
         assert details["lost"] == 0 and details["stored"] >= details["answered_2xx"]
         assert details["load_generator"] in ("wrk", "python-aiohttp")
+
+
+def test_serve_measures_memory_per_browser_session(data_dir, tmp_path) -> None:
+    """``coccinelle serve`` in its own process; one session opened through a one-time link."""
+    out = tmp_path / "serve.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--only", "serve", "--json", str(out)]
+    assert main(argv) == 0
+    results = {r["name"]: r for r in json.loads(out.read_text())["results"]}
+    assert list(results) == [
+        "serve.minimal_app_memory",
+        "serve.session_memory",
+        "serve.server_memory",
+        "serve.sessions_per_machine",
+    ]
+    session = results["serve.session_memory"]
+    assert session["details"]["sessions"] == 1 and session["summary"]["median"] > 10
+    assert session["reference"] == "serve.minimal_app_memory"
+    assert results["serve.server_memory"]["summary"]["median"] > 10
+    fit = results["serve.sessions_per_machine"]
+    assert fit["summary"]["median"] >= 1
+    assert fit["details"]["per_session_mb"] == session["summary"]["median"]
