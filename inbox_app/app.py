@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from core.config.settings import Settings
 from core.errors import CoccinelleError
-from core.events import Alert, ConnectionState
+from core.events import Alert, ConnectionState, Event, Resync, SettingsChanged
 from core.i18n import t
 from core.service import InboxService
 from inbox_app.errors import notify_error
@@ -104,6 +104,9 @@ class InboxApp(ListKeyActions, App[int]):
         self.settings = settings or (service.settings if service else None) or Settings()
         self._clock = clock
         self._live = live
+        self._tenant_tz: str | None = None
+        self._settings_generation = 0
+        self._settings_watched = False
         self._owns_service = service is None
         self._wants_engine = engine
         self._calm_memory = calm_memory
@@ -197,19 +200,44 @@ class InboxApp(ListKeyActions, App[int]):
     async def listen(self) -> None:
         """Forward every core event to the open screens."""
         async with self.service.bus.subscribe() as queue:
-            while True:
-                event = await queue.get()
-                if isinstance(event, ConnectionState):
-                    self._link_changed(event.online)
-                if isinstance(event, Alert):
-                    self.notify(one_line(event.message, 300), severity="warning", markup=False)
-                for screen in list(self.screen_stack):
-                    handler = getattr(screen, "core_event", None)
-                    if handler is not None:
-                        try:
-                            await handler(event)
-                        except Exception as exc:  # a refresh must never take the app down
-                            notify_error(self, exc)
+            self._settings_watched = True
+            try:
+                await self._forward(queue)
+            finally:
+                self._settings_watched = False
+                self._forget_settings()
+
+    async def _forward(self, queue: asyncio.Queue[Event]) -> None:
+        while True:
+            event = await queue.get()
+            if isinstance(event, SettingsChanged | Resync | ConnectionState):
+                self._forget_settings()
+            if isinstance(event, ConnectionState):
+                self._link_changed(event.online)
+            if isinstance(event, Alert):
+                self.notify(one_line(event.message, 300), severity="warning", markup=False)
+            for screen in list(self.screen_stack):
+                handler = getattr(screen, "core_event", None)
+                if handler is not None:
+                    try:
+                        await handler(event)
+                    except Exception as exc:  # a refresh must never take the app down
+                        notify_error(self, exc)
+
+    def _forget_settings(self) -> None:
+        self._tenant_tz = None
+        self._settings_generation += 1
+
+    async def tenant_timezone(self) -> str:
+        """The tenant's time zone. Kept only while the app listens to the core's events (a
+        ``SettingsChanged``, a ``Resync`` or a lost link forgets it), else read each time."""
+        if self._tenant_tz is not None:
+            return self._tenant_tz
+        generation = self._settings_generation
+        zone = (await self.service.tenant_settings.get()).timezone
+        if self._settings_watched and generation == self._settings_generation:
+            self._tenant_tz = zone  # nothing changed the settings while they were read
+        return zone
 
     def _link_changed(self, online: bool) -> None:
         if online and not self.link_online:

@@ -29,6 +29,8 @@ from core.storage.text import snippet
 from core.team import audit
 
 C = t.ConversationRow
+#: A message's columns, read as a plain row (``meta`` keeps its attribute name).
+_MESSAGE_COLUMNS = tuple(getattr(t.MessageRow, a.key) for a in t.MessageRow.__mapper__.column_attrs)
 THREAD_LIMIT = 500
 MAX_LABELS = 20
 
@@ -166,37 +168,69 @@ class Conversations:
             return await _full(session, row)
 
     async def thread(self, conversation_id: int, limit: int = THREAD_LIMIT) -> m.Thread:
-        """The conversation, its prospect and the prospect's timeline across all channels."""
+        """The conversation, its prospect and the prospect's timeline across all channels.
+
+        Set-based: the prospect's conversations in one read, their labels, drafts and the
+        names of assignees and writers in one read each; the messages are read as plain rows
+        (no ORM objects: a long thread spent most of its conversion building them).
+        """
         async with self.ctx.db.session() as session:
-            row = await self._row(session, conversation_id)
-            conversation = await _full(session, row)
+            prospect_id = select(C.prospect_id).where(C.id == conversation_id).scalar_subquery()
+            rows = (
+                (await session.execute(select(C).where(C.prospect_id == prospect_id)))
+                .scalars()
+                .all()
+            )
+            row = next((r for r in rows if r.id == conversation_id), None)
+            if row is None or row.tenant_id != self.ctx.tenant_id:
+                raise NotFound("conversation", conversation_id)
+            related_rows = [r for r in rows if r.id != row.id]
             prospect = await session.get(t.ProspectRow, row.prospect_id)
             assert prospect is not None
             query = (
-                select(t.MessageRow)
+                select(*_MESSAGE_COLUMNS)
                 .where(t.MessageRow.prospect_id == row.prospect_id)
                 .order_by(t.MessageRow.created_at.desc(), t.MessageRow.id.desc())
                 .limit(limit)
             )
-            messages = (await session.execute(query)).scalars().all()
-            related_rows = (
+            messages = (await session.execute(query)).all()
+            ids = [r.id for r in rows]
+            labels = await _labels_of(session, ids)
+            drafted = await drafted_ids(session, ids)
+            switched_to = (
                 (
                     await session.execute(
-                        select(C).where(C.prospect_id == row.prospect_id, C.id != row.id)
+                        select(C.id).where(C.switched_from_id == row.id).order_by(C.id)
                     )
                 )
                 .scalars()
                 .all()
             )
-            related = await self._summaries(session, list(related_rows))
-            writers = await _agent_names(
-                session,
-                {r.sender_id for r in messages if r.sender_type == "agent" and r.sender_id},
+            writers = {r.sender_id for r in messages if r.sender_type == "agent" and r.sender_id}
+            names = await _agent_names(
+                session, writers | {r.assignee_id for r in rows if r.assignee_id}
             )
+        conversation = convert.conversation(
+            row,
+            labels.get(row.id, ()),
+            names.get(row.assignee_id) if row.assignee_id else None,
+            tuple(switched_to),
+        )
+        if row.id in drafted:
+            conversation = conversation.model_copy(update={"has_draft": True})
+        related = [
+            convert.conversation_summary(
+                r,
+                labels.get(r.id, ()),
+                names.get(r.assignee_id) if r.assignee_id else None,
+                r.id in drafted,
+            )
+            for r in related_rows
+        ]
         return m.Thread(
             conversation=conversation,
             prospect=convert.prospect(prospect),
-            messages=tuple(_signed(convert.message(r), writers) for r in reversed(messages)),
+            messages=tuple(_signed(convert.message(r), names) for r in reversed(messages)),
             related=tuple(related),
         )
 

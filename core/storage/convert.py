@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row
 
 from core.domain import models as m
 from core.domain.enums import Priority
@@ -90,8 +93,8 @@ def conversation(
     )
 
 
-def message(row: t.MessageRow) -> m.Message:
-    """A thread item."""
+def message(row: t.MessageRow | Row[Any]) -> m.Message:
+    """A thread item, from its ORM row or a plain row of the same columns."""
     return m.Message(
         id=row.id,
         conversation_id=row.conversation_id,

@@ -139,7 +139,7 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         wanted = self.conversation_id
         try:
             thread = await service.conversations.thread(wanted)
-            self._tenant_tz = (await service.tenant_settings.get()).timezone
+            self._tenant_tz = await self.app.tenant_timezone()
             appointments = await service.appointments.for_prospect(thread.prospect.id)
         except Exception as exc:
             notify_error(self.app, exc)

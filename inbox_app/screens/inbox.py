@@ -128,7 +128,7 @@ class InboxScreen(BulkActions, Screen[None]):
         self.query_one("#search", Input).display = False
         self.table.focus()
         with contextlib.suppress(Exception):  # the agency's zone: when snoozed rows wake
-            self.table.tz = (await self.app.service.tenant_settings.get()).timezone
+            self.table.tz = await self.app.tenant_timezone()
         await self.reload()
         self.call_after_refresh(self.app.first_page_shown)
 

@@ -140,3 +140,33 @@ async def test_search_narrows_the_list_as_you_type(app, ids) -> None:
         await pilot.press("backspace", "backspace", "backspace", "backspace")
         await settle(pilot)
         assert len(names(app)) == 6
+
+
+async def test_the_tenant_time_zone_is_read_once_then_again_after_the_settings_change(
+    app, service, monkeypatch
+) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert await app.tenant_timezone() == "Europe/Paris"
+        real, reads = service.tenant_settings.get, []
+
+        async def counted():
+            reads.append(1)
+            return await real()
+
+        monkeypatch.setattr(service.tenant_settings, "get", counted)
+        app.push_screen(ConversationScreen(next(iter(await _conversation_ids(service)))))
+        await settle(pilot)
+        assert await app.tenant_timezone() == "Europe/Paris"
+        assert reads == []  # opening a thread read no settings
+
+        settings = await real()
+        await service.tenant_settings.save(settings.model_copy(update={"timezone": "Asia/Tokyo"}))
+        await settle(pilot)
+        assert await app.tenant_timezone() == "Asia/Tokyo"
+        assert await app.tenant_timezone() == "Asia/Tokyo"
+        assert len(reads) == 1
+
+
+async def _conversation_ids(service) -> list[int]:
+    return [c.id for c in (await service.conversations.page()).items]

@@ -141,6 +141,39 @@ async def test_thread_shows_the_prospect_timeline_across_channels(service, clock
     assert (await service.conversations.get(sms)).last_message_preview == "par SMS"
 
 
+async def test_thread_reads_labels_assignees_drafts_and_writers_of_every_conversation(
+    service, clock
+) -> None:
+    # The thread is read set-based: it must say what get() and the inbox list say, one by one.
+    p = await add_prospect(service, phone="0612345678", email="p@example.fr")
+    other = await add_prospect(service, "Autre", phone="0698765432")
+    sms, _ = await add_message(service, p, "par SMS")
+    clock.advance(minutes=1)
+    email, _ = await add_message(service, p, "par e-mail", channel=Channel.EMAIL, subject="Re")
+    elsewhere, _ = await add_message(service, other, "ailleurs")
+    claire = await service.agents.add("Claire Martin")
+    paul = await service.agents.add("Paul Durand")
+    await service.conversations.assign(sms, claire.id)
+    await service.conversations.assign(email, paul.id)
+    await service.conversations.set_labels(sms, ["vente", "urgent"])
+    await service.conversations.set_labels(email, ["location"])
+    await service.conversations.set_labels(elsewhere, ["ailleurs"])
+    await service.drafts.keep(email, "brouillon")
+    service.ctx.agent_id = paul.id
+    note = await service.messages.add_note(sms, "rappeler demain")
+    service.ctx.agent_id = None
+    thread = await service.conversations.thread(sms)
+    assert thread.conversation == await service.conversations.get(sms)
+    listed = {c.id: c for c in (await service.conversations.page(InboxFilter())).items}
+    assert thread.related == (listed[email],)
+    assert thread.related[0].assignee_name == "Paul Durand" and thread.related[0].has_draft
+    assert thread.conversation.labels == ("urgent", "vente")
+    assert thread.conversation.assignee_name == "Claire Martin"
+    assert [m.sender_name for m in thread.messages if m.id == note.id] == ["Paul Durand"]
+    with pytest.raises(NotFound):
+        await service.conversations.thread(10**9)
+
+
 async def test_snooze_until_a_time_then_wake(service, clock) -> None:
     p = await add_prospect(service, phone="0612345678")
     conv, _ = await add_message(service, p, "bonjour")

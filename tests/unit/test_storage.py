@@ -103,6 +103,66 @@ async def test_search_finds_prospects_by_name_without_accents(service) -> None:
         ]
 
 
+async def test_one_and_two_letter_prefixes_find_messages_and_prospects(service) -> None:
+    prospect = await add_prospect(service, "Élodie Marchand", email="elodie@example.fr")
+    _, kept = await add_message(service, prospect, "Mardi matin, visite du local")
+    _, edited = await add_message(service, prospect, "Bonjour")
+    async with service.db.session() as session:
+        await session.execute(
+            text("UPDATE messages SET content = 'Lundi soir' WHERE id = :id"), {"id": edited}
+        )
+    tenant = service.ctx.tenant_id
+    async with service.db.session() as session:
+        for query in ("m", "ma", "V", "vi"):
+            assert [m for m, _ in await search_message_ids(session, tenant, query)] == [kept]
+        found = await search_message_ids(session, tenant, "l")  # "local", the edited "Lundi"
+        assert [m for m, _ in found] == [edited, kept]
+        assert [m for m, _ in await search_message_ids(session, tenant, "lu")] == [edited]
+        assert await search_message_ids(session, tenant, "b") == []  # "Bonjour" was edited away
+        assert await search_message_ids(session, tenant, "ma x") == []
+        for query in ("e", "É", "el", "m", "ma"):
+            assert await search_prospect_ids(session, tenant, query) == [prospect]
+
+
+async def test_sqlite_search_keeps_prefix_indexes_for_short_prefixes(sqlite_db: Database) -> None:
+    # "m*" after the first key: without a prefix index FTS5 merges every word starting with m.
+    async with sqlite_db.engine.begin() as conn:
+        for table in ("messages_fts", "prospects_fts"):
+            sql = (
+                await conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = :t"), {"t": table}
+                )
+            ).scalar()
+            assert "prefix='1 2'" in sql, table
+        await conn.run_sync(lambda c: _alembic(c, "downgrade", "0011"))
+        sql = (
+            await conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'"))
+        ).scalar()
+        assert "prefix" not in sql
+        await conn.run_sync(lambda c: _alembic(c, "upgrade", "head"))
+        assert await conn.run_sync(migrate.current_revision) == migrate.HEAD_REVISION
+
+
+def _alembic(connection, action: str, revision: str) -> None:
+    from alembic import command
+
+    getattr(command, action)(migrate.alembic_config(connection), revision)
+
+
+async def test_the_prefix_index_migration_indexes_existing_rows(service) -> None:
+    # Upgrading a database that already holds messages rebuilds its index from them.
+    prospect = await add_prospect(service, "Paul Martin", phone="0612345678")
+    _, message_id = await add_message(service, prospect, "Mardi matin")
+    async with service.db.engine.begin() as conn:
+        await conn.run_sync(lambda c: _alembic(c, "downgrade", "0011"))
+        await conn.run_sync(lambda c: _alembic(c, "upgrade", "head"))
+    async with service.db.session() as session:
+        found = await search_message_ids(session, service.ctx.tenant_id, "m")
+        names = await search_prospect_ids(session, service.ctx.tenant_id, "p")
+    assert [m for m, _ in found] == [message_id]
+    assert names == [prospect]
+
+
 def test_user_text_never_reaches_the_query_language() -> None:
     assert fts5_query('a" OR b NEAR(c') == '"a" "or" "b" "near"* "c"*'
     assert tsquery("x & !y | z:*") == "x & y & z:*"
