@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import App
 from textual.widgets import Static
 
@@ -32,6 +34,17 @@ async def settle(pilot, times: int = 3) -> None:
     if busy:  # an empty list would mean "every worker", the endless live listener included
         await pilot.app.workers.wait_for_complete(busy)
     await pilot.pause()
+
+
+async def settle_until(pilot, done: Callable[[], bool], tries: int = 100) -> None:
+    """Settle until ``done()`` holds: a live update goes through the bus and the app's queue
+    before any worker starts, which a loaded machine can delay past one ``settle``."""
+    for _ in range(tries):
+        await settle(pilot, 1)
+        if done():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app never reached the expected state")
 
 
 async def wait_for_decision(pilot, tries: int = 50) -> None:

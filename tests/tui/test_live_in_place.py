@@ -11,7 +11,7 @@ from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
 from inbox_app.widgets.conversation.timeline import WINDOW, Timeline, TimelineItem
 from inbox_app.widgets.inbox.conversation_list import ConversationList
-from tests.tui.helpers import names, settle
+from tests.tui.helpers import names, settle, settle_until
 from tests.tui.scenario import say
 
 
@@ -51,14 +51,14 @@ async def test_a_status_change_keeps_the_readers_place_and_rebuilds_nothing(
             apply_status(await session.get(t.MessageRow, sent), MessageStatus.DELIVERED)
         service.bus.publish(MessageChanged(sent, ids["marie_sms"]))
         service.bus.publish(ConversationChanged(ids["marie_sms"]))
-        await settle(pilot)
+        changed = next(i for i in items if isinstance(i, TimelineItem) and i.message
+                       and i.message.id == sent)  # fmt: skip
+        await settle_until(pilot, lambda: changed.message.status == MessageStatus.DELIVERED)
 
         assert app.screen is screen
         assert screen.query_one(Timeline) is timeline and screen.query_one(ProspectPanel) is panel
         assert list(timeline.items) == items  # the very same items, none rebuilt
         assert timeline.index == 3 and timeline.scroll_y == scroll
-        changed = next(i for i in items if isinstance(i, TimelineItem) and i.message
-                       and i.message.id == sent)  # fmt: skip
         assert status_word(MessageStatus.DELIVERED) in _item_text(changed)
         assert changed.message.status == MessageStatus.DELIVERED
         # only the changed item is drawn again; the others keep the lines drawn before
