@@ -130,6 +130,20 @@ async def _configure_sms(path: Path, tenant: str) -> None:
         await db.close()
 
 
+def _ingest_progress(path: Path, run: str) -> tuple[int, int]:
+    """How many of this run's stored events ingest applied before the relay stopped, and how
+    many it left pending (its backlog)."""
+    with closing(sqlite3.connect(path)) as con:
+        counts = dict(
+            con.execute(
+                "SELECT status, COUNT(*) FROM inbound_events WHERE dedupe_key LIKE ?"
+                " GROUP BY status",
+                (f"%SM{run}%",),
+            ).fetchall()
+        )
+    return counts.get("processed", 0), counts.get("pending", 0)
+
+
 def _stored_sids(path: Path, run: str) -> set[str]:
     """MessageSids of this run found in the relay's durable event log."""
     with closing(sqlite3.connect(path)) as con:
@@ -141,7 +155,7 @@ def _stored_sids(path: Path, run: str) -> set[str]:
 
 async def _relay_load(
     ctx: BenchContext, workdir: Path, options: list[str]
-) -> tuple[Load, set[str], str]:
+) -> tuple[Load, set[str], str, tuple[int, int]]:
     copy = workdir / "ingest.db"
     shutil.copyfile(ctx.dataset.path, copy)
     await _configure_sms(copy, ctx.dataset.tenant)
@@ -169,8 +183,9 @@ async def _relay_load(
     finally:
         _stop(process)
     stored = _stored_sids(copy, run)
+    progress = _ingest_progress(copy, run)
     copy.unlink()
-    return got, stored, run
+    return got, stored, run, progress
 
 
 async def _bare_load(ctx: BenchContext) -> Load:
@@ -204,14 +219,16 @@ async def measure(ctx: BenchContext) -> list[Result]:
     workdir.mkdir(exist_ok=True)
     try:
         for name, options in VARIANTS.items():
-            relay, stored, run = await _relay_load(ctx, workdir, options)
-            results += _rows(name, relay, stored, run, bare)
+            relay, stored, run, progress = await _relay_load(ctx, workdir, options)
+            results += _rows(name, relay, stored, run, bare, progress)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
-def _rows(name: str, relay: Load, stored: set[str], run: str, bare: Load) -> list[Result]:
+def _rows(
+    name: str, relay: Load, stored: set[str], run: str, bare: Load, progress: tuple[int, int]
+) -> list[Result]:
     if relay.answered is not None:
         lost = len({sid_of(run, number) for number in relay.answered} - stored)
     else:  # wrk: each thread sent its share in order, so compare counts
@@ -224,6 +241,10 @@ def _rows(name: str, relay: Load, stored: set[str], run: str, bare: Load) -> lis
         "connections": CONNECTIONS,
         "seconds": round(relay.elapsed, 1),
         "load_generator": relay.generator,
+        # ingest's own share under the load: events applied (and per second), left pending
+        "ingest_applied": progress[0],
+        "ingest_rate": round(progress[0] / relay.elapsed, 1) if relay.elapsed else 0.0,
+        "ingest_backlog": progress[1],
     }
     return [
         Result(

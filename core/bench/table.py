@@ -76,6 +76,8 @@ def render(report: Report) -> str:
         if "lost" in result.details:
             label = t(f"bench.name.{result.name}")
             lines.append(t("bench.delivery_check", name=label, **result.details))
+            if result.details.get("ingest_applied"):  # the relay with its ingest
+                lines.append(t("bench.ingest_share", name=label, **result.details))
     for name, reason in report.skipped.items():
         lines.append(t("bench.skipped", name=name, reason=reason))
     for name, reason in report.failed.items():

@@ -83,7 +83,7 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
         raise Ignored(f"a message in a {event.extra['chat_type']} chat (groups are not prospects)")
     prospect, _ = await resolve_prospect(step, event.channel, event.sender, event.sender_name)
     identifier = canonical_identifier(event.channel, event.sender)
-    conversation = await find_conversation(step.session, prospect.id, event.channel)
+    conversation = await latest_conversation(step, prospect.id, event.channel)
     new_conversation = conversation is None
     if conversation is None:
         conversation = await open_conversation(
@@ -93,6 +93,7 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
             identifier=identifier,
             subject=event.subject,
             created_at=step.now,
+            flush=step.settings.auto_assign,  # else inserted with its context and message
         )
         await assign_if_wanted(step, conversation)
     remember_provider(conversation, event)
@@ -109,6 +110,9 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
         provider_message_id=event.provider_message_id,
         created_at=moment(step, event.occurred_at),
     )
+    if new_conversation:
+        opened(step, conversation)
+    known(step, message)
     step.changed(message)
     await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
     return message
@@ -292,17 +296,18 @@ async def apply_engagement(step: IngestStep, event: EngagementEvent) -> None:
 
 async def apply_call(step: IngestStep, event: CallReport) -> None:
     """A voice call: one CALL item per call id, updated as reports arrive."""
-    message = await _message_by_id(step, event.provider, event.provider_call_id)
+    message = await _message_by_id(step, event.provider, event.provider_call_id, sent=True)
     if message is None:
         if not event.phone:
             raise Ignored(f"call {event.provider_call_id} has no phone number")
         prospect, _ = await resolve_prospect(step, Channel.VOICE, event.phone)
-        conversation = await find_conversation(step.session, prospect.id, Channel.VOICE)
+        conversation = await latest_conversation(step, prospect.id, Channel.VOICE)
         if conversation is None:
             identifier = canonical_identifier(Channel.VOICE, event.phone)
             conversation = await open_conversation(
                 step.session, prospect, Channel.VOICE, identifier=identifier, created_at=step.now
             )
+            opened(step, conversation)
             await assign_if_wanted(step, conversation)
         inbound = event.direction == "inbound"
         message = await append_message(
@@ -318,6 +323,7 @@ async def apply_call(step: IngestStep, event: CallReport) -> None:
             provider_message_id=event.provider_call_id,
             created_at=moment(step, event.started_at),
         )
+        known(step, message)
     message.meta = {**(message.meta or {}), **call_meta(event)}
     if event.summary:
         message.content = event.summary
@@ -352,10 +358,10 @@ async def find_sent_message(
     reference: str | None = None,
 ) -> t.MessageRow | None:
     """The message a status is about: by id, by id prefix (SendGrid), or by our reference."""
-    message = await _message_by_id(step, provider, provider_message_id)
+    message = await _message_by_id(step, provider, provider_message_id, sent=True)
     if message is None and prefix and provider_message_id:
         base = provider_message_id.split(".", 1)[0]
-        message = await _message_by_id(step, provider, base)
+        message = await _message_by_id(step, provider, base, sent=True)
         if message is None:
             query = (
                 select(M)
@@ -376,16 +382,50 @@ async def find_sent_message(
 
 
 async def _message_by_id(
-    step: IngestStep, provider: Provider, provider_message_id: str
+    step: IngestStep, provider: Provider, provider_message_id: str, *, sent: bool = False
 ) -> t.MessageRow | None:
+    """The message stored with this provider id. ``sent``: one the outbox sent, whose id
+    may have been stored after the batch's lookups were read (PostgreSQL), so that a miss
+    there is asked again; inbound messages are stored by ingest alone."""
     if not provider_message_id:
         return None
+    lookups = step.lookups
+    key = (str(provider), provider_message_id)
+    if lookups is not None and key in lookups.messages:
+        found = lookups.messages[key]
+        if found is not None or not sent:
+            return found
     query = select(M).where(
         M.provider == provider,
         M.provider_message_id == provider_message_id,
         M.tenant_id == step.tenant_id,
     )
     return (await step.session.execute(query.limit(1))).scalar_one_or_none()
+
+
+def known(step: IngestStep, message: t.MessageRow) -> None:
+    """Note a message the batch stored, so that a replay later in the batch finds it."""
+    if step.lookups is not None and message.provider and message.provider_message_id:
+        step.lookups.messages[(str(message.provider), message.provider_message_id)] = message
+
+
+def opened(step: IngestStep, conversation: t.ConversationRow) -> None:
+    """Note a conversation this step opened (after the flush that gave it an id)."""
+    step.opened.add(conversation.id)
+    if step.lookups is not None:
+        key = (conversation.prospect_id, str(Channel(conversation.channel_type)))
+        step.lookups.conversations[key] = conversation
+
+
+async def latest_conversation(
+    step: IngestStep, prospect_id: int, channel: Channel
+) -> t.ConversationRow | None:
+    """The prospect's latest conversation on ``channel`` (from the batch's lookups if read)."""
+    lookups = step.lookups
+    key = (prospect_id, str(Channel(channel)))
+    if lookups is not None and key in lookups.conversations:
+        return lookups.conversations[key]
+    return await find_conversation(step.session, prospect_id, channel)
 
 
 def _jsonable(value: Any) -> Any:

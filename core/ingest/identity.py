@@ -40,7 +40,12 @@ async def resolve_prospect(
     Returns the row and whether it was created.
     """
     identifier = canonical_identifier(channel, raw_identifier)
-    row = await find_row(step.session, step.tenant_id, channel, identifier)
+    key = (identifier_kind(channel), identifier)
+    lookups = step.lookups
+    if lookups is not None and key in lookups.prospects:
+        row = lookups.prospects[key]
+    else:
+        row = await find_row(step.session, step.tenant_id, channel, identifier)
     if row is not None:
         if channel == Channel.WHATSAPP and row.whatsapp is None:
             row.whatsapp = identifier
@@ -65,7 +70,22 @@ async def resolve_prospect(
     step.session.add(row)
     await step.session.flush()
     step.events.append(ProspectChanged(row.id))
+    if lookups is not None:
+        lookups.prospects[key] = row
+        lookups.conversations.update({(row.id, str(c)): None for c in Channel})
     return row, True
+
+
+def identifier_kind(channel: Channel) -> str:
+    """Which prospect column ``channel``'s identifiers are looked up in (SMS, WhatsApp and
+    voice share the phone number)."""
+    match Channel(channel):
+        case Channel.SMS | Channel.VOICE | Channel.WHATSAPP:
+            return "phone"
+        case Channel.EMAIL:
+            return "email"
+        case _:
+            return "telegram"
 
 
 def _display_name(channel: Channel, identifier: str, name: str | None, raw: str) -> str:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,10 +39,12 @@ from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError, StorageError
 from core.ingest.apply import Ignored, apply_event
+from core.ingest.lookups import read_lookups
 from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
+from core.ingest.storable import storable_event
 from core.storage import tables as t
 from core.storage.database import was_announced
-from core.storage.inbound_step import AppointmentNotice, IngestStep
+from core.storage.inbound_step import AppointmentNotice, BatchLookups, IngestStep
 from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
 
@@ -53,6 +56,10 @@ HOLD_SECONDS = 0.010
 #: While the relay is busy, ingest pauses this many times as long as its last transaction took
 #: (it then has about 1 / (1 + BUSY_PAUSE) of the event loop; all of it once the load drops).
 BUSY_PAUSE = 3.0
+#: How many of the batch's next events a transaction reads the rows of before applying them
+#: (at most; twice as many as the previous transaction applied, at least ``MIN_LOOKAHEAD``).
+LOOKAHEAD = 100
+MIN_LOOKAHEAD = 8
 #: The PostgreSQL advisory lock class of ingest (with the tenant id as the second key).
 INGEST_LOCK = 0x1A6E
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
@@ -81,6 +88,7 @@ class IngestWorker:
         self.retry_delays = RETRY_DELAYS
         self._wake = asyncio.Event()
         self._own: frozenset[str] = frozenset()
+        self._lookahead = MIN_LOOKAHEAD
         #: Whether the process has more urgent work (the relay answering webhooks): ingest then
         #: pauses between transactions, so that it takes a bounded share of the event loop.
         self.busy: Callable[[], bool] = lambda: False
@@ -190,7 +198,7 @@ class IngestWorker:
                 raise CoccinelleError(f"no {channel} adapter is configured to read this event")
             request = stored_request(row)
             await prepare_form(request, len(request.body))  # a large mail parsed off the loop
-            row.events = list(adapter.parse(request))
+            row.events = [storable_event(e) for e in adapter.parse(request)]
         except Exception as exc:  # told when the event is claimed, and marked failed there
             row.error = exc
 
@@ -204,13 +212,21 @@ class IngestWorker:
         steps: list[IngestStep] = []
         async with db.gate.background(), db.session() as session:
             await self._serialize(session)
+            ahead = list(itertools.islice(queue, self._lookahead))
+            lookups = await read_lookups(session, self.ctx.tenant_id, _events_of(ahead))
             started = time.perf_counter()
+            taken = 0
             while queue:
-                step = await self._one(session, queue.popleft(), settings, providers)
+                taken += 1
+                step = await self._one(session, queue.popleft(), settings, providers, lookups)
                 if step is not None:
                     steps.append(step)
+                if taken == len(ahead):  # the next ones' rows were not read
+                    break
                 if db.gate.wanted or time.perf_counter() - started > HOLD_SECONDS:
                     break
+        # read as far ahead as this transaction got, and a little more
+        self._lookahead = min(max(2 * taken, MIN_LOOKAHEAD), LOOKAHEAD)
         return steps
 
     async def _serialize(self, session: AsyncSession) -> None:
@@ -230,6 +246,7 @@ class IngestWorker:
         row: PendingEvent,
         settings: TenantSettings,
         providers: dict[Channel, Provider],
+        lookups: BatchLookups | None = None,
     ) -> IngestStep | None:
         """Claim and apply one event inside the batch's transaction (None: not applied)."""
         now = self.ctx.now()
@@ -255,11 +272,14 @@ class IngestWorker:
             providers,
             booking=self.booking,
             own_addresses=self._own,
+            lookups=lookups,
         )
         try:
             async with session.begin_nested():
                 notes = await self._apply(step, row)
         except Exception as exc:
+            if lookups is not None:
+                lookups.clear()  # it may hold rows the savepoint's rollback took back
             if _database_down(exc):
                 raise
             await self._fail(session, row.id, exc)
@@ -319,6 +339,10 @@ class PendingEvent:
     provider: str | None = None
     events: list[NormalizedEvent] = field(default_factory=list)
     error: Exception | None = None
+
+
+def _events_of(rows: list[PendingEvent]) -> Iterator[NormalizedEvent]:
+    return (event for row in rows for event in row.events)
 
 
 def _database_down(exc: BaseException) -> bool:

@@ -40,6 +40,25 @@ class AppointmentNotice:
 
 
 @dataclass
+class BatchLookups:
+    """Rows one ingest transaction read for all its events at once, by key; a key that is
+    present maps to the row or to None (known absent). Rows the batch creates are added; after
+    an event is rolled back to its savepoint everything is forgotten (``clear``)."""
+
+    #: (provider, provider message id) -> message.
+    messages: dict[tuple[str, str], t.MessageRow | None] = field(default_factory=dict)
+    #: (identifier kind, canonical identifier) -> unmerged prospect (kind: phone, email, telegram).
+    prospects: dict[tuple[str, str], t.ProspectRow | None] = field(default_factory=dict)
+    #: (prospect id, channel) -> the prospect's latest conversation on it.
+    conversations: dict[tuple[int, str], t.ConversationRow | None] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.prospects.clear()
+        self.conversations.clear()
+
+
+@dataclass
 class IngestStep:
     """One stored event being turned into domain changes, inside one transaction.
 
@@ -63,6 +82,11 @@ class IngestStep:
     answering: int | None = None
     #: The tenant's own numbers and addresses: a message from one of them is automated.
     own_addresses: frozenset[str] = frozenset()
+    #: What the batch's transaction already read (set-based, before its events are applied).
+    lookups: BatchLookups | None = None
+    #: Conversations opened by this step (nothing in them precedes its message).
+    opened: set[int] = field(default_factory=set)
+    _last_outbound: dict[tuple[int, int], t.MessageRow | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         announce_with_commit(self.session, self.events)
@@ -108,6 +132,11 @@ async def last_outbound(
 ) -> t.MessageRow | None:
     """The last message the prospect got in ``conversation`` before ``message`` (by the time it
     went out: a survey brought forward goes out after messages queued later)."""
+    if conversation.id in step.opened:
+        return None  # the conversation began with ``message``
+    key = (conversation.id, message.id)
+    if key in step._last_outbound:
+        return step._last_outbound[key]
     M = t.MessageRow
     query = (
         select(M)
@@ -121,4 +150,6 @@ async def last_outbound(
         .order_by(func.coalesce(M.sent_at, M.created_at).desc(), M.id.desc())
         .limit(1)
     )
-    return (await step.session.execute(query)).scalar_one_or_none()
+    found = (await step.session.execute(query)).scalar_one_or_none()
+    step._last_outbound[key] = found
+    return found

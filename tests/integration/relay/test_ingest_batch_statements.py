@@ -1,0 +1,78 @@
+"""Ingest applies a batch of stored events with a bounded number of SQL statements: the
+batch's senders, conversations and known provider ids are read set-based, not per event."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, func, select
+
+from core.ingest import worker
+from core.service import InboxService
+from core.storage import tables as t
+from tests.relay_fakes import body, message
+from tests.relay_harness import running_relay
+
+
+class Counter:
+    def __init__(self, service: InboxService) -> None:
+        self.engine = service.db.engine.sync_engine
+        self.statements: list[str] = []
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> Counter:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+async def _statements_for(service: InboxService, relay, start: int, n: int) -> tuple[int, int]:
+    events = [message(f"SMB{start + i}", f"+336120{start + i:05d}", "Bonjour") for i in range(n)]
+    code, _, _ = await relay.post("/webhooks/twilio/sms", body(*events))
+    assert code == 200
+    with Counter(service) as counter:
+        await relay.worker.run_once()
+    async with service.db.session() as session:
+        stored = select(func.count()).select_from(t.MessageRow)
+        assert await session.scalar(stored) == start + n
+    reads = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+    return len(reads), len(counter.statements)
+
+
+async def test_a_batch_of_new_senders_costs_a_bounded_number_of_statements(
+    service: InboxService,
+) -> None:
+    """Applying 40 messages from 40 new senders reads as much as applying 4 does; what grows
+    is the writes (a prospect, a conversation, a message, the conversation's summary each)."""
+    async with running_relay(service) as relay:
+        few_reads, few = await _statements_for(service, relay, 0, 4)
+        many_reads, many = await _statements_for(service, relay, 4, 40)
+    assert many_reads == few_reads, (few_reads, many_reads)
+    assert many - few <= 4 * 36, (few, many)
+
+
+async def test_a_batch_finds_what_its_earlier_events_created_even_after_one_failed(
+    service: InboxService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One webhook per event, applied in one transaction: a sender's second message joins the
+    prospect and conversation their first created, also after an event between them failed."""
+    monkeypatch.setattr(worker, "HOLD_SECONDS", 3600.0)  # one transaction, however slow
+    async with running_relay(service) as relay:
+        senders = ["+33612000001", "+33612000002", "+33612000002", "not a phone", "+33612000001"]
+        for i, sender in enumerate(senders):
+            code, _, _ = await relay.post(
+                "/webhooks/twilio/sms", body(message(f"SMA{i}", sender, "Hi"))
+            )
+            assert code == 200
+        await relay.worker.run_once()
+        statuses = [(e.status, bool(e.error)) for e in await relay.stored()]
+    assert statuses == [("processed", False)] * 3 + [("parked", True), ("processed", False)]
+    async with service.db.session() as session:
+        prospects = (await session.execute(select(t.ProspectRow.phone))).scalars().all()
+        conversations = await session.scalar(select(func.count()).select_from(t.ConversationRow))
+        texts = await session.scalar(select(func.count()).select_from(t.MessageRow))
+    assert sorted(prospects) == ["+33612000001", "+33612000002"]
+    assert (conversations, texts) == (2, 4)
