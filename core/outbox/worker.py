@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.channels.adapter import ChannelAdapter, SendResult
@@ -308,6 +308,7 @@ class OutboxWorker:
         """Check the row is still ours and due, then mark it sending (committed)."""
         now = self.clock()
         async with self.ctx.write() as (session, events):
+            await _write_lock(session)
             row = await session.get(Out, outbox_id)
             if row is None or row.lease_owner != self.worker_id or row.status not in _DUE:
                 return None
@@ -374,6 +375,7 @@ class OutboxWorker:
         failure: _Failure | None = None,
     ) -> None:
         async with self.ctx.write() as (session, events):
+            await _write_lock(session)
             row = await session.get(Out, outbox_id)
             if row is None or row.status != OutboxStatus.SENDING:
                 return
@@ -652,7 +654,7 @@ class OutboxWorker:
         handled = 0
         async with self.ctx.write() as (session, events):
             settings = await self._settings(session)
-            for row, message in (await session.execute(query)).all():
+            for row, message in (await session.execute(query.with_for_update())).all():
                 channel = Channel(row.channel_type)
                 entry = _entry(
                     now,
@@ -734,6 +736,7 @@ class OutboxWorker:
                 return False  # the lease will expire again and we will ask again
         found = answer.found
         async with self.ctx.write() as (session, events):
+            await _write_lock(session)
             row = await session.get(Out, outbox_id)
             if row is None or row.status != OutboxStatus.SENDING:
                 return False
@@ -763,8 +766,22 @@ class OutboxWorker:
 # Helpers
 
 
+async def _write_lock(session: AsyncSession) -> None:
+    """On SQLite, take the write lock before reading what will be written.
+
+    Otherwise the reads run before the transaction begins (SQLite begins it at the first
+    write): a status callback applied meanwhile by ingest is not seen, and writing "sent" over
+    its "delivered" loses it for good (issue 17: messages left "sent"). On PostgreSQL the
+    message is locked as it is read (``_message``)."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("BEGIN IMMEDIATE"))
+
+
 async def _message(session: AsyncSession, row: t.OutboxRow) -> t.MessageRow | None:
-    return await session.get(t.MessageRow, row.message_id) if row.message_id else None
+    """The row's message, locked until the commit (PostgreSQL; SQLite: ``_write_lock``)."""
+    if not row.message_id:
+        return None
+    return await session.get(t.MessageRow, row.message_id, with_for_update=True)
 
 
 def _entry(

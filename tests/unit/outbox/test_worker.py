@@ -473,3 +473,44 @@ async def test_a_failure_reported_with_no_fallback_left_closes_the_row(scene: Sc
     (row,) = await outbox_rows(scene)
     assert row.status == OutboxStatus.FAILED
     assert (await scene.service.messages.get(message.id)).status == MessageStatus.FAILED
+
+
+async def test_a_status_callback_applied_while_the_result_is_written_is_kept(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: the provider's "delivered" is applied by ingest between the worker reading the
+    message and writing "sent"; it must not be overwritten (the message left "sent" for good)."""
+    import asyncio
+
+    import core.outbox.worker as worker_module
+    from core.storage.timeline import apply_status
+
+    sms = FakeAdapter(Channel.SMS)
+    message = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="Oui, visite possible samedi.")
+    )
+    db = scene.service.db
+    read_message = worker_module._message
+    callbacks: list[asyncio.Task[None]] = []
+
+    async def callback() -> None:  # what ingest does with the status callback
+        async with db.session() as session:
+            row = await session.get(t.MessageRow, message.id)
+            assert row is not None
+            apply_status(row, MessageStatus.DELIVERED)
+
+    async def message_then_a_callback(session, row):  # type: ignore[no-untyped-def]
+        found = await read_message(session, row)
+        if sms.sent and not callbacks:  # the result's write, the send done
+            callbacks.append(asyncio.create_task(callback()))
+            # it commits now unless the worker's transaction keeps it waiting
+            await asyncio.wait(callbacks, timeout=1.0)
+        return found
+
+    monkeypatch.setattr(worker_module, "_message", message_then_a_callback)
+    await worker(scene, FakeRuntime(sms)).run_once()
+    await asyncio.gather(*callbacks)
+    assert callbacks
+    final = await scene.service.messages.get(message.id)
+    assert final.status == MessageStatus.DELIVERED
+    assert final.provider_message_id == sms.accepted[sms.sent[0].reference].provider_message_id
