@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import sys
 import time
-from contextlib import closing, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from core.bench.broadcast_run import broadcasting_service, first_prospects
 from core.bench.startup import vm_hwm_kb
 from core.domain.decision import ReplyDraft
-from core.domain.enums import Channel, MessageStatus, MessageType, Provider
+from core.domain.enums import MessageStatus, MessageType
 from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
 
@@ -106,22 +106,13 @@ async def _forget_requests(sandbox: Any, stop: asyncio.Event) -> None:
 async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
     """Queue a broadcast to the first ``count`` prospects of ``path``; wait until settled."""
     from core.config.settings import Settings
-    from core.service import InboxService
 
-    with closing(sqlite3.connect(path)) as con:
-        query = "SELECT id FROM prospects ORDER BY id LIMIT ?"
-        ids = [row[0] for row in con.execute(query, (count,))]
+    ids = first_prospects(path, count)
     db = await Database.open(sqlite_url(path))
     engine = None
     stop = asyncio.Event()
     try:
-        service = await InboxService.connect(db, tenant)
-        await service.tenant_settings.save_channel(
-            Channel.SMS, provider=Provider.TWILIO, config={"from_number": "+33700000000"}
-        )
-        await service.tenant_settings.save_channel(
-            Channel.EMAIL, provider=Provider.SENDGRID, config={"from_email": "agence@example.fr"}
-        )
+        service = await broadcasting_service(db, tenant)
         settings = await service.tenant_settings.get()
         settings.quiet_hours.enabled = False  # the same run at any hour
         await service.tenant_settings.save(settings)

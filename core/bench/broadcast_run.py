@@ -16,31 +16,46 @@ import time
 from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.bench.startup import vm_hwm_kb
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageType, Provider
 from core.storage.database import Database, sqlite_url
 
+if TYPE_CHECKING:
+    from core.service import InboxService
+
 TEXT = "Bonjour, nouvelles annonces dans votre quartier cette semaine."
+
+
+def first_prospects(path: Path, count: int) -> list[int]:
+    """The ids of the first ``count`` prospects of the dataset at ``path``."""
+    with closing(sqlite3.connect(path)) as con:
+        query = "SELECT id FROM prospects ORDER BY id LIMIT ?"
+        return [row[0] for row in con.execute(query, (count,))]
+
+
+async def broadcasting_service(db: Database, tenant: str) -> InboxService:
+    """``tenant``'s service with SMS (Twilio) and e-mail (SendGrid) set up to send."""
+    from core.service import InboxService
+
+    service = await InboxService.connect(db, tenant)
+    await service.tenant_settings.save_channel(
+        Channel.SMS, provider=Provider.TWILIO, config={"from_number": "+33700000000"}
+    )
+    await service.tenant_settings.save_channel(
+        Channel.EMAIL, provider=Provider.SENDGRID, config={"from_email": "agence@example.fr"}
+    )
+    return service
 
 
 async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
     """Queue one marketing broadcast to the first ``count`` prospects of ``path``."""
-    from core.service import InboxService
-
-    with closing(sqlite3.connect(path)) as con:
-        query = "SELECT id FROM prospects ORDER BY id LIMIT ?"
-        ids = [row[0] for row in con.execute(query, (count,))]
+    ids = first_prospects(path, count)
     db = await Database.open(sqlite_url(path))
     try:
-        service = await InboxService.connect(db, tenant)
-        await service.tenant_settings.save_channel(
-            Channel.SMS, provider=Provider.TWILIO, config={"from_number": "+33700000000"}
-        )
-        await service.tenant_settings.save_channel(
-            Channel.EMAIL, provider=Provider.SENDGRID, config={"from_email": "agence@example.fr"}
-        )
+        service = await broadcasting_service(db, tenant)
         draft = ReplyDraft(text=TEXT, message_type=MessageType.MARKETING)
         start = time.perf_counter()
         broadcast_id = await service.outbound.broadcast(ids, draft)
