@@ -39,7 +39,6 @@ from core.domain.enums import (
     Direction,
     MessageKind,
     MessageStatus,
-    OutboxStatus,
     Provider,
     SenderType,
 )
@@ -484,40 +483,7 @@ async def _write_beat(
         created_at=at,
     )
     if not inbound:
-        final = beat.status or _DEFAULT_FINAL[channel]
-        _deliver(row, final, beat.error, at, channel)
-        if final == MessageStatus.QUEUED:  # still leaving: really in the queue, sent by the engine
-            await _queue(session, conversation, row, at)
-
-
-async def _queue(
-    session: Any, conversation: t.ConversationRow, message: t.MessageRow, at: datetime
-) -> None:
-    """The outbox row behind a reply the demo shows as queued, as the pipeline writes one (its
-    status then follows what really happens: sent and delivered once the engine runs)."""
-    await session.flush()
-    to = conversation.channel_identifier
-    session.add(
-        t.OutboxRow(
-            tenant_id=conversation.tenant_id,
-            message_id=message.id,
-            conversation_id=conversation.id,
-            prospect_id=conversation.prospect_id,
-            purpose="reply",
-            channel_type=message.channel_type,
-            provider=message.provider,
-            idempotency_key=f"demo:{message.provider_message_id}",
-            payload={
-                "text": message.content,
-                "subject": message.subject,
-                "to": to,
-                "contacts": {message.channel_type: to} if to else {},
-            },
-            status=OutboxStatus.PENDING,
-            not_before=at,
-            created_at=at,
-        )
-    )
+        _deliver(row, beat.status or _DEFAULT_FINAL[channel], beat.error, at, channel)
 
 
 def _provider_id(provider: Provider, conversation: t.ConversationRow, at: datetime) -> str:

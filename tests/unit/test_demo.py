@@ -342,18 +342,3 @@ async def test_the_demo_delivery_adapter_of_a_channel_accepts_every_message() ->
     message = OutgoingMessage(channel=Channel.SMS, to="+33612345678", text="x", reference="r1")
     sent = await sms.send(message)
     assert sent.provider_message_id == "demo-r1"
-
-
-async def test_a_waiting_reply_is_really_waiting(demo_db) -> None:
-    """A seeded reply that reads "queued" (or held) is in the outbox, so the engine sends it;
-    none reads "queued" with nothing behind it."""
-    messages = await rows(demo_db, t.MessageRow)
-    waiting = [m for m in messages if m.status in ("queued", "held", "scheduled")]
-    assert waiting  # the story of the prospect at the door: the agent's answer is leaving
-    outbox = {o.message_id: o for o in await rows(demo_db, t.OutboxRow) if o.message_id}
-    for message in waiting:
-        row = outbox.get(message.id)
-        assert row is not None, message.content
-        assert row.status == ("held" if message.status == "held" else "pending")
-        assert row.channel_type == message.channel_type and row.payload["text"] == message.content
-        assert row.payload["to"]
