@@ -138,6 +138,23 @@ async def test_what_the_demo_sent_reads_as_an_agency_would_write_it(demo_db) -> 
     assert any("c'est Camille d'Agence" in m.content for m in outbound)  # elided
 
 
+async def test_what_the_agents_wrote_to_english_speakers_is_in_english(demo_db) -> None:
+    """The expat asking for a furnished flat is offered one in English, not a French listing
+    for sale ("maison de 110 m²", "890 000 €") dropped into an English sentence."""
+    english = {p.id for p in await rows(demo_db, t.ProspectRow) if p.language == "en"}
+    conversations = {c.id: c for c in await rows(demo_db, t.ConversationRow)}
+    written = [
+        m.content
+        for m in await rows(demo_db, t.MessageRow)
+        if m.direction == Direction.OUTBOUND
+        and m.sender_type == SenderType.AGENT
+        and conversations[m.conversation_id].prospect_id in english
+    ]
+    assert written
+    french = ("pièces", "maison", "appartement", "studio", " m²", "loyer", "Bonjour")
+    assert not [text for text in written if any(word in text for word in french)]
+
+
 async def test_times_are_spread_over_the_last_month_relative_to_now(demo_db) -> None:
     messages = await rows(demo_db, t.MessageRow)
     times = [m.created_at for m in messages]

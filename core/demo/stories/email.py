@@ -145,6 +145,15 @@ def email_compromis(k: Kit) -> Story:
     )
 
 
+#: What the agent offers the expat: furnished rentals near the 11th, described in English (the
+#: kit's places are French listings for sale, and would reach her half in French).
+FURNISHED_FLATS_EN = (
+    "a furnished two-bedroom flat on rue Oberkampf, 11th, at 2,350 EUR a month including charges",
+    "a furnished one-bedroom flat near Place Léon-Blum, 11th, at 1,950 EUR a month",
+    "a bright furnished two-bedroom flat on boulevard Voltaire, 11th, at 2,400 EUR a month",
+)
+
+
 def email_english_rental(k: Kit) -> Story:
     """An English-speaking expat looking for a furnished flat."""
     subject = "Furnished flat for a one-year assignment in Paris"
@@ -161,9 +170,9 @@ def email_english_rental(k: Kit) -> Story:
             ),
             Beat(
                 AGENT,
-                f"Hello {k.first_name},\n\nThank you for your message. We have a "
-                f"furnished {k.what} at {k.address} ({k.price}). I can arrange a video tour "
-                "this week if you are still abroad.\n\nKind regards,\nSophie Bernard",
+                f"Hello {k.first_name},\n\nThank you for your message. We have "
+                f"{k.rng.choice(FURNISHED_FLATS_EN)}. I can arrange a video tour this week if "
+                "you are still abroad.\n\nKind regards,\nSophie Bernard",
                 after=65,
                 subject="Re: " + subject,
                 status=MessageStatus.READ,
