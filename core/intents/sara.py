@@ -59,7 +59,10 @@ async def handle_inbound(
     if recognized.intent == Intent.COMMAND and channel != Channel.TELEGRAM:
         recognized = Recognized(Intent.NONE)
     button = booking.tapped(message) if channel == Channel.TELEGRAM else None
-    if button is not None:
+    if provider_confirmed_opt_in(channel, message, prospect):
+        await opt_in(step, prospect, conversation, message)
+        handled, label = True, "opt_in"
+    elif button is not None:
         handled = await booking.tap(step, prospect, conversation, message, button)
         label = "booking"
     else:
@@ -154,6 +157,43 @@ def provider_confirmed_opt_out(channel: Channel, message: t.MessageRow) -> bool:
     if extra.get("OptOutType"):
         return str(extra["OptOutType"]).upper() == "STOP"
     return (message.content or "").strip().upper() in TWILIO_OPT_OUT_WORDS
+
+
+#: Twilio's opt-in keywords: a number that said STOP may send SMS again after one of them.
+TWILIO_OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
+
+
+def provider_confirmed_opt_in(
+    channel: Channel, message: t.MessageRow, prospect: t.ProspectRow
+) -> bool:
+    """Whether the SMS provider lifted its block for a prospect opted out of SMS.
+
+    Only a prospect opted out of SMS is opted in: for anyone else "YES" answers a proposal.
+    """
+    if channel != Channel.SMS or Channel.SMS not in (prospect.opted_out_channels or []):
+        return False
+    extra = (message.meta or {}).get("extra") or {}
+    if extra.get("OptOutType"):
+        return str(extra["OptOutType"]).upper() == "START"
+    return (message.content or "").strip().upper() in TWILIO_OPT_IN_WORDS
+
+
+async def opt_in(
+    step: IngestStep,
+    prospect: t.ProspectRow,
+    conversation: t.ConversationRow,
+    message: t.MessageRow,
+) -> None:
+    """SMS is the prospect's channel again (Twilio confirmed it to them: nothing is sent)."""
+    channel = str(conversation.channel_type)
+    prospect.opted_out_channels = [c for c in prospect.opted_out_channels or [] if c != channel]
+    step.events.append(ProspectChanged(prospect.id))
+    text = line(
+        "sara.event_opt_in_provider",
+        channel=channel_word(channel),
+        text=preview_of(message.content),
+    )
+    await record_event(step, conversation, text, {"action": "opt_in", "channel": channel})
 
 
 async def pending_survey(

@@ -155,6 +155,45 @@ async def test_optouttype_stop_counts_as_twilio_confirming(service: InboxService
     assert await outbox(service) == []
 
 
+async def test_sms_start_after_stop_turns_sms_back_on(service: InboxService) -> None:
+    """Twilio lifts its block on START, YES or UNSTOP from a number that had said STOP (and
+    answers it itself): SMS is the prospect's channel again, said in the thread, nothing sent."""
+    prospect = await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        await say(relay, "STOP", "SM1")
+        await say(relay, "start", "SM2")
+    assert (await service.prospects.get(prospect)).opted_out_channels == ()
+    assert await outbox(service) == []
+    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert [e.meta["action"] for e in events] == ["opt_out", "opt_in"]
+    said = render(events[1].meta["line"])
+    assert "SMS" in said and "start" in said and "Twilio" in said
+
+
+async def test_optouttype_start_turns_sms_back_on(service: InboxService) -> None:
+    """With Advanced Opt-Out the keywords may differ: Twilio's ``OptOutType=START`` decides."""
+    prospect = await add_prospect(service, phone=PHONE)
+    async with running_relay(service) as relay:
+        await say(relay, "STOP", "SM1")
+        await say(relay, "Réactiver", "SM2", extra={"OptOutType": "START"})
+    assert (await service.prospects.get(prospect)).opted_out_channels == ()
+
+
+async def test_yes_from_a_prospect_who_never_said_stop_still_answers_a_proposal(
+    service: InboxService,
+) -> None:
+    """YES is one of Twilio's opt-in words, but only a number Twilio blocks is opted in by it:
+    for anyone else it keeps answering the proposed appointment."""
+    prospect = await add_prospect(service, phone=PHONE)
+    appointment = await book(service, prospect)
+    async with running_relay(service) as relay:
+        await say(relay, "YES", "SM1")
+    [row] = await rows(service, t.AppointmentRow, t.AppointmentRow.id == appointment)
+    assert row.status == AppointmentStatus.CONFIRMED
+    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert "opt_in" not in [e.meta.get("action") for e in events]
+
+
 async def test_opt_out_words_on_other_channels(service: InboxService) -> None:
     prospect = await add_prospect(service, phone=PHONE, email="marie@example.fr", language="en")
     async with running_relay(service) as relay:
