@@ -11,7 +11,8 @@ import time
 
 from sqlalchemy import select
 
-from core.domain.enums import Channel, Direction
+from core.domain.decision import ReplyDraft
+from core.domain.enums import Channel, Direction, MessageStatus
 from core.engine import Engine
 from core.events import SettingsChanged
 from core.storage import tables as t
@@ -70,10 +71,32 @@ async def test_a_channel_turned_off_then_on_applies_at_once(demo) -> None:
 
 
 async def test_new_secrets_are_read_on_next_use(demo) -> None:
+    """The account's token is rotated at Twilio (the sandbox accepts only the new one) and saved
+    in Settings: the next SMS goes out signed with the new token, not refused with the old."""
     service, engine = demo
     first = engine.runtime.adapter(Channel.SMS)
+    engine.sandbox.credentials["twilio"] = {
+        **engine.sandbox.credentials["twilio"],
+        "auth_token": "rotated-token-0123456789abcdef",
+    }
     service.bus.publish(SettingsChanged("credentials"))
     await wait_for(lambda: _async(engine.runtime.adapter(Channel.SMS) is not first), timeout=5)
+
+    camille = await service.prospects.find(Channel.SMS, "+33612000001")
+    assert camille is not None
+    queued = await service.outbound.send_unified(
+        camille.id,
+        ReplyDraft(text="Bonjour Camille, nouvelle annonce."),
+        preferred_channel=Channel.SMS,
+    )
+
+    async def settled():
+        found = await service.messages.get(queued.message_id)
+        return found.status not in (MessageStatus.QUEUED, MessageStatus.SENDING) and found
+
+    sent = await wait_for(settled)
+    assert sent.status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+    assert sent.channel == Channel.SMS and sent.provider_message_id
 
 
 async def _async(value):
