@@ -31,6 +31,7 @@ from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.inbox.conversation_list import ConversationList
+from inbox_app.widgets.inbox.search_box import SearchBox
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus
 
@@ -122,7 +123,7 @@ class InboxScreen(BulkActions, Screen[None]):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             with Vertical(id="main"):
-                yield Input(placeholder=t("ui.inbox.search_placeholder"), id="search")
+                yield SearchBox(placeholder=t("ui.inbox.search_placeholder"), id="search")
                 yield ConversationList(id="conversations")
         yield Footer()
 

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from textual._compositor import LayoutUpdate
+from textual.widgets import Input
 
 from core.domain.enums import Channel
 from inbox_app.screens.inbox import InboxScreen
@@ -75,3 +76,28 @@ async def test_a_channel_switch_is_drawn_in_one_partial_frame(app, ids) -> None:
         assert app.focused is app.screen.query_one(ConversationList)
         assert len(frames) == 1
         assert not isinstance(frames[0], LayoutUpdate)  # a full-screen update
+
+
+async def test_typing_a_search_lays_nothing_out_while_the_results_keep_their_size(app, ids) -> None:
+    """Each key changes the box's text and the list's rows; neither changes the size of
+    anything on the screen, so no key asks for a layout of the screen."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash", *"dup")
+        await settle(pilot)
+        assert names(app) == ["Marie Dupont", "Marie Dupont"]  # her SMS and her e-mail
+        layouts: list[object] = []
+        refresh_layout = screen._refresh_layout
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            layouts.append(args)
+            refresh_layout(*args, **kwargs)
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        for key in "ont":
+            await pilot.press(key)
+            await settle(pilot)
+        assert screen.query_one("#search", Input).value == "dupont"
+        assert names(app) == ["Marie Dupont", "Marie Dupont"]  # her SMS and her e-mail
+        assert layouts == []
