@@ -23,7 +23,7 @@ from core.events import ConversationChanged
 from core.service.drafts import drafted_ids
 from core.storage import convert
 from core.storage import tables as t
-from core.storage.search import search_conversations
+from core.storage.search import among, search_conversations
 from core.storage.service_context import ServiceContext
 from core.storage.text import snippet
 from core.team import audit
@@ -121,7 +121,7 @@ class Conversations:
                 return None
             if matches is not None:
                 matches.update(found)
-            query = query.where(C.id.in_(list(found)))
+            query = query.where(among(session, C.id, found))
         return query
 
     async def _summaries(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -15,6 +16,8 @@ PG_PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip its accents ("Élève" → "eleve")."""
+    if text.isascii():  # nothing to decompose: the common case, and a search's hot path
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -29,25 +32,28 @@ def match_spans(text: str, query: str) -> list[tuple[int, int]]:
 
     Used to highlight search results; the offsets index ``text`` itself, accents and all.
     """
-    wanted = tokens(query)
+    return list(_spans(text, tokens(query)))
+
+
+def _spans(text: str, wanted: list[str]) -> Iterator[tuple[int, int]]:
     if not wanted:
-        return []
-    spans: list[tuple[int, int]] = []
+        return
+    prefixes = tuple(wanted)
     for match in _TOKEN.finditer(text):
-        word = fold(match.group())
-        if any(word.startswith(w) for w in wanted):
-            spans.append(match.span())
-    return spans
+        if fold(match.group()).startswith(prefixes):
+            yield match.span()
 
 
 def snippet(text: str, query: str, width: int = 80) -> str:
     """About ``width`` characters of ``text`` (one line) around the first word matching
     ``query``, with "…" where it was cut: why a search result matched."""
     flat = " ".join(text.split())
-    spans = match_spans(flat, query)
-    if len(flat) <= width or not spans:
-        return flat if len(flat) <= width else flat[: width - 1] + "…"
-    start = max(0, spans[0][0] - width // 4)
+    if len(flat) <= width:
+        return flat
+    first = next(_spans(flat, tokens(query)), None)  # the first match is all it needs
+    if first is None:
+        return flat[: width - 1] + "…"
+    start = max(0, first[0] - width // 4)
     end = min(len(flat), start + width)
     start = max(0, end - width)
     return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")

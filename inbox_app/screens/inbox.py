@@ -11,7 +11,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from core.domain.enums import ConversationStatus
@@ -29,6 +31,7 @@ from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.inbox.conversation_list import ConversationList
+from inbox_app.widgets.inbox.search_box import SearchBox
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus
 
@@ -102,6 +105,11 @@ class InboxScreen(BulkActions, Screen[None]):
         Binding("q", "ask_quit", t("ui.key.quit"), id="quit", tooltip=t("ui.tip.quit")),
     ]
 
+    #: Screen repaints all of itself when the focus moves (a 160×48 frame drawn in full); the
+    #: widgets gaining and losing the focus restyle and repaint themselves, and nothing else on
+    #: this screen looks different for it.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
     def __init__(self) -> None:
         super().__init__()
         self.filter = InboxFilter()
@@ -115,7 +123,7 @@ class InboxScreen(BulkActions, Screen[None]):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             with Vertical(id="main"):
-                yield Input(placeholder=t("ui.inbox.search_placeholder"), id="search")
+                yield SearchBox(placeholder=t("ui.inbox.search_placeholder"), id="search")
                 yield ConversationList(id="conversations")
         yield Footer()
 
@@ -153,6 +161,19 @@ class InboxScreen(BulkActions, Screen[None]):
             self.query_one(Sidebar).show_counts(read)
         if keep is not None and keep in self.table.summaries:
             self.table.move_cursor(row=self.table.get_row_index(str(keep)))
+        self._repaint_together(self.query_one("#title"), self.table, self.query_one(Sidebar))
+
+    def _repaint_together(self, *widgets: Widget) -> None:
+        """Put the widgets' pending repaints in this screen's next frame.
+
+        A widget hands its repaint to the screen when it is next idle: after this handler, the
+        screen may already have drawn the frame without it, and the late one then costs a
+        second frame a refresh period (1/60 s) later. Handed over now, the screen gets them
+        before it is idle, and the key is answered by one frame.
+        """
+        self.table.measure_now()
+        for widget in widgets:
+            widget._check_refresh()
 
     async def refilter(self, wanted: InboxFilter) -> None:
         """Show ``wanted`` (the counts per channel do not depend on the filter: not re-read)."""

@@ -396,6 +396,16 @@ class ConversationList(DataTable[Text]):
         cropped = line_crop(segments, scroll_x, scroll_x + width, width)
         return Strip(cropped).adjust_cell_length(width, base_style).simplify()
 
+    def measure_now(self) -> None:
+        """Work out the list's size after rows came or went now, as DataTable would when next
+        idle: its repaint (and any layout the new size needs) can then go in the same frame
+        as the rest of the screen's change."""
+        if self._require_update_dimensions:
+            self._require_update_dimensions = False
+            new_rows = self._new_rows.copy()
+            self._new_rows.clear()
+            self._update_dimensions(new_rows)
+
     def _update_dimensions(self, new_rows: object) -> None:
         """The scrollable size once rows came or went.
 
@@ -525,8 +535,12 @@ class ConversationList(DataTable[Text]):
 
     def watch_cursor_coordinate(self, old: object, new: object) -> None:
         super().watch_cursor_coordinate(old, new)  # type: ignore[arg-type]
-        self.post_message(self.NeedMore())
+        # DataTable sets the cursor again for every row it adds: a page of 50 rows would post
+        # 50 messages, each going up to the app, for a cursor that did not move
+        if old != new and self.near_end():
+            self.post_message(self.NeedMore())
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        self.post_message(self.NeedMore())
+        if self.near_end():
+            self.post_message(self.NeedMore())

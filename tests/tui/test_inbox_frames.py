@@ -1,0 +1,103 @@
+"""What a filter change costs the screen: the frames it draws and the messages it sends."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from textual._compositor import LayoutUpdate
+from textual.widgets import Input
+
+from core.domain.enums import Channel
+from inbox_app.screens.inbox import InboxScreen
+from inbox_app.widgets.inbox.conversation_list import ConversationList
+from inbox_app.widgets.inbox.sidebar import Sidebar
+from tests.tui.helpers import names, settle
+
+
+def _record_frames(app: Any) -> list[object]:
+    """Every frame the compositor hands to the app from now on (headless: not written)."""
+    frames: list[object] = []
+    display = app._display
+
+    def recorded(screen: object, renderable: object) -> None:
+        display(screen, renderable)
+        if renderable is not None:
+            frames.append(renderable)
+
+    app._display = recorded
+    return frames
+
+
+async def test_a_new_page_sends_no_message_per_row(app, ids) -> None:
+    """The table sets its cursor again for each row it adds; the list asks for more rows only
+    when its cursor moved (or it scrolled) near the end, not once per row."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        table = screen.query_one(ConversationList)
+        posted: list[object] = []
+        post = table.post_message
+
+        def counted(message: Any) -> bool:
+            if isinstance(message, ConversationList.NeedMore):
+                posted.append(message)
+            return post(message)
+
+        table.post_message = counted  # type: ignore[method-assign]
+        await screen.refilter(dataclasses.replace(screen.filter, channel=Channel.EMAIL))
+        await settle(pilot)
+        assert sorted(names(app)) == ["Jean Martin", "Marie Dupont"]
+        assert posted == []
+
+
+async def test_a_channel_switch_is_drawn_in_one_partial_frame(app, ids) -> None:
+    """Picking a channel moves the focus to the list and shows the new page and title: one
+    frame, of the parts that changed (moving the focus does not repaint the whole screen).
+
+    Both channels hold two conversations: a page of another length changes the list's size,
+    and the scroll bars then repaint in a frame of their own after the layout."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        sidebar = app.screen.query_one(Sidebar)
+        frames: list[object] = []
+        for channel, expected in (
+            ("email", ["Jean Martin", "Marie Dupont"]),
+            ("sms", ["Marie Dupont", "[bold red]Evil[/] Corp"]),
+        ):
+            sidebar.focus()
+            sidebar.highlighted = sidebar.get_option_index(f"channel:{channel}")
+            await settle(pilot)
+            frames = _record_frames(app)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert sorted(names(app)) == sorted(expected)
+        assert app.focused is app.screen.query_one(ConversationList)
+        assert len(frames) == 1
+        assert not isinstance(frames[0], LayoutUpdate)  # a full-screen update
+
+
+async def test_typing_a_search_lays_nothing_out_while_the_results_keep_their_size(app, ids) -> None:
+    """Each key changes the box's text and the list's rows; neither changes the size of
+    anything on the screen, so no key asks for a layout of the screen."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash", *"dup")
+        await settle(pilot)
+        assert names(app) == ["Marie Dupont", "Marie Dupont"]  # her SMS and her e-mail
+        layouts: list[object] = []
+        refresh_layout = screen._refresh_layout
+
+        def counted(*args: Any, **kwargs: Any) -> None:
+            layouts.append(args)
+            refresh_layout(*args, **kwargs)
+
+        screen._refresh_layout = counted  # type: ignore[method-assign]
+        for key in "ont":
+            await pilot.press(key)
+            await settle(pilot)
+        assert screen.query_one("#search", Input).value == "dupont"
+        assert names(app) == ["Marie Dupont", "Marie Dupont"]  # her SMS and her e-mail
+        assert layouts == []
