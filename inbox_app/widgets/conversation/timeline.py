@@ -374,12 +374,35 @@ class Timeline(ScrollView, can_focus=True):
             return
         if width == self._laid_for and len(self._tops) == len(self.items):
             return
+        self._place(width)
+        if self._width() != width > 0:  # the scrollbar came or went: lay out for the width left
+            self._place(self._width())
+
+    def _place(self, width: int) -> None:
+        """Lay the items out at ``width``; the virtual size, the scrollbar and the scroll
+        position follow at once.
+
+        Settled here rather than at the screen's next layout (which Textual leaves to it): a
+        scrollbar found there changes the width, so the screen is laid out and painted again,
+        and the scrollbar's refresh from inside that layout paints one more frame.
+        """
         tops, y = [], 0
         for item in self.items:
             tops.append(y)
             y += self._measure(item, width)
         self._tops, self._laid_for = tops, width
         self.virtual_size = Size(width, y)
+        self._scroll_update(self.virtual_size)
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # The compositor hands a line-API widget its region as "virtual size", so each layout
+        # of the screen would update the scrollbars again (one more frame): the timeline keeps
+        # its own virtual size (``_place``) and only a new size or container needs this.
+        if size == self._size and container_size == self.container_size:
+            return False
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def on_resize(self) -> None:
         self._lay_out()
