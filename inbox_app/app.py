@@ -12,6 +12,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from core.config.settings import Settings
@@ -120,6 +121,17 @@ class InboxApp(ListKeyActions, App[int]):
     def now(self) -> datetime:
         """The app's "now"."""
         return self._clock() if self._clock else self.service.ctx.now()
+
+    @property
+    def _background_screens(self) -> list[Screen[object]]:
+        # Textual counts the screen under the top one as visible even when the top one is
+        # opaque: it then lays that screen out and forwards each of its changes as a repaint of
+        # the top screen (opening a thread painted the conversation screen twice: the inbox's
+        # whole region was marked dirty by the push). Under an opaque screen nothing shows.
+        stack = self._screen_stack
+        if stack and stack[-1].styles.background.a == 1:
+            return []
+        return super()._background_screens
 
     async def on_mount(self) -> None:
         try:

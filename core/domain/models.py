@@ -211,13 +211,15 @@ class Message(DomainModel):
 class Thread(DomainModel):
     """What the conversation screen shows: the conversation, its prospect and the timeline.
 
-    ``messages`` is the prospect's timeline across all of their conversations, oldest first.
+    ``messages`` is the prospect's timeline across all of their conversations, oldest first:
+    all of it when ``complete``, else its newest part (older messages were not read).
     """
 
     conversation: Conversation
     prospect: Prospect
     messages: tuple[Message, ...]
     related: tuple[ConversationSummary, ...] = ()
+    complete: bool = True
 
 
 class Appointment(DomainModel):

@@ -168,7 +168,9 @@ class Conversations:
             return await _full(session, row)
 
     async def thread(self, conversation_id: int, limit: int = THREAD_LIMIT) -> m.Thread:
-        """The conversation, its prospect and the prospect's timeline across all channels.
+        """The conversation, its prospect and the prospect's timeline across all channels: its
+        newest ``limit`` messages (``Thread.complete`` is False when there are older ones; a
+        screen reads a screen's worth first and more as the reader goes up).
 
         Set-based: the prospect's conversations in one read, their labels, drafts and the
         names of assignees and writers in one read each; the messages are read as plain rows
@@ -191,9 +193,11 @@ class Conversations:
                 select(*_MESSAGE_COLUMNS)
                 .where(t.MessageRow.prospect_id == row.prospect_id)
                 .order_by(t.MessageRow.created_at.desc(), t.MessageRow.id.desc())
-                .limit(limit)
+                .limit(limit + 1)  # one more: whether there are older ones
             )
             messages = (await session.execute(query)).all()
+            complete = len(messages) <= limit
+            messages = messages[:limit]
             ids = [r.id for r in rows]
             labels = await _labels_of(session, ids)
             drafted = await drafted_ids(session, ids)
@@ -232,6 +236,7 @@ class Conversations:
             prospect=convert.prospect(prospect),
             messages=tuple(_signed(convert.message(r), names) for r in reversed(messages)),
             related=tuple(related),
+            complete=complete,
         )
 
     async def _row(self, session: AsyncSession, conversation_id: int) -> t.ConversationRow:

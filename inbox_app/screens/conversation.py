@@ -25,6 +25,7 @@ from core.events import (
     Resync,
 )
 from core.i18n import t, zone_name
+from core.service.conversations import THREAD_LIMIT
 from inbox_app.errors import notify_error
 from inbox_app.render.safe import inert, one_line
 from inbox_app.render.words import channel_name, priority_name, when
@@ -36,12 +37,16 @@ from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
-from inbox_app.widgets.conversation.timeline import PROBLEM_STATUSES, Timeline
+from inbox_app.widgets.conversation.timeline import PROBLEM_STATUSES, WINDOW, Timeline
 from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 from inbox_app.widgets.team.presence_line import PresenceLine
 
 WIDE = 100  # below this width the prospect panel starts hidden
+#: Messages read when a thread opens (the first paint shows the newest ``WINDOW`` items; one
+#: reveal more comes from memory), and how many more each time the reader goes further up.
+FIRST_PAGE = 2 * WINDOW
+MORE = 4 * WINDOW
 
 
 def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
@@ -54,6 +59,8 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
+    #: Messages read when a thread opens.
+    FIRST_PAGE = FIRST_PAGE
     BINDINGS = [
         _b("r", "reply", "reply"),
         _b("i", "note", "note"),
@@ -92,6 +99,8 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         self._reply_on_open = reply
         self._styled_for: tuple[str, int] | None = None
         self._title: Text | None = None
+        #: How many of the thread's newest messages are read (more as the reader goes up).
+        self._limit = self.FIRST_PAGE
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -104,7 +113,9 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
 
     async def on_mount(self) -> None:
         self.query_one(ProspectPanel).display = self.app.size.width >= WIDE
-        self.query_one(Timeline).focus()
+        timeline = self.query_one(Timeline)
+        timeline.fetch_older = self._read_older
+        timeline.focus()
         self.app.viewing(self.conversation_id)
         await self.reload()
         if self.thread is not None:
@@ -138,7 +149,7 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         service = self.app.service
         wanted = self.conversation_id
         try:
-            thread = await service.conversations.thread(wanted)
+            thread = await service.conversations.thread(wanted, self._limit)
             self._tenant_tz = await self.app.tenant_timezone()
             appointments = await service.appointments.for_prospect(thread.prospect.id)
         except Exception as exc:
@@ -155,6 +166,13 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         # in place: the reader's scroll, cursor and the panel stay unless what they show changed
         await self.query_one(Timeline).update(self.thread, self.tz)
         self.query_one(ProspectPanel).show(self.thread.prospect, appointments, self.tz)
+
+    async def _read_older(self) -> None:
+        """Read further back in the thread (the timeline puts the older messages above)."""
+        if self.thread is None or self.thread.complete or self._limit >= THREAD_LIMIT:
+            return
+        self._limit = min(THREAD_LIMIT, self._limit + MORE)
+        await self.reload()
 
     def _show_title(self) -> None:
         assert self.thread is not None
@@ -174,7 +192,7 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         text.no_wrap, text.overflow = True, "ellipsis"
         if text != self._title:  # a live update that leaves the title as it was repaints nothing
             self._title = text
-            self.query_one("#title", Static).update(text)
+            self.query_one("#title", Static).update(text, layout=False)  # one line, always
 
     def _show_presence(self) -> None:
         others = self.app.service.team.presence.others_in(self.conversation_id)
@@ -235,10 +253,11 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         """Show another conversation on this same screen (no new screen to build); False, with
         a notice, when it cannot be read (the one shown stays)."""
         previous, self.conversation_id = self.conversation_id, conversation_id
+        limit, self._limit = self._limit, self.FIRST_PAGE
         self.app.viewing(conversation_id)
         await self.reload()
         if not self.ready:
-            self.conversation_id = previous
+            self.conversation_id, self._limit = previous, limit
             self.app.viewing(previous)
             return False
         timeline = self.query_one(Timeline)

@@ -369,8 +369,9 @@ class InboxScreen(BulkActions, Screen[None]):
         if target is None:
             self.notify(t("ui.inbox.no_unread"), timeout=3)
             return
-        self.table.move_cursor(row=self.table.get_row_index(str(target)))
         await self.open_conversation(target)
+        # once the thread is on screen: the list under it is not painted for the move first
+        self.table.move_cursor(row=self.table.get_row_index(str(target)))
 
     def next_unread(self, after: int | None) -> int | None:
         """The first loaded conversation with unread messages after ``after`` (wrapping)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from core.i18n import t
+from core.service.conversations import THREAD_LIMIT
 from core.storage.text import match_spans
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.widgets.conversation.timeline import Timeline, message_text
@@ -22,6 +23,8 @@ def _b(key: str, action: str, name: str) -> Binding:
 class SearchThreadScreen(ConversationScreen):
     """The conversation screen with the search ``query``'s matches marked and reachable."""
 
+    #: Every match is marked: the whole thread is read at once.
+    FIRST_PAGE = THREAD_LIMIT
     BINDINGS = [
         _b("n", "next_match", "next_match"),
         _b("N", "previous_match", "previous_match"),

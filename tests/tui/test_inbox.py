@@ -172,3 +172,18 @@ async def test_the_inbox_speaks_french(app, ids) -> None:
             assert rows(app)[0][3] == "il y a 4\xa0min"
     finally:
         i18n.set_language(previous)
+
+
+async def test_n_in_the_inbox_opens_the_next_unread_and_the_list_follows_it(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, ConversationScreen)
+        opened = app.screen.conversation_id
+        assert opened != ids["marie_sms"]  # the highlighted one is not "next"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, InboxScreen)
+        assert table.current_id() == opened

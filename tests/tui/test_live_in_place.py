@@ -7,9 +7,9 @@ from core.events import ConversationChanged, MessageChanged
 from core.storage import tables as t
 from core.storage.timeline import apply_status
 from inbox_app.render.words import status_word
-from inbox_app.screens.conversation import ConversationScreen
+from inbox_app.screens.conversation import FIRST_PAGE, ConversationScreen
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
-from inbox_app.widgets.conversation.timeline import WINDOW, Timeline, TimelineItem
+from inbox_app.widgets.conversation.timeline import WINDOW, Timeline, TimelineItem, build_entries
 from inbox_app.widgets.inbox.conversation_list import ConversationList
 from tests.tui.helpers import names, settle, settle_until
 from tests.tui.scenario import say
@@ -107,6 +107,41 @@ async def test_a_long_thread_opens_on_its_newest_items_and_reveals_older_ones(
         assert len(timeline) == 2 * WINDOW and newest in timeline.items
         assert timeline.index == WINDOW - 1  # the item above the one that was first
         assert any("\nMessage " in _item_text(i) for i in timeline.items[:WINDOW])
+
+
+async def test_a_long_thread_is_read_a_page_at_a_time_as_the_reader_goes_up(
+    app, ids, service
+) -> None:
+    await _long_thread(service, ids, FIRST_PAGE + WINDOW + 5)
+    whole = await service.conversations.thread(ids["marie_sms"])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        screen = app.screen
+        timeline = screen.query_one(Timeline)
+        assert not screen.thread.complete and len(screen.thread.messages) == FIRST_PAGE
+        assert screen.thread.messages == whole.messages[-FIRST_PAGE:]
+        items = list(timeline.items)
+
+        # a live message: appended, the items shown kept (the oldest read drops out of the read)
+        _, new = await say(service, ids["marie"], "Et le parking ?")
+        service.bus.publish(MessageChanged(new, ids["marie_sms"]))
+        await settle_until(pilot, lambda: "Et le parking ?" in _item_text(timeline.items[-1]))
+        assert list(timeline.items)[:-1] == items
+        whole = await service.conversations.thread(ids["marie_sms"])
+
+        newest = timeline.items[-1]
+        while timeline._older:  # up, a window at a time; further back read on the way
+            timeline.index = 0
+            await pilot.press("up")
+            await settle(pilot)
+        assert screen.thread.complete and timeline._complete
+        assert newest in timeline.items
+        # the same items, in the same order, as the whole thread drawn at once
+        drawn = [i.text for i in timeline.items]
+        assert drawn == [e.body.plain for e in build_entries(whole, timeline.tz)]
+        assert sum(i.has_class("separator") for i in timeline.items) == 2  # e-mail, then SMS
 
 
 async def test_a_new_message_elsewhere_updates_its_row_in_place(app, ids, service) -> None:

@@ -141,6 +141,25 @@ async def test_thread_shows_the_prospect_timeline_across_channels(service, clock
     assert (await service.conversations.get(sms)).last_message_preview == "par SMS"
 
 
+async def test_a_thread_read_in_part_is_its_newest_messages_and_says_there_are_older(
+    service, clock
+) -> None:
+    p = await add_prospect(service, phone="0612345678", email="p@example.fr")
+    ids = []
+    for n in range(5):
+        clock.advance(minutes=1)
+        channel = Channel.EMAIL if n == 1 else Channel.SMS
+        sms, m = await add_message(service, p, f"message {n}", channel=channel)
+        ids.append(m)
+    newest = await service.conversations.thread(sms, 3)
+    assert [m.id for m in newest.messages] == ids[2:] and not newest.complete
+    assert [c.channel for c in newest.related] == [Channel.EMAIL]  # all of them, still
+    assert (await service.conversations.thread(sms, 4)).complete is False
+    whole = await service.conversations.thread(sms, 5)
+    assert [m.id for m in whole.messages] == ids and whole.complete
+    assert (await service.conversations.thread(sms)).complete
+
+
 async def test_thread_reads_labels_assignees_drafts_and_writers_of_every_conversation(
     service, clock
 ) -> None:

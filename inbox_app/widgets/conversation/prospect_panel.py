@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.visual import visualize
 from textual.widgets import Static
 
 from core.domain.enums import Channel
@@ -54,4 +55,12 @@ class ProspectPanel(Static):
                 text.append(" — ")
                 text.append_text(inert(place_name(appointment.location), single_line=True))
             text.append("\n")
-        self.update(text)
+        self.update(text, layout=not self._fits(text))
+
+    def _fits(self, text: Text) -> bool:
+        """Whether ``text`` fits the panel as the text before it did (no scrollbar before or
+        after): then the screen needs no new layout for it, only a repaint."""
+        if self.show_vertical_scrollbar or not self.size:
+            return False
+        region = self.scrollable_content_region
+        return visualize(self, text).get_height(self.styles, region.width) <= region.height

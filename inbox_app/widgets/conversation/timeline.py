@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -212,6 +212,11 @@ class Timeline(ScrollView, can_focus=True):
         self._laid_for = -1
         #: The item to scroll to once the timeline has its size.
         self._pending: int | None = None
+        #: Whether the thread shown goes back to its first message (else older ones were not
+        #: read: ``fetch_older`` reads further back when the reader goes up).
+        self._complete = True
+        #: Reads the thread further back (the screen's); then ``update`` brings it in.
+        self.fetch_older: Callable[[], Awaitable[None]] | None = None
 
     # -- the items --------------------------------------------------------------------------
 
@@ -257,6 +262,7 @@ class Timeline(ScrollView, can_focus=True):
         """
         self.tz = tz
         self._shown_for = thread.conversation.id
+        self._complete = thread.complete
         entries = build_entries(thread, tz)
         self._older, newest = entries[:-WINDOW], entries[-WINDOW:]
         self._index = None
@@ -276,17 +282,42 @@ class Timeline(ScrollView, can_focus=True):
             await self.show(thread, tz)
             return
         known = self._by_message()
-        added = [m for m in thread.messages if m.id not in known]
-        ids = [m.id for m in thread.messages if m.id in known]
-        if not self._appendable(thread, added) or ids != list(known):
+        first = next((i for i, m in enumerate(thread.messages) if m.id in known), None)
+        if first is None:
             await self.show(thread, tz)
             return
-        for message in thread.messages:
+        # a read further back: older messages above the oldest shown; a read that reached less
+        # far back than what is shown (new messages pushed the oldest out of it): those stay
+        older, rest = thread.messages[:first], thread.messages[first:]
+        added = [m for m in rest if m.id not in known]
+        ids = [m.id for m in rest if m.id in known]
+        shown_ids = list(known)
+        if not self._appendable(thread, added) or ids != shown_ids[len(shown_ids) - len(ids) :]:
+            await self.show(thread, tz)
+            return
+        if older and not self._prepend(thread, older, rest[0]):
+            await self.show(thread, tz)
+            return
+        if older or len(ids) == len(shown_ids):
+            self._complete = thread.complete
+        for message in rest:
             shown = known.get(message.id)
             if shown is not None and shown.message != message:
                 self._patch(shown, message)
         if added:
             self._append(added)
+
+    def _prepend(self, thread: Thread, older: Sequence[Message], oldest: Message) -> bool:
+        """Put ``older`` (read further back) above ``oldest``, the oldest message shown, until
+        the reader goes up to them; False if the timeline cannot take them in place."""
+        head = self._older[0] if self._older else None
+        if head is None or head.message is not None or "separator" not in head.classes:
+            return False  # the thread's top is on screen: it is drawn anew
+        entries = older_entries(thread, older, oldest, self.tz)
+        if older[-1].conversation_id == oldest.conversation_id:
+            self._older.pop(0)  # one run of one conversation: one separator, above the older
+        self._older[:0] = entries
+        return True
 
     def _by_message(self) -> dict[int, Entry | TimelineItem]:
         shown: list[Entry | TimelineItem] = [*self._older, *self.items]
@@ -341,7 +372,11 @@ class Timeline(ScrollView, can_focus=True):
             await self.reveal_older()
 
     async def reveal_older(self) -> None:
-        """Bring the next ``WINDOW`` older items in above the first one, cursor unmoved."""
+        """Bring the next ``WINDOW`` older items in above the first one, cursor unmoved (read
+        further back first when what is left would bring the thread's top in, and it is not
+        its real top)."""
+        if len(self._older) <= WINDOW and not self._complete and self.fetch_older is not None:
+            await self.fetch_older()
         if not self._older:
             return
         batch, self._older = self._older[-WINDOW:], self._older[:-WINDOW]
@@ -374,12 +409,41 @@ class Timeline(ScrollView, can_focus=True):
             return
         if width == self._laid_for and len(self._tops) == len(self.items):
             return
+        self._place(width)
+        if self._width() != width > 0:  # the scrollbar came or went: lay out for the width left
+            self._place(self._width())
+
+    def _place(self, width: int) -> None:
+        """Lay the items out at ``width``; the virtual size, the scrollbar and the scroll
+        position follow at once.
+
+        Settled here rather than at the screen's next layout (which Textual leaves to it): a
+        scrollbar found there changes the width, so the screen is laid out and painted again,
+        and the scrollbar's refresh from inside that layout paints one more frame.
+        """
         tops, y = [], 0
         for item in self.items:
             tops.append(y)
             y += self._measure(item, width)
         self._tops, self._laid_for = tops, width
-        self.virtual_size = Size(width, y)
+        size = Size(width, y)
+        if size != self.virtual_size:
+            # Not a layout of the screen (Textual's virtual size asks for one): the timeline's
+            # region does not change with its items, and a scrollbar shown or hidden asks for
+            # the layout it needs itself.
+            self.set_reactive(Timeline.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # The compositor hands a line-API widget its region as "virtual size", so each layout
+        # of the screen would update the scrollbars again (one more frame): the timeline keeps
+        # its own virtual size (``_place``) and only a new size or container needs this.
+        if size == self._size and container_size == self.container_size:
+            return False
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def on_resize(self) -> None:
         self._lay_out()
@@ -541,22 +605,44 @@ def _centred(strip: Strip, width: int, style: Style) -> Strip:
 
 
 def build_entries(thread: Thread, tz: str | None) -> list[Entry]:
-    """Every item of the timeline, with separators where the conversation changes."""
+    """Every item of the timeline, with separators where the conversation changes (the link
+    to the conversation this one continues opens a complete thread only)."""
+    convo = thread.conversation
+    entries = _runs(thread, thread.messages, tz)
+    entries += [_link(t("ui.thread.switched_to", id=i), i) for i in convo.switched_to_ids]
+    if not thread.messages:
+        entries.append(Entry(Text(t("ui.thread.empty"))))
+    return entries
+
+
+def older_entries(
+    thread: Thread, older: Sequence[Message], oldest: Message, tz: str | None
+) -> list[Entry]:
+    """The items of ``older`` (read further back) that go above ``oldest``, the oldest message
+    shown: a separator above ``oldest`` if its conversation is not the one they end in."""
+    entries = _runs(thread, older, tz)
+    if oldest.conversation_id != older[-1].conversation_id:
+        other = next((c for c in thread.related if c.id == oldest.conversation_id), None)
+        entries.append(_separator(thread.conversation, other, oldest.conversation_id))
+    return entries
+
+
+def _runs(thread: Thread, messages: Sequence[Message], tz: str | None) -> list[Entry]:
+    """``messages``' items, a separator above each run of one conversation (the thread's top
+    opens with the link to the conversation this one continues)."""
     convo = thread.conversation
     others = {c.id: c for c in thread.related}
     entries: list[Entry] = []
-    if convo.switched_from_id:
+    top = thread.complete and (not thread.messages or messages[:1] == thread.messages[:1])
+    if top and convo.switched_from_id:
         label = t("ui.thread.switched_from", id=convo.switched_from_id)
         entries.append(_link(label, convo.switched_from_id))
     current: int | None = None
-    for message in thread.messages:
+    for message in messages:
         if message.conversation_id != current:
             current = message.conversation_id
             entries.append(_separator(convo, others.get(current), current))
         entries.append(_entry(message, tz))
-    entries += [_link(t("ui.thread.switched_to", id=i), i) for i in convo.switched_to_ids]
-    if not thread.messages:
-        entries.append(Entry(Text(t("ui.thread.empty"))))
     return entries
 
 
