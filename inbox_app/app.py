@@ -116,6 +116,8 @@ class InboxApp(ListKeyActions, App[int]):
         self.viewing_id: int | None = None
         self._parked_seen = 0
         self._reader: ConversationScreen | None = None
+        #: Set once the inbox has painted its first page.
+        self.first_paint = asyncio.Event()
 
     def now(self) -> datetime:
         """The app's "now"."""
@@ -174,6 +176,7 @@ class InboxApp(ListKeyActions, App[int]):
 
     def first_page_shown(self) -> None:
         """The inbox painted its first page: settle the collector (once) if asked to."""
+        self.first_paint.set()
         if self._calm_memory:
             from inbox_app.memory import settle_collector
 
