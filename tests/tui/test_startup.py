@@ -146,3 +146,38 @@ def test_the_first_paint_is_stamped_before_the_app_quits(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     painted = int(stamp.read_text(encoding="ascii"))
     assert started < painted < ended
+
+
+def test_a_seeded_demo_opens_without_loading_the_seeder(tmp_path) -> None:
+    """The first demo start seeds the database; the next ones only check that a tenant exists,
+    without importing the seeder, its stories and phonenumbers."""
+    opened = (
+        "import asyncio, sys\n"
+        "from core.config.settings import load_settings\n"
+        "from core.engine import open_service\n"
+        "async def main():\n"
+        "    service = await open_service(load_settings(mode='demo'))\n"
+        "    agent = service.ctx.agent_id\n"
+        "    await service.close()\n"
+        "    return agent\n"
+        "agent = asyncio.run(main())\n"
+        "loaded = [m for m in ('core.demo.seeder', 'phonenumbers') if m in sys.modules]\n"
+        "print(agent is not None, ','.join(loaded))\n"
+    )
+    env = {**os.environ, "COCCINELLE_DATA_DIR": str(tmp_path / "data")}
+
+    def start() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", opened],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert start() == "True core.demo.seeder,phonenumbers"  # the first start seeds
+    assert start() == "True"  # the second is the demo's own agent, on the seeded data
