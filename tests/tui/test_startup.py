@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from core import i18n
+from core.service import InboxService
 from inbox_app import cli, commands
+from inbox_app.app import InboxApp
+from tests.tui.helpers import settle_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -181,3 +184,25 @@ def test_a_seeded_demo_opens_without_loading_the_seeder(tmp_path) -> None:
 
     assert start() == "True core.demo.seeder,phonenumbers"  # the first start seeds
     assert start() == "True"  # the second is the demo's own agent, on the seeded data
+
+
+async def test_the_engine_and_the_parked_check_start_after_the_first_page(
+    service: InboxService, ids: dict[str, int], monkeypatch
+) -> None:
+    """Started while the inbox reads and paints its first page, the engine (the relay, the
+    sandbox, the workers) delayed that paint; it starts once the page is on screen."""
+    started: dict[str, bool] = {}
+
+    def start_engine(self: InboxApp) -> None:
+        started["engine"] = self.first_paint.is_set()
+
+    def check_parked_events(self: InboxApp) -> None:
+        started.setdefault("parked", self.first_paint.is_set())
+
+    monkeypatch.setattr(InboxApp, "start_engine", start_engine)
+    monkeypatch.setattr(InboxApp, "check_parked_events", check_parked_events)
+    app = InboxApp(service, clock=service.ctx.clock, engine=True)
+    async with app.run_test() as pilot:
+        await settle_until(pilot, lambda: len(started) == 2)
+        assert app.first_paint.is_set()
+    assert started == {"engine": True, "parked": True}
