@@ -36,6 +36,7 @@ from core.errors import CoccinelleError
 from core.events import Resync, SettingsChanged
 from core.service import InboxService
 from core.storage.database import Database
+from core.storage.tenants import no_tenant_yet
 from core.supervisor import Supervisor
 
 if TYPE_CHECKING:  # the relay, the sandbox and the adapters load when the engine starts
@@ -53,10 +54,12 @@ async def open_service(settings: Settings, *, role: str = "app") -> InboxService
     PostgreSQL pool (``app``, ``worker``, ``relay``)."""
     if settings.mode != "demo":
         return await InboxService.open(settings, role=role)
-    from core.demo import seed_if_empty
 
     async def seed(db: Database) -> None:
-        await seed_if_empty(db, settings.tenant)
+        if await no_tenant_yet(db):  # the seeder loads only for a database still empty
+            from core.demo import seed_if_empty
+
+            await seed_if_empty(db, settings.tenant)
 
     service = await InboxService.open(settings, role=role, prepare=seed)
     if service.ctx.agent_id is None:

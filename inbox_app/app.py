@@ -117,6 +117,8 @@ class InboxApp(ListKeyActions, App[int]):
         self.viewing_id: int | None = None
         self._parked_seen = 0
         self._reader: ConversationScreen | None = None
+        #: Set once the inbox has painted its first page.
+        self.first_paint = asyncio.Event()
 
     def now(self) -> datetime:
         """The app's "now"."""
@@ -156,10 +158,8 @@ class InboxApp(ListKeyActions, App[int]):
         if self._live:
             self.listen()
         await choose_agent_at_start(self, self._reload_screens)
-        if self._wants_engine:
-            self.start_engine()
-        self.check_parked_events()
-        self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
+        # The engine and the parked-events check start once the first page is on screen
+        # (``first_page_shown``): started here, they would run while the inbox reads and paints.
 
     @work(exclusive=True, group="parked")
     async def check_parked_events(self) -> None:
@@ -185,12 +185,20 @@ class InboxApp(ListKeyActions, App[int]):
         self.push_screen(ParkedEventsScreen())
 
     def first_page_shown(self) -> None:
-        """The inbox painted its first page: settle the collector (once) if asked to."""
+        """The inbox painted its first page: settle the collector if asked to, then start what
+        runs in the background (the engine, the parked-events check). Once."""
+        if self.first_paint.is_set():
+            return
+        self.first_paint.set()
         if self._calm_memory:
             from inbox_app.memory import settle_collector
 
             self._calm_memory = False
             settle_collector()
+        if self._wants_engine:
+            self.start_engine()
+        self.check_parked_events()
+        self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:

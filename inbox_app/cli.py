@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from core import i18n
-from core.config.settings import Settings, load_settings
 from core.errors import CoccinelleError
 from core.i18n import t
 from inbox_app import commands
+from inbox_app.memory import hold_collector, release_collector
+
+if TYPE_CHECKING:
+    from core.config.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from core.config.settings import load_settings
+
     return load_settings(
         database_url=args.database_url,
         language=args.language,
@@ -47,7 +53,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``coccinelle`` console script."""
+    """Entry point of the ``coccinelle`` console script.
+
+    The garbage collector is held while the commands, the settings and (for the inbox) the app
+    are imported: collecting then only slows the start. A sub-command gets it back before it
+    runs; the app lets it run again once its first page is on screen (``inbox_app.memory``).
+    """
+    was_running = hold_collector()
+    try:
+        return _main(argv, was_running)
+    finally:
+        release_collector(was_running)
+
+
+def _main(argv: Sequence[str] | None, was_running: bool) -> int:
     i18n.set_language(_language_hint(argv))
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -58,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from inbox_app.launch import run_app
 
             return run_app(settings)
+        release_collector(was_running)
         return int(args.handler(args, settings) or 0)
     except CoccinelleError as exc:
         print(t("cli.error", message=str(exc)), file=sys.stderr)

@@ -18,9 +18,19 @@ import gc
 THRESHOLDS = (2_000, 10, 1_000)
 
 
-def hold_collector() -> None:
-    """No automatic collection until ``settle_collector`` (start-up only)."""
+def hold_collector() -> bool:
+    """No automatic collection until ``settle_collector`` or ``release_collector`` (start-up
+    only); True when it was running (what ``release_collector`` restores)."""
+    was_running = gc.isenabled()
     gc.disable()
+    return was_running
+
+
+def release_collector(was_running: bool = True) -> None:
+    """Let the collector run again if it ran before ``hold_collector`` (a sub-command, or the
+    app has ended)."""
+    if was_running:
+        gc.enable()
 
 
 def settle_collector() -> None:

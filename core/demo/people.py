@@ -6,8 +6,6 @@ import random
 import unicodedata
 from dataclasses import dataclass
 
-import phonenumbers
-
 from core.domain.enums import Channel
 from core.domain.models import ProspectDraft
 
@@ -130,6 +128,8 @@ def _ascii(text: str) -> str:
 
 def mobile_number(rng: random.Random, region: str = "FR") -> str:
     """A valid mobile number in E.164 for ``region`` (French 06/07 numbers by default)."""
+    import phonenumbers  # only the seeder draws numbers; the demo's start reads the agents
+
     for _ in range(1000):
         if region == "FR":
             raw = f"+33{rng.choice('67')}{rng.randrange(10**8):08d}"

@@ -13,13 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import make_url
 
 from core.demo.seeder import DEFAULT_SEED, DEMO_MARKER, DEMO_TENANT, DemoSummary, seed_demo
 from core.errors import CoccinelleError
 from core.storage import tables as t
 from core.storage.database import Database
+from core.storage.tenants import no_tenant_yet
 
 
 class DemoResetRefused(CoccinelleError):
@@ -51,9 +52,7 @@ async def is_demo_database(db: Database) -> bool:
 
 async def is_empty(db: Database) -> bool:
     """Whether no tenant exists yet (a database just created)."""
-    async with db.session() as session:
-        count = (await session.execute(select(func.count()).select_from(t.TenantRow))).scalar_one()
-    return count == 0
+    return await no_tenant_yet(db)
 
 
 async def seed_if_empty(db: Database, tenant: str = DEMO_TENANT) -> DemoSummary | None:

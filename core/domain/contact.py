@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 from core.errors import InvalidInput
 
 DEFAULT_REGION = "FR"
@@ -23,6 +21,8 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     Raises:
         InvalidInput: the text is not a valid phone number.
     """
+    import phonenumbers  # its metadata loads on the first number, not when the app starts
+
     text = (raw or "").strip()
     if text.lower().startswith("whatsapp:"):
         text = text[len("whatsapp:") :]

@@ -23,7 +23,7 @@ _CHANNELS = frozenset(str(c) for c in Channel)
 class Reason(BaseModel):
     """One criterion that moved a channel's score."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     criterion: str
     points: float
@@ -42,7 +42,7 @@ class Reason(BaseModel):
 class ChannelScore(BaseModel):
     """A channel the orchestrator considered: its confidence (0–1) and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     channel: Channel
     confidence: float = Field(ge=0, le=1)
@@ -60,7 +60,7 @@ class Decision(BaseModel):
     ``held_until`` is set when quiet hours or allowed sending hours delay the send.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     channel: Channel | None
     confidence: float = Field(0, ge=0, le=1)
@@ -76,7 +76,7 @@ class Decision(BaseModel):
 class ReplyDraft(BaseModel):
     """What an agent (or a reminder, a campaign step) wants to send."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     text: str = ""
     subject: str | None = None

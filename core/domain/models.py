@@ -33,7 +33,7 @@ T = TypeVar("T")
 class DomainModel(BaseModel):
     """Base: immutable, built from attributes, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, from_attributes=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, from_attributes=True, extra="forbid", defer_build=True)
 
 
 class Tenant(DomainModel):
@@ -57,7 +57,7 @@ class Agent(DomainModel):
 class ProspectDraft(BaseModel):
     """What is needed to create or update a prospect; contact details are validated here."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     display_name: str = Field(min_length=1, max_length=200)
     phone: str | None = None
@@ -281,7 +281,7 @@ class Page(DomainModel, Generic[T]):
 class TemplateDraft(BaseModel):
     """A template as written in the editor."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     channel: Channel
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")

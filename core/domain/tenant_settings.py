@@ -21,7 +21,7 @@ from core.domain.enums import Channel
 class SettingsModel(BaseModel):
     """Base: unknown keys refused, values validated on assignment too."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 class Company(SettingsModel):

@@ -74,8 +74,19 @@ def catalog(lang: str) -> dict[str, str]:
     """Every message of ``lang``, flattened to dotted keys."""
     messages: dict[str, str] = {}
     for path in sorted((_CATALOGS / lang).glob("*.toml")):
+        messages.update(_area(lang, path.stem))
+    return messages
+
+
+@cache
+def _area(lang: str, area: str) -> dict[str, str]:
+    """The messages of one catalog file (``<area>.*`` keys): ``t`` reads only the areas it is
+    asked for, so the app's start does not parse the catalogs of screens it has not opened."""
+    messages: dict[str, str] = {}
+    path = _CATALOGS / lang / f"{area}.toml"
+    if area.isidentifier() and path.is_file():
         with path.open("rb") as handle:
-            _flatten(path.stem, tomllib.load(handle), messages)
+            _flatten(area, tomllib.load(handle), messages)
     return messages
 
 
@@ -110,7 +121,7 @@ def message_in(lang: str, key: str, params: dict[str, Any]) -> str:
 
 
 def _lookup(lang: str, key: str, count: Any) -> str | None:
-    messages = catalog(lang)
+    messages = _area(lang, key.partition(".")[0])
     found = messages.get(key)
     if found is not None or not isinstance(count, int | float | Decimal):
         return found

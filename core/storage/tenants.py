@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.domain import models as m
 from core.errors import InvalidInput
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.database import Database
+
+
+async def no_tenant_yet(db: Database) -> bool:
+    """Whether no tenant exists yet (a database just created)."""
+    async with db.session() as session:
+        count = (await session.execute(select(func.count()).select_from(t.TenantRow))).scalar_one()
+    return count == 0
 
 
 async def ensure_tenant(db: Database, slug: str, name: str | None = None) -> int:

@@ -41,7 +41,7 @@ _SECRET_WORDS = ("secret", "token", "password", "passwd", "api_key", "apikey", "
 class AuditEntry(BaseModel):
     """One recorded action."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: int
     agent_id: int | None

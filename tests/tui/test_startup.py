@@ -1,0 +1,208 @@
+"""What the app's start does and does not do before its first page is on screen (issue 18)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from core import i18n
+from core.service import InboxService
+from inbox_app import cli, commands
+from inbox_app.app import InboxApp
+from tests.tui.helpers import settle_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Imported when first used, never by opening the app: what they cost is not start-up.
+DEFERRED = (
+    "phonenumbers",  # contact validation loads its metadata on the first number
+    "alembic",  # only when the database is not at the newest revision
+    "keyring",
+    "core.engine",  # the relay, the outbox, the reminders start after the first paint
+    "core.relay",
+    "core.demo",
+    "core.service.abtests",
+    "core.service.campaigns",
+    "core.service.analytics",
+    "core.service.templates",
+    "core.booking.service",
+    "inbox_app.screens.conversation",
+)
+
+
+def _in_fresh_interpreter(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_opening_the_app_module_leaves_the_deferred_parts_unimported() -> None:
+    loaded = _in_fresh_interpreter(
+        "import sys, inbox_app.cli, inbox_app.launch, inbox_app.app\n"
+        f"print(','.join(m for m in {DEFERRED!r} if m in sys.modules))"
+    )
+    assert loaded == ""
+
+
+def test_domain_models_build_their_validators_on_first_use() -> None:
+    """Pydantic builds a model's schema when it is first used, not when its module loads: the
+    first screen uses a few of the models, the start does not pay for the others."""
+    built = _in_fresh_interpreter(
+        "import inbox_app.app\n"
+        "from core.domain import decision, models\n"
+        "from core.team.audit import AuditEntry\n"
+        "print([m.__name__ for m in (models.Message, models.Conversation, models.ProspectDraft,"
+        " decision.Decision, AuditEntry) if m.__pydantic_complete__])"
+    )
+    assert built == "[]"
+
+
+def test_a_message_reads_only_its_own_catalog(monkeypatch) -> None:
+    read: list[str] = []
+    real_load = tomllib.load
+
+    def load(handle):  # type: ignore[no-untyped-def]
+        read.append(Path(handle.name).name)
+        return real_load(handle)
+
+    monkeypatch.setattr(i18n.tomllib, "load", load)
+    i18n._area.cache_clear()
+    try:
+        assert i18n.message_in("fr", "ui.key.help", {}) != "ui.key.help"
+        assert read == ["ui.toml"]
+        assert i18n.message_in("fr", "ui.key.quit", {}) != "ui.key.quit"
+        assert read == ["ui.toml"]  # read once
+    finally:
+        i18n._area.cache_clear()
+
+
+def test_the_collector_is_held_while_the_commands_load(monkeypatch) -> None:
+    seen: dict[str, bool] = {}
+    real_modules = commands.modules
+
+    def modules() -> list[object]:
+        seen["loading"] = gc.isenabled()
+        return real_modules()
+
+    def handler(args: object, settings: object) -> int:
+        seen["handler"] = gc.isenabled()
+        return 0
+
+    monkeypatch.setattr(commands, "modules", modules)
+    parser = cli.build_parser  # a sub-command whose handler records the collector's state
+
+    def build_parser():  # type: ignore[no-untyped-def]
+        built = parser()
+        built.set_defaults(handler=handler)
+        return built
+
+    monkeypatch.setattr(cli, "build_parser", build_parser)
+    assert gc.isenabled()
+    assert cli.main(["--language", "en"]) == 0
+    assert seen == {"loading": False, "handler": True}
+    assert gc.isenabled()
+
+
+def test_the_collector_comes_back_when_the_arguments_are_refused() -> None:
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        cli.main(["--mode", "nowhere"])
+    assert gc.isenabled()
+
+
+def test_the_first_paint_is_stamped_before_the_app_quits(tmp_path) -> None:
+    """With ``COCCINELLE_FIRST_PAINT_STAMP``, the headless first-paint run writes when it was
+    painted: a bench stops its clock there, not at the exit."""
+    stamp = tmp_path / "painted"
+    env = {
+        **os.environ,
+        "COCCINELLE_EXIT_AFTER_FIRST_PAINT": "1",
+        "COCCINELLE_FIRST_PAINT_STAMP": str(stamp),
+        "COCCINELLE_DATA_DIR": str(tmp_path / "data"),
+        "COCCINELLE_MODE": "demo",
+    }
+    started = time.time_ns()
+    done = subprocess.run(
+        [sys.executable, "-m", "inbox_app.cli", "--no-relay"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    ended = time.time_ns()
+    assert done.returncode == 0, done.stderr
+    painted = int(stamp.read_text(encoding="ascii"))
+    assert started < painted < ended
+
+
+def test_a_seeded_demo_opens_without_loading_the_seeder(tmp_path) -> None:
+    """The first demo start seeds the database; the next ones only check that a tenant exists,
+    without importing the seeder, its stories and phonenumbers."""
+    opened = (
+        "import asyncio, sys\n"
+        "from core.config.settings import load_settings\n"
+        "from core.engine import open_service\n"
+        "async def main():\n"
+        "    service = await open_service(load_settings(mode='demo'))\n"
+        "    agent = service.ctx.agent_id\n"
+        "    await service.close()\n"
+        "    return agent\n"
+        "agent = asyncio.run(main())\n"
+        "loaded = [m for m in ('core.demo.seeder', 'phonenumbers') if m in sys.modules]\n"
+        "print(agent is not None, ','.join(loaded))\n"
+    )
+    env = {**os.environ, "COCCINELLE_DATA_DIR": str(tmp_path / "data")}
+
+    def start() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", opened],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert start() == "True core.demo.seeder,phonenumbers"  # the first start seeds
+    assert start() == "True"  # the second is the demo's own agent, on the seeded data
+
+
+async def test_the_engine_and_the_parked_check_start_after_the_first_page(
+    service: InboxService, ids: dict[str, int], monkeypatch
+) -> None:
+    """Started while the inbox reads and paints its first page, the engine (the relay, the
+    sandbox, the workers) delayed that paint; it starts once the page is on screen."""
+    started: dict[str, bool] = {}
+
+    def start_engine(self: InboxApp) -> None:
+        started["engine"] = self.first_paint.is_set()
+
+    def check_parked_events(self: InboxApp) -> None:
+        started.setdefault("parked", self.first_paint.is_set())
+
+    monkeypatch.setattr(InboxApp, "start_engine", start_engine)
+    monkeypatch.setattr(InboxApp, "check_parked_events", check_parked_events)
+    app = InboxApp(service, clock=service.ctx.clock, engine=True)
+    async with app.run_test() as pilot:
+        await settle_until(pilot, lambda: len(started) == 2)
+        assert app.first_paint.is_set()
+    assert started == {"engine": True, "parked": True}
