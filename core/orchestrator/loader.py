@@ -13,17 +13,15 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, case, cast, func, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.analytics.engagement import (
     COUNTED_KINDS,
     HISTORY_LIMIT,
     SENT,
-    HistoryItem,
     channel_of,
-    direction_of,
-    engagement_from_history,
+    engagement_from_counts,
     load_engagement,
 )
 from core.config.settings import OrchestratorSettings
@@ -295,10 +293,15 @@ def _channel(value: str | None) -> Channel | None:
     return Channel(value) if value else None
 
 
+def daily_limited(inputs: TenantInputs) -> list[Channel]:
+    """The tenant's channels with a daily limit (whose sends today ``ChunkFacts`` counts)."""
+    return [c for c, lim in inputs.settings.limits.items() if lim.daily_limit is not None]
+
+
 async def _sent_today(
     session: AsyncSession, inputs: TenantInputs, now: datetime
 ) -> dict[Channel, int]:
-    limited = [c for c, lim in inputs.settings.limits.items() if lim.daily_limit is not None]
+    limited = daily_limited(inputs)
     if not limited:
         return {}
     local = now.astimezone(zone(inputs.settings.timezone))
@@ -398,49 +401,110 @@ async def _whatsapp_last_inbound(session: AsyncSession, ids: list[int]) -> dict[
     return {pid: at for pid, at in rows if at is not None}
 
 
-def _latest(limit: int, *columns: Any, where: Sequence[Any]) -> Any:
-    """The latest ``limit`` messages of each prospect (a window function, one query)."""
-    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
-    inner = select(M.prospect_id, M.id, *columns, rank.label("rank")).where(*where).subquery()
-    return (
-        select(*(inner.c[c.key] for c in (M.prospect_id, *columns)))
-        .where(inner.c.rank <= limit)
-        .order_by(inner.c.prospect_id, inner.c.id.desc())
-    )
-
-
 async def load_engagements(
     session: AsyncSession, ids: list[int], limit: int = HISTORY_LIMIT
 ) -> dict[int, dict[Channel, Any]]:
-    """``load_engagement`` of many prospects in one query."""
-    query = _latest(
-        limit,
-        M.channel_type,
-        M.direction,
-        M.created_at,
-        M.sent_at,
-        where=(
+    """``load_engagement`` of many prospects in one query, computed in SQL.
+
+    Each prospect's latest ``limit`` counted messages (as ``load_engagement`` reads them) are
+    put in time order per channel (``engagement_from_history``'s order: by creation, ties
+    newest first); the database counts the messages sent and returns only the candidate
+    answers (an incoming message right after an outgoing one), with when the outgoing one was
+    sent; the delays and their median are taken here, as ``engagement_from_history`` takes them.
+    """
+    if not ids:
+        return {}
+    sends: dict[int, dict[Channel, int]] = {}
+    answers: dict[int, dict[Channel, list[tuple[datetime, datetime]]]] = {}
+    for pid, channel, count, at, previous in await session.execute(_engagement_query(ids, limit)):
+        found = channel_of(channel)
+        if count is not None:
+            sends.setdefault(pid, {})[found] = count
+        else:
+            answers.setdefault(pid, {}).setdefault(found, []).append((at, previous))
+    return {pid: engagement_from_counts(sent, answers.get(pid, {})) for pid, sent in sends.items()}
+
+
+def _engagement_query(ids: list[int], limit: int) -> Any:
+    """Sends per prospect and channel, then candidate answers (``count`` NULL), in one query."""
+    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
+    ranked = (
+        select(M.prospect_id, M.id, M.channel_type, M.direction, M.created_at, M.sent_at)
+        .add_columns(rank.label("rank"))
+        .where(
             M.prospect_id.in_(ids),
             M.kind.in_(COUNTED_KINDS),
             or_(M.direction == Direction.INBOUND, M.status.in_(SENT)),
-        ),
-    )
-    history: dict[int, list[HistoryItem]] = {}
-    for pid, channel, direction, at, sent in await session.execute(query):
-        history.setdefault(pid, []).append(
-            HistoryItem(channel_of(channel), direction_of(direction), at, sent)
         )
-    return {pid: engagement_from_history(items) for pid, items in history.items()}
+        .subquery()
+    )
+    thread = {
+        "partition_by": (ranked.c.prospect_id, ranked.c.channel_type),
+        "order_by": (ranked.c.created_at, ranked.c.id.desc()),
+    }
+    sent_at = func.coalesce(ranked.c.sent_at, ranked.c.created_at)
+    history = (
+        select(
+            ranked.c.prospect_id,
+            ranked.c.channel_type,
+            ranked.c.direction,
+            ranked.c.created_at,
+            func.lag(ranked.c.direction).over(**thread).label("previous_direction"),
+            func.lag(sent_at, type_=M.created_at.type).over(**thread).label("previous_sent"),
+        )
+        .where(ranked.c.rank <= limit)
+        .cte("history")
+    )
+    outbound = history.c.direction == Direction.OUTBOUND
+    answers = select(
+        history.c.prospect_id,
+        history.c.channel_type,
+        null().label("sent"),
+        history.c.created_at,
+        history.c.previous_sent,
+    ).where(~outbound, history.c.previous_direction == Direction.OUTBOUND)
+    counts = (
+        select(
+            history.c.prospect_id,
+            history.c.channel_type,
+            func.count().label("sent"),
+            null(),
+            null(),
+        )
+        .where(outbound)
+        .group_by(history.c.prospect_id, history.c.channel_type)
+    )
+    return union_all(answers, counts)
 
 
 async def unreachable_by_prospect(
     session: AsyncSession, ids: list[int]
 ) -> dict[int, frozenset[Channel]]:
-    """``unreachable_channels`` of many prospects in one query."""
-    query = _latest(
-        _RECENT_OUTBOUND,
-        M.meta,
-        where=(M.prospect_id.in_(ids), M.direction == Direction.OUTBOUND),
+    """``unreachable_channels`` of many prospects in one query.
+
+    Only the prospects whose latest outgoing messages mention an unreachable code somewhere in
+    their metadata (a text match in the database) have them read and decoded: for the others
+    no attempt can have failed that way, so none of their channels is unreachable.
+    """
+    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
+    text = cast(M.meta, String)
+    mentions = or_(*(text.contains(code, autoescape=True) for code in sorted(UNREACHABLE_CODES)))
+    ranked = (
+        select(M.prospect_id, M.id, M.meta, case((mentions, 1), else_=0).label("mentions"))
+        .add_columns(rank.label("rank"))
+        .where(M.prospect_id.in_(ids), M.direction == Direction.OUTBOUND)
+        .subquery()
+    )
+    suspect = func.max(ranked.c.mentions).over(partition_by=ranked.c.prospect_id)
+    latest = (
+        select(ranked.c.prospect_id, ranked.c.id, ranked.c.meta, suspect.label("suspect"))
+        .where(ranked.c.rank <= _RECENT_OUTBOUND)
+        .subquery()
+    )
+    query = (
+        select(latest.c.prospect_id, latest.c.meta)
+        .where(latest.c.suspect == 1)
+        .order_by(latest.c.prospect_id, latest.c.id.desc())
     )
     metas: dict[int, list[Any]] = {}
     for pid, meta in await session.execute(query):
