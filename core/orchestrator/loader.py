@@ -13,8 +13,9 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, null, or_, select, union_all
+from sqlalchemy import String, cast, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from core.analytics.engagement import (
     COUNTED_KINDS,
@@ -404,112 +405,126 @@ async def _whatsapp_last_inbound(session: AsyncSession, ids: list[int]) -> dict[
 async def load_engagements(
     session: AsyncSession, ids: list[int], limit: int = HISTORY_LIMIT
 ) -> dict[int, dict[Channel, Any]]:
-    """``load_engagement`` of many prospects in one query, computed in SQL.
+    """``load_engagement`` of many prospects in one query (prospects without a message sent
+    are left out).
 
-    Each prospect's latest ``limit`` counted messages (as ``load_engagement`` reads them) are
-    put in time order per channel (``engagement_from_history``'s order: by creation, ties
-    newest first); the database counts the messages sent and returns only the candidate
-    answers (an incoming message right after an outgoing one), with when the outgoing one was
-    sent; the delays and their median are taken here, as ``engagement_from_history`` takes them.
+    The database puts each thread (a prospect on a channel) in ``engagement_from_history``'s
+    order (by creation, ties newest first); here one pass counts the messages sent and pairs
+    each answer with the outgoing message before it. Only those pairs' times are converted.
+    A prospect with more than ``limit`` counted messages is read again with
+    ``load_engagement`` (its latest ``limit``); window functions would do it in the query,
+    but cost SQLite several times the whole pass.
     """
     if not ids:
         return {}
-    sends: dict[int, dict[Channel, int]] = {}
-    answers: dict[int, dict[Channel, list[tuple[datetime, datetime]]]] = {}
-    for pid, channel, count, at, previous in await session.execute(_engagement_query(ids, limit)):
-        found = channel_of(channel)
-        if count is not None:
-            sends.setdefault(pid, {})[found] = count
-        else:
-            answers.setdefault(pid, {}).setdefault(found, []).append((at, previous))
-    return {pid: engagement_from_counts(sent, answers.get(pid, {})) for pid, sent in sends.items()}
+    counted = (
+        M.prospect_id.in_(ids),
+        M.kind.in_(COUNTED_KINDS),
+        or_(M.direction == Direction.INBOUND, M.status.in_(SENT)),
+    )
+    sent_at = func.coalesce(M.sent_at, M.created_at)
+    query = (
+        select(
+            M.prospect_id,
+            M.channel_type,
+            M.direction,
+            type_coerce(M.created_at, _RAW),
+            type_coerce(sent_at, _RAW),
+        )
+        .where(*counted)
+        .order_by(M.prospect_id, M.channel_type, M.created_at, M.id.desc())
+    )
+    rows = await session.execute(query)
+    history, heavy = _threads(rows, limit)
+    found: dict[int, dict[Channel, Any]] = {}
+    for pid, (sent, pairs) in history.items():
+        answers = {c: [(_utc(at), _utc(since)) for at, since in p] for c, p in pairs.items()}
+        found[pid] = engagement_from_counts(sent, answers)
+    for pid in heavy:
+        found[pid] = await load_engagement(session, pid, limit)
+    return {pid: stats for pid, stats in found.items() if stats}
 
 
-def _engagement_query(ids: list[int], limit: int) -> Any:
-    """Sends per prospect and channel, then candidate answers (``count`` NULL), in one query."""
-    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
-    ranked = (
-        select(M.prospect_id, M.id, M.channel_type, M.direction, M.created_at, M.sent_at)
-        .add_columns(rank.label("rank"))
-        .where(
-            M.prospect_id.in_(ids),
-            M.kind.in_(COUNTED_KINDS),
-            or_(M.direction == Direction.INBOUND, M.status.in_(SENT)),
-        )
-        .subquery()
-    )
-    thread = {
-        "partition_by": (ranked.c.prospect_id, ranked.c.channel_type),
-        "order_by": (ranked.c.created_at, ranked.c.id.desc()),
-    }
-    sent_at = func.coalesce(ranked.c.sent_at, ranked.c.created_at)
-    history = (
-        select(
-            ranked.c.prospect_id,
-            ranked.c.channel_type,
-            ranked.c.direction,
-            ranked.c.created_at,
-            func.lag(ranked.c.direction).over(**thread).label("previous_direction"),
-            func.lag(sent_at, type_=M.created_at.type).over(**thread).label("previous_sent"),
-        )
-        .where(ranked.c.rank <= limit)
-        .cte("history")
-    )
-    outbound = history.c.direction == Direction.OUTBOUND
-    answers = select(
-        history.c.prospect_id,
-        history.c.channel_type,
-        null().label("sent"),
-        history.c.created_at,
-        history.c.previous_sent,
-    ).where(~outbound, history.c.previous_direction == Direction.OUTBOUND)
-    counts = (
-        select(
-            history.c.prospect_id,
-            history.c.channel_type,
-            func.count().label("sent"),
-            null(),
-            null(),
-        )
-        .where(outbound)
-        .group_by(history.c.prospect_id, history.c.channel_type)
-    )
-    return union_all(answers, counts)
+#: Values read as the driver gives them (no conversion per row).
+_RAW = NullType()
+_Pairs = dict[Channel, list[tuple[Any, Any]]]
+
+
+def _threads(
+    rows: Iterable[Any], limit: int
+) -> tuple[dict[int, tuple[dict[Channel, int], _Pairs]], set[int]]:
+    """Messages sent and (answer, outgoing sent) pairs per prospect and channel, from rows in
+    thread order; and the prospects with more than ``limit`` rows."""
+    history: dict[int, tuple[dict[Channel, int], _Pairs]] = {}
+    counts: dict[int, int] = {}
+    thread: tuple[int, str] | None = None
+    waiting: Any = None
+    sent: dict[Channel, int] = {}
+    pairs: _Pairs = {}
+    for pid, value, direction, at, since in rows:
+        counts[pid] = counts.get(pid, 0) + 1
+        if (pid, value) != thread:
+            thread, waiting = (pid, value), None
+            sent, pairs = history.setdefault(pid, ({}, {}))
+            channel = channel_of(value)
+        if direction == Direction.OUTBOUND:
+            sent[channel] = sent.get(channel, 0) + 1
+            waiting = since
+        elif waiting is not None:
+            pairs.setdefault(channel, []).append((at, waiting))
+            waiting = None
+    return history, {pid for pid, n in counts.items() if n > limit}
+
+
+def _utc(value: Any) -> datetime:
+    """A raw stored time as reading the column gives it (``UTCDateTime``: aware, in UTC),
+    without SQLAlchemy's per-value wrappers: SQLite stores text, which SQLAlchemy reads with
+    ``fromisoformat``; PostgreSQL's driver gives datetimes."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 async def unreachable_by_prospect(
     session: AsyncSession, ids: list[int]
 ) -> dict[int, frozenset[Channel]]:
-    """``unreachable_channels`` of many prospects in one query.
+    """``unreachable_channels`` of many prospects (those with none are left out).
 
-    Only the prospects whose latest outgoing messages mention an unreachable code somewhere in
-    their metadata (a text match in the database) have them read and decoded: for the others
-    no attempt can have failed that way, so none of their channels is unreachable.
+    The database first finds the prospects with an outgoing message whose metadata mentions an
+    unreachable code (a text match, no decoding); only their latest outgoing messages are read
+    and decoded: for the others no attempt can have failed that way.
     """
-    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
+    if not ids:
+        return {}
     text = cast(M.meta, String)
     mentions = or_(*(text.contains(code, autoescape=True) for code in sorted(UNREACHABLE_CODES)))
-    ranked = (
-        select(M.prospect_id, M.id, M.meta, case((mentions, 1), else_=0).label("mentions"))
-        .add_columns(rank.label("rank"))
-        .where(M.prospect_id.in_(ids), M.direction == Direction.OUTBOUND)
-        .subquery()
+    suspects = list(
+        (
+            await session.execute(
+                select(M.prospect_id)
+                .where(M.prospect_id.in_(ids), M.direction == Direction.OUTBOUND, mentions)
+                .distinct()
+            )
+        ).scalars()
     )
-    suspect = func.max(ranked.c.mentions).over(partition_by=ranked.c.prospect_id)
-    latest = (
-        select(ranked.c.prospect_id, ranked.c.id, ranked.c.meta, suspect.label("suspect"))
-        .where(ranked.c.rank <= _RECENT_OUTBOUND)
+    if not suspects:
+        return {}
+    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
+    ranked = (
+        select(M.prospect_id, M.id, M.meta, rank.label("rank"))
+        .where(M.prospect_id.in_(suspects), M.direction == Direction.OUTBOUND)
         .subquery()
     )
     query = (
-        select(latest.c.prospect_id, latest.c.meta)
-        .where(latest.c.suspect == 1)
-        .order_by(latest.c.prospect_id, latest.c.id.desc())
+        select(ranked.c.prospect_id, ranked.c.meta)
+        .where(ranked.c.rank <= _RECENT_OUTBOUND)
+        .order_by(ranked.c.prospect_id, ranked.c.id.desc())
     )
     metas: dict[int, list[Any]] = {}
     for pid, meta in await session.execute(query):
         metas.setdefault(pid, []).append(meta)
-    return {pid: _dead_channels(found) for pid, found in metas.items()}
+    dead = {pid: _dead_channels(found) for pid, found in metas.items()}
+    return {pid: channels for pid, channels in dead.items() if channels}
 
 
 def _dead_channels(metas: Iterable[Any]) -> frozenset[Channel]:
