@@ -131,6 +131,33 @@ def engagement_from_history(
             matcher.outbound(channel, channel, (item.sent_at or item.at).timestamp())
         elif (answer := matcher.inbound(channel, item.at.timestamp())) is not None:
             delays.setdefault(channel, []).append(answer[1])
+    return _summarised(sent, delays, alpha, beta)
+
+
+def engagement_from_counts(
+    sent: dict[Channel, int],
+    answers: dict[Channel, list[tuple[datetime, datetime]]],
+    *,
+    alpha: float = PRIOR_ALPHA,
+    beta: float = PRIOR_BETA,
+    horizon: timedelta = REPLY_HORIZON,
+) -> dict[Channel, ChannelEngagement]:
+    """``engagement_from_history`` from what the database worked out of the history: messages
+    sent per channel, and each candidate answer (an incoming message whose thread's previous
+    message is outgoing) with when that outgoing message was sent. The delays are taken and
+    checked against ``horizon`` as ``ReplyMatcher`` does, so that the two agree to the bit."""
+    limit = horizon.total_seconds()
+    delays: dict[Channel, list[float]] = {}
+    for channel, pairs in answers.items():
+        found = [d for at, sent in pairs if 0 <= (d := at.timestamp() - sent.timestamp()) <= limit]
+        if found:
+            delays[channel] = found
+    return _summarised(sent, delays, alpha, beta)
+
+
+def _summarised(
+    sent: dict[Channel, int], delays: dict[Channel, list[float]], alpha: float, beta: float
+) -> dict[Channel, ChannelEngagement]:
     prior = alpha / (alpha + beta)
     result: dict[Channel, ChannelEngagement] = {}
     for channel, count in sent.items():

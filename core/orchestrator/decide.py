@@ -93,33 +93,14 @@ def _reason(criterion: str, points: float, key: str, **params: object) -> Reason
 
 #: A reason's parameters as (name, value) pairs: hashable, so built reasons are shared.
 _Params = tuple[tuple[str, object], ...]
-#: A reason not yet built: only the reported channels' reasons become ``Reason`` objects.
-_Pending = tuple[str, float, str, _Params]
 
 
-def _built(pending: list[_Pending]) -> tuple[Reason, ...]:
-    if not pending:
-        return ()
+def _shared(criterion: str, points: float, key: str, params: _Params = ()) -> Reason:
+    """The ``Reason`` for these values, shared across decisions (built once while cached)."""
     try:
-        return _built_all(tuple(pending))
-    except TypeError:  # an unhashable parameter
-        return _built_each(pending)
-
-
-@lru_cache(maxsize=8192)
-def _built_all(pending: tuple[_Pending, ...]) -> tuple[Reason, ...]:
-    # A channel's whole explanation repeats across decisions (same criteria, same points).
-    return tuple(_shared_reason(*p) for p in pending)
-
-
-def _built_each(pending: list[_Pending]) -> tuple[Reason, ...]:
-    built = []
-    for criterion, points, key, params in pending:
-        try:
-            built.append(_shared_reason(criterion, points, key, params))
-        except TypeError:  # an unhashable parameter: build this one afresh
-            built.append(_reason(criterion, points, key, **dict(params)))
-    return tuple(built)
+        return _shared_reason(criterion, points, key, params)
+    except TypeError:  # an unhashable parameter: build this one afresh
+        return _reason(criterion, points, key, **dict(params))
 
 
 def _construct(model: type[_M], values: dict[str, object]) -> _M:
@@ -133,7 +114,7 @@ def _construct(model: type[_M], values: dict[str, object]) -> _M:
     return made
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=16384)
 def _shared_reason(
     criterion: str, points: float, key: str, params: tuple[tuple[str, object], ...]
 ) -> Reason:
@@ -161,9 +142,9 @@ class _Scored:
         self.channel = channel
         #: Points by criterion, in the criteria's order (the order they are summed in).
         self.points: dict[str, float] = {}
-        self.reasons: list[_Pending] = []
-        self.warnings: list[_Pending] = []
-        self.blocked: list[_Pending] = []
+        self.reasons: list[Reason] = []
+        self.warnings: list[Reason] = []
+        self.blocked: list[Reason] = []
         self.held_until: datetime | None = None
         self.cost = _ZERO
         self.score = 0.0
@@ -174,7 +155,7 @@ class _Scored:
         if points == 0:
             return
         self.points[criterion] = self.points.get(criterion, 0.0) + points
-        self.reasons.append((criterion, points, key, params))
+        self.reasons.append(_shared(criterion, points, key, params))
 
     def hold(self, until: datetime) -> None:
         if self.held_until is None or until > self.held_until:
@@ -261,7 +242,7 @@ def decide(
     warnings); the other eligible channels are its alternatives (the fallback chain). Never
     raises for an unreachable prospect: the decision then has no channel and says why.
     """
-    weights = weights_of(context)
+    weights = weights_of(context) if context.settings.weights else DEFAULT_WEIGHTS
     facts = _Facts(context, content, weights)
     candidates = ch.AUTO_CANDIDATES if channel is None else _with(ch.AUTO_CANDIDATES, channel)
     scored = _score_all(candidates, context, content, facts, weights)
@@ -281,12 +262,12 @@ def decide(
         {
             "channel": chosen.channel,
             "confidence": _confidence(chosen, best),
-            "reasons": _built(chosen.reasons),
+            "reasons": tuple(chosen.reasons),
             "alternatives": tuple(_channel_score(s, best, context) for s in others),
             "estimated_cost": chosen.cost,
             "estimated_delivery_seconds": _delivery(chosen, context),
             "held_until": chosen.held_until,
-            "warnings": _built(chosen.warnings) + _budget_warning(context, chosen.cost),
+            "warnings": (*chosen.warnings, *_budget_warning(context, chosen.cost)),
             "blocked": (),
         },
     )
@@ -311,9 +292,13 @@ _BLOCK_KEYS = (
 )
 #: The blocks that name only their channel, built once: ``_BLOCKS[channel]["disabled"]``.
 _BLOCKS = {
-    c: {k: ("availability", 0.0, f"blocked.{k}", _ON[c]) for k in _BLOCK_KEYS} for c in ch.NAMES
+    c: {k: _reason("availability", 0.0, f"blocked.{k}", channel=str(c)) for k in _BLOCK_KEYS}
+    for c in ch.NAMES
 }
-_URGENT_IN_QUIET: _Pending = ("quiet_hours", 0.0, "warning.urgent_in_quiet_hours", ())
+_URGENT_IN_QUIET = _reason("quiet_hours", 0.0, "warning.urgent_in_quiet_hours")
+_OUTSIDE_WINDOW = _reason("availability", 0.0, "warning.template_outside_window")
+_WINDOW_SHUT = _reason("availability", 0.0, "blocked.whatsapp_window")
+_NO_CHANNEL = _reason("availability", 0, "blocked.no_channel")
 
 
 def _score_all(
@@ -357,7 +342,7 @@ def _score_all(
         limit = ch.HARD_LIMITS.get(channel)
         if limit is not None and length > limit:
             params: _Params = (("channel", name), ("length", length), ("limit", limit))
-            blocked.append(("availability", 0.0, "blocked.too_long", params))
+            blocked.append(_shared("availability", 0.0, "blocked.too_long", params))
         if channel == Channel.WHATSAPP:
             _whatsapp_window(s, context)
         elif channel == Channel.VOICE and (content.attachments or content.html):
@@ -365,12 +350,11 @@ def _score_all(
         if limits:
             _daily_limit(s, context, name)
         segments = facts.sms_segments if channel == Channel.SMS else 1
-        s.cost, text, cost_reason, over = _cost(
+        s.cost, cost_points, cost_reason, too_expensive = _cost(
             prices.get(channel, _ZERO), segments, cap, w_cost, low, name
         )
-        if over:
-            params = (("channel", name), ("cost", text), ("cap", str(cap)))
-            blocked.append(("availability", 0.0, "blocked.too_expensive", params))
+        if too_expensive is not None:
+            blocked.append(too_expensive)
         if blocked:  # only its blocks are ever shown
             continue
         points, reasons = s.points, s.reasons
@@ -378,24 +362,24 @@ def _score_all(
             weight = weights["preference"]
             if weight != 0:
                 points["preference"] = weight
-                reasons.append(("preference", weight, "reason.preferred", on))
+                reasons.append(_shared("preference", weight, "reason.preferred", on))
         before_cost, by_type = fixed[channel]
         for criterion, share, reason in before_cost:  # urgency, content, length
             points[criterion] = share
             reasons.append(reason)
         if cost_reason is not None:
-            points["cost"] = cost_reason[1]
+            points["cost"] = cost_points
             reasons.append(cost_reason)
         if quiet_rules:
             _quiet_hours(s, context, facts, weights["quiet_hours"], on)
         if by_type is not None:
-            points["message_type"] = by_type[1]
-            reasons.append(by_type)
+            points["message_type"] = by_type[0]
+            reasons.append(by_type[1])
         elif conversation and last_inbound == channel:
             weight = weights["message_type"]
             if weight != 0:
                 points["message_type"] = weight
-                reasons.append(("message_type", weight, "reason.type.conversation", on))
+                reasons.append(_shared("message_type", weight, "reason.type.conversation", on))
         if analytics:
             _engagement(s, context, weights["engagement"], name)
         s.score = score = sum(points.values())
@@ -411,7 +395,7 @@ def _daily_limit(s: _Scored, context: RoutingContext, name: str) -> None:
         and context.sent_today.get(s.channel, 0) >= daily.daily_limit
     ):
         params = (("channel", name), ("limit", daily.daily_limit))
-        s.blocked.append(("availability", 0.0, "blocked.daily_limit", params))
+        s.blocked.append(_shared("availability", 0.0, "blocked.daily_limit", params))
 
 
 def _whatsapp_window(s: _Scored, context: RoutingContext) -> None:
@@ -421,21 +405,23 @@ def _whatsapp_window(s: _Scored, context: RoutingContext) -> None:
         if left < _WINDOW_CLOSING:
             minutes = int(left.total_seconds() // 60)
             s.warnings.append(
-                ("availability", 0.0, "warning.window_closing", (("minutes", minutes),))
+                _shared("availability", 0.0, "warning.window_closing", (("minutes", minutes),))
             )
         return
     if context.whatsapp_template_approved:
-        s.warnings.append(("availability", 0.0, "warning.template_outside_window", ()))
+        s.warnings.append(_OUTSIDE_WINDOW)
         return
-    s.blocked.append(("availability", 0.0, "blocked.whatsapp_window", ()))
+    s.blocked.append(_WINDOW_SHUT)
 
 
-#: A criterion's points for a channel and its reason, not yet built.
-_Entry = tuple[str, float, _Pending]
-
-
+#: A reason's values before it is built: criterion, points, translation key, parameters.
+_Pending = tuple[str, float, str, _Params]
+#: A criterion's points for a channel and its reason.
+_Entry = tuple[str, float, Reason]
 #: What a message gives each channel: (length, SMS segments, the per-channel table below).
-_MessageFacts = tuple[int, int, dict[Channel, tuple[tuple["_Entry", ...], "_Pending | None"]]]
+_MessageFacts = tuple[
+    int, int, dict[Channel, tuple[tuple[_Entry, ...], tuple[float, Reason] | None]]
+]
 
 
 @lru_cache(maxsize=1024)
@@ -456,7 +442,7 @@ def _message_facts(
     seg = count_segments(text)
     long = len(text) > 160
     content_kind = "rich" if rich else "location" if share_location else "plain"
-    table: dict[Channel, tuple[tuple[_Entry, ...], _Pending | None]] = {}
+    table: dict[Channel, tuple[tuple[_Entry, ...], tuple[float, Reason] | None]] = {}
     for channel in ch.NAMES:
         on: _Params = _ON[channel]
         entries: list[_Pending] = []
@@ -467,15 +453,15 @@ def _message_facts(
         share = _CONTENT[content_kind].get(channel, 0.0)
         entries.append(("content", w_content * share, _CONTENT_KEYS[content_kind, share > 0], on))
         entries.extend(_length(channel, seg, long, w_length, on))
-        by_type: _Pending | None = None
+        by_type: tuple[float, Reason] | None = None
         if kind != MessageType.CONVERSATION:
             share = _TYPE.get(kind, {}).get(channel, 0.0)
             points = w_type * share
-            by_type = (
-                ("message_type", points, _TYPE_KEYS[kind, share > 0], on) if points != 0 else None
-            )
+            if points != 0:
+                key = _TYPE_KEYS[kind, share > 0]
+                by_type = (points, _shared("message_type", points, key, on))
         table[channel] = (
-            tuple((e[0], e[1], e) for e in entries if e[1] != 0),
+            tuple((e[0], e[1], _shared(*e)) for e in entries if e[1] != 0),
             by_type,
         )
     return len(text), max(1, seg.segments), table
@@ -522,13 +508,15 @@ def _length(
 @lru_cache(maxsize=1024)
 def _cost(
     price: Decimal, segments: int, cap: Decimal, weight: float, low: bool, name: str
-) -> tuple[Decimal, str, _Pending | None, bool]:
-    """A channel's cost for ``segments`` (1 but for SMS), as text, its reason (None when it
-    gives no points), and whether it is over ``cap``; compared in micro-euros."""
+) -> tuple[Decimal, float, Reason | None, Reason | None]:
+    """A channel's cost for ``segments`` (1 but for SMS), the cost criterion's points and
+    reason (None when it gives no points), and the block when it is over ``cap``; compared in
+    micro-euros."""
     cost = price * segments if segments > 1 else price
     text = str(cost)
     if cost > cap:
-        return cost, text, None, True
+        params = (("channel", name), ("cost", text), ("cap", str(cap)))
+        return cost, 0.0, None, _shared("availability", 0.0, "blocked.too_expensive", params)
     micros = math.ceil(cost * MICROS)  # rounded up: a fraction of a micro-euro is not free
     if micros == 0:
         share = 1.0
@@ -540,9 +528,9 @@ def _cost(
         share = -0.5 if low else 0.0
     points = weight * share
     if points == 0:
-        return cost, text, None, False
+        return cost, 0.0, None, None
     key = "reason.cost.cheap" if share > 0 else "reason.cost.expensive"
-    return cost, text, ("cost", points, key, (("channel", name), ("cost", text))), False
+    return cost, points, _shared("cost", points, key, (("channel", name), ("cost", text))), None
 
 
 def _quiet_hours(
@@ -569,19 +557,25 @@ def _quiet_hours(
             s.hold(next_in_allowed(facts.local, allowed))
     if s.held_until is not None:
         until = (("until", s.held_until.isoformat()),)
-        s.warnings.append(("quiet_hours", 0.0, "warning.held", until))
+        s.warnings.append(_shared("quiet_hours", 0.0, "warning.held", until))
 
 
 def _engagement(s: _Scored, context: RoutingContext, weight: float, name: str) -> None:
     if not context.settings.track_engagement:  # ORCHESTRATOR_TRACK_ENGAGEMENT=false
-        s.reasons.append(("engagement", 0.0, "reason.engagement.not_tracked", (("channel", name),)))
+        key = "reason.engagement.not_tracked"
+        s.reasons.append(_shared("engagement", 0.0, key, _ON[s.channel]))
         return
     stats = context.engagement.get(s.channel)
     if stats is None or stats.sent == 0:
         return
     prior = stats.prior_rate
-    spread = max(prior, 1 - prior) or 1.0
-    share = max(-1.0, min(1.0, (stats.response_rate - prior) / spread))
+    # max/min spelt as comparisons (with their ties and signed zeros): decide's hot path
+    spread = (1 - prior if 1 - prior > prior else prior) or 1.0
+    share = (stats.response_rate - prior) / spread
+    if share > 1.0:
+        share = 1.0
+    elif share < -1.0:
+        share = -1.0
     if share == 0:
         return
     median = stats.median_response_seconds
@@ -608,13 +602,18 @@ def _reachable(eligible: list[_Scored]) -> float:
 def _confidence(s: _Scored, best: float) -> float:
     if best <= 0:
         return 0.5 if s.score >= 0 else 0.0
-    return round(max(0.0, min(1.0, s.score / best)), 3)
+    share = s.score / best  # clipped to [0, 1], as max(0.0, min(1.0, share)) (no -0.0)
+    if share <= 0.0:
+        return 0.0
+    return round(share if share < 1.0 else 1.0, 3)
 
 
 def _delivery(s: _Scored, context: RoutingContext) -> float:
     seconds = ch.DELIVERY_SECONDS[s.channel]
     if s.held_until is not None:
-        seconds += max(0.0, (s.held_until - context.now).total_seconds())
+        wait = (s.held_until - context.now).total_seconds()
+        if wait > 0.0:
+            seconds += wait
     return seconds
 
 
@@ -625,7 +624,7 @@ def _channel_score(s: _Scored, best: float, context: RoutingContext) -> ChannelS
             "channel": s.channel,
             "confidence": _confidence(s, best),
             "score": round(s.score, 2),
-            "reasons": _built(s.reasons),
+            "reasons": tuple(s.reasons),
             "estimated_cost": s.cost,
             "estimated_delivery_seconds": _delivery(s, context),
             "eligible": True,
@@ -637,8 +636,7 @@ def _no_channel(
     context: RoutingContext, scored: list[_Scored], channel: Channel | None
 ) -> Decision:
     pool = [s for s in scored if channel is None or s.channel == channel]
-    blocked = tuple(r for s in pool for r in _built(s.blocked))
-    summary = _reason("availability", 0, "blocked.no_channel")
+    blocked = tuple(r for s in pool for r in s.blocked)
     # As ``Decision(channel=None, confidence=0.0, reasons=(summary,), blocked=blocked)`` would
     # make it (the other fields at their defaults), without validating what we built.
     return _construct(
@@ -646,7 +644,7 @@ def _no_channel(
         {
             "channel": None,
             "confidence": 0.0,
-            "reasons": (summary,),
+            "reasons": (_NO_CHANNEL,),
             "alternatives": (),
             "estimated_cost": _NO_COST,
             "estimated_delivery_seconds": 0,

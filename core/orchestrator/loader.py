@@ -13,17 +13,16 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
 from core.analytics.engagement import (
     COUNTED_KINDS,
     HISTORY_LIMIT,
     SENT,
-    HistoryItem,
     channel_of,
-    direction_of,
-    engagement_from_history,
+    engagement_from_counts,
     load_engagement,
 )
 from core.config.settings import OrchestratorSettings
@@ -295,10 +294,15 @@ def _channel(value: str | None) -> Channel | None:
     return Channel(value) if value else None
 
 
+def daily_limited(inputs: TenantInputs) -> list[Channel]:
+    """The tenant's channels with a daily limit (whose sends today ``ChunkFacts`` counts)."""
+    return [c for c, lim in inputs.settings.limits.items() if lim.daily_limit is not None]
+
+
 async def _sent_today(
     session: AsyncSession, inputs: TenantInputs, now: datetime
 ) -> dict[Channel, int]:
-    limited = [c for c, lim in inputs.settings.limits.items() if lim.daily_limit is not None]
+    limited = daily_limited(inputs)
     if not limited:
         return {}
     local = now.astimezone(zone(inputs.settings.timezone))
@@ -398,54 +402,129 @@ async def _whatsapp_last_inbound(session: AsyncSession, ids: list[int]) -> dict[
     return {pid: at for pid, at in rows if at is not None}
 
 
-def _latest(limit: int, *columns: Any, where: Sequence[Any]) -> Any:
-    """The latest ``limit`` messages of each prospect (a window function, one query)."""
-    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
-    inner = select(M.prospect_id, M.id, *columns, rank.label("rank")).where(*where).subquery()
-    return (
-        select(*(inner.c[c.key] for c in (M.prospect_id, *columns)))
-        .where(inner.c.rank <= limit)
-        .order_by(inner.c.prospect_id, inner.c.id.desc())
-    )
-
-
 async def load_engagements(
     session: AsyncSession, ids: list[int], limit: int = HISTORY_LIMIT
 ) -> dict[int, dict[Channel, Any]]:
-    """``load_engagement`` of many prospects in one query."""
-    query = _latest(
-        limit,
-        M.channel_type,
-        M.direction,
-        M.created_at,
-        M.sent_at,
-        where=(
-            M.prospect_id.in_(ids),
-            M.kind.in_(COUNTED_KINDS),
-            or_(M.direction == Direction.INBOUND, M.status.in_(SENT)),
-        ),
+    """``load_engagement`` of many prospects in one query (prospects without a message sent
+    are left out).
+
+    The database puts each thread (a prospect on a channel) in ``engagement_from_history``'s
+    order (by creation, ties newest first); here one pass counts the messages sent and pairs
+    each answer with the outgoing message before it. Only those pairs' times are converted.
+    A prospect with more than ``limit`` counted messages is read again with
+    ``load_engagement`` (its latest ``limit``); window functions would do it in the query,
+    but cost SQLite several times the whole pass.
+    """
+    if not ids:
+        return {}
+    counted = (
+        M.prospect_id.in_(ids),
+        M.kind.in_(COUNTED_KINDS),
+        or_(M.direction == Direction.INBOUND, M.status.in_(SENT)),
     )
-    history: dict[int, list[HistoryItem]] = {}
-    for pid, channel, direction, at, sent in await session.execute(query):
-        history.setdefault(pid, []).append(
-            HistoryItem(channel_of(channel), direction_of(direction), at, sent)
+    sent_at = func.coalesce(M.sent_at, M.created_at)
+    query = (
+        select(
+            M.prospect_id,
+            M.channel_type,
+            M.direction,
+            type_coerce(M.created_at, _RAW),
+            type_coerce(sent_at, _RAW),
         )
-    return {pid: engagement_from_history(items) for pid, items in history.items()}
+        .where(*counted)
+        .order_by(M.prospect_id, M.channel_type, M.created_at, M.id.desc())
+    )
+    rows = await session.execute(query)
+    history, heavy = _threads(rows, limit)
+    found: dict[int, dict[Channel, Any]] = {}
+    for pid, (sent, pairs) in history.items():
+        answers = {c: [(_utc(at), _utc(since)) for at, since in p] for c, p in pairs.items()}
+        found[pid] = engagement_from_counts(sent, answers)
+    for pid in heavy:
+        found[pid] = await load_engagement(session, pid, limit)
+    return {pid: stats for pid, stats in found.items() if stats}
+
+
+#: Values read as the driver gives them (no conversion per row).
+_RAW = NullType()
+_Pairs = dict[Channel, list[tuple[Any, Any]]]
+
+
+def _threads(
+    rows: Iterable[Any], limit: int
+) -> tuple[dict[int, tuple[dict[Channel, int], _Pairs]], set[int]]:
+    """Messages sent and (answer, outgoing sent) pairs per prospect and channel, from rows in
+    thread order; and the prospects with more than ``limit`` rows."""
+    history: dict[int, tuple[dict[Channel, int], _Pairs]] = {}
+    counts: dict[int, int] = {}
+    thread: tuple[int, str] | None = None
+    waiting: Any = None
+    sent: dict[Channel, int] = {}
+    pairs: _Pairs = {}
+    for pid, value, direction, at, since in rows:
+        counts[pid] = counts.get(pid, 0) + 1
+        if (pid, value) != thread:
+            thread, waiting = (pid, value), None
+            sent, pairs = history.setdefault(pid, ({}, {}))
+            channel = channel_of(value)
+        if direction == Direction.OUTBOUND:
+            sent[channel] = sent.get(channel, 0) + 1
+            waiting = since
+        elif waiting is not None:
+            pairs.setdefault(channel, []).append((at, waiting))
+            waiting = None
+    return history, {pid for pid, n in counts.items() if n > limit}
+
+
+def _utc(value: Any) -> datetime:
+    """A raw stored time as reading the column gives it (``UTCDateTime``: aware, in UTC),
+    without SQLAlchemy's per-value wrappers: SQLite stores text, which SQLAlchemy reads with
+    ``fromisoformat``; PostgreSQL's driver gives datetimes."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 async def unreachable_by_prospect(
     session: AsyncSession, ids: list[int]
 ) -> dict[int, frozenset[Channel]]:
-    """``unreachable_channels`` of many prospects in one query."""
-    query = _latest(
-        _RECENT_OUTBOUND,
-        M.meta,
-        where=(M.prospect_id.in_(ids), M.direction == Direction.OUTBOUND),
+    """``unreachable_channels`` of many prospects (those with none are left out).
+
+    The database first finds the prospects with an outgoing message whose metadata mentions an
+    unreachable code (a text match, no decoding); only their latest outgoing messages are read
+    and decoded: for the others no attempt can have failed that way.
+    """
+    if not ids:
+        return {}
+    text = cast(M.meta, String)
+    mentions = or_(*(text.contains(code, autoescape=True) for code in sorted(UNREACHABLE_CODES)))
+    suspects = list(
+        (
+            await session.execute(
+                select(M.prospect_id)
+                .where(M.prospect_id.in_(ids), M.direction == Direction.OUTBOUND, mentions)
+                .distinct()
+            )
+        ).scalars()
+    )
+    if not suspects:
+        return {}
+    rank = func.row_number().over(partition_by=M.prospect_id, order_by=M.id.desc())
+    ranked = (
+        select(M.prospect_id, M.id, M.meta, rank.label("rank"))
+        .where(M.prospect_id.in_(suspects), M.direction == Direction.OUTBOUND)
+        .subquery()
+    )
+    query = (
+        select(ranked.c.prospect_id, ranked.c.meta)
+        .where(ranked.c.rank <= _RECENT_OUTBOUND)
+        .order_by(ranked.c.prospect_id, ranked.c.id.desc())
     )
     metas: dict[int, list[Any]] = {}
     for pid, meta in await session.execute(query):
         metas.setdefault(pid, []).append(meta)
-    return {pid: _dead_channels(found) for pid, found in metas.items()}
+    dead = {pid: _dead_channels(found) for pid, found in metas.items()}
+    return {pid: channels for pid, channels in dead.items() if channels}
 
 
 def _dead_channels(metas: Iterable[Any]) -> frozenset[Channel]:

@@ -26,8 +26,11 @@ from core.i18n import t as tr
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import (
+    ChunkFacts,
     ProspectFacts,
     TenantInputs,
+    chunk_facts,
+    daily_limited,
     load_context,
     load_facts,
     load_tenant_inputs,
@@ -97,6 +100,8 @@ class _Batch:
     conversations: dict[tuple[int, Channel], t.ConversationRow] = field(default_factory=dict)
     #: Messages queued by the batch, inserted in one flush at its end.
     written: list[tuple[t.MessageRow, t.ConversationRow]] = field(default_factory=list)
+    #: What the batch's requests share, by tenant and template (``_shared_facts``).
+    shared: dict[tuple[int, int | None], ChunkFacts] = field(default_factory=dict)
 
 
 async def submit(
@@ -290,6 +295,7 @@ async def _routed(
     due = request.due_at if request.due_at is not None and request.due_at > now else now
     prepared = await _prepare(session, request, prospect, inputs)
     conversation = await _conversation(session, request)
+    template_id = prepared.draft.template_id if prepared.template else None
     context = request.context or await load_context(
         session,
         inputs,
@@ -298,10 +304,11 @@ async def _routed(
         message_type=prepared.draft.message_type,
         urgency=prepared.draft.urgency,
         conversation=conversation,
-        template_id=prepared.draft.template_id if prepared.template else None,
+        template_id=template_id,
         allowed=request.allowed,
         preferred=request.preferred,
         facts=facts,
+        shared=await _shared_facts(session, batch, inputs, due, template_id),
     )
     candidates = frozenset(context.contacts) & (context.enabled | {Channel.VOICE})
     rendered = await render_channels(session, request, prepared, context, candidates)
@@ -348,6 +355,25 @@ async def _routed(
     return Outcome(
         request, str(message.status), decision, message, row, conversation, context=context
     )
+
+
+async def _shared_facts(
+    session: AsyncSession,
+    batch: _Batch | None,
+    inputs: TenantInputs,
+    due: datetime,
+    template_id: int | None,
+) -> ChunkFacts | None:
+    """``chunk_facts`` once per batch, tenant and template; None (``load_context`` loads them
+    for the request) outside a batch, or when the tenant has daily limits: today's sends then
+    change with each message the batch queues."""
+    if batch is None or daily_limited(inputs):
+        return None
+    key = (inputs.tenant_id, template_id)
+    found = batch.shared.get(key)
+    if found is None:
+        found = batch.shared[key] = await chunk_facts(session, inputs, due, template_id)
+    return found
 
 
 async def _conversation_on(

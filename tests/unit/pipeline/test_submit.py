@@ -322,3 +322,45 @@ async def test_a_fallback_reapplies_its_channels_allowed_sending_hours(
         row = await session.get(t.OutboxRow, outcome.row.id)
     assert row.channel_type == Channel.EMAIL and row.status == OutboxStatus.HELD
     assert row.not_before.astimezone(UTC) == datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
+
+
+async def test_a_batch_loads_what_its_requests_share_once(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The chunk facts (today's sends on limited channels, the template's approval) are read
+    # once per batch; with a daily limit they change with each message queued, so each request
+    # then counts them again (load_context).
+    from core.domain.tenant_settings import ChannelLimits
+
+    submit_module = sys.modules["core.pipeline.submit"]
+    service = scene.service
+    ids = [await add_prospect(service, f"S {i}", phone=f"+336140{i:05d}") for i in range(4)]
+    calls: list[int] = []
+    shared = submit_module.chunk_facts
+
+    async def counted(*args: object, **kwargs: object):
+        calls.append(1)
+        return await shared(*args, **kwargs)
+
+    monkeypatch.setattr(submit_module, "chunk_facts", counted)
+
+    def batch(tag: str) -> list[OutgoingRequest]:
+        return [
+            OutgoingRequest(
+                tenant_id=service.ctx.tenant_id,
+                prospect_id=pid,
+                kind=Kind.BROADCAST,
+                draft=ReplyDraft(text="Portes ouvertes samedi"),
+                key=f"{tag}:{pid}",
+            )
+            for pid in ids
+        ]
+
+    assert {o.status for o in await run(scene, batch("cf"))} == {"queued"}
+    assert len(calls) == 1
+    settings = await service.tenant_settings.get()
+    settings.limits = {Channel.SMS: ChannelLimits(daily_limit=100)}
+    await service.tenant_settings.save(settings)
+    calls.clear()
+    assert {o.status for o in await run(scene, batch("cf2"))} == {"queued"}
+    assert calls == []
