@@ -28,6 +28,7 @@ DEFERRED = (
     "core.engine",  # the relay, the outbox, the reminders start after the first paint
     "core.relay",
     "core.demo",
+    "core.orchestrator.decide",  # the held messages need the quiet hours, not the router
     "core.service.abtests",
     "core.service.campaigns",
     "core.service.analytics",
