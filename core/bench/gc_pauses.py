@@ -11,9 +11,11 @@ from typing import Any
 class GcPauses:
     """Every collection's duration (milliseconds) and generation, between enter and exit.
 
-    ``durations`` is the collector's own work, in this process's CPU time: on a shared machine
-    the wall time of a collection also counts the moments the scheduler gave the CPU to another
-    process, which no collector setting changes. ``wall`` keeps the wall times too.
+    ``durations`` is the collector's own work, in the CPU time of the thread it ran in (the one
+    it paused): on a shared machine the wall time of a collection also counts the moments the
+    scheduler gave the CPU to another process, which no collector setting changes, and the
+    process's CPU time would also count the app's other threads (SQLite's, running its queries
+    without the GIL) on the other core. ``wall`` keeps the wall times too.
 
     with GcPauses() as pauses:
         ...
@@ -28,10 +30,10 @@ class GcPauses:
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._started = (time.process_time(), time.perf_counter())
+            self._started = (time.thread_time(), time.perf_counter())
         elif self._started is not None:
             cpu, wall = self._started
-            self.durations.append((time.process_time() - cpu) * 1000)
+            self.durations.append((time.thread_time() - cpu) * 1000)
             self.wall.append((time.perf_counter() - wall) * 1000)
             self.generations.append(int(info.get("generation", -1)))
             self._started = None
