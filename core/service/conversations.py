@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Select,
     and_,
     delete,
@@ -506,7 +507,7 @@ async def _around(
     """What a thread shows around its conversations, in one read: their labels, which have a
     draft, the conversations ``row`` was switched to, and the names of ``agents``."""
     ids = [r.id for r in rows]
-    label, draft, switched, agent = (literal_column(str(n)) for n in range(4))
+    label, draft, switched, agent = (literal_column(str(n), Integer) for n in range(4))
     L, D, A = t.ConversationLabelRow, t.DraftRow, t.AgentRow
     parts = [
         select(label, L.conversation_id, L.label).where(L.conversation_id.in_(ids)),
@@ -521,13 +522,13 @@ async def _around(
     names: dict[int, str] = {}
     for kind, key, text in (await session.execute(union_all(*parts))).all():
         if kind == 0:
-            labels.setdefault(key, []).append(text)
+            labels.setdefault(key, []).append(str(text))
         elif kind == 1:
             drafted.add(key)
         elif kind == 2:
             switched_to.append(key)
         else:
-            names[key] = text
+            names[key] = str(text)
     sorted_labels = {k: tuple(sorted(v)) for k, v in labels.items()}
     return sorted_labels, drafted, tuple(sorted(switched_to)), names
 
