@@ -208,20 +208,6 @@ class Message(DomainModel):
     read_at: datetime | None = None
 
 
-class Thread(DomainModel):
-    """What the conversation screen shows: the conversation, its prospect and the timeline.
-
-    ``messages`` is the prospect's timeline across all of their conversations, oldest first:
-    all of it when ``complete``, else its newest part (older messages were not read).
-    """
-
-    conversation: Conversation
-    prospect: Prospect
-    messages: tuple[Message, ...]
-    related: tuple[ConversationSummary, ...] = ()
-    complete: bool = True
-
-
 class Appointment(DomainModel):
     """An appointment (RDV) between a prospect and an agent."""
 
@@ -237,6 +223,22 @@ class Appointment(DomainModel):
     notes: str | None = None
     #: When the appointment was confirmed (None while it has not been).
     confirmed_at: datetime | None = None
+
+
+class Thread(DomainModel):
+    """What the conversation screen shows: the conversation, its prospect and the timeline.
+
+    ``messages`` is the prospect's timeline across all of their conversations, oldest first:
+    all of it when ``complete``, else its newest part (older messages were not read).
+    """
+
+    conversation: Conversation
+    prospect: Prospect
+    messages: tuple[Message, ...]
+    related: tuple[ConversationSummary, ...] = ()
+    complete: bool = True
+    #: The prospect's appointments, soonest first (the screen's panel shows them).
+    appointments: tuple[Appointment, ...] = ()
 
 
 class MessageTemplate(DomainModel):

@@ -13,7 +13,20 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, false, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    delete,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import models as m
@@ -178,17 +191,19 @@ class Conversations:
         """
         async with self.ctx.db.session() as session:
             prospect_id = select(C.prospect_id).where(C.id == conversation_id).scalar_subquery()
-            rows = (
-                (await session.execute(select(C).where(C.prospect_id == prospect_id)))
-                .scalars()
-                .all()
-            )
+            found = (
+                await session.execute(
+                    select(C, t.ProspectRow)
+                    .join(t.ProspectRow, t.ProspectRow.id == C.prospect_id)
+                    .where(C.prospect_id == prospect_id)
+                )
+            ).all()
+            rows = [r for r, _ in found]
             row = next((r for r in rows if r.id == conversation_id), None)
             if row is None or row.tenant_id != self.ctx.tenant_id:
                 raise NotFound("conversation", conversation_id)
             related_rows = [r for r in rows if r.id != row.id]
-            prospect = await session.get(t.ProspectRow, row.prospect_id)
-            assert prospect is not None
+            prospect = found[0][1]
             query = (
                 select(*_MESSAGE_COLUMNS)
                 .where(t.MessageRow.prospect_id == row.prospect_id)
@@ -198,21 +213,20 @@ class Conversations:
             messages = (await session.execute(query)).all()
             complete = len(messages) <= limit
             messages = messages[:limit]
-            ids = [r.id for r in rows]
-            labels = await _labels_of(session, ids)
-            drafted = await drafted_ids(session, ids)
-            switched_to = (
+            writers = {r.sender_id for r in messages if r.sender_type == "agent" and r.sender_id}
+            agents = writers | {r.assignee_id for r in rows if r.assignee_id}
+            labels, drafted, switched_to, names = await _around(session, row, rows, agents)
+            appointments = (
                 (
                     await session.execute(
-                        select(C.id).where(C.switched_from_id == row.id).order_by(C.id)
+                        select(t.AppointmentRow)
+                        .where(t.AppointmentRow.prospect_id == row.prospect_id)
+                        .where(t.AppointmentRow.tenant_id == self.ctx.tenant_id)
+                        .order_by(t.AppointmentRow.starts_at)
                     )
                 )
                 .scalars()
                 .all()
-            )
-            writers = {r.sender_id for r in messages if r.sender_type == "agent" and r.sender_id}
-            names = await _agent_names(
-                session, writers | {r.assignee_id for r in rows if r.assignee_id}
             )
         conversation = convert.conversation(
             row,
@@ -237,6 +251,7 @@ class Conversations:
             messages=tuple(_signed(convert.message(r), names) for r in reversed(messages)),
             related=tuple(related),
             complete=complete,
+            appointments=tuple(convert.appointment(a) for a in appointments),
         )
 
     async def _row(self, session: AsyncSession, conversation_id: int) -> t.ConversationRow:
@@ -481,6 +496,41 @@ async def _labels_of(session: AsyncSession, ids: list[int]) -> dict[int, tuple[s
     for row in (await session.execute(query)).scalars():
         found.setdefault(row.conversation_id, []).append(row.label)
     return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+async def _around(
+    session: AsyncSession,
+    row: t.ConversationRow,
+    rows: list[t.ConversationRow],
+    agents: set[int],
+) -> tuple[dict[int, tuple[str, ...]], set[int], tuple[int, ...], dict[int, str]]:
+    """What a thread shows around its conversations, in one read: their labels, which have a
+    draft, the conversations ``row`` was switched to, and the names of ``agents``."""
+    ids = [r.id for r in rows]
+    label, draft, switched, agent = (literal_column(str(n), Integer) for n in range(4))
+    L, D, A = t.ConversationLabelRow, t.DraftRow, t.AgentRow
+    parts = [
+        select(label, L.conversation_id, L.label).where(L.conversation_id.in_(ids)),
+        select(draft, D.conversation_id, null()).where(D.conversation_id.in_(ids)),
+        select(switched, C.id, null()).where(C.switched_from_id == row.id),
+    ]
+    if agents:
+        parts.append(select(agent, A.id, A.name).where(A.id.in_(agents)))
+    labels: dict[int, list[str]] = {}
+    drafted: set[int] = set()
+    switched_to: list[int] = []
+    names: dict[int, str] = {}
+    for kind, key, text in (await session.execute(union_all(*parts))).all():
+        if kind == 0:
+            labels.setdefault(key, []).append(str(text))
+        elif kind == 1:
+            drafted.add(key)
+        elif kind == 2:
+            switched_to.append(key)
+        else:
+            names[key] = str(text)
+    sorted_labels = {k: tuple(sorted(v)) for k, v in labels.items()}
+    return sorted_labels, drafted, tuple(sorted(switched_to)), names
 
 
 async def _agent_names(session: AsyncSession, ids: set[int]) -> dict[int, str]:

@@ -151,7 +151,6 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         try:
             thread = await service.conversations.thread(wanted, self._limit)
             self._tenant_tz = await self.app.tenant_timezone()
-            appointments = await service.appointments.for_prospect(thread.prospect.id)
         except Exception as exc:
             notify_error(self.app, exc)
             if self.thread is None:
@@ -160,7 +159,7 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         if wanted != self.conversation_id:
             return  # another conversation was opened while reading (a switch): it draws itself
         self.thread = thread
-        self.appointments = appointments
+        self.appointments = appointments = list(thread.appointments)
         self._show_title()
         self._show_presence()
         # in place: the reader's scroll, cursor and the panel stay unless what they show changed

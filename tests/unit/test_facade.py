@@ -189,6 +189,25 @@ async def test_thread_reads_labels_assignees_drafts_and_writers_of_every_convers
     assert thread.conversation.labels == ("urgent", "vente")
     assert thread.conversation.assignee_name == "Claire Martin"
     assert [m.sender_name for m in thread.messages if m.id == note.id] == ["Paul Durand"]
+    assert (await service.conversations.thread(email)).conversation.has_draft
+
+
+async def test_a_thread_brings_the_prospects_appointments_soonest_first(service, clock) -> None:
+    p = await add_prospect(service, phone="0612345678")
+    other = await add_prospect(service, "Autre", phone="0698765432")
+    sms, _ = await add_message(service, p, "bonjour")
+    made = []
+    for days in (3, 1, 2):
+        start = clock.now + timedelta(days=days)
+        draft = AppointmentDraft(prospect_id=p, starts_at=start, ends_at=start + timedelta(hours=1))
+        made.append(await service.appointments.create(draft))
+    start = clock.now + timedelta(days=1)
+    await service.appointments.create(
+        AppointmentDraft(prospect_id=other, starts_at=start, ends_at=start + timedelta(hours=1))
+    )
+    thread = await service.conversations.thread(sms)
+    assert list(thread.appointments) == await service.appointments.for_prospect(p)
+    assert [a.id for a in thread.appointments] == [made[1].id, made[2].id, made[0].id]
     with pytest.raises(NotFound):
         await service.conversations.thread(10**9)
 

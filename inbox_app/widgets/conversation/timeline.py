@@ -257,18 +257,36 @@ class Timeline(ScrollView, can_focus=True):
     async def show(self, thread: Thread, tz: str | None) -> None:
         """Draw ``thread`` (replacing what was there), keeping the cursor at the end.
 
-        Only the newest ``WINDOW`` items are in the timeline; older ones come in as the reader
-        reaches the top, so a long thread opens as fast as a short one.
+        Only the newest items that fill the screen (at most ``WINDOW``) are in the timeline;
+        older ones come in as the reader reaches the top, so a long thread opens as fast as a
+        short one.
         """
         self.tz = tz
         self._shown_for = thread.conversation.id
         self._complete = thread.complete
         entries = build_entries(thread, tz)
-        self._older, newest = entries[:-WINDOW], entries[-WINDOW:]
+        newest = self._screenful(entries)
+        self._older = entries[: len(entries) - len(newest)]
         self._index = None
-        self._set_items([TimelineItem(e) for e in newest])
+        self._set_items(newest)
         self.index = len(self) - 1 if len(self) else None
         self.scroll_end(animate=False, immediate=True)
+
+    def _screenful(self, entries: list[Entry]) -> list[TimelineItem]:
+        """The newest of ``entries`` as items, as many as fill the timeline and one more (at
+        most ``WINDOW``; ``WINDOW`` before the timeline has a size). They are measured, so
+        drawn, here: the items above the screen are not drawn at all."""
+        width, height = self._width(), self.scrollable_content_region.height
+        items: list[TimelineItem] = []
+        lines = 0
+        for entry in reversed(entries[-WINDOW:]):
+            items.append(TimelineItem(entry))
+            if width > 0 and height > 0:
+                lines += self._measure(items[-1], width)
+                if lines > height:
+                    break
+        items.reverse()
+        return items
 
     async def update(self, thread: Thread, tz: str | None) -> None:
         """Show ``thread`` again without redrawing what did not change.

@@ -131,6 +131,7 @@ async def test_switch_channel_links_both_threads_and_queues_the_transition(scene
     assert new.context["previous_channel"] == "sms"
     old = await service.conversations.get(scene.conversation_id)
     assert old.switched_to_ids == (new.id,)
+    assert (await service.conversations.thread(old.id)).conversation == old
     thread = await service.conversations.thread(new.id)
     transition = [m for m in thread.messages if m.conversation_id == new.id]
     # the prospect's language (here the tenant's, French), not the agent's (English here)
