@@ -36,6 +36,8 @@ async def measure(ctx: BenchContext) -> list[Result]:
     details = {
         "prospects": found["prospects"],
         "seconds": round(found["seconds"], 1),
+        "cpu_ms_per_prospect": round(1000 * found["cpu_seconds"] / max(found["prospects"], 1), 3),
+        "statements_per_prospect": round(found["statements"] / max(found["prospects"], 1), 3),
         "progress": found["progress"],
         "process": "its own (peak = its VmHWM)",
     }

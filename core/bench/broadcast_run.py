@@ -2,8 +2,9 @@
 
     python -m core.bench.broadcast_run DATABASE TENANT COUNT
 
-prints one JSON line: prospects, seconds, progress, and this process's peak resident memory
-(its own VmHWM, so nothing measured before in the bench process is counted).
+prints one JSON line: prospects, seconds, this process's CPU seconds and the SQL statements
+over the same span, progress, and its peak resident memory (its own VmHWM, so nothing
+measured before in the bench process is counted).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sqlalchemy import event
 
 from core.bench.startup import vm_hwm_kb
 from core.domain.decision import ReplyDraft
@@ -57,18 +60,30 @@ async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
     try:
         service = await broadcasting_service(db, tenant)
         draft = ReplyDraft(text=TEXT, message_type=MessageType.MARKETING)
-        start = time.perf_counter()
+        statements = _count_statements(db)
+        start, cpu = time.perf_counter(), time.process_time()
         broadcast_id = await service.outbound.broadcast(ids, draft)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        counted = len(statements)
         progress = await service.outbound.broadcast_progress(broadcast_id)
     finally:
         await db.close()
     return {
         "prospects": len(ids),
         "seconds": elapsed,
+        "cpu_seconds": cpu,
+        "statements": counted,
         "progress": asdict(progress),
         "peak_rss_mb": vm_hwm_kb("self") / 1024,
     }
+
+
+def _count_statements(db: Database) -> list[None]:
+    """A list that grows by one with each statement sent to the database (an executemany
+    counts once)."""
+    seen: list[None] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *_: seen.append(None))
+    return seen
 
 
 if __name__ == "__main__":

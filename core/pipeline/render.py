@@ -69,6 +69,7 @@ async def render_channels(
     """``request`` rendered for each of ``candidates`` that can carry it at the due time."""
     out = Rendered(prepared.draft, window_until=window_until(context))
     has_base = request.draft is not None and has_content(request.draft)
+    base = _from_draft(prepared.draft) if has_base else None  # one for every channel
     for channel in sorted(candidates):
         rendering = request.renderings.get(channel)
         if rendering is None and request.renderer is not None:
@@ -78,8 +79,8 @@ async def render_channels(
                 log.warning("%s: rendering for %s failed: %s", request.kind, channel, exc)
                 out.left_out[channel] = left_out(channel, "render_failed", error=str(exc)[:200])
                 continue
-        if rendering is None and has_base:
-            rendering = _from_draft(prepared.draft)
+        if rendering is None:
+            rendering = base
         if rendering is None:
             continue  # not written for this channel: not a candidate
         if channel == Channel.WHATSAPP:

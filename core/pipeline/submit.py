@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,11 +26,8 @@ from core.i18n import t as tr
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import decide
 from core.orchestrator.loader import (
-    ChunkFacts,
     ProspectFacts,
     TenantInputs,
-    chunk_facts,
-    daily_limited,
     load_context,
     load_facts,
     load_tenant_inputs,
@@ -39,10 +36,12 @@ from core.orchestrator.loader import (
 from core.orchestrator.per_channel import decide_per_channel
 from core.outbox.drafts import Prepared, check_length, prepare
 from core.outbox.payload import build_payload, hold_policy
-from core.pipeline import queue
+from core.pipeline import bulk, queue
+from core.pipeline.bulk import Pending
 from core.pipeline.policy import ALLOWED, is_held, mark_held, policy_check
 from core.pipeline.render import Rendered, has_content, render_channels, whatsapp_later
 from core.pipeline.request import OutgoingRequest, Rendering
+from core.pipeline.shared import Shared
 from core.storage import tables as t
 from core.storage.timeline import (
     append_message,
@@ -71,11 +70,17 @@ class Outcome:
     conversation: t.ConversationRow | None = None
     context: RoutingContext | None = None
     reason: str | None = None
+    #: The ids of what was queued (set with or without ORM rows, once written).
+    message_id: int | None = None
+    row_id: int | None = None
+    conversation_id: int | None = None
+    #: A message and its outbox row were queued (written with the batch).
+    written: bool = False
 
     @property
     def queued(self) -> bool:
         """Whether a message was queued (whatever its hold)."""
-        return self.row is not None
+        return self.written
 
     @property
     def why(self) -> str:
@@ -96,12 +101,15 @@ class _Batch:
     existing: set[str]
     #: The history facts of the batch's prospects, loaded set-based (``load_facts``).
     facts: dict[int, ProspectFacts] = field(default_factory=dict)
-    #: The prospects' latest conversation per channel (and those the batch opens).
-    conversations: dict[tuple[int, Channel], t.ConversationRow] = field(default_factory=dict)
-    #: Messages queued by the batch, inserted in one flush at its end.
-    written: list[tuple[t.MessageRow, t.ConversationRow]] = field(default_factory=list)
-    #: What the batch's requests share, by tenant and template (``_shared_facts``).
-    shared: dict[tuple[int, int | None], ChunkFacts] = field(default_factory=dict)
+    #: The prospects' latest conversation per channel (and those the batch opens): ORM rows,
+    #: or ``bulk.Thread`` when the batch writes without them.
+    conversations: dict[tuple[int, Channel], Any] = field(default_factory=dict)
+    #: What the batch queued, in order: written at its end (one flush, or ``pending``).
+    written: list[Outcome] = field(default_factory=list)
+    #: The batch's rows as plain values (``rows=False``), else None (ORM rows).
+    pending: Pending | None = None
+    #: What the batch's requests share (chunk facts, prepared drafts).
+    shared: Shared = field(default_factory=lambda: Shared(flushes=True))
 
 
 async def submit(
@@ -112,12 +120,20 @@ async def submit(
     settings: OrchestratorSettings | None = None,
     events: list[Event] | None = None,
     inputs: TenantInputs | None = None,
+    rows: bool = True,
 ) -> list[Outcome]:
     """Render, decide and queue every request in ``session``'s transaction (one outcome each,
     in order). Nothing is sent here: the outbox worker sends.
 
     ``events`` receives the thread changes to publish after commit. ``inputs`` reuses a
     tenant's inputs the caller already loaded.
+
+    ``rows=False`` writes the same rows without ORM objects (``core.pipeline.bulk``: one
+    INSERT per table, at the end) and outcomes carry their ids only (``message_id``,
+    ``row_id``, ``conversation_id``): for a large batch whose caller reads no rows (a broadcast
+    chunk). The session must then hold no ORM row of the prospects' conversations (it would not
+    see the batch's changes to them). A batch in which a request reads what an earlier one
+    wrote (automated or direct requests, a prospect twice) is written with ORM rows anyway.
 
     Raises:
         InvalidInput: a request with ``on_refused="raise"`` cannot be sent (the message says
@@ -126,22 +142,40 @@ async def submit(
     requests = list(requests)
     settings = settings or OrchestratorSettings()
     events = events if events is not None else []
-    batch = await _load_batch(session, requests, now, settings, inputs)
+    batch = await _load_batch(session, requests, now, settings, inputs, rows)
     check = policy_check()
     outcomes = []
     for request in requests:
         outcome = await _one(session, request, batch, now, events, check)
         outcomes.append(outcome)
-    if batch.written:
-        await session.flush()  # the batch's conversations, messages and rows, a statement each
-        for message, conversation in batch.written:
-            events += [
-                MessageChanged(message.id, conversation.id),
-                ConversationChanged(conversation.id),
-            ]
+    await _write(session, batch)
+    for outcome in batch.written:
+        assert outcome.message_id is not None and outcome.conversation_id is not None
+        events += [
+            MessageChanged(outcome.message_id, outcome.conversation_id),
+            ConversationChanged(outcome.conversation_id),
+        ]
     if any(outcome.queued for outcome in outcomes):
         events.append(OutboxQueued())  # idle outbox workers, in every process, look now
     return outcomes
+
+
+async def _write(session: AsyncSession, batch: _Batch) -> None:
+    """Write what the batch queued (a statement per table) and give its outcomes their ids."""
+    if batch.pending is not None:
+        ids = await batch.pending.write(session)
+        for outcome, (message_id, row_id, conversation_id) in zip(batch.written, ids, strict=True):
+            outcome.message_id, outcome.row_id = message_id, row_id
+            outcome.conversation_id = conversation_id
+        return
+    if not batch.written:
+        return
+    await session.flush()  # the batch's conversations, messages and rows, a statement each
+    for outcome in batch.written:
+        assert outcome.message is not None and outcome.row is not None
+        assert outcome.conversation is not None
+        outcome.message_id, outcome.row_id = outcome.message.id, outcome.row.id
+        outcome.conversation_id = outcome.conversation.id
 
 
 async def preview(
@@ -173,7 +207,9 @@ async def _load_batch(
     now: datetime,
     settings: OrchestratorSettings,
     inputs: TenantInputs | None,
+    rows: bool = True,
 ) -> _Batch:
+    plain = not rows and _plain_batch(requests)
     tenants = {r.tenant_id for r in requests if not r.direct}  # Sara's answers need none
     loaded: dict[int, TenantInputs] = {}
     providers: dict[int, dict[Channel, str]] = {}
@@ -184,10 +220,9 @@ async def _load_batch(
             loaded[tenant] = await load_tenant_inputs(session, tenant, settings, now)
         providers[tenant] = await tenant_providers(session, tenant)
     ids = {r.prospect_id for r in requests if r.prospect_id and not r.direct}
-    prospects = {}
+    prospects: dict[int, Any] = {}
     if ids:
-        rows = await session.execute(select(t.ProspectRow).where(t.ProspectRow.id.in_(ids)))
-        prospects = {p.id: p for p in rows.scalars()}
+        prospects = await _prospects(session, ids, plain)
     keys = [r.key for r in requests if r.key]
     existing: set[str] = set()
     if keys:
@@ -196,8 +231,38 @@ async def _load_batch(
         )
         existing = set(found.scalars())
     facts = await _batch_facts(session, requests, loaded, prospects)
-    conversations = await latest_conversations(session, prospects)
-    return _Batch(loaded, providers, prospects, existing, facts, conversations)
+    if not plain:
+        conversations = await latest_conversations(session, prospects)
+        return _Batch(loaded, providers, prospects, existing, facts, conversations)
+    threads = await bulk.latest_threads(session, prospects)
+    return _Batch(
+        loaded,
+        providers,
+        prospects,
+        existing,
+        facts,
+        threads,
+        pending=Pending(),
+        shared=Shared(flushes=False),
+    )
+
+
+async def _prospects(session: AsyncSession, ids: set[int], plain: bool) -> dict[int, Any]:
+    """The batch's prospects by id: ORM rows, or (``plain``) rows of values read alike."""
+    P = t.ProspectRow
+    if plain:
+        found = await session.execute(select(*P.__table__.c).where(P.id.in_(ids)))
+        return {p.id: p for p in found}
+    return {p.id: p for p in (await session.execute(select(P).where(P.id.in_(ids)))).scalars()}
+
+
+def _plain_batch(requests: list[OutgoingRequest]) -> bool:
+    """Whether a batch may be written without ORM rows: no request reads what an earlier one
+    of the batch wrote (the automation policy's counts, a prospect's own earlier message, a
+    direct answer's conversation), since those rows are only written at the batch's end."""
+    prospects = [r.prospect_id for r in requests]
+    plain = not any(r.automated or r.direct or r.conversation_id for r in requests)
+    return plain and len(set(prospects)) == len(prospects)
 
 
 async def _batch_facts(
@@ -293,7 +358,8 @@ async def _routed(
     batch: _Batch | None = None,
 ) -> Outcome:
     due = request.due_at if request.due_at is not None and request.due_at > now else now
-    prepared = await _prepare(session, request, prospect, inputs)
+    shared = batch.shared if batch is not None else None
+    prepared = await _prepare(session, request, prospect, inputs, shared)
     conversation = await _conversation(session, request)
     template_id = prepared.draft.template_id if prepared.template else None
     context = request.context or await load_context(
@@ -308,7 +374,9 @@ async def _routed(
         allowed=request.allowed,
         preferred=request.preferred,
         facts=facts,
-        shared=await _shared_facts(session, batch, inputs, due, template_id),
+        shared=await shared.chunk_facts(session, inputs, due, now, template_id)
+        if shared is not None
+        else None,
     )
     candidates = frozenset(context.contacts) & (context.enabled | {Channel.VOICE})
     rendered = await render_channels(session, request, prepared, context, candidates)
@@ -317,7 +385,7 @@ async def _routed(
     if decision.channel is None:
         if not write:
             return Outcome(request, "refused", decision, context=context)
-        return _refused(session, request, decision, context, now)
+        return _refused(session, request, decision, context, now, batch)
     channel = decision.channel
     if request.check_length:
         check_length(rendered.drafts()[channel], channel)
@@ -330,8 +398,7 @@ async def _routed(
             session, prospect, channel, context.contacts.get(channel), batch
         )
     payload = _payload(request, prepared, rendered, context, channel)
-    message, row = await queue.write(
-        session,
+    planned = queue.plan(
         conversation,
         request,
         decision,
@@ -339,41 +406,49 @@ async def _routed(
         now,
         providers=providers,
         held_by_policy=not verdict.allowed,
-        flush=batch is None,
+        records=batch.shared.records if batch is not None else None,
     )
     if payload.get("template_name"):
-        message.meta = {**(message.meta or {}), "template": payload["template_name"]}
+        planned.message["meta"]["template"] = payload["template_name"]
+    if batch is not None:
+        batch.shared.count(request.tenant_id, channel, request.message_kind)
+    if batch is not None and batch.pending is not None:
+        status = _pending(batch.pending, conversation, planned, verdict)
+        outcome = Outcome(request, status, decision, context=context, written=True)
+        batch.written.append(outcome)
+        return outcome
+    message, row = await queue.write(session, conversation, planned, flush=batch is None)
     if not verdict.allowed:
         mark_held(message, row, verdict)
+    outcome = Outcome(
+        request,
+        str(message.status),
+        decision,
+        message,
+        row,
+        conversation,
+        context=context,
+        written=True,
+    )
     if batch is not None:
-        batch.written.append((message, conversation))
+        batch.written.append(outcome)
     else:
+        outcome.message_id, outcome.row_id = message.id, row.id
+        outcome.conversation_id = conversation.id
         events += [
             MessageChanged(message.id, conversation.id),
             ConversationChanged(conversation.id),
         ]
-    return Outcome(
-        request, str(message.status), decision, message, row, conversation, context=context
-    )
+    return outcome
 
 
-async def _shared_facts(
-    session: AsyncSession,
-    batch: _Batch | None,
-    inputs: TenantInputs,
-    due: datetime,
-    template_id: int | None,
-) -> ChunkFacts | None:
-    """``chunk_facts`` once per batch, tenant and template; None (``load_context`` loads them
-    for the request) outside a batch, or when the tenant has daily limits: today's sends then
-    change with each message the batch queues."""
-    if batch is None or daily_limited(inputs):
-        return None
-    key = (inputs.tenant_id, template_id)
-    found = batch.shared.get(key)
-    if found is None:
-        found = batch.shared[key] = await chunk_facts(session, inputs, due, template_id)
-    return found
+def _pending(pending: Pending, conversation: Any, planned: queue.Planned, verdict: Any) -> str:
+    """Queue ``planned`` with the batch's plain values; the message's status."""
+    assert isinstance(conversation, bulk.Thread), "a plain batch reads no ORM conversation"
+    message, row = pending.queue(conversation, planned)
+    if not verdict.allowed:  # the policy marks the values as it marks ORM rows
+        mark_held(cast(t.MessageRow, message), cast(t.OutboxRow, row), verdict)
+    return str(message.status)
 
 
 async def _conversation_on(
@@ -382,17 +457,21 @@ async def _conversation_on(
     channel: Channel,
     identifier: str | None,
     batch: _Batch | None,
-) -> t.ConversationRow:
+) -> Any:
     """The prospect's current conversation on ``channel`` (opened if none): from the batch's
-    prefetched conversations, a new one left pending for the batch's single flush."""
+    prefetched conversations, a new one left pending for the batch's single flush (or its
+    ``pending`` values)."""
     if batch is None:
         return await conversation_for(session, prospect, channel, identifier)
     key = (prospect.id, channel)
     found = batch.conversations.get(key)
     if found is None:
-        found = await open_conversation(
-            session, prospect, channel, identifier=identifier, flush=False
-        )
+        if batch.pending is not None:
+            found = batch.pending.open(bulk.open_thread(prospect, channel, identifier))
+        else:
+            found = await open_conversation(
+                session, prospect, channel, identifier=identifier, flush=False
+            )
         batch.conversations[key] = found
     return found
 
@@ -402,18 +481,29 @@ async def _prepare(
     request: OutgoingRequest,
     prospect: t.ProspectRow,
     inputs: TenantInputs,
+    shared: Shared | None = None,
 ) -> Prepared:
     """The request's draft, rendered, with its priority (``ORCHESTRATOR_DEFAULT_PRIORITY``
-    when neither the request nor the draft states one)."""
+    when neither the request nor the draft states one); once per batch for requests of the
+    same draft (``shared``)."""
     draft = request.draft or ReplyDraft()
     urgency = request.priority
     if urgency is None and "urgency" not in draft.model_fields_set:
         urgency = Urgency(inputs.orchestrator.default_priority)
+    only_draft = not (request.renderings or request.renderer)
+    key = None
+    if shared is not None and request.draft is not None and only_draft:
+        key = shared.draft_key(request.draft, urgency, prospect, inputs)
+        found = shared.prepared.get(key)
+        if found is not None:
+            return found
     if urgency is not None:
         draft = draft.model_copy(update={"urgency": urgency})
-    only_draft = not (request.renderings or request.renderer)
     if request.draft is not None and (only_draft or has_content(draft)):
-        return await prepare(session, request.tenant_id, draft, prospect, inputs.settings)
+        prepared = await prepare(session, request.tenant_id, draft, prospect, inputs.settings)
+        if key is not None and shared is not None:
+            shared.prepared[key] = prepared
+        return prepared
     first = request.renderings.get(Channel.SMS) or next(iter(request.renderings.values()), None)
     if first is not None and not draft.text:
         draft = draft.model_copy(update={"text": first.text})
@@ -544,6 +634,7 @@ def _refused(
     decision: Decision,
     context: RoutingContext,
     now: datetime,
+    batch: _Batch | None,
 ) -> Outcome:
     outcome = Outcome(request, "refused", decision, context=context)
     if request.on_refused == "raise":
@@ -554,9 +645,11 @@ def _refused(
             "channel", str(request.channel), tr("orchestrator.error.channel_blocked", why=why)
         )
     if request.on_refused == "record":
-        row = queue.refused_row(request, decision, now)
-        session.add(row)
-        outcome.row = None
+        if batch is not None and batch.pending is not None:
+            values = queue.refused_values(request, decision, now, batch.shared.records)
+            batch.pending.record(values)
+        else:
+            session.add(queue.refused_row(request, decision, now))
     return outcome
 
 
@@ -611,4 +704,14 @@ async def _direct(
     if not verdict.allowed:  # held by the automation policy: kept, never sent until released
         mark_held(message, row, verdict)
     events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
-    return Outcome(request, str(message.status), None, message, row, conversation)
+    return Outcome(
+        request,
+        str(message.status),
+        None,
+        message,
+        row,
+        conversation,
+        message_id=message.id,
+        conversation_id=conversation.id,
+        written=True,
+    )

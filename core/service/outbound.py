@@ -607,7 +607,12 @@ class Outbound:
         ]
         async with self.ctx.write() as (session, events):
             await submit(
-                session, requests, now=self.ctx.now(), settings=self.settings, events=events
+                session,
+                requests,
+                now=self.ctx.now(),
+                settings=self.settings,
+                events=events,
+                rows=False,
             )
 
     async def broadcast_progress(self, broadcast_id: str) -> BroadcastProgress:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,44 @@ from core.storage.convert import to_micros
 from core.storage.types import utcnow
 
 PREVIEW_LENGTH = 120
+
+
+class ProspectFields(Protocol):
+    """What a new conversation takes from its prospect (an ORM row or a loaded one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def tenant_id(self) -> int: ...
+    @property
+    def display_name(self) -> str: ...
+
+
+class ThreadState(Protocol):
+    """The conversation's denormalised columns a new thread item changes."""
+
+    message_count: int
+    last_message_at: datetime | None
+    last_message_preview: str
+    last_message_direction: str | None
+    unread_count: int
+    waiting_since: datetime | None
+    status: str
+    closed_at: datetime | None
+    snoozed_until: datetime | None
+
+
+class ConversationFields(Protocol):
+    """What a message takes from its conversation (an ORM row, or a batch's plain one)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def tenant_id(self) -> int: ...
+    @property
+    def prospect_id(self) -> int: ...
+    @property
+    def channel_type(self) -> str: ...
 
 
 def preview_of(text: str) -> str:
@@ -69,24 +107,49 @@ async def open_conversation(
     ``MessageRow.conversation`` and everything is inserted in one flush.
     """
     row = t.ConversationRow(
-        tenant_id=prospect.tenant_id,
-        prospect_id=prospect.id,
-        channel_type=channel,
-        channel_identifier=identifier,
-        subject=subject,
-        switched_from_id=switched_from_id,
-        context=context or {},
-        prospect_name=prospect.display_name,
-        status=ConversationStatus.OPEN,
-        priority=2,
-        unread_count=0,
-        message_count=0,
-        created_at=created_at or utcnow(),
+        **conversation_values(
+            prospect,
+            channel,
+            identifier=identifier,
+            subject=subject,
+            switched_from_id=switched_from_id,
+            context=context,
+            created_at=created_at,
+        )
     )
     session.add(row)
     if flush:
         await session.flush()
     return row
+
+
+def conversation_values(
+    prospect: ProspectFields,
+    channel: Channel,
+    *,
+    identifier: str | None = None,
+    subject: str | None = None,
+    switched_from_id: int | None = None,
+    context: dict[str, Any] | None = None,
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The values of a new conversation row (by attribute name), as ``open_conversation``
+    writes it: also what a batch inserts without ORM objects."""
+    return {
+        "tenant_id": prospect.tenant_id,
+        "prospect_id": prospect.id,
+        "channel_type": channel,
+        "channel_identifier": identifier,
+        "subject": subject,
+        "switched_from_id": switched_from_id,
+        "context": context or {},
+        "prospect_name": prospect.display_name,
+        "status": ConversationStatus.OPEN,
+        "priority": 2,
+        "unread_count": 0,
+        "message_count": 0,
+        "created_at": created_at or utcnow(),
+    }
 
 
 async def conversation_for(
@@ -142,24 +205,23 @@ async def append_message(
     batch in one flush; ``conversation`` may then be pending too.
     """
     row = t.MessageRow(
-        tenant_id=conversation.tenant_id,
-        conversation_id=conversation.id,
-        prospect_id=conversation.prospect_id,
-        direction=direction,
-        channel_type=channel or conversation.channel_type,
-        kind=kind,
-        sender_type=sender_type,
-        sender_id=sender_id,
-        content=content,
-        subject=subject,
-        meta=meta or {},
-        status=status,
-        provider=provider,
-        provider_message_id=provider_message_id,
-        segments=segments,
-        cost_micros=to_micros(cost),
-        currency="EUR" if cost is not None else None,
-        created_at=created_at or utcnow(),
+        **message_values(
+            conversation,
+            direction=direction,
+            sender_type=sender_type,
+            content=content,
+            status=status,
+            kind=kind,
+            channel=channel,
+            subject=subject,
+            meta=meta,
+            provider=provider,
+            provider_message_id=provider_message_id,
+            sender_id=sender_id,
+            segments=segments,
+            cost=cost,
+            created_at=created_at,
+        )
     )
     if conversation.id is None:
         row.conversation = conversation
@@ -168,6 +230,48 @@ async def append_message(
         await session.flush()
     touch_conversation(conversation, row)
     return row
+
+
+def message_values(
+    conversation: ConversationFields,
+    *,
+    direction: Direction,
+    sender_type: SenderType,
+    content: str,
+    status: MessageStatus,
+    kind: MessageKind = MessageKind.MESSAGE,
+    channel: Channel | None = None,
+    subject: str | None = None,
+    meta: dict[str, Any] | None = None,
+    provider: str | None = None,
+    provider_message_id: str | None = None,
+    sender_id: int | None = None,
+    segments: int | None = None,
+    cost: Decimal | None = None,
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The values of a message row of ``conversation`` (by attribute name), as
+    ``append_message`` writes it: also what a batch inserts without ORM objects."""
+    return {
+        "tenant_id": conversation.tenant_id,
+        "conversation_id": conversation.id,
+        "prospect_id": conversation.prospect_id,
+        "direction": direction,
+        "channel_type": channel or conversation.channel_type,
+        "kind": kind,
+        "sender_type": sender_type,
+        "sender_id": sender_id,
+        "content": content,
+        "subject": subject,
+        "meta": meta or {},
+        "status": status,
+        "provider": provider,
+        "provider_message_id": provider_message_id,
+        "segments": segments,
+        "cost_micros": to_micros(cost),
+        "currency": "EUR" if cost is not None else None,
+        "created_at": created_at or utcnow(),
+    }
 
 
 async def record_event(
@@ -200,21 +304,40 @@ async def record_event(
     )
 
 
-def touch_conversation(conversation: t.ConversationRow, message: t.MessageRow) -> None:
+def touch_conversation(conversation: ThreadState, message: t.MessageRow) -> None:
     """Fold a new thread item into the conversation's denormalised columns.
 
     Private notes and events do not count as activity the prospect sees: they neither change
     the preview nor the waiting time.
     """
-    if message.kind in (MessageKind.NOTE, MessageKind.EVENT):
+    fold_item(
+        conversation,
+        kind=message.kind,
+        at=message.created_at,
+        text=message.subject or message.content,
+        direction=message.direction,
+        sender_type=message.sender_type,
+    )
+
+
+def fold_item(
+    conversation: ThreadState,
+    *,
+    kind: str,
+    at: datetime,
+    text: str,
+    direction: str,
+    sender_type: str,
+) -> None:
+    """``touch_conversation`` from the item's values (a batch's message has no ORM row)."""
+    if kind in (MessageKind.NOTE, MessageKind.EVENT):
         return
-    at = message.created_at
     conversation.message_count = (conversation.message_count or 0) + 1
     if conversation.last_message_at is None or at >= conversation.last_message_at:
         conversation.last_message_at = at
-        conversation.last_message_preview = preview_of(message.subject or message.content)
-        conversation.last_message_direction = message.direction
-    if message.direction == Direction.INBOUND:
+        conversation.last_message_preview = preview_of(text)
+        conversation.last_message_direction = direction
+    if direction == Direction.INBOUND:
         conversation.unread_count = (conversation.unread_count or 0) + 1
         if conversation.waiting_since is None:
             conversation.waiting_since = at
@@ -222,7 +345,7 @@ def touch_conversation(conversation: t.ConversationRow, message: t.MessageRow) -
             conversation.status = ConversationStatus.OPEN
             conversation.closed_at = None
             conversation.snoozed_until = None
-    elif message.sender_type in (SenderType.AGENT, SenderType.SARA):
+    elif sender_type in (SenderType.AGENT, SenderType.SARA):
         conversation.waiting_since = None
 
 
