@@ -1,8 +1,8 @@
 """The ingest worker: stored raw events become domain changes, in order, exactly once.
 
 Events are read in batches and parsed before any transaction opens; a batch is then applied
-in short write transactions (``HOLD_SECONDS`` at most, ``SLICE_SECONDS`` when the relay's
-writer is waiting for SQLite's write lock). Each event is claimed and marked processed in the same transaction
+in short write transactions (``HOLD_SECONDS`` at most, less when the relay's writer is waiting
+for SQLite's write lock). Each event is claimed and marked processed in the same transaction
 as its effects, so a crash leaves it pending (processed on the next start) and a second worker
 never applies it twice. One event failing rolls back to its savepoint only and is marked
 failed with its reason; the others of the batch are kept. On PostgreSQL a tenant's ingest
@@ -52,15 +52,10 @@ log = logging.getLogger(__name__)
 E = t.InboundEventRow
 POLL_SECONDS = 1.0
 #: How long one ingest transaction may hold the write lock before it commits and lets go.
-HOLD_SECONDS = 0.050
-#: Ingest's turn at the write lock: a transaction applies events for this long even when the
-#: relay's writer is waiting (then it commits and lets it in). It bounds what a webhook's 2xx
-#: waits for ingest, and gives ingest enough events per transaction to keep up under load.
-SLICE_SECONDS = 0.008
-#: While the relay is busy, ingest pauses as long as its last transaction took, times this:
-#: it then holds the write lock about 1 / (1 + BUSY_PAUSE) of the time, all of it once the
-#: load drops.
-BUSY_PAUSE = 1.0
+HOLD_SECONDS = 0.010
+#: While the relay is busy, ingest pauses this many times as long as its last transaction took
+#: (it then has about 1 / (1 + BUSY_PAUSE) of the event loop; all of it once the load drops).
+BUSY_PAUSE = 3.0
 #: How many of the batch's next events a transaction reads the rows of before applying them
 #: (at most; twice as many as the previous transaction applied, at least ``MIN_LOOKAHEAD``).
 LOOKAHEAD = 100
@@ -97,8 +92,6 @@ class IngestWorker:
         #: Whether the process has more urgent work (the relay answering webhooks): ingest then
         #: pauses between transactions, so that it takes a bounded share of the event loop.
         self.busy: Callable[[], bool] = lambda: False
-        #: The clock transactions are timed with (seconds, monotonic).
-        self.clock: Callable[[], float] = time.perf_counter
 
     def wake(self) -> None:
         """Ask the worker to look for new events now (the relay calls it after a commit)."""
@@ -191,11 +184,11 @@ class IngestWorker:
             await self._parse(row)
         queue = deque(rows)
         while queue:
-            started = self.clock()
+            started = time.perf_counter()
             steps = await self._transaction(queue, settings, providers)
             await self._after_commit(steps)
             if self.busy():
-                await asyncio.sleep((self.clock() - started) * BUSY_PAUSE)
+                await asyncio.sleep((time.perf_counter() - started) * BUSY_PAUSE)
 
     async def _parse(self, row: PendingEvent) -> None:
         try:
@@ -218,10 +211,10 @@ class IngestWorker:
         db = self.ctx.db
         steps: list[IngestStep] = []
         async with db.gate.background(), db.session() as session:
-            started = self.clock()  # the relay's writer waits from now on
             await self._serialize(session)
             ahead = list(itertools.islice(queue, self._lookahead))
             lookups = await read_lookups(session, self.ctx.tenant_id, _events_of(ahead))
+            started = time.perf_counter()
             taken = 0
             while queue:
                 taken += 1
@@ -230,8 +223,7 @@ class IngestWorker:
                     steps.append(step)
                 if taken == len(ahead):  # the next ones' rows were not read
                     break
-                held = self.clock() - started
-                if held > HOLD_SECONDS or (db.gate.wanted and held > SLICE_SECONDS):
+                if db.gate.wanted or time.perf_counter() - started > HOLD_SECONDS:
                     break
         # read as far ahead as this transaction got, and a little more
         self._lookahead = min(max(2 * taken, MIN_LOOKAHEAD), LOOKAHEAD)
