@@ -152,13 +152,17 @@ class EventWriter:
     async def _write(self, events: list[RawEvent]) -> list[Stored]:
         # Three statements per batch, whatever its size: which keys exist, insert the others,
         # read back every id. ON CONFLICT covers another relay inserting the same key meanwhile.
-        if self._log is not None:
-            async with self.db.gate.urgent():
-                try:
-                    ids, existing = await self._log.write(events)
-                except sqlite3.Error as exc:
-                    raise (self.db.fault(exc) or exc) from exc
-            return _results(events, ids, existing)
+        if self._log is None:
+            return await self._write_session(events)
+        async with self.db.gate.urgent():
+            try:
+                ids, existing = await self._log.write(events)
+            except sqlite3.Error as exc:
+                raise (self.db.fault(exc) or exc) from exc
+        return _results(events, ids, existing)
+
+    async def _write_session(self, events: list[RawEvent]) -> list[Stored]:
+        """``_write`` through a session (PostgreSQL, in-memory SQLite)."""
         keys = {(e.provider, e.dedupe_key) for e in events}
         async with self.db.gate.urgent(), self.db.session() as session:
             existing = await _ids(session, keys)
