@@ -1,7 +1,10 @@
 """The durable log of raw provider events, written with group commit.
 
 Every request waits until its event is committed; requests arriving within a couple of
-milliseconds share one transaction, which keeps "durable before 2xx" and still batches.
+milliseconds share one transaction, which keeps "durable before 2xx" and still batches. On an
+SQLite file a batch is written by a thread of its own with the ``sqlite3`` module
+(``core.relay.sqlite_log``: one hop per batch instead of one per statement); on PostgreSQL
+through a session.
 
     writer = EventWriter(db)
     await writer.start()
