@@ -144,6 +144,15 @@ def _ingest_progress(path: Path, run: str) -> tuple[int, int]:
     return counts.get("processed", 0), counts.get("pending", 0)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process used so far, all its threads (Linux; 0 where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stored_sids(path: Path, run: str) -> set[str]:
     """MessageSids of this run found in the relay's durable event log."""
     with closing(sqlite3.connect(path)) as con:
@@ -155,7 +164,7 @@ def _stored_sids(path: Path, run: str) -> set[str]:
 
 async def _relay_load(
     ctx: BenchContext, workdir: Path, options: list[str]
-) -> tuple[Load, set[str], str, tuple[int, int]]:
+) -> tuple[Load, set[str], str, tuple[int, int, float]]:
     copy = workdir / "ingest.db"
     shutil.copyfile(ctx.dataset.path, copy)
     await _configure_sms(copy, ctx.dataset.tenant)
@@ -179,13 +188,15 @@ async def _relay_load(
     run = f"{int(time.time() * 10) % 100_000:05d}"
     try:
         port = _port_of(process)
+        before = _cpu_seconds(process.pid)
         got = await load(f"http://127.0.0.1:{port}{PATH}", run, ctx.duration)
+        cpu = _cpu_seconds(process.pid) - before
     finally:
         _stop(process)
     stored = _stored_sids(copy, run)
     progress = _ingest_progress(copy, run)
     copy.unlink()
-    return got, stored, run, progress
+    return got, stored, run, (*progress, cpu)
 
 
 async def _bare_load(ctx: BenchContext) -> Load:
@@ -227,7 +238,12 @@ async def measure(ctx: BenchContext) -> list[Result]:
 
 
 def _rows(
-    name: str, relay: Load, stored: set[str], run: str, bare: Load, progress: tuple[int, int]
+    name: str,
+    relay: Load,
+    stored: set[str],
+    run: str,
+    bare: Load,
+    progress: tuple[int, int, float],
 ) -> list[Result]:
     if relay.answered is not None:
         lost = len({sid_of(run, number) for number in relay.answered} - stored)
@@ -245,6 +261,9 @@ def _rows(
         "ingest_applied": progress[0],
         "ingest_rate": round(progress[0] / relay.elapsed, 1) if relay.elapsed else 0.0,
         "ingest_backlog": progress[1],
+        # the relay process's CPU time during the load (all threads), per 2xx answered
+        "relay_cpu_seconds": round(progress[2], 2),
+        "relay_cpu_us_per_2xx": round(1e6 * progress[2] / relay.ok) if relay.ok else None,
     }
     return [
         Result(

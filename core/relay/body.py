@@ -18,6 +18,10 @@ async def read_bounded(request: web.Request, limit: int) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise BodyTooLarge
+    if declared is not None and not request.headers.get("Transfer-Encoding"):
+        # HTTP framing ends the body at the declared length: read it whole, without the chunk
+        # iterator's per-request async generator.
+        return await request.read()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(65_536):

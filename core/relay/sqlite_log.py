@@ -1,0 +1,164 @@
+"""The event log of an SQLite file, written by one thread of its own with the ``sqlite3`` module.
+
+The relay's group commit spends most of its storing time in layers, not in SQLite: a session,
+a pooled connection, compiled statements and one hop to aiosqlite's thread per statement (begin,
+select, insert, select, commit). Here a batch is one hop: the writer thread runs the whole
+transaction on its own connection and hands back the ids. Values are converted with the
+columns' own SQLAlchemy types, so a row reads back exactly as one the ORM wrote.
+
+    log = SqliteEventLog.of(db)          # None on PostgreSQL and in-memory databases
+    stored = await log.write(events)     # one committed transaction
+    await log.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Dialect
+
+from core.domain.enums import InboundEventStatus
+from core.storage import tables as t
+from core.storage.database import Database
+from core.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from core.relay.store import RawEvent
+
+EVENTS = t.Base.metadata.tables[t.InboundEventRow.__tablename__]
+#: The columns a new event is inserted with (the others are NULL until ingest fills them).
+COLUMNS = (
+    "tenant_id",
+    "provider",
+    "endpoint",
+    "dedupe_key",
+    "content_type",
+    "headers",
+    "body",
+    "status",
+    "attempts",
+    "acked",
+    "received_at",
+)
+INSERT = (
+    f"INSERT INTO {EVENTS.name} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    " ON CONFLICT (provider, dedupe_key) DO NOTHING"
+)
+#: How long a write waits for another process's write lock (as the engine's connections do).
+BUSY_SECONDS = 5.0
+Key = tuple[str, str]
+
+
+class SqliteEventLog:
+    """Inserts batches of raw events in one dedicated thread and connection."""
+
+    def __init__(self, path: str, dialect: Dialect) -> None:
+        self.path = path
+        self._binders = _binders(dialect)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="relay-event-log")
+        self._connection: sqlite3.Connection | None = None
+
+    @classmethod
+    def of(cls, db: Database) -> SqliteEventLog | None:
+        """The log of ``db``'s file, or None when it is not an SQLite file (PostgreSQL, memory)."""
+        url = db.engine.url
+        if db.dialect != "sqlite" or url.database in (None, "", ":memory:") or url.query:
+            return None
+        return cls(url.database, db.engine.dialect)
+
+    async def write(self, events: Sequence[RawEvent]) -> tuple[dict[Key, int], set[Key]]:
+        """Store the events not stored yet, in one committed transaction.
+
+        Returns the id of every event's key, and the keys that were already stored before.
+
+        Raises:
+            sqlite3.Error: the transaction failed and was rolled back; nothing was stored.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._write, list(events))
+
+    async def close(self) -> None:
+        """Close the connection, then end the thread."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._disconnect)
+        self._executor.shutdown(wait=False)
+
+    # -- in the writer thread ------------------------------------------------------------------
+
+    def _write(self, events: list[RawEvent]) -> tuple[dict[Key, int], set[Key]]:
+        connection = self._connect()
+        keys = {(e.provider, e.dedupe_key) for e in events}
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            existing = _ids(connection, keys)
+            fresh: dict[Key, RawEvent] = {}
+            for event in events:
+                key = (event.provider, event.dedupe_key)
+                if key not in existing:
+                    fresh.setdefault(key, event)
+            ids = existing
+            if fresh:
+                now = utcnow()
+                connection.executemany(INSERT, [self._row(e, now) for e in fresh.values()])
+                ids = _ids(connection, keys)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return ids, set(existing)
+
+    def _row(self, event: RawEvent, now: Any) -> tuple[Any, ...]:
+        values = (
+            event.tenant_id,
+            event.provider,
+            event.endpoint,
+            event.dedupe_key,
+            (event.content_type or "")[:200] or None,
+            event.headers,
+            event.body,
+            str(InboundEventStatus.PENDING),
+            0,
+            False,
+            now,
+        )
+        return tuple(
+            bind(value) if bind is not None else value
+            for bind, value in zip(self._binders, values, strict=True)
+        )
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=True
+            )
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+                connection.execute(f"PRAGMA {pragma}")
+            self._connection = connection
+        return self._connection
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _ids(connection: sqlite3.Connection, keys: set[Key]) -> dict[Key, int]:
+    """The stored id of each of ``keys`` found."""
+    providers, values = sorted({p for p, _ in keys}), sorted({k for _, k in keys})
+    query = (
+        f"SELECT provider, dedupe_key, id FROM {EVENTS.name}"
+        f" WHERE provider IN ({', '.join('?' * len(providers))})"
+        f" AND dedupe_key IN ({', '.join('?' * len(values))})"
+    )
+    rows = connection.execute(query, [*providers, *values]).fetchall()
+    return {(p, k): i for p, k, i in rows if (p, k) in keys}
+
+
+def _binders(dialect: Dialect) -> list[Callable[[Any], Any] | None]:
+    """Each inserted column's conversion to what SQLite stores (JSON text, UTC timestamps…)."""
+    return [EVENTS.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
