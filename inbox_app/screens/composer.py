@@ -253,11 +253,15 @@ class ComposerScreen(Screen[None]):
             self.query_one(DecisionPanel).show(None, self.tz, t("ui.composer.write_first"))
             self._refresh()
             return
+        asked = (draft, self.channel())
         try:
-            self.decision = await self.ask_decision(draft)
+            decision = await self.ask_decision(draft)
         except Exception as exc:
             notify_error(self.app, exc)
             return
+        if (self.draft(), self.channel()) != asked:
+            return  # the reply moved on while the core decided: its own decision is scheduled
+        self.decision = decision
         self.query_one(DecisionPanel).show(self.decision, self.tz)
         self._refresh()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import time
 
@@ -52,6 +53,39 @@ async def test_the_explanation_follows_an_inserted_template(app, ids, service, l
         units = len(app.screen.query_one("#body").text)
         assert f"{units} " in counter and str(units) in decision
         assert one_sms.split("(")[0].strip() not in decision
+
+
+async def test_a_decision_that_lands_after_the_text_changed_is_not_shown(app, ids, service) -> None:
+    """The core decides slowly for "Hi"; the agent types on meanwhile: the late decision for
+    "Hi" is not shown as the explanation of the longer text (its own is asked for)."""
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        composer = app.screen
+        assert isinstance(composer, ComposerScreen)
+        gate, asked = asyncio.Event(), asyncio.Event()
+        original = composer.ask_decision
+
+        async def slow(draft):
+            decision = await original(draft)
+            if draft.text == "Hi":
+                asked.set()
+                await gate.wait()
+            return decision
+
+        composer.ask_decision = slow  # type: ignore[method-assign]
+        await pilot.press("H", "i")
+        await asyncio.wait_for(asked.wait(), 10)  # the decision for "Hi" is on its way
+        await pilot.press("space", "t", "h", "e", "r", "e")
+        gate.set()
+        await pilot.pause(0.05)  # well within the typing pause: only the late answer can land
+        assert composer.decision is None
+        assert "→" not in static_text(app, "#decision")  # no channel explained yet
+        await wait_for_decision(pilot)
+        assert composer.draft().text == "Hi there"
 
 
 async def test_the_quiet_hours_warning_shows_once_with_a_human_time(
