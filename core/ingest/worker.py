@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,7 @@ from core.storage.database import was_announced
 from core.storage.inbound_step import AppointmentNotice, BatchLookups, IngestStep
 from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
+from core.storage.tenant_lock import lock_tenant_messages
 
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
@@ -60,8 +61,6 @@ BUSY_PAUSE = 3.0
 #: (at most; twice as many as the previous transaction applied, at least ``MIN_LOOKAHEAD``).
 LOOKAHEAD = 100
 MIN_LOOKAHEAD = 8
-#: The PostgreSQL advisory lock class of ingest (with the tenant id as the second key).
-INGEST_LOCK = 0x1A6E
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
 
@@ -232,13 +231,11 @@ class IngestWorker:
     async def _serialize(self, session: AsyncSession) -> None:
         """On PostgreSQL, one ingest transaction per tenant at a time (other relays' too).
 
-        Workers then apply a tenant's events strictly in id order, and two batches never wait
-        on each other's rows (no deadlock). SQLite has a single writer already.
+        Workers then apply a tenant's events strictly in id order, and two batches (or a batch
+        and the outbox writing send results) never wait on each other's rows (no deadlock).
+        SQLite has a single writer already.
         """
-        if self.ctx.db.dialect == "postgresql":
-            await session.execute(
-                select(func.pg_advisory_xact_lock(INGEST_LOCK, self.ctx.tenant_id))
-            )
+        await lock_tenant_messages(session, self.ctx.tenant_id)
 
     async def _one(
         self,
