@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, func, select
 
+from core.domain.enums import Provider
 from core.ingest import worker
 from core.service import InboxService
 from core.storage import tables as t
-from tests.relay_fakes import body, message
+from tests.factories import add_prospect
+from tests.integration.relay.test_ingest_flows import sent_message
+from tests.relay_fakes import body, message, status
 from tests.relay_harness import running_relay
 
 
@@ -76,3 +79,42 @@ async def test_a_batch_finds_what_its_earlier_events_created_even_after_one_fail
         texts = await session.scalar(select(func.count()).select_from(t.MessageRow))
     assert sorted(prospects) == ["+33612000001", "+33612000002"]
     assert (conversations, texts) == (2, 4)
+
+
+async def _sendgrid_reads(service: InboxService, relay, start: int, n: int) -> int:
+    """Reads to apply a "delivered" and an "open" for each of ``n`` emails we sent, all in one
+    SendGrid webhook (event ids extend the stored ids, as SendGrid's do)."""
+    events = []
+    for i in range(start, start + n):
+        prospect = await add_prospect(service, phone=f"+3361230{i:04d}", email=f"p{i}@example.fr")
+        await sent_message(service, prospect, f"sgid{i:04d}", Provider.SENDGRID)
+        event_id = f"sgid{i:04d}.filter0001.16648.5515E0B88.0"
+        events.append(status(event_id, "delivered", prefix=True))
+        events.append(
+            {
+                "type": "engagement",
+                "key": f"open{i}",
+                "id": event_id,
+                "kind": "open",
+                "prefix": True,
+            }
+        )
+    code, _, _ = await relay.post("/webhooks/sendgrid/events", body(*events))
+    assert code == 200
+    with Counter(service) as counter:
+        await relay.worker.run_once()
+    async with service.db.session() as session:
+        read = select(func.count()).select_from(t.MessageRow).where(t.MessageRow.status == "read")
+        assert await session.scalar(read) == start + n
+    return len([s for s in counter.statements if s.lstrip().upper().startswith("SELECT")])
+
+
+async def test_sendgrid_statuses_are_found_among_the_batch_lookups(
+    service: InboxService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: each event looked its message up twice (its full id, then the id it extends)."""
+    monkeypatch.setattr(worker, "HOLD_SECONDS", 3600.0)  # one transaction, however slow
+    async with running_relay(service) as relay:
+        few = await _sendgrid_reads(service, relay, 0, 2)
+        many = await _sendgrid_reads(service, relay, 2, 20)
+    assert many == few, (few, many)
