@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from core.domain.enums import Provider
+from core.errors import CoccinelleError
 from core.ingest import worker
 from core.service import InboxService
 from core.storage import tables as t
@@ -118,3 +119,63 @@ async def test_sendgrid_statuses_are_found_among_the_batch_lookups(
         few = await _sendgrid_reads(service, relay, 0, 2)
         many = await _sendgrid_reads(service, relay, 2, 20)
     assert many == few, (few, many)
+
+
+async def test_a_batch_of_statuses_is_claimed_and_written_together(
+    service: InboxService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: a claim, a savepoint and a flush per stored event (one webhook per status)."""
+    monkeypatch.setattr(worker, "HOLD_SECONDS", 3600.0)  # one transaction, however slow
+    monkeypatch.setattr(worker, "MIN_LOOKAHEAD", 100)
+
+    async def statements(start: int, n: int) -> int:
+        for i in range(start, start + n):
+            prospect = await add_prospect(service, phone=f"+3361230{i:04d}")
+            await sent_message(service, prospect, f"SMst{i:04d}")
+            code, _, _ = await relay.post(
+                "/webhooks/twilio/status", body(status(f"SMst{i:04d}", "delivered"))
+            )
+            assert code == 200
+        with Counter(service) as counter:
+            await relay.worker.run_once()
+        return len(counter.statements)
+
+    async with running_relay(service) as relay:
+        few = await statements(0, 3)
+        many = await statements(3, 30)
+        stored = await relay.stored()
+    assert {event.status for event in stored} == {"processed"}
+    async with service.db.session() as session:
+        delivered = select(func.count()).where(t.MessageRow.status == "delivered")
+        assert await session.scalar(delivered) == 33
+    assert many - few <= 3, (few, many)
+
+
+async def test_a_failing_status_in_a_batch_is_retried_alone(
+    service: InboxService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "HOLD_SECONDS", 3600.0)
+    applying = worker.apply_event
+
+    async def fails_for_one(step, event):  # type: ignore[no-untyped-def]
+        if event.provider_message_id == "SMbad":
+            raise CoccinelleError("this status cannot be applied")
+        await applying(step, event)
+
+    monkeypatch.setattr(worker, "apply_event", fails_for_one)
+    async with running_relay(service) as relay:
+        for pmid in ("SMok1", "SMbad", "SMok2"):
+            prospect = await add_prospect(service, phone=f"+33612{abs(hash(pmid)) % 10**6:06d}")
+            await sent_message(service, prospect, pmid)
+            code, _, _ = await relay.post("/webhooks/twilio/status", body(status(pmid, "read")))
+            assert code == 200
+        await relay.worker.run_once()
+        stored = await relay.stored()
+    assert [(e.status, bool(e.error)) for e in stored] == [
+        ("processed", False),
+        ("pending", True),  # its next attempt, later
+        ("processed", False),
+    ]
+    async with service.db.session() as session:
+        rows = await session.execute(select(t.MessageRow.provider_message_id, t.MessageRow.status))
+        assert dict(rows.all()) == {"SMok1": "read", "SMbad": "sent", "SMok2": "read"}
