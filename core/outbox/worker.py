@@ -395,15 +395,22 @@ class OutboxWorker:
         return out, lookup_first
 
     async def _send_all(self, sends: list[_Send]) -> None:
-        """Send the rows marked sending, ``send_concurrency`` at a time, each at its provider's
-        pace; no transaction is open meanwhile. Each row's outcome is kept on it."""
+        """Send the rows marked sending, ``send_concurrency`` recipients at a time, each at its
+        provider's pace; no transaction is open meanwhile. A recipient's messages go one after
+        the other in queue order (the order of a conversation is kept). Each row's outcome is
+        kept on it."""
         room = asyncio.Semaphore(self.send_concurrency)
+        by_recipient: dict[tuple[str, str], list[_Send]] = {}
+        for send in sends:
+            key = (str(send.message.channel), send.message.to)
+            by_recipient.setdefault(key, []).append(send)
 
-        async def one(send: _Send) -> None:
+        async def in_order(queue: list[_Send]) -> None:
             async with room:
-                await self._send_one(send)
+                for send in queue:
+                    await self._send_one(send)
 
-        await asyncio.gather(*(one(send) for send in sends))
+        await asyncio.gather(*(in_order(queue) for queue in by_recipient.values()))
 
     async def _send_one(self, send: _Send) -> None:
         adapter = send.adapter

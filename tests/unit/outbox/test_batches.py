@@ -20,6 +20,7 @@ from core.outbox.ratelimit import RateLimiters
 from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
 from tests.conftest import FakeClock
+from tests.factories import add_message, add_prospect
 from tests.unit.outbox.conftest import Scene
 from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime, invalid_number, server_error
 
@@ -30,12 +31,17 @@ def worker(scene: Scene, adapter: FakeAdapter, name: str = "w1") -> OutboxWorker
     return OutboxWorker(scene.service.ctx, FakeRuntime(adapter), worker_id=name, batch_size=BATCH)
 
 
-async def queue(scene: Scene, count: int) -> list[int]:
-    """``count`` SMS replies queued; their message ids."""
+async def queue(scene: Scene, count: int, *, one_recipient: bool = False) -> list[int]:
+    """``count`` SMS replies queued, each to a prospect of its own (or all to Marie); their
+    message ids."""
     ids = []
     for i in range(count):
+        conversation = scene.conversation_id
+        if not one_recipient:
+            prospect = await add_prospect(scene.service, phone=f"+3361299{i:04d}")
+            conversation, _ = await add_message(scene.service, prospect, "Bonjour")
         draft = ReplyDraft(text=f"Message {i}")
-        message = await scene.service.outbound.send_reply(scene.conversation_id, draft, Channel.SMS)
+        message = await scene.service.outbound.send_reply(conversation, draft, Channel.SMS)
         ids.append(message.id)
     return ids
 
@@ -170,3 +176,20 @@ async def test_a_batch_interrupted_between_sending_and_its_results_is_never_sent
     if listing:
         outcomes = [[e["outcome"] for e in row.attempts_log] for row in await rows(scene)]
         assert outcomes == [["sent"]] * BATCH
+
+
+class SlowFirst(FakeAdapter):
+    """Answers the earlier messages more slowly than the later ones."""
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        await asyncio.sleep(0.05 * (BATCH - int(message.text.split()[-1])) / BATCH)
+        return await super().send(message)
+
+
+async def test_a_recipients_messages_are_sent_in_queue_order(scene: Scene) -> None:
+    """Concurrent sends are across recipients: one recipient's messages go one after the other
+    (before this was kept, the slow first message reached the provider last)."""
+    await queue(scene, BATCH, one_recipient=True)
+    sms = SlowFirst(Channel.SMS)
+    await worker(scene, sms).run_once()
+    assert [m.text for m in sms.sent] == [f"Message {i}" for i in range(BATCH)]
