@@ -99,6 +99,7 @@ async def _forget_requests(sandbox: Any, stop: asyncio.Event) -> None:
     while not stop.is_set():
         sandbox.received.clear()
         sandbox.delivered.clear()
+        sandbox.exchanges.clear()
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.5)
 

@@ -358,9 +358,15 @@ async def find_sent_message(
     reference: str | None = None,
 ) -> t.MessageRow | None:
     """The message a status is about: by id, by id prefix (SendGrid), or by our reference."""
+    if prefix and provider_message_id:
+        # SendGrid's event id is the id stored at the send plus ".filter…": when the batch's
+        # lookups found that message, no query is needed (the full id is never stored)
+        known = _looked_up(step, provider, prefix_base(provider_message_id))
+        if known is not None:
+            return known
     message = await _message_by_id(step, provider, provider_message_id, sent=True)
     if message is None and prefix and provider_message_id:
-        base = provider_message_id.split(".", 1)[0]
+        base = prefix_base(provider_message_id)
         message = await _message_by_id(step, provider, base, sent=True)
         if message is None:
             query = (
@@ -379,6 +385,21 @@ async def find_sent_message(
         if message_id is not None:
             message = await step.session.get(M, message_id)
     return message
+
+
+def prefix_base(provider_message_id: str) -> str:
+    """The id a prefix-matched event id (SendGrid's ``sg_message_id``) extends."""
+    return provider_message_id.split(".", 1)[0]
+
+
+def _looked_up(
+    step: IngestStep, provider: Provider, provider_message_id: str
+) -> t.MessageRow | None:
+    """The message with this provider id among the batch's lookups (None: not there or not
+    read)."""
+    if step.lookups is None:
+        return None
+    return step.lookups.messages.get((str(provider), provider_message_id))
 
 
 async def _message_by_id(

@@ -1,5 +1,6 @@
 """A batch's reads, set-based: the rows its events refer to, in a few queries instead of a few
-per event (provider message ids for dedupe and status callbacks, senders, their conversations).
+per event (provider message ids for dedupe and status callbacks, with the id a SendGrid event id
+extends, senders, their conversations).
 
 Read inside the batch's transaction before its first event is applied, so the rows are the
 session's own (changed in place, flushed with the events' effects).
@@ -20,7 +21,7 @@ from core.channels.adapter import (
     StatusUpdate,
 )
 from core.domain.enums import Channel, Provider
-from core.ingest.apply import GROUP_CHATS
+from core.ingest.apply import GROUP_CHATS, prefix_base
 from core.ingest.identity import canonical_identifier, identifier_kind
 from core.storage import tables as t
 from core.storage.inbound_step import BatchLookups
@@ -43,7 +44,10 @@ async def read_lookups(
                 if event.extra.get("chat_type") not in GROUP_CHATS:
                     _add_sender(senders, event.channel, event.sender)
             case StatusUpdate() | EngagementEvent():
-                ids.add((str(Provider(event.provider)), event.provider_message_id))
+                provider = str(Provider(event.provider))
+                ids.add((provider, event.provider_message_id))
+                if event.prefix_match:  # SendGrid's event id extends the id stored at the send
+                    ids.add((provider, prefix_base(event.provider_message_id)))
             case CallReport():
                 ids.add((str(Provider(event.provider)), event.provider_call_id))
                 if event.phone:

@@ -25,14 +25,15 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Update, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.booking.service import Booking
-from core.channels.adapter import NormalizedEvent, WebhookRequest
+from core.channels.adapter import EngagementEvent, NormalizedEvent, StatusUpdate, WebhookRequest
 from core.channels.multipart import prepare_form
 from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, InboundEventStatus, Provider
@@ -47,6 +48,7 @@ from core.storage.database import was_announced
 from core.storage.inbound_step import AppointmentNotice, BatchLookups, IngestStep
 from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
+from core.storage.tenant_lock import lock_tenant_messages
 
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
@@ -60,8 +62,6 @@ BUSY_PAUSE = 3.0
 #: (at most; twice as many as the previous transaction applied, at least ``MIN_LOOKAHEAD``).
 LOOKAHEAD = 100
 MIN_LOOKAHEAD = 8
-#: The PostgreSQL advisory lock class of ingest (with the tenant id as the second key).
-INGEST_LOCK = 0x1A6E
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
 
@@ -217,10 +217,15 @@ class IngestWorker:
             started = time.perf_counter()
             taken = 0
             while queue:
-                taken += 1
-                step = await self._one(session, queue.popleft(), settings, providers, lookups)
-                if step is not None:
-                    steps.append(step)
+                group = _statuses_ahead(queue, len(ahead) - taken)
+                taken += max(1, len(group))
+                if len(group) > 1:
+                    steps += await self._statuses(session, group, settings, providers, lookups)
+                else:
+                    row = group[0] if group else queue.popleft()
+                    step = await self._one(session, row, settings, providers, lookups)
+                    if step is not None:
+                        steps.append(step)
                 if taken == len(ahead):  # the next ones' rows were not read
                     break
                 if db.gate.wanted or time.perf_counter() - started > HOLD_SECONDS:
@@ -232,13 +237,11 @@ class IngestWorker:
     async def _serialize(self, session: AsyncSession) -> None:
         """On PostgreSQL, one ingest transaction per tenant at a time (other relays' too).
 
-        Workers then apply a tenant's events strictly in id order, and two batches never wait
-        on each other's rows (no deadlock). SQLite has a single writer already.
+        Workers then apply a tenant's events strictly in id order, and two batches (or a batch
+        and the outbox writing send results) never wait on each other's rows (no deadlock).
+        SQLite has a single writer already.
         """
-        if self.ctx.db.dialect == "postgresql":
-            await session.execute(
-                select(func.pg_advisory_xact_lock(INGEST_LOCK, self.ctx.tenant_id))
-            )
+        await lock_tenant_messages(session, self.ctx.tenant_id)
 
     async def _one(
         self,
@@ -250,30 +253,10 @@ class IngestWorker:
     ) -> IngestStep | None:
         """Claim and apply one event inside the batch's transaction (None: not applied)."""
         now = self.ctx.now()
-        claimed = await session.execute(
-            update(E)
-            .where(E.id == row.id, E.status == InboundEventStatus.PENDING)
-            .values(
-                status=InboundEventStatus.PROCESSED,
-                processed_at=now,
-                attempts=E.attempts + 1,
-                error=None,
-                next_attempt_at=None,
-            )
-        )
+        claimed = await session.execute(_claim(now, [row.id]))
         if rows_changed(claimed) == 0:
             return None  # another worker took it
-        step = IngestStep(
-            session,
-            self.ctx.tenant_id,
-            row.id,
-            now,
-            settings,
-            providers,
-            booking=self.booking,
-            own_addresses=self._own,
-            lookups=lookups,
-        )
+        step = self._step(session, row, now, settings, providers, lookups)
         try:
             async with session.begin_nested():
                 notes = await self._apply(step, row)
@@ -284,11 +267,72 @@ class IngestWorker:
                 raise
             await self._fail(session, row.id, exc)
             return None
+        await self._noted(session, row, notes)
+        return step
+
+    async def _statuses(
+        self,
+        session: AsyncSession,
+        rows: list[PendingEvent],
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+        lookups: BatchLookups,
+    ) -> list[IngestStep]:
+        """Claim and apply stored events that only report on messages we sent (statuses,
+        opens, clicks) together: one claim, one savepoint, one flush for all of them, instead
+        of those per event. If one fails, the savepoint is rolled back and they are applied one
+        by one as usual, so that only the failing one is marked failed."""
+        now = self.ctx.now()
+        steps: list[IngestStep] = []
+        try:
+            async with session.begin_nested():
+                claimed = set(
+                    (
+                        await session.execute(_claim(now, [row.id for row in rows]).returning(E.id))
+                    ).scalars()
+                )
+                for row in rows:
+                    if row.id not in claimed:
+                        continue  # another worker took it
+                    step = self._step(session, row, now, settings, providers, lookups)
+                    await self._noted(session, row, await self._apply(step, row))
+                    steps.append(step)
+        except Exception as exc:
+            lookups.clear()  # it may hold rows the savepoint's rollback took back
+            if _database_down(exc):
+                raise
+            alone = [await self._one(session, r, settings, providers, lookups) for r in rows]
+            return [applied for applied in alone if applied is not None]
+        return steps
+
+    def _step(
+        self,
+        session: AsyncSession,
+        row: PendingEvent,
+        now: datetime,
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+        lookups: BatchLookups | None,
+    ) -> IngestStep:
+        return IngestStep(
+            session,
+            self.ctx.tenant_id,
+            row.id,
+            now,
+            settings,
+            providers,
+            booking=self.booking,
+            own_addresses=self._own,
+            lookups=lookups,
+        )
+
+    @staticmethod
+    async def _noted(session: AsyncSession, row: PendingEvent, notes: list[str]) -> None:
+        """Keep what was ignored in an applied event (a status for a message we do not know)."""
         if notes:
             await session.execute(
                 update(E).where(E.id == row.id).values(error="; ".join(notes)[:500])
             )
-        return step
 
     async def _after_commit(self, steps: list[IngestStep]) -> None:
         for step in steps:
@@ -339,6 +383,39 @@ class PendingEvent:
     provider: str | None = None
     events: list[NormalizedEvent] = field(default_factory=list)
     error: Exception | None = None
+
+
+#: Events that only report on a message we sent: applied in groups (``_statuses``).
+_REPORTS = (StatusUpdate, EngagementEvent)
+
+
+def _statuses_ahead(queue: deque[PendingEvent], most: int) -> list[PendingEvent]:
+    """Take from the head of ``queue`` the stored events (up to ``most``) that carry only
+    reports on sent messages, in order; none if the head is anything else."""
+    group: list[PendingEvent] = []
+    while queue and len(group) < most:
+        row = queue[0]
+        if row.error is not None or not row.events:
+            break
+        if not all(isinstance(event, _REPORTS) for event in row.events):
+            break
+        group.append(queue.popleft())
+    return group
+
+
+def _claim(now: datetime, ids: list[int]) -> Update:
+    """Mark pending events ``ids`` processed (with their effects, in the same transaction)."""
+    return (
+        update(E)
+        .where(E.id.in_(ids), E.status == InboundEventStatus.PENDING)
+        .values(
+            status=InboundEventStatus.PROCESSED,
+            processed_at=now,
+            attempts=E.attempts + 1,
+            error=None,
+            next_attempt_at=None,
+        )
+    )
 
 
 def _events_of(rows: list[PendingEvent]) -> Iterator[NormalizedEvent]:

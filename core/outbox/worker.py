@@ -18,15 +18,18 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.channels.adapter import ChannelAdapter, SendResult
+from core.channels.adapter import ChannelAdapter, OutgoingMessage, SendResult
 from core.channels.errors import ProviderError
 from core.channels.segments import count_segments
 from core.config.settings import OrchestratorSettings, Settings
@@ -54,9 +57,11 @@ from core.storage import tables as t
 from core.storage.convert import to_micros
 from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
+from core.storage.tenant_lock import lock_tenant_messages
 from core.storage.timeline import apply_status
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 Out = t.OutboxRow
 _DUE = (OutboxStatus.PENDING, OutboxStatus.HELD)
@@ -64,6 +69,8 @@ _DUE = (OutboxStatus.PENDING, OutboxStatus.HELD)
 _WINDOW_CLOSED = "pipeline.left_out.window_closed"
 #: How long after a send a failure reported by the provider still triggers a fallback.
 DELIVERY_FAILURE_HORIZON = timedelta(days=2)
+#: How much of its lease a row marked sending may spend waiting for its provider's pace.
+_PACED_SHARE_OF_LEASE = 0.25
 
 
 class AdapterSource(Protocol):
@@ -116,6 +123,27 @@ class _Failure:
         )
 
 
+@dataclass(slots=True)
+class _Claimed:
+    """A claimed row and the adapter it goes out through (or why there is none)."""
+
+    outbox_id: int
+    adapter: ChannelAdapter | None
+    problem: str | None
+
+
+@dataclass(slots=True)
+class _Send:
+    """A row marked sending: what goes to the provider, then what came of it."""
+
+    outbox_id: int
+    adapter: ChannelAdapter
+    message: OutgoingMessage
+    lookup_first: bool
+    result: SendResult | None = None
+    failure: _Failure | None = None
+
+
 class OutboxWorker:
     """Sends what the outbox holds for one tenant.
 
@@ -125,6 +153,10 @@ class OutboxWorker:
         settings: the orchestrator settings (retry delays, fallback); process ``Settings`` work too.
         clock: the time (defaults to the context's).
         worker_id: this worker's name in leases.
+        batch_size: rows claimed per round; they are marked sending together, sent
+            concurrently and their results written together.
+        send_concurrency: how many of a batch's sends may be waiting for a provider at once
+            (each still at its provider's pace, ``limiters``).
         channels: only send on these channels (None: every channel).
     """
 
@@ -137,6 +169,7 @@ class OutboxWorker:
         worker_id: str | None = None,
         *,
         batch_size: int = 20,
+        send_concurrency: int = 20,
         lease_seconds: float = 120.0,
         poll_seconds: float = 1.0,
         idle_poll_seconds: float | None = None,
@@ -151,6 +184,7 @@ class OutboxWorker:
         self.clock = clock or ctx.now
         self.worker_id = worker_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.batch_size = batch_size
+        self.send_concurrency = max(1, send_concurrency)
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_seconds = poll_seconds
         # Idle, look less and less often (up to this), and at once when something is queued:
@@ -175,10 +209,9 @@ class OutboxWorker:
         handled = await self.reconcile()
         if self.channels is None:  # falling back may need any channel: left to full workers
             handled += await self.fall_back_after_delivery_failures()
-        for outbox_id, channel, provider in await self._claim():
-            await self._process(outbox_id, Channel(channel), provider)
-            handled += 1
-        return handled
+        claimed = await self._claim()
+        await self._process_batch(claimed)
+        return handled + len(claimed)
 
     async def run_forever(self, stop_event: asyncio.Event) -> None:
         """Work until ``stop_event`` is set; an unexpected error is logged, never fatal.
@@ -208,9 +241,7 @@ class OutboxWorker:
 
     async def process_now(self, outbox_id: int) -> None:
         """Claim and send one row if it is due (used to send right away)."""
-        claimed = await self._claim(only=outbox_id)
-        for row_id, channel, provider in claimed:
-            await self._process(row_id, Channel(channel), provider)
+        await self._process_batch(await self._claim(only=outbox_id))
 
     # ----------------------------------------------------------------------------------------
     # Claiming
@@ -228,7 +259,8 @@ class OutboxWorker:
             due.append(Out.id == only)
         if self.channels is not None:
             due.append(Out.channel_type.in_(sorted(self.channels)))
-        async with self.ctx.db.session() as session:
+        # In this process's turn at SQLite's write lock, not in its sleeping busy handler.
+        async with self.ctx.db.gate.background(), self.ctx.db.session() as session:
             # SKIP LOCKED: rows another worker is claiming right now are left to it instead of
             # waited for (ignored on SQLite, where one writer at a time is the rule anyway).
             query = (
@@ -251,33 +283,34 @@ class OutboxWorker:
             return sorted((i, c, p) for i, c, p in claimed.all())
 
     # ----------------------------------------------------------------------------------------
-    # Sending one row
+    # Sending a batch
 
-    async def _process(self, outbox_id: int, channel: Channel, provider: str | None = None) -> None:
-        adapter, problem = self._adapter(channel, provider)
-        if adapter is not None:
-            caps = adapter.capabilities
-            await self.limiters.bucket(adapter.name, caps.rate_per_second).acquire()
-        prepared = await self._start(outbox_id, adapter, problem)
-        if prepared is None:
-            return
-        message, lookup_first = prepared
-        assert adapter is not None
-        if lookup_first:
-            found = await self._lookup(adapter, message.reference)
-            if found is not None:
-                await self._finish(outbox_id, result=found)
-                return
-        try:
-            result = await adapter.send(message)
-        except ProviderError as exc:
-            await self._finish(outbox_id, failure=_Failure.of(exc))
-        except Exception as exc:
-            log.exception("adapter %s raised an unexpected error", adapter.name)
-            failure = _Failure(f"{type(exc).__name__}: {exc}", permanent=False, ambiguous=True)
-            await self._finish(outbox_id, failure=failure)
-        else:
-            await self._finish(outbox_id, result=result)
+    async def _process_batch(self, claimed: list[tuple[int, str, str]]) -> None:
+        """Send claimed rows: each slice is marked sending in one transaction, sent
+        concurrently, and its results written in one transaction."""
+        for part in self._slices(claimed):
+            sends = await self._start_batch(part)
+            if sends:
+                await self._send_all(sends)
+                await self._finish_batch(sends)
+
+    def _slices(self, claimed: list[tuple[int, str, str]]) -> list[list[_Claimed]]:
+        """The claimed rows with their adapters, in slices a slow provider's pace gets through
+        well within the lease: a row waits for its turn after being marked sending, and one
+        still waiting when its lease ends would be taken by another worker's reconciliation."""
+        slices: list[list[_Claimed]] = [[]]
+        taken: dict[str, int] = {}
+        for outbox_id, channel, provider in claimed:
+            adapter, problem = self._adapter(Channel(channel), provider)
+            if adapter is not None:
+                rate = adapter.capabilities.rate_per_second
+                room = max(1, int(rate * self.lease.total_seconds() * _PACED_SHARE_OF_LEASE))
+                if taken.get(adapter.name, 0) >= room:
+                    slices.append([])
+                    taken = {}
+                taken[adapter.name] = taken.get(adapter.name, 0) + 1
+            slices[-1].append(_Claimed(outbox_id, adapter, problem))
+        return [part for part in slices if part]
 
     def _adapter(
         self, channel: Channel, provider: str | None = None
@@ -302,45 +335,98 @@ class OutboxWorker:
         except ProviderError:
             return None
 
-    async def _start(
-        self, outbox_id: int, adapter: ChannelAdapter | None, problem: str | None
-    ) -> tuple[Any, bool] | None:
-        """Check the row is still ours and due, then mark it sending (committed)."""
+    async def _start_batch(self, part: list[_Claimed]) -> list[_Send]:
+        """Check each row is still ours and due, then mark it sending: one transaction,
+        committed before any of them is sent."""
         now = self.clock()
-        async with self.ctx.write() as (session, events):
-            await _write_lock(session)
-            row = await session.get(Out, outbox_id)
-            if row is None or row.lease_owner != self.worker_id or row.status not in _DUE:
-                return None
-            message = await _message(session, row)
-            stop = await self._stop_status(session, row, now)
-            if stop is not None:
-                self._close(row, message, stop, now, events)
-                return None
-            if await hold_if_paused(session, row, message):  # POLICY CALL SITE 3
-                _changed(events, row)
-                return None
-            channel = Channel(row.channel_type)
-            if adapter is None:
-                await self._failed(session, row, message, _Failure(problem or "", permanent=True))
-                _changed(events, row)
-                return None
-            try:
-                out = outgoing(row.payload, channel, reference_of(row), now)
-            except (CoccinelleError, OSError) as exc:
-                await self._failed(session, row, message, _Failure(str(exc), permanent=True))
-                _changed(events, row)
-                return None
-            last = (row.attempts_log or [{}])[-1] if row.attempts_log else {}
-            lookup_first = bool(last.get("ambiguous")) and last.get("channel") == channel
-            row.status = OutboxStatus.SENDING
-            row.attempts = (row.attempts or 0) + 1
-            row.lease_expires_at = now + self.lease
-            row.updated_at = now
-            if message is not None:
-                apply_status(message, MessageStatus.SENDING, at=now)
+        sends: list[_Send] = []
+        async with self._writing() as (session, events):
+            rows, messages = await _rows_and_messages(session, [c.outbox_id for c in part])
+            for claimed in part:
+                row = rows.get(claimed.outbox_id)
+                if row is None or row.lease_owner != self.worker_id or row.status not in _DUE:
+                    continue
+                message = messages.get(row.message_id) if row.message_id else None
+                start = self._start_row(session, row, message, claimed, now, events)
+                done, prepared = await _isolated(session, start, row, message)
+                if done and prepared is not None:
+                    assert claimed.adapter is not None
+                    sends.append(_Send(row.id, claimed.adapter, *prepared))
+        return sends
+
+    async def _start_row(
+        self,
+        session: AsyncSession,
+        row: t.OutboxRow,
+        message: t.MessageRow | None,
+        claimed: _Claimed,
+        now: datetime,
+        events: list[Event],
+    ) -> tuple[Any, bool] | None:
+        """Mark one due row sending; None when it is closed, held or failed instead."""
+        stop = await self._stop_status(session, row, now)
+        if stop is not None:
+            self._close(row, message, stop, now, events)
+            return None
+        if await hold_if_paused(session, row, message):  # POLICY CALL SITE 3
             _changed(events, row)
-            return out, lookup_first
+            return None
+        channel = Channel(row.channel_type)
+        if claimed.adapter is None:
+            failure = _Failure(claimed.problem or "", permanent=True)
+            await self._failed(session, row, message, failure)
+            _changed(events, row)
+            return None
+        try:
+            out = outgoing(row.payload, channel, reference_of(row), now)
+        except (CoccinelleError, OSError) as exc:
+            await self._failed(session, row, message, _Failure(str(exc), permanent=True))
+            _changed(events, row)
+            return None
+        last = (row.attempts_log or [{}])[-1] if row.attempts_log else {}
+        lookup_first = bool(last.get("ambiguous")) and last.get("channel") == channel
+        row.status = OutboxStatus.SENDING
+        row.attempts = (row.attempts or 0) + 1
+        row.lease_expires_at = now + self.lease
+        row.updated_at = now
+        if message is not None:
+            apply_status(message, MessageStatus.SENDING, at=now)
+        _changed(events, row)
+        return out, lookup_first
+
+    async def _send_all(self, sends: list[_Send]) -> None:
+        """Send the rows marked sending, ``send_concurrency`` recipients at a time, each at its
+        provider's pace; no transaction is open meanwhile. A recipient's messages go one after
+        the other in queue order (the order of a conversation is kept). Each row's outcome is
+        kept on it."""
+        room = asyncio.Semaphore(self.send_concurrency)
+        by_recipient: dict[tuple[str, str], list[_Send]] = {}
+        for send in sends:
+            key = (str(send.message.channel), send.message.to)
+            by_recipient.setdefault(key, []).append(send)
+
+        async def in_order(queue: list[_Send]) -> None:
+            async with room:
+                for send in queue:
+                    await self._send_one(send)
+
+        await asyncio.gather(*(in_order(queue) for queue in by_recipient.values()))
+
+    async def _send_one(self, send: _Send) -> None:
+        adapter = send.adapter
+        await self.limiters.bucket(adapter.name, adapter.capabilities.rate_per_second).acquire()
+        if send.lookup_first:
+            found = await self._lookup(adapter, send.message.reference)
+            if found is not None:
+                send.result = found
+                return
+        try:
+            send.result = await adapter.send(send.message)
+        except ProviderError as exc:
+            send.failure = _Failure.of(exc)
+        except Exception as exc:
+            log.exception("adapter %s raised an unexpected error", adapter.name)
+            send.failure = _Failure(f"{type(exc).__name__}: {exc}", permanent=False, ambiguous=True)
 
     async def _stop_status(
         self, session: AsyncSession, row: t.OutboxRow, now: datetime
@@ -367,25 +453,35 @@ class OutboxWorker:
                 return OutboxStatus.CANCELLED
         return None
 
-    async def _finish(
-        self,
-        outbox_id: int,
-        *,
-        result: SendResult | None = None,
-        failure: _Failure | None = None,
-    ) -> None:
-        async with self.ctx.write() as (session, events):
+    async def _finish_batch(self, sends: list[_Send]) -> None:
+        """Write what happened to each row sent, in one transaction."""
+        async with self._writing() as (session, events):
+            rows, messages = await _rows_and_messages(session, [send.outbox_id for send in sends])
+            for send in sends:
+                row = rows.get(send.outbox_id)
+                if row is None or row.status != OutboxStatus.SENDING:
+                    continue
+                message = messages.get(row.message_id) if row.message_id else None
+                if send.result is not None:
+                    outcome = self._succeeded(session, row, message, send.result, events)
+                else:
+                    assert send.failure is not None
+                    outcome = self._failed(session, row, message, send.failure)
+                done, _ = await _isolated(session, outcome, row, message)
+                if done:
+                    _changed(events, row)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[tuple[AsyncSession, list[Event]]]:
+        """A write transaction that reads what it will write under the locks that keep a
+        status callback applied meanwhile (issue 17): on SQLite the write lock, taken first
+        (in this process's turn at the gate, not in SQLite's sleeping busy handler); on
+        PostgreSQL the tenant's turn among bulk message writers, then the rows
+        (``_rows_and_messages``)."""
+        async with self.ctx.db.gate.background(), self.ctx.write() as (session, events):
             await _write_lock(session)
-            row = await session.get(Out, outbox_id)
-            if row is None or row.status != OutboxStatus.SENDING:
-                return
-            message = await _message(session, row)
-            if result is not None:
-                await self._succeeded(session, row, message, result, events)
-            else:
-                assert failure is not None
-                await self._failed(session, row, message, failure)
-            _changed(events, row)
+            await lock_tenant_messages(session, self.ctx.tenant_id)
+            yield session, events
 
     # ----------------------------------------------------------------------------------------
     # Outcomes
@@ -425,7 +521,8 @@ class OutboxWorker:
             message.cost_micros, message.currency = to_micros(cost), result.currency
         _log_on_message(message, entry)
         if cost:
-            await session.flush()
+            if self._budget is None:  # read once a round, counting this cost: flushed first
+                await session.flush()
             await self._budget_alert(session, cost, now, events)
 
     def _cost(self, row: t.OutboxRow, result: SendResult) -> Decimal | None:
@@ -775,6 +872,45 @@ async def _write_lock(session: AsyncSession) -> None:
     message is locked as it is read (``_message``)."""
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(text("BEGIN IMMEDIATE"))
+
+
+async def _rows_and_messages(
+    session: AsyncSession, ids: list[int]
+) -> tuple[dict[int, t.OutboxRow], dict[int, t.MessageRow]]:
+    """The outbox rows ``ids`` and their messages, the messages locked until the commit in id
+    order (PostgreSQL; SQLite: ``_write_lock``)."""
+    rows = {
+        row.id: row for row in (await session.execute(select(Out).where(Out.id.in_(ids)))).scalars()
+    }
+    message_ids = sorted({row.message_id for row in rows.values() if row.message_id})
+    if not message_ids:
+        return rows, {}
+    M = t.MessageRow
+    query = select(M).where(M.id.in_(message_ids)).order_by(M.id).with_for_update()
+    return rows, {m.id: m for m in (await session.execute(query)).scalars()}
+
+
+async def _isolated(
+    session: AsyncSession,
+    work: Awaitable[_T],
+    row: t.OutboxRow,
+    message: t.MessageRow | None,
+) -> tuple[bool, _T | None]:
+    """Run one row's part of a batch's transaction; if it fails (other than the database),
+    its unflushed changes are dropped and the others' kept: (done, what it returned).
+
+    The row stays as it was in the database: leased (taken again once the lease ends) or
+    sending (reconciled then), as when its own transaction failed before batches."""
+    try:
+        return True, await work
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        log.exception("outbox row %s could not be updated; left for a later round", row.id)
+        session.expire(row)
+        if message is not None:
+            session.expire(message)
+        return False, None
 
 
 async def _message(session: AsyncSession, row: t.OutboxRow) -> t.MessageRow | None:

@@ -93,25 +93,24 @@ async def test_a_restart_while_sending_loses_nothing_and_sends_nothing_twice(
             poll_seconds=0.05,
             limiters=RateLimiters(burst=RECIPIENTS),
         )
-        # The worker reads each row's message twice: when starting the send (odd calls) and
-        # when recording it (even calls). The server "restarts" inside those transactions.
-        restart_at = {
-            2 * (RECIPIENTS // 5): asyncio.Event(),
-            2 * (RECIPIENTS // 2) + 1: asyncio.Event(),
-        }
+        # The worker reads a slice of its batch (rows and messages) twice: when marking it
+        # sending (odd calls) and when recording the results (even calls); 300 rows in batches
+        # of 20, sliced 15 + 5 at the SMS pace, make 60 calls. The server "restarts" inside
+        # those transactions: a fifth of the way in (results), then half way (a start).
+        restart_at = {12: asyncio.Event(), 31: asyncio.Event()}
         calls = [0]
-        real_message = worker_module._message
+        real_read = worker_module._rows_and_messages
 
-        async def message_then_restart(session, row):
+        async def read_then_restart(session, ids):
             calls[0] += 1
             if calls[0] in restart_at:
                 listener = service.team.bridge._connection
                 assert listener is not None
                 assert await _restart(admin, name, listener.get_server_pid()) >= 2
                 restart_at[calls[0]].set()
-            return await real_message(session, row)
+            return await real_read(session, ids)
 
-        monkeypatch.setattr(worker_module, "_message", message_then_restart)
+        monkeypatch.setattr(worker_module, "_rows_and_messages", read_then_restart)
         async with service.bus.subscribe() as events:
             task = asyncio.create_task(worker.run_forever(stop))
             for restarted in restart_at.values():

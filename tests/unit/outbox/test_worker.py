@@ -490,7 +490,7 @@ async def test_a_status_callback_applied_while_the_result_is_written_is_kept(
         scene.conversation_id, ReplyDraft(text="Oui, visite possible samedi.")
     )
     db = scene.service.db
-    read_message = worker_module._message
+    read_rows = worker_module._rows_and_messages
     callbacks: list[asyncio.Task[None]] = []
 
     async def callback() -> None:  # what ingest does with the status callback
@@ -499,15 +499,15 @@ async def test_a_status_callback_applied_while_the_result_is_written_is_kept(
             assert row is not None
             apply_status(row, MessageStatus.DELIVERED)
 
-    async def message_then_a_callback(session, row):  # type: ignore[no-untyped-def]
-        found = await read_message(session, row)
-        if sms.sent and not callbacks:  # the result's write, the send done
+    async def message_then_a_callback(session, ids):  # type: ignore[no-untyped-def]
+        found = await read_rows(session, ids)
+        if sms.sent and not callbacks:  # the results' write, the send done
             callbacks.append(asyncio.create_task(callback()))
             # it commits now unless the worker's transaction keeps it waiting
             await asyncio.wait(callbacks, timeout=1.0)
         return found
 
-    monkeypatch.setattr(worker_module, "_message", message_then_a_callback)
+    monkeypatch.setattr(worker_module, "_rows_and_messages", message_then_a_callback)
     await worker(scene, FakeRuntime(sms)).run_once()
     await asyncio.gather(*callbacks)
     assert callbacks
