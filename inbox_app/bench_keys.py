@@ -23,6 +23,7 @@ from core.bench.context import BenchContext, Unavailable
 from core.bench.gc_pauses import GcPauses
 from core.bench.results import Result, Summary, Target
 from core.config.settings import load_settings
+from core.storage.database import sqlite_url
 from inbox_app.bench_frames import FrameClock
 
 SIZE = (160, 48)
@@ -157,29 +158,10 @@ def _long_threads(ctx: BenchContext, count: int) -> list[tuple[int, int]]:
 
 async def measure(ctx: BenchContext) -> list[Result]:
     """Every key scenario, ``10 × runs`` samples each, then the bare reference."""
-    from inbox_app.app import InboxApp
-
     count = 10 * ctx.runs
-    settings = load_settings(database_url=ctx.url, tenant=ctx.dataset.tenant, mode="local")
-    app = InboxApp(settings=settings, calm_memory=True)  # as the launcher starts it
-    samples: dict[str, list[float]] = {}
-    async with app.run_test(size=SIZE) as pilot:
-        table = await _first_page(pilot)
-        table.focus()
-        keys = Keys(pilot)
-        with GcPauses() as pauses:
-            samples["keys.move"] = [await keys.press("down") for _ in range(count)]
-            # before the opens below, which read (and so use up) unread conversations
-            samples["keys.next_unread"] = await _next_unread(keys, table, count)
-            await keys.home()
-            samples["keys.open"], samples["keys.back"] = await _open_and_back(keys, table, count)
-            await keys.home()
-            samples["keys.search"] = await _search(keys, count)
-            await keys.home()
-            samples["keys.channel"] = await _channels(keys, count)
-            await keys.home()
-            threads = _long_threads(ctx, ctx.runs)
-            samples["keys.open_long"] = await _open_long(keys, threads, count)
+    threads = _long_threads(ctx, ctx.runs)
+    with ctx.copy("keys") as copy:  # each conversation opened is marked read: not in the dataset
+        samples, pauses, keys = await _measure_keys(ctx, sqlite_url(copy), count, threads)
     reference = await _reference(count)
     results = [
         Result(
@@ -197,7 +179,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
         for name, values in samples.items()
         if values
     ]
-    if threads:
+    if samples.get("keys.open_long"):
         results[-1].details["messages"] = [n for _, n in threads]
     gc_summary = Summary.of(pauses.durations or [0.0])
     results.append(
@@ -211,6 +193,34 @@ async def measure(ctx: BenchContext) -> list[Result]:
         )
     )
     return results
+
+
+async def _measure_keys(
+    ctx: BenchContext, url: str, count: int, threads: list[tuple[int, int]]
+) -> tuple[dict[str, list[float]], GcPauses, Keys]:
+    """The samples of each scenario, in the app opened on ``url``, and the collector's pauses."""
+    from inbox_app.app import InboxApp
+
+    settings = load_settings(database_url=url, tenant=ctx.dataset.tenant, mode="local")
+    app = InboxApp(settings=settings, calm_memory=True)  # as the launcher starts it
+    samples: dict[str, list[float]] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        table = await _first_page(pilot)
+        table.focus()
+        keys = Keys(pilot)
+        with GcPauses() as pauses:
+            samples["keys.move"] = [await keys.press("down") for _ in range(count)]
+            # before the opens below, which read (and so use up) unread conversations
+            samples["keys.next_unread"] = await _next_unread(keys, table, count)
+            await keys.home()
+            samples["keys.open"], samples["keys.back"] = await _open_and_back(keys, table, count)
+            await keys.home()
+            samples["keys.search"] = await _search(keys, count)
+            await keys.home()
+            samples["keys.channel"] = await _channels(keys, count)
+            await keys.home()
+            samples["keys.open_long"] = await _open_long(keys, threads, count)
+    return samples, pauses, keys
 
 
 async def _open_and_back(keys: Keys, table: DataTable[Any], count: int) -> tuple[list, list]:

@@ -8,7 +8,6 @@ memory is the broadcast's alone; each on a copy of the dataset.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from typing import Any
@@ -84,14 +83,9 @@ async def measure_end_to_end(ctx: BenchContext) -> list[Result]:
 
 def _run_on_copy(ctx: BenchContext, module: str, count: int) -> dict[str, Any]:
     """Run ``module`` on a copy of the dataset in a child process; the JSON line it prints."""
-    copy = ctx.dataset.path.with_name(f"{module.rsplit('.', 1)[-1]}.db")
-    shutil.copyfile(ctx.dataset.path, copy)
-    argv = [sys.executable, "-m", module, str(copy), ctx.dataset.tenant, str(count)]
-    try:
+    with ctx.copy(module.rsplit(".", 1)[-1]) as copy:
+        argv = [sys.executable, "-m", module, str(copy), ctx.dataset.tenant, str(count)]
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    finally:
-        for leftover in copy.parent.glob(copy.name + "*"):
-            leftover.unlink()
     if done.returncode != 0:
         raise RuntimeError(f"the broadcast run failed: {done.stderr.strip()[-500:]}")
     found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

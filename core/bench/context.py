@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.bench.dataset import BenchDataset
@@ -38,6 +40,19 @@ class BenchContext:
     def url(self) -> str:
         """The SQLAlchemy URL of the dataset."""
         return sqlite_url(self.dataset.path)
+
+    @contextmanager
+    def copy(self, name: str) -> Iterator[Path]:
+        """A copy of the dataset file beside it, removed afterwards (with its WAL files): a
+        measurement that writes (marks read, queues, stores) leaves the cached dataset as
+        generated, so every run starts from the same data."""
+        copy = self.dataset.path.with_name(f"{self.dataset.path.stem}.{name}.db")
+        shutil.copyfile(self.dataset.path, copy)
+        try:
+            yield copy
+        finally:
+            for leftover in copy.parent.glob(copy.name + "*"):
+                leftover.unlink()
 
     @asynccontextmanager
     async def service(self) -> AsyncIterator[Any]:

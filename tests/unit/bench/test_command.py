@@ -151,6 +151,21 @@ def test_keys_are_measured_in_the_app_with_pilot(data_dir, tmp_path) -> None:
     pauses = results["keys.gc_pause"]
     assert pauses["stat"] == "max" and pauses["target"]["bound"] == 16
     assert set(pauses["details"]) == {"collections", "longest_ms", "longest_wall_ms"}
+    # the conversations opened were read in a copy: the next run finds the same unread ones
+    [dataset] = (data_dir / "bench").glob("small-*.db")
+    unread = "SELECT count(*) FROM conversations WHERE unread_count > 0"
+    before = _scalar(dataset, unread)
+    assert main(argv) == 0
+    assert _scalar(dataset, unread) == before > 0
+    assert [p.name for p in dataset.parent.iterdir() if ".keys." in p.name] == []
+
+
+def _scalar(path: Path, query: str) -> int:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as con:
+        return int(con.execute(query).fetchone()[0])
 
 
 async def test_a_broken_measurement_is_reported_and_the_others_still_run(tmp_path) -> None:
