@@ -53,7 +53,11 @@ def snippet(text: str, query: str, width: int = 80) -> str:
     first = next(_spans(flat, tokens(query)), None)  # the first match is all it needs
     if first is None:
         return flat[: width - 1] + "…"
+    # The match a quarter in, even when the text ends before the width is filled: lists show
+    # only a snippet's first characters, and the match is why the result is there.
     start = max(0, first[0] - width // 4)
+    if start and flat[start - 1] != " ":  # from the next whole word, if one starts before it
+        space = flat.find(" ", start, first[0])
+        start = space + 1 if space >= 0 else start
     end = min(len(flat), start + width)
-    start = max(0, end - width)
     return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")

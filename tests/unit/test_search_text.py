@@ -27,3 +27,12 @@ def test_a_snippet_is_cut_around_the_first_match() -> None:
     assert len(cut) <= 82
     assert snippet("court   texte\n ici", "texte") == "court texte ici"
     assert snippet("x" * 100, "absent") == "x" * 79 + "…"
+
+
+def test_a_match_near_the_end_stays_near_the_snippets_start() -> None:
+    """The inbox shows a snippet's first 46 characters or so: a match near the end of a text
+    is not pushed out of them to fill the width ("…vous pu réfléchir à votre projet ? Je reste
+    d" hid the "visite" it was found for)."""
+    text = "Avez-vous pu réfléchir à votre projet ? Je reste disponible pour une nouvelle visite."
+    cut = snippet(text, "visite")
+    assert cut == "…pour une nouvelle visite."  # from a whole word, the match a quarter in
