@@ -85,7 +85,8 @@ class Records:
     (``test_records`` compares them)."""
 
     def __init__(self) -> None:
-        #: Each reason's dump by identity, with the reason (so that its id stays its own).
+        #: Each reason's dump by identity, with the reason: held here, its id cannot be given
+        #: to another reason while the batch lasts.
         self._reasons: dict[int, tuple[Reason, dict[str, Any]]] = {}
 
     def record(self, decision: Decision) -> dict[str, Any]:
@@ -117,7 +118,7 @@ class Records:
         out = []
         for reason in reasons:
             found = self._reasons.get(id(reason))
-            if found is None or found[0] is not reason:
+            if found is None:
                 found = self._reasons[id(reason)] = (reason, reason.model_dump(mode="json"))
             out.append(found[1])
         return out

@@ -74,3 +74,14 @@ def test_the_bench_inputs_are_stored_alike() -> None:
     records = Records()
     for ctx, draft in inputs(1_000, seed=7):
         _same(decide(ctx, draft), records)
+
+
+def test_a_reason_freed_and_its_id_reused_is_dumped_anew() -> None:
+    """Dumps are kept by the reason's id: a reason made and dropped per decision (its id then
+    given to the next one) must not be stored with its predecessor's explanation."""
+    records = Records()
+    for points in range(50):
+        reason = Reason(criterion="cost", points=points, key="reason.cost")
+        made = records.record(Decision(channel=None, blocked=(reason,)))
+        assert made["blocked"][0]["points"] == points
+        del reason, made
