@@ -24,20 +24,12 @@ from core.domain.enums import (
 from core.orchestrator.channels import DELIVERY_SECONDS
 from core.pipeline.request import OutgoingRequest
 from core.storage import tables as t
-from core.storage.timeline import append_message
+from core.storage.timeline import ConversationFields, append_message
 
 
-class Conversation(Protocol):
+class Conversation(ConversationFields, Protocol):
     """What queueing reads of the conversation (an ORM row, or a batch's ``bulk.Thread``)."""
 
-    @property
-    def id(self) -> int | None: ...
-    @property
-    def tenant_id(self) -> int: ...
-    @property
-    def prospect_id(self) -> int: ...
-    @property
-    def channel_type(self) -> str: ...
     @property
     def context(self) -> dict[str, Any]: ...
 

@@ -183,46 +183,16 @@ async def append_message(
     session: AsyncSession,
     conversation: t.ConversationRow,
     *,
-    direction: Direction,
-    sender_type: SenderType,
-    content: str,
-    status: MessageStatus,
-    kind: MessageKind = MessageKind.MESSAGE,
-    channel: Channel | None = None,
-    subject: str | None = None,
-    meta: dict[str, Any] | None = None,
-    provider: str | None = None,
-    provider_message_id: str | None = None,
-    sender_id: int | None = None,
-    segments: int | None = None,
-    cost: Decimal | None = None,
-    created_at: datetime | None = None,
     flush: bool = True,
+    **fields: Any,
 ) -> t.MessageRow:
     """Add a thread item to ``conversation`` and update the conversation row with it.
 
+    ``fields`` are ``message_values``' keywords (direction, sender type, content, status…).
     ``flush=False`` leaves the message pending (no id yet), to be inserted with the rest of a
     batch in one flush; ``conversation`` may then be pending too.
     """
-    row = t.MessageRow(
-        **message_values(
-            conversation,
-            direction=direction,
-            sender_type=sender_type,
-            content=content,
-            status=status,
-            kind=kind,
-            channel=channel,
-            subject=subject,
-            meta=meta,
-            provider=provider,
-            provider_message_id=provider_message_id,
-            sender_id=sender_id,
-            segments=segments,
-            cost=cost,
-            created_at=created_at,
-        )
-    )
+    row = t.MessageRow(**message_values(conversation, **fields))
     if conversation.id is None:
         row.conversation = conversation
     session.add(row)
