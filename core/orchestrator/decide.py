@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -76,6 +77,15 @@ _TYPE = {
 }
 
 
+# Enum members and tables as module names: ``Channel.SMS`` is a look-up through the enum's
+# metaclass, several times slower than a global, and decide compares channels in its hot loop.
+_SMS, _EMAIL, _WHATSAPP, _VOICE = Channel.SMS, Channel.EMAIL, Channel.WHATSAPP, Channel.VOICE
+_URGENT, _LOW = Urgency.URGENT, Urgency.LOW
+_CONVERSATION, _MARKETING = MessageType.CONVERSATION, MessageType.MARKETING
+_INTRUSIVE, _HARD_LIMITS, _TIE_ORDER = ch.INTRUSIVE, ch.HARD_LIMITS, ch.TIE_ORDER
+_DELIVERY_SECONDS = ch.DELIVERY_SECONDS
+
+
 def weights_of(context: RoutingContext) -> dict[str, float]:
     """The criteria weights: the seed's, overridden by configuration."""
     overrides = context.settings.weights
@@ -103,14 +113,22 @@ def _shared(criterion: str, points: float, key: str, params: _Params = ()) -> Re
         return _reason(criterion, points, key, **dict(params))
 
 
+#: ``BaseModel``'s slots, set through their descriptors (no attribute look-up by name).
+_SET_DICT = BaseModel.__dict__["__dict__"].__set__
+_SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+_new = object.__new__
+
+
 def _construct(model: type[_M], values: dict[str, object]) -> _M:
     """``model.model_construct(**values)`` without its per-field loop: ``values`` holds every
     field, in order, valid by construction (decide builds three of these per decision)."""
-    made = model.__new__(model)
-    object.__setattr__(made, "__dict__", values)
-    object.__setattr__(made, "__pydantic_fields_set__", set(values))
-    object.__setattr__(made, "__pydantic_extra__", None)
-    object.__setattr__(made, "__pydantic_private__", None)
+    made = _new(model)
+    _SET_DICT(made, values)
+    _SET_FIELDS(made, set(values))
+    _SET_EXTRA(made, None)
+    _SET_PRIVATE(made, None)
     return made
 
 
@@ -138,15 +156,23 @@ class _Scored:
         "warnings",
     )
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        blocked: list[Reason],
+        warnings: list[Reason],
+        cost: Decimal,
+        points: dict[str, float],
+        reasons: list[Reason],
+    ) -> None:
         self.channel = channel
+        self.blocked = blocked
+        self.warnings = warnings
+        self.cost = cost
         #: Points by criterion, in the criteria's order (the order they are summed in).
-        self.points: dict[str, float] = {}
-        self.reasons: list[Reason] = []
-        self.warnings: list[Reason] = []
-        self.blocked: list[Reason] = []
+        self.points = points
+        self.reasons = reasons
         self.held_until: datetime | None = None
-        self.cost = _ZERO
         self.score = 0.0
         #: Best first, then the seed's order among equals.
         self.rank = (0.0, 0)
@@ -195,21 +221,34 @@ class _Facts:
             weights["message_type"],
         )
         q = context.quiet_hours
-        self.local = local = context.now.astimezone(zone(context.timezone))
-        self.quiet = q.enabled and _window(q.start, q.end).contains(local.time())
-        #: When the quiet window ends (held intrusive channels), once per decision.
-        self.quiet_end = (
-            _window_end(local, _window(q.start, q.end), context.timezone) if self.quiet else None
+        timezone = context.timezone
+        tz = _ZONES.get(timezone)
+        if tz is None:
+            tz = _ZONES[timezone] = zone(timezone)
+        self.local = local = context.now.astimezone(tz)
+        start, end = q.start, q.end
+        # ``DailyWindow(start, end).contains(local.time())``, spelt out (once per decision)
+        moment = local.time()
+        self.quiet = quiet = (
+            q.enabled
+            and start != end
+            and (start <= moment < end if start < end else moment >= start or moment < end)
         )
-        self.urgent_passes = context.urgency == Urgency.URGENT and q.urgent_may_pass
+        #: When the quiet window ends (held intrusive channels), once per decision.
+        self.quiet_end = _window_end(local, end, timezone) if quiet else None
+        self.urgent_passes = context.urgency == _URGENT and q.urgent_may_pass
         #: When a commercial SMS may go (the French preset), None when it may go now.
         self.commercial_until = (
             next_commercial(local)
             if q.french_commercial_preset
-            and context.message_type == MessageType.MARKETING
+            and context.message_type == _MARKETING
             and not commercial_allowed(local)
             else None
         )
+
+
+#: Time zones by name, filled by ``zone`` (a dict read is cheaper than a cached call).
+_ZONES: dict[str, ZoneInfo] = {}
 
 
 @lru_cache(maxsize=256)
@@ -217,12 +256,12 @@ def _window(start: time, end: time) -> DailyWindow:
     return DailyWindow(start, end)
 
 
-def _window_end(local: datetime, window: DailyWindow, timezone: str) -> datetime:
+def _window_end(local: datetime, end: time, timezone: str) -> datetime:
     """``end_of_window`` with the window's end on each day computed once per zone and day."""
-    end_today = _local_moment(local.date(), window.end, timezone)
+    end_today = _local_moment(local.date(), end, timezone)
     if end_today > local:
         return end_today
-    return _local_moment(local.date() + timedelta(days=1), window.end, timezone)
+    return _local_moment(local.date() + timedelta(days=1), end, timezone)
 
 
 @lru_cache(maxsize=4096)
@@ -244,18 +283,22 @@ def decide(
     """
     weights = weights_of(context) if context.settings.weights else DEFAULT_WEIGHTS
     facts = _Facts(context, content, weights)
-    candidates = ch.AUTO_CANDIDATES if channel is None else _with(ch.AUTO_CANDIDATES, channel)
-    scored = _score_all(candidates, context, content, facts, weights)
-    eligible = [s for s in scored if not s.blocked]
-    eligible.sort(key=_RANK)
+    candidates = _AUTO if channel is None else _with(_AUTO, channel)
+    scored, eligible = _score_all(candidates, context, content, facts, weights)
+    if not eligible:
+        return _no_channel(context, scored, channel)
+    if len(eligible) > 1:
+        eligible.sort(key=_RANK)
     best = _reachable(eligible)
     if channel is None:
-        chosen = eligible[0] if eligible else None
+        chosen = eligible[0]
+        others = eligible[1:3]
     else:
-        chosen = next((s for s in eligible if s.channel == channel), None)
-    if chosen is None:
-        return _no_channel(context, scored, channel)
-    others = [s for s in eligible if s is not chosen][:2]
+        found = next((s for s in eligible if s.channel == channel), None)
+        if found is None:
+            return _no_channel(context, scored, channel)
+        chosen = found
+        others = [s for s in eligible if s is not chosen][:2]
     # Built from values valid by construction: skip re-validation, decide must stay fast.
     return _construct(
         Decision,
@@ -263,7 +306,7 @@ def decide(
             "channel": chosen.channel,
             "confidence": _confidence(chosen, best),
             "reasons": tuple(chosen.reasons),
-            "alternatives": tuple(_channel_score(s, best, context) for s in others),
+            "alternatives": tuple([_channel_score(s, best, context) for s in others]),
             "estimated_cost": chosen.cost,
             "estimated_delivery_seconds": _delivery(chosen, context),
             "held_until": chosen.held_until,
@@ -274,6 +317,7 @@ def decide(
 
 
 _RANK = attrgetter("rank")
+_AUTO = ch.AUTO_CANDIDATES
 
 
 def _with(candidates: tuple[Channel, ...], channel: Channel) -> tuple[Channel, ...]:
@@ -307,27 +351,30 @@ def _score_all(
     content: ReplyDraft,
     facts: _Facts,
     weights: dict[str, float],
-) -> list[_Scored]:
+) -> tuple[list[_Scored], list[_Scored]]:
     """Every candidate through every criterion, in one pass over the channels (a channel's
     criteria in the seed's order: preference, urgency, content, length, cost, quiet hours,
-    message type, engagement). What the channels share is read once."""
+    message type, engagement), and those of them that are eligible. What the channels share
+    is read once; a blocked channel is not scored (only its blocks are ever shown)."""
     allowed, enabled, contacts = context.allowed, context.enabled, context.contacts
     opted_out, unreachable, limits = context.opted_out, context.unreachable, context.limits
-    prices, cap = context.prices, context.settings.max_cost_per_message
-    low = context.urgency == Urgency.LOW
+    settings = context.settings
+    prices, cap = context.prices, settings.max_cost_per_message
+    low = context.urgency == _LOW
     preferred, last_inbound = context.preferred_channel, context.last_inbound_channel
-    conversation = context.message_type == MessageType.CONVERSATION
-    analytics = context.settings.enable_analytics
+    conversation = context.message_type == _CONVERSATION
+    analytics, tracked = settings.enable_analytics, settings.track_engagement
+    engagement = context.engagement
     quiet_rules = facts.quiet or facts.commercial_until is not None or bool(limits)
-    w_cost = weights["cost"]
+    w_cost, w_engagement = weights["cost"], weights["engagement"]
     length, fixed = facts.length, facts.fixed
-    scored = []
+    scored, eligible = [], []
     for channel in candidates:
-        s = _Scored(channel)
-        scored.append(s)
         on = _ON[channel]
         name = on[0][1]  # Reason.text names it in the reader's language
-        blocked, blocks = s.blocked, _BLOCKS[channel]
+        blocks = _BLOCKS[channel]
+        blocked: list[Reason] = []
+        warnings: list[Reason] = []
         # Availability (criterion 9 and the rules the seed left implicit): blocks, not points.
         if allowed is not None and channel not in allowed:
             blocked.append(blocks["not_allowed"])
@@ -339,37 +386,45 @@ def _score_all(
             blocked.append(blocks["no_contact"])
         if channel in unreachable:
             blocked.append(blocks["unreachable"])
-        limit = ch.HARD_LIMITS.get(channel)
+        limit = _HARD_LIMITS.get(channel)
         if limit is not None and length > limit:
             params: _Params = (("channel", name), ("length", length), ("limit", limit))
             blocked.append(_shared("availability", 0.0, "blocked.too_long", params))
-        if channel == Channel.WHATSAPP:
-            _whatsapp_window(s, context)
-        elif channel == Channel.VOICE and (content.attachments or content.html):
+        if channel == _WHATSAPP:
+            _whatsapp_window(context, blocked, warnings)
+        elif channel == _VOICE and (content.attachments or content.html):
             blocked.append(blocks["cannot_carry"])
         if limits:
-            _daily_limit(s, context, name)
-        segments = facts.sms_segments if channel == Channel.SMS else 1
-        s.cost, cost_points, cost_reason, too_expensive = _cost(
-            prices.get(channel, _ZERO), segments, cap, w_cost, low, name
+            _daily_limit(context, channel, name, blocked)
+        cost, cost_points, cost_reason, too_expensive = _cost(
+            prices.get(channel, _ZERO),
+            facts.sms_segments if channel == _SMS else 1,
+            cap,
+            w_cost,
+            low,
+            name,
         )
         if too_expensive is not None:
             blocked.append(too_expensive)
         if blocked:  # only its blocks are ever shown
+            scored.append(_Scored(channel, blocked, warnings, cost, {}, []))
             continue
-        points, reasons = s.points, s.reasons
-        if preferred == channel:
+        before_cost, first_points, first_reasons, by_type = fixed[channel]
+        if preferred == channel and weights["preference"] != 0:
             weight = weights["preference"]
-            if weight != 0:
-                points["preference"] = weight
-                reasons.append(_shared("preference", weight, "reason.preferred", on))
-        before_cost, by_type = fixed[channel]
-        for criterion, share, reason in before_cost:  # urgency, content, length
-            points[criterion] = share
-            reasons.append(reason)
+            points = {"preference": weight}
+            reasons = [_shared("preference", weight, "reason.preferred", on)]
+            for criterion, share, reason in before_cost:  # urgency, content, length
+                points[criterion] = share
+                reasons.append(reason)
+        else:  # the same, copied from the message's table
+            points, reasons = first_points.copy(), list(first_reasons)
         if cost_reason is not None:
             points["cost"] = cost_points
             reasons.append(cost_reason)
+        s = _Scored(channel, blocked, warnings, cost, points, reasons)
+        scored.append(s)
+        eligible.append(s)
         if quiet_rules:
             _quiet_hours(s, context, facts, weights["quiet_hours"], on)
         if by_type is not None:
@@ -381,47 +436,68 @@ def _score_all(
                 points["message_type"] = weight
                 reasons.append(_shared("message_type", weight, "reason.type.conversation", on))
         if analytics:
-            _engagement(s, context, weights["engagement"], name)
+            if not tracked:  # ORCHESTRATOR_TRACK_ENGAGEMENT=false
+                reasons.append(_NOT_TRACKED[channel])
+            elif (stats := engagement.get(channel)) is not None and stats.sent != 0:
+                entry = _engagement(
+                    stats.sent,
+                    stats.replied,
+                    stats.response_rate,
+                    stats.prior_rate,
+                    stats.median_response_seconds,
+                    w_engagement,
+                    name,
+                )
+                if entry is not None:
+                    points["engagement"] = entry[0]
+                    reasons.append(entry[1])
         s.score = score = sum(points.values())
-        s.rank = (-score, ch.TIE_ORDER[channel])
-    return scored
+        s.rank = (-score, _TIE_ORDER[channel])
+    return scored, eligible
 
 
-def _daily_limit(s: _Scored, context: RoutingContext, name: str) -> None:
-    daily = context.limits.get(s.channel)
+def _daily_limit(
+    context: RoutingContext, channel: Channel, name: str, blocked: list[Reason]
+) -> None:
+    daily = context.limits.get(channel)
     if (
         daily is not None
         and daily.daily_limit is not None
-        and context.sent_today.get(s.channel, 0) >= daily.daily_limit
+        and context.sent_today.get(channel, 0) >= daily.daily_limit
     ):
         params = (("channel", name), ("limit", daily.daily_limit))
-        s.blocked.append(_shared("availability", 0.0, "blocked.daily_limit", params))
+        blocked.append(_shared("availability", 0.0, "blocked.daily_limit", params))
 
 
-def _whatsapp_window(s: _Scored, context: RoutingContext) -> None:
+def _whatsapp_window(
+    context: RoutingContext, blocked: list[Reason], warnings: list[Reason]
+) -> None:
     last = context.whatsapp_last_inbound_at
     if last is not None and context.now - last < WHATSAPP_WINDOW:
         left = last + WHATSAPP_WINDOW - context.now
         if left < _WINDOW_CLOSING:
             minutes = int(left.total_seconds() // 60)
-            s.warnings.append(
+            warnings.append(
                 _shared("availability", 0.0, "warning.window_closing", (("minutes", minutes),))
             )
         return
     if context.whatsapp_template_approved:
-        s.warnings.append(_OUTSIDE_WINDOW)
+        warnings.append(_OUTSIDE_WINDOW)
         return
-    s.blocked.append(_WINDOW_SHUT)
+    blocked.append(_WINDOW_SHUT)
 
 
 #: A reason's values before it is built: criterion, points, translation key, parameters.
 _Pending = tuple[str, float, str, _Params]
 #: A criterion's points for a channel and its reason.
 _Entry = tuple[str, float, Reason]
-#: What a message gives each channel: (length, SMS segments, the per-channel table below).
-_MessageFacts = tuple[
-    int, int, dict[Channel, tuple[tuple[_Entry, ...], tuple[float, Reason] | None]]
+#: What a message gives a channel: its urgency, content and length entries, the same as the
+#: first points and reasons of a channel the prospect does not prefer, and its message type's.
+_ChannelFacts = tuple[
+    tuple[_Entry, ...], dict[str, float], tuple[Reason, ...], tuple[float, Reason] | None
 ]
+#: What a message gives each channel: (length, SMS segments, the per-channel table below).
+_MessageFacts = tuple[int, int, dict[Channel, _ChannelFacts]]
 
 
 @lru_cache(maxsize=1024)
@@ -442,7 +518,7 @@ def _message_facts(
     seg = count_segments(text)
     long = len(text) > 160
     content_kind = "rich" if rich else "location" if share_location else "plain"
-    table: dict[Channel, tuple[tuple[_Entry, ...], tuple[float, Reason] | None]] = {}
+    table: dict[Channel, _ChannelFacts] = {}
     for channel in ch.NAMES:
         on: _Params = _ON[channel]
         entries: list[_Pending] = []
@@ -460,8 +536,11 @@ def _message_facts(
             if points != 0:
                 key = _TYPE_KEYS[kind, share > 0]
                 by_type = (points, _shared("message_type", points, key, on))
+        given = tuple((e[0], e[1], _shared(*e)) for e in entries if e[1] != 0)
         table[channel] = (
-            tuple((e[0], e[1], _shared(*e)) for e in entries if e[1] != 0),
+            given,
+            {criterion: points for criterion, points, _ in given},
+            tuple(reason for _, _, reason in given),
             by_type,
         )
     return len(text), max(1, seg.segments), table
@@ -537,16 +616,16 @@ def _quiet_hours(
     s: _Scored, context: RoutingContext, facts: _Facts, weight: float, on: _Params
 ) -> None:
     channel = s.channel
-    if facts.quiet and channel in ch.INTRUSIVE:
+    if facts.quiet and channel in _INTRUSIVE:
         if facts.urgent_passes:
             s.warnings.append(_URGENT_IN_QUIET)
         else:
             s.add("quiet_hours", -weight, "reason.quiet.intrusive", on)
             assert facts.quiet_end is not None
             s.hold(facts.quiet_end)
-    elif facts.quiet and channel == Channel.EMAIL:
+    elif facts.quiet and channel == _EMAIL:
         s.add("quiet_hours", weight / 3, "reason.quiet.email_respectful")
-    if facts.commercial_until is not None and channel == Channel.SMS:
+    if facts.commercial_until is not None and channel == _SMS:
         s.add("quiet_hours", -weight, "reason.quiet.commercial_sms")
         s.hold(facts.commercial_until)
     limits = context.limits.get(channel)
@@ -556,38 +635,62 @@ def _quiet_hours(
             s.add("quiet_hours", -weight / 2, "reason.quiet.outside_allowed", on)
             s.hold(next_in_allowed(facts.local, allowed))
     if s.held_until is not None:
-        until = (("until", s.held_until.isoformat()),)
-        s.warnings.append(_shared("quiet_hours", 0.0, "warning.held", until))
+        s.warnings.append(_held(s.held_until))
 
 
-def _engagement(s: _Scored, context: RoutingContext, weight: float, name: str) -> None:
-    if not context.settings.track_engagement:  # ORCHESTRATOR_TRACK_ENGAGEMENT=false
-        key = "reason.engagement.not_tracked"
-        s.reasons.append(_shared("engagement", 0.0, key, _ON[s.channel]))
-        return
-    stats = context.engagement.get(s.channel)
-    if stats is None or stats.sent == 0:
-        return
-    prior = stats.prior_rate
-    # max/min spelt as comparisons (with their ties and signed zeros): decide's hot path
+#: The "held until" warning of a moment, by the moment's identity (the moment kept alive with
+#: it): a broadcast's channels are held until the same cached end of the quiet hours.
+_HELD: dict[int, tuple[datetime, Reason]] = {}
+
+
+def _held(until: datetime) -> Reason:
+    found = _HELD.get(id(until))
+    if found is not None and found[0] is until:
+        return found[1]
+    warning = _shared("quiet_hours", 0.0, "warning.held", (("until", until.isoformat()),))
+    if len(_HELD) >= 4096:
+        _HELD.clear()
+    _HELD[id(until)] = (until, warning)
+    return warning
+
+
+#: ``ORCHESTRATOR_TRACK_ENGAGEMENT=false``: the engagement criterion says so, for no points.
+_NOT_TRACKED = {
+    c: _reason("engagement", 0.0, "reason.engagement.not_tracked", channel=str(c)) for c in ch.NAMES
+}
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _engagement(
+    sent: int,
+    replied: int,
+    rate: float,
+    prior: float,
+    median: float | None,
+    weight: float,
+    name: str,
+) -> tuple[float, Reason] | None:
+    """The engagement criterion's points and reason for a channel's history (``sent`` > 0),
+    None when it gives none; cached, as a broadcast's prospects share a few histories."""
+    # max/min spelt as comparisons (with their ties and signed zeros), as before the cache
     spread = (1 - prior if 1 - prior > prior else prior) or 1.0
-    share = (stats.response_rate - prior) / spread
+    share = (rate - prior) / spread
     if share > 1.0:
         share = 1.0
     elif share < -1.0:
         share = -1.0
-    if share == 0:
-        return
-    median = stats.median_response_seconds
+    points = weight * share
+    if share == 0 or points == 0:
+        return None
     key = "reason.engagement.good" if share > 0 else "reason.engagement.poor"
     params = (
         ("channel", name),
-        ("rate", round(stats.response_rate * 100)),
-        ("replied", stats.replied),
-        ("sent", stats.sent),
+        ("rate", round(rate * 100)),
+        ("replied", replied),
+        ("sent", sent),
         ("minutes", None if median is None else round(median / 60)),
     )
-    s.add("engagement", weight * share, key, params)
+    return points, _shared("engagement", points, key, params)
 
 
 def _reachable(eligible: list[_Scored]) -> float:
@@ -609,7 +712,7 @@ def _confidence(s: _Scored, best: float) -> float:
 
 
 def _delivery(s: _Scored, context: RoutingContext) -> float:
-    seconds = ch.DELIVERY_SECONDS[s.channel]
+    seconds = _DELIVERY_SECONDS[s.channel]
     if s.held_until is not None:
         wait = (s.held_until - context.now).total_seconds()
         if wait > 0.0:
