@@ -119,6 +119,10 @@ _SET_FIELDS = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
 _SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
 _new = object.__new__
+#: Every field of the models decide builds: all are set (``model_fields_set``).
+_FIELDS: dict[type[BaseModel], set[str]] = {
+    model: set(model.model_fields) for model in (Decision, ChannelScore)
+}
 
 
 def _construct(model: type[_M], values: dict[str, object]) -> _M:
@@ -126,7 +130,7 @@ def _construct(model: type[_M], values: dict[str, object]) -> _M:
     field, in order, valid by construction (decide builds three of these per decision)."""
     made = _new(model)
     _SET_DICT(made, values)
-    _SET_FIELDS(made, set(values))
+    _SET_FIELDS(made, _FIELDS[model].copy())
     _SET_EXTRA(made, None)
     _SET_PRIVATE(made, None)
     return made
@@ -142,10 +146,9 @@ def _shared_reason(
 
 
 class _Scored:
-    """One channel's score, reasons, blocks and hold."""
+    """An eligible channel's score, reasons, warnings and hold."""
 
     __slots__ = (
-        "blocked",
         "channel",
         "cost",
         "held_until",
@@ -159,14 +162,12 @@ class _Scored:
     def __init__(
         self,
         channel: Channel,
-        blocked: list[Reason],
         warnings: list[Reason],
         cost: Decimal,
         points: dict[str, float],
         reasons: list[Reason],
     ) -> None:
         self.channel = channel
-        self.blocked = blocked
         self.warnings = warnings
         self.cost = cost
         #: Points by criterion, in the criteria's order (the order they are summed in).
@@ -284,10 +285,13 @@ def decide(
     weights = weights_of(context) if context.settings.weights else DEFAULT_WEIGHTS
     facts = _Facts(context, content, weights)
     candidates = _AUTO if channel is None else _with(_AUTO, channel)
-    scored, eligible = _score_all(candidates, context, content, facts, weights)
+    stopped, eligible = _score_all(candidates, context, content, facts, weights)
     if not eligible:
-        return _no_channel(context, scored, channel)
-    if len(eligible) > 1:
+        return _no_channel(stopped, channel)
+    if len(eligible) == 2:  # as sort would (ranks never tie: the channel's order is in them)
+        if eligible[1].rank < eligible[0].rank:
+            eligible.reverse()
+    elif len(eligible) > 2:
         eligible.sort(key=_RANK)
     best = _reachable(eligible)
     if channel is None:
@@ -296,7 +300,7 @@ def decide(
     else:
         found = next((s for s in eligible if s.channel == channel), None)
         if found is None:
-            return _no_channel(context, scored, channel)
+            return _no_channel(stopped, channel)
         chosen = found
         others = [s for s in eligible if s is not chosen][:2]
     # Built from values valid by construction: skip re-validation, decide must stay fast.
@@ -318,6 +322,8 @@ def decide(
 
 _RANK = attrgetter("rank")
 _AUTO = ch.AUTO_CANDIDATES
+#: A price's default for each candidate (``map(prices.get, candidates, _ZEROS)``).
+_ZEROS = (_ZERO,) * len(ch.NAMES)
 
 
 def _with(candidates: tuple[Channel, ...], channel: Channel) -> tuple[Channel, ...]:
@@ -351,24 +357,35 @@ def _score_all(
     content: ReplyDraft,
     facts: _Facts,
     weights: dict[str, float],
-) -> tuple[list[_Scored], list[_Scored]]:
+) -> tuple[list[tuple[Channel, list[Reason]]], list[_Scored]]:
     """Every candidate through every criterion, in one pass over the channels (a channel's
     criteria in the seed's order: preference, urgency, content, length, cost, quiet hours,
-    message type, engagement), and those of them that are eligible. What the channels share
-    is read once; a blocked channel is not scored (only its blocks are ever shown)."""
+    message type, engagement): the blocked channels with their blocks, and the eligible ones
+    scored. What the channels share is read once; a blocked channel is not scored (only its
+    blocks are ever shown)."""
     allowed, enabled, contacts = context.allowed, context.enabled, context.contacts
     opted_out, unreachable, limits = context.opted_out, context.unreachable, context.limits
     settings = context.settings
-    prices, cap = context.prices, settings.max_cost_per_message
-    low = context.urgency == _LOW
     preferred, last_inbound = context.preferred_channel, context.last_inbound_channel
     conversation = context.message_type == _CONVERSATION
     analytics, tracked = settings.enable_analytics, settings.track_engagement
     engagement = context.engagement
     quiet_rules = facts.quiet or facts.commercial_until is not None or bool(limits)
-    w_cost, w_engagement = weights["cost"], weights["engagement"]
+    w_engagement = weights["engagement"]
     length, fixed = facts.length, facts.fixed
-    scored, eligible = [], []
+    get_price = context.prices.get
+    costs = iter(
+        _costs(
+            candidates,
+            tuple(map(get_price, candidates, _ZEROS)),
+            facts.sms_segments,
+            settings.max_cost_per_message,
+            weights["cost"],
+            context.urgency == _LOW,
+        )
+    )
+    stopped: list[tuple[Channel, list[Reason]]] = []
+    eligible: list[_Scored] = []
     for channel in candidates:
         on = _ON[channel]
         name = on[0][1]  # Reason.text names it in the reader's language
@@ -396,18 +413,11 @@ def _score_all(
             blocked.append(blocks["cannot_carry"])
         if limits:
             _daily_limit(context, channel, name, blocked)
-        cost, cost_points, cost_reason, too_expensive = _cost(
-            prices.get(channel, _ZERO),
-            facts.sms_segments if channel == _SMS else 1,
-            cap,
-            w_cost,
-            low,
-            name,
-        )
+        cost, cost_points, cost_reason, too_expensive = next(costs)
         if too_expensive is not None:
             blocked.append(too_expensive)
         if blocked:  # only its blocks are ever shown
-            scored.append(_Scored(channel, blocked, warnings, cost, {}, []))
+            stopped.append((channel, blocked))
             continue
         before_cost, first_points, first_reasons, by_type = fixed[channel]
         if preferred == channel and weights["preference"] != 0:
@@ -422,8 +432,7 @@ def _score_all(
         if cost_reason is not None:
             points["cost"] = cost_points
             reasons.append(cost_reason)
-        s = _Scored(channel, blocked, warnings, cost, points, reasons)
-        scored.append(s)
+        s = _Scored(channel, warnings, cost, points, reasons)
         eligible.append(s)
         if quiet_rules:
             _quiet_hours(s, context, facts, weights["quiet_hours"], on)
@@ -453,7 +462,7 @@ def _score_all(
                     reasons.append(entry[1])
         s.score = score = sum(points.values())
         s.rank = (-score, _TIE_ORDER[channel])
-    return scored, eligible
+    return stopped, eligible
 
 
 def _daily_limit(
@@ -584,10 +593,33 @@ def _length(
     return []
 
 
+#: A channel's cost, the cost criterion's points and reason, and its block (see ``_cost``).
+_Cost = tuple[Decimal, float, Reason | None, Reason | None]
+
+
+@lru_cache(maxsize=1024)
+def _costs(
+    candidates: tuple[Channel, ...],
+    prices: tuple[Decimal, ...],
+    sms_segments: int,
+    cap: Decimal,
+    weight: float,
+    low: bool,
+) -> tuple[_Cost, ...]:
+    """``_cost`` of each candidate at its price (``sms_segments`` for SMS, 1 for the others),
+    in one cached call per decision: a broadcast's prospects share prices and a message."""
+    return tuple(
+        [
+            _cost(price, sms_segments if c == _SMS else 1, cap, weight, low, _ON[c][0][1])
+            for c, price in zip(candidates, prices, strict=True)
+        ]
+    )
+
+
 @lru_cache(maxsize=1024)
 def _cost(
     price: Decimal, segments: int, cap: Decimal, weight: float, low: bool, name: str
-) -> tuple[Decimal, float, Reason | None, Reason | None]:
+) -> _Cost:
     """A channel's cost for ``segments`` (1 but for SMS), the cost criterion's points and
     reason (None when it gives no points), and the block when it is over ``cap``; compared in
     micro-euros."""
@@ -694,6 +726,10 @@ def _engagement(
 
 
 def _reachable(eligible: list[_Scored]) -> float:
+    """The best score reachable: the most any channel got on each criterion, summed in the
+    order the criteria first gave points."""
+    if len(eligible) == 1:  # the same sum, in the same order
+        return sum([points for points in eligible[0].points.values() if points > 0.0])
     best: dict[str, float] = {}
     for s in eligible:
         for criterion, points in s.points.items():
@@ -708,7 +744,22 @@ def _confidence(s: _Scored, best: float) -> float:
     share = s.score / best  # clipped to [0, 1], as max(0.0, min(1.0, share)) (no -0.0)
     if share <= 0.0:
         return 0.0
-    return round(share if share < 1.0 else 1.0, 3)
+    if share >= 1.0:
+        return 1.0
+    return _round(share, 1000.0, 3)
+
+
+def _round(x: float, scale: float, digits: int) -> float:
+    """``round(x, digits)`` (``scale`` being ``10 ** digits``), without going through decimal
+    digits when ``x * scale`` is clearly away from a half: the nearest integer ``k`` is then
+    the correctly rounded one, and ``k / scale`` is the float nearest to the decimal, as
+    ``round`` gives. Zero (its sign), halves, huge values and NaN go to ``round``."""
+    y = x * scale
+    if -1e15 < y < 1e15:
+        k = round(y)
+        if k and -0.4999999 < y - k < 0.4999999:
+            return k / scale
+    return round(x, digits)
 
 
 def _delivery(s: _Scored, context: RoutingContext) -> float:
@@ -726,7 +777,7 @@ def _channel_score(s: _Scored, best: float, context: RoutingContext) -> ChannelS
         {
             "channel": s.channel,
             "confidence": _confidence(s, best),
-            "score": round(s.score, 2),
+            "score": _round(s.score, 100.0, 2),
             "reasons": tuple(s.reasons),
             "estimated_cost": s.cost,
             "estimated_delivery_seconds": _delivery(s, context),
@@ -735,11 +786,10 @@ def _channel_score(s: _Scored, best: float, context: RoutingContext) -> ChannelS
     )
 
 
-def _no_channel(
-    context: RoutingContext, scored: list[_Scored], channel: Channel | None
-) -> Decision:
-    pool = [s for s in scored if channel is None or s.channel == channel]
-    blocked = tuple(r for s in pool for r in s.blocked)
+def _no_channel(stopped: list[tuple[Channel, list[Reason]]], channel: Channel | None) -> Decision:
+    """The decision when no channel (or not ``channel``) is eligible: every block that stopped
+    one, in the candidates' order (an eligible channel has none)."""
+    blocked = tuple(r for c, blocks in stopped if channel is None or c == channel for r in blocks)
     # As ``Decision(channel=None, confidence=0.0, reasons=(summary,), blocked=blocked)`` would
     # make it (the other fields at their defaults), without validating what we built.
     return _construct(
