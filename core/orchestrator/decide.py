@@ -210,17 +210,23 @@ class _Facts:
         self, context: RoutingContext, content: ReplyDraft, weights: dict[str, float]
     ) -> None:
         text = content.text or ""
-        self.length, self.sms_segments, self.fixed = _message_facts(
-            text,
-            bool(content.attachments or content.html),
-            content.share_location,
-            context.urgency,
-            context.message_type,
-            weights["urgency"],
-            weights["content"],
-            weights["length"],
-            weights["message_type"],
-        )
+        rich = bool(content.attachments or content.html)
+        if weights is DEFAULT_WEIGHTS:
+            self.length, self.sms_segments, self.fixed = _default_message_facts(
+                text, rich, content.share_location, context.urgency, context.message_type
+            )
+        else:
+            self.length, self.sms_segments, self.fixed = _message_facts(
+                text,
+                rich,
+                content.share_location,
+                context.urgency,
+                context.message_type,
+                weights["urgency"],
+                weights["content"],
+                weights["length"],
+                weights["message_type"],
+            )
         q = context.quiet_hours
         timezone = context.timezone
         tz = _ZONES.get(timezone)
@@ -303,6 +309,14 @@ def decide(
             return _no_channel(stopped, channel)
         chosen = found
         others = [s for s in eligible if s is not chosen][:2]
+    budget = context.monthly_budget
+    alert = (
+        _budget_warning(
+            context.spent_this_month, chosen.cost, budget, context.settings.budget_alert_threshold
+        )
+        if budget
+        else ()
+    )
     # Built from values valid by construction: skip re-validation, decide must stay fast.
     return _construct(
         Decision,
@@ -314,7 +328,7 @@ def decide(
             "estimated_cost": chosen.cost,
             "estimated_delivery_seconds": _delivery(chosen, context),
             "held_until": chosen.held_until,
-            "warnings": (*chosen.warnings, *_budget_warning(context, chosen.cost)),
+            "warnings": (*chosen.warnings, *alert) if alert else tuple(chosen.warnings),
             "blocked": (),
         },
     )
@@ -555,6 +569,25 @@ def _message_facts(
     return len(text), max(1, seg.segments), table
 
 
+@lru_cache(maxsize=1024)
+def _default_message_facts(
+    text: str, rich: bool, share_location: bool, urgency: Urgency, kind: MessageType
+) -> _MessageFacts:
+    """``_message_facts`` at the default weights (the weights are then not part of the key)."""
+    w = DEFAULT_WEIGHTS
+    return _message_facts(
+        text,
+        rich,
+        share_location,
+        urgency,
+        kind,
+        w["urgency"],
+        w["content"],
+        w["length"],
+        w["message_type"],
+    )
+
+
 _URGENCY_KEYS = {
     (u, good): f"reason.urgency.{u.value}.{'good' if good else 'bad'}"
     for u in Urgency
@@ -728,12 +761,14 @@ def _engagement(
 def _reachable(eligible: list[_Scored]) -> float:
     """The best score reachable: the most any channel got on each criterion, summed in the
     order the criteria first gave points."""
+    first = eligible[0].points
     if len(eligible) == 1:  # the same sum, in the same order
-        return sum([points for points in eligible[0].points.values() if points > 0.0])
-    best: dict[str, float] = {}
-    for s in eligible:
+        return sum([points for points in first.values() if points > 0.0])
+    best = {criterion: points for criterion, points in first.items() if points > 0.0}
+    get = best.get
+    for s in eligible[1:]:
         for criterion, points in s.points.items():
-            if points > best.get(criterion, 0.0):
+            if points > get(criterion, 0.0):
                 best[criterion] = points
     return sum(best.values())
 
@@ -811,17 +846,8 @@ def _no_channel(stopped: list[tuple[Channel, list[Reason]]], channel: Channel | 
 _NO_COST = Decision.model_fields["estimated_cost"].default
 
 
-def _budget_warning(context: RoutingContext, cost: Decimal) -> tuple[Reason, ...]:
-    budget = context.monthly_budget
-    if not budget:
-        return ()
-    return _budget_alert(
-        context.spent_this_month, cost, budget, context.settings.budget_alert_threshold
-    )
-
-
 @lru_cache(maxsize=4096)
-def _budget_alert(
+def _budget_warning(
     spent: Decimal, cost: Decimal, budget: Decimal, threshold: float
 ) -> tuple[Reason, ...]:
     # Cached: a broadcast's prospects share the month's spending and the channels' costs.
