@@ -82,7 +82,7 @@ _TYPE = {
 _SMS, _EMAIL, _WHATSAPP, _VOICE = Channel.SMS, Channel.EMAIL, Channel.WHATSAPP, Channel.VOICE
 _URGENT, _LOW = Urgency.URGENT, Urgency.LOW
 _CONVERSATION, _MARKETING = MessageType.CONVERSATION, MessageType.MARKETING
-_INTRUSIVE, _HARD_LIMITS, _TIE_ORDER = ch.INTRUSIVE, ch.HARD_LIMITS, ch.TIE_ORDER
+_INTRUSIVE = ch.INTRUSIVE
 _DELIVERY_SECONDS = ch.DELIVERY_SECONDS
 
 
@@ -166,6 +166,8 @@ class _Scored:
         cost: Decimal,
         points: dict[str, float],
         reasons: list[Reason],
+        held_until: datetime | None,
+        tie: int,
     ) -> None:
         self.channel = channel
         self.warnings = warnings
@@ -173,20 +175,10 @@ class _Scored:
         #: Points by criterion, in the criteria's order (the order they are summed in).
         self.points = points
         self.reasons = reasons
-        self.held_until: datetime | None = None
-        self.score = 0.0
-        #: Best first, then the seed's order among equals.
-        self.rank = (0.0, 0)
-
-    def add(self, criterion: str, points: float, key: str, params: _Params = ()) -> None:
-        if points == 0:
-            return
-        self.points[criterion] = self.points.get(criterion, 0.0) + points
-        self.reasons.append(_shared(criterion, points, key, params))
-
-    def hold(self, until: datetime) -> None:
-        if self.held_until is None or until > self.held_until:
-            self.held_until = until
+        self.held_until = held_until
+        self.score = score = sum(points.values())
+        #: Best first, then the seed's order among equals (``tie``).
+        self.rank = (-score, tie)
 
 
 _ZERO = Decimal("0")
@@ -359,6 +351,9 @@ _BLOCKS = {
     c: {k: _reason("availability", 0.0, f"blocked.{k}", channel=str(c)) for k in _BLOCK_KEYS}
     for c in ch.NAMES
 }
+#: What decide reads of each channel: its reasons' parameters, its name (``Reason.text`` names
+#: it in the reader's language), its blocks, its length limit and its place among equals.
+_SPEC = {c: (_ON[c], str(c), _BLOCKS[c], ch.HARD_LIMITS.get(c), ch.TIE_ORDER[c]) for c in ch.NAMES}
 _URGENT_IN_QUIET = _reason("quiet_hours", 0.0, "warning.urgent_in_quiet_hours")
 _OUTSIDE_WINDOW = _reason("availability", 0.0, "warning.template_outside_window")
 _WINDOW_SHUT = _reason("availability", 0.0, "blocked.whatsapp_window")
@@ -398,26 +393,25 @@ def _score_all(
             context.urgency == _LOW,
         )
     )
+    # no restriction, opt-out or unreachable channel: only "enabled" and "contact" can block
+    restricted = allowed is not None or opted_out or unreachable
     stopped: list[tuple[Channel, list[Reason]]] = []
     eligible: list[_Scored] = []
     for channel in candidates:
-        on = _ON[channel]
-        name = on[0][1]  # Reason.text names it in the reader's language
-        blocks = _BLOCKS[channel]
+        on, name, blocks, limit, tie = _SPEC[channel]
         blocked: list[Reason] = []
         warnings: list[Reason] = []
         # Availability (criterion 9 and the rules the seed left implicit): blocks, not points.
-        if allowed is not None and channel not in allowed:
+        if restricted and allowed is not None and channel not in allowed:
             blocked.append(blocks["not_allowed"])
         if channel not in enabled:
             blocked.append(blocks["disabled"])
-        if channel in opted_out:
+        if restricted and channel in opted_out:
             blocked.append(blocks["opted_out"])
         if not contacts.get(channel):
             blocked.append(blocks["no_contact"])
-        if channel in unreachable:
+        if restricted and channel in unreachable:
             blocked.append(blocks["unreachable"])
-        limit = _HARD_LIMITS.get(channel)
         if limit is not None and length > limit:
             params: _Params = (("channel", name), ("length", length), ("limit", limit))
             blocked.append(_shared("availability", 0.0, "blocked.too_long", params))
@@ -446,10 +440,13 @@ def _score_all(
         if cost_reason is not None:
             points["cost"] = cost_points
             reasons.append(cost_reason)
-        s = _Scored(channel, warnings, cost, points, reasons)
-        eligible.append(s)
-        if quiet_rules:
-            _quiet_hours(s, context, facts, weights["quiet_hours"], on)
+        held = (
+            _quiet_hours(
+                channel, points, reasons, warnings, context, facts, weights["quiet_hours"], on
+            )
+            if quiet_rules
+            else None
+        )
         if by_type is not None:
             points["message_type"] = by_type[0]
             reasons.append(by_type[1])
@@ -474,8 +471,7 @@ def _score_all(
                 if entry is not None:
                     points["engagement"] = entry[0]
                     reasons.append(entry[1])
-        s.score = score = sum(points.values())
-        s.rank = (-score, _TIE_ORDER[channel])
+        eligible.append(_Scored(channel, warnings, cost, points, reasons, held, tie))
     return stopped, eligible
 
 
@@ -678,29 +674,52 @@ def _cost(
 
 
 def _quiet_hours(
-    s: _Scored, context: RoutingContext, facts: _Facts, weight: float, on: _Params
-) -> None:
-    channel = s.channel
+    channel: Channel,
+    points: dict[str, float],
+    reasons: list[Reason],
+    warnings: list[Reason],
+    context: RoutingContext,
+    facts: _Facts,
+    weight: float,
+    on: _Params,
+) -> datetime | None:
+    """The quiet-hour rules' points, reasons and warnings for ``channel``, and until when they
+    hold it (None: it may go now)."""
+    held: datetime | None = None
     if facts.quiet and channel in _INTRUSIVE:
         if facts.urgent_passes:
-            s.warnings.append(_URGENT_IN_QUIET)
+            warnings.append(_URGENT_IN_QUIET)
         else:
-            s.add("quiet_hours", -weight, "reason.quiet.intrusive", on)
-            assert facts.quiet_end is not None
-            s.hold(facts.quiet_end)
+            _add(points, reasons, -weight, "reason.quiet.intrusive", on)
+            held = facts.quiet_end
     elif facts.quiet and channel == _EMAIL:
-        s.add("quiet_hours", weight / 3, "reason.quiet.email_respectful")
+        _add(points, reasons, weight / 3, "reason.quiet.email_respectful")
     if facts.commercial_until is not None and channel == _SMS:
-        s.add("quiet_hours", -weight, "reason.quiet.commercial_sms")
-        s.hold(facts.commercial_until)
+        _add(points, reasons, -weight, "reason.quiet.commercial_sms")
+        held = _later(held, facts.commercial_until)
     limits = context.limits.get(channel)
     if limits is not None and limits.allowed_start is not None and limits.allowed_end is not None:
         allowed = _window(limits.allowed_start, limits.allowed_end)
         if not in_window(facts.local, allowed):
-            s.add("quiet_hours", -weight / 2, "reason.quiet.outside_allowed", on)
-            s.hold(next_in_allowed(facts.local, allowed))
-    if s.held_until is not None:
-        s.warnings.append(_held(s.held_until))
+            _add(points, reasons, -weight / 2, "reason.quiet.outside_allowed", on)
+            held = _later(held, next_in_allowed(facts.local, allowed))
+    if held is not None:
+        warnings.append(_held(held))
+    return held
+
+
+def _add(
+    points: dict[str, float], reasons: list[Reason], given: float, key: str, params: _Params = ()
+) -> None:
+    """The quiet-hour criterion gives ``given`` more points (none: no reason)."""
+    if given == 0:
+        return
+    points["quiet_hours"] = points.get("quiet_hours", 0.0) + given
+    reasons.append(_shared("quiet_hours", given, key, params))
+
+
+def _later(held: datetime | None, until: datetime) -> datetime:
+    return until if held is None or until > held else held
 
 
 #: The "held until" warning of a moment, by the moment's identity (the moment kept alive with
@@ -799,11 +818,10 @@ def _round(x: float, scale: float, digits: int) -> float:
 
 def _delivery(s: _Scored, context: RoutingContext) -> float:
     seconds = _DELIVERY_SECONDS[s.channel]
-    if s.held_until is not None:
-        wait = (s.held_until - context.now).total_seconds()
-        if wait > 0.0:
-            seconds += wait
-    return seconds
+    if s.held_until is None:
+        return seconds
+    wait = (s.held_until - context.now).total_seconds()
+    return seconds + wait if wait > 0.0 else seconds
 
 
 def _channel_score(s: _Scored, best: float, context: RoutingContext) -> ChannelScore:
