@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-ingest", action="store_true", help=t("relay.no_ingest_help"))
     parser.add_argument("--no-send", action="store_true", help=t("relay.no_send_help"))
     parser.add_argument(
+        "--ingest-in-loop", action="store_true", help=t("relay.ingest_in_loop_help")
+    )
+    # The relay's own ingest process (``core.relay.ingest_process``), not for people to run.
+    parser.add_argument("--ingest-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--poll",
         action="append",
         choices=["telegram", "sms", "whatsapp"],
@@ -52,9 +57,13 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
     )
     ingest = not args.no_ingest
     from core.logs import configure_logging
-
-    log_file = configure_logging(settings.data_dir, stderr=True, name="relay")
     from core.relay.loop import run
+
+    if args.ingest_child:
+        configure_logging(settings.data_dir, stderr=True, name="relay-ingest")
+        run(_ingest_child(settings, args.public_url or settings.relay.public_url))
+        return 0
+    log_file = configure_logging(settings.data_dir, stderr=True, name="relay")
 
     run(
         _main(
@@ -62,6 +71,7 @@ def relay_command(args: argparse.Namespace, settings: Settings) -> int:
             relay,
             ingest=ingest,
             send=ingest and not args.no_send,
+            in_loop=args.ingest_in_loop,
             poll=args.poll,
             log_file=str(log_file),
         )
@@ -78,6 +88,7 @@ async def _main(
     send: bool,
     poll: list[str],
     log_file: str = "",
+    in_loop: bool = False,
 ) -> None:
     """Serve; with ``send``, an outbox worker also sends what is queued (Sara's replies even
     when no agent's app is open), sharing the queue with the apps' workers."""
@@ -130,6 +141,7 @@ async def _main(
             port=relay.port,
             stop=stop,
             ingest=ingest,
+            ingest_process=None if in_loop else ingest_argv(settings, relay.public_url),
             poll=[runtime.adapter(Channel(name)) for name in poll],
             on_ready=announce_ready(relay.public_url, log_file),
         )
@@ -158,6 +170,43 @@ def announce_ready(public_url: str | None, log_file: str) -> Callable[[str, int]
         settle_collector()
 
     return ready
+
+
+def ingest_argv(settings: Settings, public_url: str | None = None) -> list[str]:
+    """The command line of the relay's ingest process, on the same settings as this one."""
+    argv = [sys.executable, "-m", "inbox_app.cli", "--tenant", settings.tenant]
+    argv += ["--mode", settings.mode]
+    if settings.database_url:
+        argv += ["--database-url", settings.database_url]
+    if settings.language:
+        argv += ["--language", settings.language]
+    argv += ["relay", "--ingest-child"]
+    return argv + (["--public-url", public_url] if public_url else [])
+
+
+async def _ingest_child(settings: Settings, public_url: str | None) -> None:
+    """The relay's ingest process: the ingest worker, woken through standard input, until
+    that input ends (``core.relay.ingest_process``)."""
+    from core.channels.runtime import ChannelRuntime
+    from core.credentials import CredentialStore
+    from core.engine import open_service
+    from core.ingest.worker import IngestWorker
+    from core.relay.ingest_process import follow_wakes
+    from core.relay.server import runtime_lookup
+
+    service = await open_service(settings, role="worker")
+    runtime = ChannelRuntime(
+        await service.tenant_settings.channels(),
+        CredentialStore(settings.tenant).secrets_for,
+        settings.endpoints,
+        callback_url=public_url,
+    )
+    worker = IngestWorker(service.ctx, runtime_lookup(runtime), booking=service.booking)
+    try:
+        await follow_wakes(worker)
+    finally:
+        await runtime.close()
+        await service.close()
 
 
 def _can_send(runtime: ChannelRuntime, channel: Channel) -> bool:
