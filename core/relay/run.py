@@ -18,6 +18,7 @@ from aiohttp import web
 from core.channels.adapter import ChannelAdapter
 from core.ingest.worker import IngestWorker
 from core.relay.feeders import pollers_for
+from core.relay.ingest_process import IngestProcess
 from core.relay.port import RelayPortInUse, in_use
 from core.relay.server import AdapterLookup, Relay, RelayConfig
 from core.service import InboxService
@@ -34,20 +35,27 @@ async def serve(
     port: int,
     stop: asyncio.Event,
     ingest: bool = True,
+    ingest_process: Sequence[str] | None = None,
     poll: Sequence[ChannelAdapter] = (),
     on_ready: Callable[[str, int], None] | None = None,
 ) -> None:
     """Serve until ``stop`` is set; ``on_ready`` gets the address actually bound.
 
     ``poll`` lists adapters to poll (those whose ``capabilities.polling`` is set) besides
-    the webhooks.
+    the webhooks. With ``ingest_process`` (a command line), ingest runs in that child process
+    on the same database (``core.relay.ingest_process``) instead of in this event loop.
 
     Raises:
         RelayPortInUse: another process already listens on ``host:port``.
     """
     relay = Relay(service.db, adapters, config)
-    worker = IngestWorker(service.ctx, adapters, booking=service.booking) if ingest else None
-    if worker is not None:
+    worker = None
+    child = IngestProcess(ingest_process) if ingest and ingest_process else None
+    if child is not None:
+        relay.writer.on_commit.append(child.wake)
+        relay.writer.on_lock_wait.append(child.want_lock)
+    elif ingest:
+        worker = IngestWorker(service.ctx, adapters, booking=service.booking)
         relay.writer.on_commit.append(worker.wake)
         worker.busy = relay.busy
     runner = web.AppRunner(relay.app(), access_log=None)
@@ -58,6 +66,8 @@ async def serve(
         bound = _bound_port(runner, port)
         if worker is not None:
             tasks.append(asyncio.create_task(worker.run(stop)))
+        if child is not None:
+            await child.start()
         for poller in pollers_for(relay.writer, list(poll), config.tenant_id):
             tasks.append(asyncio.create_task(poller.run(stop)))
         if on_ready is not None:
@@ -69,6 +79,8 @@ async def serve(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await runner.cleanup()
+        if child is not None:
+            await child.stop()
 
 
 async def _listen(runner: web.AppRunner, host: str, port: int) -> None:

@@ -211,7 +211,7 @@ class Relay:
             keys = adapter.dedupe_keys(webhook)
         except WebhookError as exc:
             return self.refuse(name, request, exc.http_status, _reason(exc), str(exc))
-        except (ValueError, KeyError, TypeError):  # an adapter tripped on odd input
+        except (ValueError, KeyError, TypeError, AttributeError):  # an adapter tripped on it
             status = MalformedWebhook.http_status
             return self.refuse(name, request, status, "malformed", "malformed webhook body")
         event = RawEvent(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,10 @@ INSERT = (
 )
 #: How long a write waits for another process's write lock (as the engine's connections do).
 BUSY_SECONDS = 5.0
+#: Seconds between two tries at the write lock another process holds. SQLite's own busy
+#: handler backs off to 25, 50 then 100 ms sleeps: a batch would wait up to that long after
+#: the lock is free.
+RETRY_SECONDS = 0.0005
 Key = tuple[str, str]
 
 
@@ -61,6 +66,9 @@ class SqliteEventLog:
         self._binders = _binders(dialect)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="relay-event-log")
         self._connection: sqlite3.Connection | None = None
+        #: Called (in the writer thread) with True when a batch starts waiting for the write
+        #: lock another process holds, and with False once it has it.
+        self.on_wait: Callable[[bool], None] | None = None
 
     @classmethod
     def of(cls, db: Database) -> SqliteEventLog | None:
@@ -93,7 +101,7 @@ class SqliteEventLog:
         connection = self._connect()
         keys = {(e.provider, e.dedupe_key) for e in events}
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            self._begin(connection)
             existing = _ids(connection, keys)
             fresh: dict[Key, RawEvent] = {}
             for event in events:
@@ -111,6 +119,29 @@ class SqliteEventLog:
                 connection.execute("ROLLBACK")
             raise
         return ids, set(existing)
+
+    def _begin(self, connection: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``, trying again every ``RETRY_SECONDS`` while another process holds
+        the write lock (telling ``on_wait``), for ``BUSY_SECONDS`` at most. SQLite's busy
+        handler is off meanwhile (the other statements keep it)."""
+        deadline, waiting = time.monotonic() + BUSY_SECONDS, False
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _locked(exc) or time.monotonic() > deadline:
+                        raise
+                if not waiting and self.on_wait is not None:
+                    self.on_wait(True)
+                waiting = True
+                time.sleep(RETRY_SECONDS)
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+            if waiting and self.on_wait is not None:
+                self.on_wait(False)
 
     def _row(self, event: RawEvent, now: Any) -> tuple[Any, ...]:
         values = (
@@ -145,6 +176,14 @@ class SqliteEventLog:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    """Whether ``exc`` is SQLite's "another connection holds the lock" (SQLITE_BUSY)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return bool(code & 0xFF == sqlite3.SQLITE_BUSY)
+    return "locked" in str(exc)
 
 
 def _ids(connection: sqlite3.Connection, keys: set[Key]) -> dict[Key, int]:

@@ -90,6 +90,9 @@ class EventWriter:
         self.linger = linger
         self.max_batch = max_batch
         self.on_commit: list[Callable[[], None]] = []
+        #: Called with True when a batch starts waiting for the write lock another process
+        #: holds (SQLite), with False once it has it (the relay's ingest process then yields).
+        self.on_lock_wait: list[Callable[[bool], None]] = []
         self._queue: asyncio.Queue[tuple[RawEvent, asyncio.Future[Stored]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         #: On an SQLite file, the thread that writes the batches (``core.relay.sqlite_log``).
@@ -99,6 +102,8 @@ class EventWriter:
         """Start the committing task."""
         if self._task is None:
             self._log = SqliteEventLog.of(self.db)
+            if self._log is not None:
+                self._log.on_wait = self._from_thread(asyncio.get_running_loop())
             self._task = asyncio.create_task(self._run(), name="relay-event-writer")
 
     async def close(self) -> None:
@@ -114,6 +119,18 @@ class EventWriter:
         if self._log is not None:
             await self._log.close()
             self._log = None
+
+    def _from_thread(self, loop: asyncio.AbstractEventLoop) -> Callable[[bool], None]:
+        """The writer thread's lock waits, told to ``on_lock_wait`` in the event loop."""
+
+        def told(waiting: bool) -> None:
+            loop.call_soon_threadsafe(self._lock_wait, waiting)
+
+        return told
+
+    def _lock_wait(self, waiting: bool) -> None:
+        for callback in self.on_lock_wait:
+            callback(waiting)
 
     async def store(self, event: RawEvent) -> Stored:
         """Store ``event`` and return once it is committed.

@@ -29,11 +29,15 @@ class WriteGate:
         self.serial = serial
         self._lock = asyncio.Lock()
         self._urgent = 0
+        #: Whether an urgent writer of another process waits for SQLite's write lock (the
+        #: relay's, told to the ingest process it runs: ``core.relay.ingest_process``).
+        self.wanted_elsewhere = False
 
     @property
     def wanted(self) -> bool:
-        """Whether an urgent writer is waiting for the gate (a background one should yield)."""
-        return self._urgent > 0
+        """Whether an urgent writer is waiting for the gate, or for the database's write lock
+        in another process (a background one should yield)."""
+        return self._urgent > 0 or self.wanted_elsewhere
 
     @asynccontextmanager
     async def urgent(self) -> AsyncIterator[None]:

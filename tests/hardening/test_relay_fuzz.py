@@ -190,6 +190,21 @@ def test_signed_fuzz_never_5xx(world: World, http: httpx.Client, data: st.DataOb
     _assert_handled(response, sample.endpoint)
 
 
+def test_a_signed_telegram_update_with_a_sender_of_the_wrong_type_gets_400(
+    world: World, http: httpx.Client
+) -> None:
+    """Found by the fuzz: ``"from": true`` made the adapter raise AttributeError (a 500)."""
+    sample = next(s for s in world.samples if s.endpoint.startswith("/webhooks/telegram"))
+    update = json.loads(sample.body)
+    update["message"]["from"] = True
+    body = json.dumps(update).encode()
+    before = world.stored_count()
+    headers = world.sign(sample.endpoint, sample.headers, body)
+    response = http.post(world.url(sample.endpoint), content=body, headers=headers)
+    assert response.status_code == 400
+    assert world.stored_count() == before
+
+
 def _mutated_body(data: st.DataObject, path: str, body: bytes, headers: dict[str, str]) -> bytes:
     kind = headers.get("Content-Type", "")
     if path.startswith("/webhooks/twilio"):

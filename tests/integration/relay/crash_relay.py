@@ -2,7 +2,8 @@
 
     python -m tests.integration.relay.crash_relay DATABASE_URL [SCHEMA]
 
-Prints ``PORT <n>`` once listening; runs until killed.
+Prints ``PORT <n>`` once listening; runs until killed. With ``RELAY_INGEST_PROCESS`` set,
+ingest runs in a process of its own (``crash_ingest``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ async def main(url: str, schema: str | None) -> None:
     db = await Database.open(url, **options)
     service = await InboxService.connect(db, "acme")
     config = RelayConfig(tenant_id=service.ctx.tenant_id, public_url=PUBLIC_URL)
+    child = [sys.executable, "-m", "tests.integration.relay.crash_ingest", *sys.argv[1:]]
     await serve(
         service,
         FakeAdapters(),
@@ -32,6 +34,7 @@ async def main(url: str, schema: str | None) -> None:
         port=0,
         stop=asyncio.Event(),
         ingest=os.environ.get("RELAY_NO_INGEST") is None,
+        ingest_process=child if os.environ.get("RELAY_INGEST_PROCESS") else None,
         on_ready=lambda _host, port: print(f"PORT {port}", flush=True),
     )
 

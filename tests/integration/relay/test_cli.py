@@ -53,3 +53,43 @@ async def test_relay_process_serves_and_stops(tmp_path: Path) -> None:
     assert "Relay stopped." in out.decode()
     assert "very-secret-pull-token" not in (line + out.decode() + err.decode())
     assert "Traceback" not in err.decode()
+    assert children_on(tmp_path) == []  # its ingest process ended with it
+
+
+def children_on(tmp_path: Path) -> list[str]:
+    """Command lines of running relay ingest processes on a database under ``tmp_path``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "--ingest-child" in argv and any(str(tmp_path) in arg for arg in argv):
+            found.append(" ".join(argv))
+    return found
+
+
+async def test_relay_runs_ingest_in_a_process_of_its_own(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "COCCINELLE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}",
+        "COCCINELLE_LANGUAGE": "en",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "inbox_app.cli", "relay", "--port", "0",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    await asyncio.wait_for(process.stdout.readline(), 60)
+    for _ in range(200):
+        if children_on(tmp_path):
+            break
+        await asyncio.sleep(0.05)
+    assert len(children_on(tmp_path)) == 1
+    process.kill()  # the relay dies: its child sees its input end, and ends too
+    await process.wait()
+    for _ in range(200):
+        if not children_on(tmp_path):
+            break
+        await asyncio.sleep(0.05)
+    assert children_on(tmp_path) == []

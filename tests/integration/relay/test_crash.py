@@ -33,14 +33,17 @@ Start = Callable[[], Awaitable[tuple[asyncio.subprocess.Process, int]]]
 Signed = Callable[[str], tuple[bytes, dict[str, str]]]
 
 
-def fake_start(url: str, schema: str | None) -> Start:
+def fake_start(url: str, schema: str | None, *, ingest_process: bool = False) -> Start:
+    env = {**os.environ, **({"RELAY_INGEST_PROCESS": "1"} if ingest_process else {})}
+
     async def start() -> tuple[asyncio.subprocess.Process, int]:
         args = [sys.executable, "-m", "tests.integration.relay.crash_relay", url]
         if schema:
             args.append(schema)
         process = await asyncio.create_subprocess_exec(
-            *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-        )
+            *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), 60)
         assert line.startswith(b"PORT "), line
@@ -141,6 +144,29 @@ async def test_sigkill_loses_nothing_answered_on_postgresql(pg_schema: PgSchema)
     db = await pg_schema.open()
     try:
         await crash_and_recover(db, fake_start(PG_URL, pg_schema.name))
+    finally:
+        await db.close()
+
+
+@pytest.mark.slow
+async def test_sigkill_with_ingest_in_its_own_process_on_sqlite(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "crash.db")
+    db = await Database.open(url)
+    try:
+        await crash_and_recover(db, fake_start(url, None, ingest_process=True))
+    finally:
+        await db.close()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+async def test_sigkill_with_ingest_in_its_own_process_on_postgresql(
+    pg_schema: PgSchema,
+) -> None:
+    assert PG_URL
+    db = await pg_schema.open()
+    try:
+        await crash_and_recover(db, fake_start(PG_URL, pg_schema.name, ingest_process=True))
     finally:
         await db.close()
 
