@@ -43,7 +43,7 @@ def _message(message: Any, where: str, bot_id: str | None, edited: bool = False)
     extra: dict[str, Any] = {"chat_type": chat.get("type"), "edited": edited}
     if chat.get("title"):
         extra["chat_title"] = chat["title"]
-    sender = message.get("from") or {}
+    sender = mapping(message.get("from") or {}, where + "from")
     if sender.get("id") is not None:
         extra["from_id"] = sender["id"]
     if sender.get("is_bot"):

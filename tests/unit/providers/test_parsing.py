@@ -203,6 +203,9 @@ def test_telegram_bad_and_unknown_updates():
     }
     (event,) = adapter.parse(request(json.dumps(doc).encode()))
     assert event.attachments[0].filename == "a.pdf" and event.location.longitude == 2.5
+    wrong = {**doc, "message": {**doc["message"], "from": True}}
+    with pytest.raises(MalformedWebhook, match=r"message\.from"):
+        adapter.parse(request(json.dumps(wrong).encode()))
 
 
 def test_vapi_legacy_placement_and_bad_input():
