@@ -24,7 +24,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage.text import tokens
@@ -138,4 +137,6 @@ def among(session: AsyncSession, column: Any, ids: Collection[int]) -> ColumnEle
             func.json_each(json.dumps(list(ids)))
         )
         return column.in_(values)
+    from sqlalchemy.dialects.postgresql import ARRAY  # not imported by an app on SQLite
+
     return column == any_(bindparam("among_ids", list(ids), type_=ARRAY(Integer)))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from alembic import context
 
-from core.storage.tables import Base
+from core.storage.tables import Base, postgresql_indexes
 
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations through `coccinelle db upgrade`")
 
+if connection.dialect.name == "postgresql":
+    postgresql_indexes()
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
