@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -101,6 +102,8 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         self._title: Text | None = None
         #: How many of the thread's newest messages are read (more as the reader goes up).
         self._limit = self.FIRST_PAGE
+        #: Conversations this screen marked read whose change has not come back as an event.
+        self._own_reads: Counter[int] = Counter()
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -131,6 +134,11 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         if seen == self._styled_for:
             event.refresh_styles = False
         self._styled_for = seen
+
+    def on_screen_suspend(self) -> None:
+        # Events no longer reach a screen off the stack: one owed to a marking could then never
+        # be taken, and a later change would be. Forgotten, it costs at most one more read.
+        self._own_reads.clear()
 
     def on_unmount(self) -> None:
         # a switch to another conversation may already have announced the new one
@@ -198,15 +206,39 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         self.query_one(PresenceLine).show(others)
 
     async def _mark_read(self) -> None:
-        if self.thread and self.thread.conversation.unread_count:
-            try:
-                await self.app.service.conversations.mark_read(self.conversation_id)
-            except Exception as exc:
-                notify_error(self.app, exc)
+        """Mark the conversation shown read. Its change comes back as one event that this
+        screen does not read the thread again for: the count it zeroes is not on screen."""
+        if not (self.thread and self.thread.conversation.unread_count):
+            return
+        conversation_id = self.conversation_id
+        self._own_reads[conversation_id] += 1  # before the write: its event may come first
+        try:
+            await self.app.service.conversations.mark_read(conversation_id)
+        except Exception as exc:
+            self._own_reads[conversation_id] -= 1
+            notify_error(self.app, exc)
+            return
+        shown = self.thread
+        if shown is not None and shown.conversation.id == conversation_id:
+            read = shown.conversation.model_copy(update={"unread_count": 0})
+            self.thread = shown.model_copy(update={"conversation": read})
+
+    def _own_read(self, event: Event) -> bool:
+        """Whether ``event`` is the change of this screen's own marking read (and forget it).
+
+        Exactly one event per marking is taken: if another change of the conversation came in
+        between, the marking's own event is the one that reads the thread again, after both.
+        """
+        if isinstance(event, Resync):  # events were lost: whether the marking's came is unknown
+            self._own_reads.clear()
+        if type(event) is not ConversationChanged or not self._own_reads[event.conversation_id]:
+            return False
+        self._own_reads[event.conversation_id] -= 1
+        return True
 
     async def core_event(self, event: Event) -> None:
         """Redraw when something of this prospect changed."""
-        if self.thread is None:
+        if self.thread is None or self._own_read(event):
             return
         if isinstance(event, PresenceChanged):
             if event.conversation_id == self.conversation_id:
@@ -251,6 +283,7 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
     async def show_conversation(self, conversation_id: int) -> bool:
         """Show another conversation on this same screen (no new screen to build); False, with
         a notice, when it cannot be read (the one shown stays)."""
+        self._own_reads.clear()
         previous, self.conversation_id = self.conversation_id, conversation_id
         limit, self._limit = self._limit, self.FIRST_PAGE
         self.app.viewing(conversation_id)

@@ -212,3 +212,38 @@ async def test_the_tenant_time_zone_is_read_once_then_again_after_the_settings_c
 
 async def _conversation_ids(service) -> list[int]:
     return [c.id for c in (await service.conversations.page()).items]
+
+
+async def test_opening_marks_read_without_reading_the_thread_again(app, ids, service) -> None:
+    """The read marking's own change only zeroes a count the thread does not show: the screen
+    does not read and redraw the thread for it, but it does for the next real change."""
+    from core.domain.enums import ConversationStatus
+
+    await say(service, ids["marie"], "Vous êtes là ?")
+    reads: list[int] = []
+    real = service.conversations.thread
+
+    async def counted(conversation_id: int, *args, **kwargs):
+        reads.append(conversation_id)
+        return await real(conversation_id, *args, **kwargs)
+
+    service.conversations.thread = counted
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        inbox = app.screen
+        table = inbox.query_one(ConversationList)
+        assert table.summaries[ids["marie_sms"]].unread_count
+        await app.open_conversation(ids["marie_sms"])
+        await settle_until(pilot, lambda: not table.summaries[ids["marie_sms"]].unread_count)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ConversationScreen)
+        assert reads == [ids["marie_sms"]]  # opened once, not read again for its own marking
+        assert screen.thread is not None and screen.thread.conversation.unread_count == 0
+        assert not +screen._own_reads  # the marking's event came and was taken
+
+        await service.conversations.set_status(ids["marie_sms"], ConversationStatus.CLOSED)
+        await settle_until(
+            pilot, lambda: screen.thread.conversation.status == ConversationStatus.CLOSED
+        )
+        assert reads == [ids["marie_sms"]] * 2  # a real change is read
