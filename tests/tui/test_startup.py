@@ -25,6 +25,7 @@ DEFERRED = (
     "phonenumbers",  # contact validation loads its metadata on the first number
     "alembic",  # only when the database is not at the newest revision
     "keyring",
+    "sqlalchemy.dialects.postgresql",  # only with a PostgreSQL database (and its drivers)
     "core.engine",  # the relay, the outbox, the reminders start after the first paint
     "core.relay",
     "core.demo",
