@@ -64,7 +64,10 @@ class Appointments:
             prospect = await session.get(t.ProspectRow, draft.prospect_id)
             if prospect is None or prospect.tenant_id != self.ctx.tenant_id:
                 raise NotFound("prospect", draft.prospect_id)
-            row = A(tenant_id=self.ctx.tenant_id, **draft.model_dump())
+            now = self.ctx.now()
+            row = A(
+                tenant_id=self.ctx.tenant_id, created_at=now, updated_at=now, **draft.model_dump()
+            )
             if row.confirmed_at is None and row.status in CONFIRMED:
                 row.confirmed_at = self.ctx.now()
             session.add(row)

@@ -15,7 +15,7 @@ Bookings go through the step's ``Booking.book_in`` (same checks and lock as the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
@@ -52,6 +52,8 @@ UPCOMING = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
 OFFERED = 4
 #: Channels on which a text answer to a proposal is read.
 ANSWERING = (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM)
+#: How long a yes or no after an answer about another appointment may be a repeat of it.
+ECHO_WINDOW = timedelta(days=1)
 
 
 class Answer(StrEnum):
@@ -95,16 +97,73 @@ async def answer_appointment(
     message: t.MessageRow,
     answer: Answer,
 ) -> bool:
-    """Confirm, decline or cancel the next appointment; False when there is none to change."""
-    # A yes or no answers the next proposal; a cancellation takes the next appointment.
+    """Confirm, decline or cancel the next appointment; False when there is none to change, or
+    when a yes or no may only repeat an answer just given about another appointment (left to an
+    agent, with an event saying why)."""
+    # A yes or no answers the proposal this conversation last asked about, else the next one;
+    # a cancellation takes the next appointment.
     appointment = None
     if answer != Answer.CANCEL:
-        appointment = await next_appointment(step, prospect.id, (AppointmentStatus.PROPOSED,))
+        appointment = await _asked_about(step, conversation, message)
+        if appointment is None:
+            appointment = await next_appointment(step, prospect.id, (AppointmentStatus.PROPOSED,))
+            if appointment is not None and await _echo_of(step, conversation, appointment, message):
+                return False
     appointment = appointment or await next_appointment(step, prospect.id)
     rule = _APPOINTMENT_RULES[answer]
     if appointment is None or appointment.status not in rule[0]:
         return False
     await change_appointment(step, prospect, conversation, appointment, answer, message)
+    return True
+
+
+async def _asked_about(
+    step: IngestStep, conversation: t.ConversationRow, message: t.MessageRow
+) -> A | None:
+    """The proposed appointment the conversation's last outbound message was about, if any."""
+    last = await last_outbound(step, conversation, message)
+    appointment_id = ((last.meta or {}) if last is not None else {}).get("appointment_id")
+    if not isinstance(appointment_id, int):
+        return None
+    appointment = await step.session.get(A, appointment_id)
+    if appointment is None or appointment.prospect_id != conversation.prospect_id:
+        return None
+    if appointment.status != AppointmentStatus.PROPOSED or appointment.starts_at < step.now:
+        return None
+    return appointment
+
+
+async def _echo_of(
+    step: IngestStep, conversation: t.ConversationRow, proposed: A, message: t.MessageRow
+) -> bool:
+    """Whether a yes or no may repeat the confirmation the prospect gave, in the last day, of
+    another appointment proposed alongside ``proposed`` ("OUI" on three channels to one
+    question): then Sara does not guess, and the thread says why."""
+    answered = (
+        await step.session.execute(
+            select(A)
+            .where(
+                A.prospect_id == conversation.prospect_id,
+                A.id != proposed.id,
+                A.status == AppointmentStatus.CONFIRMED,
+                A.confirmed_at > proposed.created_at,
+                A.confirmed_at >= step.now - ECHO_WINDOW,
+            )
+            .order_by(A.confirmed_at.desc(), A.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if answered is None:
+        return False
+    zone = step.settings.timezone
+    note = line(
+        "sara.event_echo",
+        text=preview_of(message.content),
+        answered=at_moment(answered.starts_at, zone),
+        when=at_moment(proposed.starts_at, zone),
+    )
+    meta = {"sara": True, "action": "echo", "appointment_id": proposed.id}
+    await record_event(step, conversation, note, meta)
     return True
 
 

@@ -6,9 +6,10 @@ and a whole day is simulated by moving it.
 
 Bounds (the README's "Automation policy" states them):
 - the echoing prospect (``echoes``: "OUI" to every message) gets at most ``max_per_hour``
-  (default 5) automated messages over the day: one answer per appointment (a second "OUI" for
-  a confirmed appointment gets nothing), then automation pauses, and stays paused until an agent
-  resumes it;
+  (default 5) automated messages over the day: one confirmation, then the echoes are left to
+  an agent (a "OUI" right after a confirmation may only repeat it); with that guard off, one
+  answer per appointment (a second "OUI" for a confirmed appointment gets nothing), then
+  automation pauses, and stays paused until an agent resumes it;
 - without an appointment, the echoing prospect gets at most one automated message a day (the
   out-of-hours reply at 03:00; nothing at 14:00);
 - the e-mail auto-responder (``away``: "Je suis absente…", ``Auto-Submitted: auto-replied``)
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from core.booking import chat as booking_chat
 from core.booking.appointments import AppointmentDraft
 from core.domain.decision import ReplyDraft
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, Provider, SenderType
@@ -109,9 +111,33 @@ async def propose(service: InboxService, prospect_id: int, days: int) -> int:
     return appointment.id
 
 
-async def test_an_echoing_prospect_with_appointments_pauses_automation_at_the_ceiling(
+async def test_an_echoing_prospect_with_proposals_gets_one_confirmation(
     world: World, clock: FakeClock
 ) -> None:
+    """Each "OUI" echoed back would confirm the next proposal: Sara confirms the first and
+    leaves the echoes to an agent, saying why (the proposals stay to be confirmed)."""
+    service = world.service
+    prospect = await add_prospect(service, ECHOES.name, phone=ECHOES.phone)
+    proposals = [await propose(service, prospect, days) for days in range(3, 11)]
+    clock.advance(minutes=1)  # the prospect answers after the proposals were made
+    world.sandbox.twilio.enqueue_inbound(ECHOES.phone, world.sandbox.twilio.sms_number, "OUI")
+    await run_day(world, clock)
+
+    statuses = [(await service.appointments.get(p)).status for p in proposals]
+    assert statuses == [AppointmentStatus.CONFIRMED] + [AppointmentStatus.PROPOSED] * 7
+    confirmations = [text for text in sms_to(world, ECHOES.phone) if "confirmé" in text]
+    assert len(confirmations) == 1
+    events = await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    assert any((m.meta or {}).get("action") == "echo" for m in events)
+    assert await world.rows(t.AutomationPauseRow) == []
+
+
+async def test_an_echoing_prospect_with_appointments_pauses_automation_at_the_ceiling(
+    world: World, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ceiling is the backstop of every loop: with the echo guard off, each "OUI" confirms
+    the next proposal until automation pauses."""
+    monkeypatch.setattr(booking_chat, "ECHO_WINDOW", timedelta(0))
     service = world.service
     prospect = await add_prospect(service, ECHOES.name, phone=ECHOES.phone)
     for days in range(3, 11):  # eight proposals: each "OUI" confirms the next one

@@ -375,3 +375,55 @@ async def test_appointment_hooks_hear_of_sara_changes_after_commit(service: Inbo
         await say(relay, "Annuler", "SM1")
     assert heard == [("cancelled", "proposed", "Annuler", "cancelled")]
     assert (await service.appointments.get(appointment)).status == AppointmentStatus.CANCELLED
+
+
+async def test_a_yes_repeated_on_another_channel_does_not_confirm_the_other_proposal(
+    service: InboxService, clock
+) -> None:
+    """Two visits proposed; the prospect answers "OUI" on SMS, then again on WhatsApp: the
+    first confirms the nearer visit, the second may only repeat it, so Sara confirms nothing
+    more and tells the agent why (the other visit stays to be confirmed)."""
+    prospect = await add_prospect(service, phone=PHONE)
+    nearer = await book(service, prospect)
+    later = await book(service, prospect, days=9)
+    clock.advance(minutes=5)
+    async with running_relay(service) as relay:
+        await say(relay, "OUI", "SM1")
+        clock.advance(seconds=40)
+        await say(relay, "OUI", "w1", sender="whatsapp:" + PHONE, path="/webhooks/twilio/whatsapp")
+    assert (await service.appointments.get(nearer)).status == AppointmentStatus.CONFIRMED
+    assert (await service.appointments.get(later)).status == AppointmentStatus.PROPOSED
+    assert len(await outbox(service)) == 1  # one confirmation, nothing for the echo
+    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    echo = [e for e in events if e.meta.get("action") == "echo"]
+    assert len(echo) == 1 and echo[0].meta["appointment_id"] == later
+    said = render(echo[0].meta["line"])
+    assert "laissé à un agent" in said or "left to an agent" in said
+    whatsapp = [c for c in await rows(service, t.ConversationRow) if c.channel_type == "whatsapp"]
+    assert whatsapp[0].unread_count == 1  # waiting for an agent
+
+
+async def test_a_yes_answers_the_proposal_this_conversation_asked_about(
+    service: InboxService,
+) -> None:
+    """The conversation's last message was about the later visit: "oui" confirms that one,
+    not the nearer one."""
+    prospect = await add_prospect(service, phone=PHONE)
+    nearer = await book(service, prospect)
+    later = await book(service, prospect, days=9)
+    async with service.db.session() as session:
+        row = await session.get(t.ProspectRow, prospect)
+        conversation = await conversation_for(session, row, Channel.SMS, PHONE)
+        await append_message(
+            session,
+            conversation,
+            direction="outbound",
+            sender_type="agent",
+            content="Pouvez-vous confirmer la visite du 19 mars ?",
+            status=MessageStatus.DELIVERED,
+            meta={"appointment_id": later},
+        )
+    async with running_relay(service) as relay:
+        await say(relay, "oui", "SM1")
+    assert (await service.appointments.get(later)).status == AppointmentStatus.CONFIRMED
+    assert (await service.appointments.get(nearer)).status == AppointmentStatus.PROPOSED
