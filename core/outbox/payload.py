@@ -75,6 +75,7 @@ def outgoing(
     if not to:
         raise InvalidInput("channel", str(channel), "a channel the prospect has an address on")
     template = payload.get("template") if channel == Channel.WHATSAPP else None
+    in_reply_to = payload.get("in_reply_to") if channel == Channel.EMAIL else None
     location = payload.get("location")
     telegram = channel == Channel.TELEGRAM
     callback = (payload.get("callback") or {}) if telegram else {}
@@ -89,6 +90,8 @@ def outgoing(
         location=Location(**location) if location else None,
         template=_template_ref(template) if template else None,
         reference=reference,
+        in_reply_to=in_reply_to,
+        references=(in_reply_to,) if in_reply_to else (),
         sender_name=payload.get("sender_name"),
         buttons=tuple(Button(b["id"], b["title"]) for b in payload.get("buttons") or ())
         if telegram

@@ -5,7 +5,7 @@ parameter, a rendering that failed), each with the reason why."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import WHATSAPP_WINDOW
 from core.outbox.drafts import Prepared
 from core.pipeline.request import OutgoingRequest, Rendering
+from core.storage.email_thread import email_thread
 
 log = logging.getLogger(__name__)
 #: What a failed renderer may raise (template errors, a missing value, a bad file).
@@ -83,6 +84,8 @@ async def render_channels(
             rendering = base
         if rendering is None:
             continue  # not written for this channel: not a candidate
+        if channel == Channel.EMAIL and not rendering.subject:
+            rendering = await in_thread(session, request.prospect_id, rendering)
         if channel == Channel.WHATSAPP:
             rendering, reason = _whatsapp(request, prepared, rendering, out.window_until)
             if reason is not None:
@@ -90,6 +93,16 @@ async def render_channels(
                 continue
         out.by_channel[channel] = rendering
     return out
+
+
+async def in_thread(session: AsyncSession, prospect_id: int, rendering: Rendering) -> Rendering:
+    """An e-mail without a subject of its own answers the prospect's e-mail thread, if there is
+    one ("Re: <subject>", replying to their latest e-mail); else its first line is the subject
+    (``core.outbox.payload``)."""
+    thread = await email_thread(session, prospect_id)
+    if thread is None:
+        return rendering
+    return replace(rendering, subject=thread.reply_subject(), in_reply_to=thread.message_id)
 
 
 def has_content(draft: ReplyDraft) -> bool:

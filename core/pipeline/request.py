@@ -75,10 +75,14 @@ class Rendering:
     buttons: tuple[dict[str, str], ...] = ()
     template: dict[str, Any] | None = None
     template_name: str | None = None
+    #: The ``Message-ID`` an e-mail answers (it then stays in the prospect's thread).
+    in_reply_to: str | None = None
 
     def payload(self) -> dict[str, Any]:
         """The keys of an outbox payload this rendering sets (a ``variants`` entry)."""
         out: dict[str, Any] = {"text": self.text, "subject": self.subject, "html": self.html}
+        if self.in_reply_to:
+            out["in_reply_to"] = self.in_reply_to
         if self.attachments:
             out["attachments"] = list(self.attachments)
         if self.buttons:

@@ -39,7 +39,13 @@ from core.outbox.payload import build_payload, hold_policy
 from core.pipeline import bulk, queue
 from core.pipeline.bulk import Pending
 from core.pipeline.policy import ALLOWED, is_held, mark_held, policy_check
-from core.pipeline.render import Rendered, has_content, render_channels, whatsapp_later
+from core.pipeline.render import (
+    Rendered,
+    has_content,
+    in_thread,
+    render_channels,
+    whatsapp_later,
+)
 from core.pipeline.request import OutgoingRequest, Rendering
 from core.pipeline.shared import Shared
 from core.storage import tables as t
@@ -676,12 +682,15 @@ async def _direct(
         text=(request.draft or ReplyDraft()).text,
         subject=(request.draft or ReplyDraft()).subject,
     )
+    if channel == Channel.EMAIL and not rendering.subject:
+        rendering = await in_thread(session, conversation.prospect_id, rendering)
     message = await append_message(
         session,
         conversation,
         direction=Direction.OUTBOUND,
         sender_type=request.sender,
         content=rendering.text,
+        subject=rendering.subject,
         status=MessageStatus.QUEUED,
         meta={"pipeline": request.tag(), **request.meta},
         created_at=now,
@@ -690,6 +699,7 @@ async def _direct(
     payload = {
         "text": rendering.text,
         "subject": rendering.subject,
+        **({"in_reply_to": rendering.in_reply_to} if rendering.in_reply_to else {}),
         "to": to,
         "contacts": {str(channel): to} if to else {},
         **({"buttons": list(rendering.buttons)} if rendering.buttons else {}),

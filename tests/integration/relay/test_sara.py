@@ -427,3 +427,21 @@ async def test_a_yes_answers_the_proposal_this_conversation_asked_about(
         await say(relay, "oui", "SM1")
     assert (await service.appointments.get(later)).status == AppointmentStatus.CONFIRMED
     assert (await service.appointments.get(nearer)).status == AppointmentStatus.PROPOSED
+
+
+async def test_saras_email_answer_stays_in_the_prospects_thread(service: InboxService) -> None:
+    """Sara answers an e-mail as "Re:" of its subject, replying to it (not with her own first
+    line as the subject, which started a new thread in the prospect's mailbox)."""
+    await add_prospect(service, phone=PHONE, email="marie@example.fr")
+    async with running_relay(service) as relay:
+        await say(
+            relay,
+            "unsubscribe",
+            "<m1@mail.example>",
+            sender="marie@example.fr",
+            path="/webhooks/sendgrid/inbound",
+            subject="Votre visite",
+        )
+    [ack] = await outbox(service)
+    assert ack.payload["subject"] == "Re: Votre visite"
+    assert ack.payload["in_reply_to"] == "<m1@mail.example>"

@@ -23,6 +23,7 @@ from core.events import Alert
 from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
 from tests.conftest import FakeClock
+from tests.factories import add_message
 from tests.unit.orchestrator.helpers import context
 from tests.unit.outbox.conftest import EMAIL, PHONE, Scene
 from tests.unit.outbox.fakes import (
@@ -417,6 +418,36 @@ async def test_an_email_without_subject_gets_its_first_line(scene: Scene) -> Non
     await worker(scene, FakeRuntime(sms, email)).drain()
     assert email.sent[0].subject == "Votre dossier est complet."
     assert sms.sent == [] and sms.calls
+
+
+async def test_an_email_without_subject_answers_the_prospects_email_thread(scene: Scene) -> None:
+    """The prospect wrote an e-mail: a reply without a subject falls back to e-mail as "Re:" of
+    it, answering their message (In-Reply-To, References), and the thread shows that subject."""
+    await add_message(
+        scene.service,
+        scene.prospect_id,
+        "Je voudrais visiter.",
+        channel=Channel.EMAIL,
+        subject="Visite du 12 rue des Lilas",
+        provider_message_id="<abc@mail.example>",
+    )
+    sms = FakeAdapter(Channel.SMS, [invalid_number()])
+    email = FakeAdapter(Channel.EMAIL)
+    reply = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="Avec plaisir.\nÀ bientôt")
+    )
+    await worker(scene, FakeRuntime(sms, email)).drain()
+    [sent] = email.sent
+    assert sent.subject == "Re: Visite du 12 rue des Lilas"
+    assert sent.in_reply_to == "<abc@mail.example>" and sent.references == ("<abc@mail.example>",)
+    assert sms.sent == [] and sms.calls
+    again = await scene.service.outbound.send_reply(
+        scene.conversation_id, ReplyDraft(text="Encore moi."), Channel.EMAIL
+    )
+    await worker(scene, FakeRuntime(sms, email)).drain()
+    assert email.sent[1].subject == "Re: Visite du 12 rue des Lilas"  # not "Re: Re: …"
+    assert (await scene.service.messages.get(again.id)).subject == "Re: Visite du 12 rue des Lilas"
+    assert reply.id != again.id
 
 
 async def test_an_invalid_number_makes_sms_unreachable_for_the_next_decisions(
