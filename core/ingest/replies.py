@@ -41,7 +41,8 @@ class Replies(DeferredReplies):
 
     async def before(self, session: AsyncSession, rows: Iterable[PendingEvent]) -> None:
         """Submit the waiting replies if one of ``rows`` could read what they change."""
-        rows = list(rows)
+        if not self.items:
+            self.senders.clear()  # nothing waits: what was applied before cannot read it
         keys = [_sender(event) for row in rows for event in row.events]
         if self.items and any(key is None or key in self.senders for key in keys):
             await self.flush(session)

@@ -118,3 +118,26 @@ async def test_a_reply_that_cannot_be_queued_fails_its_event_alone(
     async with service.db.session() as session:
         texts = (await session.execute(select(t.MessageRow.provider_message_id))).scalars()
         assert sorted(filter(None, texts)) == ["SMf0", "SMf2"]
+
+
+async def _reads(service: InboxService, relay: RunningRelay, start: int, n: int) -> int:
+    from tests.integration.relay.test_ingest_batch_statements import Counter
+
+    await _store(relay, [(f"SMq{i}", f"+336121{i:05d}") for i in range(start, start + n)])
+    with Counter(service) as counter:
+        await relay.worker.run_once()
+    return len([s for s in counter.statements if s.lstrip().upper().startswith("SELECT")])
+
+
+async def test_out_of_hours_replies_of_a_batch_read_a_bounded_number_of_times(
+    service: InboxService, clock, submits: list[int]
+) -> None:
+    """The automation policy's reads (earlier answers, pauses, the last hour's messages) are
+    done once for the batch's replies. Before: four queries per reply."""
+    clock.advance(hours=11)
+    async with running_relay(service) as relay:
+        few = await _reads(service, relay, 0, 3)
+        many = await _reads(service, relay, 3, 20)
+    assert submits == [3, 20]
+    assert many == few, (few, many)
+    assert len(await _auto_replies(service)) == 23
