@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -40,6 +40,9 @@ from core.domain.enums import OutboxStatus
 from core.domain.tenant_settings import TenantSettings
 from core.events import Event
 from core.storage import tables as t
+
+if TYPE_CHECKING:
+    from core.automation.snapshot import Snapshot
 
 Log = t.AutomationLogRow
 #: The outbox status of a held automated message: the worker leaves it alone.
@@ -125,7 +128,8 @@ def intent_key(intent: str, about: str | None = None) -> str:
     return f"{intent}:{about}"[:120] if about else intent[:120]
 
 
-def _fields(request: AutomatedSend | Checked) -> AutomatedSend:
+def fields_of(request: AutomatedSend | Checked) -> AutomatedSend:
+    """What the policy reads of ``request`` (an ``AutomatedSend`` or a pipeline request)."""
     if isinstance(request, AutomatedSend):
         return request
     explicit = getattr(request, "intent", None)
@@ -149,15 +153,21 @@ async def check(
     now: datetime,
     *,
     settings: TenantSettings | None = None,
+    snapshot: Snapshot | None = None,
 ) -> Verdict:
     """Decide whether the automated message ``request`` may be sent now, and record it.
 
     Runs in the caller's transaction: the ledger row (and a pause, when the ceiling is crossed)
-    commit or roll back with the message itself.
+    commit or roll back with the message itself. ``snapshot``: what the policy reads, read
+    once for a batch of requests (``core.automation.snapshot``) and kept up to date here.
     """
     from core.automation import pauses  # pauses writes the timeline; imported when needed
 
-    send = _fields(request)
+    send = fields_of(request)
+    if snapshot is not None and not snapshot.covers(send):
+        snapshot = None
+    if snapshot is not None:
+        settings = snapshot.settings
     settings = settings or await tenant_settings(session, send.tenant_id)
     key = intent_key(send.intent, send.about)
     events: tuple[Event, ...] = ()
@@ -165,18 +175,25 @@ async def check(
         reason, outcome = Reason.PLANNED, Outcome.PLANNED
     elif await _answers_automated(session, send.answers_message_id):
         reason, outcome = Reason.ANSWERS_AUTOMATED, Outcome.QUIET
-    elif await _repeated(session, send, key, now, settings):
+    elif await _repeated(session, send, key, now, settings, snapshot):
         reason, outcome = Reason.REPEAT, Outcome.QUIET
-    elif send.conversation_id and await pauses.active_pause(session, send.conversation_id):
+    elif send.conversation_id and await _paused(session, send.conversation_id, snapshot):
         reason, outcome = Reason.PAUSED, Outcome.HELD
     else:
-        count = await sent_in_last_hour(session, send, now)
+        if snapshot is not None:
+            count = snapshot.sent_in_last_hour(send, now)
+        else:
+            count = await sent_in_last_hour(session, send, now)
         if count >= settings.automation.max_per_hour and send.conversation_id:
             reason, outcome = Reason.CEILING, Outcome.HELD
             details = {"count": count, "limit": settings.automation.max_per_hour}
             events = await pauses.pause(session, send.conversation_id, Reason.CEILING, details, now)
+            if snapshot is not None:
+                snapshot.paused.add(send.conversation_id)
         else:
             reason, outcome = Reason.ALLOWED, Outcome.SENT
+    if snapshot is not None:
+        snapshot.record(send, key, outcome, now)
     session.add(
         Log(
             tenant_id=send.tenant_id,
@@ -215,11 +232,26 @@ def window_start(intent: str, now: datetime, settings: TenantSettings) -> dateti
     return now - timedelta(minutes=settings.automation.repeat_window_minutes)
 
 
+async def _paused(session: AsyncSession, conversation_id: int, snapshot: Snapshot | None) -> bool:
+    from core.automation import pauses
+
+    if snapshot is not None:
+        return conversation_id in snapshot.paused
+    return await pauses.active_pause(session, conversation_id) is not None
+
+
 async def _repeated(
-    session: AsyncSession, send: AutomatedSend, key: str, now: datetime, settings: TenantSettings
+    session: AsyncSession,
+    send: AutomatedSend,
+    key: str,
+    now: datetime,
+    settings: TenantSettings,
+    snapshot: Snapshot | None = None,
 ) -> bool:
     if send.conversation_id is None or not send.once:
         return False
+    if snapshot is not None:
+        return snapshot.repeated(send, key, now)
     since = window_start(send.intent, now, settings)
     query = select(func.count()).where(
         Log.conversation_id == send.conversation_id,

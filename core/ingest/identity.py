@@ -8,6 +8,7 @@ profile name the provider gave, else from the address.
 from __future__ import annotations
 
 from email.utils import parseaddr
+from functools import lru_cache
 
 from core.domain.contact import normalize_chat_id, normalize_email, normalize_phone
 from core.domain.enums import Channel
@@ -17,8 +18,10 @@ from core.storage.inbound_step import IngestStep
 from core.storage.prospect_rows import find_row
 
 
+@lru_cache(maxsize=4096)
 def canonical_identifier(channel: Channel, raw: str) -> str:
-    """``raw`` as stored for ``channel``: E.164, a normalised address, or a chat id.
+    """``raw`` as stored for ``channel``: E.164, a normalised address, or a chat id (kept
+    for the next events of the same sender: a batch reads it three times per event).
 
     Raises:
         InvalidInput: ``raw`` is not an identifier of that channel.

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from core.domain.enums import InboundEventStatus
-from core.errors import CoccinelleError, InvalidInput
+from core.errors import CoccinelleError, InvalidInput, StorageError
 
 #: Waits before the 2nd, 3rd, ... attempt; one failure more parks the event.
 RETRY_DELAYS: tuple[timedelta, ...] = (
@@ -49,3 +51,10 @@ def after_failure(
         "status": InboundEventStatus.PENDING,
         "next_attempt_at": now + delays[attempts - 1],
     }
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database failing (retry the batch later), not this event."""
+    return isinstance(exc, StorageError | OperationalError | InterfaceError) or bool(
+        getattr(exc, "connection_invalidated", False)
+    )

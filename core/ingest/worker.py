@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Update, or_, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.booking.service import Booking
@@ -38,10 +37,12 @@ from core.channels.multipart import prepare_form
 from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
-from core.errors import CoccinelleError, StorageError
+from core.errors import CoccinelleError
 from core.ingest.apply import Ignored, apply_event
 from core.ingest.lookups import read_lookups
+from core.ingest.replies import Replies, RepliesFailed
 from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
+from core.ingest.retry import database_down as _database_down
 from core.ingest.storable import storable_event
 from core.storage import tables as t
 from core.storage.database import was_announced
@@ -89,6 +90,8 @@ class IngestWorker:
         self._wake = asyncio.Event()
         self._own: frozenset[str] = frozenset()
         self._lookahead = MIN_LOOKAHEAD
+        #: Whether the next transaction submits its out-of-hours replies together.
+        self._defer_replies = True
         #: Whether the process has more urgent work (the relay answering webhooks): ingest then
         #: pauses between transactions, so that it takes a bounded share of the event loop.
         self.busy: Callable[[], bool] = lambda: False
@@ -210,26 +213,43 @@ class IngestWorker:
     ) -> list[IngestStep]:
         db = self.ctx.db
         steps: list[IngestStep] = []
-        async with db.gate.background(), db.session() as session:
-            await self._serialize(session)
-            ahead = list(itertools.islice(queue, self._lookahead))
-            lookups = await read_lookups(session, self.ctx.tenant_id, _events_of(ahead))
-            started = time.perf_counter()
-            taken = 0
-            while queue:
-                group = _statuses_ahead(queue, len(ahead) - taken)
-                taken += max(1, len(group))
-                if len(group) > 1:
-                    steps += await self._statuses(session, group, settings, providers, lookups)
-                else:
+        taken_rows: list[PendingEvent] = []
+        replies = Replies() if self._defer_replies else None
+        self._defer_replies = True
+        try:
+            async with db.gate.background(), db.session() as session:
+                await self._serialize(session)
+                ahead = list(itertools.islice(queue, self._lookahead))
+                lookups = await read_lookups(session, self.ctx.tenant_id, _events_of(ahead))
+                started = time.perf_counter()
+                taken = 0
+                while queue:
+                    group = _statuses_ahead(queue, len(ahead) - taken)
                     row = group[0] if group else queue.popleft()
-                    step = await self._one(session, row, settings, providers, lookups)
-                    if step is not None:
-                        steps.append(step)
-                if taken == len(ahead):  # the next ones' rows were not read
-                    break
-                if db.gate.wanted or time.perf_counter() - started > HOLD_SECONDS:
-                    break
+                    taken_rows += group or [row]
+                    taken += max(1, len(group))
+                    if replies is not None:
+                        await replies.before(session, group or [row])
+                    if len(group) > 1:
+                        steps += await self._statuses(
+                            session, group, settings, providers, lookups, replies
+                        )
+                    else:
+                        step = await self._one(session, row, settings, providers, lookups, replies)
+                        if step is not None:
+                            steps.append(step)
+                    if taken == len(ahead):  # the next ones' rows were not read
+                        break
+                    if db.gate.wanted or time.perf_counter() - started > HOLD_SECONDS:
+                        break
+                if replies is not None:
+                    await replies.flush(session)
+        except RepliesFailed:
+            # rolled back: the same events again, each submitting its replies at once (an
+            # event whose reply cannot be queued then fails alone)
+            queue.extendleft(reversed(taken_rows))
+            self._defer_replies = False
+            return []
         # read as far ahead as this transaction got, and a little more
         self._lookahead = min(max(2 * taken, MIN_LOOKAHEAD), LOOKAHEAD)
         return steps
@@ -250,6 +270,7 @@ class IngestWorker:
         settings: TenantSettings,
         providers: dict[Channel, Provider],
         lookups: BatchLookups | None = None,
+        replies: Replies | None = None,
     ) -> IngestStep | None:
         """Claim and apply one event inside the batch's transaction (None: not applied)."""
         now = self.ctx.now()
@@ -257,12 +278,17 @@ class IngestWorker:
         if rows_changed(claimed) == 0:
             return None  # another worker took it
         step = self._step(session, row, now, settings, providers, lookups)
+        held = len(replies.items) if replies is not None else 0
+        if replies is not None:
+            step.replies = replies
         try:
             async with session.begin_nested():
                 notes = await self._apply(step, row)
         except Exception as exc:
             if lookups is not None:
                 lookups.clear()  # it may hold rows the savepoint's rollback took back
+            if replies is not None:
+                del replies.items[held:]  # its replies were rolled back with it
             if _database_down(exc):
                 raise
             await self._fail(session, row.id, exc)
@@ -277,6 +303,7 @@ class IngestWorker:
         settings: TenantSettings,
         providers: dict[Channel, Provider],
         lookups: BatchLookups,
+        replies: Replies | None = None,
     ) -> list[IngestStep]:
         """Claim and apply stored events that only report on messages we sent (statuses,
         opens, clicks) together: one claim, one savepoint, one flush for all of them, instead
@@ -301,7 +328,9 @@ class IngestWorker:
             lookups.clear()  # it may hold rows the savepoint's rollback took back
             if _database_down(exc):
                 raise
-            alone = [await self._one(session, r, settings, providers, lookups) for r in rows]
+            alone = [
+                await self._one(session, r, settings, providers, lookups, replies) for r in rows
+            ]
             return [applied for applied in alone if applied is not None]
         return steps
 
@@ -420,13 +449,6 @@ def _claim(now: datetime, ids: list[int]) -> Update:
 
 def _events_of(rows: list[PendingEvent]) -> Iterator[NormalizedEvent]:
     return (event for row in rows for event in row.events)
-
-
-def _database_down(exc: BaseException) -> bool:
-    """Whether ``exc`` is the database failing (retry the batch later), not this event."""
-    return isinstance(exc, StorageError | OperationalError | InterfaceError) or bool(
-        getattr(exc, "connection_invalidated", False)
-    )
 
 
 def default_booking(ctx: ServiceContext) -> Booking:

@@ -290,7 +290,7 @@ async def auto_reply_if_closed(
     custom = step.settings.auto_reply_text.strip()
     same_language = language == step.settings.language
     text = custom if custom and same_language else say(language, "auto_reply")
-    await queue_reply(step, conversation, text, kind="auto_reply")
+    await queue_reply(step, conversation, text, kind="auto_reply", later=True)
 
 
 async def apply_forwarding(

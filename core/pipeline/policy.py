@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +68,33 @@ def policy_check() -> PolicyCheck:
     except ImportError:
         return allow_all
     return check
+
+
+@cache
+def policy_snapshot() -> Any:
+    """``core.automation.snapshot.read_snapshot`` (the policy's reads for a batch of
+    requests, read once), or None without ``core.automation``."""
+    try:
+        from core.automation.snapshot import read_snapshot
+    except ImportError:
+        return None
+    return read_snapshot
+
+
+async def batch_check(
+    session: AsyncSession, requests: list[OutgoingRequest], now: datetime, check: PolicyCheck
+) -> PolicyCheck:
+    """``check`` for the requests of one batch: with more than one automated request, the
+    automation policy's reads are done once for all of them (set-based), not per request."""
+    automated = [request for request in requests if request.automated]
+    read = policy_snapshot()
+    if len(automated) < 2 or read is None or check is not policy_check():
+        return check  # another policy (a test's) reads as it likes
+    snapshot = await read(session, automated, now)
+    if snapshot is None:
+        return check
+    automation: Any = check  # core.automation.check, which takes the snapshot
+    return cast("PolicyCheck", partial(automation, snapshot=snapshot))
 
 
 def is_held(verdict: Any) -> bool:

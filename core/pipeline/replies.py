@@ -8,7 +8,10 @@ the prospect (a Telegram group, a forward address) are notices the pipeline queu
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, SenderType
@@ -51,6 +54,7 @@ async def queue_reply(
     buttons: list[dict[str, str]] | None = None,
     callback: dict[str, Any] | None = None,
     about: str | None = None,
+    later: bool = False,
 ) -> t.MessageRow | None:
     """Add Sara's reply to the thread and queue it on the conversation's channel; None when
     the automation policy keeps Sara quiet.
@@ -60,6 +64,10 @@ async def queue_reply(
     become a Telegram inline keyboard; ``callback`` (``{"id", "text"}``) is the button tap the
     reply answers. ``about`` narrows what the automation policy answers once per window (an
     appointment, a survey, a tapped button: ``appointment:12``).
+
+    ``later``: when the step's transaction collects its replies (``step.replies``, a
+    ``DeferredReplies``), the request joins them and is submitted with the others, in one
+    pipeline call, before the transaction commits (None is returned).
     """
     extra: dict[str, Any] = {
         # the one message allowed on a channel the prospect has just left
@@ -85,11 +93,39 @@ async def queue_reply(
         extra=extra,
         provider_for=step.provider_for,
     )
+    if later and isinstance(step.replies, DeferredReplies):
+        step.replies.items.append((request, step))
+        return None
     # the policy's events (automation paused: the thread event, the agents' alert) go out too
     (outcome,) = await submit(step.session, [request], now=step.now, events=step.events)
     if outcome.message is not None:
         step.changed(outcome.message)
     return outcome.message
+
+
+@dataclass
+class DeferredReplies:
+    """Replies of one ingest transaction queued together: one ``submit`` for all of them.
+
+    The worker submits them (``submit_all``) before the transaction commits, and before an
+    event that could depend on them (the same sender writing again) is applied.
+    """
+
+    items: list[tuple[OutgoingRequest, IngestStep]] = field(default_factory=list)
+
+    async def submit_all(self, session: AsyncSession) -> None:
+        """Submit every collected request in one pipeline call; each outcome's message is
+        noted as a change of the step that asked for it."""
+        if not self.items:
+            return
+        items, self.items = self.items, []
+        now = max(step.now for _, step in items)
+        events = items[0][1].events  # the policy's events, published with the batch
+        requests = [request for request, _ in items]
+        outcomes = await submit(session, requests, now=now, events=events)
+        for (_, step), outcome in zip(items, outcomes, strict=True):
+            if outcome.message is not None:
+                step.changed(outcome.message)
 
 
 def queue_notice(

@@ -38,7 +38,7 @@ from core.outbox.drafts import Prepared, check_length, prepare
 from core.outbox.payload import build_payload, hold_policy
 from core.pipeline import bulk, queue
 from core.pipeline.bulk import Pending
-from core.pipeline.policy import ALLOWED, is_held, mark_held, policy_check
+from core.pipeline.policy import ALLOWED, batch_check, is_held, mark_held, policy_check
 from core.pipeline.render import (
     Rendered,
     has_content,
@@ -149,7 +149,7 @@ async def submit(
     settings = settings or OrchestratorSettings()
     events = events if events is not None else []
     batch = await _load_batch(session, requests, now, settings, inputs, rows)
-    check = policy_check()
+    check = await batch_check(session, requests, now, policy_check())
     outcomes = []
     for request in requests:
         outcome = await _one(session, request, batch, now, events, check)

@@ -86,6 +86,9 @@ class IngestStep:
     lookups: BatchLookups | None = None
     #: Conversations opened by this step (nothing in them precedes its message).
     opened: set[int] = field(default_factory=set)
+    #: Where replies that may wait for the end of the transaction are collected (a
+    #: ``core.pipeline.replies.DeferredReplies``, submitted together); None: submitted at once.
+    replies: object | None = None
     _last_outbound: dict[tuple[int, int], t.MessageRow | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
