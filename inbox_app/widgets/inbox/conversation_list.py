@@ -189,6 +189,12 @@ class ConversationList(DataTable[Text]):
             self.summaries[item.id] = item
             self.add_row(*self._cells(item, now), key=str(item.id))
 
+    def prepare(self, items: tuple[ConversationSummary, ...], now: datetime) -> None:
+        """Make the cells of rows about to be shown (a page read ahead), so that showing them
+        only adds them."""
+        for item in items:
+            self._cells(item, now)
+
     def update_item(self, item: ConversationSummary, now: datetime) -> None:
         """Redraw one row in place."""
         self.summaries[item.id] = item
