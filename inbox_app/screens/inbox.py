@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import time
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -15,8 +17,9 @@ from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
+from textual.worker import Worker
 
-from core.domain.enums import ConversationStatus
+from core.domain.enums import Channel, ConversationStatus
 from core.domain.models import ConversationSummary, Page
 from core.errors import NotFound
 from core.events import ConversationChanged, Event, MessageChanged, Resync
@@ -36,6 +39,9 @@ from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus
 
 PAGE_SIZE = 50
+#: A page read for the sidebar's highlighted option is shown when it is picked within this many
+#: seconds (and nothing changed meanwhile); later, the page is read again.
+AHEAD_SECONDS = 2.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SORTS = (Sort.NEWEST, Sort.PRIORITY, Sort.WAITING)
 #: The search facet's steps (``v``): every state, then one state at a time.
@@ -116,6 +122,12 @@ class InboxScreen(BulkActions, Screen[None]):
         self._cursor: str | None = None
         self._exhausted = False
         self._loading = False
+        #: The first page of the filter the sidebar's highlight points at, read before it is
+        #: picked: (filter, generation, when read, page). Any change seen drops it.
+        self._ahead: tuple[InboxFilter, int, float, Page] | None = None
+        self._ahead_reading: tuple[InboxFilter, Worker[None]] | None = None
+        #: Counts the changes seen (core events, reloads): a page read before one is stale.
+        self._generation = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -150,7 +162,8 @@ class InboxScreen(BulkActions, Screen[None]):
         """
         self._cursor, self._exhausted = None, False
         keep = self.table.current_id()
-        page = await self._fetch_page()
+        page = await self._page_read_ahead() or await self._fetch_page()
+        self._forget_ahead()  # whatever changed, this reload was asked for it
         read = await self._read_counts() if counts else None
         self._show_title()
         self.table.query_text = self.filter.search
@@ -172,13 +185,58 @@ class InboxScreen(BulkActions, Screen[None]):
         before it is idle, and the key is answered by one frame.
         """
         self.table.measure_now()
-        for widget in widgets:
+        bars = (self.table._horizontal_scrollbar, self.table._vertical_scrollbar)
+        for widget in (*widgets, *(bar for bar in bars if bar is not None)):
             widget._check_refresh()
 
     async def refilter(self, wanted: InboxFilter) -> None:
         """Show ``wanted`` (the counts per channel do not depend on the filter: not re-read)."""
         self.filter = wanted
         await self.reload(counts=False)
+
+    def _forget_ahead(self) -> None:
+        self._generation += 1
+        self._ahead = None
+
+    async def _page_read_ahead(self) -> Page | None:
+        """The current filter's first page if it was read ahead (or is being read: it is
+        awaited), recently and with nothing changed since; else None."""
+        reading = self._ahead_reading
+        if reading is not None and reading[0] == self.filter and reading[1].is_running:
+            with contextlib.suppress(Exception):  # a failed read is read again and reported
+                await reading[1].wait()
+        ahead, fresh = self._ahead, self._is_read_ahead(self.filter)
+        self._ahead = None
+        return ahead[3] if ahead is not None and fresh else None
+
+    def _is_read_ahead(self, wanted: InboxFilter) -> bool:
+        """Whether ``wanted``'s first page was read ahead, and still stands."""
+        ahead = self._ahead
+        return (
+            ahead is not None
+            and ahead[0] == wanted
+            and ahead[1] == self._generation
+            and time.monotonic() - ahead[2] <= AHEAD_SECONDS
+        )
+
+    @on(Sidebar.Considered)
+    def _considered(self, event: Sidebar.Considered) -> None:
+        """The sidebar's highlight moved: read the page that Enter would show."""
+        wanted = self._picked_filter(event.channel, event.view)
+        if wanted is not None:
+            self._ahead_reading = (wanted, self._read_ahead(wanted))
+
+    @work(exclusive=True, group="ahead")
+    async def _read_ahead(self, wanted: InboxFilter) -> None:
+        generation = self._generation
+        try:
+            page = await self.app.service.conversations.page(wanted, None, PAGE_SIZE)
+        except Exception:  # picked, the page is read again and what failed is said then
+            return
+        if generation == self._generation:
+            if wanted.search == self.table.query_text:
+                self.table.prepare(page.items, self.app.now())
+            self._ahead = (wanted, generation, time.monotonic(), page)
 
     async def _load_page(self) -> None:
         if self._exhausted or self._loading:
@@ -252,19 +310,39 @@ class InboxScreen(BulkActions, Screen[None]):
 
     # -- choosing --------------------------------------------------------------------------
 
+    def _picked_filter(self, channel: Channel | None, view: View) -> InboxFilter | None:
+        """The filter a sidebar option stands for (None: "mine" without an agent)."""
+        if view is View.MINE and self.app.service.ctx.agent_id is None:
+            return None
+        return dataclasses.replace(self.filter, channel=channel, view=view)
+
     @on(Sidebar.Picked)
     async def _picked(self, event: Sidebar.Picked) -> None:
-        if event.view is View.MINE and self.app.service.ctx.agent_id is None:
+        wanted = self._picked_filter(event.channel, event.view)
+        if wanted is None:
             # without an agent "mine" would mean "nobody's": say what is missing instead
             message = t("teamui.agent.mine_needs_agent")
             self.notify(message, severity="warning", timeout=8, markup=False)
             return
         # the list takes the focus first: its new look is painted while the page is read, and
         # the new rows are then drawn once, focused
+        blurred = self.focused
         self.table.focus()
-        await self.refilter(
-            dataclasses.replace(self.filter, channel=event.channel, view=event.view)
-        )
+        if not self._is_read_ahead(wanted):
+            await self.refilter(wanted)
+            return
+        with self.app.batch_update():  # the new looks and the new rows: one frame
+            # their Focus and Blur events: the list and the sidebar restyle
+            await self._handled_so_far(self.table, blurred)
+            await self.refilter(wanted)
+
+    @staticmethod
+    async def _handled_so_far(*widgets: Widget | None) -> None:
+        """Once the widgets handled the messages posted to them so far."""
+        for widget in widgets:
+            done = asyncio.Event()
+            if widget is not None and widget.call_later(done.set):
+                await done.wait()
 
     @on(ConversationList.Opened)
     async def _opened(self, event: ConversationList.Opened) -> None:
@@ -396,6 +474,7 @@ class InboxScreen(BulkActions, Screen[None]):
 
     async def core_event(self, event: Event) -> None:
         """Refresh only what the event changed."""
+        self._forget_ahead()
         if isinstance(event, Resync):
             await self.reload()
         elif isinstance(event, ConversationChanged | MessageChanged):
@@ -404,6 +483,7 @@ class InboxScreen(BulkActions, Screen[None]):
             )
 
     async def _conversation_changed(self, conversation_id: int, new_message: bool) -> None:
+        self._forget_ahead()
         service = self.app.service
         try:
             conversation = await service.conversations.get(conversation_id)

@@ -139,3 +139,33 @@ async def test_a_row_is_drawn_segment_for_segment_as_datatable_draws_it(app, ids
         table.put_in_order(list(reversed(table.ids())))
         await settle(pilot)
         compare()
+
+
+async def test_a_focus_that_comes_back_finds_the_rows_it_drew(app, ids) -> None:
+    """The focus goes to the sidebar and back (as picking a channel does): the focused look
+    comes back without drawing any row again (DataTable forgets its drawings on every style
+    update), and what is on screen is still what DataTable draws."""
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+        sidebar = app.screen.query_one(Sidebar)
+        focused = [table.render_line(y) for y in range(1, table.row_count + 1)]
+        drawn: list[int] = []
+        draw_row = table._draw_row
+
+        def counted(row_index: int, *args: object) -> object:
+            drawn.append(row_index)
+            return draw_row(row_index, *args)
+
+        table._draw_row = counted
+        sidebar.focus()
+        await settle(pilot)
+        assert table.render_line(1) != focused[0]  # the cursor's blurred look
+        drawn.clear()
+        table.focus()
+        await settle(pilot)
+        assert [table.render_line(y) for y in range(1, table.row_count + 1)] == focused
+        assert drawn == []
+        table._pseudo_class_state = table.get_pseudo_class_state()
+        table._base_style = table.rich_style
+        assert list(table.render_line(1)) == list(DataTable.render_line(table, 1))

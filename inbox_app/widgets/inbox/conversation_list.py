@@ -189,6 +189,12 @@ class ConversationList(DataTable[Text]):
             self.summaries[item.id] = item
             self.add_row(*self._cells(item, now), key=str(item.id))
 
+    def prepare(self, items: tuple[ConversationSummary, ...], now: datetime) -> None:
+        """Make the cells of rows about to be shown (a page read ahead), so that showing them
+        only adds them."""
+        for item in items:
+            self._cells(item, now)
+
     def update_item(self, item: ConversationSummary, now: datetime) -> None:
         """Redraw one row in place."""
         self.summaries[item.id] = item
@@ -288,10 +294,6 @@ class ConversationList(DataTable[Text]):
             return preview
         return Text(t("ui.inbox.draft_mark"), style="italic") + preview
 
-    def notify_style_update(self) -> None:
-        self._lines.clear()
-        super().notify_style_update()
-
     def render_lines(self, crop: Any) -> list[Strip]:
         self._base_style = self.rich_style
         self._widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
@@ -339,6 +341,7 @@ class ConversationList(DataTable[Text]):
             self._widths,
             scroll_x,
             self._pseudo_class_state,
+            self._looks(cursor, hover),
         )
         drawn = self._lines.get(key)
         if (
@@ -350,6 +353,28 @@ class ConversationList(DataTable[Text]):
         strip = self._draw_row(row_index, cells, cursor, hover, base_style, width, scroll_x)
         self._lines[key] = (cells, strip)
         return strip
+
+    def _looks(self, cursor: bool, hover: bool) -> tuple[Style, ...]:
+        """The styles a body row's line is drawn with beside its base style (the cursor's and
+        the mouse's look, which the stylesheet and the focus decide): part of a drawn line's key,
+        so that a change of focus or theme draws the lines anew, and a focus that comes back
+        finds the lines it had (DataTable forgets every drawing on each style update)."""
+        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
+        cell = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            show_cursor,
+            show_hover,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        extend = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, show_cursor, show_hover, False, False
+        )
+        return (*cell, *extend)
 
     def _draw_row(
         self,

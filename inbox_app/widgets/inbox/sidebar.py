@@ -25,6 +25,14 @@ class Sidebar(OptionList):
             self.channel = channel
             self.view = view
 
+    class Considered(Message):
+        """The highlight moved to a channel or a view (not picked yet: its page may be read)."""
+
+        def __init__(self, channel: Channel | None, view: View) -> None:
+            super().__init__()
+            self.channel = channel
+            self.view = view
+
     def __init__(self, **kwargs: object) -> None:
         options: list[Option | None] = [Option(t("ui.inbox.all"), id=ALL)]
         options += [Option(channel_name(c), id=f"channel:{c}") for c in Channel]
@@ -47,10 +55,18 @@ class Sidebar(OptionList):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        ident = event.option.id or ALL
-        if ident.startswith("channel:"):
-            self.post_message(self.Picked(Channel(ident.split(":", 1)[1]), View.ALL))
-        elif ident.startswith("view:"):
-            self.post_message(self.Picked(None, View(ident.split(":", 1)[1])))
-        else:
-            self.post_message(self.Picked(None, View.ALL))
+        self.post_message(self.Picked(*choice(event.option.id)))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Considered(*choice(event.option.id)))
+
+
+def choice(ident: str | None) -> tuple[Channel | None, View]:
+    """The channel and the view an option of the sidebar stands for."""
+    ident = ident or ALL
+    if ident.startswith("channel:"):
+        return Channel(ident.split(":", 1)[1]), View.ALL
+    if ident.startswith("view:"):
+        return None, View(ident.split(":", 1)[1])
+    return None, View.ALL
