@@ -128,6 +128,8 @@ class InboxScreen(BulkActions, Screen[None]):
         self._ahead_reading: tuple[InboxFilter, Worker[None]] | None = None
         #: Counts the changes seen (core events, reloads): a page read before one is stale.
         self._generation = 0
+        #: The sidebar's counts changed while another screen was on top.
+        self._counts_stale = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -272,9 +274,18 @@ class InboxScreen(BulkActions, Screen[None]):
             return None
 
     async def _refresh_counts(self) -> None:
+        if not self.is_current:  # the sidebar is hidden: read the counts when it shows again
+            self._counts_stale = True
+            return
+        self._counts_stale = False
         counts = await self._read_counts()
         if counts is not None:
             self.query_one(Sidebar).show_counts(counts)
+
+    async def on_screen_resume(self) -> None:
+        """Back on the inbox: the counts that changed while it was hidden are read now."""
+        if self._counts_stale:
+            await self._refresh_counts()
 
     def _show_title(self) -> None:
         f = self.filter

@@ -11,6 +11,7 @@ from inbox_app.screens.conversation import FIRST_PAGE, ConversationScreen
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
 from inbox_app.widgets.conversation.timeline import WINDOW, Timeline, TimelineItem, build_entries
 from inbox_app.widgets.inbox.conversation_list import ConversationList
+from inbox_app.widgets.inbox.sidebar import Sidebar
 from tests.tui.helpers import names, settle, settle_until
 from tests.tui.scenario import say
 
@@ -247,3 +248,29 @@ async def test_opening_marks_read_without_reading_the_thread_again(app, ids, ser
             pilot, lambda: screen.thread.conversation.status == ConversationStatus.CLOSED
         )
         assert reads == [ids["marie_sms"]] * 2  # a real change is read
+
+
+async def test_the_hidden_sidebar_reads_its_counts_when_it_shows_again(app, ids, service) -> None:
+    """A change seen while a thread is open does not read the inbox's counts for a sidebar
+    no one sees (it competed with the thread's paint); back on the inbox they are read, right."""
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        inbox = app.screen
+        sidebar = inbox.query_one(Sidebar)
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        reads = []
+        counts = service.conversations.counts
+
+        async def counted():
+            reads.append(1)
+            return await counts()
+
+        service.conversations.counts = counted
+        await say(service, ids["jean"], "Je passe demain.", channel=Channel.EMAIL)
+        service.bus.publish(ConversationChanged(ids["jean_email"]))
+        await settle(pilot)
+        assert reads == []
+        await pilot.press("escape")
+        await settle_until(pilot, lambda: app.screen is inbox and reads)
+        assert sidebar._counts == await counts()
