@@ -4,12 +4,13 @@
 
 The demo engine's own pieces on loopback: the relay (with ingest) in this process, the real
 SDKs in the adapters, and the sandbox's providers in a process of their own
-(``core.bench.sandbox_process``: a provider's CPU and memory are not the app's). The broadcast is queued while the outbox worker
-sends; the sandbox posts each message's status callbacks, signed, to the relay, which stores
-them and ingest applies them. Done when every message of the broadcast has a final status
-(delivered, read, failed, undelivered). Prints one JSON line: prospects, messages settled, the
-queueing and end-to-end seconds, the statuses, this process's CPU seconds over the run and its
-peak resident memory (its own VmHWM), and the sandbox process's.
+(``core.bench.sandbox_process``: a provider's CPU and memory are not the app's). The
+broadcast is queued while the outbox worker sends; the sandbox posts each message's status
+callbacks, signed, to the relay, which stores them and ingest applies them. Done when every
+message of the broadcast has a final status (delivered, read, failed, undelivered). Prints
+one JSON line: prospects, messages settled, the queueing and end-to-end seconds, the
+statuses, this process's CPU seconds over the run and its peak resident memory (its own
+VmHWM), and the sandbox process's.
 
 Two things differ from the app, both said in the bench's row: the providers' pacing is off
 (the sandbox accepts any rate; the SMS adapter's 1/s is a long code's, a provider-scale sender
