@@ -73,6 +73,7 @@ async def measure_end_to_end(ctx: BenchContext) -> list[Result]:
         ),
         "process": "its own, with the relay; the sandbox in another (peak = the app's VmHWM)",
         "pacing": "off (the SMS adapter's 1/s is a long code's)",
+        "webhooks": "the sandbox posts 32 at once (a provider's many senders)",
     }
     return [
         Result(

@@ -3,10 +3,11 @@
     python -m core.bench.sandbox_process RELAY_URL
 
 A provider runs on other machines: its CPU and memory are not the app's. Started clean, the
-sandbox serves on loopback, posts its webhooks to ``RELAY_URL`` every second, and forgets the
-requests it answered as it goes (it keeps them for tests; here they would only grow). It prints
-one JSON line once serving (base URLs, credentials, adapter options) and, when its standard
-input closes, a last one with its own CPU seconds and peak resident memory, then exits.
+sandbox serves on loopback, posts its webhooks to ``RELAY_URL`` every second (32 at once, as
+a provider's many senders do), and forgets the requests it answered as it goes (it keeps them
+for tests; here they would only grow). It prints one JSON line once serving (base URLs,
+credentials, adapter options) and, when its standard input closes, a last one with its own
+CPU seconds and peak resident memory, then exits.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import Any
 
 from core.bench.startup import vm_hwm_kb
 
+#: Webhooks posted at once, as a provider's many senders do (the sandbox's default is one after
+#: the other, which would make the relay's latency the bench's throughput).
+POST_CONCURRENCY = 32
 #: How often the sandbox forgets the requests it answered and the webhooks it posted.
 FORGET_SECONDS = 0.5
 
@@ -44,6 +48,7 @@ async def serve(relay_url: str) -> dict[str, float]:
     from core.channels.registry import SANDBOX_GROUP, load_plugin
 
     sandbox = await load_plugin(SANDBOX_GROUP, "default")(relay_url, auto_flush=1.0)
+    sandbox.post_concurrency = POST_CONCURRENCY
     stop = asyncio.Event()
     forgetting = asyncio.create_task(_forget(sandbox, stop))
     ready = {
