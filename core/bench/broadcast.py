@@ -55,7 +55,8 @@ async def measure(ctx: BenchContext) -> list[Result]:
 async def measure_end_to_end(ctx: BenchContext) -> list[Result]:
     """Queue one broadcast and wait until every message has its final status, in a clean
     process: messages per second from the first queued to the last status applied, its peak
-    RSS (the sandbox runs in it too, its request log emptied as it goes)."""
+    RSS, and its CPU per message; the sandbox runs in a process of its own (its CPU is the
+    providers', reported beside)."""
     count = END_TO_END_PROSPECTS.get(ctx.dataset.scale, DEFAULT_PROSPECTS)
     found = _run_on_copy(ctx, "core.bench.broadcast_e2e_run", count)
     rate = found["settled"] / found["seconds"] if found["seconds"] else 0.0
@@ -66,8 +67,13 @@ async def measure_end_to_end(ctx: BenchContext) -> list[Result]:
         "seconds": round(found["seconds"], 1),
         "queue_seconds": round(found["queue_seconds"], 1),
         "statuses": found["statuses"],
-        "process": "its own, with the relay and the sandbox (peak = its VmHWM)",
+        "cpu_ms_per_message": round(1000 * found["cpu_seconds"] / max(found["settled"], 1), 3),
+        "sandbox_cpu_ms_per_message": round(
+            1000 * found["sandbox"].get("cpu_seconds", 0.0) / max(found["settled"], 1), 3
+        ),
+        "process": "its own, with the relay; the sandbox in another (peak = the app's VmHWM)",
         "pacing": "off (the SMS adapter's 1/s is a long code's)",
+        "webhooks": "the sandbox posts 32 at once (a provider's many senders)",
     }
     return [
         Result(

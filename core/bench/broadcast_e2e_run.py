@@ -2,18 +2,20 @@
 
     python -m core.bench.broadcast_e2e_run DATABASE TENANT COUNT
 
-The demo engine's own pieces on loopback: the relay (with ingest) and the sandbox's providers
-in this process, the real SDKs in the adapters. The broadcast is queued while the outbox worker
-sends; the sandbox posts each message's status callbacks, signed, to the relay, which stores
-them and ingest applies them. Done when every message of the broadcast has a final status
-(delivered, read, failed, undelivered). Prints one JSON line: prospects, messages settled, the
-queueing and end-to-end seconds, the statuses, and this process's peak resident memory (its
-own VmHWM).
+The demo engine's own pieces on loopback: the relay (with ingest) in this process, the real
+SDKs in the adapters, and the sandbox's providers in a process of their own
+(``core.bench.sandbox_process``: a provider's CPU and memory are not the app's). The
+broadcast is queued while the outbox worker sends; the sandbox posts each message's status
+callbacks, signed, to the relay, which stores them and ingest applies them. Done when every
+message of the broadcast has a final status (delivered, read, failed, undelivered). Prints
+one JSON line: prospects, messages settled, the queueing and end-to-end seconds, the
+statuses, this process's CPU seconds over the run and its peak resident memory (its own
+VmHWM), and the sandbox process's.
 
 Two things differ from the app, both said in the bench's row: the providers' pacing is off
 (the sandbox accepts any rate; the SMS adapter's 1/s is a long code's, a provider-scale sender
 has a higher-throughput number), and the sandbox's request log is emptied as it goes (it keeps
-every request for tests; here it would count a provider's memory as the app's).
+every request for tests; here it would only grow).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import asyncio
 import json
 import sys
 import time
-from contextlib import suppress
+from asyncio.subprocess import PIPE
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +60,54 @@ class _Unpaced:
         return 0.0
 
 
+class _SandboxProcess:
+    """The sandbox running in a child process, as the engine sees it (``Engine.sandbox``)."""
+
+    def __init__(self, process: asyncio.subprocess.Process, ready: dict[str, Any]) -> None:
+        self.process = process
+        self.base_urls: dict[str, str] = ready["base_urls"]
+        self.credentials: dict[str, dict[str, str]] = ready["credentials"]
+        self.options: dict[str, dict[str, Any]] = ready["options"]
+        self.personas = ()
+        #: The child's own CPU seconds and peak RSS, once stopped.
+        self.usage: dict[str, float] = {}
+
+    @classmethod
+    async def start(cls, relay_url: str | None) -> _SandboxProcess:
+        """Start the child and wait until it serves."""
+        argv = ["-m", "core.bench.sandbox_process", str(relay_url)]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *argv, stdin=PIPE, stdout=PIPE
+        )
+        assert process.stdout is not None
+        line = await process.stdout.readline()
+        if not line:
+            raise RuntimeError("the sandbox process did not start")
+        return cls(process, json.loads(line))
+
+    async def stop(self) -> None:
+        """Close the child's input (it stops serving) and read its usage."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.close()
+        line = await self.process.stdout.readline()
+        await self.process.wait()
+        if line:
+            self.usage = json.loads(line)
+
+
 def _engine_class() -> Any:
     from core.engine import Engine
     from core.outbox.ratelimit import RateLimiters
     from core.outbox.worker import OutboxWorker
 
     class BenchEngine(Engine):
-        """The demo engine with only the outbox worker (and the relay's ingest), unpaced."""
+        """The demo engine with only the outbox worker (and the relay's ingest), unpaced, and
+        the sandbox in a process of its own."""
+
+        async def _start_sandbox(self, channels: list[Any]) -> list[Any]:
+            self.sandbox = await _SandboxProcess.start(self.relay_url)
+            pointed: list[Any] = self._pointed_at_sandbox(channels)
+            return pointed
 
         def _add_workers(self) -> None:
             assert self.runtime is not None
@@ -95,15 +138,6 @@ def _settled(counts: dict[str, int]) -> int:
     return sum(n for status, n in counts.items() if status in SETTLED or status == "none")
 
 
-async def _forget_requests(sandbox: Any, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        sandbox.received.clear()
-        sandbox.delivered.clear()
-        sandbox.exchanges.clear()
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.5)
-
-
 async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
     """Queue a broadcast to the first ``count`` prospects of ``path``; wait until settled."""
     from core.config.settings import Settings
@@ -111,7 +145,7 @@ async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
     ids = first_prospects(path, count)
     db = await Database.open(sqlite_url(path))
     engine = None
-    stop = asyncio.Event()
+    sandbox: _SandboxProcess | None = None
     try:
         service = await broadcasting_service(db, tenant)
         settings = await service.tenant_settings.get()
@@ -119,9 +153,9 @@ async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
         await service.tenant_settings.save(settings)
         engine = _engine_class()(service, Settings(mode="demo", tenant=tenant))
         await engine.start()
-        forgetting = asyncio.create_task(_forget_requests(engine.sandbox, stop))
+        sandbox = engine.sandbox
         draft = ReplyDraft(text=TEXT, message_type=MessageType.MARKETING)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         broadcast_id = await service.outbound.broadcast(ids, draft)
         queued = time.perf_counter() - start
         counts = await _counts(db, broadcast_id)
@@ -131,11 +165,8 @@ async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
             counts = await _counts(db, broadcast_id)
             if _settled(counts) != settled:
                 settled, last_change = _settled(counts), time.perf_counter()
-        elapsed = last_change - start
-        stop.set()
-        await forgetting
+        elapsed, cpu = last_change - start, time.process_time() - cpu
     finally:
-        stop.set()
         if engine is not None:
             await engine.stop()
         await db.close()
@@ -145,7 +176,9 @@ async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
         "queue_seconds": queued,
         "seconds": elapsed,
         "statuses": counts,
+        "cpu_seconds": cpu,
         "peak_rss_mb": vm_hwm_kb("self") / 1024,
+        "sandbox": sandbox.usage if sandbox is not None else {},
     }
 
 

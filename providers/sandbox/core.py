@@ -124,6 +124,9 @@ class Sandbox:
         self.timeout_completes = 1.0
         #: Standing failure rules (``--fail KIND[:CHANNEL][@RATE]``).
         self.rules: list[FailureRule] = []
+        #: Webhooks posted at once by ``flush()`` (1: one after the other, in order; more: in
+        #: windows of this many, as a provider's many senders do, order kept between windows).
+        self.post_concurrency = 1
         #: Where webhooks go instead of the relay: provider (or "*") → URL.
         self.webhook_targets: dict[str, str] = {}
         self.rng = random.Random()
@@ -356,12 +359,15 @@ class Sandbox:
         while self._later:
             self._later.pop(0)()
         while self.pending:
-            webhook = self.pending.pop(0)
-            if webhook.effect is not None:
-                webhook.effect()
-            await self._post(webhook)
-            self.delivered.append(webhook)
-            posted.append(webhook)
+            window: list[Webhook] = []
+            while self.pending and len(window) < max(1, self.post_concurrency):
+                webhook = self.pending.pop(0)
+                if webhook.effect is not None:
+                    webhook.effect()
+                window.append(webhook)
+            await asyncio.gather(*(self._post(webhook) for webhook in window))
+            self.delivered.extend(window)
+            posted.extend(window)
         return posted
 
     async def _post(self, webhook: Webhook) -> None:

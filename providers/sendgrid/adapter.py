@@ -1,8 +1,8 @@
-"""Email through SendGrid (the ``sendgrid`` SDK, blocking, run in a worker thread)."""
+"""Email through SendGrid (the ``sendgrid`` SDK's requests, sent over one kept-alive connection
+pool: ``transport``)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hmac
@@ -27,9 +27,12 @@ from core.domain.enums import Channel, MessageStatus, Provider
 from providers._common import from_unix, mapping, read_json, require
 from providers.sendgrid.errors import PROVIDER, map_error
 from providers.sendgrid.inbound import parse_inbound
+from providers.sendgrid.transport import Transport
 
 SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
 TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp"
+#: Mail Send, under the API version the SDK adds (``/v3``).
+MAIL_SEND = "/mail/send"
 
 DELIVERY_EVENTS: dict[str, MessageStatus] = {
     "processed": MessageStatus.QUEUED,
@@ -88,6 +91,13 @@ class SendGridAdapter(ChannelAdapter):
     def __init__(self, config: AdapterConfig) -> None:
         super().__init__(config)
         self._client: Any = None
+        self._transport: Transport | None = None
+
+    def _http(self) -> Transport:
+        """The SDK's requests over pooled connections (``transport``)."""
+        if self._transport is None:
+            self._transport = Transport(self._sendgrid(), self.config.timeout)
+        return self._transport
 
     def _sendgrid(self) -> Any:
         if self._client is None:
@@ -152,11 +162,8 @@ class SendGridAdapter(ChannelAdapter):
     async def send(self, message: OutgoingMessage) -> SendResult:
         """POST ``/v3/mail/send``; the provider id is the ``X-Message-Id`` header."""
         body = self.build_body(message)
-        client = self._sendgrid()
         try:
-            response = await asyncio.wait_for(
-                asyncio.to_thread(client.send, body), self.config.timeout + 1
-            )
+            response = await self._http().post(MAIL_SEND, body)
         except Exception as exc:
             raise map_error(exc) from exc
         message_id = response.headers.get("X-Message-Id")
@@ -185,9 +192,15 @@ class SendGridAdapter(ChannelAdapter):
         )
         body["mail_settings"] = {"sandbox_mode": {"enable": True}}
         try:
-            await asyncio.to_thread(self._sendgrid().send, body)
+            await self._http().post(MAIL_SEND, body)
         except Exception as exc:
             raise map_error(exc) from exc
+
+    async def close(self) -> None:
+        """Close the pooled connections."""
+        if self._transport is not None:
+            await self._transport.close()
+        self._transport = None
 
     # ---------------------------------------------------------------- webhooks
 

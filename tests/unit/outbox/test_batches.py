@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -193,3 +194,20 @@ async def test_a_recipients_messages_are_sent_in_queue_order(scene: Scene) -> No
     sms = SlowFirst(Channel.SMS)
     await worker(scene, sms).run_once()
     assert [m.text for m in sms.sent] == [f"Message {i}" for i in range(BATCH)]
+
+
+class FastGathering(Gathering):
+    """``Gathering`` at a provider-scale sender's pace (100/s)."""
+
+    capabilities = dataclasses.replace(Gathering.capabilities, rate_per_second=100.0)
+
+
+async def test_a_default_round_takes_a_provider_scale_batch_at_once(scene: Scene) -> None:
+    """A broadcast goes out in rounds of up to 100 rows (with a round's claim, reconciliation
+    and fallback looks, and its two transactions, shared by all of them), sent concurrently
+    when the provider's pace allows. Before: 20 rows a round, so the 40 sends never met."""
+    await queue(scene, 40)
+    fast = FastGathering(40)
+    w = OutboxWorker(scene.service.ctx, FakeRuntime(fast), limiters=RateLimiters())
+    assert await asyncio.wait_for(w.run_once(), 10) == 40
+    assert {row.status for row in await rows(scene)} == {OutboxStatus.SENT}

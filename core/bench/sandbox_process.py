@@ -1,0 +1,71 @@
+"""The sandbox in a process of its own, for the end-to-end broadcast (``broadcast_e2e_run``):
+
+    python -m core.bench.sandbox_process RELAY_URL
+
+A provider runs on other machines: its CPU and memory are not the app's. Started clean, the
+sandbox serves on loopback, posts its webhooks to ``RELAY_URL`` every second (32 at once, as
+a provider's many senders do), and forgets the requests it answered as it goes (it keeps them
+for tests; here they would only grow). It prints one JSON line once serving (base URLs,
+credentials, adapter options) and, when its standard input closes, a last one with its own
+CPU seconds and peak resident memory, then exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from contextlib import suppress
+from typing import Any
+
+from core.bench.startup import vm_hwm_kb
+
+#: Webhooks posted at once, as a provider's many senders do (the sandbox's default is one after
+#: the other, which would make the relay's latency the bench's throughput).
+POST_CONCURRENCY = 32
+#: How often the sandbox forgets the requests it answered and the webhooks it posted.
+FORGET_SECONDS = 0.5
+
+
+async def _forget(sandbox: Any, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        sandbox.received.clear()
+        sandbox.delivered.clear()
+        sandbox.exchanges.clear()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), FORGET_SECONDS)
+
+
+async def _stdin_closed() -> None:
+    """Return once the parent closes this process's standard input (or dies)."""
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.buffer.read)
+
+
+async def serve(relay_url: str) -> dict[str, float]:
+    """Serve until standard input closes; this process's CPU seconds and peak RSS (MB)."""
+    from core.channels.registry import SANDBOX_GROUP, load_plugin
+
+    sandbox = await load_plugin(SANDBOX_GROUP, "default")(relay_url, auto_flush=1.0)
+    sandbox.post_concurrency = POST_CONCURRENCY
+    stop = asyncio.Event()
+    forgetting = asyncio.create_task(_forget(sandbox, stop))
+    ready = {
+        "base_urls": sandbox.base_urls,
+        "credentials": sandbox.credentials,
+        "options": sandbox.options,
+    }
+    print(json.dumps(ready), flush=True)
+    cpu = time.process_time()
+    try:
+        await _stdin_closed()
+    finally:
+        stop.set()
+        await forgetting
+        await sandbox.stop()
+    return {"cpu_seconds": time.process_time() - cpu, "peak_rss_mb": vm_hwm_kb("self") / 1024}
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(serve(sys.argv[1]))), flush=True)
