@@ -40,7 +40,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
         "cpu_ms_per_prospect": round(1000 * found["cpu_seconds"] / max(found["prospects"], 1), 3),
         "statements_per_prospect": round(found["statements"] / max(found["prospects"], 1), 3),
         "progress": found["progress"],
-        "process": "its own (peak = its VmHWM)",
+        "process": "its own (peak = its VmHWM), collector settled as in the app",
     }
     return [
         Result(

@@ -3,9 +3,9 @@
     python -m core.bench.broadcast_run DATABASE TENANT COUNT
 
 (DATABASE: an SQLite file, or a database URL such as PostgreSQL's) prints one JSON line:
-prospects, seconds, this process's CPU seconds and the SQL statements over the same span,
-progress, and its peak resident memory (its own VmHWM, so nothing measured before in the bench
-process is counted).
+prospects, seconds, this process's CPU seconds and the SQL statements over the same span
+(the garbage collector settled as the app settles it), progress, and its peak resident memory
+(its own VmHWM, so nothing measured before in the bench process is counted).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import event, select
 
 from core.bench.startup import vm_hwm_kb
+from core.collector import settle_collector
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageType, Provider
 from core.storage import tables as t
@@ -71,6 +72,7 @@ async def run(database: str, tenant: str, count: int) -> dict[str, object]:
         ids = await _first_prospects(db, count)
         service = await broadcasting_service(db, tenant)
         draft = ReplyDraft(text=TEXT, message_type=MessageType.MARKETING)
+        settle_collector()  # as in the app, where a broadcast runs (``inbox_app.memory``)
         statements = _count_statements(db)
         start, cpu = time.perf_counter(), time.process_time()
         broadcast_id = await service.outbound.broadcast(ids, draft)
