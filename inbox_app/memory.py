@@ -5,17 +5,17 @@ the stylesheet, the first screen) live as long as the app. Collecting while impo
 the start, and collecting them again and again during key presses only stalls frames. So the
 collector is held until the first page is on screen, those objects are then frozen out of its
 reach (``gc.freeze``), and the thresholds are raised so that the collections that remain are
-short (``coccinelle bench`` measures them: ``keys.gc_pause``).
+short (``coccinelle bench`` measures them: ``keys.gc_pause``); ``settle_collector`` is the
+core's (``core.collector``), which a measurement of what runs in the app applies too.
 """
 
 from __future__ import annotations
 
 import gc
 
-#: Allocations between young collections, young collections per middle one, middle per full.
-#: Young and middle collections stay small (a few milliseconds at most); full ones, which walk
-#: everything made since start-up, become rare.
-THRESHOLDS = (2_000, 10, 1_000)
+from core.collector import THRESHOLDS, settle_collector
+
+__all__ = ["THRESHOLDS", "hold_collector", "release_collector", "settle_collector"]
 
 
 def hold_collector() -> bool:
@@ -31,14 +31,3 @@ def release_collector(was_running: bool = True) -> None:
     app has ended)."""
     if was_running:
         gc.enable()
-
-
-def settle_collector() -> None:
-    """Freeze what start-up built, raise the thresholds and let the collector run again.
-
-    No collection first: it would walk every object start-up made (a stall right after the
-    first paint) to free the little garbage start-up leaves.
-    """
-    gc.freeze()
-    gc.set_threshold(*THRESHOLDS)
-    gc.enable()

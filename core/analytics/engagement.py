@@ -146,12 +146,26 @@ def engagement_from_counts(
     sent per channel, and each candidate answer (an incoming message whose thread's previous
     message is outgoing) with when that outgoing message was sent. The delays are taken and
     checked against ``horizon`` as ``ReplyMatcher`` does, so that the two agree to the bit."""
+    spans = {c: [at.timestamp() - since.timestamp() for at, since in p] for c, p in answers.items()}
+    return engagement_from_spans(sent, spans, alpha=alpha, beta=beta, horizon=horizon)
+
+
+def engagement_from_spans(
+    sent: dict[Channel, int],
+    spans: dict[Channel, list[float]],
+    *,
+    alpha: float = PRIOR_ALPHA,
+    beta: float = PRIOR_BETA,
+    horizon: timedelta = REPLY_HORIZON,
+) -> dict[Channel, ChannelEngagement]:
+    """``engagement_from_counts`` with each candidate answer given as the seconds between the
+    outgoing message's ``timestamp()`` and the answer's (no datetime per answer)."""
     limit = horizon.total_seconds()
     delays: dict[Channel, list[float]] = {}
-    for channel, pairs in answers.items():
-        found = [d for at, sent in pairs if 0 <= (d := at.timestamp() - sent.timestamp()) <= limit]
-        if found:
-            delays[channel] = found
+    for channel, found in spans.items():
+        kept = [d for d in found if 0 <= d <= limit]
+        if kept:
+            delays[channel] = kept
     return _summarised(sent, delays, alpha, beta)
 
 

@@ -2,7 +2,8 @@
 scale: one decision, conversation and outbox row each, in the service's chunks), and the whole
 way (``measure_end_to_end``: queued, sent through the real SDKs to the sandbox, every status
 callback back through the relay and applied). Each in a process of its own so that its peak
-memory is the broadcast's alone; each on a copy of the dataset.
+memory is the broadcast's alone; each on a copy of the dataset. ``measure_pg``: the same
+queueing on PostgreSQL (team mode), in a throw-away database the dataset is generated into.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from typing import Any
 
 from core.bench.context import BenchContext
+from core.bench.pg import fresh_database, server_url
 from core.bench.results import Result, Summary, Target
 
 PROSPECTS = {"large": 100_000}
@@ -38,7 +40,7 @@ async def measure(ctx: BenchContext) -> list[Result]:
         "cpu_ms_per_prospect": round(1000 * found["cpu_seconds"] / max(found["prospects"], 1), 3),
         "statements_per_prospect": round(found["statements"] / max(found["prospects"], 1), 3),
         "progress": found["progress"],
-        "process": "its own (peak = its VmHWM)",
+        "process": "its own (peak = its VmHWM), collector settled as in the app",
     }
     return [
         Result(
@@ -87,11 +89,51 @@ async def measure_end_to_end(ctx: BenchContext) -> list[Result]:
     ]  # fmt: skip
 
 
+async def measure_pg(ctx: BenchContext) -> list[Result]:
+    """``measure`` on PostgreSQL: the dataset of the same scale and seed generated into a
+    throw-away database of ``COCCINELLE_BENCH_PG_URL``'s server, the broadcast queued there."""
+    from core.bench.generate import generate
+    from core.storage.database import Database
+
+    count = PROSPECTS.get(ctx.dataset.scale, DEFAULT_PROSPECTS)
+    async with fresh_database(server_url(), "broadcast") as url:
+        db = await Database.open(url)
+        try:
+            await generate(db, ctx.dataset.scale, seed=ctx.dataset.seed, tenant=ctx.dataset.tenant)
+        finally:
+            await db.close()
+        found = _run(["core.bench.broadcast_run", url, ctx.dataset.tenant, str(count)])
+    rate = found["prospects"] / found["seconds"]
+    peak = found["peak_rss_mb"]
+    details = {
+        "prospects": found["prospects"],
+        "seconds": round(found["seconds"], 1),
+        "cpu_ms_per_prospect": round(1000 * found["cpu_seconds"] / max(found["prospects"], 1), 3),
+        "statements_per_prospect": round(found["statements"] / max(found["prospects"], 1), 3),
+        "database": "PostgreSQL, one server on this machine (its CPU is not in cpu_ms)",
+    }
+    return [
+        Result(
+            "broadcast.pg_queue_rate", "/s", Summary(rate, rate, rate, 1), "median", None, None,
+            Target("median", RATE_FLOOR, at_least=True), details,
+        ),
+        Result(
+            "broadcast.pg_peak_rss", "MB", Summary(peak, peak, peak, 1),
+            target=Target("value", PEAK_RSS_MB),
+        ),
+    ]  # fmt: skip
+
+
 def _run_on_copy(ctx: BenchContext, module: str, count: int) -> dict[str, Any]:
     """Run ``module`` on a copy of the dataset in a child process; the JSON line it prints."""
     with ctx.copy(module.rsplit(".", 1)[-1]) as copy:
-        argv = [sys.executable, "-m", module, str(copy), ctx.dataset.tenant, str(count)]
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return _run([module, str(copy), ctx.dataset.tenant, str(count)])
+
+
+def _run(args: list[str]) -> dict[str, Any]:
+    """Run ``python -m *args`` in a child process; the JSON line it prints."""
+    argv = [sys.executable, "-m", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the broadcast run failed: {done.stderr.strip()[-500:]}")
     found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -2,9 +2,10 @@
 
     python -m core.bench.broadcast_run DATABASE TENANT COUNT
 
-prints one JSON line: prospects, seconds, this process's CPU seconds and the SQL statements
-over the same span, progress, and its peak resident memory (its own VmHWM, so nothing
-measured before in the bench process is counted).
+(DATABASE: an SQLite file, or a database URL such as PostgreSQL's) prints one JSON line:
+prospects, seconds, this process's CPU seconds and the SQL statements over the same span
+(the garbage collector settled as the app settles it), progress, and its peak resident memory
+(its own VmHWM, so nothing measured before in the bench process is counted).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from core.bench.startup import vm_hwm_kb
+from core.collector import settle_collector
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageType, Provider
+from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
 
 if TYPE_CHECKING:
@@ -37,6 +40,13 @@ def first_prospects(path: Path, count: int) -> list[int]:
     with closing(sqlite3.connect(path)) as con:
         query = "SELECT id FROM prospects ORDER BY id LIMIT ?"
         return [row[0] for row in con.execute(query, (count,))]
+
+
+async def _first_prospects(db: Database, count: int) -> list[int]:
+    """``first_prospects`` of any database."""
+    async with db.session() as session:
+        query = select(t.ProspectRow.id).order_by(t.ProspectRow.id).limit(count)
+        return list((await session.execute(query)).scalars())
 
 
 async def broadcasting_service(db: Database, tenant: str) -> InboxService:
@@ -53,13 +63,16 @@ async def broadcasting_service(db: Database, tenant: str) -> InboxService:
     return service
 
 
-async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
-    """Queue one marketing broadcast to the first ``count`` prospects of ``path``."""
-    ids = first_prospects(path, count)
-    db = await Database.open(sqlite_url(path))
+async def run(database: str, tenant: str, count: int) -> dict[str, object]:
+    """Queue one marketing broadcast to the first ``count`` prospects of ``database`` (an
+    SQLite file or a URL)."""
+    url = database if "://" in database else sqlite_url(Path(database))
+    db = await Database.open(url)
     try:
+        ids = await _first_prospects(db, count)
         service = await broadcasting_service(db, tenant)
         draft = ReplyDraft(text=TEXT, message_type=MessageType.MARKETING)
+        settle_collector()  # as in the app, where a broadcast runs (``inbox_app.memory``)
         statements = _count_statements(db)
         start, cpu = time.perf_counter(), time.process_time()
         broadcast_id = await service.outbound.broadcast(ids, draft)
@@ -87,5 +100,5 @@ def _count_statements(db: Database) -> list[None]:
 
 
 if __name__ == "__main__":
-    found = asyncio.run(run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])))
+    found = asyncio.run(run(sys.argv[1], sys.argv[2], int(sys.argv[3])))
     print(json.dumps(found), flush=True)

@@ -32,6 +32,7 @@ MEASUREMENTS: dict[str, Measurement] = {
     "startup": startup.measure,
     "broadcast": broadcast.measure,
     "broadcast_e2e": broadcast.measure_end_to_end,
+    "broadcast_pg": broadcast.measure_pg,
     "team": team.measure,
     "inbound_mail": inbound_mail.measure,
 }

@@ -21,17 +21,15 @@ import socket
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.bench.context import BenchContext, Unavailable
+from core.bench.pg import fresh_database, server_url
 from core.bench.results import Result, Summary, Target, percentile
 
 RATE = 20.0
@@ -59,11 +57,9 @@ class _Run:
 
 async def measure(ctx: BenchContext) -> list[Result]:
     """Start the team, let it idle, post webhooks at ``RATE`` for ``ctx.duration`` seconds."""
-    base = os.environ.get("COCCINELLE_BENCH_PG_URL") or os.environ.get("COCCINELLE_TEST_PG_URL")
-    if not base:
-        raise Unavailable("set COCCINELLE_BENCH_PG_URL to a PostgreSQL server")
+    base = server_url()
     agents = int(os.environ.get("COCCINELLE_BENCH_TEAM_AGENTS", "50"))
-    async with _fresh_database(base) as url:
+    async with fresh_database(base, "team") as url:
         return await _measure(url, agents, ctx.duration)
 
 
@@ -312,24 +308,6 @@ async def _inbound_ids(db: Any) -> dict[int, str]:
             )
         )
         return {int(i): str(sid) for i, sid in rows.all()}
-
-
-@contextlib.asynccontextmanager
-async def _fresh_database(base: str) -> AsyncIterator[str]:
-    name = f"coccinelle_bench_team_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        await admin.dispose()
-        raise Unavailable(f"cannot create a database on {make_url(base).host}: {exc}") from None
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 # -- results --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from core.analytics.engagement import (
     HISTORY_LIMIT,
     SENT,
     channel_of,
-    engagement_from_counts,
+    engagement_from_spans,
     load_engagement,
 )
 from core.config.settings import OrchestratorSettings
@@ -438,8 +438,8 @@ async def load_engagements(
     history, heavy = _threads(rows, limit)
     found: dict[int, dict[Channel, Any]] = {}
     for pid, (sent, pairs) in history.items():
-        answers = {c: [(_utc(at), _utc(since)) for at, since in p] for c, p in pairs.items()}
-        found[pid] = engagement_from_counts(sent, answers)
+        spans = {c: [_stamp(at) - _stamp(since) for at, since in p] for c, p in pairs.items()}
+        found[pid] = engagement_from_spans(sent, spans)
     for pid in heavy:
         found[pid] = await load_engagement(session, pid, limit)
     return {pid: stats for pid, stats in found.items() if stats}
@@ -476,13 +476,21 @@ def _threads(
     return history, {pid for pid, n in counts.items() if n > limit}
 
 
-def _utc(value: Any) -> datetime:
-    """A raw stored time as reading the column gives it (``UTCDateTime``: aware, in UTC),
-    without SQLAlchemy's per-value wrappers: SQLite stores text, which SQLAlchemy reads with
-    ``fromisoformat``; PostgreSQL's driver gives datetimes."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_parse = datetime.fromisoformat
+
+
+def _stamp(value: Any) -> float:
+    """The ``timestamp()`` of a raw stored time as reading the column gives it
+    (``UTCDateTime``: aware, in UTC), without SQLAlchemy's per-value wrappers or an aware
+    datetime: SQLite stores naive UTC text, PostgreSQL's driver gives datetimes. A naive time's
+    microseconds since the epoch over 10**6, which is how ``timestamp()`` works out an aware
+    one: the same float to the bit."""
+    if value.__class__ is str:
+        value = _parse(value)
+    if value.tzinfo is None:
+        return (value - _NAIVE_EPOCH).total_seconds()
+    return float(value.timestamp())
 
 
 async def unreachable_by_prospect(

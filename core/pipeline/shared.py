@@ -23,6 +23,8 @@ from core.orchestrator.hours import zone
 from core.orchestrator.loader import ChunkFacts, TenantInputs, chunk_facts
 from core.outbox.drafts import Prepared, variables_for
 from core.pipeline.queue import Records
+from core.pipeline.render import Rendered
+from core.pipeline.request import OutgoingRequest
 from core.storage import tables as t
 
 
@@ -46,6 +48,10 @@ class Shared:
     prepared: dict[tuple[Any, ...], Prepared] = field(default_factory=dict)
     #: The batch's decisions as stored, each distinct one dumped once.
     records: Records = field(default_factory=Records)
+    #: The content part of payloads by ``content_key`` (read only once made: rows share it).
+    contents: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    #: The ids of the prepared drafts held in ``prepared`` (so an id is not reused meanwhile).
+    _held: set[int] = field(default_factory=set)
 
     async def chunk_facts(
         self,
@@ -80,6 +86,29 @@ class Shared:
         """A message the batch queued (a daily limit counts messages, not calls or notes)."""
         if kind == MessageKind.MESSAGE:
             self.sent[(tenant_id, channel)] += 1
+
+    def content_key(
+        self, request: OutgoingRequest, prepared: Prepared, rendered: Rendered, channel: Channel
+    ) -> tuple[Any, ...] | None:
+        """What a payload's content depends on when every rendering comes from ``prepared``
+        (a draft of the batch's, no rendering of the request's own, the WhatsApp window closed
+        or unused): the prepared draft, the chosen channel, the channels that carry it and why
+        the others cannot. None when it depends on more (not shared)."""
+        own = request.renderings or request.renderer or request.whatsapp_template
+        if own or request.extra or rendered.window_until is not None:
+            return None
+        if id(prepared) not in self._held:
+            return None  # not one of the batch's prepared drafts: its id may be reused
+        left = tuple(
+            (c, r.key, tuple((k, repr(v)) for k, v in sorted(r.params.items())))
+            for c, r in rendered.left_out.items()
+        )
+        return (id(prepared), channel, tuple(rendered.by_channel), left)
+
+    def keep(self, key: tuple[Any, ...], prepared: Prepared) -> None:
+        """Hold ``prepared`` for the requests of the same ``draft_key``."""
+        self.prepared[key] = prepared
+        self._held.add(id(prepared))
 
     def draft_key(
         self, draft: ReplyDraft, urgency: Any, prospect: t.ProspectRow, inputs: TenantInputs

@@ -403,7 +403,7 @@ async def _routed(
         conversation = await _conversation_on(
             session, prospect, channel, context.contacts.get(channel), batch
         )
-    payload = _payload(request, prepared, rendered, context, channel)
+    payload = _payload(request, prepared, rendered, context, channel, shared)
     planned = queue.plan(
         conversation,
         request,
@@ -508,7 +508,7 @@ async def _prepare(
     if request.draft is not None and (only_draft or has_content(draft)):
         prepared = await prepare(session, request.tenant_id, draft, prospect, inputs.settings)
         if key is not None and shared is not None:
-            shared.prepared[key] = prepared
+            shared.keep(key, prepared)
         return prepared
     first = request.renderings.get(Channel.SMS) or next(iter(request.renderings.values()), None)
     if first is not None and not draft.text:
@@ -573,20 +573,44 @@ def _payload(
     rendered: Rendered,
     context: RoutingContext,
     channel: Channel,
+    shared: Shared | None = None,
 ) -> dict[str, Any]:
     """The row's payload: the chosen channel's rendering, each fallback channel's own
-    (``variants``), every address, and the quiet rules the worker re-applies."""
-    chosen = rendered.by_channel[channel]
+    (``variants``), every address, and the quiet rules the worker re-applies.
+
+    With ``shared`` (a batch), the content part is worked out once for the requests whose
+    renderings all come from the same prepared draft (``Shared.content_key``)."""
     payload = build_payload(
         prepared.draft,
         dict(context.contacts),
         policy=hold_policy(context.timezone, context.urgency, context.message_type),
     )
+    key = shared.content_key(request, prepared, rendered, channel) if shared else None
+    content = shared.contents.get(key) if shared is not None and key is not None else None
+    if content is None:
+        content = _content(request, prepared, rendered, channel, payload)
+        if shared is not None and key is not None:
+            shared.contents[key] = content
+    payload |= content
+    return payload
+
+
+def _content(
+    request: OutgoingRequest,
+    prepared: Prepared,
+    rendered: Rendered,
+    channel: Channel,
+    base: dict[str, Any],
+) -> dict[str, Any]:
+    """What ``_payload`` sets on top of ``build_payload``'s: the chosen channel's rendering,
+    ``variants``, ``left_out``, the request's extra keys and the template's name, in order."""
+    chosen = rendered.by_channel[channel]
+    payload: dict[str, Any] = {}
     # Channels without an address here keep their rendering (the prospect may get one before a
     # fallback); a channel left out has none, so it can never be sent the wrong content.
     others = {c: r for c, r in request.renderings.items() if c not in rendered.left_out}
     carried = {**others, **rendered.by_channel}
-    variants = {str(c): _variant(r, payload) for c, r in carried.items()}
+    variants = {str(c): _variant(r, base) for c, r in carried.items()}
     if _plain(chosen, prepared.draft):
         # the row's content is the draft's: a channel written just like it needs no copy
         # (WhatsApp keeps its own while the window decides between free text and template)
@@ -605,7 +629,7 @@ def _payload(
         # free-form until the window closes; a fallback after that sends the template or nothing
         whatsapp["window_until"] = rendered.window_until.isoformat()
         if later is not None:
-            whatsapp["template_after"] = _variant(later, payload)
+            whatsapp["template_after"] = _variant(later, base)
     payload |= variants[str(channel)]
     payload["variants"] = variants
     payload["left_out"] = {str(c): r.model_dump(mode="json") for c, r in rendered.left_out.items()}

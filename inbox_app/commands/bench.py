@@ -20,6 +20,7 @@ NAMES = (
     "startup",
     "broadcast",
     "broadcast_e2e",
+    "broadcast_pg",
     "keys",
     "team",
     "inbound_mail",

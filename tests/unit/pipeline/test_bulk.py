@@ -190,3 +190,29 @@ async def test_a_daily_limit_holds_within_a_broadcast_chunk(scene: Scene) -> Non
         )
         by_channel = dict(rows.all())
     assert by_channel == {"sms": 3, "none": 3}
+
+
+async def test_a_batch_writes_each_prospect_the_payload_a_lone_request_gets(
+    scene: Scene,
+) -> None:
+    """A batch works a payload's content out once per prepared draft and channel (its rows
+    share it): each row still carries its own channel's content, addresses and left-out
+    channels, as when each request is submitted alone."""
+    ids = await prospects(scene)
+    ids.append(  # Jean's channels, but by SMS
+        await add_prospect(
+            scene.service,
+            "Ève Noir",
+            phone="+33611000006",
+            email="eve@example.com",
+            opted_out_channels=[Channel.EMAIL],
+        )
+    )
+    batch = await written(scene, broadcast(scene, ids, "payload"), rows=False)
+    alone: list[Any] = []
+    for pid in ids:
+        alone += (await written(scene, broadcast(scene, [pid], "payload"), rows=False))["outbox"]
+    assert batch["outbox"] == sorted(alone)
+    kinds = ("sms", "email", "none")
+    chosen = {c for r in batch["outbox"] for c in kinds if f"('channel_type', '{c}')" in r[-1]}
+    assert chosen == {"sms", "email", "none"}  # rows of several channels, and a refusal
