@@ -16,7 +16,7 @@ from core.errors import CoccinelleError
 from core.orchestrator.context import RoutingContext
 from core.orchestrator.decide import WHATSAPP_WINDOW
 from core.outbox.drafts import Prepared
-from core.pipeline.request import OutgoingRequest, Rendering
+from core.pipeline.request import ANSWERS, OutgoingRequest, Rendering
 from core.storage.email_thread import email_thread
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ async def render_channels(
             rendering = base
         if rendering is None:
             continue  # not written for this channel: not a candidate
-        if channel == Channel.EMAIL and not rendering.subject:
+        if channel == Channel.EMAIL and not rendering.subject and request.kind in ANSWERS:
             rendering = await in_thread(session, request.prospect_id, rendering)
         if channel == Channel.WHATSAPP:
             rendering, reason = _whatsapp(request, prepared, rendering, out.window_until)

@@ -48,6 +48,20 @@ class Kind(StrEnum):
     ROUTE = "route"
 
 
+#: Kinds that answer the prospect in a conversation: an e-mail of these without a subject of its
+#: own goes in the prospect's e-mail thread ("Re: …"); a broadcast or a campaign step does not.
+ANSWERS = frozenset(
+    {
+        Kind.REPLY,
+        Kind.UNIFIED,
+        Kind.SWITCH_TRANSITION,
+        Kind.SARA_ANSWER,
+        Kind.SARA_ACK,
+        Kind.OUT_OF_HOURS,
+    }
+)
+
+
 class Origin(StrEnum):
     """Who wants it sent: an agent, an automation (Sara, reminders, notices), a campaign."""
 

@@ -273,9 +273,20 @@ class InboxScreen(BulkActions, Screen[None]):
             notify_error(self.app, exc)
             return None
 
-    async def _refresh_counts(self) -> None:
-        if not self.is_current:  # the sidebar is hidden: read the counts when it shows again
-            self._counts_stale = True
+    async def _refresh_counts(
+        self,
+        before: ConversationSummary | None = None,
+        after: ConversationSummary | None = None,
+    ) -> None:
+        """Read the counts again; while another screen is on top, a change of one conversation
+        shown in the list (``before`` → ``after``) is counted without a query, anything else
+        is read when the inbox shows again."""
+        if not self.is_current:
+            shown = self.query_one(Sidebar).counts
+            if self._counts_stale or shown is None or before is None or after is None:
+                self._counts_stale = True
+            else:
+                self.query_one(Sidebar).show_counts(recount(shown, before, after))
             return
         self._counts_stale = False
         counts = await self._read_counts()
@@ -507,7 +518,7 @@ class InboxScreen(BulkActions, Screen[None]):
         shown = self.table.summaries.get(conversation_id)
         if shown is not None and shown.match_snippet:  # a search result keeps why it matched
             summary = summary.model_copy(update={"match_snippet": shown.match_snippet})
-        await self._refresh_counts()
+        await self._refresh_counts(shown, summary)
         if not self._still_matches(summary):
             self.table.drop(conversation_id)
         elif conversation_id in self.table.summaries:
@@ -570,3 +581,22 @@ class InboxScreen(BulkActions, Screen[None]):
         from inbox_app.screens.calendar import CalendarScreen
 
         self.app.push_screen(CalendarScreen())
+
+
+_COUNTED = (ConversationStatus.OPEN, ConversationStatus.PENDING)
+
+
+def recount(
+    counts: dict[str, tuple[int, int]], before: ConversationSummary, after: ConversationSummary
+) -> dict[str, tuple[int, int]]:
+    """The sidebar's (unread, total) counts once one conversation went from ``before`` to
+    ``after`` (the counts are of open and pending conversations, per channel and "all")."""
+    out = dict(counts)
+    for summary, sign in ((before, -1), (after, 1)):
+        if summary.status not in _COUNTED:
+            continue
+        unread = sign if summary.unread_count else 0
+        for key in (str(summary.channel), "all"):
+            u, n = out.get(key, (0, 0))
+            out[key] = (u + unread, n + sign)
+    return out

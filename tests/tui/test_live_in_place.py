@@ -12,6 +12,7 @@ from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
 from inbox_app.widgets.conversation.timeline import WINDOW, Timeline, TimelineItem, build_entries
 from inbox_app.widgets.inbox.conversation_list import ConversationList
 from inbox_app.widgets.inbox.sidebar import Sidebar
+from tests.factories import add_prospect
 from tests.tui.helpers import names, settle, settle_until
 from tests.tui.scenario import say
 
@@ -250,15 +251,16 @@ async def test_opening_marks_read_without_reading_the_thread_again(app, ids, ser
         assert reads == [ids["marie_sms"]] * 2  # a real change is read
 
 
-async def test_the_hidden_sidebar_reads_its_counts_when_it_shows_again(app, ids, service) -> None:
-    """A change seen while a thread is open does not read the inbox's counts for a sidebar
-    no one sees (it competed with the thread's paint); back on the inbox they are read, right."""
+async def test_the_hidden_sidebar_counts_without_reading_and_reads_when_it_must(
+    app, ids, service
+) -> None:
+    """While a thread is open, a change to a conversation of the list is counted without a
+    query (reading the counts competed with the thread's paint); one the list does not hold
+    makes the counts be read when the inbox shows again. Either way they are right."""
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         inbox = app.screen
         sidebar = inbox.query_one(Sidebar)
-        app.push_screen(ConversationScreen(ids["marie_sms"]))
-        await settle(pilot)
         reads = []
         counts = service.conversations.counts
 
@@ -266,11 +268,23 @@ async def test_the_hidden_sidebar_reads_its_counts_when_it_shows_again(app, ids,
             reads.append(1)
             return await counts()
 
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
         service.conversations.counts = counted
         await say(service, ids["jean"], "Je passe demain.", channel=Channel.EMAIL)
         service.bus.publish(ConversationChanged(ids["jean_email"]))
         await settle(pilot)
-        assert reads == []
+        await pilot.press("escape")
+        await settle_until(pilot, lambda: app.screen is inbox)
+        assert reads == [] and sidebar.counts == await counts()
+
+        app.push_screen(ConversationScreen(ids["marie_sms"]))
+        await settle(pilot)
+        newcomer = await add_prospect(service, "Nouvelle Personne", phone="+33611223344")
+        conversation_id, _ = await say(service, newcomer, "Bonjour !")
+        service.bus.publish(ConversationChanged(conversation_id))
+        await settle(pilot)
+        assert reads == []  # not read for a hidden sidebar
         await pilot.press("escape")
         await settle_until(pilot, lambda: app.screen is inbox and reads)
-        assert sidebar._counts == await counts()
+        assert sidebar.counts == await counts()

@@ -41,6 +41,11 @@ class Sidebar(OptionList):
         super().__init__(*options, **kwargs)  # type: ignore[arg-type]
         self._counts: dict[str, tuple[int, int]] | None = None
 
+    @property
+    def counts(self) -> dict[str, tuple[int, int]] | None:
+        """The (unread, total) counts shown, None before the first."""
+        return self._counts
+
     def show_counts(self, counts: dict[str, tuple[int, int]]) -> None:
         """Refresh the channel lines with (unread, total) counts (only the lines that changed)."""
         if counts == self._counts:

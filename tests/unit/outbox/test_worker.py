@@ -450,6 +450,25 @@ async def test_an_email_without_subject_answers_the_prospects_email_thread(scene
     assert reply.id != again.id
 
 
+async def test_a_broadcast_email_is_not_a_reply_to_the_prospects_thread(scene: Scene) -> None:
+    """A broadcast is news, not an answer: without a subject it takes its first line, even for
+    a prospect who has an e-mail thread with the agency."""
+    await add_message(
+        scene.service,
+        scene.prospect_id,
+        "Je voudrais visiter.",
+        channel=Channel.EMAIL,
+        subject="Visite du 12 rue des Lilas",
+        provider_message_id="<abc@mail.example>",
+    )
+    await scene.service.outbound.broadcast(
+        [scene.prospect_id], ReplyDraft(text="Nouvelles annonces cette semaine.\nÀ bientôt")
+    )
+    (row,) = await outbox_rows(scene)
+    email = row.payload["variants"].get("email", row.payload)
+    assert email.get("subject") in (None, "") and "in_reply_to" not in email
+
+
 async def test_an_invalid_number_makes_sms_unreachable_for_the_next_decisions(
     scene: Scene,
 ) -> None:
