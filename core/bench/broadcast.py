@@ -32,6 +32,13 @@ async def measure(ctx: BenchContext) -> list[Result]:
     """Queue one broadcast on a copy, in a clean process; rate over the run, its peak RSS."""
     count = PROSPECTS.get(ctx.dataset.scale, DEFAULT_PROSPECTS)
     found = _run_on_copy(ctx, "core.bench.broadcast_run", count)
+    process = "its own (peak = its VmHWM), collector settled as in the app"
+    return _queueing("broadcast.", found, progress=found["progress"], process=process)
+
+
+def _queueing(name: str, found: dict[str, Any], **details: Any) -> list[Result]:
+    """A queueing run's rows, named from the prefix ``name`` (``broadcast.``, ``broadcast.pg_``):
+    its rate and peak RSS, with CPU and statements per prospect among ``details``."""
     rate = found["prospects"] / found["seconds"]
     peak = found["peak_rss_mb"]
     details = {
@@ -39,16 +46,15 @@ async def measure(ctx: BenchContext) -> list[Result]:
         "seconds": round(found["seconds"], 1),
         "cpu_ms_per_prospect": round(1000 * found["cpu_seconds"] / max(found["prospects"], 1), 3),
         "statements_per_prospect": round(found["statements"] / max(found["prospects"], 1), 3),
-        "progress": found["progress"],
-        "process": "its own (peak = its VmHWM), collector settled as in the app",
+        **details,
     }
     return [
         Result(
-            "broadcast.queue_rate", "/s", Summary(rate, rate, rate, 1), "median", None, None,
+            f"{name}queue_rate", "/s", Summary(rate, rate, rate, 1), "median", None, None,
             Target("median", RATE_FLOOR, at_least=True), details,
         ),
         Result(
-            "broadcast.peak_rss", "MB", Summary(peak, peak, peak, 1),
+            f"{name}peak_rss", "MB", Summary(peak, peak, peak, 1),
             target=Target("value", PEAK_RSS_MB),
         ),
     ]  # fmt: skip
@@ -103,25 +109,8 @@ async def measure_pg(ctx: BenchContext) -> list[Result]:
         finally:
             await db.close()
         found = _run(["core.bench.broadcast_run", url, ctx.dataset.tenant, str(count)])
-    rate = found["prospects"] / found["seconds"]
-    peak = found["peak_rss_mb"]
-    details = {
-        "prospects": found["prospects"],
-        "seconds": round(found["seconds"], 1),
-        "cpu_ms_per_prospect": round(1000 * found["cpu_seconds"] / max(found["prospects"], 1), 3),
-        "statements_per_prospect": round(found["statements"] / max(found["prospects"], 1), 3),
-        "database": "PostgreSQL, one server on this machine (its CPU is not in cpu_ms)",
-    }
-    return [
-        Result(
-            "broadcast.pg_queue_rate", "/s", Summary(rate, rate, rate, 1), "median", None, None,
-            Target("median", RATE_FLOOR, at_least=True), details,
-        ),
-        Result(
-            "broadcast.pg_peak_rss", "MB", Summary(peak, peak, peak, 1),
-            target=Target("value", PEAK_RSS_MB),
-        ),
-    ]  # fmt: skip
+    database = "PostgreSQL, one server on this machine (its CPU is not in cpu_ms)"
+    return _queueing("broadcast.pg_", found, database=database)
 
 
 def _run_on_copy(ctx: BenchContext, module: str, count: int) -> dict[str, Any]:
