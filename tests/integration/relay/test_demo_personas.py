@@ -117,6 +117,7 @@ async def test_ten_minutes_of_demo_with_every_persona_send_a_bounded_number(
 ) -> None:
     service = world.service
     by_agent = await greet_everyone(service)
+    clock.advance(seconds=30)  # the personas answer after the questions were asked
     outbox = OutboxWorker(service.ctx, world.runtime)
     per_minute = []
     for _ in range(10):
@@ -140,4 +141,7 @@ async def test_ten_minutes_of_demo_with_every_persona_send_a_bounded_number(
             .group_by(M.prospect_id)
         )
         automated = dict((await session.execute(query)).all())
+        appointments = (await session.execute(select(t.AppointmentRow))).scalars().all()
     assert automated and max(automated.values()) <= CEILING, automated
+    confirmed = [a.prospect_id for a in appointments if a.status == AppointmentStatus.CONFIRMED]
+    assert confirmed and len(confirmed) == len(set(confirmed)), confirmed  # one "OUI", one visit
