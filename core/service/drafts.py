@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain import models as m
 from core.events import ConversationChanged
 from core.storage import tables as t
+from core.storage.email_thread import email_thread
 from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
 
@@ -53,6 +54,14 @@ class Drafts:
                 row.text, row.subject, row.updated_at = text, subject, self.ctx.now()
             events.append(ConversationChanged(conversation_id))
         return True
+
+    async def reply_subject(self, prospect_id: int) -> str | None:
+        """The subject an e-mail answer to the prospect carries when the agent writes none
+        ("Re: <their thread's subject>"); None when there is no e-mail thread (the text's first
+        line becomes the subject)."""
+        async with self.ctx.db.session() as session:
+            thread = await email_thread(session, prospect_id)
+        return thread.reply_subject() if thread else None
 
     async def discard(self, conversation_id: int) -> None:
         """Forget the conversation's draft (nothing happens if there is none)."""

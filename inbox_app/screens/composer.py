@@ -119,6 +119,7 @@ class ComposerScreen(Screen[None]):
             appointments = await service.appointments.for_prospect(self.thread.prospect.id)
             self.agent_name = await self._agent_name()
             await self._restore_draft()
+            await self._show_reply_subject()
         except Exception as exc:
             notify_error(self.app, exc)
             appointments = []
@@ -159,6 +160,16 @@ class ComposerScreen(Screen[None]):
             body.move_cursor(body.document.end)
         if draft.subject and not self.query_one("#subject", Input).value:
             self.query_one("#subject", Input).value = draft.subject
+
+    async def _show_reply_subject(self) -> None:
+        """Say in the empty subject field what an e-mail answer will carry ("Re: …")."""
+        drafts = self._drafts()
+        if drafts is None or self.thread.prospect.email is None:
+            return
+        subject = await drafts.reply_subject(self.thread.prospect.id)
+        if subject:
+            field = self.query_one("#subject", Input)
+            field.placeholder = t("ui.composer.reply_subject", subject=one_line(subject, 60))
 
     # -- what the agent chose ------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from textual.widgets import TextArea
+from textual.widgets import Input, TextArea
 
 from core.domain.enums import Direction, MessageStatus
 from core.i18n import format_percent
@@ -120,3 +120,13 @@ async def test_an_empty_draft_asks_for_no_decision_and_shows_no_error(app, ids, 
         await settle(pilot)
         assert not [n for n in app._notifications if n.severity == "error"]
         assert "Auto →" not in static_text(app, "#decision")
+
+
+async def test_an_email_answer_shows_the_subject_it_will_carry(app, ids, lang) -> None:
+    """The subject field, left empty, says the answer continues the prospect's e-mail thread."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_email"])
+        field = app.screen.query_one("#subject", Input)
+        assert field.value == ""
+        assert "Re: Recherche appartement" in str(field.placeholder)
+        assert ("vide" if lang == "fr" else "empty") in str(field.placeholder)
