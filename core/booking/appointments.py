@@ -107,6 +107,7 @@ class Appointments:
             row = await self._row(session, appointment_id)
             for name, value in values.items():
                 setattr(row, name, value)
+            t.touch(row, self.ctx.now())
             if row.confirmed_at is None and row.status in CONFIRMED:
                 row.confirmed_at = self.ctx.now()
             events.append(AppointmentChanged(appointment_id))

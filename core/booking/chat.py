@@ -52,7 +52,8 @@ UPCOMING = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
 OFFERED = 4
 #: Channels on which a text answer to a proposal is read.
 ANSWERING = (Channel.SMS, Channel.WHATSAPP, Channel.TELEGRAM)
-#: How long a yes or no after an answer about another appointment may be a repeat of it.
+#: How long a yes, no or cancellation after an answer about another appointment may be a repeat
+#: of it.
 ECHO_WINDOW = timedelta(days=1)
 
 
@@ -98,23 +99,32 @@ async def answer_appointment(
     answer: Answer,
 ) -> bool:
     """Confirm, decline or cancel the next appointment; False when there is none to change, or
-    when a yes or no may only repeat an answer just given about another appointment (left to an
+    when the answer may only repeat one just given about another appointment (left to an
     agent, with an event saying why)."""
     # A yes or no answers the proposal this conversation last asked about, else the next one;
-    # a cancellation takes the next appointment.
+    # a cancellation takes the next appointment. Only the guessed one may be an echo.
     appointment = None
     if answer != Answer.CANCEL:
         appointment = await _asked_about(step, conversation, message)
-        if appointment is None:
-            appointment = await next_appointment(step, prospect.id, (AppointmentStatus.PROPOSED,))
-            if appointment is not None and await _echo_of(step, conversation, appointment, message):
-                return False
+    if appointment is None:
+        appointment = await next_appointment(step, prospect.id, _GUESSED[answer])
+        if appointment is not None and await _echo_of(step, conversation, appointment, message):
+            return False
     appointment = appointment or await next_appointment(step, prospect.id)
     rule = _APPOINTMENT_RULES[answer]
     if appointment is None or appointment.status not in rule[0]:
         return False
     await change_appointment(step, prospect, conversation, appointment, answer, message)
     return True
+
+
+#: The appointment an answer is taken to be about when no message asked: a yes or no answers a
+#: proposal, a cancellation the next appointment, proposed or confirmed.
+_GUESSED = {
+    Answer.CONFIRM: (AppointmentStatus.PROPOSED,),
+    Answer.REFUSE: (AppointmentStatus.PROPOSED,),
+    Answer.CANCEL: UPCOMING,
+}
 
 
 async def _asked_about(
@@ -134,37 +144,51 @@ async def _asked_about(
 
 
 async def _echo_of(
-    step: IngestStep, conversation: t.ConversationRow, proposed: A, message: t.MessageRow
+    step: IngestStep, conversation: t.ConversationRow, target: A, message: t.MessageRow
 ) -> bool:
-    """Whether a yes or no may repeat the confirmation the prospect gave, in the last day, of
-    another appointment proposed alongside ``proposed`` ("OUI" on three channels to one
-    question): then Sara does not guess, and the thread says why."""
-    answered = (
-        await step.session.execute(
-            select(A)
-            .where(
-                A.prospect_id == conversation.prospect_id,
-                A.id != proposed.id,
-                A.status == AppointmentStatus.CONFIRMED,
-                A.confirmed_at > proposed.created_at,
-                A.confirmed_at >= step.now - ECHO_WINDOW,
-            )
-            .order_by(A.confirmed_at.desc(), A.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    """Whether a yes, no or cancellation may repeat an answer the prospect gave, in the last
+    ``ECHO_WINDOW``, about another appointment that existed alongside ``target`` ("OUI" or
+    "ANNULER" sent on two channels to one question): then Sara does not guess, the thread says
+    why and ``target`` is left as it is."""
+    if not step.echo_guard:
+        return False
+    answered = await _last_answered(step, conversation.prospect_id, target)
     if answered is None:
         return False
     zone = step.settings.timezone
+    key = (
+        "sara.event_echo" if target.status == AppointmentStatus.PROPOSED else "sara.event_echo_kept"
+    )
     note = line(
-        "sara.event_echo",
+        key,
         text=preview_of(message.content),
         answered=at_moment(answered.starts_at, zone),
-        when=at_moment(proposed.starts_at, zone),
+        when=at_moment(target.starts_at, zone),
     )
-    meta = {"sara": True, "action": "echo", "appointment_id": proposed.id}
+    meta = {"sara": True, "action": "echo", "appointment_id": target.id}
     await record_event(step, conversation, note, meta)
     return True
+
+
+async def _last_answered(step: IngestStep, prospect_id: int, target: A) -> A | None:
+    """The prospect's other appointment confirmed or cancelled most recently, if that was in the
+    last ``ECHO_WINDOW`` and after ``target`` was created."""
+    since = step.now - ECHO_WINDOW
+    # A cancellation is final: the row's last change (``Booking.change_in`` stamps it with the
+    # service's clock) is when it was cancelled.
+    confirmed = (A.status == AppointmentStatus.CONFIRMED) & (A.confirmed_at > target.created_at)
+    cancelled = (A.status == AppointmentStatus.CANCELLED) & (A.updated_at > target.created_at)
+    query = (
+        select(A)
+        .where(
+            A.prospect_id == prospect_id,
+            A.id != target.id,
+            (confirmed & (A.confirmed_at >= since)) | (cancelled & (A.updated_at >= since)),
+        )
+        .order_by(A.updated_at.desc(), A.id.desc())
+        .limit(1)
+    )
+    return (await step.session.execute(query)).scalar_one_or_none()
 
 
 async def change_appointment(

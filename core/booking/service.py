@@ -354,7 +354,7 @@ class Booking:
             row.agent_id = agent.id
             row.starts_at = starts_at
             row.ends_at = starts_at + timedelta(minutes=item.minutes)
-            row.updated_at = self.ctx.now()
+            t_.touch(row, self.ctx.now())
             change = await self._record(
                 session, events, calendar, ChangeKind.MOVED, row, current, by, conversation_id
             )
@@ -552,7 +552,7 @@ class Booking:
         if kind in (ChangeKind.DONE, ChangeKind.NO_SHOW) and self.ctx.now() < row.starts_at:
             raise BookingRefused("not_started", "status", kind.value)
         row.status = AppointmentStatus(kind.value)
-        row.updated_at = self.ctx.now()
+        t_.touch(row, self.ctx.now())
         if kind in (ChangeKind.CONFIRMED, ChangeKind.DONE) and row.confirmed_at is None:
             row.confirmed_at = self.ctx.now()
         return await self._record(

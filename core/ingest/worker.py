@@ -87,6 +87,8 @@ class IngestWorker:
         self.appointment_hooks = list(appointment_hooks or ())
         #: Waits between attempts of an event that fails (then it is parked).
         self.retry_delays = RETRY_DELAYS
+        #: Whether Sara's steps guard against echoed answers (``IngestStep.echo_guard``).
+        self.echo_guard = True
         self._wake = asyncio.Event()
         self._own: frozenset[str] = frozenset()
         self._lookahead = MIN_LOOKAHEAD
@@ -353,6 +355,7 @@ class IngestWorker:
             booking=self.booking,
             own_addresses=self._own,
             lookups=lookups,
+            echo_guard=self.echo_guard,
         )
 
     @staticmethod

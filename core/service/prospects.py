@@ -200,9 +200,11 @@ async def _move_conversations(session: AsyncSession, old_id: int, keep: P) -> li
     await session.execute(
         update(t.MessageRow).where(t.MessageRow.prospect_id == old_id).values(prospect_id=keep.id)
     )
+    # The appointments themselves do not change: their updated_at (a cancellation's time, the
+    # calendar event's SEQUENCE) stays, instead of taking the onupdate's wall clock.
     await session.execute(
         update(t.AppointmentRow)
         .where(t.AppointmentRow.prospect_id == old_id)
-        .values(prospect_id=keep.id)
+        .values(prospect_id=keep.id, updated_at=t.AppointmentRow.updated_at)
     )
     return list(ids)

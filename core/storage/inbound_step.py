@@ -89,6 +89,9 @@ class IngestStep:
     #: Where replies that may wait for the end of the transaction are collected (a
     #: ``core.pipeline.replies.DeferredReplies``, submitted together); None: submitted at once.
     replies: object | None = None
+    #: Whether Sara leaves to an agent a yes, no or cancellation that may repeat an answer just
+    #: given about another appointment (off only to test the backstops behind it).
+    echo_guard: bool = True
     _last_outbound: dict[tuple[int, int], t.MessageRow | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import flag_modified
 
 from core.storage.types import ID, Json, UTCDateTime, utcnow
 
@@ -52,6 +53,16 @@ def _created() -> Mapped[datetime]:
 
 def _updated() -> Mapped[datetime]:
     return mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def touch(row: Any, now: datetime) -> None:
+    """Stamp ``row.updated_at`` with ``now`` (the service's clock) in its next UPDATE.
+
+    Assigning the value alone is not enough: when it equals the stored one (a pinned clock, two
+    changes in the same instant) SQLAlchemy leaves the column out of the UPDATE, and its
+    ``onupdate`` then writes the wall clock instead."""
+    row.updated_at = now
+    flag_modified(row, "updated_at")
 
 
 class TenantRow(Base):

@@ -13,6 +13,7 @@ from core.domain.models import ProspectDraft, TemplateDraft
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged
 from core.service import InboxFilter, Sort, View
+from core.storage import tables as t
 from tests.factories import add_message, add_prospect
 
 
@@ -277,6 +278,23 @@ async def test_merge_moves_conversations_and_identifiers(service) -> None:
     assert merged.email == "marie@example.fr"
     assert (await service.conversations.get(conv)).prospect_id == a
     assert (await service.prospects.find(Channel.EMAIL, "marie@example.fr")).id == a
+
+
+async def test_merge_leaves_the_appointments_last_change_alone(service, clock) -> None:
+    """Moving an appointment to the kept prospect does not change the appointment: its
+    ``updated_at`` (when a cancellation happened, for Sara's echo guard; the SEQUENCE of its
+    calendar event) stays, and is never the wall clock."""
+    a = await add_prospect(service, "Marie", phone="0612345678")
+    b = await add_prospect(service, "marie.d", email="marie@example.fr")
+    start = clock.now + timedelta(days=1)
+    draft = AppointmentDraft(prospect_id=b, starts_at=start, ends_at=start + timedelta(hours=1))
+    appointment = await service.appointments.create(draft)
+    clock.advance(hours=3)
+    await service.prospects.merge(a, b)
+    async with service.db.session() as session:
+        row = await session.get(t.AppointmentRow, appointment.id)
+    assert row is not None and row.prospect_id == a
+    assert row.updated_at == start - timedelta(days=1)
 
 
 async def test_appointments_refuse_backwards_times(service, clock) -> None:

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core.booking import chat as booking_chat
 from core.booking.appointments import AppointmentDraft
 from core.domain.decision import ReplyDraft
 from core.domain.enums import AppointmentStatus, Channel, MessageKind, Provider, SenderType
@@ -133,11 +132,11 @@ async def test_an_echoing_prospect_with_proposals_gets_one_confirmation(
 
 
 async def test_an_echoing_prospect_with_appointments_pauses_automation_at_the_ceiling(
-    world: World, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    world: World, clock: FakeClock
 ) -> None:
     """The ceiling is the backstop of every loop: with the echo guard off, each "OUI" confirms
     the next proposal until automation pauses."""
-    monkeypatch.setattr(booking_chat, "ECHO_WINDOW", timedelta(0))
+    world.worker.echo_guard = False
     service = world.service
     prospect = await add_prospect(service, ECHOES.name, phone=ECHOES.phone)
     for days in range(3, 11):  # eight proposals: each "OUI" confirms the next one

@@ -403,6 +403,78 @@ async def test_a_yes_repeated_on_another_channel_does_not_confirm_the_other_prop
     assert whatsapp[0].unread_count == 1  # waiting for an agent
 
 
+async def answer_twice(relay: RunningRelay, clock, word: str) -> None:
+    """``word`` by SMS, then again by WhatsApp 40 seconds later (the same answer sent twice)."""
+    await say(relay, word, "SM1")
+    clock.advance(seconds=40)
+    await say(relay, word, "w1", sender="whatsapp:" + PHONE, path="/webhooks/twilio/whatsapp")
+
+
+async def echo_events(service: InboxService) -> list[t.MessageRow]:
+    events = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+    return [e for e in events if e.meta.get("action") == "echo"]
+
+
+async def test_a_cancel_repeated_on_another_channel_cancels_one_visit(
+    service: InboxService, clock
+) -> None:
+    """Two confirmed visits; "ANNULER" by SMS, then again by WhatsApp: the first cancels the
+    nearer visit, the second may only repeat it, so the other visit is kept, the prospect gets
+    one acknowledgement (naming the visit cancelled) and the agent is told why."""
+    prospect = await add_prospect(service, phone=PHONE)
+    nearer = await book(service, prospect, status=AppointmentStatus.CONFIRMED)
+    later = await book(service, prospect, days=9, status=AppointmentStatus.CONFIRMED)
+    clock.advance(minutes=5)
+    async with running_relay(service) as relay:
+        await answer_twice(relay, clock, "ANNULER")
+    assert (await service.appointments.get(nearer)).status == AppointmentStatus.CANCELLED
+    assert (await service.appointments.get(later)).status == AppointmentStatus.CONFIRMED
+    [ack] = await outbox(service)  # one acknowledgement, on the channel that cancelled
+    assert ack.channel_type == "sms" and "annulé" in ack.payload["text"]
+    [echo] = await echo_events(service)
+    assert echo.meta["appointment_id"] == later
+    said = render(echo.meta["line"])
+    assert "laissé à un agent" in said or "left to an agent" in said
+    assert "reste confirmé" in said or "stays confirmed" in said
+    whatsapp = [c for c in await rows(service, t.ConversationRow) if c.channel_type == "whatsapp"]
+    assert whatsapp[0].unread_count == 1  # waiting for an agent
+
+
+async def test_a_no_repeated_on_another_channel_declines_one_proposal(
+    service: InboxService, clock
+) -> None:
+    """Two visits proposed; "non" by SMS, then again by WhatsApp: only the nearer one is
+    declined, the other stays to be confirmed and the agent is told why."""
+    prospect = await add_prospect(service, phone=PHONE)
+    nearer = await book(service, prospect)
+    later = await book(service, prospect, days=9)
+    clock.advance(minutes=5)
+    async with running_relay(service) as relay:
+        await answer_twice(relay, clock, "non")
+    assert (await service.appointments.get(nearer)).status == AppointmentStatus.CANCELLED
+    assert (await service.appointments.get(later)).status == AppointmentStatus.PROPOSED
+    assert len(await outbox(service)) == 1
+    [echo] = await echo_events(service)
+    assert echo.meta["appointment_id"] == later
+    said = render(echo.meta["line"])
+    assert "reste à confirmer" in said or "still to be confirmed" in said
+
+
+async def test_a_cancel_the_next_day_is_not_an_echo(service: InboxService, clock) -> None:
+    """Past the echo window, a second "annuler" is a new answer: it cancels the other visit."""
+    prospect = await add_prospect(service, phone=PHONE)
+    nearer = await book(service, prospect, days=3, status=AppointmentStatus.CONFIRMED)
+    later = await book(service, prospect, days=9, status=AppointmentStatus.CONFIRMED)
+    clock.advance(minutes=5)
+    async with running_relay(service) as relay:
+        await say(relay, "annuler", "SM1")
+        clock.advance(days=1, minutes=1)
+        await say(relay, "annuler", "SM2")
+    assert (await service.appointments.get(nearer)).status == AppointmentStatus.CANCELLED
+    assert (await service.appointments.get(later)).status == AppointmentStatus.CANCELLED
+    assert await echo_events(service) == []
+
+
 async def test_a_yes_answers_the_proposal_this_conversation_asked_about(
     service: InboxService,
 ) -> None:

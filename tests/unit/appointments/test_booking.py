@@ -247,7 +247,7 @@ async def test_a_prospect_abroad_sees_both_times(service, agents) -> None:
     assert single.prospect is None and str(single) == single.agency
 
 
-async def test_ics_and_calendar_link_of_a_booking(service, agents, prospect) -> None:
+async def test_ics_and_calendar_link_of_a_booking(service, agents, prospect, clock) -> None:
     appointment = await service.booking.book(prospect, paris(2026, 3, 11, 15, 0), kind="signing")
     text = await service.booking.ics(appointment.id)
     assert "DTSTART;TZID=Europe/Paris:20260311T150000\r\n" in text
@@ -256,6 +256,7 @@ async def test_ics_and_calendar_link_of_a_booking(service, agents, prospect) -> 
     assert "SEQUENCE:0\r\n" in text
     link = await service.booking.calendar_link(appointment.id)
     assert "dates=20260311T140000Z/20260311T153000Z" in link
+    clock.advance(minutes=1)  # the cancellation comes later (its SEQUENCE counts from it)
     await service.booking.cancel(appointment.id)
     cancelled = await service.booking.ics(appointment.id)
     assert "STATUS:CANCELLED" in cancelled and "SEQUENCE:0" not in cancelled
