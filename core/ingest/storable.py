@@ -27,16 +27,39 @@ def storable_event(event: NormalizedEvent) -> NormalizedEvent:
 
 def _storable(value: Any, field: str = "") -> Any:
     if isinstance(value, str):
+        if type(value) is str and value.isprintable():
+            return value  # neither NUL, a surrogate nor a control: nothing to change (hot path)
         return storable_identifier(value) if field in IDENTIFIER_FIELDS else storable(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _storable(getattr(value, f.name), f.name)
-            for f in dataclasses.fields(value)
-            if f.init
-        }
+    names = _init_fields(value)
+    if names is not None:
+        changes = {name: _storable(getattr(value, name), name) for name in names}
+        if all(changes[name] is getattr(value, name) for name in names):
+            return value  # the events are frozen: an identical copy would be the same event
         return dataclasses.replace(value, **changes)
     if isinstance(value, Mapping):
-        return {_storable(k): _storable(v) for k, v in value.items()}
+        pairs = [(k, v, _storable(k), _storable(v)) for k, v in value.items()]
+        if type(value) is dict and all(k is k2 and v is v2 for k, v, k2, v2 in pairs):
+            return value
+        return {k2: v2 for _, _, k2, v2 in pairs}
     if isinstance(value, list | tuple):
-        return type(value)(_storable(v) for v in value)
+        items = [(v, _storable(v)) for v in value]
+        if type(value) in (list, tuple) and all(v is v2 for v, v2 in items):
+            return value
+        return type(value)(v2 for _, v2 in items)
     return value
+
+
+#: The fields set by ``__init__`` of each dataclass met (a dataclass's fields do not change).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _init_fields(value: Any) -> tuple[str, ...] | None:
+    """The names of ``value``'s fields set by ``__init__``; None if it is no dataclass
+    instance."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None:
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            return None
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value) if f.init)
+    return names
