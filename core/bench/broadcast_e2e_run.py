@@ -153,7 +153,7 @@ async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
         settings.quiet_hours.enabled = False  # the same run at any hour
         await service.tenant_settings.save(settings)
         engine = _engine_class()(service, Settings(mode="demo", tenant=tenant))
-        settle_collector()  # as in the app, which starts its engine once settled (``inbox_app.app``)
+        settle_collector()  # as in the app, which starts its engine once settled
         await engine.start()
         sandbox = engine.sandbox
         draft = ReplyDraft(text=TEXT, message_type=MessageType.MARKETING)
