@@ -30,6 +30,10 @@ class FormData(dict[str, list[str]]):
         return values[0] if values else default
 
 
+#: Where ``read_json`` keeps the parsed body in ``WebhookRequest.parsed``.
+JSON_KEY = "json"
+
+
 def read_form(request: WebhookRequest) -> FormData:
     """The URL-encoded body of ``request``, parsed once per request (treat it as read-only).
 
@@ -52,15 +56,20 @@ def read_form(request: WebhookRequest) -> FormData:
 
 
 def read_json(request: WebhookRequest) -> Any:
-    """The JSON body of ``request``.
+    """The JSON body of ``request``, parsed once per request (verify, parse and dedupe keys
+    all read it; the value is shared: read it, do not change it).
 
     Raises:
         MalformedWebhook: the body is not JSON.
     """
+    if JSON_KEY in request.parsed:
+        return request.parsed[JSON_KEY]
     try:
-        return json.loads(request.body)
+        value = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise MalformedWebhook("body: not valid JSON") from None
+    request.parsed[JSON_KEY] = value
+    return value
 
 
 def require(data: Mapping[str, Any], key: str, where: str = "") -> Any:

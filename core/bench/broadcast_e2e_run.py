@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 
 from core.bench.broadcast_run import broadcasting_service, first_prospects
 from core.bench.startup import vm_hwm_kb
+from core.collector import settle_collector
 from core.domain.decision import ReplyDraft
 from core.domain.enums import MessageStatus, MessageType
 from core.storage import tables as t
@@ -152,6 +153,7 @@ async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
         settings.quiet_hours.enabled = False  # the same run at any hour
         await service.tenant_settings.save(settings)
         engine = _engine_class()(service, Settings(mode="demo", tenant=tenant))
+        settle_collector()  # as in the app, which starts its engine once settled
         await engine.start()
         sandbox = engine.sandbox
         draft = ReplyDraft(text=TEXT, message_type=MessageType.MARKETING)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import time
 from decimal import Decimal
@@ -238,8 +239,6 @@ class SendGridAdapter(ChannelAdapter):
             raise SignatureError("Inbound Parse basic auth does not match")
 
     def _verify_events(self, request: WebhookRequest, now: float) -> None:
-        from sendgrid.helpers.eventwebhook import EventWebhook
-
         signature = request.header(SIGNATURE_HEADER)
         timestamp = request.header(TIMESTAMP_HEADER)
         if not signature or not timestamp:
@@ -255,7 +254,7 @@ class SendGridAdapter(ChannelAdapter):
             raise SignatureError("no event_public_key configured for the SendGrid Event Webhook")
         try:
             payload = request.body.decode("utf-8")
-            valid = EventWebhook(key).verify_signature(payload, signature, timestamp)
+            valid = _verifier(key).verify_signature(payload, signature, timestamp)
         except Exception:  # bad key, bad DER, bad base64: all mean "not signed by SendGrid"
             valid = False
         if not valid:
@@ -318,3 +317,11 @@ class SendGridAdapter(ChannelAdapter):
             f"sendgrid:{require(mapping(e, f'[{i}]'), 'sg_event_id', f'[{i}].')}"
             for i, e in enumerate(events)
         ]
+
+
+@functools.lru_cache(maxsize=8)
+def _verifier(public_key: str) -> Any:
+    """The SDK's verifier of ``public_key`` (the key is parsed once, not per request)."""
+    from sendgrid.helpers.eventwebhook import EventWebhook
+
+    return EventWebhook(public_key)

@@ -44,6 +44,27 @@ def test_every_string_of_an_event_is_made_storable() -> None:
     }
 
 
+def test_clean_text_is_kept_as_is_and_controls_still_leave_identifiers() -> None:
+    """The hot path (printable text, nothing to change) gives what the full pass gives."""
+    event = InboundMessage(
+        provider=Provider.TELEGRAM,
+        channel=Channel.TELEGRAM,
+        provider_message_id="42",
+        sender="51\x0751",
+        text="Zoé 👋\tbonjour\n",
+        extra={"edited": True},
+    )
+    clean = storable_event(event)
+    assert clean.sender == "5151"  # a control character still leaves an identifier
+    assert clean.text == "Zoé 👋\tbonjour\n" and clean.provider_message_id == "42"
+    # an enum field comes back as the plain string the full pass has always made of it
+    assert type(clean.channel) is str and clean.channel == Channel.TELEGRAM
+    plain = InboundMessage(
+        provider="telegram", channel="telegram", provider_message_id="1", sender="5", text="ok"
+    )
+    assert storable_event(plain) is plain  # frozen and nothing to change: the same event
+
+
 def test_a_failure_is_retried_later_then_parked() -> None:
     problem = CoccinelleError("no email adapter is configured")
     for attempt, delay in enumerate(RETRY_DELAYS, start=1):
