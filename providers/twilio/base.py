@@ -131,11 +131,14 @@ class TwilioAdapter(ChannelAdapter):
         return self._client
 
     async def _call(self, coro: Any) -> Any:
-        try:
-            return await asyncio.wait_for(coro, self.config.timeout)
-        except Exception as exc:
-            headers = getattr(self._http, "last_headers", None)
-            raise map_error(exc, headers) from exc
+        """Await a twilio call, its errors mapped with its own response's headers."""
+        from providers.twilio.http import response_headers
+
+        with response_headers() as headers:
+            try:
+                return await asyncio.wait_for(coro, self.config.timeout)
+            except Exception as exc:
+                raise map_error(exc, headers) from exc
 
     # ---------------------------------------------------------------- sending
 
@@ -219,15 +222,11 @@ class TwilioAdapter(ChannelAdapter):
         from twilio.base.exceptions import TwilioRestException
 
         try:
-            instance = await asyncio.wait_for(
-                self._twilio().messages(reference).fetch_async(), self.config.timeout
-            )
-        except TwilioRestException as exc:
-            if exc.status == 404:
+            instance = await self._call(self._twilio().messages(reference).fetch_async())
+        except PermanentProviderError as exc:
+            if exc.status == 404 and isinstance(exc.__cause__, TwilioRestException):
                 return None
-            raise map_error(exc, getattr(self._http, "last_headers", None)) from exc
-        except Exception as exc:
-            raise map_error(exc) from exc
+            raise
         return self._result(instance, instance.body or "")
 
     async def recent(self, to: str, limit: int = 20) -> list[SendResult]:
