@@ -246,6 +246,39 @@ class _Facts:
         )
 
 
+#: ``_Facts`` by everything they are computed from (a broadcast's decisions share the moment,
+#: the quiet hours and the message, so each chunk computes them about once); kept small.
+_FACTS: dict[tuple[object, ...], _Facts] = {}
+_FACTS_KEPT = 256
+
+
+def _facts(context: RoutingContext, content: ReplyDraft, weights: dict[str, float]) -> _Facts:
+    """``_Facts(context, content, weights)``, shared by the decisions with the same inputs."""
+    if weights is not DEFAULT_WEIGHTS:
+        return _Facts(context, content, weights)
+    q = context.quiet_hours
+    key = (
+        context.now,
+        context.timezone,
+        context.urgency,
+        context.message_type,
+        q.enabled,
+        q.start,
+        q.end,
+        q.urgent_may_pass,
+        q.french_commercial_preset,
+        content.text,
+        bool(content.attachments or content.html),
+        content.share_location,
+    )
+    found = _FACTS.get(key)
+    if found is None:
+        if len(_FACTS) >= _FACTS_KEPT:
+            _FACTS.clear()
+        found = _FACTS[key] = _Facts(context, content, weights)
+    return found
+
+
 #: Time zones by name, filled by ``zone`` (a dict read is cheaper than a cached call).
 _ZONES: dict[str, ZoneInfo] = {}
 
@@ -281,7 +314,7 @@ def decide(
     raises for an unreachable prospect: the decision then has no channel and says why.
     """
     weights = weights_of(context) if context.settings.weights else DEFAULT_WEIGHTS
-    facts = _Facts(context, content, weights)
+    facts = _facts(context, content, weights)
     candidates = _AUTO if channel is None else _with(_AUTO, channel)
     stopped, eligible = _score_all(candidates, context, content, facts, weights)
     if not eligible:

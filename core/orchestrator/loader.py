@@ -8,7 +8,7 @@ spending) so that a broadcast loads it once; ``load_context`` adds one prospect'
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -334,7 +334,14 @@ async def _approved_whatsapp(session: AsyncSession, template_id: int | None) -> 
 
 def with_spending(inputs: TenantInputs, extra: Decimal) -> TenantInputs:
     """``inputs`` after ``extra`` more was committed (a broadcast's running total)."""
-    return replace(inputs, spent_this_month=inputs.spent_this_month + extra)
+    # Built directly: ``dataclasses.replace`` walks the fields by name, once per prospect.
+    return TenantInputs(
+        inputs.tenant_id,
+        inputs.settings,
+        inputs.orchestrator,
+        inputs.enabled,
+        inputs.spent_this_month + extra,
+    )
 
 
 async def load_contexts(

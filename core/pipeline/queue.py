@@ -55,11 +55,22 @@ def fallback_chain(decision: Decision, due: datetime) -> list[dict[str, Any]]:
     chain = []
     for alt in decision.alternatives:
         wait = alt.estimated_delivery_seconds - DELIVERY_SECONDS.get(alt.channel, 0.0)
-        hold = due + timedelta(seconds=wait) if wait > 1 else None
-        chain.append(
-            {"channel": str(alt.channel), "not_before": hold.isoformat() if hold else None}
-        )
+        hold = None
+        if wait > 1:
+            # UTC only: equal moments in other zones have other texts, and hash alike
+            hold = (
+                _utc_held_until(due, wait)
+                if due.tzinfo is UTC
+                else (due + timedelta(seconds=wait)).isoformat()
+            )
+        chain.append({"channel": str(alt.channel), "not_before": hold})
     return chain
+
+
+@lru_cache(maxsize=1024)
+def _utc_held_until(due: datetime, wait: float) -> str:
+    # A broadcast's fallbacks wait alike (same moment, same quiet hours): worked out once.
+    return (due + timedelta(seconds=wait)).isoformat()
 
 
 def decision_record(decision: Decision, records: Records | None = None) -> dict[str, Any]:

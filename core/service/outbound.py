@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.collector import paused
 from core.config.settings import OrchestratorSettings
 from core.domain import models as m
 from core.domain.decision import Decision, ReplyDraft
@@ -608,15 +609,16 @@ class Outbound:
             )
             for pid in ids
         ]
-        async with self.ctx.write() as (session, events):
-            await submit(
-                session,
-                requests,
-                now=self.ctx.now(),
-                settings=self.settings,
-                events=events,
-                rows=False,
-            )
+        with paused():  # a chunk's objects live until it ends: collecting only walks them
+            async with self.ctx.write() as (session, events):
+                await submit(
+                    session,
+                    requests,
+                    now=self.ctx.now(),
+                    settings=self.settings,
+                    events=events,
+                    rows=False,
+                )
 
     async def broadcast_progress(self, broadcast_id: str) -> BroadcastProgress:
         """Counts of a broadcast's sends by outcome."""

@@ -174,3 +174,42 @@ def test_the_bench_inputs_decide_the_same() -> None:
 
     for ctx, draft in inputs(2_000, seed=5):
         assert _explained(decide(ctx, draft)) == _explained(reference_decide.decide(ctx, draft))
+
+
+#: A prospect reachable by SMS, voice and e-mail, every channel enabled.
+_BASE: dict[str, Any] = {
+    "contacts": {
+        Channel.SMS: "+33612345678",
+        Channel.VOICE: "+33612345678",
+        Channel.EMAIL: "a@b.fr",
+    },
+    "enabled": frozenset(Channel),
+    "prospect_id": 1,
+    "prospect_name": "Marie Dupont",
+    "message_type": MessageType.MARKETING,
+}
+
+
+def test_decisions_sharing_a_moment_follow_their_own_quiet_hours_and_zone() -> None:
+    # decide shares what a moment, its quiet hours and the message give (a broadcast's
+    # decisions); one with other quiet hours, zone, urgency or text must not reuse them.
+    night = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)
+    draft = ReplyDraft(text="Nouvelles annonces", message_type=MessageType.MARKETING)
+    shut = QuietHours(start=time(22, 0), end=time(8, 0))
+    variants = [
+        RoutingContext(**{**_BASE, "now": night, "quiet_hours": shut}),
+        RoutingContext(**{**_BASE, "now": night, "quiet_hours": QuietHours(enabled=False)}),
+        RoutingContext(**{**_BASE, "now": night, "quiet_hours": shut, "timezone": "Asia/Tokyo"}),
+        RoutingContext(**{**_BASE, "now": night, "quiet_hours": shut, "urgency": Urgency.URGENT}),
+        RoutingContext(**{**_BASE, "now": night + timedelta(hours=10), "quiet_hours": shut}),
+    ]
+    drafts = [draft, draft.model_copy(update={"text": "x" * 400})]
+    for _ in range(2):  # the second round reads what the first one left shared
+        for ctx in variants:
+            for content in drafts:
+                for asked in (None, Channel.SMS):
+                    assert _explained(decide(ctx, content, asked)) == _explained(
+                        reference_decide.decide(ctx, content, asked)
+                    )
+    held = {decide(ctx, draft, Channel.SMS).held_until is not None for ctx in variants}
+    assert held == {True, False}, "the variants reach both a hold and no hold"

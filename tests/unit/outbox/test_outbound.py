@@ -186,6 +186,32 @@ async def test_broadcast_accepts_an_async_iterator(scene: Scene) -> None:
     assert (await scene.service.outbound.broadcast_progress(bid)).total == 1
 
 
+async def test_a_broadcast_chunk_is_decided_with_the_collector_paused(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from core.service import outbound
+
+    seen: list[bool] = []
+    real = outbound.submit
+
+    async def watched(*args: object, **kwargs: object) -> object:
+        seen.append(gc.isenabled())
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbound, "submit", watched)
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        await scene.service.outbound.broadcast([scene.prospect_id], ReplyDraft(text="x"))
+        assert seen == [False]
+        assert gc.isenabled()
+    finally:
+        if not was:
+            gc.disable()
+
+
 async def test_call_is_queued_like_any_send(scene: Scene) -> None:
     await scene.service.tenant_settings.save_channel(Channel.VOICE)
     message = await scene.service.outbound.call(scene.prospect_id)
