@@ -123,10 +123,12 @@ def message_in(lang: str, key: str, params: dict[str, Any]) -> str:
 def _lookup(lang: str, key: str, count: Any) -> str | None:
     messages = _area(lang, key.partition(".")[0])
     found = messages.get(key)
-    if found is not None or not isinstance(count, int | float | Decimal):
+    if found is not None:
         return found
-    form = _plural_rule(lang)(abs(count))
-    return messages.get(f"{key}.{form}") or messages.get(f"{key}.other")
+    if isinstance(count, int | float | Decimal):
+        found = messages.get(f"{key}.{_plural_rule(lang)(abs(count))}")
+    # without a count (a reason stored before its message had plural forms): the general form
+    return found or messages.get(f"{key}.other")
 
 
 @cache

@@ -805,6 +805,7 @@ def _engagement(
         ("rate", round(rate * 100)),
         ("replied", replied),
         ("sent", sent),
+        ("count", sent),  # the plural form follows the messages sent
         ("minutes", None if median is None else round(median / 60)),
     )
     return points, _shared("engagement", points, key, params)

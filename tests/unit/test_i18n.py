@@ -67,3 +67,20 @@ def test_a_count_chooses_the_plural_form_of_each_language(french) -> None:
     for language in i18n.LANGUAGES:
         messages = i18n.catalog(language).items()
         assert not [k for k, v in messages if "(s)" in v.replace("http(s)", "")]
+
+
+def test_an_engagement_reason_agrees_with_the_messages_sent(french) -> None:
+    """No "replied to 0 of 1 messages"; a reason stored before it had plural
+    forms (no count among its values) reads in the general form."""
+    good = "orchestrator.reason.engagement.good"
+    assert i18n.t(good, channel="SMS", replied=0, sent=1, count=1).endswith(
+        "(a répondu à 0 message sur 1)"
+    )
+    assert i18n.t(good, channel="SMS", replied=1, sent=3, count=3).endswith(
+        "(a répondu à 1 des 3 messages)"
+    )
+    i18n.set_language("en")
+    assert i18n.t(good, channel="SMS", replied=0, sent=1, count=1).endswith(
+        "(replied to 0 of 1 message)"
+    )
+    assert i18n.t(good, channel="SMS", replied=2, sent=5).endswith("(replied to 2 of 5 messages)")

@@ -469,6 +469,7 @@ def _engagement(s: _Scored, context: RoutingContext, weight: float, name: str) -
         ("rate", round(stats.response_rate * 100)),
         ("replied", stats.replied),
         ("sent", stats.sent),
+        ("count", stats.sent),  # the plural form follows the messages sent
         ("minutes", None if median is None else round(median / 60)),
     )
     s.add("engagement", weight * share, key, params)
