@@ -39,6 +39,7 @@ from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
 from core.ingest.apply import Ignored, apply_event
+from core.ingest.grouped import apply_group, inbound_ahead
 from core.ingest.lookups import read_lookups
 from core.ingest.replies import Replies, RepliesFailed
 from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
@@ -54,8 +55,12 @@ from core.storage.tenant_lock import lock_tenant_messages
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
 POLL_SECONDS = 1.0
-#: How long one ingest transaction may hold the write lock before it commits and lets go.
-HOLD_SECONDS = 0.010
+#: How long one ingest transaction may hold the write lock before it commits and lets go, while
+#: nobody else waits for it (it commits after the event or group in hand as soon as someone does).
+HOLD_SECONDS = 0.100
+#: How long a group of new inbound messages should take (what a writer that starts waiting
+#: then waits at most, about): its size follows the recent cost of one of its messages.
+GROUP_SECONDS = 0.020
 #: While the relay is busy, ingest pauses this many times as long as its last transaction took
 #: (it then has about 1 / (1 + BUSY_PAUSE) of the event loop; all of it once the load drops).
 BUSY_PAUSE = 3.0
@@ -63,6 +68,10 @@ BUSY_PAUSE = 3.0
 #: (at most; twice as many as the previous transaction applied, at least ``MIN_LOOKAHEAD``).
 LOOKAHEAD = 100
 MIN_LOOKAHEAD = 8
+#: How many new inbound messages one group may hold (``core.ingest.grouped``), at least and
+#: at most; in between, what the transaction's hold leaves at their recent cost.
+MIN_GROUP = 8
+MAX_GROUP = 64
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
 
@@ -90,6 +99,8 @@ class IngestWorker:
         self._wake = asyncio.Event()
         self._own: frozenset[str] = frozenset()
         self._lookahead = MIN_LOOKAHEAD
+        #: Seconds one message of a group recently took (``_group_size``).
+        self._inbound_cost = 0.002
         #: Whether the next transaction submits its out-of-hours replies together.
         self._defer_replies = True
         #: Whether the process has more urgent work (the relay answering webhooks): ingest then
@@ -225,15 +236,22 @@ class IngestWorker:
                 taken = 0
                 while queue:
                     group = _statuses_ahead(queue, len(ahead) - taken)
+                    apply_many = self._statuses
+                    if not group:
+                        most = min(len(ahead) - taken, self._group_size())
+                        group = inbound_ahead(queue, most, lookups, settings)
+                        apply_many = self._inbound
                     row = group[0] if group else queue.popleft()
                     taken_rows += group or [row]
                     taken += max(1, len(group))
                     if replies is not None:
                         await replies.before(session, group or [row])
                     if len(group) > 1:
-                        steps += await self._statuses(
+                        began = time.perf_counter()
+                        steps += await apply_many(
                             session, group, settings, providers, lookups, replies
                         )
+                        self._cost(apply_many, time.perf_counter() - began, len(group))
                     else:
                         step = await self._one(session, row, settings, providers, lookups, replies)
                         if step is not None:
@@ -295,6 +313,58 @@ class IngestWorker:
             return None
         await self._noted(session, row, notes)
         return step
+
+    def _group_size(self) -> int:
+        """How many new inbound messages a group may take: ``GROUP_SECONDS`` at their recent
+        cost (a group is applied whole, never cut short)."""
+        return max(MIN_GROUP, min(MAX_GROUP, int(GROUP_SECONDS / self._inbound_cost)))
+
+    def _cost(self, apply_many: Callable[..., Any], seconds: float, events: int) -> None:
+        if apply_many == self._inbound:  # a moving average, per event
+            self._inbound_cost = 0.8 * self._inbound_cost + 0.2 * seconds / events
+
+    async def _inbound(
+        self,
+        session: AsyncSession,
+        rows: list[PendingEvent],
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+        lookups: BatchLookups,
+        replies: Replies | None = None,
+    ) -> list[IngestStep]:
+        """Claim and apply new inbound messages from different prospects together
+        (``core.ingest.grouped``): one claim, one savepoint, two flushes. If one fails, the
+        savepoint is rolled back and they are applied one by one as usual, so that only the
+        failing one is marked failed."""
+        now = self.ctx.now()
+        steps: list[IngestStep] = []
+        held = len(replies.items) if replies is not None else 0
+        try:
+            async with session.begin_nested():
+                claim = _claim(now, [row.id for row in rows]).returning(E.id)
+                claimed = set((await session.execute(claim)).scalars())
+                pairs = []
+                for row in rows:
+                    if row.id not in claimed:
+                        continue  # another worker took it
+                    step = self._step(session, row, now, settings, providers, lookups)
+                    step.replies = replies
+                    steps.append(step)
+                    pairs.append((step, row.events[0]))
+                await apply_group(session, pairs)
+        except Exception as exc:
+            lookups.clear()  # it may hold rows the savepoint's rollback took back
+            if replies is not None:
+                del replies.items[held:]  # their replies were rolled back with them
+            for step in steps:
+                step.events.clear()  # nothing of theirs is committed: nothing to announce
+            if _database_down(exc):
+                raise
+            alone = [
+                await self._one(session, r, settings, providers, lookups, replies) for r in rows
+            ]
+            return [applied for applied in alone if applied is not None]
+        return steps
 
     async def _statuses(
         self,
