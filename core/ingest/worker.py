@@ -242,6 +242,14 @@ class IngestWorker:
                         group = inbound_ahead(queue, most, lookups, settings)
                         apply_many = self._inbound
                     row = group[0] if group else queue.popleft()
+                    print(
+                        "DBG took",
+                        [r.id for r in group] or row.id,
+                        "ahead",
+                        len(ahead),
+                        taken,
+                        replies,
+                    )
                     taken_rows += group or [row]
                     taken += max(1, len(group))
                     if replies is not None:
@@ -289,11 +297,12 @@ class IngestWorker:
         providers: dict[Channel, Provider],
         lookups: BatchLookups | None = None,
         replies: Replies | None = None,
+        claimed: bool = False,
     ) -> IngestStep | None:
-        """Claim and apply one event inside the batch's transaction (None: not applied)."""
+        """Claim (unless ``claimed``) and apply one event inside the batch's transaction
+        (None: not applied)."""
         now = self.ctx.now()
-        claimed = await session.execute(_claim(now, [row.id]))
-        if rows_changed(claimed) == 0:
+        if not claimed and rows_changed(await session.execute(_claim(now, [row.id]))) == 0:
             return None  # another worker took it
         step = self._step(session, row, now, settings, providers, lookups)
         held = len(replies.items) if replies is not None else 0
@@ -337,21 +346,16 @@ class IngestWorker:
         savepoint is rolled back and they are applied one by one as usual, so that only the
         failing one is marked failed."""
         now = self.ctx.now()
-        steps: list[IngestStep] = []
+        rows = await self._claimed(session, rows, now)
+        steps = [self._step(session, row, now, settings, providers, lookups) for row in rows]
         held = len(replies.items) if replies is not None else 0
         try:
             async with session.begin_nested():
-                claim = _claim(now, [row.id for row in rows]).returning(E.id)
-                claimed = set((await session.execute(claim)).scalars())
-                pairs = []
-                for row in rows:
-                    if row.id not in claimed:
-                        continue  # another worker took it
-                    step = self._step(session, row, now, settings, providers, lookups)
+                for step in steps:
                     step.replies = replies
-                    steps.append(step)
-                    pairs.append((step, row.events[0]))
-                await apply_group(session, pairs)
+                await apply_group(
+                    session, [(s, row.events[0]) for s, row in zip(steps, rows, strict=True)]
+                )
         except Exception as exc:
             lookups.clear()  # it may hold rows the savepoint's rollback took back
             if replies is not None:
@@ -360,11 +364,37 @@ class IngestWorker:
                 step.events.clear()  # nothing of theirs is committed: nothing to announce
             if _database_down(exc):
                 raise
-            alone = [
-                await self._one(session, r, settings, providers, lookups, replies) for r in rows
-            ]
-            return [applied for applied in alone if applied is not None]
+            return await self._alone(session, rows, settings, providers, lookups, replies)
         return steps
+
+    @staticmethod
+    async def _claimed(
+        session: AsyncSession, rows: list[PendingEvent], now: datetime
+    ) -> list[PendingEvent]:
+        """Claim ``rows`` in one statement; those another worker did not take first.
+
+        The claim comes before any savepoint: on SQLite it is what begins the transaction
+        (a savepoint opened outside one would commit when released)."""
+        claim = _claim(now, [row.id for row in rows]).returning(E.id)
+        claimed = set((await session.execute(claim)).scalars())
+        return [row for row in rows if row.id in claimed]
+
+    async def _alone(
+        self,
+        session: AsyncSession,
+        rows: list[PendingEvent],
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+        lookups: BatchLookups,
+        replies: Replies | None,
+    ) -> list[IngestStep]:
+        """Apply claimed ``rows`` one by one, each in its savepoint (a group of them failed)."""
+        applied = []
+        for row in rows:
+            step = await self._one(session, row, settings, providers, lookups, replies, True)
+            if step is not None:
+                applied.append(step)
+        return applied
 
     async def _statuses(
         self,
@@ -380,17 +410,11 @@ class IngestWorker:
         of those per event. If one fails, the savepoint is rolled back and they are applied one
         by one as usual, so that only the failing one is marked failed."""
         now = self.ctx.now()
+        rows = await self._claimed(session, rows, now)
         steps: list[IngestStep] = []
         try:
             async with session.begin_nested():
-                claimed = set(
-                    (
-                        await session.execute(_claim(now, [row.id for row in rows]).returning(E.id))
-                    ).scalars()
-                )
                 for row in rows:
-                    if row.id not in claimed:
-                        continue  # another worker took it
                     step = self._step(session, row, now, settings, providers, lookups)
                     await self._noted(session, row, await self._apply(step, row))
                     steps.append(step)
@@ -398,10 +422,7 @@ class IngestWorker:
             lookups.clear()  # it may hold rows the savepoint's rollback took back
             if _database_down(exc):
                 raise
-            alone = [
-                await self._one(session, r, settings, providers, lookups, replies) for r in rows
-            ]
-            return [applied for applied in alone if applied is not None]
+            return await self._alone(session, rows, settings, providers, lookups, replies)
         return steps
 
     def _step(
