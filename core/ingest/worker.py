@@ -242,14 +242,6 @@ class IngestWorker:
                         group = inbound_ahead(queue, most, lookups, settings)
                         apply_many = self._inbound
                     row = group[0] if group else queue.popleft()
-                    print(
-                        "DBG took",
-                        [r.id for r in group] or row.id,
-                        "ahead",
-                        len(ahead),
-                        taken,
-                        replies,
-                    )
                     taken_rows += group or [row]
                     taken += max(1, len(group))
                     if replies is not None:
