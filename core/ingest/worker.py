@@ -316,8 +316,11 @@ class IngestWorker:
         return step
 
     def _group_size(self) -> int:
-        """How many new inbound messages a group may take: ``GROUP_SECONDS`` at their recent
-        cost (a group is applied whole, never cut short)."""
+        """How many new inbound messages a group may take: on SQLite ``GROUP_SECONDS`` at their
+        recent cost (a group is applied whole, never cut short, and the relay's writer may be
+        waiting for it); on PostgreSQL, where no other writer waits for ingest's, the most."""
+        if not self.ctx.db.gate.serial:
+            return MAX_GROUP
         return max(MIN_GROUP, min(MAX_GROUP, int(GROUP_SECONDS / self._inbound_cost)))
 
     def _cost(self, apply_many: Callable[..., Any], seconds: float, events: int) -> None:
