@@ -4,8 +4,11 @@ Events are read in batches and parsed before any transaction opens; a batch is t
 in short write transactions (``HOLD_SECONDS`` at most, less when the relay's writer is waiting
 for SQLite's write lock). Each event is claimed and marked processed in the same transaction
 as its effects, so a crash leaves it pending (processed on the next start) and a second worker
-never applies it twice. One event failing rolls back to its savepoint only and is marked
-failed with its reason; the others of the batch are kept. On PostgreSQL a tenant's ingest
+never applies it twice. New inbound messages from different prospects are applied as a group
+(``core.ingest.grouped``: one claim, one savepoint, their rows inserted set-based), status
+reports likewise; other events one by one, each in its savepoint. One event failing rolls
+back its group (then applied one by one) or its own savepoint only, and is marked failed with
+its reason; the others of the batch are kept. On PostgreSQL a tenant's ingest
 transactions take turns on an advisory lock, so several workers (one per relay in team mode)
 apply a tenant's events one after the other, in id order.
 What changed is published on the event bus after the commit.
