@@ -62,8 +62,12 @@ POLL_SECONDS = 1.0
 #: nobody else waits for it (it commits after the event or group in hand as soon as someone does).
 HOLD_SECONDS = 0.100
 #: How long a group of new inbound messages should take (what a writer that starts waiting
-#: then waits at most, about): its size follows the recent cost of one of its messages.
-GROUP_SECONDS = 0.020
+#: then waits at most, about): its size follows the recent cost of one of its messages. Short
+#: while the relay's writer has waited for ingest within ``CONTENDED_SECONDS``, longer when
+#: nobody has (a backlog drained alone).
+GROUP_SECONDS = 0.010
+IDLE_GROUP_SECONDS = 0.050
+CONTENDED_SECONDS = 1.0
 #: While the relay is busy, ingest pauses this many times as long as its last transaction took
 #: (it then has about 1 / (1 + BUSY_PAUSE) of the event loop; all of it once the load drops).
 BUSY_PAUSE = 3.0
@@ -73,7 +77,7 @@ LOOKAHEAD = 100
 MIN_LOOKAHEAD = 8
 #: How many new inbound messages one group may hold (``core.ingest.grouped``), at least and
 #: at most; in between, what the transaction's hold leaves at their recent cost.
-MIN_GROUP = 8
+MIN_GROUP = 4
 MAX_GROUP = 64
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
@@ -104,6 +108,8 @@ class IngestWorker:
         self._lookahead = MIN_LOOKAHEAD
         #: Seconds one message of a group recently took (``_group_size``).
         self._inbound_cost = 0.002
+        #: When a transaction last ended early for a writer waiting (``_group_size``).
+        self._yielded_at = -CONTENDED_SECONDS
         #: Whether the next transaction submits its out-of-hours replies together.
         self._defer_replies = True
         #: Whether the process has more urgent work (the relay answering webhooks): ingest then
@@ -261,7 +267,10 @@ class IngestWorker:
                             steps.append(step)
                     if taken == len(ahead):  # the next ones' rows were not read
                         break
-                    if db.gate.wanted or time.perf_counter() - started > HOLD_SECONDS:
+                    if db.gate.wanted:
+                        self._yielded_at = time.monotonic()
+                        break
+                    if time.perf_counter() - started > HOLD_SECONDS:
                         break
                 if replies is not None:
                     await replies.flush(session)
@@ -319,12 +328,16 @@ class IngestWorker:
         return step
 
     def _group_size(self) -> int:
-        """How many new inbound messages a group may take: on SQLite ``GROUP_SECONDS`` at their
-        recent cost (a group is applied whole, never cut short, and the relay's writer may be
-        waiting for it); on PostgreSQL, where no other writer waits for ingest's, the most."""
-        if not self.ctx.db.gate.serial:
+        """How many new inbound messages a group may take (it is applied whole, never cut
+        short). On SQLite, ``GROUP_SECONDS`` at their recent cost while the relay's writer has
+        lately waited for ingest, else ``IDLE_GROUP_SECONDS``; on PostgreSQL, where no other
+        writer waits for ingest's, the most."""
+        gate = self.ctx.db.gate
+        if not gate.serial:
             return MAX_GROUP
-        return max(MIN_GROUP, min(MAX_GROUP, int(GROUP_SECONDS / self._inbound_cost)))
+        contended = gate.wanted or time.monotonic() - self._yielded_at < CONTENDED_SECONDS
+        budget = GROUP_SECONDS if contended else IDLE_GROUP_SECONDS
+        return max(MIN_GROUP, min(MAX_GROUP, int(budget / self._inbound_cost)))
 
     def _cost(self, apply_many: Callable[..., Any], seconds: float, events: int) -> None:
         if apply_many == self._inbound:  # a moving average, per event
