@@ -17,6 +17,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import closing
 from dataclasses import dataclass
@@ -240,8 +241,9 @@ async def measure(ctx: BenchContext) -> list[Result]:
         raise Unavailable("core.relay is not in this build")
     bare = await _bare_load(ctx)
     results = []
-    workdir = ctx.dataset.path.parent / "ingest"
-    workdir.mkdir(exist_ok=True)
+    # a directory of its own, removed afterwards (never one that was there before: a dataset
+    # file next to a folder named "ingest" must not cost that folder)
+    workdir = Path(tempfile.mkdtemp(prefix="ingest-", dir=ctx.dataset.path.parent))
     try:
         for name, options in VARIANTS.items():
             relay, stored, run, progress = await _relay_load(ctx, workdir, options)

@@ -1,18 +1,24 @@
-"""CPU time of ingest per stored event: ``python -m core.bench.ingest_cpu [N] [--sunday]``.
+"""CPU time of ingest per stored event:
+``python -m core.bench.ingest_cpu [N] [--sunday|--weekday] [--url DATABASE_URL]``.
 
 Stores N signed-as-received Twilio SMS events (half from senders known from a first pass,
-half from new ones) in a fresh SQLite database, then times ``IngestWorker.run_once()`` with
-``time.process_time`` (the process's CPU, not the wall clock: the machine is shared) and counts
-its SQL statements. The clock is pinned to a weekday at 11:00 (open) or to a Sunday (closed:
-each new conversation gets the out-of-hours reply through the pipeline).
+half from new ones) in a fresh SQLite database (or the empty database ``--url`` names, e.g.
+a PostgreSQL one), then times ``IngestWorker.run_once()`` draining them with
+``time.process_time`` (the process's CPU, not the wall clock: the machine is shared; on
+PostgreSQL the server's CPU is not in it) and the wall clock, and counts its SQL statements.
+The clock is pinned to a weekday at 11:00 (open) or to a Sunday (closed: each new
+conversation gets the out-of-hours reply through the pipeline).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,10 +89,39 @@ async def _store(service: InboxService, events: list[dict[str, Any]]) -> None:
         await session.execute(insert(t.InboundEventRow), events)
 
 
-async def measure(n: int, now: datetime) -> tuple[float, int, int]:
-    """CPU seconds and statements of ``run_once`` over ``n`` events, and how many applied."""
+@dataclass(frozen=True)
+class Drain:
+    """One backlog drained: CPU and wall seconds, SQL statements, events applied."""
+
+    cpu: float
+    wall: float
+    statements: int
+    done: int
+
+    @property
+    def cpu_ms_per_event(self) -> float:
+        return 1000 * self.cpu / self.done if self.done else 0.0
+
+    @property
+    def rate(self) -> float:
+        """Events applied per second of wall clock."""
+        return self.done / self.wall if self.wall else 0.0
+
+
+@contextlib.contextmanager
+def _database_url(url: str | None) -> Iterator[str]:
+    if url is not None:
+        yield url
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        db = await Database.open(sqlite_url(Path(tmp) / "cpu.db"))
+        yield sqlite_url(Path(tmp) / "cpu.db")
+
+
+async def measure(n: int, now: datetime, url: str | None = None) -> Drain:
+    """``run_once`` draining ``n`` stored events (on a fresh SQLite file, or the empty
+    database ``url``)."""
+    with _database_url(url) as where:
+        db = await Database.open(where)
         try:
             service = await InboxService.connect(db, "bench", clock=lambda: now)
             await service.tenant_settings.save_channel(
@@ -108,11 +143,11 @@ async def measure(n: int, now: datetime) -> tuple[float, int, int]:
 
             engine = db.engine.sync_engine
             event.listen(engine, "before_cursor_execute", count)
-            started = time.process_time()
+            started, wall = time.process_time(), time.perf_counter()
             done = await worker.run_once()
-            cpu = time.process_time() - started
+            cpu, wall = time.process_time() - started, time.perf_counter() - wall
             event.remove(engine, "before_cursor_execute", count)
-            return cpu, len(statements), done
+            return Drain(cpu, wall, len(statements), done)
         finally:
             await db.close()
 
@@ -120,13 +155,14 @@ async def measure(n: int, now: datetime) -> tuple[float, int, int]:
 def main() -> None:
     """Print CPU ms per event and statements per event, weekday and Sunday (or as asked)."""
     n = int(next((a for a in sys.argv[1:] if a.isdigit()), "300"))
+    url = sys.argv[sys.argv.index("--url") + 1] if "--url" in sys.argv else None
     days = {"weekday": WEEKDAY, "sunday": SUNDAY}
     wanted = [d for d in days if f"--{d}" in sys.argv] or list(days)
     for day in wanted:
-        cpu, statements, done = asyncio.run(measure(n, days[day]))
+        drain = asyncio.run(measure(n, days[day], url))
         print(
-            f"{day}: {done} events, {1000 * cpu / done:.2f} ms CPU/event,"
-            f" {statements / done:.1f} statements/event"
+            f"{day}: {drain.done} events, {drain.cpu_ms_per_event:.2f} ms CPU/event,"
+            f" {drain.statements / drain.done:.1f} statements/event, {drain.rate:.0f} events/s"
         )
 
 

@@ -16,7 +16,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.bench import broadcast, decide, inbound_mail, inbox, ingest, search, startup, team
+from core.bench import (
+    broadcast,
+    decide,
+    inbound_mail,
+    inbox,
+    ingest,
+    ingest_drain,
+    search,
+    startup,
+    team,
+)
 from core.bench.context import BenchContext, Unavailable
 from core.bench.results import Result
 
@@ -29,6 +39,8 @@ MEASUREMENTS: dict[str, Measurement] = {
     "inbox": inbox.measure,
     "decide": decide.measure,
     "ingest": ingest.measure,
+    "ingest_drain": ingest_drain.measure,
+    "ingest_drain_pg": ingest_drain.measure_pg,
     "startup": startup.measure,
     "broadcast": broadcast.measure,
     "broadcast_e2e": broadcast.measure_end_to_end,

@@ -36,11 +36,18 @@ def canonical_identifier(channel: Channel, raw: str) -> str:
 
 
 async def resolve_prospect(
-    step: IngestStep, channel: Channel, raw_identifier: str, name: str | None = None
+    step: IngestStep,
+    channel: Channel,
+    raw_identifier: str,
+    name: str | None = None,
+    *,
+    flush: bool = True,
 ) -> tuple[t.ProspectRow, bool]:
     """The prospect reachable at ``raw_identifier`` on ``channel``, created if unknown.
 
-    Returns the row and whether it was created.
+    Returns the row and whether it was created. ``flush=False`` leaves a new prospect pending
+    (no id yet, inserted with the rest of a group): the caller calls ``prospect_created`` once
+    it is flushed.
     """
     identifier = canonical_identifier(channel, raw_identifier)
     key = (identifier_kind(channel), identifier)
@@ -71,12 +78,23 @@ async def resolve_prospect(
         case Channel.TELEGRAM:
             row.telegram_chat_id = int(identifier)
     step.session.add(row)
-    await step.session.flush()
-    step.events.append(ProspectChanged(row.id))
-    if lookups is not None:
-        lookups.prospects[key] = row
-        lookups.conversations.update({(row.id, str(c)): None for c in Channel})
+    if flush:
+        await step.session.flush()
+        prospect_created(step, channel, row)
     return row, True
+
+
+def prospect_created(step: IngestStep, channel: Channel, row: t.ProspectRow) -> None:
+    """Note a prospect the step created, once flushed: announced, and known to the batch's
+    lookups (with no conversation yet)."""
+    step.events.append(ProspectChanged(row.id))
+    lookups = step.lookups
+    if lookups is not None:
+        identifier = row.email if channel == Channel.EMAIL else row.phone
+        if channel == Channel.TELEGRAM:
+            identifier = str(row.telegram_chat_id)
+        lookups.prospects[(identifier_kind(channel), str(identifier))] = row
+        lookups.conversations.update({(row.id, str(c)): None for c in Channel})
 
 
 def identifier_kind(channel: Channel) -> str:

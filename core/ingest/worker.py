@@ -4,8 +4,11 @@ Events are read in batches and parsed before any transaction opens; a batch is t
 in short write transactions (``HOLD_SECONDS`` at most, less when the relay's writer is waiting
 for SQLite's write lock). Each event is claimed and marked processed in the same transaction
 as its effects, so a crash leaves it pending (processed on the next start) and a second worker
-never applies it twice. One event failing rolls back to its savepoint only and is marked
-failed with its reason; the others of the batch are kept. On PostgreSQL a tenant's ingest
+never applies it twice. New inbound messages from different prospects are applied as a group
+(``core.ingest.grouped``: one claim, one savepoint, their rows inserted set-based), status
+reports likewise; other events one by one, each in its savepoint. One event failing rolls
+back its group (then applied one by one) or its own savepoint only, and is marked failed with
+its reason; the others of the batch are kept. On PostgreSQL a tenant's ingest
 transactions take turns on an advisory lock, so several workers (one per relay in team mode)
 apply a tenant's events one after the other, in id order.
 What changed is published on the event bus after the commit.
@@ -39,6 +42,7 @@ from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
 from core.ingest.apply import Ignored, apply_event
+from core.ingest.grouped import apply_group, inbound_ahead
 from core.ingest.lookups import read_lookups
 from core.ingest.replies import Replies, RepliesFailed
 from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
@@ -54,8 +58,16 @@ from core.storage.tenant_lock import lock_tenant_messages
 log = logging.getLogger(__name__)
 E = t.InboundEventRow
 POLL_SECONDS = 1.0
-#: How long one ingest transaction may hold the write lock before it commits and lets go.
-HOLD_SECONDS = 0.010
+#: How long one ingest transaction may hold the write lock before it commits and lets go, while
+#: nobody else waits for it (it commits after the event or group in hand as soon as someone does).
+HOLD_SECONDS = 0.100
+#: How long a group of new inbound messages should take (what a writer that starts waiting
+#: then waits at most, about): its size follows the recent cost of one of its messages. Short
+#: while the relay's writer has waited for ingest within ``CONTENDED_SECONDS``, longer when
+#: nobody has (a backlog drained alone).
+GROUP_SECONDS = 0.010
+IDLE_GROUP_SECONDS = 0.050
+CONTENDED_SECONDS = 1.0
 #: While the relay is busy, ingest pauses this many times as long as its last transaction took
 #: (it then has about 1 / (1 + BUSY_PAUSE) of the event loop; all of it once the load drops).
 BUSY_PAUSE = 3.0
@@ -63,6 +75,10 @@ BUSY_PAUSE = 3.0
 #: (at most; twice as many as the previous transaction applied, at least ``MIN_LOOKAHEAD``).
 LOOKAHEAD = 100
 MIN_LOOKAHEAD = 8
+#: How many new inbound messages one group may hold (``core.ingest.grouped``), at least and
+#: at most; in between, what the transaction's hold leaves at their recent cost.
+MIN_GROUP = 4
+MAX_GROUP = 64
 AppointmentHook = Callable[[AppointmentNotice], Awaitable[None]]
 
 
@@ -92,6 +108,10 @@ class IngestWorker:
         self._wake = asyncio.Event()
         self._own: frozenset[str] = frozenset()
         self._lookahead = MIN_LOOKAHEAD
+        #: Seconds one message of a group recently took (``_group_size``).
+        self._inbound_cost = 0.002
+        #: When a transaction last ended early for a writer waiting (``_group_size``).
+        self._yielded_at = -CONTENDED_SECONDS
         #: Whether the next transaction submits its out-of-hours replies together.
         self._defer_replies = True
         #: Whether the process has more urgent work (the relay answering webhooks): ingest then
@@ -227,22 +247,32 @@ class IngestWorker:
                 taken = 0
                 while queue:
                     group = _statuses_ahead(queue, len(ahead) - taken)
+                    apply_many = self._statuses
+                    if not group:
+                        most = min(len(ahead) - taken, self._group_size())
+                        group = inbound_ahead(queue, most, lookups, settings)
+                        apply_many = self._inbound
                     row = group[0] if group else queue.popleft()
                     taken_rows += group or [row]
                     taken += max(1, len(group))
                     if replies is not None:
                         await replies.before(session, group or [row])
                     if len(group) > 1:
-                        steps += await self._statuses(
+                        began = time.perf_counter()
+                        steps += await apply_many(
                             session, group, settings, providers, lookups, replies
                         )
+                        self._cost(apply_many, time.perf_counter() - began, len(group))
                     else:
                         step = await self._one(session, row, settings, providers, lookups, replies)
                         if step is not None:
                             steps.append(step)
                     if taken == len(ahead):  # the next ones' rows were not read
                         break
-                    if db.gate.wanted or time.perf_counter() - started > HOLD_SECONDS:
+                    if db.gate.wanted:
+                        self._yielded_at = time.monotonic()
+                        break
+                    if time.perf_counter() - started > HOLD_SECONDS:
                         break
                 if replies is not None:
                     await replies.flush(session)
@@ -273,11 +303,12 @@ class IngestWorker:
         providers: dict[Channel, Provider],
         lookups: BatchLookups | None = None,
         replies: Replies | None = None,
+        claimed: bool = False,
     ) -> IngestStep | None:
-        """Claim and apply one event inside the batch's transaction (None: not applied)."""
+        """Claim (unless ``claimed``) and apply one event inside the batch's transaction
+        (None: not applied)."""
         now = self.ctx.now()
-        claimed = await session.execute(_claim(now, [row.id]))
-        if rows_changed(claimed) == 0:
+        if not claimed and rows_changed(await session.execute(_claim(now, [row.id]))) == 0:
             return None  # another worker took it
         step = self._step(session, row, now, settings, providers, lookups)
         held = len(replies.items) if replies is not None else 0
@@ -298,6 +329,86 @@ class IngestWorker:
         await self._noted(session, row, notes)
         return step
 
+    def _group_size(self) -> int:
+        """How many new inbound messages a group may take (it is applied whole, never cut
+        short). On SQLite, ``GROUP_SECONDS`` at their recent cost while the relay's writer has
+        lately waited for ingest, else ``IDLE_GROUP_SECONDS``; on PostgreSQL, where no other
+        writer waits for ingest's, the most."""
+        gate = self.ctx.db.gate
+        if not gate.serial:
+            return MAX_GROUP
+        contended = gate.wanted or time.monotonic() - self._yielded_at < CONTENDED_SECONDS
+        budget = GROUP_SECONDS if contended else IDLE_GROUP_SECONDS
+        return max(MIN_GROUP, min(MAX_GROUP, int(budget / self._inbound_cost)))
+
+    def _cost(self, apply_many: Callable[..., Any], seconds: float, events: int) -> None:
+        if apply_many == self._inbound:  # a moving average, per event
+            self._inbound_cost = 0.8 * self._inbound_cost + 0.2 * seconds / events
+
+    async def _inbound(
+        self,
+        session: AsyncSession,
+        rows: list[PendingEvent],
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+        lookups: BatchLookups,
+        replies: Replies | None = None,
+    ) -> list[IngestStep]:
+        """Claim and apply new inbound messages from different prospects together
+        (``core.ingest.grouped``): one claim, one savepoint, two flushes. If one fails, the
+        savepoint is rolled back and they are applied one by one as usual, so that only the
+        failing one is marked failed."""
+        now = self.ctx.now()
+        rows = await self._claimed(session, rows, now)
+        steps = [self._step(session, row, now, settings, providers, lookups) for row in rows]
+        held = len(replies.items) if replies is not None else 0
+        try:
+            async with session.begin_nested():
+                for step in steps:
+                    step.replies = replies
+                await apply_group(
+                    session, [(s, row.events[0]) for s, row in zip(steps, rows, strict=True)]
+                )
+        except Exception as exc:
+            lookups.clear()  # it may hold rows the savepoint's rollback took back
+            if replies is not None:
+                del replies.items[held:]  # their replies were rolled back with them
+            for step in steps:
+                step.events.clear()  # nothing of theirs is committed: nothing to announce
+            if _database_down(exc):
+                raise
+            return await self._alone(session, rows, settings, providers, lookups, replies)
+        return steps
+
+    @staticmethod
+    async def _claimed(
+        session: AsyncSession, rows: list[PendingEvent], now: datetime
+    ) -> list[PendingEvent]:
+        """Claim ``rows`` in one statement; those another worker did not take first.
+
+        The claim comes before any savepoint: on SQLite it is what begins the transaction
+        (a savepoint opened outside one would commit when released)."""
+        claim = _claim(now, [row.id for row in rows]).returning(E.id)
+        claimed = set((await session.execute(claim)).scalars())
+        return [row for row in rows if row.id in claimed]
+
+    async def _alone(
+        self,
+        session: AsyncSession,
+        rows: list[PendingEvent],
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+        lookups: BatchLookups,
+        replies: Replies | None,
+    ) -> list[IngestStep]:
+        """Apply claimed ``rows`` one by one, each in its savepoint (a group of them failed)."""
+        applied = []
+        for row in rows:
+            step = await self._one(session, row, settings, providers, lookups, replies, True)
+            if step is not None:
+                applied.append(step)
+        return applied
+
     async def _statuses(
         self,
         session: AsyncSession,
@@ -312,17 +423,11 @@ class IngestWorker:
         of those per event. If one fails, the savepoint is rolled back and they are applied one
         by one as usual, so that only the failing one is marked failed."""
         now = self.ctx.now()
+        rows = await self._claimed(session, rows, now)
         steps: list[IngestStep] = []
         try:
             async with session.begin_nested():
-                claimed = set(
-                    (
-                        await session.execute(_claim(now, [row.id for row in rows]).returning(E.id))
-                    ).scalars()
-                )
                 for row in rows:
-                    if row.id not in claimed:
-                        continue  # another worker took it
                     step = self._step(session, row, now, settings, providers, lookups)
                     await self._noted(session, row, await self._apply(step, row))
                     steps.append(step)
@@ -330,10 +435,7 @@ class IngestWorker:
             lookups.clear()  # it may hold rows the savepoint's rollback took back
             if _database_down(exc):
                 raise
-            alone = [
-                await self._one(session, r, settings, providers, lookups, replies) for r in rows
-            ]
-            return [applied for applied in alone if applied is not None]
+            return await self._alone(session, rows, settings, providers, lookups, replies)
         return steps
 
     def _step(

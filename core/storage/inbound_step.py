@@ -159,3 +159,39 @@ async def last_outbound(
     found = (await step.session.execute(query)).scalar_one_or_none()
     step._last_outbound[key] = found
     return found
+
+
+async def read_last_outbound(
+    session: AsyncSession, items: list[tuple[IngestStep, t.ConversationRow, t.MessageRow]]
+) -> None:
+    """``last_outbound`` for each (step, conversation, new message) of a group, in one query:
+    each conversation's last received outbound message, kept in its step. A conversation whose
+    last one is not older than the message (written meanwhile by another transaction) is left
+    for ``last_outbound`` to read alone."""
+    wanted = {conversation.id: (step, message) for step, conversation, message in items}
+    wanted = {cid: pair for cid, pair in wanted.items() if cid not in pair[0].opened}
+    if not wanted:
+        return
+    M = t.MessageRow
+    newest = max(message.id for _, message in wanted.values())
+    order = (func.coalesce(M.sent_at, M.created_at).desc(), M.id.desc())
+    ranked = (
+        select(
+            M.id,
+            func.row_number().over(partition_by=M.conversation_id, order_by=order).label("rank"),
+        )
+        .where(
+            M.conversation_id.in_(wanted),
+            M.direction == Direction.OUTBOUND,
+            M.kind == MessageKind.MESSAGE,
+            M.id < newest,
+            M.status.not_in(_NOT_RECEIVED),
+        )
+        .subquery()
+    )
+    query = select(M).join(ranked, ranked.c.id == M.id).where(ranked.c.rank == 1)
+    found = {row.conversation_id: row for row in (await session.execute(query)).scalars()}
+    for cid, (step, message) in wanted.items():
+        row = found.get(cid)
+        if row is None or row.id < message.id:
+            step._last_outbound[(cid, message.id)] = row

@@ -17,6 +17,8 @@ NAMES = (
     "inbox",
     "decide",
     "ingest",
+    "ingest_drain",
+    "ingest_drain_pg",
     "startup",
     "broadcast",
     "broadcast_e2e",
