@@ -55,7 +55,7 @@ async def test_a_change_seen_after_the_read_makes_enter_read_the_page_again(
         await settle(pilot)
         reads = _count_reads(service)
         await _highlight(pilot, "channel:email")
-        ahead = app.screen._ahead[3].items
+        ahead = app.screen._ahead[3][0].items
         unread = next(s.id for s in ahead if s.unread_count)
         await Conversations.mark_read(service.conversations, unread)
         service.bus.publish(ConversationChanged(unread))

@@ -16,6 +16,7 @@ from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 from core.domain.enums import Channel, ConversationStatus, Priority
@@ -443,7 +444,26 @@ class ConversationList(DataTable[Text]):
             return
         width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
         header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width, self._total_row_height + header)
+        self._resize_scrollable(Size(width, self._total_row_height + header))
+
+    def _resize_scrollable(self, size: Size) -> None:
+        """Set the scrollable size. Setting it lays out the whole screen, and a layout sends
+        the scroll bars their sizes during the frame, so that they repaint in a frame of their
+        own after it; when the bars stay as they are (a page of another length that still
+        overflows), the bars are told now and only the list repaints: one frame."""
+        if size == self.virtual_size:
+            return
+        bars = (self.show_horizontal_scrollbar, self.show_vertical_scrollbar)
+        self.set_reactive(Widget.virtual_size, size)
+        if not self.container_size or not self.is_mounted:
+            self.refresh(layout=True)
+            return
+        self._refresh_scrollbars()  # shows or hides a bar: that asks for a layout itself
+        if (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) != bars:
+            self.refresh(layout=True)
+            return
+        self._scroll_update(size)
+        self.refresh()
 
     def _render_line_in_row(
         self,
