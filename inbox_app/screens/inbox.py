@@ -165,8 +165,8 @@ class InboxScreen(BulkActions, Screen[None]):
         """
         self._cursor, self._exhausted = None, False
         keep = self.table.current_id()
-        pages = await self._pages_read_ahead() or [await self._fetch_page()]
-        pages = await self._enough_pages(pages, keep)
+        first_pages = await self._pages_read_ahead() or [await self._fetch_page()]
+        pages = await self._enough_pages(first_pages, keep)
         self._forget_ahead()  # whatever changed, this reload was asked for it
         read = await self._read_counts() if counts else None
         self._show_title()
@@ -177,6 +177,7 @@ class InboxScreen(BulkActions, Screen[None]):
         if read is not None:
             self.query_one(Sidebar).show_counts(read)
         if keep is not None and keep in self.table.summaries:
+            self.table.measure_now()  # the list scrolls to the row now, not after a frame
             self.table.move_cursor(row=self.table.get_row_index(str(keep)))
         self._repaint_together(self.query_one("#title"), self.table, self.query_one(Sidebar))
 
