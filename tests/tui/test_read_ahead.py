@@ -7,6 +7,8 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
+from textual.widgets import DataTable
+
 from core.domain.enums import Channel
 from core.events import ConversationChanged
 from core.service.conversations import Conversations
@@ -168,3 +170,31 @@ async def test_a_highlight_far_from_the_end_reads_one_page(service) -> None:
         assert len(reads) == 1
         assert (table.row_count, table.cursor_row) == (50, 6)
         assert table.current_id() == made["email"]
+
+
+async def test_the_highlighted_options_rows_are_drawn_before_enter(app, ids) -> None:
+    """With its page, the highlighted option's rows are drawn ahead in the list's focused look,
+    the cursor on the first: Enter draws no row, and the rows on screen are DataTable's."""
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+        drawn: list[int] = []
+        draw_row = table._draw_row
+
+        def counted(row_index: int, *args: object) -> object:
+            drawn.append(row_index)
+            return draw_row(row_index, *args)
+
+        table._draw_row = counted  # type: ignore[method-assign]
+        await _highlight(pilot, "channel:email")
+        assert sorted(drawn) == [0, 1]  # ahead: the e-mail conversations
+        drawn.clear()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert sorted(names(app)) == ["Jean Martin", "Marie Dupont"]
+        assert drawn == []
+        assert table.has_focus and table.cursor_row == 0
+        table._pseudo_class_state = table.get_pseudo_class_state()
+        table._base_style = table.rich_style
+        for y in (1, 2):
+            assert list(table.render_line(y)) == list(DataTable.render_line(table, y))
