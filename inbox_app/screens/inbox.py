@@ -33,7 +33,7 @@ from inbox_app.screens.bulk_actions import BULK_BINDINGS, BulkActions
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.footer import Footer
-from inbox_app.widgets.inbox.conversation_list import ConversationList
+from inbox_app.widgets.inbox.conversation_list import PREFETCH, ConversationList
 from inbox_app.widgets.inbox.search_box import SearchBox
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from inbox_app.widgets.team.link_status import LinkStatus
@@ -42,6 +42,8 @@ PAGE_SIZE = 50
 #: A page read for the sidebar's highlighted option is shown when it is picked within this many
 #: seconds (and nothing changed meanwhile); later, the page is read again.
 AHEAD_SECONDS = 2.0
+#: Rows drawn ahead between two looks at the app's other work (about 2 ms of drawing).
+DRAWN_PER_STEP = 8
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SORTS = (Sort.NEWEST, Sort.PRIORITY, Sort.WAITING)
 #: The search facet's steps (``v``): every state, then one state at a time.
@@ -123,8 +125,9 @@ class InboxScreen(BulkActions, Screen[None]):
         self._exhausted = False
         self._loading = False
         #: The first page of the filter the sidebar's highlight points at, read before it is
-        #: picked: (filter, generation, when read, page). Any change seen drops it.
-        self._ahead: tuple[InboxFilter, int, float, Page] | None = None
+        #: picked (and the second, when ``_fetch_pages`` would read it): (filter, generation,
+        #: when read, pages). Any change seen drops it.
+        self._ahead: tuple[InboxFilter, int, float, tuple[Page, ...]] | None = None
         self._ahead_reading: tuple[InboxFilter, Worker[None]] | None = None
         #: Counts the changes seen (core events, reloads): a page read before one is stale.
         self._generation = 0
@@ -164,17 +167,19 @@ class InboxScreen(BulkActions, Screen[None]):
         """
         self._cursor, self._exhausted = None, False
         keep = self.table.current_id()
-        page = await self._page_read_ahead() or await self._fetch_page()
+        first_pages = await self._pages_read_ahead() or [await self._fetch_page()]
+        pages = await self._enough_pages(first_pages, keep)
         self._forget_ahead()  # whatever changed, this reload was asked for it
         read = await self._read_counts() if counts else None
         self._show_title()
         self.table.query_text = self.filter.search
         self.table.reset()
-        if page is not None:
+        for page in pages:
             self._show_page(page)
         if read is not None:
             self.query_one(Sidebar).show_counts(read)
         if keep is not None and keep in self.table.summaries:
+            self.table.measure_now()  # the list scrolls to the row now, not after a frame
             self.table.move_cursor(row=self.table.get_row_index(str(keep)))
         self._repaint_together(self.query_one("#title"), self.table, self.query_one(Sidebar))
 
@@ -200,16 +205,28 @@ class InboxScreen(BulkActions, Screen[None]):
         self._generation += 1
         self._ahead = None
 
-    async def _page_read_ahead(self) -> Page | None:
-        """The current filter's first page if it was read ahead (or is being read: it is
-        awaited), recently and with nothing changed since; else None."""
+    async def _pages_read_ahead(self) -> list[Page | None]:
+        """The current filter's first pages if they were read ahead (or are being read: they
+        are awaited), recently and with nothing changed since; else none."""
         reading = self._ahead_reading
         if reading is not None and reading[0] == self.filter and reading[1].is_running:
             with contextlib.suppress(Exception):  # a failed read is read again and reported
                 await reading[1].wait()
         ahead, fresh = self._ahead, self._is_read_ahead(self.filter)
         self._ahead = None
-        return ahead[3] if ahead is not None and fresh else None
+        return list(ahead[3]) if ahead is not None and fresh else []
+
+    async def _enough_pages(self, pages: list[Page | None], keep: int | None) -> list[Page]:
+        """The first of ``pages``, and the next one too (read if it is not among them) when the
+        highlighted conversation ``keep``, highlighted again, lands near the first page's
+        end: the list would ask for that page at once and show it in a frame of its own."""
+        first = pages[0]
+        if first is None:
+            return []
+        if not lands_near_end(first, keep):
+            return [first]
+        following = pages[1] if len(pages) > 1 else await self._fetch_page(first.next_cursor)
+        return [first] if following is None else [first, following]
 
     def _is_read_ahead(self, wanted: InboxFilter) -> bool:
         """Whether ``wanted``'s first page was read ahead, and still stands."""
@@ -231,27 +248,44 @@ class InboxScreen(BulkActions, Screen[None]):
     @work(exclusive=True, group="ahead")
     async def _read_ahead(self, wanted: InboxFilter) -> None:
         generation = self._generation
+        keep = self.table.current_id()
+        read = self.app.service.conversations.page
         try:
-            page = await self.app.service.conversations.page(wanted, None, PAGE_SIZE)
+            pages = [await read(wanted, None, PAGE_SIZE)]
+            if lands_near_end(pages[0], keep):
+                pages.append(await read(wanted, pages[0].next_cursor, PAGE_SIZE))
         except Exception:  # picked, the page is read again and what failed is said then
             return
         if generation == self._generation:
+            self._ahead = (wanted, generation, time.monotonic(), tuple(pages))
             if wanted.search == self.table.query_text:
-                self.table.prepare(page.items, self.app.now())
-            self._ahead = (wanted, generation, time.monotonic(), page)
+                for page in pages:
+                    self.table.prepare(page.items, self.app.now())
+                self._draw_ahead(pages[0], keep)
+
+    @work(exclusive=True, group="draw-ahead")
+    async def _draw_ahead(self, page: Page, keep: int | None) -> None:
+        """Draw the rows ``page`` shows once picked (the list focused, the cursor on ``keep``
+        or on the first row), a few at a time: Enter then finds them drawn."""
+        ids = [item.id for item in page.items]
+        cursor_row = ids.index(keep) if keep in ids else 0
+        for drawn, _ in enumerate(self.table.draw_ahead(page.items, self.app.now(), cursor_row)):
+            if drawn % DRAWN_PER_STEP == DRAWN_PER_STEP - 1:
+                await asyncio.sleep(0)
 
     async def _load_page(self) -> None:
         if self._exhausted or self._loading:
             return
-        page = await self._fetch_page()
+        page = await self._fetch_page(self._cursor)
         if page is not None:
             self._show_page(page)
 
-    async def _fetch_page(self) -> Page | None:
-        """The next page of the current filter; None (and a notice) when it cannot be read."""
+    async def _fetch_page(self, after: str | None = None) -> Page | None:
+        """The page of the current filter after the keyset cursor ``after`` (None: the
+        first); None (and a notice) when it cannot be read."""
         self._loading = True
         try:
-            return await self.app.service.conversations.page(self.filter, self._cursor, PAGE_SIZE)
+            return await self.app.service.conversations.page(self.filter, after, PAGE_SIZE)
         except Exception as exc:
             notify_error(self.app, exc)
             self._exhausted = True
@@ -584,6 +618,16 @@ class InboxScreen(BulkActions, Screen[None]):
 
 
 _COUNTED = (ConversationStatus.OPEN, ConversationStatus.PENDING)
+
+
+def lands_near_end(page: Page, keep: int | None) -> bool:
+    """Whether the conversation ``keep``, highlighted again on ``page`` shown alone, would be
+    within ``PREFETCH`` rows of its end while more pages follow (the list would then ask for
+    the next page)."""
+    if keep is None or page.next_cursor is None:
+        return False
+    ids = [item.id for item in page.items]
+    return keep in ids and ids.index(keep) >= len(ids) - PREFETCH
 
 
 def recount(

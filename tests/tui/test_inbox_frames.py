@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from textual._compositor import LayoutUpdate
@@ -12,6 +13,7 @@ from core.domain.enums import Channel
 from inbox_app.screens.inbox import InboxScreen
 from inbox_app.widgets.inbox.conversation_list import ConversationList
 from inbox_app.widgets.inbox.sidebar import Sidebar
+from tests.factories import add_message, add_prospect
 from tests.tui.helpers import names, settle
 
 
@@ -101,3 +103,62 @@ async def test_typing_a_search_lays_nothing_out_while_the_results_keep_their_siz
         assert screen.query_one("#search", Input).value == "dupont"
         assert names(app) == ["Marie Dupont", "Marie Dupont"]  # her SMS and her e-mail
         assert layouts == []
+
+
+async def test_a_page_of_another_length_is_one_frame_while_the_scroll_bar_stays(service) -> None:
+    """A page of another length changes the list's scrollable size. While the scroll bar stays
+    shown, nothing on the screen moves: no layout, the bar's new thumb in the same frame as the
+    rows. A bar that appears or goes still lays the screen out."""
+    from inbox_app.app import InboxApp
+
+    now = service.ctx.now()
+    for n in range(45):
+        channel = Channel.SMS if n < 30 else Channel.WHATSAPP
+        prospect = await add_prospect(service, f"Prospect {n:03d}", phone=f"+336{n:08d}")
+        await add_message(
+            service, prospect, f"Bonjour {n}", channel=channel, at=now - timedelta(minutes=n)
+        )
+    app = InboxApp(service, clock=service.ctx.clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(ConversationList)
+        bar = table.vertical_scrollbar
+        layouts = _count_layouts(screen)
+        for channel, length, shown in (
+            ("sms", 30, True),
+            (None, 45, True),
+            ("whatsapp", 15, False),
+        ):
+            frames = _record_frames(app)
+            await screen.refilter(dataclasses.replace(screen.filter, channel=channel))
+            await settle(pilot)
+            assert table.row_count == length
+            assert table.show_vertical_scrollbar is shown
+            if shown:
+                assert len(frames) == 1
+                assert bar.window_virtual_size == length + 1  # the rows and the header
+                told = _thumb(bar)
+                table.refresh(layout=True)  # what a layout tells the bar: the same
+                await settle(pilot)
+                assert _thumb(bar) == told
+        assert len(layouts) == 1 + 2  # the bar going, and the two asked for above
+        assert bar.display is False
+
+
+def _thumb(bar: Any) -> tuple[float, ...]:
+    """What the scroll bar was told: the scrollable size, the window's and the position."""
+    return bar.window_virtual_size, bar.window_size, bar.position
+
+
+def _count_layouts(screen: Any) -> list[object]:
+    """Every layout of the screen asked for from now on."""
+    layouts: list[object] = []
+    refresh_layout = screen._refresh_layout
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        layouts.append(args)
+        refresh_layout(*args, **kwargs)
+
+    screen._refresh_layout = counted
+    return layouts

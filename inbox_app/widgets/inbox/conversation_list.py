@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +18,9 @@ from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from core.domain.enums import Channel, ConversationStatus, Priority
 from core.domain.models import ConversationSummary
@@ -112,6 +116,20 @@ def condensed(item: ConversationSummary) -> Text:
     return parts
 
 
+@dataclass(frozen=True)
+class Look:
+    """What a body row's line is drawn with beside its cells and its place: the list's own
+    style and state (focus, mouse), the cells' styles before and after their text and the style
+    past the last column, for the row's cursor and mouse (the stylesheet and the focus decide
+    them). Part of a drawn line's key: a change of focus or theme draws the lines anew, and a
+    focus that comes back finds the lines it had (DataTable forgets them on each style update)."""
+
+    base: Style
+    state: object
+    cell: tuple[Style, Style]
+    extend: Style
+
+
 def preview_width(screen_width: int) -> int:
     """The preview column's width on a screen ``screen_width`` wide: what the others leave."""
     beside = _BESIDE["narrow" if screen_width < 100 else "wide"]
@@ -162,9 +180,13 @@ class ConversationList(DataTable[Text]):
         #: The mouse's meta data of each cell, by place (row and column indexes).
         self._metas: dict[tuple[int, int], Style] = {}
         #: The list's base style and its columns' widths, read once per repaint rather than once
-        #: per line.
+        #: per line, and the looks of its rows in that repaint by (cursor, hover).
         self._base_style = Style()
         self._widths: tuple[int, ...] = ()
+        self._pass_looks: dict[tuple[bool, bool], Look] = {}
+        #: The looks its rows had when last drawn focused: rows about to be shown are drawn
+        #: ahead in them (``draw_ahead``).
+        self._focused_looks: dict[tuple[bool, bool], Look] = {}
         #: The agency's time zone, for when snoozed conversations wake (the local one if None).
         self.tz: str | None = None
         #: Below 100 columns the last columns are off-screen: the preview starts with them.
@@ -297,7 +319,17 @@ class ConversationList(DataTable[Text]):
     def render_lines(self, crop: Any) -> list[Strip]:
         self._base_style = self.rich_style
         self._widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
+        self._pass_looks = {}
         return super().render_lines(crop)
+
+    def _plain_rows(self) -> bool:
+        """Whether body rows are drawn by ``render_line`` (one line each, no fixed parts)."""
+        return not (
+            self.cursor_type != "row"
+            or self.fixed_rows
+            or self.fixed_columns
+            or self._labelled_row_exists
+        )
 
     def render_line(self, y: int) -> Strip:
         """One line of the list: a body row's line is drawn once for its cells, its place and
@@ -309,13 +341,7 @@ class ConversationList(DataTable[Text]):
         (the header, and any table this does not fit, go through DataTable's own path).
         """
         header = self.header_height if self.show_header else 0
-        if (
-            y < header
-            or self.cursor_type != "row"
-            or self.fixed_rows
-            or self.fixed_columns
-            or self._labelled_row_exists
-        ):
+        if y < header or not self._plain_rows():
             return super().render_line(y)
         width = self.size.width
         scroll_x, scroll_y = self.scroll_offset
@@ -330,19 +356,19 @@ class ConversationList(DataTable[Text]):
         show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
         cursor = show_cursor and self.cursor_coordinate.row == row_index
         hover = show_cursor and show_hover and self.hover_coordinate.row == row_index
-        base_style = self._base_style
-        key = (
-            row_key,
-            row_index,
-            cursor,
-            hover,
-            base_style,
-            width,
-            self._widths,
-            scroll_x,
-            self._pseudo_class_state,
-            self._looks(cursor, hover),
-        )
+        look = self._pass_looks.get((cursor, hover))
+        if look is None or (look.base, look.state) != (self._base_style, self._pseudo_class_state):
+            look = self._look(cursor, hover)
+        key = (row_key, row_index, cursor, hover, width, self._widths, scroll_x, look)
+        drawn = self._drawn_line(key, cells)
+        if drawn is not None:
+            return drawn
+        strip = self._draw_row(row_index, cells, cursor, hover, look, width, scroll_x)
+        self._lines[key] = (cells, strip)
+        return strip
+
+    def _drawn_line(self, key: tuple[object, ...], cells: tuple[Text, ...]) -> Strip | None:
+        """The line drawn before under ``key`` from these very cells, if any."""
         drawn = self._lines.get(key)
         if (
             drawn is not None
@@ -350,15 +376,11 @@ class ConversationList(DataTable[Text]):
             and all(a is b for a, b in zip(drawn[0], cells, strict=True))
         ):
             return drawn[1]
-        strip = self._draw_row(row_index, cells, cursor, hover, base_style, width, scroll_x)
-        self._lines[key] = (cells, strip)
-        return strip
+        return None
 
-    def _looks(self, cursor: bool, hover: bool) -> tuple[Style, ...]:
-        """The styles a body row's line is drawn with beside its base style (the cursor's and
-        the mouse's look, which the stylesheet and the focus decide): part of a drawn line's key,
-        so that a change of focus or theme draws the lines anew, and a focus that comes back
-        finds the lines it had (DataTable forgets every drawing on each style update)."""
+    def _look(self, cursor: bool, hover: bool) -> Look:
+        """The look of a row with or without the cursor and the mouse in this repaint (kept
+        for the repaint, and as the focused look when the list has the focus)."""
         show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
         cell = self._get_styles_to_render_cell(
             False,
@@ -371,10 +393,40 @@ class ConversationList(DataTable[Text]):
             self.cursor_foreground_priority == "css",
             self.cursor_background_priority == "css",
         )
-        extend = self._get_styles_to_render_cell(
+        extend, _ = self._get_styles_to_render_cell(
             False, False, False, hover, cursor, show_cursor, show_hover, False, False
         )
-        return (*cell, *extend)
+        state = self._pseudo_class_state
+        look = Look(self._base_style, state, cell, extend)
+        self._pass_looks[cursor, hover] = look
+        if getattr(state, "focus", False):
+            self._focused_looks[cursor, hover] = look
+        return look
+
+    def draw_ahead(
+        self, items: tuple[ConversationSummary, ...], now: datetime, cursor_row: int
+    ) -> Iterator[int]:
+        """Draw the lines the rows of ``items`` will have once shown from the top, focused,
+        the cursor on ``cursor_row``: the rows that fill the list, so that showing them finds
+        them drawn. Yields the index of each row drawn (the caller may let other work run
+        between them). Nothing is drawn before the list was drawn focused once (that look is
+        not known yet), nor when the cursor's row would scroll the list."""
+        header = self.header_height if self.show_header else 0
+        shown = self.scrollable_content_region.height - header
+        if not self._focused_looks or not self._plain_rows() or cursor_row >= shown:
+            return
+        width = self.size.width
+        for row_index, item in enumerate(items[:shown]):
+            cursor = row_index == cursor_row
+            look = self._focused_looks.get((cursor, False))
+            cells = tuple(self._cells(item, now))
+            if look is None or not all(fits_one_line(cell) for cell in cells):
+                continue
+            key = (RowKey(str(item.id)), row_index, cursor, False, width, self._widths, 0, look)
+            if self._drawn_line(key, cells) is None:
+                strip = self._draw_row(row_index, cells, cursor, False, look, width, 0)
+                self._lines[key] = (cells, strip)
+                yield row_index
 
     def _draw_row(
         self,
@@ -382,12 +434,13 @@ class ConversationList(DataTable[Text]):
         cells: tuple[Text, ...],
         cursor: bool,
         hover: bool,
-        base_style: Style,
+        look: Look,
         width: int,
         scroll_x: int,
     ) -> Strip:
         """The line DataTable draws for a one-line row in row-cursor mode, segment for
         segment (``tests/tui/test_list_rendering.py`` compares them)."""
+        base_style = look.base
         segments: list[Segment] = []
         table_width = 0
         for column_index, (column, cell) in enumerate(
@@ -397,25 +450,14 @@ class ConversationList(DataTable[Text]):
             table_width += column_width
             if fits_one_line(cell):
                 lines = self._cell_lines(
-                    cell, row_index, column_index, base_style, column_width, cursor, hover
+                    cell, row_index, column_index, base_style, column_width, look.cell
                 )
             else:
                 lines = self._render_cell(
                     row_index, column_index, base_style, column_width, cursor, hover
                 )
             segments.extend(lines[0])
-        extend_style, _ = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            False,
-            False,
-        )
-        extend_style = base_style + extend_style
+        extend_style = base_style + look.extend
         extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
         segments.append(Segment(" " * max(0, width - table_width), extend_style))
         cropped = line_crop(segments, scroll_x, scroll_x + width, width)
@@ -443,7 +485,26 @@ class ConversationList(DataTable[Text]):
             return
         width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
         header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width, self._total_row_height + header)
+        self._resize_scrollable(Size(width, self._total_row_height + header))
+
+    def _resize_scrollable(self, size: Size) -> None:
+        """Set the scrollable size. Setting it lays out the whole screen, and a layout sends
+        the scroll bars their sizes during the frame, so that they repaint in a frame of their
+        own after it; when the bars stay as they are (a page of another length that still
+        overflows), the bars are told now and only the list repaints: one frame."""
+        if size == self.virtual_size:
+            return
+        bars = (self.show_horizontal_scrollbar, self.show_vertical_scrollbar)
+        self.set_reactive(Widget.virtual_size, size)
+        if not self.container_size or not self.is_mounted:
+            self.refresh(layout=True)
+            return
+        self._refresh_scrollbars()  # shows or hides a bar: that asks for a layout itself
+        if (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) != bars:
+            self.refresh(layout=True)
+            return
+        self._scroll_update(size)
+        self.refresh()
 
     def _render_line_in_row(
         self,
@@ -498,22 +559,7 @@ class ConversationList(DataTable[Text]):
         cell = self._get_row_renderables(row_index).cells[column_index]
         if self.rows[row_key].height != 1 or not fits_one_line(cell):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        lines = self._cell_lines(cell, row_index, column_index, base_style, width, cursor, hover)
-        self._cell_render_cache[key] = lines
-        return lines
-
-    def _cell_lines(
-        self,
-        cell: Text,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool,
-        hover: bool,
-    ) -> list[list[Segment]]:
-        """A one-line body cell (``render/cells.py``), kept by cell, place and look."""
-        component, post = self._get_styles_to_render_cell(
+        styles = self._get_styles_to_render_cell(
             False,
             False,
             column_index < self.fixed_columns,
@@ -524,6 +570,22 @@ class ConversationList(DataTable[Text]):
             self.cursor_foreground_priority == "css",
             self.cursor_background_priority == "css",
         )
+        lines = self._cell_lines(cell, row_index, column_index, base_style, width, styles)
+        self._cell_render_cache[key] = lines
+        return lines
+
+    def _cell_lines(
+        self,
+        cell: Text,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        styles: tuple[Style, Style],
+    ) -> list[list[Segment]]:
+        """A one-line body cell (``render/cells.py``), kept by cell, place and look (``styles``:
+        the cell's component style, and the style after its text)."""
+        component, post = styles
         place = (id(cell), row_index, column_index, width, base_style, component, post)
         drawn = self._drawn.get(place)
         if drawn is not None and drawn[0] is cell:
