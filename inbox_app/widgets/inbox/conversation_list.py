@@ -6,10 +6,12 @@ import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._segment_tools import line_crop
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
@@ -41,6 +43,8 @@ DRAWN_CELLS = 8_000
 MADE_ROWS = 5_000
 #: Drawn lines of rows kept across updates of the list (about ten screens of rows in each look).
 DRAWN_ROWS = 2_000
+#: Distinct cells shared by the rows that show the same one (see ``_shared_cell``).
+SHARED_CELLS = 5_000
 #: Where the cursor (or the mouse) is said to be when drawing a row it is not on: no row's index.
 _ELSEWHERE = Coordinate(-2, 0)
 #: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
@@ -161,6 +165,11 @@ class ConversationList(DataTable[Text]):
         )
         #: The mouse's meta data of each cell, by place (row and column indexes).
         self._metas: dict[tuple[int, int], Style] = {}
+        #: One cell object per look: "SMS", "il y a 5 min", no labels… (``_shared_cell``).
+        self._shared: dict[tuple[object, ...], Text] = {}
+        #: The style of the blank past the last column, by row and look.
+        self._extends: dict[tuple[object, ...], Style] = {}
+        self._drawing_console: Console | None = None
         #: The list's base style and its columns' widths, read once per repaint rather than once
         #: per line.
         self._base_style = Style()
@@ -213,8 +222,13 @@ class ConversationList(DataTable[Text]):
         if order == self.ids():
             return
         current = self.current_id()
-        rank = {id(self.get_cell(str(cid), "unread")): i for i, cid in enumerate(order)}
-        self.sort(key=lambda cells: rank.get(id(cells[0]), len(rank)))
+        rank = {str(cid): i for i, cid in enumerate(order)}
+        keys = sorted(self._data, key=lambda key: rank.get(key.value, len(rank)))
+        # what DataTable.sort does, by row key: its key function is given a row's cells, and
+        # rows share cells (``_shared_cell``)
+        self._row_locations = TwoWayDict({key: index for index, key in enumerate(keys)})
+        self._update_count += 1
+        self.refresh()
         if current is not None:
             self.move_cursor(row=self.get_row_index(str(current)), scroll=False)
 
@@ -243,9 +257,33 @@ class ConversationList(DataTable[Text]):
             return made[4]
         if len(self._made) >= MADE_ROWS:
             self._made.clear()
-        cells = self._painted(item, self._make_cells(item, when))
+        cells = [self._shared_cell(c) for c in self._painted(item, self._make_cells(item, when))]
         self._made[item.id] = (item, when, self.query_text, tagged, cells)
         return cells
+
+    def _shared_cell(self, cell: Text) -> Text:
+        """The cell made before with the same text and look, if any, else ``cell``.
+
+        Most cells repeat from row to row (a channel, an age, a priority, no labels…): shared,
+        a row drawn where such a cell was drawn before reuses that cell's drawing
+        (``_cell_lines`` keeps drawings by cell and place), so a new page draws mostly the
+        names and previews. Cells are never changed once made (a change makes new ones).
+        """
+        key = (
+            cell.plain,
+            cell.style,
+            tuple(cell.spans),
+            cell.justify,
+            cell.overflow,
+            cell.no_wrap,
+            cell.end,
+        )
+        shared = self._shared.get(key)
+        if shared is None:
+            if len(self._shared) >= SHARED_CELLS:
+                self._shared.clear()
+            self._shared[key] = shared = cell
+        return shared
 
     def _make_cells(self, item: ConversationSummary, when: str) -> list[Text]:
         unread = "●" if item.unread_count else " "
@@ -297,6 +335,7 @@ class ConversationList(DataTable[Text]):
     def render_lines(self, crop: Any) -> list[Strip]:
         self._base_style = self.rich_style
         self._widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
+        self._drawing_console = self.app.console
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -388,7 +427,19 @@ class ConversationList(DataTable[Text]):
     ) -> Strip:
         """The line DataTable draws for a one-line row in row-cursor mode, segment for
         segment (``tests/tui/test_list_rendering.py`` compares them)."""
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
         segments: list[Segment] = []
+        simplified = True  # every cell's segments simplified (the one-line path's are)
         table_width = 0
         for column_index, (column, cell) in enumerate(
             zip(self.ordered_columns, cells, strict=True)
@@ -397,14 +448,26 @@ class ConversationList(DataTable[Text]):
             table_width += column_width
             if fits_one_line(cell):
                 lines = self._cell_lines(
-                    cell, row_index, column_index, base_style, column_width, cursor, hover
+                    cell, row_index, column_index, base_style, column_width, component, post
                 )
             else:
+                simplified = False
                 lines = self._render_cell(
                     row_index, column_index, base_style, column_width, cursor, hover
                 )
             segments.extend(lines[0])
-        extend_style, _ = self._get_styles_to_render_cell(
+        fill = max(0, width - table_width)
+        segments.append(Segment(" " * fill, self._extension(row_index, base_style, cursor, hover)))
+        if simplified and not scroll_x and table_width <= width:
+            # exactly the width, nothing to cut; and no two neighbouring cells' segments can
+            # merge (each carries its own place in its meta): simplified already
+            return Strip(segments, width)
+        cropped = line_crop(segments, scroll_x, scroll_x + width, width)
+        return Strip(cropped).adjust_cell_length(width, base_style).simplify()
+
+    def _extension(self, row_index: int, base_style: Style, cursor: bool, hover: bool) -> Style:
+        """The style of the blank that extends a row past its last column."""
+        extend, _ = self._get_styles_to_render_cell(
             False,
             False,
             False,
@@ -415,11 +478,14 @@ class ConversationList(DataTable[Text]):
             False,
             False,
         )
-        extend_style = base_style + extend_style
-        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
-        segments.append(Segment(" " * max(0, width - table_width), extend_style))
-        cropped = line_crop(segments, scroll_x, scroll_x + width, width)
-        return Strip(cropped).adjust_cell_length(width, base_style).simplify()
+        key = (row_index, base_style, extend)
+        style = self._extends.get(key)
+        if style is None:
+            if len(self._extends) >= DRAWN_CELLS:
+                self._extends.clear()
+            meta = Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+            style = self._extends[key] = base_style + extend + meta
+        return style
 
     def measure_now(self) -> None:
         """Work out the list's size after rows came or went now, as DataTable would when next
@@ -498,21 +564,6 @@ class ConversationList(DataTable[Text]):
         cell = self._get_row_renderables(row_index).cells[column_index]
         if self.rows[row_key].height != 1 or not fits_one_line(cell):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        lines = self._cell_lines(cell, row_index, column_index, base_style, width, cursor, hover)
-        self._cell_render_cache[key] = lines
-        return lines
-
-    def _cell_lines(
-        self,
-        cell: Text,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool,
-        hover: bool,
-    ) -> list[list[Segment]]:
-        """A one-line body cell (``render/cells.py``), kept by cell, place and look."""
         component, post = self._get_styles_to_render_cell(
             False,
             False,
@@ -524,6 +575,22 @@ class ConversationList(DataTable[Text]):
             self.cursor_foreground_priority == "css",
             self.cursor_background_priority == "css",
         )
+        lines = self._cell_lines(cell, row_index, column_index, base_style, width, component, post)
+        self._cell_render_cache[key] = lines
+        return lines
+
+    def _cell_lines(
+        self,
+        cell: Text,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        component: Style,
+        post: Style,
+    ) -> list[list[Segment]]:
+        """A one-line body cell (``render/cells.py``), simplified, kept by cell, place and look
+        (``component`` and ``post``: the cursor's or the mouse's styles, if on it)."""
         place = (id(cell), row_index, column_index, width, base_style, component, post)
         drawn = self._drawn.get(place)
         if drawn is not None and drawn[0] is cell:
@@ -535,7 +602,9 @@ class ConversationList(DataTable[Text]):
             meta = Style.from_meta({"row": row_index, "column": column_index})
             self._metas[row_index, column_index] = meta
         pre = base_style + meta + component
-        lines = one_line_cell(self.app.console, cell, width, self.cell_padding, pre, post)
+        console = self._drawing_console or self.app.console
+        line = one_line_cell(console, cell, width, self.cell_padding, pre, post)[0]
+        lines = [list(Segment.simplify(line))]
         self._drawn[place] = (cell, lines)  # the cell kept with it: its id is not reused
         return lines
 
