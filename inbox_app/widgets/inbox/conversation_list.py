@@ -20,31 +20,19 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DataTable
 
-from core.domain.enums import Channel, ConversationStatus, Priority
+from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import language, t
 from inbox_app.render.cells import fits_one_line, one_line_cell
-from inbox_app.render.safe import highlighted, inert, one_line
-from inbox_app.render.words import (
-    channel_style,
-    channel_tag,
-    priority_mark,
-    priority_name,
-    priority_style,
-    relative,
-    when,
-)
+from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
+from inbox_app.widgets.inbox.row_cells import RowCells
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
 #: Rendered cells kept across updates of the list (about twenty pages of 50 rows, 8 cells each).
 DRAWN_CELLS = 8_000
-#: Conversations whose cells are kept for reuse; past this the memory starts again.
-MADE_ROWS = 5_000
 #: Drawn lines of rows kept across updates of the list (about ten screens of rows in each look).
 DRAWN_ROWS = 2_000
-#: Distinct cells shared by the rows that show the same one (see ``_shared_cell``).
-SHARED_CELLS = 5_000
 #: Where the cursor (or the mouse) is said to be when drawing a row it is not on: no row's index.
 _ELSEWHERE = Coordinate(-2, 0)
 #: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
@@ -56,8 +44,6 @@ WIDTHS = {
     "labels": 20,
     "assignee": 14,
 }
-#: Before the name of a conversation tagged for a bulk action.
-TAG_MARK = "✓ "
 #: Screens narrower than this show the priority, assignee and labels at the preview's start.
 NARROW_BELOW = 100
 #: The preview takes the room the other columns leave, within these bounds.
@@ -98,24 +84,6 @@ def _column_width(name: str, lang: str) -> int:
     return max(len(t(f"ui.column.{name}")), *(len(w) for w in words))
 
 
-def condensed(item: ConversationSummary) -> Text:
-    """ "!! @Camille #visite+1 │ ": priority mark, assignee and labels in a few columns."""
-    parts = Text()
-    mark = priority_mark(item.priority)
-    if mark:
-        parts.append(mark + " ", style=priority_style(item.priority) or "bold")
-    if item.assignee_name:
-        parts.append_text(inert("@" + item.assignee_name.split()[0][:10], single_line=True))
-        parts.append(" ")
-    if item.labels:
-        more = f"+{len(item.labels) - 1}" if len(item.labels) > 1 else ""
-        parts.append_text(inert(f"#{item.labels[0][:12]}{more}", single_line=True))
-        parts.append(" ")
-    if parts:
-        parts.append("│ ", style="dim")
-    return parts
-
-
 def preview_width(screen_width: int) -> int:
     """The preview column's width on a screen ``screen_width`` wide: what the others leave."""
     beside = _BESIDE["narrow" if screen_width < 100 else "wide"]
@@ -150,9 +118,8 @@ class ConversationList(DataTable[Text]):
         self.query_text: str | None = None
         #: Conversations tagged for a bulk action (kept while the list reloads).
         self.tagged: set[int] = set()
-        #: The cells last made for each conversation, with what they were made from: a row shown
-        #: again unchanged (back to a filter, say) reuses them, and so their rendered lines.
-        self._made: dict[int, tuple[ConversationSummary, str, str | None, bool, list[Text]]] = {}
+        #: Each conversation's cells, made once per look and shared between rows.
+        self._row_cells = RowCells()
         #: Rendered cells by cell object and place, across the table's updates (DataTable's own
         #: cache is emptied by every change): (cell, lines) under ``id(cell)`` and the styles.
         self._drawn: LRUCache[tuple[object, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
@@ -165,8 +132,6 @@ class ConversationList(DataTable[Text]):
         )
         #: The mouse's meta data of each cell, by place (row and column indexes).
         self._metas: dict[tuple[int, int], Style] = {}
-        #: One cell object per look: "SMS", "il y a 5 min", no labels… (``_shared_cell``).
-        self._shared: dict[tuple[object, ...], Text] = {}
         #: The style of the blank past the last column, by row and look.
         self._extends: dict[tuple[object, ...], Style] = {}
         self._drawing_console: Console | None = None
@@ -225,7 +190,7 @@ class ConversationList(DataTable[Text]):
         rank = {str(cid): i for i, cid in enumerate(order)}
         keys = sorted(self._data, key=lambda key: rank.get(key.value, len(rank)))
         # what DataTable.sort does, by row key: its key function is given a row's cells, and
-        # rows share cells (``_shared_cell``)
+        # rows share cells (``row_cells.py``)
         self._row_locations = TwoWayDict({key: index for index, key in enumerate(keys)})
         self._update_count += 1
         self.refresh()
@@ -249,88 +214,9 @@ class ConversationList(DataTable[Text]):
         return [int(row.key.value) for row in self.ordered_rows if row.key.value]
 
     def _cells(self, item: ConversationSummary, now: datetime) -> list[Text]:
-        """The row's cells: those made before if nothing they show changed."""
-        when = relative(item.last_message_at, now)
+        """The row's cells (``row_cells.py``): those made before if nothing they show changed."""
         tagged = item.id in self.tagged
-        made = self._made.get(item.id)
-        if made is not None and made[1:4] == (when, self.query_text, tagged) and made[0] == item:
-            return made[4]
-        if len(self._made) >= MADE_ROWS:
-            self._made.clear()
-        cells = [self._shared_cell(c) for c in self._painted(item, self._make_cells(item, when))]
-        self._made[item.id] = (item, when, self.query_text, tagged, cells)
-        return cells
-
-    def _shared_cell(self, cell: Text) -> Text:
-        """The cell made before with the same text and look, if any, else ``cell``.
-
-        Most cells repeat from row to row (a channel, an age, a priority, no labels…): shared,
-        a row drawn where such a cell was drawn before reuses that cell's drawing
-        (``_cell_lines`` keeps drawings by cell and place), so a new page draws mostly the
-        names and previews. Cells are never changed once made (a change makes new ones).
-        """
-        key = (
-            cell.plain,
-            cell.style,
-            tuple(cell.spans),
-            cell.justify,
-            cell.overflow,
-            cell.no_wrap,
-            cell.end,
-        )
-        shared = self._shared.get(key)
-        if shared is None:
-            if len(self._shared) >= SHARED_CELLS:
-                self._shared.clear()
-            self._shared[key] = shared = cell
-        return shared
-
-    def _make_cells(self, item: ConversationSummary, when: str) -> list[Text]:
-        unread = "●" if item.unread_count else " "
-        first_line = item.last_message_preview
-        if item.match_snippet:  # a search result: why it matched
-            first_line = item.match_snippet
-        elif item.subject:
-            first_line = f"{item.subject} — {first_line}"
-        mark = priority_mark(item.priority)
-        name = highlighted(item.prospect_name, self.query_text, "bold" if item.unread_count else "")
-        if item.id in self.tagged:
-            name = Text(TAG_MARK, style="bold reverse") + name
-        return [
-            Text(unread, style="bold"),
-            Text(channel_tag(item.channel)),
-            name,
-            Text(when),
-            self._preview(item, first_line),
-            Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
-            inert(one_line(item.assignee_name or ""), single_line=True),
-            inert(", ".join(item.labels), single_line=True),
-        ]
-
-    def _painted(self, item: ConversationSummary, cells: list[Text]) -> list[Text]:
-        """The row's cells with their colours (which repeat what the marks and tags say), when
-        a snoozed conversation wakes, and on a narrow screen its priority, assignee and labels
-        condensed at the start of the preview (made once: the list's cache keeps them)."""
-        at = {name: i for i, name in enumerate(COLUMNS)}
-        cells[at["channel"]].stylize(channel_style(item.channel))
-        cells[at["priority"]].stylize(priority_style(item.priority))
-        lead = Text()
-        if self.narrow:
-            lead = condensed(item)
-        if item.status == ConversationStatus.SNOOZED and item.snoozed_until is not None:
-            wakes = t("ui.inbox.wakes", when=when(item.snoozed_until, self.tz))
-            lead.append(f"{wakes} ", style="italic")
-        if lead:  # after the draft mark, which stays first
-            preview = cells[at["preview"]]
-            keep = len(t("ui.inbox.draft_mark")) if item.has_draft else 0
-            cells[at["preview"]] = preview[:keep] + lead + preview[keep:]
-        return cells
-
-    def _preview(self, item: ConversationSummary, first_line: str) -> Text:
-        preview = highlighted(first_line, self.query_text)
-        if not item.has_draft:
-            return preview
-        return Text(t("ui.inbox.draft_mark"), style="italic") + preview
+        return self._row_cells.cells(item, now, self.query_text, tagged, self.narrow, self.tz)
 
     def render_lines(self, crop: Any) -> list[Strip]:
         self._base_style = self.rich_style
