@@ -4,37 +4,22 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from rich.console import Console
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
-from textual._segment_tools import line_crop
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
-from textual.cache import LRUCache
-from textual.coordinate import Coordinate
-from textual.geometry import Size
 from textual.message import Message
-from textual.strip import Strip
 from textual.widgets import DataTable
 
 from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import language, t
-from inbox_app.render.cells import fits_one_line, one_line_cell
 from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
+from inbox_app.widgets.inbox.one_line_table import OneLineTable
 from inbox_app.widgets.inbox.row_cells import RowCells
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
-#: Rendered cells kept across updates of the list (about twenty pages of 50 rows, 8 cells each).
-DRAWN_CELLS = 8_000
-#: Drawn lines of rows kept across updates of the list (about ten screens of rows in each look).
-DRAWN_ROWS = 2_000
-#: Where the cursor (or the mouse) is said to be when drawing a row it is not on: no row's index.
-_ELSEWHERE = Coordinate(-2, 0)
 #: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
 COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "assignee", "labels")
 WIDTHS = {
@@ -92,7 +77,7 @@ def preview_width(screen_width: int) -> int:
     return max(low, min(high, screen_width - beside - others - 2))
 
 
-class ConversationList(DataTable[Text]):
+class ConversationList(OneLineTable):
     """Conversations of the current filter; asks for more rows when the end comes near."""
 
     BINDINGS = [
@@ -120,25 +105,6 @@ class ConversationList(DataTable[Text]):
         self.tagged: set[int] = set()
         #: Each conversation's cells, made once per look and shared between rows.
         self._row_cells = RowCells()
-        #: Rendered cells by cell object and place, across the table's updates (DataTable's own
-        #: cache is emptied by every change): (cell, lines) under ``id(cell)`` and the styles.
-        self._drawn: LRUCache[tuple[object, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
-            DRAWN_CELLS
-        )
-        #: Each row's drawn line, by row and look, with the cells it was drawn from: a row drawn
-        #: before is not drawn again when the list changes around it (``render_line``).
-        self._lines: LRUCache[tuple[object, ...], tuple[tuple[Text, ...], Strip]] = LRUCache(
-            DRAWN_ROWS
-        )
-        #: The mouse's meta data of each cell, by place (row and column indexes).
-        self._metas: dict[tuple[int, int], Style] = {}
-        #: The style of the blank past the last column, by row and look.
-        self._extends: dict[tuple[object, ...], Style] = {}
-        self._drawing_console: Console | None = None
-        #: The list's base style and its columns' widths, read once per repaint rather than once
-        #: per line.
-        self._base_style = Style()
-        self._widths: tuple[int, ...] = ()
         #: The agency's time zone, for when snoozed conversations wake (the local one if None).
         self.tz: str | None = None
         #: Below 100 columns the last columns are off-screen: the preview starts with them.
@@ -217,282 +183,6 @@ class ConversationList(DataTable[Text]):
         """The row's cells (``row_cells.py``): those made before if nothing they show changed."""
         tagged = item.id in self.tagged
         return self._row_cells.cells(item, now, self.query_text, tagged, self.narrow, self.tz)
-
-    def render_lines(self, crop: Any) -> list[Strip]:
-        self._base_style = self.rich_style
-        self._widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
-        self._drawing_console = self.app.console
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        """One line of the list: a body row's line is drawn once for its cells, its place and
-        its look (cursor, hover, focus), and reused until one of them changes.
-
-        DataTable keys its drawn lines by a count of every change to the table, so a new page,
-        a moved row or a patched cell draws every line again, each through several layers of
-        caches; a row of this list is one line of eight fixed-width cells, drawn here directly
-        (the header, and any table this does not fit, go through DataTable's own path).
-        """
-        header = self.header_height if self.show_header else 0
-        if (
-            y < header
-            or self.cursor_type != "row"
-            or self.fixed_rows
-            or self.fixed_columns
-            or self._labelled_row_exists
-        ):
-            return super().render_line(y)
-        width = self.size.width
-        scroll_x, scroll_y = self.scroll_offset
-        row_index = y - header + scroll_y
-        if row_index >= len(self._y_offsets) or self._y_offsets[row_index][1]:
-            return super().render_line(y)  # past the rows, or a row taller than one line
-        row_key = self._y_offsets[row_index][0]
-        row = self._data.get(row_key)
-        if row is None or self._row_locations.get(row_key) != row_index:
-            return super().render_line(y)
-        cells = tuple(row.values())
-        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
-        cursor = show_cursor and self.cursor_coordinate.row == row_index
-        hover = show_cursor and show_hover and self.hover_coordinate.row == row_index
-        base_style = self._base_style
-        key = (
-            row_key,
-            row_index,
-            cursor,
-            hover,
-            base_style,
-            width,
-            self._widths,
-            scroll_x,
-            self._pseudo_class_state,
-            self._looks(cursor, hover),
-        )
-        drawn = self._lines.get(key)
-        if (
-            drawn is not None
-            and len(drawn[0]) == len(cells)
-            and all(a is b for a, b in zip(drawn[0], cells, strict=True))
-        ):
-            return drawn[1]
-        strip = self._draw_row(row_index, cells, cursor, hover, base_style, width, scroll_x)
-        self._lines[key] = (cells, strip)
-        return strip
-
-    def _looks(self, cursor: bool, hover: bool) -> tuple[Style, ...]:
-        """The styles a body row's line is drawn with beside its base style (the cursor's and
-        the mouse's look, which the stylesheet and the focus decide): part of a drawn line's key,
-        so that a change of focus or theme draws the lines anew, and a focus that comes back
-        finds the lines it had (DataTable forgets every drawing on each style update)."""
-        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
-        cell = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            show_cursor,
-            show_hover,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        extend = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, show_cursor, show_hover, False, False
-        )
-        return (*cell, *extend)
-
-    def _draw_row(
-        self,
-        row_index: int,
-        cells: tuple[Text, ...],
-        cursor: bool,
-        hover: bool,
-        base_style: Style,
-        width: int,
-        scroll_x: int,
-    ) -> Strip:
-        """The line DataTable draws for a one-line row in row-cursor mode, segment for
-        segment (``tests/tui/test_list_rendering.py`` compares them)."""
-        component, post = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        segments: list[Segment] = []
-        simplified = True  # every cell's segments simplified (the one-line path's are)
-        table_width = 0
-        for column_index, (column, cell) in enumerate(
-            zip(self.ordered_columns, cells, strict=True)
-        ):
-            column_width = column.get_render_width(self)
-            table_width += column_width
-            if fits_one_line(cell):
-                lines = self._cell_lines(
-                    cell, row_index, column_index, base_style, column_width, component, post
-                )
-            else:
-                simplified = False
-                lines = self._render_cell(
-                    row_index, column_index, base_style, column_width, cursor, hover
-                )
-            segments.extend(lines[0])
-        fill = max(0, width - table_width)
-        segments.append(Segment(" " * fill, self._extension(row_index, base_style, cursor, hover)))
-        if simplified and not scroll_x and table_width <= width:
-            # exactly the width, nothing to cut; and no two neighbouring cells' segments can
-            # merge (each carries its own place in its meta): simplified already
-            return Strip(segments, width)
-        cropped = line_crop(segments, scroll_x, scroll_x + width, width)
-        return Strip(cropped).adjust_cell_length(width, base_style).simplify()
-
-    def _extension(self, row_index: int, base_style: Style, cursor: bool, hover: bool) -> Style:
-        """The style of the blank that extends a row past its last column."""
-        extend, _ = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            False,
-            False,
-        )
-        key = (row_index, base_style, extend)
-        style = self._extends.get(key)
-        if style is None:
-            if len(self._extends) >= DRAWN_CELLS:
-                self._extends.clear()
-            meta = Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
-            style = self._extends[key] = base_style + extend + meta
-        return style
-
-    def measure_now(self) -> None:
-        """Work out the list's size after rows came or went now, as DataTable would when next
-        idle: its repaint (and any layout the new size needs) can then go in the same frame
-        as the rest of the screen's change."""
-        if self._require_update_dimensions:
-            self._require_update_dimensions = False
-            new_rows = self._new_rows.copy()
-            self._new_rows.clear()
-            self._update_dimensions(new_rows)
-
-    def _update_dimensions(self, new_rows: object) -> None:
-        """The scrollable size once rows came or went.
-
-        DataTable measures every new cell to fit its columns; every column here has a fixed
-        width and every row one line, so only the size is worked out (the general path is
-        kept for anything else)."""
-        columns = self.columns.values()
-        if any(c.auto_width for c in columns) or any(r.height != 1 for r in self.rows.values()):
-            super()._update_dimensions(new_rows)  # type: ignore[arg-type]
-            return
-        width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width, self._total_row_height + header)
-
-    def _render_line_in_row(
-        self,
-        row_key: Any,
-        line_no: int,
-        base_style: Style,
-        cursor_location: Coordinate,
-        hover_location: Coordinate,
-    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
-        """One row's line. DataTable keys its drawing of a row by where the cursor is, so a
-        move redraws every row; a row the cursor and the mouse are not on looks the same
-        wherever they are, so it is drawn (and cached) as if they were nowhere."""
-        if self.cursor_type == "row":
-            found = self._row_locations.get(row_key)
-            row_index = -1 if found is None else found  # -1: the header, as DataTable has it
-            if cursor_location.row != row_index:
-                cursor_location = _ELSEWHERE
-            if hover_location.row != row_index:
-                hover_location = _ELSEWHERE
-        return super()._render_line_in_row(
-            row_key, line_no, base_style, cursor_location, hover_location
-        )
-
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        """A body cell through the one-line path (``render/cells.py``), cached as DataTable
-        caches its cells; the header and anything else through DataTable's own path."""
-        if row_index < 0 or column_index < 0 or row_index < self.fixed_rows:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        key = (
-            row_key,
-            column_key,
-            base_style,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        lines = self._cell_render_cache.get(key)
-        if lines is not None:
-            return lines
-        cell = self._get_row_renderables(row_index).cells[column_index]
-        if self.rows[row_key].height != 1 or not fits_one_line(cell):
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        component, post = self._get_styles_to_render_cell(
-            False,
-            False,
-            column_index < self.fixed_columns,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        lines = self._cell_lines(cell, row_index, column_index, base_style, width, component, post)
-        self._cell_render_cache[key] = lines
-        return lines
-
-    def _cell_lines(
-        self,
-        cell: Text,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        component: Style,
-        post: Style,
-    ) -> list[list[Segment]]:
-        """A one-line body cell (``render/cells.py``), simplified, kept by cell, place and look
-        (``component`` and ``post``: the cursor's or the mouse's styles, if on it)."""
-        place = (id(cell), row_index, column_index, width, base_style, component, post)
-        drawn = self._drawn.get(place)
-        if drawn is not None and drawn[0] is cell:
-            return drawn[1]
-        meta = self._metas.get((row_index, column_index))
-        if meta is None:
-            if len(self._metas) >= DRAWN_CELLS:
-                self._metas.clear()
-            meta = Style.from_meta({"row": row_index, "column": column_index})
-            self._metas[row_index, column_index] = meta
-        pre = base_style + meta + component
-        console = self._drawing_console or self.app.console
-        line = one_line_cell(console, cell, width, self.cell_padding, pre, post)[0]
-        lines = [list(Segment.simplify(line))]
-        self._drawn[place] = (cell, lines)  # the cell kept with it: its id is not reused
-        return lines
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -5,7 +5,7 @@ their cells (unread mark, channel, age, priority, assignee, labels) are the same
 rows' and are taken ready-made, one object per look; only the name and the preview (which a
 search highlights) are made for the row. Cells are never changed once made: a change makes
 new ones. Shared cells let the list reuse a cell's drawing wherever it was drawn before
-(``ConversationList._cell_lines`` keeps drawings by cell object and place).
+(``one_line_table.py`` keeps drawings by cell object and place).
 """
 
 from __future__ import annotations
