@@ -32,8 +32,14 @@ FLOORS = {"keys.move": 33.0}
 FLOOR = 50.0
 #: One frame at 60 Hz: no collection during the keys may take longer.
 FRAME_MS = 16.0
-#: What the search box is given, one key at a time (common first-name beginnings).
-SEARCHES = ("mar", "jea", "luc", "sop")
+#: What the search box is given, one key at a time: common first-name beginnings, none of them
+#: (nor its first letter) given twice in the first 51 keys. A search typed again finds what the
+#: app read and drew the first time (the database's pages, the list's cells and lines); a
+#: person searching types something new.
+SEARCHES = (
+    "mar", "jea", "luc", "sop", "oli", "ben", "cam", "pie", "tho",
+    "hug", "ana", "rem", "fra", "gui", "emi", "zoe", "nic",
+)  # fmt: skip
 #: A long thread for ``keys.open_long``: at least this many messages.
 LONG_THREAD = 200
 
@@ -257,16 +263,26 @@ async def _next_unread(keys: Keys, table: DataTable[Any], count: int) -> list[fl
 
 
 async def _search(keys: Keys, count: int) -> list[float]:
-    """``/`` then a name typed one key at a time: each key is a sample; Escape clears."""
+    """``/`` then a name typed one key at a time: each key is a sample, which ends once the
+    list shows what was typed so far; Escape clears."""
     taken: list[float] = []
     word = 0
     while len(taken) < count:
         await keys.untimed("slash")
+        typed = ""
         for letter in SEARCHES[word % len(SEARCHES)]:
-            taken.append(await keys.press(letter))
+            typed += letter
+            taken.append(await keys.press(letter, lambda: _searched(keys, typed)))  # noqa: B023
         await keys.untimed("escape")
         word += 1
     return taken[:count]
+
+
+def _searched(keys: Keys, typed: str) -> bool:
+    """The inbox lists the search for ``typed``, its matches highlighted."""
+    screen = keys.pilot.app.screen
+    search = getattr(getattr(screen, "filter", None), "search", None)
+    return search == typed and screen.table.query_text == typed
 
 
 async def _channels(keys: Keys, count: int) -> list[float]:

@@ -64,6 +64,11 @@ class Staged:
     new_conversation: bool = False
     message: t.MessageRow | None = None
 
+    def rows(self) -> tuple[t.ConversationRow, t.MessageRow]:
+        """The conversation and the message, once stored."""
+        assert self.conversation is not None and self.message is not None
+        return self.conversation, self.message
+
 
 def inbound_ahead(
     queue: deque[PendingEvent], most: int, lookups: BatchLookups, settings: TenantSettings
@@ -128,13 +133,14 @@ async def apply_group(
     await session.flush()
     for item in staged:
         _stored(item)
-    await read_last_outbound(session, [(i.step, i.conversation, i.message) for i in staged])
+    await read_last_outbound(session, [(i.step, *i.rows()) for i in staged])
     for item in staged:
+        conversation, message = item.rows()
         await handle_inbound(
             item.step,
             item.prospect,
-            item.conversation,
-            item.message,
+            conversation,
+            message,
             new_conversation=item.new_conversation,
         )
 

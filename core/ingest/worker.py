@@ -29,13 +29,19 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Update, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.booking.service import Booking
-from core.channels.adapter import EngagementEvent, NormalizedEvent, StatusUpdate, WebhookRequest
+from core.channels.adapter import (
+    EngagementEvent,
+    InboundMessage,
+    NormalizedEvent,
+    StatusUpdate,
+    WebhookRequest,
+)
 from core.channels.multipart import prepare_form
 from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, InboundEventStatus, Provider
@@ -366,9 +372,9 @@ class IngestWorker:
             async with session.begin_nested():
                 for step in steps:
                     step.replies = replies
-                await apply_group(
-                    session, [(s, row.events[0]) for s, row in zip(steps, rows, strict=True)]
-                )
+                # the group holds new inbound messages only (``grouped``)
+                events = [cast(InboundMessage, row.events[0]) for row in rows]
+                await apply_group(session, list(zip(steps, events, strict=True)))
         except Exception as exc:
             lookups.clear()  # it may hold rows the savepoint's rollback took back
             if replies is not None:

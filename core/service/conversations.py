@@ -36,7 +36,7 @@ from core.events import ConversationChanged
 from core.service.drafts import drafted_ids
 from core.storage import convert
 from core.storage import tables as t
-from core.storage.search import among, search_conversations
+from core.storage.search import matched_conversations
 from core.storage.service_context import ServiceContext
 from core.storage.text import snippet
 from core.team import audit
@@ -44,6 +44,8 @@ from core.team import audit
 C = t.ConversationRow
 #: A message's columns, read as a plain row (``meta`` keeps its attribute name).
 _MESSAGE_COLUMNS = tuple(getattr(t.MessageRow, a.key) for a in t.MessageRow.__mapper__.column_attrs)
+#: A conversation's columns, read as a plain row for the inbox list.
+_CONVERSATION_COLUMNS = tuple(getattr(C, a.key) for a in C.__mapper__.column_attrs)
 THREAD_LIMIT = 500
 MAX_LABELS = 20
 
@@ -94,23 +96,20 @@ class Conversations:
         if not 1 <= limit <= 500:
             raise InvalidInput("limit", limit, "a page size between 1 and 500")
         async with self.ctx.db.session() as session:
-            matches: dict[int, int | None] = {}
-            query = await self._filtered(session, flt, matches)
+            query = self._filtered(session, flt)
             if query is None:
                 return m.Page[m.ConversationSummary](items=())
             query = _order(query, flt.sort, _decode_cursor(cursor))
-            rows = (await session.execute(query.limit(limit + 1))).scalars().all()
-            items = await self._summaries(session, rows[:limit])
-            if flt.search and matches:
-                items = await _with_snippets(session, items, matches, flt.search)
+            rows = (await session.execute(query.limit(limit + 1))).all()
+            items = await _summaries(session, rows[:limit], flt.search if _searching(flt) else None)
         next_cursor = _encode_cursor(rows[limit - 1], flt.sort) if len(rows) > limit else None
         return m.Page[m.ConversationSummary](items=tuple(items), next_cursor=next_cursor)
 
-    async def _filtered(
-        self, session: AsyncSession, flt: InboxFilter, matches: dict[int, int | None] | None = None
-    ) -> Select[Any] | None:
-        query = select(C).where(C.tenant_id == self.ctx.tenant_id)
-        searching = bool(flt.search and flt.search.strip())
+    def _filtered(self, session: AsyncSession, flt: InboxFilter) -> Select[Any] | None:
+        """The conversations ``flt`` shows, as plain rows (with the newest matching message's
+        id, ``mid``, when it searches); None when it cannot show any."""
+        query = select(*_CONVERSATION_COLUMNS).where(C.tenant_id == self.ctx.tenant_id)
+        searching = _searching(flt)
         if not (searching and flt.view is View.ALL):
             # a search looks in every state (open, pending, snoozed, closed); ``statuses``
             # narrows it to one (the search facet)
@@ -129,29 +128,11 @@ class Conversations:
         if flt.until:
             query = query.where(C.last_message_at < flt.until)
         if searching:
-            found = await search_conversations(session, self.ctx.tenant_id, str(flt.search))
-            if not found:
+            matched = matched_conversations(session, self.ctx.tenant_id, str(flt.search))
+            if matched is None:
                 return None
-            if matches is not None:
-                matches.update(found)
-            query = query.where(among(session, C.id, found))
+            query = query.join(matched, matched.c.cid == C.id).add_columns(matched.c.mid)
         return query
-
-    async def _summaries(
-        self, session: AsyncSession, rows: list[t.ConversationRow]
-    ) -> list[m.ConversationSummary]:
-        labels = await _labels_of(session, [r.id for r in rows])
-        names = await _agent_names(session, {r.assignee_id for r in rows if r.assignee_id})
-        drafted = await drafted_ids(session, [r.id for r in rows])
-        return [
-            convert.conversation_summary(
-                r,
-                labels.get(r.id, ()),
-                names.get(r.assignee_id) if r.assignee_id else None,
-                r.id in drafted,
-            )
-            for r in rows
-        ]
 
     async def counts(self) -> dict[str, tuple[int, int]]:
         """Per channel (and "all"): (unread conversations, conversations) among open and pending."""
@@ -414,6 +395,10 @@ def _apply_view(query: Select[Any], view: View, agent_id: int | None) -> Select[
             return query.where(C.status == ConversationStatus.CLOSED)
 
 
+def _searching(flt: InboxFilter) -> bool:
+    return bool(flt.search and flt.search.strip())
+
+
 def _order(query: Select[Any], sort: Sort, after: list[Any] | None) -> Select[Any]:
     if sort == Sort.PRIORITY:
         keys = (C.priority, C.last_message_at, C.id)
@@ -464,28 +449,62 @@ def _decode_cursor(cursor: str | None) -> list[Any] | None:
     return value
 
 
-async def _with_snippets(
-    session: AsyncSession,
-    items: list[m.ConversationSummary],
-    matches: dict[int, int | None],
-    query: str,
+async def _summaries(
+    session: AsyncSession, rows: list[Any], search: str | None
 ) -> list[m.ConversationSummary]:
-    """Each result with its newest matching message cut around the match."""
-    wanted = {matches[i.id] for i in items if matches.get(i.id) is not None}
-    if not wanted:
-        return items
-    rows = await session.execute(
-        select(t.MessageRow.id, t.MessageRow.subject, t.MessageRow.content).where(
-            t.MessageRow.id.in_(wanted)
+    """The list's rows (plain conversation rows, with ``mid`` when ``search`` is given) as the
+    inbox shows them: with their labels, assignee's name and draft mark, and each search
+    result with its newest matching message cut around the match."""
+    matches = {r.id: r.mid for r in rows if r.mid is not None} if search else {}
+    labels, drafted, names, texts = await _beside(session, rows, set(matches.values()))
+    items = []
+    for r in rows:
+        text = texts.get(matches.get(r.id, 0))
+        items.append(
+            convert.conversation_summary(
+                r,
+                labels.get(r.id, ()),
+                names.get(r.assignee_id) if r.assignee_id else None,
+                r.id in drafted,
+                (snippet(text, search) or None) if text and search else None,
+            )
         )
-    )
-    texts = {i: " — ".join(p for p in (subject, content) if p) for i, subject, content in rows}
-    out = []
-    for item in items:
-        text = texts.get(matches.get(item.id) or 0)
-        cut = snippet(text, query) if text else None
-        out.append(item.model_copy(update={"match_snippet": cut}) if cut else item)
-    return out
+    return items
+
+
+async def _beside(
+    session: AsyncSession, rows: list[Any], messages: set[int]
+) -> tuple[dict[int, tuple[str, ...]], set[int], dict[int, str], dict[int, str]]:
+    """What the list shows beside its conversation ``rows``, in one read: their labels, which
+    have a draft, their assignees' names, and the text of ``messages`` (subject — content)."""
+    if not rows:
+        return {}, set(), {}, {}
+    ids = [r.id for r in rows]
+    agents = {r.assignee_id for r in rows if r.assignee_id}
+    label, draft, agent, message = (literal_column(str(n), Integer) for n in range(4))
+    L, D, A, M = t.ConversationLabelRow, t.DraftRow, t.AgentRow, t.MessageRow
+    parts: list[Select[*tuple[Any, ...]]] = [
+        select(label, L.conversation_id, L.label, null()).where(L.conversation_id.in_(ids)),
+        select(draft, D.conversation_id, null(), null()).where(D.conversation_id.in_(ids)),
+    ]
+    if agents:
+        parts.append(select(agent, A.id, A.name, null()).where(A.id.in_(agents)))
+    if messages:
+        parts.append(select(message, M.id, M.subject, M.content).where(M.id.in_(messages)))
+    labels: dict[int, list[str]] = {}
+    drafted: set[int] = set()
+    names: dict[int, str] = {}
+    texts: dict[int, str] = {}
+    for kind, key, first, second in (await session.execute(union_all(*parts))).all():
+        if kind == 0:
+            labels.setdefault(key, []).append(str(first))
+        elif kind == 1:
+            drafted.add(key)
+        elif kind == 2:
+            names[key] = str(first)
+        else:
+            texts[key] = " — ".join(p for p in (first, second) if p)
+    return {k: tuple(sorted(v)) for k, v in labels.items()}, drafted, names, texts
 
 
 async def _labels_of(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, ...]]:

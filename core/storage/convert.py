@@ -70,9 +70,14 @@ def conversation_summary(
     labels: tuple[str, ...] = (),
     assignee: str | None = None,
     has_draft: bool = False,
+    match_snippet: str | None = None,
 ) -> m.ConversationSummary:
-    """One inbox row."""
-    return m.ConversationSummary(**_summary_fields(row, labels, assignee), has_draft=has_draft)
+    """One inbox row (``match_snippet``: why a search found it)."""
+    return m.ConversationSummary(
+        **_summary_fields(row, labels, assignee),
+        has_draft=has_draft,
+        match_snippet=match_snippet,
+    )
 
 
 def conversation(

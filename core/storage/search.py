@@ -9,27 +9,15 @@ first (by id), which both engines answer from the index without ranking every ma
 
 from __future__ import annotations
 
-import json
-from collections.abc import Collection
-from typing import Any
-
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    Select,
-    any_,
-    bindparam,
-    func,
-    literal_column,
-    select,
-    text,
-)
+from sqlalchemy import Integer, Subquery, column, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage.text import tokens
 
 #: How many matching messages a conversation search looks at (newest first).
 MESSAGE_MATCH_LIMIT = 2000
+#: How many prospects whose name or e-mail matches a conversation search looks at (newest first).
+PROSPECT_MATCH_LIMIT = 200
 MAX_TERMS = 8
 #: Words shorter than this match whole unless last (the last one may still be being typed).
 PREFIX_MIN_LENGTH = 4
@@ -52,91 +40,110 @@ def tsquery(query: str) -> str:
     return " & ".join(f"{word}:*" if prefix else word for word, prefix in _terms(query))
 
 
+def _sqlite(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _messages_sql(sqlite: bool) -> str:
+    """(conversation ``cid``, message ``mid``) of the messages matching ``:messages_q``,
+    newest first, below ``:messages_bound``."""
+    if sqlite:
+        return (
+            "SELECT m.conversation_id AS cid, m.id AS mid FROM messages_fts f "
+            "JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH :messages_q "
+            "AND f.rowid < :messages_bound AND m.tenant_id = :messages_tenant "
+            "ORDER BY f.rowid DESC LIMIT :messages_limit"
+        )
+    return (
+        "SELECT conversation_id AS cid, id AS mid FROM messages "
+        "WHERE search_vector @@ to_tsquery('simple', :messages_q) AND id < :messages_bound "
+        "AND tenant_id = :messages_tenant ORDER BY id DESC LIMIT :messages_limit"
+    )
+
+
+def _prospects_sql(sqlite: bool) -> str:
+    """Ids of the prospects whose name or e-mail matches ``:prospects_q``, newest first."""
+    if sqlite:
+        return (
+            "SELECT p.id FROM prospects_fts f JOIN prospects p ON p.id = f.rowid "
+            "WHERE prospects_fts MATCH :prospects_q AND p.tenant_id = :prospects_tenant "
+            "ORDER BY f.rowid DESC LIMIT :prospects_limit"
+        )
+    return (
+        "SELECT id FROM prospects WHERE search_vector @@ to_tsquery('simple', :prospects_q) "
+        "AND tenant_id = :prospects_tenant ORDER BY id DESC LIMIT :prospects_limit"
+    )
+
+
+def _engine_query(sqlite: bool, query: str) -> str:
+    return fts5_query(query) if sqlite else tsquery(query)
+
+
 async def search_message_ids(
     session: AsyncSession, tenant_id: int, query: str, limit: int = 50, before_id: int | None = None
 ) -> list[tuple[int, int]]:
     """(message id, conversation id) of messages matching ``query``, newest first."""
     if not _terms(query):
         return []
-    bound = before_id if before_id is not None else 2**62
-    if session.get_bind().dialect.name == "sqlite":
-        sql = text(
-            "SELECT m.id, m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
-            "WHERE messages_fts MATCH :q AND f.rowid < :bound AND m.tenant_id = :tenant "
-            "ORDER BY f.rowid DESC LIMIT :limit"
-        )
-        params = {"q": fts5_query(query), "bound": bound, "tenant": tenant_id, "limit": limit}
-    else:
-        sql = text(
-            "SELECT id, conversation_id FROM messages "
-            "WHERE search_vector @@ to_tsquery('simple', :q) AND id < :bound "
-            "AND tenant_id = :tenant "
-            "ORDER BY id DESC LIMIT :limit"
-        )
-        params = {"q": tsquery(query), "bound": bound, "tenant": tenant_id, "limit": limit}
-    rows = await session.execute(sql, params)
-    return [(int(a), int(b)) for a, b in rows.all()]
+    sqlite = _sqlite(session)
+    params = {
+        "messages_q": _engine_query(sqlite, query),
+        "messages_bound": before_id if before_id is not None else 2**62,
+        "messages_tenant": tenant_id,
+        "messages_limit": limit,
+    }
+    rows = await session.execute(text(_messages_sql(sqlite)), params)
+    return [(int(message), int(conversation)) for conversation, message in rows.all()]
 
 
 async def search_prospect_ids(
-    session: AsyncSession, tenant_id: int, query: str, limit: int = 200
+    session: AsyncSession, tenant_id: int, query: str, limit: int = PROSPECT_MATCH_LIMIT
 ) -> list[int]:
     """Prospects whose name or email matches ``query``."""
     if not _terms(query):
         return []
-    if session.get_bind().dialect.name == "sqlite":
-        sql = text(
-            "SELECT p.id FROM prospects_fts f JOIN prospects p ON p.id = f.rowid "
-            "WHERE prospects_fts MATCH :q AND p.tenant_id = :tenant ORDER BY f.rowid DESC "
-            "LIMIT :limit"
+    sqlite = _sqlite(session)
+    params = {
+        "prospects_q": _engine_query(sqlite, query),
+        "prospects_tenant": tenant_id,
+        "prospects_limit": limit,
+    }
+    return [int(r) for r in (await session.execute(text(_prospects_sql(sqlite)), params)).scalars()]
+
+
+def matched_conversations(session: AsyncSession, tenant_id: int, query: str) -> Subquery | None:
+    """What a conversation search finds, to join the conversations to (None: no word to look
+    for): ``cid``, each conversation with one of the newest ``MESSAGE_MATCH_LIMIT`` matching
+    messages or of one of the newest ``PROSPECT_MATCH_LIMIT`` prospects whose name or e-mail
+    matches, and ``mid``, its newest matching message (NULL when only the prospect's name or
+    e-mail matches): what a result's snippet shows.
+
+    Read in the same statement as the page of conversations it is joined to: the matches
+    never come to the program (each key of a search as you type used to read two thousand of
+    them, then send their conversations back as a list).
+    """
+    if not _terms(query):
+        return None
+    sqlite = _sqlite(session)
+    engine_query = _engine_query(sqlite, query)
+    sql = (
+        "SELECT cid, max(mid) AS mid FROM ("
+        f"SELECT cid, mid FROM ({_messages_sql(sqlite)}) AS hits "
+        "UNION ALL SELECT id, NULL FROM conversations "
+        f"WHERE prospect_id IN ({_prospects_sql(sqlite)})"
+        ") AS found GROUP BY cid"
+    )
+    return (
+        text(sql)
+        .bindparams(
+            messages_q=engine_query,
+            messages_bound=2**62,
+            messages_tenant=tenant_id,
+            messages_limit=MESSAGE_MATCH_LIMIT,
+            prospects_q=engine_query,
+            prospects_tenant=tenant_id,
+            prospects_limit=PROSPECT_MATCH_LIMIT,
         )
-        params = {"q": fts5_query(query), "tenant": tenant_id, "limit": limit}
-    else:
-        sql = text(
-            "SELECT id FROM prospects WHERE search_vector @@ to_tsquery('simple', :q) "
-            "AND tenant_id = :tenant ORDER BY id DESC LIMIT :limit"
-        )
-        params = {"q": tsquery(query), "tenant": tenant_id, "limit": limit}
-    return [int(r) for r in (await session.execute(sql, params)).scalars().all()]
-
-
-async def search_conversation_ids(session: AsyncSession, tenant_id: int, query: str) -> set[int]:
-    """Conversations with a matching message, or of a prospect whose name matches."""
-    return set(await search_conversations(session, tenant_id, query))
-
-
-async def search_conversations(
-    session: AsyncSession, tenant_id: int, query: str
-) -> dict[int, int | None]:
-    """Matching conversations -> the id of their newest matching message (None when only the
-    prospect's name or e-mail matches): what a result's snippet shows."""
-    found: dict[int, int | None] = {}
-    for message_id, conv in await search_message_ids(
-        session, tenant_id, query, MESSAGE_MATCH_LIMIT
-    ):
-        found.setdefault(conv, message_id)  # newest first: the first seen is the newest
-    prospects = await search_prospect_ids(session, tenant_id, query)
-    if prospects:
-        rows = await session.execute(
-            text("SELECT id FROM conversations WHERE prospect_id IN :ids").bindparams(
-                bindparam("ids", expanding=True)
-            ),
-            {"ids": prospects},
-        )
-        for conv in rows.scalars().all():
-            found.setdefault(int(conv), None)
-    return found
-
-
-def among(session: AsyncSession, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
-    """``column IN ids`` for the long lists of ids a search finds, bound as one value (a JSON
-    array on SQLite, an integer array on PostgreSQL) rather than one parameter per id, which
-    costs the program more to write out and bind than the database to read."""
-    if session.get_bind().dialect.name == "sqlite":
-        values: Select[Any] = select(literal_column("value")).select_from(
-            func.json_each(json.dumps(list(ids)))
-        )
-        return column.in_(values)
-    from sqlalchemy.dialects.postgresql import ARRAY  # not imported by an app on SQLite
-
-    return column == any_(bindparam("among_ids", list(ids), type_=ARRAY(Integer)))
+        .columns(column("cid", Integer), column("mid", Integer))
+        .subquery("matched")
+    )

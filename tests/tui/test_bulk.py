@@ -8,7 +8,7 @@ from core import i18n
 from core.domain.enums import ConversationStatus, Priority
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
-from inbox_app.widgets.inbox.conversation_list import TAG_MARK
+from inbox_app.widgets.inbox.row_cells import TAG_MARK
 from tests.tui.helpers import rows, settle, static_text
 
 

@@ -4,49 +4,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
-from textual._segment_tools import line_crop
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
-from textual.cache import LRUCache
-from textual.coordinate import Coordinate
-from textual.geometry import Size
 from textual.message import Message
-from textual.strip import Strip
-from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from core.domain.enums import Channel, ConversationStatus, Priority
+from core.domain.enums import Channel, Priority
 from core.domain.models import ConversationSummary
 from core.i18n import language, t
-from inbox_app.render.cells import fits_one_line, one_line_cell
-from inbox_app.render.safe import highlighted, inert, one_line
-from inbox_app.render.words import (
-    channel_style,
-    channel_tag,
-    priority_mark,
-    priority_name,
-    priority_style,
-    relative,
-    when,
-)
+from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
+from inbox_app.widgets.inbox.one_line_table import OneLineTable
+from inbox_app.widgets.inbox.row_cells import RowCells
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
-#: Rendered cells kept across updates of the list (about twenty pages of 50 rows, 8 cells each).
-DRAWN_CELLS = 8_000
-#: Conversations whose cells are kept for reuse; past this the memory starts again.
-MADE_ROWS = 5_000
-#: Drawn lines of rows kept across updates of the list (about ten screens of rows in each look).
-DRAWN_ROWS = 2_000
-#: Where the cursor (or the mouse) is said to be when drawing a row it is not on: no row's index.
-_ELSEWHERE = Coordinate(-2, 0)
 #: Left to right; the labels come last, the first to go past the right edge of a narrow screen.
 COLUMNS = ("unread", "channel", "name", "when", "preview", "priority", "assignee", "labels")
 WIDTHS = {
@@ -56,8 +31,6 @@ WIDTHS = {
     "labels": 20,
     "assignee": 14,
 }
-#: Before the name of a conversation tagged for a bulk action.
-TAG_MARK = "✓ "
 #: Screens narrower than this show the priority, assignee and labels at the preview's start.
 NARROW_BELOW = 100
 #: The preview takes the room the other columns leave, within these bounds.
@@ -98,38 +71,6 @@ def _column_width(name: str, lang: str) -> int:
     return max(len(t(f"ui.column.{name}")), *(len(w) for w in words))
 
 
-def condensed(item: ConversationSummary) -> Text:
-    """ "!! @Camille #visite+1 │ ": priority mark, assignee and labels in a few columns."""
-    parts = Text()
-    mark = priority_mark(item.priority)
-    if mark:
-        parts.append(mark + " ", style=priority_style(item.priority) or "bold")
-    if item.assignee_name:
-        parts.append_text(inert("@" + item.assignee_name.split()[0][:10], single_line=True))
-        parts.append(" ")
-    if item.labels:
-        more = f"+{len(item.labels) - 1}" if len(item.labels) > 1 else ""
-        parts.append_text(inert(f"#{item.labels[0][:12]}{more}", single_line=True))
-        parts.append(" ")
-    if parts:
-        parts.append("│ ", style="dim")
-    return parts
-
-
-@dataclass(frozen=True)
-class Look:
-    """What a body row's line is drawn with beside its cells and its place: the list's own
-    style and state (focus, mouse), the cells' styles before and after their text and the style
-    past the last column, for the row's cursor and mouse (the stylesheet and the focus decide
-    them). Part of a drawn line's key: a change of focus or theme draws the lines anew, and a
-    focus that comes back finds the lines it had (DataTable forgets them on each style update)."""
-
-    base: Style
-    state: object
-    cell: tuple[Style, Style]
-    extend: Style
-
-
 def preview_width(screen_width: int) -> int:
     """The preview column's width on a screen ``screen_width`` wide: what the others leave."""
     beside = _BESIDE["narrow" if screen_width < 100 else "wide"]
@@ -138,7 +79,7 @@ def preview_width(screen_width: int) -> int:
     return max(low, min(high, screen_width - beside - others - 2))
 
 
-class ConversationList(DataTable[Text]):
+class ConversationList(OneLineTable):
     """Conversations of the current filter; asks for more rows when the end comes near."""
 
     BINDINGS = [
@@ -164,29 +105,8 @@ class ConversationList(DataTable[Text]):
         self.query_text: str | None = None
         #: Conversations tagged for a bulk action (kept while the list reloads).
         self.tagged: set[int] = set()
-        #: The cells last made for each conversation, with what they were made from: a row shown
-        #: again unchanged (back to a filter, say) reuses them, and so their rendered lines.
-        self._made: dict[int, tuple[ConversationSummary, str, str | None, bool, list[Text]]] = {}
-        #: Rendered cells by cell object and place, across the table's updates (DataTable's own
-        #: cache is emptied by every change): (cell, lines) under ``id(cell)`` and the styles.
-        self._drawn: LRUCache[tuple[object, ...], tuple[Text, list[list[Segment]]]] = LRUCache(
-            DRAWN_CELLS
-        )
-        #: Each row's drawn line, by row and look, with the cells it was drawn from: a row drawn
-        #: before is not drawn again when the list changes around it (``render_line``).
-        self._lines: LRUCache[tuple[object, ...], tuple[tuple[Text, ...], Strip]] = LRUCache(
-            DRAWN_ROWS
-        )
-        #: The mouse's meta data of each cell, by place (row and column indexes).
-        self._metas: dict[tuple[int, int], Style] = {}
-        #: The list's base style and its columns' widths, read once per repaint rather than once
-        #: per line, and the looks of its rows in that repaint by (cursor, hover).
-        self._base_style = Style()
-        self._widths: tuple[int, ...] = ()
-        self._pass_looks: dict[tuple[bool, bool], Look] = {}
-        #: The looks its rows had when last drawn focused: rows about to be shown are drawn
-        #: ahead in them (``draw_ahead``).
-        self._focused_looks: dict[tuple[bool, bool], Look] = {}
+        #: Each conversation's cells, made once per look and shared between rows.
+        self._row_cells = RowCells()
         #: The agency's time zone, for when snoozed conversations wake (the local one if None).
         self.tz: str | None = None
         #: Below 100 columns the last columns are off-screen: the preview starts with them.
@@ -235,8 +155,13 @@ class ConversationList(DataTable[Text]):
         if order == self.ids():
             return
         current = self.current_id()
-        rank = {id(self.get_cell(str(cid), "unread")): i for i, cid in enumerate(order)}
-        self.sort(key=lambda cells: rank.get(id(cells[0]), len(rank)))
+        rank = {str(cid): i for i, cid in enumerate(order)}
+        keys = sorted(self._data, key=lambda key: rank.get(key.value, len(rank)))
+        # what DataTable.sort does, by row key: its key function is given a row's cells, and
+        # rows share cells (``row_cells.py``)
+        self._row_locations = TwoWayDict({key: index for index, key in enumerate(keys)})
+        self._update_count += 1
+        self.refresh()
         if current is not None:
             self.move_cursor(row=self.get_row_index(str(current)), scroll=False)
 
@@ -256,350 +181,18 @@ class ConversationList(DataTable[Text]):
         """Loaded conversation ids in display order."""
         return [int(row.key.value) for row in self.ordered_rows if row.key.value]
 
-    def _cells(self, item: ConversationSummary, now: datetime) -> list[Text]:
-        """The row's cells: those made before if nothing they show changed."""
-        when = relative(item.last_message_at, now)
-        tagged = item.id in self.tagged
-        made = self._made.get(item.id)
-        if made is not None and made[1:4] == (when, self.query_text, tagged) and made[0] == item:
-            return made[4]
-        if len(self._made) >= MADE_ROWS:
-            self._made.clear()
-        cells = self._painted(item, self._make_cells(item, when))
-        self._made[item.id] = (item, when, self.query_text, tagged, cells)
-        return cells
-
-    def _make_cells(self, item: ConversationSummary, when: str) -> list[Text]:
-        unread = "●" if item.unread_count else " "
-        first_line = item.last_message_preview
-        if item.match_snippet:  # a search result: why it matched
-            first_line = item.match_snippet
-        elif item.subject:
-            first_line = f"{item.subject} — {first_line}"
-        mark = priority_mark(item.priority)
-        name = highlighted(item.prospect_name, self.query_text, "bold" if item.unread_count else "")
-        if item.id in self.tagged:
-            name = Text(TAG_MARK, style="bold reverse") + name
-        return [
-            Text(unread, style="bold"),
-            Text(channel_tag(item.channel)),
-            name,
-            Text(when),
-            self._preview(item, first_line),
-            Text(f"{mark}{priority_name(item.priority)}", style="bold" if mark else ""),
-            inert(one_line(item.assignee_name or ""), single_line=True),
-            inert(", ".join(item.labels), single_line=True),
-        ]
-
-    def _painted(self, item: ConversationSummary, cells: list[Text]) -> list[Text]:
-        """The row's cells with their colours (which repeat what the marks and tags say), when
-        a snoozed conversation wakes, and on a narrow screen its priority, assignee and labels
-        condensed at the start of the preview (made once: the list's cache keeps them)."""
-        at = {name: i for i, name in enumerate(COLUMNS)}
-        cells[at["channel"]].stylize(channel_style(item.channel))
-        cells[at["priority"]].stylize(priority_style(item.priority))
-        lead = Text()
-        if self.narrow:
-            lead = condensed(item)
-        if item.status == ConversationStatus.SNOOZED and item.snoozed_until is not None:
-            wakes = t("ui.inbox.wakes", when=when(item.snoozed_until, self.tz))
-            lead.append(f"{wakes} ", style="italic")
-        if lead:  # after the draft mark, which stays first
-            preview = cells[at["preview"]]
-            keep = len(t("ui.inbox.draft_mark")) if item.has_draft else 0
-            cells[at["preview"]] = preview[:keep] + lead + preview[keep:]
-        return cells
-
-    def _preview(self, item: ConversationSummary, first_line: str) -> Text:
-        preview = highlighted(first_line, self.query_text)
-        if not item.has_draft:
-            return preview
-        return Text(t("ui.inbox.draft_mark"), style="italic") + preview
-
-    def render_lines(self, crop: Any) -> list[Strip]:
-        self._base_style = self.rich_style
-        self._widths = tuple(column.get_render_width(self) for column in self.ordered_columns)
-        self._pass_looks = {}
-        return super().render_lines(crop)
-
-    def _plain_rows(self) -> bool:
-        """Whether body rows are drawn by ``render_line`` (one line each, no fixed parts)."""
-        return not (
-            self.cursor_type != "row"
-            or self.fixed_rows
-            or self.fixed_columns
-            or self._labelled_row_exists
-        )
-
-    def render_line(self, y: int) -> Strip:
-        """One line of the list: a body row's line is drawn once for its cells, its place and
-        its look (cursor, hover, focus), and reused until one of them changes.
-
-        DataTable keys its drawn lines by a count of every change to the table, so a new page,
-        a moved row or a patched cell draws every line again, each through several layers of
-        caches; a row of this list is one line of eight fixed-width cells, drawn here directly
-        (the header, and any table this does not fit, go through DataTable's own path).
-        """
-        header = self.header_height if self.show_header else 0
-        if y < header or not self._plain_rows():
-            return super().render_line(y)
-        width = self.size.width
-        scroll_x, scroll_y = self.scroll_offset
-        row_index = y - header + scroll_y
-        if row_index >= len(self._y_offsets) or self._y_offsets[row_index][1]:
-            return super().render_line(y)  # past the rows, or a row taller than one line
-        row_key = self._y_offsets[row_index][0]
-        row = self._data.get(row_key)
-        if row is None or self._row_locations.get(row_key) != row_index:
-            return super().render_line(y)
-        cells = tuple(row.values())
-        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
-        cursor = show_cursor and self.cursor_coordinate.row == row_index
-        hover = show_cursor and show_hover and self.hover_coordinate.row == row_index
-        look = self._pass_looks.get((cursor, hover))
-        if look is None or (look.base, look.state) != (self._base_style, self._pseudo_class_state):
-            look = self._look(cursor, hover)
-        key = (row_key, row_index, cursor, hover, width, self._widths, scroll_x, look)
-        drawn = self._drawn_line(key, cells)
-        if drawn is not None:
-            return drawn
-        strip = self._draw_row(row_index, cells, cursor, hover, look, width, scroll_x)
-        self._lines[key] = (cells, strip)
-        return strip
-
-    def _drawn_line(self, key: tuple[object, ...], cells: tuple[Text, ...]) -> Strip | None:
-        """The line drawn before under ``key`` from these very cells, if any."""
-        drawn = self._lines.get(key)
-        if (
-            drawn is not None
-            and len(drawn[0]) == len(cells)
-            and all(a is b for a, b in zip(drawn[0], cells, strict=True))
-        ):
-            return drawn[1]
-        return None
-
-    def _look(self, cursor: bool, hover: bool) -> Look:
-        """The look of a row with or without the cursor and the mouse in this repaint (kept
-        for the repaint, and as the focused look when the list has the focus)."""
-        show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
-        cell = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            show_cursor,
-            show_hover,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        extend, _ = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, show_cursor, show_hover, False, False
-        )
-        state = self._pseudo_class_state
-        look = Look(self._base_style, state, cell, extend)
-        self._pass_looks[cursor, hover] = look
-        if getattr(state, "focus", False):
-            self._focused_looks[cursor, hover] = look
-        return look
-
     def draw_ahead(
         self, items: tuple[ConversationSummary, ...], now: datetime, cursor_row: int
     ) -> Iterator[int]:
         """Draw the lines the rows of ``items`` will have once shown from the top, focused,
-        the cursor on ``cursor_row``: the rows that fill the list, so that showing them finds
-        them drawn. Yields the index of each row drawn (the caller may let other work run
-        between them). Nothing is drawn before the list was drawn focused once (that look is
-        not known yet), nor when the cursor's row would scroll the list."""
-        header = self.header_height if self.show_header else 0
-        shown = self.scrollable_content_region.height - header
-        if not self._focused_looks or not self._plain_rows() or cursor_row >= shown:
-            return
-        width = self.size.width
-        for row_index, item in enumerate(items[:shown]):
-            cursor = row_index == cursor_row
-            look = self._focused_looks.get((cursor, False))
-            cells = tuple(self._cells(item, now))
-            if look is None or not all(fits_one_line(cell) for cell in cells):
-                continue
-            key = (RowKey(str(item.id)), row_index, cursor, False, width, self._widths, 0, look)
-            if self._drawn_line(key, cells) is None:
-                strip = self._draw_row(row_index, cells, cursor, False, look, width, 0)
-                self._lines[key] = (cells, strip)
-                yield row_index
+        the cursor on ``cursor_row`` (``OneLineTable.draw_rows_ahead``); yields each row drawn."""
+        rows = ((RowKey(str(item.id)), tuple(self._cells(item, now))) for item in items)
+        return self.draw_rows_ahead(rows, cursor_row)
 
-    def _draw_row(
-        self,
-        row_index: int,
-        cells: tuple[Text, ...],
-        cursor: bool,
-        hover: bool,
-        look: Look,
-        width: int,
-        scroll_x: int,
-    ) -> Strip:
-        """The line DataTable draws for a one-line row in row-cursor mode, segment for
-        segment (``tests/tui/test_list_rendering.py`` compares them)."""
-        base_style = look.base
-        segments: list[Segment] = []
-        table_width = 0
-        for column_index, (column, cell) in enumerate(
-            zip(self.ordered_columns, cells, strict=True)
-        ):
-            column_width = column.get_render_width(self)
-            table_width += column_width
-            if fits_one_line(cell):
-                lines = self._cell_lines(
-                    cell, row_index, column_index, base_style, column_width, look.cell
-                )
-            else:
-                lines = self._render_cell(
-                    row_index, column_index, base_style, column_width, cursor, hover
-                )
-            segments.extend(lines[0])
-        extend_style = base_style + look.extend
-        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
-        segments.append(Segment(" " * max(0, width - table_width), extend_style))
-        cropped = line_crop(segments, scroll_x, scroll_x + width, width)
-        return Strip(cropped).adjust_cell_length(width, base_style).simplify()
-
-    def measure_now(self) -> None:
-        """Work out the list's size after rows came or went now, as DataTable would when next
-        idle: its repaint (and any layout the new size needs) can then go in the same frame
-        as the rest of the screen's change."""
-        if self._require_update_dimensions:
-            self._require_update_dimensions = False
-            new_rows = self._new_rows.copy()
-            self._new_rows.clear()
-            self._update_dimensions(new_rows)
-
-    def _update_dimensions(self, new_rows: object) -> None:
-        """The scrollable size once rows came or went.
-
-        DataTable measures every new cell to fit its columns; every column here has a fixed
-        width and every row one line, so only the size is worked out (the general path is
-        kept for anything else)."""
-        columns = self.columns.values()
-        if any(c.auto_width for c in columns) or any(r.height != 1 for r in self.rows.values()):
-            super()._update_dimensions(new_rows)  # type: ignore[arg-type]
-            return
-        width = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
-        header = self.header_height if self.show_header else 0
-        self._resize_scrollable(Size(width, self._total_row_height + header))
-
-    def _resize_scrollable(self, size: Size) -> None:
-        """Set the scrollable size. Setting it lays out the whole screen, and a layout sends
-        the scroll bars their sizes during the frame, so that they repaint in a frame of their
-        own after it; when the bars stay as they are (a page of another length that still
-        overflows), the bars are told now and only the list repaints: one frame."""
-        if size == self.virtual_size:
-            return
-        bars = (self.show_horizontal_scrollbar, self.show_vertical_scrollbar)
-        self.set_reactive(Widget.virtual_size, size)
-        if not self.container_size or not self.is_mounted:
-            self.refresh(layout=True)
-            return
-        self._refresh_scrollbars()  # shows or hides a bar: that asks for a layout itself
-        if (self.show_horizontal_scrollbar, self.show_vertical_scrollbar) != bars:
-            self.refresh(layout=True)
-            return
-        self._scroll_update(size)
-        self.refresh()
-
-    def _render_line_in_row(
-        self,
-        row_key: Any,
-        line_no: int,
-        base_style: Style,
-        cursor_location: Coordinate,
-        hover_location: Coordinate,
-    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
-        """One row's line. DataTable keys its drawing of a row by where the cursor is, so a
-        move redraws every row; a row the cursor and the mouse are not on looks the same
-        wherever they are, so it is drawn (and cached) as if they were nowhere."""
-        if self.cursor_type == "row":
-            found = self._row_locations.get(row_key)
-            row_index = -1 if found is None else found  # -1: the header, as DataTable has it
-            if cursor_location.row != row_index:
-                cursor_location = _ELSEWHERE
-            if hover_location.row != row_index:
-                hover_location = _ELSEWHERE
-        return super()._render_line_in_row(
-            row_key, line_no, base_style, cursor_location, hover_location
-        )
-
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        """A body cell through the one-line path (``render/cells.py``), cached as DataTable
-        caches its cells; the header and anything else through DataTable's own path."""
-        if row_index < 0 or column_index < 0 or row_index < self.fixed_rows:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        key = (
-            row_key,
-            column_key,
-            base_style,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        lines = self._cell_render_cache.get(key)
-        if lines is not None:
-            return lines
-        cell = self._get_row_renderables(row_index).cells[column_index]
-        if self.rows[row_key].height != 1 or not fits_one_line(cell):
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        styles = self._get_styles_to_render_cell(
-            False,
-            False,
-            column_index < self.fixed_columns,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        lines = self._cell_lines(cell, row_index, column_index, base_style, width, styles)
-        self._cell_render_cache[key] = lines
-        return lines
-
-    def _cell_lines(
-        self,
-        cell: Text,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        styles: tuple[Style, Style],
-    ) -> list[list[Segment]]:
-        """A one-line body cell (``render/cells.py``), kept by cell, place and look (``styles``:
-        the cell's component style, and the style after its text)."""
-        component, post = styles
-        place = (id(cell), row_index, column_index, width, base_style, component, post)
-        drawn = self._drawn.get(place)
-        if drawn is not None and drawn[0] is cell:
-            return drawn[1]
-        meta = self._metas.get((row_index, column_index))
-        if meta is None:
-            if len(self._metas) >= DRAWN_CELLS:
-                self._metas.clear()
-            meta = Style.from_meta({"row": row_index, "column": column_index})
-            self._metas[row_index, column_index] = meta
-        pre = base_style + meta + component
-        lines = one_line_cell(self.app.console, cell, width, self.cell_padding, pre, post)
-        self._drawn[place] = (cell, lines)  # the cell kept with it: its id is not reused
-        return lines
+    def _cells(self, item: ConversationSummary, now: datetime) -> list[Text]:
+        """The row's cells (``row_cells.py``): those made before if nothing they show changed."""
+        tagged = item.id in self.tagged
+        return self._row_cells.cells(item, now, self.query_text, tagged, self.narrow, self.tz)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

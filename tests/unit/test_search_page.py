@@ -1,0 +1,67 @@
+"""A search's page of the inbox list: which conversations, in which order, with which snippet."""
+
+from __future__ import annotations
+
+from core.service import InboxFilter
+from core.storage import search
+from tests.factories import add_message, add_prospect
+
+
+async def _page(service, query: str, cursor: str | None = None, limit: int = 50):
+    return await service.conversations.page(InboxFilter(search=query), cursor, limit)
+
+
+async def test_a_search_lists_conversations_by_their_last_message_with_the_newest_match(
+    service, clock
+) -> None:
+    """Newest conversation first (not newest match first); each result's snippet is its newest
+    matching message, not its last one; a prospect found by name has no snippet."""
+    anne = await add_prospect(service, "Anne Petit", phone="0612345601")
+    bruno = await add_prospect(service, "Bruno Roux", phone="0612345602")
+    visite = await add_prospect(service, "Visite Martin", phone="0612345603")
+    a, _ = await add_message(service, anne, "Une visite lundi ?")
+    clock.advance(minutes=1)
+    await add_message(service, anne, "La visite de mardi plutôt")
+    clock.advance(minutes=1)
+    b, _ = await add_message(service, bruno, "Pour la visite, c'est confirmé")
+    clock.advance(minutes=1)
+    v, _ = await add_message(service, visite, "Bonjour")
+    clock.advance(minutes=1)
+    await add_message(service, anne, "Merci beaucoup")  # Anne's last message: no match
+
+    page = await _page(service, "visite")
+    assert [c.id for c in page.items] == [a, v, b]
+    snippets = {c.id: c.match_snippet for c in page.items}
+    assert snippets == {
+        a: "La visite de mardi plutôt",
+        v: None,
+        b: "Pour la visite, c'est confirmé",
+    }
+
+    first = await _page(service, "visite", limit=2)
+    rest = await _page(service, "visite", first.next_cursor, limit=2)
+    assert [c.id for c in first.items] == [a, v]
+    assert [c.id for c in rest.items] == [b] and rest.next_cursor is None
+    assert (await _page(service, ",;")).items == ()
+    assert (await _page(service, "introuvable")).items == ()
+
+
+async def test_a_search_looks_at_the_newest_matching_messages_only(
+    service, clock, monkeypatch
+) -> None:
+    """Conversations whose matches are all older than the newest ``MESSAGE_MATCH_LIMIT``
+    matching messages are not listed, even when their last message is the newest of all."""
+    monkeypatch.setattr(search, "MESSAGE_MATCH_LIMIT", 2)
+    old = await add_prospect(service, "Claire Blanc", phone="0612345604")
+    new = await add_prospect(service, "Denis Noir", phone="0612345605")
+    o, _ = await add_message(service, old, "rendez-vous pris")
+    clock.advance(minutes=1)
+    n, _ = await add_message(service, new, "rendez-vous demain")
+    clock.advance(minutes=1)
+    await add_message(service, new, "rendez-vous confirmé")
+    clock.advance(minutes=1)
+    await add_message(service, old, "à bientôt")  # the old one's last message is the newest
+
+    assert [c.id for c in (await _page(service, "rendez")).items] == [n]
+    monkeypatch.setattr(search, "MESSAGE_MATCH_LIMIT", 3)
+    assert [c.id for c in (await _page(service, "rendez")).items] == [o, n]
