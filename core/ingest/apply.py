@@ -97,9 +97,24 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
         )
         await assign_if_wanted(step, conversation)
     remember_provider(conversation, event)
-    message = await append_message(
+    message = await append_inbound(step, conversation, event)
+    if new_conversation:
+        opened(step, conversation)
+    known(step, message)
+    step.changed(message)
+    await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
+    return message
+
+
+async def append_inbound(
+    step: IngestStep, conversation: t.ConversationRow, event: InboundMessage, flush: bool = True
+) -> t.MessageRow:
+    """The prospect's message ``event`` stored in ``conversation`` (``flush=False``: written
+    with the next flush, a group's)."""
+    return await append_message(
         step.session,
         conversation,
+        flush=flush,
         direction=Direction.INBOUND,
         sender_type=SenderType.PROSPECT,
         content=message_text(event),
@@ -110,12 +125,6 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
         provider_message_id=event.provider_message_id,
         created_at=moment(step, event.occurred_at),
     )
-    if new_conversation:
-        opened(step, conversation)
-    known(step, message)
-    step.changed(message)
-    await handle_inbound(step, prospect, conversation, message, new_conversation=new_conversation)
-    return message
 
 
 def remember_provider(conversation: t.ConversationRow, event: InboundMessage) -> None:

@@ -24,16 +24,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.channels.adapter import InboundMessage
-from core.domain.enums import Direction, MessageStatus, Provider, SenderType
+from core.domain.enums import Provider
 from core.domain.tenant_settings import TenantSettings
 from core.ingest.apply import (
     GROUP_CHATS,
-    automated_reason_of,
-    inbound_meta,
+    append_inbound,
     known,
     latest_conversation,
-    message_text,
-    moment,
     opened,
     remember_provider,
 )
@@ -46,7 +43,7 @@ from core.ingest.identity import (
 from core.intents.sara import handle_inbound
 from core.storage import tables as t
 from core.storage.inbound_step import BatchLookups, IngestStep, read_last_outbound
-from core.storage.timeline import append_message, open_conversation
+from core.storage.timeline import open_conversation
 
 if TYPE_CHECKING:
     from core.ingest.worker import PendingEvent
@@ -169,20 +166,7 @@ async def _message(item: Staged) -> None:
         )
     remember_provider(conversation, event)
     item.conversation = conversation
-    item.message = await append_message(
-        step.session,
-        conversation,
-        flush=False,
-        direction=Direction.INBOUND,
-        sender_type=SenderType.PROSPECT,
-        content=message_text(event),
-        subject=event.subject,
-        status=MessageStatus.RECEIVED,
-        meta=inbound_meta(event, automated_reason_of(step, event)),
-        provider=event.provider,
-        provider_message_id=event.provider_message_id,
-        created_at=moment(step, event.occurred_at),
-    )
+    item.message = await append_inbound(step, conversation, event, flush=False)
 
 
 def _stored(item: Staged) -> None:
