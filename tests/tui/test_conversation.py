@@ -229,3 +229,40 @@ def test_an_email_whose_text_opens_with_its_subject_shows_it_once() -> None:
     assert shown.count("Votre projet immobilier") == 1 and "Bonjour Hélène" in shown
     other = mail.model_copy(update={"content": "Votre projet immobilier avance-t-il ?"})
     assert message_text(other, "Europe/Paris").plain.count("Votre projet immobilier") == 2
+
+
+def test_a_message_that_fell_back_says_why_and_where() -> None:
+    """An SMS refused by Twilio (21211) and sent by e-mail instead: the thread tells the agent
+    the first channel's failure, in the provider's words, and the fallback (the outbox's
+    attempts, as the worker writes them)."""
+    from datetime import UTC, datetime
+
+    from core.domain.enums import Channel, Direction, MessageStatus, SenderType
+    from core.domain.models import Message
+    from inbox_app.widgets.conversation.timeline import message_text
+
+    error = "Twilio 400: The 'To' number +33612000901 is not a valid phone number. [bold]x[/]"
+    attempts = [
+        {"channel": "sms", "attempt": 1, "outcome": "permanent", "code": "21211", "error": error},
+        {"channel": "email", "attempt": 0, "outcome": "fallback", "origin": "sms"},
+        {"channel": "email", "attempt": 1, "outcome": "sent", "id": "abc"},
+    ]
+    sent = Message(
+        id=1,
+        conversation_id=1,
+        prospect_id=1,
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND,
+        kind=MessageKind.MESSAGE,
+        sender_type=SenderType.AGENT,
+        content="Un créneau se libère demain à 10h.",
+        metadata={"attempts": attempts, "fallback_attempted": True, "first_channel": "sms"},
+        status=MessageStatus.DELIVERED,
+        created_at=datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
+    )
+    shown = message_text(sent, "Europe/Paris").plain
+    assert "SMS: failed (Twilio 400: The 'To' number +33612000901" in shown
+    assert "[bold]x[/]" in shown  # the provider's text is shown as written, not interpreted
+    assert "Fallback from SMS to Email" in shown
+    plain = sent.model_copy(update={"metadata": {"attempts": attempts[2:]}})
+    assert "failed" not in message_text(plain, "Europe/Paris").plain

@@ -727,6 +727,7 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
     _attachments(text, message)
     _location(text, meta.get("location"))
     _automation(text, message, meta)
+    _fallback(text, meta)
     _edits(text, meta.get("edits"), expanded)
     if message.status == MessageStatus.HELD and not isinstance(meta.get("automation"), dict):
         text.append("\n" + t("ui.thread.held_hint"), style="dim")
@@ -761,6 +762,31 @@ def _automation(text: Text, message: Message, meta: dict[str, Any]) -> None:
     if isinstance(automated, str) and message.direction == Direction.INBOUND:
         why = t(f"automation.why_{automated}")
         text.append("\n" + t("automation.inbound_automated", why=why), style="dim")
+
+
+def _fallback(text: Text, meta: dict[str, Any]) -> None:
+    """Why a message went out on another channel than the one chosen: the first channel's
+    failure as the provider gave it, then the fallback (from the outbox's attempts)."""
+    attempts = meta.get("attempts")
+    if not meta.get("fallback_attempted") or not isinstance(attempts, list):
+        return
+    for attempt in attempts:
+        if not isinstance(attempt, dict):
+            continue
+        outcome = attempt.get("outcome")
+        if outcome in ("permanent", "failed"):
+            error = str(attempt.get("error") or attempt.get("code") or t("ui.thread.no_reason"))
+            channel = channel_name(attempt.get("channel"))
+            text.append("\n↳ ", style="dim")
+            failed = t("orchestrator.attempt.failed", channel=channel, error=error)
+            text.append_text(inert(failed, "dim", single_line=True))
+        elif outcome == "fallback":
+            moved = t(
+                "orchestrator.attempt.fallback",
+                from_channel=channel_name(attempt.get("origin")),
+                to_channel=channel_name(attempt.get("channel")),
+            )
+            text.append("\n↳ " + moved, style="dim")
 
 
 def _edits(text: Text, edits: Any, expanded: bool) -> None:
