@@ -35,7 +35,13 @@ from core.media import MAX_MEDIA_BYTES
 from core.storage import tables as t
 from core.storage.convert import to_micros
 from core.storage.inbound_step import IngestStep
-from core.storage.timeline import append_message, apply_status, find_conversation, open_conversation
+from core.storage.timeline import (
+    append_message,
+    apply_status,
+    find_conversation,
+    open_conversation,
+    preview_of,
+)
 from core.team.assignment import assign_new_conversation
 
 log = logging.getLogger(__name__)
@@ -334,11 +340,22 @@ async def apply_call(step: IngestStep, event: CallReport) -> None:
         )
         known(step, message)
     message.meta = {**(message.meta or {}), **call_meta(event)}
-    if event.summary:
+    if event.summary and event.summary != message.content:
         message.content = event.summary
+        await _preview_call(step, message)
     if event.cost is not None:
         message.cost_micros, message.currency = to_micros(event.cost), "EUR"
     step.changed(message)
+
+
+async def _preview_call(step: IngestStep, message: t.MessageRow) -> None:
+    """A call's summary arrives after the call was stored (empty, as it started): when the call
+    is still the conversation's latest item, the inbox shows the summary as its last message."""
+    conversation = await step.session.get(t.ConversationRow, message.conversation_id)
+    if conversation is None or conversation.last_message_at is None:
+        return
+    if message.created_at is not None and message.created_at >= conversation.last_message_at:
+        conversation.last_message_preview = preview_of(message.content)
 
 
 def call_meta(event: CallReport) -> dict[str, Any]:

@@ -266,3 +266,21 @@ async def test_an_event_failing_mid_batch_keeps_the_others_and_none_of_its_own(
         assert [m.provider_message_id for m in kept] == ["SM1", "SM3"]
         [conversation] = await rows(service, t.ConversationRow)
         assert conversation.unread_count == 2 and conversation.message_count == 2
+
+
+async def test_a_calls_summary_arriving_later_becomes_the_inbox_preview(
+    service: InboxService,
+) -> None:
+    """VAPI reports a call as it starts (no summary yet), then its end-of-call report: the
+    inbox row shows the summary, not the empty text the call started with."""
+    call = {"type": "call", "id": "call-7", "phone": "+33612000006", "direction": "inbound"}
+    async with running_relay(service) as relay:
+        await deliver(relay, "/webhooks/vapi", {**call, "key": "call-7-start"})
+        [conversation] = await rows(service, t.ConversationRow)
+        assert conversation.last_message_preview == ""
+        summary = "Jade confirme le rendez-vous de jeudi."
+        await deliver(relay, "/webhooks/vapi", {**call, "key": "call-7-end", "summary": summary})
+    [conversation] = await rows(service, t.ConversationRow)
+    assert conversation.last_message_preview == summary
+    [item] = await rows(service, t.MessageRow, t.MessageRow.kind == MessageKind.CALL)
+    assert item.content == summary
