@@ -81,7 +81,8 @@ async def measure_end_to_end(ctx: BenchContext) -> list[Result]:
         ),
         "process": "its own, with the relay; the sandbox in another (peak = the app's VmHWM)",
         "pacing": "off (the SMS adapter's 1/s is a long code's)",
-        "webhooks": "the sandbox posts 32 at once (a provider's many senders)",
+        "webhooks": "the sandbox posts 32 at once (a provider's many senders); SendGrid's "
+        "events of the sends of a second in one post (as SendGrid batches them)",
     }
     return [
         Result(

@@ -71,10 +71,12 @@ def _add_sender(senders: set[tuple[str, str]], channel: Channel, raw: str) -> No
 async def _messages(
     session: AsyncSession, tenant_id: int, ids: set[tuple[str, str]], lookups: BatchLookups
 ) -> None:
+    # The tenant is checked below, not in the query: with it there, SQLite's planner walks
+    # the tenant's whole index (all its messages, ~0.3 s a batch at 100k messages) instead of
+    # the (provider, provider_message_id) one (issue 17).
     query = (
         select(M)
         .where(
-            M.tenant_id == tenant_id,
             M.provider.in_({p for p, _ in ids}),
             M.provider_message_id.in_({i for _, i in ids}),
         )
@@ -83,7 +85,7 @@ async def _messages(
     lookups.messages.update(dict.fromkeys(ids))
     for row in (await session.execute(query)).scalars():
         key = (str(row.provider), str(row.provider_message_id))
-        if key in ids:
+        if key in ids and row.tenant_id == tenant_id:
             lookups.messages[key] = row
 
 

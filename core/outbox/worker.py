@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
@@ -55,6 +56,7 @@ from core.outbox.ratelimit import RateLimiters
 from core.outbox.reconcile import ProviderAnswer, ask_provider
 from core.storage import tables as t
 from core.storage.convert import to_micros
+from core.storage.planner import not_indexed
 from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
 from core.storage.tenant_lock import lock_tenant_messages
@@ -74,6 +76,10 @@ DELIVERY_FAILURE_HORIZON = timedelta(days=2)
 BATCH_SIZE = 100
 #: Sends of a round waiting for their providers at once (each still at its provider's pace).
 SEND_CONCURRENCY = 64
+#: Between two looks for deliveries reported failed, in a busy ``run_forever`` (the look reads
+#: every row sent in ``DELIVERY_FAILURE_HORIZON``: at each round of a 100k broadcast, it cost
+#: more than the round; a provider reports such a failure seconds to minutes after the send).
+FALL_BACK_SECONDS = 5.0
 #: How much of its lease a row marked sending may spend waiting for its provider's pace.
 _PACED_SHARE_OF_LEASE = 0.25
 
@@ -207,12 +213,13 @@ class OutboxWorker:
     # ----------------------------------------------------------------------------------------
     # Loop
 
-    async def run_once(self) -> int:
-        """Reconcile interrupted rows, then claim and send the due ones; returns rows handled."""
+    async def run_once(self, *, fall_back: bool = True) -> int:
+        """Reconcile interrupted rows, fall back for deliveries reported failed (unless
+        ``fall_back`` is false), then claim and send the due ones; returns rows handled."""
         self._budget = None  # re-read each round: other workers and the month move it
         self._tenant_settings = None
         handled = await self.reconcile()
-        if self.channels is None:  # falling back may need any channel: left to full workers
+        if fall_back and self.channels is None:  # may need any channel: left to full workers
             handled += await self.fall_back_after_delivery_failures()
         claimed = await self._claim()
         await self._process_batch(claimed)
@@ -223,12 +230,17 @@ class OutboxWorker:
 
         Between idle rounds the pause doubles from ``poll_seconds`` up to
         ``idle_poll_seconds``; an ``OutboxQueued`` event (from any process) ends it at once.
+        Deliveries reported failed are looked for every ``FALL_BACK_SECONDS`` at most.
         """
         pause = self.poll_seconds
+        fell_back = -FALL_BACK_SECONDS
         async with self.ctx.bus.subscribe() as events:
             while not stop_event.is_set():
+                fall_back = time.monotonic() - fell_back >= FALL_BACK_SECONDS
+                if fall_back:
+                    fell_back = time.monotonic()
                 try:
-                    handled = await self.run_once()
+                    handled = await self.run_once(fall_back=fall_back)
                 except Exception:
                     log.exception("outbox worker round failed")
                     handled = 0
@@ -255,7 +267,7 @@ class OutboxWorker:
         now = self.clock()
         free = or_(Out.lease_expires_at.is_(None), Out.lease_expires_at < now)
         due = [
-            Out.tenant_id == self.ctx.tenant_id,
+            not_indexed(Out.tenant_id) == self.ctx.tenant_id,  # the status index, not the tenant's
             Out.status.in_(_DUE),
             or_(Out.not_before.is_(None), Out.not_before <= now),
             free,
@@ -280,7 +292,7 @@ class OutboxWorker:
                 return []
             claimed = await session.execute(
                 update(Out)
-                .where(Out.id.in_(ids), Out.status.in_(_DUE), free)
+                .where(Out.id.in_(ids), not_indexed(Out.status).in_(_DUE), free)
                 .values(lease_owner=self.worker_id, lease_expires_at=now + self.lease)
                 .returning(Out.id, Out.channel_type, Out.provider)
                 .execution_options(synchronize_session=False)
@@ -746,7 +758,7 @@ class OutboxWorker:
             select(Out, m)
             .join(m, m.id == Out.message_id)
             .where(
-                Out.tenant_id == self.ctx.tenant_id,
+                not_indexed(Out.tenant_id) == self.ctx.tenant_id,
                 Out.status == OutboxStatus.SENT,
                 Out.not_before >= now - DELIVERY_FAILURE_HORIZON,
                 m.status.in_([MessageStatus.FAILED, MessageStatus.UNDELIVERED]),
@@ -788,7 +800,7 @@ class OutboxWorker:
             query = (
                 select(Out.id, Out.channel_type)
                 .where(
-                    Out.tenant_id == self.ctx.tenant_id,
+                    not_indexed(Out.tenant_id) == self.ctx.tenant_id,
                     Out.status == OutboxStatus.SENDING,
                     Out.lease_expires_at < now,
                 )

@@ -38,6 +38,10 @@ def errors_body(status: int, message: str, field: str | None = None) -> web.Resp
     return json_response({"errors": [error]}, status=status, headers=headers)
 
 
+#: Events in one batched post (~550 bytes each: well under SendGrid's 768 KB and the relay's 1 MB).
+EVENTS_PER_POST = 500
+
+
 class SendGridEmulator:
     """Mail Send and the two webhooks; signs events with a P-256 key made at start."""
 
@@ -55,6 +59,10 @@ class SendGridEmulator:
         )
         #: The Event Webhook verification key, as SendGrid shows it (base64 DER, no armour).
         self.public_key_b64 = base64.b64encode(der).decode()
+        #: Post the events of all the sends since the last flush together, as SendGrid does
+        #: (a batch every 30 s or 768 KB); off: one post per send, which tests follow easily.
+        self.batch_events = False
+        self._batched: list[dict[str, Any]] = []
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
         """``POST /v3/mail/send`` under ``prefix``."""
@@ -211,7 +219,18 @@ class SendGridEmulator:
                     url="https://coccinelle.test/rdv", url_offset={"index": 0, "type": "html"}
                 )
             events.append(event)
-        self.enqueue_events(events)
+        if not self.batch_events:
+            self.enqueue_events(events)
+            return
+        if not self._batched:
+            self.sandbox.later(self._enqueue_batched)
+        self._batched.extend(events)
+
+    def _enqueue_batched(self) -> None:
+        """The events batched since the last flush, in posts of ``EVENTS_PER_POST`` at most."""
+        events, self._batched = self._batched, []
+        for start in range(0, len(events), EVENTS_PER_POST):
+            self.enqueue_events(events[start : start + EVENTS_PER_POST])
 
     def enqueue_events(self, events: list[dict[str, Any]], timestamp: str | None = None) -> None:
         """A signed Event Webhook batch to the relay."""

@@ -144,3 +144,17 @@ async def test_inbound_wrong_basic_auth_is_refused(sandbox, relay, email):
     )
     with pytest.raises(SignatureError, match="Authorization"):
         email.verify(unsigned)
+
+
+async def test_batched_events_of_several_sends_come_in_one_signed_post(sandbox, relay, email):
+    sandbox.sendgrid.batch_events = True  # as SendGrid posts them (the end-to-end bench)
+    first = await email.send(mail(reference="out-1"))
+    second = await email.send(mail(to="bounce@prospects.test", reference="out-2"))
+    await sandbox.flush()
+    (batch,) = relay.at("/webhooks/sendgrid/events")
+    email.verify(batch)
+    events = email.parse(batch)
+    ids = [e.provider_message_id.split(".", 1)[0] for e in events]
+    assert ids == [first.provider_message_id] * 4 + [second.provider_message_id] * 2
+    assert events[-1].status is MessageStatus.FAILED
+    assert len(set(email.dedupe_keys(batch))) == 6
