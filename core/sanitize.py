@@ -43,6 +43,9 @@ _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 # soft hyphen, Mongolian vowel separator, Hangul fillers).
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060-\u2064\ufeff\u00ad\u180e\u115f\u1160\u3164\uffa0]")
 
+#: Any character past U+00FF (``_is_unassigned_format`` looks at those only).
+_WIDE = re.compile(r"[^\x00-\xff]")
+
 
 def strip_escapes(text: str) -> str:
     """``text`` without terminal escape sequences (CSI, OSC, DCS… in 7- and 8-bit forms)."""
@@ -63,7 +66,10 @@ def clean_text(text: str | None, *, max_line: int = MAX_LINE) -> str:
     text = _CONTROLS.sub("", text)
     text = _BIDI.sub("", text)
     text = _INVISIBLE.sub("", text)
-    text = "".join(ch for ch in text if not _is_unassigned_format(ch))
+    # only characters past U+00FF can be unassigned format ones: look at each of those once
+    unassigned = {ch for ch in set(_WIDE.findall(text)) if _is_unassigned_format(ch)}
+    if unassigned:
+        text = "".join(ch for ch in text if ch not in unassigned)
     return "\n".join(_cut(line, max_line) for line in text.split("\n"))
 
 

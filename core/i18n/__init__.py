@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
+from babel.dates import TIMEDELTA_UNITS, format_timedelta
 from babel.dates import format_datetime as _babel_datetime
-from babel.dates import format_timedelta
 from babel.numbers import format_currency, format_decimal
 
 LANGUAGES = ("fr", "en")
@@ -161,19 +161,46 @@ def format_time(value: datetime, tz: str | None = None) -> str:
     return format_datetime(value, tz, fmt="short").split(" ")[-1]
 
 
+#: What ``format_relative`` wrote, by what its text depends on (``_relative_key``).
+_RELATIVE: dict[tuple[str, str, int, bool], str] = {}
+
+
 def format_relative(value: datetime, now: datetime) -> str:
-    """How long ago (or ahead) ``value`` is, shortly: "5 min", "il y a 2 h", "à l'instant"."""
+    """How long ago (or ahead) ``value`` is, shortly: "5 min", "il y a 2 h", "à l'instant".
+
+    Each distinct text is made by Babel once and then reused: the inbox list asks for one per
+    row on every page, and Babel's formatting was a third of making a row's cells.
+    """
     delta: timedelta = value - now
     if abs(delta) < timedelta(minutes=1):
         return t("common.just_now")  # not "in 0 min"
-    return format_timedelta(
-        delta,
-        granularity="minute",
-        threshold=1.0,
-        add_direction=True,
-        format="short",
-        locale=babel_locale(),
-    )
+    key = _relative_key(delta.total_seconds())
+    text = _RELATIVE.get(key)
+    if text is None:
+        if len(_RELATIVE) >= 4096:
+            _RELATIVE.clear()
+        text = _RELATIVE[key] = format_timedelta(
+            delta,
+            granularity="minute",
+            threshold=1.0,
+            add_direction=True,
+            format="short",
+            locale=babel_locale(),
+        )
+    return text
+
+
+def _relative_key(seconds: float) -> tuple[str, str, int, bool]:
+    """Everything Babel's ``format_timedelta`` (minute granularity, threshold 1) reads of a
+    delta of ``seconds``: the unit it picks, the rounded count of that unit, the direction;
+    and the locale."""
+    unit, count = "minute", 1
+    for unit, per_unit in TIMEDELTA_UNITS:  # largest first, as Babel walks them
+        value = abs(seconds) / per_unit
+        if value >= 1.0 or unit == "minute":
+            count = round(max(1.0, value))
+            break
+    return babel_locale(), unit, count, seconds >= 0
 
 
 def format_money(amount: Decimal | float, currency: str = "EUR") -> str:

@@ -26,6 +26,12 @@ HOSTILE = {
     "bidi override": ("fichier\u202egpj.exe", "fichiergpj.exe"),
     "bidi isolates": ("\u2066a\u2067b\u2068c\u2069\u202a\u202b\u202c\u202d", "abc"),
     "zero width": ("p\u200ba\u200cy\u200d\u2060p\ufeffal", "paypal"),
+    # other invisible format characters (Unicode category Cf): tags, annotations, deprecated
+    # shaping controls; the text around them, accents and symbols included, stays
+    "other format characters": (
+        "é\U000e0041’\ufff9😀\u206a\u0600ok\U000e0041",
+        "é’😀\u0600ok",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from babel.dates import format_timedelta
 
 from core import i18n
 
@@ -38,6 +39,32 @@ def test_french_formats(french) -> None:
     assert i18n.format_relative(now - timedelta(seconds=20), now) == "à l'instant"
     assert i18n.format_relative(now + timedelta(seconds=5), now) == "à l'instant"
     assert i18n.format_datetime(now, "Europe/Paris", "short") == "10/03/2026 11:00"
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_relative_times_read_as_babel_writes_them_when_reused(lang: str) -> None:
+    """Texts are kept and reused (the inbox asks for one per row): each must still be Babel's
+    for its own delta, at the edges where the unit or the rounding changes, both ways."""
+    previous = i18n.language()
+    i18n.set_language(lang)
+    now = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    seconds = [60, 89.9, 90, 90.1, 149.9, 150, 150.4, 3569.9, 3570, 3599.6, 3600, 5399, 5400.5]
+    seconds += [86_399, 86_400, 129_599, 129_600, 604_799, 2_591_999, 31_535_999, 47_304_001]
+    try:
+        for _ in range(2):  # the second time from what was kept
+            for s in seconds:
+                for delta in (timedelta(seconds=s), timedelta(seconds=-s)):
+                    wanted = format_timedelta(
+                        delta,
+                        granularity="minute",
+                        threshold=1.0,
+                        add_direction=True,
+                        format="short",
+                        locale=i18n.babel_locale(),
+                    )
+                    assert i18n.format_relative(now + delta, now) == wanted, (lang, delta)
+    finally:
+        i18n.set_language(previous)
 
 
 def test_missing_keys_fall_back_to_the_key_not_a_crash() -> None:
