@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from core.html_text import html_to_text
-
 #: Lines longer than this are cut for display (a 10,000-character line would freeze layouts).
 MAX_LINE = 2000
 #: What ends a line that was cut.
@@ -85,6 +83,8 @@ def email_html_to_text(html: str | None) -> str:
     Scripts, styles and the head are dropped; links stay as ``text (url)``; an image becomes
     ``[image: alt]`` (or nothing, for a tracking pixel without alt text) and is never fetched.
     """
+    from core.html_text import html_to_text  # html.parser: only for emails, not at start
+
     with_images = _IMAGES.sub(_image_placeholder, html or "")
     return clean_text(html_to_text(with_images))
 

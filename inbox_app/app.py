@@ -254,7 +254,7 @@ class InboxApp(ListKeyActions, App[int]):
         if self._tenant_tz is not None:
             return self._tenant_tz
         generation = self._settings_generation
-        zone = (await self.service.tenant_settings.get()).timezone
+        zone = await self.service.tenant_settings.timezone()
         if self._settings_watched and generation == self._settings_generation:
             self._tenant_tz = zone  # nothing changed the settings while they were read
         return zone

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from core import i18n
 from core.errors import CoccinelleError
@@ -21,22 +21,58 @@ if TYPE_CHECKING:
     from core.config.settings import Settings
 
 
+class _NotTheInbox(Exception):
+    """The command line asks for more than the inbox (a sub-command, help, or a mistake)."""
+
+
+class _InboxOnlyParser(argparse.ArgumentParser):
+    """The options of the inbox alone; anything it cannot read is left to the full parser."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _NotTheInbox(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="coccinelle", description=t("cli.description"))
-    parser.add_argument("--database-url", help=t("cli.database_url_help"))
-    parser.add_argument("--language", choices=i18n.LANGUAGES, help=t("cli.language_help"))
-    parser.add_argument("--tenant", help=t("cli.tenant_help"))
-    parser.add_argument("--agent", help=t("cli.agent_help"))
-    parser.add_argument(
-        "--mode", choices=["demo", "local", "remote", "team"], help=t("cli.mode_help")
-    )
-    parser.add_argument("--no-relay", action="store_true", help=t("relayport.no_relay_help"))
-    parser.set_defaults(handler=None)
+    _add_options(parser)
     subparsers = parser.add_subparsers(title=t("cli.commands"), metavar="COMMAND")
     for module in commands.modules():
         module.register(subparsers)  # type: ignore[attr-defined]
     return parser
+
+
+def _inbox_arguments(argv: Sequence[str] | None) -> argparse.Namespace | None:
+    """The arguments when the command line only opens the inbox, else None.
+
+    Opening the inbox is what a user waits for: it does not import the sub-commands' modules
+    nor build their parsers (and read their help texts). Help, a sub-command or a mistake goes
+    to the full parser, which prints what it prints.
+    """
+    parser = _InboxOnlyParser(prog="coccinelle", add_help=False)
+    _add_options(parser, helped=False)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except _NotTheInbox:
+        return None
+    return None if rest else args
+
+
+def _add_options(parser: argparse.ArgumentParser, *, helped: bool = True) -> None:
+    """The inbox's options; ``helped``: with their help texts (only ``--help`` shows them)."""
+
+    def say(key: str) -> str | None:
+        return t(key) if helped else None
+
+    parser.add_argument("--database-url", help=say("cli.database_url_help"))
+    parser.add_argument("--language", choices=i18n.LANGUAGES, help=say("cli.language_help"))
+    parser.add_argument("--tenant", help=say("cli.tenant_help"))
+    parser.add_argument("--agent", help=say("cli.agent_help"))
+    parser.add_argument(
+        "--mode", choices=["demo", "local", "remote", "team"], help=say("cli.mode_help")
+    )
+    parser.add_argument("--no-relay", action="store_true", help=say("relayport.no_relay_help"))
+    parser.set_defaults(handler=None)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -68,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None, was_running: bool) -> int:
     i18n.set_language(_language_hint(argv))
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _inbox_arguments(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
     try:
         settings = _settings(args)
         i18n.set_language(settings.language)

@@ -129,6 +129,17 @@ DEFAULT_PRICES: dict[Channel, Decimal] = {
 }
 
 
+def known_zone(name: str) -> bool:
+    """True when ``name`` is a time zone the system knows (``Europe/Paris``)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 class TenantSettings(SettingsModel):
     """Every setting of a tenant."""
 
@@ -155,12 +166,8 @@ class TenantSettings(SettingsModel):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; expected e.g. Europe/Paris") from exc
+        if not known_zone(value):
+            raise ValueError(f"unknown time zone {value!r}; expected e.g. Europe/Paris")
         return value
 
     @model_validator(mode="after")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.domain import models as m
 from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
-from core.domain.tenant_settings import TenantSettings
+from core.domain.tenant_settings import TenantSettings, known_zone
 from core.errors import InvalidInput, NotFound
 from core.events import MessageChanged, SettingsChanged
 from core.outbox.held import release_quiet_held
@@ -32,6 +32,23 @@ class TenantSettingsStore:
             if tenant is None:
                 raise NotFound("tenant", self.ctx.tenant_id)
             return TenantSettings.model_validate(tenant.settings or {})
+
+    async def timezone(self) -> str:
+        """The tenant's time zone, as ``get().timezone`` reads it.
+
+        The inbox needs only this before its first page: the stored zone is checked on its own
+        (a known zone name), without building and running the whole settings model's validator
+        (about 20 ms the first time); anything else falls back to ``get``.
+        """
+        async with self.ctx.db.session() as session:
+            tenant = await session.get(t.TenantRow, self.ctx.tenant_id)
+            if tenant is None:
+                raise NotFound("tenant", self.ctx.tenant_id)
+            stored = tenant.settings or {}
+        zone = stored.get("timezone", TenantSettings.model_fields["timezone"].default)
+        if isinstance(zone, str) and known_zone(zone):
+            return zone
+        return (await self.get()).timezone
 
     async def save(self, settings: TenantSettings | dict[str, Any]) -> TenantSettings:
         """Validate then store every setting at once; nothing is saved if anything is wrong.

@@ -36,6 +36,7 @@ DEFERRED = (
     "core.service.templates",
     "core.booking.service",
     "inbox_app.screens.conversation",
+    "core.html_text",  # html.parser: an HTML email's text, not the inbox list
 )
 
 
@@ -96,27 +97,67 @@ def test_the_collector_is_held_while_the_commands_load(monkeypatch) -> None:
     seen: dict[str, bool] = {}
     real_modules = commands.modules
 
-    def modules() -> list[object]:
-        seen["loading"] = gc.isenabled()
-        return real_modules()
-
     def handler(args: object, settings: object) -> int:
         seen["handler"] = gc.isenabled()
         return 0
 
+    class Probe:
+        """A sub-command whose handler records the collector's state."""
+
+        @staticmethod
+        def register(subparsers) -> None:  # type: ignore[no-untyped-def]
+            subparsers.add_parser("probe").set_defaults(handler=handler)
+
+    def modules() -> list[object]:
+        seen["loading"] = gc.isenabled()
+        return [*real_modules(), Probe]
+
     monkeypatch.setattr(commands, "modules", modules)
-    parser = cli.build_parser  # a sub-command whose handler records the collector's state
-
-    def build_parser():  # type: ignore[no-untyped-def]
-        built = parser()
-        built.set_defaults(handler=handler)
-        return built
-
-    monkeypatch.setattr(cli, "build_parser", build_parser)
     assert gc.isenabled()
-    assert cli.main(["--language", "en"]) == 0
+    assert cli.main(["--language", "en", "probe"]) == 0
     assert seen == {"loading": False, "handler": True}
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--language", "en", "--no-relay"], ["--mode=local", "--tenant", "db"], ["--no-r"]],
+)
+def test_opening_the_inbox_leaves_the_sub_commands_alone(monkeypatch, argv) -> None:
+    """The command line that opens the inbox neither imports the sub-commands' modules nor
+    builds their parsers; a sub-command word is still read as one."""
+    opened: list[object] = []
+
+    def modules() -> list[object]:
+        raise AssertionError("the sub-commands were loaded to open the inbox")
+
+    def run_app(settings: object) -> int:
+        opened.append(settings)
+        return 0
+
+    monkeypatch.setattr(commands, "modules", modules)
+    monkeypatch.setattr("inbox_app.launch.run_app", run_app)
+    monkeypatch.setattr(cli, "_settings", lambda args: args)
+    assert cli.main(argv) == 0
+    [args] = opened
+    assert args.handler is None  # type: ignore[attr-defined]
+    if "db" in argv:
+        assert args.tenant == "db"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("argv", [["db"], ["--help"], ["--mode", "nowhere"], ["--unknown"]])
+def test_anything_else_goes_to_the_full_parser(monkeypatch, argv) -> None:
+    built: list[bool] = []
+    real_build = cli.build_parser
+
+    def build_parser():  # type: ignore[no-untyped-def]
+        built.append(True)
+        return real_build()
+
+    monkeypatch.setattr(cli, "build_parser", build_parser)
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    assert built == [True]
 
 
 def test_the_collector_comes_back_when_the_arguments_are_refused() -> None:

@@ -337,6 +337,21 @@ async def test_settings_are_validated_whole_and_never_half_saved(service) -> Non
     assert (await service.tenant_settings.get()).quiet_hours.start.hour == 21
 
 
+async def test_the_time_zone_is_read_alone_as_the_settings_would_read_it(service) -> None:
+    """``timezone()`` (what the inbox reads before its first page) agrees with ``get()``: the
+    default, a saved zone, and a stored zone the system does not know (``get`` refuses it)."""
+    assert await service.tenant_settings.timezone() == "Europe/Paris"
+    raw = (await service.tenant_settings.get()).model_dump(mode="json")
+    await service.tenant_settings.save({**raw, "timezone": "America/Montreal"})
+    assert await service.tenant_settings.timezone() == "America/Montreal"
+    async with service.ctx.db.session() as session:
+        tenant = await session.get(t.TenantRow, service.ctx.tenant_id)
+        assert tenant is not None
+        tenant.settings = {**raw, "timezone": "Nowhere/Town"}
+    with pytest.raises(ValidationError, match="timezone"):
+        await service.tenant_settings.timezone()
+
+
 async def test_channel_config_keeps_a_keyring_reference_not_a_secret(service) -> None:
     saved = await service.tenant_settings.save_channel(
         Channel.SMS, config={"from_number": "+33700000000"}, credentials_ref="coccinelle/acme/sms"
