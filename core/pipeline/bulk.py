@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain.enums import Channel
 from core.pipeline.queue import Planned
 from core.storage import tables as t
+from core.storage.bulk_sqlite import sqlite_insert
 from core.storage.timeline import ProspectFields, conversation_values, fold_item, message_values
 
 C = cast(Table, t.ConversationRow.__table__)
@@ -207,6 +208,8 @@ async def _insert(session: AsyncSession, table: Any, rows: Sequence[dict[str, An
     their ids in the same order."""
     if not rows:
         return []
+    if session.get_bind().dialect.name == "sqlite":
+        return await sqlite_insert(session, table, rows)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     if table in _RENAMED:
         statement = statement.values(_RENAMED[table])

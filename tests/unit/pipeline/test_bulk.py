@@ -13,6 +13,7 @@ from core.domain.enums import Channel, MessageType
 from core.domain.tenant_settings import ChannelLimits
 from core.events import ConversationChanged, MessageChanged, OutboxQueued
 from core.pipeline import Kind, OutgoingRequest, submit
+from core.storage import bulk_sqlite
 from core.storage import tables as t
 from tests.conftest import FakeClock
 from tests.factories import add_message, add_prospect
@@ -216,3 +217,14 @@ async def test_a_batch_writes_each_prospect_the_payload_a_lone_request_gets(
     kinds = ("sms", "email", "none")
     chosen = {c for r in batch["outbox"] for c in kinds if f"('channel_type', '{c}')" in r[-1]}
     assert chosen == {"sms", "email", "none"}  # rows of several channels, and a refusal
+
+
+async def test_a_batch_split_over_several_sqlite_statements_writes_the_same_rows(
+    scene: Scene, monkeypatch: Any
+) -> None:
+    # SQLite caps a statement's parameters: a chunk's rows then go in several statements,
+    # whose ids must still be matched to the right rows (a message's outbox row, its thread).
+    monkeypatch.setattr(bulk_sqlite, "_MAX_PARAMETERS", 40)  # two rows or fewer each
+    ids = await prospects(scene)
+    requests = broadcast(scene, ids, "pages")
+    assert await written(scene, requests, rows=False) == await written(scene, requests, rows=True)
