@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.geometry import Size
+
 from core.domain.enums import ConversationStatus, MessageKind
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.help import HelpScreen
@@ -229,3 +231,15 @@ def test_an_email_whose_text_opens_with_its_subject_shows_it_once() -> None:
     assert shown.count("Votre projet immobilier") == 1 and "Bonjour Hélène" in shown
     other = mail.model_copy(update={"content": "Votre projet immobilier avance-t-il ?"})
     assert message_text(other, "Europe/Paris").plain.count("Votre projet immobilier") == 2
+
+
+async def test_the_timelines_scroll_bar_placed_by_a_layout_asks_for_no_other(app, ids) -> None:
+    """A thread opening taller than the screen shows the scroll bar: the screen's layout that
+    places it paints it too. Textual's bar then asked for one more layout (for a "virtual size"
+    a bar has no use for), and the thread's paint took one more frame."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        bar = app.screen.query_one(Timeline).vertical_scrollbar
+        await settle(pilot)
+        bar._size_updated(Size(2, 7), Size(2, 7), Size(80, 20))
+        assert not bar._layout_required
