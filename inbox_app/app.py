@@ -259,7 +259,9 @@ class InboxApp(ListKeyActions, App[int]):
         if not (self.first_paint.is_set() and self._settings_watched):
             return
         self.threads_ahead.only(conversation_ids)
-        wanted = [i for i in conversation_ids if not self.threads_ahead.has(i)]
+        # not the one on screen: it was just read (the inbox's cursor follows ``n``)
+        shown = self.viewing_id
+        wanted = [i for i in conversation_ids if i != shown and not self.threads_ahead.has(i)]
         if wanted and wanted != self._threads_reading:
             self._threads_reading = wanted
             self._read_threads_ahead(wanted)
