@@ -11,32 +11,28 @@ from core.events import ConversationChanged, MessageChanged, PresenceChanged, Pr
 #: A thread read ahead is shown when it is opened within this many seconds (and nothing
 #: changed meanwhile); later, it is read again.
 AHEAD_SECONDS = 5.0
+#: Events remembered to tell whether one seen during a read concerns it.
+SEEN = 64
 
 
 class ThreadsAhead:
-    """The threads read ahead, each with the count of changes seen when its read began: a
-    read during which a change was seen (a core event) is not kept, and a change drops the
-    kept threads it may concern."""
+    """The threads read ahead. A change seen (a core event) drops the kept threads it may
+    concern, and a read during which such a change was seen is not kept."""
 
     def __init__(self) -> None:
         self.generation = 0
         self._kept: dict[int, tuple[int, int, float, Thread]] = {}
+        #: The latest events seen, each with the generation it started.
+        self._seen: list[tuple[int, object]] = []
 
     def changed(self, event: object) -> None:
         """``event`` was seen: drop the threads it may concern (a change of one conversation
-        or prospect: theirs; anything else but presence, not part of a thread: all). A read under
-        way when it is seen is not kept."""
-        if isinstance(event, PresenceChanged):
-            return
+        or prospect: theirs; anything else but presence, not part of a thread: all). A read
+        under way when it is seen is not kept if the event may concern it."""
         self.generation += 1
-        if isinstance(event, ConversationChanged | MessageChanged):
-            concerned = lambda thread: event.conversation_id in _conversations(thread)  # noqa: E731
-        elif isinstance(event, ProspectChanged):
-            concerned = lambda thread: thread.prospect.id == event.prospect_id  # noqa: E731
-        else:
-            self._kept.clear()
-            return
-        self._kept = {i: kept for i, kept in self._kept.items() if not concerned(kept[3])}
+        self._seen.append((self.generation, event))
+        del self._seen[:-SEEN]
+        self._kept = {i: kept for i, kept in self._kept.items() if not _concerns(event, kept[3])}
 
     def only(self, conversation_ids: list[int]) -> None:
         """Forget the threads of any other conversation."""
@@ -48,8 +44,12 @@ class ThreadsAhead:
         return kept is not None and self._fresh(kept)
 
     def keep(self, conversation_id: int, limit: int, generation: int, thread: Thread) -> None:
-        """Keep ``thread``, read from ``generation`` on, unless something changed since."""
-        if generation == self.generation:
+        """Keep ``thread``, read from ``generation`` on, unless a change seen since may concern
+        it (or too many were seen to tell)."""
+        since = [event for seen, event in self._seen if seen > generation]
+        if self.generation - generation > len(since):
+            return
+        if not any(_concerns(event, thread) for event in since):
             self._kept[conversation_id] = (generation, limit, time.monotonic(), thread)
 
     def take(self, conversation_id: int, limit: int) -> Thread | None:
@@ -63,6 +63,17 @@ class ThreadsAhead:
     @staticmethod
     def _fresh(kept: tuple[int, int, float, Thread]) -> bool:
         return time.monotonic() - kept[2] <= AHEAD_SECONDS
+
+
+def _concerns(event: object, thread: Thread) -> bool:
+    """Whether ``event`` may change what ``thread`` shows."""
+    if isinstance(event, PresenceChanged):
+        return False  # presence is not part of a thread: the screen reads it when shown
+    if isinstance(event, ConversationChanged | MessageChanged):
+        return event.conversation_id in _conversations(thread)
+    if isinstance(event, ProspectChanged):
+        return thread.prospect.id == event.prospect_id
+    return True
 
 
 def _conversations(thread: Thread) -> set[int]:
