@@ -26,6 +26,7 @@ from inbox_app.list_keys import LIST_ACTIONS, LIST_BINDINGS, ListKeyActions, foc
 from inbox_app.palette import ActionsProvider
 from inbox_app.render.safe import one_line
 from inbox_app.team import choose_agent_at_start
+from inbox_app.threads_ahead import ThreadsAhead
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 WORKERS_EXIT_SECONDS = 2.0
 #: Worker groups that run until the app ends (quitting does not wait for them).
 FOREVER = frozenset({"live"})
+#: Seconds the inbox's cursor rests on a row before the threads it would open are read.
+THREADS_AHEAD_DELAY = 0.05
 
 
 class InboxApp(ListKeyActions, App[int]):
@@ -117,6 +120,9 @@ class InboxApp(ListKeyActions, App[int]):
         self.viewing_id: int | None = None
         self._parked_seen = 0
         self._reader: ConversationScreen | None = None
+        #: Threads read while the inbox was idle, for the conversations Enter or ``n`` opens.
+        self.threads_ahead = ThreadsAhead()
+        self._threads_reading: list[int] | None = None
         #: Set once the inbox has painted its first page.
         self.first_paint = asyncio.Event()
 
@@ -230,6 +236,7 @@ class InboxApp(ListKeyActions, App[int]):
     async def _forward(self, queue: asyncio.Queue[Event]) -> None:
         while True:
             event = await queue.get()
+            self.threads_ahead.changed(event)
             if isinstance(event, SettingsChanged | Resync | ConnectionState):
                 self._forget_settings()
             if isinstance(event, ConnectionState):
@@ -243,6 +250,39 @@ class InboxApp(ListKeyActions, App[int]):
                         await handler(event)
                     except Exception as exc:  # a refresh must never take the app down
                         notify_error(self, exc)
+
+    def read_threads_ahead(self, conversation_ids: list[int]) -> None:
+        """Read the threads of ``conversation_ids`` (the inbox's highlighted and next unread
+        conversations) while the app is idle: opening one then shows it without a read. Only
+        once the inbox is painted and while the app listens to the core's events (a change
+        seen drops what was read); not again for threads already read."""
+        if not (self.first_paint.is_set() and self._settings_watched):
+            return
+        self.threads_ahead.only(conversation_ids)
+        # not the one on screen: it was just read (the inbox's cursor follows ``n``)
+        shown = self.viewing_id
+        wanted = [i for i in conversation_ids if i != shown and not self.threads_ahead.has(i)]
+        if wanted and wanted != self._threads_reading:
+            self._threads_reading = wanted
+            self._read_threads_ahead(wanted)
+
+    @work(exclusive=True, group="threads-ahead")
+    async def _read_threads_ahead(self, conversation_ids: list[int]) -> None:
+        try:
+            # after the frame of the key that moved the cursor; a next move within it cancels
+            await asyncio.sleep(THREADS_AHEAD_DELAY)
+            from inbox_app.screens.conversation import FIRST_PAGE as limit
+
+            generation = self.threads_ahead.generation
+            for conversation_id in conversation_ids:
+                try:
+                    thread = await self.service.conversations.thread(conversation_id, limit)
+                except Exception:  # opened, it is read again and what failed is said then
+                    return
+                self.threads_ahead.keep(conversation_id, limit, generation, thread)
+        finally:
+            if self._threads_reading == conversation_ids:
+                self._threads_reading = None
 
     def _forget_settings(self) -> None:
         self._tenant_tz = None

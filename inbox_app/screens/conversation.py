@@ -157,7 +157,9 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         service = self.app.service
         wanted = self.conversation_id
         try:
-            thread = await service.conversations.thread(wanted, self._limit)
+            thread = self.app.threads_ahead.take(wanted, self._limit)
+            if thread is None:
+                thread = await service.conversations.thread(wanted, self._limit)
             self._tenant_tz = await self.app.tenant_timezone()
         except Exception as exc:
             notify_error(self.app, exc)

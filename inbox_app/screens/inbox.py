@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker
 
 from core.domain.enums import Channel, ConversationStatus
@@ -329,8 +329,22 @@ class InboxScreen(BulkActions, Screen[None]):
 
     async def on_screen_resume(self) -> None:
         """Back on the inbox: the counts that changed while it was hidden are read now."""
+        self._read_threads_ahead()
         if self._counts_stale:
             await self._refresh_counts()
+
+    @on(DataTable.RowHighlighted, "#conversations")
+    def _rested(self) -> None:
+        self._read_threads_ahead()
+
+    def _read_threads_ahead(self) -> None:
+        """Have the threads that Enter and ``n`` would open read while the agent rests (not
+        for a search: its thread screen reads every match)."""
+        current = self.table.current_id()
+        if current is None or self.filter.search:
+            return
+        following = self.next_unread(current)
+        self.app.read_threads_ahead([current] if following is None else [current, following])
 
     def _show_title(self) -> None:
         f = self.filter

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.geometry import Size
+
 from core.domain.enums import ConversationStatus, MessageKind
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.help import HelpScreen
@@ -266,3 +268,15 @@ def test_a_message_that_fell_back_says_why_and_where() -> None:
     assert "Fallback from SMS to Email" in shown
     plain = sent.model_copy(update={"metadata": {"attempts": attempts[2:]}})
     assert "failed" not in message_text(plain, "Europe/Paris").plain
+
+
+async def test_the_timelines_scroll_bar_placed_by_a_layout_asks_for_no_other(app, ids) -> None:
+    """A thread opening taller than the screen shows the scroll bar: the screen's layout that
+    places it paints it too. Textual's bar then asked for one more layout (for a "virtual size"
+    a bar has no use for), and the thread's paint took one more frame."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        bar = app.screen.query_one(Timeline).vertical_scrollbar
+        await settle(pilot)
+        bar._size_updated(Size(2, 7), Size(2, 7), Size(80, 20))
+        assert not bar._layout_required

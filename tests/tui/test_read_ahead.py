@@ -198,3 +198,52 @@ async def test_the_highlighted_options_rows_are_drawn_before_enter(app, ids) -> 
         table._base_style = table.rich_style
         for y in (1, 2):
             assert list(table.render_line(y)) == list(DataTable.render_line(table, y))
+
+
+def _count_threads(service: Any) -> list[int]:
+    """The conversation of every thread read from now on."""
+    reads: list[int] = []
+    thread = service.conversations.thread
+
+    async def counted(conversation_id: int, *args: Any, **kwargs: Any) -> object:
+        reads.append(conversation_id)
+        return await thread(conversation_id, *args, **kwargs)
+
+    service.conversations.thread = counted
+    return reads
+
+
+async def _rest_on_second_row(pilot: Any, service: Any) -> tuple[int, list[int]]:
+    """Move the list's cursor down one row and let it rest there: the row's conversation, and
+    the threads read since the app started."""
+    reads = _count_threads(service)
+    await settle(pilot)
+    await pilot.press("down")
+    await settle(pilot)
+    return pilot.app.screen.query_one(ConversationList).current_id(), reads
+
+
+async def test_enter_shows_the_thread_read_while_the_cursor_rested(app, ids, service) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        rested, reads = await _rest_on_second_row(pilot, service)
+        assert rested in reads  # read ahead (as the first row's next unread one, or now)
+        before = len(reads)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.ready and app.screen.conversation_id == rested
+        assert len(reads) == before  # not read again
+
+
+async def test_a_change_seen_after_the_thread_was_read_makes_enter_read_it_again(
+    app, ids, service
+) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        rested, reads = await _rest_on_second_row(pilot, service)
+        await service.conversations.set_labels(rested, ["vip"])
+        service.bus.publish(ConversationChanged(rested))
+        await settle(pilot)
+        before = reads.count(rested)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert reads.count(rested) == before + 1
+        assert list(app.screen.thread.conversation.labels) == ["vip"]

@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message as TextualMessage
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.visual import Visual, visualize
 
@@ -123,6 +124,18 @@ class TimelineItem:
         self._strips = self._height = None
 
 
+class _ScrollBar(ScrollBar):
+    """The timeline's vertical scroll bar. Shown when a thread opens taller than the screen,
+    it is placed by that layout of the screen, and painted in its frame; Textual's bar then
+    asks for one more layout for its own "virtual size" (a bar scrolls nothing: it has no use
+    for one), a frame later. It does not ask."""
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+
 class Timeline(ScrollView, can_focus=True):
     """Oldest first; Enter opens a linked conversation or expands a call's transcript.
 
@@ -217,6 +230,16 @@ class Timeline(ScrollView, can_focus=True):
         self._complete = True
         #: Reads the thread further back (the screen's); then ``update`` brings it in.
         self.fetch_older: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """The vertical scroll bar (made on first use, as Textual's, but of ``_ScrollBar``)."""
+        if self._vertical_scrollbar is None:
+            bar = _ScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
 
     # -- the items --------------------------------------------------------------------------
 
