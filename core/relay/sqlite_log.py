@@ -4,7 +4,8 @@ The relay's group commit spends most of its storing time in layers, not in SQLit
 a pooled connection, compiled statements and one hop to aiosqlite's thread per statement (begin,
 select, insert, select, commit). Here a batch is one hop: the writer thread runs the whole
 transaction on its own connection and hands back the ids. Values are converted with the
-columns' own SQLAlchemy types, so a row reads back exactly as one the ORM wrote.
+columns' own SQLAlchemy types, so a row reads back exactly as one the ORM wrote. The WAL is
+checkpointed by another thread (``core.relay.checkpoints``), never in the writer's commits.
 
     log = SqliteEventLog.of(db)          # None on PostgreSQL and in-memory databases
     stored = await log.write(events)     # one committed transaction
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Dialect
 
 from core.domain.enums import InboundEventStatus
+from core.relay.checkpoints import Checkpoints
 from core.storage import tables as t
 from core.storage.database import Database
 from core.storage.types import utcnow
@@ -66,6 +68,7 @@ class SqliteEventLog:
         self._binders = _binders(dialect)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="relay-event-log")
         self._connection: sqlite3.Connection | None = None
+        self._checkpoints = Checkpoints(path)
         #: Called (in the writer thread) with True when a batch starts waiting for the write
         #: lock another process holds, and with False once it has it.
         self.on_wait: Callable[[bool], None] | None = None
@@ -87,13 +90,16 @@ class SqliteEventLog:
             sqlite3.Error: the transaction failed and was rolled back; nothing was stored.
         """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._write, list(events))
+        written = await loop.run_in_executor(self._executor, self._write, list(events))
+        self._checkpoints.after_commit()
+        return written
 
     async def close(self) -> None:
         """Close the connection, then end the thread."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._disconnect)
         self._executor.shutdown(wait=False)
+        await self._checkpoints.close()
 
     # -- in the writer thread ------------------------------------------------------------------
 
@@ -167,7 +173,9 @@ class SqliteEventLog:
             connection = sqlite3.connect(
                 self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=True
             )
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+            pragmas = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL")
+            # checkpoints are ``_checkpoints``' (a commit here must not copy pages and fsync)
+            for pragma in (*pragmas, "wal_autocheckpoint=0"):
                 connection.execute(f"PRAGMA {pragma}")
             self._connection = connection
         return self._connection
