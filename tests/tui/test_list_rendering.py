@@ -169,3 +169,17 @@ async def test_a_focus_that_comes_back_finds_the_rows_it_drew(app, ids) -> None:
         table._pseudo_class_state = table.get_pseudo_class_state()
         table._base_style = table.rich_style
         assert list(table.render_line(1)) == list(DataTable.render_line(table, 1))
+
+
+async def test_enter_repaints_no_row_when_the_hover_cursor_is_already_hidden(app, ids) -> None:
+    """DataTable hides the mouse's hover cursor on every key and repaints its row; with the
+    mouse elsewhere it is hidden already, and Enter (opening a thread) repaints nothing."""
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ConversationList)
+        repainted: list[int] = []
+        table.refresh_row = repainted.append  # type: ignore[method-assign]
+        table.action_select_cursor()
+        assert repainted == []
+        table._set_hover_cursor(True)  # the mouse comes over the list: its row is shown
+        assert repainted != []

@@ -147,6 +147,13 @@ class OneLineTable(DataTable[Text]):
         #: shown are drawn ahead in them (``draw_rows_ahead``).
         self._focused_looks: dict[tuple[bool, bool], tuple[_Look, _Repaint]] = {}
 
+    def _set_hover_cursor(self, active: bool) -> None:
+        """Show or hide the mouse's hover cursor, repainting its row only when that changes:
+        DataTable hides it (and repaints the row) on every key, Enter's selection included,
+        which costs the inbox a frame just before the conversation screen replaces it."""
+        if active != self._show_hover_cursor:
+            super()._set_hover_cursor(active)
+
     def _look_id(self, look: tuple[object, ...]) -> int:
         number = self._look_ids.get(look)
         if number is None:
