@@ -192,13 +192,18 @@ async def test_the_tenant_time_zone_is_read_once_then_again_after_the_settings_c
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
         assert await app.tenant_timezone() == "Europe/Paris"
-        real, reads = service.tenant_settings.get, []
+        real, zone, reads = service.tenant_settings.get, service.tenant_settings.timezone, []
 
         async def counted():
             reads.append(1)
             return await real()
 
+        async def counted_zone():
+            reads.append(1)
+            return await zone()
+
         monkeypatch.setattr(service.tenant_settings, "get", counted)
+        monkeypatch.setattr(service.tenant_settings, "timezone", counted_zone)
         app.push_screen(ConversationScreen(next(iter(await _conversation_ids(service)))))
         await settle(pilot)
         assert await app.tenant_timezone() == "Europe/Paris"
