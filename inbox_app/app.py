@@ -27,6 +27,7 @@ from inbox_app.palette import ActionsProvider
 from inbox_app.render.safe import one_line
 from inbox_app.team import choose_agent_at_start
 from inbox_app.threads_ahead import ThreadsAhead
+from inbox_app.typeahead import TypeAhead
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -40,7 +41,7 @@ FOREVER = frozenset({"live"})
 THREADS_AHEAD_DELAY = 0.05
 
 
-class InboxApp(ListKeyActions, App[int]):
+class InboxApp(ListKeyActions, TypeAhead, App[int]):
     """Coccinelle Inbox.
 
     Args:
