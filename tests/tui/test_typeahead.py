@@ -28,7 +28,7 @@ async def test_the_first_letters_after_n_reach_the_search(app, ids) -> None:
 async def test_a_reply_typed_right_after_r_is_written_whole(app, ids) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_conversation(app, pilot, ids["marie_sms"])
-        type_at_once(app, "rbonjour")
+        type_at_once(app, "rBonjour")
         await settle(pilot)
         assert isinstance(app.screen, ComposerScreen)
-        assert app.focused.text == "bonjour"
+        assert app.focused.text == "Bonjour"
