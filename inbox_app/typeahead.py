@@ -22,6 +22,9 @@ from textual.message import Message
 
 #: Seconds between two looks at a screen being built.
 LOOK_SECONDS = 0.01
+#: Seconds after a key opened a screen during which the next key gives it one more look (the
+#: focus its mounting asked for lands after it); later keys find it settled.
+SETTLE_SECONDS = 0.1
 #: Seconds a key waits for a new screen at most (then it goes on as it is), and after which a
 #: key whose marker never came back (its widget went away) counts as handled.
 GIVE_UP_SECONDS = 1.0
@@ -48,7 +51,7 @@ class TypeAhead:
         #: The screen the key in flight went to, and a screen that key opened.
         self._sent_screen: object = None
         self._sent_target: Any = None
-        self._opened: object = None
+        self._opened: tuple[object, float] | None = None  # the screen, and when
         self._look: tuple[float, Any] | None = None  # when, and its timer
 
     async def on_event(self, event: events.Event) -> None:
@@ -97,7 +100,7 @@ class TypeAhead:
     def _landed(self) -> None:
         """The key in flight is handled: a screen it opened (or went back to) gets a look."""
         if self._sent_at is not None and self._top() is not self._sent_screen:
-            self._opened = self._top()
+            self._opened = (self._top(), time.monotonic())
         self._sent_at = None
 
     def _look_again(self, seconds: float) -> None:
@@ -127,7 +130,7 @@ class TypeAhead:
             return True  # Textual's own handling applies
         if not screen.is_mounted:
             return False
-        if screen is self._opened:
-            self._opened = None
-            return False
+        if self._opened is not None and self._opened[0] is screen:
+            opened_at, self._opened = self._opened[1], None
+            return time.monotonic() - opened_at >= SETTLE_SECONDS
         return True
