@@ -15,7 +15,7 @@ from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.prompt import PromptScreen
 from inbox_app.widgets.conversation.timeline import Timeline
 from tests.integration.campaigns.conftest import world  # noqa: F401
-from tests.tui.helpers import settle
+from tests.tui.helpers import settle, settle_until
 from tests.tui.test_conversation import open_conversation, timeline_text
 from tests.tui.test_switch_channel import ui_language
 
@@ -70,9 +70,9 @@ async def test_a_held_message_is_sent_now_with_an_audited_reason(
             assert isinstance(app.screen, PromptScreen)
             app.screen.query_one(Input).value = "Le client attend ce document ce soir"
             await pilot.press("enter")
-            await settle(pilot)
+            # the prompt's answer is handled after the screen closes, off any worker
+            await settle_until(pilot, lambda: any(done in n.message for n in app._notifications))
             assert isinstance(app.screen, ConversationScreen)
-            assert any(done in n.message for n in app._notifications)
     message = await service.messages.get(held.id)
     assert message.status == MessageStatus.QUEUED
     [entry] = await service.audit.recent(limit=5, subject=("message", held.id))
