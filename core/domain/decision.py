@@ -14,10 +14,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.domain.enums import Channel, MessageType, Urgency
-from core.i18n import t
+from core.i18n import format_money, t
 
 #: Channel values a reason may name (``Reason.text`` translates them).
 _CHANNELS = frozenset(str(c) for c in Channel)
+#: Reason parameters holding an amount in euros, kept as text, written as the locale writes money.
+_AMOUNTS = ("cost", "cap")
 
 
 class Reason(BaseModel):
@@ -33,10 +35,20 @@ class Reason(BaseModel):
     @property
     def text(self) -> str:
         """The reason in the active language (its channel named in that language too)."""
-        params = self.params
+        params = dict(self.params)
         if params.get("channel") in _CHANNELS:
-            params = {**params, "channel": t(f"common.channel.{params['channel']}")}
+            params["channel"] = t(f"common.channel.{params['channel']}")
+        for name in _AMOUNTS:
+            if isinstance(params.get(name), str):
+                params[name] = _amount(params[name])
         return t(self.key, **params)
+
+
+def _amount(raw: str) -> str:
+    try:
+        return format_money(Decimal(raw))
+    except ArithmeticError:  # not a number (a reason stored by an older version): as it was
+        return raw
 
 
 class ChannelScore(BaseModel):

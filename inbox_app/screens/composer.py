@@ -66,6 +66,8 @@ class ComposerScreen(Screen[None]):
         super().__init__()
         self.thread = thread
         self.decision: Decision | None = None
+        #: Auto's last ranking (its pick, then its alternatives): the walk ctrl+o follows
+        self.ranking: list[Channel] = []
         self.settings = TenantSettings()
         self.values: dict[str, str] = {}
         self.appointments: list = []
@@ -273,7 +275,13 @@ class ComposerScreen(Screen[None]):
         if (self.draft(), self.channel()) != asked:
             return  # the reply moved on while the core decided: its own decision is scheduled
         self.decision = decision
-        self.query_one(DecisionPanel).show(self.decision, self.tz)
+        picked = self.channel() is not None
+        if not picked and decision.channel is not None:
+            self.ranking = [decision.channel, *(a.channel for a in decision.alternatives[:2])]
+        step = self._next_step() if picked else None
+        self.query_one(DecisionPanel).show(
+            self.decision, self.tz, picked=picked, next_channel=step[1] if step else None
+        )
         self._refresh()
 
     # -- where the reply goes (the new-conversation composer writes to a prospect instead) -----
@@ -299,19 +307,28 @@ class ComposerScreen(Screen[None]):
     # -- actions -------------------------------------------------------------------------------
 
     def action_alternative(self) -> None:
-        """Take the decision's next alternative channel."""
-        if not self.decision or not self.decision.alternatives:
+        """Walk Auto's ranking: its first alternative, the second, then back to Auto."""
+        step = self._next_step()
+        if step is None:
             self.notify(t("ui.composer.no_alternative"), timeout=3)
             return
-        current = self.effective_channel()
-        channels = [a.channel for a in self.decision.alternatives[:2]]
-        nxt = (
-            channels[(channels.index(current) + 1) % len(channels)]
-            if current in channels
-            else channels[0]
-        )
-        if nxt in self.thread.prospect.reachable_channels():
-            self.query_one("#channel", Select).value = str(nxt)
+        self.query_one("#channel", Select).value = step[0]
+
+    def _next_step(self) -> tuple[str, str] | None:
+        """Where ctrl+o goes from the channel shown: (the selector's value, its name)."""
+        reachable = set(self.thread.prospect.reachable_channels())
+        walk = [c for c in self.ranking[1:] if c in reachable]
+        if not walk and self.decision is not None:  # no Auto decision yet: this one's alternatives
+            walk = [a.channel for a in self.decision.alternatives[:2] if a.channel in reachable]
+        picked = self.channel()
+        if picked is None or picked not in walk:
+            return (str(walk[0]), channel_name(walk[0])) if walk else None
+        after = walk.index(picked) + 1
+        if after < len(walk):
+            return str(walk[after]), channel_name(walk[after])
+        if not self.ranking:
+            return str(walk[0]), channel_name(walk[0])
+        return AUTO, t("ui.decision.back_to_auto", channel=channel_name(self.ranking[0]))
 
     async def action_template(self) -> None:
         channel = self.effective_channel() or self.home_channel()

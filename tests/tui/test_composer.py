@@ -7,12 +7,13 @@ from datetime import time
 from textual.widgets import Input, TextArea
 
 from core.domain.enums import Direction, MessageStatus
+from core.domain.models import ProspectDraft
 from core.i18n import format_percent
 from inbox_app.app import InboxApp
 from inbox_app.render.words import channel_name, money
 from inbox_app.screens.composer import ComposerScreen
 from inbox_app.screens.conversation import ConversationScreen
-from tests.tui.helpers import settle, static_text, wait_for_decision
+from tests.tui.helpers import settle, settle_until, static_text, wait_for_decision
 
 
 async def open_composer(app, pilot, conversation_id: int) -> None:
@@ -110,6 +111,34 @@ async def test_reply_with_auto_shows_the_decision_before_sending(app, ids, servi
         await settle(pilot)
     thread = await service.conversations.thread(ids["marie_sms"])
     assert any(m.content == "Bonjour Marie" for m in thread.messages)
+
+
+async def test_ctrl_o_walks_autos_ranking_and_comes_back_to_auto(app, ids, service) -> None:
+    marie = (await service.conversations.thread(ids["marie_sms"])).prospect
+    fields = ("display_name", "phone", "email", "language", "timezone")
+    draft = ProspectDraft(**{f: getattr(marie, f) for f in fields}, telegram_chat_id=777001)
+    await service.prospects.update(marie.id, draft)  # a third channel: two alternatives to walk
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        await pilot.press(*"Bonjour Marie")
+        await wait_for_decision(pilot)
+        auto = app.screen.decision
+        reachable = set(app.screen.thread.prospect.reachable_channels())
+        walk = [a.channel for a in auto.alternatives[:2] if a.channel in reachable]
+        assert len(walk) == 2
+        for channel, after in zip(walk, [channel_name(walk[1]), "Auto ("], strict=True):
+            await pilot.press("ctrl+o")
+            await settle(pilot)
+            assert app.screen.channel() == channel
+            await wait_for_decision(pilot)
+            await settle_until(pilot, lambda c=channel: app.screen.decision.channel == c)
+            shown = static_text(app, "#decision")
+            # the agent's pick is not called Auto's, and the panel says where ctrl+o goes next
+            assert f"{channel_name(channel)} (your choice)" in shown and "Auto →" not in shown
+            assert f"ctrl+o → {after}" in shown
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert app.screen.channel() is None  # back to Auto
 
 
 async def test_an_empty_draft_asks_for_no_decision_and_shows_no_error(app, ids, service) -> None:

@@ -10,10 +10,19 @@ from core.i18n import format_datetime, format_percent, t
 from inbox_app.render.words import channel_name, money
 
 
-def decision_text(decision: Decision, tz: str | None, *, forced: bool = False) -> Text:
+def decision_text(
+    decision: Decision,
+    tz: str | None,
+    *,
+    forced: bool = False,
+    picked: bool = False,
+    next_channel: str | None = None,
+) -> Text:
     """Channel, confidence, reasons with points, cost, the two alternatives, warnings.
 
     ``forced``: the channel was chosen by the agent (a switch): no "Auto", no alternatives.
+    ``picked``: the agent picked the channel in the composer: the alternatives are listed, and
+    ``next_channel`` says where ctrl+o goes (the walk follows Auto's ranking, not this one).
     """
     text = Text()
     if decision.channel is None:
@@ -23,7 +32,7 @@ def decision_text(decision: Decision, tz: str | None, *, forced: bool = False) -
         return text
     text.append(
         t(
-            "ui.decision.forced" if forced else "ui.decision.chosen",
+            _HEADINGS[forced, picked],
             channel=channel_name(decision.channel),
             confidence=format_percent(decision.confidence),
             cost=money(decision.estimated_cost),
@@ -36,7 +45,7 @@ def decision_text(decision: Decision, tz: str | None, *, forced: bool = False) -
     for number, alternative in enumerate(() if forced else decision.alternatives[:2], start=1):
         text.append(
             t(
-                "ui.decision.alternative",
+                "ui.decision.other" if picked else "ui.decision.alternative",
                 n=number,
                 channel=channel_name(alternative.channel),
                 confidence=format_percent(alternative.confidence),
@@ -44,7 +53,18 @@ def decision_text(decision: Decision, tz: str | None, *, forced: bool = False) -
             )
             + "\n"
         )
+    if picked and next_channel:
+        text.append(t("ui.decision.next", channel=next_channel) + "\n")
     return text
+
+
+#: The first line's message, by (forced by a switch, picked in the composer).
+_HEADINGS = {
+    (False, False): "ui.decision.chosen",
+    (False, True): "ui.decision.picked",
+    (True, False): "ui.decision.forced",
+    (True, True): "ui.decision.forced",
+}
 
 
 def warnings_text(decision: Decision | None, local: list[str], tz: str | None) -> Text:
@@ -73,8 +93,19 @@ class DecisionPanel(Static):
     """Shows a decision, or why there is none."""
 
     def show(
-        self, decision: Decision | None, tz: str | None, note: str = "", *, forced: bool = False
+        self,
+        decision: Decision | None,
+        tz: str | None,
+        note: str = "",
+        *,
+        forced: bool = False,
+        picked: bool = False,
+        next_channel: str | None = None,
     ) -> None:
-        """Draw ``decision`` (None: ``note`` explains)."""
-        text = decision_text(decision, tz, forced=forced) if decision else Text(note, style="dim")
-        self.update(text)
+        """Draw ``decision`` (None: ``note`` explains); see ``decision_text`` for the flags."""
+        if decision is None:
+            self.update(Text(note, style="dim"))
+            return
+        self.update(
+            decision_text(decision, tz, forced=forced, picked=picked, next_channel=next_channel)
+        )
