@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from core.domain import models as m
 from core.domain.availability import BookingSettings
-from core.domain.enums import SenderType
+from core.domain.enums import AppointmentStatus, SenderType
 from core.i18n.deferred import Line, line, moment
 from core.i18n.deferred import kind as kind_word
 
@@ -68,7 +68,11 @@ def event_line(
         "previous": moment(previous.starts_at, timezone) if previous else "",
         "reason": reason or "",
     }
-    key = "cancelled_because" if kind == ChangeKind.CANCELLED and reason else kind.value
+    key = kind.value
+    if kind == ChangeKind.CANCELLED and reason:
+        key = "cancelled_because"
+    elif kind == ChangeKind.BOOKED and appointment.status == AppointmentStatus.PROPOSED:
+        key = "proposed"  # not booked yet: the prospect is asked to confirm
     return line(f"appointments.event.{key}", **params)
 
 

@@ -78,7 +78,7 @@ async def test_b_books_the_chosen_free_slot_and_the_prospect_is_told(app, servic
         await pilot.press("down", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ConversationScreen)
-        assert "Appointment booked: visit on Tuesday 10 March 2026 at 14:30" in timeline_text(app)
+        assert "Appointment proposed: visit on Tuesday 10 March 2026 at 14:30" in timeline_text(app)
         # a proposal (the prospect confirms), not a confirmation
         proposal = "nous vous proposons un rendez-vous (visite) le mardi 10 mars à 14:30 avec"
         assert proposal in timeline_text(app)

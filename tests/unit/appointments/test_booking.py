@@ -385,7 +385,8 @@ async def test_refusals_and_thread_lines_in_french(service, agents, prospect, fr
     await service.booking.move(appointment.id, paris(2026, 3, 11, 14, 0))
     lines = [render(e.meta["line"]) for e in await events_of(service, prospect)]
     assert lines == [
-        "Rendez-vous pris : estimation le mercredi 11 mars 2026 à 10:00",
+        "Rendez-vous proposé : estimation le mercredi 11 mars 2026 à 10:00 "
+        "(le prospect doit le confirmer)",
         "Rendez-vous déplacé : estimation désormais le mercredi 11 mars 2026 à 14:00 "
         "(au lieu du mercredi 11 mars 2026 à 10:00)",
     ]
