@@ -60,7 +60,7 @@ from core.storage.planner import not_indexed
 from core.storage.rows_changed import rows_changed
 from core.storage.service_context import ServiceContext
 from core.storage.tenant_lock import lock_tenant_messages
-from core.storage.timeline import apply_status
+from core.storage.timeline import UNSURFACED, apply_status, surface_item
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -407,6 +407,8 @@ class OutboxWorker:
         row.lease_expires_at = now + self.lease
         row.updated_at = now
         if message is not None:
+            if (message.meta or {}).get(UNSURFACED):
+                await _surface(session, message, now)
             apply_status(message, MessageStatus.SENDING, at=now)
         _changed(events, row)
         return out, lookup_first
@@ -987,3 +989,17 @@ async def _until_queued(events: asyncio.Queue[Event], stop: asyncio.Event, secon
         if waiter in done and isinstance(waiter.result(), OutboxQueued | Resync):
             return True
     return False
+
+
+async def _surface(session: AsyncSession, message: t.MessageRow, now: datetime) -> None:
+    """A scheduled message going out becomes its conversation's latest activity only now."""
+    message.meta = {k: v for k, v in message.meta.items() if k != UNSURFACED}
+    conversation = await session.get(t.ConversationRow, message.conversation_id)
+    if conversation is not None:
+        surface_item(
+            conversation,
+            at=now,
+            text=message.subject or message.content,
+            direction=message.direction,
+            sender_type=message.sender_type,
+        )

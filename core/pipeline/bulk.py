@@ -165,6 +165,7 @@ class Pending:
             text=message["subject"] or message["content"],
             direction=message["direction"],
             sender_type=message["sender_type"],
+            status=message["status"],
         )
         self.messages.append((message, thread))
         self.rows.append((planned.row, len(self.messages) - 1))

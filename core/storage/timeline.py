@@ -202,6 +202,11 @@ async def append_message(
     return row
 
 
+#: In a message's meta: scheduled for later, not yet shown as its conversation's latest activity
+#: (the outbox surfaces it when it goes out, whatever state quiet hours or pauses put it in).
+UNSURFACED = "unsurfaced"
+
+
 def message_values(
     conversation: ConversationFields,
     *,
@@ -233,7 +238,9 @@ def message_values(
         "sender_id": sender_id,
         "content": content,
         "subject": subject,
-        "meta": meta or {},
+        "meta": {**(meta or {}), UNSURFACED: True}
+        if status == MessageStatus.SCHEDULED
+        else meta or {},
         "status": status,
         "provider": provider,
         "provider_message_id": provider_message_id,
@@ -278,7 +285,8 @@ def touch_conversation(conversation: ThreadState, message: t.MessageRow) -> None
     """Fold a new thread item into the conversation's denormalised columns.
 
     Private notes and events do not count as activity the prospect sees: they neither change
-    the preview nor the waiting time.
+    the preview nor the waiting time. A message scheduled for later (a reminder, a survey) counts
+    but shows in the inbox only when it goes out (``surface_item``, called by the outbox).
     """
     fold_item(
         conversation,
@@ -287,6 +295,7 @@ def touch_conversation(conversation: ThreadState, message: t.MessageRow) -> None
         text=message.subject or message.content,
         direction=message.direction,
         sender_type=message.sender_type,
+        status=message.status,
     )
 
 
@@ -298,11 +307,20 @@ def fold_item(
     text: str,
     direction: str,
     sender_type: str,
+    status: str | None = None,
 ) -> None:
     """``touch_conversation`` from the item's values (a batch's message has no ORM row)."""
     if kind in (MessageKind.NOTE, MessageKind.EVENT):
         return
     conversation.message_count = (conversation.message_count or 0) + 1
+    if status != MessageStatus.SCHEDULED:
+        surface_item(conversation, at=at, text=text, direction=direction, sender_type=sender_type)
+
+
+def surface_item(
+    conversation: ThreadState, *, at: datetime, text: str, direction: str, sender_type: str
+) -> None:
+    """Make a message the conversation's latest activity (preview, order, waiting, unread)."""
     if conversation.last_message_at is None or at >= conversation.last_message_at:
         conversation.last_message_at = at
         conversation.last_message_preview = preview_of(text)

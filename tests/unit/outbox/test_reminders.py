@@ -91,6 +91,32 @@ async def test_reminders_are_queued_and_sent_at_their_moments(
     assert len(texts) == 4 and "Notez votre expérience de 1 à 5" in texts[-1]
 
 
+async def conversations(scene: Scene) -> list[tuple[str, int, str]]:
+    """Each of the prospect's conversations as the inbox lists it: preview, count, direction."""
+    async with scene.service.db.session() as session:
+        query = select(t.ConversationRow).where(t.ConversationRow.prospect_id == scene.prospect_id)
+        found = (await session.execute(query)).scalars()
+        return sorted(
+            (c.last_message_preview, c.message_count, c.last_message_direction) for c in found
+        )
+
+
+async def test_a_reminder_shows_in_the_inbox_when_it_goes_out_not_when_it_is_planned(
+    scene: Scene, clock: FakeClock
+) -> None:
+    before = await conversations(scene)
+    appointment_id = await book(scene)
+    await scene.service.outbound.reminders.sync(appointment_id)
+    # planned a day ahead: counted, but the inbox still shows the prospect's question
+    assert [(p, d) for p, _, d in await conversations(scene)] == [(p, d) for p, _, d in before]
+    sms, email = FakeAdapter(Channel.SMS), FakeAdapter(Channel.EMAIL)
+    clock.now = START - timedelta(hours=24)
+    await OutboxWorker(scene.service.ctx, FakeRuntime(sms, email)).drain()
+    [sent] = sms.sent + email.sent
+    previews = [p for p, _, d in await conversations(scene) if d == "outbound"]
+    assert len(previews) == 1 and previews[0] in (sent.text, "Rappel de rendez-vous")
+
+
 async def test_cancelled_appointment_withdraws_its_reminders(
     scene: Scene, clock: FakeClock
 ) -> None:
