@@ -24,7 +24,7 @@ from typing import Any
 import keyring
 import pytest
 import time_machine
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.service import InboxService
@@ -32,7 +32,24 @@ from core.storage import migrate
 from core.storage.database import Database, sqlite_url
 from tests.memory_keyring import MemoryKeyring
 
-PG_URL = os.environ.get("COCCINELLE_TEST_PG_URL")
+#: An xdist worker ("gw0", "gw1"…) gets a PostgreSQL database of its own, ``<db>_gw0``…, made by
+#: ``_worker_pg_database``: two workers never share the database-wide state (advisory locks,
+#: LISTEN/NOTIFY channels, ``pg_stat_activity`` counts) a test may look at.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_BASE_PG_URL = os.environ.get("COCCINELLE_TEST_PG_URL")
+
+
+def _worker_url(base: str | None, worker: str) -> str | None:
+    """The URL this process's tests use: ``base``, or its ``<db>_<worker>`` sibling."""
+    if not base or not worker:
+        return base
+    url = make_url(base)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_url(_BASE_PG_URL, _WORKER)
+if PG_URL:
+    os.environ["COCCINELLE_TEST_PG_URL"] = PG_URL  # sub-processes and core.bench read it there
 #: Environment variables the isolation fixture keeps (they configure the test run itself).
 KEPT_ENV = ("COCCINELLE_TEST_PG_URL", "COCCINELLE_TEST_NOW", "COCCINELLE_CHAOS_LONG")
 
@@ -65,6 +82,35 @@ def _session_clock(request: pytest.FixtureRequest) -> Iterator[None]:
         raise pytest.UsageError("--now / COCCINELLE_TEST_NOW needs an offset, e.g. +01:00")
     with time_machine.travel(start, tick=True):
         yield
+
+
+async def _recreate_database(admin_url: str, name: str, *, create: bool) -> None:
+    """Drop the database ``name`` (left by an interrupted run) and, if ``create``, make it anew."""
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if create:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _worker_pg_database() -> Iterator[None]:
+    """Under xdist, this worker's own PostgreSQL database for the session (dropped after)."""
+    if not (_WORKER and _BASE_PG_URL and PG_URL):
+        yield
+        return
+    import asyncio
+
+    name = make_url(PG_URL).database
+    assert name
+    asyncio.run(_recreate_database(_BASE_PG_URL, name, create=True))
+    try:
+        yield
+    finally:
+        asyncio.run(_recreate_database(_BASE_PG_URL, name, create=False))
 
 
 needs_pg = pytest.mark.skipif(not PG_URL, reason="COCCINELLE_TEST_PG_URL is not set")

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import event, text
 
+from core.analytics.warmup import HORIZON_DAYS, RollupWarmer
 from core.config.settings import DatabaseSettings, Settings
 from core.engine import Engine
 from core.service import InboxService
@@ -19,11 +20,19 @@ from tests.integration.team.helpers import open_core, until
 pytestmark = pytest.mark.postgres
 
 
-async def _agent_with_engine(pg_schema, name: str) -> tuple[InboxService, Engine]:
-    """An agent's app as ``coccinelle --mode team`` opens it: the app role's pool, its engine."""
+async def _agent_with_engine(
+    pg_schema, name: str, *, warm: bool = False
+) -> tuple[InboxService, Engine]:
+    """An agent's app as ``coccinelle --mode team`` opens it: the app role's pool, its engine.
+
+    ``warm``: the analytics rollups of the year computed first, as on any day but a new
+    database's first (the engine's warmer would otherwise keep the pool busy for its 365
+    one-day batches, 20 s and more on a loaded machine, before the pool may go idle)."""
     options = {**DatabaseSettings().engine_options("app"), **pg_schema.engine_options}
     db = await Database.open(pg_schema.base_url, idle_seconds=0.3, name=name, **options)
     service = await InboxService.connect(db, "acme")
+    if warm:
+        await RollupWarmer(service.ctx, batch_days=HORIZON_DAYS, pause=0).warm()
     await service.team.start()
     settings = Settings(
         mode="team", database_url=pg_schema.base_url, tenant="acme", relay={"enabled": False}
@@ -46,7 +55,7 @@ async def _held(watcher: Database, name: str) -> dict[str, int]:
 async def test_an_agent_with_its_engine_holds_two_connections_busy_and_one_idle(pg_schema):
     name = f"coccinelle app {uuid.uuid4().hex[:8]}"
     watcher = await pg_schema.open()
-    service, engine = await _agent_with_engine(pg_schema, name)
+    service, engine = await _agent_with_engine(pg_schema, name, warm=True)
     seen: list[dict[str, int]] = []
     sampling = True
 
@@ -63,7 +72,7 @@ async def test_an_agent_with_its_engine_holds_two_connections_busy_and_one_idle(
         await asyncio.gather(
             *(service.messages.add_note(conversation, f"note {n}") for n in range(20))
         )
-        await until(lambda: seen and seen[-1] == {f"{name} listen": 1}, timeout=10)
+        await until(lambda: seen and seen[-1] == {f"{name} listen": 1}, timeout=30)
     finally:
         sampling = False
         await sampler
