@@ -54,6 +54,9 @@ class ComposerScreen(Screen[None]):
     """Write and send a reply in the conversation of ``thread``."""
 
     CSS_PATH = "composer.tcss"
+    #: The text gets the focus as the screen appears: not the form around it first (keys typed
+    #: right behind ``r`` went to the form and were lost)
+    AUTO_FOCUS = "#body"
     BINDINGS = [
         _b("ctrl+s", "send", "send"),
         _b("ctrl+t", "template", "template"),
@@ -114,7 +117,6 @@ class ComposerScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.query_one("#body", TextArea).focus()
         service = self.app.service
         try:
             self.settings = await service.tenant_settings.get()

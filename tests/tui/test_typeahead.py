@@ -32,3 +32,16 @@ async def test_a_reply_typed_right_after_r_is_written_whole(app, ids) -> None:
         await settle(pilot)
         assert isinstance(app.screen, ComposerScreen)
         assert app.focused.text == "Bonjour"
+
+
+async def test_a_reply_typed_right_after_r_goes_after_the_kept_draft(app, ids) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        type_at_once(app, "rPremier jet")
+        await settle(pilot)
+        await pilot.press("escape")  # keeps the draft
+        await settle(pilot)
+        type_at_once(app, "r et suite")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposerScreen)
+        assert app.focused.text == "Premier jet et suite"
