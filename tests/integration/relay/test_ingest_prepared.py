@@ -51,7 +51,7 @@ async def test_events_prepared_but_left_for_a_later_transaction_are_applied_once
         await relay.worker.run_once()
         stored = await relay.stored()
     assert [e.status for e in stored] == ["processed"] * len(texts)
-    assert len(groups) > 2  # several transactions, each applying part of what it prepared
+    assert len(groups) >= 2  # several transactions: the first applied part of what it prepared
     applied = [event_id for group in groups for event_id in group]
     assert applied == sorted(applied) and len(set(applied)) == len(applied)
     async with service.db.session() as session:
