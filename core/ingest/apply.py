@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,9 @@ from core.storage.inbound_step import IngestStep
 from core.storage.timeline import (
     append_message,
     apply_status,
+    attach_message,
     find_conversation,
+    message_values,
     open_conversation,
     preview_of,
 )
@@ -113,14 +115,45 @@ async def apply_inbound(step: IngestStep, event: InboundMessage) -> t.MessageRow
 
 
 async def append_inbound(
-    step: IngestStep, conversation: t.ConversationRow, event: InboundMessage, flush: bool = True
+    step: IngestStep,
+    conversation: t.ConversationRow,
+    event: InboundMessage,
+    flush: bool = True,
+    row: t.MessageRow | None = None,
 ) -> t.MessageRow:
     """The prospect's message ``event`` stored in ``conversation`` (``flush=False``: written
-    with the next flush, a group's)."""
+    with the next flush, a group's; ``row``: its row, built by ``inbound_row`` before the
+    transaction took the write lock)."""
+    if row is not None:
+        return await attach_message(step.session, conversation, row, flush=flush)
     return await append_message(
         step.session,
         conversation,
         flush=flush,
+        **_inbound_fields(step, event),
+    )
+
+
+def inbound_row(step: IngestStep, event: InboundMessage) -> t.MessageRow:
+    """The row of the prospect's message ``event``, not yet in any conversation nor session:
+    Python work only, done before the ingest transaction takes the write lock
+    (``append_inbound`` attaches it to its conversation)."""
+    unknown = _NoConversation(step.tenant_id, str(Channel(event.channel)))
+    return t.MessageRow(**message_values(unknown, **_inbound_fields(step, event)))
+
+
+@dataclass(frozen=True, slots=True)
+class _NoConversation:
+    """What ``message_values`` reads of a conversation not known yet."""
+
+    tenant_id: int
+    channel_type: str
+    id: int | None = None
+    prospect_id: int = 0
+
+
+def _inbound_fields(step: IngestStep, event: InboundMessage) -> dict[str, Any]:
+    return dict(
         direction=Direction.INBOUND,
         sender_type=SenderType.PROSPECT,
         content=message_text(event),

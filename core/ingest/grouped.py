@@ -13,13 +13,18 @@ answer to one of them can read nothing another one of the group changes, and eac
 conversation's items keep their order. The worker claims a group in one statement and
 applies it in one savepoint; if anything in it fails, the savepoint is rolled back and the
 group's events are applied one by one, so that only the failing one is marked failed.
+
+What a message's rows need that reads nothing the transaction writes (its step, its message
+row with its text and metadata, a new sender's prospect row) is built by ``prepare_inbound``
+before the transaction takes SQLite's write lock; only attaching them, the flushes and Sara's
+rules run while it is held.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +34,7 @@ from core.domain.tenant_settings import TenantSettings
 from core.ingest.apply import (
     GROUP_CHATS,
     append_inbound,
+    inbound_row,
     known,
     latest_conversation,
     opened,
@@ -37,6 +43,7 @@ from core.ingest.apply import (
 from core.ingest.identity import (
     canonical_identifier,
     identifier_kind,
+    new_prospect,
     prospect_created,
     resolve_prospect,
 )
@@ -46,7 +53,43 @@ from core.storage.inbound_step import BatchLookups, IngestStep, read_last_outbou
 from core.storage.timeline import open_conversation
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from core.ingest.worker import PendingEvent
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A new inbound message's step and rows, built before the write lock is taken: its
+    message row (attached to its conversation when applied) and, if the batch's lookups knew
+    no prospect at its address, the new prospect's row (used if still unknown then)."""
+
+    step: IngestStep
+    event: InboundMessage
+    message: t.MessageRow
+    prospect: t.ProspectRow | None = None
+
+
+def prepare_inbound(
+    rows: Iterable[PendingEvent],
+    lookups: BatchLookups,
+    make_step: Callable[[PendingEvent], IngestStep],
+) -> dict[int, Prepared]:
+    """For each of ``rows`` that may join a group (``inbound_ahead``), what it needs that
+    reads nothing the transaction writes, by stored event id. Python work only: nothing is
+    added to the session (a row not applied in this transaction leaves nothing behind)."""
+    prepared: dict[int, Prepared] = {}
+    for row in rows:
+        keys = _keys(row, lookups)
+        if keys is None:
+            continue
+        step = make_step(row)
+        event = cast(InboundMessage, row.events[0])  # ``_keys``: one new inbound message
+        prospect = None
+        if lookups.prospects[keys[0]] is None:
+            prospect = new_prospect(step, event.channel, event.sender, event.sender_name)
+        prepared[row.id] = Prepared(step, event, inbound_row(step, event), prospect)
+    return prepared
 
 
 @dataclass(slots=True)
@@ -60,6 +103,8 @@ class Staged:
     conversation: t.ConversationRow | None = None
     new_conversation: bool = False
     message: t.MessageRow | None = None
+    #: The message's row built before the write lock was taken (``Prepared.message``).
+    prepared: t.MessageRow | None = None
 
     def rows(self) -> tuple[t.ConversationRow, t.MessageRow]:
         """The conversation and the message, once stored."""
@@ -116,11 +161,9 @@ def _keys(row: PendingEvent, lookups: BatchLookups) -> tuple[tuple[str, str], ..
     return sender, message
 
 
-async def apply_group(
-    session: AsyncSession, pairs: list[tuple[IngestStep, InboundMessage]]
-) -> None:
+async def apply_group(session: AsyncSession, items: list[Prepared]) -> None:
     """Apply a group's messages: their rows in two flushes, then Sara's rules, in order."""
-    staged = [await _prospect(step, event) for step, event in pairs]
+    staged = [await _prospect(item) for item in items]
     if any(item.created for item in staged):
         await session.flush()
     for item in staged:
@@ -142,11 +185,12 @@ async def apply_group(
         )
 
 
-async def _prospect(step: IngestStep, event: InboundMessage) -> Staged:
+async def _prospect(item: Prepared) -> Staged:
+    step, event = item.step, item.event
     prospect, created = await resolve_prospect(
-        step, event.channel, event.sender, event.sender_name, flush=False
+        step, event.channel, event.sender, event.sender_name, flush=False, new_row=item.prospect
     )
-    return Staged(step, event, prospect, created)
+    return Staged(step, event, prospect, created, prepared=item.message)
 
 
 async def _message(item: Staged) -> None:
@@ -166,7 +210,7 @@ async def _message(item: Staged) -> None:
         )
     remember_provider(conversation, event)
     item.conversation = conversation
-    item.message = await append_inbound(step, conversation, event, flush=False)
+    item.message = await append_inbound(step, conversation, event, False, item.prepared)
 
 
 def _stored(item: Staged) -> None:

@@ -42,12 +42,14 @@ async def resolve_prospect(
     name: str | None = None,
     *,
     flush: bool = True,
+    new_row: t.ProspectRow | None = None,
 ) -> tuple[t.ProspectRow, bool]:
     """The prospect reachable at ``raw_identifier`` on ``channel``, created if unknown.
 
     Returns the row and whether it was created. ``flush=False`` leaves a new prospect pending
     (no id yet, inserted with the rest of a group): the caller calls ``prospect_created`` once
-    it is flushed.
+    it is flushed. ``new_row``: the row to add if the prospect is unknown, built by
+    ``new_prospect`` before the transaction took the write lock.
     """
     identifier = canonical_identifier(channel, raw_identifier)
     key = (identifier_kind(channel), identifier)
@@ -61,6 +63,25 @@ async def resolve_prospect(
             row.whatsapp = identifier
             step.events.append(ProspectChanged(row.id))
         return row, False
+    if new_row is None:
+        new_row = new_prospect(step, channel, raw_identifier, name)
+    row = new_row
+    step.session.add(row)
+    if flush:
+        await step.session.flush()
+        prospect_created(step, channel, row)
+    return row, True
+
+
+def new_prospect(
+    step: IngestStep, channel: Channel, raw_identifier: str, name: str | None = None
+) -> t.ProspectRow:
+    """The row of a prospect first seen at ``raw_identifier`` on ``channel`` (in no session).
+
+    Raises:
+        InvalidInput: ``raw_identifier`` is not an identifier of that channel.
+    """
+    identifier = canonical_identifier(channel, raw_identifier)
     row = t.ProspectRow(
         tenant_id=step.tenant_id,
         display_name=_display_name(channel, identifier, name, raw_identifier),
@@ -77,11 +98,7 @@ async def resolve_prospect(
             row.email = identifier
         case Channel.TELEGRAM:
             row.telegram_chat_id = int(identifier)
-    step.session.add(row)
-    if flush:
-        await step.session.flush()
-        prospect_created(step, channel, row)
-    return row, True
+    return row
 
 
 def prospect_created(step: IngestStep, channel: Channel, row: t.ProspectRow) -> None:

@@ -47,8 +47,8 @@ from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, InboundEventStatus, Provider
 from core.domain.tenant_settings import TenantSettings
 from core.errors import CoccinelleError
-from core.ingest.apply import Ignored, apply_event
-from core.ingest.grouped import apply_group, inbound_ahead
+from core.ingest.apply import Ignored, apply_event, inbound_row
+from core.ingest.grouped import Prepared, apply_group, inbound_ahead, prepare_inbound
 from core.ingest.lookups import read_lookups
 from core.ingest.replies import Replies, RepliesFailed
 from core.ingest.retry import RETRY_DELAYS, after_failure, failure_reason
@@ -248,27 +248,38 @@ class IngestWorker:
             async with db.gate.background(), db.session() as session:
                 await self._serialize(session)
                 ahead = list(itertools.islice(queue, self._lookahead))
+                # before the write lock: reads (autocommit on SQLite) and Python work only
                 lookups = await read_lookups(session, self.ctx.tenant_id, _events_of(ahead))
+                now = self.ctx.now()
+                prepared = prepare_inbound(
+                    ahead,
+                    lookups,
+                    lambda row: self._step(session, row, now, settings, providers, lookups),
+                )
                 started = time.perf_counter()
                 taken = 0
                 while queue:
                     group = _statuses_ahead(queue, len(ahead) - taken)
-                    apply_many = self._statuses
+                    inbound = False
                     if not group:
                         most = min(len(ahead) - taken, self._group_size())
                         group = inbound_ahead(queue, most, lookups, settings)
-                        apply_many = self._inbound
+                        inbound = True
                     row = group[0] if group else queue.popleft()
                     taken_rows += group or [row]
                     taken += max(1, len(group))
                     if replies is not None:
                         await replies.before(session, group or [row])
-                    if len(group) > 1:
+                    if len(group) > 1 and inbound:
                         began = time.perf_counter()
-                        steps += await apply_many(
+                        steps += await self._inbound(
+                            session, group, prepared, now, settings, providers, lookups, replies
+                        )
+                        self._cost(time.perf_counter() - began, len(group))
+                    elif len(group) > 1:
+                        steps += await self._statuses(
                             session, group, settings, providers, lookups, replies
                         )
-                        self._cost(apply_many, time.perf_counter() - began, len(group))
                     else:
                         step = await self._one(session, row, settings, providers, lookups, replies)
                         if step is not None:
@@ -347,34 +358,36 @@ class IngestWorker:
         budget = GROUP_SECONDS if contended else IDLE_GROUP_SECONDS
         return max(MIN_GROUP, min(MAX_GROUP, int(budget / self._inbound_cost)))
 
-    def _cost(self, apply_many: Callable[..., Any], seconds: float, events: int) -> None:
-        if apply_many == self._inbound:  # a moving average, per event
-            self._inbound_cost = 0.8 * self._inbound_cost + 0.2 * seconds / events
+    def _cost(self, seconds: float, events: int) -> None:
+        """Note what a group of new inbound messages cost, per message (a moving average)."""
+        self._inbound_cost = 0.8 * self._inbound_cost + 0.2 * seconds / events
 
     async def _inbound(
         self,
         session: AsyncSession,
         rows: list[PendingEvent],
+        prepared: dict[int, Prepared],
+        now: datetime,
         settings: TenantSettings,
         providers: dict[Channel, Provider],
         lookups: BatchLookups,
         replies: Replies | None = None,
     ) -> list[IngestStep]:
         """Claim and apply new inbound messages from different prospects together
-        (``core.ingest.grouped``): one claim, one savepoint, two flushes. If one fails, the
-        savepoint is rolled back and they are applied one by one as usual, so that only the
-        failing one is marked failed."""
-        now = self.ctx.now()
+        (``core.ingest.grouped``): one claim, one savepoint, two flushes, their steps and rows
+        ``prepared`` before the write lock was taken. If one fails, the savepoint is rolled
+        back and they are applied one by one as usual, so that only the failing one is marked
+        failed."""
         rows = await self._claimed(session, rows, now)
-        steps = [self._step(session, row, now, settings, providers, lookups) for row in rows]
+        items = [self._prepared(session, row, prepared, now, settings, providers, lookups)
+                 for row in rows]  # fmt: skip
+        steps = [item.step for item in items]
         held = len(replies.items) if replies is not None else 0
         try:
             async with session.begin_nested():
                 for step in steps:
                     step.replies = replies
-                # the group holds new inbound messages only (``grouped``)
-                events = [cast(InboundMessage, row.events[0]) for row in rows]
-                await apply_group(session, list(zip(steps, events, strict=True)))
+                await apply_group(session, items)
         except Exception as exc:
             lookups.clear()  # it may hold rows the savepoint's rollback took back
             if replies is not None:
@@ -385,6 +398,24 @@ class IngestWorker:
                 raise
             return await self._alone(session, rows, settings, providers, lookups, replies)
         return steps
+
+    def _prepared(
+        self,
+        session: AsyncSession,
+        row: PendingEvent,
+        prepared: dict[int, Prepared],
+        now: datetime,
+        settings: TenantSettings,
+        providers: dict[Channel, Provider],
+        lookups: BatchLookups,
+    ) -> Prepared:
+        """``row``'s prepared step and rows (built now if it was not prepared)."""
+        item = prepared.pop(row.id, None)
+        if item is not None:
+            return item
+        step = self._step(session, row, now, settings, providers, lookups)
+        event = cast(InboundMessage, row.events[0])  # a group holds new inbound messages only
+        return Prepared(step, event, inbound_row(step, event))
 
     @staticmethod
     async def _claimed(

@@ -328,7 +328,7 @@ async def _one(
     if request.key:
         batch.existing.add(request.key)
     if request.direct:
-        return await _direct(session, request, now, events, verdict)
+        return await _direct(session, request, now, events, verdict, batch)
     inputs = batch.inputs[request.tenant_id]
     providers = batch.providers[request.tenant_id]
     assert prospect is not None
@@ -695,9 +695,13 @@ async def _direct(
     now: datetime,
     events: list[Event],
     verdict: Any = ALLOWED,
+    batch: _Batch | None = None,
 ) -> Outcome:
     """An answer in the conversation the prospect just wrote in: that channel, now (or held,
-    when the automation policy holds it)."""
+    when the automation policy holds it). In a ``batch`` written with ORM rows, the message
+    and its outbox row are inserted with the batch's others (its single flush, ``_write``)
+    instead of one flush each."""
+    deferred = batch is not None and batch.pending is None
     conversation = await _conversation(session, request)
     if conversation is None:
         return _refuse(request, None, tr("pipeline.error.no_conversation"))
@@ -718,6 +722,7 @@ async def _direct(
         status=MessageStatus.QUEUED,
         meta={"pipeline": request.tag(), **request.meta},
         created_at=now,
+        flush=not deferred,
     )
     to = conversation.channel_identifier
     payload = {
@@ -734,9 +739,18 @@ async def _direct(
         provider = request.provider_for(channel)
     provider = provider or DEFAULT_PROVIDER[channel]
     row = queue.direct_row(request, message, channel, provider, payload, now)
+    if message.id is None:
+        row.message = message
     session.add(row)
     if not verdict.allowed:  # held by the automation policy: kept, never sent until released
         mark_held(message, row, verdict)
+    if deferred:
+        assert batch is not None
+        outcome = Outcome(
+            request, str(message.status), None, message, row, conversation, written=True
+        )
+        batch.written.append(outcome)  # its ids and change events come with ``_write``
+        return outcome
     events += [MessageChanged(message.id, conversation.id), ConversationChanged(conversation.id)]
     return Outcome(
         request,

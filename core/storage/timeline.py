@@ -193,6 +193,24 @@ async def append_message(
     batch in one flush; ``conversation`` may then be pending too.
     """
     row = t.MessageRow(**message_values(conversation, **fields))
+    return await _add_item(session, conversation, row, flush)
+
+
+async def attach_message(
+    session: AsyncSession, conversation: t.ConversationRow, row: t.MessageRow, *, flush: bool
+) -> t.MessageRow:
+    """Add ``row``, a message built before its conversation was known (by ingest, before it
+    takes the write lock), to ``conversation``'s thread as ``append_message`` does."""
+    row.tenant_id = conversation.tenant_id
+    row.prospect_id = conversation.prospect_id
+    row.channel_type = conversation.channel_type
+    row.conversation_id = conversation.id
+    return await _add_item(session, conversation, row, flush)
+
+
+async def _add_item(
+    session: AsyncSession, conversation: t.ConversationRow, row: t.MessageRow, flush: bool
+) -> t.MessageRow:
     if conversation.id is None:
         row.conversation = conversation
     session.add(row)

@@ -141,3 +141,23 @@ async def test_out_of_hours_replies_of_a_batch_read_a_bounded_number_of_times(
     assert submits == [3, 20]
     assert many == few, (few, many)
     assert len(await _auto_replies(service)) == 23
+
+
+async def test_out_of_hours_replies_of_a_batch_are_written_set_based(
+    service: InboxService, clock, submits: list[int]
+) -> None:
+    """The replies' messages and outbox rows are inserted with one statement per table, in the
+    batch's write transaction (they were flushed one reply at a time: four statements each,
+    while SQLite's write lock was held)."""
+    from tests.integration.relay.test_ingest_batch_statements import Counter
+
+    clock.advance(hours=11)
+    async with running_relay(service) as relay:
+        await _store(relay, [(f"SMs{i}", f"+336122{i:05d}") for i in range(20)])
+        with Counter(service) as counter:
+            await relay.worker.run_once()
+    assert submits == [20]
+    outbox = [s for s in counter.statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX")]
+    assert len(outbox) == 1, len(outbox)
+    replies_ = await _auto_replies(service)
+    assert len(replies_) == 20 and all(o.message_id is not None for o in replies_)
