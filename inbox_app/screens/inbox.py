@@ -133,6 +133,8 @@ class InboxScreen(BulkActions, Screen[None]):
         self._generation = 0
         #: The sidebar's counts changed while another screen was on top.
         self._counts_stale = False
+        #: Counts the lists shown (each reload): a next page read for an earlier one is dropped.
+        self._shown = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -166,11 +168,17 @@ class InboxScreen(BulkActions, Screen[None]):
         meanwhile, and the table is repainted once rather than row by row.
         """
         self._cursor, self._exhausted = None, False
+        wanted = self.filter
         keep = self.table.current_id()
         first_pages = await self._pages_read_ahead() or [await self._fetch_page()]
         pages = await self._enough_pages(first_pages, keep)
         self._forget_ahead()  # whatever changed, this reload was asked for it
         read = await self._read_counts() if counts else None
+        if self.filter != wanted:  # asked for another filter meanwhile: that reload shows it
+            if read is not None:
+                self.query_one(Sidebar).show_counts(read)
+            return
+        self._shown += 1
         self._show_title()
         self.table.query_text = self.filter.search
         self.table.reset()
@@ -276,8 +284,9 @@ class InboxScreen(BulkActions, Screen[None]):
     async def _load_page(self) -> None:
         if self._exhausted or self._loading:
             return
+        shown = self._shown
         page = await self._fetch_page(self._cursor)
-        if page is not None:
+        if page is not None and shown == self._shown:  # else: read for a list since replaced
             self._show_page(page)
 
     async def _fetch_page(self, after: str | None = None) -> Page | None:
@@ -434,13 +443,17 @@ class InboxScreen(BulkActions, Screen[None]):
 
     @on(Input.Changed, "#search")
     def _typed(self, event: Input.Changed) -> None:
-        """Search as you type: each key narrows the list (the previous search is dropped)."""
+        """Search as you type: each key narrows the list. The search of the key before is
+        cancelled (the newest key's list is the one shown; a page read for an older one is
+        never shown after it: ``reload``)."""
         if event.input.display:
             self._search_for(event.value.strip() or None)
 
     @work(exclusive=True, group="search")
     async def _search_for(self, query: str | None) -> None:
-        if query != self.filter.search:
+        # compared with what the list shows too: a search cancelled by the key after it set
+        # the filter but showed nothing ("mar", then "mar " or "ma" then "mar" typed fast)
+        if query != self.filter.search or query != self.table.query_text:
             await self.refilter(dataclasses.replace(self.filter, search=query))
 
     @on(Input.Submitted, "#search")
