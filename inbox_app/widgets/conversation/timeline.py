@@ -125,15 +125,24 @@ class TimelineItem:
 
 
 class _ScrollBar(ScrollBar):
-    """The timeline's vertical scroll bar. Shown when a thread opens taller than the screen,
-    it is placed by that layout of the screen, and painted in its frame; Textual's bar then
-    asks for one more layout for its own "virtual size" (a bar scrolls nothing: it has no use
-    for one), a frame later. It does not ask."""
+    """The timeline's vertical scroll bar. Its column is always there (``overflow-y: scroll``):
+    a thread taller or shorter than the one before needs no new layout of the screen (a bar
+    shown or hidden asks for one, and its paint for one more frame). With nothing to scroll it
+    is drawn in the timeline's background, as if there were none.
+
+    Textual's bar asks for one more layout for its own "virtual size" (a bar scrolls nothing:
+    it has no use for one), a frame after the layout that placed it. It does not ask."""
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
     ) -> bool:
         return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.window_virtual_size > self.window_size or self.parent is None:
+            return super().render_lines(crop)
+        style = Style(bgcolor=self.parent.background_colors[1].rich_color)
+        return [Strip.blank(crop.width, style)] * crop.height
 
 
 class Timeline(ScrollView, can_focus=True):
@@ -147,6 +156,7 @@ class Timeline(ScrollView, can_focus=True):
     Timeline {
         background: $surface;
         overflow-x: hidden;
+        overflow-y: scroll;
         &:focus { background-tint: $foreground 5%; }
         & > .timeline--item { color: $foreground; }
         & > .timeline--note { background: $warning 10%; }
