@@ -15,7 +15,7 @@ from inbox_app.render.safe import inert
 from inbox_app.render.words import channel_name, place_name, when
 
 
-class ProspectPanel(ScrollView):
+class ProspectPanel(ScrollView, can_focus=False):
     """What the agent needs to know about the prospect, at a glance.
 
     Drawn by lines (Textual's line API): the prospect's text is wrapped into lines once, when
