@@ -30,6 +30,7 @@ from inbox_app.threads_ahead import ThreadsAhead
 from inbox_app.typeahead import TypeAhead
 
 if TYPE_CHECKING:
+    from core.domain.models import Thread
     from core.engine import Engine
     from inbox_app.screens.conversation import ConversationScreen
 
@@ -262,7 +263,7 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         self.threads_ahead.only(conversation_ids)
         # not the one on screen: it was just read (the inbox's cursor follows ``n``)
         shown = self.viewing_id
-        wanted = [i for i in conversation_ids if i != shown and not self.threads_ahead.has(i)]
+        wanted = [i for i in conversation_ids if i != shown and not self._ready_ahead(i)]
         if wanted and wanted != self._threads_reading:
             self._threads_reading = wanted
             self._read_threads_ahead(wanted)
@@ -276,14 +277,41 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
 
             generation = self.threads_ahead.generation
             for conversation_id in conversation_ids:
-                try:
-                    thread = await self.service.conversations.thread(conversation_id, limit)
-                except Exception:  # opened, it is read again and what failed is said then
-                    return
-                self.threads_ahead.keep(conversation_id, limit, generation, thread)
+                thread = self.threads_ahead.peek(conversation_id, limit)
+                if thread is None:
+                    try:
+                        thread = await self.service.conversations.thread(conversation_id, limit)
+                    except Exception:  # opened, it is read again and what failed is said then
+                        return
+                    self.threads_ahead.keep(conversation_id, limit, generation, thread)
+                    if not self.threads_ahead.has(conversation_id):
+                        continue
+                await self._draw_ahead(thread)
         finally:
             if self._threads_reading == conversation_ids:
                 self._threads_reading = None
+
+    def _ready_ahead(self, conversation_id: int) -> bool:
+        """Whether the thread of ``conversation_id`` is read ahead, and drawn ahead on the kept
+        conversation screen if there is one (a thread read before it was made is drawn)."""
+        from inbox_app.screens.conversation import FIRST_PAGE as limit
+
+        thread = self.threads_ahead.peek(conversation_id, limit)
+        reader = self._reader
+        if thread is None or reader is None or not reader.is_running:
+            return thread is not None
+        return reader.drawn_ahead(thread)
+
+    async def _draw_ahead(self, thread: Thread) -> None:
+        """Have the kept conversation screen draw ``thread`` (read ahead) before it is opened
+        (there, or from the inbox; shown, the screen keeps showing its own thread)."""
+        reader = self._reader
+        if reader is None or not reader.is_running:
+            return
+        try:
+            await reader.draw_ahead(thread)
+        except Exception:  # opened, it is drawn then (and what failed is said then)
+            return
 
     def _forget_settings(self) -> None:
         self._tenant_tz = None

@@ -258,7 +258,8 @@ async def _next_unread(keys: Keys, table: DataTable[Any], count: int) -> list[fl
             break
         taken.append(await keys.press("n", keys.on_thread))
         await keys.untimed("escape", keys.on_inbox)
-        table.focus()
+        table.focus()  # already focused, it repaints: not the next key's work
+        await settle(keys.pilot)
     return taken
 
 

@@ -52,6 +52,13 @@ class ThreadsAhead:
         if not any(_concerns(event, thread) for event in since):
             self._kept[conversation_id] = (generation, limit, time.monotonic(), thread)
 
+    def peek(self, conversation_id: int, limit: int) -> Thread | None:
+        """The thread ``take`` would give now, kept (None: none)."""
+        kept = self._kept.get(conversation_id)
+        if kept is None or kept[1] != limit or not self._fresh(kept):
+            return None
+        return kept[3]
+
     def take(self, conversation_id: int, limit: int) -> Thread | None:
         """The thread of ``conversation_id`` if it was read ahead with ``limit`` messages,
         recently and with nothing changed since (once: it is then forgotten)."""

@@ -176,6 +176,16 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         await self.query_one(Timeline).update(self.thread, self.tz)
         self.query_one(ProspectPanel).show(self.thread.prospect, appointments, self.tz)
 
+    async def draw_ahead(self, thread: Thread) -> None:
+        """Draw ``thread`` (read ahead, not shown yet) on this kept screen's timeline while the
+        app is idle: opening it here then only lays out what was drawn."""
+        tz = thread.prospect.timezone or await self.app.tenant_timezone()
+        self.query_one(Timeline).draw_ahead(thread, tz)
+
+    def drawn_ahead(self, thread: Thread) -> bool:
+        """Whether ``thread`` (this very read) is drawn ahead on the timeline."""
+        return self.query_one(Timeline).drawn_ahead(thread)
+
     async def _read_older(self) -> None:
         """Read further back in the thread (the timeline puts the older messages above)."""
         if self.thread is None or self.thread.complete or self._limit >= THREAD_LIMIT:

@@ -280,3 +280,15 @@ async def test_the_timelines_scroll_bar_placed_by_a_layout_asks_for_no_other(app
         await settle(pilot)
         bar._size_updated(Size(2, 7), Size(2, 7), Size(80, 20))
         assert not bar._layout_required
+
+
+async def test_the_prospect_panel_shows_the_prospect_and_takes_no_focus(app, ids) -> None:
+    """Drawn by lines, the panel still shows the prospect, and Tab does not stop on it."""
+    from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        panel = app.screen.query_one(ProspectPanel)
+        lines = [panel.render_line(y).text for y in range(panel.size.height)]
+        assert any("Marie Dupont" in line for line in lines)
+        assert panel not in app.screen.focus_chain

@@ -139,7 +139,7 @@ async def test_french_colons_english_dates_and_the_zone_named(app, ids, service,
         await settle(pilot)
         app.push_screen(ConversationScreen(ids["marie_sms"]))
         await settle(pilot)
-        panel = str(app.screen.query_one(ProspectPanel).render())
+        panel = str(app.screen.query_one(ProspectPanel).text)
         title = static_text(app, "#title")
         thread = timeline_text(app)
     label = "SMS"

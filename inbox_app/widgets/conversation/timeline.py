@@ -38,6 +38,8 @@ from inbox_app.render.words import channel_name, status_word, when
 
 #: Items drawn when a thread opens (a tall screen's worth), and at a time as the reader goes up.
 WINDOW = 24
+#: Threads drawn ahead and kept (the inbox's highlighted conversation's and the next unread).
+AHEAD = 2
 PROBLEM_STATUSES = {
     MessageStatus.FAILED,
     MessageStatus.UNDELIVERED,
@@ -125,15 +127,24 @@ class TimelineItem:
 
 
 class _ScrollBar(ScrollBar):
-    """The timeline's vertical scroll bar. Shown when a thread opens taller than the screen,
-    it is placed by that layout of the screen, and painted in its frame; Textual's bar then
-    asks for one more layout for its own "virtual size" (a bar scrolls nothing: it has no use
-    for one), a frame later. It does not ask."""
+    """The timeline's vertical scroll bar. Its column is always there (``overflow-y: scroll``):
+    a thread taller or shorter than the one before needs no new layout of the screen (a bar
+    shown or hidden asks for one, and its paint for one more frame). With nothing to scroll it
+    is drawn in the timeline's background, as if there were none.
+
+    Textual's bar asks for one more layout for its own "virtual size" (a bar scrolls nothing:
+    it has no use for one), a frame after the layout that placed it. It does not ask."""
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
     ) -> bool:
         return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.window_virtual_size > self.window_size or self.parent is None:
+            return super().render_lines(crop)
+        style = Style(bgcolor=self.parent.background_colors[1].rich_color)
+        return [Strip.blank(crop.width, style)] * crop.height
 
 
 class Timeline(ScrollView, can_focus=True):
@@ -147,6 +158,7 @@ class Timeline(ScrollView, can_focus=True):
     Timeline {
         background: $surface;
         overflow-x: hidden;
+        overflow-y: scroll;
         &:focus { background-tint: $foreground 5%; }
         & > .timeline--item { color: $foreground; }
         & > .timeline--note { background: $warning 10%; }
@@ -230,6 +242,10 @@ class Timeline(ScrollView, can_focus=True):
         self._complete = True
         #: Reads the thread further back (the screen's); then ``update`` brings it in.
         self.fetch_older: Callable[[], Awaitable[None]] | None = None
+        #: Threads drawn ahead (``draw_ahead``), by conversation, size and zone.
+        self._ahead: dict[
+            tuple[int, int, int, str | None], tuple[Thread, list[Entry], list[TimelineItem]]
+        ] = {}
 
     @property
     def vertical_scrollbar(self) -> ScrollBar:
@@ -287,13 +303,41 @@ class Timeline(ScrollView, can_focus=True):
         self.tz = tz
         self._shown_for = thread.conversation.id
         self._complete = thread.complete
-        entries = build_entries(thread, tz)
-        newest = self._screenful(entries)
+        entries, newest = self._drawn(thread, tz)
         self._older = entries[: len(entries) - len(newest)]
         self._index = None
         self._set_items(newest)
         self.index = len(self) - 1 if len(self) else None
         self.scroll_end(animate=False, immediate=True)
+
+    def draw_ahead(self, thread: Thread, tz: str | None) -> None:
+        """Draw the items ``show`` would for ``thread`` now (while the app is idle): showing
+        that same thread then only lays them out. The last ``AHEAD`` threads are kept."""
+        key = self._ahead_key(thread, tz)
+        if key[1] <= 0 or key[2] <= 0:
+            return
+        entries = build_entries(thread, tz)
+        self._ahead.pop(key, None)
+        self._ahead[key] = (thread, entries, self._screenful(entries))
+        while len(self._ahead) > AHEAD:
+            del self._ahead[next(iter(self._ahead))]
+
+    def drawn_ahead(self, thread: Thread) -> bool:
+        """Whether ``thread`` (this very read) is drawn ahead."""
+        return any(kept[0] is thread for kept in self._ahead.values())
+
+    def _ahead_key(self, thread: Thread, tz: str | None) -> tuple[int, int, int, str | None]:
+        region = self.scrollable_content_region
+        return thread.conversation.id, region.width, region.height, tz
+
+    def _drawn(self, thread: Thread, tz: str | None) -> tuple[list[Entry], list[TimelineItem]]:
+        """The entries of ``thread`` and the newest of them as items: those drawn ahead for
+        this very thread (same read, size and zone), else drawn now."""
+        ahead = self._ahead.pop(self._ahead_key(thread, tz), None)
+        if ahead is not None and ahead[0] is thread:
+            return ahead[1], ahead[2]
+        entries = build_entries(thread, tz)
+        return entries, self._screenful(entries)
 
     def _screenful(self, entries: list[Entry]) -> list[TimelineItem]:
         """The newest of ``entries`` as items, as many as fill the timeline and one more (at
@@ -495,6 +539,7 @@ class Timeline(ScrollView, can_focus=True):
         super().notify_style_update()
         for item in self.items:
             item._strips = None
+        self._ahead.clear()  # drawn in the old styles
 
     def _on_focus(self, event: Any) -> None:
         self._refresh_item(self._index)
