@@ -43,18 +43,20 @@ async def queue_overlapped(
         async for requests in chunks:
             ids = {request.prospect_id for request in requests}
             if writing is not None and not ids.isdisjoint(in_flight):
-                writing = await _finished(writing)
+                await writing
+                writing = None
             with paused():  # a chunk's objects live until it ends: collecting only walks them
                 async with ctx.db.session() as session:
                     planned = await plan(session, requests, now=ctx.now(), settings=settings)
             if writing is not None:
-                writing = await _finished(writing)  # one write in flight, in order
+                await writing
+                writing = None  # one write in flight, in order
             if planned is None:
                 await serial(requests)
                 continue
             writing, in_flight = asyncio.create_task(_write(ctx, planned)), ids
         if writing is not None:
-            writing = await _finished(writing)
+            await writing
     except asyncio.CancelledError:
         if writing is not None:
             writing.cancel()
@@ -64,11 +66,6 @@ async def queue_overlapped(
         if writing is not None:
             await asyncio.gather(writing, return_exceptions=True)
         raise
-
-
-async def _finished(task: asyncio.Task[None]) -> None:
-    """Wait for ``task`` (its error raised here); None, for the caller's slot."""
-    await task
 
 
 async def _write(ctx: ServiceContext, planned: Plan) -> None:
