@@ -22,6 +22,11 @@ from core.pipeline import OutgoingRequest
 from core.pipeline.submit import Plan, plan, write_plan
 from core.storage.service_context import ServiceContext
 
+#: Whether the next chunk is read while the last one is written. Off, each chunk is written
+#: before the next is read (the order of before): on a machine with no core to spare the
+#: overlap costs CPU (PERFORMANCE.md, "Session 10").
+OVERLAP = True
+
 #: How a chunk that cannot be planned apart (``plan`` gave None) is queued instead.
 Serial = Callable[[list[OutgoingRequest]], Awaitable[None]]
 
@@ -55,6 +60,9 @@ async def queue_overlapped(
                 await serial(requests)
                 continue
             writing, in_flight = asyncio.create_task(_write(ctx, planned)), ids
+            if not OVERLAP:
+                await writing
+                writing = None
         if writing is not None:
             await writing
     except asyncio.CancelledError:

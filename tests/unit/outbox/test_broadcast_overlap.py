@@ -85,6 +85,32 @@ async def test_chunks_are_written_in_order_one_at_a_time_while_the_next_is_read(
     assert per_prospect == Counter(ids) and wrong == []
 
 
+async def test_with_the_overlap_off_each_chunk_is_written_before_the_next_is_read(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await _prospects(scene, 8)
+    log: list[str] = []
+    real_plan, real_write = broadcasting.plan, broadcasting.write_plan
+
+    async def plan(session, requests, **kwargs):  # type: ignore[no-untyped-def]
+        log.append("plan")
+        return await real_plan(session, requests, **kwargs)
+
+    async def write_plan(session, planned, events):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.05)
+        outcomes = await real_write(session, planned, events)
+        log.append("wrote")
+        return outcomes
+
+    monkeypatch.setattr(broadcasting, "OVERLAP", False)
+    monkeypatch.setattr(broadcasting, "plan", plan)
+    monkeypatch.setattr(broadcasting, "write_plan", write_plan)
+    bid = await scene.service.outbound.broadcast(ids, DRAFT, chunk_size=4)
+    assert log == ["plan", "wrote", "plan", "wrote"]
+    per_prospect, wrong = await _state(scene, bid)
+    assert per_prospect == Counter(ids) and wrong == []
+
+
 async def test_a_failed_write_stops_the_broadcast_and_a_resume_queues_each_once(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
