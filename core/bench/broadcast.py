@@ -29,16 +29,39 @@ END_TO_END_FLOOR = 1_000
 
 
 async def measure(ctx: BenchContext) -> list[Result]:
-    """Queue one broadcast on a copy, in a clean process; rate over the run, its peak RSS."""
+    """Queue one broadcast on a copy, in a clean process; rate over the run, its peak RSS;
+    next to it, bare ``sqlite3`` writing the same rows to another copy
+    (``core.bench.broadcast_bare``)."""
+    from core.service.outbound import BROADCAST_CHUNK
+
     count = PROSPECTS.get(ctx.dataset.scale, DEFAULT_PROSPECTS)
-    found = _run_on_copy(ctx, "core.bench.broadcast_run", count)
+    with ctx.copy("broadcast_run") as copy, ctx.copy("broadcast_bare") as fresh:
+        found = _run(["core.bench.broadcast_run", str(copy), ctx.dataset.tenant, str(count)])
+        args = [str(copy), str(fresh), found["broadcast_id"], str(BROADCAST_CHUNK)]
+        bare = _run(["core.bench.broadcast_bare", *args])
+    rate = bare["prospects"] / bare["seconds"]
+    reference = Result(
+        "broadcast.bare_sqlite", "/s", Summary(rate, rate, rate, 1), "median",
+        details={
+            "writes": "the broadcast's rows, replayed with plain sqlite3: a transaction per "
+            f"chunk of {BROADCAST_CHUNK}, an executemany per table; only the writes timed",
+            "cpu_ms_per_prospect": round(1000 * bare["cpu_seconds"] / max(bare["prospects"], 1), 3),
+            **{k: bare[k] for k in ("conversations", "messages", "outbox", "updates")},
+        },
+    )  # fmt: skip
     process = "its own (peak = its VmHWM), collector settled as in the app"
-    return _queueing("broadcast.", found, progress=found["progress"], process=process)
+    rows = _queueing(
+        "broadcast.", found, reference.summary, progress=found["progress"], process=process
+    )
+    return [reference, *rows]
 
 
-def _queueing(name: str, found: dict[str, Any], **details: Any) -> list[Result]:
+def _queueing(
+    name: str, found: dict[str, Any], reference: Summary | None = None, **details: Any
+) -> list[Result]:
     """A queueing run's rows, named from the prefix ``name`` (``broadcast.``, ``broadcast.pg_``):
-    its rate and peak RSS, with CPU and statements per prospect among ``details``."""
+    its rate (against bare sqlite3's, ``reference``, when given) and peak RSS, with CPU and
+    statements per prospect among ``details``."""
     rate = found["prospects"] / found["seconds"]
     peak = found["peak_rss_mb"]
     details = {
@@ -50,7 +73,8 @@ def _queueing(name: str, found: dict[str, Any], **details: Any) -> list[Result]:
     }
     return [
         Result(
-            f"{name}queue_rate", "/s", Summary(rate, rate, rate, 1), "median", None, None,
+            f"{name}queue_rate", "/s", Summary(rate, rate, rate, 1), "median",
+            "broadcast.bare_sqlite" if reference else None, reference,
             Target("median", RATE_FLOOR, at_least=True), details,
         ),
         Result(

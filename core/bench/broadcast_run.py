@@ -83,6 +83,7 @@ async def run(database: str, tenant: str, count: int) -> dict[str, object]:
         await db.close()
     return {
         "prospects": len(ids),
+        "broadcast_id": broadcast_id,
         "seconds": elapsed,
         "cpu_seconds": cpu,
         "statements": counted,

@@ -149,11 +149,76 @@ async def submit(
     settings = settings or OrchestratorSettings()
     events = events if events is not None else []
     batch = await _load_batch(session, requests, now, settings, inputs, rows)
+    outcomes = await _decided(session, requests, batch, now, events)
+    return await _written(session, Plan(batch, outcomes, []), events)
+
+
+@dataclass
+class Plan:
+    """A plain batch read and decided (``plan``), not yet written (``write_plan``)."""
+
+    batch: _Batch
+    outcomes: list[Outcome]
+    #: Events the deciding gave (the automation policy's), published with the writes'.
+    events: list[Event]
+
+
+async def plan(
+    session: AsyncSession,
+    requests: Iterable[OutgoingRequest],
+    *,
+    now: datetime,
+    settings: OrchestratorSettings | None = None,
+) -> Plan | None:
+    """The reads and decisions of ``submit(..., rows=False)``, without writing: ``session``
+    only reads, and ``write_plan`` writes the batch later in a transaction of its own (a
+    broadcast reads and decides its next chunk while the last one is written). None when the
+    batch is not plain (``_plain_batch``: a request reads what an earlier one writes): such a
+    batch goes through ``submit``.
+
+    What was read can change before ``write_plan`` as it can between ``submit``'s reads and
+    its first write (SQLite reads outside the write lock): the outbox's unique idempotency key
+    still refuses a second row for a key.
+
+    Raises:
+        InvalidInput: as ``submit``.
+    """
+    requests = list(requests)
+    if not _plain_batch(requests):
+        return None
+    settings = settings or OrchestratorSettings()
+    events: list[Event] = []
+    batch = await _load_batch(session, requests, now, settings, None, rows=False)
+    outcomes = await _decided(session, requests, batch, now, events)
+    return Plan(batch, outcomes, events)
+
+
+async def write_plan(session: AsyncSession, plan: Plan, events: list[Event]) -> list[Outcome]:
+    """Write a ``plan``'s batch in ``session``'s transaction; its outcomes, with their ids
+    (``events`` receives the thread changes to publish after commit, as with ``submit``)."""
+    events += plan.events
+    return await _written(session, plan, events)
+
+
+async def _decided(
+    session: AsyncSession,
+    requests: list[OutgoingRequest],
+    batch: _Batch,
+    now: datetime,
+    events: list[Event],
+) -> list[Outcome]:
+    """Each request rendered, decided and queued in ``batch`` (written by ``_written``)."""
     check = await batch_check(session, requests, now, policy_check())
     outcomes = []
     for request in requests:
         outcome = await _one(session, request, batch, now, events, check)
         outcomes.append(outcome)
+    return outcomes
+
+
+async def _written(session: AsyncSession, plan: Plan, events: list[Event]) -> list[Outcome]:
+    """Write what ``plan``'s batch queued; the events of its changes; its outcomes."""
+    batch, outcomes = plan.batch, plan.outcomes
     await _write(session, batch)
     for outcome in batch.written:
         assert outcome.message_id is not None and outcome.conversation_id is not None

@@ -52,6 +52,7 @@ from core.outbox import held
 from core.pipeline import Kind, Origin, Outcome, OutgoingRequest, preview, submit
 from core.pipeline.resend import resend
 from core.reminders.service import Reminders
+from core.service.broadcasting import queue_overlapped
 from core.service.conversations import Conversations
 from core.storage import convert
 from core.storage import tables as t
@@ -586,29 +587,40 @@ class Outbound:
         queued are skipped. A prospect no channel reaches gets a failed entry saying why.
         """
         broadcast_id = broadcast_id or uuid.uuid4().hex[:16]
-        chunk: list[int] = []
-        async for prospect_id in _aiter(prospect_ids):
-            chunk.append(int(prospect_id))
-            if len(chunk) >= chunk_size:
-                await self._broadcast_chunk(broadcast_id, chunk, draft)
-                chunk = []
-        if chunk:
-            await self._broadcast_chunk(broadcast_id, chunk, draft)
+        chunks = self._broadcast_chunks(prospect_ids, broadcast_id, draft, chunk_size)
+        await queue_overlapped(self.ctx, chunks, self.settings, self._broadcast_chunk)
         return broadcast_id
 
-    async def _broadcast_chunk(self, broadcast_id: str, ids: list[int], draft: ReplyDraft) -> None:
-        requests = [
-            self._request(
-                pid,
-                Kind.BROADCAST,
-                draft,
-                key=f"bc:{broadcast_id}:{pid}",
-                purpose="broadcast",
-                broadcast_id=broadcast_id,
-                on_refused="record",
+    async def _broadcast_chunks(
+        self,
+        prospect_ids: Iterable[int] | AsyncIterator[int],
+        broadcast_id: str,
+        draft: ReplyDraft,
+        chunk_size: int,
+    ) -> AsyncIterator[list[OutgoingRequest]]:
+        """The broadcast's requests, ``chunk_size`` prospects at a time."""
+        chunk: list[OutgoingRequest] = []
+        async for prospect_id in _aiter(prospect_ids):
+            pid = int(prospect_id)
+            chunk.append(
+                self._request(
+                    pid,
+                    Kind.BROADCAST,
+                    draft,
+                    key=f"bc:{broadcast_id}:{pid}",
+                    purpose="broadcast",
+                    broadcast_id=broadcast_id,
+                    on_refused="record",
+                )
             )
-            for pid in ids
-        ]
+            if len(chunk) >= chunk_size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    async def _broadcast_chunk(self, requests: list[OutgoingRequest]) -> None:
+        """A chunk that cannot be planned apart (a prospect twice), in one transaction."""
         with paused():  # a chunk's objects live until it ends: collecting only walks them
             async with self.ctx.write() as (session, events):
                 await submit(

@@ -40,6 +40,9 @@ def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, cap
     assert {"broadcast.queue_rate", "broadcast.peak_rss"} <= names
     queued = next(r for r in report["results"] if r["name"] == "broadcast.queue_rate")
     assert queued["details"]["progress"]["total"] == queued["details"]["prospects"] > 0
+    bare = next(r for r in report["results"] if r["name"] == "broadcast.bare_sqlite")
+    assert bare["details"]["outbox"] == queued["details"]["prospects"]
+    assert queued["reference"] == "broadcast.bare_sqlite" and queued["ratio"] > 0
     assert all(label in printed for label in _labels(report["results"]))
     assert report["machine"]["cpus"] >= 1
     assert report["dataset"]["conversations"] == 1_000

@@ -191,21 +191,26 @@ async def test_a_broadcast_chunk_is_decided_with_the_collector_paused(
 ) -> None:
     import gc
 
-    from core.service import outbound
+    from core.service import broadcasting
 
-    seen: list[bool] = []
-    real = outbound.submit
+    seen: list[tuple[str, bool]] = []
 
-    async def watched(*args: object, **kwargs: object) -> object:
-        seen.append(gc.isenabled())
-        return await real(*args, **kwargs)  # type: ignore[arg-type]
+    def watch(name: str) -> None:
+        real = getattr(broadcasting, name)
 
-    monkeypatch.setattr(outbound, "submit", watched)
+        async def watched(*args: object, **kwargs: object) -> object:
+            seen.append((name, gc.isenabled()))
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(broadcasting, name, watched)
+
+    watch("plan")  # reading and deciding
+    watch("write_plan")  # writing
     was = gc.isenabled()
     gc.enable()
     try:
         await scene.service.outbound.broadcast([scene.prospect_id], ReplyDraft(text="x"))
-        assert seen == [False]
+        assert seen == [("plan", False), ("write_plan", False)]
         assert gc.isenabled()
     finally:
         if not was:
