@@ -22,20 +22,11 @@ from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
 
+from core.pipeline.bulk import DENORMALISED
+
 #: The conversation columns a broadcast's message changes (``core.pipeline.bulk``), and the
 #: ``updated_at`` SQLAlchemy's update adds.
-_FOLDED = (
-    "message_count",
-    "last_message_at",
-    "last_message_preview",
-    "last_message_direction",
-    "unread_count",
-    "waiting_since",
-    "status",
-    "closed_at",
-    "snoozed_until",
-    "updated_at",
-)
+_FOLDED = (*DENORMALISED, "updated_at")
 
 
 def _connect(path: str) -> sqlite3.Connection:

@@ -46,9 +46,10 @@ _READ = (
     "closed_at",
     "snoozed_until",
 )
-_DENORMALISED = _READ[6:]
-#: A conversation's denormalised columns as they are now, in ``_DENORMALISED`` order.
-_denormalised = attrgetter(*_DENORMALISED)
+#: The conversation columns a message folded into its conversation changes (``fold_item``).
+DENORMALISED = _READ[6:]
+#: A conversation's denormalised columns as they are now, in ``DENORMALISED`` order.
+_denormalised = attrgetter(*DENORMALISED)
 
 
 @dataclass(slots=True)
@@ -76,7 +77,7 @@ class Thread:
     def insert_values(self) -> dict[str, Any]:
         """The row of a conversation the batch opened, with the messages it added."""
         assert self.values is not None, "only a conversation the batch opened is inserted"
-        return {**self.values, **dict(zip(_DENORMALISED, _denormalised(self), strict=True))}
+        return {**self.values, **dict(zip(DENORMALISED, _denormalised(self), strict=True))}
 
 
 class Fields:
@@ -243,7 +244,7 @@ async def _update_threads(
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for thread, before in touched:
         after = _denormalised(thread)
-        compared = zip(_DENORMALISED, before, after, strict=True)
+        compared = zip(DENORMALISED, before, after, strict=True)
         changed = tuple(name for name, old, new in compared if old != new)
         if changed:
             params = {f"new_{n}": getattr(thread, n) for n in changed}

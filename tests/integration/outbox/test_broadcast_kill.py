@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from core.domain.enums import Channel
 from core.service import InboxService
 from core.storage import tables as t
-from core.storage.database import Database, sqlite_url
-from tests.conftest import PG_URL, PgSchema
+from core.storage.database import Database
 from tests.integration.outbox.broadcast_kill_worker import DRAFT, prospect_ids
+from tests.integration.outbox.databases import crash_database
 
 PROSPECTS = 600
 CHUNK = 40
@@ -101,26 +101,11 @@ async def _check_exactly_once(db: Database) -> None:
 async def test_a_killed_broadcast_resumed_queues_each_prospect_once(
     tmp_path: Path, engine: str
 ) -> None:
-    pg: PgSchema | None = None
-    if engine == "sqlite":
-        url = sqlite_url(tmp_path / "kill.db")
-        db = await Database.open(url)
-    else:
-        if not PG_URL:
-            pytest.skip("COCCINELLE_TEST_PG_URL is not set")
-        pg = PgSchema(PG_URL)
-        await pg.create()
-        url = PG_URL
-        db = await pg.open()
-    try:
+    async with crash_database(tmp_path, engine, "kill") as (db, url, schema):
         service = await _tenant(db)
-        queued = await _kill_mid_broadcast(db, url, pg.name if pg else None)
+        queued = await _kill_mid_broadcast(db, url, schema)
         assert 0 < queued < PROSPECTS and queued % CHUNK == 0  # whole chunks only
         await service.outbound.broadcast(
             await prospect_ids(db), DRAFT, broadcast_id="bk", chunk_size=CHUNK
         )
         await _check_exactly_once(db)
-    finally:
-        await db.close()
-        if pg is not None:
-            await pg.drop()

@@ -21,9 +21,10 @@ from core.domain.enums import Channel, MessageStatus, MessageType, OutboxStatus
 from core.outbox.worker import OutboxWorker, reference_of
 from core.service import InboxService
 from core.storage import tables as t
-from core.storage.database import Database, sqlite_url
-from tests.conftest import PG_URL, FakeClock, PgSchema
+from core.storage.database import Database
+from tests.conftest import FakeClock
 from tests.integration.outbox.crash_worker import provider, read_sends
+from tests.integration.outbox.databases import crash_database
 from tests.unit.outbox.fakes import FakeRuntime
 
 RECIPIENTS = 1000
@@ -86,20 +87,8 @@ async def test_killed_worker_never_loses_nor_doubles_a_message(
     tmp_path: Path, engine: str, lookup: bool
 ) -> None:
     sends = tmp_path / "sends.txt"
-    pg: PgSchema | None = None
-    if engine == "sqlite":
-        url = sqlite_url(tmp_path / "crash.db")
-        db = await Database.open(url)
-    else:
-        if not PG_URL:
-            pytest.skip("COCCINELLE_TEST_PG_URL is not set")
-        pg = PgSchema(PG_URL)
-        await pg.create()
-        url = PG_URL
-        db = await pg.open()
-    try:
+    async with crash_database(tmp_path, engine, "crash") as (db, url, schema):
         service, broadcast_id = await _broadcast(db)
-        schema = pg.name if pg else None
         kills = await _kill_at_random(url, sends, lookup, rounds=5, schema=schema)
         assert kills >= 3
         # Restart for good (in-process) and let it finish, leases long expired.
@@ -130,7 +119,3 @@ async def test_killed_worker_never_loses_nor_doubles_a_message(
             assert by_status[OutboxStatus.SENT] == RECIPIENTS  # every interruption reconciled
         progress = await service.outbound.broadcast_progress(broadcast_id)
         assert progress.sent + progress.unknown == RECIPIENTS and progress.remaining == 0
-    finally:
-        await db.close()
-        if pg is not None:
-            await pg.drop()
