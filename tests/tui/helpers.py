@@ -48,10 +48,17 @@ async def settle_until(pilot, done: Callable[[], bool], tries: int = 100) -> Non
 
 
 async def wait_for_decision(pilot, tries: int = 50) -> None:
-    """Let the composer's typing pause pass and its orchestrator decision arrive."""
+    """Let the composer's typing pause pass and its orchestrator decision arrive: the decision
+    for the text as it is now (a decision asked between two keys of a slow typist stays on the
+    screen object while the panel says the next one is being asked)."""
+    from core.i18n import t
+
     for _ in range(tries):
         await pilot.pause(0.1)
         await settle(pilot, 1)
-        if getattr(pilot.app.screen, "decision", None) is not None:
+        screen = pilot.app.screen
+        if getattr(screen, "decision", None) is None:
+            continue
+        if t("ui.composer.deciding") not in str(screen.query_one("#decision", Static).render()):
             return
     raise AssertionError("the composer never showed the orchestrator's decision")
