@@ -91,8 +91,16 @@ async def render_channels(
             if reason is not None:
                 out.left_out[channel] = reason
                 continue
-        out.by_channel[channel] = rendering
+        out.by_channel[channel] = as_carried(rendering, channel)
     return out
+
+
+def as_carried(rendering: Rendering, channel: Channel) -> Rendering:
+    """``rendering`` as ``channel`` carries it: only an e-mail has a subject (a reminder's or
+    an agent's subject is not stored on, nor shown above, the SMS that carries its text)."""
+    if channel == Channel.EMAIL or rendering.subject is None:
+        return rendering
+    return replace(rendering, subject=None)
 
 
 async def in_thread(session: AsyncSession, prospect_id: int, rendering: Rendering) -> Rendering:

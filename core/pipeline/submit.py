@@ -41,6 +41,7 @@ from core.pipeline.bulk import Pending
 from core.pipeline.policy import ALLOWED, batch_check, is_held, mark_held, policy_check
 from core.pipeline.render import (
     Rendered,
+    as_carried,
     has_content,
     in_thread,
     render_channels,
@@ -775,6 +776,7 @@ async def _direct(
         text=(request.draft or ReplyDraft()).text,
         subject=(request.draft or ReplyDraft()).subject,
     )
+    rendering = as_carried(rendering, channel)
     if channel == Channel.EMAIL and not rendering.subject:
         rendering = await in_thread(session, conversation.prospect_id, rendering)
     message = await append_message(

@@ -228,9 +228,20 @@ class ComposerScreen(Screen[None]):
 
     @on(Select.Changed, "#channel")
     def _channel_changed(self) -> None:
-        self.query_one("#subject", Input).display = self.channel() in (Channel.EMAIL, None)
         self._refresh()
         self._schedule_decision()
+
+    def _show_subject(self) -> None:
+        """Show the subject field only where the reply will be an e-mail.
+
+        Auto before its first decision goes by the conversation's own channel; a subject
+        already written stays visible, so nothing typed is ever hidden.
+        """
+        field = self.query_one("#subject", Input)
+        channel = self.effective_channel()
+        if channel is None and self.channel() is None:
+            channel = self.home_channel()
+        field.display = channel == Channel.EMAIL or bool(field.value.strip())
 
     def _schedule_decision(self) -> None:
         if self._timer is not None:
@@ -238,6 +249,7 @@ class ComposerScreen(Screen[None]):
         self._timer = self.set_timer(DECIDE_DELAY, self.decide)
 
     def _refresh(self) -> None:
+        self._show_subject()
         text = self.query_one("#body", TextArea).text
         self.query_one(Counter).show(text, self.effective_channel(), self.settings.prices)
         # Once the orchestrator has decided, its hold (or its "urgent: sent anyway") is the

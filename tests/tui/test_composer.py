@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import time
 
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, Select, TextArea
 
-from core.domain.enums import Direction, MessageStatus
+from core.domain.enums import Channel, Direction, MessageStatus
 from core.domain.models import ProspectDraft
 from core.i18n import format_percent
 from inbox_app.app import InboxApp
@@ -159,3 +159,24 @@ async def test_an_email_answer_shows_the_subject_it_will_carry(app, ids, lang) -
         assert field.value == ""
         assert "Re: Recherche appartement" in str(field.placeholder)
         assert ("vide" if lang == "fr" else "empty") in str(field.placeholder)
+
+
+async def test_the_subject_field_follows_the_channel_the_reply_will_take(app, ids) -> None:
+    """No subject to fill for an SMS: the field shows only where the reply will be an e-mail."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        screen = app.screen
+        subject = screen.query_one("#subject", Input)
+        assert not subject.display  # Auto, nothing decided yet: the conversation's SMS
+        await pilot.press(*"Bonjour Marie")
+        await wait_for_decision(pilot)
+        assert subject.display == (screen.decision.channel == Channel.EMAIL)
+        screen.query_one("#channel", Select).value = str(Channel.EMAIL)
+        await settle(pilot)
+        assert subject.display
+        subject.value = "Visite samedi"
+        screen.query_one("#channel", Select).value = str(Channel.SMS)
+        await settle(pilot)
+        assert subject.display  # what the agent wrote is never hidden
+        subject.value = ""
+        await settle_until(pilot, lambda: not subject.display)

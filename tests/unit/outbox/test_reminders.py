@@ -11,6 +11,7 @@ from core.domain.enums import AppointmentStatus, Channel, MessageStatus, OutboxS
 from core.outbox.worker import OutboxWorker
 from core.reminders.plan import ReminderKind, plan
 from core.storage import tables as t
+from core.storage.timeline import preview_of
 from tests.conftest import FakeClock
 from tests.unit.outbox.conftest import Scene
 from tests.unit.outbox.fakes import FakeAdapter, FakeRuntime, server_error
@@ -114,7 +115,9 @@ async def test_a_reminder_shows_in_the_inbox_when_it_goes_out_not_when_it_is_pla
     await OutboxWorker(scene.service.ctx, FakeRuntime(sms, email)).drain()
     [sent] = sms.sent + email.sent
     previews = [p for p, _, d in await conversations(scene) if d == "outbound"]
-    assert len(previews) == 1 and previews[0] in (sent.text, "Rappel de rendez-vous")
+    # an e-mail is listed by its subject, an SMS by its text (it carries no subject)
+    expected = "Rappel de rendez-vous" if email.sent else preview_of(sent.text)
+    assert previews == [expected]
 
 
 async def test_cancelled_appointment_withdraws_its_reminders(
@@ -254,3 +257,18 @@ async def test_a_survey_sent_on_done_is_not_planned_again_by_a_later_sync(
     await reminders.sync(appointment_id)  # what the engine's follower does on the change
     surveys = [r for r in (await rows(scene)).values() if r.purpose == "reminder_survey"]
     assert len(surveys) == 1 and surveys[0].not_before == clock.now
+
+
+async def test_only_an_email_reminder_carries_a_subject(scene: Scene) -> None:
+    """The reminder's subject is the e-mail's: an SMS (first choice or fallback) carries none."""
+    await scene.service.outbound.reminders.sync(await book(scene))
+    async with scene.service.db.session() as session:
+        messages = (await session.execute(select(t.MessageRow))).scalars().all()
+        outbox = (await session.execute(select(t.OutboxRow))).scalars().all()
+    reminders = [m for m in messages if m.direction == "outbound"]
+    assert {m.channel_type for m in reminders} >= {Channel.SMS}
+    for message in reminders:
+        assert (message.subject is not None) == (message.channel_type == Channel.EMAIL)
+    for row in outbox:
+        for channel, variant in row.payload.get("variants", {}).items():
+            assert (variant.get("subject") is not None) == (channel == Channel.EMAIL), channel
