@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from textual.geometry import Size
 
-from core.domain.enums import ConversationStatus, MessageKind
+from core.domain.enums import ConversationStatus, MessageKind, MessageStatus, SenderType
 from inbox_app.screens.conversation import ConversationScreen
 from inbox_app.screens.help import HelpScreen
 from inbox_app.widgets.conversation.timeline import Timeline
 from tests.tui.helpers import settle, static_text
+from tests.tui.scenario import say
 
 
 def timeline_text(app) -> str:
@@ -292,3 +293,33 @@ async def test_the_prospect_panel_shows_the_prospect_and_takes_no_focus(app, ids
         lines = [panel.render_line(y).text for y in range(panel.size.height)]
         assert any("Marie Dupont" in line for line in lines)
         assert panel not in app.screen.focus_chain
+
+
+async def test_a_withdrawn_message_is_folded_to_one_line_until_unfolded(
+    app, ids, service, lang
+) -> None:
+    """A reminder withdrawn before it went out was never read: one dim line, Enter shows it."""
+    marie = (await service.conversations.thread(ids["marie_sms"])).prospect.id
+    await say(
+        service,
+        marie,
+        "Rappel : visite demain à 15:00.\nRépondez OUI pour confirmer.",
+        outbound=True,
+        status=MessageStatus.CANCELLED,
+        sender=SenderType.SARA,
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_conversation(app, pilot, ids["marie_sms"])
+        text = timeline_text(app)
+        assert "Rappel : visite demain à 15:00. Répondez OUI" in text  # one line
+        assert ("never sent" if lang == "en" else "jamais envoyé") in text
+        timeline = app.screen.query_one(Timeline)
+        timeline.index = max(
+            i
+            for i, item in enumerate(timeline.items)
+            if item.message and item.message.status == MessageStatus.CANCELLED
+        )
+        await pilot.press("enter")
+        await settle(pilot)
+        text = timeline_text(app)
+    assert "Rappel : visite demain à 15:00.\n" in text and "never sent" not in text

@@ -676,9 +676,14 @@ class Timeline(ScrollView, can_focus=True):
             return
         if item.link is not None:
             self.post_message(self.LinkOpened(item.link))
-        elif item.message is not None and item.message.kind == MessageKind.CALL:
+        elif item.message is not None and _folds(item.message):
             item.expanded = not item.expanded
             self.set_body(item, message_text(item.message, self.tz, expanded=item.expanded))
+
+
+def _folds(message: Message) -> bool:
+    """Whether Enter unfolds ``message`` (a call's transcript, a withdrawn message)."""
+    return message.kind == MessageKind.CALL or message.status == MessageStatus.CANCELLED
 
 
 def _centred(strip: Strip, width: int, style: Style) -> Strip:
@@ -780,6 +785,8 @@ def _link(label: str, conversation_id: int) -> Entry:
 
 def message_text(message: Message, tz: str | None, *, expanded: bool = False) -> Text:
     """The header line and the body of one timeline item, all untrusted parts inert."""
+    if message.status == MessageStatus.CANCELLED and not expanded:
+        return _withdrawn(message, tz)
     text = Text()
     text.append_text(_header(message, tz))
     text.append("\n")
@@ -805,6 +812,17 @@ def message_text(message: Message, tz: str | None, *, expanded: bool = False) ->
         text.append(t("ui.thread.problem", status=status_word(message.status)) + " ", style="bold")
         text.append_text(inert(reason, single_line=True))
         text.append(" " + t("ui.thread.resend_hint"), style="dim")
+    return text
+
+
+def _withdrawn(message: Message, tz: str | None) -> Text:
+    """A message withdrawn before it went out (a reminder of an appointment moved or cancelled):
+    the prospect never saw it, so it is folded to its header and first line, dimmed."""
+    text = _header(message, tz)
+    text.stylize("dim")
+    text.append("\n")
+    text.append_text(inert(message.subject or message.content, "dim", single_line=True))
+    text.append("\n" + t("ui.thread.withdrawn_hint"), style="dim")
     return text
 
 
