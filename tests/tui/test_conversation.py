@@ -269,6 +269,16 @@ def test_a_message_that_fell_back_says_why_and_where() -> None:
     assert "Fallback from SMS to Email" in shown
     plain = sent.model_copy(update={"metadata": {"attempts": attempts[2:]}})
     assert "failed" not in message_text(plain, "Europe/Paris").plain
+    # an e-mail accepted, then bounced: the bounce is why the SMS went
+    bounce = "550 5.1.1 The email account does not exist."
+    bounced = [
+        {"channel": "email", "attempt": 1, "outcome": "sent", "id": "a83"},
+        {"channel": "email", "attempt": 1, "outcome": "delivery_failed", "error": bounce},
+        {"channel": "sms", "attempt": 0, "outcome": "fallback", "origin": "email"},
+    ]
+    meta = {"attempts": bounced, "fallback_attempted": True, "first_channel": "email"}
+    shown = message_text(sent.model_copy(update={"metadata": meta}), "Europe/Paris").plain
+    assert f"Email: failed ({bounce})" in shown and "Fallback from Email to SMS" in shown
 
 
 async def test_the_timelines_scroll_bar_placed_by_a_layout_asks_for_no_other(app, ids) -> None:

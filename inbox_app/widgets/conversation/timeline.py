@@ -850,6 +850,11 @@ def _automation(text: Text, message: Message, meta: dict[str, Any]) -> None:
         text.append("\n" + t("automation.inbound_automated", why=why), style="dim")
 
 
+#: Attempts the thread explains: refused when sent, or reported undelivered afterwards (an
+#: e-mail's bounce, an SMS the carrier could not deliver) — the reason a fallback was taken.
+_FAILED_ATTEMPTS = ("permanent", "failed", "delivery_failed")
+
+
 def _fallback(text: Text, meta: dict[str, Any]) -> None:
     """Why a message went out on another channel than the one chosen: the first channel's
     failure as the provider gave it, then the fallback (from the outbox's attempts)."""
@@ -860,7 +865,7 @@ def _fallback(text: Text, meta: dict[str, Any]) -> None:
         if not isinstance(attempt, dict):
             continue
         outcome = attempt.get("outcome")
-        if outcome in ("permanent", "failed"):
+        if outcome in _FAILED_ATTEMPTS:
             error = str(attempt.get("error") or attempt.get("code") or t("ui.thread.no_reason"))
             channel = channel_name(attempt.get("channel"))
             text.append("\n↳ ", style="dim")
