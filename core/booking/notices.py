@@ -68,7 +68,13 @@ from core.storage.timeline import record_event
 log = logging.getLogger(__name__)
 Out = t_.OutboxRow
 #: Changes after which the reminders must follow the appointment.
-_REPLAN = (ChangeKind.BOOKED, ChangeKind.MOVED, ChangeKind.CANCELLED, ChangeKind.NO_SHOW)
+_REPLAN = (
+    ChangeKind.BOOKED,
+    ChangeKind.CONFIRMED,
+    ChangeKind.MOVED,
+    ChangeKind.CANCELLED,
+    ChangeKind.NO_SHOW,
+)
 #: Messages that only make sense while the appointment stays as they describe it (the others,
 #: a cancellation notice or a re-booking offer, go out whatever becomes of it).
 _FOLLOWING = ("confirmation", "proposal", "moved")

@@ -59,6 +59,21 @@ TEMPLATES = {
 }
 
 
+#: While an appointment is only proposed, the one reminder that asks the prospect to confirm it
+#: (the day before: "Confirmez en répondant OUI ou annulez avec NON"). The others — "in 2 hours",
+#: "waiting for you in 30 min", the survey — take it as happening: queued once it is confirmed.
+BEFORE_CONFIRMED = frozenset({ReminderKind.H24})
+
+
+def wanted_kinds(status: str) -> frozenset[ReminderKind]:
+    """The reminders an appointment in ``status`` may have queued."""
+    if status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+        return frozenset()
+    if status == AppointmentStatus.PROPOSED:
+        return BEFORE_CONFIRMED
+    return frozenset(ReminderKind)
+
+
 def planned_for(starts_at: datetime) -> str:
     """How a row remembers which start time it was planned for (UTC ISO)."""
     return starts_at.astimezone(UTC).isoformat()
@@ -82,7 +97,9 @@ class Reminders:
         """Bring the appointment's queued reminders in line with it; returns how many were queued.
 
         A cancelled (or no-show) appointment loses every reminder not yet sent; a moved one loses
-        those planned for the old time and gets new ones.
+        those planned for the old time and gets new ones; a proposed one has only the reminder
+        that asks for its confirmation (``BEFORE_CONFIRMED``), the others come when it is
+        confirmed.
         """
         async with self._lock:
             return await self._sync(appointment_id)
@@ -94,22 +111,21 @@ class Reminders:
             appointment = await session.get(t.AppointmentRow, appointment_id)
             if appointment is None or appointment.tenant_id != self.ctx.tenant_id:
                 return 0
-            live = appointment.status not in (
-                AppointmentStatus.CANCELLED,
-                AppointmentStatus.NO_SHOW,
-            )
+            kinds = wanted_kinds(appointment.status)
             current = planned_for(appointment.starts_at)
             rows = (
                 await session.execute(
                     select(Out).where(Out.appointment_id == appointment_id, Out.status.in_(_OPEN))
                 )
             ).scalars()
+            unwanted = {f"reminder_{kind}" for kind in set(ReminderKind) - kinds}
             for row in rows:
-                if not live or (row.payload or {}).get("appointment_starts_at") != current:
+                moved = (row.payload or {}).get("appointment_starts_at") != current
+                if not kinds or moved or row.purpose in unwanted:
                     await _cancel(session, row, now)
                     if row.message_id and row.conversation_id:
                         events.append(MessageChanged(row.message_id, row.conversation_id))
-            if not live:
+            if not kinds:
                 return 0
             keys = {
                 r.kind: reminder_key(appointment_id, r.kind, appointment.starts_at)
@@ -131,7 +147,7 @@ class Reminders:
             assert prospect is not None
             for reminder in plan(appointment.starts_at, appointment.ends_at, now):
                 key = keys[reminder.kind]
-                if key in existing:
+                if key in existing or reminder.kind not in kinds:
                     continue
                 queued += await self._queue(
                     session, events, inputs, appointment, prospect, reminder, key, current

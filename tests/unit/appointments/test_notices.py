@@ -120,9 +120,25 @@ async def reminder_times(service, appointment_id: int) -> dict[str, object]:
         }
 
 
+async def test_a_proposed_appointment_is_reminded_only_to_be_confirmed(service, agent) -> None:
+    """Until the prospect agrees, only the day-before reminder (it asks OUI or NON) is queued:
+    no "in 2 hours", no "waiting for you", no survey for a visit never agreed to."""
+    prospect = await add_prospect(service, "Marie Dupont", phone="+33612345678")
+    booked = await service.booking.book(prospect, paris(2026, 3, 12, 10, 0))
+    assert set(await reminder_times(service, booked.id)) == {"reminder_h24"}
+    await service.booking.confirm(booked.id)
+    assert set(await reminder_times(service, booked.id)) == {
+        "reminder_h24",
+        "reminder_h2",
+        "reminder_m30",
+        "reminder_survey",
+    }
+
+
 async def test_moving_an_appointment_re_plans_its_reminders(service, agent) -> None:
     prospect = await add_prospect(service, "Marie Dupont", phone="+33612345678")
     booked = await service.booking.book(prospect, paris(2026, 3, 12, 10, 0))
+    await service.booking.confirm(booked.id)
     before = await reminder_times(service, booked.id)
     assert before["reminder_m30"] == paris(2026, 3, 12, 9, 30)
     await service.booking.move(booked.id, paris(2026, 3, 13, 15, 0))
