@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -25,6 +25,9 @@ from core.bench.results import Result, Summary, Target
 from core.config.settings import load_settings
 from core.storage.database import sqlite_url
 from inbox_app.bench_frames import FrameClock
+
+if TYPE_CHECKING:
+    from inbox_app.widgets.inbox.conversation_list import ConversationList
 
 SIZE = (160, 48)
 #: The issue's floors (p95, milliseconds); the list move has the tighter one.
@@ -249,8 +252,9 @@ async def _measure_keys(
             await keys.home()
             samples["keys.channel"] = await _channels(keys, count)
             await keys.home()
-            rows = await _long_rows(keys, table, longs, ctx.runs)
-            samples["keys.open_long"] = await _open_long_rows(keys, table, rows, count)
+            inbox_list = cast("ConversationList", table)
+            rows = await _long_rows(keys, inbox_list, longs, ctx.runs)
+            samples["keys.open_long"] = await _open_long_rows(keys, inbox_list, rows, count)
             await keys.home()
             samples["keys.open_long_cold"] = await _open_long(keys, threads, count)
     return samples, pauses, keys, rows
@@ -342,7 +346,7 @@ LONG_PAGES = 120
 
 
 async def _long_rows(
-    keys: Keys, table: DataTable[Any], longs: dict[int, int], wanted: int
+    keys: Keys, table: ConversationList, longs: dict[int, int], wanted: int
 ) -> list[int]:
     """Up to ``wanted`` conversations of long threads that are rows of the inbox, the newest
     first: the inbox reads more pages (as scrolling down does) until it shows them."""
@@ -357,7 +361,7 @@ async def _long_rows(
 
 
 async def _open_long_rows(
-    keys: Keys, table: DataTable[Any], rows: list[int], count: int
+    keys: Keys, table: ConversationList, rows: list[int], count: int
 ) -> list[float]:
     """Enter on the row of a long thread, after resting on it, as an agent opens one: the
     cursor moved there and the app idle (the thread read and drawn ahead, as for any row);
