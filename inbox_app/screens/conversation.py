@@ -177,10 +177,12 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         self.query_one(ProspectPanel).show(self.thread.prospect, appointments, self.tz)
 
     async def draw_ahead(self, thread: Thread) -> None:
-        """Draw ``thread`` (read ahead, not shown yet) on this kept screen's timeline while the
-        app is idle: opening it here then only lays out what was drawn."""
+        """Draw ``thread`` (read ahead, not shown yet) on this kept screen's timeline and
+        prospect panel while the app is idle: opening it here then only lays out what was
+        drawn."""
         tz = thread.prospect.timezone or await self.app.tenant_timezone()
         self.query_one(Timeline).draw_ahead(thread, tz)
+        self.query_one(ProspectPanel).draw_ahead(thread.prospect, list(thread.appointments), tz)
 
     def drawn_ahead(self, thread: Thread) -> bool:
         """Whether ``thread`` (this very read) is drawn ahead on the timeline."""

@@ -72,3 +72,27 @@ async def test_a_change_seen_after_the_drawing_draws_the_thread_anew(app, ids, s
         assert app.screen.conversation_id == wanted
         assert timeline.items != ahead[0][2]  # read and drawn again, not the old drawing
         assert len(drawn) > 1
+
+
+async def test_the_prospect_panel_is_drawn_ahead_with_the_thread(app, ids) -> None:
+    """Enter on a rested row wraps no prospect text: the panel copies the lines drawn ahead,
+    and they are the rested row's prospect's."""
+    from inbox_app.widgets.conversation.prospect_panel import ProspectPanel, prospect_text
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        wanted = await _rest_on_another_row(app, pilot)
+        panel = app._reader.query_one(ProspectPanel)
+        before = panel._shown[0] if panel._shown else None
+        wraps: list[object] = []
+        wrap = panel._wrap
+        panel._wrap = lambda text, width: wraps.append(text) or wrap(text, width)  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await settle_until(pilot, lambda: getattr(app.screen, "ready", False))
+        assert app.screen.conversation_id == wanted
+        prospect = app.screen.thread.prospect
+        assert before is not None and before.id != prospect.id  # another prospect is shown
+        assert wraps == []
+        lines = [panel.render_line(y).text.rstrip() for y in range(panel.size.height)]
+        fresh = prospect_text(prospect, list(app.screen.thread.appointments), app.screen.tz)
+        assert lines[: len(fresh.plain.splitlines())] == fresh.plain.splitlines()

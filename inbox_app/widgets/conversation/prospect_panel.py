@@ -14,6 +14,11 @@ from core.i18n import t
 from inbox_app.render.safe import inert
 from inbox_app.render.words import channel_name, place_name, when
 
+#: Prospects drawn ahead and kept (the inbox's highlighted conversation's and the next unread).
+AHEAD = 2
+#: What is drawn (prospect, appointments, zone), its text, and its lines at a width.
+_Drawn = tuple[tuple[Prospect, list[Appointment], str | None], Text, tuple[int, list[Strip]]]
+
 
 class ProspectPanel(ScrollView, can_focus=False):
     """What the agent needs to know about the prospect, at a glance.
@@ -33,57 +38,50 @@ class ProspectPanel(ScrollView, can_focus=False):
         self._strips: tuple[int, list[Strip]] | None = None
         #: A line below the text (most of the panel's lines).
         self._blank: Strip | None = None
+        #: Drawn ahead (``draw_ahead``): what was drawn, its text, and its lines at a width.
+        self._ahead: list[_Drawn] = []
 
     def show(self, prospect: Prospect, appointments: list[Appointment], tz: str | None) -> None:
-        """Draw ``prospect`` and their appointments (nothing to do when they did not change)."""
-        if self._shown == (prospect, appointments, tz):
+        """Draw ``prospect`` and their appointments (nothing to do when they did not change;
+        only the lines to copy when they were drawn ahead, at this width)."""
+        shown = (prospect, list(appointments), tz)
+        if self._shown == shown:
             return
-        self._shown = (prospect, list(appointments), tz)
-        text = Text()
-        text.append_text(inert(prospect.display_name, "bold", single_line=True))
-        text.append("\n\n")
-        for channel in Channel:
-            identifier = prospect.identifier(channel)
-            if identifier:
-                text.append(t("ui.label", label=channel_name(channel)) + " ", style="bold")
-                text.append_text(inert(identifier, single_line=True))
-                if channel in prospect.opted_out_channels:
-                    text.append(" " + t("ui.prospect.opted_out"), style="reverse")
-                text.append("\n")
-        preferred = (
-            channel_name(prospect.preferred_channel)
-            if prospect.preferred_channel
-            else t("common.none")
-        )
-        text.append("\n" + t("ui.label", label=t("ui.prospect.preferred")) + " ", style="bold")
-        text.append(preferred + "\n")
-        text.append(t("ui.label", label=t("ui.prospect.timezone")) + " ", style="bold")
-        text.append_text(
-            inert(prospect.timezone or t("ui.prospect.tenant_timezone"), single_line=True)
-        )
-        text.append(f"\n\n{t('ui.prospect.appointments')}\n", style="bold")
-        if not appointments:
-            text.append(t("common.none") + "\n")
-        for appointment in appointments:
-            text.append(f"• {when(appointment.starts_at, tz)} ")
-            text.append(t(f"common.appointment_status.{appointment.status}"))
-            if appointment.location:
-                text.append(" — ")
-                text.append_text(inert(place_name(appointment.location), single_line=True))
-            text.append("\n")
-        self.text, self._strips = text, None
+        self._shown = shown
+        ahead = next((kept for kept in self._ahead if kept[0] == shown), None)
+        if ahead is not None:
+            self._ahead.remove(ahead)
+            self.text, self._strips = ahead[1], ahead[2]
+        else:
+            self.text, self._strips = prospect_text(*shown), None
         self._lay_out()
         self.refresh()
+
+    def draw_ahead(
+        self, prospect: Prospect, appointments: list[Appointment], tz: str | None
+    ) -> None:
+        """Draw what ``show`` would for these (while the app is idle): showing them then only
+        copies the lines. The last ``AHEAD`` are kept."""
+        width = self._width()
+        wanted = (prospect, list(appointments), tz)
+        if width <= 0 or wanted == self._shown or any(k[0] == wanted for k in self._ahead):
+            return
+        text = prospect_text(*wanted)
+        self._ahead = [
+            *self._ahead[-(AHEAD - 1) :],
+            (wanted, text, (width, self._wrap(text, width))),
+        ]
 
     def _width(self) -> int:
         return self.scrollable_content_region.width
 
     def _lines(self, width: int) -> list[Strip]:
         if self._strips is None or self._strips[0] != width:
-            style = self.visual_style
-            strips = Visual.to_strips(self, visualize(self, self.text), width, None, style)
-            self._strips = (width, strips)
+            self._strips = (width, self._wrap(self.text, width))
         return self._strips[1]
+
+    def _wrap(self, text: Text, width: int) -> list[Strip]:
+        return Visual.to_strips(self, visualize(self, text), width, None, self.visual_style)
 
     def _lay_out(self) -> None:
         """The panel's height for its text. Not a layout of the screen (the panel's region
@@ -104,6 +102,7 @@ class ProspectPanel(ScrollView, can_focus=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips = self._blank = None
+        self._ahead = []  # drawn in the old styles
 
     def render_line(self, y: int) -> Strip:
         width = self._width()
@@ -114,3 +113,36 @@ class ProspectPanel(ScrollView, can_focus=False):
         if self._blank is None or self._blank.cell_length != max(width, 0):
             self._blank = Strip.blank(max(width, 0), self.rich_style)
         return self._blank
+
+
+def prospect_text(prospect: Prospect, appointments: list[Appointment], tz: str | None) -> Text:
+    """What the panel says about ``prospect`` and their appointments."""
+    text = Text()
+    text.append_text(inert(prospect.display_name, "bold", single_line=True))
+    text.append("\n\n")
+    for channel in Channel:
+        identifier = prospect.identifier(channel)
+        if identifier:
+            text.append(t("ui.label", label=channel_name(channel)) + " ", style="bold")
+            text.append_text(inert(identifier, single_line=True))
+            if channel in prospect.opted_out_channels:
+                text.append(" " + t("ui.prospect.opted_out"), style="reverse")
+            text.append("\n")
+    preferred = (
+        channel_name(prospect.preferred_channel) if prospect.preferred_channel else t("common.none")
+    )
+    text.append("\n" + t("ui.label", label=t("ui.prospect.preferred")) + " ", style="bold")
+    text.append(preferred + "\n")
+    text.append(t("ui.label", label=t("ui.prospect.timezone")) + " ", style="bold")
+    text.append_text(inert(prospect.timezone or t("ui.prospect.tenant_timezone"), single_line=True))
+    text.append(f"\n\n{t('ui.prospect.appointments')}\n", style="bold")
+    if not appointments:
+        text.append(t("common.none") + "\n")
+    for appointment in appointments:
+        text.append(f"• {when(appointment.starts_at, tz)} ")
+        text.append(t(f"common.appointment_status.{appointment.status}"))
+        if appointment.location:
+            text.append(" — ")
+            text.append_text(inert(place_name(appointment.location), single_line=True))
+        text.append("\n")
+    return text

@@ -146,6 +146,7 @@ def test_keys_are_measured_in_the_app_with_pilot(data_dir, tmp_path) -> None:
     assert main(argv) == 0
     results = {r["name"]: r for r in json.loads(out.read_text())["results"]}
     keys = {"keys.move", "keys.open", "keys.back", "keys.search", "keys.channel", "keys.open_long"}
+    keys |= {"keys.open_long_cold"}
     assert keys <= set(results)
     for name in keys:
         assert results[name]["summary"]["runs"] == 10
@@ -153,6 +154,8 @@ def test_keys_are_measured_in_the_app_with_pilot(data_dir, tmp_path) -> None:
         assert results[name]["reference_summary"]["runs"] == 10
     # the long thread really is long, and the collector's pauses were watched meanwhile
     assert min(results["keys.open_long"]["details"]["messages"]) >= 100
+    assert min(results["keys.open_long_cold"]["details"]["messages"]) >= 100
+    assert results["keys.open_long_cold"]["target"] is None  # shown, with no floor
     pauses = results["keys.gc_pause"]
     assert pauses["stat"] == "max" and pauses["target"]["bound"] == 16
     assert set(pauses["details"]) == {"collections", "longest_ms", "longest_wall_ms"}
