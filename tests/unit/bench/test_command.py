@@ -77,8 +77,15 @@ def test_broadcast_end_to_end_waits_for_every_status(data_dir, tmp_path, monkeyp
     assert rate["summary"]["median"] > 0
     # the sandbox in a process of its own: its CPU is the providers', not counted as the app's
     assert details["cpu_ms_per_message"] > 0 and details["sandbox_cpu_ms_per_message"] > 0
+    # the relay's ingest in a process of its own, as `coccinelle relay` runs it: it applied
+    # every status (the app's process has no ingest), and its CPU and memory are the app's
+    main_cpu, ingest_cpu = details["main_cpu_ms_per_message"], details["ingest_cpu_ms_per_message"]
+    assert main_cpu > 0 and ingest_cpu > 0
+    assert details["cpu_ms_per_message"] == pytest.approx(main_cpu + ingest_cpu, abs=0.002)
     peak = next(r for r in report["results"] if r["name"] == "broadcast.end_to_end_peak_rss")
-    assert peak["summary"]["median"] > 0
+    assert details["main_peak_rss_mb"] > 0 and details["ingest_peak_rss_mb"] > 0
+    both = details["main_peak_rss_mb"] + details["ingest_peak_rss_mb"]
+    assert peak["summary"]["median"] == pytest.approx(both, abs=0.1)
 
 
 def test_startup_measures_the_app_to_its_first_painted_page(data_dir, tmp_path) -> None:
