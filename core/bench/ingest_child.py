@@ -38,9 +38,7 @@ async def run(database_url: str, tenant: str) -> None:
     from core.channels.runtime import ChannelRuntime
     from core.config.settings import ProviderEndpoints
     from core.engine import pointed_at_sandbox, sandbox_secrets
-    from core.ingest.worker import IngestWorker
-    from core.relay.ingest_process import follow_wakes
-    from core.relay.server import runtime_lookup
+    from core.relay.ingest_process import ingest_until_closed
     from core.service import InboxService
     from core.storage.database import Database
 
@@ -48,19 +46,15 @@ async def run(database_url: str, tenant: str) -> None:
     sandbox = json.loads(os.environ[SANDBOX_ENV])
     db = await Database.open(database_url)
     service = await InboxService.connect(db, tenant)
-    channels = pointed_at_sandbox(
-        await service.tenant_settings.channels(), sandbox["options"]
-    )
+    channels = pointed_at_sandbox(await service.tenant_settings.channels(), sandbox["options"])
     runtime = ChannelRuntime(
         channels,
         partial(sandbox_secrets, sandbox["credentials"]),
         ProviderEndpoints(**sandbox["base_urls"]),
     )
-    worker = IngestWorker(service.ctx, runtime_lookup(runtime), booking=service.booking)
     try:
-        await follow_wakes(worker)
+        await ingest_until_closed(service, runtime)
     finally:
-        await runtime.close()
         await db.close()
     usage = {"cpu_seconds": time.process_time() - cpu, "peak_rss_mb": vm_hwm_kb("self") / 1024}
     Path(os.environ[USAGE_ENV]).write_text(json.dumps(usage))

@@ -3,14 +3,14 @@
     python -m core.bench.sandbox_process
 
 A provider runs on other machines: its CPU and memory are not the app's. Started clean, the
-sandbox serves on loopback and prints one JSON line (base URLs, credentials, adapter options);
-the first line of its standard input is then the relay's URL (the app starts its relay once
-it knows the sandbox: the relay's ingest process builds its adapters from that line). It
-posts its webhooks to that URL every second (32 at once, as
-a provider's many senders do), posts SendGrid's events of many sends together (as SendGrid
+sandbox serves on loopback and prints one JSON line (base URLs, credentials, adapter options:
+the app's adapters, and its relay's ingest process, are built from it); the first line of its
+standard input is then the relay's URL. It posts its webhooks there every second (32 at once,
+as a provider's many senders do), posts SendGrid's events of many sends together (as SendGrid
 does, in batches every 30 s or 768 KB; the sandbox's default is one post per send), and forgets
 the requests it answered as it goes (it keeps them for tests; here they would only grow). When
-its standard input closes it prints a last line with its own CPU seconds and peak resident memory, then exits.
+its standard input closes it prints a last line with its own CPU seconds and peak resident
+memory, then exits.
 """
 
 from __future__ import annotations
