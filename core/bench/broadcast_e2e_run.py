@@ -1,18 +1,19 @@
 """One broadcast end to end in a clean process, for ``core.bench.broadcast``:
 
-    python -m core.bench.broadcast_e2e_run DATABASE TENANT COUNT
+    python -m core.bench.broadcast_e2e_run DATABASE TENANT COUNT [--ingest-process]
 
-The demo engine's own pieces on loopback: the relay in this process with its ingest in a
-process of its own (``core.bench.ingest_child``, as ``coccinelle relay`` runs it), the real
-SDKs in the adapters, and the sandbox's providers in another process
-(``core.bench.sandbox_process``: a provider's CPU and memory are not the app's). The
-broadcast is queued while the outbox worker sends; the sandbox posts each message's status
-callbacks, signed, to the relay, which stores them and ingest applies them. Done when every
-message of the broadcast has a final status (delivered, read, failed, undelivered), as counted
-by an observer process (``core.bench.status_poll``: counting is not the app's work). Prints
-one JSON line: prospects, messages settled, the queueing and end-to-end seconds, the
-statuses, the CPU seconds over the run and the peak resident memory (VmHWM) of this process
-and of the ingest process, and the sandbox process's.
+The demo engine's own pieces on loopback: the relay in this process with its ingest in the
+event loop as the app runs it (with ``--ingest-process``: in a process of its own,
+``core.bench.ingest_child``, as ``coccinelle relay`` runs it), the real SDKs in the adapters,
+and the sandbox's providers in another process (``core.bench.sandbox_process``: a provider's
+CPU and memory are not the app's). The broadcast is queued while the outbox worker sends;
+the sandbox posts each message's status callbacks, signed, to the relay, which stores them
+and ingest applies them. Done when every message of the broadcast has a final status
+(delivered, read, failed, undelivered), as counted by an observer process
+(``core.bench.status_poll``: counting is not the app's work). Prints one JSON line:
+prospects, messages settled, the queueing and end-to-end seconds, the statuses, the CPU
+seconds over the run and the peak resident memory (VmHWM) of this process (and of the ingest
+process, when apart), and the sandbox process's.
 
 Two things differ from the app, both said in the bench's row: the providers' pacing is off
 (the sandbox accepts any rate; the SMS adapter's 1/s is a long code's, a provider-scale sender
@@ -105,15 +106,16 @@ class _SandboxProcess:
             self.usage = json.loads(line)
 
 
-def _engine_class(database_url: str, tenant: str) -> Any:
+def _engine_class(ingest_argv: list[str] | None) -> Any:
     from core.engine import Engine
     from core.outbox.ratelimit import RateLimiters
     from core.outbox.worker import OutboxWorker
 
     class BenchEngine(Engine):
-        """The demo engine with only the outbox worker and the relay, unpaced; the relay's
-        ingest and the sandbox each in a process of its own. The sandbox starts first: the
-        ingest process builds its adapters from it, the relay's URL is told to it after."""
+        """The demo engine with only the outbox worker and the relay, unpaced; the sandbox in
+        a process of its own, and the relay's ingest too given ``ingest_argv``. The sandbox
+        starts first (an ingest process builds its adapters from it); it is told the relay's
+        URL once the relay listens."""
 
         async def _start_relay(self) -> None:
             self.sandbox = await _SandboxProcess.start()
@@ -122,8 +124,8 @@ def _engine_class(database_url: str, tenant: str) -> Any:
             assert self.relay_url is not None
             self.sandbox.tell(self.relay_url)
 
-        def _ingest_argv(self) -> list[str]:
-            return ingest_child.argv(database_url, tenant)
+        def _ingest_argv(self) -> list[str] | None:
+            return ingest_argv
 
         async def _start_sandbox(self, channels: list[Any]) -> list[Any]:
             pointed: list[Any] = self._pointed_at_sandbox(channels)
@@ -175,8 +177,11 @@ def _settled(counts: dict[str, int]) -> int:
     return sum(n for status, n in counts.items() if status in SETTLED or status == "none")
 
 
-async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
-    """Queue a broadcast to the first ``count`` prospects of ``path``; wait until settled."""
+async def run(
+    path: Path, tenant: str, count: int, ingest_process: bool = False
+) -> dict[str, object]:
+    """Queue a broadcast to the first ``count`` prospects of ``path``; wait until settled
+    (with ``ingest_process``, the relay's ingest runs in a process of its own)."""
     from core.config.settings import Settings
 
     ids = first_prospects(path, count)
@@ -191,7 +196,8 @@ async def run(path: Path, tenant: str, count: int) -> dict[str, object]:
         settings = await service.tenant_settings.get()
         settings.quiet_hours.enabled = False  # the same run at any hour
         await service.tenant_settings.save(settings)
-        engine = _engine_class(url, tenant)(service, Settings(mode="demo", tenant=tenant))
+        argv = ingest_child.argv(url, tenant) if ingest_process else None
+        engine = _engine_class(argv)(service, Settings(mode="demo", tenant=tenant))
         settle_collector()  # as in the app, which starts its engine once settled
         await engine.start()
         sandbox = engine.sandbox
@@ -238,5 +244,6 @@ async def _until_settled(
 
 
 if __name__ == "__main__":
-    found = asyncio.run(run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])))
+    apart = "--ingest-process" in sys.argv[4:]
+    found = asyncio.run(run(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), apart))
     print(json.dumps(found), flush=True)
