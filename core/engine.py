@@ -88,6 +88,28 @@ class EngineStatus:
     notices: tuple[str, ...] = ()
 
 
+def pointed_at_sandbox(
+    channels: list[ChannelConfig], options: Mapping[str, Mapping[str, Any]]
+) -> list[ChannelConfig]:
+    """``channels`` with each adapter's ``options`` from the sandbox (its numbers, its bot)."""
+    from core.channels.runtime import adapter_name
+
+    pointed = []
+    for config in channels:
+        name = adapter_name(config.channel, config.provider)
+        merged = {**config.config, **options.get(name, {})}
+        pointed.append(config.model_copy(update={"config": merged}))
+    return pointed
+
+
+def sandbox_secrets(
+    credentials: Mapping[str, Mapping[str, str]], config: ChannelConfig, names: tuple[str, ...]
+) -> Mapping[str, str]:
+    """The secrets ``names`` of ``config``'s provider among the sandbox's ``credentials``."""
+    given = credentials.get(str(config.provider), {})
+    return {name: given[name] for name in names if name in given}
+
+
 class Engine:
     """Starts and stops the background work of one process for one tenant."""
 
@@ -192,6 +214,7 @@ class Engine:
                     host=host,
                     port=port,
                     stop=stop,
+                    ingest_process=self._ingest_argv(),
                     on_ready=ready,
                 )
             except RelayPortInUse as exc:
@@ -205,6 +228,11 @@ class Engine:
         await self._wait_for_relay()
         if self._relay_clash is not None:
             await self._without_relay(self._relay_clash)
+
+    def _ingest_argv(self) -> list[str] | None:
+        """The command line of the relay's ingest process, or None: ingest runs in this event
+        loop (the app's case; the end-to-end bench runs it apart, ``core.bench.ingest_child``)."""
+        return None
 
     async def _without_relay(self, clash: RelayPortInUse) -> None:
         """Another process holds the relay's port: keep going without a relay, and say so."""
@@ -270,18 +298,10 @@ class Engine:
         return self._pointed_at_sandbox(channels)
 
     def _pointed_at_sandbox(self, channels: list[ChannelConfig]) -> list[ChannelConfig]:
-        from core.channels.runtime import adapter_name
-
-        pointed = []
-        for config in channels:
-            name = adapter_name(config.channel, config.provider)
-            options = {**config.config, **self.sandbox.options.get(name, {})}
-            pointed.append(config.model_copy(update={"config": options}))
-        return pointed
+        return pointed_at_sandbox(channels, self.sandbox.options)
 
     def _sandbox_secrets(self, config: ChannelConfig, names: tuple[str, ...]) -> Mapping[str, str]:
-        given = self.sandbox.credentials.get(str(config.provider), {})
-        return {name: given[name] for name in names if name in given}
+        return sandbox_secrets(self.sandbox.credentials, config, names)
 
     async def _ensure_personas(self) -> None:
         """The sandbox's simulated prospects exist in the demo, so agents can write to them."""

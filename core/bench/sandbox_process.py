@@ -1,14 +1,16 @@
 """The sandbox in a process of its own, for the end-to-end broadcast (``broadcast_e2e_run``):
 
-    python -m core.bench.sandbox_process RELAY_URL
+    python -m core.bench.sandbox_process
 
 A provider runs on other machines: its CPU and memory are not the app's. Started clean, the
-sandbox serves on loopback, posts its webhooks to ``RELAY_URL`` every second (32 at once, as
-a provider's many senders do), posts SendGrid's events of many sends together (as SendGrid
+sandbox serves on loopback and prints one JSON line (base URLs, credentials, adapter options:
+the app's adapters, and its relay's ingest process, are built from it); the first line of its
+standard input is then the relay's URL. It posts its webhooks there every second (32 at once,
+as a provider's many senders do), posts SendGrid's events of many sends together (as SendGrid
 does, in batches every 30 s or 768 KB; the sandbox's default is one post per send), and forgets
-the requests it answered as it goes (it keeps them for tests; here they would only grow). It
-prints one JSON line once serving (base URLs, credentials, adapter options) and, when its
-standard input closes, a last one with its own CPU seconds and peak resident memory, then exits.
+the requests it answered as it goes (it keeps them for tests; here they would only grow). When
+its standard input closes it prints a last line with its own CPU seconds and peak resident
+memory, then exits.
 """
 
 from __future__ import annotations
@@ -44,11 +46,18 @@ async def _stdin_closed() -> None:
     await loop.run_in_executor(None, sys.stdin.buffer.read)
 
 
-async def serve(relay_url: str) -> dict[str, float]:
+async def _relay_url() -> str:
+    """The relay's URL: the first line of standard input."""
+    loop = asyncio.get_running_loop()
+    line: bytes = await loop.run_in_executor(None, sys.stdin.buffer.readline)
+    return line.decode().strip().rstrip("/")
+
+
+async def serve() -> dict[str, float]:
     """Serve until standard input closes; this process's CPU seconds and peak RSS (MB)."""
     from core.channels.registry import SANDBOX_GROUP, load_plugin
 
-    sandbox = await load_plugin(SANDBOX_GROUP, "default")(relay_url, auto_flush=1.0)
+    sandbox = await load_plugin(SANDBOX_GROUP, "default")(None, auto_flush=1.0)
     sandbox.post_concurrency = POST_CONCURRENCY
     sandbox.sendgrid.batch_events = True
     stop = asyncio.Event()
@@ -61,6 +70,7 @@ async def serve(relay_url: str) -> dict[str, float]:
     print(json.dumps(ready), flush=True)
     cpu = time.process_time()
     try:
+        sandbox.relay_url = await _relay_url()
         await _stdin_closed()
     finally:
         stop.set()
@@ -70,4 +80,4 @@ async def serve(relay_url: str) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(serve(sys.argv[1]))), flush=True)
+    print(json.dumps(asyncio.run(serve())), flush=True)

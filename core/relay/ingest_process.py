@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.channels.runtime import ChannelRuntime
     from core.ingest.worker import IngestWorker
+    from core.service import InboxService
 
 log = logging.getLogger(__name__)
 #: What the relay writes to the child: new events; its writer waits for the lock; it has it.
@@ -138,3 +140,17 @@ async def follow_wakes(worker: IngestWorker) -> None:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def ingest_until_closed(service: InboxService, runtime: ChannelRuntime) -> None:
+    """The child's life: ``service``'s ingest worker reading events with ``runtime``'s
+    adapters, woken through standard input until it closes (``follow_wakes``); ``runtime``
+    is closed at the end (``service`` is the caller's to close)."""
+    from core.ingest.worker import IngestWorker
+    from core.relay.server import runtime_lookup
+
+    worker = IngestWorker(service.ctx, runtime_lookup(runtime), booking=service.booking)
+    try:
+        await follow_wakes(worker)
+    finally:
+        await runtime.close()

@@ -190,9 +190,7 @@ async def _ingest_child(settings: Settings, public_url: str | None) -> None:
     from core.channels.runtime import ChannelRuntime
     from core.credentials import CredentialStore
     from core.engine import open_service
-    from core.ingest.worker import IngestWorker
-    from core.relay.ingest_process import follow_wakes
-    from core.relay.server import runtime_lookup
+    from core.relay.ingest_process import ingest_until_closed
 
     service = await open_service(settings, role="worker")
     runtime = ChannelRuntime(
@@ -201,11 +199,9 @@ async def _ingest_child(settings: Settings, public_url: str | None) -> None:
         settings.endpoints,
         callback_url=public_url,
     )
-    worker = IngestWorker(service.ctx, runtime_lookup(runtime), booking=service.booking)
     try:
-        await follow_wakes(worker)
+        await ingest_until_closed(service, runtime)
     finally:
-        await runtime.close()
         await service.close()
 
 

@@ -59,26 +59,53 @@ def test_small_bench_prints_and_writes_every_measurement(data_dir, tmp_path, cap
     assert cached.stat().st_mtime_ns == before
 
 
+def _end_to_end(tmp_path: Path) -> tuple[dict, dict]:
+    """``--only broadcast_e2e`` at the small scale: its rate and peak rows."""
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--scale", "small", "--runs", "1", "--json", str(out)]
+    assert main([*argv, "--only", "broadcast_e2e"]) == 0
+    report = json.loads(out.read_text())
+    rate = next(r for r in report["results"] if r["name"] == "broadcast.end_to_end_rate")
+    peak = next(r for r in report["results"] if r["name"] == "broadcast.end_to_end_peak_rss")
+    details = rate["details"]
+    assert details["prospects"] == details["settled"] == 12
+    assert sum(details["statuses"].values()) == 12
+    assert set(details["statuses"]) <= {"delivered", "read"}  # none failed, none still queued
+    assert rate["summary"]["median"] > 0 and peak["summary"]["median"] > 0
+    # the sandbox in a process of its own: its CPU is the providers', not counted as the app's
+    assert details["cpu_ms_per_message"] > 0 and details["sandbox_cpu_ms_per_message"] > 0
+    return rate, peak
+
+
 def test_broadcast_end_to_end_waits_for_every_status(data_dir, tmp_path, monkeypatch) -> None:
     """Queued, sent to the sandbox, each status back through the relay: the rate counts only
     messages whose final status was applied, and the run waits for all of them."""
     from core.bench import broadcast
 
     monkeypatch.setattr(broadcast, "END_TO_END_PROSPECTS", {"small": 12})
-    out = tmp_path / "bench.json"
-    argv = ["bench", "--scale", "small", "--runs", "1", "--json", str(out)]
-    assert main([*argv, "--only", "broadcast_e2e"]) == 0
-    report = json.loads(out.read_text())
-    rate = next(r for r in report["results"] if r["name"] == "broadcast.end_to_end_rate")
+    rate, _ = _end_to_end(tmp_path)
+    assert "in its event loop" in rate["details"]["process"]
+    assert "ingest_cpu_ms_per_message" not in rate["details"]
+
+
+def test_broadcast_end_to_end_with_ingest_in_its_own_process(
+    data_dir, tmp_path, monkeypatch
+) -> None:
+    """With the relay's ingest in a process of its own (as ``coccinelle relay`` runs it), that
+    process applies every status (the app's has no ingest then), and its CPU and memory are
+    counted as the app's."""
+    from core.bench import broadcast
+
+    monkeypatch.setattr(broadcast, "END_TO_END_PROSPECTS", {"small": 12})
+    monkeypatch.setattr(broadcast, "END_TO_END_INGEST_PROCESS", True)
+    rate, peak = _end_to_end(tmp_path)
     details = rate["details"]
-    assert details["prospects"] == details["settled"] == 12
-    assert sum(details["statuses"].values()) == 12
-    assert set(details["statuses"]) <= {"delivered", "read"}  # none failed, none still queued
-    assert rate["summary"]["median"] > 0
-    # the sandbox in a process of its own: its CPU is the providers', not counted as the app's
-    assert details["cpu_ms_per_message"] > 0 and details["sandbox_cpu_ms_per_message"] > 0
-    peak = next(r for r in report["results"] if r["name"] == "broadcast.end_to_end_peak_rss")
-    assert peak["summary"]["median"] > 0
+    main_cpu, ingest_cpu = details["main_cpu_ms_per_message"], details["ingest_cpu_ms_per_message"]
+    assert main_cpu > 0 and ingest_cpu > 0
+    assert details["cpu_ms_per_message"] == pytest.approx(main_cpu + ingest_cpu, abs=0.002)
+    assert details["main_peak_rss_mb"] > 0 and details["ingest_peak_rss_mb"] > 0
+    both = details["main_peak_rss_mb"] + details["ingest_peak_rss_mb"]
+    assert peak["summary"]["median"] == pytest.approx(both, abs=0.1)
 
 
 def test_startup_measures_the_app_to_its_first_painted_page(data_dir, tmp_path) -> None:
