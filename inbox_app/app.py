@@ -26,6 +26,7 @@ from inbox_app.list_keys import LIST_ACTIONS, LIST_BINDINGS, ListKeyActions, foc
 from inbox_app.palette import ActionsProvider
 from inbox_app.render.safe import one_line
 from inbox_app.team import choose_agent_at_start
+from inbox_app.thread_window import FIRST_PAGE
 from inbox_app.threads_ahead import ThreadsAhead
 from inbox_app.typeahead import TypeAhead
 
@@ -273,17 +274,17 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         try:
             # after the frame of the key that moved the cursor; a next move within it cancels
             await asyncio.sleep(THREADS_AHEAD_DELAY)
-            from inbox_app.screens.conversation import FIRST_PAGE as limit
-
             generation = self.threads_ahead.generation
             for conversation_id in conversation_ids:
-                thread = self.threads_ahead.peek(conversation_id, limit)
+                thread = self.threads_ahead.peek(conversation_id, FIRST_PAGE)
                 if thread is None:
                     try:
-                        thread = await self.service.conversations.thread(conversation_id, limit)
+                        thread = await self.service.conversations.thread(
+                            conversation_id, FIRST_PAGE
+                        )
                     except Exception:  # opened, it is read again and what failed is said then
                         return
-                    self.threads_ahead.keep(conversation_id, limit, generation, thread)
+                    self.threads_ahead.keep(conversation_id, FIRST_PAGE, generation, thread)
                     if not self.threads_ahead.has(conversation_id):
                         continue
                 await self._draw_ahead(thread)
@@ -294,9 +295,7 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
     def _ready_ahead(self, conversation_id: int) -> bool:
         """Whether the thread of ``conversation_id`` is read ahead, and drawn ahead on the kept
         conversation screen if there is one (a thread read before it was made is drawn)."""
-        from inbox_app.screens.conversation import FIRST_PAGE as limit
-
-        thread = self.threads_ahead.peek(conversation_id, limit)
+        thread = self.threads_ahead.peek(conversation_id, FIRST_PAGE)
         reader = self._reader
         if thread is None or reader is None or not reader.is_running:
             return thread is not None
