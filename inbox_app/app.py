@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -41,6 +42,10 @@ WORKERS_EXIT_SECONDS = 2.0
 FOREVER = frozenset({"live"})
 #: Seconds the inbox's cursor rests on a row before the threads it would open are read.
 THREADS_AHEAD_DELAY = 0.05
+#: Seconds after the first paint before the conversation screen's module is imported (its
+#: widgets, attachments, HTTP client): not before the paint, and not on the first Enter either.
+READER_IMPORT_DELAY = 0.5
+READER_MODULE = "inbox_app.screens.conversation"
 
 
 class InboxApp(ListKeyActions, TypeAhead, App[int]):
@@ -195,7 +200,8 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
 
     def first_page_shown(self) -> None:
         """The inbox painted its first page: settle the collector if asked to, then start what
-        runs in the background (the engine, the parked-events check). Once."""
+        runs in the background (the engine, the parked-events check) and, a moment later, load
+        the conversation screen's module. Once."""
         if self.first_paint.is_set():
             return
         self.first_paint.set()
@@ -208,6 +214,7 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
             self.start_engine()
         self.check_parked_events()
         self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
+        self.set_timer(READER_IMPORT_DELAY, lambda: importlib.import_module(READER_MODULE))
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:

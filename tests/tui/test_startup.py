@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 
 from core import i18n
 from core.service import InboxService
+from inbox_app import app as app_module
 from inbox_app import cli, commands
 from inbox_app.app import InboxApp
 from tests.tui.helpers import settle_until
@@ -41,7 +43,8 @@ DEFERRED = (
 #: Not imported by the time the inbox's first page is painted either (a demo start on seeded
 #: data; the engine's module opens the service and the demo names its agent: the engine itself
 #: starts after the paint, the seeder runs only for an empty database).
-DEFERRED_AT_FIRST_PAINT = tuple(m for m in DEFERRED if m not in ("core.engine", "core.demo")) + (
+DEFERRED_AT_FIRST_PAINT = (
+    *(m for m in DEFERRED if m not in ("core.engine", "core.demo")),
     "core.demo.seeder",
     "inbox_app.widgets.conversation.timeline",  # threads read ahead do not need the screen
     "core.service.attachments",
@@ -292,3 +295,23 @@ async def test_the_engine_and_the_parked_check_start_after_the_first_page(
         await settle_until(pilot, lambda: len(started) == 2)
         assert app.first_paint.is_set()
     assert started == {"engine": True, "parked": True}
+
+
+async def test_the_conversation_screen_loads_a_moment_after_the_first_page(
+    service: InboxService, ids: dict[str, int], monkeypatch
+) -> None:
+    """Its module is not imported before the first paint (above), nor left to the first Enter."""
+    imported: list[bool] = []
+    real_import = importlib.import_module
+
+    def import_module(name: str, package: str | None = None) -> object:
+        if name == app_module.READER_MODULE:
+            imported.append(app.first_paint.is_set())
+        return real_import(name, package)
+
+    monkeypatch.setattr(app_module.importlib, "import_module", import_module)
+    monkeypatch.setattr(app_module, "READER_IMPORT_DELAY", 0.01)
+    app = InboxApp(service, clock=service.ctx.clock)
+    async with app.run_test() as pilot:
+        await settle_until(pilot, lambda: bool(imported))
+    assert imported == [True]
