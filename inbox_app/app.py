@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from inbox_app.list_keys import LIST_ACTIONS, LIST_BINDINGS, ListKeyActions, foc
 from inbox_app.palette import ActionsProvider
 from inbox_app.render.safe import one_line
 from inbox_app.team import choose_agent_at_start
+from inbox_app.thread_window import FIRST_PAGE
 from inbox_app.threads_ahead import ThreadsAhead
 from inbox_app.typeahead import TypeAhead
 
@@ -40,6 +42,10 @@ WORKERS_EXIT_SECONDS = 2.0
 FOREVER = frozenset({"live"})
 #: Seconds the inbox's cursor rests on a row before the threads it would open are read.
 THREADS_AHEAD_DELAY = 0.05
+#: Seconds after the first paint before the conversation screen's module is imported (its
+#: widgets, attachments, HTTP client): not before the paint, and not on the first Enter either.
+READER_IMPORT_DELAY = 0.5
+READER_MODULE = "inbox_app.screens.conversation"
 
 
 class InboxApp(ListKeyActions, TypeAhead, App[int]):
@@ -194,7 +200,8 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
 
     def first_page_shown(self) -> None:
         """The inbox painted its first page: settle the collector if asked to, then start what
-        runs in the background (the engine, the parked-events check). Once."""
+        runs in the background (the engine, the parked-events check) and, a moment later, load
+        the conversation screen's module. Once."""
         if self.first_paint.is_set():
             return
         self.first_paint.set()
@@ -207,6 +214,7 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
             self.start_engine()
         self.check_parked_events()
         self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
+        self.set_timer(READER_IMPORT_DELAY, lambda: importlib.import_module(READER_MODULE))
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:
@@ -273,17 +281,17 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         try:
             # after the frame of the key that moved the cursor; a next move within it cancels
             await asyncio.sleep(THREADS_AHEAD_DELAY)
-            from inbox_app.screens.conversation import FIRST_PAGE as limit
-
             generation = self.threads_ahead.generation
             for conversation_id in conversation_ids:
-                thread = self.threads_ahead.peek(conversation_id, limit)
+                thread = self.threads_ahead.peek(conversation_id, FIRST_PAGE)
                 if thread is None:
                     try:
-                        thread = await self.service.conversations.thread(conversation_id, limit)
+                        thread = await self.service.conversations.thread(
+                            conversation_id, FIRST_PAGE
+                        )
                     except Exception:  # opened, it is read again and what failed is said then
                         return
-                    self.threads_ahead.keep(conversation_id, limit, generation, thread)
+                    self.threads_ahead.keep(conversation_id, FIRST_PAGE, generation, thread)
                     if not self.threads_ahead.has(conversation_id):
                         continue
                 await self._draw_ahead(thread)
@@ -294,9 +302,7 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
     def _ready_ahead(self, conversation_id: int) -> bool:
         """Whether the thread of ``conversation_id`` is read ahead, and drawn ahead on the kept
         conversation screen if there is one (a thread read before it was made is drawn)."""
-        from inbox_app.screens.conversation import FIRST_PAGE as limit
-
-        thread = self.threads_ahead.peek(conversation_id, limit)
+        thread = self.threads_ahead.peek(conversation_id, FIRST_PAGE)
         reader = self._reader
         if thread is None or reader is None or not reader.is_running:
             return thread is not None

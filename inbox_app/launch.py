@@ -40,8 +40,6 @@ async def _until_first_paint(app: object) -> None:
     The time of that paint is written to ``FIRST_PAINT_STAMP_ENV``'s file when it is set: what
     the app does to exit (waiting for its workers, closing the database) is not start-up.
     """
-    import time
-
     from inbox_app.app import InboxApp
 
     assert isinstance(app, InboxApp)
@@ -51,10 +49,17 @@ async def _until_first_paint(app: object) -> None:
     if painted.done():
         stamp = os.environ.get(FIRST_PAINT_STAMP_ENV)
         if stamp:
-            with open(stamp, "w", encoding="ascii") as out:
-                out.write(str(time.time_ns()))
+            stamp_first_paint(stamp)
         await app.settle_workers()
         app.call_after_refresh(app.exit)
     else:
         painted.cancel()
     await running
+
+
+def stamp_first_paint(path: str) -> None:
+    """Write the time of the first paint (nanoseconds since the epoch) to ``path``."""
+    import time
+
+    with open(path, "w", encoding="ascii") as out:
+        out.write(str(time.time_ns()))

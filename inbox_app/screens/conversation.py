@@ -37,17 +37,14 @@ from inbox_app.screens.automation_actions import AUTOMATION_BINDING, AutomationA
 from inbox_app.screens.choice import ChoiceScreen
 from inbox_app.screens.prompt import PromptScreen
 from inbox_app.team import pick_assignee, take
+from inbox_app.thread_window import FIRST_PAGE, MORE
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
-from inbox_app.widgets.conversation.timeline import PROBLEM_STATUSES, WINDOW, Timeline
+from inbox_app.widgets.conversation.timeline import PROBLEM_STATUSES, Timeline
 from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.team.link_status import LinkStatus
 from inbox_app.widgets.team.presence_line import PresenceLine
 
 WIDE = 100  # below this width the prospect panel starts hidden
-#: Messages read when a thread opens (the first paint shows the newest ``WINDOW`` items; one
-#: reveal more comes from memory), and how many more each time the reader goes further up.
-FIRST_PAGE = 2 * WINDOW
-MORE = 4 * WINDOW
 
 
 def _b(key: str, action: str, name: str, show: bool = True) -> Binding:

@@ -7,9 +7,10 @@ from core.events import ConversationChanged, MessageChanged
 from core.storage import tables as t
 from core.storage.timeline import apply_status
 from inbox_app.render.words import status_word
-from inbox_app.screens.conversation import FIRST_PAGE, ConversationScreen
+from inbox_app.screens.conversation import ConversationScreen
+from inbox_app.thread_window import FIRST_PAGE, WINDOW
 from inbox_app.widgets.conversation.prospect_panel import ProspectPanel
-from inbox_app.widgets.conversation.timeline import WINDOW, Timeline, TimelineItem, build_entries
+from inbox_app.widgets.conversation.timeline import Timeline, TimelineItem, build_entries
 from inbox_app.widgets.inbox.conversation_list import ConversationList
 from inbox_app.widgets.inbox.sidebar import Sidebar
 from tests.factories import add_prospect

@@ -15,6 +15,7 @@ from core.events import ConversationChanged
 from core.service import InboxFilter, Sort, View
 from core.storage import tables as t
 from tests.factories import add_message, add_prospect
+from tests.unit.outbox.test_query_plans import _plans, _recording
 
 
 @pytest.mark.parametrize(
@@ -117,6 +118,22 @@ async def test_counts_per_channel_show_unread_and_total(service) -> None:
     assert counts["sms"] == (0, 1)
     assert counts["email"] == (1, 1)
     assert counts["all"] == (1, 2)
+
+
+async def test_counts_seek_the_counts_index_per_channel_and_state(service) -> None:
+    """The sidebar's counts (read before the first paint) seek the counts index by channel and
+    state: by the tenant alone, SQLite walked every conversation, the closed ones too."""
+    if service.db.dialect != "sqlite":
+        pytest.skip("SQLite's planner")
+    p = await add_prospect(service, phone="0612345678", email="p@example.fr")
+    await add_message(service, p, "un")
+    seen = _recording(service.db)
+    assert (await service.conversations.counts())["all"] == (1, 1)
+    plans = await _plans(service.db, seen)
+    assert [plan for plan in plans.values() if "ix_conv_counts" in plan] == [
+        "SEARCH conversations USING COVERING INDEX ix_conv_counts"
+        " (tenant_id=? AND channel_type=? AND status=?)"
+    ]
 
 
 async def test_inbound_on_a_closed_conversation_reopens_it_and_counts_unread(service) -> None:

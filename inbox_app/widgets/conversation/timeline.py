@@ -35,9 +35,8 @@ from core.service.attachments import listed
 from inbox_app.render.files import attachment_kind, file_size
 from inbox_app.render.safe import clean, inert, one_line
 from inbox_app.render.words import channel_name, status_word, when
+from inbox_app.thread_window import WINDOW
 
-#: Items drawn when a thread opens (a tall screen's worth), and at a time as the reader goes up.
-WINDOW = 24
 #: Threads drawn ahead and kept (the inbox's highlighted conversation's and the next unread).
 AHEAD = 2
 PROBLEM_STATUSES = {
