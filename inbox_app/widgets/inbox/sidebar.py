@@ -46,8 +46,6 @@ class Sidebar(OptionList):
         #: The sidebar's painted lines by look (``_look``): picking a channel moves the focus
         #: to the list and back, and each focus change repainted every line of the sidebar.
         self._painted: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(PAINTED_LOOKS)
-        #: The styles part of the look last painted.
-        self._painted_style: tuple[object, ...] | None = None
         super().__init__(*options, **kwargs)  # type: ignore[arg-type]
         self._counts: dict[str, tuple[int, int]] | None = None
 
@@ -75,22 +73,24 @@ class Sidebar(OptionList):
         lines = self._painted.get(look)
         if lines is None:
             lines = self._painted[look] = super().render_lines(crop)
-            self._painted_style = look[0]
         return list(lines)
 
     def _look(self, crop: Region) -> tuple[object, ...]:
         """Everything the painted lines depend on beside the options (their change drops
-        the kept lines)."""
-        style = (self._pseudo_classes_cache_key, self.app.theme, self.app.ansi_color)
+        the kept lines): the styles as the stylesheet gives them now (focus and hover
+        included), the size, the scroll, the highlighted and the hovered option."""
+        styles = self.styles
+        style = (
+            self._pseudo_classes_cache_key,
+            self.app.theme,
+            self.app.ansi_color,
+            self.rich_style,
+            styles.border,
+            styles.background_tint,
+            self.get_component_rich_style("option-list--option-highlighted"),
+        )
         hover = self._mouse_hovering_over
         return (style, crop, self.size, self.scroll_offset, self.highlighted, hover)
-
-    def notify_style_update(self) -> None:
-        """A restyle with the same focus, hover and theme as the last paint changed the
-        styles themselves (a stylesheet reloaded): the kept looks are dropped."""
-        if self._painted_style is not None and self._painted_style == self._look(Region())[0]:
-            self._painted.clear()
-        super().notify_style_update()
 
     def _clear_caches(self) -> None:
         """The options changed (a count, a resize): the kept looks are dropped."""
