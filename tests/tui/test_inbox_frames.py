@@ -162,3 +162,26 @@ def _count_layouts(screen: Any) -> list[object]:
 
     screen._refresh_layout = counted
     return layouts
+
+
+async def test_a_page_shown_anew_highlights_its_first_row_once(app, ids) -> None:
+    """A page's rows are added at once: the cursor's row is announced once, as adding the
+    first row one by one did (the threads read ahead start from it)."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        table = screen.query_one(ConversationList)
+        highlighted: list[Any] = []
+        post = table.post_message
+
+        def counted(message: Any) -> bool:
+            if isinstance(message, ConversationList.RowHighlighted):
+                highlighted.append(message.row_key.value)
+            return post(message)
+
+        table.post_message = counted  # type: ignore[method-assign]
+        await screen.refilter(dataclasses.replace(screen.filter, channel=Channel.EMAIL))
+        await settle(pilot)
+        assert highlighted == [str(table.ids()[0])]
+        assert table.ids() == [s.id for s in table.summaries.values()]

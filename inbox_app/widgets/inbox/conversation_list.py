@@ -125,11 +125,13 @@ class ConversationList(OneLineTable):
 
     def append(self, items: tuple[ConversationSummary, ...], now: datetime) -> None:
         """Add a page of rows."""
+        rows = []
         for item in items:
             if item.id in self.summaries:
                 continue
             self.summaries[item.id] = item
-            self.add_row(*self._cells(item, now), key=str(item.id))
+            rows.append((str(item.id), self._cells(item, now)))
+        self.add_one_line_rows(rows)
 
     def prepare(self, items: tuple[ConversationSummary, ...], now: datetime) -> None:
         """Make the cells of rows about to be shown (a page read ahead), so that showing them

@@ -13,7 +13,7 @@ rows or columns, labelled or taller rows), go through DataTable's own path.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from rich.console import Console
@@ -27,7 +27,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import DuplicateKey, Row, RowKey
 
 from inbox_app.render.cells import fits_one_line, one_line_cell
 
@@ -153,6 +153,33 @@ class OneLineTable(DataTable[Text]):
         which costs the inbox a frame just before the conversation screen replaces it."""
         if active != self._show_hover_cursor:
             super()._set_hover_cursor(active)
+
+    def add_one_line_rows(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+        """Add one-line rows (key and cells) as ``add_row`` adds them one by one, with the
+        table's bookkeeping done once for all of them: ``add_row`` checks the cursor again,
+        counts a change and prompts the app for each row, most of adding a page of 50."""
+        columns = self.ordered_columns
+        was_empty = not self.row_count
+        added = 0
+        for key, cells in rows:
+            row_key = RowKey(key)
+            if row_key in self._row_locations:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            if len(cells) > len(columns):
+                raise ValueError("More values provided than there are columns.")
+            self._row_locations[row_key] = self.row_count
+            self._data[row_key] = {c.key: cell for c, cell in itertools.zip_longest(columns, cells)}
+            self.rows[row_key] = Row(row_key, 1)
+            self._new_rows.add(row_key)
+            added += 1
+        if not added:
+            return
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if was_empty and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()  # a cursor now has a row to be on: as add_row does
+        self._update_count += 1
+        self.check_idle()
 
     def _look_id(self, look: tuple[object, ...]) -> int:
         number = self._look_ids.get(look)

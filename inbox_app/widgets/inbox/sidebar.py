@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -12,6 +15,8 @@ from core.service import View
 from inbox_app.render.words import channel_name
 
 ALL = "all"
+#: Looks of the whole sidebar kept painted (focused or not, each option highlighted, a width…).
+PAINTED_LOOKS = 64
 
 
 class Sidebar(OptionList):
@@ -38,6 +43,9 @@ class Sidebar(OptionList):
         options += [Option(channel_name(c), id=f"channel:{c}") for c in Channel]
         options.append(None)
         options += [Option(t(f"ui.view.{v}"), id=f"view:{v}") for v in View if v is not View.ALL]
+        #: The sidebar's painted lines by look (``_look``): picking a channel moves the focus
+        #: to the list and back, and each focus change repainted every line of the sidebar.
+        self._painted: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(PAINTED_LOOKS)
         super().__init__(*options, **kwargs)  # type: ignore[arg-type]
         self._counts: dict[str, tuple[int, int]] | None = None
 
@@ -57,6 +65,37 @@ class Sidebar(OptionList):
             ident = ALL if key == ALL else f"channel:{key}"
             label = t("ui.inbox.count", name=name, unread=unread, total=total)
             self.replace_option_prompt(ident, label)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The sidebar's lines, painted once per look and kept: focused and blurred, with
+        each option highlighted, are all the looks a channel switch goes through."""
+        look = self._look(crop)
+        lines = self._painted.get(look)
+        if lines is None:
+            lines = self._painted[look] = super().render_lines(crop)
+        return list(lines)
+
+    def _look(self, crop: Region) -> tuple[object, ...]:
+        """Everything the painted lines depend on beside the options (their change drops
+        the kept lines): the styles as the stylesheet gives them now (focus and hover
+        included), the size, the scroll, the highlighted and the hovered option."""
+        styles = self.styles
+        style = (
+            self._pseudo_classes_cache_key,
+            self.app.theme,
+            self.app.ansi_color,
+            self.rich_style,
+            styles.border,
+            styles.background_tint,
+            self.get_component_rich_style("option-list--option-highlighted"),
+        )
+        hover = self._mouse_hovering_over
+        return (style, crop, self.size, self.scroll_offset, self.highlighted, hover)
+
+    def _clear_caches(self) -> None:
+        """The options changed (a count, a resize): the kept looks are dropped."""
+        self._painted.clear()
+        super()._clear_caches()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
