@@ -244,8 +244,6 @@ class MessageRow(Base):
     conversation: Mapped[ConversationRow] = relationship(lazy="raise")
 
 
-
-
 class MessageTemplateRow(Base):
     __tablename__ = "message_templates"
     __table_args__ = (UniqueConstraint("tenant_id", "channel_type", "template_name", "language"),)

@@ -158,11 +158,11 @@ async def test_the_collector_is_off_for_the_broadcast_and_collects_every_few_chu
     seen: list[str] = []
     real_plan, real_write = broadcasting.plan, broadcasting.write_plan
 
-    async def plan(session, requests, **kwargs):  # type: ignore[no-untyped-def]
+    async def plan(session, requests, **kwargs):
         seen.append("plan, collector on" if gc.isenabled() else "plan")
         return await real_plan(session, requests, **kwargs)
 
-    async def write_plan(session, planned, events):  # type: ignore[no-untyped-def]
+    async def write_plan(session, planned, events):
         seen.append("write, collector on" if gc.isenabled() else "write")
         return await real_write(session, planned, events)
 
