@@ -88,8 +88,25 @@ def _write(fresh: sqlite3.Connection, writes: dict[str, list[Any]]) -> None:
     fresh.execute("COMMIT")
 
 
+def _migrated(path: str) -> None:
+    """``path`` brought to the schema the broadcast wrote (its process migrated its own copy
+    when it opened it), so that both write the same indexes and triggers; not timed."""
+    from sqlalchemy import create_engine
+
+    from core.storage.migrate import upgrade_if_needed
+
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            upgrade_if_needed(connection)
+    finally:
+        engine.dispose()
+
+
 def run(written_path: str, fresh_path: str, broadcast_id: str, chunk: int) -> dict[str, Any]:
-    """Write the broadcast's rows from ``written_path`` to ``fresh_path``, timed per chunk."""
+    """Write the broadcast's rows from ``written_path`` to ``fresh_path`` (first migrated as the
+    broadcast's copy was), timed per chunk."""
+    _migrated(fresh_path)
     counts = dict.fromkeys(("conversations", "messages", "outbox", "updates"), 0)
     seconds = cpu = 0.0
     with closing(_connect(written_path)) as written, closing(_connect(fresh_path)) as fresh:

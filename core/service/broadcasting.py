@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from core.collector import paused
+from core.collector import collect_young, paused
 from core.config.settings import OrchestratorSettings
 from core.pipeline import OutgoingRequest
 from core.pipeline.submit import Plan, plan, write_plan
@@ -26,6 +26,13 @@ from core.storage.service_context import ServiceContext
 #: before the next is read (the order of before): on a machine with no core to spare the
 #: overlap costs CPU (PERFORMANCE.md, "Session 10").
 OVERLAP = True
+
+#: Chunks between two collections of the young and middle generations: the collector is off
+#: for the whole broadcast (``paused``), as it was for each chunk's planning and writing, since
+#: its automatic collections each walked the chunks alive, planned and in flight (~5 % of the
+#: CPU; PERFORMANCE.md, "Session 11"). Collecting every few chunks still frees the cycles they
+#: leave, so memory stays flat.
+COLLECT_EVERY = 10
 
 #: How a chunk that cannot be planned apart (``plan`` gave None) is queued instead.
 Serial = Callable[[list[OutgoingRequest]], Awaitable[None]]
@@ -42,17 +49,31 @@ async def queue_overlapped(
 
     An error stops the broadcast: the chunk being written is let finish (it was whole), then
     the error is raised; cancelled, the write in flight is cancelled too (rolled back)."""
+    with paused():
+        await _queue(ctx, chunks, settings, serial)
+
+
+async def _queue(
+    ctx: ServiceContext,
+    chunks: AsyncIterator[list[OutgoingRequest]],
+    settings: OrchestratorSettings,
+    serial: Serial,
+) -> None:
+    """``queue_overlapped``'s chunks, the collector being off."""
     writing: asyncio.Task[None] | None = None
     in_flight: set[int] = set()
+    read = 0
     try:
         async for requests in chunks:
+            read += 1
+            if read % COLLECT_EVERY == 0:
+                collect_young()
             ids = {request.prospect_id for request in requests}
             if writing is not None and not ids.isdisjoint(in_flight):
                 await writing
                 writing = None
-            with paused():  # a chunk's objects live until it ends: collecting only walks them
-                async with ctx.db.session() as session:
-                    planned = await plan(session, requests, now=ctx.now(), settings=settings)
+            async with ctx.db.session() as session:
+                planned = await plan(session, requests, now=ctx.now(), settings=settings)
             if writing is not None:
                 await writing
                 writing = None  # one write in flight, in order
@@ -78,6 +99,5 @@ async def queue_overlapped(
 
 async def _write(ctx: ServiceContext, planned: Plan) -> None:
     """One planned chunk written in its own transaction, its events published after."""
-    with paused():
-        async with ctx.write() as (session, events):
-            await write_plan(session, planned, events)
+    async with ctx.write() as (session, events):
+        await write_plan(session, planned, events)

@@ -32,6 +32,10 @@ from core.storage.types import ID, Json, UTCDateTime, utcnow
 
 #: The messages ``ix_messages_inbound_channel`` holds (and queries using it must say so literally).
 INBOUND_COUNTED = "direction = 'inbound' AND kind IN ('message', 'call')"
+#: The rows the partial indexes of a nullable reference hold: only those that have one (both
+#: are read by equality, which implies it; most rows, a broadcast's all, have none).
+SWITCHED = "switched_from_id IS NOT NULL"
+APPOINTMENT = "appointment_id IS NOT NULL"
 
 
 class Base(DeclarativeBase):
@@ -44,8 +48,10 @@ def _pk() -> Mapped[int]:
     return mapped_column(ID, primary_key=True, autoincrement=True)
 
 
-def _tenant() -> Mapped[int]:
-    return mapped_column(ID, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+def _tenant(index: bool = True) -> Mapped[int]:
+    """The owning tenant; ``index=False`` where a composite index starts with ``tenant_id``
+    already, or where no read goes by tenant alone (each index entry is written per row)."""
+    return mapped_column(ID, ForeignKey("tenants.id", ondelete="CASCADE"), index=index)
 
 
 def _created() -> Mapped[datetime]:
@@ -146,13 +152,13 @@ class ConversationRow(Base):
         Index("ix_conv_priority", "tenant_id", "priority", "last_message_at", "id"),
         Index("ix_conv_assignee", "tenant_id", "assignee_id", "last_message_at", "id"),
         Index("ix_conv_prospect", "prospect_id", "channel_type"),
-        Index("ix_conv_switched_from", "switched_from_id"),
+        Index("ix_conv_switched_from", "switched_from_id", sqlite_where=text(SWITCHED)),
         # Covers the sidebar counts so they never read the table itself.
         Index("ix_conv_counts", "tenant_id", "channel_type", "status", "unread_count"),
     )
 
     id: Mapped[int] = _pk()
-    tenant_id: Mapped[int] = _tenant()
+    tenant_id: Mapped[int] = _tenant(index=False)
     prospect_id: Mapped[int] = mapped_column(ID, ForeignKey("prospects.id"))
     channel_type: Mapped[str] = mapped_column(String(20))
     channel_identifier: Mapped[str | None] = mapped_column(String(255))
@@ -206,7 +212,7 @@ class MessageRow(Base):
     )
 
     id: Mapped[int] = _pk()
-    tenant_id: Mapped[int] = _tenant()
+    tenant_id: Mapped[int] = _tenant(index=False)
     conversation_id: Mapped[int] = mapped_column(
         ID, ForeignKey("conversations.id", ondelete="CASCADE")
     )
@@ -236,21 +242,6 @@ class MessageRow(Base):
     #: Set (instead of ``conversation_id``) to insert a batch's new rows in one flush; never
     #: loaded (``lazy="raise"``: async code reads the id).
     conversation: Mapped[ConversationRow] = relationship(lazy="raise")
-
-
-def postgresql_indexes(*_: Any, **__: Any) -> None:
-    """Give the partial indexes their PostgreSQL ``WHERE`` (the migrations create them; this
-    is for the metadata's own DDL and for comparing it with a PostgreSQL schema).
-
-    Not written in the ``Index``: a ``postgresql_*`` option there imports SQLAlchemy's
-    PostgreSQL dialect and its drivers' modules with this module, into an app on SQLite too.
-    """
-    table = Base.metadata.tables[MessageRow.__tablename__]
-    index = next(i for i in table.indexes if i.name == "ix_messages_inbound_channel")
-    index.dialect_options["postgresql"]["where"] = text(INBOUND_COUNTED)
-
-
-event.listen(MessageRow.__table__, "before_create", postgresql_indexes)
 
 
 class MessageTemplateRow(Base):
@@ -305,12 +296,12 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "not_before", "id"),
-        Index("ix_outbox_appointment", "appointment_id"),
+        Index("ix_outbox_appointment", "appointment_id", sqlite_where=text(APPOINTMENT)),
         Index("ix_outbox_broadcast", "broadcast_id", "status"),
     )
 
     id: Mapped[int] = _pk()
-    tenant_id: Mapped[int] = _tenant()
+    tenant_id: Mapped[int] = _tenant(index=False)
     message_id: Mapped[int | None] = mapped_column(ID, ForeignKey("messages.id"))
     conversation_id: Mapped[int | None] = mapped_column(ID, ForeignKey("conversations.id"))
     prospect_id: Mapped[int | None] = mapped_column(ID, ForeignKey("prospects.id"))
@@ -566,3 +557,21 @@ class DraftRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = _updated()
+
+
+def postgresql_indexes(*_: Any, **__: Any) -> None:
+    """Give the partial indexes their PostgreSQL ``WHERE``, the same as SQLite's (the
+    migrations create them; this is for the metadata's own DDL and for comparing it with a
+    PostgreSQL schema).
+
+    Not written in the ``Index``: a ``postgresql_*`` option there imports SQLAlchemy's
+    PostgreSQL dialect and its drivers' modules with this module, into an app on SQLite too.
+    """
+    for table in Base.metadata.tables.values():
+        for index in table.indexes:
+            where = index.dialect_options["sqlite"]["where"]
+            if where is not None:
+                index.dialect_options["postgresql"]["where"] = where
+
+
+event.listen(Base.metadata, "before_create", postgresql_indexes)
