@@ -187,7 +187,7 @@ class CalendarScreen(AppointmentActions, Screen[None]):
     @staticmethod
     def _reminder_summary(entry: AgendaEntry) -> str:
         if not entry.reminders:
-            return t("booking.calendar.no_reminder")
+            return _no_reminder(entry)
         counts = Counter(r.status for r in entry.reminders)
         return " · ".join(
             t("booking.calendar.count", count=n, status=status_word(s)) for s, n in counts.items()
@@ -227,7 +227,7 @@ class CalendarScreen(AppointmentActions, Screen[None]):
             )
         text.append("\n" + t("booking.calendar.details_reminders"))
         if not entry.reminders:
-            text.append(" " + t("booking.calendar.no_reminder"))
+            text.append(" " + _no_reminder(entry))
         for reminder in entry.reminders:
             due = format_datetime(reminder.send_at, self.tz, "EEE d MMM HH:mm")
             line = t(
@@ -301,3 +301,11 @@ class CalendarScreen(AppointmentActions, Screen[None]):
             event, AppointmentChanged | MessageChanged | Resync
         ):
             await self.reload()
+
+
+def _no_reminder(entry: AgendaEntry) -> str:
+    """ "none", or for a proposed appointment "once confirmed": its reminders (bar the one asking
+    to confirm it) are queued when the prospect agrees (``core.reminders.BEFORE_CONFIRMED``)."""
+    if entry.appointment.status == AppointmentStatus.PROPOSED:
+        return t("booking.calendar.no_reminder_yet")
+    return t("booking.calendar.no_reminder")

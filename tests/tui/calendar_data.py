@@ -27,19 +27,23 @@ def paris(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 async def fill_calendar(service: InboxService, ids: dict[str, int]) -> dict[str, int]:
-    """Today (Tuesday 10 March): one booked with reminders (one delivered), one cancelled, one
+    """Today (Tuesday 10 March): one confirmed with reminders (one delivered), one cancelled, one
     done and one no-show, all with the scenario's agent. Returns their ids by state."""
     agent = ids["agent"]
     booked = await service.booking.book(
         ids["sophie"], paris(10, 15), agent_id=agent, conversation_id=ids["sophie_telegram"]
     )
+    await service.booking.confirm(booked.id)  # a proposed one has only the day-before reminder
     await service.outbound.reminders.sync(booked.id)
     async with service.db.session() as session:
         first = (
             await session.execute(
                 select(t.MessageRow)
                 .join(t.OutboxRow, t.OutboxRow.message_id == t.MessageRow.id)
-                .where(t.OutboxRow.appointment_id == booked.id)
+                .where(
+                    t.OutboxRow.appointment_id == booked.id,
+                    t.OutboxRow.purpose.startswith("reminder_"),
+                )
                 .order_by(t.OutboxRow.id)
                 .limit(1)
             )

@@ -46,7 +46,7 @@ async def test_today_shows_every_state_and_the_reminders(app, service, ids) -> N
         assert [(r[0], r[2], r[1]) for r in rows] == [
             ("Tue 10 Mar 09:00", "Luc Moreau", "done"),
             ("Tue 10 Mar 10:00", "Marie Dupont", "no-show"),
-            ("Tue 10 Mar 15:00", "Sophie Bernard", "proposed"),
+            ("Tue 10 Mar 15:00", "Sophie Bernard", "confirmed"),
             ("Tue 10 Mar 17:00", "Jean Martin", "cancelled"),
         ]
         assert all(r[3] == "Camille" for r in rows)
@@ -61,6 +61,17 @@ async def test_today_shows_every_state_and_the_reminders(app, service, ids) -> N
         assert "• 2 h before by SMS, Tue 10 Mar 13:00: delivered" in text
         assert "• 30 min before by SMS, Tue 10 Mar 14:30: scheduled" in text
         assert "• survey by SMS, Tue 10 Mar 16:15: scheduled" in text
+
+
+async def test_a_proposed_appointment_says_its_reminders_come_once_confirmed(
+    app, service, ids
+) -> None:
+    await service.booking.book(ids["luc"], paris(10, 18), agent_id=ids["agent"])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_calendar(pilot)
+        [proposed] = [r for r in table_rows(app) if r[1] == "proposed"]
+        assert proposed[5] == "once confirmed"
+        assert "Reminders: once confirmed" in details(app)
 
 
 async def test_week_agents_and_moving_through_periods(app, service, ids) -> None:
@@ -128,7 +139,7 @@ async def test_french_dates_and_words(app, service, ids) -> None:
             assert title(app) == "Agenda — mardi 10 mars 2026 · tous les conseillers"
             rows = table_rows(app)
             assert rows[2][0] == "mar. 10 mars 15:00"
-            assert [r[1] for r in rows] == ["effectué", "absent", "proposé", "annulé"]
+            assert [r[1] for r in rows] == ["effectué", "absent", "confirmé", "annulé"]
             assert rows[2][5] == "délivré ×1 · programmé ×2"
     finally:
         set_language(previous)
@@ -138,7 +149,7 @@ async def test_one_query_per_view_whatever_the_number_of_appointments(service, i
     await fill_calendar(service, ids)
     for day in range(11, 14):  # more appointments, each with its reminders
         booked = await service.booking.book(ids["luc"], paris(day, 10), agent_id=ids["agent"])
-        await service.outbound.reminders.sync(booked.id)
+        await service.booking.confirm(booked.id)
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args) -> None:
