@@ -17,6 +17,8 @@ from sqlalchemy import event, select
 from core.channels.adapter import OutgoingMessage, SendResult
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageStatus, OutboxStatus
+from core.errors import StorageError
+from core.outbox import worker as worker_module
 from core.outbox.ratelimit import RateLimiters
 from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
@@ -146,6 +148,49 @@ async def test_a_row_whose_result_cannot_be_written_does_not_undo_the_others(
     # the broken one stays "sending": reconciled once its lease ends, never sent blindly again
     assert statuses == [OutboxStatus.SENT] * 2 + [OutboxStatus.SENDING] + [OutboxStatus.SENT] * 3
     assert len(sms.sent) == BATCH
+
+
+async def test_results_refused_by_a_locked_database_are_written_again(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: "database is locked" at the results' commit ended the round, and the batch, sent,
+    stayed "sending" until its lease ended and each row was looked up at the provider (the
+    end-to-end broadcast bench stalled with 100 rows "sending")."""
+    await queue(scene, BATCH)
+    sms = FakeAdapter(Channel.SMS)
+    w = worker(scene, sms)
+    finish, refusals = w._finish_batch, 2
+
+    async def locked_at_first(sends: list[Any]) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise StorageError("the database is locked by another program: nothing was saved")
+        await finish(sends)
+
+    monkeypatch.setattr(w, "_finish_batch", locked_at_first)
+    monkeypatch.setattr(worker_module, "RESULT_RETRY_PAUSES", (0.0, 0.0, 0.0))
+    await w.run_once()
+    assert [row.status for row in await rows(scene)] == [OutboxStatus.SENT] * BATCH
+    assert len(sms.sent) == BATCH  # each sent once
+
+
+async def test_results_the_database_keeps_refusing_fail_the_round_loudly(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the retries the error ends the round (logged by ``run_forever``); the rows stay
+    "sending", for the reconciliation once their lease ends, never sent blindly again."""
+    await queue(scene, BATCH)
+    w = worker(scene, FakeAdapter(Channel.SMS))
+
+    async def locked(sends: list[Any]) -> None:
+        raise StorageError("the database is locked by another program: nothing was saved")
+
+    monkeypatch.setattr(w, "_finish_batch", locked)
+    monkeypatch.setattr(worker_module, "RESULT_RETRY_PAUSES", (0.0,))
+    with pytest.raises(StorageError):
+        await w.run_once()
+    assert {row.status for row in await rows(scene)} == {OutboxStatus.SENDING}
 
 
 @pytest.mark.parametrize("listing", [True, False], ids=["provider-list", "no-lookup"])
