@@ -82,6 +82,11 @@ SEND_CONCURRENCY = 64
 FALL_BACK_SECONDS = 5.0
 #: How much of its lease a row marked sending may spend waiting for its provider's pace.
 _PACED_SHARE_OF_LEASE = 0.25
+#: How much of its lease a batch's sends may take in all: a send still unanswered then (an
+#: adapter whose own timeout failed) is recorded as an unknown outcome, looked up before any
+#: resend. Without it the round never ended: this worker, the one that reconciles its rows
+#: left "sending", waited forever, silently, and the whole queue with it.
+_SENDS_SHARE_OF_LEASE = 0.5
 #: Pauses before writing a batch's results again when the database refused them (SQLite's
 #: lock held past its busy timeout): the sends happened, and rows left "sending" would wait
 #: for their lease to end, then for a provider lookup each (a stalled broadcast, issue 17).
@@ -433,7 +438,21 @@ class OutboxWorker:
                 for send in queue:
                     await self._send_one(send)
 
-        await asyncio.gather(*(in_order(queue) for queue in by_recipient.values()))
+        tasks = [asyncio.ensure_future(in_order(queue)) for queue in by_recipient.values()]
+        deadline = self.lease.total_seconds() * _SENDS_SHARE_OF_LEASE
+        _, late = await asyncio.wait(tasks, timeout=deadline)
+        for task in late:
+            task.cancel()
+        unanswered = [send for send in sends if send.result is None and send.failure is None]
+        if unanswered:
+            log.warning(
+                "outbox: %d sends unanswered after %.0f s; their outcome is unknown",
+                len(unanswered),
+                deadline,
+            )
+        for send in unanswered:
+            text = tr("orchestrator.attempt.no_answer", seconds=round(deadline))
+            send.failure = _Failure(text, permanent=False, ambiguous=True)
 
     async def _send_one(self, send: _Send) -> None:
         adapter = send.adapter

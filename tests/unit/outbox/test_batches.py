@@ -256,3 +256,20 @@ async def test_a_default_round_takes_a_provider_scale_batch_at_once(scene: Scene
     w = OutboxWorker(scene.service.ctx, FakeRuntime(fast), limiters=RateLimiters())
     assert await asyncio.wait_for(w.run_once(), 10) == 40
     assert {row.status for row in await rows(scene)} == {OutboxStatus.SENT}
+
+
+async def test_a_send_whose_answer_never_comes_does_not_stop_the_worker(scene: Scene) -> None:
+    """Before: the round waited for it forever, silently (an adapter whose own timeout failed),
+    and with it the whole queue and the reconciliation of the rows left "sending" (this worker's
+    own). Now it is an unknown outcome after half the lease, looked up before any resend."""
+    await queue(scene, BATCH)
+    hanging = Gathering(BATCH, hang_after=BATCH)
+    w = OutboxWorker(
+        scene.service.ctx, FakeRuntime(hanging), worker_id="w1", batch_size=BATCH, lease_seconds=0.4
+    )
+    await asyncio.wait_for(w.run_once(), 10)
+    statuses = [row.status for row in await rows(scene)]
+    assert sorted(statuses) == [OutboxStatus.PENDING] + [OutboxStatus.SENT] * (BATCH - 1)
+    (late,) = [row for row in await rows(scene) if row.status == OutboxStatus.PENDING]
+    last = late.attempts_log[-1]
+    assert last["outcome"] == "transient" and last["ambiguous"] is True
