@@ -48,8 +48,9 @@ SETTLED = (
     MessageStatus.EXPIRED,
     MessageStatus.CANCELLED,
 )
-#: Give up after this long without any message settling.
-STALL_SECONDS = 60.0
+#: Give up after this long without any message settling: longer than the outbox worker's lease
+#: (120 s), so that rows left "sending" by a failed round are seen reconciled, not a stall.
+STALL_SECONDS = 180.0
 #: How often the statuses are counted (a count competes with the workers for the database).
 POLL_SECONDS = 1.0
 

@@ -346,7 +346,7 @@ async def test_a_status_refused_by_a_locked_database_gets_a_5xx_and_its_retry_is
 
     monkeypatch.setattr(sqlite_log, "BUSY_SECONDS", 0.2)
     payload = body(status("SM7", "delivered"))
-    other = sqlite3.connect(service.db.engine.url.database, isolation_level=None)
+    other = sqlite3.connect(str(service.db.engine.url.database), isolation_level=None)
     try:
         async with running_relay(service) as relay:
             other.execute("BEGIN IMMEDIATE")  # another program holding the write lock
