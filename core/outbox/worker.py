@@ -426,7 +426,7 @@ class OutboxWorker:
         """Send the rows marked sending, ``send_concurrency`` recipients at a time, each at its
         provider's pace; no transaction is open meanwhile. A recipient's messages go one after
         the other in queue order (the order of a conversation is kept). Each row's outcome is
-        kept on it."""
+        kept on it; a send unanswered after half the lease is an unknown outcome."""
         room = asyncio.Semaphore(self.send_concurrency)
         by_recipient: dict[tuple[str, str], list[_Send]] = {}
         for send in sends:
