@@ -50,8 +50,9 @@ SETTLED = (
     MessageStatus.EXPIRED,
     MessageStatus.CANCELLED,
 )
-#: Give up after this long without any message settling.
-STALL_SECONDS = 60.0
+#: Give up after this long without any message settling: longer than the outbox worker's lease
+#: (120 s), so that rows left "sending" by a failed round are seen reconciled, not a stall.
+STALL_SECONDS = 180.0
 
 
 class _Unpaced:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import or_, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.channels.adapter import ChannelAdapter, OutgoingMessage, SendResult
@@ -44,7 +44,7 @@ from core.domain.enums import (
     Urgency,
 )
 from core.domain.tenant_settings import TenantSettings
-from core.errors import CoccinelleError
+from core.errors import CoccinelleError, StorageError
 from core.events import Alert, ConversationChanged, Event, MessageChanged, OutboxQueued, Resync
 from core.i18n import t as tr
 from core.orchestrator.channels import INTRUSIVE
@@ -82,6 +82,15 @@ SEND_CONCURRENCY = 64
 FALL_BACK_SECONDS = 5.0
 #: How much of its lease a row marked sending may spend waiting for its provider's pace.
 _PACED_SHARE_OF_LEASE = 0.25
+#: How much of its lease a batch's sends may take in all: a send still unanswered then (an
+#: adapter whose own timeout failed) is recorded as an unknown outcome, looked up before any
+#: resend. Without it the round never ended: this worker, the one that reconciles its rows
+#: left "sending", waited forever, silently, and the whole queue with it.
+_SENDS_SHARE_OF_LEASE = 0.5
+#: Pauses before writing a batch's results again when the database refused them (SQLite's
+#: lock held past its busy timeout): the sends happened, and rows left "sending" would wait
+#: for their lease to end, then for a provider lookup each (a stalled broadcast, issue 17).
+RESULT_RETRY_PAUSES = (0.5, 2.0, 5.0)
 
 
 class AdapterSource(Protocol):
@@ -309,7 +318,7 @@ class OutboxWorker:
             sends = await self._start_batch(part)
             if sends:
                 await self._send_all(sends)
-                await self._finish_batch(sends)
+                await self._record(sends)
 
     def _slices(self, claimed: list[tuple[int, str, str]]) -> list[list[_Claimed]]:
         """The claimed rows with their adapters, in slices a slow provider's pace gets through
@@ -417,7 +426,7 @@ class OutboxWorker:
         """Send the rows marked sending, ``send_concurrency`` recipients at a time, each at its
         provider's pace; no transaction is open meanwhile. A recipient's messages go one after
         the other in queue order (the order of a conversation is kept). Each row's outcome is
-        kept on it."""
+        kept on it; a send unanswered after half the lease is an unknown outcome."""
         room = asyncio.Semaphore(self.send_concurrency)
         by_recipient: dict[tuple[str, str], list[_Send]] = {}
         for send in sends:
@@ -429,7 +438,21 @@ class OutboxWorker:
                 for send in queue:
                     await self._send_one(send)
 
-        await asyncio.gather(*(in_order(queue) for queue in by_recipient.values()))
+        tasks = [asyncio.ensure_future(in_order(queue)) for queue in by_recipient.values()]
+        deadline = self.lease.total_seconds() * _SENDS_SHARE_OF_LEASE
+        _, late = await asyncio.wait(tasks, timeout=deadline)
+        for task in late:
+            task.cancel()
+        unanswered = [send for send in sends if send.result is None and send.failure is None]
+        if unanswered:
+            log.warning(
+                "outbox: %d sends unanswered after %.0f s; their outcome is unknown",
+                len(unanswered),
+                deadline,
+            )
+        for send in unanswered:
+            text = tr("orchestrator.attempt.no_answer", seconds=round(deadline))
+            send.failure = _Failure(text, permanent=False, ambiguous=True)
 
     async def _send_one(self, send: _Send) -> None:
         adapter = send.adapter
@@ -471,6 +494,23 @@ class OutboxWorker:
             ):
                 return OutboxStatus.CANCELLED
         return None
+
+    async def _record(self, sends: list[_Send]) -> None:
+        """Write the results of ``sends``, again after a pause while the database refuses them
+        (nothing is sent again: the results are kept in memory); the error once it still does.
+        """
+        codes = [send.failure.code or "error" for send in sends if send.failure is not None]
+        if codes:  # told, not only written: a provider refusing a whole batch must show
+            log.warning("outbox: %d of %d sends failed (%s)", len(codes), len(sends), codes[0])
+        for pause in (*RESULT_RETRY_PAUSES, None):
+            try:
+                await self._finish_batch(sends)
+                return
+            except (StorageError, OperationalError) as exc:
+                if pause is None:
+                    raise
+                log.warning("outbox: results of %d sends not written (%s); again", len(sends), exc)
+                await asyncio.sleep(pause)
 
     async def _finish_batch(self, sends: list[_Send]) -> None:
         """Write what happened to each row sent, in one transaction."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,6 +16,8 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from providers.sandbox.failures import FailureRule, check_supported
 from providers.sandbox.personas import FAILING_RECIPIENTS, Replies
+
+log = logging.getLogger(__name__)
 
 #: The sandbox's fixed demo credentials (fake: they open nothing but the sandbox).
 CREDENTIALS: dict[str, dict[str, str]] = {
@@ -88,6 +91,16 @@ class Webhook:
     error: str | None = None
     #: What posting it changes at the provider (a Twilio message's status…), run at flush.
     effect: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: Posts tried; when (event loop time) the next try is due after a refusal.
+    attempts: int = 0
+    retry_at: float = 0.0
+
+    @property
+    def refused_for_now(self) -> bool:
+        """Whether the relay asked for a retry (5xx, 429) or could not be reached."""
+        if self.status is None:
+            return self.error is not None
+        return self.status >= 500 or self.status == 429
 
 
 class Emulator(Protocol):
@@ -117,6 +130,12 @@ class Sandbox:
         self.received: list[ReceivedRequest] = []
         self.pending: list[Webhook] = []
         self.delivered: list[Webhook] = []
+        #: Webhooks the relay refused for now (5xx, 429, unreachable), posted again by a later
+        #: ``flush()`` as providers do: a refusal is "try later", never "drop it".
+        self.retrying: list[Webhook] = []
+        #: Tries of a webhook in all; the pause before the second (doubling after each).
+        self.webhook_attempts = 8
+        self.webhook_retry_seconds = 1.0
         self.exchanges: list[Exchange] = []
         self._inflight = 0
         self.hang_seconds = 30.0
@@ -193,7 +212,10 @@ class Sandbox:
     async def _auto_flush(self, every: float) -> None:
         while True:
             await asyncio.sleep(every)
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:  # one bad effect must not stop every later webhook
+                log.exception("sandbox: posting webhooks failed; trying again")
 
     @property
     def personas(self) -> tuple[Any, ...]:
@@ -358,17 +380,27 @@ class Sandbox:
         posted: list[Webhook] = []
         while self._later:
             self._later.pop(0)()
+        self._take_due_retries()
         while self.pending:
             window: list[Webhook] = []
             while self.pending and len(window) < max(1, self.post_concurrency):
                 webhook = self.pending.pop(0)
                 if webhook.effect is not None:
-                    webhook.effect()
+                    effect, webhook.effect = webhook.effect, None  # once, not at each retry
+                    effect()
                 window.append(webhook)
             await asyncio.gather(*(self._post(webhook) for webhook in window))
             self.delivered.extend(window)
             posted.extend(window)
         return posted
+
+    def _take_due_retries(self) -> None:
+        """Put the refused webhooks whose retry is due back in front of the queue."""
+        now = asyncio.get_running_loop().time()
+        due = [webhook for webhook in self.retrying if webhook.retry_at <= now]
+        if due:
+            self.retrying = [webhook for webhook in self.retrying if webhook.retry_at > now]
+            self.pending[:0] = due
 
     async def _post(self, webhook: Webhook) -> None:
         if not webhook.url:
@@ -376,6 +408,8 @@ class Sandbox:
             return
         if self._session is None:
             self._session = ClientSession(timeout=ClientTimeout(total=20))
+        webhook.attempts += 1
+        webhook.status = webhook.error = None
         try:
             async with self._session.post(
                 webhook.url, data=webhook.body, headers=webhook.headers
@@ -384,6 +418,22 @@ class Sandbox:
                 await response.read()
         except Exception as exc:  # the relay being down must not stop the sandbox
             webhook.error = type(exc).__name__
+        if webhook.refused_for_now:
+            self._retry_later(webhook)
+
+    def _retry_later(self, webhook: Webhook) -> None:
+        """Post ``webhook`` again after a growing pause, or say it is given up."""
+        if webhook.attempts >= self.webhook_attempts:
+            log.warning(
+                "sandbox: %s webhook given up after %d tries (%s)",
+                webhook.kind,
+                webhook.attempts,
+                webhook.status or webhook.error,
+            )
+            return
+        pause = self.webhook_retry_seconds * 2 ** (webhook.attempts - 1)
+        webhook.retry_at = asyncio.get_running_loop().time() + pause
+        self.retrying.append(webhook)
 
 
 def new_id(prefix: str, size: int = 32) -> str:

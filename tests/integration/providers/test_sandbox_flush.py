@@ -80,3 +80,61 @@ async def test_webhooks_go_several_at_once_at_provider_scale(sandbox, receiver) 
     assert found.most == 8
     assert sorted(found.bodies) == sorted(str(n).encode() for n in range(16))
     assert [webhook.status for webhook in posted] == [200] * 16
+
+
+class _Refusing:
+    """Answers 503 (a relay whose database is locked) to the first ``refusals`` posts."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.stored: list[bytes] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if self.refusals:
+            self.refusals -= 1
+            return web.Response(status=503, text="the event could not be stored; retry later")
+        self.stored.append(body)
+        return web.Response(status=200)
+
+
+@pytest.fixture
+async def refusing() -> AsyncIterator[tuple[_Refusing, str]]:
+    found = _Refusing(refusals=2)
+    app = web.Application()
+    app.router.add_post("/hook", found.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield found, f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    await runner.cleanup()
+
+
+async def test_a_webhook_refused_for_now_is_posted_again_later(sandbox, refusing) -> None:
+    """Before: a 503 (the relay's "database is locked") dropped the webhook, and the message's
+    status was never applied (the end-to-end bench stalled with messages left "sent")."""
+    found, url = refusing
+    sandbox.webhook_retry_seconds = 0.05
+    _queue(sandbox, url, 1)
+    (first,) = await sandbox.flush()
+    assert first.status == 503 and found.stored == []
+    for _ in range(50):  # the next flushes, as the auto-flush does every second
+        await asyncio.sleep(0.05)
+        await sandbox.flush()
+        if found.stored:
+            break
+    assert found.stored == [b"0"]  # once, on its third try
+    assert (first.status, first.attempts, sandbox.retrying) == (200, 3, [])
+
+
+async def test_a_webhook_refused_on_every_try_is_given_up_loudly(
+    sandbox, refusing, caplog: pytest.LogCaptureFixture
+) -> None:
+    found, url = refusing
+    sandbox.webhook_retry_seconds, sandbox.webhook_attempts = 0.0, 2
+    _queue(sandbox, url, 1)
+    await sandbox.flush()
+    (second,) = await sandbox.flush()
+    assert (second.status, second.attempts, sandbox.retrying) == (503, 2, [])
+    assert "given up after 2 tries" in caplog.text
+    assert found.stored == []

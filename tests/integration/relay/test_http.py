@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import sqlite3
 
 import pytest
 
@@ -332,3 +333,27 @@ def test_rate_limiter_buckets_refill_with_time() -> None:
     assert limiter.take("b") == 0.0  # keys are independent
     now[0] += 1.0
     assert limiter.take("a") == 0.0
+
+
+async def test_a_status_refused_by_a_locked_database_gets_a_5xx_and_its_retry_is_stored(
+    service: InboxService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay never answers 2xx for an event it could not store: a 503, which the provider
+    (and the sandbox) retries, and the retry is stored once the lock is free."""
+    if service.db.dialect != "sqlite":
+        pytest.skip("SQLite's single write lock")
+    from core.relay import sqlite_log
+
+    monkeypatch.setattr(sqlite_log, "BUSY_SECONDS", 0.2)
+    payload = body(status("SM7", "delivered"))
+    other = sqlite3.connect(str(service.db.engine.url.database), isolation_level=None)
+    try:
+        async with running_relay(service) as relay:
+            other.execute("BEGIN IMMEDIATE")  # another program holding the write lock
+            assert (await relay.post("/webhooks/twilio/status", payload))[0] == 503
+            other.execute("COMMIT")
+            assert await relay.stored() == []
+            assert (await relay.post("/webhooks/twilio/status", payload))[0] == 200
+            assert len(await relay.stored()) == 1
+    finally:
+        other.close()

@@ -17,6 +17,8 @@ from sqlalchemy import event, select
 from core.channels.adapter import OutgoingMessage, SendResult
 from core.domain.decision import ReplyDraft
 from core.domain.enums import Channel, MessageStatus, OutboxStatus
+from core.errors import StorageError
+from core.outbox import worker as worker_module
 from core.outbox.ratelimit import RateLimiters
 from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
@@ -148,6 +150,49 @@ async def test_a_row_whose_result_cannot_be_written_does_not_undo_the_others(
     assert len(sms.sent) == BATCH
 
 
+async def test_results_refused_by_a_locked_database_are_written_again(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: "database is locked" at the results' commit ended the round, and the batch, sent,
+    stayed "sending" until its lease ended and each row was looked up at the provider (the
+    end-to-end broadcast bench stalled with 100 rows "sending")."""
+    await queue(scene, BATCH)
+    sms = FakeAdapter(Channel.SMS)
+    w = worker(scene, sms)
+    finish, refusals = w._finish_batch, 2
+
+    async def locked_at_first(sends: list[Any]) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise StorageError("the database is locked by another program: nothing was saved")
+        await finish(sends)
+
+    monkeypatch.setattr(w, "_finish_batch", locked_at_first)
+    monkeypatch.setattr(worker_module, "RESULT_RETRY_PAUSES", (0.0, 0.0, 0.0))
+    await w.run_once()
+    assert [row.status for row in await rows(scene)] == [OutboxStatus.SENT] * BATCH
+    assert len(sms.sent) == BATCH  # each sent once
+
+
+async def test_results_the_database_keeps_refusing_fail_the_round_loudly(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the retries the error ends the round (logged by ``run_forever``); the rows stay
+    "sending", for the reconciliation once their lease ends, never sent blindly again."""
+    await queue(scene, BATCH)
+    w = worker(scene, FakeAdapter(Channel.SMS))
+
+    async def locked(sends: list[Any]) -> None:
+        raise StorageError("the database is locked by another program: nothing was saved")
+
+    monkeypatch.setattr(w, "_finish_batch", locked)
+    monkeypatch.setattr(worker_module, "RESULT_RETRY_PAUSES", (0.0,))
+    with pytest.raises(StorageError):
+        await w.run_once()
+    assert {row.status for row in await rows(scene)} == {OutboxStatus.SENDING}
+
+
 @pytest.mark.parametrize("listing", [True, False], ids=["provider-list", "no-lookup"])
 async def test_a_batch_interrupted_between_sending_and_its_results_is_never_sent_twice(
     scene: Scene, clock: FakeClock, listing: bool
@@ -211,3 +256,20 @@ async def test_a_default_round_takes_a_provider_scale_batch_at_once(scene: Scene
     w = OutboxWorker(scene.service.ctx, FakeRuntime(fast), limiters=RateLimiters())
     assert await asyncio.wait_for(w.run_once(), 10) == 40
     assert {row.status for row in await rows(scene)} == {OutboxStatus.SENT}
+
+
+async def test_a_send_whose_answer_never_comes_does_not_stop_the_worker(scene: Scene) -> None:
+    """Before: the round waited for it forever, silently (an adapter whose own timeout failed),
+    and with it the whole queue and the reconciliation of the rows left "sending" (this worker's
+    own). Now it is an unknown outcome after half the lease, looked up before any resend."""
+    await queue(scene, BATCH)
+    hanging = Gathering(BATCH, hang_after=BATCH)
+    w = OutboxWorker(
+        scene.service.ctx, FakeRuntime(hanging), worker_id="w1", batch_size=BATCH, lease_seconds=0.4
+    )
+    await asyncio.wait_for(w.run_once(), 10)
+    statuses = [row.status for row in await rows(scene)]
+    assert sorted(statuses) == [OutboxStatus.PENDING] + [OutboxStatus.SENT] * (BATCH - 1)
+    (late,) = [row for row in await rows(scene) if row.status == OutboxStatus.PENDING]
+    last = late.attempts_log[-1]
+    assert last["outcome"] == "transient" and last["ambiguous"] is True
