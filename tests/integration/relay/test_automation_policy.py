@@ -201,10 +201,14 @@ async def test_a_second_oui_gets_no_second_confirmation(world: World, clock: Fak
     inbound = await world.rows(t.MessageRow, t.MessageRow.direction == "inbound")
     assert [m.content for m in inbound] == ["OUI", "OUI"]
     log = await world.rows(t.AutomationLogRow)
-    assert [(r.intent, r.outcome, r.reason) for r in log] == [
+    acks = [(r.intent, r.outcome, r.reason) for r in log if r.intent.startswith("confirm_ack")]
+    assert acks == [
         (f"confirm_ack:appointment:{appointment}", "sent", "allowed"),
         (f"confirm_ack:appointment:{appointment}", "quiet", "repeat"),
     ]
+    # the confirmation planned the appointment's reminders once, the echo nothing more
+    planned = [r.intent.split(":")[0] for r in log if r.outcome == "planned"]
+    assert sorted(planned) == sorted(set(planned)) and "reminder_m30" in planned
     assert await world.rows(t.AutomationPauseRow) == []
 
 
