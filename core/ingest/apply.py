@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import literal, select
@@ -224,10 +224,20 @@ def message_text(event: InboundMessage) -> str:
 
 
 def moment(step: IngestStep, occurred_at: datetime | None) -> datetime:
-    """When it happened, as the provider says, but never later than now (clocks drift)."""
+    """When it happened, as the provider says, but never later than now (clocks drift).
+
+    A time given to the second (Telegram's and Meta's are) is read as the end of that second:
+    a prospect's answer in the same second as the message it answers then follows it in the
+    thread instead of preceding it.
+    """
     if occurred_at is None or occurred_at.tzinfo is None:
         return step.now
+    if occurred_at.microsecond == 0:
+        occurred_at += _REST_OF_A_SECOND
     return min(occurred_at, step.now)
+
+
+_REST_OF_A_SECOND = timedelta(microseconds=999_999)
 
 
 def automated_reason_of(step: IngestStep, event: InboundMessage) -> str | None:

@@ -231,8 +231,28 @@ async def test_messages_keep_the_provider_time_unless_it_is_in_the_future(
         )
         await deliver(relay, "/webhooks/twilio/sms", message("SM2", "+33612345678", "b", at=later))
     first, second = await rows(service, t.MessageRow)
-    assert first.created_at == now - timedelta(minutes=30)
+    # The provider's time is to the second: read as the end of that second.
+    assert first.created_at == (now - timedelta(minutes=30)).replace(microsecond=999_999)
     assert second.created_at == now
+
+
+async def test_an_answer_stamped_to_the_second_follows_the_message_it_answers(
+    service: InboxService,
+) -> None:
+    """Telegram and Meta give a message's time to the second; our message went out 0.4 s into
+    that second, and the prospect's answer came within it: the thread shows the answer after."""
+    prospect = await add_prospect(service, "Lucie Bernard", phone="+33612345678")
+    ours = await sent_message(service, prospect, "SM-ours")
+    second = service.ctx.now().replace(microsecond=0) - timedelta(seconds=5)
+    async with service.db.session() as session:
+        row = await session.get(t.MessageRow, ours)
+        row.created_at = second + timedelta(milliseconds=400)
+    async with running_relay(service) as relay:
+        answer = message("SM-answer", "+33612345678", "Oui, jeudi", at=second.isoformat())
+        await deliver(relay, "/webhooks/twilio/sms", answer)
+    conversation = (await rows(service, t.ConversationRow))[0]
+    thread = await service.conversations.thread(conversation.id)
+    assert [m.content for m in thread.messages] == ["Votre visite est confirmée", "Oui, jeudi"]
 
 
 class FailingAfterEffects(IngestWorker):
