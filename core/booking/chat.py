@@ -235,15 +235,24 @@ async def change_appointment(
         note=note,
         meta=meta,
     )
-    if change is None:  # already confirmed: say so, nothing changes
-        reply_key = "already_confirmed"
-        await record_event(step, conversation, note, {**meta, "appointment_id": appointment.id})
-    else:
-        step.booking_changes.append(change)
-        step.appointment_changes.append(
-            AppointmentNotice(appointment.id, str(new_status), previous, said, conversation.id)
-        )
     moment = when_of(appointment.starts_at, step.settings.timezone, prospect.timezone, language)
+    if change is None:  # already confirmed: nothing changes, Sara says so unless she just did
+        sent = await queue_reply(
+            step,
+            conversation,
+            say(language, "already_confirmed", when=moment),
+            kind="already_confirmed",
+            callback=callback,
+            about=f"appointment:{appointment.id}",
+        )
+        key = "sara.event_already_confirmed" if sent else "sara.event_already_confirmed_quiet"
+        note = line(key, when=at, text=said)
+        await record_event(step, conversation, note, {**meta, "appointment_id": appointment.id})
+        return
+    step.booking_changes.append(change)
+    step.appointment_changes.append(
+        AppointmentNotice(appointment.id, str(new_status), previous, said, conversation.id)
+    )
     await queue_reply(
         step,
         conversation,

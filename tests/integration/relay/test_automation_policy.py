@@ -210,6 +210,13 @@ async def test_a_second_oui_gets_no_second_confirmation(world: World, clock: Fak
     planned = [r.intent.split(":")[0] for r in log if r.outcome == "planned"]
     assert sorted(planned) == sorted(set(planned)) and "reminder_m30" in planned
     assert await world.rows(t.AutomationPauseRow) == []
+    # the thread says the echo found it confirmed already, not that it was confirmed again
+    lines = [
+        m.meta["line"]["key"]
+        for m in await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
+        if "line" in (m.meta or {}) and m.meta["line"]["key"].startswith("sara.")
+    ]
+    assert lines == ["sara.event_confirmed", "sara.event_already_confirmed_quiet"]
 
 
 async def test_an_echoing_prospect_without_appointment_gets_one_reply_a_day_at_most(
