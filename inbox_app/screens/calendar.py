@@ -184,10 +184,9 @@ class CalendarScreen(AppointmentActions, Screen[None]):
             Text(self._reminder_summary(entry)),
         ]
 
-    @staticmethod
-    def _reminder_summary(entry: AgendaEntry) -> str:
+    def _reminder_summary(self, entry: AgendaEntry) -> str:
         if not entry.reminders:
-            return _no_reminder(entry)
+            return _no_reminder(entry, self.app.now())
         counts = Counter(r.status for r in entry.reminders)
         return " · ".join(
             t("booking.calendar.count", count=n, status=status_word(s)) for s, n in counts.items()
@@ -227,7 +226,7 @@ class CalendarScreen(AppointmentActions, Screen[None]):
             )
         text.append("\n" + t("booking.calendar.details_reminders"))
         if not entry.reminders:
-            text.append(" " + _no_reminder(entry))
+            text.append(" " + _no_reminder(entry, self.app.now()))
         for reminder in entry.reminders:
             due = format_datetime(reminder.send_at, self.tz, "EEE d MMM HH:mm")
             line = t(
@@ -303,9 +302,11 @@ class CalendarScreen(AppointmentActions, Screen[None]):
             await self.reload()
 
 
-def _no_reminder(entry: AgendaEntry) -> str:
-    """ "none", or for a proposed appointment "once confirmed": its reminders (bar the one asking
-    to confirm it) are queued when the prospect agrees (``core.reminders.BEFORE_CONFIRMED``)."""
-    if entry.appointment.status == AppointmentStatus.PROPOSED:
+def _no_reminder(entry: AgendaEntry, now: datetime) -> str:
+    """ "none", or for a proposed appointment still to come "once confirmed": its reminders (bar
+    the one asking to confirm it) are queued when the prospect agrees
+    (``core.reminders.BEFORE_CONFIRMED``)."""
+    appointment = entry.appointment
+    if appointment.status == AppointmentStatus.PROPOSED and appointment.starts_at > now:
         return t("booking.calendar.no_reminder_yet")
     return t("booking.calendar.no_reminder")

@@ -74,6 +74,18 @@ async def test_a_proposed_appointment_says_its_reminders_come_once_confirmed(
         assert "Reminders: once confirmed" in details(app)
 
 
+async def test_a_proposed_appointment_gone_by_has_no_reminder_to_come(
+    app, service, ids, clock
+) -> None:
+    await service.booking.book(ids["luc"], paris(10, 18), agent_id=ids["agent"])
+    clock.now = paris(10, 19)  # never confirmed, and now over
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_calendar(pilot)
+        [proposed] = [r for r in table_rows(app) if r[1] == "proposed"]
+        assert proposed[5] == "none"
+        assert "Reminders: none" in details(app)
+
+
 async def test_week_agents_and_moving_through_periods(app, service, ids) -> None:
     await fill_calendar(service, ids)
     async with app.run_test(size=(160, 40)) as pilot:
