@@ -321,6 +321,7 @@ class AppointmentNotices:
                 about=f"appointment:{appointment.id}",
                 draft=draft,
                 renderer=renderer,
+                weigh_each_rendering=True,  # a channel's length and cost are its own text's
                 whatsapp_template=whatsapp_rendering(template, values),
                 preferred=preferred,
                 first_choice=preferred,

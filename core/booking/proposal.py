@@ -57,7 +57,8 @@ def proposal_text(
     if buttons:
         parts.append(words(language, "proposal.tap"))
     else:
-        lines = [f"• {slot_title(s, zone, prospect_zone, language)}" for s in slots]
+        # "-", not "•": one character outside GSM-7 makes a whole SMS UCS-2 (70 a segment)
+        lines = [f"- {slot_title(s, zone, prospect_zone, language)}" for s in slots]
         parts.append("\n".join(lines))
         parts.append(words(language, "proposal.answer"))
     return "\n\n".join(parts)

@@ -615,15 +615,18 @@ def _choose(context: RoutingContext, rendered: Rendered, request: OutgoingReques
     if forced is not None and forced in rendered.left_out:
         reason = rendered.left_out[forced]
         return Decision(channel=None, reasons=(reason,), blocked=(reason,))
-    if request.weigh_each_rendering:
-        decision = decide_per_channel(context, rendered.drafts(), forced)
-    else:
-        first = None
-        if request.first_choice is not None and forced is None:
-            first = decide(context, rendered.base, request.first_choice)
-        if first is None or first.channel is None:
-            first = decide(context, rendered.base, forced)
-        decision = first
+    drafts = rendered.drafts() if request.weigh_each_rendering else None
+
+    def weigh(channel: Channel | None) -> Decision:
+        if drafts is not None:  # each channel judged on its own text (length, cost)
+            return decide_per_channel(context, drafts, channel)
+        return decide(context, rendered.base, channel)
+
+    decision = None
+    if request.first_choice is not None and forced is None:
+        decision = weigh(request.first_choice)
+    if decision is None or decision.channel is None:
+        decision = weigh(forced)
     if rendered.left_out:
         extra = tuple(rendered.left_out.values())
         update: dict[str, Any] = {"warnings": decision.warnings + extra}

@@ -275,7 +275,7 @@ async def test_no_show_then_the_rebooking_offer(app, service, ids) -> None:
         assert isinstance(app.screen, ConversationScreen)
     offer = await notices(service, ids["luc"], "Nous vous avons attendu pour votre visite")
     assert len(offer) == 1 and offer[0].channel_type == Channel.SMS
-    assert offer[0].meta["notice"] == "rebook" and "• mar. 10 mars 14:00" in offer[0].content
+    assert offer[0].meta["notice"] == "rebook" and "- mar. 10 mars 14:00" in offer[0].content
 
 
 async def test_a_refused_change_is_explained_and_changes_nothing(app, service, ids) -> None:

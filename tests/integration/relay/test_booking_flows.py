@@ -218,7 +218,7 @@ async def test_a_no_show_rebooking_offer_by_sms_and_demain_15h_books_one(
     await send_all(world)
     proposal = sms_texts(world)[-1]
     assert proposal.startswith("Nous vous avons attendu pour votre visite du mardi 10 mars")
-    assert "• mar. 10 mars 16:30" in proposal and "« demain 15h »" in proposal
+    assert "- mar. 10 mars 16:30" in proposal and '"demain 15h"' in proposal
     open_reminders = await outbox(world, appointment_id=missed.id, status=OutboxStatus.PENDING)
     assert [r.purpose for r in open_reminders] == []  # withdrawn, survey included
 
@@ -268,7 +268,7 @@ async def test_unclear_or_unavailable_answers_never_book(world: World, clock) ->
     [alternatives] = sms_texts(world)[before:]
     assert alternatives.startswith("Le dimanche 15 mars à 15:00 n'est pas possible")
     assert "personne n'est disponible ce jour-là" in alternatives
-    assert "• lun. 16 mars 09:00" in alternatives
+    assert "- lun. 16 mars 09:00" in alternatives
 
     box.twilio.enqueue_inbound(PHONE, box.twilio.sms_number, "lundi 16 mars à 10h")
     await world.flush()

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from core.booking.appointments import AppointmentDraft
+from core.channels.segments import count_segments
 from core.domain.enums import AppointmentStatus, Channel, Direction, MessageKind, SenderType
 from core.errors import InvalidInput
 from core.events import Alert
@@ -59,6 +60,18 @@ async def test_an_agents_book_move_and_cancel_are_each_told_once(service, agent)
     assert {m.channel_type for m in notices} == {Channel.SMS}
 
 
+async def test_a_notice_is_weighed_on_the_text_it_sends(service, agent) -> None:
+    """The decision's length reason is the SMS's own text's (two segments), not a stand-in's
+    ("mercredi 11 mars à 10:00", one segment): what the agent reads is what was sent."""
+    prospect = await add_prospect(service, "Marie Dupont", phone="+33612345678")
+    await service.booking.book(prospect, paris(2026, 3, 11, 10, 0))
+    (proposal,) = await told(service, prospect)
+    sent = count_segments(proposal.content)
+    (length,) = [r for r in proposal.meta["decision"]["reasons"] if r["criterion"] == "length"]
+    assert length["params"]["units"] == sent.units > 160
+    assert length["params"]["segments"] == sent.segments == 2
+
+
 async def test_a_prospects_own_cancellation_is_not_told_back(service, agent) -> None:
     """The prospect's booking is confirmed; their cancellation is answered where they made it."""
     prospect = await add_prospect(service, "Marie Dupont", phone="+33612345678")
@@ -103,7 +116,7 @@ async def test_the_rebooking_offer_lists_free_slots_only_after_a_no_show(
     (offer,) = await told(service, prospect)
     assert offer.meta["notice"] == "rebook"
     assert offer.content.startswith("Nous vous avons attendu pour votre visite")
-    assert "• mar. 10 mars 14:00" in offer.content
+    assert "- mar. 10 mars 14:00" in offer.content
 
 
 async def reminder_times(service, appointment_id: int) -> dict[str, object]:

@@ -16,7 +16,8 @@ from core.booking.proposal import (
     slot_title,
 )
 from core.booking.slots import Slot
-from core.domain.appointment_display import time_of, when_of
+from core.channels.segments import count_segments
+from core.domain.appointment_display import time_of, when_of, words
 
 PARIS = ZoneInfo("Europe/Paris")
 START = datetime(2026, 3, 11, 14, 0, tzinfo=PARIS)
@@ -26,8 +27,8 @@ SLOTS = [Slot(START + timedelta(hours=h), START + timedelta(hours=h, minutes=45)
 
 def test_a_list_to_answer_by_text_and_buttons_to_tap() -> None:
     text = proposal_text("fr", SLOTS, "Europe/Paris", None, kind="visite", buttons=False)
-    assert "• mer. 11 mars 14:00\n• mer. 11 mars 15:00" in text
-    assert text.endswith("par exemple « demain 15h ».")
+    assert "- mer. 11 mars 14:00\n- mer. 11 mars 15:00" in text
+    assert text.endswith('par exemple "demain 15h".')
     tap = proposal_text("en", SLOTS, "Europe/Paris", None, kind="visit", buttons=True)
     assert tap == "Here are the next free slots for a visit:\n\nTap the slot that suits you:"
     buttons = proposal_buttons(SLOTS, "Europe/Paris", None, "fr")
@@ -69,3 +70,15 @@ def test_a_prospect_abroad_sees_both_times() -> None:
 def test_button_data_is_read_strictly(data, token, appointment) -> None:
     assert booked_token(data) == token
     assert cancelled_id(data) == appointment
+
+
+def test_a_listed_proposal_in_french_is_plain_gsm_7() -> None:
+    """One character outside GSM-7 ("•", "«") would make the whole SMS UCS-2, 70 characters a
+    segment: a no-show's re-booking offer of three slots then cost five segments, not two."""
+    intro = words("fr", "proposal.no_show", kind="visite", when="mardi 10 mars à 14:00")
+    slots = [*SLOTS, SLOTS[1]]
+    text = proposal_text(
+        "fr", slots, "Europe/Paris", None, kind="visite", buttons=False, intro=intro
+    )
+    assert count_segments(text).encoding == "GSM-7"
+    assert count_segments(text).segments == 2
