@@ -7,6 +7,7 @@ stays fast with hundreds of thousands of conversations.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ from core.events import ConversationChanged
 from core.service.drafts import drafted_ids
 from core.storage import convert
 from core.storage import tables as t
-from core.storage.search import matched_conversations
+from core.storage.search import matched_conversations, matched_params
 from core.storage.service_context import ServiceContext
 from core.storage.text import snippet
 from core.team import audit
@@ -46,7 +47,7 @@ C = t.ConversationRow
 _MESSAGE_COLUMNS = tuple(getattr(t.MessageRow, a.key) for a in t.MessageRow.__mapper__.column_attrs)
 #: What an inbox row shows of a conversation (and what a page's keyset cursor is made of),
 #: read as a plain row: not the context (JSON), the timestamps nor the links it does not show.
-_SUMMARY_COLUMNS = (
+_SUMMARY_COLUMNS: tuple[Any, ...] = (
     C.id,
     C.prospect_id,
     C.prospect_name,
@@ -64,6 +65,8 @@ _SUMMARY_COLUMNS = (
     C.message_count,
 )
 THREAD_LIMIT = 500
+#: Page statements kept for reuse (``Conversations._statements``).
+STATEMENTS_KEPT = 64
 MAX_LABELS = 20
 
 
@@ -105,6 +108,11 @@ class Conversations:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        #: Page statements by what shapes them (the filter but the search's words, the cursor,
+        #: the size): a search's words (and match limits) are bound when it is read, so each
+        #: key of a search as you type reuses the statement made for the first (building one
+        #: was about as much of the app's work as running it).
+        self._statements: dict[tuple[object, ...], Select[Any] | None] = {}
 
     async def page(
         self, flt: InboxFilter = InboxFilter(), cursor: str | None = None, limit: int = 50
@@ -114,11 +122,11 @@ class Conversations:
             raise InvalidInput("limit", limit, "a page size between 1 and 500")
         search = flt.search if _searching(flt) else None
         async with self.ctx.db.session() as session:
-            query = self._filtered(session, flt)
-            if query is None:
+            bound = matched_params(session, search) if search else {}
+            statement = None if bound is None else self._statement(session, flt, cursor, limit)
+            if statement is None:
                 return m.Page[m.ConversationSummary](items=())
-            query = _order(query, flt.sort, _decode_cursor(cursor)).limit(limit + 1)
-            rows = (await session.execute(_with_beside(query, flt.sort, search))).all()
+            rows = (await session.execute(statement, bound)).all()
         grouped = _grouped(rows)
         items = _summaries(grouped[:limit], search)
         next_cursor = (
@@ -126,10 +134,35 @@ class Conversations:
         )
         return m.Page[m.ConversationSummary](items=tuple(items), next_cursor=next_cursor)
 
+    def _statement(
+        self, session: AsyncSession, flt: InboxFilter, cursor: str | None, limit: int
+    ) -> Select[Any] | None:
+        """The page's statement, made once per shape (``_statements``); None when ``flt``
+        cannot show any conversation."""
+        shape = (
+            dataclasses.replace(flt, search="*" if _searching(flt) else None),
+            flt.agent_id,
+            self.ctx.tenant_id,
+            self.ctx.agent_id,
+            cursor,
+            limit,
+        )
+        if shape in self._statements:
+            return self._statements[shape]
+        query = self._filtered(session, flt)
+        statement = None
+        if query is not None:
+            query = _order(query, flt.sort, _decode_cursor(cursor)).limit(limit + 1)
+            statement = _with_beside(query, flt.sort, flt.search if _searching(flt) else None)
+        if len(self._statements) >= STATEMENTS_KEPT:
+            self._statements.clear()
+        self._statements[shape] = statement
+        return statement
+
     def _filtered(self, session: AsyncSession, flt: InboxFilter) -> Select[Any] | None:
         """The conversations ``flt`` shows, as plain rows (with the newest matching message's
         id, ``mid``, when it searches); None when it cannot show any."""
-        query = select(*_SUMMARY_COLUMNS).where(C.tenant_id == self.ctx.tenant_id)
+        query: Select[Any] = select(*_SUMMARY_COLUMNS).where(C.tenant_id == self.ctx.tenant_id)
         searching = _searching(flt)
         if not (searching and flt.view is View.ALL):
             # a search looks in every state (open, pending, snoozed, closed); ``statuses``
