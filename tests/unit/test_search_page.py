@@ -99,3 +99,25 @@ async def test_each_key_of_a_search_reuses_the_page_statement_with_its_own_words
     for word, page in zip(("m", "ma", "mar", "v", "bo", "merci"), typed, strict=True):
         conversations._statements.clear()
         assert await _page(service, word) == page
+
+
+async def test_a_page_counts_conversations_not_their_labels(service, clock) -> None:
+    """A page's extras come in the same statement, a row per label: a conversation with three
+    labels is still one item, its labels sorted, and the page's size and cursor count
+    conversations."""
+    anne = await add_prospect(service, "Anne Petit", phone="0612345601")
+    marc = await add_prospect(service, "Marc Petit", phone="0612345602")
+    a, _ = await add_message(service, anne, "Une visite lundi ?")
+    clock.advance(minutes=1)
+    m, _ = await add_message(service, marc, "La visite de mardi")
+    await service.conversations.set_labels(m, ["vente", "urgent", "appel"])
+    await service.conversations.set_labels(a, ["visite"])
+    await service.drafts.keep(m, "brouillon")
+    for query in (None, "visite"):
+        first = await service.conversations.page(InboxFilter(search=query), None, 1)
+        rest = await service.conversations.page(InboxFilter(search=query), first.next_cursor, 1)
+        assert [(c.id, c.labels, c.has_draft) for c in first.items] == [
+            (m, ("appel", "urgent", "vente"), True)
+        ]
+        assert [(c.id, c.labels, c.has_draft) for c in rest.items] == [(a, ("visite",), False)]
+        assert rest.next_cursor is None
