@@ -7,6 +7,7 @@ stays fast with hundreds of thousands of conversations.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ from core.events import ConversationChanged
 from core.service.drafts import drafted_ids
 from core.storage import convert
 from core.storage import tables as t
-from core.storage.search import matched_conversations
+from core.storage.search import matched_conversations, matched_params
 from core.storage.service_context import ServiceContext
 from core.storage.text import snippet
 from core.team import audit
@@ -44,9 +45,28 @@ from core.team import audit
 C = t.ConversationRow
 #: A message's columns, read as a plain row (``meta`` keeps its attribute name).
 _MESSAGE_COLUMNS = tuple(getattr(t.MessageRow, a.key) for a in t.MessageRow.__mapper__.column_attrs)
-#: A conversation's columns, read as a plain row for the inbox list.
-_CONVERSATION_COLUMNS = tuple(getattr(C, a.key) for a in C.__mapper__.column_attrs)
+#: What an inbox row shows of a conversation (and what a page's keyset cursor is made of),
+#: read as a plain row: not the context (JSON), the timestamps nor the links it does not show.
+_SUMMARY_COLUMNS: tuple[Any, ...] = (
+    C.id,
+    C.prospect_id,
+    C.prospect_name,
+    C.channel_type,
+    C.status,
+    C.priority,
+    C.assignee_id,
+    C.subject,
+    C.last_message_at,
+    C.last_message_preview,
+    C.last_message_direction,
+    C.unread_count,
+    C.waiting_since,
+    C.snoozed_until,
+    C.message_count,
+)
 THREAD_LIMIT = 500
+#: Page statements kept for reuse (``Conversations._statements``).
+STATEMENTS_KEPT = 64
 MAX_LABELS = 20
 
 
@@ -88,6 +108,11 @@ class Conversations:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        #: Page statements by what shapes them (the filter but the search's words, the cursor,
+        #: the size): a search's words (and match limits) are bound when it is read, so each
+        #: key of a search as you type reuses the statement made for the first (building one
+        #: was about as much of the app's work as running it).
+        self._statements: dict[tuple[object, ...], Select[Any] | None] = {}
 
     async def page(
         self, flt: InboxFilter = InboxFilter(), cursor: str | None = None, limit: int = 50
@@ -95,20 +120,49 @@ class Conversations:
         """One page of the inbox list; pass ``next_cursor`` back for the next page."""
         if not 1 <= limit <= 500:
             raise InvalidInput("limit", limit, "a page size between 1 and 500")
+        search = flt.search if _searching(flt) else None
         async with self.ctx.db.session() as session:
-            query = self._filtered(session, flt)
-            if query is None:
+            bound = matched_params(session, search) if search else {}
+            statement = None if bound is None else self._statement(session, flt, cursor, limit)
+            if statement is None:
                 return m.Page[m.ConversationSummary](items=())
-            query = _order(query, flt.sort, _decode_cursor(cursor))
-            rows = (await session.execute(query.limit(limit + 1))).all()
-            items = await _summaries(session, rows[:limit], flt.search if _searching(flt) else None)
-        next_cursor = _encode_cursor(rows[limit - 1], flt.sort) if len(rows) > limit else None
+            rows = (await session.execute(statement, bound)).all()
+        grouped = _grouped(rows)
+        items = _summaries(grouped[:limit], search)
+        next_cursor = (
+            _encode_cursor(grouped[limit - 1][0], flt.sort) if len(grouped) > limit else None
+        )
         return m.Page[m.ConversationSummary](items=tuple(items), next_cursor=next_cursor)
+
+    def _statement(
+        self, session: AsyncSession, flt: InboxFilter, cursor: str | None, limit: int
+    ) -> Select[Any] | None:
+        """The page's statement, made once per shape (``_statements``); None when ``flt``
+        cannot show any conversation."""
+        shape = (
+            dataclasses.replace(flt, search="*" if _searching(flt) else None),
+            flt.agent_id,
+            self.ctx.tenant_id,
+            self.ctx.agent_id,
+            cursor,
+            limit,
+        )
+        if shape in self._statements:
+            return self._statements[shape]
+        query = self._filtered(session, flt)
+        statement = None
+        if query is not None:
+            query = _order(query, flt.sort, _decode_cursor(cursor)).limit(limit + 1)
+            statement = _with_beside(query, flt.sort, flt.search if _searching(flt) else None)
+        if len(self._statements) >= STATEMENTS_KEPT:
+            self._statements.clear()
+        self._statements[shape] = statement
+        return statement
 
     def _filtered(self, session: AsyncSession, flt: InboxFilter) -> Select[Any] | None:
         """The conversations ``flt`` shows, as plain rows (with the newest matching message's
         id, ``mid``, when it searches); None when it cannot show any."""
-        query = select(*_CONVERSATION_COLUMNS).where(C.tenant_id == self.ctx.tenant_id)
+        query: Select[Any] = select(*_SUMMARY_COLUMNS).where(C.tenant_id == self.ctx.tenant_id)
         searching = _searching(flt)
         if not (searching and flt.view is View.ALL):
             # a search looks in every state (open, pending, snoozed, closed); ``statuses``
@@ -401,7 +455,6 @@ def _searching(flt: InboxFilter) -> bool:
 
 def _order(query: Select[Any], sort: Sort, after: list[Any] | None) -> Select[Any]:
     if sort == Sort.PRIORITY:
-        keys = (C.priority, C.last_message_at, C.id)
         query = query.where(C.last_message_at.is_not(None))
         if after:
             p, at, i = after[0], datetime.fromisoformat(after[1]), after[2]
@@ -414,18 +467,28 @@ def _order(query: Select[Any], sort: Sort, after: list[Any] | None) -> Select[An
                     ),
                 )
             )
-        return query.order_by(keys[0].asc(), keys[1].desc(), keys[2].desc())
-    if sort == Sort.WAITING:
+    elif sort == Sort.WAITING:
         query = query.where(C.waiting_since.is_not(None))
         if after:
             at, i = datetime.fromisoformat(after[0]), after[1]
             query = query.where(or_(C.waiting_since > at, and_(C.waiting_since == at, C.id > i)))
-        return query.order_by(C.waiting_since.asc(), C.id.asc())
-    query = query.where(C.last_message_at.is_not(None))
-    if after:
-        at, i = datetime.fromisoformat(after[0]), after[1]
-        query = query.where(or_(C.last_message_at < at, and_(C.last_message_at == at, C.id < i)))
-    return query.order_by(C.last_message_at.desc(), C.id.desc())
+    else:
+        query = query.where(C.last_message_at.is_not(None))
+        if after:
+            at, i = datetime.fromisoformat(after[0]), after[1]
+            query = query.where(
+                or_(C.last_message_at < at, and_(C.last_message_at == at, C.id < i))
+            )
+    return query.order_by(*_order_keys(sort, C))
+
+
+def _order_keys(sort: Sort, columns: Any) -> tuple[Any, ...]:
+    """The list's order in ``sort``, on ``columns`` (the table's, or a page's read from it)."""
+    if sort == Sort.PRIORITY:
+        return (columns.priority.asc(), columns.last_message_at.desc(), columns.id.desc())
+    if sort == Sort.WAITING:
+        return (columns.waiting_since.asc(), columns.id.asc())
+    return (columns.last_message_at.desc(), columns.id.desc())
 
 
 def _encode_cursor(row: t.ConversationRow, sort: Sort) -> str:
@@ -449,62 +512,60 @@ def _decode_cursor(cursor: str | None) -> list[Any] | None:
     return value
 
 
-async def _summaries(
-    session: AsyncSession, rows: list[Any], search: str | None
+def _with_beside(page: Select[Any], sort: Sort, search: str | None) -> Select[Any]:
+    """``page`` (its conversations in ``sort``'s order, with ``mid`` when ``search`` is given)
+    with what the list shows beside them, in the same statement: one row per conversation and
+    label (none: one row, ``label`` NULL), its assignee's name, whether it has a draft and,
+    for a search, the subject and content of its newest matching message.
+
+    One statement, not two: each statement costs the app's thread its own execute path and its
+    own round trips to the database's (the page's extras used to be a second read)."""
+    rows = page.subquery("page")
+    P = rows.c
+    L, D, A, M = t.ConversationLabelRow, t.DraftRow, t.AgentRow, t.MessageRow
+    drafted = select(D.conversation_id).where(D.conversation_id == P.id).exists()
+    columns: list[Any] = [
+        *P,
+        L.label.label("label"),
+        A.name.label("assignee_name"),
+        drafted.label("has_draft"),
+    ]
+    joined = rows.outerjoin(L, L.conversation_id == P.id).outerjoin(A, A.id == P.assignee_id)
+    if search:
+        columns += [M.subject.label("match_subject"), M.content.label("match_content")]
+        joined = joined.outerjoin(M, M.id == P.mid)
+    return select(*columns).select_from(joined).order_by(*_order_keys(sort, P))
+
+
+def _grouped(rows: list[Any]) -> list[tuple[Any, tuple[str, ...]]]:
+    """Each conversation's first row and its labels (sorted), in the rows' order (a
+    conversation's rows come together: the order ends with its unique id)."""
+    grouped: list[tuple[Any, list[str]]] = []
+    for row in rows:
+        if not grouped or grouped[-1][0].id != row.id:
+            grouped.append((row, []))
+        if row.label is not None:
+            grouped[-1][1].append(row.label)
+    return [(row, tuple(sorted(labels))) for row, labels in grouped]
+
+
+def _summaries(
+    grouped: list[tuple[Any, tuple[str, ...]]], search: str | None
 ) -> list[m.ConversationSummary]:
-    """The list's rows (plain conversation rows, with ``mid`` when ``search`` is given) as the
-    inbox shows them: with their labels, assignee's name and draft mark, and each search
-    result with its newest matching message cut around the match."""
-    matches = {r.id: r.mid for r in rows if r.mid is not None} if search else {}
-    labels, drafted, names, texts = await _beside(session, rows, set(matches.values()))
+    """The list's rows (``_with_beside``'s, with their labels) as the inbox shows them, each
+    search result with its newest matching message cut around the match."""
     items = []
-    for r in rows:
-        text = texts.get(matches.get(r.id, 0))
+    for r, labels in grouped:
+        found = None
+        if search and r.mid is not None:
+            text = " — ".join(p for p in (r.match_subject, r.match_content) if p)
+            found = (snippet(text, search) or None) if text else None
         items.append(
             convert.conversation_summary(
-                r,
-                labels.get(r.id, ()),
-                names.get(r.assignee_id) if r.assignee_id else None,
-                r.id in drafted,
-                (snippet(text, search) or None) if text and search else None,
+                r, labels, r.assignee_name if r.assignee_id else None, bool(r.has_draft), found
             )
         )
     return items
-
-
-async def _beside(
-    session: AsyncSession, rows: list[Any], messages: set[int]
-) -> tuple[dict[int, tuple[str, ...]], set[int], dict[int, str], dict[int, str]]:
-    """What the list shows beside its conversation ``rows``, in one read: their labels, which
-    have a draft, their assignees' names, and the text of ``messages`` (subject — content)."""
-    if not rows:
-        return {}, set(), {}, {}
-    ids = [r.id for r in rows]
-    agents = {r.assignee_id for r in rows if r.assignee_id}
-    label, draft, agent, message = (literal_column(str(n), Integer) for n in range(4))
-    L, D, A, M = t.ConversationLabelRow, t.DraftRow, t.AgentRow, t.MessageRow
-    parts: list[Select[*tuple[Any, ...]]] = [
-        select(label, L.conversation_id, L.label, null()).where(L.conversation_id.in_(ids)),
-        select(draft, D.conversation_id, null(), null()).where(D.conversation_id.in_(ids)),
-    ]
-    if agents:
-        parts.append(select(agent, A.id, A.name, null()).where(A.id.in_(agents)))
-    if messages:
-        parts.append(select(message, M.id, M.subject, M.content).where(M.id.in_(messages)))
-    labels: dict[int, list[str]] = {}
-    drafted: set[int] = set()
-    names: dict[int, str] = {}
-    texts: dict[int, str] = {}
-    for kind, key, first, second in (await session.execute(union_all(*parts))).all():
-        if kind == 0:
-            labels.setdefault(key, []).append(str(first))
-        elif kind == 1:
-            drafted.add(key)
-        elif kind == 2:
-            names[key] = str(first)
-        else:
-            texts[key] = " — ".join(p for p in (first, second) if p)
-    return {k: tuple(sorted(v)) for k, v in labels.items()}, drafted, names, texts
 
 
 async def _labels_of(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, ...]]:

@@ -111,6 +111,21 @@ async def search_prospect_ids(
     return [int(r) for r in (await session.execute(text(_prospects_sql(sqlite)), params)).scalars()]
 
 
+def matched_params(session: AsyncSession, query: str) -> dict[str, object] | None:
+    """What ``matched_conversations`` binds for ``query`` (its words and the limits), by name
+    (None: no word to look for): a statement made with it for one search serves another given
+    these values."""
+    if not _terms(query):
+        return None
+    engine_query = _engine_query(_sqlite(session), query)
+    return {
+        "messages_q": engine_query,
+        "messages_limit": MESSAGE_MATCH_LIMIT,
+        "prospects_q": engine_query,
+        "prospects_limit": PROSPECT_MATCH_LIMIT,
+    }
+
+
 def matched_conversations(session: AsyncSession, tenant_id: int, query: str) -> Subquery | None:
     """What a conversation search finds, to join the conversations to (None: no word to look
     for): ``cid``, each conversation with one of the newest ``MESSAGE_MATCH_LIMIT`` matching

@@ -142,7 +142,9 @@ class InboxScreen(BulkActions, Screen[None]):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             with Vertical(id="main"):
-                yield SearchBox(placeholder=t("ui.inbox.search_placeholder"), id="search")
+                yield SearchBox(
+                    placeholder=t("ui.inbox.search_placeholder"), id="search", typed=self._typed
+                )
                 yield ConversationList(id="conversations")
         yield Footer()
 
@@ -441,13 +443,12 @@ class InboxScreen(BulkActions, Screen[None]):
         box.display = True
         box.focus()
 
-    @on(Input.Changed, "#search")
-    def _typed(self, event: Input.Changed) -> None:
-        """Search as you type: each key narrows the list. The search of the key before is
-        cancelled (the newest key's list is the one shown; a page read for an older one is
-        never shown after it: ``reload``)."""
-        if event.input.display:
-            self._search_for(event.value.strip() or None)
+    def _typed(self, value: str) -> None:
+        """Search as you type (the search box tells each new text at once): each key narrows
+        the list. The search of the key before is cancelled (the newest key's list is the one
+        shown; a page read for an older one is never shown after it: ``reload``)."""
+        if self.query_one("#search", Input).display:
+            self._search_for(value.strip() or None)
 
     @work(exclusive=True, group="search")
     async def _search_for(self, query: str | None) -> None:

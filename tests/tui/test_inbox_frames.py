@@ -105,6 +105,37 @@ async def test_typing_a_search_lays_nothing_out_while_the_results_keep_their_siz
         assert layouts == []
 
 
+async def test_a_search_key_starts_its_read_before_the_box_is_drawn(app, ids) -> None:
+    """The box tells the screen its new text at once: the search's read is under way while the
+    box's echo is drawn, not started after that frame (its ``Changed`` message reached the
+    screen through each container between them, after the box's own repaint)."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash", *"du")
+        await settle(pilot)
+        frames = _record_frames(app)
+        conversations = app.service.conversations
+        page = conversations.page
+        frames_before_read: list[int] = []
+
+        async def read(*args: Any, **kwargs: Any) -> Any:
+            frames_before_read.append(len(frames))
+            return await page(*args, **kwargs)
+
+        conversations.page = read
+        try:
+            for key in "pon":
+                frames.clear()
+                await pilot.press(key)
+                await settle(pilot)
+        finally:
+            conversations.page = page
+        assert screen.query_one("#search", Input).value == "dupon"
+        assert names(app) == ["Marie Dupont", "Marie Dupont"]  # her SMS and her e-mail
+        assert frames_before_read == [0, 0, 0]
+
+
 async def test_a_page_of_another_length_is_one_frame_while_the_scroll_bar_stays(service) -> None:
     """A page of another length changes the list's scrollable size. While the scroll bar stays
     shown, nothing on the screen moves: no layout, the bar's new thumb in the same frame as the

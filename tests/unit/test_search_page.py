@@ -65,3 +65,59 @@ async def test_a_search_looks_at_the_newest_matching_messages_only(
     assert [c.id for c in (await _page(service, "rendez")).items] == [n]
     monkeypatch.setattr(search, "MESSAGE_MATCH_LIMIT", 3)
     assert [c.id for c in (await _page(service, "rendez")).items] == [o, n]
+
+
+async def test_each_key_of_a_search_reuses_the_page_statement_with_its_own_words(
+    service, clock
+) -> None:
+    """The page's statement is made once for a search and given each search's words when read:
+    a search typed key by key lists what a search typed at once lists, key after key."""
+    anne = await add_prospect(service, "Anne Petit", phone="0612345601")
+    marc = await add_prospect(service, "Marc Durand", phone="0612345602")
+    a, _ = await add_message(service, anne, "Bonjour, une visite lundi ?")
+    clock.advance(minutes=1)
+    m, _ = await add_message(service, marc, "Merci pour la visite")
+    conversations = service.conversations
+
+    typed = [await _page(service, word) for word in ("m", "ma", "mar", "v", "bo", "merci")]
+    made = len(conversations._statements)
+    assert [[c.id for c in page.items] for page in typed] == [
+        [m],  # Marc's name and "merci"
+        [m],
+        [m],
+        [m, a],
+        [a],
+        [m],
+    ]
+    assert [page.items[0].match_snippet for page in typed[3:]] == [
+        "Merci pour la visite",
+        "Bonjour, une visite lundi ?",
+        "Merci pour la visite",
+    ]
+    assert made == 1
+    conversations._statements.clear()  # made afresh for each: the same pages
+    for word, page in zip(("m", "ma", "mar", "v", "bo", "merci"), typed, strict=True):
+        conversations._statements.clear()
+        assert await _page(service, word) == page
+
+
+async def test_a_page_counts_conversations_not_their_labels(service, clock) -> None:
+    """A page's extras come in the same statement, a row per label: a conversation with three
+    labels is still one item, its labels sorted, and the page's size and cursor count
+    conversations."""
+    anne = await add_prospect(service, "Anne Petit", phone="0612345601")
+    marc = await add_prospect(service, "Marc Petit", phone="0612345602")
+    a, _ = await add_message(service, anne, "Une visite lundi ?")
+    clock.advance(minutes=1)
+    m, _ = await add_message(service, marc, "La visite de mardi")
+    await service.conversations.set_labels(m, ["vente", "urgent", "appel"])
+    await service.conversations.set_labels(a, ["visite"])
+    await service.drafts.keep(m, "brouillon")
+    for query in (None, "visite"):
+        first = await service.conversations.page(InboxFilter(search=query), None, 1)
+        rest = await service.conversations.page(InboxFilter(search=query), first.next_cursor, 1)
+        assert [(c.id, c.labels, c.has_draft) for c in first.items] == [
+            (m, ("appel", "urgent", "vente"), True)
+        ]
+        assert [(c.id, c.labels, c.has_draft) for c in rest.items] == [(a, ("visite",), False)]
+        assert rest.next_cursor is None
