@@ -125,6 +125,11 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub(REPLACEMENT, text)
 
 
+def storable_as_is(text: str) -> bool:
+    """Whether ``storable(text)`` is ``text`` (one look, nothing built)."""
+    return _UNSTORABLE.search(text) is None
+
+
 def storable_identifier(text: str) -> str:
     """An address or id as written by a provider, without the characters no address holds.
 

@@ -9,7 +9,6 @@ tried first, and the port variants only when it does not match.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlparse
@@ -17,23 +16,32 @@ from urllib.parse import urlparse
 
 def signature_of(auth_token: str, url: str, form: Mapping[str, Sequence[str]]) -> str:
     """The ``X-Twilio-Signature`` Twilio sends for a form POST to ``url``."""
-    parts = [url]
-    for name in sorted(form):
-        for value in sorted(set(form[name])):
-            parts.append(name + value)
-    digest = hmac.new(auth_token.encode(), "".join(parts).encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
+    return _signature(auth_token.encode(), url, form).decode()
 
 
 def signature_matches(
     auth_token: str, url: str, form: Mapping[str, Sequence[str]], signature: str
 ) -> bool:
     """Whether ``signature`` signs ``form`` posted to ``url`` (with or without its port)."""
-    if _same(signature_of(auth_token, url, form), signature):
+    key, given = auth_token.encode(), signature.encode()
+    if hmac.compare_digest(_signature(key, url, form), given):
         return True
     return any(
-        _same(signature_of(auth_token, other, form), signature) for other in _port_variants(url)
+        hmac.compare_digest(_signature(key, other, form), given) for other in _port_variants(url)
     )
+
+
+def _signature(key: bytes, url: str, form: Mapping[str, Sequence[str]]) -> bytes:
+    """The base64 HMAC-SHA1 of ``url`` followed by each name and value, names sorted (a name's
+    repeated values sorted, each once)."""
+    parts = [url]
+    for name in sorted(form):
+        values = form[name]
+        if len(values) == 1:
+            parts.append(name + values[0])
+        else:
+            parts.extend(name + value for value in sorted(set(values)))
+    return base64.b64encode(hmac.digest(key, "".join(parts).encode(), "sha1"))
 
 
 def _port_variants(url: str) -> list[str]:
@@ -46,7 +54,3 @@ def _port_variants(url: str) -> list[str]:
     if port is None or not host:
         return []
     return [parsed._replace(netloc=f"{parsed.netloc}:{port}").geturl()]
-
-
-def _same(computed: str, given: str) -> bool:
-    return hmac.compare_digest(computed.encode(), given.encode())
