@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.enums import InboundEventStatus
 from core.relay.sqlite_log import SqliteEventLog
-from core.sanitize import storable
+from core.sanitize import storable_as_is
 from core.storage import tables as t
 from core.storage.database import Database
 from core.storage.types import utcnow
@@ -73,8 +73,8 @@ def dedupe_key(keys: Sequence[str], body: bytes) -> str:
     """
     if not keys:
         return "body:" + hashlib.sha256(body).hexdigest()
-    joined = "|".join(sorted(set(keys)))
-    if len(joined) <= MAX_DEDUPE_KEY and storable(joined) == joined:
+    joined = keys[0] if len(keys) == 1 else "|".join(sorted(set(keys)))
+    if len(joined) <= MAX_DEDUPE_KEY and storable_as_is(joined):
         return joined
     return "keys:" + hashlib.sha256(joined.encode()).hexdigest()
 

@@ -9,8 +9,11 @@ tried first, and the port variants only when it does not match.
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 
@@ -41,7 +44,29 @@ def _signature(key: bytes, url: str, form: Mapping[str, Sequence[str]]) -> bytes
             parts.append(name + values[0])
         else:
             parts.extend(name + value for value in sorted(set(values)))
-    return base64.b64encode(hmac.digest(key, "".join(parts).encode(), "sha1"))
+    inner, outer = _keyed(key)
+    inner, outer = inner.copy(), outer.copy()
+    inner.update("".join(parts).encode())
+    outer.update(inner.digest())
+    return base64.b64encode(outer.digest())
+
+
+@functools.lru_cache(maxsize=16)
+def _keyed(key: bytes) -> tuple[Any, Any]:
+    """SHA-1 states after HMAC's inner and outer padded keys (RFC 2104), kept per auth token:
+    each request then only copies them (``hmac.digest`` sets OpenSSL's up on every call)."""
+    if len(key) > BLOCK:
+        key = hashlib.sha1(key).digest()
+    key = key.ljust(BLOCK, b"\0")
+    inner = hashlib.sha1(key.translate(_INNER))
+    outer = hashlib.sha1(key.translate(_OUTER))
+    return inner, outer
+
+
+#: SHA-1's block size, and the HMAC pads as byte translations.
+BLOCK = 64
+_INNER = bytes(b ^ 0x36 for b in range(256))
+_OUTER = bytes(b ^ 0x5C for b in range(256))
 
 
 def _port_variants(url: str) -> list[str]:
