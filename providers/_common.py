@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, unquote_to_bytes
 
 from pydantic import BaseModel, ValidationError
 
@@ -54,6 +54,7 @@ def read_form(request: WebhookRequest) -> FormData:
 
 #: An escaped separator: a value holding ``&`` or ``=`` must be split before it is unquoted.
 _ESCAPED_SEPARATOR = re.compile("%(?:26|3[dD])")
+_ESCAPED_SEPARATOR_BYTES = re.compile(b"%(?:26|3[dD])")
 
 
 def parse_form(body: bytes) -> FormData:
@@ -68,14 +69,20 @@ def parse_form(body: bytes) -> FormData:
     Raises:
         MalformedWebhook: the body is not UTF-8.
     """
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedWebhook("body: not UTF-8 form data") from None
-    if _ESCAPED_SEPARATOR.search(text):
-        return FormData(parse_qs(text, keep_blank_values=True))
+    if body.isascii():  # as a provider sends it: every other byte escaped
+        if _ESCAPED_SEPARATOR_BYTES.search(body):
+            return FormData(parse_qs(body.decode(), keep_blank_values=True))
+        text = unquote_to_bytes(body.replace(b"+", b" ")).decode("utf-8", "replace")
+    else:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedWebhook("body: not UTF-8 form data") from None
+        if _ESCAPED_SEPARATOR.search(text):
+            return FormData(parse_qs(text, keep_blank_values=True))
+        text = unquote(text.replace("+", " "))
     form = FormData()
-    for field in unquote(text.replace("+", " ")).split("&"):
+    for field in text.split("&"):
         if field:
             name, _, value = field.partition("=")
             values = form.get(name)

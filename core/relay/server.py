@@ -255,13 +255,13 @@ class Relay:
 
     def webhook_request(self, request: web.Request, body: bytes) -> WebhookRequest:
         """The request as the adapter sees it, with the URL the provider used."""
-        query = request.query
+        url = self.public_url(request)
         return WebhookRequest(
             method=request.method,
-            url=self.public_url(request),
+            url=url,
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
-            query=dict(query) if query else {},
+            query=dict(request.query) if "?" in url else {},
             path_params=dict(request.match_info),
         )
 
@@ -413,12 +413,14 @@ def _secret_name(name: str) -> bool:
 
 def _reply(route: WebhookRoute) -> web.Response:
     """The answer to a stored webhook: what its provider expects (encoded once per route)."""
-    return web.Response(body=_encoded(route.reply), content_type=route.reply_type, charset="utf-8")
+    body, headers = _encoded(route.reply, route.reply_type)
+    return web.Response(body=body, headers=headers)
 
 
 @functools.lru_cache(maxsize=64)
-def _encoded(text: str) -> bytes:
-    return text.encode()
+def _encoded(text: str, content_type: str) -> tuple[bytes, dict[str, str]]:
+    """``text`` as ``web.Response(text=text, content_type=content_type)`` sends it."""
+    return text.encode(), {"Content-Type": f"{content_type}; charset=utf-8"}
 
 
 def _plain(status: int, text: str) -> web.Response:

@@ -183,10 +183,10 @@ class SqliteEventLog:
             bind(value) if bind is not None else value
             for bind, value in zip(binders[PER_EVENT:], shared, strict=True)
         ]
-        per_event = binders[:PER_EVENT]
+        converted = [(i, bind) for i, bind in enumerate(binders[:PER_EVENT]) if bind is not None]
         parameters: list[Any] = []
         for event in events:
-            values = (
+            values = [
                 event.tenant_id,
                 event.provider,
                 event.endpoint,
@@ -194,11 +194,10 @@ class SqliteEventLog:
                 (event.content_type or "")[:200] or None,
                 event.headers,
                 event.body,
-            )
-            parameters += [
-                bind(value) if bind is not None else value
-                for bind, value in zip(per_event, values, strict=True)
             ]
+            for i, bind in converted:
+                values[i] = bind(values[i])
+            parameters += values
             parameters += tail
         return parameters
 
