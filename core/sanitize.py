@@ -122,7 +122,16 @@ _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 def storable(text: str) -> str:
     """``text`` as every database stores it: NUL and lone surrogates become U+FFFD."""
+    if text.isascii() and "\x00" not in text:  # no surrogate is ASCII; both checks are C loops
+        return text
     return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def storable_as_is(text: str) -> bool:
+    """Whether ``storable(text)`` is ``text`` (one look, nothing built)."""
+    if text.isascii():
+        return "\x00" not in text
+    return _UNSTORABLE.search(text) is None
 
 
 def storable_identifier(text: str) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, unquote_to_bytes
 
 from pydantic import BaseModel, ValidationError
 
@@ -46,12 +47,49 @@ def read_form(request: WebhookRequest) -> FormData:
     if isinstance(cached, dict):  # parsed by the relay already (``parse_qs`` of the UTF-8 body)
         request.parsed["form"] = form = FormData(cached)
         return form
-    try:
-        text = request.body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedWebhook("body: not UTF-8 form data") from None
-    form = FormData(parse_qs(text, keep_blank_values=True))
+    form = parse_form(request.body)
     request.parsed["form"] = form
+    return form
+
+
+#: An escaped separator: a value holding ``&`` or ``=`` must be split before it is unquoted.
+_ESCAPED_SEPARATOR = re.compile("%(?:26|3[dD])")
+_ESCAPED_SEPARATOR_BYTES = re.compile(b"%(?:26|3[dD])")
+
+
+def parse_form(body: bytes) -> FormData:
+    """A URL-encoded body, exactly as ``parse_qs(body.decode(), keep_blank_values=True)``.
+
+    The body is unquoted in one call rather than name by name and value by value (the
+    relay's hottest parse): splitting on ``&`` and ``=`` afterwards gives the same fields as
+    long as no ``%26`` or ``%3D`` could have become one, else ``parse_qs`` does it. Undecodable
+    escapes still become U+FFFD one field at a time, as the separators are ASCII and end any
+    unfinished UTF-8 sequence.
+
+    Raises:
+        MalformedWebhook: the body is not UTF-8.
+    """
+    if body.isascii():  # as a provider sends it: every other byte escaped
+        if _ESCAPED_SEPARATOR_BYTES.search(body):
+            return FormData(parse_qs(body.decode(), keep_blank_values=True))
+        text = unquote_to_bytes(body.replace(b"+", b" ")).decode("utf-8", "replace")
+    else:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedWebhook("body: not UTF-8 form data") from None
+        if _ESCAPED_SEPARATOR.search(text):
+            return FormData(parse_qs(text, keep_blank_values=True))
+        text = unquote(text.replace("+", " "))
+    form = FormData()
+    for field in text.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            values = form.get(name)
+            if values is None:
+                form[name] = [value]
+            else:
+                values.append(value)
     return form
 
 

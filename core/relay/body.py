@@ -20,7 +20,11 @@ async def read_bounded(request: web.Request, limit: int) -> bytes:
         raise BodyTooLarge
     if declared is not None and not request.headers.get("Transfer-Encoding"):
         # HTTP framing ends the body at the declared length: read it whole, without the chunk
-        # iterator's per-request async generator.
+        # iterator's per-request async generator; without even awaiting when it has all
+        # arrived with the headers (a webhook's usually has).
+        content = request.content
+        if content.is_eof():
+            return content.read_nowait()
         return await request.read()
     chunks: list[bytes] = []
     size = 0

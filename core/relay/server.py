@@ -10,7 +10,9 @@ a provider retry of an event already stored is answered 200 and stored once.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlencode
@@ -18,9 +20,9 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 from sqlalchemy import func, select
 
-from core.channels.adapter import ChannelAdapter, WebhookRequest
+from core.channels.adapter import ChannelAdapter, WebhookRequest, WebhookRoute
 from core.channels.errors import MalformedWebhook, SignatureError, WebhookError
-from core.channels.multipart import prepare_form
+from core.channels.multipart import is_form, prepare_form
 from core.channels.runtime import AdapterLookup, find_adapter
 from core.domain.enums import Channel, Provider
 from core.domain.enums import InboundEventStatus as S
@@ -35,7 +37,7 @@ from core.relay.endpoints import (
     secret_headers,
 )
 from core.relay.store import EventWriter, RawEvent, dedupe_key
-from core.sanitize import storable
+from core.sanitize import storable, storable_as_is
 from core.storage import tables as t
 from core.storage.database import Database
 
@@ -101,6 +103,7 @@ class Relay:
         self.trusted_proxies = parse_networks(config.trusted_proxies)
         #: Webhook requests being answered now (ingest slows down while there are some).
         self.in_flight = 0
+        self._public_base = (config.public_url or "").rstrip("/")
 
     def busy(self) -> bool:
         """Whether webhook requests are being answered right now."""
@@ -206,7 +209,8 @@ class Relay:
             return self.refuse(name, request, 404, "not_configured", text)
         try:
             webhook = verified(adapter, webhook)
-            await prepare_form(webhook, limit)  # parsed once, off the loop when large
+            if is_form(webhook.headers.get("content-type")):
+                await prepare_form(webhook, limit)  # parsed once, off the loop when large
             adapter.parse(webhook)
             keys = adapter.dedupe_keys(webhook)
         except WebhookError as exc:
@@ -232,7 +236,7 @@ class Relay:
             self.counters.duplicates += 1
         else:
             self.counters.accepted += 1
-        return web.Response(status=200, text=route.reply, content_type=route.reply_type)
+        return _reply(route)
 
     def _adapter(
         self, endpoint: Endpoint, channel: Channel, webhook: WebhookRequest
@@ -251,12 +255,13 @@ class Relay:
 
     def webhook_request(self, request: web.Request, body: bytes) -> WebhookRequest:
         """The request as the adapter sees it, with the URL the provider used."""
+        url = self.public_url(request)
         return WebhookRequest(
             method=request.method,
-            url=self.public_url(request),
+            url=url,
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
-            query=dict(request.query),
+            query=dict(request.query) if "?" in url else {},
             path_params=dict(request.match_info),
         )
 
@@ -266,8 +271,8 @@ class Relay:
         The path and query are taken as sent (``raw_path``): signatures are computed over the
         exact bytes, and re-encoding ``%3A`` as ``:`` would break them.
         """
-        base = self.config.public_url or f"{request.scheme}://{request.host}"
-        return base.rstrip("/") + request.raw_path
+        base = self._public_base or f"{request.scheme}://{request.host}"
+        return base + request.raw_path
 
     async def challenge(self, endpoint: Endpoint, request: web.Request) -> web.StreamResponse:
         """A provider's GET subscription check (Meta's ``hub.challenge``), answered by the
@@ -365,17 +370,25 @@ def stored_headers(
     """
     url = webhook.url.split("?", 1)[0]
     for name, value in webhook.path_params.items():
-        if _secret_name(name) and value:
+        if value and _secret_name(name):
             url = url.replace("/" + value, "/{" + name + "}")
-    return _storable_json(
-        {
-            "channel": str(channel),
-            "url": url,
-            "query": {k: v for k, v in webhook.query.items() if not _secret_name(k)},
-            "path_params": {k: v for k, v in webhook.path_params.items() if not _secret_name(k)},
-            "headers": {k: v for k, v in webhook.headers.items() if k not in secrets},
-        }
-    )
+    query = {k: v for k, v in webhook.query.items() if not _secret_name(k)}
+    params = {k: v for k, v in webhook.path_params.items() if not _secret_name(k)}
+    headers = {k: v for k, v in webhook.headers.items() if k not in secrets}
+    stored: dict[str, object] = {
+        "channel": str(channel),
+        "url": url,
+        "query": query,
+        "path_params": params,
+        "headers": headers,
+    }
+    # One look over every text for what a database refuses; converted only when found.
+    texts = [url, *query, *query.values(), *params, *params.values(), *headers, *headers.values()]
+    try:
+        clean = storable_as_is("".join(texts))
+    except TypeError:  # not only text (a caller's own mapping): converted value by value
+        clean = False
+    return stored if clean else _storable_json(stored)
 
 
 def _storable_json(value: dict[str, object]) -> dict[str, object]:
@@ -390,9 +403,24 @@ def _storable_value(value: object) -> object:
     return value
 
 
+#: Words that make a query, path or header name a secret's (matched on the lower-cased name).
+_SECRET_WORDS = re.compile("secret|token|key|password|signature")
+
+
 def _secret_name(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in ("secret", "token", "key", "password", "signature"))
+    return _SECRET_WORDS.search(name.lower()) is not None
+
+
+def _reply(route: WebhookRoute) -> web.Response:
+    """The answer to a stored webhook: what its provider expects (encoded once per route)."""
+    body, headers = _encoded(route.reply, route.reply_type)
+    return web.Response(body=body, headers=headers)
+
+
+@functools.lru_cache(maxsize=64)
+def _encoded(text: str, content_type: str) -> tuple[bytes, dict[str, str]]:
+    """``text`` as ``web.Response(text=text, content_type=content_type)`` sends it."""
+    return text.encode(), {"Content-Type": f"{content_type}; charset=utf-8"}
 
 
 def _plain(status: int, text: str) -> web.Response:

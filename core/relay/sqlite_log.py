@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +47,26 @@ COLUMNS = (
     "acked",
     "received_at",
 )
-INSERT = (
-    f"INSERT INTO {EVENTS.name} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    " ON CONFLICT (provider, dedupe_key) DO NOTHING"
-)
+#: The columns after the first ``PER_EVENT`` get the same value in every new event (status,
+#: attempts, acked, received_at: converted once per batch).
+PER_EVENT = 7
+#: Rows per ``INSERT`` at most (SQLite allows 32,766 parameters in a statement).
+ROWS = 500
+#: At most this many distinct statements (one per batch size) stay prepared on the connection.
+PREPARED = 512
+
+
+def insert_sql(rows: int) -> str:
+    """One multi-row ``INSERT`` of ``rows`` events, giving back the key and id of each row it
+    inserted (a key already stored is skipped, and not given back)."""
+    values = "(" + ", ".join("?" * len(COLUMNS)) + ")"
+    return (
+        f"INSERT INTO {EVENTS.name} ({', '.join(COLUMNS)}) VALUES "
+        + ", ".join([values] * rows)
+        + " ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING provider, dedupe_key, id"
+    )
+
+
 #: How long a write waits for another process's write lock (as the engine's connections do).
 BUSY_SECONDS = 5.0
 #: Seconds between two tries at the write lock another process holds. SQLite's own busy
@@ -69,6 +85,7 @@ class SqliteEventLog:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="relay-event-log")
         self._connection: sqlite3.Connection | None = None
         self._checkpoints = Checkpoints(path)
+        self._statements: dict[int, str] = {}
         #: Called (in the writer thread) with True when a batch starts waiting for the write
         #: lock another process holds, and with False once it has it.
         self.on_wait: Callable[[bool], None] | None = None
@@ -105,26 +122,34 @@ class SqliteEventLog:
 
     def _write(self, events: list[RawEvent]) -> tuple[dict[Key, int], set[Key]]:
         connection = self._connect()
-        keys = {(e.provider, e.dedupe_key) for e in events}
+        fresh: dict[Key, RawEvent] = {}
+        for event in events:
+            fresh.setdefault((event.provider, event.dedupe_key), event)
+        rows = list(fresh.values())
         try:
             self._begin(connection)
-            existing = _ids(connection, keys)
-            fresh: dict[Key, RawEvent] = {}
-            for event in events:
-                key = (event.provider, event.dedupe_key)
-                if key not in existing:
-                    fresh.setdefault(key, event)
-            ids = existing
-            if fresh:
-                now = utcnow()
-                connection.executemany(INSERT, [self._row(e, now) for e in fresh.values()])
-                ids = _ids(connection, keys)
+            # One statement per batch (of up to ``ROWS``): what it did not insert was stored
+            # before.
+            ids: dict[Key, int] = {}
+            for start in range(0, len(rows), ROWS):
+                chunk = rows[start : start + ROWS]
+                inserted = connection.execute(self._insert(len(chunk)), self._parameters(chunk))
+                ids.update(((p, k), i) for p, k, i in inserted.fetchall())
+            existing = fresh.keys() - ids.keys()
+            if existing:
+                ids.update(_ids(connection, existing))
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
-        return ids, set(existing)
+        return ids, existing
+
+    def _insert(self, rows: int) -> str:
+        sql = self._statements.get(rows)
+        if sql is None:
+            sql = self._statements[rows] = insert_sql(rows)
+        return sql
 
     def _begin(self, connection: sqlite3.Connection) -> None:
         """``BEGIN IMMEDIATE``, trying again every ``RETRY_SECONDS`` while another process holds
@@ -149,29 +174,41 @@ class SqliteEventLog:
             if waiting and self.on_wait is not None:
                 self.on_wait(False)
 
-    def _row(self, event: RawEvent, now: Any) -> tuple[Any, ...]:
-        values = (
-            event.tenant_id,
-            event.provider,
-            event.endpoint,
-            event.dedupe_key,
-            (event.content_type or "")[:200] or None,
-            event.headers,
-            event.body,
-            str(InboundEventStatus.PENDING),
-            0,
-            False,
-            now,
-        )
-        return tuple(
+    def _parameters(self, events: Iterable[RawEvent]) -> list[Any]:
+        """The insert's parameters, row after row, each converted by its column's type (the
+        columns every new event shares converted once)."""
+        shared = (str(InboundEventStatus.PENDING), 0, False, utcnow())
+        binders = self._binders
+        tail = [
             bind(value) if bind is not None else value
-            for bind, value in zip(self._binders, values, strict=True)
-        )
+            for bind, value in zip(binders[PER_EVENT:], shared, strict=True)
+        ]
+        converted = [(i, bind) for i, bind in enumerate(binders[:PER_EVENT]) if bind is not None]
+        parameters: list[Any] = []
+        for event in events:
+            values = [
+                event.tenant_id,
+                event.provider,
+                event.endpoint,
+                event.dedupe_key,
+                (event.content_type or "")[:200] or None,
+                event.headers,
+                event.body,
+            ]
+            for i, bind in converted:
+                values[i] = bind(values[i])
+            parameters += values
+            parameters += tail
+        return parameters
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             connection = sqlite3.connect(
-                self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=True
+                self.path,
+                timeout=BUSY_SECONDS,
+                isolation_level=None,
+                check_same_thread=True,
+                cached_statements=PREPARED,
             )
             pragmas = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL")
             # checkpoints are ``_checkpoints``' (a commit here must not copy pages and fsync)

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.enums import InboundEventStatus
 from core.relay.sqlite_log import SqliteEventLog
-from core.sanitize import storable
+from core.sanitize import storable_as_is
 from core.storage import tables as t
 from core.storage.database import Database
 from core.storage.types import utcnow
@@ -72,8 +73,8 @@ def dedupe_key(keys: Sequence[str], body: bytes) -> str:
     """
     if not keys:
         return "body:" + hashlib.sha256(body).hexdigest()
-    joined = "|".join(sorted(set(keys)))
-    if len(joined) <= MAX_DEDUPE_KEY and storable(joined) == joined:
+    joined = keys[0] if len(keys) == 1 else "|".join(sorted(set(keys)))
+    if len(joined) <= MAX_DEDUPE_KEY and storable_as_is(joined):
         return joined
     return "keys:" + hashlib.sha256(joined.encode()).hexdigest()
 
@@ -93,7 +94,11 @@ class EventWriter:
         #: Called with True when a batch starts waiting for the write lock another process
         #: holds (SQLite), with False once it has it (the relay's ingest process then yields).
         self.on_lock_wait: list[Callable[[bool], None]] = []
-        self._queue: asyncio.Queue[tuple[RawEvent, asyncio.Future[Stored]]] = asyncio.Queue()
+        #: Requests waiting for their event to be committed, in arrival order.
+        self._pending: deque[tuple[RawEvent, asyncio.Future[Stored]]] = deque()
+        #: Set while the committing task waits for a first request (a request wakes it).
+        self._idle: asyncio.Future[None] | None = None
+        self._writing = False
         self._task: asyncio.Task[None] | None = None
         #: On an SQLite file, the thread that writes the batches (``core.relay.sqlite_log``).
         self._log: SqliteEventLog | None = None
@@ -110,8 +115,8 @@ class EventWriter:
         """Commit what is queued, then stop."""
         if self._task is None:
             return
-        while not self._queue.empty():
-            await asyncio.sleep(self.linger)
+        while self._pending or self._writing:
+            await asyncio.sleep(self.linger or 0.001)
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -140,18 +145,31 @@ class EventWriter:
         """
         if self._task is None:
             await self.start()
+        # A future of its own (not the batch's): a request cancelled while it waits must not
+        # cancel the others'.
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        await self._queue.put((event, future))
+        self._pending.append((event, future))
+        idle = self._idle
+        if idle is not None:  # the first request since the last batch wakes the writer
+            self._idle = None
+            if not idle.done():
+                idle.set_result(None)
         return await future
 
     async def _run(self) -> None:
+        pending = self._pending
         while True:
-            batch = [await self._queue.get()]
+            if not pending:
+                self._idle = asyncio.get_running_loop().create_future()
+                await self._idle
             if self.linger:
                 await asyncio.sleep(self.linger)
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._commit(batch)
+            batch = [pending.popleft() for _ in range(min(len(pending), self.max_batch))]
+            self._writing = True
+            try:
+                await self._commit(batch)
+            finally:
+                self._writing = False
 
     async def _commit(self, batch: list[tuple[RawEvent, asyncio.Future[Stored]]]) -> None:
         try:

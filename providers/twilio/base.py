@@ -368,56 +368,60 @@ class TwilioAdapter(ChannelAdapter):
         )
 
     def _inbound(self, form: FormData) -> InboundMessage:
-        sid = form.first("MessageSid") or form.first("SmsSid")
+        first = form.first
+        sid = first("MessageSid") or first("SmsSid")
         if not sid:
             raise MalformedWebhook("missing required field MessageSid")
-        sender = form.first("From")
+        sender = first("From")
         if not sender:
             raise MalformedWebhook("missing required field From")
         attachments = []
         try:
-            count = int(form.first("NumMedia") or 0)
+            count = int(first("NumMedia") or 0)
         except ValueError:
             raise MalformedWebhook("NumMedia: not a number") from None
         for n in range(count):
-            url = form.first(f"MediaUrl{n}")
+            url = first(f"MediaUrl{n}")
             if url:
-                kind = form.first(f"MediaContentType{n}") or "application/octet-stream"
+                kind = first(f"MediaContentType{n}") or "application/octet-stream"
                 # Twilio gives no file name (the URL ends with the media SID): the app names
                 # the file after its type (core.service.attachments.named_from_type).
                 attachments.append(Attachment(filename="", content_type=kind, url=url))
         location = None
-        if form.first("Latitude") and form.first("Longitude"):
+        if first("Latitude") and first("Longitude"):
             try:
                 location = Location(
-                    latitude=float(form.first("Latitude") or 0),
-                    longitude=float(form.first("Longitude") or 0),
-                    name=form.first("Label"),
-                    address=form.first("Address"),
+                    latitude=float(first("Latitude") or 0),
+                    longitude=float(first("Longitude") or 0),
+                    name=first("Label"),
+                    address=first("Address"),
                 )
             except ValueError:
                 raise MalformedWebhook("Latitude/Longitude: not numbers") from None
-        extra_keys = (
-            "OptOutType",
-            "WaId",
-            "ButtonText",
-            "MessageType",
-            "OriginalRepliedMessageSid",
-            "FromCountry",
-            "NumSegments",
-        )
-        extra = {key: form.first(key) for key in extra_keys if form.first(key)}
+        extra = {key: value for key in EXTRA_FIELDS if (value := first(key))}
         return InboundMessage(
             provider=Provider.TWILIO,
             channel=self._channel(form),
             provider_message_id=sid,
             sender=_strip(sender) or "",
-            recipient=_strip(form.first("To")),
-            text=form.first("Body") or "",
+            recipient=_strip(first("To")),
+            text=first("Body") or "",
             attachments=tuple(attachments),
             location=location,
-            sender_name=form.first("ProfileName"),
-            in_reply_to=form.first("OriginalRepliedMessageSid"),
-            button_payload=form.first("ButtonPayload"),
+            sender_name=first("ProfileName"),
+            in_reply_to=first("OriginalRepliedMessageSid"),
+            button_payload=first("ButtonPayload"),
             extra=extra,
         )
+
+
+#: Fields of an inbound message kept as they are in ``InboundMessage.extra`` (when set).
+EXTRA_FIELDS = (
+    "OptOutType",
+    "WaId",
+    "ButtonText",
+    "MessageType",
+    "OriginalRepliedMessageSid",
+    "FromCountry",
+    "NumSegments",
+)

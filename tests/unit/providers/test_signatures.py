@@ -146,3 +146,13 @@ def test_telegram_secret_token():
     for wrong in ("s3cre", "s3cret ", ""):
         with pytest.raises(SignatureError):
             adapter.verify(request(b"{}", x_telegram_bot_api_secret_token=wrong))
+
+
+@pytest.mark.parametrize("token", ["12345", "", "k" * 64, "k" * 65, "é" * 40])
+def test_twilio_signature_is_hmac_sha1_whatever_the_token_length(token: str) -> None:
+    from providers.twilio.signature import signature_of
+
+    data = TWILIO_URL + "".join(k + TWILIO_PARAMS[k] for k in sorted(TWILIO_PARAMS))
+    expected = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
+    form = {k: [v] for k, v in TWILIO_PARAMS.items()}
+    assert signature_of(token, TWILIO_URL, form) == base64.b64encode(expected).decode()
