@@ -50,10 +50,16 @@ def _prepared(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Prepare
         converts: list[_Convert] = [
             c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns
         ]
-        stamps = [c.type.python_type is datetime for c in columns]
+        stamps = [_is_timestamp(c.type) for c in columns]
         found = (sql, converts, stamps, defaults)
         _converters[(table.name, keys)] = found
     return found
+
+
+def _is_timestamp(kind: Any) -> bool:
+    """Whether a column holds timestamps: a type decorator's ``python_type`` is ``object``,
+    so its underlying type (``impl``) says."""
+    return getattr(kind, "impl", kind).python_type is datetime
 
 
 def _default(default: Any) -> Any:

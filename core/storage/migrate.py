@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest revision in ``migrations/versions`` (checked by tests/unit/test_storage.py).
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 
 
 def stored_revision(connection: Connection) -> str | None:

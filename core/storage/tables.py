@@ -149,7 +149,10 @@ class ConversationRow(Base):
         Index("ix_conv_status_recent", "tenant_id", "status", "last_message_at", "id"),
         Index("ix_conv_channel_recent", "tenant_id", "channel_type", "last_message_at", "id"),
         Index("ix_conv_waiting", "tenant_id", "waiting_since", "id"),
-        Index("ix_conv_priority", "tenant_id", "priority", "last_message_at", "id"),
+        # Not last_message_at: the priority sort (priority up, newest first) is served by the
+        # priority alone then sorted, with it or without it; without it, a conversation's new
+        # message leaves this index as it was (a broadcast's writes, migration 0014).
+        Index("ix_conv_priority", "tenant_id", "priority"),
         Index("ix_conv_assignee", "tenant_id", "assignee_id", "last_message_at", "id"),
         Index("ix_conv_prospect", "prospect_id", "channel_type"),
         Index("ix_conv_switched_from", "switched_from_id", sqlite_where=text(SWITCHED)),
