@@ -26,7 +26,7 @@ class KeptLines:
     def render_lines(self, crop: Region) -> list[Strip]:
         screen: Any = self
         if screen.styles.background.a < 1:  # a see-through screen shows the one under it
-            return super().render_lines(crop)  # type: ignore[misc, no-any-return]
+            return super().render_lines(crop)  # type: ignore[misc]
         app = screen.app
         key = (
             crop,

@@ -111,4 +111,4 @@ class PaintsAhead:
                 # its lines are this paint's: the styles cache then only hands them out, and
                 # a later repaint of a few lines draws those few, as after any paint
                 widget._styles_cache = painting.cache
-        return super().render_lines(crop)  # type: ignore[misc, no-any-return]
+        return super().render_lines(crop)  # type: ignore[misc]
