@@ -40,11 +40,19 @@ class PaintsAhead:
 
     _painting: Painting | None = None
 
-    def paint_key(self, scroll_y: int, focused: bool) -> PaintKey:
-        """What a painting depends on besides its content: sizes, scroll, focus, colours."""
+    def paint_state(self) -> tuple[Any, ...]:
+        """What else the widget's lines depend on now, that its content does not say (none)."""
+        return ()
+
+    def paint_key(
+        self, scroll_y: int, focused: bool, state: tuple[Any, ...] | None = None
+    ) -> PaintKey:
+        """What a painting depends on besides its content: sizes, scroll, focus, colours, and
+        the widget's own ``state`` (``paint_state()`` when not given)."""
         widget: Any = self
         app = widget.app
         return (
+            self.paint_state() if state is None else state,
             widget.region.size,
             widget.content_region.size,
             widget.styles.padding,
@@ -57,12 +65,17 @@ class PaintsAhead:
         )
 
     def paint_ahead(
-        self, content_line: Callable[[int], Strip], scroll_y: int, focused: bool
+        self,
+        content_line: Callable[[int], Strip],
+        scroll_y: int,
+        focused: bool,
+        state: tuple[Any, ...] = (),
     ) -> Painting | None:
         """The lines this widget would paint, at its size and in its look now, if
         ``content_line(y)`` drew the content's line ``y`` (scrolled by ``scroll_y``: the
-        widget's own ``render_line`` for that content) and its focus were ``focused``. None
-        when the widget cannot be painted ahead (no size yet, a border title)."""
+        widget's own ``render_line`` for that content), its focus were ``focused`` and its
+        ``paint_state()`` were ``state``. None when the widget cannot be painted ahead (no
+        size yet, a border title)."""
         widget: Any = self
         size = widget.region.size
         if not size or widget._border_title is not None or widget._border_subtitle is not None:
@@ -86,7 +99,7 @@ class PaintsAhead:
             ansi_theme=app.ansi_theme,
             native_ansi=app.native_ansi_color,
         )
-        return Painting(self.paint_key(scroll_y, focused), cache)
+        return Painting(self.paint_key(scroll_y, focused, state), cache)
 
     def use_painting(self, painting: Painting | None) -> None:
         """Have the next paint copy ``painting`` if it still fits (call after the content it

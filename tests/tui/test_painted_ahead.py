@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual._styles_cache import StylesCache
 
 from inbox_app.render.safe import inert
@@ -42,24 +43,38 @@ def _screen_lines(app: Any) -> list[list[Any]]:
     return [list(strip) for strip in app.screen._compositor.render_strips()]
 
 
-async def test_enter_on_a_rested_row_copies_the_lines_painted_ahead(app, ids) -> None:
-    async with app.run_test(size=(120, 30)) as pilot:
+@pytest.mark.parametrize("size", [(120, 30), (110, 12)])
+async def test_enter_on_a_rested_row_copies_the_lines_painted_ahead(
+    app, ids, service, size
+) -> None:
+    """At 12 rows the thread (notes added) is taller than the timeline: its scroll bar is
+    painted too."""
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
+        if size[1] == 12:
+            table = app.screen.query_one(ConversationList)
+            second = table.ids()[1]
+            for n in range(4):
+                await service.messages.add_note(second, f"Note {n}")
+            await settle_until(pilot, lambda: table.ids()[1] == second)
         wanted = await _rest_on_another_row(app, pilot)
         timeline = app._reader.query_one(Timeline)
         panel = app._reader.query_one(ProspectPanel)
         [kept] = [v for k, v in timeline._ahead.items() if k[0] == wanted]
         [drawn] = [d for d in panel._ahead if d[0][0].id == kept[0].prospect.id]
-        painted = kept[3], drawn[3]
-        assert painted[0] is not None and painted[1] is not None
+        (lines, bar), painted = kept[3], drawn[3]
+        assert lines is not None and painted is not None
         await pilot.press("enter")
         await settle_until(pilot, lambda: getattr(app.screen, "ready", False))
         assert app.screen.conversation_id == wanted
         # the frame copied the lines painted ahead: they are the widgets' lines now
-        assert timeline._styles_cache is painted[0].cache
-        assert panel._styles_cache is painted[1].cache
+        assert timeline._styles_cache is lines.cache
+        assert panel._styles_cache is painted.cache
+        scrollbar = timeline.vertical_scrollbar
+        if size[1] == 12:  # a thread taller than the timeline: its bar was painted too
+            assert bar is not None and scrollbar._styles_cache is bar.cache
         copied = _screen_lines(app)
-        for widget in (timeline, panel):  # the same screen, every line drawn anew
+        for widget in (timeline, panel, scrollbar):  # the same screen, every line drawn anew
             widget._styles_cache.clear()
         assert _screen_lines(app) == copied
 
@@ -73,11 +88,11 @@ async def test_a_painting_is_not_used_once_the_widget_asked_for_a_repaint(app, i
         timeline = reader.query_one(Timeline)
         [kept] = [v for k, v in timeline._ahead.items() if k[0] == wanted]
         await app.open_conversation(wanted)
-        assert timeline._painting is kept[3]  # handed to the next paint
+        assert timeline._painting is kept[3][0]  # handed to the next paint
         timeline.index = 0  # before that paint
         assert timeline._painting is None
         await settle(pilot)
-        assert timeline._styles_cache is not kept[3].cache
+        assert timeline._styles_cache is not kept[3][0].cache
         copied = _screen_lines(app)
         timeline._styles_cache.clear()
         assert _screen_lines(app) == copied

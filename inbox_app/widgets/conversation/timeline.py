@@ -48,6 +48,9 @@ PROBLEM_STATUSES = {
 }
 
 
+#: A thread's timeline lines and scroll bar lines painted ahead.
+_Paintings = tuple[Painting | None, Painting | None]
+
 #: The kinds of item, each drawn its own way (``note``: a bar and a tint; ``event``: centred, dim;
 #: ``outbound``: indented; ``separator`` and ``link``: no blank line after them).
 KINDS = ("note", "inbound", "outbound", "separator", "link", "event")
@@ -126,14 +129,16 @@ class TimelineItem:
         self._strips = self._height = None
 
 
-class _ScrollBar(ScrollBar):
+class _ScrollBar(PaintsAhead, ScrollBar):
     """The timeline's vertical scroll bar. Its column is always there (``overflow-y: scroll``):
     a thread taller or shorter than the one before needs no new layout of the screen (a bar
     shown or hidden asks for one, and its paint for one more frame). With nothing to scroll it
     is drawn in the timeline's background, as if there were none.
 
     Textual's bar asks for one more layout for its own "virtual size" (a bar scrolls nothing:
-    it has no use for one), a frame after the layout that placed it. It does not ask."""
+    it has no use for one), a frame after the layout that placed it. It does not ask.
+
+    A thread drawn ahead has its bar painted ahead too (``paint_bar_ahead``)."""
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
@@ -145,6 +150,35 @@ class _ScrollBar(ScrollBar):
             return super().render_lines(crop)
         style = Style(bgcolor=self.parent.background_colors[1].rich_color)
         return [Strip.blank(crop.width, style)] * crop.height
+
+    def paint_state(self) -> tuple[Any, ...]:
+        return (self.window_virtual_size, self.window_size, self.position, self.mouse_over)
+
+    def paint_bar_ahead(self, virtual: int, window: int, position: float) -> Painting | None:
+        """The bar's lines for a timeline of ``virtual`` lines, ``window`` shown from line
+        ``position`` (None when nothing is to scroll: the bar is then drawn blank)."""
+        width, height = self.size
+        if virtual <= window or self.parent is None or not (width and height) or self.grabbed:
+            return None
+        shown = (self.window_virtual_size, self.window_size, self.position)
+        # the bar's own drawing, for those values (set without a repaint, then put back)
+        self.set_reactive(ScrollBar.window_virtual_size, virtual)
+        self.set_reactive(ScrollBar.window_size, window)
+        self.set_reactive(ScrollBar.position, position)
+        try:
+            visual = visualize(self, self.render(), markup=self._render_markup)
+            strips = Visual.to_strips(self, visual, width, height, self.visual_style)
+        finally:
+            self.set_reactive(ScrollBar.window_virtual_size, shown[0])
+            self.set_reactive(ScrollBar.window_size, shown[1])
+            self.set_reactive(ScrollBar.position, shown[2])
+        blank = Strip.blank(width, self.visual_style.rich_style)
+        return self.paint_ahead(
+            lambda y: strips[y] if 0 <= y < len(strips) else blank,
+            0,
+            False,
+            (virtual, window, position, self.mouse_over),
+        )
 
 
 class Timeline(PaintsAhead, ScrollView, can_focus=True):
@@ -248,7 +282,7 @@ class Timeline(PaintsAhead, ScrollView, can_focus=True):
         #: its entries, the newest as items, and the timeline's lines painted for them.
         self._ahead: dict[
             tuple[int, int, int, str | None],
-            tuple[Thread, list[Entry], list[TimelineItem], Painting | None],
+            tuple[Thread, list[Entry], list[TimelineItem], _Paintings],
         ] = {}
 
     @property
@@ -307,13 +341,15 @@ class Timeline(PaintsAhead, ScrollView, can_focus=True):
         self.tz = tz
         self._shown_for = thread.conversation.id
         self._complete = thread.complete
-        entries, newest, painting = self._drawn(thread, tz)
+        entries, newest, painted = self._drawn(thread, tz)
         self._older = entries[: len(entries) - len(newest)]
         self._index = None
         self._set_items(newest)
         self.index = len(self) - 1 if len(self) else None
         self.scroll_end(animate=False, immediate=True)
-        self.use_painting(painting)  # used only if it still fits (size, scroll, focus, looks)
+        # used only if they still fit (sizes, scroll, focus, looks)
+        self.use_painting(painted[0])
+        self.vertical_scrollbar.use_painting(painted[1])
 
     def draw_ahead(self, thread: Thread, tz: str | None) -> None:
         """Draw the items ``show`` would for ``thread`` now (while the app is idle): showing
@@ -338,31 +374,36 @@ class Timeline(PaintsAhead, ScrollView, can_focus=True):
 
     def _drawn(
         self, thread: Thread, tz: str | None
-    ) -> tuple[list[Entry], list[TimelineItem], Painting | None]:
+    ) -> tuple[list[Entry], list[TimelineItem], _Paintings]:
         """The entries of ``thread``, the newest of them as items and their painting: those
         drawn ahead for this very thread (same read, size and zone), else drawn now."""
         ahead = self._ahead.pop(self._ahead_key(thread, tz), None)
         if ahead is not None and ahead[0] is thread:
             return ahead[1], ahead[2], ahead[3]
         entries = build_entries(thread, tz)
-        return entries, self._screenful(entries), None
+        return entries, self._screenful(entries), (None, None)
 
-    def _paint_ahead(self, items: list[TimelineItem]) -> Painting | None:
-        """The timeline's lines as ``show`` leaves them for ``items``: scrolled to the end,
-        the last item highlighted, the timeline focused."""
+    def _paint_ahead(self, items: list[TimelineItem]) -> _Paintings:
+        """The timeline's lines and its scroll bar's as ``show`` leaves them for ``items``:
+        scrolled to the end, the last item highlighted, the timeline focused."""
         width, height = self._width(), self.scrollable_content_region.height
         if width <= 0 or height <= 0 or not items:
-            return None
+            return None, None
         tops, y = [], 0
         for item in items:
             tops.append(y)
             y += self._measure(item, width)
         scroll_y, index = max(0, y - height), len(items) - 1
-        return self.paint_ahead(
+        lines = self.paint_ahead(
             lambda line: self._line_of(items, tops, index, True, width, line + scroll_y),
             scroll_y,
             True,
         )
+        window = self.container_size.height - self.scrollbar_size_horizontal
+        bar = self.vertical_scrollbar
+        return lines, bar.paint_bar_ahead(y, window, scroll_y) if isinstance(
+            bar, _ScrollBar
+        ) else None
 
     def _screenful(self, entries: list[Entry]) -> list[TimelineItem]:
         """The newest of ``entries`` as items, as many as fill the timeline and one more (at
