@@ -35,6 +35,7 @@ from inbox_app.screens.appointment_actions import key as appointment_key
 from inbox_app.screens.attachment_actions import ATTACHMENT_BINDINGS, AttachmentActions
 from inbox_app.screens.automation_actions import AUTOMATION_BINDING, AutomationActions
 from inbox_app.screens.choice import ChoiceScreen
+from inbox_app.screens.kept import KeptLines, resume_styled
 from inbox_app.screens.prompt import PromptScreen
 from inbox_app.team import pick_assignee, take
 from inbox_app.thread_window import FIRST_PAGE, MORE
@@ -53,7 +54,9 @@ def _b(key: str, action: str, name: str, show: bool = True) -> Binding:
     )
 
 
-class ConversationScreen(AppointmentActions, AutomationActions, AttachmentActions, Screen[None]):
+class ConversationScreen(
+    KeptLines, AppointmentActions, AutomationActions, AttachmentActions, Screen[None]
+):
     """The thread of one conversation, across all of the prospect's channels."""
 
     CSS_PATH = "conversation.tcss"
@@ -95,7 +98,6 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
         self.thread: Thread | None = None
         self.appointments: list[Appointment] = []
         self._reply_on_open = reply
-        self._styled_for: tuple[str, int] | None = None
         self._title: Text | None = None
         #: How many of the thread's newest messages are read (more as the reader goes up).
         self._limit = self.FIRST_PAGE
@@ -124,13 +126,9 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
             self.action_reply()
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Textual restyles a pushed screen's every widget. The app keeps this screen for the next
-        # thread; when neither the theme nor the app's CSS changed since it was last shown, its
-        # styles are current (a class that changes restyles its widget then), so skip that.
-        seen = (self.app.theme, self.app._css_update_count)
-        if seen == self._styled_for:
-            event.refresh_styles = False
-        self._styled_for = seen
+        # Textual restyles a pushed screen's every widget. The app keeps this screen for the
+        # next thread: when neither the theme nor the app's CSS changed, its styles are current.
+        resume_styled(self, event)
 
     def on_screen_suspend(self) -> None:
         # Events no longer reach a screen off the stack: one owed to a marking could then never
@@ -305,7 +303,8 @@ class ConversationScreen(AppointmentActions, AutomationActions, AttachmentAction
             return False
         timeline = self.query_one(Timeline)
         timeline.index = len(timeline) - 1 if len(timeline) else None
-        timeline.focus()
+        if self.focused is not timeline:  # ``focus()`` repaints it all, focused already or not
+            timeline.focus()
         # a write: after the thread is on screen, not between the key and the paint
         self.call_after_refresh(self.run_worker, self._mark_read, group="mark-read")
         return True

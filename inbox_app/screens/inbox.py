@@ -31,6 +31,7 @@ from inbox_app.render.safe import one_line
 from inbox_app.render.words import channel_name
 from inbox_app.screens.bulk_actions import BULK_BINDINGS, BulkActions
 from inbox_app.screens.choice import ChoiceScreen
+from inbox_app.screens.kept import KeptLines
 from inbox_app.team import pick_assignee, take
 from inbox_app.widgets.footer import Footer
 from inbox_app.widgets.inbox.conversation_list import PREFETCH, ConversationList
@@ -55,7 +56,7 @@ SEARCH_FACETS = (
 )
 
 
-class InboxScreen(BulkActions, Screen[None]):
+class InboxScreen(KeptLines, BulkActions, Screen[None]):
     """The first screen: every conversation, newest first, filtered as the agent asks."""
 
     CSS_PATH = "inbox.tcss"

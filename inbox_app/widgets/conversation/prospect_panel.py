@@ -13,20 +13,29 @@ from core.domain.models import Appointment, Prospect
 from core.i18n import t
 from inbox_app.render.safe import inert
 from inbox_app.render.words import channel_name, place_name, when
+from inbox_app.widgets.painted import Painting, PaintsAhead
 
 #: Prospects drawn ahead and kept (the inbox's highlighted conversation's and the next unread).
 AHEAD = 2
-#: What is drawn (prospect, appointments, zone), its text, and its lines at a width.
-_Drawn = tuple[tuple[Prospect, list[Appointment], str | None], Text, tuple[int, list[Strip]]]
+#: What is drawn (prospect, appointments, zone), its text, its lines at a width, and the
+#: panel's painted lines for them.
+_Drawn = tuple[
+    tuple[Prospect, list[Appointment], str | None],
+    Text,
+    tuple[int, list[Strip]],
+    Painting | None,
+]
 
 
-class ProspectPanel(ScrollView, can_focus=False):
+class ProspectPanel(PaintsAhead, ScrollView, can_focus=False):
     """What the agent needs to know about the prospect, at a glance.
 
     Drawn by lines (Textual's line API): the prospect's text is wrapped into lines once, when
     it is shown (or the panel's width changes), and each paint copies those lines. A paint of
     a ``Static`` of the same text formats and wraps it again (about 4 ms for the panel's 46
-    lines), and the thread screen paints the panel with every thread it opens.
+    lines), and the thread screen paints the panel with every thread it opens. A prospect
+    drawn ahead is painted ahead too (its border and padding applied): showing it copies the
+    painted lines.
     """
 
     _shown: tuple[Prospect, list[Appointment], str | None] | None = None
@@ -56,6 +65,8 @@ class ProspectPanel(ScrollView, can_focus=False):
             self.text, self._strips = prospect_text(*shown), None
         self._lay_out()
         self.refresh()
+        if ahead is not None:
+            self.use_painting(ahead[3])  # used only if it still fits (size, scroll, looks)
 
     def draw_ahead(
         self, prospect: Prospect, appointments: list[Appointment], tz: str | None
@@ -67,10 +78,9 @@ class ProspectPanel(ScrollView, can_focus=False):
         if width <= 0 or wanted == self._shown or any(k[0] == wanted for k in self._ahead):
             return
         text = prospect_text(*wanted)
-        self._ahead = [
-            *self._ahead[-(AHEAD - 1) :],
-            (wanted, text, (width, self._wrap(text, width))),
-        ]
+        lines = self._wrap(text, width)
+        painting = self.paint_ahead(lambda y: self._line(lines, width, y), 0, False)
+        self._ahead = [*self._ahead[-(AHEAD - 1) :], (wanted, text, (width, lines), painting)]
 
     def _width(self) -> int:
         return self.scrollable_content_region.width
@@ -107,7 +117,10 @@ class ProspectPanel(ScrollView, can_focus=False):
     def render_line(self, y: int) -> Strip:
         width = self._width()
         lines = self._lines(width) if width > 0 else []
-        line = y + self.scroll_offset.y
+        return self._line(lines, width, y + self.scroll_offset.y)
+
+    def _line(self, lines: list[Strip], width: int, line: int) -> Strip:
+        """Line ``line`` of the text wrapped into ``lines`` at ``width``, blank below it."""
         if 0 <= line < len(lines):
             return lines[line]
         if self._blank is None or self._blank.cell_length != max(width, 0):

@@ -36,6 +36,7 @@ from inbox_app.render.files import attachment_kind, file_size
 from inbox_app.render.safe import clean, inert, one_line
 from inbox_app.render.words import channel_name, status_word, when
 from inbox_app.thread_window import WINDOW
+from inbox_app.widgets.painted import Painting, PaintsAhead
 
 #: Threads drawn ahead and kept (the inbox's highlighted conversation's and the next unread).
 AHEAD = 2
@@ -46,6 +47,9 @@ PROBLEM_STATUSES = {
     MessageStatus.EXPIRED,
 }
 
+
+#: A thread's timeline lines and scroll bar lines painted ahead.
+_Paintings = tuple[Painting | None, Painting | None]
 
 #: The kinds of item, each drawn its own way (``note``: a bar and a tint; ``event``: centred, dim;
 #: ``outbound``: indented; ``separator`` and ``link``: no blank line after them).
@@ -125,14 +129,16 @@ class TimelineItem:
         self._strips = self._height = None
 
 
-class _ScrollBar(ScrollBar):
+class _ScrollBar(PaintsAhead, ScrollBar):
     """The timeline's vertical scroll bar. Its column is always there (``overflow-y: scroll``):
     a thread taller or shorter than the one before needs no new layout of the screen (a bar
     shown or hidden asks for one, and its paint for one more frame). With nothing to scroll it
     is drawn in the timeline's background, as if there were none.
 
     Textual's bar asks for one more layout for its own "virtual size" (a bar scrolls nothing:
-    it has no use for one), a frame after the layout that placed it. It does not ask."""
+    it has no use for one), a frame after the layout that placed it. It does not ask.
+
+    A thread drawn ahead has its bar painted ahead too (``paint_bar_ahead``)."""
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
@@ -145,12 +151,43 @@ class _ScrollBar(ScrollBar):
         style = Style(bgcolor=self.parent.background_colors[1].rich_color)
         return [Strip.blank(crop.width, style)] * crop.height
 
+    def paint_state(self) -> tuple[Any, ...]:
+        return (self.window_virtual_size, self.window_size, self.position, self.mouse_over)
 
-class Timeline(ScrollView, can_focus=True):
+    def paint_bar_ahead(self, virtual: int, window: int, position: float) -> Painting | None:
+        """The bar's lines for a timeline of ``virtual`` lines, ``window`` shown from line
+        ``position`` (None when nothing is to scroll: the bar is then drawn blank)."""
+        width, height = self.size
+        if virtual <= window or self.parent is None or not (width and height) or self.grabbed:
+            return None
+        shown = (self.window_virtual_size, self.window_size, self.position)
+        # the bar's own drawing, for those values (set without a repaint, then put back)
+        self.set_reactive(ScrollBar.window_virtual_size, virtual)
+        self.set_reactive(ScrollBar.window_size, window)
+        self.set_reactive(ScrollBar.position, position)
+        try:
+            visual = visualize(self, self.render(), markup=self._render_markup)
+            strips = Visual.to_strips(self, visual, width, height, self.visual_style)
+        finally:
+            self.set_reactive(ScrollBar.window_virtual_size, shown[0])
+            self.set_reactive(ScrollBar.window_size, shown[1])
+            self.set_reactive(ScrollBar.position, shown[2])
+        blank = Strip.blank(width, self.visual_style.rich_style)
+        return self.paint_ahead(
+            lambda y: strips[y] if 0 <= y < len(strips) else blank,
+            0,
+            False,
+            (virtual, window, position, self.mouse_over),
+        )
+
+
+class Timeline(PaintsAhead, ScrollView, can_focus=True):
     """Oldest first; Enter opens a linked conversation or expands a call's transcript.
 
     One widget draws every item's lines (Textual's line API): opening a thread lays out and
-    styles one widget, not one per message, and each item's lines are drawn once and kept.
+    styles one widget, not one per message, and each item's lines are drawn once and kept. A
+    thread drawn ahead is painted ahead too, as it opens (at its end, its last item highlighted,
+    focused): showing it copies the painted lines.
     """
 
     DEFAULT_CSS = """
@@ -241,9 +278,11 @@ class Timeline(ScrollView, can_focus=True):
         self._complete = True
         #: Reads the thread further back (the screen's); then ``update`` brings it in.
         self.fetch_older: Callable[[], Awaitable[None]] | None = None
-        #: Threads drawn ahead (``draw_ahead``), by conversation, size and zone.
+        #: Threads drawn ahead (``draw_ahead``), by conversation, size and zone: the read,
+        #: its entries, the newest as items, and the timeline's lines painted for them.
         self._ahead: dict[
-            tuple[int, int, int, str | None], tuple[Thread, list[Entry], list[TimelineItem]]
+            tuple[int, int, int, str | None],
+            tuple[Thread, list[Entry], list[TimelineItem], _Paintings],
         ] = {}
 
     @property
@@ -302,12 +341,15 @@ class Timeline(ScrollView, can_focus=True):
         self.tz = tz
         self._shown_for = thread.conversation.id
         self._complete = thread.complete
-        entries, newest = self._drawn(thread, tz)
+        entries, newest, painted = self._drawn(thread, tz)
         self._older = entries[: len(entries) - len(newest)]
         self._index = None
         self._set_items(newest)
         self.index = len(self) - 1 if len(self) else None
         self.scroll_end(animate=False, immediate=True)
+        # used only if they still fit (sizes, scroll, focus, looks)
+        self.use_painting(painted[0])
+        self.vertical_scrollbar.use_painting(painted[1])
 
     def draw_ahead(self, thread: Thread, tz: str | None) -> None:
         """Draw the items ``show`` would for ``thread`` now (while the app is idle): showing
@@ -316,8 +358,9 @@ class Timeline(ScrollView, can_focus=True):
         if key[1] <= 0 or key[2] <= 0:
             return
         entries = build_entries(thread, tz)
+        items = self._screenful(entries)
         self._ahead.pop(key, None)
-        self._ahead[key] = (thread, entries, self._screenful(entries))
+        self._ahead[key] = (thread, entries, items, self._paint_ahead(items))
         while len(self._ahead) > AHEAD:
             del self._ahead[next(iter(self._ahead))]
 
@@ -329,14 +372,38 @@ class Timeline(ScrollView, can_focus=True):
         region = self.scrollable_content_region
         return thread.conversation.id, region.width, region.height, tz
 
-    def _drawn(self, thread: Thread, tz: str | None) -> tuple[list[Entry], list[TimelineItem]]:
-        """The entries of ``thread`` and the newest of them as items: those drawn ahead for
-        this very thread (same read, size and zone), else drawn now."""
+    def _drawn(
+        self, thread: Thread, tz: str | None
+    ) -> tuple[list[Entry], list[TimelineItem], _Paintings]:
+        """The entries of ``thread``, the newest of them as items and their painting: those
+        drawn ahead for this very thread (same read, size and zone), else drawn now."""
         ahead = self._ahead.pop(self._ahead_key(thread, tz), None)
         if ahead is not None and ahead[0] is thread:
-            return ahead[1], ahead[2]
+            return ahead[1], ahead[2], ahead[3]
         entries = build_entries(thread, tz)
-        return entries, self._screenful(entries)
+        return entries, self._screenful(entries), (None, None)
+
+    def _paint_ahead(self, items: list[TimelineItem]) -> _Paintings:
+        """The timeline's lines and its scroll bar's as ``show`` leaves them for ``items``:
+        scrolled to the end, the last item highlighted, the timeline focused."""
+        width, height = self._width(), self.scrollable_content_region.height
+        if width <= 0 or height <= 0 or not items:
+            return None, None
+        tops, y = [], 0
+        for item in items:
+            tops.append(y)
+            y += self._measure(item, width)
+        scroll_y, index = max(0, y - height), len(items) - 1
+        lines = self.paint_ahead(
+            lambda line: self._line_of(items, tops, index, True, width, line + scroll_y),
+            scroll_y,
+            True,
+        )
+        window = self.container_size.height - self.scrollbar_size_horizontal
+        bar = self.vertical_scrollbar
+        return lines, bar.paint_bar_ahead(y, window, scroll_y) if isinstance(
+            bar, _ScrollBar
+        ) else None
 
     def _screenful(self, entries: list[Entry]) -> list[TimelineItem]:
         """The newest of ``entries`` as items, as many as fill the timeline and one more (at
@@ -591,8 +658,11 @@ class Timeline(ScrollView, can_focus=True):
             lines.append(Strip.join([*parts, edge[0], strip, edge[1]]))
         return lines
 
-    def _lines(self, item: TimelineItem, width: int, highlighted: bool) -> list[Strip]:
-        key = (width, highlighted, highlighted and self.has_focus)
+    def _lines(
+        self, item: TimelineItem, width: int, highlighted: bool, focused: bool | None = None
+    ) -> list[Strip]:
+        focused = self.has_focus if focused is None else focused
+        key = (width, highlighted, highlighted and focused)
         if item._strips is None or item._strips[0] != key:
             lines = self._draw_body(item, width, highlighted)
             if not item.tight:
@@ -602,14 +672,27 @@ class Timeline(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         self._lay_out()
-        width = self._width()
         line = y + self.scroll_offset.y
-        position = bisect_right(self._tops, line) - 1
-        if position < 0 or not self.items or width <= 0:
+        return self._line_of(
+            self.items, self._tops, self._index, self.has_focus, self._width(), line
+        )
+
+    def _line_of(
+        self,
+        items: list[TimelineItem],
+        tops: list[int],
+        index: int | None,
+        focused: bool,
+        width: int,
+        line: int,
+    ) -> Strip:
+        """Line ``line`` of ``items`` laid out at ``tops`` (item ``index`` highlighted)."""
+        position = bisect_right(tops, line) - 1
+        if position < 0 or not items or width <= 0:
             return Strip.blank(max(width, 0), self.rich_style)
-        item = self.items[position]
-        lines = self._lines(item, width, position == self._index)
-        offset = line - self._tops[position]
+        item = items[position]
+        lines = self._lines(item, width, position == index, focused)
+        offset = line - tops[position]
         if offset >= len(lines):
             return Strip.blank(width, self.rich_style)
         return lines[offset]
