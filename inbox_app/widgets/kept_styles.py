@@ -33,9 +33,11 @@ class KeptStyles(_Base):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._kept_styles: LRUCache[tuple[object, ...], tuple[RulesMap, dict[str, Styles]]] = (
-            LRUCache(KEPT_STATES)
-        )
+        #: By state: the stylesheet's rules they were matched from, the rules, the component
+        #: classes' styles.
+        self._kept_styles: LRUCache[
+            tuple[object, ...], tuple[object, RulesMap, dict[str, Styles]]
+        ] = LRUCache(KEPT_STATES)
 
     def _styles_state(self) -> tuple[object, ...]:
         """Everything the stylesheet's result for this widget depends on."""
@@ -53,11 +55,16 @@ class KeptStyles(_Base):
             return
         state = self._styles_state()
         kept = self._kept_styles.get(state)
-        if kept is None:
+        rules_map = self.app.stylesheet.rules_map  # a new one when rules were added (a screen's)
+        if kept is None or kept[0] is not rules_map:
             super().update_node_styles(animate)
-            self._kept_styles[state] = (self.styles.base.get_rules(), dict(self._component_styles))
+            self._kept_styles[state] = (
+                rules_map,
+                self.styles.base.get_rules(),
+                dict(self._component_styles),
+            )
             return
-        rules, components = kept
+        _, rules, components = kept
         changed = components != self._component_styles
         if changed:
             self._component_styles.clear()
