@@ -1,7 +1,7 @@
 """A widget restyled from the styles it had before in the same state (a focus change, mostly).
 
 When a widget gains or loses the focus, Textual matches every rule of the stylesheet against it
-again and builds the styles of each of its component classes (a DataTable has fifteen) anew:
+again and builds the styles of each of its component classes (nine for the inbox list) anew:
 3–5 ms of a channel switch, which moves the focus from the sidebar to the list. The result
 depends only on the stylesheet and on the classes, ids and pseudo-classes of the widget and its
 ancestors, so ``KeptStyles`` keeps it by those, and a widget back in a state it was in before

@@ -163,11 +163,14 @@ async def test_the_list_is_restyled_as_textual_restyles_it(app, ids) -> None:
 
 
 def _assert_styled_as_textual(widget: Any) -> None:
-    names = sorted(widget._get_component_classes())
-    kept = (widget.styles.base.get_rules(), [widget.get_component_rich_style(n) for n in names])
+    classes = sorted(widget._get_component_classes())
+    kept = (widget.styles.base.get_rules(), [widget.get_component_rich_style(c) for c in classes])
     widget._kept_styles.clear()
     Widget.update_node_styles(widget, animate=False)
-    textuals = (widget.styles.base.get_rules(), [widget.get_component_rich_style(n) for n in names])
+    textuals = (
+        widget.styles.base.get_rules(),
+        [widget.get_component_rich_style(c) for c in classes],
+    )
     assert kept == textuals
 
 
