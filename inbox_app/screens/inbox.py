@@ -533,8 +533,14 @@ class InboxScreen(KeptLines, BulkActions, Screen[None]):
             self.notify(t("ui.inbox.no_unread"), timeout=3)
             return
         await self.open_conversation(target)
-        # once the thread is on screen: the list under it is not painted for the move first
-        self.table.move_cursor(row=self.table.get_row_index(str(target)))
+        # once the thread's frame is drawn: the move, its highlight message and the reads
+        # ahead it starts are not the key's work (nor is the list painted for it first)
+        self.app.screen.call_after_refresh(self._highlight_opened, target)
+
+    def _highlight_opened(self, conversation_id: int) -> None:
+        """Put the list's cursor on the conversation ``n`` opened (if it is still listed)."""
+        if conversation_id in self.table.summaries:
+            self.table.move_cursor(row=self.table.get_row_index(str(conversation_id)))
 
     def next_unread(self, after: int | None) -> int | None:
         """The first loaded conversation with unread messages after ``after`` (wrapping)."""

@@ -19,6 +19,7 @@ from core.i18n import language, t
 from inbox_app.render.words import channel_tag, priority_mark, priority_name, relative
 from inbox_app.widgets.inbox.one_line_table import OneLineTable
 from inbox_app.widgets.inbox.row_cells import RowCells
+from inbox_app.widgets.kept_styles import KeptStyles
 
 #: How close to the last loaded row the cursor or the scroll may get before the next page loads.
 PREFETCH = 15
@@ -79,7 +80,7 @@ def preview_width(screen_width: int) -> int:
     return max(low, min(high, screen_width - beside - others - 2))
 
 
-class ConversationList(OneLineTable):
+class ConversationList(KeptStyles, OneLineTable):
     """Conversations of the current filter; asks for more rows when the end comes near."""
 
     BINDINGS = [

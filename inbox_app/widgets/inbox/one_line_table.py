@@ -23,13 +23,16 @@ from rich.text import Text
 from textual._segment_tools import line_crop
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
+from textual.filter import LineFilter
 from textual.geometry import Size
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets.data_table import DuplicateKey, Row, RowKey
 
 from inbox_app.render.cells import fits_one_line, one_line_cell
+from inbox_app.render.kept_lines import KeptScrollBar, KeptStylesCache, Styling
 
 #: Rendered cells kept across updates of the list (about twenty pages of 50 rows, 8 cells each).
 DRAWN_CELLS = 8_000
@@ -146,6 +149,42 @@ class OneLineTable(DataTable[Text]):
         #: The looks its rows had when last drawn focused, with that repaint: rows about to be
         #: shown are drawn ahead in them (``draw_rows_ahead``).
         self._focused_looks: dict[tuple[bool, bool], tuple[_Look, _Repaint]] = {}
+        #: The header's drawn line by look, with the column labels it shows. DataTable keys it
+        #: by the count of the table's changes, so every new page drew it again.
+        self._header_lines: LRUCache[tuple[object, ...], tuple[tuple[object, ...], Strip]] = (
+            LRUCache(LOOKS)
+        )
+        #: Each styled line kept by its drawn line and look: a row drawn before (or ahead) is
+        #: not styled and filtered again when the table repaints (``render/kept_lines.py``).
+        self._styles_cache: KeptStylesCache = KeptStylesCache(DRAWN_ROWS)
+        #: How the body's lines were styled when last painted focused, and the app's line
+        #: filters then: rows drawn ahead are styled and filtered in it too.
+        self._focused_styling: tuple[tuple[Styling, Any], tuple[LineFilter, ...]] | None = None
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """The vertical scroll bar, its lines kept by look (``render/kept_lines.py``): it was
+        repainted on each focus change of the table."""
+        if self._vertical_scrollbar is None:
+            bar = KeptScrollBar(
+                vertical=True, name="vertical", thickness=self.scrollbar_size_vertical
+            )
+            self._vertical_scrollbar = bar
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
+
+    @property
+    def horizontal_scrollbar(self) -> ScrollBar:
+        """The horizontal scroll bar, its lines kept by look."""
+        if self._horizontal_scrollbar is None:
+            bar = KeptScrollBar(
+                vertical=False, name="horizontal", thickness=self.scrollbar_size_horizontal
+            )
+            self._horizontal_scrollbar = bar
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return self._horizontal_scrollbar
 
     def _set_hover_cursor(self, active: bool) -> None:
         """Show or hide the mouse's hover cursor, repainting its row only when that changes:
@@ -193,17 +232,24 @@ class OneLineTable(DataTable[Text]):
         self._base_style = self.rich_style
         self._drawing_console = self.app.console
         self._repaint = _Repaint(self)
+        styles_cache = self._styles_cache
+        styles_cache.last = None
         try:
             return super().render_lines(crop)
         finally:
             self._repaint = None
+            if styles_cache.last is not None and self.has_focus:
+                # the look rows drawn ahead are styled in (``draw_rows_ahead``)
+                self._focused_styling = (styles_cache.last, tuple(self.get_line_filters()))
 
     def render_line(self, y: int) -> Strip:
         """One line: a body row's line is drawn once for its cells, its place and its look,
         and reused until one of them changes."""
         repaint = self._repaint or _Repaint(self)
-        if not repaint.one_line or y < repaint.header:
+        if not repaint.one_line:
             return super().render_line(y)
+        if y < repaint.header:
+            return self._header_line(y, repaint)
         row_index = y - repaint.header + repaint.scroll_y
         offsets = repaint.offsets
         if row_index >= len(offsets) or offsets[row_index][1]:
@@ -224,6 +270,33 @@ class OneLineTable(DataTable[Text]):
             return drawn[1]
         strip = self._draw_row(row_index, cells, look, repaint)
         self._lines[key] = (cells, strip)
+        return strip
+
+    def _header_line(self, y: int, repaint: _Repaint) -> Strip:
+        """A line of the header, drawn by DataTable once per look and kept (with the mouse
+        over the header, drawn each time)."""
+        if repaint.hover_row == -1:
+            return super().render_line(y)
+        look = (
+            y,
+            repaint.base_style,
+            repaint.width,
+            repaint.widths,
+            repaint.scroll_x,
+            self._pseudo_class_state,
+            repaint.show_cursor,
+            self.get_component_styles("datatable--header").rich_style,
+        )
+        labels = tuple(column.label for column in self.ordered_columns)
+        kept = self._header_lines.get(look)
+        if (
+            kept is not None
+            and len(kept[0]) == len(labels)
+            and all(a is b for a, b in zip(kept[0], labels, strict=True))
+        ):
+            return kept[1]
+        strip = super().render_line(y)
+        self._header_lines[look] = (labels, strip)
         return strip
 
     def draw_rows_ahead(
@@ -252,9 +325,15 @@ class OneLineTable(DataTable[Text]):
             key = (row_key, row_index, look.line)
             drawn = self._lines.get(key)
             if drawn is not None and all(a is b for a, b in zip(drawn[0], cells, strict=True)):
-                continue
-            self._lines[key] = (cells, self._draw_row(row_index, cells, look, repaint))
-            yield row_index
+                strip = drawn[1]
+            else:
+                strip = self._draw_row(row_index, cells, look, repaint)
+                self._lines[key] = (cells, strip)
+            styling = self._focused_styling
+            if styling is not None:  # and styled as the paint will (kept: at most a look-up)
+                self._styles_cache.style_ahead(strip, *styling)
+            if drawn is None or drawn[1] is not strip:
+                yield row_index
 
     def _draw_row(
         self, row_index: int, cells: tuple[Text, ...], look: _Look, repaint: _Repaint
