@@ -13,6 +13,7 @@ from core.domain.enums import Channel
 from core.i18n import t
 from core.service import View
 from inbox_app.render.words import channel_name
+from inbox_app.widgets.caches import UnlinkedLRUCache, unlinked
 
 ALL = "all"
 #: Looks of the whole sidebar kept painted (focused or not, each option highlighted, a width…).
@@ -45,8 +46,9 @@ class Sidebar(OptionList):
         options += [Option(t(f"ui.view.{v}"), id=f"view:{v}") for v in View if v is not View.ALL]
         #: The sidebar's painted lines by look (``_look``): picking a channel moves the focus
         #: to the list and back, and each focus change repainted every line of the sidebar.
-        self._painted: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(PAINTED_LOOKS)
+        self._painted: LRUCache[tuple[object, ...], list[Strip]] = UnlinkedLRUCache(PAINTED_LOOKS)
         super().__init__(*options, **kwargs)  # type: ignore[arg-type]
+        unlinked(self._option_render_cache)  # emptied on every count or size change
         self._counts: dict[str, tuple[int, int]] | None = None
 
     @property
