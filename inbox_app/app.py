@@ -231,7 +231,17 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
             self.start_engine()
         self.check_parked_events()
         self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
-        self.set_timer(READER_IMPORT_DELAY, lambda: importlib.import_module(READER_MODULE))
+        self.set_timer(READER_IMPORT_DELAY, self._import_reader)
+
+    def _import_reader(self) -> None:
+        """Import the conversation screen's module (its widgets, attachments, HTTP client):
+        with a settled collector, what it made lives as long as the app and is frozen too, so
+        no full collection walks it again."""
+        importlib.import_module(READER_MODULE)
+        if self._idle_collector is not None:
+            from inbox_app.memory import freeze_long_lived
+
+            freeze_long_lived()
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "IDLE_SECONDS",
     "THRESHOLDS",
     "IdleCollector",
+    "freeze_long_lived",
     "hold_collector",
     "release_collector",
     "settle_collector",
@@ -52,6 +53,13 @@ def release_collector(was_running: bool = True) -> None:
     app has ended)."""
     if was_running:
         gc.enable()
+
+
+def freeze_long_lived() -> None:
+    """Freeze what a late start-up step made (the conversation screen's modules, imported a
+    moment after the first page): out of every later collection's reach, as start-up's own
+    objects are. Only for what lives as long as the app (a cycle frozen is never freed)."""
+    gc.freeze()
 
 
 class IdleCollector:
