@@ -33,8 +33,10 @@ __all__ = [
     "settle_collector",
 ]
 
-#: Seconds without a key or a click before the old generation is collected.
-IDLE_SECONDS = 2.0
+#: Seconds without a key or a click before the old generation is collected: longer than the
+#: gaps of someone typing or moving through the list (a full collection takes tens of
+#: milliseconds, 100–250 under load, which a key arriving then would wait for).
+IDLE_SECONDS = 5.0
 #: Middle collections since the last full one (each moves its survivors to the old
 #: generation) before an idle full collection is worth its pause.
 IDLE_MIDDLE_COLLECTIONS = 10
