@@ -206,6 +206,12 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
 
         self.push_screen(ParkedEventsScreen())
 
+    def note_activity(self) -> None:
+        """The app is showing what the agent asked for (more of the list): not idle, as after
+        a key."""
+        if self._idle_collector is not None:
+            self._idle_collector.touched()
+
     async def on_event(self, event: events.Event) -> None:
         """Every event reaches the app first: a key or a click tells the idle collector the
         agent is there."""
