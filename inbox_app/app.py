@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -30,10 +30,12 @@ from inbox_app.team import choose_agent_at_start
 from inbox_app.thread_window import FIRST_PAGE
 from inbox_app.threads_ahead import ThreadsAhead
 from inbox_app.typeahead import TypeAhead
+from inbox_app.widgets.caches import untie_strips
 
 if TYPE_CHECKING:
     from core.domain.models import Thread
     from core.engine import Engine
+    from inbox_app.memory import IdleCollector
     from inbox_app.screens.conversation import ConversationScreen
 
 #: How long quitting waits for the workers still reading the database.
@@ -46,6 +48,9 @@ THREADS_AHEAD_DELAY = 0.05
 #: widgets, attachments, HTTP client): not before the paint, and not on the first Enter either.
 READER_IMPORT_DELAY = 0.5
 READER_MODULE = "inbox_app.screens.conversation"
+#: Seconds between two looks at whether the agent has been idle long enough for a full
+#: collection (``inbox_app.memory.IdleCollector``).
+IDLE_CHECK_SECONDS = 1.0
 
 
 class InboxApp(ListKeyActions, TypeAhead, App[int]):
@@ -111,6 +116,7 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         engine: bool = False,
         calm_memory: bool = False,
     ) -> None:
+        untie_strips()  # painted lines freed when dropped, not left to the collector
         super().__init__()
         self.service: InboxService = service  # type: ignore[assignment]  # set in on_mount
         self.settings = settings or (service.settings if service else None) or Settings()
@@ -122,6 +128,8 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         self._owns_service = service is None
         self._wants_engine = engine
         self._calm_memory = calm_memory
+        #: Runs the full collections while no key is pressed, once the collector is settled.
+        self._idle_collector: IdleCollector | None = None
         self.engine: Engine | None = None
         #: The agent's own keys by binding id, once checked (``[keymap]`` in config.toml).
         self.keymap: dict[str, str] = {}
@@ -198,6 +206,19 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
 
         self.push_screen(ParkedEventsScreen())
 
+    def note_activity(self) -> None:
+        """The app is showing what the agent asked for (more of the list): not idle, as after
+        a key."""
+        if self._idle_collector is not None:
+            self._idle_collector.touched()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every event reaches the app first: a key or a click tells the idle collector the
+        agent is there."""
+        if self._idle_collector is not None and isinstance(event, (events.Key, events.MouseDown)):
+            self._idle_collector.touched()
+        await super().on_event(event)
+
     def first_page_shown(self) -> None:
         """The inbox painted its first page: settle the collector if asked to, then start what
         runs in the background (the engine, the parked-events check) and, a moment later, load
@@ -206,15 +227,27 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
             return
         self.first_paint.set()
         if self._calm_memory:
-            from inbox_app.memory import settle_collector
+            from inbox_app.memory import IdleCollector, settle_collector
 
             self._calm_memory = False
             settle_collector()
+            self._idle_collector = IdleCollector()
+            self.set_interval(IDLE_CHECK_SECONDS, self._idle_collector.collect_if_idle)
         if self._wants_engine:
             self.start_engine()
         self.check_parked_events()
         self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
-        self.set_timer(READER_IMPORT_DELAY, lambda: importlib.import_module(READER_MODULE))
+        self.set_timer(READER_IMPORT_DELAY, self._import_reader)
+
+    def _import_reader(self) -> None:
+        """Import the conversation screen's module (its widgets, attachments, HTTP client):
+        with a settled collector, what it made lives as long as the app and is frozen too, so
+        no full collection walks it again."""
+        importlib.import_module(READER_MODULE)
+        if self._idle_collector is not None:
+            from inbox_app.memory import freeze_long_lived
+
+            freeze_long_lived()
 
     @work(exclusive=True, group="engine")
     async def start_engine(self) -> None:

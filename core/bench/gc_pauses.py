@@ -26,6 +26,8 @@ class GcPauses:
         self.durations: list[float] = []
         self.wall: list[float] = []
         self.generations: list[int] = []
+        #: Objects each collection freed (unreachable cycles and what only they held).
+        self.collected: list[int] = []
         self._started: tuple[float, float] | None = None
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
@@ -36,6 +38,7 @@ class GcPauses:
             self.durations.append((time.thread_time() - cpu) * 1000)
             self.wall.append((time.perf_counter() - wall) * 1000)
             self.generations.append(int(info.get("generation", -1)))
+            self.collected.append(int(info.get("collected", 0)))
             self._started = None
 
     def __enter__(self) -> GcPauses:
@@ -56,7 +59,8 @@ class GcPauses:
         return max(self.durations, default=0.0)
 
     def details(self) -> dict[str, Any]:
-        """How many collections of each generation, and the longest, for the report."""
+        """How many collections of each generation, the longest, and the objects they freed,
+        for the report (counts do not depend on the machine's load, durations do)."""
         generations = sorted(set(self.generations))
         counts = {str(g): self.generations.count(g) for g in generations}
         longest = {
@@ -65,8 +69,13 @@ class GcPauses:
             )
             for g in generations
         }
+        freed = {
+            str(g): sum(c for c, n in zip(self.collected, self.generations, strict=True) if n == g)
+            for g in generations
+        }
         return {
             "collections": counts,
+            "collected": freed,
             "longest_ms": longest,
             "longest_wall_ms": round(max(self.wall, default=0.0), 2),
         }

@@ -291,6 +291,9 @@ class InboxScreen(KeptLines, BulkActions, Screen[None]):
         page = await self._fetch_page(self._cursor)
         if page is not None and shown == self._shown:  # else: read for a list since replaced
             self._show_page(page)
+        note = getattr(self.app, "note_activity", None)
+        if note is not None:  # pages read one after another: no full collection between
+            note()
 
     async def _fetch_page(self, after: str | None = None) -> Page | None:
         """The page of the current filter after the keyset cursor ``after`` (None: the

@@ -33,6 +33,7 @@ from textual.widgets.data_table import DuplicateKey, Row, RowKey
 
 from inbox_app.render.cells import fits_one_line, one_line_cell
 from inbox_app.render.kept_lines import KeptScrollBar, KeptStylesCache, Styling
+from inbox_app.widgets.caches import UnlinkedLRUCache, unlinked
 
 #: Rendered cells kept across updates of the list (about twenty pages of 50 rows, 8 cells each).
 DRAWN_CELLS = 8_000
@@ -127,12 +128,23 @@ class OneLineTable(DataTable[Text]):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # DataTable empties these on every change: their rings are freed then, not collected
+        unlinked(
+            self._row_render_cache,
+            self._cell_render_cache,
+            self._row_renderable_cache,
+            self._line_cache,
+            self._offset_cache,
+            self._ordered_row_cache,
+        )
         #: Rendered cells by cell object, place and look, across the table's updates
         #: (DataTable's own cache is emptied by every change): (cell, segments).
-        self._drawn: LRUCache[tuple[int, ...], tuple[Text, list[Segment]]] = LRUCache(DRAWN_CELLS)
+        self._drawn: LRUCache[tuple[int, ...], tuple[Text, list[Segment]]] = UnlinkedLRUCache(
+            DRAWN_CELLS
+        )
         #: Each row's drawn line, by row, place and look, with the cells it was drawn from.
-        self._lines: LRUCache[tuple[object, ...], tuple[tuple[Text, ...], Strip]] = LRUCache(
-            DRAWN_ROWS
+        self._lines: LRUCache[tuple[object, ...], tuple[tuple[Text, ...], Strip]] = (
+            UnlinkedLRUCache(DRAWN_ROWS)
         )
         #: The mouse's meta data of each cell, by place (row and column indexes).
         self._metas: dict[tuple[int, int], Style] = {}

@@ -14,6 +14,7 @@ from core.i18n import t
 from core.service import View
 from inbox_app.render.kept_lines import KeptStylesCache
 from inbox_app.render.words import channel_name
+from inbox_app.widgets.caches import UnlinkedLRUCache, unlinked
 from inbox_app.widgets.kept_styles import KeptStyles
 
 ALL = "all"
@@ -49,10 +50,11 @@ class Sidebar(KeptStyles, OptionList):
         options += [Option(t(f"ui.view.{v}"), id=f"view:{v}") for v in View if v is not View.ALL]
         #: The sidebar's painted lines by look (``_look``): picking a channel moves the focus
         #: to the list and back, and each focus change repainted every line of the sidebar.
-        self._painted: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(PAINTED_LOOKS)
+        self._painted: LRUCache[tuple[object, ...], list[Strip]] = UnlinkedLRUCache(PAINTED_LOOKS)
         #: Each painted line by what it shows and its look (``_paint``).
-        self._kept_lines: LRUCache[tuple[object, ...], Strip] = LRUCache(KEPT_LINES)
+        self._kept_lines: LRUCache[tuple[object, ...], Strip] = UnlinkedLRUCache(KEPT_LINES)
         super().__init__(*options, **kwargs)  # type: ignore[arg-type]
+        unlinked(self._option_render_cache)  # emptied on every count or size change
         self._counts: dict[str, tuple[int, int]] | None = None
         #: Each styled line kept by its option's drawn line and look: a look painted for the
         #: first time (a channel picked for the first time) styles only the lines that differ

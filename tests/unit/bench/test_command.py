@@ -185,7 +185,7 @@ def test_keys_are_measured_in_the_app_with_pilot(data_dir, tmp_path) -> None:
     assert results["keys.open_long_cold"]["target"] is None  # shown, with no floor
     pauses = results["keys.gc_pause"]
     assert pauses["stat"] == "max" and pauses["target"]["bound"] == 16
-    assert set(pauses["details"]) == {"collections", "longest_ms", "longest_wall_ms"}
+    assert set(pauses["details"]) == {"collections", "collected", "longest_ms", "longest_wall_ms"}
     # the conversations opened were read in a copy: the next run finds the same unread ones
     [dataset] = (data_dir / "bench").glob("small-*.db")
     unread = "SELECT count(*) FROM conversations WHERE unread_count > 0"

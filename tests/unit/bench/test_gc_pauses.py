@@ -16,6 +16,8 @@ def test_each_collection_is_recorded_with_its_generation() -> None:
     assert all(d >= 0 for d in pauses.durations)
     details = pauses.details()
     assert set(details["longest_ms"]) >= {"0", "1"}
+    assert set(details["collected"]) == set(details["collections"])
+    assert len(pauses.collected) == len(pauses.generations)
     assert gc.callbacks.count(pauses._callback) == 0  # removed on exit
 
 
