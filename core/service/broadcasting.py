@@ -20,6 +20,7 @@ from core.collector import collect_young, paused
 from core.config.settings import OrchestratorSettings
 from core.pipeline import OutgoingRequest
 from core.pipeline.submit import Plan, plan, write_plan
+from core.storage.database import defer_checkpoints
 from core.storage.service_context import ServiceContext
 
 #: Whether the next chunk is read while the last one is written. Off, each chunk is written
@@ -33,6 +34,10 @@ OVERLAP = True
 #: CPU; PERFORMANCE.md, "Session 11"). Collecting every few chunks still frees the cycles they
 #: leave, so memory stays flat.
 COLLECT_EVERY = 10
+
+#: How many WAL pages a broadcast's chunks leave before one of their commits checkpoints
+#: (``defer_checkpoints``): a 500-prospect chunk writes ~2,000, so about every 8 chunks.
+CHECKPOINT_PAGES = 16_000
 
 #: How a chunk that cannot be planned apart (``plan`` gave None) is queued instead.
 Serial = Callable[[list[OutgoingRequest]], Awaitable[None]]
@@ -100,4 +105,5 @@ async def _queue(
 async def _write(ctx: ServiceContext, planned: Plan) -> None:
     """One planned chunk written in its own transaction, its events published after."""
     async with ctx.write() as (session, events):
+        await defer_checkpoints(session, CHECKPOINT_PAGES)
         await write_plan(session, planned, events)

@@ -64,6 +64,34 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: SQLite's default ``wal_autocheckpoint`` (pages), put back on a connection that
+#: ``defer_checkpoints`` changed when it returns to the pool.
+AUTOCHECKPOINT_PAGES = 1000
+_DEFERRED = "coccinelle.checkpoints_deferred"
+
+
+async def defer_checkpoints(session: AsyncSession, pages: int) -> None:
+    """On SQLite, let the commits of ``session``'s transaction leave the WAL unchecked until
+    it holds ``pages`` pages (SQLite's default: 1,000), so that a long run of large
+    transactions (a broadcast's chunks) checkpoints every few of them instead of after each:
+    a page written by several is copied back once, and the checkpoint's two syncs are paid
+    once. The connection's default is put back when it returns to the pool, so no other
+    writer inherits it. Nothing on PostgreSQL."""
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    await connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={int(pages)}")
+    (await connection.get_raw_connection()).info[_DEFERRED] = True
+
+
+def _restore_checkpoints(dbapi_connection: Any, record: Any) -> None:
+    """``defer_checkpoints`` undone on a connection returning to the pool."""
+    if record.info.pop(_DEFERRED, False) and dbapi_connection is not None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+        cursor.close()
+
+
 def batch_sqlite_inserts(engine: AsyncEngine) -> None:
     """Let a flush insert many rows of one table in one ``INSERT … VALUES (…), (…) RETURNING id``
     on SQLite, as it does on PostgreSQL, instead of one statement per row.
@@ -286,6 +314,7 @@ class Database:
         engine = create_async_engine(url, **engine_options)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+            event.listen(engine.sync_engine, "checkin", _restore_checkpoints)
         db = cls(engine)
         db.name = name
         if idle_seconds is not None and engine.dialect.name == "postgresql":
