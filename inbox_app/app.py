@@ -448,8 +448,9 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         await self.settle_workers()
         self.exit()
 
-    async def settle_workers(self, timeout: float = WORKERS_EXIT_SECONDS) -> None:
-        """Wait until the running workers end by themselves, for at most ``timeout`` seconds.
+    async def settle_workers(self, timeout: float | None = None) -> None:
+        """Wait until the running workers end by themselves, for at most ``timeout`` seconds
+        (``WORKERS_EXIT_SECONDS`` by default).
 
         Quitting waits for this first: a worker cancelled in the middle of a query leaves
         SQLAlchemy closing its aiosqlite connection in a task that never ends (aiosqlite's
@@ -463,7 +464,10 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
 
         running = [w for w in self.workers if not w.is_finished and w.group not in FOREVER]
         if running:
-            await asyncio.wait([asyncio.ensure_future(ended(w)) for w in running], timeout=timeout)
+            await asyncio.wait(
+                [asyncio.ensure_future(ended(w)) for w in running],
+                timeout=WORKERS_EXIT_SECONDS if timeout is None else timeout,
+            )
 
     async def on_unmount(self) -> None:
         if self.engine is not None:
