@@ -75,6 +75,7 @@ async def running_relay(
     relay = Relay(service.db, adapters, RelayConfig(**settings))
     server = TestServer(relay.app(), host="127.0.0.1")
     await server.start_server()
+    relay.answer_directly(server.runner.server)  # as ``coccinelle relay`` serves
     running = RunningRelay(service, adapters, server)
     try:
         yield running

@@ -9,7 +9,7 @@ class BodyTooLarge(Exception):
     """The body is over the limit (answered 413)."""
 
 
-async def read_bounded(request: web.Request, limit: int) -> bytes:
+async def read_bounded(request: web.BaseRequest, limit: int) -> bytes:
     """The request body, refused as soon as it grows past ``limit`` bytes.
 
     Raises:

@@ -60,6 +60,8 @@ async def serve(
         worker.busy = relay.busy
     runner = web.AppRunner(relay.app(), access_log=None)
     await runner.setup()
+    if runner.server is not None:  # set by setup()
+        relay.answer_directly(runner.server)
     tasks: list[asyncio.Task[None]] = []
     try:
         await _listen(runner, host, port)

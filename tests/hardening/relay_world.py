@@ -170,8 +170,10 @@ async def _setup(world: World) -> None:
             pull_failed_auth=(1e9, 1e9),
             pull_per_tenant=(1e9, 1e9),
         )
-        runner = web.AppRunner(Relay(db, lookup, config).app())
+        relay = Relay(db, lookup, config)
+        runner = web.AppRunner(relay.app())
         await runner.setup()
+        relay.answer_directly(runner.server)  # as ``coccinelle relay`` serves
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         world._cleanup.append(runner.cleanup)

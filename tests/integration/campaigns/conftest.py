@@ -138,6 +138,7 @@ async def world(service: InboxService) -> AsyncIterator[World]:
     relay = Relay(service.db, lookup, RelayConfig(tenant_id=service.ctx.tenant_id))
     server = TestServer(relay.app(), host="127.0.0.1")
     await server.start_server()
+    relay.answer_directly(server.runner.server)  # as ``coccinelle relay`` serves
     relay_url = str(server.make_url("")).rstrip("/")
     sandbox = await load_plugin("coccinelle.sandbox", "default")(relay_url)
     for channel, (provider, name) in SETUP.items():

@@ -69,6 +69,7 @@ async def world_for(service: InboxService, whatsapp: Provider) -> AsyncIterator[
     relay = Relay(service.db, lookup, RelayConfig(tenant_id=service.ctx.tenant_id))
     server = TestServer(relay.app(), host="127.0.0.1")
     await server.start_server()
+    relay.answer_directly(server.runner.server)  # as ``coccinelle relay`` serves
     relay_url = str(server.make_url("")).rstrip("/")
     sandbox = await load_plugin("coccinelle.sandbox", "default")(relay_url)
     setup = {
