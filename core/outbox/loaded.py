@@ -14,9 +14,10 @@ timestamps); ``updated_at`` is stamped by its column as the ORM's flush stamped 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from json import loads
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, inspect, select, update
+from sqlalchemy import JSON, Table, Text, bindparam, inspect, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage import tables as t
@@ -38,9 +39,12 @@ class Loaded:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return self._values[name]
+            value = self._values[name]
         except KeyError:
             raise AttributeError(name) from None
+        if type(value) is _Json:  # decoded on first use: most rules read one or two of them
+            value = self._values[name] = value.decoded()
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in self._values:
@@ -57,6 +61,19 @@ class Loaded:
     def snapshot(self) -> dict[str, Any]:
         """A copy of the values, for ``forget``."""
         return dict(self._values)
+
+
+class _Json:
+    """A JSON column's value as the database sent it, not decoded yet."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def decoded(self) -> Any:
+        # SQLite (and asyncpg without a codec) send JSON's text; a driver may decode it itself.
+        return loads(self.raw) if isinstance(self.raw, str | bytes) else self.raw
 
 
 def _columns(table: type[t.Base]) -> list[tuple[str, Any]]:
@@ -82,12 +99,21 @@ async def load(
     if not wanted:
         return {}
     columns = _columns_of(table)
+    names = [key for key, _ in columns]
+    json = {i for i, (_, column) in enumerate(columns) if isinstance(column.type, JSON)}
     id_column = dict(columns)["id"]
-    query = select(*(column.label(key) for key, column in columns)).where(id_column.in_(wanted))
+    selected = [type_coerce(c, Text) if i in json else c for i, (_, c) in enumerate(columns)]
+    query = select(*selected).where(id_column.in_(wanted))
     if lock:
         query = query.order_by(id_column).with_for_update()
-    found = (await session.execute(query)).mappings()
-    return {row["id"]: Loaded(table, dict(row)) for row in found}
+    found: dict[int, Loaded] = {}
+    for row in (await session.execute(query)).all():
+        values = dict(zip(names, row, strict=True))
+        for i in json:
+            raw = row[i]
+            values[names[i]] = None if raw is None else _Json(raw)
+        found[values["id"]] = Loaded(table, values)
+    return found
 
 
 async def write_back(session: AsyncSession, records: Iterable[Loaded]) -> None:
