@@ -971,7 +971,8 @@ async def _isolated(
 
     The row stays as it was in the database: leased (taken again once the lease ends) or
     sending (reconciled then), as when its own transaction failed before batches."""
-    kept = [(record, record.snapshot()) for record in (row, message) if isinstance(record, Loaded)]
+    records: list[Any] = [row, message]
+    kept = [(record, record.snapshot()) for record in records if isinstance(record, Loaded)]
     try:
         return True, await work
     except SQLAlchemyError:
@@ -980,7 +981,7 @@ async def _isolated(
         log.exception("outbox row %s could not be updated; left for a later round", row.id)
         for record, values in kept:
             record.forget(values)
-        for instance in (row, message):
+        for instance in records:
             if instance is not None and not isinstance(instance, Loaded):
                 session.expire(instance)
         return False, None
