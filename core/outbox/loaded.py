@@ -58,6 +58,14 @@ class Loaded:
         self._values.update(original)
         self._changed.clear()
 
+    def may_hold(self, name: str, key: str) -> bool:
+        """Whether the JSON object in column ``name`` may have ``key`` (an ASCII name): False
+        only when its text, not decoded yet, does not spell it (decoding is the dear part)."""
+        value = self._values.get(name)
+        if type(value) is _Json and isinstance(value.raw, str):
+            return f'"{key}"' in value.raw
+        return True
+
     def snapshot(self) -> dict[str, Any]:
         """A copy of the values, for ``forget``."""
         return dict(self._values)

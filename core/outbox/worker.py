@@ -418,7 +418,7 @@ class OutboxWorker:
         row.lease_expires_at = now + self.lease
         row.updated_at = now
         if message is not None:
-            if (message.meta or {}).get(UNSURFACED):
+            if _may_hold(message, UNSURFACED) and (message.meta or {}).get(UNSURFACED):
                 await _surface(session, message, now)
             apply_status(message, MessageStatus.SENDING, at=now)
         _changed(events, row)
@@ -958,6 +958,12 @@ async def _write_loaded(session: AsyncSession) -> None:
     """Write what the rules set on the transaction's records so far (before the commit, or
     before a read that must see it)."""
     await write_back(session, session.info.get(_LOADED, ()))
+
+
+def _may_hold(message: t.MessageRow, key: str) -> bool:
+    """Whether ``message``'s metadata may have ``key`` (a plain record tells without decoding
+    them: a batch's sends need them only when the key is there)."""
+    return message.may_hold("meta", key) if isinstance(message, Loaded) else True
 
 
 async def _isolated(

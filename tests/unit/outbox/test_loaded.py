@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from core.outbox.loaded import load, write_back
 from core.storage import tables as t
@@ -70,3 +70,18 @@ async def test_forget_drops_what_was_set_and_an_unknown_column_is_refused(scene:
     async with scene.service.db.session() as session:
         status = await session.scalar(select(t.MessageRow.status).where(t.MessageRow.id == ids[0]))
     assert status != "failed"
+
+
+async def test_may_hold_reads_a_json_columns_text_without_decoding_it(scene: Scene) -> None:
+    ids = await _three_messages(scene)
+    async with scene.service.db.session() as session:
+        await session.execute(
+            update(t.MessageRow).where(t.MessageRow.id == ids[0]).values(meta={"unsurfaced": True})
+        )
+        await session.commit()
+    async with scene.service.db.session() as session:
+        found = await load(session, t.MessageRow, ids[:2])
+    assert found[ids[0]].may_hold("meta", "unsurfaced")
+    assert found[ids[0]].meta["unsurfaced"] is True
+    assert not found[ids[1]].may_hold("meta", "unsurfaced")
+    assert found[ids[1]].may_hold("meta", "pipeline") or "pipeline" not in found[ids[1]].meta
