@@ -62,7 +62,7 @@ class Loaded:
         """Whether the JSON object in column ``name`` may have ``key`` (an ASCII name): False
         only when its text, not decoded yet, does not spell it (decoding is the dear part)."""
         value = self._values.get(name)
-        if type(value) is _Json and isinstance(value.raw, str):
+        if type(value) is _Json:
             return f'"{key}"' in value.raw
         return True
 
@@ -76,12 +76,11 @@ class _Json:
 
     __slots__ = ("raw",)
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: str) -> None:
         self.raw = raw
 
     def decoded(self) -> Any:
-        # SQLite (and asyncpg without a codec) send JSON's text; a driver may decode it itself.
-        return loads(self.raw) if isinstance(self.raw, str | bytes) else self.raw
+        return loads(self.raw)
 
 
 def _columns(table: type[t.Base]) -> list[tuple[str, Any]]:
@@ -108,7 +107,10 @@ async def load(
         return {}
     columns = _columns_of(table)
     names = [key for key, _ in columns]
-    json = {i for i, (_, column) in enumerate(columns) if isinstance(column.type, JSON)}
+    # SQLite sends a JSON column's text (decoded here when first read); asyncpg decodes JSONB
+    # itself, so there the columns are read as they are.
+    lazy = session.get_bind().dialect.name == "sqlite"
+    json = {i for i, (_, c) in enumerate(columns) if lazy and isinstance(c.type, JSON)}
     id_column = dict(columns)["id"]
     selected = [type_coerce(c, Text) if i in json else c for i, (_, c) in enumerate(columns)]
     query = select(*selected).where(id_column.in_(wanted))

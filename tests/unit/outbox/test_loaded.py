@@ -83,5 +83,8 @@ async def test_may_hold_reads_a_json_columns_text_without_decoding_it(scene: Sce
         found = await load(session, t.MessageRow, ids[:2])
     assert found[ids[0]].may_hold("meta", "unsurfaced")
     assert found[ids[0]].meta["unsurfaced"] is True
-    assert not found[ids[1]].may_hold("meta", "unsurfaced")
-    assert found[ids[1]].may_hold("meta", "pipeline") or "pipeline" not in found[ids[1]].meta
+    lacking = found[ids[1]]
+    if scene.service.db.engine.dialect.name == "sqlite":  # JSON's text, told without decoding
+        assert not lacking.may_hold("meta", "unsurfaced")
+    # (asyncpg hands JSONB over decoded: a record there says "may" and is read)
+    assert "unsurfaced" not in lacking.meta
