@@ -26,6 +26,9 @@ END_TO_END_PROSPECTS = {"small": 300, "medium": 2_000, "large": 100_000}
 RATE_FLOOR = 3_000
 PEAK_RSS_MB = 300
 END_TO_END_FLOOR = 1_000
+#: The end of a run's log kept in its details (a child's warnings were dropped: session 11's
+#: stalled 100k run showed "no error" though its log, unread, may have had one).
+LOG_TAIL = 800
 #: End to end, the relay's ingest in a process of its own (as ``coccinelle relay`` runs it)
 #: instead of the app's event loop: off, because then the 100k run fails — the queueing's
 #: write waits out SQLite's busy timeout behind the other process's writers (PERFORMANCE.md,
@@ -121,6 +124,8 @@ async def measure_end_to_end(ctx: BenchContext) -> list[Result]:
         "webhooks": "the sandbox posts 32 at once (a provider's many senders); SendGrid's "
         "events of the sends of a second in one post (as SendGrid batches them)",
     }
+    if found.get("log_tail"):
+        details["log_tail"] = found["log_tail"]
     if apart:
         details["main_cpu_ms_per_message"] = per_message(found["cpu_seconds"])
         details["ingest_cpu_ms_per_message"] = per_message(ingest.get("cpu_seconds", 0.0))
@@ -171,4 +176,6 @@ def _run(args: list[str]) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"the broadcast run failed: {done.stderr.strip()[-500:]}")
     found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if done.stderr.strip():  # what the child logged (warnings and up): why a run stalled
+        found["log_tail"] = done.stderr.strip()[-LOG_TAIL:]
     return found

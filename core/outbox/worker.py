@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -50,6 +50,7 @@ from core.i18n import t as tr
 from core.orchestrator.channels import INTRUSIVE
 from core.orchestrator.hours import quiet_release
 from core.orchestrator.loader import month_spending, with_defaults
+from core.outbox.loaded import Loaded, load, write_back
 from core.outbox.paused import hold_if_paused
 from core.outbox.payload import for_channel, outgoing
 from core.outbox.ratelimit import RateLimiters
@@ -378,6 +379,7 @@ class OutboxWorker:
                 if done and prepared is not None:
                     assert claimed.adapter is not None
                     sends.append(_Send(row.id, claimed.adapter, *prepared))
+            await _write_loaded(session)
         return sends
 
     async def _start_row(
@@ -416,7 +418,7 @@ class OutboxWorker:
         row.lease_expires_at = now + self.lease
         row.updated_at = now
         if message is not None:
-            if (message.meta or {}).get(UNSURFACED):
+            if _may_hold(message, UNSURFACED) and (message.meta or {}).get(UNSURFACED):
                 await _surface(session, message, now)
             apply_status(message, MessageStatus.SENDING, at=now)
         _changed(events, row)
@@ -529,6 +531,7 @@ class OutboxWorker:
                 done, _ = await _isolated(session, outcome, row, message)
                 if done:
                     _changed(events, row)
+            await _write_loaded(session)
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[tuple[AsyncSession, list[Event]]]:
@@ -581,6 +584,7 @@ class OutboxWorker:
         _log_on_message(message, entry)
         if cost:
             if self._budget is None:  # read once a round, counting this cost: flushed first
+                await _write_loaded(session)
                 await session.flush()
             await self._budget_alert(session, cost, now, events)
 
@@ -937,16 +941,29 @@ async def _rows_and_messages(
     session: AsyncSession, ids: list[int]
 ) -> tuple[dict[int, t.OutboxRow], dict[int, t.MessageRow]]:
     """The outbox rows ``ids`` and their messages, the messages locked until the commit in id
-    order (PostgreSQL; SQLite: ``_write_lock``)."""
-    rows = {
-        row.id: row for row in (await session.execute(select(Out).where(Out.id.in_(ids)))).scalars()
-    }
-    message_ids = sorted({row.message_id for row in rows.values() if row.message_id})
-    if not message_ids:
-        return rows, {}
-    M = t.MessageRow
-    query = select(M).where(M.id.in_(message_ids)).order_by(M.id).with_for_update()
-    return rows, {m.id: m for m in (await session.execute(query)).scalars()}
+    order (PostgreSQL; SQLite: ``_write_lock``). Read as plain records (``core.outbox.loaded``),
+    not ORM instances: what the rules set on them is written by ``_write_loaded``."""
+    rows = await load(session, Out, ids)
+    message_ids = [row.message_id for row in rows.values() if row.message_id]
+    messages = await load(session, t.MessageRow, message_ids, lock=True)
+    session.info.setdefault(_LOADED, []).extend([*rows.values(), *messages.values()])
+    return cast(dict[int, t.OutboxRow], rows), cast(dict[int, t.MessageRow], messages)
+
+
+#: Where a transaction keeps the records ``_rows_and_messages`` read (``session.info``).
+_LOADED = "outbox_loaded"
+
+
+async def _write_loaded(session: AsyncSession) -> None:
+    """Write what the rules set on the transaction's records so far (before the commit, or
+    before a read that must see it)."""
+    await write_back(session, session.info.get(_LOADED, ()))
+
+
+def _may_hold(message: t.MessageRow, key: str) -> bool:
+    """Whether ``message``'s metadata may have ``key`` (a plain record tells without decoding
+    them: a batch's sends need them only when the key is there)."""
+    return message.may_hold("meta", key) if isinstance(message, Loaded) else True
 
 
 async def _isolated(
@@ -960,15 +977,19 @@ async def _isolated(
 
     The row stays as it was in the database: leased (taken again once the lease ends) or
     sending (reconciled then), as when its own transaction failed before batches."""
+    records: list[Any] = [row, message]
+    kept = [(record, record.snapshot()) for record in records if isinstance(record, Loaded)]
     try:
         return True, await work
     except SQLAlchemyError:
         raise
     except Exception:
         log.exception("outbox row %s could not be updated; left for a later round", row.id)
-        session.expire(row)
-        if message is not None:
-            session.expire(message)
+        for record, values in kept:
+            record.forget(values)
+        for instance in records:
+            if instance is not None and not isinstance(instance, Loaded):
+                session.expire(instance)
         return False, None
 
 

@@ -22,6 +22,7 @@ from core.errors import InvalidInput
 from core.events import Alert
 from core.outbox.worker import OutboxWorker
 from core.storage import tables as t
+from core.storage.timeline import UNSURFACED
 from tests.conftest import FakeClock
 from tests.factories import add_message
 from tests.unit.orchestrator.helpers import context
@@ -300,6 +301,12 @@ async def test_scheduled_send_waits_for_its_time(scene: Scene, clock: FakeClock)
     clock.now = later
     await w.run_once()
     assert len(sms.sent) == 1
+    # going out, it becomes its conversation's latest activity (and no longer waits to)
+    sent = await scene.service.messages.get(message.id)
+    assert UNSURFACED not in sent.metadata
+    async with scene.service.db.session() as session:
+        conversation = await session.get(t.ConversationRow, scene.conversation_id)
+    assert conversation is not None and conversation.last_message_at == later
 
 
 async def test_expired_row_is_not_sent_late(scene: Scene, clock: FakeClock) -> None:
