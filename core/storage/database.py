@@ -55,12 +55,22 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+#: How much of an SQLite file its connections read through a memory map (``PRAGMA mmap_size``).
+#: Reads that hop from page to page (a search's two thousand matching messages, each looked up
+#: by id in a table of a million) otherwise copy each page from the system's cache into
+#: SQLite's own 2 MB one, a system call per page: read in place, a search key's statement
+#: takes about a third less CPU on the bench's large inbox. Address space only: the pages are
+#: the system's file cache, shared between connections and dropped under pressure.
+MMAP_BYTES = 1 << 30
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     cursor.close()
 
 

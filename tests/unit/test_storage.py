@@ -213,6 +213,15 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db: Database) ->
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
 
 
+async def test_sqlite_reads_its_file_through_a_memory_map(sqlite_db: Database) -> None:
+    """Every connection maps the file (a search's page reads hop between pages of a large
+    table: read in place, not copied page by page into SQLite's small cache)."""
+    from core.storage.database import MMAP_BYTES
+
+    async with sqlite_db.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA mmap_size"))).scalar() == MMAP_BYTES
+
+
 async def test_timestamps_come_back_aware_in_utc(service, clock) -> None:
     prospect = await add_prospect(service, phone="0612345678")
     conversation_id, _ = await add_message(service, prospect, "bonjour")
