@@ -48,12 +48,15 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 30.0
 
 
-async def open_service(settings: Settings, *, role: str = "app") -> InboxService:
+async def open_service(
+    settings: Settings, *, role: str = "app", mapped: bool = False
+) -> InboxService:
     """Open the service the app and the CLI run on (``InboxService.open``); in demo mode, a
     database with no tenant yet is first filled with the demo agency. ``role`` sizes the
-    PostgreSQL pool (``app``, ``worker``, ``relay``)."""
+    PostgreSQL pool (``app``, ``worker``, ``relay``); ``mapped`` reads an SQLite file through
+    a memory map (the interactive app)."""
     if settings.mode != "demo":
-        return await InboxService.open(settings, role=role)
+        return await InboxService.open(settings, role=role, mapped=mapped)
 
     async def seed(db: Database) -> None:
         if await no_tenant_yet(db):  # the seeder loads only for a database still empty
@@ -61,7 +64,7 @@ async def open_service(settings: Settings, *, role: str = "app") -> InboxService
 
             await seed_if_empty(db, settings.tenant)
 
-    service = await InboxService.open(settings, role=role, prepare=seed)
+    service = await InboxService.open(settings, role=role, prepare=seed, mapped=mapped)
     if service.ctx.agent_id is None:
         await _be_the_demo_agent(service)
     return service

@@ -168,7 +168,8 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
             try:
                 from core.engine import open_service
 
-                self.service = await open_service(self.settings)
+                # the file read in place: a search's page reads hop between many pages
+                self.service = await open_service(self.settings, mapped=True)
             except CoccinelleError as exc:
                 self.exit(return_code=2, message=t("cli.error", message=str(exc)))
                 return

@@ -197,13 +197,15 @@ class InboxService:
         *,
         role: str = "app",
         prepare: Callable[[Database], Awaitable[object]] | None = None,
+        mapped: bool = False,
     ) -> InboxService:
         """Open the configured database (migrating it), start the live link, return the service.
 
         ``role`` (``app``, ``worker``, ``relay``) sizes the PostgreSQL connection pool (see
         ``DatabaseSettings``). ``prepare`` runs on the open database first
         (``core.engine.open_service`` fills an empty demo database with the demo agency that way:
-        the facade does not know the demo).
+        the facade does not know the demo). ``mapped``: an SQLite file is read through a memory
+        map (the interactive app: ``Database.open``).
         """
         check_team_settings(settings)
         options: dict[str, Any] = {}
@@ -211,6 +213,8 @@ class InboxService:
             options = settings.database.engine_options(role)
             options["idle_seconds"] = settings.database.idle_for(role)
             options["name"] = f"coccinelle {role}"
+        elif mapped:
+            options["mapped"] = True
         db = await Database.open(settings.effective_database_url, **options)
         db.listen_url = settings.database.listen_url
         try:

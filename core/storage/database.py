@@ -55,6 +55,17 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+#: How much of an SQLite file the app's connections read through a memory map (``PRAGMA
+#: mmap_size``, ``Database.open(mapped=True)``). Reads that hop from page to page (a search's
+#: two thousand matching messages, each looked up by id) otherwise copy each page from the
+#: system's cache into SQLite's own 2 MB one, a system call per page: read in place, a search
+#: key's statement takes about a fifth less CPU on the bench's large inbox. The pages are the
+#: system's file cache, shared and dropped under pressure, but they count in the process's
+#: resident size as they are touched: only the interactive app maps its file (the relay,
+#: workers and command-line runs read as before).
+MMAP_BYTES = 1 << 30
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -90,6 +101,12 @@ def _restore_checkpoints(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cursor.close()
+
+
+def _on_mapped_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+    cursor.close()
 
 
 def batch_sqlite_inserts(engine: AsyncEngine) -> None:
@@ -287,14 +304,16 @@ class Database:
         upgrade: bool = True,
         idle_seconds: float | None = None,
         name: str | None = None,
+        mapped: bool = False,
         **engine_options: Any,
     ) -> Database:
         """Connect to ``url`` and (by default) bring its schema up to date.
 
         On PostgreSQL, ``idle_seconds`` closes the pooled connections after that long unused
         (``core.storage.idle``); ``name`` is the ``application_name`` its connections show the
-        server (``coccinelle app``, ``coccinelle relay``…); ``engine_options`` go to SQLAlchemy
-        (pool size and the like).
+        server (``coccinelle app``, ``coccinelle relay``…); ``mapped`` reads an SQLite file
+        through a memory map (``MMAP_BYTES``); ``engine_options`` go to SQLAlchemy (pool size
+        and the like).
 
         Raises:
             NotADatabase: an SQLite file that is not a database.
@@ -315,6 +334,8 @@ class Database:
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
             event.listen(engine.sync_engine, "checkin", _restore_checkpoints)
+            if mapped:
+                event.listen(engine.sync_engine, "connect", _on_mapped_sqlite_connect)
         db = cls(engine)
         db.name = name
         if idle_seconds is not None and engine.dialect.name == "postgresql":

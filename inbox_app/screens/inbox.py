@@ -451,15 +451,21 @@ class InboxScreen(KeptLines, BulkActions, Screen[None]):
         """Search as you type (the search box tells each new text at once): each key narrows
         the list. The search of the key before is cancelled (the newest key's list is the one
         shown; a page read for an older one is never shown after it: ``reload``)."""
-        if self.query_one("#search", Input).display:
-            self._search_for(value.strip() or None)
+        box = self.query_one("#search", SearchBox)
+        if box.display:
+            self._search_for(value.strip() or None, box.hold_echo())
 
     @work(exclusive=True, group="search")
-    async def _search_for(self, query: str | None) -> None:
-        # compared with what the list shows too: a search cancelled by the key after it set
-        # the filter but showed nothing ("mar", then "mar " or "ma" then "mar" typed fast)
-        if query != self.filter.search or query != self.table.query_text:
-            await self.refilter(dataclasses.replace(self.filter, search=query))
+    async def _search_for(self, query: str | None, echo: int) -> None:
+        """Show the search for ``query``; the box's echo of the key (held: ``echo``) is drawn
+        in the same frame as the list."""
+        try:
+            # compared with what the list shows too: a search cancelled by the key after it set
+            # the filter but showed nothing ("mar", then "mar " or "ma" then "mar" typed fast)
+            if query != self.filter.search or query != self.table.query_text:
+                await self.refilter(dataclasses.replace(self.filter, search=query))
+        finally:
+            self.query_one("#search", SearchBox).release_echo(echo)
 
     @on(Input.Submitted, "#search")
     async def _searched(self, event: Input.Submitted) -> None:

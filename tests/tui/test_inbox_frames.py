@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 from typing import Any
@@ -216,3 +217,76 @@ async def test_a_page_shown_anew_highlights_its_first_row_once(app, ids) -> None
         await settle(pilot)
         assert highlighted == [str(table.ids()[0])]
         assert table.ids() == [s.id for s in table.summaries.values()]
+
+
+def _record_frame_widgets(screen: Any) -> list[set[str]]:
+    """The kinds of widget each frame of ``screen`` repaints, from now on."""
+    frames: list[set[str]] = []
+    update_widgets = screen._compositor.update_widgets
+
+    def recorded(widgets: set[Any]) -> None:
+        frames.append({type(widget).__name__ for widget in widgets})
+        update_widgets(widgets)
+
+    screen._compositor.update_widgets = recorded
+    return frames
+
+
+async def test_a_search_key_is_one_frame_the_box_with_its_list(app, ids, monkeypatch) -> None:
+    """A key's echo in the box waits for the key's list: the box and the list are drawn in
+    one frame (drawn alone, the echo was a frame of its own, and the list's frame came no
+    sooner than a refresh period after it). The hold's time limit is taken out of the way:
+    on a loaded machine the tiny read may take longer than it."""
+    from inbox_app.widgets.inbox import search_box
+
+    monkeypatch.setattr(search_box, "ECHO_HOLD_SECONDS", 30.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash", *"du")
+        await settle(pilot)
+        frames = _record_frame_widgets(screen)
+        for key in "pon":
+            frames.clear()
+            await pilot.press(key)
+            await settle(pilot)
+            assert len(frames) == 1
+            assert {"SearchBox", "ConversationList"} <= frames[0]
+        box = screen.query_one("#search", Input)
+        assert box.value == "dupon" and not box.echo_held
+        assert names(app) == ["Marie Dupont", "Marie Dupont"]  # her SMS and her e-mail
+        assert "dupon" in "".join(s.text for s in box.render_line(0))
+
+
+async def test_a_slow_search_shows_what_was_typed_before_its_list(app, ids) -> None:
+    """The echo waits for the list ``ECHO_HOLD_SECONDS`` at most: a slow read does not leave
+    the agent without what they typed."""
+    from inbox_app.widgets.inbox.search_box import ECHO_HOLD_SECONDS
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash", *"du")
+        await settle(pilot)
+        conversations = app.service.conversations
+        page = conversations.page
+        reading = asyncio.Event()
+
+        async def slow(*args: Any, **kwargs: Any) -> Any:
+            await reading.wait()
+            return await page(*args, **kwargs)
+
+        conversations.page = slow
+        frames = _record_frame_widgets(screen)
+        try:
+            await pilot.press("p")
+            await pilot.pause(ECHO_HOLD_SECONDS * 4)
+            assert any("SearchBox" in frame for frame in frames)  # shown, the read still on
+            assert not any("ConversationList" in frame for frame in frames)
+            reading.set()
+            await settle(pilot)
+        finally:
+            conversations.page = page
+        assert screen.query_one("#search", Input).value == "dup"
+        assert any("ConversationList" in frame for frame in frames)
+        assert names(app) == ["Marie Dupont", "Marie Dupont"]  # her SMS and her e-mail

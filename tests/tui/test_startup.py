@@ -315,3 +315,21 @@ async def test_the_conversation_screen_loads_a_moment_after_the_first_page(
     async with app.run_test() as pilot:
         await settle_until(pilot, lambda: bool(imported))
     assert imported == [True]
+
+
+async def test_the_app_reads_its_sqlite_file_through_a_memory_map(tmp_path: Path) -> None:
+    """The interactive app's connections map the file (``Database.open(mapped=True)``): a
+    search's page reads hop between many pages of the messages table."""
+    from sqlalchemy import text
+
+    from core.config.settings import Settings
+    from core.storage.database import MMAP_BYTES, Database, sqlite_url
+
+    path = tmp_path / "inbox.db"
+    await (await Database.open(sqlite_url(path))).close()
+    app = InboxApp(settings=Settings(database_url=sqlite_url(path), language="en"), live=False)
+    async with app.run_test() as pilot:
+        await settle_until(pilot, lambda: app.service is not None)
+        assert app.service is not None
+        async with app.service.ctx.db.engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA mmap_size"))).scalar() == MMAP_BYTES

@@ -213,6 +213,23 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db: Database) ->
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
 
 
+async def test_only_a_mapped_sqlite_database_reads_its_file_through_a_memory_map(
+    tmp_path: Path,
+) -> None:
+    """The interactive app's connections map the file (a search's page reads hop between pages
+    of a large table: read in place, not copied page by page into SQLite's small cache); the
+    others read as before (the mapped pages count in the process's resident size)."""
+    from core.storage.database import MMAP_BYTES
+
+    for mapped, expected in ((True, MMAP_BYTES), (False, 0)):
+        db = await Database.open(sqlite_url(tmp_path / f"{mapped}.db"), mapped=mapped)
+        try:
+            async with db.engine.connect() as conn:
+                assert (await conn.execute(text("PRAGMA mmap_size"))).scalar() == expected
+        finally:
+            await db.close()
+
+
 async def test_timestamps_come_back_aware_in_utc(service, clock) -> None:
     prospect = await add_prospect(service, phone="0612345678")
     conversation_id, _ = await add_message(service, prospect, "bonjour")
