@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import importlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from textual import events, work
@@ -20,7 +20,6 @@ from core.config.settings import Settings
 from core.errors import CoccinelleError
 from core.events import Alert, ConnectionState, Event, Resync, SettingsChanged
 from core.i18n import t
-from core.service import InboxService
 from inbox_app.errors import notify_error
 from inbox_app.keymap import KeymapError, check_keymap
 from inbox_app.list_keys import LIST_ACTIONS, LIST_BINDINGS, ListKeyActions, focused_list
@@ -33,8 +32,11 @@ from inbox_app.typeahead import TypeAhead
 from inbox_app.widgets.caches import untie_strips
 
 if TYPE_CHECKING:
-    from core.domain.models import Thread
+    from core.domain.inbox_filter import InboxFilter
+    from core.domain.models import ConversationSummary, Page, Thread
     from core.engine import Engine
+    from core.service import InboxService
+    from core.storage.inbox_list import FirstScreen
     from inbox_app.memory import IdleCollector
     from inbox_app.screens.conversation import ConversationScreen
 
@@ -141,10 +143,20 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         self._threads_reading: list[int] | None = None
         #: Set once the inbox has painted its first page.
         self.first_paint = asyncio.Event()
+        #: Called at the first paint, before what starts after it (the bench stamps the time).
+        self.when_painted: list[Callable[[], None]] = []
+        #: Set once ``service`` is open (or could not be opened: the app is exiting then).
+        self.service_ready = asyncio.Event()
+        #: The first screen read without the service (``core.storage.inbox_list``), until shown.
+        self._first_screen: FirstScreen | None = None
+        self._first_page_taken = False
+        self._background_started = False
 
     def now(self) -> datetime:
         """The app's "now"."""
-        return self._clock() if self._clock else self.service.ctx.now()
+        if self._clock:
+            return self._clock()
+        return self.service.ctx.now() if self.service is not None else datetime.now(UTC)
 
     @property
     def _background_screens(self) -> list[Screen[object]]:
@@ -164,25 +176,99 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         except KeymapError as exc:
             self.exit(return_code=2, message=t("cli.error", message=str(exc)))
             return
-        if self.service is None:
-            try:
-                from core.engine import open_service
+        from inbox_app.screens.inbox import PAGE_SIZE, InboxScreen
 
-                # the file read in place: a search's page reads hop between many pages
-                self.service = await open_service(self.settings, mapped=True)
-            except CoccinelleError as exc:
-                self.exit(return_code=2, message=t("cli.error", message=str(exc)))
+        if self.service is None:
+            self._first_screen = self._read_first_screen(PAGE_SIZE)
+            if self._first_screen is None and not await self._open_service():
                 return
+        if self.service is None:
+            # The first page was read without the service: it opens once that page is painted
+            # (``first_page_shown``); keys wait for it (``on_event``).
+            await self.push_screen(InboxScreen())
+            return
+        self._service_opened()
+        await self.push_screen(InboxScreen())
+        await self._after_service()
+        # The engine and the parked-events check start once the first page is on screen
+        # (``first_page_shown``): started here, they would run while the inbox reads and paints.
+
+    def _read_first_screen(self, page_size: int) -> FirstScreen | None:
+        """The inbox's first screen read through ``sqlite3``, without SQLAlchemy, its mapping
+        and the service (most of what a start imported); None when the service has to read it:
+        another database than a local SQLite file, an agent to check, a schema to migrate."""
+        settings = self.settings
+        if settings.agent or settings.mode not in ("local", "demo"):
+            return None
+        from core.storage.inbox_list import read_first_screen
+
+        return read_first_screen(settings.effective_database_url, settings.tenant, page_size)
+
+    async def _open_service(self) -> bool:
+        """Open the service from the settings; False (and the app exits) when it cannot be."""
+        try:
+            from core.engine import open_service
+
+            # the file read in place: a search's page reads hop between many pages
+            self.service = await open_service(self.settings, mapped=True)
+        except CoccinelleError as exc:
+            self.service_ready.set()  # nothing waits for it any more: the app exits
+            self.exit(return_code=2, message=t("cli.error", message=str(exc)))
+            return False
+        return True
+
+    def _service_opened(self) -> None:
         if self._clock is not None:
             self.service.ctx.clock = self._clock
-        from inbox_app.screens.inbox import InboxScreen
+        self.service_ready.set()
 
-        await self.push_screen(InboxScreen())
+    async def _after_service(self) -> None:
+        """What needs the service once the inbox is shown: the core's events, who the agent is."""
         if self._live:
             self.listen()
         await choose_agent_at_start(self, self._reload_screens)
-        # The engine and the parked-events check start once the first page is on screen
-        # (``first_page_shown``): started here, they would run while the inbox reads and paints.
+
+    @work(exclusive=True, group="service")
+    async def _open_service_after_paint(self) -> None:
+        """Open the service once the first page (read without it) is painted. The collector is
+        held meanwhile, and what it imported and built is frozen with start-up's objects."""
+        from inbox_app.memory import freeze_long_lived, hold_collector, release_collector
+
+        was_running = hold_collector()
+        try:
+            opened = await self._open_service()
+        finally:
+            release_collector(was_running)
+        if not opened:
+            return
+        if self._idle_collector is not None:
+            freeze_long_lived()
+        self._first_screen = None
+        self._service_opened()
+        await self._after_service()
+        self._start_background()
+
+    async def until_service(self) -> None:
+        """Until the service is open (or could not be: the app is exiting)."""
+        await self.service_ready.wait()
+
+    def take_first_page(
+        self, wanted: InboxFilter, after: str | None, size: int
+    ) -> Page[ConversationSummary] | None:
+        """The first page read at start, if that is what is ``wanted`` and the service is not
+        open yet (once); else None."""
+        first = self._first_screen
+        if first is None or self.service is not None or first.page_size != size:
+            return None
+        if self._first_page_taken or after is not None or not wanted.is_first_screen():
+            return None
+        self._first_page_taken = True
+        return first.page
+
+    def first_counts(self) -> dict[str, tuple[int, int]] | None:
+        """The counts read at start, while the service is not open yet."""
+        first = self._first_screen
+        return first.counts if first is not None and self.service is None else None
 
     @work(exclusive=True, group="parked")
     async def check_parked_events(self) -> None:
@@ -215,9 +301,13 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         """Every event reaches the app first: a key or a click tells the idle collector the
-        agent is there."""
-        if self._idle_collector is not None and isinstance(event, (events.Key, events.MouseDown)):
-            self._idle_collector.touched()
+        agent is there. A key or a click that comes before the service is open (the first page
+        was read without it) waits for it, and those after it wait in turn."""
+        if isinstance(event, (events.Key, events.MouseDown)):
+            if self._idle_collector is not None:
+                self._idle_collector.touched()
+            if not self.service_ready.is_set():
+                await self.service_ready.wait()
         await super().on_event(event)
 
     def first_page_shown(self) -> None:
@@ -227,6 +317,8 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         if self.first_paint.is_set():
             return
         self.first_paint.set()
+        for painted in self.when_painted:
+            painted()
         if self._calm_memory:
             from inbox_app.memory import IdleCollector, settle_collector
 
@@ -234,11 +326,22 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
             settle_collector()
             self._idle_collector = IdleCollector()
             self.set_interval(IDLE_CHECK_SECONDS, self._idle_collector.collect_if_idle)
+        self.set_timer(READER_IMPORT_DELAY, self._import_reader)
+        if self.service is None:
+            self._open_service_after_paint()  # which then starts the background work
+        else:
+            self._start_background()
+
+    def _start_background(self) -> None:
+        """The engine and the parked-events check, once the first page is painted and the
+        service is open. Once."""
+        if self._background_started:
+            return
+        self._background_started = True
         if self._wants_engine:
             self.start_engine()
         self.check_parked_events()
         self.set_interval(self.PARKED_CHECK_SECONDS, self.check_parked_events)
-        self.set_timer(READER_IMPORT_DELAY, self._import_reader)
 
     def _import_reader(self) -> None:
         """Import the conversation screen's module (its widgets, attachments, HTTP client):
@@ -362,6 +465,8 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
         ``SettingsChanged``, a ``Resync`` or a lost link forgets it), else read each time."""
         if self._tenant_tz is not None:
             return self._tenant_tz
+        if self.service is None and self._first_screen is not None:
+            return self._first_screen.timezone
         generation = self._settings_generation
         zone = await self.service.tenant_settings.timezone()
         if self._settings_watched and generation == self._settings_generation:

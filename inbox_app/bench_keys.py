@@ -263,12 +263,13 @@ async def _measure_keys(
 
 
 async def _loaded_after_paint(pilot: Any) -> None:
-    """Until the app has imported what it loads a moment after its first paint (the
-    conversation screen's module, ``READER_IMPORT_DELAY``): start-up work, not a key's."""
+    """Until the app has opened its service and imported what it loads a moment after its
+    first paint (the conversation screen's module, ``READER_IMPORT_DELAY``): start-up work,
+    not a key's."""
     from inbox_app.app import READER_MODULE
 
     for _ in range(100):
-        if READER_MODULE in sys.modules:
+        if READER_MODULE in sys.modules and pilot.app.service_ready.is_set():
             return
         await pilot.pause(0.05)
 

@@ -43,13 +43,14 @@ async def _until_first_paint(app: object) -> None:
     from inbox_app.app import InboxApp
 
     assert isinstance(app, InboxApp)
+    stamp = os.environ.get(FIRST_PAINT_STAMP_ENV)
+    if stamp:  # at the paint, not once this task is next scheduled (the service opens then)
+        app.when_painted.append(lambda: stamp_first_paint(stamp))
     running = asyncio.create_task(app.run_async(headless=True))
     painted = asyncio.create_task(app.first_paint.wait())
     await asyncio.wait({running, painted}, return_when=asyncio.FIRST_COMPLETED)
     if painted.done():
-        stamp = os.environ.get(FIRST_PAINT_STAMP_ENV)
-        if stamp:
-            stamp_first_paint(stamp)
+        await app.until_service()  # quitting while it opens would leave its connection open
         await app.settle_workers()
         app.call_after_refresh(app.exit)
     else:

@@ -229,3 +229,13 @@ class EnrolmentStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     LEFT = "left"
+
+
+class BulkAction(StrEnum):
+    """What can be done to a tagged set."""
+
+    ASSIGN = "assign"
+    LABEL = "label"
+    SNOOZE = "snooze"
+    CLOSE = "close"
+    PRIORITY = "priority"

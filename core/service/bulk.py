@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain.enums import ConversationStatus, Priority
+from core.domain.enums import BulkAction, ConversationStatus, Priority
 from core.errors import InvalidInput, NotFound
 from core.events import ConversationChanged
 from core.service.conversations import MAX_LABELS, _label, _labels_of
@@ -26,16 +25,6 @@ from core.team import audit
 C = t.ConversationRow
 MAX_BULK = 500
 _FIELDS = ("status", "snoozed_until", "closed_at", "priority", "assignee_id")
-
-
-class BulkAction(StrEnum):
-    """What can be done to a tagged set."""
-
-    ASSIGN = "assign"
-    LABEL = "label"
-    SNOOZE = "snooze"
-    CLOSE = "close"
-    PRIORITY = "priority"
 
 
 @dataclass(frozen=True)

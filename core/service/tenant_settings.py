@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from core.domain import models as m
 from core.domain.enums import DEFAULT_PROVIDER, Channel, Provider
-from core.domain.tenant_settings import TenantSettings, known_zone
+from core.domain.tenant_settings import TenantSettings
 from core.errors import InvalidInput, NotFound
 from core.events import MessageChanged, SettingsChanged
 from core.outbox.held import release_quiet_held
 from core.storage import convert
 from core.storage import tables as t
+from core.storage.inbox_list import stored_zone
 from core.storage.service_context import ServiceContext
 from core.team import audit
 
@@ -45,10 +46,7 @@ class TenantSettingsStore:
             if tenant is None:
                 raise NotFound("tenant", self.ctx.tenant_id)
             stored = tenant.settings or {}
-        zone = stored.get("timezone", TenantSettings.model_fields["timezone"].default)
-        if isinstance(zone, str) and known_zone(zone):
-            return zone
-        return (await self.get()).timezone
+        return stored_zone(stored) or (await self.get()).timezone
 
     async def save(self, settings: TenantSettings | dict[str, Any]) -> TenantSettings:
         """Validate then store every setting at once; nothing is saved if anything is wrong.

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Row
 
 from core.domain import models as m
-from core.domain.enums import Priority
 from core.storage import tables as t
+from core.storage.inbox_list import summary_fields
 
 MICROS = Decimal(1_000_000)
 
@@ -43,28 +43,6 @@ def prospect(row: t.ProspectRow) -> m.Prospect:
     )
 
 
-def _summary_fields(row: t.ConversationRow, labels: tuple[str, ...], assignee: str | None) -> dict:
-    return {
-        "id": row.id,
-        "prospect_id": row.prospect_id,
-        "prospect_name": row.prospect_name,
-        "channel": row.channel_type,
-        "status": row.status,
-        "priority": Priority.from_rank(row.priority),
-        "assignee_id": row.assignee_id,
-        "assignee_name": assignee,
-        "labels": labels,
-        "subject": row.subject,
-        "last_message_at": row.last_message_at,
-        "last_message_preview": row.last_message_preview,
-        "last_message_direction": row.last_message_direction,
-        "unread_count": row.unread_count,
-        "waiting_since": row.waiting_since,
-        "snoozed_until": row.snoozed_until,
-        "message_count": row.message_count,
-    }
-
-
 def conversation_summary(
     row: t.ConversationRow,
     labels: tuple[str, ...] = (),
@@ -74,7 +52,7 @@ def conversation_summary(
 ) -> m.ConversationSummary:
     """One inbox row (``match_snippet``: why a search found it)."""
     return m.ConversationSummary(
-        **_summary_fields(row, labels, assignee),
+        **summary_fields(row, labels, assignee),
         has_draft=has_draft,
         match_snippet=match_snippet,
     )
@@ -88,7 +66,7 @@ def conversation(
 ) -> m.Conversation:
     """A conversation with its links."""
     return m.Conversation(
-        **_summary_fields(row, labels, assignee),
+        **summary_fields(row, labels, assignee),
         channel_identifier=row.channel_identifier,
         switched_from_id=row.switched_from_id,
         switched_to_ids=switched_to,

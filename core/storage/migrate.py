@@ -17,13 +17,12 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from core.errors import SchemaTooNew
+from core.storage.revision import HEAD_REVISION
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-#: The newest revision in ``migrations/versions`` (checked by tests/unit/test_storage.py).
-HEAD_REVISION = "0014"
 
 
 def stored_revision(connection: Connection) -> str | None:

@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 
 from textual.binding import Binding
 
-from core.domain.enums import Priority
+from core.domain.enums import BulkAction, Priority
 from core.i18n import t
-from core.service.bulk import BulkAction
 from inbox_app.errors import notify_error
 from inbox_app.render.words import priority_name
 from inbox_app.screens.choice import ChoiceScreen

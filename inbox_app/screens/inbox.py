@@ -20,11 +20,11 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker
 
 from core.domain.enums import Channel, ConversationStatus
+from core.domain.inbox_filter import InboxFilter, Sort, View
 from core.domain.models import ConversationSummary, Page
 from core.errors import NotFound
 from core.events import ConversationChanged, Event, MessageChanged, Resync
 from core.i18n import t
-from core.service import InboxFilter, Sort, View
 from inbox_app.errors import notify_error
 from inbox_app.notify_hook import run_hook, wanted
 from inbox_app.render.safe import one_line
@@ -252,6 +252,8 @@ class InboxScreen(KeptLines, BulkActions, Screen[None]):
     @on(Sidebar.Considered)
     def _considered(self, event: Sidebar.Considered) -> None:
         """The sidebar's highlight moved: read the page that Enter would show."""
+        if not self.app.service_ready.is_set():  # picked, the page is read then
+            return
         wanted = self._picked_filter(event.channel, event.view)
         if wanted is not None:
             self._ahead_reading = (wanted, self._read_ahead(wanted))
@@ -300,6 +302,10 @@ class InboxScreen(KeptLines, BulkActions, Screen[None]):
         first); None (and a notice) when it cannot be read."""
         self._loading = True
         try:
+            first = self.app.take_first_page(self.filter, after, PAGE_SIZE)
+            if first is not None:
+                return first
+            await self.app.until_service()
             return await self.app.service.conversations.page(self.filter, after, PAGE_SIZE)
         except Exception as exc:
             notify_error(self.app, exc)
@@ -317,6 +323,10 @@ class InboxScreen(KeptLines, BulkActions, Screen[None]):
 
     async def _read_counts(self) -> dict[str, tuple[int, int]] | None:
         try:
+            first = self.app.first_counts()
+            if first is not None:
+                return first
+            await self.app.until_service()
             return await self.app.service.conversations.counts()
         except Exception as exc:
             notify_error(self.app, exc)

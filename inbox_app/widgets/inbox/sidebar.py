@@ -10,8 +10,8 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from core.domain.enums import Channel
+from core.domain.inbox_filter import View
 from core.i18n import t
-from core.service import View
 from inbox_app.render.kept_lines import KeptStylesCache
 from inbox_app.render.words import channel_name
 from inbox_app.widgets.caches import UnlinkedLRUCache, unlinked
