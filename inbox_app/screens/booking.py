@@ -233,8 +233,10 @@ class BookingScreen(ListKeyActions, ModalScreen["m.Appointment | None"]):
         hint.display = self.moving is None
         key = "booking.panel.confirm_hint" if self.confirming else "booking.panel.propose_hint"
         text = Text(t(key))
-        if self.confirming and self._no_place():
-            text.append("\n" + t("booking.panel.place_needed"), style="bold")
+        if self._no_place():
+            # confirming needs a place; a proposal without one does not say where to come
+            key = "booking.panel.place_needed" if self.confirming else "booking.panel.place_unsaid"
+            text.append("\n" + t(key), style="bold")
         hint.update(text)
 
     def _no_place(self) -> bool:
