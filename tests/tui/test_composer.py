@@ -180,3 +180,15 @@ async def test_the_subject_field_follows_the_channel_the_reply_will_take(app, id
         assert subject.display  # what the agent wrote is never hidden
         subject.value = ""
         await settle_until(pilot, lambda: not subject.display)
+
+
+async def test_the_send_later_hint_shows_its_whole_format(app, ids, lang) -> None:
+    """The field's hint names the format to type: cut, a French agent saw "Envoyer plus tard :"
+    and no format at all."""
+    from rich.cells import cell_len
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        field = app.screen.query_one("#send_at", Input)
+        assert "HH:MM" in str(field.placeholder)
+        assert cell_len(str(field.placeholder)) <= field.content_region.width
