@@ -192,27 +192,9 @@ async def seed_demo(
         item.prospect = created[key]
     for index, item in enumerate(placed):
         await _write_story(service, item, index, (agents, by_name), agenda, rng, moment)
-    await _remind(service, moment)
     await seed_campaigns(db, tenant, moment)
     await _mark(db, service.ctx.tenant_id, seed, moment)
     return await summary(db, service.ctx.tenant_id)
-
-
-async def _remind(service: InboxService, now: datetime) -> None:
-    """Queue the reminders of the appointments still to come, as booking them in the app does
-    (the stories write their appointments directly, which plans none): a confirmed visit
-    tomorrow has its "in 2 hours" and "in 30 minutes" messages waiting in its thread."""
-    A = t.AppointmentRow
-    live = (AppointmentStatus.PROPOSED, AppointmentStatus.CONFIRMED)
-    async with service.db.session() as session:
-        query = (
-            select(A.id)
-            .where(A.tenant_id == service.ctx.tenant_id, A.status.in_(live), A.starts_at > now)
-            .order_by(A.starts_at, A.id)
-        )
-        upcoming = list((await session.execute(query)).scalars())
-    for appointment_id in upcoming:
-        await service.outbound.reminders.sync(appointment_id)
 
 
 async def _channels(service: InboxService, tenant: str) -> None:

@@ -137,24 +137,3 @@ async def test_every_time_a_text_names_is_an_appointment_in_paris_time(demo) -> 
         # The first time named is the appointment; a list of proposals may add other slots.
         assert times[0] in named, (message.content, sorted(str(s) for s in near))
     assert checked >= 5
-
-
-async def test_the_appointments_still_to_come_have_their_reminders_queued(demo) -> None:
-    """As booked in the app: a confirmed one has its reminders waiting, a proposed one only
-    the day-before one asking to confirm (the others come once it is confirmed)."""
-    db, now = demo
-    appointments = [a for a in await rows(db, t.AppointmentRow) if a.starts_at > now]
-    queued: dict[int, set[str]] = defaultdict(set)
-    for row in await rows(db, t.OutboxRow):
-        if row.appointment_id is not None and row.status == "pending":  # due later
-            assert row.not_before > now
-            queued[row.appointment_id].add(row.purpose)
-    confirmed = [a for a in appointments if a.status == AppointmentStatus.CONFIRMED]
-    assert confirmed, "the demo has confirmed appointments to come"
-    for appointment in confirmed:
-        # (a reminder whose moment falls in quiet hours, or is past, is not queued)
-        assert "reminder_survey" in queued[appointment.id]
-        assert queued[appointment.id] & {"reminder_h24", "reminder_h2", "reminder_m30"}
-    for appointment in appointments:
-        if appointment.status == AppointmentStatus.PROPOSED:
-            assert queued[appointment.id] <= {"reminder_h24", "reminder_h24_unread"}
