@@ -131,9 +131,9 @@ async def test_nouveau_rdv_buttons_book_a_slot_with_reminders_and_confirmation(
     texts = {r.purpose: r.payload["text"] for r in await outbox(world, appointment_id=booked.id)}
     for purpose in ("reminder_h2", "reminder_m30"):
         assert "à nous indiquer" not in texts[purpose]
-    assert "vous attend dans 30 min : lieu à confirmer avec votre conseiller." in texts[
-        "reminder_m30"
-    ]
+    assert (
+        "vous attend dans 30 min : lieu à confirmer avec votre conseiller." in texts["reminder_m30"]
+    )
     events = await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
     assert [e.meta["action"] for e in events if e.meta.get("action") == "no_place"] == ["no_place"]
     [conversation] = await world.rows(
