@@ -182,13 +182,14 @@ async def test_the_subject_field_follows_the_channel_the_reply_will_take(app, id
         await settle_until(pilot, lambda: not subject.display)
 
 
-async def test_the_send_later_hint_shows_its_whole_format(app, ids, lang) -> None:
-    """The field's hint names the format to type: cut, a French agent saw "Envoyer plus tard :"
-    and no format at all."""
+async def test_the_fields_hints_are_whole_at_80_columns(app, ids, lang) -> None:
+    """The hints name what to type: cut, a French agent saw "Envoyer plus tard :" and no
+    format at all, and "Attach a file: path to a photo or"."""
     from rich.cells import cell_len
 
     async with app.run_test(size=(80, 24)) as pilot:
         await open_composer(app, pilot, ids["marie_sms"])
-        field = app.screen.query_one("#send_at", Input)
-        assert "HH:MM" in str(field.placeholder)
-        assert cell_len(str(field.placeholder)) <= field.content_region.width
+        assert "HH:MM" in str(app.screen.query_one("#send_at", Input).placeholder)
+        for name in ("#send_at", "#attach"):
+            field = app.screen.query_one(name, Input)
+            assert cell_len(str(field.placeholder)) <= field.content_region.width, name
