@@ -20,7 +20,7 @@ from core.demo.seeder import DEFAULT_SEED, DEMO_MARKER, DEMO_TENANT, DemoSummary
 from core.errors import CoccinelleError
 from core.storage import tables as t
 from core.storage.database import Database
-from core.storage.tenants import no_tenant_yet
+from core.storage.tenants import no_tenant_yet, unfinished_demo
 
 
 class DemoResetRefused(CoccinelleError):
@@ -56,8 +56,11 @@ async def is_empty(db: Database) -> bool:
 
 
 async def seed_if_empty(db: Database, tenant: str = DEMO_TENANT) -> DemoSummary | None:
-    """Seed the demo data if the database has no tenant yet (the first start in demo mode)."""
-    if not await is_empty(db):
+    """Seed the demo data if the database has no tenant yet (the first start in demo mode), or
+    seed it again if its seeding was cut short (the first start quit while it seeded)."""
+    if await unfinished_demo(db):
+        await erase(db)
+    elif not await is_empty(db):
         return None
     return await seed_demo(db, tenant=tenant)
 
