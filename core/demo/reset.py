@@ -20,7 +20,7 @@ from core.demo.seeder import DEFAULT_SEED, DEMO_MARKER, DEMO_TENANT, DemoSummary
 from core.errors import CoccinelleError
 from core.storage import tables as t
 from core.storage.database import Database
-from core.storage.tenants import no_tenant_yet, unfinished_demo
+from core.storage.tenants import DEMO_STARTED, no_tenant_yet, unfinished_demo
 
 
 class DemoResetRefused(CoccinelleError):
@@ -35,13 +35,16 @@ class DemoResetRefused(CoccinelleError):
 
 
 async def is_demo_database(db: Database) -> bool:
-    """Whether ``db`` is empty or holds only tenants the demo seeder marked."""
+    """Whether ``db`` is empty or holds only tenants the demo seeder marked (when it started:
+    a seeding cut short is demo data too)."""
     async with db.session() as session:
         tenants = (await session.execute(select(t.TenantRow.id))).scalars().all()
         marked = (
             (
                 await session.execute(
-                    select(t.AuditLogRow.tenant_id).where(t.AuditLogRow.action == DEMO_MARKER)
+                    select(t.AuditLogRow.tenant_id).where(
+                        t.AuditLogRow.action.in_((DEMO_STARTED, DEMO_MARKER))
+                    )
                 )
             )
             .scalars()

@@ -48,7 +48,7 @@ from core.service import InboxService
 from core.service.templates import seed_templates
 from core.storage import tables as t
 from core.storage.database import Database
-from core.storage.tenants import DEMO_COMPLETE, DEMO_MARKER, ensure_tenant
+from core.storage.tenants import DEMO_MARKER, DEMO_STARTED, ensure_tenant
 from core.storage.timeline import append_message, apply_status, open_conversation
 from core.storage.types import utcnow
 
@@ -175,8 +175,8 @@ async def seed_demo(
     await ensure_tenant(db, tenant, DEMO_COMPANY)
     service = await InboxService.connect(db, tenant, clock=lambda: moment)
     # Marked first: a seeding cut short (the first start quit while it seeds) is still known as
-    # demo data, so ``demo reset`` and the next start may erase it (``DEMO_COMPLETE`` last).
-    await _mark(db, service.ctx.tenant_id, seed, moment)
+    # demo data, so ``demo reset`` and the next start may erase it (``DEMO_MARKER`` when done).
+    await _mark(db, service.ctx.tenant_id, seed, moment, DEMO_STARTED)
     settings = await service.tenant_settings.get()
     await service.tenant_settings.save(settings.model_copy(update=demo_settings_update()))
     await _channels(service, tenant)
@@ -196,7 +196,7 @@ async def seed_demo(
     for index, item in enumerate(placed):
         await _write_story(service, item, index, (agents, by_name), agenda, rng, moment)
     await seed_campaigns(db, tenant, moment)
-    await _mark(db, service.ctx.tenant_id, seed, moment, DEMO_COMPLETE)
+    await _mark(db, service.ctx.tenant_id, seed, moment)
     return await summary(db, service.ctx.tenant_id)
 
 

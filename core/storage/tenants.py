@@ -19,19 +19,20 @@ async def no_tenant_yet(db: Database) -> bool:
 
 
 #: The demo seeder's marks in the audit log: the first when it starts (the data is demo data,
-#: ``demo reset`` may erase it), the second when it is done.
+#: ``demo reset`` may erase it), the second when it is done (the only one before session 13:
+#: a database seeded then is whole).
+DEMO_STARTED = "demo.seeding"
 DEMO_MARKER = "demo.seeded"
-DEMO_COMPLETE = "demo.complete"
 
 
 async def unfinished_demo(db: Database) -> bool:
     """Whether the database holds demo data whose seeding did not finish (the first start quit
-    while it seeded): marked as started, never as complete."""
+    while it seeded): marked as started, never as done."""
     log = t.AuditLogRow
-    query = select(log.action).where(log.action.in_((DEMO_MARKER, DEMO_COMPLETE)))
+    query = select(log.action).where(log.action.in_((DEMO_STARTED, DEMO_MARKER)))
     async with db.session() as session:
         actions = set((await session.execute(query)).scalars())
-    return DEMO_MARKER in actions and DEMO_COMPLETE not in actions
+    return DEMO_STARTED in actions and DEMO_MARKER not in actions
 
 
 async def ensure_tenant(db: Database, slug: str, name: str | None = None) -> int:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.config.settings import load_settings
 from core.demo import DemoResetRefused, is_demo_database, reset_demo, seed_demo
@@ -20,6 +20,7 @@ from core.errors import NotADatabase
 from core.service import InboxFilter, InboxService
 from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
+from core.storage.tenants import DEMO_STARTED
 from core.storage.timeline import preview_of
 from tests.conftest import PG_URL, PgSchema
 from tests.factories import add_prospect
@@ -391,5 +392,9 @@ async def test_a_seeding_cut_short_is_seeded_again_at_the_next_start(
         assert not await reset_module.unfinished_demo(db)
         assert [c.name for c in await rows(db, t.CampaignRow)] == ["Relance visites"]
         assert await reset_module.seed_if_empty(db) is None  # whole: left as it is
+        async with db.session() as session:  # seeded before the start mark existed: whole too
+            log = t.AuditLogRow
+            await session.execute(delete(log).where(log.action == DEMO_STARTED))
+        assert not await reset_module.unfinished_demo(db)
     finally:
         await db.close()
