@@ -36,7 +36,7 @@ from core.errors import CoccinelleError
 from core.events import Resync, SettingsChanged
 from core.service import InboxService
 from core.storage.database import Database
-from core.storage.tenants import no_tenant_yet
+from core.storage.tenants import no_tenant_yet, unfinished_demo
 from core.supervisor import Supervisor
 
 if TYPE_CHECKING:  # the relay, the sandbox and the adapters load when the engine starts
@@ -59,7 +59,8 @@ async def open_service(
         return await InboxService.open(settings, role=role, mapped=mapped)
 
     async def seed(db: Database) -> None:
-        if await no_tenant_yet(db):  # the seeder loads only for a database still empty
+        # the seeder loads only for a database still empty, or one whose seeding was cut short
+        if await no_tenant_yet(db) or await unfinished_demo(db):
             from core.demo import seed_if_empty
 
             await seed_if_empty(db, settings.tenant)

@@ -20,7 +20,7 @@ from core.demo.seeder import DEFAULT_SEED, DEMO_MARKER, DEMO_TENANT, DemoSummary
 from core.errors import CoccinelleError
 from core.storage import tables as t
 from core.storage.database import Database
-from core.storage.tenants import no_tenant_yet
+from core.storage.tenants import DEMO_STARTED, no_tenant_yet, unfinished_demo
 
 
 class DemoResetRefused(CoccinelleError):
@@ -35,13 +35,16 @@ class DemoResetRefused(CoccinelleError):
 
 
 async def is_demo_database(db: Database) -> bool:
-    """Whether ``db`` is empty or holds only tenants the demo seeder marked."""
+    """Whether ``db`` is empty or holds only tenants the demo seeder marked (when it started:
+    a seeding cut short is demo data too)."""
     async with db.session() as session:
         tenants = (await session.execute(select(t.TenantRow.id))).scalars().all()
         marked = (
             (
                 await session.execute(
-                    select(t.AuditLogRow.tenant_id).where(t.AuditLogRow.action == DEMO_MARKER)
+                    select(t.AuditLogRow.tenant_id).where(
+                        t.AuditLogRow.action.in_((DEMO_STARTED, DEMO_MARKER))
+                    )
                 )
             )
             .scalars()
@@ -56,8 +59,11 @@ async def is_empty(db: Database) -> bool:
 
 
 async def seed_if_empty(db: Database, tenant: str = DEMO_TENANT) -> DemoSummary | None:
-    """Seed the demo data if the database has no tenant yet (the first start in demo mode)."""
-    if not await is_empty(db):
+    """Seed the demo data if the database has no tenant yet (the first start in demo mode), or
+    seed it again if its seeding was cut short (the first start quit while it seeded)."""
+    if await unfinished_demo(db):
+        await erase(db)
+    elif not await is_empty(db):
         return None
     return await seed_demo(db, tenant=tenant)
 

@@ -48,7 +48,7 @@ from core.service import InboxService
 from core.service.templates import seed_templates
 from core.storage import tables as t
 from core.storage.database import Database
-from core.storage.tenants import ensure_tenant
+from core.storage.tenants import DEMO_MARKER, DEMO_STARTED, ensure_tenant
 from core.storage.timeline import append_message, apply_status, open_conversation
 from core.storage.types import utcnow
 
@@ -56,7 +56,7 @@ DEFAULT_SEED = 20260310
 DEMO_TENANT = "demo"
 DEMO_COMPANY = "Agence Immobilière Demo"
 #: The audit-log action that marks a tenant as demo data (``demo reset`` only erases those).
-DEMO_MARKER = "demo.seeded"
+
 HISTORY_DAYS = 30
 #: The demo's own appointment type, on top of the agency defaults (visit, valuation, signing…).
 INVENTORY = AppointmentType(key="etat_des_lieux", minutes=60, buffer_minutes=15, where="property")
@@ -174,6 +174,9 @@ async def seed_demo(
     rng = random.Random(seed)
     await ensure_tenant(db, tenant, DEMO_COMPANY)
     service = await InboxService.connect(db, tenant, clock=lambda: moment)
+    # Marked first: a seeding cut short (the first start quit while it seeds) is still known as
+    # demo data, so ``demo reset`` and the next start may erase it (``DEMO_MARKER`` when done).
+    await _mark(db, service.ctx.tenant_id, seed, moment, DEMO_STARTED)
     settings = await service.tenant_settings.get()
     await service.tenant_settings.save(settings.model_copy(update=demo_settings_update()))
     await _channels(service, tenant)
@@ -574,12 +577,14 @@ async def _triage(
         await conversations.set_status(conversation_id, ConversationStatus.PENDING)
 
 
-async def _mark(db: Database, tenant_id: int, seed: int, now: datetime) -> None:
+async def _mark(
+    db: Database, tenant_id: int, seed: int, now: datetime, action: str = DEMO_MARKER
+) -> None:
     async with db.session() as session:
         session.add(
             t.AuditLogRow(
                 tenant_id=tenant_id,
-                action=DEMO_MARKER,
+                action=action,
                 subject_type="tenant",
                 subject_id=tenant_id,
                 details={"seed": seed, "now": now.isoformat()},

@@ -63,8 +63,11 @@ async def appointment_values(
     prospect: t.ProspectRow,
     settings: TenantSettings,
     language: str,
+    *,
+    asking: bool = True,
 ) -> dict[str, str]:
-    """The template variables of an appointment, in the prospect's language."""
+    """The template variables of an appointment, in the prospect's language; ``asking``: a
+    missing address may be asked of the prospect (see ``missing_place``)."""
     zone = settings.timezone
     theirs = prospect.timezone
     agent = await session.get(t.AgentRow, appointment.agent_id) if appointment.agent_id else None
@@ -73,7 +76,7 @@ async def appointment_values(
     day = day_of(appointment.starts_at, zone, language)
     time = time_of(appointment.starts_at, zone, theirs, language)
     place = place_in(appointment.location, language) or missing_place(
-        settings, appointment.kind, language
+        settings, appointment.kind, language, asking=asking
     )
     signer = agent.name if agent else await signing_agent(session, prospect.id)
     return {
@@ -97,12 +100,18 @@ async def appointment_values(
     }
 
 
-def missing_place(settings: TenantSettings, kind: str, language: str) -> str:
+def missing_place(
+    settings: TenantSettings, kind: str, language: str, *, asking: bool = True
+) -> str:
     """What stands for a place not known yet: at a property, the prospect is asked for its
-    address (a visit booked from the chat); else "to be confirmed"."""
+    address (a visit booked from the chat) when ``asking``; else "to be confirmed".
+
+    A reminder does not ask: "Claire vous attend dans 30 min : adresse du bien à nous indiquer
+    en réponse" comes too late for an answer, and no one reads the answer to a reminder. It
+    says the place is to be confirmed with the agent."""
     item = settings.booking.type_of(kind)
     if item is not None and item.where == "property":
-        return words(language, "notice.ask_address")
+        return words(language, "notice.ask_address" if asking else "notice.place_with_agent")
     return words(language, "notice.no_location")
 
 

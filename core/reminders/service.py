@@ -173,7 +173,9 @@ class Reminders:
         """
         settings = inputs.settings
         language = prospect_language(prospect.language, settings.language)
-        values = await appointment_values(session, appointment, prospect, settings, language)
+        values = await appointment_values(
+            session, appointment, prospect, settings, language, asking=False
+        )
         name = TEMPLATES[reminder.kind]
         draft = await self._draft(session, reminder, name, values, language)
         template = await approved_whatsapp(session, self.ctx.tenant_id, name, language, values)

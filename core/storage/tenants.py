@@ -18,6 +18,23 @@ async def no_tenant_yet(db: Database) -> bool:
     return count == 0
 
 
+#: The demo seeder's marks in the audit log: the first when it starts (the data is demo data,
+#: ``demo reset`` may erase it), the second when it is done (the only one before session 13:
+#: a database seeded then is whole).
+DEMO_STARTED = "demo.seeding"
+DEMO_MARKER = "demo.seeded"
+
+
+async def unfinished_demo(db: Database) -> bool:
+    """Whether the database holds demo data whose seeding did not finish (the first start quit
+    while it seeded): marked as started, never as done."""
+    log = t.AuditLogRow
+    query = select(log.action).where(log.action.in_((DEMO_STARTED, DEMO_MARKER)))
+    async with db.session() as session:
+        actions = set((await session.execute(query)).scalars())
+    return DEMO_STARTED in actions and DEMO_MARKER not in actions
+
+
 async def ensure_tenant(db: Database, slug: str, name: str | None = None) -> int:
     """The id of the tenant ``slug``, created (with default settings) if missing."""
     async with db.session() as session:

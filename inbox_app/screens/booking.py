@@ -232,10 +232,14 @@ class BookingScreen(ListKeyActions, ModalScreen["m.Appointment | None"]):
         hint = self.query_one("#mode_hint", Static)
         hint.display = self.moving is None
         key = "booking.panel.confirm_hint" if self.confirming else "booking.panel.propose_hint"
-        text = Text(t(key))
-        if self.confirming and self._no_place():
-            text.append("\n" + t("booking.panel.place_needed"), style="bold")
-        hint.update(text)
+        if self._no_place():
+            # What the place lacks says more than the mode's explanation (the mode's choice
+            # already says what it does), and in its room: at 80×24 the panel has no line to
+            # spare. Confirming needs a place; a proposal without one does not say where to go.
+            key = "booking.panel.place_needed" if self.confirming else "booking.panel.place_unsaid"
+            hint.update(Text(t(key), style="bold"))
+            return
+        hint.update(Text(t(key)))
 
     def _no_place(self) -> bool:
         """Whether the booking would have no place (the type's usual place being none)."""

@@ -160,3 +160,26 @@ async def test_reminders_are_listed_with_their_send_times(
     assert reminders and all(m.channel in Channel for m in reminders)
     # each waiting reminder shows when it leaves, not when it was booked
     assert thread.count(planned) >= len(reminders)
+
+
+@pytest.mark.parametrize(
+    ("ui", "unsaid"), [("en", "the proposal will not say where"), ("fr", "ne dira pas où venir")]
+)
+async def test_proposing_a_visit_with_no_place_says_the_proposal_will_not_say_where(
+    app, ids, service, ui, unsaid
+) -> None:
+    _, conversation = await prospect_in(service, "fr")
+    with ui_language(ui):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_conversation(app, pilot, conversation)
+            await pilot.press("b")
+            await settle(pilot)
+            assert isinstance(app.screen, BookingScreen)
+
+            def hint() -> str:
+                return str(app.screen.query_one("#mode_hint").render())
+
+            assert unsaid in hint()  # a visit's usual place is the property: none chosen yet
+            app.screen.query_one("#location", Select).value = "phone"
+            await settle(pilot)
+            assert unsaid not in hint()

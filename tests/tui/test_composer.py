@@ -180,3 +180,16 @@ async def test_the_subject_field_follows_the_channel_the_reply_will_take(app, id
         assert subject.display  # what the agent wrote is never hidden
         subject.value = ""
         await settle_until(pilot, lambda: not subject.display)
+
+
+async def test_the_fields_hints_are_whole_at_80_columns(app, ids, lang) -> None:
+    """The hints name what to type: cut, a French agent saw "Envoyer plus tard :" and no
+    format at all, and "Attach a file: path to a photo or"."""
+    from rich.cells import cell_len
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_composer(app, pilot, ids["marie_sms"])
+        assert "HH:MM" in str(app.screen.query_one("#send_at", Input).placeholder)
+        for name in ("#send_at", "#attach"):
+            field = app.screen.query_one(name, Input)
+            assert cell_len(str(field.placeholder)) <= field.content_region.width, name

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.config.settings import load_settings
 from core.demo import DemoResetRefused, is_demo_database, reset_demo, seed_demo
@@ -20,6 +20,7 @@ from core.errors import NotADatabase
 from core.service import InboxFilter, InboxService
 from core.storage import tables as t
 from core.storage.database import Database, sqlite_url
+from core.storage.tenants import DEMO_STARTED
 from core.storage.timeline import preview_of
 from tests.conftest import PG_URL, PgSchema
 from tests.factories import add_prospect
@@ -359,3 +360,41 @@ async def test_the_demo_delivery_adapter_of_a_channel_accepts_every_message() ->
     message = OutgoingMessage(channel=Channel.SMS, to="+33612345678", text="x", reference="r1")
     sent = await sms.send(message)
     assert sent.provider_message_id == "demo-r1"
+
+
+async def test_a_seeding_cut_short_is_seeded_again_at_the_next_start(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The first start quit while it seeded (Ctrl+C, a closed terminal): the half-written agency
+    is still demo data (``demo reset`` erases it) and the next start seeds it whole, where it
+    used to stay half-seeded (no campaign) and refused by ``demo reset``."""
+    from core.demo import reset as reset_module
+    from core.demo import seeder
+
+    class Quit(Exception):
+        """Stands for the process ending midway."""
+
+    async def quit_midway(*args, **kwargs) -> None:
+        raise Quit
+
+    url = sqlite_url(tmp_path / "demo.db")
+    db = await Database.open(url)
+    try:
+        monkeypatch.setattr(seeder, "seed_campaigns", quit_midway)
+        with pytest.raises(Quit):
+            await reset_module.seed_if_empty(db)
+        monkeypatch.undo()
+        assert await is_demo_database(db)  # so `demo reset` may erase it
+        assert await reset_module.unfinished_demo(db)
+        assert not await rows(db, t.CampaignRow)
+        summary = await reset_module.seed_if_empty(db)  # the next start
+        assert summary is not None and summary.conversations
+        assert not await reset_module.unfinished_demo(db)
+        assert [c.name for c in await rows(db, t.CampaignRow)] == ["Relance visites"]
+        assert await reset_module.seed_if_empty(db) is None  # whole: left as it is
+        async with db.session() as session:  # seeded before the start mark existed: whole too
+            log = t.AuditLogRow
+            await session.execute(delete(log).where(log.action == DEMO_STARTED))
+        assert not await reset_module.unfinished_demo(db)
+    finally:
+        await db.close()

@@ -980,7 +980,7 @@ def _header(message: Message, tz: str | None) -> Text:
     sender = t(f"common.sender.{message.sender_type}")
     if message.sender_type == SenderType.AGENT and message.sender_name:
         sender = one_line(message.sender_name, 40)
-    parts = [channel_name(message.channel), when(message.created_at, tz)]
+    parts = [channel_name(message.channel), when(shown_time(message), tz)]
     planned = planned_time(message)
     if planned is not None:  # a reminder queued at booking goes out later: say when
         parts[1] = t("ui.thread.planned_for", when=when(planned, tz))
@@ -989,6 +989,14 @@ def _header(message: Message, tz: str | None) -> Text:
     if message.direction == Direction.OUTBOUND or message.status != MessageStatus.RECEIVED:
         parts.append(status_word(message.status))
     return Text(f"{arrow} {sender} · " + " · ".join(parts), style="bold")
+
+
+def shown_time(message: Message) -> datetime:
+    """When the thread says a message happened: an outgoing one once sent, when it went out (a
+    reminder queued at booking is sent the next day), else when it was written or received."""
+    if message.direction == Direction.OUTBOUND and message.sent_at is not None:
+        return message.sent_at
+    return message.created_at
 
 
 def planned_time(message: Message) -> datetime | None:

@@ -127,6 +127,13 @@ async def test_nouveau_rdv_buttons_book_a_slot_with_reminders_and_confirmation(
     # never told "à préciser", and the thread tells the agent
     assert "à préciser" not in confirmation
     assert "(adresse du bien à nous indiquer en réponse)" in confirmation
+    # the reminders do not ask (30 minutes before is too late for an answer no one reads)
+    texts = {r.purpose: r.payload["text"] for r in await outbox(world, appointment_id=booked.id)}
+    for purpose in ("reminder_h2", "reminder_m30"):
+        assert "à nous indiquer" not in texts[purpose]
+    assert (
+        "vous attend dans 30 min : lieu à confirmer avec votre conseiller." in texts["reminder_m30"]
+    )
     events = await world.rows(t.MessageRow, t.MessageRow.kind == MessageKind.EVENT)
     assert [e.meta["action"] for e in events if e.meta.get("action") == "no_place"] == ["no_place"]
     [conversation] = await world.rows(
