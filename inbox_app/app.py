@@ -202,7 +202,12 @@ class InboxApp(ListKeyActions, TypeAhead, App[int]):
             return None
         from core.storage.inbox_list import read_first_screen
 
-        return read_first_screen(settings.effective_database_url, settings.tenant, page_size)
+        return read_first_screen(
+            settings.effective_database_url,
+            settings.tenant,
+            page_size,
+            demo=settings.mode == "demo",
+        )
 
     async def _open_service(self) -> bool:
         """Open the service from the settings; False (and the app exits) when it cannot be."""

@@ -21,6 +21,7 @@ from typing import Any
 from core.domain import models as m
 from core.domain.enums import Channel, Priority
 from core.domain.tenant_settings import TenantSettings, known_zone
+from core.storage.demo_marks import DEMO_MARKER, DEMO_STARTED
 from core.storage.revision import HEAD_REVISION
 
 #: The list the app opens on (``InboxFilter()``: open and pending, newest first), with what the
@@ -153,10 +154,13 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
-def read_first_screen(url: str, tenant: str, page_size: int) -> FirstScreen | None:
+def read_first_screen(
+    url: str, tenant: str, page_size: int, *, demo: bool = False
+) -> FirstScreen | None:
     """The first screen of ``tenant`` in the SQLite file at ``url``, read only; None when it
     cannot be read that way (another database, a file missing, not at this version's schema,
-    no such tenant yet, a zone the settings model has to decide): the service reads it then."""
+    no such tenant yet, a zone the settings model has to decide, a ``demo`` whose seeding was
+    cut short and is done again when the service opens): the service reads it then."""
     path = sqlite_path(url)
     if path is None or not path.is_file():
         return None
@@ -165,11 +169,21 @@ def read_first_screen(url: str, tenant: str, page_size: int) -> FirstScreen | No
     except sqlite3.Error:
         return None
     try:
+        if demo and _seeding_unfinished(connection):
+            return None
         return _read(connection, tenant, page_size)
     except sqlite3.Error:
         return None
     finally:
         connection.close()
+
+
+def _seeding_unfinished(connection: sqlite3.Connection) -> bool:
+    marks = connection.execute(
+        "SELECT DISTINCT action FROM audit_log WHERE action IN (?, ?)", (DEMO_STARTED, DEMO_MARKER)
+    )
+    found = {action for (action,) in marks}
+    return DEMO_STARTED in found and DEMO_MARKER not in found
 
 
 def _read(connection: sqlite3.Connection, tenant: str, page_size: int) -> FirstScreen | None:

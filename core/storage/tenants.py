@@ -9,6 +9,7 @@ from core.errors import InvalidInput
 from core.storage import convert
 from core.storage import tables as t
 from core.storage.database import Database
+from core.storage.demo_marks import DEMO_MARKER, DEMO_STARTED
 
 
 async def no_tenant_yet(db: Database) -> bool:
@@ -16,13 +17,6 @@ async def no_tenant_yet(db: Database) -> bool:
     async with db.session() as session:
         count = (await session.execute(select(func.count()).select_from(t.TenantRow))).scalar_one()
     return count == 0
-
-
-#: The demo seeder's marks in the audit log: the first when it starts (the data is demo data,
-#: ``demo reset`` may erase it), the second when it is done (the only one before session 13:
-#: a database seeded then is whole).
-DEMO_STARTED = "demo.seeding"
-DEMO_MARKER = "demo.seeded"
 
 
 async def unfinished_demo(db: Database) -> bool:

@@ -14,6 +14,7 @@ from core.config.settings import Settings
 from core.domain.inbox_filter import InboxFilter
 from core.service import InboxService
 from core.storage.database import sqlite_url
+from core.storage.demo_marks import DEMO_MARKER, DEMO_STARTED
 from core.storage.inbox_list import read_first_screen
 from inbox_app.app import InboxApp
 from inbox_app.screens.inbox import PAGE_SIZE, InboxScreen
@@ -88,6 +89,24 @@ def test_what_the_first_screen_leaves_to_the_service(seeded: Path, tmp_path: Pat
     assert read_first_screen(sqlite_url(tmp_path / "missing.db"), "demo", PAGE_SIZE) is None
     assert read_first_screen("postgresql+asyncpg://localhost/db", "demo", PAGE_SIZE) is None
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_demo_whose_seeding_was_cut_short_is_left_to_the_service(seeded: Path) -> None:
+    """Seeding marked as started and never as done: the service seeds it again when it opens,
+    so the half-seeded page is not painted first (outside the demo the marks are not read)."""
+    import sqlite3
+
+    with sqlite3.connect(seeded) as connection:
+        connection.execute("DELETE FROM audit_log WHERE action = ?", (DEMO_MARKER,))
+        tenant = connection.execute("SELECT id FROM tenants").fetchone()[0]
+        connection.execute(
+            "INSERT INTO audit_log (tenant_id, action, subject_type, details, created_at)"
+            " VALUES (?, ?, 'tenant', '{}', '2026-12-01 09:00:00')",
+            (tenant, DEMO_STARTED),
+        )
+    url = sqlite_url(seeded)
+    assert read_first_screen(url, "demo", PAGE_SIZE, demo=True) is None
+    assert read_first_screen(url, "demo", PAGE_SIZE) is not None
 
 
 async def test_a_key_before_the_service_is_open_waits_for_it(seeded: Path, monkeypatch) -> None:
