@@ -264,10 +264,12 @@ async def test_a_send_whose_answer_never_comes_does_not_stop_the_worker(scene: S
     own). Now it is an unknown outcome after half the lease, looked up before any resend."""
     await queue(scene, BATCH)
     hanging = Gathering(BATCH, hang_after=BATCH)
+    # A lease of 3 s: the round's sends get 1.5 s, room for the answered ones on a loaded machine
+    # (on PostgreSQL each first takes a shared rate-limit turn; 0.2 s did not always suffice).
     w = OutboxWorker(
-        scene.service.ctx, FakeRuntime(hanging), worker_id="w1", batch_size=BATCH, lease_seconds=0.4
+        scene.service.ctx, FakeRuntime(hanging), worker_id="w1", batch_size=BATCH, lease_seconds=3.0
     )
-    await asyncio.wait_for(w.run_once(), 10)
+    await asyncio.wait_for(w.run_once(), 20)
     statuses = [row.status for row in await rows(scene)]
     assert sorted(statuses) == [OutboxStatus.PENDING] + [OutboxStatus.SENT] * (BATCH - 1)
     (late,) = [row for row in await rows(scene) if row.status == OutboxStatus.PENDING]
