@@ -16,7 +16,6 @@ from typing import Any
 
 from core.channels.adapter import ChannelAdapter, SendResult
 
-
 #: How many of a recipient's latest messages are listed (one page).
 LISTED = 20
 
