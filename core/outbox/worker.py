@@ -3,8 +3,10 @@
 Crash safety rests on one rule: a row is marked ``sending`` (committed) before the provider is
 called, and ``sent`` after. A row found ``sending`` with an expired lease was interrupted at an
 unknown point: it is looked up at the provider when the adapter can (found: sent; not found:
-queued again), otherwise marked ``unknown`` for an agent to check and resend. It is never sent
-again blindly, so nothing is sent twice without someone asking.
+queued again), otherwise marked ``unknown`` for an agent to check and resend. A send left
+unanswered (a timeout, the round's bound) is asked about the same way before its retry (Twilio's
+lookup knows its SIDs only: its message list finds such a send). It is never sent again blindly,
+so nothing is sent twice without someone asking.
 
 Several workers (each agent's app and each relay, in team mode) share one queue: a worker claims
 due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (rows another worker is claiming are skipped,
