@@ -16,6 +16,9 @@ from typing import Any
 
 from core.channels.adapter import ChannelAdapter, SendResult
 
+#: How many of a recipient's latest messages are listed (one page).
+LISTED = 20
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderAnswer:
@@ -39,13 +42,15 @@ async def ask_provider(
             return ProviderAnswer(found)
     if not adapter.capabilities.recent or not to:
         return ProviderAnswer()
-    items = await adapter.recent(to)
-    if any("body" not in i.raw or _when(i.raw.get("date_created")) is None for i in items):
+    items = await adapter.recent(to, LISTED)
+    dates = [d for d in (_when(i.raw.get("date_created")) for i in items) if d is not None]
+    if len(dates) < len(items) or any("body" not in i.raw for i in items):
         return ProviderAnswer()  # the listing cannot be compared: no proof either way
-    for item in items:
-        created = _when(item.raw["date_created"])
-        if item.raw["body"] == text and created is not None and created >= since:
+    for item, created in zip(items, dates, strict=True):
+        if item.raw["body"] == text and created >= since:
             return ProviderAnswer(item)
+    if len(items) >= LISTED and min(dates) >= since:
+        return ProviderAnswer()  # a full page, every one since: an older send may be past it
     return ProviderAnswer(surely_absent=True)
 
 

@@ -3,8 +3,10 @@
 Crash safety rests on one rule: a row is marked ``sending`` (committed) before the provider is
 called, and ``sent`` after. A row found ``sending`` with an expired lease was interrupted at an
 unknown point: it is looked up at the provider when the adapter can (found: sent; not found:
-queued again), otherwise marked ``unknown`` for an agent to check and resend. It is never sent
-again blindly, so nothing is sent twice without someone asking.
+queued again), otherwise marked ``unknown`` for an agent to check and resend. A send left
+unanswered (a timeout, the round's bound) is asked about the same way before its retry (Twilio's
+lookup knows its SIDs only: its message list finds such a send). It is never sent again blindly,
+so nothing is sent twice without someone asking.
 
 Several workers (each agent's app and each relay, in team mode) share one queue: a worker claims
 due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (rows another worker is claiming are skipped,
@@ -160,9 +162,12 @@ class _Send:
     outbox_id: int
     adapter: ChannelAdapter
     message: OutgoingMessage
-    lookup_first: bool
+    #: After an attempt with no answer: the provider is asked first for what it took since then.
+    look_since: datetime | None
     result: SendResult | None = None
     failure: _Failure | None = None
+    #: The provider may have it and could not tell: outcome unknown, not sent again.
+    unknown: bool = False
 
 
 class OutboxWorker:
@@ -354,14 +359,6 @@ class OutboxWorker:
         except CoccinelleError as exc:
             return None, str(exc)
 
-    async def _lookup(self, adapter: ChannelAdapter, reference: str | None) -> SendResult | None:
-        if not adapter.capabilities.lookup or reference is None:
-            return None
-        try:
-            return await adapter.lookup(reference)
-        except ProviderError:
-            return None
-
     async def _start_batch(self, part: list[_Claimed]) -> list[_Send]:
         """Check each row is still ours and due, then mark it sending: one transaction,
         committed before any of them is sent."""
@@ -390,7 +387,7 @@ class OutboxWorker:
         claimed: _Claimed,
         now: datetime,
         events: list[Event],
-    ) -> tuple[Any, bool] | None:
+    ) -> tuple[Any, datetime | None] | None:
         """Mark one due row sending; None when it is closed, held or failed instead."""
         stop = await self._stop_status(session, row, now)
         if stop is not None:
@@ -411,8 +408,7 @@ class OutboxWorker:
             await self._failed(session, row, message, _Failure(str(exc), permanent=True))
             _changed(events, row)
             return None
-        last = (row.attempts_log or [{}])[-1] if row.attempts_log else {}
-        lookup_first = bool(last.get("ambiguous")) and last.get("channel") == channel
+        look_since = self._unanswered_since(row, channel)
         row.status = OutboxStatus.SENDING
         row.attempts = (row.attempts or 0) + 1
         row.lease_expires_at = now + self.lease
@@ -422,7 +418,15 @@ class OutboxWorker:
                 await _surface(session, message, now)
             apply_status(message, MessageStatus.SENDING, at=now)
         _changed(events, row)
-        return out, lookup_first
+        return out, look_since
+
+    def _unanswered_since(self, row: t.OutboxRow, channel: Channel) -> datetime | None:
+        """When the row's last attempt on ``channel`` may have reached the provider unanswered
+        (a timeout, the round's bound), give or take a lease and clock skew; None otherwise."""
+        last = (row.attempts_log or [{}])[-1] if row.attempts_log else {}
+        if not last.get("ambiguous") or last.get("channel") != channel or not last.get("at"):
+            return None
+        return datetime.fromisoformat(last["at"]) - self.lease - timedelta(minutes=5)
 
     async def _send_all(self, sends: list[_Send]) -> None:
         """Send the rows marked sending, ``send_concurrency`` recipients at a time, each at its
@@ -445,7 +449,11 @@ class OutboxWorker:
         _, late = await asyncio.wait(tasks, timeout=deadline)
         for task in late:
             task.cancel()
-        unanswered = [send for send in sends if send.result is None and send.failure is None]
+        unanswered = [
+            send
+            for send in sends
+            if send.result is None and send.failure is None and not send.unknown
+        ]
         if unanswered:
             log.warning(
                 "outbox: %d sends unanswered after %.0f s; their outcome is unknown",
@@ -459,11 +467,8 @@ class OutboxWorker:
     async def _send_one(self, send: _Send) -> None:
         adapter = send.adapter
         await self.limiters.bucket(adapter.name, adapter.capabilities.rate_per_second).acquire()
-        if send.lookup_first:
-            found = await self._lookup(adapter, send.message.reference)
-            if found is not None:
-                send.result = found
-                return
+        if send.look_since is not None and not await self._absent_at_provider(send):
+            return
         try:
             send.result = await adapter.send(send.message)
         except ProviderError as exc:
@@ -471,6 +476,26 @@ class OutboxWorker:
         except Exception as exc:
             log.exception("adapter %s raised an unexpected error", adapter.name)
             send.failure = _Failure(f"{type(exc).__name__}: {exc}", permanent=False, ambiguous=True)
+
+    async def _absent_at_provider(self, send: _Send) -> bool:
+        """Whether the provider proves it did not take the message of an attempt left unanswered
+        (then it is sent again); else the row's outcome is set: what the provider has, or
+        unknown. Asked as an interrupted send is (``ask_provider``): Twilio's ``lookup`` knows
+        its SIDs only, and only its message list finds a send whose answer was lost."""
+        message = send.message
+        assert send.look_since is not None and message.reference is not None
+        try:
+            answer = await ask_provider(
+                send.adapter, message.reference, message.to, message.text, send.look_since
+            )
+        except ProviderError as exc:  # asked again at the next attempt
+            send.failure = _Failure(str(exc), permanent=False, ambiguous=True)
+            return False
+        if answer.found is not None:
+            send.result = answer.found
+        elif not answer.surely_absent:
+            send.unknown = True
+        return answer.surely_absent
 
     async def _stop_status(
         self, session: AsyncSession, row: t.OutboxRow, now: datetime
@@ -523,6 +548,10 @@ class OutboxWorker:
                 if row is None or row.status != OutboxStatus.SENDING:
                     continue
                 message = messages.get(row.message_id) if row.message_id else None
+                if send.unknown:
+                    _unknown(row, message, self.clock())
+                    _changed(events, row)
+                    continue
                 if send.result is not None:
                     outcome = self._succeeded(session, row, message, send.result, events)
                 else:
@@ -911,13 +940,7 @@ class OutboxWorker:
                 if message is not None:
                     message.status = MessageStatus.QUEUED
             else:
-                entry = _entry(now, channel, row.attempts, "unknown")
-                row.attempts_log = [*(row.attempts_log or []), entry]
-                row.status = OutboxStatus.UNKNOWN
-                row.lease_owner = row.lease_expires_at = None
-                if message is not None:
-                    apply_status(message, MessageStatus.UNKNOWN, at=now)
-                    _log_on_message(message, entry)
+                _unknown(row, message, now)
             _changed(events, row)
         return True
 
@@ -935,6 +958,19 @@ async def _write_lock(session: AsyncSession) -> None:
     message is locked as it is read (``_message``)."""
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(text("BEGIN IMMEDIATE"))
+
+
+def _unknown(row: t.OutboxRow, message: t.MessageRow | None, now: datetime) -> None:
+    """The provider may have taken ``row``'s message and cannot tell: shown as outcome unknown
+    for an agent to check and resend, never sent again blindly."""
+    entry = _entry(now, Channel(row.channel_type), row.attempts, "unknown")
+    row.attempts_log = [*(row.attempts_log or []), entry]
+    row.status = OutboxStatus.UNKNOWN
+    row.lease_owner = row.lease_expires_at = None
+    row.updated_at = now
+    if message is not None:
+        apply_status(message, MessageStatus.UNKNOWN, at=now)
+        _log_on_message(message, entry)
 
 
 async def _rows_and_messages(

@@ -305,9 +305,9 @@ async def _check(service: InboxService, sandbox) -> None:
     for row in outbox:
         reference = reference_of(row)
         if row.status == OutboxStatus.SENT:
-            assert sends[reference] == 1, (reference, sends[reference])
+            assert sends[reference] == 1, (reference, sends[reference], row.attempts_log)
         else:
-            assert sends[reference] <= 1, (reference, sends[reference])
+            assert sends[reference] <= 1, (reference, sends[reference], row.attempts_log)
 
     # No conversation with a wrong unread count (nobody read anything).
     wrong = {cid: (n, counted.get(cid, 0)) for cid, n in unread if n != counted.get(cid, 0)}

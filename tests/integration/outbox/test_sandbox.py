@@ -3,6 +3,7 @@ invalid number (21211), unsubscribed (21610), 429 with Retry-After, 5xx, timeout
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -151,6 +152,31 @@ async def test_timeout_is_retried_and_ends_terminal(
     clock.advance(seconds=60)
     await worker.drain()
     assert (await scene.service.messages.get(message.id)).status == MessageStatus.SENT
+
+
+async def test_a_timed_out_send_twilio_took_is_found_in_its_list_never_sent_again(
+    scene: Scene, sandbox, clock: FakeClock
+) -> None:
+    """Twilio took the message but its answer came after the adapter's timeout: before the
+    retry, its message list shows it (Twilio's lookup knows SIDs only). Before, the retry sent
+    it a second time (the chaos test's double auto reply)."""
+    sandbox.inject("twilio", "timeout")  # answers after its hang, the message created then
+    worker = OutboxWorker(scene.service.ctx, runtime_for(sandbox))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await worker.run_once()
+    (row,) = await rows(scene)
+    assert row.status == OutboxStatus.PENDING and row.attempts_log[-1]["ambiguous"] is True
+    for _ in range(200):  # the sandbox finishes the send it was hanging on
+        if sandbox.twilio.messages:
+            break
+        await asyncio.sleep(0.05)
+    (taken,) = sandbox.twilio.messages
+    clock.advance(seconds=60)
+    await worker.drain()
+    sent = await scene.service.messages.get(message.id)
+    assert sent.status in (MessageStatus.SENT, MessageStatus.DELIVERED)
+    assert sent.provider_message_id == taken
+    assert len(sms_posts(sandbox)) == 1  # never twice
 
 
 async def _crash(scene: Scene, clock: FakeClock) -> None:

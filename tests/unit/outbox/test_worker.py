@@ -271,6 +271,58 @@ async def test_ambiguous_timeout_is_looked_up_before_a_retry(
     assert (await scene.service.messages.get(message.id)).status == MessageStatus.SENT
 
 
+async def test_ambiguous_timeout_is_found_in_the_providers_message_list_before_a_retry(
+    scene: Scene, clock: FakeClock
+) -> None:
+    """Twilio keeps no reference of ours (its ``lookup`` knows SIDs only): a send it took whose
+    answer was lost (a timeout, or the round's bound on a loaded machine) is found in its message
+    list, as an interrupted send is. Before, the look-up before the retry asked ``lookup`` only,
+    found nothing and sent the message a second time (the chaos test's double auto reply)."""
+    sms = FakeAdapter(Channel.SMS, [timeout()], recent=True, accept_on_timeout=True, clock=clock)
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    clock.advance(seconds=60)
+    await w.run_once()
+    assert sum(sms.calls.values()) == 1  # never twice
+    sent = await scene.service.messages.get(message.id)
+    assert sent.status == MessageStatus.SENT
+    assert sent.provider_message_id == next(iter(sms.accepted.values())).provider_message_id
+
+
+async def test_ambiguous_timeout_the_providers_list_proves_absent_is_sent_again(
+    scene: Scene, clock: FakeClock
+) -> None:
+    sms = FakeAdapter(Channel.SMS, [timeout()], recent=True, clock=clock)
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    clock.advance(seconds=60)
+    await w.run_once()
+    assert len(sms.sent) == 1 and sum(sms.calls.values()) == 2
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.SENT
+
+
+@pytest.mark.parametrize("lookup", [True, False], ids=["lookup-finds-nothing", "no-lookup"])
+async def test_ambiguous_timeout_without_proof_is_outcome_unknown_never_resent_blindly(
+    scene: Scene, clock: FakeClock, lookup: bool
+) -> None:
+    """The provider may have the message and nothing can tell: shown as outcome unknown (an
+    agent checks and resends), as an interrupted send is."""
+    sms = FakeAdapter(Channel.SMS, [timeout()], lookup=lookup, accept_on_timeout=True, clock=clock)
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    sms.accepted.clear()  # the provider took it, and its look-up does not find it
+    clock.advance(seconds=60)
+    await w.drain()
+    assert sum(sms.calls.values()) == 1
+    unknown = await scene.service.messages.get(message.id)
+    assert unknown.status == MessageStatus.UNKNOWN
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.UNKNOWN and row.attempts_log[-1]["outcome"] == "unknown"
+
+
 async def test_quiet_hours_hold_then_release_at_the_end_of_the_window(
     scene: Scene, clock: FakeClock
 ) -> None:
