@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -177,3 +178,30 @@ def validated(model: type[M], data: Any) -> M:
         first = exc.errors(include_url=False)[0]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
         raise MalformedWebhook(f"{where.lstrip('.') or 'body'}: {first['msg']}") from None
+
+
+def never_reached(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised from) says no connection to the provider was made:
+    refused, unreachable, a name not resolved. A request failed so cannot have been taken;
+    a timeout or a connection lost mid-request may have been."""
+    import aiohttp
+    import httpx
+
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (*_NOT_CONNECTED, httpx.ConnectError, aiohttp.ClientConnectorError)):
+            return True
+        reason = getattr(current, "reason", None)  # urllib's URLError (SendGrid's client)
+        stack += [current.__cause__, current.__context__]
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return False
+
+
+#: OS errors raised before a request could leave.
+_NOT_CONNECTED = (ConnectionRefusedError, socket.gaierror)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.channels.errors import PermanentProviderError, ProviderError, TransientProviderError
-from providers._common import retry_after
+from providers._common import never_reached, retry_after
 
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
 
@@ -31,7 +31,9 @@ def map_httpx_error(exc: BaseException, provider: str) -> ProviderError:
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return TransientProviderError(f"{provider} did not answer in time", provider=provider)
     return TransientProviderError(
-        f"{provider} unreachable: {type(exc).__name__}", provider=provider
+        f"{provider} unreachable: {type(exc).__name__}",
+        provider=provider,
+        unsent=never_reached(exc),
     )
 
 

@@ -15,6 +15,8 @@ class ProviderError(CoccinelleError):
         provider: the provider's name.
         code: the provider's own error code (e.g. Twilio ``21211``), as text.
         retry_after: seconds the provider asked us to wait, if it said.
+        unsent: the request surely never reached the provider (no connection could be made:
+            refused, no route, the name not resolved), so sending again cannot send twice.
     """
 
     permanent = False
@@ -27,8 +29,10 @@ class ProviderError(CoccinelleError):
         code: str | None = None,
         retry_after: float | None = None,
         status: int | None = None,
+        unsent: bool = False,
     ) -> None:
         self.provider = provider
+        self.unsent = unsent
         self.code = code
         self.retry_after = retry_after
         self.status = status

@@ -142,7 +142,7 @@ class _Failure:
             permanent=exc.permanent,
             code=exc.code,
             retry_after=exc.retry_after,
-            ambiguous=not exc.permanent and exc.status is None,
+            ambiguous=not exc.permanent and exc.status is None and not exc.unsent,
         )
 
 

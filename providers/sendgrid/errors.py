@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from core.channels.errors import PermanentProviderError, ProviderError, TransientProviderError
-from providers._common import retry_after
+from providers._common import never_reached, retry_after
 
 PROVIDER = "sendgrid"
 
@@ -27,7 +27,9 @@ def map_error(exc: BaseException) -> ProviderError:
         return PermanentProviderError(text, provider=PROVIDER, code=str(status), status=status)
     if isinstance(exc, TimeoutError):
         return TransientProviderError("SendGrid did not answer in time", provider=PROVIDER)
-    return TransientProviderError(f"SendGrid unreachable: {type(exc).__name__}", provider=PROVIDER)
+    return TransientProviderError(
+        f"SendGrid unreachable: {type(exc).__name__}", provider=PROVIDER, unsent=never_reached(exc)
+    )
 
 
 def _first_message(body: bytes | str | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from core.channels.errors import PermanentProviderError, ProviderError, TransientProviderError
+from providers._common import never_reached
 
 PROVIDER = "telegram"
 
@@ -27,7 +28,9 @@ def map_error(exc: BaseException) -> ProviderError:
             status=429,
         )
     if isinstance(exc, TelegramServerError | TelegramNetworkError):
-        return TransientProviderError(f"Telegram: {exc.message}", provider=PROVIDER)
+        return TransientProviderError(
+            f"Telegram: {exc.message}", provider=PROVIDER, unsent=never_reached(exc)
+        )
     if isinstance(exc, TelegramAPIError):
         status = _status(exc)
         return PermanentProviderError(
@@ -35,7 +38,9 @@ def map_error(exc: BaseException) -> ProviderError:
         )
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return TransientProviderError("Telegram did not answer in time", provider=PROVIDER)
-    return TransientProviderError(f"Telegram unreachable: {type(exc).__name__}", provider=PROVIDER)
+    return TransientProviderError(
+        f"Telegram unreachable: {type(exc).__name__}", provider=PROVIDER, unsent=never_reached(exc)
+    )
 
 
 def _status(exc: BaseException) -> int | None:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 
 from core.channels.errors import PermanentProviderError, ProviderError, TransientProviderError
-from providers._common import retry_after
+from providers._common import never_reached, retry_after
 
 PROVIDER = "twilio"
 
@@ -39,7 +39,9 @@ def map_error(exc: BaseException, headers: Mapping[str, str] | None = None) -> P
         if page is not None:
             return map_error(page, headers)
         return PermanentProviderError(f"Twilio: {exc}", provider=PROVIDER)
-    return TransientProviderError(f"Twilio unreachable: {type(exc).__name__}", provider=PROVIDER)
+    return TransientProviderError(
+        f"Twilio unreachable: {type(exc).__name__}", provider=PROVIDER, unsent=never_reached(exc)
+    )
 
 
 def _page_error(exc: BaseException) -> BaseException | None:

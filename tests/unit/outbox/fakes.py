@@ -37,6 +37,11 @@ def server_error() -> TransientProviderError:
     return TransientProviderError("service unavailable", provider="twilio", status=503)
 
 
+def refused() -> TransientProviderError:
+    """No connection could be made: the provider surely did not take the message."""
+    return TransientProviderError("connection refused", provider="twilio", unsent=True)
+
+
 def timeout() -> TransientProviderError:
     """No answer in time: the provider may or may not have taken the message."""
     return TransientProviderError("timed out", provider="twilio")

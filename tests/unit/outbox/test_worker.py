@@ -32,6 +32,7 @@ from tests.unit.outbox.fakes import (
     FakeRuntime,
     invalid_number,
     rate_limited,
+    refused,
     server_error,
     timeout,
 )
@@ -321,6 +322,24 @@ async def test_ambiguous_timeout_without_proof_is_outcome_unknown_never_resent_b
     assert unknown.status == MessageStatus.UNKNOWN
     (row,) = await outbox_rows(scene)
     assert row.status == OutboxStatus.UNKNOWN and row.attempts_log[-1]["outcome"] == "unknown"
+
+
+async def test_a_send_no_connection_could_carry_is_retried_without_asking(
+    scene: Scene, clock: FakeClock
+) -> None:
+    """Refused before any byte left (the agent's laptop offline, the provider's host down):
+    nothing can have been taken, so it is sent again at its retry, even where the provider
+    cannot be asked — never left as outcome unknown."""
+    sms = FakeAdapter(Channel.SMS, [refused()], lookup=False, clock=clock)
+    w = worker(scene, FakeRuntime(sms))
+    message = await scene.service.outbound.send_reply(scene.conversation_id, ReplyDraft(text="x"))
+    await w.run_once()
+    (row,) = await outbox_rows(scene)
+    assert row.status == OutboxStatus.PENDING and not row.attempts_log[-1].get("ambiguous")
+    clock.advance(seconds=60)
+    await w.drain()
+    assert len(sms.sent) == 1
+    assert (await scene.service.messages.get(message.id)).status == MessageStatus.SENT
 
 
 async def test_quiet_hours_hold_then_release_at_the_end_of_the_window(
