@@ -115,9 +115,9 @@ async def test_a_key_before_the_service_is_open_waits_for_it(seeded: Path, monke
     release = asyncio.Event()
     real_open = core.engine.open_service
 
-    async def open_service(settings: Settings) -> InboxService:
+    async def open_service(settings: Settings, **options: bool) -> InboxService:
         await release.wait()
-        return await real_open(settings)
+        return await real_open(settings, **options)
 
     monkeypatch.setattr(core.engine, "open_service", open_service)
     settings = Settings(database_url=sqlite_url(seeded), tenant="demo", language="en")
