@@ -97,7 +97,7 @@ class Conversations:
             if statement is None:
                 return m.Page[m.ConversationSummary](items=())
             rows = (await session.execute(statement, bound)).all()
-        grouped = _grouped(rows)
+        grouped = inbox_list.grouped_labels(rows)
         items = _summaries(grouped[:limit], search)
         next_cursor = (
             _encode_cursor(grouped[limit - 1][0], flt.sort) if len(grouped) > limit else None
@@ -495,18 +495,6 @@ def _with_beside(page: Select[Any], sort: Sort, search: str | None) -> Select[An
         columns += [M.subject.label("match_subject"), M.content.label("match_content")]
         joined = joined.outerjoin(M, M.id == P.mid)
     return select(*columns).select_from(joined).order_by(*_order_keys(sort, P))
-
-
-def _grouped(rows: list[Any]) -> list[tuple[Any, tuple[str, ...]]]:
-    """Each conversation's first row and its labels (sorted), in the rows' order (a
-    conversation's rows come together: the order ends with its unique id)."""
-    grouped: list[tuple[Any, list[str]]] = []
-    for row in rows:
-        if not grouped or grouped[-1][0].id != row.id:
-            grouped.append((row, []))
-        if row.label is not None:
-            grouped[-1][1].append(row.label)
-    return [(row, tuple(sorted(labels))) for row, labels in grouped]
 
 
 def _summaries(

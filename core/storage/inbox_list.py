@@ -97,17 +97,25 @@ def encode_cursor(moment: datetime, row_id: int, priority: int | None = None) ->
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
-def first_page(rows: Iterable[Any], limit: int) -> m.Page[m.ConversationSummary]:
-    """``FIRST_PAGE_SQL``'s rows (read with ``limit + 1``) as the page the list shows."""
+def grouped_labels(rows: Iterable[Any]) -> list[tuple[Any, tuple[str, ...]]]:
+    """Each conversation's first row and its labels (sorted), in the rows' order (a page's
+    statement joins one row per label; a conversation's rows come together: the order ends
+    with its unique id)."""
     grouped: list[tuple[Any, list[str]]] = []
     for row in rows:
         if not grouped or grouped[-1][0].id != row.id:
             grouped.append((row, []))
         if row.label is not None:
             grouped[-1][1].append(row.label)
+    return [(row, tuple(sorted(labels))) for row, labels in grouped]
+
+
+def first_page(rows: Iterable[Any], limit: int) -> m.Page[m.ConversationSummary]:
+    """``FIRST_PAGE_SQL``'s rows (read with ``limit + 1``) as the page the list shows."""
+    grouped = grouped_labels(rows)
     items = tuple(
         m.ConversationSummary(
-            **summary_fields(row, tuple(sorted(labels)), row.assignee_name),
+            **summary_fields(row, labels, row.assignee_name),
             has_draft=bool(row.has_draft),
         )
         for row, labels in grouped[:limit]
